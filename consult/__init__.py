@@ -1,0 +1,117 @@
+"""Consult: public consultation and policy co-creation."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from consult.config import load_config
+from consult.core.models import configure_sqlite, sqlite_write_intent
+from consult.extensions import csrf, db, login_manager, migrate
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    load_config(app, config)
+
+    if app.config["PROXY_FIX"]:
+        n = int(app.config["PROXY_FIX"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)
+
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine, busy_timeout=float(app.config["SQLITE_BUSY_TIMEOUT"]))
+
+    from consult.core import errors, routing, templating
+
+    errors.init_app(app)
+    routing.init_app(app)
+    templating.init_app(app)
+
+    from consult.accounts import views as accounts_views
+    from consult.api import views as api_views
+    from consult.core import views as core_views
+    from consult.proposals import views as proposals_views
+
+    app.register_blueprint(core_views.bp)
+    app.register_blueprint(accounts_views.bp)
+    app.register_blueprint(proposals_views.bp)
+    app.register_blueprint(api_views.bp)
+    csrf.exempt(api_views.bp)  # read-only JSON; writes will take a token, not a cookie
+
+    from consult.cli import register_commands
+
+    register_commands(app)
+    _install_request_hooks(app)
+    return app
+
+
+def _install_request_hooks(app: Flask) -> None:
+    from consult.proposals.services import apply_schedule
+
+    last_schedule_check = [0.0]
+
+    @app.before_request
+    def mark_write_intent():
+        sqlite_write_intent.set(request.method not in SAFE_METHODS)
+
+    @app.before_request
+    def open_and_close_by_date():
+        # Cheap conditional UPDATEs, at most every SCHEDULE_CHECK_SECONDS per process; the CLI's
+        # ``consult tick`` does the same from cron for sites with little traffic.
+        now = time.monotonic()
+        if now - last_schedule_check[0] < app.config["SCHEDULE_CHECK_SECONDS"]:
+            return
+        last_schedule_check[0] = now
+        token = sqlite_write_intent.set(True)
+        try:
+            if apply_schedule():
+                db.session.commit()
+            else:
+                db.session.rollback()
+        finally:
+            sqlite_write_intent.reset(token)
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if app.config["SESSION_COOKIE_SECURE"]:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if request.endpoint != "static":
+            headers.setdefault("Cache-Control", "no-store" if request.method != "GET" else "private, no-cache")
+        return response

@@ -1,0 +1,1 @@
+"""Users, organisations, memberships, sign-up/in/out."""

@@ -1,0 +1,47 @@
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from consult.accounts.models import Role
+from consult.accounts.services import MIN_PASSWORD_LENGTH
+
+EMAIL = [DataRequired(message="Enter your email address."), Email(message="Enter an email address like name@example.org."), Length(max=254)]
+NEW_PASSWORD = [
+    DataRequired(message="Choose a password."),
+    Length(min=MIN_PASSWORD_LENGTH, max=200, message=f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters."),
+]
+DISPLAY_NAME = [DataRequired(message="Enter the name others will see."), Length(min=2, max=80, message="Use 2 to 80 characters.")]
+
+
+class SignUpForm(FlaskForm):
+    display_name = StringField("Public name", validators=DISPLAY_NAME, description="Shown next to what you write. Your email address is never shown.")
+    email = EmailField("Email address", validators=EMAIL)
+    password = PasswordField("Password", validators=NEW_PASSWORD, description=f"At least {MIN_PASSWORD_LENGTH} characters.")
+    confirm = PasswordField("Repeat the password", validators=[EqualTo("password", message="The two passwords differ.")])
+
+
+class SignInForm(FlaskForm):
+    email = EmailField("Email address", validators=EMAIL)
+    password = PasswordField("Password", validators=[DataRequired(message="Enter your password."), Length(max=200)])
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField("Email address", validators=EMAIL)
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=NEW_PASSWORD)
+    confirm = PasswordField("Repeat the new password", validators=[EqualTo("password", message="The two passwords differ.")])
+
+
+class ProfileForm(FlaskForm):
+    display_name = StringField("Public name", validators=DISPLAY_NAME)
+
+
+class MemberForm(FlaskForm):
+    email = EmailField("Email address of the person", validators=EMAIL)
+    role = SelectField("Role", choices=[(r.value, r.value.capitalize()) for r in Role])
+
+
+class EmptyForm(FlaskForm):
+    """A form with only the CSRF token, for buttons that POST."""

@@ -1,0 +1,118 @@
+"""People and the organisations they act for."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from consult.core.models import UTCDateTime, db, utcnow
+
+
+class Role(enum.StrEnum):
+    """What a member may do for an organisation. An admin can do what authors and moderators do."""
+
+    AUTHOR = "author"
+    MODERATOR = "moderator"
+    ADMIN = "admin"
+
+
+class User(UserMixin, db.Model):
+    """A person. The email is private; only ``display_name`` is ever shown to others."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lowercased
+    password_hash: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(80))
+    is_site_admin: Mapped[bool] = mapped_column(default=False)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (CheckConstraint("email = lower(email)", name="email_lowercase"),)
+
+    def roles_in(self, organisation_id: int) -> frozenset[Role]:
+        return frozenset(
+            Role(m.role) for m in self.memberships if m.organisation_id == organisation_id
+        )
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.display_name!r}>"
+
+
+class Organisation(db.Model):
+    """A government, council or civic body that runs consultations."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="organisation", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.slug}>"
+
+
+class Membership(db.Model):
+    """One role of one user in one organisation; a user may hold several roles."""
+
+    __tablename__ = "memberships"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    organisation: Mapped[Organisation] = relationship(back_populates="memberships")
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "organisation_id", "role"),
+        CheckConstraint("role IN ('author', 'moderator', 'admin')", name="role_known"),
+    )
+
+
+class LoginSession(db.Model):
+    """A signed-in browser. Signing out deletes the row, so a copied cookie stops working too."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+
+class SignInAttempt(db.Model):
+    """Failed sign-ins, counted per account and per address to throttle guessing."""
+
+    __tablename__ = "signin_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    address: Mapped[str] = mapped_column(String(64))
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        Index("ix_signin_attempts_email_at", "email", "attempted_at"),
+        Index("ix_signin_attempts_address_at", "address", "attempted_at"),
+    )

@@ -1,0 +1,292 @@
+"""Accounts: signing up, in and out, resetting passwords, organisations and memberships.
+
+Messages never tell whether an email address has an account: sign-up, sign-in and reset
+answer the same way for a known and an unknown address, and the owner of a known address is
+told by mail instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app, url_for
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import delete, func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from consult.accounts.models import (
+    LoginSession,
+    Membership,
+    Organisation,
+    Role,
+    SignInAttempt,
+    User,
+)
+from consult.core.errors import RuleViolation
+from consult.core.mail import queue_mail
+from consult.core.models import db, utcnow
+from consult.core.permissions import Action, authorize
+
+MIN_PASSWORD_LENGTH = 10
+# Checked when no account matches, so a wrong address costs as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not a real password, only for timing")
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class SignInThrottled(RuleViolation):
+    def __init__(self, minutes: int):
+        super().__init__(
+            f"Too many failed sign-in attempts. Wait {minutes} minutes and try again, "
+            "or reset your password.",
+            status=429,
+        )
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)  # Werkzeug's scrypt
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise RuleViolation(f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters.", status=400)
+
+
+def create_user(
+    *, email: str, password: str, display_name: str, site_admin: bool = False, confirmed: bool = True
+) -> User:
+    """Create an account (for the CLI, the demo and tests). Refuses an address in use."""
+    email = normalise_email(email)
+    check_password_rules(password)
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise RuleViolation("An account with this email address already exists.")
+    user = User(
+        email=email,
+        password_hash=hash_password(password),
+        display_name=display_name.strip(),
+        is_site_admin=site_admin,
+        confirmed_at=utcnow() if confirmed else None,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def sign_up(*, email: str, password: str, display_name: str) -> None:
+    """Start an account and mail a confirmation link. A known address gets a different mail,
+    and the caller shows the same message either way."""
+    email = normalise_email(email)
+    check_password_rules(password)
+    existing = db.session.scalar(select(User).where(User.email == email))
+    if existing is not None:
+        queue_mail(
+            email,
+            "Someone tried to create a Consult account with your address",
+            "Someone (perhaps you) tried to sign up with this email address, which already has "
+            "an account.\n\nIf it was you, sign in, or reset your password here:\n"
+            f"{url_for('accounts.reset_request', _external=True)}\n\n"
+            "If it was not you, you can ignore this message.",
+        )
+        return
+    user = create_user(email=email, password=password, display_name=display_name, confirmed=False)
+    link = url_for("accounts.confirm", token=_confirm_token(user), _external=True)
+    queue_mail(
+        email,
+        "Confirm your Consult account",
+        f"Welcome, {user.display_name}.\n\nConfirm your email address to start taking part:\n{link}\n",
+    )
+
+
+def confirm_account(token: str) -> User:
+    data = _load_token(token, "confirm", max_age=7 * 24 * 3600)
+    user = db.session.get(User, data.get("user"))
+    if user is None or user.email != data.get("email"):
+        raise RuleViolation("This confirmation link is not valid.", status=400)
+    if user.confirmed_at is None:
+        user.confirmed_at = utcnow()
+    return user
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    user: User
+    session_token: str
+
+
+def sign_in(*, email: str, password: str, address: str) -> SignInResult | None:
+    """Check a password, within limits: after N failures in the window for an account or an
+    address, refuse for the rest of the window without looking at the password.
+
+    Returns None for a wrong address or password, having recorded the failure: the caller
+    commits, so the failure counts."""
+    config = current_app.config
+    email = normalise_email(email)
+    window = int(config["SIGNIN_WINDOW_SECONDS"])
+    since = utcnow() - timedelta(seconds=window)
+    failures_for_account = db.session.scalar(
+        select(func.count()).where(SignInAttempt.email == email, SignInAttempt.attempted_at >= since)
+    )
+    failures_for_address = db.session.scalar(
+        select(func.count()).where(
+            SignInAttempt.address == address, SignInAttempt.attempted_at >= since
+        )
+    )
+    if (
+        failures_for_account >= config["SIGNIN_MAX_FAILURES_PER_ACCOUNT"]
+        or failures_for_address >= config["SIGNIN_MAX_FAILURES_PER_ADDRESS"]
+    ):
+        raise SignInThrottled(max(1, window // 60))
+
+    user = db.session.scalar(select(User).where(User.email == email))
+    valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    if user is None or not valid:
+        db.session.add(SignInAttempt(email=email, address=address[:64]))
+        return None
+    if user.confirmed_at is None:
+        raise RuleViolation(
+            "Confirm your email address first: follow the link we sent you when you signed up.",
+            status=400,
+        )
+    db.session.execute(delete(SignInAttempt).where(SignInAttempt.email == email))
+    return SignInResult(user=user, session_token=start_login_session(user))
+
+
+def start_login_session(user: User) -> str:
+    token = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(user_id=user.id, token_hash=_token_hash(token)))
+    db.session.flush()
+    return token
+
+
+def end_login_session(token: str | None) -> None:
+    if token:
+        db.session.execute(delete(LoginSession).where(LoginSession.token_hash == _token_hash(token)))
+
+
+def user_for_session(user_id: str, token: str | None) -> User | None:
+    """The user of a live login session, or None once that session was ended."""
+    if not token or not user_id.isdigit():
+        return None
+    return db.session.scalar(
+        select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(User.id == int(user_id), LoginSession.token_hash == _token_hash(token))
+    )
+
+
+def request_password_reset(*, email: str) -> None:
+    """Mail a reset link if the address has an account; say nothing either way."""
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        return
+    link = url_for("accounts.reset_password", token=_reset_token(user), _external=True)
+    queue_mail(
+        user.email,
+        "Reset your Consult password",
+        f"Follow this link within an hour to choose a new password:\n{link}\n\n"
+        "If you did not ask for this, ignore this message: your password stays as it is.",
+    )
+
+
+def reset_password(*, token: str, password: str) -> User:
+    """Set a new password. The link works once: it is bound to the old password's hash.
+    Every other signed-in session of the account ends."""
+    data = _load_token(token, "reset", max_age=3600)
+    user = db.session.get(User, data.get("user"))
+    if user is None or data.get("stamp") != _password_stamp(user):
+        raise RuleViolation("This reset link has expired or was already used.", status=400)
+    check_password_rules(password)
+    user.password_hash = hash_password(password)
+    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+    return user
+
+
+def update_profile(user: User, *, display_name: str) -> None:
+    user.display_name = display_name.strip()
+
+
+def create_organisation(*, actor: User | None, slug: str, name: str, description: str = "") -> Organisation:
+    authorize(actor, Action.CREATE_ORGANISATION)
+    return _new_organisation(slug=slug, name=name, description=description)
+
+
+def _new_organisation(*, slug: str, name: str, description: str = "") -> Organisation:
+    if not SLUG_RE.match(slug):
+        raise RuleViolation("Use lowercase letters, digits and single hyphens in the short name.", status=400)
+    if db.session.scalar(select(Organisation.id).where(Organisation.slug == slug)) is not None:
+        raise RuleViolation("That short name is taken.")
+    organisation = Organisation(slug=slug, name=name.strip(), description=description)
+    db.session.add(organisation)
+    db.session.flush()
+    return organisation
+
+
+def add_member(organisation: Organisation, user: User, role: Role, *, actor: User | None) -> Membership:
+    """Give ``user`` a role in the organisation. Only its admins (and site admins) do this."""
+    authorize(actor, Action.MANAGE_ORGANISATION, organisation)
+    return grant_role(organisation, user, role)
+
+
+def remove_member(organisation: Organisation, user: User, role: Role, *, actor: User | None) -> None:
+    authorize(actor, Action.MANAGE_ORGANISATION, organisation)
+    if role == Role.ADMIN and actor is not None and actor.id == user.id:
+        raise RuleViolation("You cannot remove your own admin role; ask another admin.")
+    db.session.execute(
+        delete(Membership).where(
+            Membership.organisation_id == organisation.id,
+            Membership.user_id == user.id,
+            Membership.role == role.value,
+        )
+    )
+    db.session.expire(user, ["memberships"])
+
+
+def grant_role(organisation: Organisation, user: User, role: Role) -> Membership:
+    """The rule-free core of ``add_member``, for the CLI and the demo."""
+    existing = next(
+        (m for m in user.memberships if m.organisation_id == organisation.id and m.role == role),
+        None,
+    )
+    if existing:
+        return existing
+    membership = Membership(user=user, organisation=organisation, role=role.value)
+    db.session.add(membership)
+    db.session.flush()
+    return membership
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"consult-{purpose}")
+
+
+def _confirm_token(user: User) -> str:
+    return _serializer("confirm").dumps({"user": user.id, "email": user.email})
+
+
+def _reset_token(user: User) -> str:
+    return _serializer("reset").dumps({"user": user.id, "stamp": _password_stamp(user)})
+
+
+def _password_stamp(user: User) -> str:
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def _load_token(token: str, purpose: str, *, max_age: int) -> dict:
+    try:
+        data = _serializer(purpose).loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise RuleViolation("This link has expired. Ask for a new one.", status=400) from None
+    except BadSignature:
+        raise RuleViolation("This link is not valid.", status=400) from None
+    return data if isinstance(data, dict) else {}
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

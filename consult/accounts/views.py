@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from consult.accounts import services
+from consult.accounts.forms import (
+    EmptyForm,
+    MemberForm,
+    ProfileForm,
+    ResetPasswordForm,
+    ResetRequestForm,
+    SignInForm,
+    SignUpForm,
+)
+from consult.accounts.models import Membership, Organisation, Role, User
+from consult.core.errors import RuleViolation
+from consult.core.models import db
+from consult.core.permissions import Action, authorize
+from consult.core.routing import public
+from consult.extensions import login_manager
+
+bp = Blueprint("accounts", __name__)
+
+SESSION_TOKEN_KEY = "sid"
+CHECK_INBOX = "Check your inbox: we have sent you a message with the next step."
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    return services.user_for_session(user_id, session.get(SESSION_TOKEN_KEY))
+
+
+login_manager.login_view = "accounts.sign_in"
+login_manager.login_message = "Sign in to continue."
+login_manager.session_protection = None  # our own login sessions do this job, server-side
+
+
+def safe_next(target: str | None) -> str | None:
+    """Follow ``next=`` only to a path on this site: no scheme, no host, no ``//`` or ``\\``."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(c in target for c in "\r\n\t\\"):
+        return None
+    return target
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@public
+def sign_up():
+    form = SignUpForm()
+    if form.validate_on_submit():
+        services.sign_up(email=form.email.data, password=form.password.data, display_name=form.display_name.data)
+        db.session.commit()
+        flash(CHECK_INBOX, "success")
+        return redirect(url_for("accounts.sign_in"))
+    return render_template("accounts/sign_up.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/signin", methods=["GET", "POST"])
+@public
+def sign_in():
+    form = SignInForm()
+    next_url = safe_next(request.args.get("next"))
+    if form.validate_on_submit():
+        result = services.sign_in(email=form.email.data, password=form.password.data, address=request.remote_addr or "")
+        db.session.commit()
+        if result is None:
+            form.password.errors.append("That email address and password do not match an account.")
+            return render_template("accounts/sign_in.html", form=form), 400
+        session.clear()  # a fresh session: nothing planted before sign-in survives it
+        session[SESSION_TOKEN_KEY] = result.session_token
+        login_user(result.user)
+        flash(f"Welcome, {result.user.display_name}.", "success")
+        return redirect(next_url or url_for("proposals.index"))
+    return render_template("accounts/sign_in.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/signout", methods=["POST"])
+def sign_out():
+    EmptyForm().validate_on_submit() or abort(400)
+    services.end_login_session(session.get(SESSION_TOKEN_KEY))
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash("You have signed out.", "success")
+    return redirect(url_for("proposals.index"))
+
+
+@bp.route("/confirm/<token>")
+@public
+def confirm(token: str):
+    services.confirm_account(token)
+    db.session.commit()
+    flash("Your email address is confirmed. You can sign in now.", "success")
+    return redirect(url_for("accounts.sign_in"))
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@public
+def reset_request():
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        services.request_password_reset(email=form.email.data)
+        db.session.commit()
+        flash(CHECK_INBOX, "success")
+        return redirect(url_for("accounts.sign_in"))
+    return render_template("accounts/reset_request.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@public
+def reset_password(token: str):
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        services.reset_password(token=token, password=form.password.data)
+        db.session.commit()
+        flash("Your password has been changed. Sign in with the new one.", "success")
+        return redirect(url_for("accounts.sign_in"))
+    return render_template("accounts/reset_password.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/account", methods=["GET", "POST"])
+def account():
+    form = ProfileForm(obj=current_user)
+    if form.validate_on_submit():
+        services.update_profile(current_user, display_name=form.display_name.data)
+        db.session.commit()
+        flash("Your public name has been saved.", "success")
+        return redirect(url_for("accounts.account"))
+    return render_template("accounts/account.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/o/<slug>/members", methods=["GET", "POST"])
+def members(slug: str):
+    organisation = db.first_or_404(select(Organisation).where(Organisation.slug == slug))
+    authorize(current_user, Action.MANAGE_ORGANISATION, organisation)
+    form = MemberForm()
+    if form.validate_on_submit():
+        user = db.session.scalar(select(User).where(User.email == services.normalise_email(form.email.data)))
+        if user is None:
+            form.email.errors.append("No account uses this address. Ask the person to sign up first.")
+        else:
+            services.add_member(organisation, user, Role(form.role.data), actor=current_user)
+            db.session.commit()
+            flash(f"{user.display_name} is now {form.role.data} of {organisation.name}.", "success")
+            return redirect(url_for("accounts.members", slug=slug))
+    memberships = db.session.scalars(
+        select(Membership).where(Membership.organisation_id == organisation.id).order_by(Membership.role, Membership.id)
+    ).all()
+    return render_template(
+        "accounts/members.html", organisation=organisation, memberships=memberships, form=form, remove_form=EmptyForm()
+    ), 400 if form.errors else 200
+
+
+@bp.route("/o/<slug>/members/<int:membership_id>/remove", methods=["POST"])
+def remove_member(slug: str, membership_id: int):
+    organisation = db.first_or_404(select(Organisation).where(Organisation.slug == slug))
+    membership = db.get_or_404(Membership, membership_id)
+    if membership.organisation_id != organisation.id or not EmptyForm().validate_on_submit():
+        abort(404)
+    services.remove_member(organisation, membership.user, Role(membership.role), actor=current_user)
+    db.session.commit()
+    flash("The role has been removed.", "success")
+    return redirect(url_for("accounts.members", slug=slug))
+
+
+__all__ = ["RuleViolation", "bp", "safe_next"]

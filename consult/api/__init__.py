@@ -1,0 +1,1 @@
+"""The JSON API under /api/v1/: read for everyone (within what they may see)."""

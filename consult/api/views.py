@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from flask import Blueprint, abort, jsonify, request, url_for
+from flask_login import current_user
+
+from consult.core.models import db
+from consult.core.routing import public
+from consult.proposals import services
+from consult.proposals.models import Consultation, Version
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+MAX_PER_PAGE = 100
+
+
+def _consultation_json(c: Consultation) -> dict:
+    current = c.current_version
+    return {
+        "slug": c.slug,
+        "title": c.title,
+        "summary": c.summary,
+        "state": c.state,
+        "organisation": {"slug": c.organisation.slug, "name": c.organisation.name},
+        "opens_at": c.opens_at.isoformat() if c.opens_at else None,
+        "closes_at": c.closes_at.isoformat() if c.closes_at else None,
+        "licence": c.licence,
+        "current_version": current.number if current else None,
+        "url": url_for("proposals.consultation", slug=c.slug, _external=True),
+        "api_url": url_for("api.consultation", slug=c.slug, _external=True),
+    }
+
+
+def _version_json(c: Consultation, v: Version, *, with_sections: bool) -> dict:
+    data = {
+        "number": v.number,
+        "published_at": v.published_at.isoformat() if v.published_at else None,
+        "change_note": v.change_note,
+        "api_url": url_for("api.version", slug=c.slug, number=v.number, _external=True),
+    }
+    if with_sections:
+        data["sections"] = [
+            {"key": s.key, "position": s.position, "level": s.level, "heading": s.heading, "text": s.body, "plain_text": s.text, "change": s.change}
+            for s in v.sections
+        ]
+    return data
+
+
+def _int_arg(name: str, default: int, *, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        abort(400, f"'{name}' must be a whole number from {low} to {high}.")
+    return int(raw)
+
+
+@bp.route("/consultations")
+@public
+def consultations():
+    state = request.args.get("state")
+    if state is not None and state not in ("draft", "open", "closed", "concluded"):
+        abort(400, "'state' must be one of draft, open, closed, concluded.")
+    page = _int_arg("page", 1, low=1, high=100_000)
+    per_page = _int_arg("per_page", 20, low=1, high=MAX_PER_PAGE)
+    pagination = db.paginate(services.visible_consultations_query(current_user, state=state), page=page, per_page=per_page, error_out=False)
+    return jsonify(
+        consultations=[_consultation_json(c) for c in pagination.items],
+        page=page,
+        per_page=per_page,
+        total=pagination.total,
+    )
+
+
+@bp.route("/consultations/<slug>")
+@public
+def consultation(slug: str):
+    c = services.get_visible_consultation(current_user, slug) or abort(404, "No consultation with that address.")
+    current = c.current_version
+    data = _consultation_json(c)
+    data["versions"] = [_version_json(c, v, with_sections=False) for v in c.published_versions]
+    data["sections"] = _version_json(c, current, with_sections=True)["sections"] if current else []
+    return jsonify(data)
+
+
+@bp.route("/consultations/<slug>/versions/<int:number>")
+@public
+def version(slug: str, number: int):
+    c = services.get_visible_consultation(current_user, slug) or abort(404, "No consultation with that address.")
+    v = c.version(number)
+    if v is None or not v.is_published:
+        abort(404, "No published version with that number.")
+    return jsonify(_version_json(c, v, with_sections=True))

@@ -1,0 +1,93 @@
+"""The ``consult`` command: Flask's CLI (run, db, shell, routes) plus Consult's own commands."""
+
+from __future__ import annotations
+
+import getpass
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup
+from sqlalchemy import select
+
+from consult.core.errors import RuleViolation
+from consult.core.models import db
+
+
+def main() -> None:
+    from consult import create_app
+
+    FlaskGroup(create_app=lambda: create_app(), help="Consult: public consultation and policy co-creation.")()
+
+
+def register_commands(app: Flask) -> None:
+    @app.cli.command("create-user")
+    @click.option("--email", prompt=True)
+    @click.option("--name", "display_name", prompt="Public name")
+    @click.option("--password", default=None, help="Prompted for when not given (safer: not in shell history).")
+    @click.option("--site-admin", is_flag=True, help="May create organisations and act in all of them.")
+    @click.option("--organisation", default=None, help="Slug of an organisation to join.")
+    @click.option("--role", type=click.Choice(["author", "moderator", "admin"]), default=None)
+    def create_user_command(email, display_name, password, site_admin, organisation, role):
+        """Create a confirmed account, optionally with a role in an organisation."""
+        from consult.accounts.models import Organisation, Role
+        from consult.accounts.services import create_user, grant_role
+
+        if password is None:
+            password = getpass.getpass("Password: ")
+        try:
+            user = create_user(email=email, password=password, display_name=display_name, site_admin=site_admin)
+            if organisation:
+                org = db.session.scalar(select(Organisation).where(Organisation.slug == organisation))
+                if org is None:
+                    raise RuleViolation(f"No organisation with the short name {organisation!r}.")
+                grant_role(org, user, Role(role or "author"))
+        except RuleViolation as error:
+            db.session.rollback()
+            raise click.ClickException(error.message) from None
+        db.session.commit()
+        click.echo(f"Created {user.display_name} <{user.email}>.")
+
+    @app.cli.command("create-organisation")
+    @click.argument("slug")
+    @click.argument("name")
+    def create_organisation_command(slug, name):
+        """Create an organisation (site admins do this in the browser later)."""
+        from consult.accounts.services import _new_organisation
+
+        try:
+            _new_organisation(slug=slug, name=name)
+        except RuleViolation as error:
+            db.session.rollback()
+            raise click.ClickException(error.message) from None
+        db.session.commit()
+        click.echo(f"Created organisation {slug}.")
+
+    @app.cli.command("tick")
+    def tick_command():
+        """Open and close consultations whose dates have come (run from cron every minute)."""
+        from consult.proposals.services import apply_schedule
+
+        changed = apply_schedule()
+        db.session.commit()
+        click.echo(f"{changed} consultation(s) changed state.")
+
+    @app.cli.command("demo")
+    @click.option("--quiet", is_flag=True, help="Do not print the demo accounts.")
+    def demo_command(quiet):
+        """Load the demo: an organisation, a user per role and the Federal Source Code Policy."""
+        from consult.demo import DEMO_PASSWORD, load_demo
+
+        created = load_demo()
+        db.session.commit()
+        if quiet:
+            return
+        click.echo("Demo loaded." if created else "Demo already loaded.")
+        click.echo("Demo accounts (for trying Consult out only; never use these on a real site):")
+        for email, role in created_accounts_listing():
+            click.echo(f"  {role:<22} {email:<32} password: {DEMO_PASSWORD}")
+
+
+def created_accounts_listing() -> list[tuple[str, str]]:
+    from consult.demo import DEMO_USERS
+
+    return [(u.email, u.role_label) for u in DEMO_USERS]

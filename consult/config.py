@@ -1,0 +1,80 @@
+"""Settings: defaults here, overridden by ``CONSULT_*`` environment variables.
+
+Flask's ``from_prefixed_env`` reads ``CONSULT_DATABASE_URL``, ``CONSULT_SECRET_KEY`` and so on,
+parsing values as JSON where they parse (``CONSULT_SIGNIN_MAX_FAILURES=10`` is an int).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    "DATABASE_URL": None,  # None: SQLite file instance/consult.db
+    "SECRET_KEY": None,  # None: generated once into instance/secret_key
+    "SQLITE_BUSY_TIMEOUT": 15,  # seconds; 8 concurrent writers still hit "locked" below 5
+    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": None,  # None: Secure unless debug/testing
+    "SESSION_COOKIE_NAME": "consult_session",
+    "PERMANENT_SESSION_LIFETIME": 14 * 24 * 3600,
+    "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+    "SIGNIN_WINDOW_SECONDS": 15 * 60,
+    "SIGNIN_MAX_FAILURES_PER_ACCOUNT": 5,
+    "SIGNIN_MAX_FAILURES_PER_ADDRESS": 20,
+    "SCHEDULE_CHECK_SECONDS": 30,
+    "MAIL_SERVER": None,  # None: messages are written to instance/outbox/
+    "MAIL_PORT": 587,
+    "MAIL_USE_TLS": True,
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_SENDER": "Consult <no-reply@localhost>",
+    "PROXY_FIX": 0,  # number of trusted proxies in front of the app (X-Forwarded-*)
+    "PAGE_SIZE": 20,
+}
+
+
+def load_config(app, overrides: dict[str, Any] | None) -> None:
+    """Defaults, then environment, then explicit overrides (tests pass these)."""
+    app.config.update(DEFAULTS)
+    app.config.from_prefixed_env("CONSULT")
+    if overrides:
+        app.config.update(overrides)
+
+    instance = Path(app.instance_path)
+    if not app.config["DATABASE_URL"]:
+        instance.mkdir(parents=True, exist_ok=True)
+        app.config["DATABASE_URL"] = f"sqlite:///{instance / 'consult.db'}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["DATABASE_URL"])
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = instance_secret_key(instance)
+    if app.config["SESSION_COOKIE_SECURE"] is None:
+        app.config["SESSION_COOKIE_SECURE"] = not (app.debug or app.testing)
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the plain ``postgresql://`` form and use psycopg 3 for it."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def instance_secret_key(instance: Path) -> str:
+    """Generate the key once and keep it, so sessions survive restarts and workers agree."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        key = secrets.token_urlsafe(48)
+        try:
+            with open(path, "x") as handle:  # "x": two workers starting at once keep one key
+                handle.write(key)
+            path.chmod(0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        return key

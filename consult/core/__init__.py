@@ -1,0 +1,1 @@
+"""What every domain shares: the model base, permissions, text, errors, the CLI group."""

@@ -1,0 +1,93 @@
+"""Errors a user can act on: an HTML page, or JSON under ``/api/``. Never a bare 500."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import Conflict, Forbidden, HTTPException, InternalServerError
+
+from consult.core.models import db
+from consult.core.permissions import PermissionDenied
+
+
+class RuleViolation(Exception):
+    """A domain rule refused the change (e.g. opening a consultation with no published text).
+
+    The message is shown to the user as it is, so write it for them.
+    """
+
+    status = 409
+
+    def __init__(self, message: str, *, status: int = 409):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+TITLES = {
+    400: "Bad request",
+    401: "Sign in needed",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Too large",
+    429: "Too many attempts",
+    500: "Something went wrong",
+}
+
+
+def error_response(status: int, message: str):
+    title = TITLES.get(status, "Error")
+    if request.path.startswith("/api/"):
+        return jsonify(error={"status": status, "title": title, "message": message}), status
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        message = error.description or TITLES.get(error.code or 500, "")
+        response = error_response(error.code or 500, message)
+        if error.code == 405 and getattr(error, "valid_methods", None):
+            response[0].headers["Allow"] = ", ".join(error.valid_methods)
+        if error.code == 429 and getattr(error, "retry_after", None):
+            response[0].headers["Retry-After"] = str(error.retry_after)
+        return response
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        return error_response(
+            400,
+            "This form was not sent from this site or has expired. "
+            "Go back, reload the page and try again.",
+        )
+
+    @app.errorhandler(PermissionDenied)
+    def permission_denied(error: PermissionDenied):
+        db.session.rollback()
+        return error_response(403, Forbidden.description)
+
+    @app.errorhandler(RuleViolation)
+    def rule_violation(error: RuleViolation):
+        db.session.rollback()
+        return error_response(error.status, error.message)
+
+    @app.errorhandler(StaleDataError)
+    def stale_data(error: StaleDataError):
+        db.session.rollback()
+        return error_response(
+            409, "Someone else changed this at the same time. Reload the page and try again."
+        )
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        if isinstance(error, HTTPException):
+            return http_error(error)
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        return error_response(500, InternalServerError.description)
+
+
+__all__ = ["Conflict", "RuleViolation", "error_response", "init_app"]

@@ -1,0 +1,167 @@
+"""Who may do what: the one home of authorisation.
+
+``can(user, action, obj)`` answers for templates; ``authorize(user, action, obj)`` raises
+``PermissionDenied`` for services; ``visible_*`` give query filters so that what a user may
+not see cannot leak through a list, a count, the API or an export. Deny by default: an
+action with no predicate is refused.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, or_, select, true
+
+from consult.accounts.models import Membership, Organisation, Role, User
+from consult.proposals.models import (
+    PUBLIC_STATES,
+    TRANSITIONS,
+    Consultation,
+    ConsultationState,
+    Transition,
+)
+
+
+class PermissionDenied(Exception):
+    """The actor may not do this. Views turn it into 403."""
+
+    def __init__(self, action: Action, obj: Any = None):
+        super().__init__(f"not allowed: {action.value}")
+        self.action = action
+        self.obj = obj
+
+
+class Action(enum.StrEnum):
+    VIEW_CONSULTATION = "view_consultation"
+    CREATE_CONSULTATION = "create_consultation"  # on an Organisation
+    EDIT_CONSULTATION = "edit_consultation"
+    EDIT_TEXT = "edit_text"
+    PUBLISH_VERSION = "publish_version"
+    OPEN_CONSULTATION = "open_consultation"
+    CLOSE_CONSULTATION = "close_consultation"
+    REOPEN_CONSULTATION = "reopen_consultation"
+    CONCLUDE_CONSULTATION = "conclude_consultation"
+    MANAGE_ORGANISATION = "manage_organisation"  # on an Organisation
+    CREATE_ORGANISATION = "create_organisation"  # on nothing
+
+
+#: Which action each transition needs.
+TRANSITION_ACTIONS: dict[Transition, Action] = {
+    Transition.OPEN: Action.OPEN_CONSULTATION,
+    Transition.CLOSE: Action.CLOSE_CONSULTATION,
+    Transition.REOPEN: Action.REOPEN_CONSULTATION,
+    Transition.CONCLUDE: Action.CONCLUDE_CONSULTATION,
+}
+
+EDITOR_ROLES = frozenset({Role.AUTHOR, Role.ADMIN})
+
+
+def _signed_in(user: User | None) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False)
+
+
+def _roles(user: User | None, organisation_id: int) -> frozenset[Role]:
+    if not _signed_in(user):
+        return frozenset()
+    return user.roles_in(organisation_id)
+
+
+def _is_site_admin(user: User | None) -> bool:
+    return _signed_in(user) and bool(user.is_site_admin)
+
+
+def _edits_for(user: User | None, organisation_id: int) -> bool:
+    """Authors and admins of the organisation, and site admins, write its consultations."""
+    return _is_site_admin(user) or bool(_roles(user, organisation_id) & EDITOR_ROLES)
+
+
+def _view_consultation(user: User | None, c: Consultation) -> bool:
+    """The public sees a consultation once it is open; before that only its editors do."""
+    return c.state in PUBLIC_STATES or _edits_for(user, c.organisation_id)
+
+
+def _create_consultation(user: User | None, org: Organisation) -> bool:
+    return _edits_for(user, org.id)
+
+
+def _edit_consultation(user: User | None, c: Consultation) -> bool:
+    """Editors change details until the outcome is published; then the record is fixed."""
+    return c.state != ConsultationState.CONCLUDED and _edits_for(user, c.organisation_id)
+
+
+def _edit_text(user: User | None, c: Consultation) -> bool:
+    """The next version's draft is written before and during the consultation, and after it
+    closes (version 2 is usually written from the input), never after it is concluded."""
+    return c.state != ConsultationState.CONCLUDED and _edits_for(user, c.organisation_id)
+
+
+def _transition(transition: Transition) -> Callable[[User | None, Consultation], bool]:
+    source, _target = TRANSITIONS[transition]
+
+    def predicate(user: User | None, c: Consultation) -> bool:
+        return c.state == source and _edits_for(user, c.organisation_id)
+
+    predicate.__doc__ = f"Editors may {transition.value} a consultation that is {source.value}."
+    return predicate
+
+
+def _manage_organisation(user: User | None, org: Organisation) -> bool:
+    return _is_site_admin(user) or Role.ADMIN in _roles(user, org.id)
+
+
+def _create_organisation(user: User | None, _obj: None) -> bool:
+    return _is_site_admin(user)
+
+
+PREDICATES: dict[Action, Callable[[User | None, Any], bool]] = {
+    Action.VIEW_CONSULTATION: _view_consultation,
+    Action.CREATE_CONSULTATION: _create_consultation,
+    Action.EDIT_CONSULTATION: _edit_consultation,
+    Action.EDIT_TEXT: _edit_text,
+    Action.PUBLISH_VERSION: _edit_text,
+    Action.MANAGE_ORGANISATION: _manage_organisation,
+    Action.CREATE_ORGANISATION: _create_organisation,
+    **{action: _transition(t) for t, action in TRANSITION_ACTIONS.items()},
+}
+
+
+def can(user: User | None, action: Action, obj: Any = None) -> bool:
+    predicate = PREDICATES.get(action)
+    return predicate is not None and bool(predicate(user, obj))
+
+
+def authorize(user: User | None, action: Action, obj: Any = None) -> None:
+    if not can(user, action, obj):
+        raise PermissionDenied(action, obj)
+
+
+def visible_consultations(user: User | None) -> ColumnElement[bool]:
+    """A WHERE clause for consultations ``user`` may see: the same rule as VIEW_CONSULTATION."""
+    public = Consultation.state.in_([s.value for s in PUBLIC_STATES])
+    if _is_site_admin(user):
+        return true()
+    if not _signed_in(user):
+        return public
+    editable = Consultation.organisation_id.in_(
+        select(Membership.organisation_id).where(
+            Membership.user_id == user.id,
+            Membership.role.in_([r.value for r in EDITOR_ROLES]),
+        )
+    )
+    return or_(public, editable) if editable is not None else public
+
+
+def editable_organisations(user: User | None) -> ColumnElement[bool]:
+    """Organisations in which ``user`` may create consultations."""
+    if _is_site_admin(user):
+        return true()
+    if not _signed_in(user):
+        return false()
+    return Organisation.id.in_(
+        select(Membership.organisation_id).where(
+            Membership.user_id == user.id,
+            Membership.role.in_([r.value for r in EDITOR_ROLES]),
+        )
+    )

@@ -1,0 +1,41 @@
+"""Every endpoint needs a signed-in user unless it is marked ``@public``.
+
+The gate runs before every request, so a forgotten decorator closes a route rather than opening
+it; ``tests/test_routes.py`` walks ``app.view_functions`` to prove each one was classified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import Flask, abort, redirect, request, url_for
+from flask_login import current_user
+
+F = TypeVar("F", bound=Callable)
+
+#: Endpoints from Flask or extensions that are public by nature.
+PUBLIC_ENDPOINTS = frozenset({"static"})
+
+
+def public(view: F) -> F:
+    """Mark a view as readable without signing in (it still checks permissions itself)."""
+    view.is_public = True  # type: ignore[attr-defined]
+    return view
+
+
+def is_public(app: Flask, endpoint: str | None) -> bool:
+    if endpoint is None or endpoint in PUBLIC_ENDPOINTS:
+        return True
+    view = app.view_functions.get(endpoint)
+    return bool(getattr(view, "is_public", False))
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def require_sign_in():
+        if is_public(app, request.endpoint) or current_user.is_authenticated:
+            return None
+        if request.path.startswith("/api/"):
+            abort(401)
+        return redirect(url_for("accounts.sign_in", next=request.full_path.rstrip("?")))

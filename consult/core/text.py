@@ -1,0 +1,248 @@
+"""Text handling: Markdown rendering, HTML sanitising and plain-text extraction.
+
+This is the only module in Consult that imports bleach and markdown-it-py;
+everything else goes through :func:`render_markdown`, :func:`plain_text` and
+:func:`render_plain`, so either library can be replaced here alone.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import re
+import threading
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from typing import Any, Final
+
+import bleach
+from markdown_it import MarkdownIt
+from markupsafe import Markup, escape
+
+__all__ = ["render_markdown", "plain_text", "render_plain"]
+
+ALLOWED_TAGS: Final = frozenset(
+    {
+        "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
+        "pre", "code", "em", "strong", "b", "i", "u", "s", "del", "ins", "sub",
+        "sup", "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th",
+        "td", "div", "span", "abbr", "dl", "dt", "dd", "caption",
+    }
+)  # fmt: skip
+"""Everything else is stripped. No img: images leak readers' IPs to third parties."""
+
+ALLOWED_SCHEMES: Final = frozenset({"http", "https", "mailto"})
+LINK_REL: Final = "nofollow ugc noopener"
+ID_PREFIX: Final = "p-"
+"""Author ids are namespaced so they never clash with the app's own ids."""
+
+_ID_RE: Final = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+_SPAN_RE: Final = re.compile(r"[0-9]{1,3}")
+_START_RE: Final = re.compile(r"-?[0-9]{1,9}")
+_SCOPES: Final = frozenset({"row", "col", "rowgroup", "colgroup"})
+# Characters a browser ignores or that can hide a scheme (whitespace, controls).
+_URL_JUNK_RE: Final = re.compile(r"[\x00-\x20\x7f-\xa0\s\u200b-\u200f\u2028\u2029\ufeff]+")
+_WS_RE: Final = re.compile(r"\s+")
+
+_md: Final = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+
+
+def _allow_attribute(tag: str, name: str, value: str) -> bool:
+    """Attribute allowlist: valid ids anywhere, a few per-tag attributes, nothing else.
+
+    `style`, `class`, `on*` and everything unlisted are dropped. Values are
+    still entity-encoded at this point, so an id written with entities fails.
+    """
+    if name == "id":
+        return _ID_RE.fullmatch(value) is not None
+    match tag, name:
+        case ("a", "href"):
+            return True  # checked again, and rewritten, by _safe_href
+        case ("abbr", "title"):
+            return "<" not in html.unescape(value)  # no markup-looking tooltips
+        case ("th" | "td", "colspan" | "rowspan"):
+            return _SPAN_RE.fullmatch(value) is not None
+        case ("th" | "td", "scope"):
+            return value in _SCOPES
+        case ("ol", "start"):
+            return _START_RE.fullmatch(value) is not None
+    return False
+
+
+def _safe_href(raw: str) -> str | None:
+    """Return the href to keep, or None to drop it.
+
+    Only http/https/mailto URLs and `#fragment` links whose fragment is a valid
+    id survive; fragments are rewritten to the namespaced id (`#x` -> `#p-x`).
+    The check runs on the entity-decoded value with whitespace and control
+    characters removed, so `jav&#x09;ascript:` and friends are caught.
+    """
+    value = html.unescape(raw).strip()
+    if value.startswith("#"):
+        fragment = value[1:]
+        return f"#{ID_PREFIX}{fragment}" if _ID_RE.fullmatch(fragment) else None
+    scheme, colon, _ = _URL_JUNK_RE.sub("", value).partition(":")
+    if colon and scheme.lower() in ALLOWED_SCHEMES:
+        return raw  # still entity-encoded; the serializer keeps it that way
+    return None  # other schemes, relative and protocol-relative URLs
+
+
+class _PostSanitizeFilter:
+    """html5lib token filter run after bleach's sanitiser.
+
+    Namespaces ids, rewrites/validates hrefs, adds rel to external links and
+    turns entity tokens into plain characters (so `&#8617;` comes out as "↩";
+    the serializer re-escapes `<`, `>` and `&`).
+    """
+
+    def __init__(self, source: Iterator[dict[str, Any]]) -> None:
+        self.source = source
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for token in self.source:
+            kind = token["type"]
+            if kind == "Entity":
+                yield {"type": "Characters", "data": html.unescape(f"&{token['name']};")}
+                continue
+            if kind in ("StartTag", "EmptyTag"):
+                attrs: dict[tuple[str | None, str], str] = token["data"]
+                if (None, "id") in attrs:
+                    attrs[(None, "id")] = ID_PREFIX + attrs[(None, "id")]
+                if token["name"] == "a" and (None, "href") in attrs:
+                    href = _safe_href(attrs.pop((None, "href")))
+                    if href is not None:
+                        attrs[(None, "href")] = href
+                        if not href.startswith("#"):
+                            attrs[(None, "rel")] = LINK_REL
+            yield token
+
+
+# bleach.Cleaner is not thread-safe (its parser keeps state): one per thread.
+_local = threading.local()
+
+
+def _cleaner() -> bleach.Cleaner:
+    cleaner: bleach.Cleaner | None = getattr(_local, "cleaner", None)
+    if cleaner is None:
+        cleaner = _local.cleaner = bleach.Cleaner(
+            tags=ALLOWED_TAGS,
+            attributes=_allow_attribute,
+            protocols=ALLOWED_SCHEMES,
+            strip=True,
+            strip_comments=True,
+            filters=[_PostSanitizeFilter],
+        )
+    return cleaner
+
+
+def _sanitize(fragment: str) -> str:
+    """Clean an HTML fragment against the allowlist (see module constants)."""
+    return _cleaner().clean(fragment)
+
+
+def render_markdown(source: str) -> Markup:
+    """Render Markdown (CommonMark + tables + strikethrough, raw HTML allowed) to safe HTML.
+
+    Raw HTML is parsed, then everything is sanitised: disallowed tags are
+    stripped (their text kept, escaped), disallowed attributes dropped.
+    Results are cached (LRU) since a cold render of 10 KB costs milliseconds.
+    """
+    return _render_cached(str(source))  # str(): never let a Markup subclass in
+
+
+@functools.lru_cache(maxsize=512)
+def _render_cached(source: str) -> Markup:
+    return Markup(_sanitize(_md.render(source)))
+
+
+# --- plain text --------------------------------------------------------------
+
+_BLOCK_TAGS: Final = frozenset(
+    {"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "div", "hr",
+     "ul", "ol", "dl", "table"}
+)  # fmt: skip
+_LINE_TAGS: Final = frozenset({"li", "dt", "dd", "tr", "caption", "br"})
+_LIST_TAGS: Final = frozenset({"ul", "ol", "dl", "table"})
+
+
+class _TextExtractor(HTMLParser):
+    """Collect text as blocks of lines.
+
+    Block elements end a block; list items, table rows, dt/dd and <br> end a
+    line; table cells are separated by a space. Inside a list or table every break is a line break, so a (nested)
+    list stays one block with one item per line.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.blocks: list[list[str]] = []
+        self._lines: list[str] = []
+        self._parts: list[str] = []
+        self._list_depth = 0
+
+    def _end_line(self) -> None:
+        line = _WS_RE.sub(" ", "".join(self._parts)).strip()
+        self._parts = []
+        if line:
+            self._lines.append(line)
+
+    def _end_block(self) -> None:
+        self._end_line()
+        if self._lines:
+            self.blocks.append(self._lines)
+            self._lines = []
+
+    def _break(self, tag: str) -> None:
+        if tag in _BLOCK_TAGS and self._list_depth == 0:
+            self._end_block()
+        elif tag in _BLOCK_TAGS or tag in _LINE_TAGS:
+            self._end_line()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._break(tag)
+        if tag in _LIST_TAGS:
+            self._list_depth += 1
+        elif tag in ("td", "th"):
+            self._parts.append(" ")  # cells of a row: one line, space-separated
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _LIST_TAGS and self._list_depth > 0:
+            self._list_depth -= 1
+        self._break(tag)
+
+    def handle_data(self, data: str) -> None:
+        self._parts.append(data)
+
+    def close(self) -> None:
+        super().close()
+        self._end_block()
+
+
+def plain_text(source: str) -> str:
+    """The text a reader sees in a Markdown source, deterministically.
+
+    Blocks are separated by "\\n\\n", list items/table rows/<br> by "\\n";
+    whitespace inside a line collapses to one space; entities are decoded;
+    the result is stripped. Derived from the sanitised HTML, so raw HTML
+    blocks contribute their text and nothing hidden leaks in.
+    """
+    return _plain_cached(str(source))
+
+
+@functools.lru_cache(maxsize=512)
+def _plain_cached(source: str) -> str:
+    extractor = _TextExtractor()
+    extractor.feed(str(render_markdown(source)))
+    extractor.close()
+    return "\n\n".join("\n".join(lines) for lines in extractor.blocks)
+
+
+def render_plain(text: str) -> Markup:
+    """Escape plain text; blank-line-separated blocks become <p>, single newlines <br>."""
+    normalized = str(text).replace("\r\n", "\n").replace("\r", "\n")  # str(): Markup would skip escaping
+    paragraphs: list[str] = []
+    for block in re.split(r"\n[ \t]*\n", normalized):
+        lines = [escape(line.strip()) for line in block.strip().split("\n")]
+        if any(lines):
+            paragraphs.append("<p>" + "<br>\n".join(lines) + "</p>")
+    return Markup("\n".join(paragraphs))

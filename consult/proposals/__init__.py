@@ -1,0 +1,1 @@
+"""Consultations, their versions and sections, and diffs between versions."""

@@ -1,0 +1,74 @@
+from datetime import UTC
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, MultipleFileField
+from wtforms import DateTimeLocalField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+
+from consult.proposals.models import Transition
+
+LICENCES = [
+    ("CC-BY-4.0", "Creative Commons Attribution 4.0"),
+    ("CC0-1.0", "CC0 1.0 (public domain dedication)"),
+    ("CC-BY-SA-4.0", "Creative Commons Attribution-ShareAlike 4.0"),
+    ("OGL-UK-3.0", "Open Government Licence v3.0"),
+    ("PDDL-1.0", "Open Data Commons Public Domain Dedication"),
+]
+
+
+class UTCDateTimeLocalField(DateTimeLocalField):
+    """A browser date-time input read as UTC (the label says so)."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None:
+            self.data = self.data.replace(tzinfo=UTC)
+
+    def _value(self):
+        if self.raw_data:
+            return " ".join(self.raw_data)
+        return self.data.astimezone(UTC).strftime("%Y-%m-%dT%H:%M") if self.data else ""
+
+
+class ConsultationForm(FlaskForm):
+    organisation_id = SelectField("Organisation", coerce=int)
+    title = StringField("Title", validators=[DataRequired(message="Give the consultation a title."), Length(max=200)])
+    slug = StringField(
+        "Web address",
+        validators=[Optional(), Length(max=80), Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", message="Use lowercase letters, digits and single hyphens.")],
+        description="The last part of the address, such as federal-source-code-policy. Leave empty to make one from the title.",
+    )
+    summary = TextAreaField("Summary", validators=[Length(max=5000)], description="What the policy is about and what you want to hear. Markdown.")
+    opens_at = UTCDateTimeLocalField("Opens (UTC)", validators=[Optional()], format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
+    closes_at = UTCDateTimeLocalField("Closes (UTC)", validators=[Optional()], format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
+    licence = SelectField("Licence of the contributions and the record", choices=LICENCES)
+    response_threshold = IntegerField(
+        "Response threshold",
+        default=10,
+        validators=[NumberRange(min=0, max=100000, message="Use a whole number from 0 to 100,000.")],
+        description="Amendments with at least this many supporters must be answered before the consultation is concluded.",
+    )
+    row_version = HiddenField()
+
+
+class TextForm(FlaskForm):
+    source = TextAreaField(
+        "Policy text (Markdown)",
+        validators=[DataRequired(message="Write the text, starting each section with a heading line such as '## Scope'."), Length(max=1_000_000)],
+    )
+
+
+class ImportForm(FlaskForm):
+    files = MultipleFileField(
+        "Markdown files",
+        validators=[DataRequired(message="Choose at least one Markdown file."), FileAllowed(["md", "markdown", "txt"], "Only Markdown files (.md, .markdown, .txt).")],
+        description="One or several files, imported in name order. Front matter is ignored; each heading starts a section.",
+    )
+
+
+class PublishForm(FlaskForm):
+    note = TextAreaField("Change note", validators=[Length(max=5000)], description="What changed in this version and why.")
+
+
+class TransitionForm(FlaskForm):
+    transition = HiddenField(validators=[DataRequired(), Regexp("^(" + "|".join(t.value for t in Transition) + ")$")])

@@ -1,0 +1,438 @@
+"""Turn Markdown documents into the sections of a proposal version.
+
+A version of a policy is a list of sections; a section is one ATX heading
+(``#`` to ``######``) and the Markdown under it up to the next heading. The
+rules, in the order they are applied to each document:
+
+1. Decoding: a leading BOM is dropped and CRLF / CR line endings become LF.
+2. Front matter: a Jekyll-style block (a ``---`` line, YAML-ish lines, a
+   ``---`` or ``...`` line) at the very top is removed. Its ``title:`` names
+   the text before the first heading, if there is any. A block whose lines do
+   not look like YAML is left alone: it is a thematic break, not front matter.
+3. Anchors (only when the document has a source name): every ``id="X"`` and
+   ``href="#X"`` in raw HTML tags, and every Markdown link to ``#X``, becomes
+   ``{prefix}-X``, the prefix being the slug of the file name. Pages may each
+   number their footnotes from ``fn1`` (the draft policy's first two pages
+   do); prefixed, ids stay unique and links working once the pages form one
+   version. Code (fenced blocks, code spans) is left as written.
+4. Splitting: each ATX heading outside fenced code blocks starts a section,
+   whatever its level. Text before the first heading becomes a section of its
+   own (see :data:`PREAMBLE_HEADING`) unless it is blank.
+5. Keys: see :func:`heading_slug` and :func:`import_markdown_files`.
+
+Pure Python: no Flask, no database. Heading text goes through
+:func:`consult.core.text.plain_text`, the one place that knows Markdown.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Final
+
+from consult.core.text import plain_text
+
+__all__ = [
+    "MAX_KEY_LENGTH",
+    "PREAMBLE_HEADING",
+    "PREAMBLE_LEVEL",
+    "ImportedSection",
+    "heading_slug",
+    "import_markdown_files",
+    "parse_markdown_document",
+    "slugify",
+    "split_markdown",
+    "strip_numbering",
+]
+
+MAX_KEY_LENGTH: Final = 60
+"""Keys are cut at a word boundary to at most this many characters."""
+
+PREAMBLE_HEADING: Final = "Preamble"
+"""Heading of the text before the first heading when the front matter has no title."""
+
+PREAMBLE_LEVEL: Final = 1
+"""Level given to the preamble section (it has no heading line; levels are 1 to 6)."""
+
+FALLBACK_KEY: Final = "section"
+"""Key of a section whose heading has no letters or digits at all."""
+
+_ID_PREFIX_MAX: Final = 30
+"""Anchor prefixes are kept short: the renderer only keeps ids of up to 64 characters."""
+
+
+@dataclass(frozen=True)
+class ImportedSection:
+    """One section of an imported document.
+
+    ``body`` is the Markdown under the heading up to the next heading, without
+    the heading line; leading blank lines and trailing whitespace are removed
+    (the indentation of the first line is kept, it may be an indented code
+    block). ``heading`` is readable text, never Markup.
+    """
+
+    key: str
+    heading: str
+    level: int
+    body: str
+
+
+# --- slugs and keys ------------------------------------------------------------
+
+# Letters that NFKD does not decompose into ASCII.
+_TRANSLITERATION: Final = str.maketrans(
+    {
+        "ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE",
+        "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ł": "l", "Ł": "L",
+        "þ": "th", "Þ": "Th", "ð": "d", "Ð": "D", "ı": "i",
+    }
+)  # fmt: skip
+_APOSTROPHES: Final = frozenset("'’ʼ‘`")
+
+_NUMBERING: Final = re.compile(
+    r"""^[ \t]*
+    (?: \d+(?:\.\d+)+\.?                 # 5.1  5.1.2  5.1.
+      | \d+[.):]                         # 1.  1)  1:
+      | [A-Za-z](?:\.\d+)+\.?            # A.1  B.2.3
+      | [A-Za-z][.)]                     # A.  b)
+      | (?:[IVXLC]+|[ivxlc]+)[.)]        # IV.  iv)
+      | \((?:\d+|[A-Za-z]|[ivxlc]+)\)    # (1)  (a)  (iv)
+    )
+    (?:[ \t]+[-–—:])?                    # 1. - Title
+    [ \t]+(?=\S)
+    """,
+    re.VERBOSE,
+)
+
+
+def strip_numbering(heading: str) -> str:
+    """Remove hand-written numbering from the start of a heading.
+
+    "1. Objectives" -> "Objectives", "5.1 Pilot Program" -> "Pilot Program",
+    "A. Secure Rights" -> "Secure Rights", "IV) Scope", "(a) Scope" likewise.
+    A bare number without a dot is kept ("2016 Annual Report"), as are
+    "Appendix A: ..." and a heading that is nothing but a number.
+    """
+    return _NUMBERING.sub("", heading, count=1).strip()
+
+
+def slugify(text: str, max_length: int = MAX_KEY_LENGTH) -> str:
+    """Lowercase ASCII words joined by "-", cut at a word boundary to ``max_length``.
+
+    Accents are transliterated (NFKD, plus ß/æ/ø/... by hand), apostrophes
+    vanish ("agency's" -> "agencys"), other punctuation separates words and
+    other non-ASCII letters are dropped. May return "" (no letters or digits).
+    """
+    chars: list[str] = []
+    for char in unicodedata.normalize("NFKD", text.translate(_TRANSLITERATION)):
+        if char in _APOSTROPHES or unicodedata.combining(char):
+            continue
+        if char.isascii():
+            chars.append(char.lower() if char.isalnum() else " ")
+        elif not char.isalnum():
+            chars.append(" ")  # non-ASCII punctuation / space separates words
+        # other non-ASCII letters and digits are dropped
+    slug = "-".join("".join(chars).split())
+    return _truncate_slug(slug, max_length)
+
+
+def heading_slug(heading: str) -> str:
+    """The key a heading gets on its own: slug of the heading without numbering.
+
+    "1. Objectives" -> "objectives", "Appendix A: Definitions" ->
+    "appendix-a-definitions"; "section" if nothing is left.
+    """
+    return slugify(strip_numbering(heading)) or FALLBACK_KEY
+
+
+def _truncate_slug(slug: str, limit: int) -> str:
+    """The longest run of whole words of ``slug`` within ``limit`` characters.
+
+    A first word longer than the limit is cut hard.
+    """
+    if len(slug) <= limit:
+        return slug
+    cut = slug.rfind("-", 0, limit + 1)
+    return slug[:cut] if cut > 0 else slug[:limit]
+
+
+def _join_key(parent: str, child: str) -> str:
+    """``parent-child`` within the length limit, shortening the parent part."""
+    budget = MAX_KEY_LENGTH - len(child) - 1
+    if budget <= 0:
+        return child
+    return f"{_truncate_slug(parent, budget)}-{child}"
+
+
+def _with_suffix(key: str, number: int) -> str:
+    suffix = f"-{number}"
+    return _truncate_slug(key, MAX_KEY_LENGTH - len(suffix)) + suffix
+
+
+# --- reading a document --------------------------------------------------------
+
+_FENCE_OPEN: Final = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
+_FENCE_CLOSE: Final = re.compile(r"^ {0,3}(`{3,}|~{3,})[ \t]*$")
+_ATX_HEADING: Final = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t]*$")
+_ATX_CLOSING: Final = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
+_YAML_LINE: Final = re.compile(r"^(?:[A-Za-z0-9_][\w .-]*:(?:[ \t].*)?|[ \t]+.*|-(?:[ \t].*)?|#.*|)$")
+_FRONT_MATTER_TITLE: Final = re.compile(r"^title:[ \t]*(.*?)[ \t]*$")
+
+
+
+def _fence_flags(lines: list[str]) -> list[bool]:
+    """For each line, whether it belongs to a fenced code block (fence lines included).
+
+    CommonMark rules: an opening fence of 3+ backticks or tildes indented at
+    most 3 spaces (a backtick fence's info string has no backtick); the
+    closing fence uses the same character, is at least as long and has
+    nothing after it. An unclosed fence runs to the end of the document.
+    """
+    flags: list[bool] = []
+    fence: str | None = None
+    for line in lines:
+        if fence is None:
+            match = _FENCE_OPEN.match(line)
+            if match and not (match.group(1)[0] == "`" and "`" in match.group(2)):
+                fence = match.group(1)
+            flags.append(fence is not None)
+        else:
+            flags.append(True)
+            match = _FENCE_CLOSE.match(line)
+            if match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
+                fence = None
+    return flags
+
+
+def _split_front_matter(lines: list[str]) -> tuple[str, list[str]]:
+    """Remove a leading front-matter block; return (title or "", remaining lines)."""
+    if not lines or lines[0].rstrip() != "---":
+        return "", lines
+    for end in range(1, len(lines)):
+        if lines[end].rstrip() in ("---", "..."):
+            block = lines[1:end]
+            if not all(_YAML_LINE.match(line) for line in block):
+                return "", lines
+            title = ""
+            for line in block:
+                if match := _FRONT_MATTER_TITLE.match(line):
+                    title = _unquote_yaml(match.group(1))
+            return _readable(title), lines[end + 1 :]
+    return "", lines
+
+
+def _unquote_yaml(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    if len(value) >= 2 and value[0] == value[-1] == "'":
+        return value[1:-1].replace("''", "'")
+    return value
+
+
+def _readable(heading_markdown: str) -> str:
+    """What a reader sees of a heading: tags removed, <br> as a space, entities decoded.
+
+    The content is rendered as a heading by the app's own Markdown pipeline
+    (:func:`consult.core.text.plain_text`), so emphasis, links and code spans
+    read as text ("**New** [rules](x)" -> "New rules") and "1. Foo" stays a
+    heading, not a list. Whitespace is collapsed.
+    """
+    if not heading_markdown.strip():
+        return ""
+    return " ".join(plain_text(f"# {heading_markdown}").split())
+
+
+def _heading_of(line: str) -> tuple[int, str] | None:
+    """(level, raw heading content) if the line is an ATX heading."""
+    match = _ATX_HEADING.match(line)
+    if match is None:
+        return None
+    content = _ATX_CLOSING.sub("", match.group(2) or "")
+    return len(match.group(1)), content
+
+
+# --- anchors -------------------------------------------------------------------
+
+_HTML_TAG: Final = re.compile(r"<[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?>")
+_ID_ATTRIBUTE: Final = re.compile(r"""(\sid\s*=\s*)(["'])([^"'<>]+)\2""", re.IGNORECASE)
+_HREF_FRAGMENT: Final = re.compile(r"""(\shref\s*=\s*)(["'])#([^"'<>]+)\2""", re.IGNORECASE)
+_MARKDOWN_LINK_FRAGMENT: Final = re.compile(r"(\]\([ \t]*<?)#(?=[^\s)>])")
+_MARKDOWN_REFERENCE_FRAGMENT: Final = re.compile(r"^( {0,3}\[[^\]]+\]:[ \t]*<?)#(?=\S)", re.MULTILINE)
+_CODE_SPAN: Final = re.compile(r"(?<!`)(`+)(?!`).+?(?<!`)\1(?!`)", re.DOTALL)
+
+
+def _anchor_prefix(source_name: str) -> str:
+    """Slug of the file name's stem without a leading number; starts with a letter.
+
+    "02-introduction.md" -> "introduction", "v1/09-Appendixa.md" -> "appendixa".
+    """
+    stem = re.split(r"[\\/]", source_name)[-1]
+    if "." in stem.lstrip("."):
+        stem = stem.rsplit(".", 1)[0]
+    prefix = slugify(re.sub(r"^\d+(?=[\W_]|$)[\W_]*", "", stem), _ID_PREFIX_MAX)
+    prefix = prefix or slugify(stem, _ID_PREFIX_MAX) or "part"
+    return prefix if prefix[0].isalpha() else f"s{prefix}"
+
+
+def _prefix_anchors_in_tag(tag: str, prefix: str) -> str:
+    tag = _ID_ATTRIBUTE.sub(lambda m: f"{m[1]}{m[2]}{prefix}-{m[3]}{m[2]}", tag)
+    return _HREF_FRAGMENT.sub(lambda m: f"{m[1]}{m[2]}#{prefix}-{m[3]}{m[2]}", tag)
+
+
+def _prefix_anchors_in_prose(text: str, prefix: str) -> str:
+    text = _HTML_TAG.sub(lambda m: _prefix_anchors_in_tag(m[0], prefix), text)
+    text = _MARKDOWN_LINK_FRAGMENT.sub(lambda m: f"{m[1]}#{prefix}-", text)
+    return _MARKDOWN_REFERENCE_FRAGMENT.sub(lambda m: f"{m[1]}#{prefix}-", text)
+
+
+def _prefix_anchors(lines: list[str], prefix: str) -> list[str]:
+    """Rewrite ids and same-page links to ``{prefix}-X``; code is left untouched."""
+    out: list[str] = []
+    for in_code, chunk in _chunks(lines):
+        if in_code:
+            out.extend(chunk)
+            continue
+        text = "\n".join(chunk)
+        pieces: list[str] = []
+        position = 0
+        for span in _CODE_SPAN.finditer(text):
+            pieces.append(_prefix_anchors_in_prose(text[position : span.start()], prefix))
+            pieces.append(span[0])
+            position = span.end()
+        pieces.append(_prefix_anchors_in_prose(text[position:], prefix))
+        out.extend("".join(pieces).split("\n"))
+    return out
+
+
+def _chunks(lines: list[str]) -> Iterator[tuple[bool, list[str]]]:
+    """Consecutive runs of lines, each flagged as fenced code or not."""
+    flags = _fence_flags(lines)
+    start = 0
+    for index in range(1, len(lines) + 1):
+        if index == len(lines) or flags[index] != flags[start]:
+            yield flags[start], lines[start:index]
+            start = index
+
+
+# --- sections ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """A section before keys are assigned."""
+
+    heading: str
+    level: int
+    body: str
+
+    @property
+    def slug(self) -> str:
+        return heading_slug(self.heading)
+
+
+def _body(lines: list[str]) -> str:
+    text = "\n".join(lines).rstrip()
+    return re.sub(r"^(?:[ \t]*\n)+", "", text)
+
+
+def _drafts(text: str, anchor_prefix: str | None) -> list[_Draft]:
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    title, lines = _split_front_matter(text.split("\n"))
+    if anchor_prefix:
+        lines = _prefix_anchors(lines, anchor_prefix)
+
+    drafts: list[_Draft] = []
+    heading, level, body_lines = title or PREAMBLE_HEADING, PREAMBLE_LEVEL, []
+    is_preamble = True
+    for line, in_code in zip(lines, _fence_flags(lines), strict=True):
+        found = None if in_code else _heading_of(line)
+        if found is None:
+            body_lines.append(line)
+            continue
+        body = _body(body_lines)
+        if not is_preamble or body:
+            drafts.append(_Draft(heading, level, body))
+        level, heading, body_lines, is_preamble = found[0], _readable(found[1]), [], False
+    body = _body(body_lines)
+    if not is_preamble or body:
+        drafts.append(_Draft(heading, level, body))
+    return drafts
+
+
+def _assign_keys(drafts: list[_Draft]) -> list[ImportedSection]:
+    """Give every section a key, unique in the document.
+
+    - key = :func:`heading_slug` of the heading;
+    - a slug that occurs more than once in the document ("Footnotes" on every
+      page) is prefixed with the key of the section's parent, the closest
+      preceding section of a lower level: "introduction-footnotes"; the parent
+      part is shortened at a word boundary to keep within 60 characters;
+    - a key that still repeats gets "-2", "-3", ... (the first keeps it plain).
+    """
+    slug_counts = Counter(draft.slug for draft in drafts)
+    natural = set(slug_counts)
+    used: set[str] = set()
+    ancestors: list[tuple[int, str]] = []  # (level, key), levels strictly increasing
+    sections: list[ImportedSection] = []
+    for draft in drafts:
+        while ancestors and ancestors[-1][0] >= draft.level:
+            ancestors.pop()
+        candidate = draft.slug
+        if slug_counts[candidate] > 1 and ancestors:
+            candidate = _join_key(ancestors[-1][1], candidate)
+        key = candidate
+        if key in used:
+            number = 2
+            # "foo-2" is left to a heading that really is "Foo 2".
+            while (key := _with_suffix(candidate, number)) in used or key in natural:
+                number += 1
+        used.add(key)
+        ancestors.append((draft.level, key))
+        sections.append(ImportedSection(key, draft.heading, draft.level, draft.body))
+    return sections
+
+
+def parse_markdown_document(text: str, *, source_name: str = "") -> list[ImportedSection]:
+    """Split one Markdown document into sections (see the module docstring for the rules).
+
+    With ``source_name`` (a file name such as "02-introduction.md"), ids and
+    same-page links are prefixed with "introduction-". Keys are unique within
+    this document.
+    """
+    prefix = _anchor_prefix(source_name) if source_name else None
+    return _assign_keys(_drafts(text, prefix))
+
+
+def import_markdown_files(files: list[tuple[str, str]]) -> list[ImportedSection]:
+    """Sections of several Markdown files read as one document, in the given order.
+
+    ``files`` are (file name, text) pairs; callers sort them. Each file is
+    parsed like :func:`parse_markdown_document` (its own front matter, its own
+    anchor prefix; two files with the same prefix get "-2", ...). An empty
+    file name means no anchor rewriting. Keys are unique across all files.
+    """
+    drafts: list[_Draft] = []
+    prefixes: set[str] = set()
+    for name, text in files:
+        prefix = None
+        if name:
+            base = prefix = _anchor_prefix(name)
+            number = 1
+            while prefix in prefixes:
+                number += 1
+                prefix = f"{base}-{number}"
+            prefixes.add(prefix)
+        drafts.extend(_drafts(text, prefix))
+    return _assign_keys(drafts)
+
+
+def split_markdown(text: str) -> list[ImportedSection]:
+    """Sections of a text written in the browser: ``import_markdown_files([("", text)])``.
+
+    Same rules; a front-matter block is removed if present but not required,
+    and anchors are not rewritten.
+    """
+    return import_markdown_files([("", text)])

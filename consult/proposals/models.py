@@ -1,0 +1,181 @@
+"""Consultations and their versioned policy text."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from consult.accounts.models import Organisation, User
+from consult.core.models import UTCDateTime, db, utcnow
+
+
+class ConsultationState(enum.StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+    CONCLUDED = "concluded"
+
+
+class Transition(enum.StrEnum):
+    OPEN = "open"
+    CLOSE = "close"
+    REOPEN = "reopen"
+    CONCLUDE = "conclude"
+
+
+#: The one table of allowed state changes: transition -> (from, to).
+TRANSITIONS: dict[Transition, tuple[ConsultationState, ConsultationState]] = {
+    Transition.OPEN: (ConsultationState.DRAFT, ConsultationState.OPEN),
+    Transition.CLOSE: (ConsultationState.OPEN, ConsultationState.CLOSED),
+    Transition.REOPEN: (ConsultationState.CLOSED, ConsultationState.OPEN),
+    Transition.CONCLUDE: (ConsultationState.CLOSED, ConsultationState.CONCLUDED),
+}
+
+#: States in which the public sees the consultation.
+PUBLIC_STATES = frozenset(
+    {ConsultationState.OPEN, ConsultationState.CLOSED, ConsultationState.CONCLUDED}
+)
+#: States in which participants may contribute.
+OPEN_STATES = frozenset({ConsultationState.OPEN})
+
+
+class SectionChange(enum.StrEnum):
+    """How a section of a version relates to the previous version."""
+
+    KEPT = "kept"
+    CHANGED = "changed"
+    ADDED = "added"
+
+
+class Consultation(db.Model):
+    """A policy put to the public by an organisation. Nothing of it is public before ``open``."""
+
+    __tablename__ = "consultations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
+    )
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(default="")
+    state: Mapped[str] = mapped_column(String(20), default=ConsultationState.DRAFT)
+    opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    licence: Mapped[str] = mapped_column(String(100), default="CC-BY-4.0")
+    response_threshold: Mapped[int] = mapped_column(default=10)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    state_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Two authors editing at once: the second save fails cleanly instead of overwriting.
+    row_version: Mapped[int] = mapped_column(default=1)
+
+    organisation: Mapped[Organisation] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    versions: Mapped[list[Version]] = relationship(
+        back_populates="consultation",
+        order_by="Version.number",
+        cascade="all, delete-orphan",
+    )
+
+    __mapper_args__ = {"version_id_col": row_version}
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('draft', 'open', 'closed', 'concluded')", name="state_known"
+        ),
+        CheckConstraint(
+            "opens_at IS NULL OR closes_at IS NULL OR closes_at > opens_at", name="dates_ordered"
+        ),
+        CheckConstraint("response_threshold >= 0", name="threshold_non_negative"),
+        Index("ix_consultations_state_org", "state", "organisation_id"),
+    )
+
+    @property
+    def published_versions(self) -> list[Version]:
+        return [v for v in self.versions if v.published_at is not None]
+
+    @property
+    def current_version(self) -> Version | None:
+        published = self.published_versions
+        return published[-1] if published else None
+
+    @property
+    def draft_version(self) -> Version | None:
+        return next((v for v in self.versions if v.published_at is None), None)
+
+    def version(self, number: int) -> Version | None:
+        return next((v for v in self.versions if v.number == number), None)
+
+    def __repr__(self) -> str:
+        return f"<Consultation {self.slug} {self.state}>"
+
+
+class Version(db.Model):
+    """One text of the policy. Editable while unpublished, frozen once ``published_at`` is set."""
+
+    __tablename__ = "versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE")
+    )
+    number: Mapped[int]
+    change_note: Mapped[str] = mapped_column(default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    published_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+    consultation: Mapped[Consultation] = relationship(back_populates="versions")
+    sections: Mapped[list[Section]] = relationship(
+        back_populates="version", order_by="Section.position", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("consultation_id", "number"),
+        CheckConstraint("number >= 1", name="number_positive"),
+    )
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
+
+    def section(self, key: str) -> Section | None:
+        return next((s for s in self.sections if s.key == key), None)
+
+    def __repr__(self) -> str:
+        return f"<Version {self.consultation_id}#{self.number}>"
+
+
+class Section(db.Model):
+    """A heading and its text. ``key`` names the same section across versions."""
+
+    __tablename__ = "sections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(80))
+    position: Mapped[int]
+    level: Mapped[int] = mapped_column(default=2)
+    heading: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(default="")  # Markdown, as written
+    text: Mapped[str] = mapped_column(default="")  # plain text: what readers see, for diffs
+    html: Mapped[str] = mapped_column(default="")  # sanitised rendering, made once when saved
+    change: Mapped[str] = mapped_column(String(10), default=SectionChange.ADDED)
+
+    version: Mapped[Version] = relationship(back_populates="sections")
+
+    __table_args__ = (
+        UniqueConstraint("version_id", "key"),
+        UniqueConstraint("version_id", "position"),
+        CheckConstraint("level BETWEEN 1 AND 6", name="level_range"),
+        CheckConstraint("change IN ('kept', 'changed', 'added')", name="change_known"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<Section {self.key}>"

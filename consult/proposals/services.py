@@ -1,0 +1,335 @@
+"""Consultations: creating, writing and publishing the text, and the state lifecycle.
+
+Every function takes the acting user as ``actor``, checks permission through
+``consult.core.permissions``, applies the domain rule, flushes, and never commits.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, exists, or_, select, update
+
+from consult.accounts.models import Organisation, User
+from consult.core import text
+from consult.core.errors import RuleViolation
+from consult.core.models import db, utcnow
+from consult.core.permissions import TRANSITION_ACTIONS, Action, authorize, visible_consultations
+from consult.proposals.importing import ImportedSection, import_markdown_files, split_markdown
+from consult.proposals.models import (
+    TRANSITIONS,
+    Consultation,
+    ConsultationState,
+    Section,
+    SectionChange,
+    Transition,
+    Version,
+)
+from consult.proposals.textdiff import DiffOp, SectionMatch, match_sections, word_diff
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MAX_SECTIONS = 500
+MAX_SECTION_LENGTH = 100_000
+
+
+# ---- reading -------------------------------------------------------------------------------
+
+def visible_consultations_query(user: User | None, *, state: str | None = None, organisation: Organisation | None = None):
+    """Consultations ``user`` may see, newest activity first, optionally filtered."""
+    query = select(Consultation).where(visible_consultations(user))
+    if state:
+        query = query.where(Consultation.state == state)
+    if organisation is not None:
+        query = query.where(Consultation.organisation_id == organisation.id)
+    return query.order_by(Consultation.opens_at.desc().nulls_first(), Consultation.id.desc())
+
+
+def get_visible_consultation(user: User | None, slug: str) -> Consultation | None:
+    """The consultation, or None when it does not exist *or* ``user`` may not see it (a draft
+    must be indistinguishable from nothing)."""
+    return db.session.scalar(select(Consultation).where(Consultation.slug == slug, visible_consultations(user)))
+
+
+# ---- creating and editing ------------------------------------------------------------------
+
+def slugify(value: str, *, max_length: int = 60) -> str:
+    value = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", value).strip("-")[:max_length].strip("-")
+    return slug or "consultation"
+
+
+def _unique_slug(base: str) -> str:
+    slug, n = base, 1
+    while db.session.scalar(select(Consultation.id).where(Consultation.slug == slug)) is not None:
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def _check_dates(opens_at: datetime | None, closes_at: datetime | None) -> None:
+    if opens_at and closes_at and closes_at <= opens_at:
+        raise RuleViolation("The closing date must be after the opening date.", status=400)
+
+
+def create_consultation(
+    organisation: Organisation,
+    *,
+    actor: User,
+    title: str,
+    summary: str = "",
+    slug: str | None = None,
+    opens_at: datetime | None = None,
+    closes_at: datetime | None = None,
+    licence: str = "CC-BY-4.0",
+) -> Consultation:
+    """Start a consultation as a draft with an empty version 1. Authors and admins of the
+    organisation may do this."""
+    authorize(actor, Action.CREATE_CONSULTATION, organisation)
+    _check_dates(opens_at, closes_at)
+    if slug:
+        if not SLUG_RE.match(slug):
+            raise RuleViolation("Use lowercase letters, digits and single hyphens in the web address.", status=400)
+        if db.session.scalar(select(Consultation.id).where(Consultation.slug == slug)) is not None:
+            raise RuleViolation("That web address is taken; choose another.")
+    consultation = Consultation(
+        organisation=organisation,
+        slug=slug or _unique_slug(slugify(title)),
+        title=title.strip(),
+        summary=summary,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        licence=licence,
+        created_by=actor,
+        state=ConsultationState.DRAFT,
+    )
+    consultation.versions.append(Version(number=1))
+    db.session.add(consultation)
+    db.session.flush()
+    return consultation
+
+
+def update_consultation(
+    consultation: Consultation,
+    *,
+    actor: User,
+    expected_row_version: int | None = None,
+    title: str,
+    summary: str,
+    opens_at: datetime | None,
+    closes_at: datetime | None,
+    licence: str,
+    response_threshold: int | None = None,
+) -> None:
+    """Change the details. If someone saved in between (``expected_row_version`` differs),
+    refuse rather than overwrite their work."""
+    authorize(actor, Action.EDIT_CONSULTATION, consultation)
+    if expected_row_version is not None and expected_row_version != consultation.row_version:
+        raise RuleViolation("Someone else saved this consultation while you were editing. Reload it and make your change again.")
+    _check_dates(opens_at, closes_at)
+    consultation.title = title.strip()
+    consultation.summary = summary
+    consultation.opens_at = opens_at
+    consultation.closes_at = closes_at
+    consultation.licence = licence
+    if response_threshold is not None:
+        consultation.response_threshold = response_threshold
+    db.session.flush()
+
+
+# ---- writing the text ----------------------------------------------------------------------
+
+def draft_for_editing(consultation: Consultation, *, actor: User) -> Version:
+    """The unpublished version, started from the current text when there is none."""
+    authorize(actor, Action.EDIT_TEXT, consultation)
+    draft = consultation.draft_version
+    if draft is not None:
+        return draft
+    current = consultation.current_version
+    draft = Version(number=(current.number + 1) if current else 1)
+    consultation.versions.append(draft)
+    if current:
+        for s in current.sections:
+            draft.sections.append(
+                Section(key=s.key, position=s.position, level=s.level, heading=s.heading, body=s.body, text=s.text, html=s.html, change=SectionChange.KEPT)
+            )
+    db.session.flush()
+    return draft
+
+
+def save_draft_text(consultation: Consultation, sections: list[ImportedSection], *, actor: User) -> Version:
+    """Replace the draft's text. Sections keep the keys of the matching sections of the
+    previous version, so comments follow a section through renumbering and renaming."""
+    draft = draft_for_editing(consultation, actor=actor)
+    if not sections:
+        raise RuleViolation("The text has no sections. Start each section with a heading line such as '## Scope'.", status=400)
+    if len(sections) > MAX_SECTIONS:
+        raise RuleViolation(f"A version can have at most {MAX_SECTIONS} sections.", status=400)
+    too_long = next((s for s in sections if len(s.body) > MAX_SECTION_LENGTH), None)
+    if too_long:
+        raise RuleViolation(f"The section “{too_long.heading}” is longer than {MAX_SECTION_LENGTH:,} characters; split it with headings.", status=400)
+
+    rows = [(s.key, s.heading, text.plain_text(s.body)) for s in sections]
+    keys = [s.key for s in sections]
+    previous = _previous_published(consultation, draft)
+    if previous is not None:
+        renamed = {m.new_key: m.old_key for m in _match(previous, rows) if m.status == "changed" and m.old_key and m.new_key and m.old_key != m.new_key}
+        keys = [renamed.get(k, k) for k in keys]
+
+    draft.sections.clear()
+    db.session.flush()  # the unique (version, key) and (version, position) must be free first
+    for position, (s, key, row) in enumerate(zip(sections, keys, rows, strict=True)):
+        draft.sections.append(
+            Section(key=key, position=position, level=s.level, heading=s.heading[:300], body=s.body, text=row[2], html=str(text.render_markdown(s.body)))
+        )
+    _mark_changes(draft, previous)
+    db.session.flush()
+    return draft
+
+
+def import_markdown(consultation: Consultation, files: list[tuple[str, str]], *, actor: User) -> Version:
+    """Import one or several Markdown files, in name order, as the draft's whole text."""
+    return save_draft_text(consultation, import_markdown_files(sorted(files)), actor=actor)
+
+
+def write_markdown(consultation: Consultation, source: str, *, actor: User) -> Version:
+    """Save text written in the browser as one Markdown document split at headings."""
+    return save_draft_text(consultation, split_markdown(source), actor=actor)
+
+
+def draft_as_markdown(version: Version) -> str:
+    """The draft as one Markdown document, for the editor (the inverse of ``write_markdown``)."""
+    return "\n\n".join(f"{'#' * s.level} {s.heading}\n\n{s.body}".rstrip() for s in version.sections) + "\n"
+
+
+def publish_version(consultation: Consultation, *, actor: User, note: str = "") -> Version:
+    """Freeze the draft as the new current version, recording for each section whether it was
+    kept, changed or added since the previous version."""
+    authorize(actor, Action.PUBLISH_VERSION, consultation)
+    draft = consultation.draft_version
+    if draft is None or not draft.sections:
+        raise RuleViolation("There is no draft text to publish. Write or import the text first.")
+    if draft.number > 1 and not note.strip():
+        raise RuleViolation("Say in a change note what changed in this version and why.", status=400)
+    _mark_changes(draft, _previous_published(consultation, draft))
+    draft.published_at = utcnow()
+    draft.published_by_id = actor.id
+    draft.change_note = note.strip()
+    db.session.flush()
+    return draft
+
+
+def _previous_published(consultation: Consultation, draft: Version) -> Version | None:
+    earlier = [v for v in consultation.published_versions if v.number < draft.number]
+    return earlier[-1] if earlier else None
+
+
+def _match(old: Version, new_rows: list[tuple[str, str, str]]) -> list[SectionMatch]:
+    return match_sections([(s.key, s.heading, s.text) for s in old.sections], new_rows)
+
+
+def _mark_changes(version: Version, previous: Version | None) -> None:
+    if previous is None:
+        for s in version.sections:
+            s.change = SectionChange.ADDED
+        return
+    old = {s.key: s for s in previous.sections}
+    for s in version.sections:
+        before = old.get(s.key)
+        if before is None:
+            s.change = SectionChange.ADDED
+        elif before.heading == s.heading and before.body == s.body:
+            s.change = SectionChange.KEPT
+        else:
+            s.change = SectionChange.CHANGED
+
+
+# ---- lifecycle -----------------------------------------------------------------------------
+
+def change_state(consultation: Consultation, transition: Transition, *, actor: User) -> None:
+    """Move along the one table of allowed transitions (``TRANSITIONS``). Opening needs a
+    published version; opening and closing by hand move the date to now when it lies ahead."""
+    authorize(actor, TRANSITION_ACTIONS[transition], consultation)
+    source, target = TRANSITIONS[transition]
+    now = utcnow()
+    if transition in (Transition.OPEN, Transition.REOPEN):
+        if consultation.current_version is None:
+            raise RuleViolation("Publish version 1 of the text before opening the consultation.")
+        if consultation.closes_at is not None and consultation.closes_at <= now:
+            raise RuleViolation("The closing date has passed. Set a closing date in the future first.")
+        if consultation.opens_at is None or consultation.opens_at > now:
+            consultation.opens_at = now
+    if transition == Transition.CLOSE and (consultation.closes_at is None or consultation.closes_at > now):
+        consultation.closes_at = now
+    consultation.state = target
+    consultation.state_changed_at = now
+    db.session.flush()
+
+
+def apply_schedule(now: datetime | None = None) -> int:
+    """Open drafts whose opening date has come (if version 1 is published) and close open
+    consultations whose closing date has passed. Conditional UPDATEs, so two workers doing
+    this at once change each row once. Returns how many consultations changed."""
+    now = now or utcnow()
+    has_published = exists().where(Version.consultation_id == Consultation.id, Version.published_at.is_not(None))
+    opened = db.session.execute(
+        update(Consultation)
+        .where(
+            Consultation.state == ConsultationState.DRAFT,
+            Consultation.opens_at <= now,
+            or_(Consultation.closes_at.is_(None), Consultation.closes_at > now),
+            has_published,
+        )
+        .values(state=ConsultationState.OPEN, state_changed_at=now, row_version=Consultation.row_version + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    closed = db.session.execute(
+        update(Consultation)
+        .where(and_(Consultation.state == ConsultationState.OPEN, Consultation.closes_at <= now))
+        .values(state=ConsultationState.CLOSED, state_changed_at=now, row_version=Consultation.row_version + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if opened or closed:
+        db.session.expire_all()
+    return opened + closed
+
+
+# ---- diffs ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SectionDiff:
+    status: str  # kept | changed | added | removed
+    old: Section | None
+    new: Section | None
+    heading_ops: list[DiffOp]
+    text_ops: list[DiffOp]
+
+    @property
+    def key(self) -> str:
+        return (self.new or self.old).key  # type: ignore[union-attr]
+
+
+def diff_versions(old: Version, new: Version) -> list[SectionDiff]:
+    """Section by section, what changed from ``old`` to ``new``, as word-level redlines."""
+    old_by_key = {s.key: s for s in old.sections}
+    new_by_key = {s.key: s for s in new.sections}
+    matches = match_sections(
+        [(s.key, s.heading, s.text) for s in old.sections],
+        [(s.key, s.heading, s.text) for s in new.sections],
+    )
+    diffs = []
+    for m in matches:
+        a = old_by_key.get(m.old_key) if m.old_key else None
+        b = new_by_key.get(m.new_key) if m.new_key else None
+        diffs.append(
+            SectionDiff(
+                status=m.status,
+                old=a,
+                new=b,
+                heading_ops=word_diff(a.heading if a else "", b.heading if b else ""),
+                text_ops=word_diff(a.text if a else "", b.text if b else ""),
+            )
+        )
+    return diffs

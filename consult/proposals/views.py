@@ -1,0 +1,203 @@
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from consult.accounts.models import Organisation
+from consult.core.errors import RuleViolation
+from consult.core.models import db
+from consult.core.permissions import Action, authorize, can, editable_organisations, visible_consultations
+from consult.core.routing import public
+from consult.proposals import services
+from consult.proposals.forms import ConsultationForm, ImportForm, PublishForm, TextForm, TransitionForm
+from consult.proposals.models import PUBLIC_STATES, Consultation, ConsultationState, Transition
+
+bp = Blueprint("proposals", __name__)
+
+STATE_FILTERS = [s.value for s in (ConsultationState.OPEN, ConsultationState.CLOSED, ConsultationState.CONCLUDED)]
+
+
+def _consultation_or_404(slug: str) -> Consultation:
+    consultation = services.get_visible_consultation(current_user, slug)
+    if consultation is None:
+        abort(404)
+    return consultation
+
+
+def _page() -> int:
+    page = request.args.get("page", "1")
+    return int(page) if page.isdigit() and 0 < int(page) < 10_000 else abort(400, "The page number must be a whole number from 1.")
+
+
+@bp.route("/")
+@public
+def index():
+    state = request.args.get("state") or None
+    if state is not None and state not in STATE_FILTERS + [ConsultationState.DRAFT.value]:
+        abort(400, "Choose one of: open, closed, concluded.")
+    organisation = None
+    if org_slug := request.args.get("organisation"):
+        organisation = db.first_or_404(select(Organisation).where(Organisation.slug == org_slug))
+    query = services.visible_consultations_query(current_user, state=state, organisation=organisation)
+    pagination = db.paginate(query, page=_page(), per_page=20, error_out=False)
+    organisations = db.session.scalars(
+        select(Organisation).where(Organisation.id.in_(select(Consultation.organisation_id).where(Consultation.state.in_(list(PUBLIC_STATES))))).order_by(Organisation.name)
+    ).all()
+    counts = dict(
+        db.session.execute(
+            select(Consultation.state, func.count()).where(visible_consultations(current_user)).group_by(Consultation.state)
+        ).all()
+    )
+    can_start = db.session.scalar(select(func.count(Organisation.id)).where(editable_organisations(current_user))) > 0
+    return render_template(
+        "proposals/index.html", can_start=can_start, pagination=pagination, state=state, organisation=organisation, organisations=organisations, counts=counts, states=STATE_FILTERS
+    )
+
+
+@bp.route("/o/<slug>")
+@public
+def organisation(slug: str):
+    org = db.first_or_404(select(Organisation).where(Organisation.slug == slug))
+    consultations = db.session.scalars(services.visible_consultations_query(current_user, organisation=org)).all()
+    return render_template("proposals/organisation.html", organisation=org, consultations=consultations)
+
+
+@bp.route("/consultations/new", methods=["GET", "POST"])
+def new_consultation():
+    organisations = db.session.scalars(select(Organisation).where(editable_organisations(current_user)).order_by(Organisation.name)).all()
+    if not organisations:
+        abort(403, "Only authors of an organisation can start a consultation.")
+    form = ConsultationForm()
+    form.organisation_id.choices = [(o.id, o.name) for o in organisations]
+    if form.validate_on_submit():
+        organisation = db.get_or_404(Organisation, form.organisation_id.data)
+        consultation = services.create_consultation(
+            organisation, actor=current_user, title=form.title.data, summary=form.summary.data, slug=form.slug.data or None,
+            opens_at=form.opens_at.data, closes_at=form.closes_at.data, licence=form.licence.data,
+        )
+        db.session.commit()
+        flash("The consultation has been created as a draft. Now write or import its text.", "success")
+        return redirect(url_for("proposals.edit_text", slug=consultation.slug))
+    return render_template("proposals/edit.html", form=form, consultation=None), 400 if form.errors else 200
+
+
+@bp.route("/c/<slug>")
+@public
+def consultation(slug: str):
+    c = _consultation_or_404(slug)
+    version = c.current_version
+    if version is None and c.draft_version is not None and can(current_user, Action.EDIT_TEXT, c):
+        version = c.draft_version
+    return _render_consultation(c, version)
+
+
+@bp.route("/c/<slug>/v/<int:number>")
+@public
+def version(slug: str, number: int):
+    c = _consultation_or_404(slug)
+    v = c.version(number)
+    if v is None or not (v.is_published or can(current_user, Action.EDIT_TEXT, c)):
+        abort(404)
+    return _render_consultation(c, v)
+
+
+def _render_consultation(c: Consultation, version):
+    return render_template(
+        "proposals/consultation.html", consultation=c, version=version, transition_form=TransitionForm(), publish_form=PublishForm(), Transition=Transition,
+    )
+
+
+@bp.route("/c/<slug>/diff")
+@public
+def diff(slug: str):
+    c = _consultation_or_404(slug)
+    published = c.published_versions
+    if len(published) < 2:
+        abort(404, "This consultation has only one published version, so there is nothing to compare yet.")
+    try:
+        old_number = int(request.args.get("from", published[-2].number))
+        new_number = int(request.args.get("to", published[-1].number))
+    except ValueError:
+        abort(400, "Version numbers must be whole numbers.")
+    old, new = c.version(old_number), c.version(new_number)
+    if old is None or new is None or not old.is_published or not new.is_published:
+        abort(404, "There is no published version with that number.")
+    if old.number == new.number:
+        abort(400, "Choose two different versions to compare.")
+    diffs = services.diff_versions(old, new)
+    return render_template("proposals/diff.html", consultation=c, old=old, new=new, diffs=diffs, versions=published)
+
+
+@bp.route("/c/<slug>/edit", methods=["GET", "POST"])
+def edit_consultation(slug: str):
+    c = _consultation_or_404(slug)
+    authorize(current_user, Action.EDIT_CONSULTATION, c)
+    form = ConsultationForm(obj=c)
+    del form.organisation_id
+    if request.method == "GET":
+        form.row_version.data = str(c.row_version)
+    if form.validate_on_submit():
+        expected = int(form.row_version.data) if (form.row_version.data or "").isdigit() else None
+        services.update_consultation(
+            c, actor=current_user, expected_row_version=expected, title=form.title.data, summary=form.summary.data,
+            opens_at=form.opens_at.data, closes_at=form.closes_at.data, licence=form.licence.data, response_threshold=form.response_threshold.data,
+        )
+        db.session.commit()
+        flash("The details have been saved.", "success")
+        return redirect(url_for("proposals.consultation", slug=c.slug))
+    return render_template("proposals/edit.html", form=form, consultation=c), 400 if form.errors else 200
+
+
+@bp.route("/c/<slug>/text", methods=["GET", "POST"])
+def edit_text(slug: str):
+    c = _consultation_or_404(slug)
+    authorize(current_user, Action.EDIT_TEXT, c)
+    text_form, import_form = TextForm(prefix="write"), ImportForm(prefix="import")
+    if request.method == "POST":
+        if "write-source" in request.form and text_form.validate():
+            services.write_markdown(c, text_form.source.data, actor=current_user)
+        elif "write-source" not in request.form and import_form.validate():
+            files = [(f.filename or "text.md", _read_upload(f)) for f in import_form.files.data]
+            services.import_markdown(c, files, actor=current_user)
+        else:
+            draft = c.draft_version or c.current_version
+            return render_template("proposals/text.html", consultation=c, draft=draft, text_form=text_form, import_form=import_form), 400
+        db.session.commit()
+        flash("The draft text has been saved.", "success")
+        return redirect(url_for("proposals.version", slug=c.slug, number=c.draft_version.number))
+    draft = c.draft_version or c.current_version  # the next draft starts from the current text
+    text_form.source.data = services.draft_as_markdown(draft) if draft and draft.sections else ""
+    return render_template("proposals/text.html", consultation=c, draft=draft, text_form=text_form, import_form=import_form)
+
+
+def _read_upload(storage) -> str:
+    data = storage.read()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise RuleViolation(f"“{storage.filename}” is not UTF-8 text. Save it as UTF-8 and try again.", status=400) from None
+
+
+@bp.route("/c/<slug>/publish", methods=["POST"])
+def publish(slug: str):
+    c = _consultation_or_404(slug)
+    form = PublishForm()
+    if not form.validate_on_submit():
+        abort(400, "The change note is too long.")
+    version = services.publish_version(c, actor=current_user, note=form.note.data or "")
+    db.session.commit()
+    flash(f"Version {version.number} is published.", "success")
+    return redirect(url_for("proposals.consultation", slug=c.slug))
+
+
+@bp.route("/c/<slug>/state", methods=["POST"])
+def change_state(slug: str):
+    c = _consultation_or_404(slug)
+    form = TransitionForm()
+    if not form.validate_on_submit():
+        abort(400, "Unknown change of state.")
+    services.change_state(c, Transition(form.transition.data), actor=current_user)
+    db.session.commit()
+    flash(f"The consultation is now {c.state}.", "success")
+    return redirect(url_for("proposals.consultation", slug=c.slug))

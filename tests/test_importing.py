@@ -1,0 +1,323 @@
+"""Importing Markdown into sections, on the real Federal Source Code Policy and small cases."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from consult.proposals.importing import (
+    ImportedSection,
+    heading_slug,
+    import_markdown_files,
+    parse_markdown_document,
+    split_markdown,
+    strip_numbering,
+)
+
+POLICY = Path(__file__).resolve().parent.parent / "consult" / "demo_data" / "federal-source-code-policy"
+V1 = "v1-draft-2016-04"
+V2 = "v2-final-2016-08"
+KEY_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+# Counted independently of the importer: an ATX heading line (the files have no code fences).
+HEADING_LINE_RE = re.compile(r"^(#{1,6})(?:[ \t]|$)", re.MULTILINE)
+
+
+def policy_files(version: str) -> list[tuple[str, str]]:
+    return sorted(
+        (path.name, path.read_text(encoding="utf-8")) for path in (POLICY / version).glob("*.md")
+    )
+
+
+def heading_levels(files: list[tuple[str, str]]) -> list[int]:
+    return [len(m[1]) for _, text in files for m in HEADING_LINE_RE.finditer(text.replace("\r\n", "\n"))]
+
+
+@pytest.fixture(scope="module")
+def v1() -> list[ImportedSection]:
+    return import_markdown_files(policy_files(V1))
+
+
+@pytest.fixture(scope="module")
+def v2() -> list[ImportedSection]:
+    return import_markdown_files(policy_files(V2))
+
+
+# --- the real policy -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("version", "file_count", "heading_count"), [(V1, 10, 21), (V2, 9, 28)])
+def test_one_section_per_heading(version: str, file_count: int, heading_count: int) -> None:
+    files = policy_files(version)
+    assert len(files) == file_count
+    assert not any("```" in text or "~~~" in text for _, text in files)
+    levels = heading_levels(files)
+    assert len(levels) == heading_count  # grep -cE '^#{1,6} ' gives the same
+    sections = import_markdown_files(files)
+    assert [s.level for s in sections] == levels
+    # Every file starts with its heading right after the front matter: no preamble section.
+    assert not any(s.heading == "Preamble" or s.heading.startswith("Federal Source Code Policy") for s in sections)
+
+
+@pytest.mark.parametrize("version", [V1, V2])
+def test_front_matter_never_leaks(version: str) -> None:
+    for section in import_markdown_files(policy_files(version)):
+        assert "layout: page" not in section.body
+        assert "permalink:" not in section.body
+        assert not section.body.startswith("---")
+        assert section.body == section.body.strip("\n") and not section.body.endswith(" ")
+        assert "\r" not in section.body  # 01-index.md of v1 has CRLF line endings
+
+
+@pytest.mark.parametrize("version", [V1, V2])
+def test_keys_unique_and_well_formed(version: str) -> None:
+    keys = [s.key for s in import_markdown_files(policy_files(version))]
+    assert len(set(keys)) == len(keys)
+    for key in keys:
+        assert KEY_RE.match(key), key
+        assert len(key) <= 60
+
+
+def test_known_keys_v1(v1: list[ImportedSection]) -> None:
+    by_key = {s.key: s for s in v1}
+    assert by_key["objectives"].heading == "1. Objectives"
+    assert by_key["scope-and-applicability"].heading == "2. Scope and Applicability"
+    assert by_key["pilot-program"].heading == "5.1 Pilot Program"
+    assert by_key["pilot-program"].level == 3
+    assert by_key["appendix-a-definitions"].heading == "Appendix A: Definitions"
+    assert "appendix-b-software-procurement-analysis" in by_key
+    assert by_key["objectives"].body.startswith("This policy will accomplish the following objectives:")
+    # Each "### Footnotes" takes its parent's key; the long parent is shortened to fit 60 characters.
+    assert [s.key for s in v1 if s.heading == "Footnotes"] == [
+        "instructions-for-public-comment-footnotes",
+        "introduction-footnotes",
+        "objectives-footnotes",
+        "software-procurement-considerations-footnotes",
+        "government-wide-code-reuse-footnotes",
+        "federally-funded-custom-code-as-open-source-footnotes",
+        "implementation-footnotes",
+        "appendix-a-definitions-footnotes",
+    ]
+
+
+def test_known_keys_v2(v2: list[ImportedSection]) -> None:
+    by_key = {s.key: s for s in v2}
+    for key in ("objectives", "scope-and-applicability", "exceptions-to-government-code-reuse",
+                "appendix-a-definitions", "code-gov", "accountability-mechanisms"):
+        assert key in by_key
+    # Lettered sub-headings lose their letter; the long heading is cut at a word boundary.
+    assert by_key["secure-rights-for-government-reuse-and-ensure-delivery-of"].heading == (
+        "A. Secure Rights for Government Reuse and Ensure Delivery of Source Code"
+    )
+    assert "pilot-program-publication-of-custom-developed-code-as-oss" in by_key
+    # Every footnotes section is named after the section it belongs to.
+    parents = {s.key for s in v2 if s.level == 2}
+    footnotes = [s for s in v2 if s.heading == "Footnotes"]
+    assert len(footnotes) == 8
+    for section in footnotes:
+        assert section.key.endswith("-footnotes")
+        parent = section.key.removesuffix("-footnotes")
+        assert any(p == parent or p.startswith(parent + "-") for p in parents), section.key
+
+
+def test_heading_with_inline_html_is_readable(v2: list[ImportedSection]) -> None:
+    first = v2[0]
+    assert first.heading == "M-16-21 MEMORANDUM FOR THE HEADS OF DEPARTMENTS AND AGENCIES"
+    assert first.key == "m-16-21-memorandum-for-the-heads-of-departments-and-agencies"
+    # The <h3> blocks below it are body, not sections (only ATX headings split).
+    assert first.body.startswith("<h3> FROM: <br/>Tony Scott")
+
+
+def _ids_and_links(sections: list[ImportedSection]) -> tuple[list[str], list[str]]:
+    text = "\n".join(s.body for s in sections)
+    return re.findall(r'\sid="([^"]*)"', text), re.findall(r'href="#([^"]*)"', text)
+
+
+# The raw pages clash in v1 only: its 01-index.md and 02-introduction.md both number their
+# footnotes from 1, while the other pages (and all of v2) continue the numbering.
+@pytest.mark.parametrize(
+    ("version", "raw_clashes"),
+    [(V1, {"fn1", "fn2", "fn3", "fnr1", "fnr2", "fnr3"}), (V2, set())],
+)
+def test_footnote_ids_unique_and_links_resolve(version: str, raw_clashes: set[str]) -> None:
+    files = policy_files(version)
+    raw_ids = re.findall(r'\sid="([^"]*)"', "\n".join(text for _, text in files))
+    assert {i for i, n in Counter(raw_ids).items() if n > 1} == raw_clashes
+
+    ids, links = _ids_and_links(import_markdown_files(files))
+    assert len(ids) == len(raw_ids)
+    assert [i for i, n in Counter(ids).items() if n > 1] == []
+    assert links and set(links) <= set(ids)
+
+
+def test_footnote_ids_prefixed_by_file_name(v1: list[ImportedSection]) -> None:
+    by_key = {s.key: s for s in v1}
+    assert '<sup id="introduction-fnr1"><a href="#introduction-fn1">1</a></sup>' in by_key["introduction"].body
+    assert '<li id="introduction-fn1">' in by_key["introduction-footnotes"].body
+    assert 'href="#introduction-fnr1">&#8617;</a>' in by_key["introduction-footnotes"].body
+    assert 'id="appendixa-fn48"' in by_key["appendix-a-definitions-footnotes"].body  # "09-Appendixa.md"
+    assert 'id="index-fn1"' in by_key["instructions-for-public-comment-footnotes"].body  # "01-index.md"
+
+
+# --- small documents -------------------------------------------------------------
+
+
+def test_front_matter_with_crlf_and_bom() -> None:
+    text = "\ufeff---\r\nlayout: page\r\ntitle: Hello\r\nredirect_from:\r\n  - /x/\r\n---\r\n\r\n## One\r\n\r\nText\r\nmore\r\n"
+    assert parse_markdown_document(text) == [ImportedSection("one", "One", 2, "Text\nmore")]
+
+
+def test_front_matter_title_names_the_preamble() -> None:
+    text = '---\nlayout: page\ntitle: "Draft Policy | Intro"\n---\n\nOpening words.\n\n## 1. First\n\nBody.\n'
+    sections = parse_markdown_document(text)
+    assert sections[0] == ImportedSection("draft-policy-intro", "Draft Policy | Intro", 1, "Opening words.")
+    assert sections[1] == ImportedSection("first", "1. First", 2, "Body.")
+
+
+def test_text_before_first_heading() -> None:
+    sections = split_markdown("Some words first.\n\n# Title\n\nText")
+    assert [(s.key, s.heading, s.body) for s in sections] == [
+        ("preamble", "Preamble", "Some words first."),
+        ("title", "Title", "Text"),
+    ]
+    # A blank preamble (or just front matter) makes no section.
+    assert [s.key for s in split_markdown("\n\n  \n## Only\nx")] == ["only"]
+    assert [s.key for s in split_markdown("---\ntitle: T\n---\n\n## Only\nx")] == ["only"]
+
+
+def test_leading_rule_that_is_not_front_matter_is_kept() -> None:
+    text = "---\nThis is prose between two rules.\n---\n\n## Next\n"
+    sections = split_markdown(text)
+    assert sections[0].heading == "Preamble"
+    assert sections[0].body == "---\nThis is prose between two rules.\n---"
+
+
+def test_headings_in_fenced_code_are_not_split() -> None:
+    text = (
+        "## Real\n\n```bash\n# a shell comment\n## still code\n```\n\n"
+        "~~~~\n# tilde fence\n~~~\n# still inside: the closing fence is too short\n~~~~\n\n"
+        "    # indented code, not a heading\n\n## Second\ntext\n"
+    )
+    sections = split_markdown(text)
+    assert [s.heading for s in sections] == ["Real", "Second"]
+    assert "# a shell comment" in sections[0].body
+    assert "# still inside" in sections[0].body
+
+
+def test_not_headings() -> None:
+    sections = split_markdown("#hashtag is not a heading\n####### seven hashes neither\n\\# escaped\n")
+    assert len(sections) == 1 and sections[0].key == "preamble"
+
+
+def test_heading_text_is_readable() -> None:
+    sections = split_markdown(
+        "## M-16-21<br/>MEMORANDUM FOR THE HEADS &amp; AGENCIES ##\n"
+        "### The **new** [rules](https://example.org) `code`\n"
+        "#### Spaces   and\ttabs #5 ###\n"
+    )
+    assert [s.heading for s in sections] == [
+        "M-16-21 MEMORANDUM FOR THE HEADS & AGENCIES",
+        "The new rules code",
+        "Spaces and tabs #5",
+    ]
+    assert [s.level for s in sections] == [2, 3, 4]
+
+
+def test_duplicate_headings_get_numbered() -> None:
+    keys = [s.key for s in split_markdown("## Notes\na\n## Notes\nb\n## Notes\nc\n")]
+    assert keys == ["notes", "notes-2", "notes-3"]
+
+
+def test_repeated_sub_headings_take_parent_key() -> None:
+    text = "## 1. Scope\n### Footnotes\n### Examples\n### Examples\n## 2. Scope\n### Footnotes\n"
+    keys = [s.key for s in split_markdown(text)]
+    assert keys == ["scope", "scope-footnotes", "scope-examples", "scope-examples-2", "scope-2", "scope-2-footnotes"]
+
+
+def test_generated_suffix_does_not_steal_a_real_heading() -> None:
+    keys = [s.key for s in split_markdown("## Notes\n## Notes\n## Notes 2\n")]
+    assert keys == ["notes", "notes-3", "notes-2"]
+
+
+@pytest.mark.parametrize(
+    ("heading", "key"),
+    [
+        ("1. Objectives", "objectives"),
+        ("5.1 Pilot Program", "pilot-program"),
+        ("6.  Exceptions to Government Code Reuse", "exceptions-to-government-code-reuse"),
+        ("A. Secure Rights", "secure-rights"),
+        ("IV. Roman", "roman"),
+        ("(b) Lettered", "lettered"),
+        ("Appendix A: Definitions", "appendix-a-definitions"),
+        ("2016 Annual Report", "2016-annual-report"),
+        ("3D Printing", "3d-printing"),
+        ("Élan vital à la française, Straße", "elan-vital-a-la-francaise-strasse"),
+        ("The Agency’s role — and yours", "the-agencys-role-and-yours"),
+        ("Code.gov", "code-gov"),
+        ("", "section"),
+        ("¿?", "section"),
+        ("日本語", "section"),
+    ],
+)
+def test_heading_slug(heading: str, key: str) -> None:
+    assert heading_slug(heading) == key
+
+
+def test_long_keys_cut_at_word_boundary() -> None:
+    heading = "A very long heading that goes on and on well past the sixty character limit for keys"
+    [section] = split_markdown(f"## {heading}\n")
+    assert section.key == "a-very-long-heading-that-goes-on-and-on-well-past-the-sixty"
+    assert len(section.key) <= 60
+    assert section.heading == heading  # only the key is shortened
+
+
+def test_strip_numbering_keeps_plain_headings() -> None:
+    assert strip_numbering("3. Foo") == "Foo"
+    assert strip_numbering("Foo") == "Foo"
+    assert strip_numbering("42") == "42"
+
+
+def test_anchors_rewritten_with_source_name() -> None:
+    text = (
+        "---\ntitle: T\n---\n## Intro\n"
+        'Claim.<sup id="fnr1"><a href="#fn1">1</a></sup> See [note](#fn1), [site](https://x.org/#top).\n'
+        "`<a href=\"#fn1\">` stays as written in code.\n"
+        '```html\n<li id="fn1">code</li>\n```\n'
+        '<li id=\'fn1\'>Note <a href="#fnr1">&#8617;</a></li>\n'
+    )
+    [section] = parse_markdown_document(text, source_name="v1/02-introduction.md")
+    assert '<sup id="introduction-fnr1"><a href="#introduction-fn1">1</a></sup>' in section.body
+    assert "[note](#introduction-fn1)" in section.body
+    assert "(https://x.org/#top)" in section.body
+    assert '`<a href="#fn1">`' in section.body
+    assert '<li id="fn1">code</li>' in section.body
+    assert "<li id='introduction-fn1'>" in section.body
+    assert 'href="#introduction-fnr1"' in section.body
+
+
+def test_no_anchor_rewriting_without_source_name() -> None:
+    text = '## A\n<sup id="fnr1"><a href="#fn1">1</a></sup>\n'
+    assert split_markdown(text)[0].body == '<sup id="fnr1"><a href="#fn1">1</a></sup>'
+    assert parse_markdown_document(text)[0].body == '<sup id="fnr1"><a href="#fn1">1</a></sup>'
+
+
+def test_files_with_the_same_name_get_distinct_anchor_prefixes() -> None:
+    page = '## Page\n<sup id="fnr1"><a href="#fn1">1</a></sup>\n### Footnotes\n<li id="fn1">x</li>\n'
+    sections = import_markdown_files([("a/01-notes.md", page), ("b/01-notes.md", page)])
+    ids, links = _ids_and_links(sections)
+    assert ids == ["notes-fnr1", "notes-fn1", "notes-2-fnr1", "notes-2-fn1"]
+    assert set(links) <= set(ids)
+    assert [s.key for s in sections] == ["page", "page-footnotes", "page-2", "page-2-footnotes"]
+
+
+def test_anchor_prefix_starts_with_a_letter() -> None:
+    [section] = parse_markdown_document('## X\n<b id="a">x</b>', source_name="01-3d-printing.md")
+    assert 'id="s3d-printing-a"' in section.body
+
+
+def test_split_markdown_is_import_of_one_unnamed_file() -> None:
+    text = "Intro\n## 1. A\nx\n### Notes\n## 2. B\n### Notes\n"
+    assert split_markdown(text) == import_markdown_files([("", text)])
+    assert [s.key for s in split_markdown(text)] == ["preamble", "a", "a-notes", "b", "b-notes"]

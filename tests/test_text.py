@@ -1,0 +1,397 @@
+"""Tests for consult.core.text: Markdown rendering, sanitising, plain text."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from markupsafe import Markup
+
+from consult.core.text import plain_text, render_markdown, render_plain
+
+# Kept here (not imported) so the test is an independent statement of the policy.
+ALLOWED_TAGS = {
+    "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre",
+    "code", "em", "strong", "b", "i", "u", "s", "del", "ins", "sub", "sup",
+    "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td", "div",
+    "span", "abbr", "dl", "dt", "dd", "caption",
+}  # fmt: skip
+ALLOWED_ATTRS = {"href", "rel", "id", "title", "colspan", "rowspan", "scope", "start"}
+SAFE_HREF = re.compile(r"(?i)(https?|mailto):|#p-[A-Za-z][A-Za-z0-9_-]{0,63}\Z")
+SAFE_ID = re.compile(r"p-[A-Za-z][A-Za-z0-9_-]{0,63}")
+URL_JUNK = re.compile(r"[\x00-\x20\x7f-\xa0\s]+")
+
+
+class Walker(HTMLParser):
+    """Record everything html.parser sees in rendered output."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, list[tuple[str, str | None]]]] = []
+        self.other: list[str] = []  # comments, doctypes, processing instructions
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.elements.append((tag, attrs))
+
+    def handle_startendtag(self, tag, attrs):
+        self.elements.append((tag, attrs))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+    def handle_comment(self, data):
+        self.other.append(f"comment {data!r}")
+
+    def handle_decl(self, decl):
+        self.other.append(f"decl {decl!r}")
+
+    def handle_pi(self, data):
+        self.other.append(f"pi {data!r}")
+
+    def unknown_decl(self, data):
+        self.other.append(f"unknown {data!r}")
+
+
+def walk(rendered: str) -> Walker:
+    walker = Walker()
+    walker.feed(rendered)
+    walker.close()
+    return walker
+
+
+def elements(rendered: str, tag: str) -> list[dict[str, str | None]]:
+    return [dict(attrs) for name, attrs in walk(rendered).elements if name == tag]
+
+
+def assert_safe(rendered: str) -> None:
+    """The structural safety invariants every rendering must satisfy."""
+    walker = walk(rendered)
+    assert not walker.other, walker.other
+    for tag, attrs in walker.elements:
+        assert tag in ALLOWED_TAGS, f"disallowed element <{tag}> in {rendered!r}"
+        for name, value in attrs:
+            value = value or ""
+            assert not name.startswith("on"), (tag, name)
+            assert name not in ("style", "class"), (tag, name)
+            assert name in ALLOWED_ATTRS, (tag, name)
+            compact = URL_JUNK.sub("", value).lower()
+            assert "<script" not in compact, (tag, name, value)
+            assert "javascript:" not in compact, (tag, name, value)
+            if name == "href":
+                assert tag == "a"
+                assert SAFE_HREF.match(compact), (tag, name, value)
+            if name == "id":
+                assert SAFE_ID.fullmatch(value), (tag, name, value)
+    # Nothing html.parser would treat as script/markup-bearing raw text.
+    assert "<script" not in rendered.lower()
+
+
+HOSTILE = [
+    "<script>alert(1)</script>",
+    "<SCRIPT SRC=http://xss.example/xss.js></SCRIPT>",
+    "<ScRiPt>alert(1)</sCrIpT>",
+    "<script>alert(1)",  # unclosed
+    "<scr<script>ipt>alert(1)</scr</script>ipt>",
+    "<img src=x onerror=alert(1)>",
+    "<img src=x onerror=alert(1)",  # unclosed tag
+    '<IMG SRC="javascript:alert(1);">',
+    "<img src=x:alert(alt) onerror=eval(src) alt=0>",
+    "![pixel](http://tracker.example/p.gif)",
+    "<svg onload=alert(1)>",
+    "<svg><script>alert(1)</script></svg>",
+    '<svg><a xlink:href="javascript:alert(1)"><text x="0" y="20">x</text></a></svg>',
+    '<math><a xlink:href="javascript:alert(1)">x</a></math>',
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)></style></mglyph></table></mtext></math>",
+    "[x](javascript:alert(1))",
+    "[x](JaVaScRiPt:alert(1))",
+    "[x](&#106;avascript:alert(1))",
+    "[x](javascript&#58;alert(1))",
+    "[x](<javascript:alert(1)>)",
+    "<javascript:alert(1)>",
+    "[x][1]\n\n[1]: javascript:alert(1)",
+    '<a href="javascript:alert(1)">x</a>',
+    '<a href="JAVASCRIPT:alert(1)">x</a>',
+    '<a href="jav&#x09;ascript:alert(1)">x</a>',
+    '<a href="jav&#x0A;ascript:alert(1)">x</a>',
+    '<a href="jav\tascript:alert(1)">x</a>',
+    '<a href="java\x00script:alert(1)">x</a>',
+    '<a href=" &#14;  javascript:alert(1)">x</a>',
+    '<a href="\x01javascript:alert(1)">x</a>',
+    '<a href="&#106;&#97;&#118;&#97;&#115;&#99;&#114;&#105;&#112;&#116;&#58;alert(1)">x</a>',
+    '<a href="&#x6A;&#x61;&#x76;&#x61;&#x73;&#x63;&#x72;&#x69;&#x70;&#x74;&#x3A;alert(1)">x</a>',
+    '<a href="&#0000106&#0000097&#0000118&#0000097&#0000115&#0000099&#0000114&#0000105'
+    '&#0000112&#0000116&#0000058alert(1)">x</a>',
+    '<a href="jAvAsCrIpT&colon;alert&lpar;1&rpar;">x</a>',
+    '<a href="vbscript:msgbox(1)">x</a>',
+    '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">x</a>',
+    "[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    '<a href="//evil.example/phish">x</a>',
+    '<iframe src="javascript:alert(1)"></iframe>',
+    '<iframe srcdoc="<script>alert(1)</script>"></iframe>',
+    '<object data="javascript:alert(1)"></object>',
+    '<embed src="data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+">',
+    '<form action="javascript:alert(1)"><input type=submit formaction="javascript:alert(1)"></form>',
+    "<input autofocus onfocus=alert(1)>",
+    "<style>@import 'http://xss.example/xss.css';</style>",
+    "<style>body{background:url(javascript:alert(1))}</style>",
+    '<div style="background:url(javascript:alert(1))">x</div>',
+    '<div style="width: expression(alert(1))">x</div>',
+    '<div style="position:fixed;top:0;left:0;width:100%;height:100%">fake login</div>',
+    '<meta http-equiv="refresh" content="0;url=javascript:alert(1)">',
+    '<base href="javascript:alert(1)//">',
+    '<link rel=stylesheet href="javascript:alert(1)">',
+    '<a href="#" onclick="alert(1)">x</a>',
+    '<a href="mailto:a@example.org" onmouseover="alert(1)">x</a>',
+    "<!-- <script>alert(1)</script> -->",
+    "<!--[if gte IE 4]><script>alert(1)</script><![endif]-->",
+    '<a href="http://ok.example" title=\'"><script>alert(1)</script>\'>x</a>',
+    '<abbr title="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;">x</abbr>',
+    '<a id="a" onclick="alert(1)" href="#a onclick=alert(1)">x</a>',
+    '<div id="x" onmouseover="alert(1)">x</div>',
+    '<p class="admin-banner" id="main">Official notice</p>',
+    "<details open ontoggle=alert(1)>x</details>",
+    "<body onload=alert(1)>",
+    "<x onmouseover=alert(1)>hover</x>",
+    "<xss onafterscriptexecute=alert(1)>x</xss>",
+    "<marquee onstart=alert(1)>x</marquee>",
+    '<video><source onerror="alert(1)"></video>',
+    '<noscript><p title="</noscript><img src=x onerror=alert(1)>"></noscript>',
+    "<textarea><script>alert(1)</script></textarea>",
+    "<template><script>alert(1)</script></template>",
+    '<table background="javascript:alert(1)"><tr><td background="javascript:alert(1)">x</td></tr></table>',
+    '<a href="https://ok.example" target="_blank" rel="opener" style="color:red">x</a>',
+    "<!DOCTYPE html><html><head><title>x</title></head><body>y</body></html>",
+    "<?xml version='1.0'?><x>y</x>",
+    "<![CDATA[<script>alert(1)</script>]]>",
+]
+
+
+@pytest.mark.parametrize("source", HOSTILE)
+def test_hostile_input_is_neutralised(source: str) -> None:
+    rendered = render_markdown(source)
+    assert isinstance(rendered, Markup)
+    assert_safe(rendered)
+    # Same input embedded in a larger document is just as safe.
+    assert_safe(render_markdown(f"Intro *text*.\n\n{source}\n\nOutro [ok](https://ok.example)."))
+
+
+def test_enough_hostile_inputs() -> None:
+    assert len(set(HOSTILE)) >= 35
+
+
+def test_stripped_tags_keep_their_visible_text() -> None:
+    rendered = render_markdown('<p class="admin-banner" id="main">Official notice</p>')
+    assert elements(rendered, "p") == [{"id": "p-main"}]
+    assert "Official notice" in rendered
+    assert "hover" in render_markdown("<x onmouseover=alert(1)>hover</x>")
+    assert "fake login" in render_markdown('<div style="position:fixed">fake login</div>')
+
+
+# --- links -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "[x](https://example.org/page)",
+        "<https://example.org/page>",
+        '<a href="http://example.org/" rel="opener">x</a>',
+        "[mail](mailto:someone@example.org)",
+    ],
+)
+def test_external_links_get_rel_nofollow_ugc(source: str) -> None:
+    (link,) = elements(render_markdown(source), "a")
+    rel = (link["rel"] or "").split()
+    assert "nofollow" in rel and "ugc" in rel
+    assert "opener" not in rel
+
+
+def test_link_href_is_preserved_including_query_string() -> None:
+    (link,) = elements(render_markdown("[x](https://example.org/?a=1&b=2&copy=3)"), "a")
+    assert link["href"] == "https://example.org/?a=1&b=2&copy=3"
+
+
+def test_relative_and_protocol_relative_links_lose_their_href() -> None:
+    rendered = render_markdown("[rel](/admin) and [proto](//evil.example) and [q](?x=1)")
+    assert [link.get("href") for link in elements(rendered, "a")] == [None, None, None]
+    assert "rel" in rendered and "proto" in rendered
+
+
+def test_fragment_links_and_ids_are_namespaced() -> None:
+    rendered = render_markdown('<span id="content">x</span> [see](#content) <a href="#fn&#49;">1</a>')
+    assert elements(rendered, "span") == [{"id": "p-content"}]
+    assert [link["href"] for link in elements(rendered, "a")] == ["#p-content", "#p-fn1"]
+    # In-page links are not external: no rel needed.
+    assert all("rel" not in link for link in elements(rendered, "a"))
+
+
+@pytest.mark.parametrize("bad_id", ["1abc", "-x", "a b", "a:b", "x" * 65, "", "é"])
+def test_invalid_ids_and_fragments_are_dropped(bad_id: str) -> None:
+    rendered = render_markdown(f'<sup id="{bad_id}">1</sup> <a href="#{bad_id}">x</a>')
+    assert elements(rendered, "sup") == [{}]
+    assert elements(rendered, "a") == [{}]
+
+
+def test_table_list_and_abbr_attributes() -> None:
+    rendered = render_markdown(
+        '<table><caption>C</caption><tr><th scope="col" colspan="2" class="x">H</th></tr>'
+        '<tr><td rowspan="3" scope="evil" width="9">1</td></tr></table>\n\n'
+        '<ol start="4" type="a"><li>four</li></ol>\n\n<abbr title="Office of Management and Budget">OMB</abbr>'
+    )
+    assert_safe(rendered)
+    assert elements(rendered, "th") == [{"scope": "col", "colspan": "2"}]
+    assert elements(rendered, "td") == [{"rowspan": "3"}]
+    assert elements(rendered, "ol") == [{"start": "4"}]
+    assert elements(rendered, "abbr") == [{"title": "Office of Management and Budget"}]
+
+
+def test_markdown_features() -> None:
+    rendered = render_markdown(
+        "# Title\n\nSome *em* **strong** ~~gone~~ `code`\n\n| a | b |\n|:--|---|\n| 1 | 2 |\n\n"
+        "> quote\n\n```python\nx = 1\n```\n"
+    )
+    assert_safe(rendered)
+    tags = [tag for tag, _ in walk(rendered).elements]
+    for tag in ("h1", "em", "strong", "s", "code", "table", "thead", "tbody", "th", "td", "blockquote", "pre"):
+        assert tag in tags
+    assert elements(rendered, "th")[0] == {}  # markdown-it's style="text-align" dropped
+    assert elements(rendered, "code")[-1] == {}  # class="language-python" dropped
+
+
+def test_entities_render_as_characters() -> None:
+    # Inline text is decoded by the Markdown parser, raw HTML blocks by the sanitiser.
+    rendered = render_markdown(
+        "Back &#8617; &copy; &amp; &lt;b&gt; <span>&#8617;&nbsp;x</span>\n\n"
+        "<div>&#8617; &#x21a9; &hookleftarrow; &amp; &lt;b&gt;</div>"
+    )
+    assert "&#" not in rendered and rendered.count("↩") == 5
+    assert "©" in rendered
+    assert "&amp;" in rendered and "&lt;b&gt;" in rendered  # still escaped
+    assert elements(rendered, "b") == []
+
+
+def test_empty_input() -> None:
+    assert render_markdown("") == Markup("")
+    assert plain_text("") == ""
+    assert render_plain("") == Markup("")
+
+
+# --- the real policy ----------------------------------------------------------
+
+# Excerpt of the US Federal Source Code Policy (public domain / CC0).
+POLICY = """\
+The U.S. Government is committed.<sup id="fnr1"><a href="#fn1">1</a></sup>
+
+### Footnotes
+
+<ul style="list-style-type:none">
+<li id="fn1"><sup>1</sup><em>Building on Progress</em>, OMB. <a href="https://www.whitehouse.gov/blog/2015/12/21/building-progress">https://www.whitehouse.gov/blog/2015/12/21/building-progress</a> <a href="#fnr1">&#8617;</a></li>
+</ul>
+
+<div class="custom_code">
+
+<h4><span>Considerations Regarding Releasing Custom Code as Open Source Software</span></h4>
+
+<ul>
+  <li>To what extent is the proposed pilot an effective means?</li>
+</ul>
+</div>
+"""
+
+
+def test_policy_keeps_its_meaning() -> None:
+    rendered = render_markdown(POLICY)
+    assert_safe(rendered)
+    assert '<sup id="p-fnr1"><a href="#p-fn1">1</a></sup>' in rendered
+    assert '<li id="p-fn1">' in rendered
+    assert "style" not in rendered
+    assert "&#8617;" not in rendered
+    assert '<a href="#p-fnr1">↩</a>' in rendered
+    assert "custom_code" not in rendered and "class" not in rendered
+    assert elements(rendered, "div") == [{}]
+    assert (
+        "<h4><span>Considerations Regarding Releasing Custom Code as Open Source Software</span></h4>"
+        in rendered
+    )
+    assert "To what extent is the proposed pilot an effective means?" in rendered
+    external = [a for a in elements(rendered, "a") if not (a["href"] or "").startswith("#")]
+    assert [a["href"] for a in external] == [
+        "https://www.whitehouse.gov/blog/2015/12/21/building-progress"
+    ]
+    assert "nofollow" in (external[0]["rel"] or "")
+
+
+def test_policy_plain_text() -> None:
+    assert plain_text(POLICY) == (
+        "The U.S. Government is committed.1\n\n"
+        "Footnotes\n\n"
+        "1Building on Progress, OMB. "
+        "https://www.whitehouse.gov/blog/2015/12/21/building-progress ↩\n\n"
+        "Considerations Regarding Releasing Custom Code as Open Source Software\n\n"
+        "To what extent is the proposed pilot an effective means?"
+    )
+
+
+# --- plain_text ---------------------------------------------------------------
+
+
+def test_plain_text_paragraphs_and_emphasis() -> None:
+    source = "First *para*\nwraps   here.\n\nSecond **para** with `code` and [a link](https://x.example).\n"
+    assert plain_text(source) == "First para wraps here.\n\nSecond para with code and a link."
+
+
+def test_plain_text_blocks_lists_and_tables() -> None:
+    source = (
+        "# Heading\n\nIntro.\n\n- one\n- two\n  - nested\n\n1. loose\n\n2. list\n\n"
+        "> quoted\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nline<br>break\n\n---\n\nEnd"
+    )
+    assert plain_text(source) == (
+        "Heading\n\nIntro.\n\none\ntwo\nnested\n\nloose\nlist\n\nquoted\n\na b\n1 2\n\nline\nbreak\n\nEnd"
+    )
+
+
+def test_plain_text_keeps_raw_html_text() -> None:
+    source = "<div>Raw <b>bold</b> block</div>\n\n<ul><li>item A</li><li>item B</li></ul>\n\nafter"
+    assert plain_text(source) == "Raw bold block\n\nitem A\nitem B\n\nafter"
+
+
+def test_plain_text_decodes_entities_and_strips() -> None:
+    assert plain_text("  \n\n&copy; 2024 &amp; &#8617; &lt;tag&gt;\n\n  ") == "© 2024 & ↩ <tag>"
+
+
+def test_plain_text_is_deterministic() -> None:
+    source = POLICY + "\n\nMore *text* here.\n\n- a\n- b\n"
+    first = plain_text(source)
+    assert all(plain_text(source) == first for _ in range(3))
+    assert plain_text(str(source)) == first
+    assert isinstance(first, str) and not isinstance(first, Markup)
+
+
+def test_plain_text_drops_markup_of_hostile_input() -> None:
+    text = plain_text('<img src=x onerror=alert(1)>Hello <a href="javascript:alert(1)">there</a>')
+    assert text == "Hello there"
+
+
+# --- render_plain ---------------------------------------------------------------
+
+
+def test_render_plain_escapes_script() -> None:
+    rendered = render_plain("<script>alert('x')</script> & more")
+    assert isinstance(rendered, Markup)
+    assert "<script" not in rendered
+    assert "&lt;script&gt;" in rendered and "&amp; more" in rendered
+    assert_safe(rendered)
+    # Plain text is never trusted, even if a caller hands over a Markup object.
+    assert "<script" not in render_plain(Markup("<script>alert(1)</script>"))
+
+
+def test_render_plain_paragraphs_and_line_breaks() -> None:
+    assert render_plain("one\ntwo\n\n\nthree\r\n") == Markup("<p>one<br>\ntwo</p>\n<p>three</p>")
+
+
+def test_render_plain_round_trips_plain_text() -> None:
+    rendered = render_plain(plain_text(POLICY))
+    assert walk(rendered).elements[0][0] == "p"
+    assert "Considerations Regarding" in rendered

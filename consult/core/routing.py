@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import Flask, abort, redirect, request, url_for
+from flask import Flask, abort, g, redirect, request, url_for
 from flask_login import current_user
 
 F = TypeVar("F", bound=Callable)
@@ -32,6 +32,12 @@ def is_public(app: Flask, endpoint: str | None) -> bool:
 
 
 def init_app(app: Flask) -> None:
+    @app.before_request
+    def forget_cached_user():
+        # Flask-Login caches the user on ``g``; a request must load it afresh (matters where
+        # an app context outlives a request, as in tests and CLI-driven test clients).
+        g.pop("_login_user", None)
+
     @app.before_request
     def require_sign_in():
         if is_public(app, request.endpoint) or current_user.is_authenticated:

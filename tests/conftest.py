@@ -1,0 +1,147 @@
+"""Test fixtures: one app per session, one rolled-back transaction per test.
+
+The database comes from ``CONSULT_TEST_DATABASE_URL`` (PostgreSQL in CI) or is in-memory
+SQLite. On PostgreSQL the schema is built by the migrations, so every run tests them too.
+Each test runs inside a transaction that is rolled back at the end; application code's
+commits become savepoints (``join_transaction_mode="create_savepoint"``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
+from sqlalchemy import text
+
+from consult import create_app
+from consult.core.models import db
+from tests.factories import login, make_consultation, make_organisation, make_user
+
+TEST_DATABASE_URL = os.environ.get("CONSULT_TEST_DATABASE_URL", "")
+ON_POSTGRES = TEST_DATABASE_URL.startswith(("postgres://", "postgresql"))
+
+
+def build_schema(app) -> None:
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            from flask_migrate import upgrade
+
+            with db.engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA public CASCADE"))
+                connection.execute(text("CREATE SCHEMA public"))
+            upgrade()
+        else:
+            db.create_all()
+
+
+@pytest.fixture(scope="session")
+def instance_path(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("instance")
+
+
+@pytest.fixture(scope="session")
+def app(instance_path):
+    app = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(instance_path),
+            "DATABASE_URL": TEST_DATABASE_URL or "sqlite://",
+            "SECRET_KEY": "test-secret",
+            "WTF_CSRF_ENABLED": False,
+            "SCHEDULE_CHECK_SECONDS": 10**9,
+            "SERVER_NAME": "consult.test",
+        }
+    )
+    build_schema(app)
+    return app
+
+
+class TestSession(FlaskSQLAlchemySession):
+    """Flask-SQLAlchemy picks an engine per bind in ``get_bind``; here every query must go
+    through the test's connection, inside its transaction."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        return self.bind
+
+
+@pytest.fixture(autouse=True)
+def _transaction(app):
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        real_session = db.session
+        db.session = db._make_scoped_session(
+            {"bind": connection, "join_transaction_mode": "create_savepoint", "class_": TestSession}
+        )
+        try:
+            yield
+        finally:
+            db.session.remove()
+            db.session = real_session
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def outbox(instance_path):
+    """Mail written during the test (the file backend writes one .eml per message)."""
+    folder = instance_path / "outbox"
+    folder.mkdir(exist_ok=True)
+    for old in folder.glob("*.eml"):
+        old.unlink()
+
+    class Outbox:
+        def messages(self) -> list[str]:
+            return [p.read_text() for p in sorted(folder.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)]
+
+    return Outbox()
+
+
+@pytest.fixture
+def organisation():
+    return make_organisation(slug="council", name="Riverside Council")
+
+
+@pytest.fixture
+def citizen():
+    return make_user(name="Casey Citizen")
+
+
+@pytest.fixture
+def author(organisation):
+    return make_user(name="Ada Author", role="author", organisation=organisation)
+
+
+@pytest.fixture
+def moderator(organisation):
+    return make_user(name="Max Moderator", role="moderator", organisation=organisation)
+
+
+@pytest.fixture
+def org_admin(organisation):
+    return make_user(name="Orla Org-Admin", role="admin", organisation=organisation)
+
+
+@pytest.fixture
+def site_admin():
+    return make_user(name="Sita Site-Admin", site_admin=True)
+
+
+@pytest.fixture
+def open_consultation(organisation, author):
+    return make_consultation(organisation, author=author, state="open", slug="open-one")
+
+
+@pytest.fixture
+def draft_consultation(organisation, author):
+    return make_consultation(organisation, author=author, state="draft", slug="secret-draft", title="Secret draft plan")
+
+
+__all__ = ["ON_POSTGRES", "login"]

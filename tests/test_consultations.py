@@ -1,0 +1,288 @@
+"""Consultations: importing and publishing text, versions, diffs, the lifecycle, visibility."""
+
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from consult.core.errors import RuleViolation
+from consult.core.models import db, utcnow
+from consult.demo import POLICY_DIR, policy_files
+from consult.proposals import services
+from consult.proposals.models import Consultation, ConsultationState, Section, Transition, Version
+from tests.conftest import login
+from tests.factories import make_consultation
+
+HEADING = re.compile(r"^#{1,6}\s", re.MULTILINE)
+
+
+def headings_in(folder: str) -> list[str]:
+    found = []
+    for _, text in policy_files(folder):
+        body = text.split("\n---", 2)[-1] if text.lstrip("\ufeff").startswith("---") else text
+        found += HEADING.findall(body.replace("\r\n", "\n"))
+    return found
+
+
+@pytest.fixture
+def policy(organisation, author):
+    """The Federal Source Code Policy: draft v1 published and open, final v2 published."""
+    consultation = services.create_consultation(organisation, actor=author, title="Federal Source Code Policy", slug="fscp")
+    services.import_markdown(consultation, policy_files("v1-draft-2016-04"), actor=author)
+    services.publish_version(consultation, actor=author)
+    consultation.opens_at, consultation.closes_at = utcnow() - timedelta(days=1), utcnow() + timedelta(days=1)
+    services.change_state(consultation, Transition.OPEN, actor=author)
+    services.import_markdown(consultation, policy_files("v2-final-2016-08"), actor=author)
+    services.publish_version(consultation, actor=author, note="The final policy, M-16-21.")
+    db.session.commit()
+    return consultation
+
+
+def test_importing_the_real_policy_gives_a_section_per_heading(policy):
+    v1, v2 = policy.version(1), policy.version(2)
+    assert len(v1.sections) == len(headings_in("v1-draft-2016-04")) == 21
+    assert len(v2.sections) == len(headings_in("v2-final-2016-08")) == 28
+    for version in (v1, v2):
+        keys = [s.key for s in version.sections]
+        assert len(set(keys)) == len(keys)
+        assert all("layout: page" not in s.body for s in version.sections)
+    assert v1.section("objectives").heading == "1. Objectives"
+    assert "Footnotes" in [s.heading for s in v1.sections]
+
+
+def test_publishing_a_version_records_what_changed(policy):
+    v2 = policy.version(2)
+    changes = {s.key: s.change for s in v2.sections}
+    assert changes["objectives"] == "changed"
+    assert changes["exceptions-to-government-code-reuse"] == "added"
+    # renamed heading, mostly the same words: the section keeps its identity (and key)
+    assert "membership-in-the-open-source-community" in changes
+    assert v2.section("membership-in-the-open-source-community").heading.endswith("Participation in the Open Source Community")
+    assert policy.current_version == v2
+    assert v2.change_note == "The final policy, M-16-21."
+
+
+def test_a_renumbered_section_is_kept(organisation, author):
+    consultation = make_consultation(organisation, author=author, state="open", text="## 1. Purpose\n\nSame words.\n\n## 2. Scope\n\nAll staff.\n")
+    services.write_markdown(consultation, "## 1. Purpose\n\nSame words.\n\n## 3. Scope\n\nAll staff.\n\n## 2. New\n\nBrand new.\n", actor=author)
+    version = services.publish_version(consultation, actor=author, note="Renumbered.")
+    assert [(s.key, s.change) for s in version.sections] == [("purpose", "kept"), ("scope", "changed"), ("new", "added")]
+
+
+def test_diff_page_shows_a_word_level_redline(client, policy):
+    response = client.get("/c/fscp/diff?from=1&to=2")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "What changed from version 1 to version 2" in html
+    assert html.count("<del>") > 10 and html.count("<ins>") > 10
+    # readable without colour: each change is announced in words, not only styled
+    assert "[deleted: " in html and "[inserted: " in html
+    assert re.search(r"\d+ sections changed, \d+ added, \d+ removed", html)
+    assert "Exceptions to Government Code Reuse" in html
+
+
+@pytest.mark.parametrize("query", ["from=1&to=1", "from=x&to=2", "from=1&to=9"])
+def test_diff_page_refuses_bad_versions(client, policy, query):
+    assert client.get(f"/c/fscp/diff?{query}").status_code in (400, 404)
+
+
+def test_version_switcher_shows_each_published_version(client, policy):
+    html = client.get("/c/fscp").get_data(as_text=True)
+    assert "Version 2, published" in html and "(current)" in html
+    assert 'href="/c/fscp/v/1"' in html and "/c/fscp/diff?from=1" in html.replace("&amp;", "&")
+    old = client.get("/c/fscp/v/1").get_data(as_text=True)
+    assert "Introduction for Public Comment" in old
+    assert client.get("/c/fscp/v/3").status_code == 404
+
+
+def test_consultation_page_has_contents_and_sanitised_policy_html(client, policy):
+    html = client.get("/c/fscp/v/1").get_data(as_text=True)
+    assert '<nav class="toc"' in html and 'href="#s-objectives"' in html and 'id="s-objectives"' in html
+    assert "<sup id=" in html and 'style="' not in html.split("<main", 1)[1]
+
+
+def test_drafts_are_invisible_to_the_public_everywhere(app, client, draft_consultation, citizen, author):
+    db.session.commit()
+    slug, title = draft_consultation.slug, draft_consultation.title
+    for who in (None, citizen):
+        c = app.test_client()
+        if who:
+            login(c, who)
+        for url in ("/", "/?state=draft", "/o/council", "/api/v1/consultations", "/api/v1/consultations?state=draft"):
+            response = c.get(url)
+            assert title not in response.get_data(as_text=True), url
+        for url in (f"/c/{slug}", f"/c/{slug}/v/1", f"/c/{slug}/diff", f"/api/v1/consultations/{slug}", f"/api/v1/consultations/{slug}/versions/1"):
+            assert c.get(url).status_code == 404, url
+        if who:
+            assert c.get(f"/c/{slug}/text").status_code == 404
+            assert c.post(f"/c/{slug}/publish").status_code == 404
+        assert '"total":0' in c.get("/api/v1/consultations").get_data(as_text=True).replace(" ", "")
+    editor = app.test_client()
+    login(editor, author)
+    assert title in editor.get("/").get_data(as_text=True)
+    assert editor.get(f"/c/{slug}").status_code == 200
+
+
+def test_an_author_writes_publishes_and_opens_a_consultation_in_the_browser(client, author, organisation):
+    login(client, author)
+    response = client.post("/consultations/new", data={
+        "organisation_id": organisation.id, "title": "Parks by-law", "summary": "Tell us.",
+        "licence": "CC-BY-4.0", "response_threshold": "5",
+    })
+    assert response.status_code == 302 and response.headers["Location"].endswith("/c/parks-by-law/text")
+    response = client.post("/c/parks-by-law/text", data={"write-source": "## Opening hours\n\nParks open at dawn.\n\n## Dogs\n\nDogs on leads.\n"})
+    assert response.status_code == 302
+    consultation = db.session.scalar(select(Consultation).where(Consultation.slug == "parks-by-law"))
+    assert [s.key for s in consultation.draft_version.sections] == ["opening-hours", "dogs"]
+    assert client.post("/c/parks-by-law/publish", data={"note": ""}).status_code == 302
+    assert client.post("/c/parks-by-law/state", data={"transition": "open"}).status_code == 302
+    db.session.refresh(consultation)
+    assert consultation.state == "open" and consultation.current_version.number == 1
+    assert "Dogs on leads." in client.get("/c/parks-by-law").get_data(as_text=True)
+
+
+def test_markdown_files_are_imported_in_name_order(client, author, organisation):
+    consultation = make_consultation(organisation, author=author, state="draft", text="", publish=False)
+    login(client, author)
+    files = [
+        (io.BytesIO(b"---\ntitle: B\n---\n## Second\n\nTwo.\n"), "02-second.md"),
+        (io.BytesIO("\ufeff## First\r\n\r\nOne — café.\r\n".encode()), "01-first.md"),
+    ]
+    response = client.post(f"/c/{consultation.slug}/text", data={"import-files": files}, content_type="multipart/form-data")
+    assert response.status_code == 302
+    assert [(s.heading, s.text) for s in consultation.draft_version.sections] == [("First", "One — café."), ("Second", "Two.")]
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"write-source": ""}, "Write the text"),
+        ({"write-source": "x" * 1_000_001}, "Field cannot be longer"),
+    ],
+)
+def test_bad_text_is_refused_and_nothing_stored(client, author, organisation, data, message):
+    consultation = make_consultation(organisation, author=author, state="draft", text="", publish=False)
+    login(client, author)
+    response = client.post(f"/c/{consultation.slug}/text", data=data)
+    assert response.status_code == 400 and message in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Section.id))) == 0
+
+
+def test_uploading_a_non_markdown_or_non_utf8_file_is_refused(client, author, organisation):
+    consultation = make_consultation(organisation, author=author, state="draft", text="", publish=False)
+    login(client, author)
+    response = client.post(f"/c/{consultation.slug}/text", data={"import-files": [(io.BytesIO(b"MZ\x90"), "virus.exe")]}, content_type="multipart/form-data")
+    assert response.status_code == 400 and "Only Markdown files" in response.get_data(as_text=True)
+    response = client.post(f"/c/{consultation.slug}/text", data={"import-files": [(io.BytesIO(b"## A\n\n\xff\xfe"), "latin.md")]}, content_type="multipart/form-data")
+    assert response.status_code == 400 and "not UTF-8" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Section.id))) == 0
+
+
+def test_creating_with_bad_details_is_refused(client, author, organisation):
+    login(client, author)
+    now = utcnow()
+    response = client.post("/consultations/new", data={
+        "organisation_id": organisation.id, "title": "", "slug": "Bad Slug!", "licence": "CC-BY-4.0", "response_threshold": "-1",
+        "opens_at": now.strftime("%Y-%m-%dT%H:%M"), "closes_at": (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+    })
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "Give the consultation a title." in html and "single hyphens" in html and "from 0 to 100,000" in html
+    response = client.post("/consultations/new", data={
+        "organisation_id": organisation.id, "title": "Dates backwards", "licence": "CC-BY-4.0", "response_threshold": "1",
+        "opens_at": now.strftime("%Y-%m-%dT%H:%M"), "closes_at": (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+    })
+    assert response.status_code == 400 and "closing date must be after" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Consultation.id))) == 0
+
+
+def test_creating_in_someone_elses_organisation_is_refused(client, citizen, organisation):
+    login(client, citizen)
+    assert client.get("/consultations/new").status_code == 403
+
+
+def test_two_editors_saving_at_once_do_not_overwrite_each_other(client, author, open_consultation):
+    login(client, author)
+    stale = open_consultation.row_version
+    fields = {"title": "First save", "summary": "", "licence": "CC-BY-4.0", "response_threshold": "3", "row_version": str(stale)}
+    assert client.post("/c/open-one/edit", data=fields).status_code == 302
+    response = client.post("/c/open-one/edit", data=fields | {"title": "Second save"})
+    assert response.status_code == 409 and "Someone else saved" in response.get_data(as_text=True)
+    db.session.refresh(open_consultation)
+    assert open_consultation.title == "First save"
+
+
+def test_opening_needs_a_published_version(organisation, author):
+    consultation = make_consultation(organisation, author=author, state="draft", publish=False)
+    with pytest.raises(RuleViolation, match="Publish version 1"):
+        services.change_state(consultation, Transition.OPEN, actor=author)
+
+
+def test_publishing_a_second_version_needs_a_change_note(organisation, author, open_consultation):
+    services.write_markdown(open_consultation, "## Purpose\n\nNew words.\n", actor=author)
+    with pytest.raises(RuleViolation, match="change note"):
+        services.publish_version(open_consultation, actor=author, note="  ")
+    assert open_consultation.current_version.number == 1
+
+
+def test_a_published_version_is_frozen(organisation, author, open_consultation):
+    v1_text = [s.body for s in open_consultation.version(1).sections]
+    services.write_markdown(open_consultation, "## Purpose\n\nRewritten.\n", actor=author)
+    assert [s.body for s in open_consultation.version(1).sections] == v1_text
+    assert open_consultation.draft_version.number == 2
+
+
+def test_consultations_open_and_close_by_date(organisation, author):
+    now = utcnow()
+    scheduled = make_consultation(organisation, author=author, state="draft", slug="scheduled")
+    scheduled.opens_at, scheduled.closes_at = now + timedelta(hours=1), now + timedelta(days=10)
+    unpublished = make_consultation(organisation, author=author, state="draft", slug="unpublished", publish=False)
+    unpublished.opens_at = now - timedelta(hours=1)
+    ending = make_consultation(organisation, author=author, state="open", slug="ending")
+    ending.closes_at = now + timedelta(hours=2)
+    db.session.flush()
+
+    assert services.apply_schedule(now) == 0
+    assert services.apply_schedule(now + timedelta(hours=1, minutes=1)) == 1
+    assert (scheduled.state, unpublished.state, ending.state) == ("open", "draft", "open")
+    assert services.apply_schedule(now + timedelta(hours=3)) == 1
+    assert ending.state == "closed"
+    assert services.apply_schedule(now + timedelta(hours=3)) == 0  # idempotent
+
+
+def test_the_tick_command_applies_the_schedule(app, organisation, author):
+    ending = make_consultation(organisation, author=author, state="open", slug="ending")
+    ending.closes_at = utcnow() + timedelta(seconds=1)
+    ending.opens_at = utcnow() - timedelta(days=1)
+    db.session.commit()
+    ending.closes_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["tick"])
+    assert result.exit_code == 0 and "1 consultation(s) changed state" in result.output
+    db.session.refresh(ending)
+    assert ending.state == ConsultationState.CLOSED
+
+
+def test_list_filters_by_state_and_organisation(client, organisation, author):
+    make_consultation(organisation, author=author, state="open", title="Open one", slug="o1")
+    make_consultation(organisation, author=author, state="closed", title="Closed one", slug="c1")
+    db.session.commit()
+    open_html = client.get("/?state=open").get_data(as_text=True)
+    assert "Open one" in open_html and "Closed one" not in open_html
+    closed_html = client.get("/?state=closed").get_data(as_text=True)
+    assert "Closed one" in closed_html and "Open one" not in closed_html
+    assert "Open one" in client.get("/?organisation=council").get_data(as_text=True)
+    assert client.get("/?organisation=nobody").status_code == 404
+    assert client.get("/?state=secret").status_code == 400
+    assert client.get("/?page=abc").status_code == 400
+
+
+def test_versions_are_numbered_without_gaps(policy):
+    numbers = db.session.scalars(select(Version.number).where(Version.consultation_id == policy.id).order_by(Version.number)).all()
+    assert numbers == [1, 2]
+
+
+def test_demo_policy_ships_with_the_package():
+    assert (POLICY_DIR / "LICENSE.md").exists() and len(list((POLICY_DIR / "v1-draft-2016-04").glob("*.md"))) == 10

@@ -1,0 +1,62 @@
+"""Every route is public by decision or closed: a new route must be added to one list here."""
+
+import pytest
+
+from consult.core.routing import is_public
+
+#: Endpoints anyone may call without signing in. Adding one is a decision: say why in review.
+PUBLIC = {
+    "static",
+    "core.health",
+    "accounts.sign_up",
+    "accounts.sign_in",
+    "accounts.confirm",
+    "accounts.reset_request",
+    "accounts.reset_password",
+    "proposals.index",
+    "proposals.organisation",
+    "proposals.consultation",
+    "proposals.version",
+    "proposals.diff",
+    "api.consultations",
+    "api.consultation",
+    "api.version",
+}
+
+
+def concrete_url(rule) -> str:
+    values = {}
+    for name in rule.arguments:
+        converter = rule._converters[name]
+        values[name] = 1 if type(converter).__name__ == "IntegerConverter" else "x"
+    return rule.build(values, append_unknown=False)[1]
+
+
+def rules(app):
+    return [r for r in app.url_map.iter_rules() if r.endpoint != "static"]
+
+
+def test_every_endpoint_is_classified(app):
+    endpoints = set(app.view_functions)
+    assert PUBLIC - endpoints == set(), "listed as public but no longer exists"
+    for endpoint in endpoints:
+        assert is_public(app, endpoint) == (endpoint in PUBLIC), f"{endpoint}: marked public={is_public(app, endpoint)}, expected {endpoint in PUBLIC}"
+
+
+def test_closed_endpoints_send_anonymous_users_to_sign_in(app, client):
+    closed = [r for r in rules(app) if r.endpoint not in PUBLIC]
+    assert closed, "there are protected routes"
+    for rule in closed:
+        url = concrete_url(rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method)
+            if url.startswith("/api/"):
+                assert response.status_code == 401, (method, url)
+            else:
+                assert response.status_code == 302, (method, url)
+                assert "/signin?next=" in response.headers["Location"], (method, url)
+
+
+@pytest.mark.parametrize("url", ["/", "/healthz", "/signin", "/signup", "/reset", "/api/v1/consultations"])
+def test_public_pages_answer_anonymous_users(client, url):
+    assert client.get(url).status_code == 200

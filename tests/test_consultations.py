@@ -286,3 +286,18 @@ def test_versions_are_numbered_without_gaps(policy):
 
 def test_demo_policy_ships_with_the_package():
     assert (POLICY_DIR / "LICENSE.md").exists() and len(list((POLICY_DIR / "v1-draft-2016-04").glob("*.md"))) == 10
+
+
+def test_site_admin_creates_an_organisation_and_others_cannot(app, client, site_admin, citizen, org_admin):
+    from consult.accounts.models import Organisation
+
+    for who in (citizen, org_admin):
+        other = app.test_client()
+        login(other, who)
+        assert other.post("/organisations/new", data={"name": "X", "slug": "x"}).status_code == 403
+    login(client, site_admin)
+    assert client.post("/organisations/new", data={"name": "", "slug": "Bad Slug"}).status_code == 400
+    response = client.post("/organisations/new", data={"name": "Harbour Board", "slug": "harbour", "description": "Ports."})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/o/harbour/members")
+    assert client.post("/organisations/new", data={"name": "Again", "slug": "harbour"}).status_code == 409
+    assert db.session.scalar(select(func.count(Organisation.id)).where(Organisation.slug.in_(["x", "harbour"]))) == 1

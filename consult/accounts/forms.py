@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms import EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
 from consult.accounts.models import Role
 from consult.accounts.services import MIN_PASSWORD_LENGTH
@@ -45,3 +45,13 @@ class MemberForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A form with only the CSRF token, for buttons that POST."""
+
+
+class OrganisationForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(message="Enter the organisation's name."), Length(max=200)])
+    slug = StringField(
+        "Short name",
+        validators=[DataRequired(message="Enter a short name for the web address."), Length(max=80), Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", message="Use lowercase letters, digits and single hyphens.")],
+        description="Used in web addresses, such as riverside-council.",
+    )
+    description = TextAreaField("Description", validators=[Length(max=5000)], description="Markdown.")

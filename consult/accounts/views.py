@@ -10,6 +10,7 @@ from consult.accounts import services
 from consult.accounts.forms import (
     EmptyForm,
     MemberForm,
+    OrganisationForm,
     ProfileForm,
     ResetPasswordForm,
     ResetRequestForm,
@@ -133,6 +134,18 @@ def account():
         flash("Your public name has been saved.", "success")
         return redirect(url_for("accounts.account"))
     return render_template("accounts/account.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/organisations/new", methods=["GET", "POST"])
+def new_organisation():
+    authorize(current_user, Action.CREATE_ORGANISATION)
+    form = OrganisationForm()
+    if form.validate_on_submit():
+        organisation = services.create_organisation(actor=current_user, slug=form.slug.data, name=form.name.data, description=form.description.data)
+        db.session.commit()
+        flash(f"{organisation.name} has been created. Add its authors, moderators and admins.", "success")
+        return redirect(url_for("accounts.members", slug=organisation.slug))
+    return render_template("accounts/new_organisation.html", form=form), 400 if form.errors else 200
 
 
 @bp.route("/o/<slug>/members", methods=["GET", "POST"])

@@ -1,5 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
 from consult.accounts.models import Role
@@ -40,7 +41,7 @@ class ProfileForm(FlaskForm):
 
 class MemberForm(FlaskForm):
     email = EmailField("Email address of the person", validators=EMAIL)
-    role = SelectField("Role", choices=[(r.value, r.value.capitalize()) for r in Role])
+    role = SelectField("Role", choices=[SelectChoice(r.value, r.value.capitalize()) for r in Role])
 
 
 class EmptyForm(FlaskForm):

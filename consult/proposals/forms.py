@@ -3,16 +3,17 @@ from datetime import UTC
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, MultipleFileField
 from wtforms import DateTimeLocalField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from consult.proposals.models import Transition
 
 LICENCES = [
-    ("CC-BY-4.0", "Creative Commons Attribution 4.0"),
-    ("CC0-1.0", "CC0 1.0 (public domain dedication)"),
-    ("CC-BY-SA-4.0", "Creative Commons Attribution-ShareAlike 4.0"),
-    ("OGL-UK-3.0", "Open Government Licence v3.0"),
-    ("PDDL-1.0", "Open Data Commons Public Domain Dedication"),
+    SelectChoice("CC-BY-4.0", "Creative Commons Attribution 4.0"),
+    SelectChoice("CC0-1.0", "CC0 1.0 (public domain dedication)"),
+    SelectChoice("CC-BY-SA-4.0", "Creative Commons Attribution-ShareAlike 4.0"),
+    SelectChoice("OGL-UK-3.0", "Open Government Licence v3.0"),
+    SelectChoice("PDDL-1.0", "Open Data Commons Public Domain Dedication"),
 ]
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
+from wtforms.fields.choices import SelectChoice
 
 from consult.accounts.models import Organisation
 from consult.core.errors import RuleViolation
@@ -69,7 +70,7 @@ def new_consultation():
     if not organisations:
         abort(403, "Only authors of an organisation can start a consultation.")
     form = ConsultationForm()
-    form.organisation_id.choices = [(o.id, o.name) for o in organisations]
+    form.organisation_id.choices = [SelectChoice(o.id, o.name) for o in organisations]
     if form.validate_on_submit():
         organisation = db.get_or_404(Organisation, form.organisation_id.data)
         consultation = services.create_consultation(

@@ -6,6 +6,7 @@ parsing values as JSON where they parse (``CONSULT_SIGNIN_MAX_FAILURES=10`` is a
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -67,14 +68,18 @@ def instance_secret_key(instance: Path) -> str:
     """Generate the key once and keep it, so sessions survive restarts and workers agree."""
     instance.mkdir(parents=True, exist_ok=True)
     path = instance / "secret_key"
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
+    if not path.exists():
         key = secrets.token_urlsafe(48)
         try:
-            with open(path, "x") as handle:  # "x": two workers starting at once keep one key
-                handle.write(key)
-            path.chmod(0o600)
+            # O_EXCL: two workers starting at once keep one key; 0o600 from the first byte.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            return path.read_text().strip()
-        return key
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(key)
+            return key
+    key = path.read_text().strip()
+    if not key:
+        raise RuntimeError(f"{path} is empty: delete it to generate a new key, or set CONSULT_SECRET_KEY.")
+    return key

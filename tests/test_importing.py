@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from consult.core.text import render_markdown
 from consult.proposals.importing import (
     ImportedSection,
     heading_slug,
@@ -16,6 +17,7 @@ from consult.proposals.importing import (
     split_markdown,
     strip_numbering,
 )
+from tests.test_text import assert_lists_well_formed, item_texts, outline
 
 POLICY = Path(__file__).resolve().parent.parent / "consult" / "demo_data" / "federal-source-code-policy"
 V1 = "v1-draft-2016-04"
@@ -161,6 +163,62 @@ def test_footnote_ids_prefixed_by_file_name(v1: list[ImportedSection]) -> None:
     assert 'id="index-fn1"' in by_key["instructions-for-public-comment-footnotes"].body  # "01-index.md"
 
 
+# The policy's raw HTML, rendered: what a reader and a screen reader get.
+
+
+@pytest.mark.parametrize("version", [V1, V2])
+def test_rendered_policy_has_no_code_blocks_and_well_formed_lists(version: str) -> None:
+    sections = import_markdown_files(policy_files(version))
+    rendered = [str(render_markdown(section.body)) for section in sections]
+    whole = "\n".join(rendered)
+    # The policy has no code: indented raw HTML must not turn into a code block.
+    assert "<pre" not in whole and "<code" not in whole
+    assert "&lt;li" not in whole and "&lt;/li" not in whole and "&lt;ul" not in whole
+    for section, html in zip(sections, rendered, strict=True):
+        result = assert_lists_well_formed(html)  # every <li> in a list, every list child an <li>
+        visible = "".join(item["text"] for item in result.items)
+        assert "<li" not in visible and "</li" not in visible, section.key
+    # No body line is left where CommonMark would read it as indented code.
+    for section in sections:
+        assert not re.search(r"^(?: {4,}|[ ]*\t)<", section.body, re.MULTILINE), section.key
+
+
+def test_considerations_render_as_nested_list_items(v1: list[ImportedSection]) -> None:
+    [section] = [s for s in v1 if s.key == "introduction-for-public-comment"]
+    result = outline(render_markdown(section.body))
+    texts = item_texts(result)
+    pilot = next(i for i, t in enumerate(texts) if t.startswith("To what extent is the proposed pilot"))
+    by_default = next(i for i, t in enumerate(texts) if '"open source by default" approach' in t)
+    percentage = next(i for i, t in enumerate(texts) if t.startswith("Would a different minimum percentage"))
+    alternative = texts.index("Is there an alternative approach that OMB should consider?")
+    # The three sub-questions are items of a list inside the first question, in order.
+    assert pilot < percentage < by_default < alternative
+    for index in (percentage, by_default, alternative):
+        assert result.items[index]["in_item"] == pilot
+        assert result.items[index]["list"] == "ul"
+    # Seven top-level questions, all in the same list.
+    top = [t for t, item in zip(texts, result.items, strict=True) if item["in_item"] is None]
+    assert len(top) == 7
+    assert top[0].startswith("To what extent") and top[-1].startswith("How can the policy achieve")
+
+
+def test_documentation_sub_list_and_appendix_footnotes(v1: list[ImportedSection]) -> None:
+    by_key = {s.key: s for s in v1}
+    oss = outline(render_markdown(by_key["membership-in-the-open-source-community"].body))
+    texts = item_texts(oss)
+    documentation = next(i for i, t in enumerate(texts) if t.startswith("Documentation"))
+    readme = [t for t, item in zip(texts, oss.items, strict=True) if item["in_item"] == documentation]
+    assert len(readme) == 5
+    assert readme[0].startswith("The status of the software") and readme[3] == "License details; and"
+
+    footnotes = outline(render_markdown(by_key["appendix-a-definitions-footnotes"].body))
+    assert [item["attrs"].get("id") for item in footnotes.items] == [
+        f"p-appendixa-fn{n}" for n in (48, 49, 50, 51)
+    ]
+    assert {item["list"] for item in footnotes.items} == {"ul"}
+    assert [tag for tag, parent in footnotes.placed if parent == "#root"] == ["ul"]  # one list
+
+
 # --- small documents -------------------------------------------------------------
 
 
@@ -204,6 +262,28 @@ def test_headings_in_fenced_code_are_not_split() -> None:
     assert [s.heading for s in sections] == ["Real", "Second"]
     assert "# a shell comment" in sections[0].body
     assert "# still inside" in sections[0].body
+
+
+def test_indented_html_block_tags_are_dedented() -> None:
+    text = (
+        "## Q\n\n<ul>\n  <li>Top</li>\n\n  <ul>\n\n    <li>Sub one</li>\n\n\t<li id=\"x\">Sub two</li>\n"
+        "      </ul>\n\n</ul>\n\n    <div>\n\n        <P>para</P>\n"
+    )
+    [section] = split_markdown(text)
+    assert section.body == (
+        "<ul>\n  <li>Top</li>\n\n  <ul>\n\n<li>Sub one</li>\n\n<li id=\"x\">Sub two</li>\n"
+        "</ul>\n\n</ul>\n\n<div>\n\n<P>para</P>"
+    )
+
+
+def test_other_indented_lines_are_kept() -> None:
+    text = (
+        "## Code\n\n    plain indented code\n    <link rel=x>\n    <pre>x</pre>\n    <list>\n\n"
+        "   <li>three spaces: already HTML</li>\n\n"
+        "```html\n    <li>in a fence</li>\n```\n"
+    )
+    [section] = split_markdown(text)
+    assert section.body == text.removeprefix("## Code\n\n").rstrip()
 
 
 def test_not_headings() -> None:

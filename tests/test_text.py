@@ -334,6 +334,213 @@ def test_policy_plain_text() -> None:
     )
 
 
+# --- list structure (axe rules "list" and "listitem") ----------------------------
+
+
+class Outline(HTMLParser):
+    """Where every element and every piece of visible text sits, as a screen reader's tree has it."""
+
+    VOID = {"br", "hr"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack = ["#root"]
+        self.placed: list[tuple[str, str]] = []  # (tag, parent tag)
+        self.loose_in_list: list[str] = []  # visible text directly inside a ul/ol
+        self.items: list[dict] = []  # every <li>: its own text, attributes, enclosing <li>
+        self._open_items: list[int] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.placed.append((tag, self.stack[-1]))
+        if tag == "li":
+            parent_item = self._open_items[-1] if self._open_items else None
+            self.items.append({"text": "", "attrs": dict(attrs), "in_item": parent_item, "list": self.stack[-1]})
+            self._open_items.append(len(self.items) - 1)
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.placed.append((tag, self.stack[-1]))
+
+    def handle_endtag(self, tag):
+        if tag in self.VOID:
+            return
+        assert self.stack[-1] == tag, f"</{tag}> closes <{self.stack[-1]}>"
+        self.stack.pop()
+        if tag == "li":
+            self._open_items.pop()
+
+    def handle_data(self, data):
+        if self.stack[-1] in ("ul", "ol") and data.strip(" \t\n\r\f"):
+            self.loose_in_list.append(data)
+        if self._open_items:
+            self.items[self._open_items[-1]]["text"] += data
+
+
+def outline(rendered: str) -> Outline:
+    result = Outline()
+    result.feed(str(rendered))
+    result.close()
+    assert result.stack == ["#root"], "unclosed elements"
+    return result
+
+
+def assert_lists_well_formed(rendered: str) -> Outline:
+    """Every <li> in a ul/ol, and a ul/ol holds nothing but <li>s (and whitespace)."""
+    result = outline(rendered)
+    for tag, parent in result.placed:
+        if tag == "li":
+            assert parent in ("ul", "ol"), f"<li> inside <{parent}>"
+        if parent in ("ul", "ol"):
+            assert tag == "li", f"<{tag}> directly inside <{parent}>"
+    assert result.loose_in_list == [], f"text directly inside a list: {result.loose_in_list}"
+    return result
+
+
+def item_texts(result: Outline) -> list[str]:
+    return [" ".join(item["text"].split()) for item in result.items]
+
+
+# The three shapes of the draft Federal Source Code Policy, shortened.
+NESTED_UL_AFTER_ITEM = """\
+<ul>
+  <li>Is the pilot effective?</li>
+
+  <ul>
+
+<li>Would a different percentage be better?</li>
+
+<li>Would "open source by default" be better?</li>
+
+<li>Is there an alternative approach?</li>
+  </ul>
+
+  <li>What are the advantages?</li>
+
+</ul>
+"""  # 01-index.md, after import (see test_importing)
+
+NESTED_OL_AFTER_ITEM = """\
+<ol>
+<li>Code Contributions – anticipate contributions.</li>
+
+<li>Documentation – a README that includes:</li>
+
+  <ol type="i">
+    <li>The status of the software;</li>
+    <li>License details; and</li>
+  </ol>
+</ol>
+"""  # 07-oss.md
+
+STRAY_FOOTNOTE_ITEMS = """\
+Text.<sup id="fnr48"><a href="#fn48">48</a></sup>
+
+### Footnotes
+<li id="fn48"><sup>48</sup> *See* <a href="http://www.copyright.gov/circs/circ14.pdf">circ14</a> <a href="#fnr48">&#8617;</a></li>
+<li id="fn49"><sup>49</sup> A valid open source license. <a href="#fnr49">&#8617;</a></li>
+"""  # 09-Appendixa.md
+
+
+def test_nested_list_after_an_item_moves_into_that_item() -> None:
+    rendered = render_markdown(NESTED_UL_AFTER_ITEM)
+    assert_safe(rendered)
+    result = assert_lists_well_formed(rendered)
+    assert item_texts(result) == [
+        "Is the pilot effective?",  # its own text; the sub-questions are in their own items
+        "Would a different percentage be better?",
+        'Would "open source by default" be better?',
+        "Is there an alternative approach?",
+        "What are the advantages?",
+    ]
+    # The sub-questions belong to the first question; the outer list still has two items.
+    assert [item["in_item"] for item in result.items] == [None, 0, 0, 0, None]
+    assert [item["list"] for item in result.items] == ["ul"] * 5
+    assert plain_text(NESTED_UL_AFTER_ITEM) == "\n".join(item_texts(result))
+
+
+def test_nested_ordered_list_after_an_item_moves_into_that_item() -> None:
+    rendered = render_markdown(NESTED_OL_AFTER_ITEM)
+    result = assert_lists_well_formed(rendered)
+    assert item_texts(result) == [
+        "Code Contributions – anticipate contributions.",
+        "Documentation – a README that includes:",
+        "The status of the software;",
+        "License details; and",
+    ]
+    assert [item["in_item"] for item in result.items] == [None, None, 1, 1]
+    assert [item["list"] for item in result.items] == ["ol"] * 4  # still numbered lists
+
+
+def test_stray_footnote_items_are_wrapped_in_one_list() -> None:
+    rendered = render_markdown(STRAY_FOOTNOTE_ITEMS)
+    assert_safe(rendered)
+    result = assert_lists_well_formed(rendered)
+    assert elements(rendered, "ul") == [{}]
+    assert [item["attrs"] for item in result.items] == [{"id": "p-fn48"}, {"id": "p-fn49"}]
+    assert item_texts(result) == [
+        "48 *See* circ14 ↩",  # inside a raw HTML block Markdown is not parsed: as published
+        "49 A valid open source license. ↩",
+    ]
+    # The heading is not pulled into the list, and the links still work.
+    assert ("h3", "#root") in result.placed
+    assert [a["href"] for a in elements(rendered, "a") if a["href"].startswith("#")] == [
+        "#p-fn48", "#p-fnr48", "#p-fnr49",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("source", "texts", "in_item"),
+    [
+        # Text and other elements directly in a list each become an item, in order.
+        ("<ul>loose<li>a</li><p>para</p><li>b</li> tail</ul>", ["loose", "a", "para", "b", "tail"], [None] * 5),
+        # A nested list with no item before it gets an item of its own (no text of its own).
+        ("<ol><ol><li>x</li></ol><li>y</li></ol>", ["", "x", "y"], [None, 0, None]),
+        # Two nested lists after one item both go into it; loose text takes the next list.
+        (
+            "<ul><li>a</li><ul><li>b</li></ul><ul><li>c</li></ul>text<ul><li>d</li></ul></ul>",
+            ["a", "b", "c", "text", "d"],
+            [None, 0, 0, None, 3],
+        ),
+        # A disallowed wrapper stripped by the sanitiser leaves nothing out of place.
+        ("<ul><li>a<section><li>b</li></section></li></ul>", ["a", "b"], None),
+        ("<ul><li>a</li><blockquote><li>quoted</li></blockquote></ul>", ["a", "", "quoted"], None),
+    ],
+)
+def test_list_structure_is_repaired(source: str, texts: list[str], in_item: list | None) -> None:
+    rendered = render_markdown(source)
+    assert_safe(rendered)
+    result = assert_lists_well_formed(rendered)
+    assert item_texts(result) == texts
+    if in_item is not None:
+        assert [item["in_item"] for item in result.items] == in_item
+    # All the text is still there, in its order.
+    assert re.sub(r"\s", "", "".join(walk(rendered).text)) == "".join(texts)
+
+
+def test_stray_items_make_separate_lists() -> None:
+    # Runs of stray items become separate lists around other content.
+    rendered = render_markdown("<div><li>a</li> <li>b</li><p>mid</p><li>c</li></div>")
+    assert [tag for tag, _ in walk(rendered).elements] == ["div", "ul", "li", "li", "p", "ul", "li"]
+    assert_lists_well_formed(rendered)
+    assert re.sub(r"\s", "", "".join(walk(rendered).text)) == "abmidc"
+
+
+def test_markdown_lists_are_left_as_they_are() -> None:
+    source = "- one\n- two\n  - nested\n\n1. x\n"
+    assert render_markdown(source) == Markup(
+        "<ul>\n<li>one</li>\n<li>two\n<ul>\n<li>nested</li>\n</ul>\n</li>\n</ul>\n<ol>\n<li>x</li>\n</ol>\n"
+    )
+
+
+def test_deeply_nested_raw_html_does_not_break_the_repair() -> None:
+    # The tree pass is iterative: nesting beyond Python's recursion limit is fine.
+    depth = 3000
+    rendered = render_markdown("<div>" * depth + "<li>deep</li>" + "</div>" * depth)
+    result = assert_lists_well_formed(rendered)
+    assert item_texts(result) == ["deep"]
+
+
 # --- plain_text ---------------------------------------------------------------
 
 

@@ -86,6 +86,14 @@ def sign_up(*, email: str, password: str, display_name: str) -> None:
     check_password_rules(password)
     existing = db.session.scalar(select(User).where(User.email == email))
     if existing is not None:
+        hash_password(password)  # the same slow work as a new account, so timing tells nothing
+        if existing.confirmed_at is None:  # the first confirmation mail may have been lost
+            queue_mail(
+                email,
+                "Confirm your Consult account",
+                f"Confirm your email address to start taking part:\n{url_for('accounts.confirm', token=_confirm_token(existing), _external=True)}\n",
+            )
+            return
         queue_mail(
             email,
             "Someone tried to create a Consult account with your address",
@@ -204,6 +212,8 @@ def reset_password(*, token: str, password: str) -> User:
         raise RuleViolation("This reset link has expired or was already used.", status=400)
     check_password_rules(password)
     user.password_hash = hash_password(password)
+    if user.confirmed_at is None:  # following the mailed link proves the address
+        user.confirmed_at = utcnow()
     db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
     return user
 

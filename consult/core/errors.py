@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import Conflict, Forbidden, HTTPException, InternalServerError
@@ -41,8 +41,10 @@ TITLES = {
 def error_response(status: int, message: str):
     title = TITLES.get(status, "Error")
     if request.path.startswith("/api/"):
-        return jsonify(error={"status": status, "title": title, "message": message}), status
-    return render_template("errors/error.html", status=status, title=title, message=message), status
+        body = jsonify(error={"status": status, "title": title, "message": message})
+    else:
+        body = render_template("errors/error.html", status=status, title=title, message=message)
+    return make_response(body, status)
 
 
 def init_app(app: Flask) -> None:
@@ -51,9 +53,9 @@ def init_app(app: Flask) -> None:
         message = error.description or TITLES.get(error.code or 500, "")
         response = error_response(error.code or 500, message)
         if error.code == 405 and getattr(error, "valid_methods", None):
-            response[0].headers["Allow"] = ", ".join(error.valid_methods)
+            response.headers["Allow"] = ", ".join(error.valid_methods)
         if error.code == 429 and getattr(error, "retry_after", None):
-            response[0].headers["Retry-After"] = str(error.retry_after)
+            response.headers["Retry-After"] = str(error.retry_after)
         return response
 
     @app.errorhandler(CSRFError)

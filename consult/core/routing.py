@@ -37,6 +37,7 @@ def init_app(app: Flask) -> None:
         # Flask-Login caches the user on ``g``; a request must load it afresh (matters where
         # an app context outlives a request, as in tests and CLI-driven test clients).
         g.pop("_login_user", None)
+        g.pop("csrf_token", None)  # Flask-WTF's cached token, tied to the session it came from
 
     @app.before_request
     def require_sign_in():

@@ -13,7 +13,7 @@ import re
 import threading
 from collections.abc import Iterator
 from html.parser import HTMLParser
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 import bleach
 from markdown_it import MarkdownIt
@@ -117,6 +117,152 @@ class _PostSanitizeFilter:
             yield token
 
 
+_HTML_NS: Final = "http://www.w3.org/1999/xhtml"
+_LISTS: Final = frozenset({"ul", "ol"})
+_HTML_SPACE: Final = " \t\n\r\f"  # not str.strip()'s set: a no-break space is visible
+
+
+class _Element:
+    """An element of the token tree built by :class:`_ListRepairFilter`."""
+
+    __slots__ = ("name", "start", "children", "end")
+
+    def __init__(self, start: dict[str, Any] | None, end: dict[str, Any] | None = None) -> None:
+        self.start, self.end = start, end
+        self.name: str | None = start["name"] if start else None  # None: the fragment root
+        self.children: list[_Element | dict[str, Any]] = []
+
+    @classmethod
+    def new(cls, name: str) -> _Element:
+        return cls(
+            {"type": "StartTag", "name": name, "namespace": _HTML_NS, "data": {}},
+            {"type": "EndTag", "name": name, "namespace": _HTML_NS},
+        )
+
+
+def _is_blank(node: _Element | dict[str, Any]) -> bool:
+    return (
+        isinstance(node, dict)
+        and node["type"] in ("Characters", "SpaceCharacters")
+        and not node["data"].strip(_HTML_SPACE)
+    )
+
+
+def _named(node: _Element | dict[str, Any] | None, names: frozenset[str] | str) -> TypeGuard[_Element]:
+    return isinstance(node, _Element) and node.name is not None and node.name in names
+
+
+def _repair_list(children: list[_Element | dict[str, Any]]) -> list[_Element | dict[str, Any]]:
+    """Children of a ul/ol made all <li> (whitespace text aside).
+
+    A nested ul/ol moves into the preceding <li> (``<ul><li>a</li><ul>..</ul>``,
+    as the draft policy writes it); other content, and a nested list with no
+    <li> before it, is wrapped in a new <li>, runs of it in the same one.
+    """
+    out: list[_Element | dict[str, Any]] = []
+    created: set[int] = set()  # ids of the <li>s made here: they take in what follows
+    for child in children:
+        if _is_blank(child) or _named(child, "li"):
+            out.append(child)
+            continue
+        last = len(out)
+        while last and _is_blank(out[last - 1]):
+            last -= 1
+        previous = out[last - 1] if last else None
+        if _named(previous, "li") and (id(previous) in created or _named(child, _LISTS)):
+            target = previous
+        else:
+            target = _Element.new("li")
+            created.add(id(target))
+            out.append(target)
+            last = len(out)
+        target.children.extend(out[last:])  # whitespace between the <li> and the child
+        del out[last:]
+        target.children.append(child)
+    return out
+
+
+def _wrap_stray_items(children: list[_Element | dict[str, Any]]) -> list[_Element | dict[str, Any]]:
+    """Children of a non-list element, each run of <li> siblings wrapped in one <ul>.
+
+    Whitespace between the items goes into the list; footnote lists in the
+    policies are unnumbered (each note carries its own number), hence <ul>.
+    """
+    out: list[_Element | dict[str, Any]] = []
+    run: _Element | None = None  # the <ul> being filled
+    pending: list[_Element | dict[str, Any]] = []  # whitespace after the run's last <li>
+    for child in children:
+        if _named(child, "li"):
+            if run is None:
+                run = _Element.new("ul")
+                out.append(run)
+            run.children.extend(pending)
+            run.children.append(child)
+            pending = []
+        elif run is not None and _is_blank(child):
+            pending.append(child)
+        else:
+            out.extend(pending)
+            out.append(child)
+            run, pending = None, []
+    out.extend(pending)
+    return out
+
+
+class _ListRepairFilter:
+    """html5lib token filter run last: every <li> in a list, every list child an <li>.
+
+    Raw HTML in the policies nests lists as ``</li><ul>`` and leaves footnote
+    <li>s without a list; screen readers then misreport the lists (axe rules
+    "list" and "listitem"). The (sanitised, balanced) token stream is built
+    into a tree, each element's children are repaired as its end tag arrives,
+    and the tree is replayed. Both passes are iterative: raw HTML can nest
+    deeper than Python's recursion limit.
+    """
+
+    def __init__(self, source: Iterator[dict[str, Any]]) -> None:
+        self.source = source
+
+    @staticmethod
+    def _repair(element: _Element) -> None:
+        if element.name in _LISTS:
+            element.children = _repair_list(element.children)
+        elif any(_named(child, "li") for child in element.children):
+            element.children = _wrap_stray_items(element.children)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        root = _Element(None)
+        stack = [root]
+        for token in self.source:
+            if token["type"] == "StartTag":
+                element = _Element(token)
+                stack[-1].children.append(element)
+                stack.append(element)
+            elif token["type"] == "EndTag" and len(stack) > 1:
+                element = stack.pop()
+                element.end = token
+                self._repair(element)
+            else:
+                stack[-1].children.append(token)
+        while stack:  # the root, and unclosed elements (not expected from a tree walker)
+            self._repair(stack.pop())
+
+        pending: list[tuple[Iterator[_Element | dict[str, Any]], dict[str, Any] | None]]
+        pending = [(iter(root.children), None)]
+        while pending:
+            children, end = pending[-1]
+            for node in children:
+                if isinstance(node, _Element):
+                    yield node.start  # type: ignore[misc]
+                    pending.append((iter(node.children), node.end))
+                    break
+                yield node
+            else:
+                pending.pop()
+                if end is not None:
+                    yield end
+
+
 # bleach.Cleaner is not thread-safe (its parser keeps state): one per thread.
 _local = threading.local()
 
@@ -130,7 +276,7 @@ def _cleaner() -> bleach.Cleaner:
             protocols=ALLOWED_SCHEMES,
             strip=True,
             strip_comments=True,
-            filters=[_PostSanitizeFilter],
+            filters=[_PostSanitizeFilter, _ListRepairFilter],
         )
     return cleaner
 
@@ -145,6 +291,7 @@ def render_markdown(source: str) -> Markup:
 
     Raw HTML is parsed, then everything is sanitised: disallowed tags are
     stripped (their text kept, escaped), disallowed attributes dropped.
+    Lists are then made well formed (see :class:`_ListRepairFilter`).
     Results are cached (LRU) since a cold render of 10 KB costs milliseconds.
     """
     return _render_cached(str(source))  # str(): never let a Markup subclass in

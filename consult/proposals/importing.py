@@ -15,10 +15,18 @@ rules, in the order they are applied to each document:
    number their footnotes from ``fn1`` (the draft policy's first two pages
    do); prefixed, ids stay unique and links working once the pages form one
    version. Code (fenced blocks, code spans) is left as written.
-4. Splitting: each ATX heading outside fenced code blocks starts a section,
+4. Indented HTML: a line indented by 4 or more columns (a tab counts as
+   reaching the next multiple of 4) that starts with an HTML block tag
+   (``<li``, ``</ul>``, ``<div``, ``<h3``, ...; see :data:`_INDENTED_BLOCK_TAG`)
+   and is outside fenced code is dedented. After a blank line CommonMark reads
+   such a line as an indented code block, and readers would see escaped
+   ``<li>`` markup in a box (the draft policy's 01-index.md and the final
+   policy's footnotes indent list items this way). Only documents go through
+   this, never comments.
+5. Splitting: each ATX heading outside fenced code blocks starts a section,
    whatever its level. Text before the first heading becomes a section of its
    own (see :data:`PREAMBLE_HEADING`) unless it is blank.
-5. Keys: see :func:`heading_slug` and :func:`import_markdown_files`.
+6. Keys: see :func:`heading_slug` and :func:`import_markdown_files`.
 
 Pure Python: no Flask, no database. Heading text goes through
 :func:`consult.core.text.plain_text`, the one place that knows Markdown.
@@ -71,7 +79,7 @@ class ImportedSection:
     ``body`` is the Markdown under the heading up to the next heading, without
     the heading line; leading blank lines and trailing whitespace are removed
     (the indentation of the first line is kept, it may be an indented code
-    block). ``heading`` is readable text, never Markup.
+    block; indented HTML block tags are dedented, see rule 4). ``heading`` is readable text, never Markup.
     """
 
     key: str
@@ -180,6 +188,13 @@ _ATX_HEADING: Final = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t]*$")
 _ATX_CLOSING: Final = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
 _YAML_LINE: Final = re.compile(r"^(?:[A-Za-z0-9_][\w .-]*:(?:[ \t].*)?|[ \t]+.*|-(?:[ \t].*)?|#.*|)$")
 _FRONT_MATTER_TITLE: Final = re.compile(r"^title:[ \t]*(.*?)[ \t]*$")
+_INDENTED_BLOCK_TAG: Final = re.compile(
+    r"""^(?P<indent>[ \t]+)
+    (?=</?(?:li|ul|ol|div|p|h[1-6]|table|thead|tbody|tr|td|th|dl|dt|dd|blockquote)
+       (?:[\s/>]|$))     # "<li>", "<li id=...>", "</ul>"; not "<link" or "<pre"
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
 
 
 
@@ -205,6 +220,17 @@ def _fence_flags(lines: list[str]) -> list[bool]:
             if match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
                 fence = None
     return flags
+
+
+def _dedent_html_blocks(lines: list[str]) -> list[str]:
+    """Dedent lines that would otherwise become indented code (rule 4); fenced code is kept."""
+    out: list[str] = []
+    for line, in_code in zip(lines, _fence_flags(lines), strict=True):
+        match = None if in_code else _INDENTED_BLOCK_TAG.match(line)
+        if match and len(match["indent"].expandtabs(4)) >= 4:
+            line = line[match.end() :]
+        out.append(line)
+    return out
 
 
 def _split_front_matter(lines: list[str]) -> tuple[str, list[str]]:
@@ -343,6 +369,7 @@ def _drafts(text: str, anchor_prefix: str | None) -> list[_Draft]:
     title, lines = _split_front_matter(text.split("\n"))
     if anchor_prefix:
         lines = _prefix_anchors(lines, anchor_prefix)
+    lines = _dedent_html_blocks(lines)
 
     drafts: list[_Draft] = []
     heading, level, body_lines = title or PREAMBLE_HEADING, PREAMBLE_LEVEL, []

@@ -301,3 +301,13 @@ def test_site_admin_creates_an_organisation_and_others_cannot(app, client, site_
     assert response.status_code == 302 and response.headers["Location"].endswith("/o/harbour/members")
     assert client.post("/organisations/new", data={"name": "Again", "slug": "harbour"}).status_code == 409
     assert db.session.scalar(select(func.count(Organisation.id)).where(Organisation.slug.in_(["x", "harbour"]))) == 1
+
+
+def test_the_web_app_closes_a_consultation_whose_date_has_passed(app, client, monkeypatch, open_consultation):
+    open_consultation.closes_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    monkeypatch.setitem(app.config, "SCHEDULE_CHECK_SECONDS", 0)
+    html = client.get("/?state=open").get_data(as_text=True)
+    assert "Open data policy" not in html  # closed before the list was read
+    db.session.refresh(open_consultation)
+    assert open_consultation.state == "closed"

@@ -17,7 +17,7 @@ ALLOWED_TAGS = {
     "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td", "div",
     "span", "abbr", "dl", "dt", "dd", "caption",
 }  # fmt: skip
-ALLOWED_ATTRS = {"href", "rel", "id", "title", "colspan", "rowspan", "scope", "start"}
+ALLOWED_ATTRS = {"href", "rel", "id", "title", "colspan", "rowspan", "scope", "start", "type"}
 SAFE_HREF = re.compile(r"(?i)(https?|mailto):|#p-[A-Za-z][A-Za-z0-9_-]{0,63}\Z")
 SAFE_ID = re.compile(r"p-[A-Za-z][A-Za-z0-9_-]{0,63}")
 URL_JUNK = re.compile(r"[\x00-\x20\x7f-\xa0\s]+")
@@ -82,6 +82,8 @@ def assert_safe(rendered: str) -> None:
             if name == "href":
                 assert tag == "a"
                 assert SAFE_HREF.match(compact), (tag, name, value)
+            if name == "type":
+                assert tag == "ol" and value in {"1", "a", "A", "i", "I"}, (tag, name, value)
             if name == "id":
                 assert SAFE_ID.fullmatch(value), (tag, name, value)
     # Nothing html.parser would treat as script/markup-bearing raw text.
@@ -243,7 +245,8 @@ def test_table_list_and_abbr_attributes() -> None:
     assert_safe(rendered)
     assert elements(rendered, "th") == [{"scope": "col", "colspan": "2"}]
     assert elements(rendered, "td") == [{"rowspan": "3"}]
-    assert elements(rendered, "ol") == [{"start": "4"}]
+    assert elements(rendered, "ol") == [{"start": "4", "type": "a"}]
+    assert elements(render_markdown('<ol type="disc" start="x"><li>x</li></ol>'), "ol") == [{}]
     assert elements(rendered, "abbr") == [{"title": "Office of Management and Budget"}]
 
 

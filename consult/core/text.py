@@ -66,6 +66,8 @@ def _allow_attribute(tag: str, name: str, value: str) -> bool:
             return value in _SCOPES
         case ("ol", "start"):
             return _START_RE.fullmatch(value) is not None
+        case ("ol", "type"):
+            return value in _LIST_TYPES  # "i." or "a." numbering is part of the meaning
     return False
 
 
@@ -119,6 +121,7 @@ class _PostSanitizeFilter:
 
 _HTML_NS: Final = "http://www.w3.org/1999/xhtml"
 _LISTS: Final = frozenset({"ul", "ol"})
+_LIST_TYPES: Final = frozenset({"1", "a", "A", "i", "I"})
 _HTML_SPACE: Final = " \t\n\r\f"  # not str.strip()'s set: a no-break space is visible
 
 

@@ -382,3 +382,27 @@ def test_timestamps_come_back_timezone_aware_utc(citizen):
     assert created.tzinfo is not None
     assert created.utcoffset().total_seconds() == 0
     assert confirmed.tzinfo is not None and confirmed.utcoffset().total_seconds() == 0
+
+
+def test_a_race_lost_at_a_unique_constraint_is_a_clean_409(clean_env, tmp_path):
+    """Two requests creating the same thing at once: the database refuses the second, and its
+    user gets a 409 page (JSON under /api/), not a 500, with nothing half-stored."""
+    from sqlalchemy.exc import IntegrityError
+
+    app = new_app(tmp_path, TESTING=True, PROPAGATE_EXCEPTIONS=False)
+
+    @app.route("/race")
+    @public
+    def race():
+        raise IntegrityError("INSERT ...", {}, Exception("UNIQUE constraint failed"))
+
+    @app.route("/api/v1/race")
+    @public
+    def api_race():
+        raise IntegrityError("INSERT ...", {}, Exception("UNIQUE constraint failed"))
+
+    client = app.test_client()
+    page = client.get("/race")
+    assert page.status_code == 409 and "changed at the same moment" in page.get_data(as_text=True)
+    assert "UNIQUE" not in page.get_data(as_text=True)
+    assert client.get("/api/v1/race").get_json()["error"]["status"] == 409

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import Conflict, Forbidden, HTTPException, InternalServerError
 
@@ -82,6 +83,14 @@ def init_app(app: Flask) -> None:
         return error_response(
             409, "Someone else changed this at the same time. Reload the page and try again."
         )
+
+    @app.errorhandler(IntegrityError)
+    def integrity_error(error: IntegrityError):
+        # A race the services' checks could not see (two requests creating the same thing at
+        # once): the database's constraint decided, and the loser gets a clean answer.
+        db.session.rollback()
+        app.logger.info("constraint refused a write on %s %s", request.method, request.path)
+        return error_response(409, "This was changed at the same moment by another request. Reload the page and check.")
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

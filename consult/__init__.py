@@ -63,12 +63,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from consult.accounts import views as accounts_views
     from consult.api import views as api_views
+    from consult.comments import views as comments_views
     from consult.core import views as core_views
     from consult.proposals import views as proposals_views
 
     app.register_blueprint(core_views.bp)
     app.register_blueprint(accounts_views.bp)
     app.register_blueprint(proposals_views.bp)
+    app.register_blueprint(comments_views.bp)
     app.register_blueprint(api_views.bp)
 
     from consult.cli import register_commands

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from consult.accounts.models import Organisation, Role, User
 from consult.accounts.services import _new_organisation, create_user, grant_role
+from consult.comments import services as comments
 from consult.core.models import db, utcnow
 from consult.proposals import services as proposals
 from consult.proposals.models import Consultation, Transition
@@ -88,6 +89,7 @@ def load_demo() -> bool:
     proposals.import_markdown(open_round, policy_files("v1-draft-2016-04"), actor=author)
     proposals.publish_version(open_round, actor=author)
     proposals.change_state(open_round, Transition.OPEN, actor=author)
+    _discuss(open_round, users)
 
     past_round = proposals.create_consultation(
         omb,
@@ -106,6 +108,7 @@ def load_demo() -> bool:
     proposals.publish_version(past_round, actor=author)
     past_round.opens_at, past_round.closes_at = now - timedelta(days=60), now + timedelta(days=1)
     proposals.change_state(past_round, Transition.OPEN, actor=author)
+    _annotate_past_round(past_round, users)
     proposals.change_state(past_round, Transition.CLOSE, actor=author)
     proposals.import_markdown(past_round, policy_files("v2-final-2016-08"), actor=author)
     proposals.publish_version(
@@ -119,6 +122,69 @@ def load_demo() -> bool:
     )
     db.session.flush()
     return True
+
+
+def _discuss(consultation: Consultation, users: dict[str, User]) -> None:
+    """A living consultation: annotations on passages, section comments, replies."""
+    chris, dana = users["citizen@demo.consult.example"], users["citizen2@demo.consult.example"]
+    alex, mo = users["author@demo.consult.example"], users["moderator@demo.consult.example"]
+
+    def say(who, body, section=None, quote=None, parent=None):
+        return comments.post_comment(consultation, actor=who, body=body, section_key=section, quote=quote, parent=parent)
+
+    pilot = say(
+        dana,
+        "Why 20 percent? An agency could meet the target by releasing its least useful code. "
+        "Open source **by default**, with documented exceptions, would be simpler to audit.",
+        "pilot-program",
+        "at least 20 percent of its newly-developed custom code each year as OSS",
+    )
+    reply = say(chris, "Agreed. A percentage of *what*, too: lines of code, projects, or spending?", parent=pilot)
+    say(alex, "Thank you both. We are collecting views on how the share should be measured; please say which measure you would find fair.", parent=reply)
+    say(
+        chris,
+        "Yes, please. Default-open with a public list of exceptions is how several cities already work.",
+        "introduction-for-public-comment",
+        "\"open source by default\" approach",
+    )
+    say(
+        dana,
+        "This exemption is broad. Could agencies at least publish how many projects they exempt each year?",
+        "scope-and-applicability",
+        "Source code developed for National Security Systems",
+    )
+    rights = say(
+        chris,
+        "Contracts should require the Government to receive the source code and the rights to reuse it; otherwise "
+        "this policy depends on each contracting officer remembering to ask.",
+        "government-wide-code-reuse",
+        "software created on behalf of the Government by third parties, such as private sector vendors, is subject to copyright protection",
+    )
+    say(mo, "A reminder to everyone: please keep replies on the topic of this section. Thanks for the thoughtful discussion so far.", parent=rights)
+    say(
+        dana,
+        "Communities need maintainers, and maintainers need time. Will agencies budget for maintaining what they release?",
+        "membership-in-the-open-source-community",
+        "Communities are critically important to the long term viability of open source projects",
+    )
+    say(chris, "How will agencies report progress towards the pilot target, and where will the public see it?", "implementation")
+    say(dana, "Thank you for publishing the draft openly and in plain text. It made it easy to read and to comment on.")
+
+
+def _annotate_past_round(consultation: Consultation, users: dict[str, User]) -> None:
+    """Annotations on the 2016 draft, so the final policy shows them re-anchored."""
+    chris, dana = users["citizen@demo.consult.example"], users["citizen2@demo.consult.example"]
+    for who, section, quote, body in [
+        (dana, "membership-in-the-open-source-community", "Communities are critically important to the long term viability of open source projects",
+         "Please keep this sentence in the final policy."),
+        (chris, "pilot-program", "at least 20 percent of its newly-developed custom code each year as OSS",
+         "Twenty percent is a floor, not a goal; say so."),
+        (dana, "instructions-for-public-comment", "We ask that you do not submit the same comment more than once",
+         "Could the comment form itself warn about duplicates?"),
+        (chris, "scope-and-applicability", "Source code developed for National Security Systems",
+         "Is this exemption still needed in the final text?"),
+    ]:
+        comments.post_comment(consultation, actor=who, body=body, section_key=section, quote=quote)
 
 
 def demo_consultations() -> list[Consultation]:

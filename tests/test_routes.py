@@ -21,6 +21,12 @@ PUBLIC = {
     "api.consultations",
     "api.consultation",
     "api.version",
+    "api.annotations",
+    "comments.section",
+    "comments.consultation_comments",
+    "comments.show",
+    "comments.person",
+    "comments.former_participant",
 }
 
 

@@ -605,3 +605,311 @@ def test_render_plain_round_trips_plain_text() -> None:
     rendered = render_plain(plain_text(POLICY))
     assert walk(rendered).elements[0][0] == "p"
     assert "Considerations Regarding" in rendered
+
+
+# --- highlight ------------------------------------------------------------------
+
+import random  # noqa: E402
+
+from consult.core.text import Highlight, anchor_text, highlight, text_content  # noqa: E402
+
+NO_TEXT_PARENTS = {"ul", "ol", "dl", "table", "thead", "tbody", "tfoot", "tr", "colgroup"}
+ANNOTATION_LINK = re.compile(
+    r'<a class="annotation-link" href="[^"]*" data-anchor-ignore=""><span class="visually-hidden">[^<]*</span>\d+</a>'
+)
+
+
+class Marked(HTMLParser):
+    """Highlighted output, checked as it is read: balanced, marks holding only text, no nested links."""
+
+    VOID = {"br", "hr"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, dict]] = []
+        self.by_id: dict[str, str] = {}  # annotation id -> its marked text, concatenated
+        self.marks: list[dict] = []
+        self.links: list[dict] = []  # annotation links: attributes, text, enclosing tags
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        assert not any(name == "mark" for name, _ in self.stack), f"<{tag}> inside a <mark>"
+        if tag == "mark":
+            parent = self.stack[-1][0] if self.stack else "#root"
+            assert parent not in NO_TEXT_PARENTS, f"<mark> directly inside <{parent}>"
+            self.marks.append(attributes)
+        if tag == "a":
+            assert not any(name == "a" for name, _ in self.stack), "nested <a>"
+            if attributes.get("class") == "annotation-link":
+                self.links.append({"attrs": attributes, "text": "", "in": [name for name, _ in self.stack]})
+        if tag not in self.VOID:
+            self.stack.append((tag, attributes))
+
+    def handle_endtag(self, tag):
+        assert self.stack and self.stack[-1][0] == tag, f"</{tag}> closes {self.stack[-1:]}"
+        self.stack.pop()
+
+    def handle_data(self, data):
+        if self.stack and self.stack[-1][0] == "mark":
+            for name in self.stack[-1][1]["data-annotation"].split():
+                self.by_id[name] = self.by_id.get(name, "") + data
+        if any(attrs.get("class") == "annotation-link" for _, attrs in self.stack):
+            self.links[-1]["text"] += data
+
+
+def marked(rendered: str) -> Marked:
+    result = Marked()
+    result.feed(str(rendered))
+    result.close()
+    assert result.stack == [], "unclosed elements"
+    return result
+
+
+class Structural(HTMLParser):
+    """Offsets of the text directly inside elements that cannot hold a <mark> (ul, table, ...)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.position = 0
+        self.skipped: set[int] = set()
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in ("br", "hr"):
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        assert self.stack.pop() == tag
+
+    def handle_data(self, data):
+        if self.stack and self.stack[-1] in NO_TEXT_PARENTS:
+            assert not data.strip(" \t\n\r\f")
+            self.skipped.update(range(self.position, self.position + len(data)))
+        self.position += len(data)
+
+
+def markable_text(rendered: str, start: int, end: int) -> str:
+    """text_content(rendered)[start:end] less the whitespace where no mark may go."""
+    structural = Structural()
+    structural.feed(str(rendered))
+    structural.close()
+    text = text_content(rendered)
+    return "".join(text[i] for i in range(start, end) if i not in structural.skipped)
+
+
+def without_annotations(rendered: str) -> str:
+    return re.sub(r"<mark [^>]*>|</mark>", "", ANNOTATION_LINK.sub("", str(rendered)))
+
+
+def assert_highlighted(rendered: str, marks: list[Highlight]) -> Marked:
+    """The invariants of every highlighting: same document, same anchor text, marks exactly the ranges."""
+    output = highlight(rendered, marks)
+    assert isinstance(output, Markup)
+    result = marked(output)
+    text = text_content(rendered)
+    assert anchor_text(output) == text
+    assert without_annotations(output) == rendered  # nothing else changed, byte for byte
+    # text_content of the output is the original plus the link texts.
+    assert len(text_content(output)) == len(text) + sum(len(link["text"]) for link in result.links)
+    kept = [
+        (index, mark) for index, mark in enumerate(marks) if max(0, mark.start) < min(len(text), mark.end)
+    ]
+    assert len(result.links) == len(kept)
+    for index, mark in kept:
+        name = mark.id if mark.id is not None else str(index)
+        start, end = max(0, mark.start), min(len(text), mark.end)
+        assert result.by_id.get(name, "") == markable_text(rendered, start, end), (mark, text[start:end])
+    return result
+
+
+def test_highlight_single_range_in_a_paragraph() -> None:
+    rendered = render_markdown("Agencies must release code within 30 days.")
+    text = text_content(rendered)
+    start = text.index("within 30 days")
+    output = highlight(rendered, [Highlight(start, start + 14, "/comments/12", "3 comments on “within 30 days”", 3)])
+    assert output == Markup(
+        '<p>Agencies must release code <mark class="annotation" data-annotation="0">within 30 days</mark>'
+        '<a class="annotation-link" href="/comments/12" data-anchor-ignore="">'
+        '<span class="visually-hidden">3 comments on “within 30 days”: </span>3</a>.</p>\n'
+    )
+    assert_highlighted(rendered, [Highlight(start, start + 14, "/comments/12", "x", 3)])
+
+
+def test_highlight_across_emphasis_uses_the_given_id() -> None:
+    rendered = render_markdown("Release *custom* code now.")
+    text = text_content(rendered)
+    start, end = text.index("ase"), text.index("de") + 2
+    output = highlight(rendered, [Highlight(start, end, "/c/1", "Comments", 2, id="a7")])
+    assert output == Markup(
+        '<p>Rele<mark class="annotation" data-annotation="a7">ase </mark>'
+        '<em><mark class="annotation" data-annotation="a7">custom</mark></em>'
+        '<mark class="annotation" data-annotation="a7"> code</mark>'
+        '<a class="annotation-link" href="/c/1" data-anchor-ignore="">'
+        '<span class="visually-hidden">Comments: </span>2</a> now.</p>\n'
+    )
+    result = assert_highlighted(rendered, [Highlight(start, end, "/c/1", "Comments", 2, id="a7")])
+    assert result.by_id == {"a7": "ase custom code"}
+
+
+def test_highlight_across_paragraphs_and_list_items() -> None:
+    rendered = render_markdown("First para *ends* here.\n\nSecond para.\n\n- item one\n- item **two**\n  - nested\n\nLast.")
+    text = text_content(rendered)
+    ranges = [
+        Highlight(text.index("ends"), text.index("Second") + 6, "/c/0", "a"),
+        Highlight(text.index("one"), text.index("nes") + 3, "/c/1", "b"),
+        Highlight(text.index("para."), text.index("Last") + 2, "/c/2", "c"),
+    ]
+    result = assert_highlighted(rendered, ranges)
+    assert result.by_id["0"] == "ends here.\nSecond"
+    assert result.by_id["1"] == "oneitem two\nnes"  # the newline between the <li>s, directly in <ul>, is not
+    # Every mark holds only text and sits where phrasing content may (checked by Marked).
+    assert len(result.marks) > 10
+    assert [link["attrs"]["href"] for link in result.links] == ["/c/0", "/c/1", "/c/2"]
+    # Links follow the last visible character of their range, not trailing whitespace.
+    output = str(highlight(rendered, [Highlight(text.index("Second"), text.index("item"), "/c/9", "z")]))
+    assert 'para.</mark><a class="annotation-link" href="/c/9"' in output
+
+
+def test_highlight_keeps_the_policy_anchor_text() -> None:
+    rendered = render_markdown(POLICY)
+    text = text_content(rendered)
+    rng = random.Random(7)
+    ranges = []
+    for number in range(30):
+        start = rng.randrange(len(text))
+        ranges.append(Highlight(start, start + rng.randrange(1, 120), f"/c/{number}", f"label {number}", number))
+    assert_highlighted(rendered, ranges)
+    whole = highlight(rendered, [Highlight(0, len(text), "/c/all", "all")])
+    assert anchor_text(whole) == text
+    assert 'id="p-fn1"' in whole and 'rel="nofollow ugc noopener"' in whole
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_highlight_random_ranges_on_a_real_policy_section(seed: int) -> None:
+    from consult.demo import policy_files
+    from consult.proposals.importing import import_markdown_files
+
+    sections = import_markdown_files(policy_files("v1-draft-2016-04"))
+    section = max(sections, key=lambda s: len(s.body))  # lists, footnotes, links, raw HTML
+    rendered = render_markdown(section.body)
+    text = text_content(rendered)
+    assert len(text) > 2000
+    rng = random.Random(seed)
+    ranges = []
+    for number in range(20):
+        start = rng.randrange(len(text))
+        ranges.append(
+            Highlight(start, start + rng.randrange(1, 400), f"/comments/{number}", f"Comments {number}", number + 1, id=f"a{number}")
+        )
+    result = assert_highlighted(rendered, ranges)
+    assert {link["attrs"]["href"] for link in result.links} == {f"/comments/{n}" for n in range(20)}
+    for link in result.links:
+        assert "a" not in link["in"]
+
+
+def test_highlight_every_real_section_with_one_range_over_everything() -> None:
+    from consult.demo import policy_files
+    from consult.proposals.importing import import_markdown_files
+
+    for section in import_markdown_files(policy_files("v1-draft-2016-04")):
+        rendered = render_markdown(section.body)
+        length = len(text_content(rendered))
+        if length:
+            assert_highlighted(rendered, [Highlight(0, length, "/c", "all"), Highlight(length // 3, length // 2, "/d", "part")])
+
+
+def test_overlapping_ranges_are_split_into_segments() -> None:
+    rendered = render_markdown("abcdefghij")
+    ranges = [Highlight(1, 6, "/c/a", "A", id="a"), Highlight(3, 9, "/c/b", "B", id="b"), Highlight(4, 5, "/c/c", "C", id="c")]
+    output = highlight(rendered, ranges)
+    link = '<a class="annotation-link" href="/c/{0}" data-anchor-ignore=""><span class="visually-hidden">{1}: </span>1</a>'
+    assert output == Markup(
+        "<p>a"
+        '<mark class="annotation" data-annotation="a">bc</mark>'
+        '<mark class="annotation overlap" data-annotation="a b">d</mark>'
+        '<mark class="annotation overlap" data-annotation="a b c">e</mark>' + link.format("c", "C") +
+        '<mark class="annotation overlap" data-annotation="a b">f</mark>' + link.format("a", "A") +
+        '<mark class="annotation" data-annotation="b">ghi</mark>' + link.format("b", "B") +
+        "j</p>\n"
+    )  # fmt: skip
+    result = assert_highlighted(rendered, ranges)
+    assert result.by_id == {"a": "bcdef", "b": "defghi", "c": "e"}
+    # The same range twice: both ids on every mark, two links.
+    twice = highlight(rendered, [Highlight(2, 4, "/x", "X"), Highlight(2, 4, "/y", "Y")])
+    assert '<mark class="annotation overlap" data-annotation="0 1">cd</mark>' in twice
+    assert twice.count("annotation-link") == 2
+
+
+def test_out_of_range_and_empty_ranges_are_ignored() -> None:
+    rendered = render_markdown("Short *text*.")
+    text = text_content(rendered)
+    ignored = [
+        Highlight(5, 5, "/e", "empty"),
+        Highlight(8, 3, "/r", "reversed"),
+        Highlight(len(text), len(text) + 10, "/p", "past the end"),
+        Highlight(-10, 0, "/b", "before the start"),
+        Highlight(None, 3, "/n", "none"),  # type: ignore[arg-type]
+    ]
+    assert highlight(rendered, ignored) == rendered
+    assert highlight(rendered, []) == rendered
+    clamped = highlight(rendered, [*ignored, Highlight(-5, 3, "/c", "C"), Highlight(7, 10_000, "/d", "D")])
+    result = marked(clamped)
+    assert result.by_id == {"5": "Sho", "6": text[7:]}
+    assert [link["attrs"]["href"] for link in result.links] == ["/c", "/d"]
+    assert anchor_text(clamped) == text
+
+
+def test_hostile_href_label_and_id_are_escaped() -> None:
+    rendered = render_markdown("Some &lt;b&gt; text & more.")
+    text = text_content(rendered)
+    hostile = '"><script>alert(1)</script>'
+    output = highlight(rendered, [Highlight(0, len(text) - 1, '/c/1" onmouseover="alert(1)', hostile, id=hostile)])
+    assert "<script" not in output
+    assert 'class="visually-hidden">"&gt;&lt;script&gt;alert(1)&lt;/script&gt;: </span>' in output  # text: only <>& escaped
+    assert 'href="/c/1&quot; onmouseover=&quot;alert(1)"' in output
+    assert "&lt;b&gt;" in output and "&amp; more" in output and "<b>" not in output
+    result = marked(output)
+    (link,) = result.links
+    assert link["attrs"]["href"] == '/c/1" onmouseover="alert(1)'
+    assert "onmouseover" not in link["attrs"]
+    assert link["text"] == hostile + ": 1"
+    assert result.marks[0]["data-annotation"] == hostile
+    assert result.by_id[hostile.split()[0]] == text[:-1]
+    assert anchor_text(output) == text
+    assert_safe(without_annotations(output))
+
+
+@pytest.mark.parametrize("href", ["javascript:alert(1)", " JaVa\tScRiPt:alert(1)", "data:text/html,x", "jav&#x09;ascript:x"])
+def test_script_hrefs_are_refused(href: str) -> None:
+    with pytest.raises(ValueError):
+        highlight(render_markdown("text"), [Highlight(0, 2, href, "x")])
+    for fine in ("/comments/1", "#c1", "?page=2", "https://example.org/c", "mailto:a@example.org"):
+        assert "annotation-link" in highlight(render_markdown("text"), [Highlight(0, 2, fine, "x")])
+
+
+def test_range_ending_inside_a_link_puts_the_annotation_link_after_it() -> None:
+    rendered = render_markdown("See [the full policy](https://example.org/p?a=1&b=2) for details.")
+    text = text_content(rendered)
+    start, end = text.index("See"), text.index("full") + 4
+    output = highlight(rendered, [Highlight(start, end, "/c/5", "Comments", 5)])
+    assert output == Markup(
+        '<p><mark class="annotation" data-annotation="0">See </mark>'
+        '<a href="https://example.org/p?a=1&amp;b=2" rel="nofollow ugc noopener">'
+        '<mark class="annotation" data-annotation="0">the full</mark> policy</a>'
+        '<a class="annotation-link" href="/c/5" data-anchor-ignore="">'
+        '<span class="visually-hidden">Comments: </span>5</a> for details.</p>\n'
+    )
+    # Inside a footnote reference (<sup><a>…</a></sup>) too.
+    footnote = render_markdown(POLICY)
+    offset = text_content(footnote).index("committed.1") + len("committed.1")
+    result = assert_highlighted(footnote, [Highlight(0, offset, "/c/6", "C")])
+    assert result.links[0]["in"] == ["p", "sup"]
+    assert '<a href="#p-fn1"><mark class="annotation" data-annotation="0">1</mark></a><a class="annotation-link"' in highlight(
+        footnote, [Highlight(0, offset, "/c/6", "C")]
+    )
+
+
+def test_anchor_text_skips_ignored_elements() -> None:
+    source = '<p>a<span data-anchor-ignore="">b<em>c</em><br>d</span>e<br data-anchor-ignore="">f</p>'
+    assert anchor_text(source) == "aef"
+    assert text_content(source) == "abcdef"

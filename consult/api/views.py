@@ -2,6 +2,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, request, url_for
 from flask_login import current_user
+from sqlalchemy import func, select
+
+from consult.comments import services as comments
+from consult.comments import w3c
 
 from consult.core.models import db
 from consult.core.routing import public
@@ -90,3 +94,38 @@ def version(slug: str, number: int):
     if v is None or not v.is_published:
         abort(404, "No published version with that number.")
     return jsonify(_version_json(c, v, with_sections=True))
+
+
+ANNOTATIONS_PER_PAGE = 100
+
+
+@bp.route("/consultations/<slug>/annotations")
+@public
+def annotations(slug: str):
+    """The consultation's annotations and their replies as a W3C Web Annotation collection;
+    ``?page=N`` gives one AnnotationPage of it."""
+    c = services.get_visible_consultation(current_user, slug) or abort(404, "No consultation with that address.")
+    query = comments.annotations_query(c, current_user)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    pages = max(1, -(-total // ANNOTATIONS_PER_PAGE))
+    collection_iri = url_for("api.annotations", slug=slug, _external=True)
+    label = f"Annotations on “{c.title}”"
+    page_iri = lambda n: url_for("api.annotations", slug=slug, page=n, _external=True)  # noqa: E731
+    if "page" not in request.args:
+        document = w3c.annotation_collection(
+            collection_iri=collection_iri, label=label, total=total,
+            first_iri=page_iri(1) if total else None, last_iri=page_iri(pages) if total else None,
+        )
+    else:
+        page = _int_arg("page", 1, low=1, high=pages)
+        items = db.session.scalars(query.offset((page - 1) * ANNOTATIONS_PER_PAGE).limit(ANNOTATIONS_PER_PAGE)).all()
+        document = w3c.annotation_page(
+            [comments.annotation_record(item) for item in items],
+            page_iri=page_iri(page), collection_iri=collection_iri, collection_label=label, total=total,
+            start_index=(page - 1) * ANNOTATIONS_PER_PAGE,
+            next_iri=page_iri(page + 1) if page < pages else None, prev_iri=page_iri(page - 1) if page > 1 else None,
+        )
+    response = jsonify(document)
+    response.mimetype = "application/ld+json"
+    response.headers["Content-Type"] = 'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"'
+    return response

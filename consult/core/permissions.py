@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, or_, select, true
 
 from consult.accounts.models import Membership, Organisation, Role, User
+from consult.comments.models import Contribution, ModerationState
+from consult.core.models import utcnow
 from consult.proposals.models import (
     PUBLIC_STATES,
     TRANSITIONS,
@@ -45,6 +48,13 @@ class Action(enum.StrEnum):
     CONCLUDE_CONSULTATION = "conclude_consultation"
     MANAGE_ORGANISATION = "manage_organisation"  # on an Organisation
     CREATE_ORGANISATION = "create_organisation"  # on nothing
+    POST_COMMENT = "post_comment"  # on a Consultation
+    EDIT_COMMENT = "edit_comment"  # on a Contribution
+    DELETE_COMMENT = "delete_comment"  # on a Contribution
+
+
+#: How long after posting an author may still correct a comment.
+EDIT_WINDOW = timedelta(minutes=15)
 
 
 #: Which action each transition needs.
@@ -107,6 +117,31 @@ def _transition(transition: Transition) -> Callable[[User | None, Consultation],
     return predicate
 
 
+def _post_comment(user: User | None, c: Consultation) -> bool:
+    """Signed-in people with a confirmed address take part while the consultation is open."""
+    return _signed_in(user) and user.confirmed_at is not None and c.accepts_contributions(utcnow())
+
+
+def _own(user: User | None, contribution: Contribution) -> bool:
+    return _signed_in(user) and contribution.author_id == user.id and contribution.deleted_at is None
+
+
+def _edit_comment(user: User | None, contribution: Contribution) -> bool:
+    """Authors correct their own words for 15 minutes, while the consultation is open; the
+    earlier text is kept."""
+    return (
+        _own(user, contribution)
+        and contribution.moderation_state != ModerationState.HIDDEN
+        and utcnow() - contribution.created_at <= EDIT_WINDOW
+        and contribution.consultation.accepts_contributions(utcnow())
+    )
+
+
+def _delete_comment(user: User | None, contribution: Contribution) -> bool:
+    """Authors may always withdraw their own words."""
+    return _own(user, contribution)
+
+
 def _manage_organisation(user: User | None, org: Organisation) -> bool:
     return _is_site_admin(user) or Role.ADMIN in _roles(user, org.id)
 
@@ -123,6 +158,9 @@ PREDICATES: dict[Action, Callable[[User | None, Any], bool]] = {
     Action.PUBLISH_VERSION: _edit_text,
     Action.MANAGE_ORGANISATION: _manage_organisation,
     Action.CREATE_ORGANISATION: _create_organisation,
+    Action.POST_COMMENT: _post_comment,
+    Action.EDIT_COMMENT: _edit_comment,
+    Action.DELETE_COMMENT: _delete_comment,
     **{action: _transition(t) for t, action in TRANSITION_ACTIONS.items()},
 }
 
@@ -165,3 +203,15 @@ def editable_organisations(user: User | None) -> ColumnElement[bool]:
             Membership.role.in_([r.value for r in EDITOR_ROLES]),
         )
     )
+
+
+def visible_contributions(user: User | None, *, tombstones: bool = False) -> ColumnElement[bool]:
+    """A WHERE clause for contributions ``user`` may see in lists, counts, highlights and
+    exports: visible ones, plus their own that wait for a moderator. A deleted contribution
+    stays only as a tombstone inside its thread (``tombstones=True``), never in counts."""
+    visible = Contribution.moderation_state == ModerationState.VISIBLE.value
+    clause = visible if not _signed_in(user) else or_(
+        visible,
+        (Contribution.author_id == user.id) & (Contribution.moderation_state == ModerationState.PENDING.value),
+    )
+    return clause if tombstones else clause & Contribution.deleted_at.is_(None)

@@ -107,6 +107,10 @@ class Consultation(db.Model):
     def draft_version(self) -> Version | None:
         return next((v for v in self.versions if v.published_at is None), None)
 
+    def accepts_contributions(self, now: datetime) -> bool:
+        """Open, and its closing date (if any) not yet passed, even before the schedule ran."""
+        return self.state in OPEN_STATES and (self.closes_at is None or self.closes_at > now)
+
     def version(self, number: int) -> Version | None:
         return next((v for v in self.versions if v.number == number), None)
 

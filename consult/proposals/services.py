@@ -17,6 +17,7 @@ from consult.accounts.models import Organisation, User
 from consult.core import text
 from consult.core.errors import RuleViolation
 from consult.core.models import db, utcnow
+from consult.core.signals import version_published
 from consult.core.permissions import TRANSITION_ACTIONS, Action, authorize, visible_consultations
 from consult.proposals.importing import ImportedSection, import_markdown_files, split_markdown
 from consult.proposals.models import (
@@ -213,11 +214,13 @@ def publish_version(consultation: Consultation, *, actor: User, note: str = "") 
         raise RuleViolation("There is no draft text to publish. Write or import the text first.")
     if draft.number > 1 and not note.strip():
         raise RuleViolation("Say in a change note what changed in this version and why.", status=400)
-    _mark_changes(draft, _previous_published(consultation, draft))
+    previous = _previous_published(consultation, draft)
+    _mark_changes(draft, previous)
     draft.published_at = utcnow()
     draft.published_by_id = actor.id
     draft.change_note = note.strip()
     db.session.flush()
+    version_published.send(consultation, version=draft, previous=previous)
     return draft
 
 

@@ -104,8 +104,16 @@ def version(slug: str, number: int):
 
 
 def _render_consultation(c: Consultation, version):
+    from consult.comments import services as comments
+    from consult.comments.views import highlighted_sections
+
+    published = version is not None and version.is_published
     return render_template(
         "proposals/consultation.html", consultation=c, version=version, transition_form=TransitionForm(), publish_form=PublishForm(), Transition=Transition,
+        section_html=highlighted_sections(version) if published else {s.key: s.html for s in version.sections} if version else {},
+        counts=comments.section_counts(c, current_user) if published else {},
+        orphaned=comments.orphaned_on(version, current_user) if published else [],
+        is_current=version is not None and version == c.current_version,
     )
 
 

@@ -1,0 +1,1 @@
+"""What participants say: comments, replies and annotations, and their re-anchoring."""

@@ -1,0 +1,640 @@
+"""Text anchors of annotations, and re-anchoring them onto the next version of a policy.
+
+An annotation points at words of one section. Its anchor records the section key, the
+offsets of the selection in the section's anchor text, the selected words (``exact``) and up
+to :data:`CONTEXT_LENGTH` characters on either side (``prefix``, ``suffix``), as the W3C Web
+Annotation TextPositionSelector and TextQuoteSelector do. The anchor text of a section is
+``text_content(render_markdown(body))``: the DOM ``textContent`` of the rendered body, with
+offsets counted in code points (Python ``str`` indices).
+
+When a new version is published, :func:`reanchor` places every anchor in it; its docstring
+lists the rules. Pure Python plus rapidfuzz, which gives C speed for the diffs and the fuzzy
+search. No Flask, no database.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Indel, LCSseq
+
+__all__ = [
+    "CONTEXT_LENGTH",
+    "CONTEXT_THRESHOLD",
+    "FUZZY_SEARCH_CUTOFF",
+    "FUZZY_THRESHOLD",
+    "MAX_QUOTE_LENGTH",
+    "MIN_FUZZY_CHARACTERS",
+    "MIN_WORD_COVERAGE",
+    "SHORT_QUOTE_LENGTH",
+    "SPAN_CHARACTER_COST",
+    "AnchorState",
+    "Placement",
+    "TextAnchor",
+    "locate_quote",
+    "normalise_space",
+    "quote_context",
+    "reanchor",
+]
+
+CONTEXT_LENGTH: Final = 32
+"""Code points of context kept on each side of a quote (prefix before, suffix after)."""
+
+MAX_QUOTE_LENGTH: Final = 2_000
+"""Longest quote :func:`locate_quote` accepts, in code points. Callers must cap selections.
+
+A search costs more as the quote gets longer, and a fuzzy search most of all. 2,000
+characters is about a page, more than any sensible annotation, so the comment API must
+refuse longer selections. If a longer quote is already stored, :func:`reanchor` places it
+through the diff only (rule 1) and orphans it otherwise.
+"""
+
+MIN_FUZZY_CHARACTERS: Final = 4
+"""A quote with fewer non-space characters is placed exactly or not at all. Something like
+"a", "the" or "20" resembles something in any text, so a fuzzy match would mean nothing."""
+
+FUZZY_THRESHOLD: Final = 75.0
+"""Minimum ``fuzz.ratio`` (0-100) between the quote and the span chosen for it.
+
+``ratio`` is 2 x characters matched in order / both lengths. At 75, three quarters of the
+quote survive, and the span is 0.6x-1.67x the quote's length (at 0.6x, all of the span
+matches). Only spans in that range are considered; that is stricter than 0.5x-2x. In the demo
+policy, the sentences reworded between draft and final that the tests use score 77-97:
+"$9 billion ... 50,000 transactions." -> "$6 billion ... 42,000 transactions." scores 97 and
+"Communities can be used to monitor" -> "Communities help monitor" 93. Unrelated sentences of
+similar length score 28-46 (5th-95th percentile). Against a whole section, a quote of 3-25
+words from the draft's removed pages still finds a window scoring 61 or more one time in
+four, and 79 or more one time in twenty. So the threshold is not set lower, and
+:data:`MIN_WORD_COVERAGE` and :data:`SHORT_QUOTE_LENGTH` add conditions.
+"""
+
+FUZZY_SEARCH_CUTOFF: Final = 60.0
+"""Minimum ``partial_ratio`` (0-100) a section's best window needs before it is refined into
+a span.
+
+This is a search cutoff, and it is below :data:`FUZZY_THRESHOLD` on purpose.
+``partial_ratio`` compares the quote with windows of the quote's own length. If words were
+deleted, a passage at the threshold can be 0.6x the quote's length, and a quote-length window
+around it then scores 60. If words were inserted, the window misses some of the passage. In
+both cases the window scores below the passage. A cutoff of 70 would skip "each covered agency
+must" -> "each agency must" (passage 80, window 67).
+"""
+
+MIN_WORD_COVERAGE: Final = 0.6
+"""Share of the quote's distinct words (case-folded ``\\w+`` runs) a fuzzy span must contain.
+
+Character similarity alone can make unrelated words look alike: their letters line up, but
+the words differ. The rule asks for more than half of the words because short words such as
+"the", "of" and "to" are everywhere. It also gives an exact pre-filter. A section without 60%
+of the quote's words cannot hold a span that has them, so its ``partial_ratio``, the costly
+step, is never computed. On the demo policy, 60% roughly halves the number of fuzzy searches
+compared with 50%. The reworded sentences above keep 72-88% of their words.
+"""
+
+SHORT_QUOTE_LENGTH: Final = CONTEXT_LENGTH
+"""A quote shorter than this (after :func:`normalise_space`) is matched fuzzily only if its
+context also matches (:data:`CONTEXT_THRESHOLD`). A few words on their own resemble too
+many places."""
+
+CONTEXT_THRESHOLD: Final = 75.0
+"""Minimum context score (0-100, see ``_context_score``) for the old and new prefix and
+suffix to count as matching."""
+
+SPAN_CHARACTER_COST: Final = 0.25
+"""Sets where a fuzzy span's ends fall. The span maximises the number of quote characters it
+matches in order, minus SPAN_CHARACTER_COST x its own length (ties go to the shorter span).
+
+The span therefore takes in inserted words when the text after them goes on matching the
+quote, and stops where the text stops resembling it. Plain similarity would rather cut a
+reworded passage short. Take the quote "Source code for national security systems is exempt
+from this policy." and the new text "Source code developed for National Security Systems is
+exempt from the requirements of this policy.": ``fuzz.ratio`` is highest (81) for the new
+text cut after "exempt from the", but this rule runs the span on to "this policy.". The value
+0.25 was tuned on the demo policy's reworded sentences. At 0.2, neighbouring words creep in
+("encouraged." from the previous sentence before "The agencies' Chief Information
+Officers..."). At 0.3, spans are cut shorter ("agencies are encouraged to evaluate safe and
+secure cloud computing options..." loses "agencies are"). The ends remain approximate: at 0.25
+that sentence also takes in "strategy," from before it.
+"""
+
+_MIN_LENGTH_RATIO: Final = FUZZY_THRESHOLD / (200 - FUZZY_THRESHOLD)  # 0.6
+_MAX_LENGTH_RATIO: Final = (200 - FUZZY_THRESHOLD) / FUZZY_THRESHOLD  # 1.67
+
+_SPACE_RUN: Final = re.compile(r"\s+")
+_TOKEN: Final = re.compile(r"\w+(?:(?:[-'’/@]|\.(?!\d)|(?<=\d)[.,](?=\d))\w+)*|[^\w\s]")
+"""A word (compounds such as "custom-developed", "Code.gov", "agency’s", "42,000" stay whole;
+a full stop before a digit, usually a footnote number, is not part of a word), or one other
+non-space character."""
+_TERM: Final = re.compile(r"\w+")
+_CLOSING: Final = frozenset(".,;:!?)]}%\"'’”»…")
+"""Punctuation a fuzzy span may end on."""
+
+
+# --- quotes ---------------------------------------------------------------------------
+
+
+def normalise_space(text: str) -> str:
+    """Collapse every run of whitespace to one space and strip both ends."""
+    return " ".join(text.split())
+
+
+class _SpacedText:
+    """A text with each run of whitespace collapsed to one space, plus a map back to the
+    original offsets.
+
+    ``str.find`` of the normalised quote in the collapsed text finds exactly what a regular
+    expression of the quote's escaped words joined by ``\\s+`` would find. Both use the same
+    notion of whitespace: ``str.split`` and ``re``'s ``\\s`` both follow ``str.isspace``. But
+    this way no pattern is compiled per quote. ``re``'s compiler is pure Python and takes
+    about 0.2 ms for a sentence, which was most of the time spent re-anchoring thousands of
+    annotations.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.collapsed = _SPACE_RUN.sub(" ", text)
+        self._run_positions: list[int] = []  # where each run's single space is in `collapsed`
+        self._run_ends: list[int] = []  # where each run ends in the original text
+        removed = 0
+        for run in _SPACE_RUN.finditer(text):
+            start, end = run.span()
+            self._run_positions.append(start - removed)
+            self._run_ends.append(end)
+            removed += end - start - 1
+
+    def original(self, offset: int) -> int:
+        """The offset in the original text of an offset in the collapsed one."""
+        run = bisect_left(self._run_positions, offset) - 1
+        if run < 0:
+            return offset
+        return self._run_ends[run] + (offset - self._run_positions[run] - 1)
+
+    def find_all(self, normalised_quote: str) -> list[tuple[int, int]]:
+        """(start, end) in the original text of each non-overlapping occurrence, in order."""
+        found = []
+        index = self.collapsed.find(normalised_quote)
+        while index >= 0:
+            end = index + len(normalised_quote)
+            found.append((self.original(index), self.original(end)))
+            index = self.collapsed.find(normalised_quote, end)
+        return found
+
+
+@functools.lru_cache(maxsize=64)
+def _spaced(text: str) -> _SpacedText:
+    """Cached: an annotation API locating quotes keeps meeting the same few section texts."""
+    return _SpacedText(text)
+
+
+def locate_quote(text: str, quote: str, *, near: int | None = None) -> tuple[int, int] | None:
+    """Find ``quote`` in ``text``, ignoring differences in whitespace, and return (start, end).
+
+    A browser's ``selection.toString()`` breaks lines differently from ``textContent``. So any
+    run of whitespace in the quote matches any run of one or more whitespace characters in the
+    text, and whitespace at either end of the quote is ignored. Case matters. If the quote
+    occurs several times, the occurrence whose start is nearest to ``near`` wins (the earlier
+    one on a tie); without ``near``, the first occurrence wins. An empty or whitespace-only
+    quote is never found.
+
+    The quote can be at most :data:`MAX_QUOTE_LENGTH` characters; a longer one raises
+    ``ValueError``.
+    """
+    if len(quote) > MAX_QUOTE_LENGTH:
+        raise ValueError(f"quote longer than {MAX_QUOTE_LENGTH} characters")
+    normalised = normalise_space(quote)
+    found = _spaced(text).find_all(normalised) if normalised else []
+    if not found:
+        return None
+    if near is None:
+        return found[0]
+    return min(found, key=lambda span: abs(span[0] - near))
+
+
+def quote_context(text: str, start: int, end: int) -> tuple[str, str]:
+    """Return (prefix, suffix): up to :data:`CONTEXT_LENGTH` code points before ``start`` and
+    after ``end``."""
+    return text[max(0, start - CONTEXT_LENGTH) : start], text[end : end + CONTEXT_LENGTH]
+
+
+# --- anchors and placements -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TextAnchor:
+    """Where an annotation points: ``text[start:end] == exact`` in the section's anchor text."""
+
+    section_key: str
+    start: int
+    end: int
+    exact: str
+    prefix: str
+    suffix: str
+
+
+class AnchorState(StrEnum):
+    """What happened to an anchor's text in the new version."""
+
+    ANCHORED = "anchored"
+    """The same words, in the same section."""
+    CHANGED = "changed"
+    """Reworded, in the same section."""
+    MOVED = "moved"
+    """In another section, in the same or other words (see ``Placement.score``)."""
+    ORPHANED = "orphaned"
+    """Not found: the passage was removed or rewritten beyond recognition."""
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where an anchor lands in the new version.
+
+    ``exact`` is the text now at ``start:end`` of section ``section_key``, and ``prefix``
+    and ``suffix`` are its new context, so the placement can serve as the anchor for the
+    version after. An orphaned placement has no section, no offsets, no text and empty
+    context. ``score`` is 1.0 for exact matches, the fuzzy similarity (0-1) for reworded
+    text, and 0.0 for orphans.
+    """
+
+    state: AnchorState
+    section_key: str | None
+    start: int | None
+    end: int | None
+    exact: str | None
+    prefix: str
+    suffix: str
+    score: float
+
+    def as_anchor(self) -> TextAnchor | None:
+        """The anchor to keep for this placement; None when orphaned."""
+        if self.section_key is None or self.start is None or self.end is None or self.exact is None:
+            return None
+        return TextAnchor(self.section_key, self.start, self.end, self.exact, self.prefix, self.suffix)
+
+
+_ORPHANED: Final = Placement(AnchorState.ORPHANED, None, None, None, None, "", "", 0.0)
+
+
+# --- rule 1: offsets through the diff -------------------------------------------------
+
+
+class _OffsetMap:
+    """Maps offsets in an old section text to the new text through a character diff.
+
+    The diff is ``rapidfuzz.distance.Indel.opcodes`` (longest common subsequence,
+    bit-parallel C). It is computed once per section and reused for every anchor in that
+    section. An offset inside unchanged text moves with that text. Inside deleted or replaced
+    text, a start maps to the beginning of what took its place and an end to the end of it.
+    A start belongs to the block it begins, so an insertion just before a quote stays out of
+    it. An end belongs to the block it closes, so an insertion just after stays out too.
+    """
+
+    def __init__(self, old: str, new: str) -> None:
+        self.old_length, self.new_length = len(old), len(new)
+        self.identical = old == new
+        blocks = [] if self.identical else [op for op in Indel.opcodes(old, new) if op.src_start < op.src_end]
+        self.src_starts = [op.src_start for op in blocks]
+        self.src_ends = [op.src_end for op in blocks]
+        self.blocks = [(op.tag == "equal", op.src_start, op.dest_start, op.dest_end) for op in blocks]
+
+    def start(self, offset: int) -> int:
+        if self.identical:
+            return min(offset, self.new_length)
+        if offset >= self.old_length or not self.blocks:
+            return self.new_length
+        equal, src_start, dest_start, _ = self.blocks[bisect_right(self.src_starts, max(offset, 0)) - 1]
+        return dest_start + (offset - src_start) if equal else dest_start
+
+    def end(self, offset: int) -> int:
+        if self.identical:
+            return min(offset, self.new_length)
+        if offset <= 0 or not self.blocks:
+            return 0
+        if offset > self.old_length:
+            return self.new_length
+        equal, src_start, dest_start, dest_end = self.blocks[bisect_left(self.src_ends, offset)]
+        return dest_start + (offset - src_start) if equal else dest_end
+
+
+# --- rules 2 to 5: searching the new version ------------------------------------------
+
+
+def _terms(text: str) -> frozenset[str]:
+    """The distinct case-folded ``\\w+`` runs of a text: what word coverage counts."""
+    return frozenset(_TERM.findall(text.casefold()))
+
+
+@dataclass(frozen=True)
+class _Quote:
+    """An anchor's ``exact``, prepared once however many anchors share it."""
+
+    exact: str
+    normalised: str  # normalise_space(exact): what is searched for and compared
+    terms: frozenset[str]
+    fuzzy: bool  # long enough (MIN_FUZZY_CHARACTERS) and made of words: may match fuzzily
+
+    @classmethod
+    def of(cls, exact: str) -> _Quote:
+        normalised = normalise_space(exact)
+        terms = _terms(normalised)
+        long_enough = len(normalised.replace(" ", "")) >= MIN_FUZZY_CHARACTERS
+        return cls(exact, normalised, terms, long_enough and bool(terms))
+
+    def covered_by(self, terms: frozenset[str]) -> bool:
+        """Whether ``terms`` hold :data:`MIN_WORD_COVERAGE` of the quote's terms."""
+        return len(self.terms & terms) >= MIN_WORD_COVERAGE * len(self.terms)
+
+
+class _Section:
+    """A section of the new version: its text, its collapsed text and, when needed, its
+    tokens and terms.
+
+    Fuzzy matching works on the collapsed text (one space per whitespace run), so a paragraph
+    break counts the same as a space; offsets are mapped back at the end. Tokens are words and
+    single punctuation marks (see ``_TOKEN``). A fuzzy span starts on a word and ends on a word
+    or on closing punctuation. So the new ``exact`` never cuts a word or compound in two and
+    never ends on an opening bracket, and it can end on the full stop before a glued footnote
+    number ("transactions.1").
+    """
+
+    def __init__(self, key: str, text: str) -> None:
+        self.key, self.text = key, text
+        self.spaced = _spaced(text)
+
+    @functools.cached_property
+    def tokens(self) -> tuple[list[int], list[int], list[bool], list[bool]]:
+        """(starts, ends, can_start, can_end) of the tokens of the collapsed text."""
+        matches = list(_TOKEN.finditer(self.spaced.collapsed))
+        can_start = [_TERM.match(m.group()) is not None for m in matches]
+        can_end = [word or m.group() in _CLOSING for word, m in zip(can_start, matches)]
+        return [m.start() for m in matches], [m.end() for m in matches], can_start, can_end
+
+    @functools.cached_property
+    def terms(self) -> frozenset[str]:
+        return _terms(self.text)
+
+
+@dataclass(frozen=True)
+class _FuzzyHit:
+    """The span of a section chosen for a quote (before any context check)."""
+
+    start: int  # offsets in the section's text, not in its collapsed text
+    end: int
+    score: float  # fuzz.ratio of the normalised quote and the span, 0-100
+
+
+def _fuzzy_hit(quote: _Quote, section: _Section) -> _FuzzyHit | None:
+    """The span of ``section`` that best corresponds to ``quote``, if it is similar enough.
+
+    The caller has checked that the section holds :data:`MIN_WORD_COVERAGE` of the quote's
+    terms.
+
+    1. ``partial_ratio_alignment`` finds the best window of the quote's length (search
+       cutoff :data:`FUZZY_SEARCH_CUTOFF`).
+    2. The span's ends come from the token boundaries where a span can start and end (see
+       :class:`_Section`), with the span 0.6x-1.67x the quote's length (see
+       :data:`FUZZY_THRESHOLD`). Starting from the word the window starts in, it takes the end
+       with the best :data:`SPAN_CHARACTER_COST` gain, then the best start for that end, then
+       the best end for that start.
+    3. The span is accepted when its ``fuzz.ratio`` with the quote reaches
+       :data:`FUZZY_THRESHOLD` and it contains :data:`MIN_WORD_COVERAGE` of the quote's
+       terms.
+    """
+    collapsed, target = section.spaced.collapsed, quote.normalised
+    window = fuzz.partial_ratio_alignment(target, collapsed, score_cutoff=FUZZY_SEARCH_CUTOFF)
+    starts, ends, can_start, can_end = section.tokens
+    if window is None or not starts:
+        return None
+    shortest, longest = len(target) * _MIN_LENGTH_RATIO, len(target) * _MAX_LENGTH_RATIO
+
+    def gain(first: int, last: int) -> float:
+        span = collapsed[starts[first] : ends[last]]
+        return LCSseq.similarity(target, span) - SPAN_CHARACTER_COST * len(span)
+
+    def best_last(first: int) -> int | None:
+        """The best token to end a span that starts at token ``first``."""
+        low = max(first, bisect_left(ends, starts[first] + shortest))
+        high = bisect_right(ends, starts[first] + longest)
+        candidates = [last for last in range(low, high) if can_end[last]]
+        return max(candidates, key=lambda last: gain(first, last), default=None)  # ties: shortest
+
+    def best_first(last: int) -> int | None:
+        """The best token to start a span that ends at token ``last``."""
+        low = bisect_left(starts, ends[last] - longest)
+        high = min(last + 1, bisect_right(starts, ends[last] - shortest))
+        candidates = [first for first in reversed(range(low, high)) if can_start[first]]
+        return max(candidates, key=lambda first: gain(first, last), default=None)  # ties: shortest
+
+    first = min(bisect_right(ends, window.dest_start), len(starts) - 1)  # the token the window starts in
+    while first >= 0 and not can_start[first]:
+        first -= 1
+    if first < 0 or (last := best_last(first)) is None:
+        return None
+    if (first := best_first(last)) is None or (last := best_last(first)) is None:
+        return None
+
+    span = collapsed[starts[first] : ends[last]]
+    score = fuzz.ratio(target, span)
+    if score < FUZZY_THRESHOLD or not quote.covered_by(_terms(span)):
+        return None
+    original = section.spaced.original
+    return _FuzzyHit(original(starts[first]), original(ends[last]), score)
+
+
+def _context_score(anchor: TextAnchor, text: str, start: int, end: int) -> float:
+    """How well the anchor's prefix and suffix match the text around start:end, 0-100.
+
+    The prefixes are compared (``fuzz.ratio``) over their common length, taking the
+    characters nearest the quote, and the suffixes likewise. The two scores are averaged,
+    weighted by those lengths. Each whitespace run counts as one space. With nothing to
+    compare, because the quote sits at the edge of its section in either version, the score
+    is 0: no evidence.
+    """
+    before, after = quote_context(text, start, end)
+    old_before, new_before = _SPACE_RUN.sub(" ", anchor.prefix), _SPACE_RUN.sub(" ", before)
+    old_after, new_after = _SPACE_RUN.sub(" ", anchor.suffix), _SPACE_RUN.sub(" ", after)
+    width_before = min(len(old_before), len(new_before))
+    width_after = min(len(old_after), len(new_after))
+    if width_before + width_after == 0:
+        return 0.0
+    score_before = fuzz.ratio(old_before[len(old_before) - width_before :], new_before[len(new_before) - width_before :])
+    score_after = fuzz.ratio(old_after[:width_after], new_after[:width_after])
+    return (score_before * width_before + score_after * width_after) / (width_before + width_after)
+
+
+class _Reanchoring:
+    """One :func:`reanchor` call: the texts, and what is worth computing only once.
+
+    Cached: the diff of each old/new section pair; the collapsed text, tokens and terms of
+    each new section; and for each distinct quote, its normalised form, its exact
+    occurrences, the sections that pass the word-coverage pre-filter, and its fuzzy hit in
+    each of them. Many annotations select the same sentence.
+
+    Exact occurrences are found in one pass over the collapsed sections joined by "\\n". A
+    normalised quote never contains "\\n", so a match can never cross from one section into
+    the next.
+    """
+
+    def __init__(self, old_texts: Mapping[str, str], new_texts: Mapping[str, str]) -> None:
+        self.old_texts = old_texts
+        self.sections = {key: _Section(key, text) for key, text in new_texts.items()}  # in order
+        self.joined = "\n".join(section.spaced.collapsed for section in self.sections.values())
+        self.section_starts: list[int] = []  # where each section begins in `joined`
+        offset = 0
+        for section in self.sections.values():
+            self.section_starts.append(offset)
+            offset += len(section.spaced.collapsed) + 1
+        self._maps: dict[str, _OffsetMap] = {}
+        self._quotes: dict[str, _Quote] = {}
+        self._found: dict[str, list[tuple[str, int, int]]] = {}
+        self._candidates: dict[str, list[str]] = {}
+        self._fuzzy: dict[tuple[str, str], _FuzzyHit | None] = {}
+
+    # -- the caches
+
+    def offset_map(self, key: str) -> _OffsetMap:
+        if key not in self._maps:
+            self._maps[key] = _OffsetMap(self.old_texts[key], self.sections[key].text)
+        return self._maps[key]
+
+    def quote(self, exact: str) -> _Quote:
+        if exact not in self._quotes:
+            self._quotes[exact] = _Quote.of(exact)
+        return self._quotes[exact]
+
+    def occurrences(self, quote: _Quote) -> list[tuple[str, int, int]]:
+        """(key, start, end) of every exact occurrence in the new version, in document order."""
+        if quote.exact not in self._found:
+            found = []
+            keys = list(self.sections)
+            index = self.joined.find(quote.normalised)
+            while index >= 0:
+                end = index + len(quote.normalised)
+                number = bisect_right(self.section_starts, index) - 1
+                section, base = self.sections[keys[number]], self.section_starts[number]
+                found.append((section.key, section.spaced.original(index - base), section.spaced.original(end - base)))
+                index = self.joined.find(quote.normalised, end)
+            self._found[quote.exact] = found
+        return self._found[quote.exact]
+
+    def fuzzy_candidates(self, quote: _Quote) -> list[str]:
+        """Keys of the sections that hold :data:`MIN_WORD_COVERAGE` of the quote's terms."""
+        if quote.exact not in self._candidates:
+            self._candidates[quote.exact] = [k for k, s in self.sections.items() if quote.covered_by(s.terms)]
+        return self._candidates[quote.exact]
+
+    def fuzzy_hit(self, quote: _Quote, key: str) -> _FuzzyHit | None:
+        if (quote.exact, key) not in self._fuzzy:
+            self._fuzzy[quote.exact, key] = _fuzzy_hit(quote, self.sections[key])
+        return self._fuzzy[quote.exact, key]
+
+    # -- the rules
+
+    def place(self, anchor: TextAnchor) -> Placement:
+        """The rules of :func:`reanchor`, in order."""
+        key = anchor.section_key
+        same_section = key in self.sections
+        near = anchor.start
+        if same_section and key in self.old_texts:  # rule 1
+            mapping = self.offset_map(key)
+            start, end = mapping.start(anchor.start), mapping.end(anchor.end)
+            if anchor.exact and self.sections[key].text[start : max(start, end)] == anchor.exact:
+                return self.placed(AnchorState.ANCHORED, key, start, end, 1.0)
+            near = start
+        if len(anchor.exact) > MAX_QUOTE_LENGTH:
+            return _ORPHANED
+        quote = self.quote(anchor.exact)
+        if not quote.normalised:
+            return _ORPHANED
+        if same_section and (span := self.exact_in_section(anchor, quote, near)):  # rule 2
+            return self.placed(AnchorState.ANCHORED, key, *span, 1.0)
+        if found := self.exact_elsewhere(anchor, quote):  # rule 3
+            return self.placed(AnchorState.MOVED, *found, 1.0)
+        if quote.fuzzy:  # rule 4
+            if same_section and (hit := self.accepted_hit(anchor, quote, key)):
+                return self.placed(AnchorState.CHANGED, key, hit.start, hit.end, hit.score / 100)
+            if elsewhere := self.fuzzy_elsewhere(anchor, quote):
+                other_key, hit = elsewhere
+                return self.placed(AnchorState.MOVED, other_key, hit.start, hit.end, hit.score / 100)
+        return _ORPHANED  # rule 5
+
+    def placed(self, state: AnchorState, key: str, start: int, end: int, score: float) -> Placement:
+        text = self.sections[key].text
+        return Placement(state, key, start, end, text[start:end], *quote_context(text, start, end), score)
+
+    def exact_in_section(self, anchor: TextAnchor, quote: _Quote, near: int) -> tuple[int, int] | None:
+        """Rule 2: the occurrence nearest ``near``, among those in matching context if any."""
+        found = [(start, end) for key, start, end in self.occurrences(quote) if key == anchor.section_key]
+        if len(found) > 1:
+            text = self.sections[anchor.section_key].text
+            in_context = [span for span in found if _context_score(anchor, text, *span) >= CONTEXT_THRESHOLD]
+            found = in_context or found
+        return min(found, key=lambda span: abs(span[0] - near), default=None)
+
+    def exact_elsewhere(self, anchor: TextAnchor, quote: _Quote) -> tuple[str, int, int] | None:
+        """Rule 3: the only occurrence in the other sections, or else the one whose context
+        matches best (ties go to document order)."""
+        found = [hit for hit in self.occurrences(quote) if hit[0] != anchor.section_key]
+        if len(found) <= 1:
+            return found[0] if found else None
+        return max(found, key=lambda hit: _context_score(anchor, self.sections[hit[0]].text, hit[1], hit[2]))
+
+    def fuzzy_elsewhere(self, anchor: TextAnchor, quote: _Quote) -> tuple[str, _FuzzyHit] | None:
+        """Rule 4 in the other sections: the best score wins. Context breaks ties (a reworded
+        sentence repeated in two sections), then document order."""
+        best: tuple[float, float, str, _FuzzyHit] | None = None
+        for key in self.fuzzy_candidates(quote):
+            if key == anchor.section_key or not (hit := self.accepted_hit(anchor, quote, key)):
+                continue
+            context = _context_score(anchor, self.sections[key].text, hit.start, hit.end)
+            if best is None or (hit.score, context) > best[:2]:
+                best = (hit.score, context, key, hit)
+        return (best[2], best[3]) if best else None
+
+    def accepted_hit(self, anchor: TextAnchor, quote: _Quote, key: str) -> _FuzzyHit | None:
+        """The section's fuzzy hit, if the section passes the pre-filter. For a short quote,
+        the context must match as well."""
+        if key not in self.fuzzy_candidates(quote) or (hit := self.fuzzy_hit(quote, key)) is None:
+            return None
+        if len(quote.normalised) < SHORT_QUOTE_LENGTH:
+            if _context_score(anchor, self.sections[key].text, hit.start, hit.end) < CONTEXT_THRESHOLD:
+                return None
+        return hit
+
+
+def reanchor(
+    anchors: Sequence[TextAnchor], old_texts: Mapping[str, str], new_texts: Mapping[str, str]
+) -> list[Placement]:
+    """Place each anchor in the new version. Returns one :class:`Placement` per anchor, in
+    the same order.
+
+    ``old_texts`` and ``new_texts`` map section keys to anchor texts, with ``new_texts`` in
+    document order. For each anchor, the first rule that succeeds decides:
+
+    1. Diff: if the section key exists in both versions, the anchor's offsets are mapped
+       through a character diff of the old and new section text (computed once per section,
+       see ``_OffsetMap``). If the mapped span holds exactly ``exact``, the anchor is
+       ANCHORED there.
+    2. Same section, exact: ``exact`` is searched for in the new section, ignoring
+       differences in whitespace (as :func:`locate_quote` does). Among several occurrences,
+       those whose prefix and suffix match (:data:`CONTEXT_THRESHOLD`) come first, and the
+       one nearest the mapped position wins. ANCHORED.
+    3. Other sections, exact: the only occurrence, or among several the one whose context
+       matches best (then the first in document order). MOVED.
+    4. Fuzzy, only for quotes with at least :data:`MIN_FUZZY_CHARACTERS` non-space
+       characters: the span that best corresponds to the quote (see ``_fuzzy_hit`` for the
+       search and its thresholds). The same section is tried first (CHANGED), then the
+       others (MOVED, even if reworded; the best score wins and context breaks ties). A
+       quote shorter than :data:`SHORT_QUOTE_LENGTH` must also match in context. ``score``
+       is the similarity.
+    5. Otherwise ORPHANED.
+
+    A quote longer than :data:`MAX_QUOTE_LENGTH` is placed by rule 1 only.
+    """
+    run = _Reanchoring(old_texts, new_texts)
+    return [run.place(anchor) for anchor in anchors]

@@ -1,0 +1,377 @@
+"""Comments, replies and annotations: posting, editing, deleting, reading threads, and
+re-anchoring annotations when a new version of the text is published.
+
+Every function that changes something takes the acting user as ``actor``, checks permission
+through ``consult.core.permissions``, flushes and never commits.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, insert, select
+
+from consult.accounts.models import User
+from consult.comments.anchoring import TextAnchor, locate_quote, normalise_space, quote_context, reanchor
+from consult.comments.models import (
+    Anchor,
+    AnchorState,
+    Contribution,
+    ContributionKind,
+    ContributionRevision,
+    ModerationState,
+)
+from consult.core import text
+from consult.core.errors import RuleViolation
+from consult.core.models import db, utcnow
+from consult.core.permissions import Action, authorize, visible_contributions
+from consult.core.signals import version_published
+from consult.proposals.models import Consultation, Section, Version
+
+MAX_BODY_LENGTH = 5_000
+MAX_QUOTE_LENGTH = 2_000
+#: The deepest reply shown nested (a top-level comment has depth 0): three levels on screen.
+MAX_SHOWN_DEPTH = 2
+
+
+def anchor_text(section: Section) -> str:
+    """The text annotations count offsets in: the DOM textContent of the section's body."""
+    return text.text_content(section.html)
+
+
+# ---- posting ------------------------------------------------------------------------------
+
+def post_comment(
+    consultation: Consultation,
+    *,
+    actor: User,
+    body: str,
+    section_key: str | None = None,
+    quote: str | None = None,
+    start: int | None = None,
+    end: int | None = None,
+    parent: Contribution | None = None,
+) -> Contribution:
+    """Comment on the consultation, a section, or a quoted passage of a section (an
+    annotation), or reply to a contribution. Only while the consultation is open; the quote
+    must be words of the section as published (the server finds them, the browser only hints
+    where)."""
+    authorize(actor, Action.POST_COMMENT, consultation)
+    _hold_open(consultation)
+    body = _checked_body(body)
+    version = consultation.current_version
+    if version is None:
+        raise RuleViolation("This consultation has no published text yet.")
+
+    contribution = Contribution(
+        consultation=consultation,
+        author=actor,
+        version=version,
+        body=body,
+        body_html=str(text.render_markdown(body)),
+        moderation_state=ModerationState.VISIBLE,
+    )
+    if parent is not None:
+        if parent.consultation_id != consultation.id or parent.is_deleted or parent.moderation_state != ModerationState.VISIBLE:
+            raise RuleViolation("You can only reply to a comment that is shown in this consultation.", status=400)
+        if quote:
+            raise RuleViolation("A reply cannot quote the text; reply without a quote, or comment on the passage.", status=400)
+        contribution.kind = ContributionKind.REPLY
+        contribution.parent = parent
+        contribution.thread_id = parent.thread_id or parent.id
+        contribution.depth = parent.depth + 1
+        contribution.section_key = parent.section_key
+    else:
+        contribution.kind = ContributionKind.COMMENT
+        if section_key:
+            section = version.section(section_key)
+            if section is None:
+                raise RuleViolation("That section is not in the current version of the text.", status=400)
+            contribution.section_key = section.key
+            if quote and quote.strip():
+                contribution.anchors.append(_anchor(section, version, quote, start, end))
+        elif quote and quote.strip():
+            raise RuleViolation("Choose the section the quoted words are in.", status=400)
+    db.session.add(contribution)
+    db.session.flush()
+    return contribution
+
+
+def _hold_open(consultation: Consultation) -> None:
+    """Lock the consultation's row against a concurrent close until this unit of work ends
+    (PostgreSQL: FOR SHARE; SQLite's writing transactions are serialised already), then check
+    again that it is still open, so no contribution is ever dated after the close."""
+    state, closes_at = db.session.execute(
+        select(Consultation.state, Consultation.closes_at).where(Consultation.id == consultation.id).with_for_update(read=True)
+    ).one()
+    now = utcnow()
+    if state != "open" or (closes_at is not None and closes_at <= now):
+        raise RuleViolation("This consultation is closed: you can read it, but no longer take part.")
+
+
+def _checked_body(body: str) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise RuleViolation("Write something before posting.", status=400)
+    if len(body) > MAX_BODY_LENGTH:
+        raise RuleViolation(f"A comment can be at most {MAX_BODY_LENGTH:,} characters; yours has {len(body):,}.", status=400)
+    return body
+
+
+def _anchor(section: Section, version: Version, quote: str, start: int | None, end: int | None) -> Anchor:
+    quote = quote.strip()
+    if len(quote) > MAX_QUOTE_LENGTH:
+        raise RuleViolation(f"Quote at most {MAX_QUOTE_LENGTH:,} characters.", status=400)
+    section_text = anchor_text(section)
+    span = None
+    if start is not None and end is not None and 0 <= start < end <= len(section_text):
+        if normalise_space(section_text[start:end]) == normalise_space(quote):
+            span = (start, end)
+    if span is None:
+        span = locate_quote(section_text, quote, near=start)
+    if span is not None:  # a selection often takes the space around the words with it
+        first, last = span
+        while first < last and section_text[first].isspace():
+            first += 1
+        while last > first and section_text[last - 1].isspace():
+            last -= 1
+        span = (first, last)
+    if span is None or span[0] == span[1]:
+        raise RuleViolation(
+            f"The words you quoted are not in the section “{section.heading}”. Copy them exactly as they "
+            "appear, or leave the quote empty to comment on the whole section.",
+            status=400,
+        )
+    prefix, suffix = quote_context(section_text, *span)
+    return Anchor(
+        version=version, state=AnchorState.ANCHORED, section_key=section.key,
+        start=span[0], end=span[1], exact=section_text[span[0]:span[1]], prefix=prefix, suffix=suffix,
+    )
+
+
+# ---- editing and deleting ------------------------------------------------------------------
+
+def edit_comment(contribution: Contribution, *, actor: User, body: str) -> None:
+    """Correct your own words within the edit window; the earlier text is kept."""
+    authorize(actor, Action.EDIT_COMMENT, contribution)
+    body = _checked_body(body)
+    if body == contribution.body:
+        return
+    contribution.revisions.append(ContributionRevision(body=contribution.body, written_at=contribution.edited_at or contribution.created_at))
+    contribution.body = body
+    contribution.body_html = str(text.render_markdown(body))
+    contribution.edited_at = utcnow()
+    db.session.flush()
+
+
+def delete_comment(contribution: Contribution, *, actor: User) -> None:
+    """Withdraw your own words. Where others replied, a tombstone keeps the thread readable;
+    the text and its earlier versions are gone either way."""
+    authorize(actor, Action.DELETE_COMMENT, contribution)
+    has_replies = db.session.scalar(select(func.count()).where(Contribution.parent_id == contribution.id)) > 0
+    if not has_replies:
+        db.session.delete(contribution)
+    else:
+        contribution.deleted_at = utcnow()
+        contribution.body = ""
+        contribution.body_html = ""
+        contribution.revisions.clear()
+        for anchor in contribution.anchors:
+            db.session.delete(anchor)
+    db.session.flush()
+
+
+# ---- reading -------------------------------------------------------------------------------
+
+@dataclass
+class ThreadNode:
+    contribution: Contribution
+    children: list[ThreadNode] = field(default_factory=list)
+    in_reply_to: Contribution | None = None  # set when shown flattened
+
+
+def section_counts(consultation: Consultation, user: User | None) -> dict[str | None, int]:
+    """How many contributions each section has (None: the whole consultation), from the database."""
+    rows = db.session.execute(
+        select(Contribution.section_key, func.count())
+        .where(Contribution.consultation_id == consultation.id, visible_contributions(user))
+        .group_by(Contribution.section_key)
+    ).all()
+    return {key: count for key, count in rows}
+
+
+def threads_query(consultation: Consultation, user: User | None, *, section_key: str | None):
+    """The top-level comments of a section (or of the whole consultation), newest first."""
+    section_filter = Contribution.section_key == section_key if section_key else Contribution.section_key.is_(None)
+    return (
+        select(Contribution)
+        .where(
+            Contribution.consultation_id == consultation.id,
+            Contribution.parent_id.is_(None),
+            section_filter,
+            visible_contributions(user, tombstones=True),
+        )
+        .order_by(Contribution.created_at.desc(), Contribution.id.desc())
+    )
+
+
+def build_threads(roots: list[Contribution], user: User | None) -> list[ThreadNode]:
+    """The replies of the given top-level comments, in one query, as trees. Three levels are
+    shown nested (a comment, a reply, a reply to that); deeper replies are shown at the third
+    level, each saying whom it answers."""
+    if not roots:
+        return []
+    replies = db.session.scalars(
+        select(Contribution)
+        .where(Contribution.thread_id.in_([r.id for r in roots]), visible_contributions(user, tombstones=True))
+        .order_by(Contribution.created_at, Contribution.id)
+    ).all()
+    nodes = {c.id: ThreadNode(c) for c in [*roots, *replies]}
+    for reply in replies:  # parents come before their replies
+        if reply.parent_id not in nodes:
+            del nodes[reply.id]  # under a hidden contribution: hidden with it
+            continue
+        holder = reply.parent_id
+        if reply.depth > MAX_SHOWN_DEPTH:
+            while nodes[holder].contribution.depth >= MAX_SHOWN_DEPTH:
+                holder = nodes[holder].contribution.parent_id
+            nodes[reply.id].in_reply_to = nodes[reply.parent_id].contribution
+        nodes[holder].children.append(nodes[reply.id])
+    return [nodes[r.id] for r in roots]
+
+
+@dataclass(frozen=True)
+class Highlighted:
+    start: int
+    end: int
+    exact: str
+    state: str
+    contribution_ids: list[int]
+
+
+def highlights_for(version: Version, user: User | None) -> dict[str, list[Highlighted]]:
+    """The annotations to draw on ``version``, per section: identical ranges merged with a count."""
+    rows = db.session.execute(
+        select(Anchor.section_key, Anchor.start, Anchor.end, Anchor.exact, Anchor.state, Contribution.id)
+        .join(Contribution, Contribution.id == Anchor.contribution_id)
+        .where(Anchor.version_id == version.id, Anchor.state != AnchorState.ORPHANED, visible_contributions(user))
+        .order_by(Anchor.section_key, Anchor.start, Contribution.id)
+    ).all()
+    grouped: dict[tuple, list[int]] = defaultdict(list)
+    meta: dict[tuple, tuple[str, str]] = {}
+    for key, start, end, exact, state, contribution_id in rows:
+        grouped[(key, start, end)].append(contribution_id)
+        meta[(key, start, end)] = (exact or "", state)
+    result: dict[str, list[Highlighted]] = defaultdict(list)
+    for (key, start, end), ids in grouped.items():
+        exact, state = meta[(key, start, end)]
+        result[key].append(Highlighted(start, end, exact, state, ids))
+    return result
+
+
+def orphaned_on(version: Version, user: User | None) -> list[tuple[Anchor, Contribution]]:
+    """Annotations whose words are gone from ``version`` (shown honestly, not dropped)."""
+    rows = db.session.execute(
+        select(Anchor, Contribution)
+        .join(Contribution, Contribution.id == Anchor.contribution_id)
+        .where(Anchor.version_id == version.id, Anchor.state == AnchorState.ORPHANED, visible_contributions(user))
+        .order_by(Contribution.id)
+    ).all()
+    return [(anchor, contribution) for anchor, contribution in rows]
+
+
+def anchor_on(contribution: Contribution, version: Version) -> Anchor | None:
+    return db.session.scalar(select(Anchor).where(Anchor.contribution_id == contribution.id, Anchor.version_id == version.id))
+
+
+# ---- re-anchoring --------------------------------------------------------------------------
+
+def reanchor_annotations(version: Version, previous: Version) -> dict[str, int]:
+    """Place every annotation of ``previous`` on ``version``: the same words where they still
+    are (anchored), reworded (changed), in another section (moved) or gone (orphaned). Each
+    annotation keeps its placement on every earlier version. Returns counts per state."""
+    old_anchors = db.session.scalars(select(Anchor).where(Anchor.version_id == previous.id).order_by(Anchor.id)).all()
+    if not old_anchors:
+        return {}
+    old_texts = {s.key: anchor_text(s) for s in previous.sections}
+    new_texts = {s.key: anchor_text(s) for s in version.sections}
+    placed = [a for a in old_anchors if a.state != AnchorState.ORPHANED and a.section_key in old_texts]
+    placements = reanchor(
+        [TextAnchor(a.section_key, a.start, a.end, a.exact or "", a.prefix, a.suffix) for a in placed], old_texts, new_texts
+    )
+    rows = []
+    for anchor, placement in zip(placed, placements, strict=True):
+        rows.append(
+            {
+                "contribution_id": anchor.contribution_id, "version_id": version.id, "state": str(placement.state),
+                "section_key": placement.section_key, "start": placement.start, "end": placement.end,
+                "exact": placement.exact, "prefix": placement.prefix or "", "suffix": placement.suffix or "",
+                "score": float(placement.score),
+            }
+        )
+    placed_ids = {a.id for a in placed}
+    for anchor in old_anchors:
+        if anchor.id not in placed_ids:  # already orphaned: stays orphaned on later versions
+            rows.append(
+                {
+                    "contribution_id": anchor.contribution_id, "version_id": version.id, "state": AnchorState.ORPHANED.value,
+                    "section_key": None, "start": None, "end": None, "exact": None, "prefix": "", "suffix": "", "score": 0.0,
+                }
+            )
+    db.session.execute(insert(Anchor), rows)
+    counts: dict[str, int] = defaultdict(int)
+    for row in rows:
+        counts[row["state"]] += 1
+    return dict(counts)
+
+
+@version_published.connect
+def _on_version_published(sender, *, version: Version, previous: Version | None, **_):
+    if previous is not None:
+        reanchor_annotations(version, previous)
+
+
+# ---- the W3C export ------------------------------------------------------------------------
+
+def annotations_query(consultation: Consultation, user: User | None):
+    """Annotations (comments on a quoted passage) and the replies in their threads, oldest first."""
+    annotated = select(Anchor.contribution_id).join(Contribution, Contribution.id == Anchor.contribution_id).where(
+        Contribution.consultation_id == consultation.id, Anchor.version_id == Contribution.version_id
+    )
+    return (
+        select(Contribution)
+        .where(
+            Contribution.consultation_id == consultation.id,
+            visible_contributions(user),
+            Contribution.id.in_(annotated) | Contribution.thread_id.in_(annotated),
+        )
+        .order_by(Contribution.id)
+    )
+
+
+def annotation_record(contribution: Contribution):
+    """One contribution as the W3C exporter's input, with IRIs on this site."""
+    from flask import url_for
+
+    from consult.comments.w3c import AnnotationRecord
+
+    anchor = contribution.anchor
+    version = contribution.version
+    return AnnotationRecord(
+        id=url_for("comments.show", contribution_id=contribution.id, _external=True),
+        created=contribution.created_at,
+        modified=contribution.edited_at,
+        creator_id=url_for("comments.person", user_id=contribution.author_id, _external=True) if contribution.author_id else url_for("comments.former_participant", _external=True),
+        creator_name=contribution.author.display_name if contribution.author else "Former participant",
+        body=contribution.body,
+        reply_to=url_for("comments.show", contribution_id=contribution.parent_id, _external=True) if contribution.parent_id else None,
+        source=url_for("proposals.version", slug=contribution.consultation.slug, number=version.number, _external=True) if anchor else None,
+        section_id=f"s-{anchor.section_key}" if anchor else None,
+        exact=anchor.exact if anchor else None,
+        prefix=anchor.prefix if anchor else None,
+        suffix=anchor.suffix if anchor else None,
+        start=anchor.start if anchor else None,
+        end=anchor.end if anchor else None,
+        source_date=version.published_at if anchor else None,
+    )

@@ -1,0 +1,11 @@
+"""Signals between domains, so a domain reacts to another without importing its services.
+
+Receivers run inside the sender's transaction: what they change commits or rolls back with it.
+"""
+
+from blinker import Namespace
+
+signals = Namespace()
+
+#: sent with ``version`` (the Version just published) and ``previous`` (the one before, or None)
+version_published = signals.signal("version-published")

@@ -1,0 +1,109 @@
+// Annotations: select words in a section of the policy, then comment on them.
+// Progressive enhancement: without this file every section has a "Comment on this section"
+// link and the comment form has a "words you are commenting on" field that the server locates.
+(function () {
+  "use strict";
+
+  var bodies = document.querySelectorAll(".section-body[data-section-key]");
+  if (!bodies.length || !window.getSelection) { return; }
+
+  var button = document.createElement("button");
+  button.type = "button";
+  button.className = "button annotate-popup";
+  button.textContent = "Comment on the selected words";
+  button.hidden = true;
+  document.body.appendChild(button);
+  var current = null;
+
+  function codePoints(s) { return Array.from(s).length; }
+
+  function ignored(node, root) {
+    for (var el = node.parentNode; el && el !== root; el = el.parentNode) {
+      if (el.nodeType === 1 && el.hasAttribute("data-anchor-ignore")) { return true; }
+    }
+    return false;
+  }
+
+  // Offset of a DOM boundary point in the section's text, in Unicode code points, skipping the
+  // annotation count links the server adds (data-anchor-ignore): the server counts the same way.
+  function textOffset(root, container, offset) {
+    var range = document.createRange();
+    range.setStart(root, 0);
+    range.setEnd(container, offset);
+    var walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    var total = 0;
+    var node;
+    while ((node = walker.nextNode())) {
+      if (!range.intersectsNode(node)) { break; }
+      if (ignored(node, root)) { continue; }
+      if (node === container) { return total + codePoints(node.data.slice(0, offset)); }
+      total += codePoints(node.data);
+    }
+    return total;
+  }
+
+  function bodyOf(node) {
+    var el = node.nodeType === 1 ? node : node.parentNode;
+    return el && el.closest ? el.closest(".section-body[data-section-key]") : null;
+  }
+
+  function readSelection() {
+    var selection = window.getSelection();
+    if (!selection || selection.rangeCount === 0 || selection.isCollapsed) { return null; }
+    var range = selection.getRangeAt(0);
+    var root = bodyOf(range.commonAncestorContainer);
+    var quote = selection.toString().trim();
+    if (!root || !quote) { return null; }
+    return {
+      root: root,
+      quote: quote,
+      start: textOffset(root, range.startContainer, range.startOffset),
+      end: textOffset(root, range.endContainer, range.endOffset),
+      rect: range.getBoundingClientRect()
+    };
+  }
+
+  function update() {
+    var info = readSelection();
+    if (!info) {
+      if (document.activeElement !== button) { button.hidden = true; current = null; }
+      return;
+    }
+    current = info;
+    // Right after the section in the document, so Tab from the text reaches it next.
+    info.root.parentNode.insertBefore(button, info.root.nextSibling);
+    button.hidden = false;
+    var parentRect = button.offsetParent ? button.offsetParent.getBoundingClientRect() : { top: 0, left: 0 };
+    button.style.top = (info.rect.bottom - parentRect.top + 8) + "px";
+    button.style.left = Math.max(0, info.rect.left - parentRect.left) + "px";
+  }
+
+  var timer = null;
+  document.addEventListener("selectionchange", function () {
+    clearTimeout(timer);
+    timer = setTimeout(update, 150);
+  });
+  // Keep the selection when the button is pressed with a mouse or a finger.
+  button.addEventListener("mousedown", function (event) { event.preventDefault(); });
+
+  button.addEventListener("click", function () {
+    if (!current) { return; }
+    var root = current.root;
+    var formId = root.getAttribute("data-annotate-form");
+    var form = formId && document.getElementById(formId);
+    if (form && form.querySelector("[name=quote]")) {
+      form.querySelector("[name=quote]").value = current.quote;
+      form.querySelector("[name=start]").value = current.start;
+      form.querySelector("[name=end]").value = current.end;
+      button.hidden = true;
+      var body = form.querySelector("[name=body]");
+      form.scrollIntoView({ block: "start" });
+      if (body) { body.focus(); }
+      return;
+    }
+    var url = root.getAttribute("data-annotate-url");
+    if (!url) { return; }
+    var params = new URLSearchParams({ quote: current.quote, start: String(current.start), end: String(current.end) });
+    window.location.assign(url + "?" + params.toString() + "#comment-form");
+  });
+})();

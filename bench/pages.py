@@ -1,9 +1,10 @@
-"""Throughput and latency of the demo consultation page against the bare /healthz baseline.
+"""Throughput and latency of the demo's pages against the bare /healthz baseline.
 
-Loads the demo into a fresh database through the app's CLI, serves it with gunicorn on a free
-loopback port, drives a closed-loop load at each target from threads in this process, and prints
-a table and the page-to-baseline ratios; exits 1 if any request failed. Standard library only
-(psycopg, the app's own driver, just to reset a PostgreSQL schema). See bench/README.md.
+Loads the demo into a fresh database through the app's CLI, adds 1,000 comments to one section,
+serves it with gunicorn on a free loopback port, drives a closed-loop load at each target from
+threads in this process, and prints a table and the page-to-baseline ratios; exits 1 if any
+request failed. The load generator is standard library only; the app itself (in this
+virtualenv) writes the 1,000 comments. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -29,7 +30,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # the virtualenv's bin/, which holds consult and gunicorn
 HOST = "127.0.0.1"
-TARGETS = {"baseline": "/healthz", "consultation page": "/c/federal-source-code-policy"}
+SLUG = "federal-source-code-policy"
+LONG_SECTION = "appendix-a-definitions"  # no comments in the demo; the bench adds LONG_THREAD
+LONG_THREAD = 1_000  # comments on it: 800 comments and 200 replies
+TARGETS = {
+    "baseline": "/healthz",
+    "consultation page": f"/c/{SLUG}",
+    "section, 1 comment": f"/c/{SLUG}/s/implementation",
+    "section, 1,000 comments": f"/c/{SLUG}/s/{LONG_SECTION}",
+    "same, last page": f"/c/{SLUG}/s/{LONG_SECTION}?page=40",
+}
+SENTENCES = [
+    "This definition is too narrow.", "Please say whether **configuration files** count as source code.",
+    "Agencies will read this differently unless it gives an example.",
+    "Does *custom-developed* include code written under a grant?",
+    "The definition should name the licence terms, not only the code.",
+    "Could the final text link to the OSI's list of approved licences?",
+    "I support this wording as it stands.", "Who decides when a project counts as *open source*?",
+    "Small agencies need guidance here, not only a definition.",
+    "Please keep documentation in scope: code without it is hard to reuse.",
+]
 
 
 @dataclass
@@ -80,6 +100,36 @@ def reset_postgresql(url: str) -> str:
     except psycopg.Error as error:
         sys.exit(f"cannot reset the public schema of {url}: {error}")
     return f"{version // 10000}.{version % 10000}"
+
+
+def add_long_thread(database_url: str) -> int:
+    """Write LONG_THREAD comments on LONG_SECTION through the app's own service, as people would
+    (Markdown bodies of one to five sentences; every fifth one a reply); returns the count."""
+    import random
+
+    from consult import create_app
+    from consult.accounts.models import User
+    from consult.comments import services
+    from consult.core.models import db
+    from consult.proposals.models import Consultation
+
+    rng = random.Random(1000)
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench"})
+    with app.app_context():
+        consultation = db.session.scalar(db.select(Consultation).where(Consultation.slug == SLUG))
+        people = list(db.session.scalars(db.select(User).order_by(User.id)))
+        posted = []
+        for n in range(LONG_THREAD):
+            body = " ".join(rng.sample(SENTENCES, rng.randint(1, 5)))
+            parent = rng.choice(posted) if n % 5 == 4 else None
+            comment = services.post_comment(consultation, actor=rng.choice(people), body=body,
+                                            section_key=None if parent else LONG_SECTION, parent=parent)
+            if parent is None:
+                posted.append(comment)
+        db.session.commit()
+        count = services.section_counts(consultation, None).get(LONG_SECTION, 0)
+        db.engine.dispose()
+    return count
 
 
 def consult_cli(env: dict[str, str], *args: str) -> None:
@@ -179,20 +229,20 @@ def ratio(a: float, b: float) -> float:
     return a / b if b else float("nan")
 
 
-def report(setup: dict[str, object], results: list[Result], ratios: dict[str, float]) -> None:
+def report(setup: dict[str, object], results: list[Result], ratios: dict[str, dict[str, float]]) -> None:
     for key, value in setup.items():
         print(f"{key + ':':<14} {value}")
     print()
-    header = f"{'target':<48} {'requests':>9} {'errors':>7} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8}"
+    header = f"{'target':<78} {'requests':>9} {'errors':>7} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8}"
     print(header)
     print("-" * len(header))
     for r in results:
         label = f"{r.target} {r.path}"
-        print(f"{label:<48} {r.requests:>9} {r.errors:>7} {r.rps:>9.1f} {r.p50_ms:>8.2f} {r.p90_ms:>8.2f} "
+        print(f"{label:<78} {r.requests:>9} {r.errors:>7} {r.rps:>9.1f} {r.p50_ms:>8.2f} {r.p90_ms:>8.2f} "
               f"{r.p99_ms:>8.2f}")
     print()
-    print(f"consultation page: {ratios['rps']:.2f}x the baseline's throughput, "
-          f"p50 {ratios['p50']:.1f}x, p99 {ratios['p99']:.1f}x")
+    for name, r in ratios.items():
+        print(f"{name + ':':<25} {r['rps']:.2f}x the baseline's throughput, p50 {r['p50']:.1f}x, p99 {r['p99']:.1f}x")
 
 
 def main() -> int:
@@ -212,6 +262,9 @@ def main() -> int:
                             "CONSULT_SESSION_COOKIE_SECURE": "false"}
         consult_cli(env, "db", "upgrade")
         consult_cli(env, "demo", "--quiet")
+        started = time.perf_counter()
+        comments = add_long_thread(database_url)
+        seeded = f"{comments} comments on {LONG_SECTION} in {time.perf_counter() - started:.1f} s"
 
         port, log = free_port(), Path(tmp, "gunicorn.log")
         command = [str(BIN / "gunicorn"), "--bind", f"{HOST}:{port}", "--workers", str(args.workers),
@@ -221,9 +274,12 @@ def main() -> int:
                                       stderr=subprocess.STDOUT, start_new_session=True)
         try:
             wait_until_up(server, port, log)
-            status, body = fetch(port, TARGETS["consultation page"])
-            if status != 200:
-                sys.exit(f"{TARGETS['consultation page']} answered {status}; is the demo loaded?")
+            sizes = {}
+            for name, path in TARGETS.items():
+                status, body = fetch(port, path)
+                if status != 200:
+                    sys.exit(f"{path} answered {status}; is the demo loaded?")
+                sizes[name] = len(body)
             setup: dict[str, object] = {
                 "workers": f"{args.workers} (gunicorn sync)",
                 "concurrency": f"{args.concurrency} client threads, closed loop",
@@ -233,16 +289,17 @@ def main() -> int:
                 "gunicorn": importlib.metadata.version("gunicorn"),
                 "cpus": os.cpu_count(),
                 "load average": f"{load_before} (1/5/15 min, before the run)",
-                "page size": f"{len(body)} bytes",
+                "long thread": seeded,
+                "page sizes": ", ".join(f"{name} {size:,} B" for name, size in sizes.items() if name != "baseline"),
             }
             results = [load(port, name, path, args, stop_now) for name, path in TARGETS.items()]
         finally:
             stop_now.set()
             stop(server)
 
-    base, page = results
-    ratios = {"rps": ratio(page.rps, base.rps), "p50": ratio(page.p50_ms, base.p50_ms),
-              "p99": ratio(page.p99_ms, base.p99_ms)}
+    base, *pages = results
+    ratios = {page.target: {"rps": ratio(page.rps, base.rps), "p50": ratio(page.p50_ms, base.p50_ms),
+                            "p99": ratio(page.p99_ms, base.p99_ms)} for page in pages}
     report(setup, results, ratios)
     if args.json:
         args.json.write_text(json.dumps({"setup": setup, "results": [asdict(r) for r in results],

@@ -76,9 +76,13 @@ def test_wrong_offsets_are_corrected_by_the_quote(consultation, citizen):
 
 def test_a_quote_not_in_the_section_is_refused_with_a_clear_message(client, consultation, citizen):
     login(client, citizen)
-    response = client.post("/c/access/comments", data={"section_key": "deadlines", "quote": "within 60 days", "body": "Hmm."})
+    response = client.post("/c/access/comments", data={"section_key": "deadlines", "quote": "within 60 days", "body": "Hmm, *this*."})
     assert response.status_code == 400
-    assert "The words you quoted are not in the section “Deadlines”" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "The words you quoted are not in the section “Deadlines”" in page
+    # the form comes back with the message on the quote field and the comment kept
+    assert 'id="quote-error"' in page and 'aria-invalid="true"' in page
+    assert "Hmm, *this*.</textarea>" in page
     assert count(Contribution) == 0
     # words from another section are not in this one either
     response = client.post("/c/access/comments", data={"section_key": "deadlines", "quote": "first hour", "body": "Hmm."})
@@ -287,3 +291,43 @@ def test_the_annotation_export_validates_against_the_w3c_schemas(client, consult
     assert text[position["start"]:position["end"]] == quote["exact"] == "within 30 days"
     assert "email" not in str(page).lower() or "@" not in str(page)
     assert client.get("/api/v1/consultations/access/annotations?page=9").status_code == 400
+
+
+def test_the_real_policy_reanchored_when_the_final_version_is_published(client, organisation, author, citizen):
+    """Annotations on chosen quotes of the Federal Source Code Policy draft, posted as readers
+    post them, end in the expected state and section once the final policy is published, and
+    stay where they were written on the draft."""
+    from consult.demo import policy_files
+    from tests.test_anchoring import REAL_QUOTES
+
+    c = proposals.create_consultation(organisation, actor=author, slug="fscp", title="Federal Source Code Policy",
+                                      opens_at=utcnow() - timedelta(days=1), closes_at=utcnow() + timedelta(days=30))
+    proposals.import_markdown(c, policy_files("v1-draft-2016-04"), actor=author)
+    v1 = proposals.publish_version(c, actor=author)
+    proposals.change_state(c, Transition.OPEN, actor=author)
+    annotations = [
+        services.post_comment(c, actor=citizen, body=f"On “{q.quote[:30]}”", section_key=q.key, quote=q.quote) for q in REAL_QUOTES
+    ]
+    proposals.change_state(c, Transition.CLOSE, actor=author)
+    proposals.import_markdown(c, policy_files("v2-final-2016-08"), actor=author)
+    v2 = proposals.publish_version(c, actor=author, note="Final policy, M-16-21.")
+    db.session.commit()
+
+    for real, annotation in zip(REAL_QUOTES, annotations, strict=True):
+        written, placed = services.anchor_on(annotation, v1), services.anchor_on(annotation, v2)
+        where = f"{real.quote[:50]!r}"
+        assert (written.state, written.section_key, written.exact) == ("anchored", real.key, real.quote), where
+        assert (placed.state, placed.section_key) == (real.state.value, real.new_key), where
+        if real.new_key:
+            text = services.anchor_text(v2.section(real.new_key))
+            assert text[placed.start:placed.end] == placed.exact, where
+            assert (real.new_words or real.quote) in " ".join(placed.exact.split()), where
+
+    final_page = client.get("/c/fscp").get_data(as_text=True)
+    assert final_page.count('<mark class="annotation') >= len([q for q in REAL_QUOTES if q.new_key])
+    assert "Comments on words no longer in version 2" in final_page
+    assert "The public comment period will last 30 days" in final_page  # the orphaned quote, listed
+    assert "(the wording has changed since)" in final_page and "(moved here from another section)" in final_page
+    draft_page = client.get("/c/fscp/v/1").get_data(as_text=True)
+    assert draft_page.count('<mark class="annotation') >= len(REAL_QUOTES)
+    assert "no longer in version" not in draft_page

@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, insert, select
+from sqlalchemy.orm import selectinload
 
 from consult.accounts.models import User
 from consult.comments.anchoring import TextAnchor, locate_quote, normalise_space, quote_context, reanchor
@@ -201,6 +202,10 @@ def section_counts(consultation: Consultation, user: User | None) -> dict[str | 
     return {key: count for key, count in rows}
 
 
+#: What a comment's card shows besides its own row, loaded for a whole page in one query each.
+CARD_DATA = (selectinload(Contribution.author), selectinload(Contribution.revisions), selectinload(Contribution.anchors))
+
+
 def threads_query(consultation: Consultation, user: User | None, *, section_key: str | None):
     """The top-level comments of a section (or of the whole consultation), newest first."""
     section_filter = Contribution.section_key == section_key if section_key else Contribution.section_key.is_(None)
@@ -213,6 +218,7 @@ def threads_query(consultation: Consultation, user: User | None, *, section_key:
             visible_contributions(user, tombstones=True),
         )
         .order_by(Contribution.created_at.desc(), Contribution.id.desc())
+        .options(*CARD_DATA)
     )
 
 
@@ -226,6 +232,7 @@ def build_threads(roots: list[Contribution], user: User | None) -> list[ThreadNo
         select(Contribution)
         .where(Contribution.thread_id.in_([r.id for r in roots]), visible_contributions(user, tombstones=True))
         .order_by(Contribution.created_at, Contribution.id)
+        .options(*CARD_DATA)
     ).all()
     nodes = {c.id: ThreadNode(c) for c in [*roots, *replies]}
     for reply in replies:  # parents come before their replies
@@ -250,14 +257,18 @@ class Highlighted:
     contribution_ids: list[int]
 
 
-def highlights_for(version: Version, user: User | None) -> dict[str, list[Highlighted]]:
-    """The annotations to draw on ``version``, per section: identical ranges merged with a count."""
-    rows = db.session.execute(
+def highlights_for(version: Version, user: User | None, *, section_key: str | None = None) -> dict[str, list[Highlighted]]:
+    """The annotations to draw on ``version`` (or on one of its sections), per section:
+    identical ranges merged with a count."""
+    query = (
         select(Anchor.section_key, Anchor.start, Anchor.end, Anchor.exact, Anchor.state, Contribution.id)
         .join(Contribution, Contribution.id == Anchor.contribution_id)
         .where(Anchor.version_id == version.id, Anchor.state != AnchorState.ORPHANED, visible_contributions(user))
         .order_by(Anchor.section_key, Anchor.start, Contribution.id)
-    ).all()
+    )
+    if section_key is not None:
+        query = query.where(Anchor.section_key == section_key)
+    rows = db.session.execute(query).all()
     grouped: dict[tuple, list[int]] = defaultdict(list)
     meta: dict[tuple, tuple[str, str]] = {}
     for key, start, end, exact, state, contribution_id in rows:

@@ -8,6 +8,7 @@ from consult.comments import services
 from consult.comments.forms import CommentForm, EditForm, ReplyForm
 from consult.comments.models import Contribution
 from consult.core import text
+from consult.core.errors import RuleViolation
 from consult.core.models import db
 from consult.accounts.models import User
 from consult.core.permissions import Action, authorize, can, visible_consultations, visible_contributions
@@ -31,11 +32,11 @@ def _page() -> int:
     return int(raw)
 
 
-def highlighted_sections(version: Version) -> dict[str, str]:
-    """Each section's HTML with its annotations drawn as <mark>s linking to their threads."""
-    marks_by_section = services.highlights_for(version, current_user)
+def highlighted_sections(version: Version, only: Section | None = None) -> dict[str, str]:
+    """Each section's HTML (or just ``only``'s) with its annotations drawn as <mark>s linking to their threads."""
+    marks_by_section = services.highlights_for(version, current_user, section_key=only.key if only else None)
     result = {}
-    for section in version.sections:
+    for section in [only] if only else version.sections:
         marks = [
             text.Highlight(
                 start=h.start,
@@ -71,7 +72,7 @@ def _render_thread_page(c: Consultation, section: Section | None, form: CommentF
             visible_contributions(current_user),
         )
     )
-    html = highlighted_sections(version)[section.key] if section else None
+    html = highlighted_sections(version, only=section)[section.key] if section else None
     return render_template(
         "comments/thread_page.html", consultation=c, version=version, section=section, section_html=html,
         form=form, pagination=pagination, threads=threads, total=total, can_post=can(current_user, Action.POST_COMMENT, c),
@@ -112,10 +113,18 @@ def post(slug: str):
         abort(400, "That section is not in the current version of the text.")
     if not form.validate_on_submit():
         return _render_thread_page(c, section, form, status=400)
-    contribution = services.post_comment(
-        c, actor=current_user, body=form.body.data, section_key=section.key if section else None,
-        quote=form.quote.data, start=form.start.data, end=form.end.data,
-    )
+    try:
+        contribution = services.post_comment(
+            c, actor=current_user, body=form.body.data, section_key=section.key if section else None,
+            quote=form.quote.data, start=form.start.data, end=form.end.data,
+        )
+    except RuleViolation as refused:
+        if refused.status != 400:
+            raise  # closed meanwhile, not allowed: the error page says so
+        db.session.rollback()
+        # Wrong input: say so on the form, keeping what they wrote.
+        (form.quote if form.quote.data else form.body).errors = [refused.message]
+        return _render_thread_page(c, section, form, status=400)
     db.session.commit()
     flash("Your comment is published." if not contribution.anchors else "Your comment on the selected words is published.", "success")
     return redirect(_place_of(contribution))

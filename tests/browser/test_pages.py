@@ -19,6 +19,8 @@ PAGES = {
     "list": "/",
     "consultation": f"/c/{OPEN_SLUG}",
     "diff": f"/c/{CLOSED_SLUG}/diff?from=1&to=2",
+    "thread": f"/c/{OPEN_SLUG}/s/pilot-program",
+    "reanchored": f"/c/{CLOSED_SLUG}",
 }
 
 
@@ -39,6 +41,7 @@ def check_consultation(page):
         assert page.locator(f"[id='{href[1:]}']").count() == 1, f"{href} points at no section"
     first = links.first
     expect(first).to_have_text(FIRST_SECTION)
+    assert page.locator("mark.annotation").count() >= 5, "the demo's annotations are drawn"
     target = page.locator(f"[id='{first.get_attribute('href')[1:]}']")
     expect(target.get_by_role("heading", name=FIRST_SECTION)).to_be_visible()
 
@@ -55,7 +58,21 @@ def check_diff(page):
     expect(page.locator(".diff-section ins").first).to_be_visible()
 
 
-CHECKS = {"list": check_list, "consultation": check_consultation, "diff": check_diff}
+def check_thread(page):
+    expect(page.get_by_role("heading", level=1)).to_have_text("5.1 Pilot Program")
+    expect(page.locator(".section-body mark.annotation").first).to_be_visible()
+    expect(page.locator("article.comment .replies article.comment").first).to_be_visible()  # a threaded reply
+    expect(page.get_by_label("Your comment", exact=True)).to_have_count(0)  # signed out: no form
+    expect(page.get_by_role("link", name="Sign in")).to_have_count(2)
+
+
+def check_reanchored(page):
+    """The final 2016 policy with the draft's annotations placed on it, and the orphaned ones listed."""
+    expect(page.locator("mark.annotation").first).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("Comments on words no longer in version 2"))).to_be_visible()
+
+
+CHECKS = {"list": check_list, "consultation": check_consultation, "diff": check_diff, "thread": check_thread, "reanchored": check_reanchored}
 
 
 def open_for_axe(new_context, live_server, name, viewport):

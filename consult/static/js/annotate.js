@@ -104,6 +104,8 @@
     var url = root.getAttribute("data-annotate-url");
     if (!url) { return; }
     var params = new URLSearchParams({ quote: current.quote, start: String(current.start), end: String(current.end) });
-    window.location.assign(url + "?" + params.toString() + "#comment-form");
+    // No #fragment: the section page focuses the comment field (autofocus), which browsers
+    // skip when the address names a fragment.
+    window.location.assign(url + "?" + params.toString());
   });
 })();

@@ -1,0 +1,205 @@
+"""Annotating the policy in a real browser: with the mouse, with the keyboard only, on a touch
+screen and without JavaScript. Each test quotes words nobody else quotes, since they share the
+live server's database."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import PHONE
+
+SLUG = "federal-source-code-policy"
+PASSWORD = "demo-password-1"
+
+# Where a phrase of a section is on screen: the client rectangles of a Range over its words.
+PHRASE_RECTS = """([key, phrase]) => {
+  const root = document.querySelector(`.section-body[data-section-key="${key}"]`);
+  root.scrollIntoView({block: "center"});
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  let node;
+  while ((node = walker.nextNode())) {
+    const at = node.data.indexOf(phrase);
+    if (at < 0) continue;
+    const range = document.createRange();
+    range.setStart(node, at);
+    range.setEnd(node, at + phrase.length);
+    return Array.from(range.getClientRects()).map(r => ({left: r.left, right: r.right, top: r.top, bottom: r.bottom}));
+  }
+  return null;
+}"""
+
+# What the operating system does on a long press and a drag of the handles: select a range.
+SELECT_PHRASE = """([key, phrase]) => {
+  const root = document.querySelector(`.section-body[data-section-key="${key}"]`);
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  let node;
+  while ((node = walker.nextNode())) {
+    const at = node.data.indexOf(phrase);
+    if (at < 0) continue;
+    const range = document.createRange();
+    range.setStart(node, at);
+    range.setEnd(node, at + phrase.length);
+    node.parentElement.scrollIntoView({block: "center"});
+    const selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    return true;
+  }
+  return false;
+}"""
+
+
+def sign_in_with_keys(page, live_server, email):
+    """Sign in without touching the mouse: Tab to the fields, type, Enter."""
+    page.goto(live_server + "/signin")
+    tab_to(page, page.get_by_label("Email address"))
+    page.keyboard.type(email)
+    tab_to(page, page.get_by_label("Password", exact=True))
+    page.keyboard.type(PASSWORD)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "/signin" not in page.url, page.locator("main").inner_text()[:500]
+
+
+def tab_to(page, locator, limit=150):
+    """Press Tab until ``locator`` has the focus, as a keyboard user would."""
+    for _ in range(limit):
+        if locator.evaluate("el => el === document.activeElement"):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"{locator} never got the focus after {limit} presses of Tab")
+
+
+def check_annotation_shown(page, live_server, key, phrase, body):
+    """On the consultation page the words are highlighted, with a link to their thread that shows the comment."""
+    page.goto(f"{live_server}/c/{SLUG}")
+    section = page.locator(f".section-body[data-section-key='{key}']")
+    mark = section.locator("mark.annotation").filter(has_text=phrase)
+    expect(mark).to_have_count(1)
+    expect(mark).to_have_text(phrase)
+    link = section.get_by_role("link", name=re.compile(re.escape(f"on “{phrase[:59]}")))
+    expect(link).to_have_count(1)
+    expect(link).to_contain_text("1")
+    return link
+
+
+def check_thread(page, phrase, body):
+    expect(page).to_have_url(re.compile(r"/s/[^/?#]+(\?page=\d+)?#comment-\d+$"))
+    comment_id = page.url.rsplit("#", 1)[1]
+    card = page.locator(f"article[id='{comment_id}']")
+    expect(card.locator("blockquote.quote")).to_have_text(re.compile(re.escape(phrase)))
+    expect(card.locator(".comment-body")).to_have_text(body)
+    expect(card.locator(".comment-author")).to_have_text("Chris Citizen")
+
+
+def test_annotate_a_phrase_selected_with_the_mouse(new_context, live_server):
+    page = new_context().new_page()
+    sign_in_with_keys(page, live_server, "citizen@demo.consult.example")
+    page.goto(f"{live_server}/c/{SLUG}")
+    key, phrase = "objectives", "Provide instructions and support to facilitate implementation of this policy"
+    body = "Which support? Name the office that answers agencies' questions."
+
+    rects = page.evaluate(PHRASE_RECTS, [key, phrase])
+    assert rects, f"{phrase!r} is not in section {key}"
+    first, last = rects[0], rects[-1]
+    page.mouse.move(first["left"] + 1, (first["top"] + first["bottom"]) / 2)
+    page.mouse.down()
+    page.mouse.move(last["right"] - 1, (last["top"] + last["bottom"]) / 2, steps=12)
+    page.mouse.up()
+    assert page.evaluate("window.getSelection().toString()").strip() == phrase
+
+    popup = page.get_by_role("button", name="Comment on the selected words")
+    expect(popup).to_be_visible()
+    popup.click()
+    expect(page).to_have_url(re.compile(rf"/c/{SLUG}/s/{key}\?"))
+    expect(page.get_by_label("Words you are commenting on (optional)")).to_have_value(phrase)
+    comment = page.get_by_label("Your comment", exact=True)
+    expect(comment).to_be_focused()
+    comment.fill(body)
+    page.get_by_role("button", name="Post your comment").click()
+    expect(page.get_by_text("Your comment on the selected words is published.")).to_be_visible()
+    check_thread(page, phrase, body)
+
+    page.reload()
+    check_thread(page, phrase, body)
+    expect(page.locator(f".section-body[data-section-key='{key}'] mark.annotation").filter(has_text=phrase)).to_have_count(1)
+
+    link = check_annotation_shown(page, live_server, key, phrase, body)
+    link.click()
+    check_thread(page, phrase, body)
+
+
+def test_annotate_a_phrase_with_the_keyboard_only(new_context, live_server):
+    page = new_context().new_page()
+    sign_in_with_keys(page, live_server, "citizen@demo.consult.example")
+    page.goto(f"{live_server}/c/{SLUG}")
+    key, phrase = "introduction", "they do not routinely make their source code discoverable and usable to other agencies"
+    body = "A Government-wide inventory would fix this: require one."
+
+    tab_to(page, page.get_by_role("link", name=re.compile(r"^Comment on this section\s*: Introduction$")))
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(rf"/c/{SLUG}/s/{key}#comment-form$"))
+    tab_to(page, page.get_by_label("Words you are commenting on (optional)"), limit=10)  # the form comes right after
+    page.keyboard.type(phrase)
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Your comment", exact=True)).to_be_focused()
+    page.keyboard.type(body)
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Post your comment")).to_be_focused()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(page.get_by_text("Your comment on the selected words is published.")).to_be_visible()
+    check_thread(page, phrase, body)
+
+    page.reload()
+    check_thread(page, phrase, body)
+
+    link = check_annotation_shown(page, live_server, key, phrase, body)
+    tab_to(page, link)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    check_thread(page, phrase, body)
+
+
+def test_annotate_on_a_touch_screen(new_context, live_server):
+    page = new_context(viewport=PHONE, has_touch=True, is_mobile=True).new_page()
+    sign_in_with_keys(page, live_server, "citizen@demo.consult.example")
+    page.goto(f"{live_server}/c/{SLUG}")
+    key, phrase = "scope-and-applicability", "this policy applies to all custom code created by covered agency employees"
+    body = "Does this include code written by grantees, not only contractors?"
+
+    assert page.evaluate(SELECT_PHRASE, [key, phrase]), f"{phrase!r} is not in section {key}"
+    popup = page.get_by_role("button", name="Comment on the selected words")
+    expect(popup).to_be_visible()
+    expect(popup).to_be_in_viewport()
+    popup.tap()
+    expect(page.get_by_label("Words you are commenting on (optional)")).to_have_value(phrase)
+    page.get_by_label("Your comment", exact=True).fill(body)
+    page.get_by_role("button", name="Post your comment").tap()
+    check_thread(page, phrase, body)
+    check_annotation_shown(page, live_server, key, phrase, body)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_annotate_without_javascript(new_context, live_server):
+    page = new_context(java_script_enabled=False).new_page()
+    sign_in_with_keys(page, live_server, "citizen@demo.consult.example")
+    page.goto(f"{live_server}/c/{SLUG}")
+    key, phrase = "government-wide-code-reuse", "the reuse of custom-developed source code purchased by the Federal Government"
+    body = "Broadly available to whom, and where?"
+
+    page.get_by_role("link", name=re.compile(r"^Comment on this section\s*: 4\. Government-Wide Code Reuse$")).click()
+    # A quote that is not in the section is refused, and says why.
+    page.get_by_label("Words you are commenting on (optional)").fill("words that the policy never says")
+    page.get_by_label("Your comment", exact=True).fill(body)
+    page.get_by_role("button", name="Post your comment").click()
+    expect(page.locator("#quote-error")).to_contain_text("The words you quoted are not in the section")
+    expect(page.get_by_label("Your comment", exact=True)).to_have_value(body)  # what they wrote is kept
+
+    page.get_by_label("Words you are commenting on (optional)").fill(phrase)
+    page.get_by_role("button", name="Post your comment").click()
+    check_thread(page, phrase, body)
+    check_annotation_shown(page, live_server, key, phrase, body)

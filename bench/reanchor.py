@@ -7,9 +7,15 @@ old key). Makes ``--count`` anchors on random word-aligned spans of 3-25 words o
 sections (seeded), then times ``reanchor`` onto the final version: one cold run (the first,
 with empty caches) and the best of ``--runs`` more. The baseline, in the same run, re-anchors
 the same anchors onto an identical copy of the draft, where every anchor must come out
-anchored through the diff alone. Standard library and rapidfuzz only.
+anchored through the diff alone.
 
-    .venv/bin/python bench/reanchor.py [--count 10000] [--seed 1] [--runs 3]
+Then the same through the app, end to end: the anchors are stored as annotations on the draft
+(a temporary SQLite file, or the PostgreSQL database given with ``--database``, whose public
+schema is DROPPED and recreated) and the final version is published, which re-anchors them all
+and stores a placement per annotation on the new version. The baseline publishes the same
+final version onto a consultation with no annotations.
+
+    .venv/bin/python bench/reanchor.py [--count 10000] [--seed 1] [--runs 3] [--database URL]
 """
 
 from __future__ import annotations
@@ -19,9 +25,11 @@ import platform
 import random
 import re
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 import rapidfuzz
 
@@ -87,11 +95,77 @@ def report(label: str, count: int, cold: float, best: float, placements: Sequenc
     print("  states:     " + ", ".join(f"{state} {states[state]}" for state in AnchorState))
 
 
+def publish_end_to_end(anchors: Sequence[TextAnchor], database_url: str) -> tuple[float, float, Counter[str]]:
+    """Seconds to publish the final version onto a consultation without annotations and onto one
+    whose draft carries ``anchors`` as annotations; and the states stored for the latter."""
+    from flask_migrate import upgrade
+    from sqlalchemy import func, insert, select
+
+    from consult import create_app
+    from consult.accounts.models import Role
+    from consult.accounts.services import _new_organisation, create_user, grant_role
+    from consult.comments.models import Anchor, Contribution
+    from consult.core.models import db, utcnow
+    from consult.proposals import services as proposals
+    from consult.proposals.models import Transition
+
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench"})
+    with app.app_context():
+        upgrade()
+        organisation = _new_organisation(slug="bench", name="Bench")
+        author = create_user(email="author@bench.example", password="bench-password-1", display_name="Author")
+        reader = create_user(email="reader@bench.example", password="bench-password-1", display_name="Reader")
+        grant_role(organisation, author, Role.AUTHOR)
+
+        def draft_consultation(slug: str):
+            c = proposals.create_consultation(organisation, actor=author, slug=slug, title=slug)
+            proposals.import_markdown(c, policy_files(DRAFT), actor=author)
+            proposals.publish_version(c, actor=author)
+            proposals.change_state(c, Transition.OPEN, actor=author)
+            return c
+
+        def publish_final(c) -> float:
+            proposals.change_state(c, Transition.CLOSE, actor=author)
+            proposals.import_markdown(c, policy_files(FINAL), actor=author)
+            db.session.commit()
+            started = time.perf_counter()
+            version = proposals.publish_version(c, actor=author, note="Final policy.")
+            db.session.commit()
+            return time.perf_counter() - started, version
+
+        empty, annotated = draft_consultation("empty"), draft_consultation("annotated")
+        draft = annotated.current_version
+        now = utcnow()
+        db.session.execute(insert(Contribution), [
+            {"consultation_id": annotated.id, "kind": "comment", "author_id": reader.id, "version_id": draft.id,
+             "section_key": a.section_key, "body": "On these words.", "body_html": "<p>On these words.</p>",
+             "moderation_state": "visible", "created_at": now, "depth": 0}
+            for a in anchors
+        ])
+        ids = db.session.scalars(select(Contribution.id).where(Contribution.consultation_id == annotated.id)
+                                 .order_by(Contribution.id)).all()
+        db.session.execute(insert(Anchor), [
+            {"contribution_id": i, "version_id": draft.id, "state": "anchored", "section_key": a.section_key,
+             "start": a.start, "end": a.end, "exact": a.exact, "prefix": a.prefix, "suffix": a.suffix, "score": 1.0}
+            for i, a in zip(ids, anchors, strict=True)
+        ])
+        db.session.commit()
+
+        baseline, _ = publish_final(empty)
+        seconds, final = publish_final(annotated)
+        states = Counter(dict(db.session.execute(
+            select(Anchor.state, func.count()).where(Anchor.version_id == final.id).group_by(Anchor.state)).all()))
+        db.engine.dispose()
+    return baseline, seconds, states
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=10_000, help="anchors to re-anchor (default 10000)")
     parser.add_argument("--seed", type=int, default=1, help="random seed of the anchors (default 1)")
     parser.add_argument("--runs", type=int, default=3, help="warm runs after the cold one (default 3)")
+    parser.add_argument("--database", help="postgresql://... URL for the end-to-end part; its public schema is "
+                        "DROPPED and recreated (default: a temporary SQLite file)")
     args = parser.parse_args(argv)
 
     draft = anchor_texts(DRAFT)
@@ -111,6 +185,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     cold, best, placements = timed(lambda: reanchor(anchors, draft, final), args.runs)
     report("draft -> final policy", args.count, cold, best, placements)
     print(f"\nratio (best run): {best / base_best:.1f}x the baseline's time; cold: {cold / base_cold:.1f}x")
+
+    with tempfile.TemporaryDirectory(prefix="consult-bench-") as tmp:
+        if args.database:
+            sys.path.insert(0, str(Path(__file__).parent))
+            from pages import reset_postgresql
+
+            database_url, kind = args.database, f"PostgreSQL {reset_postgresql(args.database)}"
+        else:
+            database_url, kind = f"sqlite:///{tmp}/bench.db", "SQLite (temporary file)"
+        baseline, seconds, states = publish_end_to_end(anchors, database_url)
+    print(f"\nend to end on {kind}: publishing the final version")
+    print(f"  baseline, no annotations:     {baseline:.3f} s")
+    print(f"  re-anchoring {args.count} annotations: {seconds:.3f} s  (+{seconds - baseline:.3f} s, "
+          f"{args.count / max(seconds - baseline, 1e-9):,.0f} annotations/s)")
+    print("  states stored: " + ", ".join(f"{state} {states[state.value]}" for state in AnchorState))
+    expected = Counter(p.state.value for p in placements)
+    if states != expected:
+        print(f"ERROR: the app stored {dict(states)}, re-anchoring alone gave {dict(expected)}", file=sys.stderr)
+        return 1
 
     misplaced = sum(p.state is not AnchorState.ANCHORED or p.start != a.start for p, a in zip(base_placements, anchors))
     if misplaced:

@@ -62,15 +62,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     templating.init_app(app)
 
     from consult.accounts import views as accounts_views
+    from consult.amendments import views as amendments_views
     from consult.api import views as api_views
     from consult.comments import views as comments_views
     from consult.core import views as core_views
     from consult.proposals import views as proposals_views
+    from consult.voting import views as voting_views
 
     app.register_blueprint(core_views.bp)
     app.register_blueprint(accounts_views.bp)
     app.register_blueprint(proposals_views.bp)
     app.register_blueprint(comments_views.bp)
+    app.register_blueprint(amendments_views.bp)
+    app.register_blueprint(voting_views.bp)
     app.register_blueprint(api_views.bp)
 
     from consult.cli import register_commands

@@ -13,11 +13,14 @@ from pathlib import Path
 from sqlalchemy import select
 
 from consult.accounts.models import Organisation, Role, User
+from consult.comments.models import Contribution
 from consult.accounts.services import _new_organisation, create_user, grant_role
+from consult.amendments import services as amendments
 from consult.comments import services as comments
 from consult.core.models import db, utcnow
 from consult.proposals import services as proposals
 from consult.proposals.models import Consultation, Transition
+from consult.voting import services as voting
 
 POLICY_DIR = Path(__file__).parent / "demo_data" / "federal-source-code-policy"
 DEMO_PASSWORD = "demo-password-1"  # demo only; printed on the console by `consult demo`
@@ -89,7 +92,9 @@ def load_demo() -> bool:
     proposals.import_markdown(open_round, policy_files("v1-draft-2016-04"), actor=author)
     proposals.publish_version(open_round, actor=author)
     proposals.change_state(open_round, Transition.OPEN, actor=author)
+    open_round.response_threshold = 3  # a small demo: three supporting votes call for an answer
     _discuss(open_round, users)
+    _amend_open_round(open_round, users)
 
     past_round = proposals.create_consultation(
         omb,
@@ -109,7 +114,12 @@ def load_demo() -> bool:
     past_round.opens_at, past_round.closes_at = now - timedelta(days=60), now + timedelta(days=1)
     proposals.change_state(past_round, Transition.OPEN, actor=author)
     _annotate_past_round(past_round, users)
+    past_amendments = _amend_past_round(past_round, users)
     proposals.change_state(past_round, Transition.CLOSE, actor=author)
+    _answer_past_round(past_amendments, author)
+    # Version 2 starts from the accepted amendments (applied and cited), then takes the final
+    # policy's whole text, which contains them: publishing it marks them incorporated.
+    amendments.start_next_version(past_round, actor=author)
     proposals.import_markdown(past_round, policy_files("v2-final-2016-08"), actor=author)
     proposals.publish_version(
         past_round,
@@ -185,6 +195,90 @@ def _annotate_past_round(consultation: Consultation, users: dict[str, User]) -> 
          "Is this exemption still needed in the final text?"),
     ]:
         comments.post_comment(consultation, actor=who, body=body, section_key=section, quote=quote)
+
+
+def _amend_open_round(consultation: Consultation, users: dict[str, User]) -> None:
+    """Open amendments with votes and co-supporters, a conflicting pair, and section votes."""
+    chris, dana = users["citizen@demo.consult.example"], users["citizen2@demo.consult.example"]
+    sam, olu, mo = users["admin@demo.consult.example"], users["orgadmin@demo.consult.example"], users["moderator@demo.consult.example"]
+
+    def amend(who, section, quote, replacement, why):
+        return amendments.propose_amendment(consultation, actor=who, section_key=section, rationale=why, quote=quote, replacement=replacement)
+
+    by_default = amend(
+        dana, "pilot-program",
+        "Each covered agency shall release at least 20 percent of its newly-developed custom code each year as OSS.",
+        "Each covered agency shall release all of its newly-developed custom code as OSS, unless an exception in this policy applies.",
+        "Open source **by default**: a percentage invites agencies to release their least useful code.",
+    )
+    thirty = amend(
+        chris, "pilot-program", "at least 20 percent", "at least 30 percent",
+        "If we keep a percentage, make it ambitious. Thirty percent is what several cities already release.",
+    )
+    inventory = amend(
+        chris, "implementation",
+        "Within 120 days of the publication of this policy",
+        "Within 60 days of the publication of this policy",
+        "Four months is long for an inventory most agencies already keep for other reporting.",
+    )
+    amendments.co_support(by_default.amendment, actor=chris)
+    amendments.co_support(inventory.amendment, actor=dana)
+    for who, item, value in [
+        (dana, by_default, "support"), (chris, by_default, "support"), (sam, by_default, "support"), (mo, by_default, "abstain"),
+        (olu, by_default, "oppose"), (chris, thirty, "support"), (dana, thirty, "oppose"), (dana, inventory, "support"),
+    ]:
+        voting.cast_vote(consultation, actor=who, value=value, contribution=item)
+    for who, key, value in [
+        (chris, "pilot-program", "oppose"), (dana, "pilot-program", "oppose"), (sam, "pilot-program", "support"),
+        (chris, "objectives", "support"), (dana, "objectives", "support"),
+    ]:
+        voting.cast_vote(consultation, actor=who, value=value, section_key=key)
+
+
+def _amend_past_round(consultation: Consultation, users: dict[str, User]) -> dict[str, Contribution]:
+    """Amendments to the 2016 draft, two of which the final policy took up word for word."""
+    chris, dana = users["citizen@demo.consult.example"], users["citizen2@demo.consult.example"]
+    sam, mo = users["admin@demo.consult.example"], users["moderator@demo.consult.example"]
+
+    def amend(who, section, quote, replacement, why):
+        return amendments.propose_amendment(consultation, actor=who, section_key=section, rationale=why, quote=quote, replacement=replacement)
+
+    made = {
+        "figures": amend(dana, "introduction", "more than $9 billion on software through more than 50,000 transactions",
+                         "more than $6 billion on software through more than 42,000 transactions",
+                         "The figures are out of date: the latest IT Dashboard data give about $6 billion and 42,000 transactions."),
+        "communities": amend(chris, "membership-in-the-open-source-community", "Communities can be used to monitor",
+                             "Communities help monitor", "Plainer English: communities are not a tool to be used."),
+        "default": amend(dana, "pilot-program",
+                         "Each covered agency shall release at least 20 percent of its newly-developed custom code each year as OSS.",
+                         "Each covered agency shall release all of its newly-developed custom code as OSS, unless an exception applies.",
+                         "Open source by default, with documented exceptions."),
+        "deadline": amend(chris, "instructions-for-public-comment", "We ask that you do not submit the same comment more than once.",
+                          "", "This sentence discourages people from commenting at all; drop it."),
+        "billions": amend(chris, "introduction", "more than $9 billion", "more than $9.2 billion",
+                          "A more precise figure."),
+        "withdrawn": amend(dana, "objectives", "This policy will accomplish the following objectives:",
+                           "This policy has four objectives:", "Shorter."),
+    }
+    amendments.withdraw_amendment(made["withdrawn"].amendment, actor=dana)
+    for who, key, value in [(chris, "figures", "support"), (sam, "figures", "support"), (mo, "figures", "support"),
+                            (dana, "communities", "support"), (chris, "default", "support"), (dana, "default", "support"),
+                            (sam, "default", "support"), (mo, "default", "oppose"), (dana, "deadline", "oppose"),
+                            (dana, "billions", "abstain")]:
+        voting.cast_vote(consultation, actor=who, value=value, contribution=made[key])
+    return made
+
+
+def _answer_past_round(made: dict[str, Contribution], author: User) -> None:
+    for key, decision, reason in [
+        ("figures", "accepted", "Thank you: the final policy uses the latest figures."),
+        ("communities", "accepted", "Agreed, and changed."),
+        ("default", "not_accepted", "The final policy keeps a pilot of at least 20 percent, evaluated after two years, before "
+                                    "deciding on a default. We will publish the evaluation."),
+        ("deadline", "out_of_scope", "The instructions for public comment are not part of the policy and are not carried into it."),
+        ("billions", "not_accepted", "Superseded by the updated figures of another amendment."),
+    ]:
+        amendments.answer_amendment(made[key].amendment, actor=author, decision=decision, reason=reason)
 
 
 def demo_consultations() -> list[Consultation]:

@@ -27,6 +27,10 @@ PUBLIC = {
     "comments.show",
     "comments.person",
     "comments.former_participant",
+    "amendments.index",
+    "amendments.show",
+    "api.amendments",
+    "api.amendment",
 }
 
 

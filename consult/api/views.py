@@ -4,6 +4,7 @@ from flask import Blueprint, abort, jsonify, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from consult.amendments import services as amendments_services
 from consult.comments import services as comments
 from consult.comments import w3c
 
@@ -11,6 +12,7 @@ from consult.core.models import db
 from consult.core.routing import public
 from consult.proposals import services
 from consult.proposals.models import Consultation, Version
+from consult.voting import services as voting
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -129,3 +131,59 @@ def annotations(slug: str):
     response.mimetype = "application/ld+json"
     response.headers["Content-Type"] = 'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"'
     return response
+
+
+# ---- amendments ------------------------------------------------------------------------------
+
+def _amendment_json(c, tally) -> dict:
+    a = c.amendment
+    return {
+        "id": c.id,
+        "url": url_for("amendments.show", contribution_id=c.id, _external=True),
+        "api_url": url_for("api.amendment", contribution_id=c.id, _external=True),
+        "section_key": c.section_key,
+        "version": c.version.number,
+        "author": c.author.display_name if c.author else "Former participant",
+        "created_at": c.created_at.isoformat(),
+        "rationale": c.body,
+        "proposed_text": a.proposed_text,
+        "redline": [{"op": op.kind, "text": op.text} for op in amendments_services.redline(c)],
+        "state": a.state,
+        "answer": {
+            "decision": a.decision,
+            "reason": a.answer,
+            "answered_at": a.answered_at.isoformat() if a.answered_at else None,
+        } if a.decision else None,
+        "withdrawn_at": a.withdrawn_at.isoformat() if a.withdrawn_at else None,
+        "incorporated_in_version": a.incorporated_version.number if a.incorporated_version else None,
+        "co_supporters": [s.user.display_name for s in a.supporters],
+        "tally": {"support": tally.support, "oppose": tally.oppose, "abstain": tally.abstain},
+    }
+
+
+@bp.route("/consultations/<slug>/amendments")
+@public
+def amendments(slug: str):
+    c = services.get_visible_consultation(current_user, slug) or abort(404)
+    sort = request.args.get("sort", "support")
+    if sort not in ("support", "newest"):
+        abort(400, "'sort' must be support or newest.")
+    page = _int_arg("page", 1, low=1, high=100_000)
+    per_page = _int_arg("per_page", 20, low=1, high=MAX_PER_PAGE)
+    pagination = db.paginate(amendments_services.amendments_query(c, current_user, sort=sort), page=page, per_page=per_page, error_out=False)
+    items = list(pagination.items)
+    tallies = voting.tallies(i.id for i in items)
+    conflicts = amendments_services.conflicts(items)
+    return jsonify(
+        amendments=[_amendment_json(i, tallies[i.id]) | {"conflicts_with": conflicts.get(i.id, [])} for i in items],
+        page=page, per_page=per_page, total=pagination.total,
+        waiting_for_answer=amendments_services.unanswered_above_threshold(c),
+        response_threshold=c.response_threshold,
+    )
+
+
+@bp.route("/amendments/<int:contribution_id>")
+@public
+def amendment(contribution_id: int):
+    c = amendments_services.get_visible_amendment(current_user, contribution_id) or abort(404)
+    return jsonify(_amendment_json(c, voting.tallies([c.id])[c.id]) | {"conflicts_with": amendments_services.section_conflicts(c)})

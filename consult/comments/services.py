@@ -29,6 +29,7 @@ from consult.core.models import db, utcnow
 from consult.core.permissions import Action, authorize, visible_contributions
 from consult.core.signals import version_published
 from consult.proposals.models import Consultation, Section, Version
+from consult.proposals.services import hold_open
 
 MAX_BODY_LENGTH = 5_000
 MAX_QUOTE_LENGTH = 2_000
@@ -59,7 +60,7 @@ def post_comment(
     must be words of the section as published (the server finds them, the browser only hints
     where)."""
     authorize(actor, Action.POST_COMMENT, consultation)
-    _hold_open(consultation)
+    hold_open(consultation)
     body = _checked_body(body)
     version = consultation.current_version
     if version is None:
@@ -97,18 +98,6 @@ def post_comment(
     db.session.add(contribution)
     db.session.flush()
     return contribution
-
-
-def _hold_open(consultation: Consultation) -> None:
-    """Lock the consultation's row against a concurrent close until this unit of work ends
-    (PostgreSQL: FOR SHARE; SQLite's writing transactions are serialised already), then check
-    again that it is still open, so no contribution is ever dated after the close."""
-    state, closes_at = db.session.execute(
-        select(Consultation.state, Consultation.closes_at).where(Consultation.id == consultation.id).with_for_update(read=True)
-    ).one()
-    now = utcnow()
-    if state != "open" or (closes_at is not None and closes_at <= now):
-        raise RuleViolation("This consultation is closed: you can read it, but no longer take part.")
 
 
 def _checked_body(body: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, or_, select, true
 
 from consult.accounts.models import Membership, Organisation, Role, User
+from consult.amendments.models import Amendment, AmendmentState
 from consult.comments.models import Contribution, ModerationState
 from consult.core.models import utcnow
 from consult.proposals.models import (
@@ -51,6 +52,12 @@ class Action(enum.StrEnum):
     POST_COMMENT = "post_comment"  # on a Consultation
     EDIT_COMMENT = "edit_comment"  # on a Contribution
     DELETE_COMMENT = "delete_comment"  # on a Contribution
+    VOTE = "vote"  # on a Consultation
+    PROPOSE_AMENDMENT = "propose_amendment"  # on a Consultation
+    CO_SUPPORT_AMENDMENT = "co_support_amendment"  # on an Amendment
+    WITHDRAW_AMENDMENT = "withdraw_amendment"  # on an Amendment
+    ANSWER_AMENDMENT = "answer_amendment"  # on an Amendment
+    START_NEXT_VERSION = "start_next_version"  # on a Consultation
 
 
 #: How long after posting an author may still correct a comment.
@@ -142,6 +149,35 @@ def _delete_comment(user: User | None, contribution: Contribution) -> bool:
     return _own(user, contribution)
 
 
+def _co_support(user: User | None, amendment: Amendment) -> bool:
+    """Others join an open amendment while the consultation is open."""
+    contribution = amendment.contribution
+    return (
+        _post_comment(user, contribution.consultation)
+        and contribution.author_id != user.id
+        and amendment.state == AmendmentState.OPEN
+        and contribution.moderation_state == ModerationState.VISIBLE
+    )
+
+
+def _withdraw_amendment(user: User | None, amendment: Amendment) -> bool:
+    """Its author withdraws an amendment until it is answered; it stays on record as withdrawn."""
+    return _own(user, amendment.contribution) and amendment.state == AmendmentState.OPEN
+
+
+def _answer_amendment(user: User | None, amendment: Amendment) -> bool:
+    """Only authors (and admins) of the consultation's organisation answer, from the moment the
+    amendment is made until the outcome is published; never citizens, moderators or other
+    organisations' staff (Decidim's CVE-2026-40869 let anyone accept or reject)."""
+    c = amendment.contribution.consultation
+    return (
+        bool(_roles(user, c.organisation_id) & EDITOR_ROLES)
+        and c.state in (ConsultationState.OPEN, ConsultationState.CLOSED)
+        and amendment.state in (AmendmentState.OPEN, AmendmentState.ANSWERED)
+        and amendment.contribution.moderation_state == ModerationState.VISIBLE
+    )
+
+
 def _manage_organisation(user: User | None, org: Organisation) -> bool:
     return _is_site_admin(user) or Role.ADMIN in _roles(user, org.id)
 
@@ -161,6 +197,12 @@ PREDICATES: dict[Action, Callable[[User | None, Any], bool]] = {
     Action.POST_COMMENT: _post_comment,
     Action.EDIT_COMMENT: _edit_comment,
     Action.DELETE_COMMENT: _delete_comment,
+    Action.VOTE: _post_comment,
+    Action.PROPOSE_AMENDMENT: _post_comment,
+    Action.CO_SUPPORT_AMENDMENT: _co_support,
+    Action.WITHDRAW_AMENDMENT: _withdraw_amendment,
+    Action.ANSWER_AMENDMENT: _answer_amendment,
+    Action.START_NEXT_VERSION: _edit_text,
     **{action: _transition(t) for t, action in TRANSITION_ACTIONS.items()},
 }
 

@@ -251,12 +251,40 @@ def _mark_changes(version: Version, previous: Version | None) -> None:
 
 # ---- lifecycle -----------------------------------------------------------------------------
 
+def hold_open(consultation: Consultation) -> datetime:
+    """For a unit of work that adds a contribution or a vote: lock the consultation's row
+    against a concurrent close until the transaction ends (PostgreSQL: FOR SHARE, which a
+    closing UPDATE waits for; SQLite's writing transactions are serialised already), check
+    that it is still open, and return the time to date the work with, taken under the lock.
+    So nothing is ever dated after the close."""
+    state, closes_at = db.session.execute(
+        select(Consultation.state, Consultation.closes_at).where(Consultation.id == consultation.id).with_for_update(read=True)
+    ).one()
+    now = utcnow()
+    if state != ConsultationState.OPEN or (closes_at is not None and closes_at <= now):
+        raise RuleViolation("This consultation is closed: you can read it, but no longer take part.")
+    return now
+
+
 def change_state(consultation: Consultation, transition: Transition, *, actor: User) -> None:
     """Move along the one table of allowed transitions (``TRANSITIONS``). Opening needs a
-    published version; opening and closing by hand move the date to now when it lies ahead."""
+    published version; opening and closing by hand move the date to now when it lies ahead.
+    The row is locked before the time is read, so a close is dated after every contribution
+    that got in before it (see ``hold_open``)."""
     authorize(actor, TRANSITION_ACTIONS[transition], consultation)
     source, target = TRANSITIONS[transition]
+    db.session.execute(select(Consultation.id).where(Consultation.id == consultation.id).with_for_update())
     now = utcnow()
+    if transition == Transition.CONCLUDE:
+        from consult.amendments.services import unanswered_above_threshold  # amendments build on proposals
+
+        waiting = unanswered_above_threshold(consultation)
+        if waiting:
+            raise RuleViolation(
+                f"{waiting} amendment{'s' if waiting != 1 else ''} with at least {consultation.response_threshold} "
+                f"supporting vote{'s' if consultation.response_threshold != 1 else ''} still "
+                f"{'wait' if waiting != 1 else 'waits'} for an answer. Answer every one before concluding."
+            )
     if transition in (Transition.OPEN, Transition.REOPEN):
         if consultation.current_version is None:
             raise RuleViolation("Publish version 1 of the text before opening the consultation.")

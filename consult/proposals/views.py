@@ -107,13 +107,23 @@ def _render_consultation(c: Consultation, version):
     from consult.comments import services as comments
     from consult.comments.views import highlighted_sections
 
+    from consult.amendments import services as amendments
+    from consult.voting import services as voting
+
     published = version is not None and version.is_published
+    is_current = version is not None and version == c.current_version
     return render_template(
         "proposals/consultation.html", consultation=c, version=version, transition_form=TransitionForm(), publish_form=PublishForm(), Transition=Transition,
         section_html=highlighted_sections(version) if published else {s.key: s.html for s in version.sections} if version else {},
         counts=comments.section_counts(c, current_user) if published else {},
         orphaned=comments.orphaned_on(version, current_user) if published else [],
-        is_current=version is not None and version == c.current_version,
+        is_current=is_current,
+        amendment_counts=amendments.amendment_counts(c, current_user) if published else {},
+        waiting=amendments.unanswered_above_threshold(c) if published else 0,
+        section_tallies=voting.section_tallies(c) if is_current else {},
+        my_votes=voting.my_votes(current_user, c) if is_current else {},
+        empty_tally=voting.Tally(),
+        citations=amendments.citations_of(version) if version is not None and version.number > 1 else {},
     )
 
 

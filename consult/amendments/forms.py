@@ -1,0 +1,50 @@
+from flask_wtf import FlaskForm
+from wtforms import RadioField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from consult.amendments.models import Decision
+from consult.amendments.services import MAX_QUOTE_LENGTH, MAX_RATIONALE_LENGTH
+from consult.proposals.services import MAX_SECTION_LENGTH
+
+
+class AmendmentForm(FlaskForm):
+    proposed_text = TextAreaField(
+        "The section as you would have it",
+        validators=[Optional(), Length(max=MAX_SECTION_LENGTH)],
+        description="Edit the words of the current text directly (Markdown). Leave it as it is if you fill in the two fields below instead.",
+    )
+    quote = TextAreaField(
+        "Or: words to replace (optional)",
+        validators=[Optional(), Length(max=MAX_QUOTE_LENGTH, message=f"Quote at most {MAX_QUOTE_LENGTH:,} characters.")],
+        description="Copy a passage of the section exactly as it appears.",
+    )
+    replacement = TextAreaField(
+        "Replace them with (optional)",
+        validators=[Optional(), Length(max=MAX_SECTION_LENGTH)],
+        description="Leave empty to propose deleting the passage.",
+    )
+    rationale = TextAreaField(
+        "Why this change?",
+        validators=[
+            DataRequired(message="Say why: an amendment needs a rationale."),
+            Length(max=MAX_RATIONALE_LENGTH, message=f"A rationale can be at most {MAX_RATIONALE_LENGTH:,} characters."),
+        ],
+        description="Markdown works. Others will support or oppose your amendment, and the organisation must answer it.",
+    )
+
+
+class AnswerForm(FlaskForm):
+    decision = RadioField(
+        "Your answer",
+        choices=[SelectChoice(d.value, d.label) for d in Decision],
+        validators=[DataRequired(message="Choose an answer.")],
+    )
+    reason = TextAreaField(
+        "The reason",
+        validators=[
+            DataRequired(message="Give the reason for your answer: every answer carries one."),
+            Length(max=MAX_RATIONALE_LENGTH, message=f"A reason can be at most {MAX_RATIONALE_LENGTH:,} characters."),
+        ],
+        description="Published with the answer. Markdown works.",
+    )

@@ -1,0 +1,112 @@
+"""Amendments: a participant's replacement text for a section, with a rationale, co-supporters
+and, in the end, the organisation's answer. An amendment is a ``Contribution`` (kind
+``amendment``: its body is the rationale) with one ``Amendment`` row for what only amendments
+have. ``Citation`` links a section of a version to the contributions behind its change."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from consult.accounts.models import User
+from consult.comments.models import Contribution
+from consult.core.models import UTCDateTime, db, utcnow
+from consult.proposals.models import Version
+
+
+class AmendmentState(enum.StrEnum):
+    OPEN = "open"
+    ANSWERED = "answered"
+    WITHDRAWN = "withdrawn"
+    INCORPORATED = "incorporated"  # a published version contains it
+
+
+class Decision(enum.StrEnum):
+    ACCEPTED = "accepted"
+    ACCEPTED_IN_PART = "accepted_in_part"
+    NOT_ACCEPTED = "not_accepted"
+    OUT_OF_SCOPE = "out_of_scope"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class Amendment(db.Model):
+    __tablename__ = "amendments"
+
+    contribution_id: Mapped[int] = mapped_column(ForeignKey("contributions.id", ondelete="CASCADE"), primary_key=True)
+    #: The section's whole Markdown body as the amendment would have it.
+    proposed_text: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20), default=AmendmentState.OPEN)
+    decision: Mapped[str | None] = mapped_column(String(20))
+    answer: Mapped[str] = mapped_column(Text, default="")  # the reason, Markdown
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    incorporated_version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id", ondelete="SET NULL"))
+
+    contribution: Mapped[Contribution] = relationship(backref=db.backref("amendment", uselist=False, cascade="all, delete-orphan"))
+    answered_by: Mapped[User | None] = relationship()
+    incorporated_version: Mapped[Version | None] = relationship()
+    supporters: Mapped[list[AmendmentSupporter]] = relationship(
+        back_populates="amendment", order_by="AmendmentSupporter.created_at", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        CheckConstraint("state IN ('open', 'answered', 'withdrawn', 'incorporated')", name="state_known"),
+        CheckConstraint(
+            "decision IS NULL OR decision IN ('accepted', 'accepted_in_part', 'not_accepted', 'out_of_scope')",
+            name="decision_known",
+        ),
+        # An answered (or incorporated) amendment has a decision and a date; an open or withdrawn one neither.
+        CheckConstraint(
+            "(state IN ('open', 'withdrawn')) = (decision IS NULL) AND (decision IS NULL) = (answered_at IS NULL)",
+            name="answered_has_decision",
+        ),
+        CheckConstraint("(state = 'withdrawn') = (withdrawn_at IS NOT NULL)", name="withdrawn_has_date"),
+        CheckConstraint("(state = 'incorporated') = (incorporated_version_id IS NOT NULL)", name="incorporated_has_version"),
+    )
+
+    @property
+    def decision_label(self) -> str:
+        return Decision(self.decision).label if self.decision else ""
+
+
+class AmendmentSupporter(db.Model):
+    """Someone who joins an amendment as a co-supporter (a co-signatory, not a vote)."""
+
+    __tablename__ = "amendment_supporters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    amendment_id: Mapped[int] = mapped_column(ForeignKey("amendments.contribution_id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    amendment: Mapped[Amendment] = relationship(back_populates="supporters")
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (UniqueConstraint("amendment_id", "user_id"),)
+
+
+class Citation(db.Model):
+    """A change in a section of a version, traced to a contribution behind it."""
+
+    __tablename__ = "citations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"))
+    section_key: Mapped[str] = mapped_column(String(80))
+    contribution_id: Mapped[int] = mapped_column(ForeignKey("contributions.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    version: Mapped[Version] = relationship()
+    contribution: Mapped[Contribution] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("version_id", "section_key", "contribution_id"),
+        Index("ix_citations_contribution", "contribution_id"),
+    )

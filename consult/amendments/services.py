@@ -1,0 +1,452 @@
+"""Amendments: proposing, co-supporting, withdrawing, answering, conflicts, and the next
+version built from the accepted ones.
+
+Every function that changes something takes the acting user as ``actor``, checks permission
+through ``consult.core.permissions``, flushes and never commits.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from consult.accounts.models import User
+from consult.amendments.models import Amendment, AmendmentState, AmendmentSupporter, Citation, Decision
+from consult.comments.anchoring import locate_quote
+from consult.comments.models import Contribution, ContributionKind, ModerationState
+from consult.core import text
+from consult.core.errors import RuleViolation
+from consult.core.models import db, utcnow
+from consult.core.permissions import Action, authorize, visible_contributions
+from consult.core.signals import version_published
+from consult.proposals.models import Consultation, Section, SectionChange, Version
+from consult.proposals.services import MAX_SECTION_LENGTH, draft_for_editing, get_visible_consultation, hold_open
+from consult.proposals.textdiff import DiffOp, word_diff
+from consult.voting.models import Vote, VoteValue
+
+MAX_RATIONALE_LENGTH = 5_000
+MAX_QUOTE_LENGTH = 2_000
+
+
+# ---- edits: what an amendment changes, as ranges of the section's Markdown -------------------
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace ``base[start:end]`` with ``replacement`` (an insertion when start == end)."""
+
+    start: int
+    end: int
+    replacement: str
+
+
+def edits(base: str, proposed: str) -> list[Edit]:
+    """The word-level changes that turn ``base`` into ``proposed``, in order, not overlapping."""
+    result: list[Edit] = []
+    position = 0
+    pending: Edit | None = None
+    for op in word_diff(base, proposed):
+        if op.kind == "equal":
+            if pending:
+                result.append(pending)
+                pending = None
+            position += len(op.text)
+        elif op.kind == "delete":
+            pending = Edit(position, position + len(op.text), pending.replacement if pending else "")
+            position += len(op.text)
+        else:  # insert, after a delete (a replacement) or alone
+            pending = Edit(pending.start, pending.end, pending.replacement + op.text) if pending else Edit(position, position, op.text)
+    if pending:
+        result.append(pending)
+    return result
+
+
+def _touch(a: Edit, b: Edit) -> bool:
+    """Do two edits of the same text change overlapping words? Two insertions at one place
+    collide too (which goes first is the author's choice); an insertion collides with a
+    replacement only strictly inside it."""
+    a_inserts, b_inserts = a.start == a.end, b.start == b.end
+    if a_inserts and b_inserts:
+        return a.start == b.start
+    if a_inserts:
+        return b.start < a.start < b.end
+    if b_inserts:
+        return a.start < b.start < a.end
+    return a.start < b.end and b.start < a.end
+
+
+def conflict(a: list[Edit], b: list[Edit]) -> bool:
+    return any(_touch(x, y) for x in a for y in b)
+
+
+def apply_edits(base: str, changes: list[Edit]) -> str:
+    out, position = [], 0
+    for e in sorted(changes, key=lambda e: (e.start, e.end)):
+        out.append(base[position:e.start])
+        out.append(e.replacement)
+        position = e.end
+    out.append(base[position:])
+    return "".join(out)
+
+
+# ---- proposing -----------------------------------------------------------------------------
+
+def propose_amendment(
+    consultation: Consultation,
+    *,
+    actor: User,
+    section_key: str,
+    rationale: str,
+    proposed_text: str | None = None,
+    quote: str | None = None,
+    replacement: str | None = None,
+) -> Contribution:
+    """Propose new words for a section of the current version: the section's whole new text,
+    or a quoted passage of it and its replacement (empty replacement: delete the passage)."""
+    authorize(actor, Action.PROPOSE_AMENDMENT, consultation)
+    now = hold_open(consultation)
+    version = consultation.current_version
+    section = version.section(section_key) if version else None
+    if section is None:
+        raise RuleViolation("That section is not in the current version of the text.", status=400)
+    rationale = (rationale or "").strip()
+    if not rationale:
+        raise RuleViolation("Say why: an amendment needs a rationale.", status=400)
+    if len(rationale) > MAX_RATIONALE_LENGTH:
+        raise RuleViolation(f"A rationale can be at most {MAX_RATIONALE_LENGTH:,} characters; yours has {len(rationale):,}.", status=400)
+
+    proposed = proposed_section_text(section, proposed_text=proposed_text, quote=quote, replacement=replacement)
+    if not proposed:
+        raise RuleViolation("The amended section would be empty. To propose removing it, say so in a comment.", status=400)
+    if len(proposed) > MAX_SECTION_LENGTH:
+        raise RuleViolation(f"The amended section can be at most {MAX_SECTION_LENGTH:,} characters.", status=400)
+    if proposed == section.body.strip():
+        raise RuleViolation("Your text is the same as the current text: change some words to propose an amendment.", status=400)
+
+    contribution = Contribution(
+        consultation=consultation, author=actor, version=version, section_key=section.key,
+        kind=ContributionKind.AMENDMENT, body=rationale, body_html=str(text.render_markdown(rationale)),
+        moderation_state=ModerationState.VISIBLE, created_at=now,
+    )
+    contribution.amendment = Amendment(proposed_text=proposed, state=AmendmentState.OPEN)
+    db.session.add(contribution)
+    db.session.flush()
+    return contribution
+
+
+def proposed_section_text(section: Section, *, proposed_text: str | None, quote: str | None, replacement: str | None) -> str:
+    """The section's Markdown as the amendment would have it: the quoted passage replaced, or
+    else the whole text as written."""
+    if quote is not None and quote.strip():
+        return _replace_passage(section, quote, replacement or "")
+    return (proposed_text or "").replace("\r\n", "\n").strip()
+
+
+def preview(section: Section, proposed: str) -> tuple[list[DiffOp], str]:
+    """The redline against the section's text and the amended section rendered, storing nothing."""
+    return word_diff(section.text, text.plain_text(proposed)), str(text.render_markdown(proposed))
+
+
+def _replace_passage(section: Section, quote: str, replacement: str) -> str:
+    quote = quote.strip()
+    if len(quote) > MAX_QUOTE_LENGTH:
+        raise RuleViolation(f"Quote at most {MAX_QUOTE_LENGTH:,} characters.", status=400)
+    body = section.body.strip()
+    span = locate_quote(body, quote)
+    if span is None:
+        raise RuleViolation(
+            f"The words you quoted are not in the section “{section.heading}” as written (formatting such as links or "
+            "emphasis inside them counts). Edit the whole section's text instead.",
+            status=400,
+        )
+    start, end = span
+    return (body[:start] + replacement.strip() + body[end:]).strip()
+
+
+# ---- taking part ---------------------------------------------------------------------------
+
+def co_support(amendment: Amendment, *, actor: User) -> None:
+    authorize(actor, Action.CO_SUPPORT_AMENDMENT, amendment)
+    now = hold_open(amendment.contribution.consultation)
+    if any(s.user_id == actor.id for s in amendment.supporters):
+        return
+    amendment.supporters.append(AmendmentSupporter(user=actor, created_at=now))
+    db.session.flush()
+
+
+def leave_support(amendment: Amendment, *, actor: User) -> None:
+    hold_open(amendment.contribution.consultation)
+    for supporter in list(amendment.supporters):
+        if supporter.user_id == actor.id:
+            amendment.supporters.remove(supporter)
+    db.session.flush()
+
+
+def withdraw_amendment(amendment: Amendment, *, actor: User) -> None:
+    """The author takes the amendment back; it stays on record, marked withdrawn, with its
+    rationale, supporters and votes."""
+    authorize(actor, Action.WITHDRAW_AMENDMENT, amendment)
+    amendment.state = AmendmentState.WITHDRAWN
+    amendment.withdrawn_at = utcnow()
+    db.session.flush()
+
+
+def answer_amendment(amendment: Amendment, *, actor: User, decision: str, reason: str) -> None:
+    """The organisation's answer, with its reason. It can be revised until the outcome is
+    published; the latest answer stands."""
+    authorize(actor, Action.ANSWER_AMENDMENT, amendment)
+    if decision not in {d.value for d in Decision}:
+        raise RuleViolation("Choose an answer: accepted, accepted in part, not accepted or out of scope.", status=400)
+    reason = (reason or "").strip()
+    if not reason:
+        raise RuleViolation("Give the reason for your answer: every answer carries one.", status=400)
+    if len(reason) > MAX_RATIONALE_LENGTH:
+        raise RuleViolation(f"A reason can be at most {MAX_RATIONALE_LENGTH:,} characters.", status=400)
+    amendment.state = AmendmentState.ANSWERED
+    amendment.decision = decision
+    amendment.answer = reason
+    amendment.answered_by = actor
+    amendment.answered_at = utcnow()
+    db.session.flush()
+
+
+# ---- reading -------------------------------------------------------------------------------
+
+def get_visible_amendment(user: User | None, contribution_id: int) -> Contribution | None:
+    """The amendment with this id if ``user`` may see it (and its consultation)."""
+    contribution = db.session.scalar(
+        select(Contribution).join(Amendment, Amendment.contribution_id == Contribution.id).where(
+            Contribution.id == contribution_id, visible_contributions(user)
+        )
+    )
+    if contribution is None or get_visible_consultation(user, contribution.consultation.slug) is None:
+        return None
+    return contribution
+
+
+def support_count():
+    """Supporting votes of the contribution in the enclosing query (a correlated COUNT)."""
+    return (
+        select(func.count(Vote.id))
+        .where(Vote.contribution_id == Contribution.id, Vote.value == VoteValue.SUPPORT)
+        .correlate(Contribution)
+        .scalar_subquery()
+    )
+
+
+def amendments_query(consultation: Consultation, user: User | None, *, section_key: str | None = None, sort: str = "support"):
+    query = (
+        select(Contribution)
+        .join(Amendment, Amendment.contribution_id == Contribution.id)
+        .where(Contribution.consultation_id == consultation.id, visible_contributions(user))
+        .options(selectinload(Contribution.author), selectinload(Contribution.version))
+    )
+    if section_key:
+        query = query.where(Contribution.section_key == section_key)
+    if sort == "newest":
+        return query.order_by(Contribution.created_at.desc(), Contribution.id.desc())
+    return query.order_by(support_count().desc(), Contribution.created_at.desc(), Contribution.id.desc())
+
+
+def amendment_counts(consultation: Consultation, user: User | None) -> dict[str, int]:
+    """How many amendments each section has, from the database."""
+    rows = db.session.execute(
+        select(Contribution.section_key, func.count())
+        .join(Amendment, Amendment.contribution_id == Contribution.id)
+        .where(Contribution.consultation_id == consultation.id, visible_contributions(user))
+        .group_by(Contribution.section_key)
+    ).all()
+    return {key: n for key, n in rows}
+
+
+def unanswered_above_threshold(consultation: Consultation) -> int:
+    """Visible open amendments with at least the consultation's response threshold of
+    supporting votes: each must be answered before the consultation is concluded."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Contribution)
+        .join(Amendment, Amendment.contribution_id == Contribution.id)
+        .where(
+            Contribution.consultation_id == consultation.id,
+            Contribution.moderation_state == ModerationState.VISIBLE,
+            Contribution.deleted_at.is_(None),
+            Amendment.state == AmendmentState.OPEN,
+            support_count() >= consultation.response_threshold,
+        )
+    ) or 0
+
+
+def base_section(contribution: Contribution) -> Section | None:
+    """The section as it was when the amendment was written."""
+    return contribution.version.section(contribution.section_key)
+
+
+def redline(contribution: Contribution) -> list[DiffOp]:
+    """The amendment as a word-level redline of the section's plain text."""
+    section = base_section(contribution)
+    return word_diff(section.text if section else "", text.plain_text(contribution.amendment.proposed_text))
+
+
+def preview_html(contribution: Contribution) -> str:
+    return str(text.render_markdown(contribution.amendment.proposed_text))
+
+
+def conflicts(contributions: list[Contribution]) -> dict[int, list[int]]:
+    """Among these amendments, which change overlapping words of the same section of the same
+    version (withdrawn and rejected ones left aside): id -> the ids it conflicts with."""
+    live = [
+        c for c in contributions
+        if c.amendment.state in (AmendmentState.OPEN, AmendmentState.ANSWERED)
+        and c.amendment.decision in (None, Decision.ACCEPTED, Decision.ACCEPTED_IN_PART)
+    ]
+    groups: dict[tuple[int, str], list[Contribution]] = defaultdict(list)
+    for c in live:
+        groups[(c.version_id, c.section_key)].append(c)
+    result: dict[int, list[int]] = defaultdict(list)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        base = base_section(members[0])
+        changes = {c.id: edits(base.body.strip(), c.amendment.proposed_text) for c in members}
+        for i, a in enumerate(members):
+            for b in members[i + 1:]:
+                if conflict(changes[a.id], changes[b.id]):
+                    result[a.id].append(b.id)
+                    result[b.id].append(a.id)
+    return dict(result)
+
+
+def section_conflicts(contribution: Contribution) -> list[int]:
+    """The ids of the amendments this one conflicts with."""
+    others = db.session.scalars(
+        select(Contribution)
+        .join(Amendment, Amendment.contribution_id == Contribution.id)
+        .where(
+            Contribution.consultation_id == contribution.consultation_id,
+            Contribution.section_key == contribution.section_key,
+            Contribution.version_id == contribution.version_id,
+            visible_contributions(None),
+        )
+    ).all()
+    return conflicts(list({c.id: c for c in [contribution, *others]}.values())).get(contribution.id, [])
+
+
+# ---- the next version ----------------------------------------------------------------------
+
+@dataclass
+class NextVersion:
+    draft: Version
+    applied: list[Contribution] = field(default_factory=list)
+    #: amendment -> the applied amendments it conflicts with; the author resolves these by hand
+    conflicting: list[tuple[Contribution, list[Contribution]]] = field(default_factory=list)
+    #: accepted in part, or written for an older version, or on a section changed in the draft
+    by_hand: list[tuple[Contribution, str]] = field(default_factory=list)
+
+
+def start_next_version(consultation: Consultation, *, actor: User) -> NextVersion:
+    """Build (or add to) the draft of the next version with every accepted amendment applied,
+    most supported first; an amendment whose words overlap one already applied is left for the
+    author, flagged. Each applied amendment is cited by its section of the draft, so the change
+    is traced to it and publishing the draft marks it incorporated."""
+    authorize(actor, Action.START_NEXT_VERSION, consultation)
+    current = consultation.current_version
+    if current is None:
+        raise RuleViolation("Publish version 1 before building the next version from amendments.")
+    draft = draft_for_editing(consultation, actor=actor)
+    report = NextVersion(draft=draft)
+    accepted = db.session.scalars(
+        select(Contribution)
+        .join(Amendment, Amendment.contribution_id == Contribution.id)
+        .where(
+            Contribution.consultation_id == consultation.id,
+            visible_contributions(None),
+            Amendment.state == AmendmentState.ANSWERED,
+            Amendment.decision.in_([Decision.ACCEPTED, Decision.ACCEPTED_IN_PART]),
+        )
+        .order_by(support_count().desc(), Contribution.created_at, Contribution.id)
+    ).all()
+    cited = set(db.session.scalars(select(Citation.contribution_id).where(Citation.version_id == draft.id)))
+    by_section: dict[str, list[Contribution]] = defaultdict(list)
+    for c in accepted:
+        if c.id in cited:
+            continue  # applied by an earlier run
+        if c.amendment.decision == Decision.ACCEPTED_IN_PART:
+            report.by_hand.append((c, "accepted in part: write the accepted part into the draft yourself"))
+        elif c.version_id != current.id:
+            report.by_hand.append((c, f"written for version {c.version.number}, not the current one"))
+        else:
+            by_section[c.section_key].append(c)
+
+    for key, members in by_section.items():
+        target, base = draft.section(key), current.section(key)
+        if target is None or base is None:
+            report.by_hand.extend((c, "its section is not in the draft") for c in members)
+            continue
+        if target.body.strip() != base.body.strip():
+            report.by_hand.extend((c, "its section was already changed in the draft") for c in members)
+            continue
+        applied: list[tuple[Contribution, list[Edit]]] = []
+        for c in members:
+            changes = edits(base.body.strip(), c.amendment.proposed_text)
+            clashing = [other for other, their in applied if conflict(changes, their)]
+            if clashing:
+                report.conflicting.append((c, clashing))
+            else:
+                applied.append((c, changes))
+        if not applied:
+            continue
+        body = apply_edits(base.body.strip(), [e for _, changes in applied for e in changes])
+        target.body = body
+        target.text = text.plain_text(body)
+        target.html = str(text.render_markdown(body))
+        target.change = SectionChange.CHANGED
+        for c, _ in applied:
+            db.session.add(Citation(version=draft, section_key=key, contribution=c))
+            report.applied.append(c)
+    db.session.flush()
+    return report
+
+
+def cite(version: Version, section_key: str, contribution: Contribution, *, actor: User) -> None:
+    """Trace a section's change in an unpublished version to a contribution (an amendment
+    applied by hand, or a comment that led to it)."""
+    authorize(actor, Action.EDIT_TEXT, version.consultation)
+    if version.published_at is not None:
+        raise RuleViolation("A published version is fixed: cite contributions in the draft of the next one.")
+    if version.section(section_key) is None:
+        raise RuleViolation("That section is not in the draft.", status=400)
+    if contribution.consultation_id != version.consultation_id or contribution.moderation_state != ModerationState.VISIBLE or contribution.deleted_at:
+        raise RuleViolation(f"There is no contribution {contribution.id} to cite in this consultation.", status=400)
+    exists = db.session.scalar(
+        select(Citation.id).where(Citation.version_id == version.id, Citation.section_key == section_key, Citation.contribution_id == contribution.id)
+    )
+    if exists is None:
+        db.session.add(Citation(version=version, section_key=section_key, contribution=contribution))
+    db.session.flush()
+
+
+def citations_of(version: Version) -> dict[str, list[Contribution]]:
+    rows = db.session.execute(
+        select(Citation.section_key, Contribution)
+        .join(Contribution, Contribution.id == Citation.contribution_id)
+        .where(Citation.version_id == version.id, visible_contributions(None))
+        .order_by(Citation.section_key, Contribution.id)
+    ).all()
+    result: dict[str, list[Contribution]] = defaultdict(list)
+    for key, c in rows:
+        result[key].append(c)
+    return dict(result)
+
+
+@version_published.connect
+def _mark_incorporated(sender, *, version: Version, **_):
+    """Publishing a version marks the accepted amendments it cites as incorporated."""
+    ids = select(Citation.contribution_id).where(Citation.version_id == version.id)
+    for amendment in db.session.scalars(
+        select(Amendment).where(Amendment.contribution_id.in_(ids), Amendment.state == AmendmentState.ANSWERED,
+                                Amendment.decision.in_([Decision.ACCEPTED, Decision.ACCEPTED_IN_PART]))
+    ):
+        amendment.state = AmendmentState.INCORPORATED
+        amendment.incorporated_version_id = version.id

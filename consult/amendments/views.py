@@ -1,0 +1,183 @@
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from consult.amendments import services
+from consult.amendments.forms import AmendmentForm, AnswerForm
+from consult.amendments.models import Amendment, AmendmentState
+from consult.comments.models import Contribution
+from consult.core.errors import RuleViolation
+from consult.core.models import db
+from consult.core.permissions import Action, authorize, can
+from consult.core.routing import public
+from consult.proposals.models import Consultation
+from consult.proposals.services import get_visible_consultation
+from consult.voting import services as voting
+
+bp = Blueprint("amendments", __name__)
+
+PER_PAGE = 20
+SORTS = {"support": "Most supported", "newest": "Newest"}
+
+
+def _consultation_or_404(slug: str) -> Consultation:
+    return get_visible_consultation(current_user, slug) or abort(404)
+
+
+def _amendment_or_404(contribution_id: int) -> Contribution:
+    return services.get_visible_amendment(current_user, contribution_id) or abort(404)
+
+
+def _page() -> int:
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or not 0 < int(raw) < 100_000:
+        abort(400, "The page number must be a whole number from 1.")
+    return int(raw)
+
+
+@bp.route("/c/<slug>/amendments")
+@public
+def index(slug: str):
+    c = _consultation_or_404(slug)
+    sort = request.args.get("sort", "support")
+    if sort not in SORTS:
+        abort(400, f"Sort by one of: {', '.join(SORTS)}.")
+    section_key = request.args.get("section") or None
+    if section_key and (c.current_version is None or not any(s.key == section_key for v in c.published_versions for s in v.sections)):
+        abort(404, "There is no such section in this consultation.")
+    pagination = db.paginate(services.amendments_query(c, current_user, section_key=section_key, sort=sort), page=_page(), per_page=PER_PAGE, error_out=False)
+    items = list(pagination.items)
+    return render_template(
+        "amendments/index.html", consultation=c, pagination=pagination, amendments=items, sort=sort, sorts=SORTS,
+        section_key=section_key, tallies=voting.tallies(c.id for c in items), conflicts=services.conflicts(items),
+        my_votes=voting.my_votes(current_user, c), waiting=services.unanswered_above_threshold(c),
+    )
+
+
+@bp.route("/c/<slug>/s/<key>/amend", methods=["GET", "POST"])
+def propose(slug: str, key: str):
+    c = _consultation_or_404(slug)
+    version = c.current_version or abort(404)
+    section = version.section(key) or abort(404, "This section is not in the current version.")
+    authorize(current_user, Action.PROPOSE_AMENDMENT, c)
+    form = AmendmentForm()
+    if request.method == "GET":
+        form.proposed_text.data = section.body.strip()
+        if request.args.get("quote"):
+            form.quote.data = request.args["quote"][: services.MAX_QUOTE_LENGTH]
+    preview = None
+    if form.validate_on_submit():
+        quote = form.quote.data if form.quote.data and form.quote.data.strip() else None
+        try:
+            if "preview" in request.form:
+                # Nothing is stored: show the redline of what would be proposed.
+                proposed = services.proposed_section_text(section, proposed_text=form.proposed_text.data, quote=quote, replacement=form.replacement.data)
+                preview = services.preview(section, proposed)
+            else:
+                contribution = services.propose_amendment(
+                    c, actor=current_user, section_key=section.key, rationale=form.rationale.data,
+                    proposed_text=form.proposed_text.data, quote=quote, replacement=form.replacement.data,
+                )
+                db.session.commit()
+                flash("Your amendment is published. Others can now support it, and the organisation will answer it.", "success")
+                return redirect(url_for("amendments.show", contribution_id=contribution.id))
+        except RuleViolation as refused:
+            if refused.status != 400:
+                raise
+            db.session.rollback()
+            (form.quote if quote else form.proposed_text).errors = [refused.message]
+    status = 400 if form.errors else 200
+    return render_template("amendments/propose.html", consultation=c, section=section, form=form, preview=preview), status
+
+
+@bp.route("/amendments/<int:contribution_id>")
+@public
+def show(contribution_id: int):
+    contribution = _amendment_or_404(contribution_id)
+    c = contribution.consultation
+    amendment = contribution.amendment
+    conflicting = services.section_conflicts(contribution)
+    return render_template(
+        "amendments/show.html", consultation=c, contribution=contribution, amendment=amendment,
+        section=services.base_section(contribution), ops=services.redline(contribution), preview=services.preview_html(contribution),
+        tally=voting.tallies([contribution.id])[contribution.id], my_vote=voting.my_votes(current_user, c).get(contribution.id),
+        conflicting=conflicting, answer_form=AnswerForm(decision=amendment.decision, reason=amendment.answer or None),
+        is_supporter=current_user.is_authenticated and any(s.user_id == current_user.id for s in amendment.supporters),
+    )
+
+
+@bp.route("/amendments/<int:contribution_id>/support", methods=["POST"])
+def support(contribution_id: int):
+    contribution = _amendment_or_404(contribution_id)
+    services.co_support(contribution.amendment, actor=current_user)
+    db.session.commit()
+    flash("You are now a co-supporter of this amendment.", "success")
+    return redirect(url_for("amendments.show", contribution_id=contribution.id))
+
+
+@bp.route("/amendments/<int:contribution_id>/leave", methods=["POST"])
+def leave(contribution_id: int):
+    contribution = _amendment_or_404(contribution_id)
+    services.leave_support(contribution.amendment, actor=current_user)
+    db.session.commit()
+    flash("You are no longer a co-supporter of this amendment.", "success")
+    return redirect(url_for("amendments.show", contribution_id=contribution.id))
+
+
+@bp.route("/amendments/<int:contribution_id>/withdraw", methods=["POST"])
+def withdraw(contribution_id: int):
+    contribution = _amendment_or_404(contribution_id)
+    services.withdraw_amendment(contribution.amendment, actor=current_user)
+    db.session.commit()
+    flash("Your amendment is withdrawn. It stays on record, marked withdrawn.", "success")
+    return redirect(url_for("amendments.show", contribution_id=contribution.id))
+
+
+@bp.route("/amendments/<int:contribution_id>/answer", methods=["POST"])
+def answer(contribution_id: int):
+    contribution = _amendment_or_404(contribution_id)
+    authorize(current_user, Action.ANSWER_AMENDMENT, contribution.amendment)
+    form = AnswerForm()
+    if form.validate_on_submit():
+        services.answer_amendment(contribution.amendment, actor=current_user, decision=form.decision.data, reason=form.reason.data)
+        db.session.commit()
+        flash("Your answer is published.", "success")
+        return redirect(url_for("amendments.show", contribution_id=contribution.id))
+    c = contribution.consultation
+    return render_template(
+        "amendments/show.html", consultation=c, contribution=contribution, amendment=contribution.amendment,
+        section=services.base_section(contribution), ops=services.redline(contribution), preview=services.preview_html(contribution),
+        tally=voting.tallies([contribution.id])[contribution.id], my_vote=voting.my_votes(current_user, c).get(contribution.id),
+        conflicting=services.section_conflicts(contribution), answer_form=form,
+        is_supporter=any(s.user_id == current_user.id for s in contribution.amendment.supporters),
+    ), 400
+
+
+@bp.route("/c/<slug>/next-version", methods=["POST"])
+def next_version(slug: str):
+    c = _consultation_or_404(slug)
+    report = services.start_next_version(c, actor=current_user)
+    db.session.commit()
+    return render_template("amendments/next_version.html", consultation=c, report=report)
+
+
+def answerable(contribution: Contribution) -> bool:
+    return can(current_user, Action.ANSWER_AMENDMENT, contribution.amendment)
+
+
+STATE_LABELS = {
+    AmendmentState.OPEN: "Waiting for an answer",
+    AmendmentState.ANSWERED: "Answered",
+    AmendmentState.WITHDRAWN: "Withdrawn",
+    AmendmentState.INCORPORATED: "Incorporated",
+}
+
+
+@bp.app_template_filter("amendment_state")
+def amendment_state(amendment: Amendment) -> str:
+    if amendment.state == AmendmentState.ANSWERED:
+        return f"Answered: {amendment.decision_label.lower()}"
+    if amendment.state == AmendmentState.INCORPORATED:
+        return f"Incorporated in version {amendment.incorporated_version.number}" if amendment.incorporated_version else "Incorporated"
+    return STATE_LABELS[AmendmentState(amendment.state)]

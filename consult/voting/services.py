@@ -1,0 +1,169 @@
+"""Casting, changing and withdrawing votes, and counting them.
+
+A vote is written with one INSERT ... ON CONFLICT DO UPDATE on the unique (user, item), in
+the transaction that holds the consultation open (``hold_open``): twenty requests racing for
+one person's vote leave one row, and no vote is dated after the close. Tallies are COUNTs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from consult.accounts.models import User
+from consult.comments.models import Contribution, ContributionKind, ModerationState
+from consult.core.errors import RuleViolation
+from consult.core.models import db
+from consult.core.permissions import Action, authorize
+from consult.proposals.models import Consultation
+from consult.proposals.services import hold_open
+from consult.voting.models import STATEMENT_VALUES, SUPPORT_VALUES, Vote, VoteValue
+
+VOTABLE_KINDS = (ContributionKind.AMENDMENT, ContributionKind.STATEMENT)
+
+
+@dataclass(frozen=True)
+class Tally:
+    support: int = 0
+    oppose: int = 0
+    abstain: int = 0
+    agree: int = 0
+    disagree: int = 0
+    passed: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.support + self.oppose + self.abstain + self.agree + self.disagree + self.passed
+
+    @classmethod
+    def of(cls, counts: dict[str, int]) -> Tally:
+        return cls(
+            support=counts.get("support", 0), oppose=counts.get("oppose", 0), abstain=counts.get("abstain", 0),
+            agree=counts.get("agree", 0), disagree=counts.get("disagree", 0), passed=counts.get("pass", 0),
+        )
+
+    def as_dict(self, values: Iterable[VoteValue]) -> dict[str, int]:
+        return {v.value: getattr(self, "passed" if v is VoteValue.PASS else v.value) for v in values}
+
+
+# ---- targets -------------------------------------------------------------------------------
+
+def _allowed_values(contribution: Contribution | None) -> tuple[VoteValue, ...]:
+    if contribution is not None and contribution.kind == ContributionKind.STATEMENT:
+        return STATEMENT_VALUES
+    return SUPPORT_VALUES
+
+
+def _check_target(consultation: Consultation, contribution: Contribution | None, section_key: str | None) -> None:
+    if contribution is not None:
+        if contribution.consultation_id != consultation.id:
+            raise RuleViolation("That item is not part of this consultation.", status=400)
+        if contribution.kind not in VOTABLE_KINDS:
+            raise RuleViolation("You can vote on amendments, statements and sections, not on comments.", status=400)
+        if contribution.moderation_state != ModerationState.VISIBLE or contribution.deleted_at is not None:
+            raise RuleViolation("This contribution is hidden or deleted: it cannot be voted on.")
+        amendment = getattr(contribution, "amendment", None)
+        if amendment is not None and amendment.state == "withdrawn":
+            raise RuleViolation("This amendment was withdrawn by its author: it can no longer be voted on.")
+    else:
+        version = consultation.current_version
+        if not section_key or version is None or version.section(section_key) is None:
+            raise RuleViolation("That section is not in the current version of the text.", status=400)
+
+
+def _locked_target(contribution: Contribution | None) -> None:
+    """Re-read the contribution's state under a shared lock, so a vote cannot slip in as a
+    moderator hides it (PostgreSQL; SQLite serialises writers)."""
+    if contribution is None:
+        return
+    state, deleted = db.session.execute(
+        select(Contribution.moderation_state, Contribution.deleted_at).where(Contribution.id == contribution.id).with_for_update(read=True)
+    ).one()
+    if state != ModerationState.VISIBLE or deleted is not None:
+        raise RuleViolation("This contribution is hidden or deleted: it cannot be voted on.")
+
+
+# ---- casting -------------------------------------------------------------------------------
+
+def cast_vote(
+    consultation: Consultation, *, actor: User, value: str, contribution: Contribution | None = None, section_key: str | None = None
+) -> str:
+    """Record ``actor``'s vote on an amendment or statement, or on a section; a second vote on
+    the same item replaces the first. Returns the value stored."""
+    authorize(actor, Action.VOTE, consultation)
+    _check_target(consultation, contribution, section_key)
+    allowed = _allowed_values(contribution)
+    if value not in {v.value for v in allowed}:
+        raise RuleViolation(f"Choose one of: {', '.join(v.value for v in allowed)}.", status=400)
+    now = hold_open(consultation)
+    _locked_target(contribution)
+
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(Vote).values(
+        user_id=actor.id, consultation_id=consultation.id, value=value, created_at=now, updated_at=now,
+        contribution_id=contribution.id if contribution is not None else None,
+        section_key=None if contribution is not None else section_key,
+    )
+    conflict = ["user_id", "contribution_id"] if contribution is not None else ["user_id", "consultation_id", "section_key"]
+    db.session.execute(statement.on_conflict_do_update(index_elements=conflict, set_={"value": value, "updated_at": now}))
+    return value
+
+
+def withdraw_vote(
+    consultation: Consultation, *, actor: User, contribution: Contribution | None = None, section_key: str | None = None
+) -> bool:
+    """Take back ``actor``'s vote on an item while the consultation is open; True if there was one."""
+    authorize(actor, Action.VOTE, consultation)
+    hold_open(consultation)
+    target = Vote.contribution_id == contribution.id if contribution is not None else (
+        (Vote.consultation_id == consultation.id) & (Vote.section_key == section_key)
+    )
+    return db.session.execute(delete(Vote).where(Vote.user_id == actor.id, target)).rowcount > 0
+
+
+# ---- counting ------------------------------------------------------------------------------
+
+def tallies(contribution_ids: Iterable[int]) -> dict[int, Tally]:
+    """Tallies of the given contributions, in one query."""
+    ids = list(contribution_ids)
+    if not ids:
+        return {}
+    counts: dict[int, dict[str, int]] = {i: {} for i in ids}
+    for contribution_id, value, n in db.session.execute(
+        select(Vote.contribution_id, Vote.value, func.count()).where(Vote.contribution_id.in_(ids)).group_by(Vote.contribution_id, Vote.value)
+    ):
+        counts[contribution_id][value] = n
+    return {i: Tally.of(c) for i, c in counts.items()}
+
+
+def section_tallies(consultation: Consultation) -> dict[str, Tally]:
+    counts: dict[str, dict[str, int]] = {}
+    for key, value, n in db.session.execute(
+        select(Vote.section_key, Vote.value, func.count())
+        .where(Vote.consultation_id == consultation.id, Vote.section_key.is_not(None))
+        .group_by(Vote.section_key, Vote.value)
+    ):
+        counts.setdefault(key, {})[value] = n
+    return {key: Tally.of(c) for key, c in counts.items()}
+
+
+def my_votes(user: User | None, consultation: Consultation) -> dict[int | str, str]:
+    """``user``'s votes in a consultation: contribution id or section key -> value."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return {}
+    rows = db.session.execute(
+        select(Vote.contribution_id, Vote.section_key, Vote.value).where(Vote.user_id == user.id, Vote.consultation_id == consultation.id)
+    )
+    return {(cid if cid is not None else key): value for cid, key, value in rows}
+
+
+def support_count_expression():
+    """A correlated COUNT of supporting votes of a contribution, to sort or filter by."""
+    return (
+        select(func.count(Vote.id)).where(Vote.contribution_id == Contribution.id, Vote.value == VoteValue.SUPPORT).correlate(Contribution).scalar_subquery()
+    )

@@ -334,3 +334,26 @@ def test_the_demo_has_amendments_in_every_state(app):
     decisions = set(db.session.scalars(select(Amendment.decision).where(Amendment.decision.is_not(None))))
     assert decisions == {"accepted", "not_accepted", "out_of_scope"}
     assert count(Vote) > 10 and count(Citation) == 2
+
+
+def test_authors_cite_comments_behind_a_change_in_the_draft(client, consultation, author, citizen):
+    comment = comments.post_comment(consultation, actor=citizen, body="Thirty days is too long.", section_key="deadlines")
+    hidden = comments.post_comment(consultation, actor=citizen, body="Rude words", section_key="deadlines")
+    hidden.moderation_state = ModerationState.HIDDEN
+    db.session.commit()
+    login(client, author)
+    assert client.post("/c/access/cite", data={"section_key": "deadlines", "contribution_id": comment.id}).status_code == 409  # no draft yet
+    proposals.write_markdown(consultation, TEXT.replace("within 30 days", "within 20 days"), actor=author)
+    db.session.commit()
+    draft_page = client.get("/c/access/v/2").get_data(as_text=True)
+    assert "Cite a comment or amendment behind this change" in draft_page
+    assert client.post("/c/access/cite", data={"section_key": "deadlines", "contribution_id": f"#{comment.id}"}).status_code == 302
+    assert client.post("/c/access/cite", data={"section_key": "deadlines", "contribution_id": comment.id}).status_code == 302  # once
+    for bad in ({"section_key": "deadlines", "contribution_id": "abc"}, {"section_key": "deadlines", "contribution_id": hidden.id},
+                {"section_key": "nowhere", "contribution_id": comment.id}, {"section_key": "deadlines", "contribution_id": 999999}):
+        assert client.post("/c/access/cite", data=bad).status_code == 400, bad
+    assert count(Citation) == 1
+    assert f'href="/comments/{comment.id}">comment {comment.id}</a>' in client.get("/c/access/v/2").get_data(as_text=True)
+    other = client.application.test_client()
+    login(other, citizen)
+    assert other.post("/c/access/cite", data={"section_key": "deadlines", "contribution_id": comment.id}).status_code == 403

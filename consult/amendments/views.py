@@ -181,3 +181,22 @@ def amendment_state(amendment: Amendment) -> str:
     if amendment.state == AmendmentState.INCORPORATED:
         return f"Incorporated in version {amendment.incorporated_version.number}" if amendment.incorporated_version else "Incorporated"
     return STATE_LABELS[AmendmentState(amendment.state)]
+
+
+@bp.route("/c/<slug>/cite", methods=["POST"])
+def cite(slug: str):
+    """Trace a section's change in the draft to a contribution (an amendment applied by hand, or
+    a comment that led to it)."""
+    c = _consultation_or_404(slug)
+    authorize(current_user, Action.EDIT_TEXT, c)
+    draft = c.draft_version or abort(409, "There is no draft of a next version to cite contributions in.")
+    raw = request.form.get("contribution_id", "").strip().lstrip("#")
+    if not raw.isdigit():
+        abort(400, "Give the number of the comment or amendment to cite, such as 123.")
+    contribution = db.session.get(Contribution, int(raw))
+    if contribution is None:
+        abort(400, f"There is no contribution {raw} to cite in this consultation.")
+    services.cite(draft, request.form.get("section_key", ""), contribution, actor=current_user)
+    db.session.commit()
+    flash(f"The change to this section now cites {contribution.kind} {contribution.id}.", "success")
+    return redirect(url_for("proposals.version", slug=c.slug, number=draft.number) + f"#s-{request.form.get('section_key', '')}")

@@ -55,6 +55,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, busy_timeout=float(app.config["SQLITE_BUSY_TIMEOUT"]))
 
+    @app.before_request
+    def mark_write_intent():
+        # First of all hooks: the sign-in gate already reads the database, and the value must
+        # not be the previous request's (a sync worker serves every request in one context).
+        sqlite_write_intent.set(request.method not in SAFE_METHODS)
+
     from consult.core import errors, routing, templating
 
     errors.init_app(app)
@@ -88,10 +94,6 @@ def _install_request_hooks(app: Flask) -> None:
     from consult.proposals.services import apply_schedule
 
     last_schedule_check = [0.0]
-
-    @app.before_request
-    def mark_write_intent():
-        sqlite_write_intent.set(request.method not in SAFE_METHODS)
 
     @app.before_request
     def open_and_close_by_date():

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -110,7 +110,12 @@ def cast_vote(
         section_key=None if contribution is not None else section_key,
     )
     conflict = ["user_id", "contribution_id"] if contribution is not None else ["user_id", "consultation_id", "section_key"]
-    db.session.execute(statement.on_conflict_do_update(index_elements=conflict, set_={"value": value, "updated_at": now}))
+    # Two of a person's votes on one item can overlap (PostgreSQL: both hold the consultation
+    # FOR SHARE): the one that read the clock first may write second, onto a row created later
+    # than its ``now``. Never move updated_at back, or the row breaks ck_votes_dates_ordered.
+    stamp = literal(now, Vote.updated_at.type)
+    updated_at = case((Vote.updated_at > stamp, Vote.updated_at), else_=stamp)
+    db.session.execute(statement.on_conflict_do_update(index_elements=conflict, set_={"value": value, "updated_at": updated_at}))
     return value
 
 

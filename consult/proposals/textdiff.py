@@ -78,12 +78,23 @@ def word_diff(old: str, new: str) -> list[DiffOp]:
     if old == new:
         return [DiffOp("equal", old)] if old else []
     a, b = tokenize(old), tokenize(new)
+    # The tokens both texts start and end with are equal as they are: diff only the middle.
+    # An amendment or a revision usually changes a few words of a long section, and
+    # SequenceMatcher's cost grows with the length it is given.
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[len(a) - 1 - tail] == b[len(b) - 1 - tail]:
+        tail += 1
+    raw: list[DiffOp] = [DiffOp("equal", "".join(a[:head]))]
+    suffix = "".join(a[len(a) - tail:])
+    a, b = a[head:len(a) - tail], b[head:len(b) - tail]
     # Whitespace tokens are "junk" to difflib: a match never starts on one but
     # grows through equal ones. Without this, the one-in-two space tokens make
     # matching quadratic (7 s instead of 0.5 s for 4,000 words). No automatic
     # junk: a frequent word stays matchable.
     matcher = SequenceMatcher(str.isspace, a, b, autojunk=False)
-    raw: list[DiffOp] = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             raw.append(DiffOp("equal", "".join(a[i1:i2])))
@@ -92,6 +103,7 @@ def word_diff(old: str, new: str) -> list[DiffOp]:
             raw.append(DiffOp("delete", "".join(a[i1:i2])))
         if j2 > j1:
             raw.append(DiffOp("insert", "".join(b[j1:j2])))
+    raw.append(DiffOp("equal", suffix))
     return _merge(_fold_whitespace_islands(_merge(raw)))
 
 

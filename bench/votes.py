@@ -335,7 +335,8 @@ def main() -> int:
         else:
             database_url, kind = f"sqlite:///{tmp}/bench.db", f"SQLite {sqlite3.sqlite_version} (temporary file)"
         env = os.environ | {"CONSULT_DATABASE_URL": database_url, "CONSULT_SECRET_KEY": "bench",
-                            "CONSULT_SESSION_COOKIE_SECURE": "false", "CONSULT_INSTANCE_PATH": str(instance)}
+                            "CONSULT_SESSION_COOKIE_SECURE": "false", "CONSULT_INSTANCE_PATH": str(instance),
+                            "CONSULT_RATE_LIMITS": "false"}  # measures the votes, not the limits
         consult_cli(env, "db", "upgrade")
         consult_cli(env, "demo", "--quiet")
         data = seed(database_url, instance, voters=args.concurrency, amendments=args.amendments, sections=args.sections)

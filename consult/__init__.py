@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from consult.config import load_config
 from consult.core.models import configure_sqlite, sqlite_write_intent
-from consult.extensions import csrf, db, login_manager, migrate
+from consult.extensions import csrf, db, limiter, login_manager, migrate
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -50,6 +50,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
 
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
@@ -72,6 +73,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from consult.api import views as api_views
     from consult.comments import views as comments_views
     from consult.core import views as core_views
+    from consult.moderation import views as moderation_views
+    from consult.record import views as record_views
+    from consult.search import init_app as init_search, views as search_views
     from consult.proposals import views as proposals_views
     from consult.voting import views as voting_views
 
@@ -81,11 +85,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(comments_views.bp)
     app.register_blueprint(amendments_views.bp)
     app.register_blueprint(voting_views.bp)
+    app.register_blueprint(moderation_views.bp)
+    app.register_blueprint(record_views.bp)
+    app.register_blueprint(search_views.bp)
     app.register_blueprint(api_views.bp)
 
     from consult.cli import register_commands
 
     register_commands(app)
+    init_search(app)  # after the commands: it may start rebuilding a missing index
     _install_request_hooks(app)
     return app
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -85,6 +86,52 @@ def register_commands(app: Flask) -> None:
         click.echo("Demo accounts (for trying Consult out only; never use these on a real site):")
         for email, role in created_accounts_listing():
             click.echo(f"  {role:<22} {email:<32} password: {DEMO_PASSWORD}")
+
+    @app.cli.command("export")
+    @click.argument("slug")
+    @click.argument("target", metavar="DIR", type=click.Path(path_type=Path))
+    @click.option("--zip", "as_zip", is_flag=True, help="Write DIR as a zip file instead of a folder.")
+    @click.option("--base-url", default=None, help="The site's address, for the links in the record "
+                  "(default: CONSULT_BASE_URL, else http://localhost).")
+    def export_command(slug, target, as_zip, base_url):
+        """Write the open policy record of a public consultation into DIR, a new folder (a zip file with --zip)."""
+        from flask import current_app
+
+        from consult.core.models import sqlite_write_intent
+        from consult.proposals.services import get_visible_consultation
+        from consult.record.export import export_to, read_from_one_snapshot
+
+        token = sqlite_write_intent.set(False)  # a reader: SQLite's deferred BEGIN never blocks writers
+        try:
+            read_from_one_snapshot()
+            consultation = get_visible_consultation(None, slug)
+            if consultation is None:
+                raise click.ClickException(f"No public consultation with the short name {slug!r}.")
+            with current_app.test_request_context(base_url=base_url or current_app.config.get("BASE_URL") or "http://localhost"):
+                names = export_to(consultation, target, as_zip=as_zip)
+        except FileExistsError as error:
+            raise click.ClickException(str(error)) from None
+        finally:
+            sqlite_write_intent.reset(token)
+        click.echo(f"Wrote the record of {slug} ({len(names)} files) to {target}.")
+
+    @app.cli.command("reindex")
+    def reindex_command():
+        """Rebuild the search index from the database (what the public may read)."""
+        from flask import current_app
+
+        from consult.core.models import sqlite_write_intent
+        from consult.search.documents import count_documents
+
+        backend = current_app.extensions["consult_search"].backend
+        token = sqlite_write_intent.set(False)  # a reader of the database
+        try:
+            with click.progressbar(length=count_documents(db.session), label="Indexing", show_pos=True) as bar:
+                count = backend.rebuild(db.session, progress=bar.update)
+            db.session.commit()
+        finally:
+            sqlite_write_intent.reset(token)
+        click.echo(f"Indexed {count} documents ({backend.name}).")
 
 
 def created_accounts_listing() -> list[tuple[str, str]]:

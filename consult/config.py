@@ -35,6 +35,16 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_SENDER": "Consult <no-reply@localhost>",
     "PROXY_FIX": 0,  # number of trusted proxies in front of the app (X-Forwarded-*)
     "PAGE_SIZE": 20,
+    # Posting limits per signed-in person (per address otherwise). Storage: memory:// counts per
+    # process; with several workers or servers set a shared one, e.g. redis://host:6379.
+    "RATE_LIMITS": True,  # False turns the posting limits off (benchmarks, tests)
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "POSTING_RATE_LIMIT": "10 per minute;200 per day",
+    "VOTING_RATE_LIMIT": "60 per minute",
+    "SEARCH_DIR": None,  # None: instance/search-index/ (the Whoosh index; one per machine)
+    "SEARCH_BACKEND": "whoosh",  # "postgres": PostgreSQL full-text search, for several app servers
+    "REPORT_THRESHOLD": 3,  # distinct reporters after whom a contribution is hidden pending review
 }
 
 

@@ -18,6 +18,7 @@ from consult.accounts.services import _new_organisation, create_user, grant_role
 from consult.amendments import services as amendments
 from consult.comments import services as comments
 from consult.core.models import db, utcnow
+from consult.moderation import services as moderation
 from consult.proposals import services as proposals
 from consult.proposals.models import Consultation, Transition
 from consult.voting import services as voting
@@ -130,8 +131,45 @@ def load_demo() -> bool:
             "custom code to be released as open source each year."
         ),
     )
+    _summarise_past_round(past_round, users, past_amendments)
+    proposals.change_state(past_round, Transition.CONCLUDE, actor=author)
     db.session.flush()
     return True
+
+
+def _summarise_past_round(consultation: Consultation, users: dict[str, User], made: dict[str, Contribution]) -> None:
+    """Moderation, themes and summaries, so the concluded round has an outcome page."""
+    chris, dana = users["citizen@demo.consult.example"], users["citizen2@demo.consult.example"]
+    mo = users["moderator@demo.consult.example"]
+    posted = list(db.session.scalars(select(Contribution).where(Contribution.consultation_id == consultation.id).order_by(Contribution.id)))
+    keep = next(c for c in posted if c.body.startswith("Please keep this sentence"))
+    floor = next(c for c in posted if c.body.startswith("Twenty percent is a floor"))
+
+    # A spam comment posted in the round, reported and hidden (the public log shows it).
+    spam = made["spam"]
+    for who in (chris, dana):
+        moderation.report(spam, actor=who, reason="spam")
+    moderation.act([spam], actor=mo, action="hide", reason="Advertising is not part of the consultation.", rule="spam")
+
+    reuse = moderation.create_theme(consultation, actor=mo, name="Open source by default")
+    community = moderation.create_theme(consultation, actor=mo, name="Communities and maintenance")
+    accuracy = moderation.create_theme(consultation, actor=mo, name="Accuracy of the text")
+    moderation.tag(reuse, [floor, made["default"]], actor=mo)
+    moderation.tag(community, [keep, made["communities"]], actor=mo)
+    moderation.tag(accuracy, [made["figures"], made["billions"]], actor=mo)
+    moderation.write_summary(consultation, actor=mo, theme=reuse, summary=(
+        f"Participants asked for code to be open by default rather than a 20 percent share [#{made['default'].id}], "
+        f"and for the percentage to be read as a floor, not a goal [#{floor.id}]. The final policy keeps a pilot."
+    ))
+    moderation.write_summary(consultation, actor=mo, theme=community, summary=(
+        f"The paragraph on open source communities was welcomed [#{keep.id}]; one amendment made it plainer [#{made['communities'].id}]."
+    ))
+    moderation.write_summary(consultation, actor=mo, theme=accuracy, summary=(
+        f"Readers pointed out that the spending figures were out of date [#{made['figures'].id}]."
+    ))
+    moderation.write_summary(consultation, actor=mo, section_key="pilot-program", summary=(
+        f"The pilot drew the most discussion: a default was preferred by the commenters [#{made['default'].id}] [#{floor.id}]."
+    ))
 
 
 def _discuss(consultation: Consultation, users: dict[str, User]) -> None:
@@ -260,6 +298,7 @@ def _amend_past_round(consultation: Consultation, users: dict[str, User]) -> dic
         "withdrawn": amend(dana, "objectives", "This policy will accomplish the following objectives:",
                            "This policy has four objectives:", "Shorter."),
     }
+    made["spam"] = comments.post_comment(consultation, actor=sam, body="Cheap software licences at unbeatable prices!", section_key="objectives")
     amendments.withdraw_amendment(made["withdrawn"].amendment, actor=dana)
     for who, key, value in [(chris, "figures", "support"), (sam, "figures", "support"), (mo, "figures", "support"),
                             (dana, "communities", "support"), (chris, "default", "support"), (dana, "default", "support"),

@@ -19,7 +19,7 @@ def test_demo_loads_once_and_prints_the_accounts(app, client):
     assert open_round.state == "open" and open_round.current_version.number == 1
     assert len(open_round.current_version.sections) == 21
     past_round = consultations["federal-source-code-policy-2016"]
-    assert past_round.state == "closed" and [v.number for v in past_round.published_versions] == [1, 2]
+    assert past_round.state == "concluded" and [v.number for v in past_round.published_versions] == [1, 2]
 
     page = client.get("/c/federal-source-code-policy").get_data(as_text=True)
     assert "Federal Source Code Policy" in page and "Introduction for Public Comment" in page

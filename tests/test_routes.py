@@ -31,6 +31,11 @@ PUBLIC = {
     "amendments.show",
     "api.amendments",
     "api.amendment",
+    "record.download",
+    "moderation.log",
+    "moderation.outcome",
+    "search.results",
+    "search.api",
 }
 
 

@@ -175,7 +175,8 @@ def race(request, tmp_path_factory) -> Iterator[Race]:
         cleanup.callback(_dispose, app)  # runs before the scratch database is dropped
         burst, closing, ids = _seed(app)
         env = os.environ | {"CONSULT_DATABASE_URL": database_url, "CONSULT_SECRET_KEY": "race",
-                            "CONSULT_SESSION_COOKIE_SECURE": "false", "CONSULT_INSTANCE_PATH": str(tmp / "instance")}
+                            "CONSULT_SESSION_COOKIE_SECURE": "false", "CONSULT_INSTANCE_PATH": str(tmp / "instance"),
+                            "CONSULT_RATE_LIMITS": "false"}  # races, not the posting limits
         server, port = start_gunicorn(env, WORKERS, tmp / "gunicorn.log")
         cleanup.callback(stop, server)
         author, *voters = sign_in_all(port, list(ids), PASSWORD)

@@ -22,6 +22,7 @@ from consult.core.errors import RuleViolation
 from consult.core.models import db, utcnow
 from consult.core.permissions import Action, authorize, visible_contributions
 from consult.core.signals import version_published
+from consult.moderation import services as moderation
 from consult.proposals.models import Consultation, Section, SectionChange, Version
 from consult.proposals.services import MAX_SECTION_LENGTH, draft_for_editing, get_visible_consultation, hold_open
 from consult.proposals.textdiff import DiffOp, word_diff
@@ -128,11 +129,12 @@ def propose_amendment(
     contribution = Contribution(
         consultation=consultation, author=actor, version=version, section_key=section.key,
         kind=ContributionKind.AMENDMENT, body=rationale, body_html=str(text.render_markdown(rationale)),
-        moderation_state=ModerationState.VISIBLE, created_at=now,
+        moderation_state=moderation.initial_state(consultation, actor), created_at=now,
     )
     contribution.amendment = Amendment(proposed_text=proposed, state=AmendmentState.OPEN)
     db.session.add(contribution)
     db.session.flush()
+    moderation.held(contribution)
     return contribution
 
 

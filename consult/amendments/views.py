@@ -15,6 +15,8 @@ from consult.proposals.models import Consultation
 from consult.proposals.services import get_visible_consultation
 from consult.voting import services as voting
 
+from consult.extensions import POSTING_TOO_FAST, limiter, limits_off, posting_limit
+
 bp = Blueprint("amendments", __name__)
 
 PER_PAGE = 20
@@ -56,6 +58,7 @@ def index(slug: str):
 
 
 @bp.route("/c/<slug>/s/<key>/amend", methods=["GET", "POST"])
+@limiter.limit(posting_limit, error_message=POSTING_TOO_FAST, exempt_when=limits_off, methods=["POST"])
 def propose(slug: str, key: str):
     c = _consultation_or_404(slug)
     version = c.current_version or abort(404)

@@ -56,6 +56,9 @@ class Contribution(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: the public reason a moderator gave for hiding it (shown in its tombstone)
+    hidden_reason: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     consultation: Mapped[Consultation] = relationship()
     author: Mapped[User | None] = relationship()

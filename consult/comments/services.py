@@ -28,10 +28,13 @@ from consult.core.errors import RuleViolation
 from consult.core.models import db, utcnow
 from consult.core.permissions import Action, authorize, visible_contributions
 from consult.core.signals import version_published
+from consult.moderation import services as moderation
 from consult.proposals.models import Consultation, Section, Version
 from consult.proposals.services import hold_open
 
 MAX_BODY_LENGTH = 5_000
+#: What the comment threads show and count (amendments and statements have pages of their own).
+DISCUSSION_KINDS = (ContributionKind.COMMENT, ContributionKind.REPLY)
 MAX_QUOTE_LENGTH = 2_000
 #: The deepest reply shown nested (a top-level comment has depth 0): three levels on screen.
 MAX_SHOWN_DEPTH = 2
@@ -72,7 +75,7 @@ def post_comment(
         version=version,
         body=body,
         body_html=str(text.render_markdown(body)),
-        moderation_state=ModerationState.VISIBLE,
+        moderation_state=moderation.initial_state(consultation, actor),
     )
     if parent is not None:
         if parent.consultation_id != consultation.id or parent.is_deleted or parent.moderation_state != ModerationState.VISIBLE:
@@ -97,6 +100,7 @@ def post_comment(
             raise RuleViolation("Choose the section the quoted words are in.", status=400)
     db.session.add(contribution)
     db.session.flush()
+    moderation.held(contribution)
     return contribution
 
 
@@ -179,13 +183,14 @@ class ThreadNode:
     contribution: Contribution
     children: list[ThreadNode] = field(default_factory=list)
     in_reply_to: Contribution | None = None  # set when shown flattened
+    hidden: str | None = None  # the public reason, when a moderator hid it (shown as a tombstone)
 
 
 def section_counts(consultation: Consultation, user: User | None) -> dict[str | None, int]:
     """How many contributions each section has (None: the whole consultation), from the database."""
     rows = db.session.execute(
         select(Contribution.section_key, func.count())
-        .where(Contribution.consultation_id == consultation.id, visible_contributions(user))
+        .where(Contribution.consultation_id == consultation.id, Contribution.kind.in_(DISCUSSION_KINDS), visible_contributions(user))
         .group_by(Contribution.section_key)
     ).all()
     return {key: count for key, count in rows}
@@ -203,6 +208,7 @@ def threads_query(consultation: Consultation, user: User | None, *, section_key:
         .where(
             Contribution.consultation_id == consultation.id,
             Contribution.parent_id.is_(None),
+            Contribution.kind == ContributionKind.COMMENT,
             section_filter,
             visible_contributions(user, tombstones=True),
         )
@@ -217,13 +223,14 @@ def build_threads(roots: list[Contribution], user: User | None) -> list[ThreadNo
     level, each saying whom it answers."""
     if not roots:
         return []
+    blocked = blocked_authors(roots[0].consultation)
     replies = db.session.scalars(
         select(Contribution)
         .where(Contribution.thread_id.in_([r.id for r in roots]), visible_contributions(user, tombstones=True))
         .order_by(Contribution.created_at, Contribution.id)
         .options(*CARD_DATA)
     ).all()
-    nodes = {c.id: ThreadNode(c) for c in [*roots, *replies]}
+    nodes = {c.id: ThreadNode(c, hidden=_hidden_reason(c, blocked)) for c in [*roots, *replies]}
     for reply in replies:  # parents come before their replies
         if reply.parent_id not in nodes:
             del nodes[reply.id]  # under a hidden contribution: hidden with it
@@ -235,6 +242,20 @@ def build_threads(roots: list[Contribution], user: User | None) -> list[ThreadNo
             nodes[reply.id].in_reply_to = nodes[reply.parent_id].contribution
         nodes[holder].children.append(nodes[reply.id])
     return [nodes[r.id] for r in roots]
+
+
+def blocked_authors(consultation: Consultation) -> set[int]:
+    from consult.moderation.models import Block
+
+    return set(db.session.scalars(select(Block.user_id).where(Block.organisation_id == consultation.organisation_id)))
+
+
+def _hidden_reason(c: Contribution, blocked: set[int]) -> str | None:
+    if c.moderation_state == ModerationState.HIDDEN:
+        return c.hidden_reason or "Hidden by the moderators."
+    if c.author_id in blocked and c.moderation_state == ModerationState.VISIBLE:
+        return "Hidden: the moderators blocked its author."
+    return None
 
 
 @dataclass(frozen=True)

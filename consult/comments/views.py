@@ -16,6 +16,8 @@ from consult.core.routing import public
 from consult.proposals.models import Consultation, Section, Version
 from consult.proposals.services import get_visible_consultation
 
+from consult.extensions import POSTING_TOO_FAST, limiter, limits_off, posting_limit
+
 bp = Blueprint("comments", __name__)
 
 PER_PAGE = 20
@@ -69,6 +71,7 @@ def _render_thread_page(c: Consultation, section: Section | None, form: CommentF
         select(func.count()).where(
             Contribution.consultation_id == c.id,
             (Contribution.section_key == section.key) if section else Contribution.section_key.is_(None),
+            Contribution.kind.in_(services.DISCUSSION_KINDS),
             visible_contributions(current_user),
         )
     )
@@ -105,6 +108,7 @@ def consultation_comments(slug: str):
 
 
 @bp.route("/c/<slug>/comments", methods=["POST"])
+@limiter.limit(posting_limit, error_message=POSTING_TOO_FAST, exempt_when=limits_off)
 def post(slug: str):
     c = _consultation_or_404(slug)
     form = CommentForm()
@@ -133,11 +137,15 @@ def post(slug: str):
 @bp.route("/comments/<int:contribution_id>")
 @public
 def show(contribution_id: int):
+    """Any contribution's permanent address (summaries cite them by it)."""
     contribution = _visible_or_404(contribution_id)
+    if contribution.kind == "amendment":
+        return redirect(url_for("amendments.show", contribution_id=contribution.id))
     return redirect(_place_of(contribution))
 
 
 @bp.route("/comments/<int:contribution_id>/reply", methods=["GET", "POST"])
+@limiter.limit(posting_limit, error_message=POSTING_TOO_FAST, exempt_when=limits_off, methods=["POST"])
 def reply(contribution_id: int):
     parent = _visible_or_404(contribution_id)
     c = parent.consultation

@@ -18,7 +18,8 @@ from sqlalchemy import ColumnElement, false, or_, select, true
 from consult.accounts.models import Membership, Organisation, Role, User
 from consult.amendments.models import Amendment, AmendmentState
 from consult.comments.models import Contribution, ModerationState
-from consult.core.models import utcnow
+from consult.moderation.models import Block
+from consult.core.models import db, utcnow
 from consult.proposals.models import (
     PUBLIC_STATES,
     TRANSITIONS,
@@ -58,6 +59,9 @@ class Action(enum.StrEnum):
     WITHDRAW_AMENDMENT = "withdraw_amendment"  # on an Amendment
     ANSWER_AMENDMENT = "answer_amendment"  # on an Amendment
     START_NEXT_VERSION = "start_next_version"  # on a Consultation
+    REPORT = "report"  # on a Contribution
+    MODERATE = "moderate"  # on an Organisation or a Consultation: the queue, hiding, blocking
+    SUMMARISE = "summarise"  # on a Consultation: themes and summaries
 
 
 #: How long after posting an author may still correct a comment.
@@ -125,8 +129,34 @@ def _transition(transition: Transition) -> Callable[[User | None, Consultation],
 
 
 def _post_comment(user: User | None, c: Consultation) -> bool:
-    """Signed-in people with a confirmed address take part while the consultation is open."""
-    return _signed_in(user) and user.confirmed_at is not None and c.accepts_contributions(utcnow())
+    """Signed-in people with a confirmed address take part while the consultation is open,
+    unless the organisation's moderators blocked them."""
+    return _signed_in(user) and user.confirmed_at is not None and c.accepts_contributions(utcnow()) and not is_blocked(user, c.organisation_id)
+
+
+def is_blocked(user: User | None, organisation_id: int) -> bool:
+    if not _signed_in(user):
+        return False
+    return db.session.scalar(select(Block.id).where(Block.user_id == user.id, Block.organisation_id == organisation_id)) is not None
+
+
+MODERATOR_ROLES = frozenset({Role.MODERATOR, Role.ADMIN})
+
+
+def _moderate(user: User | None, target: Organisation | Consultation) -> bool:
+    """Moderators and admins of the organisation (and site admins) moderate its consultations."""
+    organisation_id = target.id if isinstance(target, Organisation) else target.organisation_id
+    return _is_site_admin(user) or bool(_roles(user, organisation_id) & MODERATOR_ROLES)
+
+
+def _summarise(user: User | None, c: Consultation) -> bool:
+    """Moderators write themes and summaries once the consultation is public, until it is concluded."""
+    return _moderate(user, c) and c.state in (ConsultationState.OPEN, ConsultationState.CLOSED)
+
+
+def _report(user: User | None, contribution: Contribution) -> bool:
+    """Anyone signed in reports what others wrote."""
+    return _signed_in(user) and contribution.author_id != user.id and contribution.deleted_at is None
 
 
 def _own(user: User | None, contribution: Contribution) -> bool:
@@ -203,6 +233,9 @@ PREDICATES: dict[Action, Callable[[User | None, Any], bool]] = {
     Action.WITHDRAW_AMENDMENT: _withdraw_amendment,
     Action.ANSWER_AMENDMENT: _answer_amendment,
     Action.START_NEXT_VERSION: _edit_text,
+    Action.REPORT: _report,
+    Action.MODERATE: _moderate,
+    Action.SUMMARISE: _summarise,
     **{action: _transition(t) for t, action in TRANSITION_ACTIONS.items()},
 }
 
@@ -247,13 +280,24 @@ def editable_organisations(user: User | None) -> ColumnElement[bool]:
     )
 
 
-def visible_contributions(user: User | None, *, tombstones: bool = False) -> ColumnElement[bool]:
-    """A WHERE clause for contributions ``user`` may see in lists, counts, highlights and
-    exports: visible ones, plus their own that wait for a moderator. A deleted contribution
-    stays only as a tombstone inside its thread (``tombstones=True``), never in counts."""
-    visible = Contribution.moderation_state == ModerationState.VISIBLE.value
-    clause = visible if not _signed_in(user) else or_(
-        visible,
-        (Contribution.author_id == user.id) & (Contribution.moderation_state == ModerationState.PENDING.value),
+def _blocked_author():
+    """The contribution's author is blocked by its consultation's organisation."""
+    return (
+        select(Block.id)
+        .join(Consultation, Consultation.organisation_id == Block.organisation_id)
+        .where(Block.user_id == Contribution.author_id, Consultation.id == Contribution.consultation_id)
+        .exists()
     )
-    return clause if tombstones else clause & Contribution.deleted_at.is_(None)
+
+
+def visible_contributions(user: User | None, *, tombstones: bool = False) -> ColumnElement[bool]:
+    """A WHERE clause for contributions ``user`` may see in lists, counts, tallies, highlights,
+    search and exports: visible ones whose author is not blocked, plus their own that wait for
+    a moderator. Inside a thread (``tombstones=True``) deleted and hidden ones stay as
+    tombstones, so replies keep their place; never in counts."""
+    visible = (Contribution.moderation_state == ModerationState.VISIBLE.value) & ~_blocked_author()
+    if _signed_in(user):
+        visible = or_(visible, (Contribution.author_id == user.id) & (Contribution.moderation_state == ModerationState.PENDING.value))
+    if not tombstones:
+        return visible & Contribution.deleted_at.is_(None)
+    return or_(visible, Contribution.moderation_state == ModerationState.HIDDEN.value, _blocked_author() & (Contribution.moderation_state != ModerationState.PENDING.value))

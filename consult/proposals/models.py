@@ -67,6 +67,8 @@ class Consultation(db.Model):
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     licence: Mapped[str] = mapped_column(String(100), default="CC-BY-4.0")
     response_threshold: Mapped[int] = mapped_column(default=10)
+    #: "post": contributions appear at once; "pre": a new participant's first contribution waits for a moderator
+    moderation_mode: Mapped[str] = mapped_column(String(10), default="post", server_default="post")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -91,6 +93,7 @@ class Consultation(db.Model):
             "opens_at IS NULL OR closes_at IS NULL OR closes_at > opens_at", name="dates_ordered"
         ),
         CheckConstraint("response_threshold >= 0", name="threshold_non_negative"),
+        CheckConstraint("moderation_mode IN ('post', 'pre')", name="moderation_mode_known"),
         Index("ix_consultations_state_org", "state", "organisation_id"),
     )
 

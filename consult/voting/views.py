@@ -12,6 +12,8 @@ from consult.proposals.services import get_visible_consultation
 from consult.voting import services
 from consult.voting.models import VoteValue
 
+from consult.extensions import VOTING_TOO_FAST, limiter, limits_off, voting_limit
+
 bp = Blueprint("voting", __name__)
 
 WITHDRAW = "withdraw"
@@ -28,6 +30,7 @@ def _back(default: str) -> str:
 
 
 @bp.route("/c/<slug>/vote", methods=["POST"])
+@limiter.limit(voting_limit, error_message=VOTING_TOO_FAST, exempt_when=limits_off)
 def vote(slug: str):
     c = get_visible_consultation(current_user, slug) or abort(404)
     raw_id, section_key = request.form.get("contribution_id", ""), request.form.get("section_key", "").strip() or None

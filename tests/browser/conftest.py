@@ -103,6 +103,7 @@ def live_server(tmp_path_factory) -> Iterator[str]:
             "DATABASE_URL": f"sqlite:///{folder / 'consult.db'}",
             "SESSION_COOKIE_SECURE": False,  # plain http://127.0.0.1
             "SECRET_KEY": "test",
+            "RATE_LIMITS": False,  # one demo citizen posts in many tests within a minute
         }
     )
     with app.app_context():

@@ -1,0 +1,396 @@
+"""Moderation and synthesis: reports, the queue, hiding and restoring, blocking, pre-moderation,
+the public log, themes, summaries with citations, and the figures of the outcome.
+
+Every function that changes something takes the acting user as ``actor``, checks permission
+through ``consult.core.permissions``, flushes and never commits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from consult.accounts.models import Organisation, User
+from consult.comments.models import Anchor, Contribution, ContributionKind, ModerationState
+from consult.core import text
+from consult.core.errors import RuleViolation
+from consult.core.models import db, utcnow
+from consult.core.permissions import Action, authorize, visible_contributions
+from consult.moderation.models import (
+    Block,
+    ContributionTheme,
+    LogAction,
+    ModerationLogEntry,
+    Report,
+    ReportReason,
+    SectionSummary,
+    SummaryCitation,
+    Theme,
+)
+from consult.proposals.models import Consultation
+from consult.voting.models import Vote
+
+DEFAULT_REPORT_THRESHOLD = 3
+MAX_DETAIL_LENGTH = 1_000
+MAX_REASON_LENGTH = 500
+MAX_SUMMARY_LENGTH = 20_000
+AUTO_HIDDEN = "Hidden after several reports, until a moderator reviews it."
+HELD = "Waiting for a moderator: a new participant's first contribution is checked before it appears."
+
+
+def report_threshold() -> int:
+    return int(current_app.config.get("REPORT_THRESHOLD", DEFAULT_REPORT_THRESHOLD))
+
+
+def _log(consultation: Consultation, action: LogAction, *, actor: User | None, contribution: Contribution | None = None,
+         subject: User | None = None, rule: str = "", reason: str = "") -> None:
+    db.session.add(ModerationLogEntry(
+        organisation_id=consultation.organisation_id, consultation_id=consultation.id, contribution=contribution,
+        subject_id=subject.id if subject else None, moderator_id=actor.id if actor else None,
+        action=action, rule=rule, reason=reason,
+    ))
+
+
+# ---- pre-moderation --------------------------------------------------------------------------
+
+def initial_state(consultation: Consultation, author: User) -> str:
+    """The state a new contribution starts in: visible, or pending when the consultation is
+    pre-moderated and its author has nothing approved in the organisation's consultations yet."""
+    if consultation.moderation_mode != "pre":
+        return ModerationState.VISIBLE
+    approved = db.session.scalar(
+        select(Contribution.id)
+        .join(Consultation, Consultation.id == Contribution.consultation_id)
+        .where(Contribution.author_id == author.id, Consultation.organisation_id == consultation.organisation_id,
+               Contribution.moderation_state == ModerationState.VISIBLE)
+        .limit(1)
+    )
+    return ModerationState.VISIBLE if approved is not None else ModerationState.PENDING
+
+
+def held(contribution: Contribution) -> None:
+    """Log that a new contribution waits for approval (called after it is added)."""
+    if contribution.moderation_state == ModerationState.PENDING:
+        _log(contribution.consultation, LogAction.HOLD, actor=None, contribution=contribution, rule="pre-moderation", reason=HELD)
+
+
+# ---- reports ---------------------------------------------------------------------------------
+
+def report(contribution: Contribution, *, actor: User, reason: str, detail: str = "") -> bool:
+    """Flag a contribution. One report per person per contribution (a second one changes
+    nothing); at the threshold of distinct reporters it is hidden until a moderator reviews it.
+    Returns True if it is now hidden."""
+    authorize(actor, Action.REPORT, contribution)
+    if reason not in {r.value for r in ReportReason}:
+        raise RuleViolation("Choose why you report it: spam, offensive, off topic, personal data or other.", status=400)
+    detail = (detail or "").strip()
+    if reason == ReportReason.OTHER and not detail:
+        raise RuleViolation("Say what is wrong with it.", status=400)
+    if len(detail) > MAX_DETAIL_LENGTH:
+        raise RuleViolation(f"Say it in at most {MAX_DETAIL_LENGTH:,} characters.", status=400)
+    try:
+        with db.session.begin_nested():
+            db.session.add(Report(contribution_id=contribution.id, reporter_id=actor.id, reason=reason, detail=detail))
+    except IntegrityError:
+        return contribution.moderation_state == ModerationState.HIDDEN  # already reported by this person
+    reporters = db.session.scalar(
+        select(func.count(func.distinct(Report.reporter_id))).where(Report.contribution_id == contribution.id, Report.resolved_at.is_(None))
+    )
+    if reporters >= report_threshold() and contribution.moderation_state == ModerationState.VISIBLE:
+        hidden = db.session.execute(
+            update(Contribution)
+            .where(Contribution.id == contribution.id, Contribution.moderation_state == ModerationState.VISIBLE)
+            .values(moderation_state=ModerationState.HIDDEN, hidden_reason=AUTO_HIDDEN, hidden_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.refresh(contribution)
+        if hidden:
+            _log(contribution.consultation, LogAction.AUTO_HIDE, actor=None, contribution=contribution,
+                 rule=f"{report_threshold()} reports", reason=AUTO_HIDDEN)
+    db.session.flush()
+    return contribution.moderation_state == ModerationState.HIDDEN
+
+
+# ---- the queue -------------------------------------------------------------------------------
+
+@dataclass
+class QueueItem:
+    contribution: Contribution
+    reports: int
+    reasons: dict[str, int]
+    first_reported_at: object
+
+
+def queue(organisation: Organisation, *, consultation: Consultation | None = None, limit: int = 200) -> list[QueueItem]:
+    """What waits for a moderator in the organisation's consultations: contributions with open
+    reports and contributions held for approval, most reported and then oldest first."""
+    open_reports = (
+        select(Report.contribution_id, func.count(func.distinct(Report.reporter_id)).label("n"), func.min(Report.created_at).label("first"))
+        .where(Report.resolved_at.is_(None))
+        .group_by(Report.contribution_id)
+        .subquery()
+    )
+    query = (
+        select(Contribution, func.coalesce(open_reports.c.n, 0), func.coalesce(open_reports.c.first, Contribution.created_at))
+        .join(Consultation, Consultation.id == Contribution.consultation_id)
+        .outerjoin(open_reports, open_reports.c.contribution_id == Contribution.id)
+        .where(Consultation.organisation_id == organisation.id, Contribution.deleted_at.is_(None),
+               (open_reports.c.n > 0) | (Contribution.moderation_state == ModerationState.PENDING))
+        .order_by(func.coalesce(open_reports.c.n, 0).desc(), func.coalesce(open_reports.c.first, Contribution.created_at), Contribution.id)
+        .limit(limit)
+    )
+    if consultation is not None:
+        query = query.where(Contribution.consultation_id == consultation.id)
+    rows = db.session.execute(query).all()
+    reasons: dict[int, dict[str, int]] = {}
+    ids = [c.id for c, _, _ in rows]
+    if ids:
+        for cid, reason, n in db.session.execute(
+            select(Report.contribution_id, Report.reason, func.count()).where(Report.contribution_id.in_(ids), Report.resolved_at.is_(None))
+            .group_by(Report.contribution_id, Report.reason)
+        ):
+            reasons.setdefault(cid, {})[reason] = n
+    return [QueueItem(c, n, reasons.get(c.id, {}), first) for c, n, first in rows]
+
+
+def hidden_items(organisation: Organisation, *, limit: int = 200) -> list[Contribution]:
+    """Hidden contributions of the organisation's consultations, latest hidden first, so a
+    moderator can restore one."""
+    return list(db.session.scalars(
+        select(Contribution)
+        .join(Consultation, Consultation.id == Contribution.consultation_id)
+        .where(Consultation.organisation_id == organisation.id, Contribution.moderation_state == ModerationState.HIDDEN,
+               Contribution.deleted_at.is_(None))
+        .order_by(Contribution.hidden_at.desc(), Contribution.id.desc())
+        .limit(limit)
+    ))
+
+
+ACTIONS = ("approve", "hide", "restore")
+
+
+def act(contributions: Sequence[Contribution], *, actor: User, action: str, reason: str = "", rule: str = "") -> int:
+    """Approve, hide or restore one or many contributions at once; their open reports are
+    resolved and each action is logged. Hiding needs a public reason. Returns how many changed."""
+    if action not in ACTIONS:
+        raise RuleViolation("Choose an action: approve, hide or restore.", status=400)
+    if not contributions:
+        raise RuleViolation("Select at least one contribution.", status=400)
+    reason = (reason or "").strip()
+    if action == "hide" and not reason:
+        raise RuleViolation("Give the reason for hiding: it is shown in place of the contribution and in the public log.", status=400)
+    if len(reason) > MAX_REASON_LENGTH:
+        raise RuleViolation(f"Give the reason in at most {MAX_REASON_LENGTH} characters.", status=400)
+    if rule and rule not in {r.value for r in ReportReason}:
+        raise RuleViolation("Unknown rule.", status=400)
+    now = utcnow()
+    changed = 0
+    for c in contributions:
+        authorize(actor, Action.MODERATE, c.consultation)
+        if action == "hide" and c.moderation_state != ModerationState.HIDDEN:
+            c.moderation_state, c.hidden_reason, c.hidden_at = ModerationState.HIDDEN, reason, now
+        elif action in ("approve", "restore") and c.moderation_state != ModerationState.VISIBLE:
+            c.moderation_state, c.hidden_reason, c.hidden_at = ModerationState.VISIBLE, "", None
+        elif action != "approve":
+            continue  # already so: nothing to log
+        changed += 1
+        log_action = {"approve": LogAction.APPROVE, "hide": LogAction.HIDE, "restore": LogAction.RESTORE}[action]
+        _log(c.consultation, log_action, actor=actor, contribution=c, rule=rule, reason=reason)
+    ids = [c.id for c in contributions]
+    db.session.execute(update(Report).where(Report.contribution_id.in_(ids), Report.resolved_at.is_(None)).values(resolved_at=now)
+                       .execution_options(synchronize_session=False))
+    db.session.flush()
+    return changed
+
+
+def block(organisation: Organisation, user: User, *, actor: User, reason: str, consultation: Consultation) -> None:
+    """Block a participant in the organisation's consultations: everything they wrote there is
+    hidden (reversibly: nothing of it is changed) and they can no longer take part."""
+    authorize(actor, Action.MODERATE, organisation)
+    reason = (reason or "").strip()
+    if not reason:
+        raise RuleViolation("Give the reason for blocking: it goes into the public log.", status=400)
+    if user.id == actor.id:
+        raise RuleViolation("You cannot block yourself.", status=400)
+    if db.session.scalar(select(Block.id).where(Block.organisation_id == organisation.id, Block.user_id == user.id)) is None:
+        db.session.add(Block(organisation_id=organisation.id, user_id=user.id, reason=reason))
+        _log(consultation, LogAction.BLOCK, actor=actor, subject=user, reason=reason)
+    db.session.flush()
+
+
+def unblock(organisation: Organisation, user: User, *, actor: User, consultation: Consultation) -> None:
+    authorize(actor, Action.MODERATE, organisation)
+    gone = db.session.execute(delete(Block).where(Block.organisation_id == organisation.id, Block.user_id == user.id)).rowcount
+    if gone:
+        _log(consultation, LogAction.UNBLOCK, actor=actor, subject=user, reason="The block was lifted.")
+    db.session.flush()
+
+
+def public_log(organisation: Organisation, *, consultation: Consultation | None = None):
+    """The moderation log as the public sees it (the query; the template leaves out who acted)."""
+    query = select(ModerationLogEntry).where(ModerationLogEntry.organisation_id == organisation.id)
+    if consultation is not None:
+        query = query.where(ModerationLogEntry.consultation_id == consultation.id)
+    return query.order_by(ModerationLogEntry.created_at.desc(), ModerationLogEntry.id.desc())
+
+
+# ---- themes and summaries --------------------------------------------------------------------
+
+CITATION = re.compile(r"\[#(\d{1,12})\]")
+
+
+def create_theme(consultation: Consultation, *, actor: User, name: str) -> Theme:
+    authorize(actor, Action.SUMMARISE, consultation)
+    name = " ".join((name or "").split())
+    if not name:
+        raise RuleViolation("Name the theme.", status=400)
+    if len(name) > 120:
+        raise RuleViolation("Name the theme in at most 120 characters.", status=400)
+    if db.session.scalar(select(Theme.id).where(Theme.consultation_id == consultation.id, Theme.name == name)) is not None:
+        raise RuleViolation(f"There is already a theme “{name}”.", status=400)
+    theme = Theme(consultation=consultation, name=name)
+    db.session.add(theme)
+    db.session.flush()
+    return theme
+
+
+def tag(theme: Theme, contributions: Iterable[Contribution], *, actor: User, remove: bool = False) -> int:
+    authorize(actor, Action.SUMMARISE, theme.consultation)
+    count = 0
+    for c in contributions:
+        if c.consultation_id != theme.consultation_id:
+            raise RuleViolation("Tag only contributions of this consultation.", status=400)
+        existing = db.session.get(ContributionTheme, (theme.id, c.id))
+        if remove and existing is not None:
+            db.session.delete(existing)
+            count += 1
+        elif not remove and existing is None:
+            db.session.add(ContributionTheme(theme_id=theme.id, contribution_id=c.id))
+            count += 1
+    db.session.flush()
+    return count
+
+
+def _checked_citations(consultation: Consultation, summary: str) -> list[int]:
+    """The ids ``[#123]`` cites; each must be a contribution of this consultation that the
+    public can see, or the summary is refused."""
+    ids = sorted({int(m) for m in CITATION.findall(summary)})
+    if not ids:
+        return []
+    found = set(db.session.scalars(
+        select(Contribution.id).where(Contribution.id.in_(ids), Contribution.consultation_id == consultation.id, visible_contributions(None))
+    ))
+    missing = [i for i in ids if i not in found]
+    if missing:
+        listed = ", ".join(f"#{i}" for i in missing)
+        raise RuleViolation(
+            f"The summary cites {listed}, which {'is' if len(missing) == 1 else 'are'} not a visible contribution of this "
+            "consultation (unknown, hidden or deleted). Cite only what the public can read.",
+            status=400,
+        )
+    return ids
+
+
+def render_summary(summary: str) -> str:
+    """Markdown with each ``[#123]`` turned into a link to contribution 123. The links are put
+    in after sanitising (the sanitiser keeps only absolute links), from digits only."""
+    urls = current_app.url_map.bind("")  # paths only: also outside a request (the CLI, the demo)
+    marked = CITATION.sub(lambda m: f"CONSULTCITE{m.group(1)}END", summary)
+    html = str(text.render_markdown(marked))
+    return re.sub(
+        r"CONSULTCITE(\d+)END",
+        lambda m: f'<a href="{urls.build("comments.show", {"contribution_id": int(m.group(1))})}">#{m.group(1)}</a>',
+        html,
+    )
+
+
+def write_summary(consultation: Consultation, *, actor: User, summary: str, theme: Theme | None = None, section_key: str | None = None) -> None:
+    """Save a theme's or a section's summary and the citations in it."""
+    authorize(actor, Action.SUMMARISE, consultation)
+    summary = (summary or "").strip()
+    if len(summary) > MAX_SUMMARY_LENGTH:
+        raise RuleViolation(f"A summary can be at most {MAX_SUMMARY_LENGTH:,} characters.", status=400)
+    ids = _checked_citations(consultation, summary)
+    html = render_summary(summary) if summary else ""
+    if theme is not None:
+        if theme.consultation_id != consultation.id:
+            raise RuleViolation("That theme is not part of this consultation.", status=400)
+        theme.summary, theme.summary_html, theme.updated_at = summary, html, utcnow()
+        db.session.execute(delete(SummaryCitation).where(SummaryCitation.theme_id == theme.id))
+        db.session.flush()
+        db.session.add_all(SummaryCitation(theme_id=theme.id, contribution_id=i) for i in ids)
+    else:
+        version = consultation.current_version
+        if not section_key or version is None or not any(s.key == section_key for v in consultation.published_versions for s in v.sections):
+            raise RuleViolation("That section is not in this consultation.", status=400)
+        row = db.session.scalar(select(SectionSummary).where(SectionSummary.consultation_id == consultation.id, SectionSummary.section_key == section_key))
+        if row is None:
+            row = SectionSummary(consultation_id=consultation.id, section_key=section_key)
+            db.session.add(row)
+            db.session.flush()
+        row.summary, row.summary_html, row.updated_at = summary, html, utcnow()
+        db.session.execute(delete(SummaryCitation).where(SummaryCitation.section_summary_id == row.id))
+        db.session.flush()
+        db.session.add_all(SummaryCitation(section_summary_id=row.id, contribution_id=i) for i in ids)
+    db.session.flush()
+
+
+def themes_of(consultation: Consultation) -> list[tuple[Theme, int]]:
+    """Themes with the number of visible contributions tagged with each."""
+    rows = db.session.execute(
+        select(Theme, func.count(Contribution.id))
+        .outerjoin(ContributionTheme, ContributionTheme.theme_id == Theme.id)
+        .outerjoin(Contribution, (Contribution.id == ContributionTheme.contribution_id) & visible_contributions(None))
+        .where(Theme.consultation_id == consultation.id)
+        .group_by(Theme.id)
+        .order_by(Theme.name)
+    ).all()
+    return [(t, n) for t, n in rows]
+
+
+def section_summaries(consultation: Consultation) -> dict[str, SectionSummary]:
+    return {s.section_key: s for s in db.session.scalars(select(SectionSummary).where(SectionSummary.consultation_id == consultation.id))}
+
+
+# ---- figures ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Figures:
+    people: int
+    comments: int
+    annotations: int
+    amendments: int
+    votes: int
+
+    def rows(self) -> list[tuple[str, int]]:
+        return [("People who took part", self.people), ("Comments and replies", self.comments), ("Annotations", self.annotations),
+                ("Amendments", self.amendments), ("Votes", self.votes)]
+
+
+def figures(consultation: Consultation) -> Figures:
+    """Participation counted from the database, over what the public can see."""
+    visible = (Contribution.consultation_id == consultation.id) & visible_contributions(None)
+    annotated = select(Anchor.contribution_id).where(Anchor.version_id == Contribution.version_id, Anchor.contribution_id == Contribution.id).exists()
+    contributors = select(Contribution.author_id).where(visible, Contribution.author_id.is_not(None))
+    voters = select(Vote.user_id).where(Vote.consultation_id == consultation.id)
+    people = db.session.scalar(select(func.count()).select_from(contributors.union(voters).subquery()))
+    kinds = dict(db.session.execute(select(Contribution.kind, func.count()).where(visible).group_by(Contribution.kind)).all())
+    annotations = db.session.scalar(select(func.count()).select_from(Contribution).where(visible, annotated))
+    votes = db.session.scalar(
+        select(func.count()).select_from(Vote).where(
+            Vote.consultation_id == consultation.id,
+            Vote.contribution_id.is_(None) | Vote.contribution_id.in_(select(Contribution.id).where(visible)),
+        )
+    )
+    return Figures(
+        people=people or 0,
+        comments=kinds.get(ContributionKind.COMMENT, 0) + kinds.get(ContributionKind.REPLY, 0) - (annotations or 0),
+        annotations=annotations or 0,
+        amendments=kinds.get(ContributionKind.AMENDMENT, 0),
+        votes=votes or 0,
+    )

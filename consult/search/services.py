@@ -1,0 +1,203 @@
+"""Searching: the public's query, its filters, and results checked against the database.
+
+The index only ever holds what the public may read, and is kept fresh after each commit; the
+page of results shown is checked once more against the one visibility rule anyway (one query
+for the page), so even an index that missed an update cannot show what was hidden since.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app, url_for
+from markupsafe import Markup
+from sqlalchemy import select
+
+from consult.comments.models import Contribution
+from consult.core.models import db
+from consult.core.permissions import visible_consultations, visible_contributions
+from consult.moderation.models import Theme
+from consult.proposals.models import Consultation, ConsultationState, Section, Version
+from consult.search.documents import CONTRIBUTION_KINDS, KINDS
+from consult.search.query import ParsedQuery, QueryError, parse
+
+MAX_PER_PAGE = 50
+MAX_PAGE = 100  # deeper pages cost more and nobody reads them: refine the query instead
+STATUSES = ("open", "closed")
+
+KIND_LABELS = {
+    "consultation": "Consultation", "section": "Section of the text", "comment": "Comment", "reply": "Reply",
+    "amendment": "Amendment", "statement": "Statement", "theme": "Theme summary",
+}
+
+
+@dataclass
+class RawHit:
+    key: str
+    kind: str
+    consultation_id: int
+    section_key: str | None
+    ref_id: int | None
+    date: datetime
+    title_html: Markup
+    snippet_html: Markup
+    score: float
+
+
+@dataclass
+class RawPage:
+    hits: list[RawHit]
+    total: int
+
+
+@dataclass
+class Result:
+    kind: str
+    kind_label: str
+    title_html: Markup
+    snippet_html: Markup
+    url: str
+    consultation_slug: str
+    consultation_title: str
+    section_key: str | None
+    section_heading: str | None
+    date: datetime
+    score: float
+
+
+@dataclass
+class SearchPage:
+    """What a search found: one page of results, the total and what pagination needs."""
+
+    query: str
+    results: list[Result]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return min(MAX_PAGE, max(1, -(-self.total // self.per_page)))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+    def iter_pages(self, left_edge: int = 2, left_current: int = 2, right_current: int = 4, right_edge: int = 2):
+        last = 0
+        for number in range(1, self.pages + 1):
+            if number <= left_edge or self.page - left_current - 1 < number < self.page + right_current or number > self.pages - right_edge:
+                if last + 1 != number:
+                    yield None
+                yield number
+                last = number
+
+
+def backend():
+    return current_app.extensions["consult_search"].backend
+
+
+def check_filters(*, consultation: str | None, kind: str | None, status: str | None, page: int, per_page: int) -> None:
+    if kind is not None and kind not in KINDS:
+        raise QueryError(f"'kind' must be one of {', '.join(KINDS)}.")
+    if status is not None and status not in STATUSES:
+        raise QueryError("'status' must be open or closed.")
+    if not 1 <= page <= MAX_PAGE:
+        raise QueryError(f"'page' must be a whole number from 1 to {MAX_PAGE}.")
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise QueryError(f"'per_page' must be a whole number from 1 to {MAX_PER_PAGE}.")
+
+
+def _allowed_consultations(slug: str | None, status: str | None) -> set[int]:
+    """Public consultations only (whatever the searcher may see elsewhere: search is public)."""
+    query = select(Consultation.id).where(visible_consultations(None))
+    if slug:
+        query = query.where(Consultation.slug == slug)
+    if status == "open":
+        query = query.where(Consultation.state == ConsultationState.OPEN)
+    elif status == "closed":
+        query = query.where(Consultation.state.in_([ConsultationState.CLOSED, ConsultationState.CONCLUDED]))
+    return set(db.session.scalars(query))
+
+
+def search(raw_query: str, *, consultation: str | None = None, kind: str | None = None, status: str | None = None,
+           page: int = 1, per_page: int = 20) -> SearchPage:
+    """Ranked public results for a query in the restricted language (see ``query.parse``).
+    Raises ``QueryError`` with a message for a query or a filter we will not run."""
+    check_filters(consultation=consultation, kind=kind, status=status, page=page, per_page=per_page)
+    parsed: ParsedQuery = parse(raw_query)
+    if not parsed:
+        raise QueryError("Type a word to search for.")
+    allowed = _allowed_consultations(consultation, status)
+    raw = backend().search(db.session, parsed, consultation_ids=allowed, kinds=(kind,) if kind else None, page=page, per_page=per_page,
+                           restrict_consultations=bool(consultation or status))
+    results, dropped = _checked(raw.hits)
+    return SearchPage(raw_query, results, max(0, raw.total - dropped), page, per_page)
+
+
+def _checked(hits: list[RawHit]) -> tuple[list[Result], int]:
+    """Keep the hits the public may still read (the index may lag by a commit), with their links."""
+    if not hits:
+        return [], 0
+    consultations = {c.id: c for c in db.session.scalars(select(Consultation).where(
+        Consultation.id.in_({h.consultation_id for h in hits}), visible_consultations(None)))}
+    contribution_ids = {h.ref_id for h in hits if h.kind in CONTRIBUTION_KINDS}
+    visible = set(db.session.scalars(select(Contribution.id).where(Contribution.id.in_(contribution_ids), visible_contributions(None)))) if contribution_ids else set()
+    theme_ids = {h.ref_id for h in hits if h.kind == "theme"}
+    themes = set(db.session.scalars(select(Theme.id).where(Theme.id.in_(theme_ids)))) if theme_ids else set()
+    headings = _current_headings(consultations.values())
+    results = []
+    for h in hits:
+        c = consultations.get(h.consultation_id)
+        if c is None or (h.kind in CONTRIBUTION_KINDS and h.ref_id not in visible) or (h.kind == "theme" and h.ref_id not in themes):
+            continue
+        heading = headings.get((c.id, h.section_key)) if h.section_key else None
+        if h.kind == "section" and heading is None:
+            continue  # no longer in the current version
+        results.append(Result(
+            kind=h.kind, kind_label=KIND_LABELS[h.kind], title_html=h.title_html or Markup(""), snippet_html=h.snippet_html,
+            url=_url(h, c), consultation_slug=c.slug, consultation_title=c.title, section_key=h.section_key,
+            section_heading=heading, date=h.date, score=h.score,
+        ))
+    return results, len(hits) - len(results)
+
+
+def _current_headings(consultations) -> dict[tuple[int, str], str]:
+    ids = [c.id for c in consultations]
+    if not ids:
+        return {}
+    latest = (select(Version.consultation_id, Version.id).where(Version.consultation_id.in_(ids), Version.published_at.is_not(None))
+              .order_by(Version.consultation_id, Version.number.desc()))
+    current: dict[int, int] = {}
+    for cid, vid in db.session.execute(latest):
+        current.setdefault(cid, vid)
+    if not current:
+        return {}
+    by_version = {vid: cid for cid, vid in current.items()}
+    rows = db.session.execute(select(Section.version_id, Section.key, Section.heading).where(Section.version_id.in_(by_version)))
+    return {(by_version[vid], key): heading for vid, key, heading in rows}
+
+
+def _url(hit: RawHit, c: Consultation) -> str:
+    if hit.kind == "consultation":
+        return url_for("proposals.consultation", slug=c.slug)
+    if hit.kind == "section":
+        return url_for("comments.section", slug=c.slug, key=hit.section_key)
+    if hit.kind == "amendment":
+        return url_for("amendments.show", contribution_id=hit.ref_id)
+    if hit.kind in CONTRIBUTION_KINDS:
+        return url_for("comments.show", contribution_id=hit.ref_id)
+    return url_for("moderation.outcome", slug=c.slug) + f"#theme-{hit.ref_id}"

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from urllib.parse import urljoin
+
+from flask import Blueprint, abort, jsonify, render_template, request
+from sqlalchemy import select
+
+from consult.core.models import db
+from consult.core.permissions import visible_consultations
+from consult.core.routing import public
+from consult.proposals.models import Consultation
+from consult.search import services
+from consult.search.documents import KINDS
+from consult.search.query import MAX_QUERY_LENGTH, QueryError
+
+bp = Blueprint("search", __name__)
+
+
+def _int(name: str, default: int) -> int:
+    raw = request.args.get(name, "")
+    if not raw:
+        return default
+    return int(raw) if raw.isdigit() and len(raw) < 7 else -1  # -1: refused by check_filters
+
+
+def _args() -> dict:
+    return {
+        "consultation": request.args.get("consultation") or None,
+        "kind": request.args.get("kind") or None,
+        "status": request.args.get("status") or None,
+        "page": _int("page", 1),
+        "per_page": _int("per_page", 20),
+    }
+
+
+@bp.route("/search")
+@public
+def results():
+    q = request.args.get("q", "")
+    args = _args()
+    args["per_page"] = 20
+    page, error = None, None
+    if q.strip():
+        try:
+            page = services.search(q, **args)
+        except QueryError as e:
+            error = str(e)
+    consultations = db.session.execute(
+        select(Consultation.slug, Consultation.title).where(visible_consultations(None)).order_by(Consultation.title)
+    ).all()
+    return render_template(
+        "search/results.html", q=q, page=page, error=error, args=args, kinds=KINDS, kind_labels=services.KIND_LABELS,
+        consultations=consultations, max_length=MAX_QUERY_LENGTH,
+    ), 400 if error else 200
+
+
+@bp.route("/api/v1/search")
+@public
+def api():
+    q = request.args.get("q", "")
+    if not q.strip():
+        abort(400, "Give the words to search for in 'q'.")
+    try:
+        page = services.search(q, **_args())
+    except QueryError as e:
+        abort(400, str(e))
+    return jsonify(
+        query=q, page=page.page, per_page=page.per_page, total=page.total,
+        results=[
+            {
+                "kind": r.kind, "title_html": str(r.title_html), "snippet_html": str(r.snippet_html),
+                "url": urljoin(request.host_url, r.url),
+                "consultation": r.consultation_slug, "section": r.section_key, "date": r.date.isoformat(),
+                "score": round(r.score, 4),
+            }
+            for r in page.results
+        ],
+    )

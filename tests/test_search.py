@@ -1,0 +1,420 @@
+"""Search: what the public may read is found, what it may not never is (results, snippets,
+counts), hostile queries cost what a normal one does, and every commit reaches the index, from
+one process or several. Runs on Whoosh, and on PostgreSQL full-text search as well when the
+test database is PostgreSQL."""
+
+from __future__ import annotations
+
+import multiprocessing
+from urllib.parse import urlsplit
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from consult.comments import services as comments
+from consult.comments.models import Contribution
+from consult.core.models import db, utcnow
+from consult.moderation import services as moderation
+from consult.proposals import services as proposals
+from consult.proposals.models import Consultation, Transition
+from consult.search import SearchService, rebuild_if_outdated
+from consult.search import services as search
+from consult.search.query import MAX_QUERY_LENGTH, QueryError, parse
+from consult.search.whoosh_backend import FORMAT, WhooshBackend
+from tests.conftest import ON_POSTGRES
+from tests.factories import make_consultation, make_user
+
+BACKENDS = ["whoosh"] + (["postgres"] if ON_POSTGRES else [])
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request, app, tmp_path, monkeypatch):
+    if request.param == "whoosh":
+        chosen = WhooshBackend(tmp_path / "index")
+    else:
+        from consult.search.postgres_backend import PostgresBackend
+
+        chosen = PostgresBackend()
+    monkeypatch.setitem(app.extensions, "consult_search", SearchService(chosen))
+    chosen.rebuild(db.session)  # documents left by earlier tests' commits are not ours
+    return chosen
+
+
+def indexed_keys(backend) -> set[str]:
+    return backend.document_keys() if backend.name == "whoosh" else backend.document_keys(db.session)
+
+
+def find(q: str, **filters) -> search.SearchPage:
+    return search.search(q, **filters)
+
+
+def paths(page: search.SearchPage) -> list[str]:
+    return [urlsplit(r.url).path + ("#" + urlsplit(r.url).fragment if urlsplit(r.url).fragment else "") for r in page.results]
+
+
+@pytest.fixture
+def consultation(organisation, author, backend):
+    c = make_consultation(organisation, author=author, state="open", slug="open-data", title="Open data policy")
+    db.session.commit()
+    return c
+
+
+def say(consultation, who, body, **kwargs):
+    contribution = comments.post_comment(consultation, actor=who, body=body, **kwargs)
+    db.session.commit()
+    return contribution
+
+
+def test_finds_consultations_sections_and_contributions_with_marked_snippets(consultation, citizen):
+    comment = say(consultation, citizen, "Publish the bus timetables as spreadsheets.", section_key="purpose")
+    reply = say(consultation, make_user(), "Spreadsheets please, not PDFs.", parent=comment)
+
+    page = find("spreadsheets")
+    assert page.total == 2
+    assert set(paths(page)) == {f"/comments/{comment.id}", f"/comments/{reply.id}"}
+    assert {r.kind for r in page.results} == {"comment", "reply"}
+    assert all("<mark>" in str(r.snippet_html) for r in page.results)
+
+    sections = find("contractors")  # "It applies to every department and to contractors"
+    assert [(r.kind, r.section_heading) for r in sections.results] == [("section", "Scope")]
+    assert "<mark>contractors</mark>" in str(sections.results[0].snippet_html)
+    assert [r.kind for r in find("open data policy", kind="consultation").results] == ["consultation"]
+    assert find("publishing").total >= 2  # English stemming: publishes, publish
+
+
+def test_snippets_escape_what_people_wrote(consultation, citizen):
+    say(consultation, citizen, "Timetables <script>alert(1)</script> & more")
+    snippet = str(find("timetables").results[0].snippet_html)
+    assert "<script" not in snippet and "<mark>Timetables</mark>" in snippet
+
+
+def test_amendments_and_theme_summaries_are_found(consultation, citizen, author, moderator):
+    from consult.amendments.services import propose_amendment
+
+    amendment = propose_amendment(consultation, actor=citizen, section_key="scope", rationale="Charities receive grants too.",
+                                  proposed_text="It applies to every department, contractor and grantee.")
+    db.session.commit()
+    assert paths(find("charities")) == [f"/amendments/{amendment.id}"]
+
+    theme = moderation.create_theme(consultation, actor=moderator, name="Accessible formats")
+    moderation.write_summary(consultation, actor=moderator, theme=theme, summary="People asked for machine-readable timetables.")
+    db.session.commit()
+    assert find("machine readable").total == 0, "a theme summary is published with the outcome, not before"
+    proposals.change_state(consultation, Transition.CLOSE, actor=author)
+    proposals.change_state(consultation, Transition.CONCLUDE, actor=author)
+    db.session.commit()
+    page = find("machine readable")
+    assert [r.kind for r in page.results] == ["theme"]
+    assert paths(page) == [f"/c/open-data/outcome#theme-{theme.id}"]
+    assert [r.kind for r in find("charities", status="closed").results] == ["amendment"]
+    assert find("charities", status="open").total == 0
+
+
+def _hide(contribution, moderator):
+    moderation.act([contribution], actor=moderator, action="hide", reason="Personal attack")
+
+
+def _restore(contribution, moderator):
+    moderation.act([contribution], actor=moderator, action="restore")
+
+
+@pytest.mark.parametrize("kind", ["comment", "reply", "amendment", "statement"])
+def test_hidden_content_leaves_at_once_and_comes_back_when_restored(consultation, citizen, moderator, kind, backend):
+    from consult.amendments.services import propose_amendment
+
+    if kind == "comment":
+        target = say(consultation, citizen, "Zebra crossings near every school.")
+    elif kind == "reply":
+        target = say(consultation, citizen, "Zebra crossings near every school.", parent=say(consultation, make_user(), "Road safety first."))
+    elif kind == "amendment":
+        target = propose_amendment(consultation, actor=citizen, section_key="scope", rationale="Zebra crossings near every school.",
+                                   proposed_text="It applies to every department.")
+        db.session.commit()
+    else:
+        target = Contribution(consultation_id=consultation.id, kind="statement", author_id=citizen.id,
+                              version_id=consultation.current_version.id, body="Zebra crossings near every school.",
+                              body_html="<p>Zebra crossings near every school.</p>")
+        db.session.add(target)
+        db.session.commit()
+    key = f"contribution:{target.id}"
+    assert find("zebra").total == 1 and key in indexed_keys(backend)
+
+    _hide(target, moderator)
+    db.session.commit()
+    assert key not in indexed_keys(backend)
+    page = find("zebra")
+    assert (page.total, page.results) == (0, [])
+    assert find("zebra", kind=kind).total == 0
+
+    _restore(target, moderator)
+    db.session.commit()
+    assert find("zebra").total == 1 and key in indexed_keys(backend)
+
+
+def test_auto_hidden_by_reports_leaves_the_index(consultation, citizen, backend):
+    target = say(consultation, citizen, "Buy cheap watches at example.com")
+    for _ in range(3):
+        moderation.report(target, actor=make_user(), reason="spam")
+    db.session.commit()
+    assert find("watches").total == 0
+    assert f"contribution:{target.id}" not in indexed_keys(backend)
+
+
+def test_rolled_back_work_leaves_the_index_alone(consultation, citizen, moderator):
+    target = say(consultation, citizen, "Quiet streets after ten.")
+    _hide(target, moderator)
+    db.session.rollback()
+    assert find("quiet").total == 1
+
+
+def test_blocking_hides_everything_the_person_wrote_and_unblocking_brings_it_back(consultation, organisation, citizen, moderator, backend):
+    first = say(consultation, citizen, "Lanterns in the park.")
+    say(consultation, citizen, "More lanterns by the river.", parent=first)
+    say(consultation, make_user(), "Lanterns cost too much.")
+    assert find("lanterns").total == 3
+
+    moderation.block(organisation, citizen, actor=moderator, reason="Spam", consultation=consultation)
+    db.session.commit()
+    assert find("lanterns").total == 1
+    assert f"contribution:{first.id}" not in indexed_keys(backend)
+
+    moderation.unblock(organisation, citizen, actor=moderator, consultation=consultation)
+    db.session.commit()
+    assert find("lanterns").total == 3
+
+
+def test_pending_contributions_wait_for_approval(consultation, citizen, moderator, author):
+    consultation.moderation_mode = "pre"
+    db.session.commit()
+    held = say(consultation, citizen, "Skateboard ramps for teenagers.")
+    assert held.moderation_state == "pending"
+    assert find("skateboard").total == 0
+    moderation.act([held], actor=moderator, action="approve")
+    db.session.commit()
+    assert find("skateboard").total == 1
+
+
+def test_deleted_contributions_and_their_text_are_gone(consultation, citizen):
+    alone = say(consultation, citizen, "Fountains everywhere.")
+    answered = say(consultation, citizen, "Fountains in the square.")
+    say(consultation, make_user(), "Which square?", parent=answered)
+    comments.delete_comment(alone, actor=citizen)
+    comments.delete_comment(answered, actor=citizen)  # a tombstone: it has a reply
+    db.session.commit()
+    assert find("fountains").total == 0
+    assert find("square").total == 1  # the reply stays
+
+
+def test_drafts_are_never_found_and_appear_when_opened_by_schedule(organisation, author, backend):
+    draft = make_consultation(organisation, author=author, state="draft", slug="secret", title="Secret tunnel plan",
+                              text="## Tunnel\n\nA tunnel under the harbour.\n")
+    db.session.commit()
+    assert find("tunnel").total == 0 and find("harbour").total == 0
+    assert not any(k.endswith(f":{draft.id}") or f":{draft.id}:" in k for k in indexed_keys(backend))
+
+    draft.opens_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    assert proposals.apply_schedule() == 1  # a bulk UPDATE the services make without loading rows
+    db.session.commit()
+    assert {r.kind for r in find("tunnel").results} == {"consultation", "section"}
+
+
+def test_erased_accounts_leave_no_name_or_email_in_the_index(consultation, backend):
+    person = make_user(name="Quentin Quagmire", email="quentin.q@example.org")
+    say(consultation, person, "Benches along the canal.")
+    db.session.delete(person)  # erasure: contributions stay as "Former participant"
+    db.session.commit()
+    assert find("benches").total == 1
+    assert find("quentin").total == 0 and find("quagmire").total == 0 and find("example org").total == 0
+    if backend.name == "whoosh":
+        with backend.index().searcher() as s:
+            stored = " ".join(str(v) for fields in s.all_stored_fields() for v in fields.values())
+            terms = {t.decode() for field, t in s.reader().all_terms() if field in ("title", "body")}
+        assert "quentin" not in stored.lower() and "example.org" not in stored
+        assert not {"quentin", "quagmir", "quagmire"} & terms
+
+
+@pytest.mark.parametrize("hostile", [
+    "*a*", "*", "?", "a*", "state:hidden", "moderation_state:hidden", "email:*", "author:quentin",
+    "[a TO z]", "{a TO z}", "title:[* TO *]", "timetables~5", "timetables^100", "body:*e*",
+    "NOT timetables", "(((((timetables)))))", 'hidden_reason:"personal attack"',
+])
+def test_hostile_queries_run_as_plain_words(consultation, citizen, moderator, hostile):
+    say(consultation, citizen, "Timetables on paper.")
+    _hide(say(consultation, citizen, "Hidden timetables attack."), moderator)
+    db.session.commit()
+    parsed = parse(hostile)
+    assert all(w.isalnum() for w in parsed.words)  # no operator survives
+    try:
+        page = find(hostile)
+    except QueryError as error:
+        assert str(error)  # a clear message instead of a costly query
+        return
+    assert all("Hidden timetables" not in str(r.snippet_html) for r in page.results)
+    assert page.total <= 1
+
+
+def test_the_whoosh_query_is_exact_terms_only(backend):
+    if backend.name != "whoosh":
+        pytest.skip("inspects the Whoosh query")
+    from whoosh.query import And, Or, Phrase, Term
+
+    def leaves(q):
+        if isinstance(q, (And, Or)):
+            for sub in q.subqueries:
+                yield from leaves(sub)
+        else:
+            yield q
+
+    for raw in ["*a* *b* *c*", "polic* ta?es [a TO z]", 'state:hidden "open data" x~2', "a" * 39 + "*"]:
+        try:
+            query = backend._query(parse(raw))
+        except QueryError:
+            continue
+        assert all(type(leaf) in (Term, Phrase) for leaf in leaves(query)), raw
+
+
+def test_long_or_wordy_queries_get_a_clear_message():
+    with pytest.raises(QueryError, match="at most"):
+        parse("x" * (MAX_QUERY_LENGTH + 1))
+    with pytest.raises(QueryError, match="at most"):
+        parse(" ".join(f"word{i}" for i in range(20)))
+
+
+def test_api_answers_with_results_and_pagination(client, consultation, citizen):
+    for i in range(25):
+        comments.post_comment(consultation, actor=citizen, body=f"Trams on route {i}.")
+    db.session.commit()
+    response = client.get("/api/v1/search?q=trams&per_page=10&page=3")
+    assert response.status_code == 200
+    data = response.get_json()
+    assert (data["total"], data["page"], len(data["results"])) == (25, 3, 5)
+    first = data["results"][0]
+    assert first["kind"] == "comment" and "<mark>Trams</mark>" in first["snippet_html"]
+    assert first["url"].startswith("http://") and first["consultation"] == "open-data"
+    assert set(first) == {"kind", "title_html", "snippet_html", "url", "consultation", "section", "date", "score"}
+
+
+@pytest.mark.parametrize("query", ["", "q=", "q=trams&kind=secret", "q=trams&status=hidden", "q=trams&page=0", "q=trams&page=x",
+                                   "q=trams&per_page=1000", f"q={'x' * 300}", "q=*"])
+def test_api_refuses_bad_parameters_with_json(client, consultation, query):
+    response = client.get(f"/api/v1/search?{query}")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"]
+
+
+def test_search_page_is_accessible_and_paginated(client, consultation, citizen):
+    for i in range(25):
+        comments.post_comment(consultation, actor=citizen, body=f"Ferries at dawn number {i}.")
+    db.session.commit()
+    html = client.get("/search?q=ferries").get_data(as_text=True)
+    assert '<label for="search-q">' in html and 'id="search-q" name="q"' in html
+    assert "25 results" in html and "<mark>Ferries</mark>" in html
+    assert 'aria-label="Result pages"' in html and 'rel="next"' in html
+    assert html.count('<article class="search-result">') == 20
+    assert client.get("/search?q=ferries&page=2").get_data(as_text=True).count('<article class="search-result">') == 5
+    refused = client.get("/search?q=" + "x" * 300)
+    assert refused.status_code == 400 and "at most" in refused.get_data(as_text=True)
+    assert client.get("/search").status_code == 200
+
+
+def test_filters_by_consultation_and_kind(consultation, citizen, organisation, author):
+    other = make_consultation(organisation, author=author, state="open", slug="parks", title="Parks policy")
+    db.session.commit()
+    say(consultation, citizen, "Kiosks selling maps.")
+    say(other, citizen, "Kiosks selling ice cream.")
+    assert find("kiosks").total == 2
+    assert [r.consultation_slug for r in find("kiosks", consultation="parks").results] == ["parks"]
+    assert find("kiosks", kind="reply").total == 0
+
+
+# ---- Whoosh: the folder, concurrent writers, rebuilding ------------------------------------
+
+def test_reindex_command_rebuilds_with_progress(app, consultation, citizen, backend):
+    say(consultation, citizen, "Hedgehog tunnels under roads.")
+    result = app.test_cli_runner().invoke(args=["reindex"])
+    assert result.exit_code == 0, result.output
+    assert "Indexing" in result.output and "Indexed" in result.output
+    assert find("hedgehog").total == 1
+
+
+def test_a_missing_or_outdated_index_is_rebuilt_on_start(app, consultation, citizen, tmp_path, monkeypatch):
+    say(consultation, citizen, "Owls in the belfry.")
+    stale = WhooshBackend(tmp_path / "stale")
+    monkeypatch.setitem(app.extensions, "consult_search", SearchService(stale))
+    assert not stale.is_current()
+    assert rebuild_if_outdated(app, background=False)
+    assert stale.is_current() and find("owls").total == 1
+    (stale.folder / "consult-index.json").write_text('{"format": %d}' % (FORMAT - 1))
+    assert rebuild_if_outdated(app, background=False) and stale.is_current()
+    assert not rebuild_if_outdated(app, background=False)
+
+
+def test_a_busy_index_journals_the_update_and_the_next_writer_applies_it(consultation, citizen, backend):
+    if backend.name != "whoosh":
+        pytest.skip("PostgreSQL writes in the transaction")
+    backend.lock_timeout = 0.1
+    holder = backend.index().writer()  # e.g. a long ``consult reindex``
+    try:
+        first = say(consultation, citizen, "Gondolas on the lake.")
+    finally:
+        holder.cancel()
+    assert f"contribution:{first.id}" not in indexed_keys(backend)
+    say(consultation, citizen, "Pedalos too.")
+    assert find("gondolas").total == 1 and find("pedalos").total == 1
+
+
+WRITERS, EACH = 4, 6
+
+
+def _write_from_another_process(database_url: str, search_dir: str, consultation_id: int, user_id: int, n: int) -> None:
+    from consult import create_app
+    from consult.accounts.models import User
+
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "x", "INSTANCE_PATH": search_dir + "-instance",
+                      "SEARCH_DIR": search_dir, "RATE_LIMITS": False})
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        for i in range(EACH):
+            c = db.session.get(Consultation, consultation_id)
+            comments.post_comment(c, actor=user, body=f"Concurrent writer {n} says marmalade number {i}.")
+            db.session.commit()
+
+
+def test_several_processes_writing_at_once_lose_no_update(tmp_path, monkeypatch):
+    from consult import create_app
+
+    # Real commits to a file database the writers share, not the test's rolled-back transaction.
+    monkeypatch.setattr(db, "session", db._make_scoped_session({}))
+
+    database_url = f"sqlite:///{tmp_path / 'shared.db'}"
+    search_dir = str(tmp_path / "index")
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path / "i"),
+                      "SEARCH_DIR": search_dir, "RATE_LIMITS": False})
+    with app.app_context():
+        db.create_all()
+        c = make_consultation(state="open", slug="shared")
+        users = [make_user() for _ in range(WRITERS)]
+        consultation_id, user_ids = c.id, [u.id for u in users]
+        db.session.commit()
+        db.session.remove()
+        assert app.extensions["consult_search"].backend.is_current() is False
+        rebuild_if_outdated(app, background=False)
+
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_write_from_another_process, args=(database_url, search_dir, consultation_id, uid, n))
+                 for n, uid in enumerate(user_ids)]
+    for p in processes:
+        p.start()
+    for p in processes:
+        p.join(120)
+        assert p.exitcode == 0
+
+    with app.test_request_context():
+        expected = {f"contribution:{i}" for i in db.session.scalars(select(Contribution.id).where(Contribution.consultation_id == consultation_id))}
+        assert len(expected) == WRITERS * EACH
+        backend = app.extensions["consult_search"].backend
+        assert expected <= backend.document_keys()
+        assert search.search("marmalade", per_page=50).total == WRITERS * EACH
+        db.session.remove()

@@ -1,7 +1,9 @@
 """Moderation: reports, the queue, hiding, blocking, pre-moderation, the public log, rate
 limits, themes and summaries, and the outcome page."""
 
+import io
 import re
+import zipfile
 
 import pytest
 from sqlalchemy import func, select
@@ -149,6 +151,9 @@ def test_a_hidden_item_is_absent_from_every_list_count_tally_and_api(client, con
     db.session.commit()
     before = services.figures(consultation)
     assert (before.annotations, before.amendments, before.votes) == (1, 1, 1)
+    assert client.get("/api/v1/search?q=quarantined").get_json()["total"] == 2  # found before it is hidden
+    with zipfile.ZipFile(io.BytesIO(client.get("/c/access/record.zip").data)) as record:
+        assert secret in record.read("record.json").decode("utf-8")
     services.act([annotation, amendment], actor=moderator, action="hide", reason="Personal data.")
     db.session.commit()
 
@@ -161,9 +166,15 @@ def test_a_hidden_item_is_absent_from_every_list_count_tally_and_api(client, con
         "annotations API": "/api/v1/consultations/access/annotations",
         "amendments API": "/api/v1/consultations/access/amendments",
     }
+    places |= {"search page": "/search?q=quarantined", "search API": "/api/v1/search?q=quarantined words"}
     for name, url in places.items():
         page = client.get(url).get_data(as_text=True)
-        assert secret not in page, name
+        assert secret not in page, name  # (the search pages repeat the query in lower case)
+    assert client.get("/api/v1/search?q=quarantined").get_json()["total"] == 0
+    # the open policy record: every file of the zip
+    with zipfile.ZipFile(io.BytesIO(client.get("/c/access/record.zip").data)) as record:
+        for name in record.namelist():
+            assert secret not in record.read(name).decode("utf-8-sig"), name
     reading = client.get("/c/access").get_data(as_text=True)
     assert '<mark class="annotation' not in reading and ">0 amendments</a>" in reading  # no highlight, not counted
     assert "A reply stays" in client.get("/c/access/s/deadlines").get_data(as_text=True)

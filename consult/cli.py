@@ -115,6 +115,50 @@ def register_commands(app: Flask) -> None:
             sqlite_write_intent.reset(token)
         click.echo(f"Wrote the record of {slug} ({len(names)} files) to {target}.")
 
+    @app.cli.command("import-polis")
+    @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+    @click.option("--consultation", "slug", required=True, help="The consultation to import the statements and votes into.")
+    def import_polis_command(folder, slug):
+        """Import a Pol.is open-data export (comments.csv and votes.csv or participants-votes.csv)."""
+        from sqlalchemy import select
+
+        from consult.core.errors import RuleViolation
+        from consult.proposals.models import Consultation
+        from consult.voting.polis import import_polis
+
+        consultation = db.session.scalar(select(Consultation).where(Consultation.slug == slug))
+        if consultation is None:
+            raise click.ClickException(f"No consultation with the short name {slug!r}.")
+        try:
+            done = import_polis(folder, consultation)
+        except RuleViolation as refused:
+            raise click.ClickException(refused.message) from None
+        db.session.commit()
+        click.echo(f"Imported {done.statements} statements, {done.votes} votes by {done.participants} participants into {slug}.")
+
+    @app.cli.command("opinion-map")
+    @click.argument("slug")
+    @click.option("--json", "as_json", is_flag=True, help="Print the map as JSON.")
+    def opinion_map_command(slug, as_json):
+        """Compute the opinion map of a consultation now, store it and print it."""
+        import json
+
+        from consult.proposals.services import get_visible_consultation
+        from consult.voting.polis import participant_of
+        from consult.voting.statements import compute_map
+
+        consultation = get_visible_consultation(None, slug)
+        if consultation is None:
+            raise click.ClickException(f"No public consultation with the short name {slug!r}.")
+        data = compute_map(consultation)
+        db.session.commit()
+        for group in data["groups"]:  # imported participants by their Pol.is ids
+            group["participants"] = [participant_of(p) for p in group["participants"]]
+        if as_json:
+            click.echo(json.dumps({k: v for k, v in data.items() if k != "positions"}, ensure_ascii=False, indent=2, default=str))
+        else:
+            click.echo(f"{data['k']} groups: " + ", ".join(f"{len(g['participants'])} people" for g in data["groups"]))
+
     @app.cli.command("reindex")
     def reindex_command():
         """Rebuild the search index from the database (what the public may read)."""

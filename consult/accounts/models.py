@@ -29,6 +29,8 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lowercased
     password_hash: Mapped[str] = mapped_column(String(255))
     display_name: Mapped[str] = mapped_column(String(80))
+    #: the participant's id in another platform (a Pol.is import keeps its participant ids)
+    external_id: Mapped[str | None] = mapped_column(String(120), unique=True)
     is_site_admin: Mapped[bool] = mapped_column(default=False)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.accounts.models import User
@@ -54,3 +54,16 @@ class Vote(db.Model):
         Index("ix_votes_contribution_value", "contribution_id", "value"),
         Index("ix_votes_section_value", "consultation_id", "section_key", "value"),
     )
+
+
+class OpinionMapCache(db.Model):
+    """The last opinion map computed for a consultation, and which votes it was computed from:
+    pages show it and a background thread recomputes it when the votes change."""
+
+    __tablename__ = "opinion_maps"
+
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), primary_key=True)
+    vote_count: Mapped[int] = mapped_column(default=0)
+    last_vote_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    result: Mapped[str] = mapped_column(Text, default="{}")  # JSON

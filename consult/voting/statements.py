@@ -1,0 +1,182 @@
+"""Statements for the opinion map: short contributions people agree or disagree with, the next
+one to vote on, and the opinion map itself, cached and recomputed off the request path.
+
+The computation is ``consult.voting.opinion.compute``; this module feeds it the latest vote of
+each participant on each visible statement and keeps its result in ``opinion_maps`` with the
+count and the date of the votes it saw, so a page can tell whether it is current.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable
+from dataclasses import asdict
+
+from flask import Flask, current_app
+from sqlalchemy import func, select
+
+from consult.accounts.models import User
+from consult.comments.models import Contribution, ContributionKind
+from consult.core import text
+from consult.core.errors import RuleViolation
+from consult.core.models import db, utcnow
+from consult.core.permissions import Action, authorize, visible_contributions
+from consult.moderation import services as moderation
+from consult.proposals.models import Consultation
+from consult.proposals.services import hold_open
+from consult.voting.models import OpinionMapCache, Vote
+
+MAX_STATEMENT_LENGTH = 280
+VALUE_OF = {"agree": 1, "disagree": -1, "pass": 0}
+
+
+def post_statement(consultation: Consultation, *, actor: User, body: str) -> Contribution:
+    """A short statement others will agree or disagree with (participants write them; moderators
+    seed the first ones)."""
+    authorize(actor, Action.POST_COMMENT, consultation)
+    now = hold_open(consultation)
+    body = " ".join((body or "").split())
+    if not body:
+        raise RuleViolation("Write the statement.", status=400)
+    if len(body) > MAX_STATEMENT_LENGTH:
+        raise RuleViolation(f"A statement can be at most {MAX_STATEMENT_LENGTH} characters; yours has {len(body)}.", status=400)
+    statement = Contribution(
+        consultation=consultation, author=actor, version=consultation.current_version, kind=ContributionKind.STATEMENT,
+        body=body, body_html=str(text.render_plain(body)), moderation_state=moderation.initial_state(consultation, actor), created_at=now,
+    )
+    db.session.add(statement)
+    db.session.flush()
+    moderation.held(statement)
+    return statement
+
+
+def statements_query(consultation: Consultation, user: User | None):
+    """Visible statements, least voted first (the order the voting view offers them in)."""
+    votes = select(func.count(Vote.id)).where(Vote.contribution_id == Contribution.id).correlate(Contribution).scalar_subquery()
+    return (
+        select(Contribution)
+        .where(Contribution.consultation_id == consultation.id, Contribution.kind == ContributionKind.STATEMENT, visible_contributions(user))
+        .order_by(votes, Contribution.created_at, Contribution.id)
+    )
+
+
+def next_statement(consultation: Consultation, user: User) -> Contribution | None:
+    """The least-voted statement ``user`` has not voted on yet (not their own)."""
+    mine = select(Vote.contribution_id).where(Vote.user_id == user.id, Vote.contribution_id.is_not(None))
+    return db.session.scalar(
+        statements_query(consultation, user).where(~Contribution.id.in_(mine), Contribution.author_id.is_not_distinct_from(None) | (Contribution.author_id != user.id)).limit(1)
+    )
+
+
+# ---- the opinion map -----------------------------------------------------------------------
+
+def _statement_votes(consultation: Consultation):
+    """Votes on the consultation's statements, hidden ones included: the computation excludes
+    those itself, the way Pol.is does (see ``opinion.compute``'s ``excluded_statements``)."""
+    return (
+        select(Vote.user_id, Vote.contribution_id, Vote.value, Vote.updated_at)
+        .join(Contribution, Contribution.id == Vote.contribution_id)
+        .where(Contribution.consultation_id == consultation.id, Contribution.kind == ContributionKind.STATEMENT,
+               Contribution.deleted_at.is_(None))
+    )
+
+
+def votes_fingerprint(consultation: Consultation) -> tuple[int, object]:
+    """How many votes there are on the visible statements, and the latest change."""
+    subquery = _statement_votes(consultation).subquery()
+    count, last = db.session.execute(select(func.count(), func.max(subquery.c.updated_at)).select_from(subquery)).one()
+    return count or 0, last
+
+
+def compute_map(consultation: Consultation) -> dict:
+    """Compute the opinion map now (the CLI, the background thread) and store it."""
+    from consult.voting.opinion import compute
+
+    count, last = votes_fingerprint(consultation)
+    rows = db.session.execute(_statement_votes(consultation).order_by(Vote.updated_at, Vote.id)).all()
+    shown = set(db.session.scalars(
+        select(Contribution.id).where(Contribution.consultation_id == consultation.id, Contribution.kind == ContributionKind.STATEMENT,
+                                      visible_contributions(None))
+    ))
+    result = compute(
+        [(user_id, statement_id, VALUE_OF[value]) for user_id, statement_id, value, _ in rows if value in VALUE_OF],
+        excluded_statements={statement_id for _, statement_id, _, _ in rows} - shown,
+    )
+    data = _as_json(result, consultation)
+    cache = db.session.get(OpinionMapCache, consultation.id) or OpinionMapCache(consultation_id=consultation.id)
+    cache.vote_count, cache.last_vote_at, cache.computed_at, cache.result = count, last, utcnow(), json.dumps(data)
+    db.session.add(cache)
+    db.session.flush()
+    return data
+
+
+def _as_json(result, consultation: Consultation) -> dict:
+    """The map with participants named by their external ids (imported) or Consult ids."""
+    ids = {p for group in result.groups for p in group}
+    names = dict(db.session.execute(select(User.id, User.external_id).where(User.id.in_(ids))).all()) if ids else {}
+
+    def who(user_id):
+        return names.get(user_id) or str(user_id)
+
+    def statements(items: Iterable) -> list[dict]:
+        return [asdict(s) if hasattr(s, "__dataclass_fields__") else dict(s) for s in items]
+
+    return {
+        "consultation": consultation.slug,
+        "k": result.k,
+        "groups": [{"id": i, "participants": [who(p) for p in group], "representative": statements(result.representative[i]) if i < len(result.representative) else []}
+                   for i, group in enumerate(result.groups)],
+        "positions": {who(p): list(map(float, xy)) for p, xy in result.positions.items()},
+        "consensus": {direction: statements(items) for direction, items in _consensus(result).items()},
+    }
+
+
+def _consensus(result) -> dict[str, list]:
+    """Consensus statements split by direction: what (nearly) everyone agrees and disagrees with."""
+    split: dict[str, list] = {"agree": [], "disagree": []}
+    for item in result.consensus:
+        split.setdefault(item.direction, []).append(item)
+    return split
+
+
+def cached_map(consultation: Consultation) -> tuple[dict | None, bool]:
+    """The stored map and whether it is current; when it is not, a recomputation is started in
+    the background, so no page waits for it."""
+    cache = db.session.get(OpinionMapCache, consultation.id)
+    count, last = votes_fingerprint(consultation)
+    current = cache is not None and cache.vote_count == count and cache.last_vote_at == last
+    if not current:
+        recompute_later(current_app._get_current_object(), consultation.id)
+    return (json.loads(cache.result) if cache else None), current
+
+
+_running: set[int] = set()
+_running_lock = threading.Lock()
+
+
+def recompute_later(app: Flask, consultation_id: int) -> None:
+    """Recompute in a daemon thread of this process, one at a time per consultation."""
+    if app.config.get("TESTING"):
+        return  # tests compute synchronously
+    with _running_lock:
+        if consultation_id in _running:
+            return
+        _running.add(consultation_id)
+
+    def run():
+        try:
+            with app.app_context():
+                consultation = db.session.get(Consultation, consultation_id)
+                if consultation is not None:
+                    compute_map(consultation)
+                    db.session.commit()
+        except Exception:  # noqa: BLE001 - a failed background run must not kill the worker; it is logged
+            app.logger.exception("opinion map of consultation %s could not be computed", consultation_id)
+        finally:
+            with app.app_context():
+                db.session.remove()
+            with _running_lock:
+                _running.discard(consultation_id)
+
+    threading.Thread(target=run, name=f"opinion-map-{consultation_id}", daemon=True).start()

@@ -36,6 +36,8 @@ PUBLIC = {
     "moderation.outcome",
     "search.results",
     "search.api",
+    "voting.statements_list",
+    "voting.opinion_map",
 }
 
 

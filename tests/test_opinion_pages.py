@@ -1,0 +1,124 @@
+"""The statement and opinion-map pages (issue #7): the plain list, writing a statement, voting on
+one statement at a time, and the map with its table, consensus and the viewer's own place."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from consult.core.models import db
+from consult.voting import services as voting
+from consult.voting import statements
+from consult.voting.models import OpinionMapCache
+from tests.factories import login, make_consultation, make_user
+
+
+@pytest.fixture
+def consultation(organisation, author):
+    return make_consultation(organisation, author=author, state="open", slug="buses", title="Night buses")
+
+
+def two_camps(consultation, n=16):
+    """Eight statements and ``n`` voters in two clear camps; returns (statements, voters)."""
+    writer = make_user(name="Wendy Writer")
+    items = [statements.post_statement(consultation, actor=writer, body=f"Statement number {i}.") for i in range(8)]
+    voters = [make_user(name=f"Voter {i}") for i in range(n)]
+    for i, person in enumerate(voters):
+        camp = i % 2
+        for j, s in enumerate(items):
+            if j == 0:
+                value = "agree"  # everyone agrees: a consensus statement
+            else:
+                value = "agree" if (j % 2 == camp) else "disagree"
+            voting.cast_vote(consultation, actor=person, value=value, contribution=s)
+    db.session.flush()
+    return items, voters
+
+
+def test_the_list_shows_tallies_and_vote_buttons(client, consultation, citizen):
+    items, _ = two_camps(consultation, n=2)
+    page = client.get("/c/buses/statements")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Statement number 0." in html and "2 agree" in html
+    assert "Agree<span" not in html  # anonymous: no buttons, no form
+    assert 'name="body"' not in html
+    login(client, citizen)
+    html = client.get("/c/buses/statements").get_data(as_text=True)
+    assert f'id="vote-{items[0].id}"' in html
+    assert 'value="agree"' in html and 'value="disagree"' in html and 'value="pass"' in html
+    assert 'name="body"' in html
+
+
+def test_writing_a_statement(client, consultation, citizen):
+    login(client, citizen)
+    too_long = "word " * 70
+    refused = client.post("/c/buses/statements", data={"body": too_long})
+    assert refused.status_code == 400
+    html = refused.get_data(as_text=True)
+    assert "at most 280 characters" in html
+    assert too_long.strip() in html  # what they wrote is kept
+    done = client.post("/c/buses/statements", data={"body": "Buses should run all night."})
+    assert done.status_code == 302
+    assert "Buses should run all night." in client.get("/c/buses/statements").get_data(as_text=True)
+
+
+def test_one_statement_at_a_time_least_voted_first(client, consultation, citizen):
+    writer = make_user(name="Wendy Writer")
+    a = statements.post_statement(consultation, actor=writer, body="First statement.")
+    b = statements.post_statement(consultation, actor=writer, body="Second statement.")
+    voting.cast_vote(consultation, actor=make_user(), value="agree", contribution=a)
+    login(client, citizen)
+    html = client.get("/c/buses/statements/vote").get_data(as_text=True)
+    assert "Second statement." in html and "First statement." not in html
+    assert "/c/buses/statements/vote#vote-" in html  # back here after voting
+    client.post("/c/buses/vote", data={"contribution_id": b.id, "value": "pass", "next": "/c/buses/statements/vote"})
+    html = client.get("/c/buses/statements/vote").get_data(as_text=True)
+    assert "First statement." in html
+    client.post("/c/buses/vote", data={"contribution_id": a.id, "value": "disagree"})
+    assert "You have voted on every statement" in client.get("/c/buses/statements/vote").get_data(as_text=True)
+
+
+def test_the_map_page_with_groups_table_consensus_and_you(client, consultation, moderator):
+    items, voters = two_camps(consultation)
+    data = statements.compute_map(consultation)
+    assert data["k"] == 2
+    page = client.get("/c/buses/opinion-map")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'role="img"' in html and "<title" in html
+    assert "updated in a moment" not in html  # current
+    assert html.count("<circle") >= 8 and "<rect x=" in html  # two shapes, not only two colours
+    assert "<caption>The groups" in html
+    assert re.search(r"Group 1.*?<td>8</td>", html, re.S) and re.search(r"Group 2.*?<td>8</td>", html, re.S)
+    assert "Statement number 1." in html and "% agree" in html
+    consensus = html.split('id="consensus-heading"')[1]
+    assert "Statement number 0." in consensus
+    assert ">You</text>" not in html and "Tag these representative statements" not in html
+
+    login(client, voters[0])
+    html = client.get("/c/buses/opinion-map").get_data(as_text=True)
+    assert ">You</text>" in html and "You are in group" in html
+
+    login(client, moderator)
+    html = client.get("/c/buses/opinion-map").get_data(as_text=True)
+    assert "Tag these representative statements with a theme" in html
+    assert "/c/buses/themes?show=all" in html
+
+
+def test_not_enough_votes_and_no_computation_on_the_request(client, consultation, citizen):
+    html = client.get("/c/buses/opinion-map").get_data(as_text=True)
+    assert "not enough votes yet" in html
+    assert db.session.get(OpinionMapCache, consultation.id) is None  # nothing computed on the request
+
+    items, _ = two_camps(consultation)
+    statements.compute_map(consultation)
+    voting.cast_vote(consultation, actor=citizen, value="agree", contribution=items[1])  # the map is now stale
+    cache = db.session.get(OpinionMapCache, consultation.id)
+    seen = cache.vote_count
+    html = client.get("/c/buses/opinion-map").get_data(as_text=True)
+    assert "updated in a moment" in html and "reload" in html
+    assert "Group 1" in html  # the stale map is still shown meanwhile
+    db.session.expire_all()
+    assert db.session.get(OpinionMapCache, consultation.id).vote_count == seen  # not recomputed on the request

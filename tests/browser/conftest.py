@@ -228,3 +228,27 @@ def screenshot_dir() -> Path | None:
     path = Path(folder)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+# --- helpers the tests share --------------------------------------------------------------------
+
+DEMO_PASSWORD = "demo-password-1"
+
+
+def sign_in(page, live_server: str, email: str) -> None:
+    """Sign in through the form as a demo account."""
+    page.goto(live_server + "/signin")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+    assert "/signin" not in page.url, page.locator("main").inner_text()[:500]
+
+
+def tab_to(page, locator, limit: int = 200) -> None:
+    """Press Tab until ``locator`` has the focus, as a keyboard user would."""
+    for _ in range(limit):
+        if locator.evaluate("el => el === document.activeElement"):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"{locator} never got the focus after {limit} presses of Tab")

@@ -13,23 +13,15 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP, PHONE
+from tests.browser.conftest import DESKTOP, PHONE, sign_in
 from tests.browser.test_pages import OVERFLOWING
 
 SLUG = "federal-source-code-policy"
 PAST_SLUG = "federal-source-code-policy-2016"
-PASSWORD = "demo-password-1"
 CITIZEN = "citizen@demo.consult.example"  # Chris Citizen
 CITIZEN2 = "citizen2@demo.consult.example"  # Dana Citizen
 AUTHOR = "author@demo.consult.example"  # Alex Author, of the organisation
 
-def sign_in(page, live_server, email):
-    page.goto(live_server + "/signin")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Sign in").click()
-    assert "/signin" not in page.url, page.locator("main").inner_text()[:500]
 
 
 def vote_box(page, target):

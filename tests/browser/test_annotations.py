@@ -8,7 +8,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import PHONE, tab_to
 
 SLUG = "federal-source-code-policy"
 PASSWORD = "demo-password-1"
@@ -63,13 +63,6 @@ def sign_in_with_keys(page, live_server, email):
     assert "/signin" not in page.url, page.locator("main").inner_text()[:500]
 
 
-def tab_to(page, locator, limit=150):
-    """Press Tab until ``locator`` has the focus, as a keyboard user would."""
-    for _ in range(limit):
-        if locator.evaluate("el => el === document.activeElement"):
-            return
-        page.keyboard.press("Tab")
-    raise AssertionError(f"{locator} never got the focus after {limit} presses of Tab")
 
 
 def check_annotation_shown(page, live_server, key, phrase, body):

@@ -15,13 +15,12 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP, PHONE
+from tests.browser.conftest import DESKTOP, PHONE, sign_in, tab_to
 from tests.browser.test_pages import OVERFLOWING
 
 SLUG = "federal-source-code-policy"
 PAST_SLUG = "federal-source-code-policy-2016"
 ORGANISATION = "omb"  # consult.demo.ORGANISATION_SLUG
-PASSWORD = "demo-password-1"
 CITIZEN = "citizen@demo.consult.example"  # Chris Citizen
 CITIZEN2 = "citizen2@demo.consult.example"  # Dana Citizen
 MODERATOR = "moderator@demo.consult.example"  # Mo Moderator
@@ -35,22 +34,8 @@ KEYBOARD_SECTION = "appendix-b-software-procurement-analysis"  # test 3
 DEMO_COMMENT = "Thank you for publishing the draft openly and in plain text."
 
 
-def sign_in(page, live_server, email):
-    page.goto(live_server + "/signin")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Sign in").click()
-    assert "/signin" not in page.url, page.locator("main").inner_text()[:500]
 
 
-def tab_to(page, locator, limit=200):
-    """Press Tab until ``locator`` has the focus, as a keyboard user would."""
-    for _ in range(limit):
-        if locator.evaluate("el => el === document.activeElement"):
-            return
-        page.keyboard.press("Tab")
-    raise AssertionError(f"{locator} never got the focus after {limit} presses of Tab")
 
 
 def post_comment(page, live_server, key, body):

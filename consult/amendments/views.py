@@ -9,7 +9,7 @@ from consult.amendments.models import Amendment, AmendmentState
 from consult.comments.models import Contribution
 from consult.core.errors import RuleViolation
 from consult.core.models import db
-from consult.core.permissions import Action, authorize, can
+from consult.core.permissions import Action, authorize
 from consult.core.routing import public
 from consult.proposals.models import Consultation
 from consult.proposals.services import get_visible_consultation
@@ -98,16 +98,19 @@ def propose(slug: str, key: str):
 @public
 def show(contribution_id: int):
     contribution = _amendment_or_404(contribution_id)
-    c = contribution.consultation
     amendment = contribution.amendment
-    conflicting = services.section_conflicts(contribution)
+    return _render_amendment(contribution, AnswerForm(decision=amendment.decision, reason=amendment.answer or None))
+
+
+def _render_amendment(contribution: Contribution, answer_form: AnswerForm, status: int = 200):
+    c, amendment = contribution.consultation, contribution.amendment
     return render_template(
         "amendments/show.html", consultation=c, contribution=contribution, amendment=amendment,
         section=services.base_section(contribution), ops=services.redline(contribution), preview=services.preview_html(contribution),
         tally=voting.tallies([contribution.id])[contribution.id], my_vote=voting.my_votes(current_user, c).get(contribution.id),
-        conflicting=conflicting, answer_form=AnswerForm(decision=amendment.decision, reason=amendment.answer or None),
+        conflicting=services.section_conflicts(contribution), answer_form=answer_form,
         is_supporter=current_user.is_authenticated and any(s.user_id == current_user.id for s in amendment.supporters),
-    )
+    ), status
 
 
 @bp.route("/amendments/<int:contribution_id>/support", methods=["POST"])
@@ -147,14 +150,7 @@ def answer(contribution_id: int):
         db.session.commit()
         flash("Your answer is published.", "success")
         return redirect(url_for("amendments.show", contribution_id=contribution.id))
-    c = contribution.consultation
-    return render_template(
-        "amendments/show.html", consultation=c, contribution=contribution, amendment=contribution.amendment,
-        section=services.base_section(contribution), ops=services.redline(contribution), preview=services.preview_html(contribution),
-        tally=voting.tallies([contribution.id])[contribution.id], my_vote=voting.my_votes(current_user, c).get(contribution.id),
-        conflicting=services.section_conflicts(contribution), answer_form=form,
-        is_supporter=any(s.user_id == current_user.id for s in contribution.amendment.supporters),
-    ), 400
+    return _render_amendment(contribution, form, 400)
 
 
 @bp.route("/c/<slug>/next-version", methods=["POST"])
@@ -163,10 +159,6 @@ def next_version(slug: str):
     report = services.start_next_version(c, actor=current_user)
     db.session.commit()
     return render_template("amendments/next_version.html", consultation=c, report=report)
-
-
-def answerable(contribution: Contribution) -> bool:
-    return can(current_user, Action.ANSWER_AMENDMENT, contribution.amendment)
 
 
 STATE_LABELS = {

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from flask import g, has_request_context
 from sqlalchemy import ColumnElement, false, or_, select, true
 
 from consult.accounts.models import Membership, Organisation, Role, User
@@ -135,9 +136,14 @@ def _post_comment(user: User | None, c: Consultation) -> bool:
 
 
 def is_blocked(user: User | None, organisation_id: int) -> bool:
+    """Asked for every vote form and comment card of a page: answered once per request."""
     if not _signed_in(user):
         return False
-    return db.session.scalar(select(Block.id).where(Block.user_id == user.id, Block.organisation_id == organisation_id)) is not None
+    memo = g.setdefault("_blocked", {}) if has_request_context() else {}
+    key = (user.id, organisation_id)
+    if key not in memo:
+        memo[key] = db.session.scalar(select(Block.id).where(Block.user_id == user.id, Block.organisation_id == organisation_id)) is not None
+    return memo[key]
 
 
 MODERATOR_ROLES = frozenset({Role.MODERATOR, Role.ADMIN})

@@ -165,10 +165,3 @@ def my_votes(user: User | None, consultation: Consultation) -> dict[int | str, s
         select(Vote.contribution_id, Vote.section_key, Vote.value).where(Vote.user_id == user.id, Vote.consultation_id == consultation.id)
     )
     return {(cid if cid is not None else key): value for cid, key, value in rows}
-
-
-def support_count_expression():
-    """A correlated COUNT of supporting votes of a contribution, to sort or filter by."""
-    return (
-        select(func.count(Vote.id)).where(Vote.contribution_id == Contribution.id, Vote.value == VoteValue.SUPPORT).correlate(Contribution).scalar_subquery()
-    )

@@ -6,6 +6,7 @@ M-16-21 of August 2016, shipped in ``consult/demo_data/`` so a fresh clone needs
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -52,9 +53,26 @@ DEMO_USERS = [
 ]
 
 
+# The 2016 draft asked for comments through GitHub issues, pull requests or an email to OMB. In the
+# demo the comment happens in Consult, so that page is left out: it would send people elsewhere, and
+# it holds the only email address in the text (the open record carries none). The rest is verbatim.
+LEFT_OUT = re.compile(r"^## Instructions for Public Comment\n.*?(?=^### Footnotes)", re.MULTILINE | re.DOTALL)
+
+
 def policy_files(version_folder: str) -> list[tuple[str, str]]:
-    folder = POLICY_DIR / version_folder
-    return [(p.name, p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.md"))]
+    """The policy's Markdown files, verbatim."""
+    return [(p.name, p.read_text(encoding="utf-8")) for p in sorted((POLICY_DIR / version_folder).glob("*.md"))]
+
+
+def demo_policy_files(version_folder: str) -> list[tuple[str, str]]:
+    """The policy's Markdown files as the demo publishes them: without the comment instructions."""
+    files = []
+    for name, text in policy_files(version_folder):
+        text, left_out = LEFT_OUT.subn("", text)
+        if name == "01-index.md" and left_out != 1:
+            raise RuntimeError(f"{version_folder}/{name}: the 'Instructions for Public Comment' page was not found")
+        files.append((name, text))
+    return files
 
 
 def load_demo() -> bool:
@@ -90,7 +108,7 @@ def load_demo() -> bool:
         closes_at=now + timedelta(days=45),
         licence="CC0-1.0",
     )
-    proposals.import_markdown(open_round, policy_files("v1-draft-2016-04"), actor=author)
+    proposals.import_markdown(open_round, demo_policy_files("v1-draft-2016-04"), actor=author)
     proposals.publish_version(open_round, actor=author)
     proposals.change_state(open_round, Transition.OPEN, actor=author)
     open_round.response_threshold = 3  # a small demo: three supporting votes call for an answer
@@ -110,7 +128,7 @@ def load_demo() -> bool:
         closes_at=now - timedelta(days=1),
         licence="CC0-1.0",
     )
-    proposals.import_markdown(past_round, policy_files("v1-draft-2016-04"), actor=author)
+    proposals.import_markdown(past_round, demo_policy_files("v1-draft-2016-04"), actor=author)
     proposals.publish_version(past_round, actor=author)
     past_round.opens_at, past_round.closes_at = now - timedelta(days=60), now + timedelta(days=1)
     proposals.change_state(past_round, Transition.OPEN, actor=author)
@@ -121,7 +139,7 @@ def load_demo() -> bool:
     # Version 2 starts from the accepted amendments (applied and cited), then takes the final
     # policy's whole text, which contains them: publishing it marks them incorporated.
     amendments.start_next_version(past_round, actor=author)
-    proposals.import_markdown(past_round, policy_files("v2-final-2016-08"), actor=author)
+    proposals.import_markdown(past_round, demo_policy_files("v2-final-2016-08"), actor=author)
     proposals.publish_version(
         past_round,
         actor=author,
@@ -227,8 +245,8 @@ def _annotate_past_round(consultation: Consultation, users: dict[str, User]) -> 
          "Please keep this sentence in the final policy."),
         (chris, "pilot-program", "at least 20 percent of its newly-developed custom code each year as OSS",
          "Twenty percent is a floor, not a goal; say so."),
-        (dana, "instructions-for-public-comment", "We ask that you do not submit the same comment more than once",
-         "Could the comment form itself warn about duplicates?"),
+        (dana, "introduction-for-public-comment", "We welcome your input on this innovative draft policy",
+         "Will the answers to these questions be published with the final policy?"),
         (chris, "scope-and-applicability", "Source code developed for National Security Systems",
          "Is this exemption still needed in the final text?"),
     ]:
@@ -291,8 +309,10 @@ def _amend_past_round(consultation: Consultation, users: dict[str, User]) -> dic
                          "Each covered agency shall release at least 20 percent of its newly-developed custom code each year as OSS.",
                          "Each covered agency shall release all of its newly-developed custom code as OSS, unless an exception applies.",
                          "Open source by default, with documented exceptions."),
-        "deadline": amend(chris, "instructions-for-public-comment", "We ask that you do not submit the same comment more than once.",
-                          "", "This sentence discourages people from commenting at all; drop it."),
+        "questions": amend(chris, "introduction-for-public-comment",
+                           "We are especially interested in your comments on considerations regarding the release of custom code as OSS.",
+                           "We welcome comments on every part of the policy, and especially on the release of custom code as OSS.",
+                           "The questions should not narrow the comment to the pilot."),
         "billions": amend(chris, "introduction", "more than $9 billion", "more than $9.2 billion",
                           "A more precise figure."),
         "withdrawn": amend(dana, "objectives", "This policy will accomplish the following objectives:",
@@ -302,7 +322,7 @@ def _amend_past_round(consultation: Consultation, users: dict[str, User]) -> dic
     amendments.withdraw_amendment(made["withdrawn"].amendment, actor=dana)
     for who, key, value in [(chris, "figures", "support"), (sam, "figures", "support"), (mo, "figures", "support"),
                             (dana, "communities", "support"), (chris, "default", "support"), (dana, "default", "support"),
-                            (sam, "default", "support"), (mo, "default", "oppose"), (dana, "deadline", "oppose"),
+                            (sam, "default", "support"), (mo, "default", "oppose"), (dana, "questions", "oppose"),
                             (dana, "billions", "abstain")]:
         voting.cast_vote(consultation, actor=who, value=value, contribution=made[key])
     return made
@@ -314,7 +334,7 @@ def _answer_past_round(made: dict[str, Contribution], author: User) -> None:
         ("communities", "accepted", "Agreed, and changed."),
         ("default", "not_accepted", "The final policy keeps a pilot of at least 20 percent, evaluated after two years, before "
                                     "deciding on a default. We will publish the evaluation."),
-        ("deadline", "out_of_scope", "The instructions for public comment are not part of the policy and are not carried into it."),
+        ("questions", "out_of_scope", "The introduction for public comment is not part of the policy and is not carried into it."),
         ("billions", "not_accepted", "Superseded by the updated figures of another amendment."),
     ]:
         amendments.answer_amendment(made[key].amendment, actor=author, decision=decision, reason=reason)

@@ -122,3 +122,26 @@ def test_not_enough_votes_and_no_computation_on_the_request(client, consultation
     assert "Group 1" in html  # the stale map is still shown meanwhile
     db.session.expire_all()
     assert db.session.get(OpinionMapCache, consultation.id).vote_count == seen  # not recomputed on the request
+
+
+def test_a_hidden_statement_leaves_the_list_the_vote_page_and_the_map(client, consultation, citizen, moderator):
+    from consult.moderation import services as moderation
+
+    items, voters = two_camps(consultation)
+    hidden = items[0]  # the consensus statement, on every page until it is hidden
+    def shown(data):
+        return {s["statement"] for group in data["groups"] for s in group["representative"]} | {
+            s["statement"] for side in data["consensus"].values() for s in side}
+
+    assert hidden.id in shown(statements.compute_map(consultation))
+    assert "Statement number 0." in client.get("/c/buses/opinion-map").get_data(as_text=True)
+    moderation.act([hidden], actor=moderator, action="hide", reason="Off topic.")
+    db.session.commit()
+
+    after = shown(statements.compute_map(consultation))
+    assert after and hidden.id not in after
+    login(client, citizen)
+    for url in ("/c/buses/statements", "/c/buses/statements/vote", "/c/buses/opinion-map"):
+        assert "Statement number 0." not in client.get(url).get_data(as_text=True), url
+    refused = client.post("/c/buses/vote", data={"contribution_id": hidden.id, "value": "agree"})
+    assert refused.status_code in (404, 409)

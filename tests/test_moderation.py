@@ -16,7 +16,7 @@ from consult.core.errors import RuleViolation
 from consult.core.models import db
 from consult.core.permissions import PermissionDenied
 from consult.moderation import services
-from consult.moderation.models import ModerationLogEntry, Report, SummaryCitation
+from consult.moderation.models import Block, ModerationLogEntry, Report, SummaryCitation
 from consult.proposals import services as proposals
 from consult.proposals.models import Transition
 from consult.voting import services as voting
@@ -205,7 +205,6 @@ def test_blocking_hides_everything_the_author_wrote_and_unblocking_restores_it(c
     login(citizen_client, citizen)
     assert citizen_client.post("/c/access/comments", data={"section_key": "fees", "body": "Let me back"}).status_code == 403
     block_id = db.session.scalar(select(func.max(ModerationLogEntry.id)))
-    from consult.moderation.models import Block
 
     row = db.session.scalar(select(Block))
     assert client.post(f"/o/{organisation.slug}/unblock/{row.id}").status_code == 302
@@ -214,6 +213,32 @@ def test_blocking_hides_everything_the_author_wrote_and_unblocking_restores_it(c
     assert block_id is not None
     log = client.application.test_client().get("/c/access/moderation-log").get_data(as_text=True)
     assert "A participant was blocked" in log and "A block was lifted" in log and citizen.display_name not in log
+
+
+def test_a_refused_block_or_theme_is_explained_on_its_form_keeping_what_was_typed(client, consultation, citizen, moderator, organisation):
+    words = comments.post_comment(consultation, actor=citizen, body="Some words", section_key="fees")
+    db.session.commit()
+    login(client, moderator)
+    url = f"/o/{organisation.slug}/block"
+    for data, message in (
+        ({"contribution_id": "nine", "reason": "Abuse."}, "Give the number of one of this organisation"),
+        ({"contribution_id": "999999", "reason": "Abuse."}, "Give the number of one of this organisation"),
+        ({"contribution_id": str(words.id), "reason": "  "}, "Give the reason for blocking"),
+    ):
+        response = client.post(url, data=data)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 400 and message in html, data
+        assert "Moderation queue" in html and f'value="{data["contribution_id"]}"' in html  # the queue, the number kept
+    assert count(Block) == 0 and count(ModerationLogEntry) == 0
+    assert client.post(url, data={"contribution_id": f"#{words.id}", "reason": "Abuse."}).status_code == 302  # "#12" is a number too
+
+    for name, message in (("   ", "Name the theme."), ("x" * 121, "at most 120 characters")):
+        response = client.post("/c/access/themes", data={"name": name})
+        assert response.status_code == 400 and message in response.get_data(as_text=True)
+    assert client.post("/c/access/themes", data={"name": "Fees"}).status_code == 302
+    again = client.post("/c/access/themes", data={"name": "Fees"})
+    assert again.status_code == 400 and "There is already a theme" in again.get_data(as_text=True)
+    assert 'value="Fees"' in again.get_data(as_text=True)
 
 
 def test_pre_moderation_holds_a_newcomers_first_contribution(client, consultation, citizen, moderator, organisation):

@@ -88,12 +88,20 @@ def queue(slug: str):
             db.session.commit()
             flash(f"Done: {changed} contribution{'s' if changed != 1 else ''} {DONE.get(action, action)}.", "success")
             return redirect(url_for("moderation.queue", slug=organisation.slug))
+    return _queue_page(organisation, consultations, error=error, form=request.form)
+
+
+def _queue_page(organisation: Organisation, consultations: list[Consultation], *, error: str | None = None, form=None,
+                block_error: str | None = None, block_form=None):
+    """The queue, with a refused bulk action or block shown on its own form and what was typed kept."""
+    form = form or {}
     blocks = list(db.session.scalars(select(Block).where(Block.organisation_id == organisation.id).order_by(Block.created_at.desc())))
     return render_template(
         "moderation/queue.html", organisation=organisation, items=services.queue(organisation), hidden=services.hidden_items(organisation),
         reasons=list(ReportReason), blocks=blocks, consultations=consultations, error=error,
-        selected={int(i) for i in request.form.getlist("ids") if i.isdigit()}, form=request.form,
-    ), 400 if error else 200
+        selected={int(i) for i in form.getlist("ids") if i.isdigit()} if form else set(), form=form,
+        block_error=block_error, block_form=block_form or {},
+    ), 400 if error or block_error else 200
 
 
 DONE = {"approve": "approved", "hide": "hidden", "restore": "restored"}
@@ -103,11 +111,19 @@ DONE = {"approve": "approved", "hide": "hidden", "restore": "restored"}
 def block(slug: str):
     organisation = _organisation_or_404(slug)
     authorize(current_user, Action.MODERATE, organisation)
-    raw = request.form.get("contribution_id", "")
+    raw = request.form.get("contribution_id", "").strip().lstrip("#")
     contribution = db.session.get(Contribution, int(raw)) if raw.isdigit() else None
-    if contribution is None or contribution.consultation.organisation_id != organisation.id or contribution.author is None:
-        abort(400, "Block the author of one of this organisation's contributions: give its number.")
-    services.block(organisation, contribution.author, actor=current_user, reason=request.form.get("reason", ""), consultation=contribution.consultation)
+    try:
+        if contribution is None or contribution.consultation.organisation_id != organisation.id or contribution.author is None:
+            raise RuleViolation("Give the number of one of this organisation's contributions: its author is the one blocked.", status=400)
+        services.block(organisation, contribution.author, actor=current_user, reason=request.form.get("reason", ""),
+                       consultation=contribution.consultation)
+    except RuleViolation as refused:
+        if refused.status != 400:
+            raise
+        db.session.rollback()
+        consultations = list(db.session.scalars(select(Consultation).where(Consultation.organisation_id == organisation.id).order_by(Consultation.title)))
+        return _queue_page(organisation, consultations, block_error=refused.message, block_form=request.form)
     db.session.commit()
     flash(f"{contribution.author.display_name} is blocked: everything they wrote in your consultations is hidden until you lift the block.", "success")
     return redirect(url_for("moderation.queue", slug=organisation.slug))
@@ -150,8 +166,7 @@ def themes(slug: str):
                 if refused.status != 400:
                     raise
                 db.session.rollback()
-                flash(refused.message, "error")
-                return redirect(url_for("moderation.themes", slug=c.slug))
+                return _themes_page(c, theme_error=refused.message, name=request.form.get("name", ""))
             flash(f"The theme “{theme.name}” is created.", "success")
         else:
             raw = request.form.get("theme_id", "")
@@ -162,6 +177,10 @@ def themes(slug: str):
             flash(f"{n} contribution{'s' if n != 1 else ''} {'untagged from' if request.form.get('remove') == '1' else 'tagged with'} “{theme.name}”.", "success")
         db.session.commit()
         return redirect(url_for("moderation.themes", slug=c.slug, **{k: v for k, v in request.args.items()}))
+    return _themes_page(c)
+
+
+def _themes_page(c: Consultation, *, theme_error: str | None = None, name: str = ""):
     show = request.args.get("show", "untagged")
     section_key = request.args.get("section") or None
     theme_filter = request.args.get("theme", "")
@@ -179,7 +198,8 @@ def themes(slug: str):
         for cid, name in db.session.execute(select(ContributionTheme.contribution_id, Theme.name).join(Theme).where(ContributionTheme.contribution_id.in_(ids))):
             tagged.setdefault(cid, []).append(name)
     return render_template("moderation/themes.html", consultation=c, themes=services.themes_of(c), page=page, tagged=tagged,
-                           show=show, section_key=section_key, theme_filter=theme_filter, suggestions=_suggestions(c))
+                           show=show, section_key=section_key, theme_filter=theme_filter, suggestions=_suggestions(c),
+                           theme_error=theme_error, name=name), 400 if theme_error else 200
 
 
 def _suggestions(c: Consultation):

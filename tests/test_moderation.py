@@ -16,7 +16,7 @@ from consult.core.errors import RuleViolation
 from consult.core.models import db
 from consult.core.permissions import PermissionDenied
 from consult.moderation import services
-from consult.moderation.models import Block, ModerationLogEntry, Report, SummaryCitation
+from consult.moderation.models import Block, ContributionTheme, ModerationLogEntry, Report, SummaryCitation, Theme
 from consult.proposals import services as proposals
 from consult.proposals.models import Transition
 from consult.voting import services as voting
@@ -241,6 +241,24 @@ def test_a_refused_block_or_theme_is_explained_on_its_form_keeping_what_was_type
     assert 'value="Fees"' in again.get_data(as_text=True)
 
 
+def test_tagging_or_blocking_twice_changes_nothing_the_second_time(consultation, citizen, moderator, organisation):
+    """The unique constraints settle repeats (and two moderators at once): no error, no second row or log line."""
+    words = comments.post_comment(consultation, actor=citizen, body="Some words", section_key="fees")
+    theme = services.create_theme(consultation, actor=moderator, name="Fees")
+    assert services.tag(theme, [words], actor=moderator) == 1
+    assert services.tag(theme, [words, words], actor=moderator) == 0
+    assert count(ContributionTheme) == 1
+    assert services.tag(theme, [words], actor=moderator, remove=True) == 1 and count(ContributionTheme) == 0
+    assert services.tag(theme, [words], actor=moderator) == 1  # tagged again after untagging
+    for _ in range(2):
+        services.block(organisation, citizen, actor=moderator, reason="Abuse.", consultation=consultation)
+    assert count(Block) == 1 and count(ModerationLogEntry, ModerationLogEntry.action == "block") == 1
+    with pytest.raises(RuleViolation, match="already a theme"):
+        services.create_theme(consultation, actor=moderator, name=" Fees ")
+    db.session.commit()  # the session is still usable after the refused insert
+    assert count(Theme) == 1
+
+
 def test_pre_moderation_holds_a_newcomers_first_contribution(client, consultation, citizen, moderator, organisation):
     consultation.moderation_mode = "pre"
     db.session.commit()
@@ -317,6 +335,10 @@ def test_the_outcome_is_public_once_concluded(client, consultation, author):
     page = client.get("/c/access/outcome").get_data(as_text=True)
     assert "You said, we did" in page and "Preview:" not in page
     assert re.search(r"<del>.*30.*</del>", page) and "People who took part" in page and "<svg" in page and "<table>" in page
+    # Redlines fold (the citations stay in view), with the whole comparison a link away.
+    assert re.search(r'<details class="redline-details"><summary>The changes, word by word.*?</summary><div class="redline">.*?<del>',
+                     page, re.S)
+    assert 'href="/c/access/diff?from=1&amp;to=2"' in page
 
 
 def test_moderation_actions_need_the_organisations_moderators(consultation, citizen, author):

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from consult.accounts.models import Organisation, User
@@ -217,9 +217,12 @@ def block(organisation: Organisation, user: User, *, actor: User, reason: str, c
         raise RuleViolation("Give the reason for blocking: it goes into the public log.", status=400)
     if user.id == actor.id:
         raise RuleViolation("You cannot block yourself.", status=400)
-    if db.session.scalar(select(Block.id).where(Block.organisation_id == organisation.id, Block.user_id == user.id)) is None:
-        db.session.add(Block(organisation_id=organisation.id, user_id=user.id, reason=reason))
-        _log(consultation, LogAction.BLOCK, actor=actor, subject=user, reason=reason)
+    try:  # the unique constraint, not a look first, settles two moderators blocking at once
+        with db.session.begin_nested():
+            db.session.add(Block(organisation_id=organisation.id, user_id=user.id, reason=reason))
+    except IntegrityError:
+        return  # already blocked
+    _log(consultation, LogAction.BLOCK, actor=actor, subject=user, reason=reason)
     db.session.flush()
 
 
@@ -251,11 +254,12 @@ def create_theme(consultation: Consultation, *, actor: User, name: str) -> Theme
         raise RuleViolation("Name the theme.", status=400)
     if len(name) > 120:
         raise RuleViolation("Name the theme in at most 120 characters.", status=400)
-    if db.session.scalar(select(Theme.id).where(Theme.consultation_id == consultation.id, Theme.name == name)) is not None:
-        raise RuleViolation(f"There is already a theme “{name}”.", status=400)
     theme = Theme(consultation=consultation, name=name)
-    db.session.add(theme)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(theme)
+    except IntegrityError:
+        raise RuleViolation(f"There is already a theme “{name}”.", status=400) from None
     return theme
 
 
@@ -265,13 +269,17 @@ def tag(theme: Theme, contributions: Iterable[Contribution], *, actor: User, rem
     for c in contributions:
         if c.consultation_id != theme.consultation_id:
             raise RuleViolation("Tag only contributions of this consultation.", status=400)
-        existing = db.session.get(ContributionTheme, (theme.id, c.id))
-        if remove and existing is not None:
-            db.session.delete(existing)
-            count += 1
-        elif not remove and existing is None:
-            db.session.add(ContributionTheme(theme_id=theme.id, contribution_id=c.id))
-            count += 1
+        if remove:
+            count += db.session.execute(
+                delete(ContributionTheme).where(ContributionTheme.theme_id == theme.id, ContributionTheme.contribution_id == c.id)
+            ).rowcount
+            continue
+        try:
+            with db.session.begin_nested():
+                db.session.execute(insert(ContributionTheme).values(theme_id=theme.id, contribution_id=c.id))
+        except IntegrityError:
+            continue  # already tagged
+        count += 1
     db.session.flush()
     return count
 

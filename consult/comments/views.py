@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -50,8 +52,15 @@ def highlighted_sections(version: Version, only: Section | None = None) -> dict[
             )
             for h in marks_by_section.get(section.key, [])
         ]
-        result[section.key] = str(text.highlight(section.html, marks)) if marks else section.html
+        result[section.key] = _highlighted(section.html, tuple(marks)) if marks else section.html
     return result
+
+
+@lru_cache(maxsize=256)
+def _highlighted(html: str, marks: tuple[text.Highlight, ...]) -> str:
+    """Drawing the marks parses the section's HTML: most requests ask for the same sections
+    with the same marks (a published text does not change), so each worker keeps the last few."""
+    return str(text.highlight(html, marks))
 
 
 STATE_NOTES = {"changed": " (the wording has changed since)", "moved": " (moved here from another section)"}

@@ -145,3 +145,18 @@ def test_a_hidden_statement_leaves_the_list_the_vote_page_and_the_map(client, co
         assert "Statement number 0." not in client.get(url).get_data(as_text=True), url
     refused = client.post("/c/buses/vote", data={"contribution_id": hidden.id, "value": "agree"})
     assert refused.status_code in (404, 409)
+
+
+def test_everyone_voting_alike_shows_one_group_and_what_they_agree_on(client, consultation):
+    writer = make_user(name="Wendy Writer")
+    items = [statements.post_statement(consultation, actor=writer, body=f"Shared view {i}.") for i in range(8)]
+    for i in range(16):
+        person = make_user(name=f"Alike {i}")
+        for s in items:
+            voting.cast_vote(consultation, actor=person, value="agree", contribution=s)
+    db.session.flush()
+    assert statements.compute_map(consultation)["k"] == 1
+    html = client.get("/c/buses/opinion-map").get_data(as_text=True)
+    assert "not enough votes" not in html
+    assert ">1 group</h2>" in html and "votes alike, so there is one group" in html
+    assert re.search(r'class="consensus-agree">.*Shared view', html, re.S)

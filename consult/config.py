@@ -42,6 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_HEADERS_ENABLED": True,
     "POSTING_RATE_LIMIT": "10 per minute;200 per day",
     "VOTING_RATE_LIMIT": "60 per minute",
+    "RECORD_RATE_LIMIT": "10 per minute",  # record.zip downloads per person or address: each one is built afresh
     "SEARCH_DIR": None,  # None: instance/search-index/ (the Whoosh index; one per machine)
     "SEARCH_BACKEND": "whoosh",  # "postgres": PostgreSQL full-text search, for several app servers
     "REPORT_THRESHOLD": 3,  # distinct reporters after whom a contribution is hidden pending review

@@ -24,6 +24,7 @@ limiter = Limiter(key_func=_who, default_limits=[])
 
 POSTING_TOO_FAST = "You are posting faster than a person writes. Wait a minute, then try again; what you wrote is not saved."
 VOTING_TOO_FAST = "Too many votes in a minute. Wait a moment, then vote again."
+RECORD_TOO_OFTEN = "The record is built afresh for every download, so downloads are limited. Wait a minute, then download it again."
 
 
 def limits_off() -> bool:
@@ -38,6 +39,10 @@ def posting_limit() -> str:
 
 def voting_limit() -> str:
     return current_app.config["VOTING_RATE_LIMIT"]
+
+
+def record_limit() -> str:
+    return current_app.config["RECORD_RATE_LIMIT"]
 
 
 __all__ = ["csrf", "db", "limiter", "login_manager", "migrate"]

@@ -404,3 +404,22 @@ def test_write_json_pulls_generators_and_writes_valid_json():
     }
     assert '"x": "é"' in out.getvalue()  # UTF-8, not \u escapes
     assert '\n      {"x": "é"}\n' in out.getvalue()  # one object per line
+
+
+def test_downloading_the_record_too_often_answers_429_with_a_clear_message(tmp_path):
+    from consult import create_app
+    from tests.conftest import build_schema
+
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path), "DATABASE_URL": "sqlite://", "SECRET_KEY": "x",
+                      "RECORD_RATE_LIMIT": "2 per minute", "SERVER_NAME": "consult.test"})
+    build_schema(app)
+    with app.app_context():
+        make_consultation(state="open", slug="often")
+        db.session.commit()
+        client = app.test_client()
+        codes = [client.get("/c/often/record.zip").status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+        refused = client.get("/c/often/record.zip")
+        assert refused.status_code == 429 and "downloads are limited" in refused.get_data(as_text=True)
+        assert client.get("/c/often").status_code == 200  # reading is not limited
+        db.session.remove()

@@ -39,6 +39,8 @@ TARGETS = {
     "section, 1 comment": f"/c/{SLUG}/s/implementation",
     "section, 1,000 comments": f"/c/{SLUG}/s/{LONG_SECTION}",
     "same, last page": f"/c/{SLUG}/s/{LONG_SECTION}?page=40",
+    "diff, draft to final": f"/c/{SLUG}-2016/diff",  # the concluded round: the whole policy compared
+    "outcome page": f"/c/{SLUG}-2016/outcome",
 }
 SENTENCES = [
     "This definition is too narrow.", "Please say whether **configuration files** count as source code.",

@@ -83,6 +83,23 @@ def test_diff_page_shows_a_word_level_redline(client, policy):
     assert "Exceptions to Government Code Reuse" in html
 
 
+def test_comparing_versions_is_computed_once_per_pair_of_texts(policy, author):
+    from consult.proposals.services import _compare_texts
+
+    v1, v2 = policy.version(1), policy.version(2)
+    first = services.diff_versions(v1, v2)
+    hits = _compare_texts.cache_info().hits
+    again = services.diff_versions(v1, v2)
+    assert _compare_texts.cache_info().hits == hits + 1
+    assert [(d.key, d.status, d.text_ops) for d in again] == [(d.key, d.status, d.text_ops) for d in first]
+    assert all(d.new is None or d.new in v2.sections for d in again)  # this session's sections, not cached ones
+    # A changed text is a new comparison: the cache is keyed by the texts, not the versions' ids.
+    draft = services.write_markdown(policy, "# Only one section\n\nNothing else.\n", actor=author)
+    changed = services.diff_versions(v2, draft)
+    assert [d.status for d in changed if d.new is not None] == ["added"]
+    assert _compare_texts.cache_info().hits == hits + 1  # computed, not taken from the cache
+
+
 @pytest.mark.parametrize("query", ["from=1&to=1", "from=x&to=2", "from=1&to=9"])
 def test_diff_page_refuses_bad_versions(client, policy, query):
     assert client.get(f"/c/fscp/diff?{query}").status_code in (400, 404)

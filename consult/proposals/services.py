@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import and_, exists, or_, select, update
 
@@ -346,21 +347,35 @@ def diff_versions(old: Version, new: Version) -> list[SectionDiff]:
     """Section by section, what changed from ``old`` to ``new``, as word-level redlines."""
     old_by_key = {s.key: s for s in old.sections}
     new_by_key = {s.key: s for s in new.sections}
-    matches = match_sections(
-        [(s.key, s.heading, s.text) for s in old.sections],
-        [(s.key, s.heading, s.text) for s in new.sections],
+    compared = _compare_texts(
+        tuple((s.key, s.heading, s.text) for s in old.sections),
+        tuple((s.key, s.heading, s.text) for s in new.sections),
     )
-    diffs = []
-    for m in matches:
-        a = old_by_key.get(m.old_key) if m.old_key else None
-        b = new_by_key.get(m.new_key) if m.new_key else None
-        diffs.append(
-            SectionDiff(
-                status=m.status,
-                old=a,
-                new=b,
-                heading_ops=word_diff(a.heading if a else "", b.heading if b else ""),
-                text_ops=word_diff(a.text if a else "", b.text if b else ""),
-            )
+    return [
+        SectionDiff(
+            status=m.status,
+            old=old_by_key.get(m.old_key) if m.old_key else None,
+            new=new_by_key.get(m.new_key) if m.new_key else None,
+            heading_ops=list(heading_ops),
+            text_ops=list(text_ops),
         )
-    return diffs
+        for m, heading_ops, text_ops in compared
+    ]
+
+
+Texts = tuple[tuple[str, str, str], ...]  # (key, heading, text) per section
+
+
+@lru_cache(maxsize=32)
+def _compare_texts(old: Texts, new: Texts) -> tuple[tuple[SectionMatch, tuple[DiffOp, ...], tuple[DiffOp, ...]], ...]:
+    """The matching and the redlines, by the texts alone: published versions do not change, and
+    comparing a whole policy takes a tenth of a second, so the diff and outcome pages and the
+    record's diffs reuse it (per worker; immutable results, shared between requests)."""
+    old_by_key = {key: (heading, body) for key, heading, body in old}
+    new_by_key = {key: (heading, body) for key, heading, body in new}
+    result = []
+    for m in match_sections(list(old), list(new)):
+        a = old_by_key.get(m.old_key, ("", "")) if m.old_key else ("", "")
+        b = new_by_key.get(m.new_key, ("", "")) if m.new_key else ("", "")
+        result.append((m, tuple(word_diff(a[0], b[0])), tuple(word_diff(a[1], b[1]))))
+    return tuple(result)

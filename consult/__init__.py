@@ -45,7 +45,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         n = int(app.config["PROXY_FIX"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)
 
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    # Logged database errors would otherwise carry the rows' values: password hashes, addresses.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"hide_parameters": True, **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     csrf.init_app(app)
@@ -62,8 +63,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # not be the previous request's (a sync worker serves every request in one context).
         sqlite_write_intent.set(request.method not in SAFE_METHODS)
 
-    from consult.core import errors, routing, templating
+    from consult.core import errors, params, routing, templating
 
+    params.init_app(app)  # before the sign-in gate's hook and the blueprints' rules
     errors.init_app(app)
     routing.init_app(app)
     templating.init_app(app)

@@ -122,6 +122,9 @@ def test_withdrawing_keeps_the_history_and_stops_the_votes(client, consultation,
     voting.cast_vote(consultation, actor=supporter, value="support", contribution=c)
     db.session.commit()
     login(client, citizen)
+    # Not by the comment routes: deleting would take the amendment and its votes off the record.
+    assert client.post(f"/comments/{c.id}/delete").status_code == 403
+    assert client.post(f"/comments/{c.id}/edit", data={"body": "Other reasons."}).status_code == 403
     assert client.post(f"/amendments/{c.id}/withdraw").status_code == 302
     db.session.refresh(c.amendment)
     assert c.amendment.state == "withdrawn" and c.amendment.withdrawn_at is not None
@@ -357,3 +360,17 @@ def test_authors_cite_comments_behind_a_change_in_the_draft(client, consultation
     other = client.application.test_client()
     login(other, citizen)
     assert other.post("/c/access/cite", data={"section_key": "deadlines", "contribution_id": comment.id}).status_code == 403
+
+
+# ---- bad input --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("number", ["\u00b2", "99999999999999999999"])  # "²" passes str.isdigit(); the other is past INTEGER
+def test_numbers_that_are_not_whole_numbers_in_range_are_a_400(client, consultation, author, number):
+    response = client.get("/c/access/amendments", query_string={"page": number})
+    assert response.status_code == 400 and "page number" in response.get_data(as_text=True)
+    proposals.write_markdown(consultation, TEXT.replace("within 30 days", "within 20 days"), actor=author)
+    db.session.commit()
+    login(client, author)
+    cite = client.post("/c/access/cite", data={"section_key": "deadlines", "contribution_id": number})
+    assert cite.status_code == 400 and "Give the number" in cite.get_data(as_text=True)
+    assert count(Citation) == 0

@@ -60,6 +60,11 @@ def test_unpublished_draft_version_is_not_in_the_api(client, open_consultation, 
         ("/api/v1/consultations?state=bogus", 400),
         ("/api/v1/consultations?per_page=1000", 400),
         ("/api/v1/consultations?page=0", 400),
+        ("/api/v1/consultations?page=\u00b2", 400),  # "²": str.isdigit() says yes, int() says no
+        ("/api/v1/consultations?page=99999999999999999999", 400),
+        ("/api/v1/consultations/open-one/amendments?per_page=\u00b2", 400),
+        ("/api/v1/consultations/open-one/annotations?page=\u00b2", 400),
+        ("/api/v1/amendments/99999999999999999999", 404),  # beyond the database's integer range
         ("/api/v1/consultations/nope", 404),
         ("/api/v1/consultations/open-one/versions/7", 404),
         ("/api/v1/nothing-here", 404),

@@ -8,13 +8,16 @@ import stat
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from consult import create_app
 from consult.accounts.models import SignInAttempt, User
+from consult.comments.models import Contribution
 from consult.core.models import db
+from consult.core.params import MAX_INT, whole_number
 from consult.core.routing import public
 from tests.conftest import ON_POSTGRES
-from tests.factories import PASSWORD, login
+from tests.factories import PASSWORD, login, make_user
 
 CSRF_MESSAGE = "This form was not sent from this site or has expired. Go back, reload the page and try again."
 
@@ -406,3 +409,89 @@ def test_a_race_lost_at_a_unique_constraint_is_a_clean_409(clean_env, tmp_path):
     assert page.status_code == 409 and "changed at the same moment" in page.get_data(as_text=True)
     assert "UNIQUE" not in page.get_data(as_text=True)
     assert client.get("/api/v1/race").get_json()["error"]["status"] == 409
+
+
+# --- Bad input: numbers the database cannot hold, NUL characters ------------------------------
+
+BEYOND_INTEGER = "99999999999999999999"  # an OverflowError on SQLite, a DataError on PostgreSQL
+
+
+@pytest.mark.parametrize(
+    ("raw", "number"),
+    [("7", 7), ("0", 0), (str(MAX_INT), MAX_INT), (str(MAX_INT + 1), None), (BEYOND_INTEGER, None),
+     ("\u00b2", None), ("\u0663", None), (" 7", None), ("7\n", None), ("-7", None), ("+7", None), ("", None), (None, None)],
+)
+def test_whole_number_takes_ascii_digits_within_the_integer_range(raw, number):
+    assert whole_number(raw) == number
+
+
+@pytest.mark.parametrize(
+    ("persona", "method", "path"),
+    [
+        ("citizen", "GET", f"/comments/{BEYOND_INTEGER}"),
+        ("citizen", "GET", f"/comments/{MAX_INT + 1}"),
+        ("citizen", "GET", "/comments/" + "9" * 5000),
+        ("citizen", "GET", f"/people/{BEYOND_INTEGER}"),
+        ("citizen", "GET", f"/amendments/{BEYOND_INTEGER}"),
+        ("citizen", "GET", f"/contributions/{BEYOND_INTEGER}/report"),
+        ("citizen", "GET", f"/api/v1/amendments/{BEYOND_INTEGER}"),
+        ("moderator", "GET", f"/c/open-one/themes/{BEYOND_INTEGER}/summary"),
+        ("moderator", "POST", f"/o/council/unblock/{BEYOND_INTEGER}"),
+        ("org_admin", "POST", f"/o/council/members/{BEYOND_INTEGER}/remove"),
+    ],
+)
+def test_ids_beyond_the_database_integer_range_are_not_found(request, client, open_consultation, persona, method, path):
+    login(client, request.getfixturevalue(persona))
+    response = client.open(path, method=method)
+    assert response.status_code == 404
+    if path.startswith("/api/"):
+        assert response.get_json()["error"]["status"] == 404
+
+
+NUL_MESSAGE = "The request contains a NUL character, which is not allowed."
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data"),
+    [
+        ("GET", "/c/a%00b", None),
+        ("GET", "/o/a%00b", None),
+        ("GET", "/?organisation=a%00b", None),
+        ("GET", "/search?q=open&a%00b=1", None),
+        ("GET", "/account?next=a%00b", None),  # refused before the sign-in gate reads the session's user
+        ("POST", "/signup", {"display_name": "a\x00b", "email": "nul@example.org", "password": PASSWORD, "confirm": PASSWORD}),
+    ],
+)
+def test_nul_characters_are_refused_before_anything_reads_the_database(client, open_consultation, method, path, data):
+    response = client.open(path, method=method, data=data)
+    assert response.status_code == 400
+    assert NUL_MESSAGE in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(User).where(User.email == "nul@example.org")) == 0
+
+
+def test_nul_characters_are_refused_as_json_on_the_api(client, open_consultation):
+    for path in ("/api/v1/consultations/a%00b", "/api/v1/search?q=open&consultation=a%00b"):
+        response = client.get(path)
+        assert response.status_code == 400
+        assert response.get_json()["error"] == {"status": 400, "title": "Bad request", "message": NUL_MESSAGE}
+
+
+def test_nul_characters_in_what_a_signed_in_person_writes_store_nothing(client, open_consultation, citizen):
+    login(client, citizen)
+    before = db.session.scalar(select(func.count()).select_from(Contribution))
+    for path in ("/c/open-one/comments", "/c/open-one/statements"):
+        response = client.post(path, data={"body": "Half\x00a comment"})
+        assert response.status_code == 400 and NUL_MESSAGE in response.get_data(as_text=True)
+    assert client.post("/account", data={"display_name": "a\x00b"}).status_code == 400
+    assert db.session.scalar(select(func.count()).select_from(Contribution)) == before
+    db.session.refresh(citizen)
+    assert citizen.display_name == "Casey Citizen"
+
+
+def test_logged_database_errors_leave_out_the_rows_values(citizen):
+    with pytest.raises(IntegrityError) as refused:
+        make_user(email=citizen.email, name="Twin")  # the same address: refused by the unique constraint
+    db.session.rollback()
+    message = str(refused.value)
+    assert "scrypt:" not in message and "Twin" not in message
+    assert "SQL parameters hidden" in message

@@ -160,3 +160,36 @@ def test_everyone_voting_alike_shows_one_group_and_what_they_agree_on(client, co
     assert "not enough votes" not in html
     assert ">1 group</h2>" in html and "votes alike, so there is one group" in html
     assert re.search(r'class="consensus-agree">.*Shared view', html, re.S)
+
+
+def test_a_statement_is_not_edited_or_deleted_once_written_and_links_to_its_place(client, consultation, citizen):
+    mine = statements.post_statement(consultation, actor=citizen, body="Short statement.")
+    db.session.commit()
+    login(client, citizen)
+    assert client.post(f"/comments/{mine.id}/edit", data={"body": "x" * 3000}).status_code == 403
+    assert client.post(f"/comments/{mine.id}/delete").status_code == 403
+    db.session.expire_all()
+    assert db.session.get(type(mine), mine.id).body == "Short statement."
+    shown = client.get(f"/comments/{mine.id}")
+    assert shown.status_code == 302 and shown.headers["Location"].endswith(f"/c/buses/statements#statement-{mine.id}")
+
+
+# ---- bad input --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("number", ["\u00b2", "99999999999999999999"])  # "²" passes str.isdigit(); the other is past INTEGER
+def test_a_vote_on_an_item_that_is_not_a_whole_number_in_range_is_a_400(client, consultation, citizen, number):
+    login(client, citizen)
+    response = client.post("/c/buses/vote", data={"contribution_id": number, "value": "agree"})
+    assert response.status_code == 400 and "by its number" in response.get_data(as_text=True)
+    assert voting.my_votes(citizen, consultation) == {}
+
+
+@pytest.mark.parametrize("target", ["/\n/evil.example", "/\t/evil.example", "/\r\n/evil.example", "//evil.example", "/\\evil.example", "https://evil.example/"])
+def test_after_voting_only_a_path_on_this_site_is_followed(client, consultation, citizen, target):
+    statement = statements.post_statement(consultation, actor=make_user(), body="Buses should run all night.")
+    db.session.commit()
+    login(client, citizen)
+    response = client.post("/c/buses/vote", data={"contribution_id": statement.id, "value": "agree", "next": target})
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert location.startswith("/") and not location.startswith("//") and "evil" not in location

@@ -423,3 +423,30 @@ def test_downloading_the_record_too_often_answers_429_with_a_clear_message(tmp_p
         assert refused.status_code == 429 and "downloads are limited" in refused.get_data(as_text=True)
         assert client.get("/c/often").status_code == 200  # reading is not limited
         db.session.remove()
+
+
+def test_themes_and_summaries_wait_for_the_outcome(client, organisation, author, moderator):
+    """Before the consultation is concluded they are the moderators' working notes: not in the
+    record (as not on the outcome page or in search); afterwards they are."""
+    from consult.moderation import services as moderation
+
+    c = make_consultation(organisation, author=author, state="open", slug="notes")
+    words = say(c, make_user(name="Nia"), "Some words", section=c.current_version.sections[0].key)
+    theme = moderation.create_theme(c, actor=moderator, name="DRAFT-THEME")
+    moderation.tag(theme, [words], actor=moderator)
+    moderation.write_summary(c, actor=moderator, theme=theme, summary=f"DRAFT-SUMMARY [#{words.id}]")
+    moderation.write_summary(c, actor=moderator, section_key=words.section_key, summary="DRAFT-SECTION-SUMMARY")
+    db.session.commit()
+
+    def record() -> tuple[dict, str]:
+        with zipfile.ZipFile(io.BytesIO(client.get("/c/notes/record.zip").data)) as z:
+            return json.loads(z.read("record.json")), z.read("themes.csv").decode("utf-8-sig")
+
+    doc, themes_csv = record()
+    assert doc["themes"] == [] and doc["section_summaries"] == [] and "DRAFT" not in themes_csv
+    assert schema_errors(doc) == []
+    c.state = "concluded"
+    db.session.commit()
+    doc, themes_csv = record()
+    assert [t["name"] for t in doc["themes"]] == ["DRAFT-THEME"] and doc["themes"][0]["cites"] == [words.id]
+    assert doc["section_summaries"][0]["summary"] == "DRAFT-SECTION-SUMMARY" and "DRAFT-THEME" in themes_csv

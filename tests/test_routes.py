@@ -1,6 +1,7 @@
 """Every route is public by decision or closed: a new route must be added to one list here."""
 
 import pytest
+from werkzeug.routing import IntegerConverter
 
 from consult.core.routing import is_public
 
@@ -45,7 +46,7 @@ def concrete_url(rule) -> str:
     values = {}
     for name in rule.arguments:
         converter = rule._converters[name]
-        values[name] = 1 if type(converter).__name__ == "IntegerConverter" else "x"
+        values[name] = 1 if isinstance(converter, IntegerConverter) else "x"
     return rule.build(values, append_unknown=False)[1]
 
 

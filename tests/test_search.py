@@ -297,6 +297,7 @@ def test_api_answers_with_results_and_pagination(client, consultation, citizen):
 
 
 @pytest.mark.parametrize("query", ["", "q=", "q=trams&kind=secret", "q=trams&status=hidden", "q=trams&page=0", "q=trams&page=x",
+                                   "q=trams&page=\u00b2", "q=trams&per_page=\u00b2", "q=trams&page=99999999999999999999",
                                    "q=trams&per_page=1000", f"q={'x' * 300}", "q=*"])
 def test_api_refuses_bad_parameters_with_json(client, consultation, query):
     response = client.get(f"/api/v1/search?{query}")
@@ -317,6 +318,7 @@ def test_search_page_is_accessible_and_paginated(client, consultation, citizen):
     refused = client.get("/search?q=" + "x" * 300)
     assert refused.status_code == 400 and "at most" in refused.get_data(as_text=True)
     assert client.get("/search").status_code == 200
+    assert client.get("/search?q=ferries&page=\u00b2").status_code == 400  # "²" passes str.isdigit()
 
 
 def test_filters_by_consultation_and_kind(consultation, citizen, organisation, author):

@@ -52,7 +52,7 @@ class OrganisationForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(message="Enter the organisation's name."), Length(max=200)])
     slug = StringField(
         "Short name",
-        validators=[DataRequired(message="Enter a short name for the web address."), Length(max=80), Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", message="Use lowercase letters, digits and single hyphens.")],
+        validators=[DataRequired(message="Enter a short name for the web address."), Length(max=80), Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z", message="Use lowercase letters, digits and single hyphens.")],
         description="Used in web addresses, such as riverside-council.",
     )
     description = TextAreaField("Description", validators=[Length(max=5000)], description="Markdown.")

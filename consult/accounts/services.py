@@ -34,7 +34,7 @@ from consult.core.permissions import Action, authorize
 MIN_PASSWORD_LENGTH = 10
 # Checked when no account matches, so a wrong address costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not a real password, only for timing")
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 
 
 class SignInThrottled(RuleViolation):

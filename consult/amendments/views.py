@@ -9,6 +9,7 @@ from consult.amendments.models import Amendment, AmendmentState
 from consult.comments.models import Contribution
 from consult.core.errors import RuleViolation
 from consult.core.models import db
+from consult.core.params import page_number, whole_number
 from consult.core.permissions import Action, authorize
 from consult.core.routing import public
 from consult.proposals.models import Consultation
@@ -31,13 +32,6 @@ def _amendment_or_404(contribution_id: int) -> Contribution:
     return services.get_visible_amendment(current_user, contribution_id) or abort(404)
 
 
-def _page() -> int:
-    raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 0 < int(raw) < 100_000:
-        abort(400, "The page number must be a whole number from 1.")
-    return int(raw)
-
-
 @bp.route("/c/<slug>/amendments")
 @public
 def index(slug: str):
@@ -48,7 +42,7 @@ def index(slug: str):
     section_key = request.args.get("section") or None
     if section_key and (c.current_version is None or not any(s.key == section_key for v in c.published_versions for s in v.sections)):
         abort(404, "There is no such section in this consultation.")
-    pagination = db.paginate(services.amendments_query(c, current_user, section_key=section_key, sort=sort), page=_page(), per_page=PER_PAGE, error_out=False)
+    pagination = db.paginate(services.amendments_query(c, current_user, section_key=section_key, sort=sort), page=page_number(), per_page=PER_PAGE, error_out=False)
     items = list(pagination.items)
     return render_template(
         "amendments/index.html", consultation=c, pagination=pagination, amendments=items, sort=sort, sorts=SORTS,
@@ -186,9 +180,10 @@ def cite(slug: str):
     authorize(current_user, Action.EDIT_TEXT, c)
     draft = c.draft_version or abort(409, "There is no draft of a next version to cite contributions in.")
     raw = request.form.get("contribution_id", "").strip().lstrip("#")
-    if not raw.isdigit():
+    contribution_id = whole_number(raw)
+    if contribution_id is None:
         abort(400, "Give the number of the comment or amendment to cite, such as 123.")
-    contribution = db.session.get(Contribution, int(raw))
+    contribution = db.session.get(Contribution, contribution_id)
     if contribution is None:
         abort(400, f"There is no contribution {raw} to cite in this consultation.")
     services.cite(draft, request.form.get("section_key", ""), contribution, actor=current_user)

@@ -9,6 +9,7 @@ from consult.comments import services as comments
 from consult.comments import w3c
 
 from consult.core.models import db
+from consult.core.params import whole_number
 from consult.core.routing import public
 from consult.proposals import services
 from consult.proposals.models import Consultation, Version
@@ -55,9 +56,10 @@ def _int_arg(name: str, default: int, *, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    number = whole_number(raw, low=low, high=high)
+    if number is None:
         abort(400, f"'{name}' must be a whole number from {low} to {high}.")
-    return int(raw)
+    return number
 
 
 @bp.route("/consultations")

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, false, or_, select, true
 
 from consult.accounts.models import Membership, Organisation, Role, User
 from consult.amendments.models import Amendment, AmendmentState
-from consult.comments.models import Contribution, ModerationState
+from consult.comments.models import Contribution, ContributionKind, ModerationState
 from consult.moderation.models import Block
 from consult.core.models import db, utcnow
 from consult.proposals.models import (
@@ -169,11 +169,15 @@ def _own(user: User | None, contribution: Contribution) -> bool:
     return _signed_in(user) and contribution.author_id == user.id and contribution.deleted_at is None
 
 
+DISCUSSION = frozenset({ContributionKind.COMMENT, ContributionKind.REPLY})
+
+
 def _edit_comment(user: User | None, contribution: Contribution) -> bool:
-    """Authors correct their own words for 15 minutes, while the consultation is open; the
-    earlier text is kept."""
+    """Authors correct their own comments and replies for 15 minutes, while the consultation is
+    open; the earlier text is kept. Not statements and amendments: people have voted on their words."""
     return (
-        _own(user, contribution)
+        contribution.kind in DISCUSSION
+        and _own(user, contribution)
         and contribution.moderation_state != ModerationState.HIDDEN
         and utcnow() - contribution.created_at <= EDIT_WINDOW
         and contribution.consultation.accepts_contributions(utcnow())
@@ -181,8 +185,9 @@ def _edit_comment(user: User | None, contribution: Contribution) -> bool:
 
 
 def _delete_comment(user: User | None, contribution: Contribution) -> bool:
-    """Authors may always withdraw their own words."""
-    return _own(user, contribution)
+    """Authors may always withdraw their own comments and replies (an amendment is withdrawn,
+    which keeps its record; a statement stays, as people have voted on it)."""
+    return contribution.kind in DISCUSSION and _own(user, contribution)
 
 
 def _co_support(user: User | None, amendment: Amendment) -> bool:

@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, MultipleFileField
 from wtforms import DateTimeLocalField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional, Regexp
 
 from consult.proposals.models import Transition
 
@@ -36,7 +36,7 @@ class ConsultationForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(message="Give the consultation a title."), Length(max=200)])
     slug = StringField(
         "Web address",
-        validators=[Optional(), Length(max=80), Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", message="Use lowercase letters, digits and single hyphens.")],
+        validators=[Optional(), Length(max=80), Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z", message="Use lowercase letters, digits and single hyphens.")],
         description="The last part of the address, such as federal-source-code-policy. Leave empty to make one from the title.",
     )
     summary = TextAreaField("Summary", validators=[Length(max=5000)], description="What the policy is about and what you want to hear. Markdown.")
@@ -72,4 +72,4 @@ class PublishForm(FlaskForm):
 
 
 class TransitionForm(FlaskForm):
-    transition = HiddenField(validators=[DataRequired(), Regexp("^(" + "|".join(t.value for t in Transition) + ")$")])
+    transition = HiddenField(validators=[DataRequired(), AnyOf([t.value for t in Transition])])

@@ -8,6 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from consult.accounts.models import Organisation
 from consult.core.errors import RuleViolation
 from consult.core.models import db
+from consult.core.params import page_number, whole_number
 from consult.core.permissions import Action, authorize, can, editable_organisations, visible_consultations
 from consult.core.routing import public
 from consult.proposals import services
@@ -26,11 +27,6 @@ def _consultation_or_404(slug: str) -> Consultation:
     return consultation
 
 
-def _page() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isdigit() and 0 < int(page) < 10_000 else abort(400, "The page number must be a whole number from 1.")
-
-
 @bp.route("/")
 @public
 def index():
@@ -41,7 +37,7 @@ def index():
     if org_slug := request.args.get("organisation"):
         organisation = db.first_or_404(select(Organisation).where(Organisation.slug == org_slug))
     query = services.visible_consultations_query(current_user, state=state, organisation=organisation)
-    pagination = db.paginate(query, page=_page(), per_page=20, error_out=False)
+    pagination = db.paginate(query, page=page_number(), per_page=20, error_out=False)
     organisations = db.session.scalars(
         select(Organisation).where(Organisation.id.in_(select(Consultation.organisation_id).where(Consultation.state.in_(list(PUBLIC_STATES))))).order_by(Organisation.name)
     ).all()
@@ -134,10 +130,9 @@ def diff(slug: str):
     published = c.published_versions
     if len(published) < 2:
         abort(404, "This consultation has only one published version, so there is nothing to compare yet.")
-    try:
-        old_number = int(request.args.get("from", published[-2].number))
-        new_number = int(request.args.get("to", published[-1].number))
-    except ValueError:
+    old_number = whole_number(request.args.get("from", str(published[-2].number)))
+    new_number = whole_number(request.args.get("to", str(published[-1].number)))
+    if old_number is None or new_number is None:
         abort(400, "Version numbers must be whole numbers.")
     old, new = c.version(old_number), c.version(new_number)
     if old is None or new is None or not old.is_published or not new.is_published:
@@ -157,7 +152,11 @@ def edit_consultation(slug: str):
     if request.method == "GET":
         form.row_version.data = str(c.row_version)
     if form.validate_on_submit():
-        expected = int(form.row_version.data) if (form.row_version.data or "").isdigit() else None
+        # Read from the form sent, not ``form.row_version.data``: that falls back to the
+        # consultation's own value when the field is missing, which would skip the check.
+        expected = whole_number(request.form.get("row_version"))
+        if expected is None:
+            abort(400, "This form has no valid version marker, so a save by someone else could be overwritten. Reload the page and make your change again.")
         services.update_consultation(
             c, actor=current_user, expected_row_version=expected, title=form.title.data, summary=form.summary.data,
             opens_at=form.opens_at.data, closes_at=form.closes_at.data, licence=form.licence.data, response_threshold=form.response_threshold.data,
@@ -193,9 +192,12 @@ def edit_text(slug: str):
 def _read_upload(storage) -> str:
     data = storage.read()
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise RuleViolation(f"“{storage.filename}” is not UTF-8 text. Save it as UTF-8 and try again.", status=400) from None
+    if "\x00" in text:  # the request check sees form fields, not the files' contents
+        raise RuleViolation(f"“{storage.filename}” contains a NUL character, which text cannot contain. Remove it and try again.", status=400)
+    return text
 
 
 @bp.route("/c/<slug>/publish", methods=["POST"])

@@ -50,7 +50,7 @@ from consult.core.models import db, utcnow
 from consult.core.permissions import visible_contributions
 from consult.moderation.models import Block, ContributionTheme, ModerationLogEntry, SectionSummary, SummaryCitation, Theme
 from consult.proposals.forms import LICENCES
-from consult.proposals.models import Consultation, Version
+from consult.proposals.models import Consultation, ConsultationState, Version
 from consult.proposals.services import diff_versions, draft_as_markdown
 from consult.voting.models import STATEMENT_VALUES, SUPPORT_VALUES, Vote, VoteValue
 from consult.voting.services import Tally, section_tallies
@@ -462,7 +462,15 @@ def _cited(c: Consultation, where) -> Iterator[int]:
     )
 
 
+def _outcome_published(c: Consultation) -> bool:
+    """Themes and summaries are the moderators' working notes until the consultation is
+    concluded and its outcome page published (as on the site and in search)."""
+    return c.state == ConsultationState.CONCLUDED
+
+
 def theme_rows(c: Consultation) -> Iterator[Row]:
+    if not _outcome_published(c):
+        return
     themes = db.session.execute(
         select(Theme.id, Theme.name, Theme.summary, Theme.created_at, Theme.updated_at)
         .where(Theme.consultation_id == c.id)
@@ -486,6 +494,8 @@ def theme_rows(c: Consultation) -> Iterator[Row]:
 
 
 def section_summary_rows(c: Consultation) -> Iterator[Row]:
+    if not _outcome_published(c):
+        return
     summaries = db.session.execute(
         select(SectionSummary.id, SectionSummary.section_key, SectionSummary.summary, SectionSummary.updated_at)
         .where(SectionSummary.consultation_id == c.id)
@@ -723,6 +733,8 @@ def amendment_table_rows(c: Consultation) -> Iterator[Row]:
 
 
 def theme_membership_rows(c: Consultation) -> Iterator[Row]:
+    if not _outcome_published(c):
+        return
     rows = db.session.execute(
         select(Theme.id, Theme.name, ContributionTheme.contribution_id)
         .join(ContributionTheme, ContributionTheme.theme_id == Theme.id)

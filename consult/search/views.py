@@ -6,6 +6,7 @@ from flask import Blueprint, abort, jsonify, render_template, request
 from sqlalchemy import select
 
 from consult.core.models import db
+from consult.core.params import whole_number
 from consult.core.permissions import visible_consultations
 from consult.core.routing import public
 from consult.proposals.models import Consultation
@@ -20,7 +21,8 @@ def _int(name: str, default: int) -> int:
     raw = request.args.get(name, "")
     if not raw:
         return default
-    return int(raw) if raw.isdigit() and len(raw) < 7 else -1  # -1: refused by check_filters
+    number = whole_number(raw, high=999_999)
+    return -1 if number is None else number  # -1: refused by check_filters
 
 
 def _args() -> dict:

@@ -7,9 +7,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy import select
 
+from consult.accounts.views import safe_next
 from consult.comments.models import Contribution
 from consult.core.errors import RuleViolation
 from consult.core.models import db
+from consult.core.params import whole_number
 from consult.core.permissions import Action, can, visible_contributions
 from consult.core.routing import public
 from consult.proposals.services import get_visible_consultation
@@ -29,8 +31,7 @@ SAID = {
 
 def _back(default: str) -> str:
     """Where the vote was cast from: a path on this site only."""
-    target = request.form.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else default
+    return safe_next(request.form.get("next")) or default
 
 
 @bp.route("/c/<slug>/vote", methods=["POST"])
@@ -40,9 +41,10 @@ def vote(slug: str):
     raw_id, section_key = request.form.get("contribution_id", ""), request.form.get("section_key", "").strip() or None
     contribution = None
     if raw_id:
-        if not raw_id.isdigit():
+        contribution_id = whole_number(raw_id)
+        if contribution_id is None:
             abort(400, "The item to vote on must be given by its number.")
-        contribution = db.session.get(Contribution, int(raw_id))
+        contribution = db.session.get(Contribution, contribution_id)
         if contribution is None or contribution.consultation_id != c.id:
             abort(404, "There is no such item in this consultation.")
     elif section_key is None:

@@ -132,6 +132,11 @@ def test_bad_comments_are_refused_and_nothing_stored(client, consultation, citiz
     response = client.post("/c/access/comments", data=data)
     assert response.status_code == 400 and message in response.get_data(as_text=True)
     assert count(Contribution) == 0
+    # Without JavaScript the browser lands on the form, and the title says first that it failed.
+    html = response.get_data(as_text=True)
+    assert "<title>Error: " in html
+    if data.get("section_key") != "no-such-section":  # (that one is an error page: there is no form to show)
+        assert 'action="/c/access/comments#comment-form"' in html
 
 
 def test_hostile_markdown_in_a_comment_is_neutralised(client, consultation, citizen):
@@ -221,6 +226,7 @@ def test_editing_or_deleting_another_persons_comment_is_refused(app, consultatio
     login(client, intruder)
     assert client.get(f"/comments/{comment.id}/edit").status_code == 403
     assert client.post(f"/comments/{comment.id}/edit", data={"body": "Not yours"}).status_code == 403
+    assert client.get(f"/comments/{comment.id}/delete").status_code == 403
     assert client.post(f"/comments/{comment.id}/delete").status_code == 403
     db.session.refresh(comment)
     assert comment.body == "Mine" and comment.deleted_at is None and count(ContributionRevision) == 0
@@ -230,6 +236,11 @@ def test_deleting_a_comment_without_replies_removes_it(client, consultation, cit
     comment = services.post_comment(consultation, actor=citizen, body="Oops", section_key="deadlines", quote="30 days")
     db.session.commit()
     login(client, citizen)
+    # The comment's "Delete" is a link to a page that asks first; nothing is deleted until its form is sent.
+    assert f'href="/comments/{comment.id}/delete"' in client.get("/c/access/s/deadlines").get_data(as_text=True)
+    asking = client.get(f"/comments/{comment.id}/delete")
+    assert asking.status_code == 200 and "Delete your comment?" in asking.get_data(as_text=True) and "Oops" in asking.get_data(as_text=True)
+    assert count(Contribution) == 1
     assert client.post(f"/comments/{comment.id}/delete").status_code == 302
     assert count(Contribution) == 0 and count(Anchor) == 0
 
@@ -331,3 +342,23 @@ def test_the_real_policy_reanchored_when_the_final_version_is_published(client, 
     draft_page = client.get("/c/fscp/v/1").get_data(as_text=True)
     assert draft_page.count('<mark class="annotation') >= len(REAL_QUOTES)
     assert "no longer in version" not in draft_page
+
+
+# ---- bad input --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("page", ["\u00b2", "99999999999999999999"])  # "²" passes str.isdigit(), int() refuses it
+def test_a_page_number_that_is_not_a_whole_number_in_range_is_a_400(client, consultation, page):
+    for path in ("/c/access/s/fees", "/c/access/comments"):
+        response = client.get(path, query_string={"page": page})
+        assert response.status_code == 400 and "page number" in response.get_data(as_text=True)
+
+
+def test_offsets_of_the_selected_words_that_are_not_whole_numbers_are_left_out(client, consultation, citizen):
+    login(client, citizen)
+    page = client.get("/c/access/s/fees", query_string={"quote": "first hour", "start": "\u00b2", "end": "99999999999999999999"})
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "first hour</textarea>" in html
+    assert re.search(r'<input[^>]*name="start"[^>]*value=""', html) and re.search(r'<input[^>]*name="end"[^>]*value=""', html)
+    kept = client.get("/c/access/s/fees", query_string={"quote": "first hour", "start": "4", "end": "14"}).get_data(as_text=True)
+    assert re.search(r'<input[^>]*name="start"[^>]*value="4"', kept)

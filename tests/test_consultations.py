@@ -83,6 +83,15 @@ def test_diff_page_shows_a_word_level_redline(client, policy):
     assert "Exceptions to Government Code Reuse" in html
 
 
+def test_ambiguous_headings_are_named_with_the_heading_above(client, policy):
+    labels = policy.version(2).labels()
+    assert labels["objectives"] == "1. Objectives"  # unique: as it is
+    footnotes = [label for label in labels.values() if label.startswith("Footnotes")]
+    assert "Footnotes (1. Objectives)" in footnotes and len(set(footnotes)) == len(footnotes)
+    html = client.get("/c/fscp/diff?from=1&to=2").get_data(as_text=True)
+    assert "Footnotes (1. Objectives)" in html
+
+
 def test_comparing_versions_is_computed_once_per_pair_of_texts(policy, author):
     from consult.proposals.services import _compare_texts
 
@@ -328,3 +337,52 @@ def test_the_web_app_closes_a_consultation_whose_date_has_passed(app, client, mo
     assert "Open data policy" not in html  # closed before the list was read
     db.session.refresh(open_consultation)
     assert open_consultation.state == "closed"
+
+
+# ---- bad input ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("page", ["\u00b2", "99999999999999999999"])  # "²" passes str.isdigit(), int() refuses it
+def test_a_page_number_that_is_not_a_whole_number_in_range_is_a_400(client, open_consultation, page):
+    response = client.get("/", query_string={"page": page})
+    assert response.status_code == 400 and "page number" in response.get_data(as_text=True)
+
+
+def test_a_transition_with_a_trailing_newline_is_refused(client, author, open_consultation):
+    login(client, author)
+    response = client.post("/c/open-one/state", data={"transition": "close\n"})
+    assert response.status_code == 400 and "Unknown change of state" in response.get_data(as_text=True)
+    db.session.refresh(open_consultation)
+    assert open_consultation.state == "open"
+
+
+@pytest.mark.parametrize("row_version", [None, "", "\u00b2", "99999999999999999999"])
+def test_saving_details_without_a_valid_row_version_is_refused_and_saves_nothing(client, author, open_consultation, row_version):
+    login(client, author)
+    fields = {"title": "Saved blind", "summary": "", "licence": "CC-BY-4.0", "response_threshold": "3"}
+    if row_version is not None:
+        fields["row_version"] = row_version
+    response = client.post("/c/open-one/edit", data=fields)
+    assert response.status_code == 400 and "Reload the page" in response.get_data(as_text=True)
+    db.session.refresh(open_consultation)
+    assert open_consultation.title != "Saved blind"
+
+
+def test_uploading_a_file_with_a_nul_character_is_refused(client, author, organisation):
+    consultation = make_consultation(organisation, author=author, state="draft", text="", publish=False)
+    login(client, author)
+    upload = [(io.BytesIO(b"## A\n\nHalf\x00a line\n"), "nul.md")]
+    response = client.post(f"/c/{consultation.slug}/text", data={"import-files": upload}, content_type="multipart/form-data")
+    assert response.status_code == 400 and "NUL character" in response.get_data(as_text=True)
+    named = [(io.BytesIO(b"## A\n\nFine\n"), "a\x00.md")]
+    response = client.post(f"/c/{consultation.slug}/text", data={"import-files": named}, content_type="multipart/form-data")
+    assert response.status_code == 400 and "NUL character" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Section.id))) == 0
+
+
+@pytest.mark.parametrize("slug", ["abc\n", "Bad Slug", "a--b", "-a"])
+def test_a_slug_is_lowercase_words_and_single_hyphens_with_nothing_after(organisation, author, slug):
+    with pytest.raises(RuleViolation):
+        services.create_consultation(organisation, actor=author, title="T", slug=slug)
+    from consult.accounts.services import SLUG_RE as ORGANISATION_SLUG
+
+    assert not ORGANISATION_SLUG.match(slug)

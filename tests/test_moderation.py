@@ -127,9 +127,12 @@ def test_moderators_work_the_queue_in_bulk(client, consultation, moderator, orga
     # hiding needs a public reason: said on the form, the selection kept
     services.report(c, actor=reporters[1], reason="off_topic")
     db.session.commit()
-    refused = client.post(f"/o/{organisation.slug}/moderation", data={"ids": [c.id], "action": "hide", "reason": ""})
-    assert refused.status_code == 400 and "Give the reason for hiding" in refused.get_data(as_text=True)
-    assert f'value="{c.id}" id="select-{c.id}" aria-label="Select #{c.id}" checked' in refused.get_data(as_text=True)
+    refused = client.post(f"/o/{organisation.slug}/moderation", data={"ids": [c.id], "action": "hide", "reason": "", "rule": "off_topic"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and '<a href="#reason">Give the reason for hiding' in html
+    assert f'value="{c.id}" id="select-{c.id}" aria-label="Select #{c.id}" checked' in html
+    assert '<option value="off_topic" selected>' in html and '<option value="hide" selected>' in html  # the choices kept
+    assert 'id="reason" name="reason"' in html and 'aria-invalid="true"' in html
     # hidden ones are listed for restoring
     assert f'id="restore-{a.id}"' in client.get(f"/o/{organisation.slug}/moderation").get_data(as_text=True)
     # restoring brings it back
@@ -308,6 +311,10 @@ def test_summaries_cite_visible_contributions_only(client, consultation, moderat
     theme_page = client.get("/c/access/themes").get_data(as_text=True)
     theme_id = int(re.search(r"/c/access/themes/(\d+)/summary", theme_page).group(1))
     assert client.post("/c/access/themes", data={"theme_id": theme_id, "ids": [good.id]}).status_code == 302
+    form = client.get(f"/c/access/themes/{theme_id}/summary").get_data(as_text=True)
+    assert f"<code>[#{good.id}]</code>" in form and f"[#{hidden.id}]" not in form  # the tagged ones, to cite
+    section_form = client.get("/c/access/s/deadlines/summary").get_data(as_text=True)
+    assert f"<code>[#{good.id}]</code>" in section_form and "Rude" not in section_form
     for bad, missing in ((f"See [#{hidden.id}].", f"#{hidden.id}"), ("See [#999999].", "#999999")):
         response = client.post(f"/c/access/themes/{theme_id}/summary", data={"summary": bad})
         assert response.status_code == 400 and missing in response.get_data(as_text=True)
@@ -339,6 +346,8 @@ def test_the_outcome_is_public_once_concluded(client, consultation, author):
     assert re.search(r'<details class="redline-details"><summary>The changes, word by word.*?</summary><div class="redline">.*?<del>',
                      page, re.S)
     assert 'href="/c/access/diff?from=1&amp;to=2"' in page
+    assert 'href="/c/access/record.zip" download>Download the record (ZIP)' in page  # the open record, found
+    assert 'href="/c/access/record.zip" download>download the whole record' in client.get("/c/access").get_data(as_text=True)
 
 
 def test_moderation_actions_need_the_organisations_moderators(consultation, citizen, author):
@@ -350,3 +359,55 @@ def test_moderation_actions_need_the_organisations_moderators(consultation, citi
         services.create_theme(consultation, actor=citizen, name="Mine")
     with pytest.raises(RuleViolation):
         services.act([], actor=author, action="hide", reason="No.")
+
+
+def test_the_reply_form_never_quotes_a_hidden_or_blocked_comment(client, consultation, citizen, moderator, organisation):
+    hidden = comments.post_comment(consultation, actor=make_user(name="Hal"), body="HIDDEN-WORDS", section_key="fees")
+    blocked_author = make_user(name="Bo")
+    blocked = comments.post_comment(consultation, actor=blocked_author, body="BLOCKED-WORDS", section_key="fees")
+    services.act([hidden], actor=moderator, action="hide", reason="Rude.")
+    services.block(organisation, blocked_author, actor=moderator, reason="Abuse.", consultation=consultation)
+    db.session.commit()
+    login(client, citizen)
+    for item in (hidden, blocked):
+        assert client.get(f"/comments/{item.id}/reply").status_code == 404
+        assert client.post(f"/comments/{item.id}/reply", data={"body": "A reply"}).status_code == 404
+    assert "HIDDEN-WORDS" not in client.get("/c/access/s/fees").get_data(as_text=True)
+    assert count(Contribution, Contribution.parent_id.in_([hidden.id, blocked.id])) == 0
+
+
+def test_a_concluded_consultations_themes_are_fixed_and_moderators_told_why(client, consultation, author, moderator, citizen):
+    proposals.change_state(consultation, Transition.CLOSE, actor=author)
+    proposals.change_state(consultation, Transition.CONCLUDE, actor=author)
+    db.session.commit()
+    login(client, moderator)
+    for url in ("/c/access/themes", "/c/access/s/fees/summary"):
+        response = client.get(url)
+        assert response.status_code == 409 and "part of the published outcome" in response.get_data(as_text=True)
+    assert client.post("/c/access/themes", data={"name": "Late"}).status_code == 409
+    login(client, citizen)
+    assert client.get("/c/access/themes").status_code == 403  # citizens learn nothing more
+
+
+# ---- bad input --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("number", ["\u00b2", "99999999999999999999"])  # "²" passes str.isdigit(); the other is past INTEGER
+def test_numbers_that_are_not_whole_numbers_in_range_are_a_400(client, consultation, citizen, moderator, number):
+    comment = comments.post_comment(consultation, actor=citizen, body="Fine words", section_key="deadlines")
+    theme = services.create_theme(consultation, actor=moderator, name="Deadlines")
+    db.session.commit()
+    assert client.get("/c/access/moderation-log", query_string={"page": number}).status_code == 400
+    login(client, moderator)
+    queue = client.post("/o/council/moderation", data={"ids": [str(comment.id), number], "action": "hide", "reason": "spam"})
+    assert queue.status_code == 400 and "selected by their numbers" in queue.get_data(as_text=True)
+    blocked = client.post("/o/council/block", data={"contribution_id": number, "reason": "abuse"})
+    assert blocked.status_code == 400 and "Give the number" in blocked.get_data(as_text=True)
+    tagged = client.post("/c/access/themes", data={"theme_id": number, "ids": str(comment.id)})
+    assert tagged.status_code == 400
+    assert client.post("/c/access/themes", data={"theme_id": str(theme.id), "ids": number}).status_code == 400
+    assert client.get("/c/access/themes", query_string={"theme": number}).status_code == 400
+    assert client.get("/c/access/themes", query_string={"page": number}).status_code == 400
+    db.session.refresh(comment)
+    assert comment.moderation_state == "visible"
+    assert db.session.scalar(select(func.count()).select_from(Block)) == 0
+    assert db.session.scalar(select(func.count()).select_from(ContributionTheme)) == 0

@@ -913,3 +913,14 @@ def test_anchor_text_skips_ignored_elements() -> None:
     source = '<p>a<span data-anchor-ignore="">b<em>c</em><br>d</span>e<br data-anchor-ignore="">f</p>'
     assert anchor_text(source) == "aef"
     assert text_content(source) == "abcdef"
+
+
+def test_fragment_links_to_other_sections_go_to_the_whole_page():
+    from consult.core.text import link_fragments_to
+
+    section = ('<p>Text<sup id="p-fnr2"><a href="#p-fn2">2</a></sup> and <a href="#p-local">here</a>.</p>'
+               '<p id="p-local">Local.</p>')
+    out = str(link_fragments_to(section, "/c/policy"))
+    assert '<a href="/c/policy#p-fn2">2</a>' in out  # the footnote is in another section
+    assert '<a href="#p-local">here</a>' in out  # this one is on the page
+    assert str(link_fragments_to('<a href="#x">x</a>', '/c/a"b')) == '<a href="/c/a&quot;b#x">x</a>'

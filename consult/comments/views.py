@@ -12,6 +12,7 @@ from consult.comments.models import Contribution
 from consult.core import text
 from consult.core.errors import RuleViolation
 from consult.core.models import db
+from consult.core.params import page_number, whole_number
 from consult.accounts.models import User
 from consult.core.permissions import Action, authorize, can, visible_consultations, visible_contributions
 from consult.core.routing import public
@@ -30,10 +31,7 @@ def _consultation_or_404(slug: str) -> Consultation:
 
 
 def _page() -> int:
-    raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 0 < int(raw) < 100_000:
-        abort(400, "The page number must be a whole number from 1.")
-    return int(raw)
+    return page_number()
 
 
 def highlighted_sections(version: Version, only: Section | None = None) -> dict[str, str]:
@@ -84,7 +82,10 @@ def _render_thread_page(c: Consultation, section: Section | None, form: CommentF
             visible_contributions(current_user),
         )
     )
-    html = highlighted_sections(version, only=section)[section.key] if section else None
+    html = None
+    if section:  # footnotes live in sections of their own: their links go to the whole policy
+        html = text.link_fragments_to(highlighted_sections(version, only=section)[section.key],
+                                      url_for("proposals.consultation", slug=c.slug))
     return render_template(
         "comments/thread_page.html", consultation=c, version=version, section=section, section_html=html,
         form=form, pagination=pagination, threads=threads, total=total, can_post=can(current_user, Action.POST_COMMENT, c),
@@ -102,8 +103,7 @@ def section(slug: str, key: str):
     if request.args.get("quote"):
         form.quote.data = request.args.get("quote", "")[: services.MAX_QUOTE_LENGTH]
         for name in ("start", "end"):
-            value = request.args.get(name, "")
-            getattr(form, name).data = int(value) if value.isdigit() else None
+            getattr(form, name).data = whole_number(request.args.get(name))
     return _render_thread_page(c, s, form)
 
 
@@ -156,7 +156,7 @@ def show(contribution_id: int):
 @bp.route("/comments/<int:contribution_id>/reply", methods=["GET", "POST"])
 @limiter.limit(posting_limit, error_message=POSTING_TOO_FAST, exempt_when=limits_off, methods=["POST"])
 def reply(contribution_id: int):
-    parent = _visible_or_404(contribution_id)
+    parent = _visible_or_404(contribution_id, tombstones=False)  # the form quotes it: never a hidden one
     c = parent.consultation
     authorize(current_user, Action.POST_COMMENT, c)
     form = ReplyForm(parent_id=parent.id)
@@ -181,11 +181,14 @@ def edit(contribution_id: int):
     return render_template("comments/edit.html", consultation=contribution.consultation, contribution=contribution, form=form), 400 if form.errors else 200
 
 
-@bp.route("/comments/<int:contribution_id>/delete", methods=["POST"])
+@bp.route("/comments/<int:contribution_id>/delete", methods=["GET", "POST"])
 def delete(contribution_id: int):
+    """A page that asks first (a link on the comment leads here), then the deletion."""
     contribution = _visible_or_404(contribution_id)
     authorize(current_user, Action.DELETE_COMMENT, contribution)
     c = contribution.consultation
+    if request.method == "GET":
+        return render_template("comments/delete.html", consultation=c, contribution=contribution)
     back = url_for("comments.section", slug=c.slug, key=contribution.section_key) if contribution.section_key else url_for("comments.consultation_comments", slug=c.slug)
     services.delete_comment(contribution, actor=current_user)
     db.session.commit()
@@ -193,9 +196,9 @@ def delete(contribution_id: int):
     return redirect(back)
 
 
-def _visible_or_404(contribution_id: int) -> Contribution:
+def _visible_or_404(contribution_id: int, *, tombstones: bool = True) -> Contribution:
     contribution = db.session.scalar(
-        select(Contribution).where(Contribution.id == contribution_id, visible_contributions(current_user, tombstones=True))
+        select(Contribution).where(Contribution.id == contribution_id, visible_contributions(current_user, tombstones=tombstones))
     )
     if contribution is None or get_visible_consultation(current_user, contribution.consultation.slug) is None:
         abort(404)
@@ -204,6 +207,8 @@ def _visible_or_404(contribution_id: int) -> Contribution:
 
 def _place_of(contribution: Contribution) -> str:
     """The URL of the page of its thread that shows it, with its fragment."""
+    if contribution.kind == "statement":  # statements have a page of their own, not threads
+        return url_for("voting.statements_list", slug=contribution.consultation.slug) + f"#statement-{contribution.id}"
     root_id = contribution.thread_id or contribution.id
     root = db.session.get(Contribution, root_id)
     c = contribution.consultation

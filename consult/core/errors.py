@@ -49,6 +49,16 @@ def error_response(status: int, message: str):
 
 
 def init_app(app: Flask) -> None:
+    @app.after_request
+    def error_first_in_the_title(response):
+        """A page sent back because of what was typed (a form with errors, a refusal) says so
+        first in its title, which screen readers announce as the page loads."""
+        if response.status_code in (400, 409, 422) and response.mimetype == "text/html" and not response.direct_passthrough:
+            body = response.get_data(as_text=True)
+            if "<title>" in body and "<title>Error: " not in body:
+                response.set_data(body.replace("<title>", "<title>Error: ", 1))
+        return response
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         message = error.description or TITLES.get(error.code or 500, "")

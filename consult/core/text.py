@@ -692,3 +692,19 @@ def highlight(rendered_html: str, marks: Sequence[Highlight]) -> Markup:
                 out.append(piece)
     out.extend(pending)  # an <a> never closed
     return Markup("".join(out))
+
+
+_FRAGMENT_HREF_RE: Final = re.compile(r'href="#([^"]*)"')
+_ID_ATTR_RE: Final = re.compile(r'\sid="([^"]*)"')
+
+
+def link_fragments_to(rendered_html: str, page_url: str) -> Markup:
+    """Sanitised HTML shown apart from the page it belongs to (one section of a policy): each
+    ``href="#id"`` whose target is not in it (a footnote in another section) goes to ``page_url#id``."""
+    here = set(_ID_ATTR_RE.findall(rendered_html))
+    target = html.escape(page_url, quote=True)
+
+    def retarget(match: re.Match[str]) -> str:
+        return match.group(0) if match.group(1) in here else f'href="{target}#{match.group(1)}"'
+
+    return Markup(_FRAGMENT_HREF_RE.sub(retarget, rendered_html))

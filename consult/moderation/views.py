@@ -9,6 +9,7 @@ from consult.amendments import services as amendments
 from consult.comments.models import Contribution
 from consult.core.errors import RuleViolation
 from consult.core.models import db
+from consult.core.params import page_number, whole_number
 from consult.core.permissions import Action, authorize, can, visible_contributions
 from consult.core.routing import public
 from consult.moderation import services
@@ -29,11 +30,19 @@ def _organisation_or_404(slug: str) -> Organisation:
     return db.session.scalar(select(Organisation).where(Organisation.slug == slug)) or abort(404)
 
 
+def _authorize_summaries(c: Consultation) -> None:
+    """Moderators of a concluded consultation are told why its themes no longer change."""
+    if c.state == ConsultationState.CONCLUDED and can(current_user, Action.MODERATE, c):
+        raise RuleViolation("The consultation is concluded: its themes and summaries are part of the published outcome "
+                            "and no longer change.", status=409)
+    authorize(current_user, Action.SUMMARISE, c)
+
+
 def _selected(consultation_ids: set[int] | None = None) -> list[Contribution]:
-    raw = request.form.getlist("ids")
-    if not all(r.isdigit() for r in raw):
+    ids = [whole_number(r) for r in request.form.getlist("ids")]
+    if None in ids:
         abort(400, "Contributions are selected by their numbers.")
-    items = list(db.session.scalars(select(Contribution).where(Contribution.id.in_([int(r) for r in raw])))) if raw else []
+    items = list(db.session.scalars(select(Contribution).where(Contribution.id.in_(ids)))) if ids else []
     if consultation_ids is not None and any(c.consultation_id not in consultation_ids for c in items):
         abort(400, "Select contributions of this organisation's consultations only.")
     return items
@@ -99,7 +108,7 @@ def _queue_page(organisation: Organisation, consultations: list[Consultation], *
     return render_template(
         "moderation/queue.html", organisation=organisation, items=services.queue(organisation), hidden=services.hidden_items(organisation),
         reasons=list(ReportReason), blocks=blocks, consultations=consultations, error=error,
-        selected={int(i) for i in form.getlist("ids") if i.isdigit()} if form else set(), form=form,
+        selected={whole_number(i) for i in form.getlist("ids")} - {None} if form else set(), form=form,
         block_error=block_error, block_form=block_form or {},
     ), 400 if error or block_error else 200
 
@@ -111,8 +120,8 @@ DONE = {"approve": "approved", "hide": "hidden", "restore": "restored"}
 def block(slug: str):
     organisation = _organisation_or_404(slug)
     authorize(current_user, Action.MODERATE, organisation)
-    raw = request.form.get("contribution_id", "").strip().lstrip("#")
-    contribution = db.session.get(Contribution, int(raw)) if raw.isdigit() else None
+    contribution_id = whole_number(request.form.get("contribution_id", "").strip().lstrip("#"))
+    contribution = db.session.get(Contribution, contribution_id) if contribution_id is not None else None
     try:
         if contribution is None or contribution.consultation.organisation_id != organisation.id or contribution.author is None:
             raise RuleViolation("Give the number of one of this organisation's contributions: its author is the one blocked.", status=400)
@@ -148,7 +157,7 @@ def unblock(slug: str, block_id: int):
 @public
 def log(slug: str):
     c = _consultation_or_404(slug)
-    entries = db.paginate(services.public_log(c.organisation, consultation=c), per_page=50, error_out=False)
+    entries = db.paginate(services.public_log(c.organisation, consultation=c), page=page_number(), per_page=50, error_out=False)
     return render_template("moderation/log.html", consultation=c, entries=entries)
 
 
@@ -157,7 +166,7 @@ def log(slug: str):
 @bp.route("/c/<slug>/themes", methods=["GET", "POST"])
 def themes(slug: str):
     c = _consultation_or_404(slug)
-    authorize(current_user, Action.SUMMARISE, c)
+    _authorize_summaries(c)
     if request.method == "POST":
         if request.form.get("name") is not None:
             try:
@@ -169,8 +178,8 @@ def themes(slug: str):
                 return _themes_page(c, theme_error=refused.message, name=request.form.get("name", ""))
             flash(f"The theme “{theme.name}” is created.", "success")
         else:
-            raw = request.form.get("theme_id", "")
-            theme = db.session.get(Theme, int(raw)) if raw.isdigit() else None
+            theme_id = whole_number(request.form.get("theme_id"))
+            theme = db.session.get(Theme, theme_id) if theme_id is not None else None
             if theme is None or theme.consultation_id != c.id:
                 abort(400, "Choose one of this consultation's themes.")
             n = services.tag(theme, _selected({c.id}), actor=current_user, remove=request.form.get("remove") == "1")
@@ -184,14 +193,17 @@ def _themes_page(c: Consultation, *, theme_error: str | None = None, name: str =
     show = request.args.get("show", "untagged")
     section_key = request.args.get("section") or None
     theme_filter = request.args.get("theme", "")
+    theme_id = whole_number(theme_filter)
+    if theme_filter and theme_id is None:
+        abort(400, "Choose a theme by its number.")
     query = select(Contribution).where(Contribution.consultation_id == c.id, visible_contributions(None)).order_by(Contribution.id)
     if section_key:
         query = query.where(Contribution.section_key == section_key)
-    if theme_filter.isdigit():
-        query = query.where(Contribution.id.in_(select(ContributionTheme.contribution_id).where(ContributionTheme.theme_id == int(theme_filter))))
+    if theme_id is not None:
+        query = query.where(Contribution.id.in_(select(ContributionTheme.contribution_id).where(ContributionTheme.theme_id == theme_id)))
     elif show == "untagged":
         query = query.where(~Contribution.id.in_(select(ContributionTheme.contribution_id)))
-    page = db.paginate(query, per_page=50, error_out=False)
+    page = db.paginate(query, page=page_number(), per_page=50, error_out=False)
     tagged = {}
     ids = [x.id for x in page.items]
     if ids:
@@ -224,7 +236,7 @@ SUGGEST_FROM = 10
 @bp.route("/c/<slug>/themes/<int:theme_id>/summary", methods=["GET", "POST"])
 def theme_summary(slug: str, theme_id: int):
     c = _consultation_or_404(slug)
-    authorize(current_user, Action.SUMMARISE, c)
+    _authorize_summaries(c)
     theme = db.session.get(Theme, theme_id)
     if theme is None or theme.consultation_id != c.id:
         abort(404)
@@ -234,7 +246,7 @@ def theme_summary(slug: str, theme_id: int):
 @bp.route("/c/<slug>/s/<key>/summary", methods=["GET", "POST"])
 def section_summary(slug: str, key: str):
     c = _consultation_or_404(slug)
-    authorize(current_user, Action.SUMMARISE, c)
+    _authorize_summaries(c)
     section = next((s for v in reversed(c.published_versions) for s in v.sections if s.key == key), None) or abort(404)
     row = db.session.scalar(select(SectionSummary).where(SectionSummary.consultation_id == c.id, SectionSummary.section_key == key))
     return _summary_form(c, section_key=key, current=row.summary if row else "", title=f"Summary of the section “{section.heading}”")
@@ -256,7 +268,22 @@ def _summary_form(c: Consultation, *, current: str, title: str, theme: Theme | N
             db.session.commit()
             flash("The summary is saved.", "success")
             return redirect(url_for("moderation.themes", slug=c.slug) if theme else url_for("moderation.outcome", slug=c.slug) + f"#s-{section_key}")
-    return render_template("moderation/summary.html", consultation=c, title=title, summary=summary, error=error), 400 if error else 200
+    return render_template("moderation/summary.html", consultation=c, title=title, summary=summary, error=error,
+                           citable=_citable(c, theme=theme, section_key=section_key)), 400 if error else 200
+
+
+CITABLE_LISTED = 200
+
+
+def _citable(c: Consultation, *, theme: Theme | None, section_key: str | None) -> list[Contribution]:
+    """What the summary is about, listed beside it with the numbers to cite: the theme's tagged
+    contributions, or those on the section."""
+    query = select(Contribution).where(Contribution.consultation_id == c.id, visible_contributions(None))
+    if theme is not None:
+        query = query.where(Contribution.id.in_(select(ContributionTheme.contribution_id).where(ContributionTheme.theme_id == theme.id)))
+    else:
+        query = query.where(Contribution.section_key == section_key)
+    return list(db.session.scalars(query.order_by(Contribution.id).limit(CITABLE_LISTED)))
 
 
 # ---- the outcome ------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections import Counter
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
@@ -154,6 +155,19 @@ class Version(db.Model):
 
     def section(self, key: str) -> Section | None:
         return next((s for s in self.sections if s.key == key), None)
+
+    def labels(self) -> dict[str, str]:
+        """Each section's heading by key, with the heading it sits under where the heading alone
+        says little because several sections share it (the policy's many "Footnotes")."""
+        counts = Counter(s.heading for s in self.sections)
+        labels: dict[str, str] = {}
+        above: list[Section] = []
+        for s in self.sections:
+            while above and above[-1].level >= s.level:
+                above.pop()
+            labels[s.key] = f"{s.heading} ({above[-1].heading})" if counts[s.heading] > 1 and above else s.heading
+            above.append(s)
+        return labels
 
     def __repr__(self) -> str:
         return f"<Version {self.consultation_id}#{self.number}>"

@@ -32,7 +32,7 @@ from consult.proposals.models import (
 )
 from consult.proposals.textdiff import DiffOp, SectionMatch, match_sections, word_diff
 
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 MAX_SECTIONS = 500
 MAX_SECTION_LENGTH = 100_000
 
@@ -337,6 +337,7 @@ class SectionDiff:
     new: Section | None
     heading_ops: list[DiffOp]
     text_ops: list[DiffOp]
+    label: str = ""  # the heading, with its parent's where it is ambiguous (see Version.labels)
 
     @property
     def key(self) -> str:
@@ -351,6 +352,7 @@ def diff_versions(old: Version, new: Version) -> list[SectionDiff]:
         tuple((s.key, s.heading, s.text) for s in old.sections),
         tuple((s.key, s.heading, s.text) for s in new.sections),
     )
+    old_labels, new_labels = old.labels(), new.labels()
     return [
         SectionDiff(
             status=m.status,
@@ -358,6 +360,7 @@ def diff_versions(old: Version, new: Version) -> list[SectionDiff]:
             new=new_by_key.get(m.new_key) if m.new_key else None,
             heading_ops=list(heading_ops),
             text_ops=list(text_ops),
+            label=new_labels[m.new_key] if m.new_key else old_labels[m.old_key],
         )
         for m, heading_ops, text_ops in compared
     ]

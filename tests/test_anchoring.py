@@ -472,3 +472,20 @@ def test_real_policy_unchanged_version_keeps_everything() -> None:
     placements = reanchor(anchors, draft, dict(draft))
     assert all(p.state is AnchorState.ANCHORED for p in placements)
     assert [(p.section_key, p.start, p.end) for p in placements] == [(a.section_key, a.start, a.end) for a in anchors]
+
+
+def test_words_taken_out_of_a_kept_section_are_orphaned_not_moved_to_a_lookalike() -> None:
+    """The demo's accepted amendment replaces the pilot's "at least 20 percent of its
+    newly-developed custom code each year as OSS"; the introduction has a 76% lookalike
+    ("at least 20 percent of their newly-developed custom code, in addition to...")."""
+    draft, _ = policy_texts()
+    old = "Each covered agency shall release at least 20 percent of its newly-developed custom code each year as OSS."
+    new = "Each covered agency shall release all of its newly-developed custom code as OSS, unless an exception in this policy applies."
+    amended = dict(draft, **{"pilot-program": draft["pilot-program"].replace(old, new)})
+    assert amended["pilot-program"] != draft["pilot-program"]
+    anchor = anchor_on("pilot-program", draft["pilot-program"], "at least 20 percent of its newly-developed custom code each year as OSS")
+    [placement] = reanchor([anchor], draft, amended)
+    assert placement.state is AnchorState.ORPHANED
+    # Had the pilot section gone, the lookalike would be the best place left: moved there.
+    [gone] = reanchor([anchor], draft, {k: v for k, v in amended.items() if k != "pilot-program"})
+    assert (gone.state, gone.section_key) == (AnchorState.MOVED, "introduction-for-public-comment")

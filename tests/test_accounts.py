@@ -560,6 +560,10 @@ def test_org_admin_adds_and_removes_a_member(client, org_admin, citizen, organis
         select(Membership).where(Membership.user_id == citizen.id, Membership.organisation_id == organisation.id)
     )
     assert membership is not None and membership.role == "moderator"
+    again = client.post("/o/council/members", data={"email": citizen.email, "role": "moderator"})
+    assert "Casey Citizen was already moderator of Riverside Council." in flashes(client.get(location_path(again)).get_data(as_text=True))
+    empty = client.post("/o/council/members", data={"email": "", "role": "author"})
+    assert empty.status_code == 400 and "Enter the email address of the person to add." in empty.get_data(as_text=True)
 
     removed = client.post(f"/o/council/members/{membership.id}/remove")
     assert removed.status_code == 302

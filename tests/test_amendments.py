@@ -256,7 +256,7 @@ def test_concluding_is_refused_while_an_amendment_above_the_threshold_is_unanswe
         proposals.change_state(consultation, Transition.CONCLUDE, actor=author)
     db.session.rollback()
     login(client, author)
-    response = client.post("/c/access/state", data={"transition": "conclude"})
+    response = client.post("/c/access/state", data={"transition": "conclude", "confirm": "y"})
     assert response.status_code == 409 and "still waits for an answer" in response.get_data(as_text=True)
     services.answer_amendment(popular.amendment, actor=author, decision="not_accepted", reason="Thirty days is the legal minimum.")
     proposals.change_state(consultation, Transition.CONCLUDE, actor=author)  # the quiet one is below the threshold

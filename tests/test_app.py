@@ -495,3 +495,12 @@ def test_logged_database_errors_leave_out_the_rows_values(citizen):
     message = str(refused.value)
     assert "scrypt:" not in message and "Twin" not in message
     assert "SQL parameters hidden" in message
+
+
+def test_an_error_page_offers_the_way_back_to_a_page_of_this_site(client):
+    came_from = client.get("/c/nowhere", headers={"Referer": "http://consult.test/search?q=parks"})
+    html = came_from.get_data(as_text=True)
+    assert came_from.status_code == 404 and '<a href="/search?q=parks">Back to the page you were on</a>' in html
+    for referrer in ("https://elsewhere.example/page", "javascript:alert(1)", "http://consult.test/c/nowhere"):
+        html = client.get("/c/nowhere", headers={"Referer": referrer}).get_data(as_text=True)
+        assert "Back to the page you were on" not in html, referrer  # not another site's, nor this same page

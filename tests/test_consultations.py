@@ -185,7 +185,7 @@ def test_markdown_files_are_imported_in_name_order(client, author, organisation)
     "data, message",
     [
         ({"write-source": ""}, "Write the text"),
-        ({"write-source": "x" * 1_000_001}, "Field cannot be longer"),
+        ({"write-source": "x" * 1_000_001}, "at most 1,000,000 characters here"),
     ],
 )
 def test_bad_text_is_refused_and_nothing_stored(client, author, organisation, data, message):
@@ -386,3 +386,87 @@ def test_a_slug_is_lowercase_words_and_single_hyphens_with_nothing_after(organis
     from consult.accounts.services import SLUG_RE as ORGANISATION_SLUG
 
     assert not ORGANISATION_SLUG.match(slug)
+
+
+def test_closing_by_hand_then_reopening_asks_for_a_new_closing_date(client, author, open_consultation):
+    login(client, author)
+    assert client.post("/c/open-one/state", data={"transition": "close"}).status_code == 302
+    page = client.get("/c/open-one").get_data(as_text=True)
+    assert 'name="closes_at" aria-describedby="reopen-hint" required' in page and "the closing date has passed" in page
+    refused = client.post("/c/open-one/state", data={"transition": "reopen"})
+    assert refused.status_code == 409 and "Set a closing date in the future" in refused.get_data(as_text=True)
+    past = client.post("/c/open-one/state", data={"transition": "reopen", "closes_at": "2001-01-01T10:00"})
+    assert past.status_code == 400 and "in the future" in past.get_data(as_text=True)
+    garbled = client.post("/c/open-one/state", data={"transition": "reopen", "closes_at": "next week"})
+    assert garbled.status_code == 400 and "as a date and a time" in garbled.get_data(as_text=True)
+    db.session.refresh(open_consultation)
+    assert open_consultation.state == "closed"
+    later = (utcnow() + timedelta(days=10)).strftime("%Y-%m-%dT%H:%M")
+    assert client.post("/c/open-one/state", data={"transition": "reopen", "closes_at": later}).status_code == 302
+    db.session.refresh(open_consultation)
+    assert open_consultation.state == "open" and open_consultation.closes_at.strftime("%Y-%m-%dT%H:%M") == later
+
+
+def test_concluding_needs_the_box_ticked(client, author, open_consultation):
+    login(client, author)
+    client.post("/c/open-one/state", data={"transition": "close"})
+    assert 'id="conclude-confirm" name="confirm" value="y" required' in client.get("/c/open-one").get_data(as_text=True)
+    refused = client.post("/c/open-one/state", data={"transition": "conclude"})
+    assert refused.status_code == 400 and "Concluding is final" in refused.get_data(as_text=True)
+    db.session.refresh(open_consultation)
+    assert open_consultation.state == "closed"
+    assert client.post("/c/open-one/state", data={"transition": "conclude", "confirm": "y"}).status_code == 302
+    db.session.refresh(open_consultation)
+    assert open_consultation.state == "concluded"
+
+
+def test_a_scheduled_opening_is_shown_and_opening_now_says_so(client, author, organisation):
+    c = make_consultation(organisation, author=author, state="draft", slug="later")
+    c.opens_at, c.closes_at = utcnow() + timedelta(days=30), utcnow() + timedelta(days=60)
+    db.session.commit()
+    login(client, author)
+    page = client.get("/c/later").get_data(as_text=True)
+    assert "Scheduled: the consultation opens by itself on" in page and "Open now, not on " in page
+
+
+def test_refusals_about_a_field_are_shown_on_the_form_with_what_was_typed(client, author, organisation, open_consultation):
+    login(client, author)
+    data = {"organisation_id": organisation.id, "title": "Street lighting", "summary": "Tell us where it is dark.",
+            "licence": "CC-BY-4.0", "response_threshold": "2", "opens_at": "2027-02-01T09:00", "closes_at": "2027-01-01T09:00"}
+    response = client.post("/consultations/new", data=data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and "The closing date must be after the opening date." in html
+    assert 'value="Street lighting"' in html and "Tell us where it is dark." in html and 'id="closes_at-error"' in html
+    taken = client.post("/consultations/new", data=data | {"closes_at": "2027-03-01T09:00", "slug": "open-one"})
+    assert taken.status_code == 400 and "That web address is taken" in taken.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).where(Consultation.title == "Street lighting")) == 0
+    created = client.post("/consultations/new", data=data | {"closes_at": "2027-03-01T09:00"})
+    assert created.status_code == 302
+    made = db.session.scalar(select(Consultation).where(Consultation.title == "Street lighting"))
+    assert made.response_threshold == 2  # the threshold asked on creation is kept
+
+    long = "## Everything\n\n" + "Words and more words. " * 5_000  # 110,000 characters in one section
+    too_long = client.post(f"/c/{made.slug}/text", data={"write-source": long})
+    assert too_long.status_code == 400 and "longer than 100,000 characters; split it with headings" in too_long.get_data(as_text=True)
+    assert 'id="write-source-error"' in too_long.get_data(as_text=True) and "Words and more words." in too_long.get_data(as_text=True)
+    binary = client.post(f"/c/{made.slug}/text", data={"import-files": (io.BytesIO(b"\xff\xfe\x00bad"), "binary.md")},
+                         content_type="multipart/form-data")
+    assert binary.status_code == 400 and "is not UTF-8 text" in binary.get_data(as_text=True) and 'id="import-files-error"' in binary.get_data(as_text=True)
+
+    # Version 2 needs a change note: the draft comes back with the message on the note, and what was typed.
+    services.write_markdown(open_consultation, "## Deadlines\n\nTwenty days.\n", actor=author)
+    db.session.commit()
+    refused = client.post("/c/open-one/publish", data={"note": "   "})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and 'id="note-error"' in html and "Say in a change note what changed" in html
+    assert open_consultation.current_version.number == 1
+
+
+def test_too_large_a_text_says_the_limit_and_what_to_do(client, author, open_consultation):
+    login(client, author)
+    response = client.post("/c/open-one/text", data={"write-source": "## A\n\n" + "x" * (1_000_001)})
+    assert response.status_code == 400 and "at most 1,000,000 characters here" in response.get_data(as_text=True)
+    response = client.post("/c/open-one/text", data={"write-source": "## A\n\n" + "x" * (2 * 1024 * 1024 + 10)})
+    assert response.status_code == 413
+    html = response.get_data(as_text=True)
+    assert "at most 2 MB in all, and 1 MB of text in a form" in html and "several Markdown files" in html

@@ -108,7 +108,7 @@ def test_state_transitions_over_http(app, people, state, transition):
         client = app.test_client()
         if users[role] is not None:
             login(client, users[role])
-        response = client.post(f"/c/{consultation.slug}/state", data={"transition": transition.value})
+        response = client.post(f"/c/{consultation.slug}/state", data={"transition": transition.value, "confirm": "y"})
         db.session.refresh(consultation)
         if expected(role, TRANSITION_ACTION[transition], state):
             assert response.status_code == 302, (role, transition, state)

@@ -40,7 +40,8 @@ class ProfileForm(FlaskForm):
 
 
 class MemberForm(FlaskForm):
-    email = EmailField("Email address of the person", validators=EMAIL)
+    email = EmailField("Email address of the person", validators=[
+        DataRequired(message="Enter the email address of the person to add."), *EMAIL[1:]])
     role = SelectField("Role", choices=[SelectChoice(r.value, r.value.capitalize()) for r in Role])
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
@@ -15,15 +17,18 @@ from consult.core.permissions import PermissionDenied
 class RuleViolation(Exception):
     """A domain rule refused the change (e.g. opening a consultation with no published text).
 
-    The message is shown to the user as it is, so write it for them.
+    The message is shown to the user as it is, so write it for them. ``field`` names the form
+    field the refusal is about, when there is one: a view that shows the form again puts the
+    message there instead of on an error page.
     """
 
     status = 409
 
-    def __init__(self, message: str, *, status: int = 409):
+    def __init__(self, message: str, *, status: int = 409, field: str | None = None):
         super().__init__(message)
         self.message = message
         self.status = status
+        self.field = field
 
 
 TITLES = {
@@ -39,13 +44,27 @@ TITLES = {
 }
 
 
+# Pages say it in plain words; the JSON API keeps the HTTP names above.
+HEADINGS = {400: "There is a problem with what was sent", 409: "That cannot be done now"}
+
+
 def error_response(status: int, message: str):
     title = TITLES.get(status, "Error")
     if request.path.startswith("/api/"):
         body = jsonify(error={"status": status, "title": title, "message": message})
     else:
-        body = render_template("errors/error.html", status=status, title=title, message=message)
+        body = render_template("errors/error.html", status=status, title=HEADINGS.get(status, title), message=message, back=_back_link())
     return make_response(body, status)
+
+
+def _back_link() -> str | None:
+    """The page the person came from, when it is on this site and not this page: a refused
+    form's page, so they can correct it rather than start from the list of consultations."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host or referrer.scheme not in ("http", "https"):
+        return None
+    back = referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return back if back.startswith("/") and not back.startswith("//") and referrer.path != request.path else None
 
 
 def init_app(app: Flask) -> None:
@@ -62,6 +81,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         message = error.description or TITLES.get(error.code or 500, "")
+        if error.code == 413:  # Werkzeug's own words say nothing of the limit or what to do
+            mb = lambda key: f"{app.config[key] / 1024 / 1024:g} MB"  # noqa: E731
+            message = (f"What you sent is too large: at most {mb('MAX_CONTENT_LENGTH')} in all, and {mb('MAX_FORM_MEMORY_SIZE')} "
+                       "of text in a form. Split a long text into several Markdown files and import them together.")
         response = error_response(error.code or 500, message)
         if error.code == 405 and getattr(error, "valid_methods", None):
             response.headers["Allow"] = ", ".join(error.valid_methods)

@@ -2,7 +2,7 @@ from datetime import UTC
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, MultipleFileField
-from wtforms import DateTimeLocalField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateTimeLocalField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional, Regexp
 
@@ -55,7 +55,8 @@ class ConsultationForm(FlaskForm):
 class TextForm(FlaskForm):
     source = TextAreaField(
         "Policy text (Markdown)",
-        validators=[DataRequired(message="Write the text, starting each section with a heading line such as '## Scope'."), Length(max=1_000_000)],
+        validators=[DataRequired(message="Write the text, starting each section with a heading line such as '## Scope'."),
+                    Length(max=1_000_000, message="The text can be at most 1,000,000 characters here; import a longer one as several Markdown files.")],
     )
 
 
@@ -73,3 +74,6 @@ class PublishForm(FlaskForm):
 
 class TransitionForm(FlaskForm):
     transition = HiddenField(validators=[DataRequired(), AnyOf([t.value for t in Transition])])
+    # Reopening after the closing date asks for a new one; concluding (final) asks to confirm.
+    closes_at = UTCDateTimeLocalField("New closing date (UTC)", validators=[Optional()], format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
+    confirm = BooleanField("I understand: concluding is final; the outcome is published and nobody can take part any more.")

@@ -73,7 +73,7 @@ def _unique_slug(base: str) -> str:
 
 def _check_dates(opens_at: datetime | None, closes_at: datetime | None) -> None:
     if opens_at and closes_at and closes_at <= opens_at:
-        raise RuleViolation("The closing date must be after the opening date.", status=400)
+        raise RuleViolation("The closing date must be after the opening date.", status=400, field="closes_at")
 
 
 def create_consultation(
@@ -86,6 +86,7 @@ def create_consultation(
     opens_at: datetime | None = None,
     closes_at: datetime | None = None,
     licence: str = "CC-BY-4.0",
+    response_threshold: int | None = None,
 ) -> Consultation:
     """Start a consultation as a draft with an empty version 1. Authors and admins of the
     organisation may do this."""
@@ -93,9 +94,9 @@ def create_consultation(
     _check_dates(opens_at, closes_at)
     if slug:
         if not SLUG_RE.match(slug):
-            raise RuleViolation("Use lowercase letters, digits and single hyphens in the web address.", status=400)
+            raise RuleViolation("Use lowercase letters, digits and single hyphens in the web address.", status=400, field="slug")
         if db.session.scalar(select(Consultation.id).where(Consultation.slug == slug)) is not None:
-            raise RuleViolation("That web address is taken; choose another.")
+            raise RuleViolation("That web address is taken; choose another.", status=400, field="slug")
     consultation = Consultation(
         organisation=organisation,
         slug=slug or _unique_slug(slugify(title)),
@@ -107,6 +108,8 @@ def create_consultation(
         created_by=actor,
         state=ConsultationState.DRAFT,
     )
+    if response_threshold is not None:
+        consultation.response_threshold = response_threshold
     consultation.versions.append(Version(number=1))
     db.session.add(consultation)
     db.session.flush()
@@ -166,12 +169,12 @@ def save_draft_text(consultation: Consultation, sections: list[ImportedSection],
     previous version, so comments follow a section through renumbering and renaming."""
     draft = draft_for_editing(consultation, actor=actor)
     if not sections:
-        raise RuleViolation("The text has no sections. Start each section with a heading line such as '## Scope'.", status=400)
+        raise RuleViolation("The text has no sections. Start each section with a heading line such as '## Scope'.", status=400, field="source")
     if len(sections) > MAX_SECTIONS:
-        raise RuleViolation(f"A version can have at most {MAX_SECTIONS} sections.", status=400)
+        raise RuleViolation(f"A version can have at most {MAX_SECTIONS} sections.", status=400, field="source")
     too_long = next((s for s in sections if len(s.body) > MAX_SECTION_LENGTH), None)
     if too_long:
-        raise RuleViolation(f"The section “{too_long.heading}” is longer than {MAX_SECTION_LENGTH:,} characters; split it with headings.", status=400)
+        raise RuleViolation(f"The section “{too_long.heading}” is longer than {MAX_SECTION_LENGTH:,} characters; split it with headings.", status=400, field="source")
 
     rows = [(s.key, s.heading, text.plain_text(s.body)) for s in sections]
     keys = [s.key for s in sections]
@@ -214,7 +217,7 @@ def publish_version(consultation: Consultation, *, actor: User, note: str = "") 
     if draft is None or not draft.sections:
         raise RuleViolation("There is no draft text to publish. Write or import the text first.")
     if draft.number > 1 and not note.strip():
-        raise RuleViolation("Say in a change note what changed in this version and why.", status=400)
+        raise RuleViolation("Say in a change note what changed in this version and why.", status=400, field="note")
     previous = _previous_published(consultation, draft)
     _mark_changes(draft, previous)
     draft.published_at = utcnow()
@@ -267,9 +270,10 @@ def hold_open(consultation: Consultation) -> datetime:
     return now
 
 
-def change_state(consultation: Consultation, transition: Transition, *, actor: User) -> None:
+def change_state(consultation: Consultation, transition: Transition, *, actor: User, closes_at: datetime | None = None) -> None:
     """Move along the one table of allowed transitions (``TRANSITIONS``). Opening needs a
-    published version; opening and closing by hand move the date to now when it lies ahead.
+    published version; opening and closing by hand move the date to now when it lies ahead;
+    opening or reopening may set a new closing date (``closes_at``, in the future).
     The row is locked before the time is read, so a close is dated after every contribution
     that got in before it (see ``hold_open``)."""
     authorize(actor, TRANSITION_ACTIONS[transition], consultation)
@@ -289,6 +293,10 @@ def change_state(consultation: Consultation, transition: Transition, *, actor: U
     if transition in (Transition.OPEN, Transition.REOPEN):
         if consultation.current_version is None:
             raise RuleViolation("Publish version 1 of the text before opening the consultation.")
+        if closes_at is not None:
+            if closes_at <= now:
+                raise RuleViolation("Choose a new closing date in the future.", status=400)
+            consultation.closes_at = closes_at
         if consultation.closes_at is not None and consultation.closes_at <= now:
             raise RuleViolation("The closing date has passed. Set a closing date in the future first.")
         if consultation.opens_at is None or consultation.opens_at > now:

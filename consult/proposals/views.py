@@ -7,15 +7,22 @@ from wtforms.fields.choices import SelectChoice
 
 from consult.accounts.models import Organisation
 from consult.core.errors import RuleViolation
-from consult.core.models import db
+from consult.core.models import db, utcnow
 from consult.core.params import page_number, whole_number
-from consult.core.permissions import Action, authorize, can, editable_organisations, visible_consultations
+from consult.core.permissions import TRANSITION_ACTIONS, Action, authorize, can, editable_organisations, visible_consultations
 from consult.core.routing import public
 from consult.proposals import services
-from consult.proposals.forms import ConsultationForm, ImportForm, PublishForm, TextForm, TransitionForm
+from consult.proposals.forms import LICENCES, ConsultationForm, ImportForm, PublishForm, TextForm, TransitionForm
 from consult.proposals.models import PUBLIC_STATES, Consultation, ConsultationState, Transition
 
 bp = Blueprint("proposals", __name__)
+LICENCE_NAMES = {choice.value: choice.label for choice in LICENCES}
+
+
+@bp.app_template_filter("licence")
+def licence_name(code: str) -> str:
+    """"OGL-UK-3.0" as people know it: "Open Government Licence v3.0"."""
+    return LICENCE_NAMES.get(code, code)
 
 STATE_FILTERS = [s.value for s in (ConsultationState.OPEN, ConsultationState.CLOSED, ConsultationState.CONCLUDED)]
 
@@ -69,13 +76,19 @@ def new_consultation():
     form.organisation_id.choices = [SelectChoice(o.id, o.name) for o in organisations]
     if form.validate_on_submit():
         organisation = db.get_or_404(Organisation, form.organisation_id.data)
-        consultation = services.create_consultation(
-            organisation, actor=current_user, title=form.title.data, summary=form.summary.data, slug=form.slug.data or None,
-            opens_at=form.opens_at.data, closes_at=form.closes_at.data, licence=form.licence.data,
-        )
-        db.session.commit()
-        flash("The consultation has been created as a draft. Now write or import its text.", "success")
-        return redirect(url_for("proposals.edit_text", slug=consultation.slug))
+        try:
+            consultation = services.create_consultation(
+                organisation, actor=current_user, title=form.title.data, summary=form.summary.data, slug=form.slug.data or None,
+                opens_at=form.opens_at.data, closes_at=form.closes_at.data, licence=form.licence.data,
+                response_threshold=form.response_threshold.data,
+            )
+        except RuleViolation as refused:
+            if not _refused_on(form, refused):
+                raise
+        else:
+            db.session.commit()
+            flash("The consultation has been created as a draft. Now write or import its text.", "success")
+            return redirect(url_for("proposals.edit_text", slug=consultation.slug))
     return render_template("proposals/edit.html", form=form, consultation=None), 400 if form.errors else 200
 
 
@@ -99,7 +112,18 @@ def version(slug: str, number: int):
     return _render_consultation(c, v)
 
 
-def _render_consultation(c: Consultation, version):
+def _refused_on(form, refused: RuleViolation) -> bool:
+    """Put a refusal about one of the form's fields on that field (True), to show the form again
+    with what was typed; False when it is about none of them."""
+    field = form[refused.field] if refused.field and refused.field in form else None
+    if field is None or refused.status != 400:
+        return False
+    db.session.rollback()
+    field.errors = [*field.errors, refused.message]
+    return True
+
+
+def _render_consultation(c: Consultation, version, *, publish_form: PublishForm | None = None, status: int = 200):
     from consult.comments import services as comments
     from consult.comments.views import highlighted_sections
 
@@ -109,7 +133,7 @@ def _render_consultation(c: Consultation, version):
     published = version is not None and version.is_published
     is_current = version is not None and version == c.current_version
     return render_template(
-        "proposals/consultation.html", consultation=c, version=version, transition_form=TransitionForm(), publish_form=PublishForm(), Transition=Transition,
+        "proposals/consultation.html", consultation=c, version=version, transition_form=TransitionForm(), publish_form=publish_form or PublishForm(), Transition=Transition,
         section_html=highlighted_sections(version) if published else {s.key: s.html for s in version.sections} if version else {},
         counts=comments.section_counts(c, current_user) if published else {},
         orphaned=comments.orphaned_on(version, current_user) if published else [],
@@ -120,7 +144,8 @@ def _render_consultation(c: Consultation, version):
         my_votes=voting.my_votes(current_user, c) if is_current else {},
         empty_tally=voting.Tally(),
         citations=amendments.citations_of(version) if version is not None and version.number > 1 else {},
-    )
+        now=utcnow(),
+    ), status
 
 
 @bp.route("/c/<slug>/diff")
@@ -157,13 +182,18 @@ def edit_consultation(slug: str):
         expected = whole_number(request.form.get("row_version"))
         if expected is None:
             abort(400, "This form has no valid version marker, so a save by someone else could be overwritten. Reload the page and make your change again.")
-        services.update_consultation(
-            c, actor=current_user, expected_row_version=expected, title=form.title.data, summary=form.summary.data,
-            opens_at=form.opens_at.data, closes_at=form.closes_at.data, licence=form.licence.data, response_threshold=form.response_threshold.data,
-        )
-        db.session.commit()
-        flash("The details have been saved.", "success")
-        return redirect(url_for("proposals.consultation", slug=c.slug))
+        try:
+            services.update_consultation(
+                c, actor=current_user, expected_row_version=expected, title=form.title.data, summary=form.summary.data,
+                opens_at=form.opens_at.data, closes_at=form.closes_at.data, licence=form.licence.data, response_threshold=form.response_threshold.data,
+            )
+        except RuleViolation as refused:
+            if not _refused_on(form, refused):
+                raise
+        else:
+            db.session.commit()
+            flash("The details have been saved.", "success")
+            return redirect(url_for("proposals.consultation", slug=c.slug))
     return render_template("proposals/edit.html", form=form, consultation=c), 400 if form.errors else 200
 
 
@@ -173,12 +203,20 @@ def edit_text(slug: str):
     authorize(current_user, Action.EDIT_TEXT, c)
     text_form, import_form = TextForm(prefix="write"), ImportForm(prefix="import")
     if request.method == "POST":
-        if "write-source" in request.form and text_form.validate():
-            services.write_markdown(c, text_form.source.data, actor=current_user)
-        elif "write-source" not in request.form and import_form.validate():
-            files = [(f.filename or "text.md", _read_upload(f)) for f in import_form.files.data]
-            services.import_markdown(c, files, actor=current_user)
-        else:
+        try:
+            if "write-source" in request.form and text_form.validate():
+                services.write_markdown(c, text_form.source.data, actor=current_user)
+            elif "write-source" not in request.form and import_form.validate():
+                files = [(f.filename or "text.md", _read_upload(f)) for f in import_form.files.data]
+                services.import_markdown(c, files, actor=current_user)
+        except RuleViolation as refused:
+            # A refusal of the text itself (no headings, too long, not UTF-8) goes on the field it came from.
+            if refused.status != 400 or refused.field not in ("source", "files"):
+                raise
+            db.session.rollback()
+            field = text_form.source if "write-source" in request.form else import_form.files
+            field.errors = [*field.errors, refused.message]
+        if text_form.errors or import_form.errors:
             draft = c.draft_version or c.current_version
             return render_template("proposals/text.html", consultation=c, draft=draft, text_form=text_form, import_form=import_form), 400
         db.session.commit()
@@ -194,9 +232,9 @@ def _read_upload(storage) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise RuleViolation(f"“{storage.filename}” is not UTF-8 text. Save it as UTF-8 and try again.", status=400) from None
+        raise RuleViolation(f"“{storage.filename}” is not UTF-8 text. Save it as UTF-8 and try again.", status=400, field="files") from None
     if "\x00" in text:  # the request check sees form fields, not the files' contents
-        raise RuleViolation(f"“{storage.filename}” contains a NUL character, which text cannot contain. Remove it and try again.", status=400)
+        raise RuleViolation(f"“{storage.filename}” contains a NUL character, which text cannot contain. Remove it and try again.", status=400, field="files")
     return text
 
 
@@ -204,9 +242,14 @@ def _read_upload(storage) -> str:
 def publish(slug: str):
     c = _consultation_or_404(slug)
     form = PublishForm()
-    if not form.validate_on_submit():
-        abort(400, "The change note is too long.")
-    version = services.publish_version(c, actor=current_user, note=form.note.data or "")
+    if form.validate_on_submit():
+        try:
+            version = services.publish_version(c, actor=current_user, note=form.note.data or "")
+        except RuleViolation as refused:
+            if not _refused_on(form, refused):
+                raise
+    if form.errors:  # the draft again, with the note kept and the message on it
+        return _render_consultation(c, c.draft_version or c.current_version, publish_form=form, status=400)
     db.session.commit()
     flash(f"Version {version.number} is published.", "success")
     return redirect(url_for("proposals.consultation", slug=c.slug))
@@ -217,8 +260,14 @@ def change_state(slug: str):
     c = _consultation_or_404(slug)
     form = TransitionForm()
     if not form.validate_on_submit():
+        if form.closes_at.errors:
+            abort(400, "Give the new closing date as a date and a time, such as 2027-01-31 17:00.")
         abort(400, "Unknown change of state.")
-    services.change_state(c, Transition(form.transition.data), actor=current_user)
+    transition = Transition(form.transition.data)
+    authorize(current_user, TRANSITION_ACTIONS[transition], c)  # (the service checks again) before asking to confirm
+    if transition == Transition.CONCLUDE and not form.confirm.data:
+        abort(400, "Concluding is final: tick the box that says so, then conclude.")
+    services.change_state(c, transition, actor=current_user, closes_at=form.closes_at.data)
     db.session.commit()
     flash(f"The consultation is now {c.state}.", "success")
     return redirect(url_for("proposals.consultation", slug=c.slug))

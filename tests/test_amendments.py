@@ -241,6 +241,10 @@ def test_only_authors_of_the_organisation_answer_cve_2026_40869(app, consultatio
     db.session.refresh(c.amendment)
     assert (c.amendment.state, c.amendment.decision, c.amendment.answer) == ("answered", "accepted", "Fine by me.")
     assert "Fine by me." in client.get(f"/amendments/{c.id}").get_data(as_text=True)
+    answered_at = c.amendment.answered_at
+    assert client.post(f"/amendments/{c.id}/answer", data=data).status_code == 302  # the same answer again
+    db.session.refresh(c.amendment)
+    assert c.amendment.answered_at == answered_at  # not republished with a new date
 
 
 def test_concluding_is_refused_while_an_amendment_above_the_threshold_is_unanswered(client, consultation, author, citizen):
@@ -360,6 +364,17 @@ def test_authors_cite_comments_behind_a_change_in_the_draft(client, consultation
     other = client.application.test_client()
     login(other, citizen)
     assert other.post("/c/access/cite", data={"section_key": "deadlines", "contribution_id": comment.id}).status_code == 403
+    assert other.post("/c/access/uncite", data={"section_key": "deadlines", "contribution_id": comment.id}).status_code == 403
+    # A citation made by mistake is taken back in the draft; once published it stays.
+    assert f"Remove the citation of comment {comment.id}" in client.get("/c/access/v/2").get_data(as_text=True)
+    assert client.post("/c/access/uncite", data={"section_key": "fees", "contribution_id": comment.id}).status_code == 400
+    assert client.post("/c/access/uncite", data={"section_key": "deadlines", "contribution_id": comment.id}).status_code == 302
+    assert count(Citation) == 0
+    client.post("/c/access/cite", data={"section_key": "deadlines", "contribution_id": comment.id})
+    proposals.publish_version(consultation, actor=author, note="Faster.")
+    db.session.commit()
+    assert client.post("/c/access/uncite", data={"section_key": "deadlines", "contribution_id": comment.id}).status_code == 409
+    assert count(Citation) == 1 and "Remove the citation" not in client.get("/c/access/v/2").get_data(as_text=True)
 
 
 # ---- bad input --------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 
 from consult.accounts.models import User
@@ -206,6 +206,8 @@ def answer_amendment(amendment: Amendment, *, actor: User, decision: str, reason
         raise RuleViolation("Give the reason for your answer: every answer carries one.", status=400)
     if len(reason) > MAX_RATIONALE_LENGTH:
         raise RuleViolation(f"A reason can be at most {MAX_RATIONALE_LENGTH:,} characters.", status=400)
+    if amendment.state == AmendmentState.ANSWERED and (amendment.decision, amendment.answer) == (decision, reason):
+        return  # the same answer sent again (a double click, a reload): it keeps its date
     amendment.state = AmendmentState.ANSWERED
     amendment.decision = decision
     amendment.answer = reason
@@ -427,6 +429,18 @@ def cite(version: Version, section_key: str, contribution: Contribution, *, acto
     if exists is None:
         db.session.add(Citation(version=version, section_key=section_key, contribution=contribution))
     db.session.flush()
+
+
+def uncite(version: Version, section_key: str, contribution_id: int, *, actor: User) -> bool:
+    """Take back a citation made in the draft by mistake. True if there was one."""
+    authorize(actor, Action.EDIT_TEXT, version.consultation)
+    if version.published_at is not None:
+        raise RuleViolation("A published version is fixed: its citations stay on record.")
+    gone = db.session.execute(
+        delete(Citation).where(Citation.version_id == version.id, Citation.section_key == section_key, Citation.contribution_id == contribution_id)
+    ).rowcount
+    db.session.flush()
+    return bool(gone)
 
 
 def citations_of(version: Version) -> dict[str, list[Contribution]]:

@@ -190,3 +190,18 @@ def cite(slug: str):
     db.session.commit()
     flash(f"The change to this section now cites {contribution.kind} {contribution.id}.", "success")
     return redirect(url_for("proposals.version", slug=c.slug, number=draft.number) + f"#s-{request.form.get('section_key', '')}")
+
+
+@bp.route("/c/<slug>/uncite", methods=["POST"])
+def uncite(slug: str):
+    """Take back a citation in the draft (cited by mistake)."""
+    c = _consultation_or_404(slug)
+    authorize(current_user, Action.EDIT_TEXT, c)
+    draft = c.draft_version or abort(409, "There is no draft of a next version: published citations stay on record.")
+    contribution_id = whole_number(request.form.get("contribution_id", ""))
+    key = request.form.get("section_key", "")
+    if contribution_id is None or not services.uncite(draft, key, contribution_id, actor=current_user):
+        abort(400, "That citation is not in the draft.")
+    db.session.commit()
+    flash(f"The change to this section no longer cites contribution {contribution_id}.", "success")
+    return redirect(url_for("proposals.version", slug=c.slug, number=draft.number) + f"#s-{key}")

@@ -354,6 +354,9 @@ def test_authors_cite_comments_behind_a_change_in_the_draft(client, consultation
     db.session.commit()
     draft_page = client.get("/c/access/v/2").get_data(as_text=True)
     assert "Cite a comment or amendment behind this change" in draft_page
+    # The section's contributions are offered beside the number field (not the hidden one).
+    assert 'list="citable-deadlines"' in draft_page and f'<option value="{comment.id}">comment by ' in draft_page
+    assert f'<option value="{hidden.id}">' not in draft_page
     assert client.post("/c/access/cite", data={"section_key": "deadlines", "contribution_id": f"#{comment.id}"}).status_code == 302
     assert client.post("/c/access/cite", data={"section_key": "deadlines", "contribution_id": comment.id}).status_code == 302  # once
     for bad in ({"section_key": "deadlines", "contribution_id": "abc"}, {"section_key": "deadlines", "contribution_id": hidden.id},

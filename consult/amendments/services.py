@@ -443,6 +443,29 @@ def uncite(version: Version, section_key: str, contribution_id: int, *, actor: U
     return bool(gone)
 
 
+CITABLE_PER_SECTION = 50
+
+
+def citable_by_section(consultation: Consultation) -> dict[str, list[Contribution]]:
+    """What an author may cite in the draft, per section: the visible comments, replies and
+    amendments on it, newest first (at most CITABLE_PER_SECTION each, offered as suggestions
+    beside the number field)."""
+    ranked = (
+        select(Contribution.id, func.row_number().over(partition_by=Contribution.section_key, order_by=Contribution.id.desc()).label("n"))
+        .where(Contribution.consultation_id == consultation.id, Contribution.section_key.is_not(None),
+               Contribution.kind.in_([ContributionKind.COMMENT, ContributionKind.REPLY, ContributionKind.AMENDMENT]),
+               visible_contributions(None))
+        .subquery()
+    )
+    rows = db.session.scalars(
+        select(Contribution).join(ranked, ranked.c.id == Contribution.id).where(ranked.c.n <= CITABLE_PER_SECTION).order_by(Contribution.id.desc())
+    )
+    result: dict[str, list[Contribution]] = defaultdict(list)
+    for contribution in rows:
+        result[contribution.section_key].append(contribution)
+    return dict(result)
+
+
 def citations_of(version: Version) -> dict[str, list[Contribution]]:
     rows = db.session.execute(
         select(Citation.section_key, Contribution)

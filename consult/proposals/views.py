@@ -144,6 +144,8 @@ def _render_consultation(c: Consultation, version, *, publish_form: PublishForm 
         my_votes=voting.my_votes(current_user, c) if is_current else {},
         empty_tally=voting.Tally(),
         citations=amendments.citations_of(version) if version is not None and version.number > 1 else {},
+        citable=amendments.citable_by_section(c) if version is not None and not version.is_published and version.number > 1
+        and can(current_user, Action.EDIT_TEXT, c) else {},
         now=utcnow(),
     ), status
 

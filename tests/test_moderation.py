@@ -242,6 +242,13 @@ def test_a_refused_block_or_theme_is_explained_on_its_form_keeping_what_was_type
     again = client.post("/c/access/themes", data={"name": "Fees"})
     assert again.status_code == 400 and "There is already a theme" in again.get_data(as_text=True)
     assert 'value="Fees"' in again.get_data(as_text=True)
+    # What was typed stays, also on a page listing tagged contributions (their theme names are shown too).
+    other = services.create_theme(consultation, actor=moderator, name="Other")
+    shown = comments.post_comment(consultation, actor=make_user(name="Una"), body="Shown words", section_key="fees")
+    services.tag(other, [shown], actor=moderator)  # (the first author is blocked: theirs is not listed)
+    db.session.commit()
+    listed = client.post("/c/access/themes?show=all", data={"name": "Fees"})
+    assert listed.status_code == 400 and 'name="name" maxlength="120" value="Fees"' in listed.get_data(as_text=True)
 
 
 def test_tagging_or_blocking_twice_changes_nothing_the_second_time(consultation, citizen, moderator, organisation):

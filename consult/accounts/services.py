@@ -238,10 +238,12 @@ def _new_organisation(*, slug: str, name: str, description: str = "") -> Organis
     return organisation
 
 
-def add_member(organisation: Organisation, user: User, role: Role, *, actor: User | None) -> Membership:
-    """Give ``user`` a role in the organisation. Only its admins (and site admins) do this."""
+def add_member(organisation: Organisation, user: User, role: Role, *, actor: User | None) -> bool:
+    """Give ``user`` a role in the organisation; False if they had it already. Only its admins
+    (and site admins) do this."""
     authorize(actor, Action.MANAGE_ORGANISATION, organisation)
-    return grant_role(organisation, user, role)
+    had = {m.id for m in user.memberships}
+    return grant_role(organisation, user, role).id not in had
 
 
 def remove_member(organisation: Organisation, user: User, role: Role, *, actor: User | None) -> None:

@@ -158,10 +158,9 @@ def members(slug: str):
         if user is None:
             form.email.errors.append("No account uses this address. Ask the person to sign up first.")
         else:
-            already = any(m.organisation_id == organisation.id and m.role == form.role.data for m in user.memberships)
-            services.add_member(organisation, user, Role(form.role.data), actor=current_user)
+            added = services.add_member(organisation, user, Role(form.role.data), actor=current_user)
             db.session.commit()
-            flash(f"{user.display_name} {'was already' if already else 'is now'} {form.role.data} of {organisation.name}.", "success")
+            flash(f"{user.display_name} {'is now' if added else 'was already'} {form.role.data} of {organisation.name}.", "success")
             return redirect(url_for("accounts.members", slug=slug))
     memberships = db.session.scalars(
         select(Membership).where(Membership.organisation_id == organisation.id).order_by(Membership.role, Membership.id)

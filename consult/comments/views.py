@@ -30,10 +30,6 @@ def _consultation_or_404(slug: str) -> Consultation:
     return get_visible_consultation(current_user, slug) or abort(404)
 
 
-def _page() -> int:
-    return page_number()
-
-
 def highlighted_sections(version: Version, only: Section | None = None) -> dict[str, str]:
     """Each section's HTML (or just ``only``'s) with its annotations drawn as <mark>s linking to their threads."""
     marks_by_section = services.highlights_for(version, current_user, section_key=only.key if only else None)
@@ -72,7 +68,7 @@ def _mark_label(h: services.Highlighted) -> str:
 
 def _render_thread_page(c: Consultation, section: Section | None, form: CommentForm, status: int = 200):
     version = c.current_version
-    pagination = db.paginate(services.threads_query(c, current_user, section_key=section.key if section else None), page=_page(), per_page=PER_PAGE, error_out=False)
+    pagination = db.paginate(services.threads_query(c, current_user, section_key=section.key if section else None), page=page_number(), per_page=PER_PAGE, error_out=False)
     threads = services.build_threads(list(pagination.items), current_user)
     total = db.session.scalar(
         select(func.count()).where(

@@ -103,7 +103,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(PermissionDenied)
     def permission_denied(error: PermissionDenied):
         db.session.rollback()
-        return error_response(403, Forbidden.description)
+        return error_response(409, error.reason) if error.reason else error_response(403, Forbidden.description)
 
     @app.errorhandler(RuleViolation)
     def rule_violation(error: RuleViolation):

@@ -31,12 +31,13 @@ from consult.proposals.models import (
 
 
 class PermissionDenied(Exception):
-    """The actor may not do this. Views turn it into 403."""
+    """The actor may not do this. Views turn it into 403, or 409 saying its ``reason``."""
 
-    def __init__(self, action: Action, obj: Any = None):
+    def __init__(self, action: Action, obj: Any = None, reason: str | None = None):
         super().__init__(f"not allowed: {action.value}")
         self.action = action
         self.obj = obj
+        self.reason = reason  # for those who could otherwise do it: why not now (see REFUSALS)
 
 
 class Action(enum.StrEnum):
@@ -256,9 +257,21 @@ def can(user: User | None, action: Action, obj: Any = None) -> bool:
     return predicate is not None and bool(predicate(user, obj))
 
 
+def _summarise_refused(user: User | None, c: Consultation) -> str | None:
+    if _moderate(user, c) and c.state == ConsultationState.CONCLUDED:
+        return "The consultation is concluded: its themes and summaries are part of the published outcome and no longer change."
+    return None
+
+
+# Why an action is refused to someone whose role allows it, but not now: said to them (409)
+# rather than a bare 403. Those without the role learn nothing more.
+REFUSALS: dict[Action, Callable[[User | None, Any], str | None]] = {Action.SUMMARISE: _summarise_refused}
+
+
 def authorize(user: User | None, action: Action, obj: Any = None) -> None:
     if not can(user, action, obj):
-        raise PermissionDenied(action, obj)
+        why = REFUSALS.get(action)
+        raise PermissionDenied(action, obj, reason=why(user, obj) if why else None)
 
 
 def visible_consultations(user: User | None) -> ColumnElement[bool]:

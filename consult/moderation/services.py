@@ -178,14 +178,14 @@ def act(contributions: Sequence[Contribution], *, actor: User, action: str, reas
     """Approve, hide or restore one or many contributions at once; their open reports are
     resolved and each action is logged. Hiding needs a public reason. Returns how many changed."""
     if action not in ACTIONS:
-        raise RuleViolation("Choose an action: approve, hide or restore.", status=400)
+        raise RuleViolation("Choose an action: approve, hide or restore.", status=400, field="action")
     if not contributions:
         raise RuleViolation("Select at least one contribution.", status=400)
     reason = (reason or "").strip()
     if action == "hide" and not reason:
-        raise RuleViolation("Give the reason for hiding: it is shown in place of the contribution and in the public log.", status=400)
+        raise RuleViolation("Give the reason for hiding: it is shown in place of the contribution and in the public log.", status=400, field="reason")
     if len(reason) > MAX_REASON_LENGTH:
-        raise RuleViolation(f"Give the reason in at most {MAX_REASON_LENGTH} characters.", status=400)
+        raise RuleViolation(f"Give the reason in at most {MAX_REASON_LENGTH} characters.", status=400, field="reason")
     if rule and rule not in {r.value for r in ReportReason}:
         raise RuleViolation("Unknown rule.", status=400)
     now = utcnow()

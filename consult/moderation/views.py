@@ -30,14 +30,6 @@ def _organisation_or_404(slug: str) -> Organisation:
     return db.session.scalar(select(Organisation).where(Organisation.slug == slug)) or abort(404)
 
 
-def _authorize_summaries(c: Consultation) -> None:
-    """Moderators of a concluded consultation are told why its themes no longer change."""
-    if c.state == ConsultationState.CONCLUDED and can(current_user, Action.MODERATE, c):
-        raise RuleViolation("The consultation is concluded: its themes and summaries are part of the published outcome "
-                            "and no longer change.", status=409)
-    authorize(current_user, Action.SUMMARISE, c)
-
-
 def _selected(consultation_ids: set[int] | None = None) -> list[Contribution]:
     ids = [whole_number(r) for r in request.form.getlist("ids")]
     if None in ids:
@@ -81,8 +73,8 @@ def report(contribution_id: int):
 def queue(slug: str):
     organisation = _organisation_or_404(slug)
     authorize(current_user, Action.MODERATE, organisation)
-    consultations = list(db.session.scalars(select(Consultation).where(Consultation.organisation_id == organisation.id).order_by(Consultation.title)))
-    error = None
+    consultations = _consultations_of(organisation)
+    error = error_field = None
     if request.method == "POST":
         items = _selected({c.id for c in consultations})
         action = request.form.get("action", "")
@@ -92,22 +84,26 @@ def queue(slug: str):
             if refused.status != 400:
                 raise
             db.session.rollback()
-            error = refused.message  # shown on the form, with the selection and the reason kept
+            error, error_field = refused.message, refused.field  # shown on the form, with the selection and the reason kept
         else:
             db.session.commit()
             flash(f"Done: {changed} contribution{'s' if changed != 1 else ''} {DONE.get(action, action)}.", "success")
             return redirect(url_for("moderation.queue", slug=organisation.slug))
-    return _queue_page(organisation, consultations, error=error, form=request.form)
+    return _queue_page(organisation, consultations, error=error, error_field=error_field, form=request.form)
 
 
-def _queue_page(organisation: Organisation, consultations: list[Consultation], *, error: str | None = None, form=None,
-                block_error: str | None = None, block_form=None):
+def _consultations_of(organisation: Organisation) -> list[Consultation]:
+    return list(db.session.scalars(select(Consultation).where(Consultation.organisation_id == organisation.id).order_by(Consultation.title)))
+
+
+def _queue_page(organisation: Organisation, consultations: list[Consultation], *, error: str | None = None, error_field: str | None = None,
+                form=None, block_error: str | None = None, block_form=None):
     """The queue, with a refused bulk action or block shown on its own form and what was typed kept."""
     form = form or {}
     blocks = list(db.session.scalars(select(Block).where(Block.organisation_id == organisation.id).order_by(Block.created_at.desc())))
     return render_template(
         "moderation/queue.html", organisation=organisation, items=services.queue(organisation), hidden=services.hidden_items(organisation),
-        reasons=list(ReportReason), blocks=blocks, consultations=consultations, error=error,
+        reasons=list(ReportReason), blocks=blocks, consultations=consultations, error=error, error_field=error_field,
         selected={whole_number(i) for i in form.getlist("ids")} - {None} if form else set(), form=form,
         block_error=block_error, block_form=block_form or {},
     ), 400 if error or block_error else 200
@@ -131,8 +127,7 @@ def block(slug: str):
         if refused.status != 400:
             raise
         db.session.rollback()
-        consultations = list(db.session.scalars(select(Consultation).where(Consultation.organisation_id == organisation.id).order_by(Consultation.title)))
-        return _queue_page(organisation, consultations, block_error=refused.message, block_form=request.form)
+        return _queue_page(organisation, _consultations_of(organisation), block_error=refused.message, block_form=request.form)
     db.session.commit()
     flash(f"{contribution.author.display_name} is blocked: everything they wrote in your consultations is hidden until you lift the block.", "success")
     return redirect(url_for("moderation.queue", slug=organisation.slug))
@@ -166,7 +161,7 @@ def log(slug: str):
 @bp.route("/c/<slug>/themes", methods=["GET", "POST"])
 def themes(slug: str):
     c = _consultation_or_404(slug)
-    _authorize_summaries(c)
+    authorize(current_user, Action.SUMMARISE, c)
     if request.method == "POST":
         if request.form.get("name") is not None:
             try:
@@ -207,8 +202,8 @@ def _themes_page(c: Consultation, *, theme_error: str | None = None, name: str =
     tagged = {}
     ids = [x.id for x in page.items]
     if ids:
-        for cid, name in db.session.execute(select(ContributionTheme.contribution_id, Theme.name).join(Theme).where(ContributionTheme.contribution_id.in_(ids))):
-            tagged.setdefault(cid, []).append(name)
+        for cid, theme_name in db.session.execute(select(ContributionTheme.contribution_id, Theme.name).join(Theme).where(ContributionTheme.contribution_id.in_(ids))):
+            tagged.setdefault(cid, []).append(theme_name)
     return render_template("moderation/themes.html", consultation=c, themes=services.themes_of(c), page=page, tagged=tagged,
                            show=show, section_key=section_key, theme_filter=theme_filter, suggestions=_suggestions(c),
                            theme_error=theme_error, name=name), 400 if theme_error else 200
@@ -236,7 +231,7 @@ SUGGEST_FROM = 10
 @bp.route("/c/<slug>/themes/<int:theme_id>/summary", methods=["GET", "POST"])
 def theme_summary(slug: str, theme_id: int):
     c = _consultation_or_404(slug)
-    _authorize_summaries(c)
+    authorize(current_user, Action.SUMMARISE, c)
     theme = db.session.get(Theme, theme_id)
     if theme is None or theme.consultation_id != c.id:
         abort(404)
@@ -246,7 +241,7 @@ def theme_summary(slug: str, theme_id: int):
 @bp.route("/c/<slug>/s/<key>/summary", methods=["GET", "POST"])
 def section_summary(slug: str, key: str):
     c = _consultation_or_404(slug)
-    _authorize_summaries(c)
+    authorize(current_user, Action.SUMMARISE, c)
     section = next((s for v in reversed(c.published_versions) for s in v.sections if s.key == key), None) or abort(404)
     row = db.session.scalar(select(SectionSummary).where(SectionSummary.consultation_id == c.id, SectionSummary.section_key == key))
     return _summary_form(c, section_key=key, current=row.summary if row else "", title=f"Summary of the section “{section.heading}”")

@@ -76,4 +76,4 @@ class TransitionForm(FlaskForm):
     transition = HiddenField(validators=[DataRequired(), AnyOf([t.value for t in Transition])])
     # Reopening after the closing date asks for a new one; concluding (final) asks to confirm.
     closes_at = UTCDateTimeLocalField("New closing date (UTC)", validators=[Optional()], format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
-    confirm = BooleanField("I understand: concluding is final; the outcome is published and nobody can take part any more.")
+    confirm = BooleanField("I understand: concluding is final. The outcome page is published and nobody can take part any more.")

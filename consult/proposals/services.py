@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -270,13 +271,17 @@ def hold_open(consultation: Consultation) -> datetime:
     return now
 
 
-def change_state(consultation: Consultation, transition: Transition, *, actor: User, closes_at: datetime | None = None) -> None:
+def change_state(consultation: Consultation, transition: Transition, *, actor: User, closes_at: datetime | None = None,
+                 confirmed: bool = True) -> None:
     """Move along the one table of allowed transitions (``TRANSITIONS``). Opening needs a
     published version; opening and closing by hand move the date to now when it lies ahead;
-    opening or reopening may set a new closing date (``closes_at``, in the future).
+    opening or reopening may set a new closing date (``closes_at``, in the future); concluding,
+    which is final, must be ``confirmed`` (the web form asks; scripts and the demo mean it).
     The row is locked before the time is read, so a close is dated after every contribution
     that got in before it (see ``hold_open``)."""
     authorize(actor, TRANSITION_ACTIONS[transition], consultation)
+    if transition == Transition.CONCLUDE and not confirmed:
+        raise RuleViolation("Concluding is final: tick the box that says so, then conclude.", status=400)
     source, target = TRANSITIONS[transition]
     db.session.execute(select(Consultation.id).where(Consultation.id == consultation.id).with_for_update())
     now = utcnow()
@@ -343,8 +348,8 @@ class SectionDiff:
     status: str  # kept | changed | added | removed
     old: Section | None
     new: Section | None
-    heading_ops: list[DiffOp]
-    text_ops: list[DiffOp]
+    heading_ops: Sequence[DiffOp]  # shared with the comparison cache: read only
+    text_ops: Sequence[DiffOp]
     label: str = ""  # the heading, with its parent's where it is ambiguous (see Version.labels)
 
     @property
@@ -366,8 +371,8 @@ def diff_versions(old: Version, new: Version) -> list[SectionDiff]:
             status=m.status,
             old=old_by_key.get(m.old_key) if m.old_key else None,
             new=new_by_key.get(m.new_key) if m.new_key else None,
-            heading_ops=list(heading_ops),
-            text_ops=list(text_ops),
+            heading_ops=heading_ops,
+            text_ops=text_ops,
             label=new_labels[m.new_key] if m.new_key else old_labels[m.old_key],
         )
         for m, heading_ops, text_ops in compared

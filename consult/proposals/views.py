@@ -9,7 +9,7 @@ from consult.accounts.models import Organisation
 from consult.core.errors import RuleViolation
 from consult.core.models import db, utcnow
 from consult.core.params import page_number, whole_number
-from consult.core.permissions import TRANSITION_ACTIONS, Action, authorize, can, editable_organisations, visible_consultations
+from consult.core.permissions import Action, authorize, can, editable_organisations, visible_consultations
 from consult.core.routing import public
 from consult.proposals import services
 from consult.proposals.forms import LICENCES, ConsultationForm, ImportForm, PublishForm, TextForm, TransitionForm
@@ -265,11 +265,8 @@ def change_state(slug: str):
         if form.closes_at.errors:
             abort(400, "Give the new closing date as a date and a time, such as 2027-01-31 17:00.")
         abort(400, "Unknown change of state.")
-    transition = Transition(form.transition.data)
-    authorize(current_user, TRANSITION_ACTIONS[transition], c)  # (the service checks again) before asking to confirm
-    if transition == Transition.CONCLUDE and not form.confirm.data:
-        abort(400, "Concluding is final: tick the box that says so, then conclude.")
-    services.change_state(c, transition, actor=current_user, closes_at=form.closes_at.data)
+    services.change_state(c, Transition(form.transition.data), actor=current_user, closes_at=form.closes_at.data,
+                          confirmed=form.confirm.data)
     db.session.commit()
     flash(f"The consultation is now {c.state}.", "success")
     return redirect(url_for("proposals.consultation", slug=c.slug))

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
@@ -19,6 +17,7 @@ from consult.accounts.forms import (
 )
 from consult.accounts.models import Membership, Organisation, Role, User
 from consult.core.errors import RuleViolation
+from consult.core.links import safe_next
 from consult.core.models import db
 from consult.core.permissions import Action, authorize
 from consult.core.routing import public
@@ -38,16 +37,6 @@ def load_user(user_id: str) -> User | None:
 login_manager.login_view = "accounts.sign_in"
 login_manager.login_message = "Sign in to continue."
 login_manager.session_protection = None  # our own login sessions do this job, server-side
-
-
-def safe_next(target: str | None) -> str | None:
-    """Follow ``next=`` only to a path on this site: no scheme, no host, no ``//`` or ``\\``."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or any(c in target for c in "\r\n\t\\"):
-        return None
-    return target
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -182,4 +171,4 @@ def remove_member(slug: str, membership_id: int):
     return redirect(url_for("accounts.members", slug=slug))
 
 
-__all__ = ["RuleViolation", "bp", "safe_next"]
+__all__ = ["RuleViolation", "bp"]

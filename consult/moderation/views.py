@@ -262,7 +262,7 @@ def _summary_form(c: Consultation, *, current: str, title: str, theme: Theme | N
         else:
             db.session.commit()
             flash("The summary is saved.", "success")
-            return redirect(url_for("moderation.themes", slug=c.slug) if theme else url_for("moderation.outcome", slug=c.slug) + f"#s-{section_key}")
+            return redirect(url_for("moderation.themes", slug=c.slug) if theme else url_for("outcome.show", slug=c.slug) + f"#s-{section_key}")
     return render_template("moderation/summary.html", consultation=c, title=title, summary=summary, error=error,
                            citable=_citable(c, theme=theme, section_key=section_key)), 400 if error else 200
 

@@ -7,13 +7,15 @@ from wtforms.fields.choices import SelectChoice
 
 from consult.accounts.models import Organisation
 from consult.core.errors import RuleViolation
-from consult.core.models import db, utcnow
+from consult.core.forms import refused_on
+from consult.core.models import db
 from consult.core.params import page_number, whole_number
-from consult.core.permissions import Action, authorize, can, editable_organisations, visible_consultations
+from consult.core.permissions import Action, authorize, editable_organisations, visible_consultations
 from consult.core.routing import public
 from consult.proposals import services
 from consult.proposals.forms import LICENCES, ConsultationForm, ImportForm, PublishForm, TextForm, TransitionForm
 from consult.proposals.models import PUBLIC_STATES, Consultation, ConsultationState, Transition
+from consult.reading import services as reading
 
 bp = Blueprint("proposals", __name__)
 LICENCE_NAMES = {choice.value: choice.label for choice in LICENCES}
@@ -27,10 +29,12 @@ def licence_name(code: str) -> str:
 STATE_FILTERS = [s.value for s in (ConsultationState.OPEN, ConsultationState.CLOSED, ConsultationState.CONCLUDED)]
 
 
-def _consultation_or_404(slug: str) -> Consultation:
-    consultation = services.get_visible_consultation(current_user, slug)
-    if consultation is None:
-        abort(404)
+def _consultation_or_404(slug: str, action: Action | None = None) -> Consultation:
+    """The blueprint's one loader: the consultation the user may see (else 404), and, given an
+    action, their permission to do it on it (else 403)."""
+    consultation = services.get_visible_consultation(current_user, slug) or abort(404)
+    if action is not None:
+        authorize(current_user, action, consultation)
     return consultation
 
 
@@ -83,7 +87,7 @@ def new_consultation():
                 response_threshold=form.response_threshold.data,
             )
         except RuleViolation as refused:
-            if not _refused_on(form, refused):
+            if not refused_on(form, refused):
                 raise
         else:
             db.session.commit()
@@ -96,57 +100,21 @@ def new_consultation():
 @public
 def consultation(slug: str):
     c = _consultation_or_404(slug)
-    version = c.current_version
-    if version is None and c.draft_version is not None and can(current_user, Action.EDIT_TEXT, c):
-        version = c.draft_version
-    return _render_consultation(c, version)
+    return _render_consultation(c, reading.version_to_read(c, current_user))
 
 
 @bp.route("/c/<slug>/v/<int:number>")
 @public
 def version(slug: str, number: int):
     c = _consultation_or_404(slug)
-    v = c.version(number)
-    if v is None or not (v.is_published or can(current_user, Action.EDIT_TEXT, c)):
-        abort(404)
-    return _render_consultation(c, v)
-
-
-def _refused_on(form, refused: RuleViolation) -> bool:
-    """Put a refusal about one of the form's fields on that field (True), to show the form again
-    with what was typed; False when it is about none of them."""
-    field = form[refused.field] if refused.field and refused.field in form else None
-    if field is None or refused.status != 400:
-        return False
-    db.session.rollback()
-    field.errors = [*field.errors, refused.message]
-    return True
+    return _render_consultation(c, reading.version_to_read(c, current_user, number) or abort(404))
 
 
 def _render_consultation(c: Consultation, version, *, publish_form: PublishForm | None = None, status: int = 200):
-    from consult.comments import services as comments
-    from consult.comments.views import highlighted_sections
-
-    from consult.amendments import services as amendments
-    from consult.voting import services as voting
-
-    published = version is not None and version.is_published
-    is_current = version is not None and version == c.current_version
+    page = reading.reading_page(c, version, viewer=current_user)
     return render_template(
-        "proposals/consultation.html", consultation=c, version=version, transition_form=TransitionForm(), publish_form=publish_form or PublishForm(), Transition=Transition,
-        section_html=highlighted_sections(version) if published else {s.key: s.html for s in version.sections} if version else {},
-        counts=comments.section_counts(c, current_user) if published else {},
-        orphaned=comments.orphaned_on(version, current_user) if published else [],
-        is_current=is_current,
-        amendment_counts=amendments.amendment_counts(c, current_user) if published else {},
-        waiting=amendments.unanswered_above_threshold(c) if published else 0,
-        section_tallies=voting.section_tallies(c) if is_current else {},
-        my_votes=voting.my_votes(current_user, c) if is_current else {},
-        empty_tally=voting.Tally(),
-        citations=amendments.citations_of(version) if version is not None and version.number > 1 else {},
-        citable=amendments.citable_by_section(c) if version is not None and not version.is_published and version.number > 1
-        and can(current_user, Action.EDIT_TEXT, c) else {},
-        now=utcnow(),
+        "proposals/consultation.html", transition_form=TransitionForm(), publish_form=publish_form or PublishForm(), Transition=Transition,
+        **page.context(),
     ), status
 
 
@@ -172,8 +140,7 @@ def diff(slug: str):
 
 @bp.route("/c/<slug>/edit", methods=["GET", "POST"])
 def edit_consultation(slug: str):
-    c = _consultation_or_404(slug)
-    authorize(current_user, Action.EDIT_CONSULTATION, c)
+    c = _consultation_or_404(slug, Action.EDIT_CONSULTATION)
     form = ConsultationForm(obj=c)
     del form.organisation_id
     if request.method == "GET":
@@ -190,7 +157,7 @@ def edit_consultation(slug: str):
                 opens_at=form.opens_at.data, closes_at=form.closes_at.data, licence=form.licence.data, response_threshold=form.response_threshold.data,
             )
         except RuleViolation as refused:
-            if not _refused_on(form, refused):
+            if not refused_on(form, refused):
                 raise
         else:
             db.session.commit()
@@ -201,32 +168,34 @@ def edit_consultation(slug: str):
 
 @bp.route("/c/<slug>/text", methods=["GET", "POST"])
 def edit_text(slug: str):
-    c = _consultation_or_404(slug)
-    authorize(current_user, Action.EDIT_TEXT, c)
+    c = _consultation_or_404(slug, Action.EDIT_TEXT)
     text_form, import_form = TextForm(prefix="write"), ImportForm(prefix="import")
-    if request.method == "POST":
+    if request.method == "GET":
+        draft = c.draft_version or c.current_version  # the next draft starts from the current text
+        text_form.source.data = services.draft_as_markdown(draft) if draft and draft.sections else ""
+        return _text_page(c, text_form, import_form)
+    writing = "write-source" in request.form
+    form = text_form if writing else import_form
+    if form.validate():
         try:
-            if "write-source" in request.form and text_form.validate():
+            if writing:
                 services.write_markdown(c, text_form.source.data, actor=current_user)
-            elif "write-source" not in request.form and import_form.validate():
-                files = [(f.filename or "text.md", _read_upload(f)) for f in import_form.files.data]
-                services.import_markdown(c, files, actor=current_user)
+            else:
+                services.import_markdown(c, [(f.filename or "text.md", _read_upload(f)) for f in import_form.files.data], actor=current_user)
         except RuleViolation as refused:
             # A refusal of the text itself (no headings, too long, not UTF-8) goes on the field it came from.
-            if refused.status != 400 or refused.field not in ("source", "files"):
+            if refused.field not in ("source", "files") or not refused_on(form, refused, fallback="source" if writing else "files"):
                 raise
-            db.session.rollback()
-            field = text_form.source if "write-source" in request.form else import_form.files
-            field.errors = [*field.errors, refused.message]
-        if text_form.errors or import_form.errors:
-            draft = c.draft_version or c.current_version
-            return render_template("proposals/text.html", consultation=c, draft=draft, text_form=text_form, import_form=import_form), 400
-        db.session.commit()
-        flash("The draft text has been saved.", "success")
-        return redirect(url_for("proposals.version", slug=c.slug, number=c.draft_version.number))
-    draft = c.draft_version or c.current_version  # the next draft starts from the current text
-    text_form.source.data = services.draft_as_markdown(draft) if draft and draft.sections else ""
-    return render_template("proposals/text.html", consultation=c, draft=draft, text_form=text_form, import_form=import_form)
+    if form.errors:
+        return _text_page(c, text_form, import_form, status=400)
+    db.session.commit()
+    flash("The draft text has been saved.", "success")
+    return redirect(url_for("proposals.version", slug=c.slug, number=c.draft_version.number))
+
+
+def _text_page(c: Consultation, text_form: TextForm, import_form: ImportForm, status: int = 200):
+    draft = c.draft_version or c.current_version
+    return render_template("proposals/text.html", consultation=c, draft=draft, text_form=text_form, import_form=import_form), status
 
 
 def _read_upload(storage) -> str:
@@ -248,7 +217,7 @@ def publish(slug: str):
         try:
             version = services.publish_version(c, actor=current_user, note=form.note.data or "")
         except RuleViolation as refused:
-            if not _refused_on(form, refused):
+            if not refused_on(form, refused):
                 raise
     if form.errors:  # the draft again, with the note kept and the message on it
         return _render_consultation(c, c.draft_version or c.current_version, publish_form=form, status=400)

@@ -200,4 +200,4 @@ def _url(hit: RawHit, c: Consultation) -> str:
         return url_for("amendments.show", contribution_id=hit.ref_id)
     if hit.kind in CONTRIBUTION_KINDS:
         return url_for("comments.show", contribution_id=hit.ref_id)
-    return url_for("moderation.outcome", slug=c.slug) + f"#theme-{hit.ref_id}"
+    return url_for("outcome.show", slug=c.slug) + f"#theme-{hit.ref_id}"

@@ -61,6 +61,10 @@ def statements_query(consultation: Consultation, user: User | None):
     )
 
 
+def visible_statements(consultation: Consultation, user: User | None) -> list[Contribution]:
+    return list(db.session.scalars(statements_query(consultation, user)))
+
+
 def next_statement(consultation: Consultation, user: User) -> Contribution | None:
     """The least-voted statement ``user`` has not voted on yet (not their own)."""
     mine = select(Vote.contribution_id).where(Vote.user_id == user.id, Vote.contribution_id.is_not(None))

@@ -222,6 +222,10 @@ def update_profile(user: User, *, display_name: str) -> None:
     user.display_name = display_name.strip()
 
 
+def organisation_by_slug(slug: str) -> Organisation | None:
+    return db.session.scalar(select(Organisation).where(Organisation.slug == slug))
+
+
 def create_organisation(*, actor: User | None, slug: str, name: str, description: str = "") -> Organisation:
     authorize(actor, Action.CREATE_ORGANISATION)
     return _new_organisation(slug=slug, name=name, description=description)

@@ -431,6 +431,15 @@ def cite(version: Version, section_key: str, contribution: Contribution, *, acto
     db.session.flush()
 
 
+def cite_by_number(version: Version, section_key: str, contribution_id: int, *, actor: User) -> Contribution:
+    """``cite`` the contribution numbered ``contribution_id`` (as an author types it); returns it."""
+    contribution = db.session.get(Contribution, contribution_id)
+    if contribution is None:
+        raise RuleViolation(f"There is no contribution {contribution_id} to cite in this consultation.", status=400)
+    cite(version, section_key, contribution, actor=actor)
+    return contribution
+
+
 def uncite(version: Version, section_key: str, contribution_id: int, *, actor: User) -> bool:
     """Take back a citation made in the draft by mistake. True if there was one."""
     authorize(actor, Action.EDIT_TEXT, version.consultation)

@@ -62,19 +62,25 @@ def refuse_invalid(form: FlaskForm) -> None:
 class WholeNumberField(StringField):
     """A number sent as text (an id in a hidden field or typed in a box): ASCII digits within
     the database's range (``params.whole_number``), None when empty. ``hash_sign``: "#12" and
-    " 12 " are 12 too (people copy numbers as the pages show them)."""
+    " 12 " are 12 too (people copy numbers as the pages show them). ``required``: empty is
+    refused with the same message."""
 
-    def __init__(self, label=None, validators=None, *, message: str, hash_sign: bool = False, **kwargs):
+    def __init__(self, label=None, validators=None, *, message: str, hash_sign: bool = False, required: bool = False, **kwargs):
         super().__init__(label, validators, **kwargs)
-        self.message, self.hash_sign = message, hash_sign
+        self.message, self.hash_sign, self.required = message, hash_sign, required
 
     def process_formdata(self, valuelist):
         raw = valuelist[0] if valuelist else ""
         if self.hash_sign:
             raw = raw.strip().lstrip("#")
         self.data = whole_number(raw) if raw else None
-        if raw and self.data is None:
+        if (raw or self.required) and self.data is None:
             raise ValueError(self.message)
+
+    @property
+    def typed(self) -> str:
+        """What was sent, as it was sent (to show it again beside the refusal)."""
+        return self.raw_data[0] if self.raw_data else ("" if self.data is None else str(self.data))
 
 
 class WholeNumbersField(Field):

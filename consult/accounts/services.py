@@ -250,6 +250,22 @@ def add_member(organisation: Organisation, user: User, role: Role, *, actor: Use
     return grant_role(organisation, user, role).id not in had
 
 
+def add_member_by_email(organisation: Organisation, email: str, role: Role, *, actor: User | None) -> tuple[User, bool]:
+    """``add_member`` for the person with this address (admins know people by their address);
+    returns them and whether the role is new."""
+    authorize(actor, Action.MANAGE_ORGANISATION, organisation)
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        raise RuleViolation("No account uses this address. Ask the person to sign up first.", status=400, field="email")
+    return user, add_member(organisation, user, role, actor=actor)
+
+
+def memberships_of(organisation: Organisation) -> list[Membership]:
+    return list(db.session.scalars(
+        select(Membership).where(Membership.organisation_id == organisation.id).order_by(Membership.role, Membership.id)
+    ))
+
+
 def remove_member(organisation: Organisation, user: User, role: Role, *, actor: User | None) -> None:
     authorize(actor, Action.MANAGE_ORGANISATION, organisation)
     if role == Role.ADMIN and actor is not None and actor.id == user.id:

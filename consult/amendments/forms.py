@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import RadioField, StringField, TextAreaField
+from wtforms import BooleanField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -33,6 +33,7 @@ class AmendmentForm(FlaskForm):
         ],
         description="Markdown works. Others will support or oppose your amendment, and the organisation must answer it.",
     )
+    preview = BooleanField()  # the "Preview the redline" button: nothing is stored
 
 
 class AnswerForm(FlaskForm):

@@ -151,6 +151,11 @@ def preview(section: Section, proposed: str) -> tuple[list[DiffOp], str]:
     return word_diff(section.text, text.plain_text(proposed)), str(text.render_markdown(proposed))
 
 
+def preview_proposal(section: Section, *, proposed_text: str | None, quote: str | None, replacement: str | None) -> tuple[list[DiffOp], str]:
+    """``preview`` of what ``propose_amendment`` would store with these words."""
+    return preview(section, proposed_section_text(section, proposed_text=proposed_text, quote=quote, replacement=replacement))
+
+
 def _replace_passage(section: Section, quote: str, replacement: str) -> str:
     quote = quote.strip()
     if len(quote) > MAX_QUOTE_LENGTH:

@@ -62,35 +62,35 @@ def index(slug: str):
 @limiter.limit(posting_limit, error_message=POSTING_TOO_FAST, exempt_when=limits_off, methods=["POST"])
 def propose(slug: str, key: str):
     c = _consultation_or_404(slug)
-    version = c.current_version or abort(404)
-    section = version.section(key) or abort(404, "This section is not in the current version.")
+    section = (c.current_version or abort(404)).section(key) or abort(404, "This section is not in the current version.")
     authorize(current_user, Action.PROPOSE_AMENDMENT, c)
-    form = AmendmentForm()
-    if request.method == "GET":
-        form.proposed_text.data = section.body.strip()
-        if request.args.get("quote"):
-            form.quote.data = request.args["quote"][: services.MAX_QUOTE_LENGTH]
-    preview = None
-    if form.validate_on_submit():
-        quote = form.quote.data if form.quote.data and form.quote.data.strip() else None
+    form, preview = AmendmentForm(), None
+    if not form.is_submitted():
+        form.proposed_text.data, form.quote.data = section.body.strip(), request.args.get("quote", "")[: services.MAX_QUOTE_LENGTH] or None
+    elif form.validate():
         try:
-            if "preview" in request.form:
-                # Nothing is stored: show the redline of what would be proposed.
-                proposed = services.proposed_section_text(section, proposed_text=form.proposed_text.data, quote=quote, replacement=form.replacement.data)
-                preview = services.preview(section, proposed)
+            if form.preview.data:  # nothing is stored: show the redline of what would be proposed
+                preview = services.preview_proposal(section, proposed_text=form.proposed_text.data, quote=_quote(form), replacement=form.replacement.data)
             else:
-                contribution = services.propose_amendment(
-                    c, actor=current_user, section_key=section.key, rationale=form.rationale.data,
-                    proposed_text=form.proposed_text.data, quote=quote, replacement=form.replacement.data,
-                )
-                db.session.commit()
-                flash("Your amendment is published. Others can now support it, and the organisation will answer it.", "success")
-                return redirect(url_for("amendments.show", contribution_id=contribution.id))
+                return _publish(c, section, form)
         except RuleViolation as refused:
-            if not refused_on(form, refused, fallback="quote" if quote else "proposed_text"):
+            if not refused_on(form, refused, fallback="quote" if _quote(form) else "proposed_text"):
                 raise
-    status = 400 if form.errors else 200
-    return render_template("amendments/propose.html", consultation=c, section=section, form=form, preview=preview), status
+    return render_template("amendments/propose.html", consultation=c, section=section, form=form, preview=preview), 400 if form.errors else 200
+
+
+def _quote(form: AmendmentForm) -> str | None:
+    return form.quote.data if form.quote.data and form.quote.data.strip() else None
+
+
+def _publish(c: Consultation, section, form: AmendmentForm):
+    contribution = services.propose_amendment(
+        c, actor=current_user, section_key=section.key, rationale=form.rationale.data,
+        proposed_text=form.proposed_text.data, quote=_quote(form), replacement=form.replacement.data,
+    )
+    db.session.commit()
+    flash("Your amendment is published. Others can now support it, and the organisation will answer it.", "success")
+    return redirect(url_for("amendments.show", contribution_id=contribution.id))
 
 
 @bp.route("/amendments/<int:contribution_id>")

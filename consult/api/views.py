@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from consult.amendments import services as amendments_services
 from consult.comments import services as comments
@@ -110,7 +109,7 @@ def annotations(slug: str):
     ``?page=N`` gives one AnnotationPage of it."""
     c = services.get_visible_consultation(current_user, slug) or abort(404, "No consultation with that address.")
     query = comments.annotations_query(c, current_user)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    total = comments.annotation_count(c, current_user)
     pages = max(1, -(-total // ANNOTATIONS_PER_PAGE))
     collection_iri = url_for("api.annotations", slug=slug, _external=True)
     label = f"Annotations on “{c.title}”"

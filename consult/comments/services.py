@@ -403,6 +403,10 @@ def _on_version_published(sender, *, version: Version, previous: Version | None,
 
 # ---- the W3C export ------------------------------------------------------------------------
 
+def annotation_count(consultation: Consultation, user: User | None) -> int:
+    return db.session.scalar(select(func.count()).select_from(annotations_query(consultation, user).subquery()))
+
+
 def annotations_query(consultation: Consultation, user: User | None):
     """Annotations (comments on a quoted passage) and the replies in their threads, oldest first."""
     annotated = select(Anchor.contribution_id).join(Contribution, Contribution.id == Anchor.contribution_id).where(

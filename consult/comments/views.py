@@ -73,24 +73,28 @@ def consultation_comments(slug: str):
 def post(slug: str):
     c = _consultation_or_404(slug)
     form = CommentForm()
-    section = c.current_version.section(form.section_key.data) if form.section_key.data and c.current_version else None
-    if form.section_key.data and section is None:
-        abort(400, "That section is not in the current version of the text.")
-    if not form.validate_on_submit():
-        return _render_thread_page(c, section, form, status=400)
+    section = _commented_section(c, form.section_key.data)
     try:
-        contribution = services.post_comment(
-            c, actor=current_user, body=form.body.data, section_key=section.key if section else None,
-            quote=form.quote.data, start=form.start.data, end=form.end.data,
-        )
+        if form.validate_on_submit():
+            contribution = services.post_comment(c, actor=current_user, body=form.body.data, section_key=section.key if section else None,
+                                                 quote=form.quote.data, start=form.start.data, end=form.end.data)
     except RuleViolation as refused:
         # Wrong input: say so on the form, keeping what they wrote (closed meanwhile, not allowed: the error page says so).
         if not refused_on(form, refused, fallback="quote" if form.quote.data else "body"):
             raise
+    if form.errors:
         return _render_thread_page(c, section, form, status=400)
     db.session.commit()
     flash("Your comment is published." if not contribution.anchors else "Your comment on the selected words is published.", "success")
     return redirect(_place_of(contribution))
+
+
+def _commented_section(c: Consultation, key: str | None) -> Section | None:
+    """The section of the current version a comment is about (None: the whole consultation)."""
+    section = c.current_version.section(key) if key and c.current_version else None
+    if key and section is None:
+        abort(400, "That section is not in the current version of the text.")
+    return section
 
 
 @bp.route("/comments/<int:contribution_id>")

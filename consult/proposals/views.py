@@ -2,19 +2,18 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
-from consult.accounts.models import Organisation
+from consult.accounts.services import organisation_by_slug
 from consult.core.errors import RuleViolation
 from consult.core.forms import refused_on
 from consult.core.models import db
 from consult.core.params import page_number, whole_number
-from consult.core.permissions import Action, authorize, editable_organisations, visible_consultations
+from consult.core.permissions import Action, authorize
 from consult.core.routing import public
 from consult.proposals import services
 from consult.proposals.forms import LICENCES, ConsultationForm, ImportForm, PublishForm, TextForm, TransitionForm
-from consult.proposals.models import PUBLIC_STATES, Consultation, ConsultationState, Transition
+from consult.proposals.models import Consultation, ConsultationState, Transition
 from consult.reading import services as reading
 
 bp = Blueprint("proposals", __name__)
@@ -46,46 +45,31 @@ def index():
         abort(400, "Choose one of: open, closed, concluded.")
     organisation = None
     if org_slug := request.args.get("organisation"):
-        organisation = db.first_or_404(select(Organisation).where(Organisation.slug == org_slug))
+        organisation = organisation_by_slug(org_slug) or abort(404)
     query = services.visible_consultations_query(current_user, state=state, organisation=organisation)
-    pagination = db.paginate(query, page=page_number(), per_page=20, error_out=False)
-    organisations = db.session.scalars(
-        select(Organisation).where(Organisation.id.in_(select(Consultation.organisation_id).where(Consultation.state.in_(list(PUBLIC_STATES))))).order_by(Organisation.name)
-    ).all()
-    counts = dict(
-        db.session.execute(
-            select(Consultation.state, func.count()).where(visible_consultations(current_user)).group_by(Consultation.state)
-        ).all()
-    )
-    can_start = db.session.scalar(select(func.count(Organisation.id)).where(editable_organisations(current_user))) > 0
     return render_template(
-        "proposals/index.html", can_start=can_start, pagination=pagination, state=state, organisation=organisation, organisations=organisations, counts=counts, states=STATE_FILTERS
+        "proposals/index.html", can_start=bool(services.organisations_editable_by(current_user)), pagination=db.paginate(query, page=page_number(), per_page=20, error_out=False),
+        state=state, organisation=organisation, organisations=services.organisations_with_public_consultations(), counts=services.consultation_counts(current_user), states=STATE_FILTERS,
     )
 
 
 @bp.route("/o/<slug>")
 @public
 def organisation(slug: str):
-    org = db.first_or_404(select(Organisation).where(Organisation.slug == slug))
+    org = organisation_by_slug(slug) or abort(404)
     consultations = db.session.scalars(services.visible_consultations_query(current_user, organisation=org)).all()
     return render_template("proposals/organisation.html", organisation=org, consultations=consultations)
 
 
 @bp.route("/consultations/new", methods=["GET", "POST"])
 def new_consultation():
-    organisations = db.session.scalars(select(Organisation).where(editable_organisations(current_user)).order_by(Organisation.name)).all()
-    if not organisations:
-        abort(403, "Only authors of an organisation can start a consultation.")
+    organisations = services.organisations_editable_by(current_user) or abort(403, "Only authors of an organisation can start a consultation.")
     form = ConsultationForm()
     form.organisation_id.choices = [SelectChoice(o.id, o.name) for o in organisations]
     if form.validate_on_submit():
-        organisation = db.get_or_404(Organisation, form.organisation_id.data)
+        organisation = next((o for o in organisations if o.id == form.organisation_id.data), None) or abort(404)
         try:
-            consultation = services.create_consultation(
-                organisation, actor=current_user, title=form.title.data, summary=form.summary.data, slug=form.slug.data or None,
-                opens_at=form.opens_at.data, closes_at=form.closes_at.data, licence=form.licence.data,
-                response_threshold=form.response_threshold.data,
-            )
+            consultation = services.create_consultation(organisation, actor=current_user, slug=form.slug.data or None, **_details(form))
         except RuleViolation as refused:
             if not refused_on(form, refused):
                 raise
@@ -143,19 +127,11 @@ def edit_consultation(slug: str):
     c = _consultation_or_404(slug, Action.EDIT_CONSULTATION)
     form = ConsultationForm(obj=c)
     del form.organisation_id
-    if request.method == "GET":
+    if not form.is_submitted():
         form.row_version.data = str(c.row_version)
-    if form.validate_on_submit():
-        # Read from the form sent, not ``form.row_version.data``: that falls back to the
-        # consultation's own value when the field is missing, which would skip the check.
-        expected = whole_number(request.form.get("row_version"))
-        if expected is None:
-            abort(400, "This form has no valid version marker, so a save by someone else could be overwritten. Reload the page and make your change again.")
+    elif form.validate():
         try:
-            services.update_consultation(
-                c, actor=current_user, expected_row_version=expected, title=form.title.data, summary=form.summary.data,
-                opens_at=form.opens_at.data, closes_at=form.closes_at.data, licence=form.licence.data, response_threshold=form.response_threshold.data,
-            )
+            services.update_consultation(c, actor=current_user, expected_row_version=_sent_row_version(form), **_details(form))
         except RuleViolation as refused:
             if not refused_on(form, refused):
                 raise
@@ -164,6 +140,21 @@ def edit_consultation(slug: str):
             flash("The details have been saved.", "success")
             return redirect(url_for("proposals.consultation", slug=c.slug))
     return render_template("proposals/edit.html", form=form, consultation=c), 400 if form.errors else 200
+
+
+def _details(form: ConsultationForm) -> dict:
+    """What the consultation's form gives ``create_consultation`` and ``update_consultation``."""
+    return dict(title=form.title.data, summary=form.summary.data, opens_at=form.opens_at.data, closes_at=form.closes_at.data,
+                licence=form.licence.data, response_threshold=form.response_threshold.data)
+
+
+def _sent_row_version(form: ConsultationForm) -> int:
+    # What was sent, not ``form.row_version.data``: that falls back to the consultation's own
+    # value when the field is missing, which would skip the check.
+    expected = whole_number(next(iter(form.row_version.raw_data or []), None))
+    if expected is None:
+        abort(400, "This form has no valid version marker, so a save by someone else could be overwritten. Reload the page and make your change again.")
+    return expected
 
 
 @bp.route("/c/<slug>/text", methods=["GET", "POST"])

@@ -32,6 +32,13 @@ KIND_LABELS = {
 }
 
 
+def searchable_consultations() -> list[tuple[str, str]]:
+    """(slug, title) of the consultations the public can see, by title: the search form's filter."""
+    return list(db.session.execute(
+        select(Consultation.slug, Consultation.title).where(visible_consultations(None)).order_by(Consultation.title)
+    ).all())
+
+
 @dataclass
 class RawHit:
     key: str

@@ -18,7 +18,7 @@ from consult.accounts.models import User
 from consult.comments.models import Contribution, ContributionKind, ModerationState
 from consult.core.errors import RuleViolation
 from consult.core.models import db
-from consult.core.permissions import Action, authorize, visible_contributions
+from consult.core.permissions import Action, authorize
 from consult.proposals.models import Consultation
 from consult.proposals.services import hold_open
 from consult.voting.models import STATEMENT_VALUES, SUPPORT_VALUES, Vote, VoteValue
@@ -92,16 +92,6 @@ def vote_target(consultation: Consultation, contribution_id: int) -> Contributio
     it can be voted on is ``cast_vote``'s to say)."""
     contribution = db.session.get(Contribution, contribution_id)
     return contribution if contribution is not None and contribution.consultation_id == consultation.id else None
-
-
-def statement_bodies(consultation: Consultation, ids: Iterable[int]) -> dict[int, str]:
-    """The public text of the given statements of ``consultation`` (what the opinion map quotes)."""
-    ids = list(ids)
-    if not ids:
-        return {}
-    return dict(db.session.execute(
-        select(Contribution.id, Contribution.body).where(Contribution.id.in_(ids), Contribution.consultation_id == consultation.id, visible_contributions(None))
-    ).all())
 
 
 # ---- casting -------------------------------------------------------------------------------

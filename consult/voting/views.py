@@ -134,21 +134,11 @@ def _scale(positions: dict, width: int = 600, height: int = 400, margin: int = 3
 def opinion_map(slug: str):
     c = _consultation_or_404(slug)
     data, current = statements.cached_map(c)
-    enough = bool(data) and data.get("k", 0) >= 1  # k = 1: everyone votes alike, one group and its consensus
-    me = None
-    if current_user.is_authenticated:
-        me = current_user.external_id or str(current_user.id)
-    points, bodies, my_group = {}, {}, None
-    if enough:
-        points = _scale(data.get("positions", {}))
-        ids = {s["statement"] for g in data["groups"] for s in g["representative"]}
-        ids |= {s["statement"] for items in data.get("consensus", {}).values() for s in items}
-        bodies = services.statement_bodies(c, ids)
-        for group in data["groups"]:
-            if me is not None and me in group["participants"]:
-                my_group = group["id"]
+    me = (current_user.external_id or str(current_user.id)) if current_user.is_authenticated else None
+    shown = statements.shown_map(c, data, me=me)
+    points = _scale(data.get("positions", {})) if shown.enough else {}
     return render_template(
-        "voting/opinion_map.html", consultation=c, data=data, current=current, enough=enough, points=points,
-        bodies=bodies, me=me if me in points else None, my_group=my_group, shapes=PATTERNS, fills=FILLS,
+        "voting/opinion_map.html", consultation=c, data=data, current=current, enough=shown.enough, points=points,
+        bodies=shown.bodies, me=me if me in points else None, my_group=shown.my_group, shapes=PATTERNS, fills=FILLS,
         moderator=can(_viewer(), Action.MODERATE, c),
     )

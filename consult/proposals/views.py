@@ -161,21 +161,15 @@ def _sent_row_version(form: ConsultationForm) -> int:
 def edit_text(slug: str):
     c = _consultation_or_404(slug, Action.EDIT_TEXT)
     text_form, import_form = TextForm(prefix="write"), ImportForm(prefix="import")
-    if request.method == "GET":
-        draft = c.draft_version or c.current_version  # the next draft starts from the current text
-        text_form.source.data = services.draft_as_markdown(draft) if draft and draft.sections else ""
+    if not text_form.is_submitted():
         return _text_page(c, text_form, import_form)
-    writing = "write-source" in request.form
-    form = text_form if writing else import_form
+    form = text_form if text_form.source.raw_data else import_form  # the form whose button was pressed
     if form.validate():
         try:
-            if writing:
-                services.write_markdown(c, text_form.source.data, actor=current_user)
-            else:
-                services.import_markdown(c, [(f.filename or "text.md", _read_upload(f)) for f in import_form.files.data], actor=current_user)
+            _save_text(c, text_form.source.data if form is text_form else None, import_form.files.data)
         except RuleViolation as refused:
             # A refusal of the text itself (no headings, too long, not UTF-8) goes on the field it came from.
-            if refused.field not in ("source", "files") or not refused_on(form, refused, fallback="source" if writing else "files"):
+            if refused.field not in ("source", "files") or not refused_on(form, refused, fallback="source" if form is text_form else "files"):
                 raise
     if form.errors:
         return _text_page(c, text_form, import_form, status=400)
@@ -184,8 +178,17 @@ def edit_text(slug: str):
     return redirect(url_for("proposals.version", slug=c.slug, number=c.draft_version.number))
 
 
+def _save_text(c: Consultation, source: str | None, uploads) -> None:
+    if source is not None:
+        services.write_markdown(c, source, actor=current_user)
+    else:
+        services.import_markdown(c, [(f.filename or "text.md", _read_upload(f)) for f in uploads], actor=current_user)
+
+
 def _text_page(c: Consultation, text_form: TextForm, import_form: ImportForm, status: int = 200):
-    draft = c.draft_version or c.current_version
+    draft = c.draft_version or c.current_version  # the next draft starts from the current text
+    if not text_form.is_submitted():
+        text_form.source.data = services.draft_as_markdown(draft) if draft and draft.sections else ""
     return render_template("proposals/text.html", consultation=c, draft=draft, text_form=text_form, import_form=import_form), status
 
 

@@ -10,7 +10,7 @@ from wtforms import StringField
 
 from consult.amendments.models import Citation
 from consult.comments import services as comments
-from consult.comments.models import Contribution
+from consult.contributions.models import Contribution
 from consult.core.errors import RuleViolation
 from consult.core.forms import WHOLE_FORM, first_error, refused_on
 from consult.core.models import db

@@ -19,7 +19,7 @@ from consult.core.errors import RuleViolation
 from consult.core.forms import refused_on
 from consult.core.links import safe_next
 from consult.core.models import db
-from consult.core.permissions import Action, authorize
+from consult.permissions import Action, authorize
 from consult.core.routing import public
 from consult.extensions import login_manager
 

@@ -6,14 +6,14 @@ from flask_login import current_user
 from consult.comments import services
 from consult.comments.forms import CommentForm, EditForm, ReplyForm
 from consult.comments.highlighting import highlighted_sections
-from consult.comments.models import Contribution
+from consult.contributions.models import Contribution
 from consult.core import text
 from consult.core.errors import RuleViolation
 from consult.core.forms import refused_on
 from consult.core.models import db
 from consult.core.params import page_number, whole_number
 from consult.accounts.models import User
-from consult.core.permissions import Action, authorize, can
+from consult.permissions import Action, authorize, can
 from consult.core.routing import public
 from consult.proposals.models import Consultation, Section
 from consult.proposals.services import get_visible_consultation

@@ -10,7 +10,7 @@ from consult.core.errors import RuleViolation
 from consult.core.forms import WHOLE_FORM, first_error, refuse_invalid, refused_on
 from consult.core.models import db
 from consult.core.params import page_number, whole_number
-from consult.core.permissions import Action, authorize
+from consult.permissions import Action, authorize
 from consult.core.routing import public
 from consult.moderation import services
 from consult.moderation.forms import BlockForm, QueueForm, ReportForm, SummaryForm, TagForm, ThemeForm

@@ -7,9 +7,9 @@ from typing import Any
 
 from consult.accounts.models import User
 from consult.amendments import services as amendments
-from consult.comments.models import Contribution
+from consult.contributions.models import Contribution
 from consult.core.models import db
-from consult.core.permissions import Action, can
+from consult.permissions import Action, can
 from consult.moderation import services as moderation
 from consult.proposals.models import Consultation, ConsultationState, Section, Version
 from consult.proposals.services import SectionDiff, diff_versions

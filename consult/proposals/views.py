@@ -9,15 +9,15 @@ from consult.core.errors import RuleViolation
 from consult.core.forms import refused_on
 from consult.core.models import db
 from consult.core.params import page_number, whole_number
-from consult.core.permissions import Action, authorize
+from consult.permissions import Action, authorize
 from consult.core.routing import public
 from consult.proposals import services
-from consult.proposals.forms import LICENCES, ConsultationForm, ImportForm, PublishForm, TextForm, TransitionForm
-from consult.proposals.models import Consultation, ConsultationState, Transition
+from consult.proposals.forms import ConsultationForm, ImportForm, PublishForm, TextForm, TransitionForm
+from consult.proposals.models import LICENCES, Consultation, ConsultationState, Transition
 from consult.reading import services as reading
 
 bp = Blueprint("proposals", __name__)
-LICENCE_NAMES = {choice.value: choice.label for choice in LICENCES}
+LICENCE_NAMES = LICENCES
 
 
 @bp.app_template_filter("licence")

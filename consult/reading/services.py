@@ -11,7 +11,7 @@ from consult.amendments import services as amendments
 from consult.comments import services as comments
 from consult.comments.highlighting import highlighted_sections
 from consult.core.models import utcnow
-from consult.core.permissions import Action, can
+from consult.permissions import Action, can
 from consult.proposals.models import Consultation, Version
 from consult.voting import services as voting
 

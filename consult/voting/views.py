@@ -6,11 +6,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from consult.comments.models import Contribution
+from consult.contributions.models import Contribution
 from consult.core.errors import RuleViolation
 from consult.core.forms import first_error, refuse_invalid, refused_on
 from consult.core.links import safe_next
-from consult.core.permissions import Action, can
+from consult.permissions import Action, can
 from consult.core.routing import public
 from consult.core.models import db
 from consult.proposals.models import Consultation

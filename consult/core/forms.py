@@ -1,4 +1,5 @@
-"""What every blueprint does with a form: show a refused rule on it, with what was typed kept."""
+"""What every blueprint does with a form: show a refused rule on it with what was typed kept, refuse
+a form of buttons that makes no sense, and read numbers sent as text."""
 
 from __future__ import annotations
 

@@ -186,9 +186,6 @@ class Operation(enum.StrEnum):
         return {Operation.APPROVE: "approved", Operation.HIDE: "hidden", Operation.RESTORE: "restored"}[self]
 
 
-ACTIONS = tuple(Operation)
-
-
 def act(contributions: Sequence[Contribution], *, actor: User, action: Operation | str, reason: str = "", rule: str = "") -> int:
     """Approve, hide or restore one or many contributions at once; their open reports are
     resolved and each change is logged. Hiding needs a public reason. Returns how many changed

@@ -111,6 +111,7 @@ def _view_consultation(user: User | None, c: Consultation) -> bool:
 
 
 def _create_consultation(user: User | None, org: Organisation) -> bool:
+    """The organisation's authors and admins (and site admins) start its consultations."""
     return _edits_for(user, org.id)
 
 
@@ -167,26 +168,38 @@ def _summarise(user: User | None, c: Consultation) -> bool:
 
 
 def _report(user: User | None, contribution: Contribution) -> bool:
-    """Anyone signed in reports what others wrote."""
-    return _signed_in(user) and contribution.author_id != user.id and contribution.deleted_at is None
+    """Anyone signed in reports what others wrote, where they can read it."""
+    return (
+        _signed_in(user)
+        and contribution.author_id != user.id
+        and contribution.deleted_at is None
+        and _view_consultation(user, contribution.consultation)
+    )
 
 
 def _own(user: User | None, contribution: Contribution) -> bool:
-    return _signed_in(user) and contribution.author_id == user.id and contribution.deleted_at is None
+    """Their own, not deleted, in a consultation they can read."""
+    return (
+        _signed_in(user)
+        and contribution.author_id == user.id
+        and contribution.deleted_at is None
+        and _view_consultation(user, contribution.consultation)
+    )
 
 
 DISCUSSION = frozenset({ContributionKind.COMMENT, ContributionKind.REPLY})
 
 
 def _edit_comment(user: User | None, contribution: Contribution) -> bool:
-    """Authors correct their own comments and replies for 15 minutes, while the consultation is
-    open; the earlier text is kept. Not statements and amendments: people have voted on their words."""
+    """Authors correct their own comments and replies for 15 minutes, while they may take part
+    (the consultation is open, they are confirmed and not blocked); the earlier text is kept.
+    Not statements and amendments: people have voted on their words."""
     return (
         contribution.kind in DISCUSSION
         and _own(user, contribution)
         and contribution.moderation_state != ModerationState.HIDDEN
         and utcnow() - contribution.created_at <= EDIT_WINDOW
-        and contribution.consultation.accepts_contributions(utcnow())
+        and _post_comment(user, contribution.consultation)
     )
 
 
@@ -208,8 +221,13 @@ def _co_support(user: User | None, amendment: Amendment) -> bool:
 
 
 def _withdraw_amendment(user: User | None, amendment: Amendment) -> bool:
-    """Its author withdraws an amendment until it is answered; it stays on record as withdrawn."""
-    return _own(user, amendment.contribution) and amendment.state == AmendmentState.OPEN
+    """Its author withdraws an amendment until it is answered, and never after the outcome is
+    published (the record is fixed then); it stays on record as withdrawn."""
+    return (
+        _own(user, amendment.contribution)
+        and amendment.state == AmendmentState.OPEN
+        and amendment.contribution.consultation.state != ConsultationState.CONCLUDED
+    )
 
 
 def _answer_amendment(user: User | None, amendment: Amendment) -> bool:
@@ -258,10 +276,12 @@ def _view_themes(user: User | None, c: Consultation) -> bool:
 
 
 def _manage_organisation(user: User | None, org: Organisation) -> bool:
+    """The organisation's admins (and site admins) manage its members and roles."""
     return _is_site_admin(user) or Role.ADMIN in _roles(user, org.id)
 
 
 def _create_organisation(user: User | None, _obj: None) -> bool:
+    """Only site admins create organisations."""
     return _is_site_admin(user)
 
 

@@ -443,3 +443,20 @@ def test_a_blocked_persons_co_support_appears_on_no_page_api_response_or_export(
     assert "Co-supporters: Olga Visible, Bram Blockedperson." in anonymous.get(f"/amendments/{c.id}").get_data(as_text=True)
     assert "· 2 co-supporters\n" in anonymous.get("/c/access/amendments").get_data(as_text=True)
     assert json.loads(anonymous.get(f"/api/v1/amendments/{c.id}").data)["co_supporters"] == ["Olga Visible", "Bram Blockedperson"]
+
+
+def test_only_co_supporters_leave_and_only_while_open(client, consultation, citizen, author):
+    c = amend(consultation, citizen, "within 30 days", "within 20 days")
+    olga, nina = make_user(name="Olga Other"), make_user(name="Nina Never")
+    services.co_support(c.amendment, actor=olga)
+    db.session.commit()
+    login(client, nina)
+    assert "Leave the co-supporters" not in client.get(f"/amendments/{c.id}").get_data(as_text=True)
+    assert client.post(f"/amendments/{c.id}/leave").status_code == 403
+    login(client, olga)
+    assert "Leave the co-supporters" in client.get(f"/amendments/{c.id}").get_data(as_text=True)
+    proposals.change_state(consultation, Transition.CLOSE, actor=author)
+    db.session.commit()
+    assert "Leave the co-supporters" not in client.get(f"/amendments/{c.id}").get_data(as_text=True)
+    assert client.post(f"/amendments/{c.id}/leave").status_code == 409
+    assert count(AmendmentSupporter) == 1

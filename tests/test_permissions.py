@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 
 from consult.amendments.models import Amendment, AmendmentState, AmendmentSupporter
-from consult.comments.models import Contribution, ModerationState
+from consult.contributions.models import Contribution, ModerationState
 from consult.core.models import db, utcnow
-from consult.core.permissions import PREDICATES, Action, can
+from consult.permissions import PREDICATES, Action, can
 from consult.moderation.models import Block
 from consult.proposals.models import ConsultationState, Transition, Version
 from tests.conftest import login

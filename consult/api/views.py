@@ -10,7 +10,7 @@ from consult.comments import w3c
 
 from consult.core.models import db
 from consult.core.params import whole_number
-from consult.core.permissions import Action, can
+from consult.permissions import Action, can
 from consult.core.routing import public
 from consult.proposals import services
 from consult.proposals.models import Consultation, Version

@@ -420,3 +420,53 @@ def test_state_transitions_over_http(app, people, state, transition):
                 assert response.status_code == 404, (role, transition, state)  # a draft is invisible
             else:
                 assert response.status_code == 403, (role, transition, state)
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_the_sql_filters_say_what_the_actions_say(state):
+    """``visible_versions`` and ``visible_themes`` pick, for every role, exactly the rows that
+    VIEW_VERSION and VIEW_THEMES allow (lists, search and export use the first, pages the second)."""
+    from sqlalchemy import select
+
+    from consult.moderation.models import Theme
+    from consult.permissions import visible_themes, visible_versions
+
+    world = World(state)
+    world.target("draft version", "author")
+    theme = Theme(consultation_id=world.consultation.id, name="Costs", summary="People worry about costs.")
+    db.session.add(theme)
+    db.session.flush()
+    mine = [world.consultation.id]
+    failures = []
+    for role in ROLES:
+        user = world.users[role]
+        versions = set(db.session.scalars(select(Version).where(Version.consultation_id.in_(mine), visible_versions(user))))
+        if versions != {v for v in world.consultation.versions if can(user, Action.VIEW_VERSION, v)}:
+            failures.append(f"versions for {role}: {sorted(v.number for v in versions)}")
+        themes = set(db.session.scalars(select(Theme).where(Theme.consultation_id.in_(mine), visible_themes(user))))
+        if themes != ({theme} if can(user, Action.VIEW_THEMES, world.consultation) else set()):
+            failures.append(f"themes for {role}: {len(themes)}")
+    assert len(world.consultation.versions) == 2
+    assert failures == []
+
+
+def test_visible_supporters_leaves_out_only_people_blocked_by_the_amendments_organisation():
+    from sqlalchemy import select
+
+    from consult.permissions import visible_supporters
+
+    world = World("open")
+    amendment = world.amendment(world.stranger)
+    elsewhere = make_consultation(make_organisation(slug="elsewhere"), state="open")
+    theirs = Contribution(consultation=elsewhere, kind="amendment", author=world.stranger, version=elsewhere.current_version,
+                          section_key="purpose", body="Words.", body_html="<p>Words.</p>")
+    theirs.amendment = Amendment(proposed_text="Other words.")
+    for person in (world.users["citizen"], world.users["blocked"]):
+        db.session.add_all([AmendmentSupporter(amendment=amendment, user=person), AmendmentSupporter(amendment=theirs.amendment, user=person)])
+    db.session.flush()
+    shown = db.session.execute(select(AmendmentSupporter.amendment_id, AmendmentSupporter.user_id).where(visible_supporters(None))).all()
+    assert set(shown) == {
+        (amendment.contribution_id, world.users["citizen"].id),
+        (theirs.id, world.users["citizen"].id),
+        (theirs.id, world.users["blocked"].id),  # blocked by the home organisation, not by this one
+    }

@@ -4,6 +4,7 @@ it carries, and who sees the outcome before it is published."""
 from consult.comments import services as comments
 from consult.core.models import db
 from consult.outcome import services as outcome
+from consult.permissions import Action, can
 from consult.reading import services as reading
 from tests.factories import make_consultation
 
@@ -33,8 +34,8 @@ def test_the_current_version_carries_its_annotations_counts_and_votes(open_consu
 
 def test_the_outcome_is_prepared_by_staff_and_public_once_concluded(organisation, author, moderator, citizen):
     c = make_consultation(organisation, author=author, state="closed", slug="closed-one")
-    assert outcome.may_view_outcome(c, author) and outcome.may_view_outcome(c, moderator)
-    assert not outcome.may_view_outcome(c, citizen) and not outcome.may_view_outcome(c, None)
+    assert can(author, Action.VIEW_OUTCOME, c) and can(moderator, Action.VIEW_OUTCOME, c)
+    assert not can(citizen, Action.VIEW_OUTCOME, c) and not can(None, Action.VIEW_OUTCOME, c)
     assert outcome.outcome_of(c).preparing
     done = make_consultation(organisation, author=author, state="concluded", slug="done-one")
-    assert outcome.may_view_outcome(done, None) and not outcome.outcome_of(done).preparing
+    assert can(None, Action.VIEW_OUTCOME, done) and not outcome.outcome_of(done).preparing

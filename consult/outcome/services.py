@@ -5,25 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from consult.accounts.models import User
 from consult.amendments import services as amendments
 from consult.contributions.models import Contribution
 from consult.core.models import db
-from consult.permissions import Action, can
 from consult.moderation import services as moderation
-from consult.proposals.models import Consultation, ConsultationState, Section, Version
+from consult.proposals.models import Consultation, Section, Version
 from consult.proposals.services import SectionDiff, diff_versions
 from consult.voting import services as voting
 
 NOT_YET = "The outcome is published when the consultation is concluded."
-
-
-def may_view_outcome(consultation: Consultation, viewer: User | None) -> bool:
-    """The outcome is public once the consultation is concluded; its editors and moderators
-    see it before, to prepare it."""
-    if consultation.state == ConsultationState.CONCLUDED:
-        return True
-    return can(viewer, Action.EDIT_TEXT, consultation) or can(viewer, Action.MODERATE, consultation)
 
 
 @dataclass
@@ -56,7 +46,7 @@ def outcome_of(consultation: Consultation) -> Outcome:
     ]
     answered = list(db.session.scalars(amendments.amendments_query(c, None)))
     return Outcome(
-        consultation=c, preparing=c.state != ConsultationState.CONCLUDED, changes=changes, amendments=answered,
+        consultation=c, preparing=not c.is_concluded, changes=changes, amendments=answered,
         tallies=voting.tallies(a.id for a in answered), themes=moderation.themes_of(c), section_summaries=moderation.section_summaries(c),
         figures=moderation.figures(c), sections={s.key: s for v in published for s in v.sections},
     )

@@ -49,7 +49,7 @@ def index():
     query = services.visible_consultations_query(current_user, state=state, organisation=organisation)
     return render_template(
         "proposals/index.html", can_start=bool(services.organisations_editable_by(current_user)), pagination=db.paginate(query, page=page_number(), per_page=20, error_out=False),
-        state=state, organisation=organisation, organisations=services.organisations_with_public_consultations(), counts=services.consultation_counts(current_user), states=STATE_FILTERS,
+        state=state, chosen=state, organisation=organisation, organisations=services.organisations_with_public_consultations(), counts=services.consultation_counts(current_user), states=STATE_FILTERS,
     )
 
 

@@ -17,16 +17,16 @@ from consult.voting import services as voting
 
 
 def version_to_read(consultation: Consultation, viewer: User | None, number: int | None = None) -> Version | None:
-    """The version the page shows: the one numbered ``number`` when it is published or the
-    viewer may edit the text (None otherwise: a 404); without a number the current one, or,
-    before the first is published, the draft for those who write it (None for the others:
+    """The version the page shows: the one numbered ``number`` when the viewer may read it
+    (``Action.VIEW_VERSION``; None otherwise: a 404); without a number the current one, or,
+    before the first is published, the draft for those who may read it (None for the others:
     the page says there is no text yet)."""
-    may_edit = can(viewer, Action.EDIT_TEXT, consultation)
     if number is not None:
         version = consultation.version(number)
-        return version if version is not None and (version.is_published or may_edit) else None
-    if consultation.current_version is None and consultation.draft_version is not None and may_edit:
-        return consultation.draft_version
+        return version if version is not None and can(viewer, Action.VIEW_VERSION, version) else None
+    draft = consultation.draft_version
+    if consultation.current_version is None and draft is not None and can(viewer, Action.VIEW_VERSION, draft):
+        return draft
     return consultation.current_version
 
 

@@ -64,6 +64,7 @@ class Action(enum.StrEnum):
     REPORT = "report"  # on a Contribution
     MODERATE = "moderate"  # on an Organisation or a Consultation: the queue, hiding, blocking
     SUMMARISE = "summarise"  # on a Consultation: themes and summaries
+    VIEW_AUDIT_LOG = "view_audit_log"  # on an Organisation: every staff action, with who did it
 
 
 #: How long after posting an author may still correct a comment.
@@ -224,6 +225,12 @@ def _manage_organisation(user: User | None, org: Organisation) -> bool:
     return _is_site_admin(user) or Role.ADMIN in _roles(user, org.id)
 
 
+def _view_audit_log(user: User | None, org: Organisation) -> bool:
+    """The organisation's admins (and site admins) read its staff audit log, with the names of
+    moderators that the public record leaves out; authors and moderators do not."""
+    return _manage_organisation(user, org)
+
+
 def _create_organisation(user: User | None, _obj: None) -> bool:
     return _is_site_admin(user)
 
@@ -248,6 +255,7 @@ PREDICATES: dict[Action, Callable[[User | None, Any], bool]] = {
     Action.REPORT: _report,
     Action.MODERATE: _moderate,
     Action.SUMMARISE: _summarise,
+    Action.VIEW_AUDIT_LOG: _view_audit_log,
     **{action: _transition(t) for t, action in TRANSITION_ACTIONS.items()},
 }
 

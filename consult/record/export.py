@@ -43,6 +43,7 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from consult.accounts.models import User
 from consult.amendments.models import Amendment, AmendmentSupporter, Citation
+from consult.audit.services import public_staff_log
 from consult.comments import w3c
 from consult.comments.models import Anchor, Contribution, ContributionKind, ContributionRevision
 from consult.comments.services import annotation_record, annotations_query
@@ -213,6 +214,7 @@ def record_document(c: Consultation, exported_at: datetime) -> Row:
         "themes": theme_rows(c),
         "section_summaries": section_summary_rows(c),
         "moderation_log": moderation_log_rows(c),
+        "staff_log": staff_log_rows(c),
     }
 
 
@@ -526,6 +528,13 @@ def moderation_log_rows(c: Consultation) -> Iterator[Row]:
                "contribution_id": r.contribution_id}
 
 
+def staff_log_rows(c: Consultation) -> Iterator[Row]:
+    """What the organisation's staff did in this consultation and when; by whom only for authors
+    and admins (``audit.services.public_staff_log`` holds the rule)."""
+    for row in public_staff_log(c.id, yield_per=PAGE_SIZE):
+        yield {**row, "occurred_at": _time(row["occurred_at"])}
+
+
 # ---- annotations.jsonld --------------------------------------------------------------------------
 
 def annotation_collection(c: Consultation) -> Row:
@@ -587,7 +596,7 @@ The policy text, the contributions and this record are published under **{lic["n
 
 | file | what it holds |
 | --- | --- |
-| `record.json` | everything, with stable ids: the consultation, versions, sections, contributions, vote tallies, the organisation's answers to amendments, citations (which contributions each change of the text came from), themes, summaries and the public moderation log (format `{FORMAT}` version {FORMAT_VERSION}) |
+| `record.json` | everything, with stable ids: the consultation, versions, sections, contributions, vote tallies, the organisation's answers to amendments, citations (which contributions each change of the text came from), themes, summaries, the public moderation log and the staff log (what the organisation's authors, admins and moderators did, and when) (format `{FORMAT}` version {FORMAT_VERSION}) |
 | `versions/N.md` | the text of version N, in Markdown |
 | `diffs/N-M.md` | what changed from version N to version M, word by word ({diffs}) |
 | `annotations.jsonld` | annotations on passages of the text and their replies, as a W3C Web Annotation collection |
@@ -602,7 +611,8 @@ People appear only by the public name they chose; participants who erased their 
 as “{FORMER_PARTICIPANT}”. Contributions hidden by the moderators, deleted by their authors,
 awaiting moderation or written by blocked participants are left out, and with them their votes;
 a reply may therefore answer a contribution that is not in the record. Votes are given as
-totals only. The moderation log says what was done, when and why, not who reported or moderated.
+totals only. The moderation log says what was done, when and why, not who reported or moderated;
+the staff log names the authors and admins who acted, never the moderators.
 """
 
 

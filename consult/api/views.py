@@ -13,6 +13,7 @@ from consult.core.params import whole_number
 from consult.core.routing import public
 from consult.proposals import services
 from consult.proposals.models import Consultation, Version
+from consult.record import rows as record_rows
 from consult.voting import services as voting
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -20,36 +21,40 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_PER_PAGE = 100
 
 
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+# The API serialises consultations, versions, sections and co-supporters with the open record's
+# row serialisers (``consult.record.rows``), keeping its own field names and ISO times.
+CONSULTATION_FIELDS = ("slug", "title", "summary", "state", "organisation", "opens_at", "closes_at", "current_version", "url")
+SECTION_FIELDS = ("key", "position", "level", "heading", "change")
+
+
 def _consultation_json(c: Consultation) -> dict:
-    current = c.current_version
-    return {
-        "slug": c.slug,
-        "title": c.title,
-        "summary": c.summary,
-        "state": c.state,
-        "organisation": {"slug": c.organisation.slug, "name": c.organisation.name},
-        "opens_at": c.opens_at.isoformat() if c.opens_at else None,
-        "closes_at": c.closes_at.isoformat() if c.closes_at else None,
+    row = record_rows.consultation_row(c, time=_iso)
+    return {key: row[key] for key in CONSULTATION_FIELDS} | {
         "licence": c.licence,
-        "current_version": current.number if current else None,
-        "url": url_for("proposals.consultation", slug=c.slug, _external=True),
         "api_url": url_for("api.consultation", slug=c.slug, _external=True),
     }
 
 
 def _version_json(c: Consultation, v: Version, *, with_sections: bool) -> dict:
+    row = record_rows.version_row(c, v, time=_iso)
     data = {
-        "number": v.number,
-        "published_at": v.published_at.isoformat() if v.published_at else None,
-        "change_note": v.change_note,
+        "number": row["number"],
+        "published_at": row["published_at"],
+        "change_note": row["change_note"],
         "api_url": url_for("api.version", slug=c.slug, number=v.number, _external=True),
     }
     if with_sections:
-        data["sections"] = [
-            {"key": s.key, "position": s.position, "level": s.level, "heading": s.heading, "text": s.body, "plain_text": s.text, "change": s.change}
-            for s in v.sections
-        ]
+        data["sections"] = [_section_json(record_rows.section_row(s, version=v, version_url=row["url"])) for s in v.sections]
     return data
+
+
+def _section_json(row: dict) -> dict:
+    """The API's names: ``text`` is the Markdown (the record's ``body``), ``plain_text`` the text."""
+    return {key: row[key] for key in SECTION_FIELDS} | {"text": row["body"], "plain_text": row["text"]}
 
 
 def _int_arg(name: str, default: int, *, low: int, high: int) -> int:
@@ -137,7 +142,7 @@ def annotations(slug: str):
 
 # ---- amendments ------------------------------------------------------------------------------
 
-def _amendment_json(c, tally) -> dict:
+def _amendment_json(c, tally, supporters: dict[int, list[str]]) -> dict:
     a = c.amendment
     return {
         "id": c.id,
@@ -158,7 +163,7 @@ def _amendment_json(c, tally) -> dict:
         } if a.decision else None,
         "withdrawn_at": a.withdrawn_at.isoformat() if a.withdrawn_at else None,
         "incorporated_in_version": a.incorporated_version.number if a.incorporated_version else None,
-        "co_supporters": [s.user.display_name for s in a.supporters],
+        "co_supporters": supporters.get(c.id, []),  # blocked people left out, as in the record
         "tally": {"support": tally.support, "oppose": tally.oppose, "abstain": tally.abstain},
     }
 
@@ -176,8 +181,9 @@ def amendments(slug: str):
     items = list(pagination.items)
     tallies = voting.tallies(i.id for i in items)
     conflicts = amendments_services.conflicts(items)
+    supporters = record_rows.co_supporters(c, [i.id for i in items])
     return jsonify(
-        amendments=[_amendment_json(i, tallies[i.id]) | {"conflicts_with": conflicts.get(i.id, [])} for i in items],
+        amendments=[_amendment_json(i, tallies[i.id], supporters) | {"conflicts_with": conflicts.get(i.id, [])} for i in items],
         page=page, per_page=per_page, total=pagination.total,
         waiting_for_answer=amendments_services.unanswered_above_threshold(c),
         response_threshold=c.response_threshold,
@@ -188,4 +194,5 @@ def amendments(slug: str):
 @public
 def amendment(contribution_id: int):
     c = amendments_services.get_visible_amendment(current_user, contribution_id) or abort(404)
-    return jsonify(_amendment_json(c, voting.tallies([c.id])[c.id]) | {"conflicts_with": amendments_services.section_conflicts(c)})
+    supporters = record_rows.co_supporters(c.consultation, [c.id])
+    return jsonify(_amendment_json(c, voting.tallies([c.id])[c.id], supporters) | {"conflicts_with": amendments_services.section_conflicts(c)})

@@ -204,14 +204,19 @@ def test_roles_and_organisations_are_recorded_for_the_organisation(organisation,
     assert entry.organisation_id == other.id
 
 
-def test_work_that_rolls_back_leaves_no_entry(app, client, organisation, author):
+def test_over_http_a_saved_edit_writes_one_entry_and_a_refused_one_none(app, client, organisation, author):
     c = make_consultation(organisation, author=author, state="open")
     db.session.commit()
-    before = db.session.scalar(select(db.func.count()).select_from(StaffAction))
+    log = Log()
     login(client, author)
-    response = client.post(f"/c/{c.slug}/edit", data={"title": "", "summary": "x", "licence": "CC-BY-4.0"})
-    assert response.status_code == 400
-    assert db.session.scalar(select(db.func.count()).select_from(StaffAction)) == before
+    form = {"title": "Parks plan", "summary": "x", "licence": "CC-BY-4.0", "row_version": str(c.row_version)}
+    assert client.post(f"/c/{c.slug}/edit", data={**form, "title": ""}).status_code == 400  # the form refuses it
+    assert client.post(f"/c/{c.slug}/edit", data={**form, "row_version": str(c.row_version + 5)}).status_code == 409  # someone saved since
+    assert log.new() == []
+    assert client.post(f"/c/{c.slug}/edit", data=form).status_code == 302
+    entry = log.one()
+    assert (entry.operation, entry.actor_id, entry.consultation_id) == ("edit_consultation", author.id, c.id)
+    assert "title" in entry.detail["fields"]
 
 
 # ---- the admins' page ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from consult.accounts.models import User
 from consult.audit.models import (
@@ -87,7 +88,9 @@ def _small(detail: dict[str, Any]) -> dict[str, Any]:
 
 def staff_actions_query(organisation_id: int, *, consultation_id: int | None = None):
     """The organisation's log, newest first, optionally of one consultation (for its admins)."""
-    query = select(StaffAction).where(StaffAction.organisation_id == organisation_id)
+    query = select(StaffAction).where(StaffAction.organisation_id == organisation_id).options(
+        selectinload(StaffAction.actor), selectinload(StaffAction.consultation)
+    )
     if consultation_id is not None:
         query = query.where(StaffAction.consultation_id == consultation_id)
     return query.order_by(StaffAction.occurred_at.desc(), StaffAction.id.desc())

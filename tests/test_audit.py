@@ -17,7 +17,7 @@ from consult.audit.models import StaffAction
 from consult.comments import services as comments
 from consult.core.errors import RuleViolation
 from consult.core.models import db, utcnow
-from consult.core.permissions import PermissionDenied
+from consult.permissions import PermissionDenied
 from consult.moderation import services as moderation
 from consult.proposals import services as proposals
 from consult.proposals.importing import split_markdown

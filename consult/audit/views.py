@@ -10,7 +10,7 @@ from consult.accounts.models import Organisation
 from consult.audit import services
 from consult.core.models import db
 from consult.core.params import page_number
-from consult.core.permissions import Action, authorize
+from consult.permissions import Action, authorize
 from consult.proposals.services import visible_consultations_query
 
 bp = Blueprint("audit", __name__)

@@ -20,8 +20,8 @@ Nothing is built whole in memory: rows come from streamed cursors in lists of ``
 (with one query per list for what hangs off them: anchors, revisions, amendments), so an
 export's memory does not grow with the number of contributions (``bench/export.py``).
 
-Links come from ``url_for``: call inside a request, or inside ``test_request_context`` with the
-site's address (``consult export`` does).
+Links come from ``core.links``: the request's address inside a request (the download), else the
+site's address ``CONSULT_BASE_URL`` (``consult export``).
 """
 
 from __future__ import annotations

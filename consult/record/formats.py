@@ -11,10 +11,10 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import IO, Any
 
-from flask import url_for
 
 from consult.comments import w3c
-from consult.comments.models import ContributionKind
+from consult.core import links
+from consult.contributions.models import ContributionKind
 from consult.proposals.models import Consultation, Version
 from consult.proposals.services import diff_versions, draft_as_markdown
 from consult.record import rows
@@ -53,9 +53,9 @@ def annotation_collection(c: Consultation, *, page_size: int = rows.PAGE_SIZE) -
     """The consultation's annotations and their replies as one W3C AnnotationCollection whose
     first (and only) page is embedded with every annotation: the API's collection, whole."""
     total = rows.annotation_count(c)
-    page_iri = url_for("record.download", slug=c.slug, _external=True) + "#annotations"
+    page_iri = links.url("record.download", slug=c.slug) + "#annotations"
     document = w3c.annotation_collection(
-        collection_iri=url_for("api.annotations", slug=c.slug, _external=True),
+        collection_iri=links.url("api.annotations", slug=c.slug),
         label=f"Annotations on “{c.title}”",
         total=total,
         first_iri=page_iri if total else None,
@@ -82,7 +82,7 @@ def readme(c: Consultation, versions: list[Version], exported_at: datetime) -> s
     return f"""# Open policy record: {c.title}
 
 {c.organisation.name} consulted the public on “{c.title}” with Consult:
-{url_for("proposals.consultation", slug=c.slug, _external=True)}
+{links.url("proposals.consultation", slug=c.slug)}
 
 This is the record of that consultation as anyone could read it on {rfc3339(exported_at)}
 (state: {c.state}). It holds {numbers}.

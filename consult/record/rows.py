@@ -4,8 +4,8 @@ from one streamed cursor in lists of ``page_size``). ``formats`` writes them as 
 Markdown; the API serialises consultations, versions, sections and co-supporters through them too.
 
 Every contribution passes ``permissions.visible_contributions(None)`` (``public_contributions``):
-the record is what an anonymous reader sees, whoever asks. Links come from ``url_for``: call
-inside a request, or inside ``test_request_context`` with the site's address.
+the record is what an anonymous reader sees, whoever asks. Links come from ``core.links``: the
+request's address inside a request, else the site's (``CONSULT_BASE_URL``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import url_for
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
@@ -23,13 +22,14 @@ from consult.accounts.models import User
 from consult.amendments.models import Amendment, AmendmentSupporter, Citation
 from consult.audit.services import public_staff_log
 from consult.comments import w3c
-from consult.comments.models import Anchor, Contribution, ContributionKind, ContributionRevision
+from consult.contributions.models import Contribution, ContributionKind, ContributionRevision
+from consult.comments.models import Anchor
 from consult.comments.services import annotation_record, annotations_query
+from consult.core import links
 from consult.core.models import db
-from consult.core.permissions import visible_contributions
+from consult.permissions import visible_contributions
 from consult.moderation.models import Block, ContributionTheme, ModerationLogEntry, SectionSummary, SummaryCitation, Theme
-from consult.proposals.forms import LICENCES
-from consult.proposals.models import Consultation, ConsultationState, Section, Version
+from consult.proposals.models import LICENCES, Consultation, ConsultationState, Section, Version
 from consult.voting.models import STATEMENT_VALUES, SUPPORT_VALUES, Vote, VoteValue
 from consult.voting.services import Tally, section_tallies
 
@@ -48,7 +48,7 @@ type Row = dict[str, Any]
 
 
 def licence(c: Consultation) -> Row:
-    names = {choice.value: choice.label for choice in LICENCES}
+    names = LICENCES
     return {"id": c.licence, "name": names.get(c.licence, c.licence), "url": LICENCE_URLS.get(c.licence)}
 
 
@@ -67,10 +67,10 @@ def _not_blocked(c: Consultation, user_id):
 
 
 def url_maker(endpoint: str, **values: Any) -> Callable[[int], str]:
-    """A function of an id giving ``url_for(endpoint, <name>=id)``, with ``url_for`` called once
+    """A function of an id giving ``links.url(endpoint, <name>=id)``, with the link built once
     (it costs more than the rest of a row); the id's argument is the one given as None."""
     marker = "987654321"
-    prefix, suffix = url_for(endpoint, **{k: int(marker) if v is None else v for k, v in values.items()}, _external=True).split(marker)
+    prefix, suffix = links.url(endpoint, **{k: int(marker) if v is None else v for k, v in values.items()}).split(marker)
     return lambda value: f"{prefix}{value}{suffix}"
 
 
@@ -91,12 +91,12 @@ def consultation_row(c: Consultation, *, time: Callable[[datetime | None], str |
         "current_version": current.number if current else None,
         "response_threshold": c.response_threshold,
         "moderation_mode": c.moderation_mode,
-        "url": url_for("proposals.consultation", slug=c.slug, _external=True),
+        "url": links.url("proposals.consultation", slug=c.slug),
     }
 
 
 def _version_url(c: Consultation, version: Version) -> str:
-    return url_for("proposals.version", slug=c.slug, number=version.number, _external=True)
+    return links.url("proposals.version", slug=c.slug, number=version.number)
 
 
 def version_row(c: Consultation, v: Version, *, time: Callable[[datetime | None], str | None] = rfc3339) -> Row:

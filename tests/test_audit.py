@@ -340,3 +340,28 @@ def test_the_schema_refuses_a_named_moderator():
     assert any("staff_log[0].by.name" in e for e in schema_errors(document))
     entry["by"]["name"] = None
     assert not any("staff_log" in e for e in schema_errors(document))
+
+
+def test_the_page_shows_every_kind_of_entry_in_plain_words(client, organisation, author, moderator, org_admin, citizen):
+    c = make_consultation(organisation, author=author, state="open", slug="everything")
+    comment = comments.post_comment(c, actor=citizen, body="Cover contractors.", section_key="scope")
+    proposal = amendments.propose_amendment(c, actor=citizen, section_key="scope", rationale="Wider.", quote="every department",
+                                            replacement="every public body")
+    amendments.answer_amendment(proposal.amendment, actor=author, decision="accepted_in_part", reason="Partly.")
+    report = amendments.start_next_version(c, actor=author)
+    amendments.cite(report.draft, "scope", comment, actor=author)
+    amendments.uncite(report.draft, "scope", comment.id, actor=author)
+    theme = moderation.create_theme(c, actor=moderator, name="Contractors")
+    moderation.tag(theme, [comment], actor=moderator)
+    moderation.write_summary(c, actor=moderator, summary="About scope.", section_key="scope")
+    moderation.block(organisation, citizen, actor=moderator, reason="Spam.", consultation=c)
+    moderation.unblock(organisation, citizen, actor=moderator, consultation=c)
+    accounts.add_member(organisation, make_user(name="Nina New"), Role.AUTHOR, actor=org_admin)
+    db.session.commit()
+    login(client, org_admin)
+    html = client.get(f"/o/{organisation.slug}/audit").get_data(as_text=True)
+    for words in ("Answered an amendment", "decision: accepted_in_part", "Started the next version from accepted amendments",
+                  "Cited a contribution in the draft", "Removed a citation from the draft", "Created a theme",
+                  "Tagged contributions with a theme", "Wrote a summary", "summary of section scope", "Blocked a participant",
+                  "Lifted a block", "Casey Citizen", "Gave a role", "Nina New", "role: author", "Orla Org-Admin (admin)"):
+        assert words in html, words

@@ -134,7 +134,9 @@ def public_actor(role: str, name: str | None) -> dict[str, str | None]:
 def names_of(user_ids: set[int | None]) -> dict[int, str]:
     """Display names of the people some entries concern (roles given, blocks), for the admins' page."""
     ids = [i for i in user_ids if i is not None]
-    return dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).tuples()) if ids else {}
+    if not ids:
+        return {}
+    return {row.id: row.display_name for row in db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))}
 
 
 __all__ = ["acting_role", "names_of", "public_actor", "public_staff_log", "record_staff_action", "staff_actions_query"]

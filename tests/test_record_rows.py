@@ -1,5 +1,5 @@
 """The record's row serialisers (``consult.record.rows``) and the API that reuses them: the same
-consultation, version, section and co-supporters in both, and a blocked co-supporter in neither."""
+consultation, version and section in both, and a blocked co-supporter in neither."""
 
 from __future__ import annotations
 

@@ -50,7 +50,7 @@ from consult.record.formats import (
     write_csv,
     write_json,
 )
-from consult.record.rows import PAGE_SIZE
+from consult.record.rows import PAGE_SIZE, public_versions
 from consult.record.sinks import FolderSink, Sink, ZipSink, text_file
 
 
@@ -58,7 +58,7 @@ def write_record(consultation: Consultation, sink: Sink) -> list[str]:
     """Write every file of the record; returns their names in the order written."""
     exported_at = utcnow()
     page_size = PAGE_SIZE  # read here, so that a test may make pages small
-    versions = consultation.published_versions
+    versions = public_versions(consultation)
     names: list[str] = []
 
     def open_text(name: str, **kwargs: Any):

@@ -1,7 +1,7 @@
 """The open record's read functions: one row serialiser per kind of thing a consultation leaves
 behind, each taking the consultation and giving plain dicts (generators where rows are many, read
 from one streamed cursor in lists of ``page_size``). ``formats`` writes them as JSON, CSV and
-Markdown; the API serialises consultations, versions, sections and co-supporters through them too.
+Markdown; the API serialises consultations, versions and sections through them too.
 
 Every contribution passes ``permissions.visible_contributions(None)`` (``public_contributions``):
 the record is what an anonymous reader sees, whoever asks. Links come from ``core.links``: the
@@ -27,9 +27,9 @@ from consult.comments.models import Anchor
 from consult.comments.services import annotation_record, annotations_query
 from consult.core import links
 from consult.core.models import db
-from consult.permissions import visible_contributions
-from consult.moderation.models import Block, ContributionTheme, ModerationLogEntry, SectionSummary, SummaryCitation, Theme
-from consult.proposals.models import LICENCES, Consultation, ConsultationState, Section, Version
+from consult.permissions import Action, can, visible_contributions, visible_supporters, visible_versions
+from consult.moderation.models import ContributionTheme, ModerationLogEntry, SectionSummary, SummaryCitation, Theme
+from consult.proposals.models import LICENCES, Consultation, Section, Version
 from consult.voting.models import STATEMENT_VALUES, SUPPORT_VALUES, Vote, VoteValue
 from consult.voting.services import Tally, section_tallies
 
@@ -62,8 +62,9 @@ def public_contributions(c: Consultation):
     return (Contribution.consultation_id == c.id) & visible_contributions(None)
 
 
-def _not_blocked(c: Consultation, user_id):
-    return ~select(Block.id).where(Block.user_id == user_id, Block.organisation_id == c.organisation_id).exists()
+def public_versions(c: Consultation) -> list[Version]:
+    """The versions an anonymous reader may read (VIEW_VERSION): the published ones."""
+    return [v for v in c.versions if can(None, Action.VIEW_VERSION, v)]
 
 
 def url_maker(endpoint: str, **values: Any) -> Callable[[int], str]:
@@ -111,7 +112,7 @@ def version_row(c: Consultation, v: Version, *, time: Callable[[datetime | None]
 
 
 def version_rows(c: Consultation) -> Iterator[Row]:
-    for v in c.published_versions:
+    for v in public_versions(c):
         yield version_row(c, v)
 
 
@@ -132,7 +133,7 @@ def section_row(s: Section, *, version: Version, version_url: str) -> Row:
 
 
 def section_rows(c: Consultation) -> Iterator[Row]:
-    for v in c.published_versions:
+    for v in public_versions(c):
         url = _version_url(c, v)
         for s in v.sections:
             yield section_row(s, version=v, version_url=url)
@@ -177,7 +178,7 @@ def contribution_rows(c: Consultation, *, page_size: int = PAGE_SIZE) -> Iterato
             select(Anchor.contribution_id, Version.number, Anchor.state, Anchor.section_key, Anchor.start, Anchor.end,
                    Anchor.exact, Anchor.prefix, Anchor.suffix)
             .join(Version, Version.id == Anchor.version_id)
-            .where(Anchor.contribution_id.in_(ids), Version.published_at.is_not(None))
+            .where(Anchor.contribution_id.in_(ids), visible_versions(None))
             .order_by(Anchor.contribution_id, Version.number)
         )
         revisions = grouped(
@@ -231,14 +232,14 @@ def contribution_rows(c: Consultation, *, page_size: int = PAGE_SIZE) -> Iterato
 
 
 def co_supporters(c: Consultation, amendment_ids: list[int]) -> dict[int, list[str]]:
-    """The display names of each amendment's co-supporters, in the order they joined, leaving out
-    people the organisation blocked (what the record and the API publish)."""
+    """The display names of each amendment's co-supporters, in the order they joined, as the public
+    may see them (``permissions.visible_supporters``: people the organisation blocked left out)."""
     if not amendment_ids:
         return {}
     rows = grouped(
         select(AmendmentSupporter.amendment_id, User.display_name)
         .join(User, User.id == AmendmentSupporter.user_id)
-        .where(AmendmentSupporter.amendment_id.in_(amendment_ids), _not_blocked(c, AmendmentSupporter.user_id))
+        .where(AmendmentSupporter.amendment_id.in_(amendment_ids), visible_supporters(None))
         .order_by(AmendmentSupporter.amendment_id, AmendmentSupporter.created_at, AmendmentSupporter.id)
     )
     return {amendment_id: [row.display_name for row in group] for amendment_id, group in rows.items()}
@@ -288,7 +289,7 @@ def citation_rows(c: Consultation, *, page_size: int = PAGE_SIZE) -> Iterator[Ro
         select(Citation.id, Version.number, Citation.section_key, Citation.contribution_id, Citation.created_at)
         .join(Version, Version.id == Citation.version_id)
         .join(Contribution, Contribution.id == Citation.contribution_id)
-        .where(Version.published_at.is_not(None), public_contributions(c))
+        .where(visible_versions(None), public_contributions(c))
         .order_by(Citation.id)
         .execution_options(yield_per=page_size)
     )
@@ -314,9 +315,8 @@ def _cited(c: Consultation, where, page_size: int) -> Iterator[int]:
 
 
 def outcome_published(c: Consultation) -> bool:
-    """Themes and summaries are the moderators' working notes until the consultation is
-    concluded and its outcome page published (as on the site and in search)."""
-    return c.state == ConsultationState.CONCLUDED
+    """Themes and summaries are in the record when the public may read them (VIEW_THEMES)."""
+    return can(None, Action.VIEW_THEMES, c)
 
 
 def theme_rows(c: Consultation, *, page_size: int = PAGE_SIZE) -> Iterator[Row]:
@@ -395,7 +395,7 @@ def amendment_table_rows(c: Consultation, *, page_size: int = PAGE_SIZE) -> Iter
 
     co_supporters = (
         select(func.count(AmendmentSupporter.id))
-        .where(AmendmentSupporter.amendment_id == Contribution.id, _not_blocked(c, AmendmentSupporter.user_id))
+        .where(AmendmentSupporter.amendment_id == Contribution.id, visible_supporters(None))
         .correlate(Contribution).scalar_subquery()
     )
     query = (

@@ -9,3 +9,8 @@ signals = Namespace()
 
 #: sent with ``version`` (the Version just published) and ``previous`` (the one before, or None)
 version_published = signals.signal("version-published")
+
+#: sent with ``consultation`` just before it is concluded, inside the transaction and under its
+#: row lock; a receiver refuses by raising ``RuleViolation`` (amendments: every amendment above
+#: the response threshold must be answered first)
+consultation_concluding = signals.signal("consultation-concluding")

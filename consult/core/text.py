@@ -1,6 +1,6 @@
 """Text handling: Markdown rendering, HTML sanitising and plain-text extraction.
 
-This is the only module in Consult that imports bleach and markdown-it-py;
+This is the only module in Consult that imports bleach, markdown-it-py and mdit-py-plugins;
 everything else goes through :func:`render_markdown`, :func:`plain_text` and
 :func:`render_plain`, so either library can be replaced here alone.
 """

@@ -50,10 +50,12 @@ run: install
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: install-test
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/lint-imports
+lint: install-test  # all three run; any failure fails the target
+	@status=0; \
+	$(BIN)/ruff check --output-format concise . || status=1; \
+	$(BIN)/ruff format --check . || status=1; \
+	$(BIN)/lint-imports || status=1; \
+	exit $$status
 
 # The test lock is resolved within the runtime lock, so both install the same versions.
 lock: | $(BIN)/python

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from consult.contributions.models import Contribution
 from consult.core import links
 from consult.core.models import db
-from consult.permissions import visible_consultations, visible_contributions
+from consult.permissions import visible_consultations, visible_contributions, visible_versions
 from consult.moderation.models import Theme
 from consult.proposals.models import Consultation, ConsultationState, Section, Version
 from consult.search.documents import CONTRIBUTION_KINDS, KINDS
@@ -31,6 +31,13 @@ KIND_LABELS = {
     "consultation": "Consultation", "section": "Section of the text", "comment": "Comment", "reply": "Reply",
     "amendment": "Amendment", "statement": "Statement", "theme": "Theme summary",
 }
+
+
+def searchable_consultations() -> list[tuple[str, str]]:
+    """(slug, title) of the consultations the public can see, by title: the search form's filter."""
+    return list(db.session.execute(
+        select(Consultation.slug, Consultation.title).where(visible_consultations(None)).order_by(Consultation.title)
+    ).all())
 
 
 @dataclass
@@ -180,7 +187,7 @@ def _current_headings(consultations) -> dict[tuple[int, str], str]:
     ids = [c.id for c in consultations]
     if not ids:
         return {}
-    latest = (select(Version.consultation_id, Version.id).where(Version.consultation_id.in_(ids), Version.published_at.is_not(None))
+    latest = (select(Version.consultation_id, Version.id).where(Version.consultation_id.in_(ids), visible_versions(None))
               .order_by(Version.consultation_id, Version.number.desc()))
     current: dict[int, int] = {}
     for cid, vid in db.session.execute(latest):
@@ -201,4 +208,4 @@ def _url(hit: RawHit, c: Consultation) -> str:
         return links.path("amendments.show", contribution_id=hit.ref_id)
     if hit.kind in CONTRIBUTION_KINDS:
         return links.path("comments.show", contribution_id=hit.ref_id)
-    return links.path("moderation.outcome", slug=c.slug) + f"#theme-{hit.ref_id}"
+    return links.path("outcome.show", slug=c.slug) + f"#theme-{hit.ref_id}"

@@ -1,5 +1,7 @@
 # make run   create the virtualenv, install, create the SQLite database with the demo, serve
 # make test  install the test dependencies and run the whole suite
+# make lint  ruff check, ruff format --check, lint-imports (the layers contract in .importlinter)
+# make lock  re-resolve requirements/*.txt from pyproject.toml (after changing a dependency)
 SHELL := /bin/sh
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,8 +10,13 @@ AXE := .cache/npm/node_modules/axe-core/axe.min.js
 HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
+# Installs come from these lock files (exact versions and hashes, resolved for Linux, Python 3.12/3.13).
+LOCK := requirements/lock.txt
+TEST_LOCK := requirements/test-lock.txt
+LOCK_VENV := .cache/pip-tools
+PIP_COMPILE := $(LOCK_VENV)/bin/pip-compile --quiet --resolver=backtracking --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: run test install install-test clean
+.PHONY: run test lint lock install install-test clean
 
 $(BIN)/python:
 	@python=$$(scripts/find-python) || exit 1; \
@@ -17,12 +24,13 @@ $(BIN)/python:
 	"$$python" -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+$(VENV)/.installed: $(LOCK) pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+$(VENV)/.installed-test: $(TEST_LOCK) $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(TEST_LOCK)
 	touch $@
 
 $(AXE):
@@ -41,6 +49,19 @@ run: install
 
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-test  # all three run; any failure fails the target
+	@status=0; \
+	$(BIN)/ruff check --output-format concise . || status=1; \
+	$(BIN)/ruff format --check . || status=1; \
+	$(BIN)/lint-imports || status=1; \
+	exit $$status
+
+# The test lock is resolved within the runtime lock, so both install the same versions.
+lock: | $(BIN)/python
+	@test -x $(LOCK_VENV)/bin/pip-compile || { $(BIN)/python -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/python -m pip install --quiet "pip-tools>=7.4,<8"; }
+	$(PIP_COMPILE) --output-file $(LOCK) pyproject.toml
+	$(PIP_COMPILE) --extra test --constraint $(LOCK) --output-file $(TEST_LOCK) pyproject.toml
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache *.egg-info

@@ -46,6 +46,9 @@ DEFAULTS: dict[str, Any] = {
     "SEARCH_DIR": None,  # None: instance/search-index/ (the Whoosh index; one per machine)
     "SEARCH_BACKEND": "whoosh",  # "postgres": PostgreSQL full-text search, for several app servers
     "REPORT_THRESHOLD": 3,  # distinct reporters after whom a contribution is hidden pending review
+    # Werkzeug's method for new password hashes. Stored hashes name their own method, so a change
+    # applies to new passwords only and old ones still verify. Tests use "pbkdf2:sha256:1" (fast).
+    "PASSWORD_HASH_METHOD": "scrypt",
 }
 
 
@@ -63,6 +66,8 @@ def load_config(app, overrides: dict[str, Any] | None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["DATABASE_URL"])
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = instance_secret_key(instance)
+    if str(app.config["PASSWORD_HASH_METHOD"]).split(":")[0] not in ("scrypt", "pbkdf2"):
+        raise RuntimeError(f"PASSWORD_HASH_METHOD {app.config['PASSWORD_HASH_METHOD']!r}: use scrypt[:n:r:p] or pbkdf2:sha256[:iterations].")
     if app.config["SESSION_COOKIE_SECURE"] is None:
         app.config["SESSION_COOKIE_SECURE"] = not (app.debug or app.testing)
 

@@ -55,6 +55,9 @@ def app(instance_path):
             # Counters would outlive the rolled-back users (ids repeat from test to test);
             # tests/test_moderation.py checks the limits on an app of its own.
             "RATE_LIMITS": False,
+            # One iteration: hashing is what the tests of signing in spent most of their time on
+            # (scrypt is slow on purpose); tests/test_accounts.py checks scrypt hashes still verify.
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
         }
     )
     build_schema(app)

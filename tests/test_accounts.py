@@ -1,7 +1,8 @@
 """Accounts as a user meets them: signing up, in and out, throttling, resets, members, the CLI.
 
-Requests go through the real views (and the real, slow password hashing) except where a test
-only needs someone signed in: then ``login`` from the factories does it directly.
+Requests go through the real views (and the real password hashing, made cheap by the test
+config's ``PASSWORD_HASH_METHOD``) except where a test only needs someone signed in: then
+``login`` from the factories does it directly.
 """
 
 from __future__ import annotations
@@ -228,6 +229,39 @@ def test_right_password_signs_in_and_the_page_shows_the_public_name(client, citi
     assert "Sign out" in page
     assert "Welcome, Casey Citizen." in flashes(page)
     assert citizen.email not in page
+
+
+@pytest.mark.parametrize("stored_method", ["scrypt", "pbkdf2:sha256:1"])
+def test_a_password_hashed_under_either_setting_still_signs_in(app, client, citizen, monkeypatch, stored_method):
+    from consult.accounts import services as accounts
+
+    monkeypatch.setitem(app.config, "PASSWORD_HASH_METHOD", stored_method)
+    citizen.password_hash = accounts.hash_password(PASSWORD)
+    assert citizen.password_hash.startswith(stored_method.split(":")[0] + ":")
+    db.session.commit()
+    other = "pbkdf2:sha256:1" if stored_method == "scrypt" else "scrypt"
+    monkeypatch.setitem(app.config, "PASSWORD_HASH_METHOD", other)
+
+    assert field_errors(sign_in(client, citizen.email, "not the password at all").get_data(as_text=True)) == [NO_MATCH]
+    response = sign_in(client, citizen.email)
+    assert response.status_code == 302
+    assert "Welcome, Casey Citizen." in flashes(client.get("/").get_data(as_text=True))
+
+
+def test_new_passwords_are_hashed_by_the_configured_method(app, monkeypatch):
+    from consult.accounts import services as accounts
+
+    assert app.config["PASSWORD_HASH_METHOD"] == "pbkdf2:sha256:1"  # the test config's cheap one
+    assert accounts.hash_password(PASSWORD).startswith("pbkdf2:sha256:1$")
+    monkeypatch.setitem(app.config, "PASSWORD_HASH_METHOD", "scrypt")
+    assert accounts.hash_password(PASSWORD).startswith("scrypt:32768:8:1$")
+
+
+def test_an_unknown_hash_method_stops_the_app_at_start(tmp_path):
+    from consult import create_app
+
+    with pytest.raises(RuntimeError, match="PASSWORD_HASH_METHOD"):
+        create_app({"DATABASE_URL": "sqlite://", "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path), "PASSWORD_HASH_METHOD": "md5"})
 
 
 def test_wrong_password_and_unknown_address_get_the_same_answer(client, citizen):

@@ -401,3 +401,27 @@ def test_split_markdown_is_import_of_one_unnamed_file() -> None:
     text = "Intro\n## 1. A\nx\n### Notes\n## 2. B\n### Notes\n"
     assert split_markdown(text) == import_markdown_files([("", text)])
     assert [s.key for s in split_markdown(text)] == ["preamble", "a", "a-notes", "b", "b-notes"]
+
+
+def test_headings_are_read_as_the_renderer_reads_them() -> None:
+    text = (
+        "## Real\n\n- item\n\n  # a heading inside the item\n\n> # quoted\n\nSetext\n======\n\n"
+        "- ```\n  # a shell comment in a fenced list item\n  ```\n\n"
+        "</div>\n## After HTML\n<div>\n### Inside an HTML block\ntext\n"
+    )
+    sections = split_markdown(text)
+    assert [(s.heading, s.level) for s in sections] == [("Real", 2), ("After HTML", 2), ("Inside an HTML block", 3)]
+    assert "# a heading inside the item" in sections[0].body and "# a shell comment" in sections[0].body
+    assert sections[0].body.endswith("</div>") and sections[1].body == "<div>" and sections[2].body == "text"
+
+
+def test_code_in_a_list_item_keeps_its_anchors_and_indentation() -> None:
+    text = '## A\n- ```html\n  <li id="fn1">code</li>\n      <li>deep</li>\n  ```\n<b id="x">x</b>\n'
+    [section] = parse_markdown_document(text, source_name="01-notes.md")
+    assert '<li id="fn1">code</li>\n      <li>deep</li>' in section.body
+    assert '<b id="notes-x">' in section.body
+
+
+def test_front_matter_closed_by_a_longer_rule_is_not_front_matter() -> None:
+    assert split_markdown("---\ntitle: T\n-----\n\n## A\n")[0].heading == "Preamble"
+    assert split_markdown("---\ntitle: T\n...\n\n## A\n")[0].heading == "A"

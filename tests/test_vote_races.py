@@ -136,7 +136,8 @@ def _seed(app: Flask) -> tuple[Place, Place, dict[str, int]]:
     from consult.proposals.models import Transition
 
     real_hash = accounts.hash_password
-    one_hash = real_hash(PASSWORD)  # scrypt is slow on purpose; everyone here has the same password
+    with app.app_context():  # the hash method is a setting of the app
+        one_hash = real_hash(PASSWORD)  # scrypt is slow on purpose; everyone here has the same password
     with app.app_context(), mock.patch.object(accounts, "hash_password", lambda p: one_hash if p == PASSWORD else real_hash(p)):
         upgrade()
         council = accounts._new_organisation(slug="council", name="Riverside Council")

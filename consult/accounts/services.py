@@ -7,6 +7,7 @@ told by mail instead.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -35,8 +36,12 @@ from consult.core.models import db, utcnow
 from consult.permissions import Action, authorize
 
 MIN_PASSWORD_LENGTH = 10
-# Checked when no account matches, so a wrong address costs as long as a wrong password.
-_DUMMY_HASH = generate_password_hash("not a real password, only for timing")
+
+
+@functools.cache
+def _dummy_hash(method: str) -> str:
+    """Checked when no account matches, so a wrong address costs as long as a wrong password."""
+    return generate_password_hash("not a real password, only for timing", method=method)
 
 
 class SignInThrottled(RuleViolation):
@@ -53,7 +58,11 @@ def normalise_email(email: str) -> str:
 
 
 def hash_password(password: str) -> str:
-    return generate_password_hash(password)  # Werkzeug's scrypt
+    """A salted hash by the configured ``PASSWORD_HASH_METHOD`` (scrypt unless set otherwise).
+
+    The hash names its method, so hashes made under another setting still verify.
+    """
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
 def check_password_rules(password: str) -> None:
@@ -155,7 +164,7 @@ def sign_in(*, email: str, password: str, address: str) -> SignInResult | None:
         raise SignInThrottled(max(1, window // 60))
 
     user = db.session.scalar(select(User).where(User.email == email))
-    valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    valid = check_password_hash(user.password_hash if user else _dummy_hash(config["PASSWORD_HASH_METHOD"]), password)
     if user is None or not valid:
         db.session.add(SignInAttempt(email=email, address=address[:64]))
         return None

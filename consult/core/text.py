@@ -1,6 +1,6 @@
 """Text handling: Markdown rendering, HTML sanitising and plain-text extraction.
 
-This is the only module in Consult that imports bleach and markdown-it-py;
+This is the only module in Consult that imports bleach, markdown-it-py and mdit-py-plugins;
 everything else goes through :func:`render_markdown`, :func:`plain_text` and
 :func:`render_plain`, so either library can be replaced here alone.
 """
@@ -11,15 +11,19 @@ import functools
 import html
 import re
 import threading
+from bisect import bisect_right
 from collections.abc import Iterator
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any, Final, TypeGuard
 
 import bleach
 from markdown_it import MarkdownIt
+from markdown_it.rules_block import StateBlock, heading, html_block
+from mdit_py_plugins.front_matter import front_matter_plugin
 from markupsafe import Markup, escape
 
-__all__ = ["render_markdown", "plain_text", "render_plain", "text_content", "link_is_allowed", "link_fragments_to"]
+__all__ = ["MarkdownBlock", "markdown_blocks", "render_markdown", "plain_text", "render_plain", "text_content", "link_is_allowed", "link_fragments_to"]
 
 ALLOWED_TAGS: Final = frozenset(
     {
@@ -304,6 +308,84 @@ def render_markdown(source: str) -> Markup:
 @functools.lru_cache(maxsize=512)
 def _render_cached(source: str) -> Markup:
     return Markup(_sanitize(_md.render(source)))
+
+
+# --- the block structure of a document ------------------------------------------
+
+def _html_block_ended_by_headings(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
+    """CommonMark's HTML block, except that at the top of the document an ATX heading line ends it.
+
+    CommonMark keeps "# Title" after a "</div>" line as raw HTML up to the
+    next blank line; an author splitting a document at its headings means a
+    heading there (see :func:`markdown_blocks`). The heading lines are found
+    once per document, so the block is cut without looking ahead.
+    """
+    if silent or state.level != 0:  # inside a list or a block quote, the block is left as it is
+        return html_block(state, start_line, end_line, silent)
+    lines = state.env.get("_heading_lines")
+    if lines is None:
+        lines = state.env["_heading_lines"] = [line for line in range(state.lineMax) if heading(state, line, state.lineMax, True)]
+    index = bisect_right(lines, start_line)
+    if index < len(lines):
+        end_line = min(end_line, lines[index])
+    return html_block(state, start_line, end_line, silent)
+
+
+@functools.cache
+def _block_parser(*, front_matter: bool, headings_end_html: bool) -> MarkdownIt:
+    # Block structure only: inline parsing (most of the cost) is left out.
+    md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).disable(["inline", "text_join"])
+    if front_matter:
+        md.use(front_matter_plugin)
+    if headings_end_html:
+        md.block.ruler.at("html_block", _html_block_ended_by_headings, {"alt": ["paragraph", "reference", "blockquote"]})
+    return md
+
+
+@dataclass(frozen=True)
+class MarkdownBlock:
+    """A block of a Markdown document as :func:`render_markdown` reads it.
+
+    ``kind`` is markdown-it's token type without ``_open``: "heading",
+    "paragraph", "fence", "code_block" (indented code), "html_block", "hr",
+    "bullet_list", "list_item", "blockquote", "table", "front_matter"...
+    Lines count from 0 in the source as given; ``end`` is the line after the
+    block's last. ``depth`` is 0 for a block at the top of the document, more
+    inside lists and block quotes. ``markup`` is "#" to "######" for an ATX
+    heading ("=" or "-" for a setext one), the fence for a fence. ``content``
+    is a heading's Markdown source (closing hashes removed), a fence's or
+    front matter's text, else "".
+    """
+
+    kind: str
+    start: int
+    end: int
+    depth: int
+    markup: str
+    content: str
+
+
+def markdown_blocks(source: str, *, front_matter: bool = False, headings_end_html: bool = False) -> list[MarkdownBlock]:
+    """The blocks of ``source`` in document order, containers before what they contain.
+
+    With ``front_matter``, a leading ``---`` ... ``---`` (or ``...``) block is
+    read as front matter (mdit-py-plugins' front_matter plugin), not as a
+    thematic break and a paragraph. With ``headings_end_html``, an ATX
+    heading line ends an HTML block at the top of the document instead of
+    being part of it (the reading of a document cut at its headings, each
+    part rendered on its own).
+    """
+    parser = _block_parser(front_matter=front_matter, headings_end_html=headings_end_html)
+    tokens = parser.parse(str(source))
+    blocks: list[MarkdownBlock] = []
+    for index, token in enumerate(tokens):
+        if token.map is None or token.type == "inline" or token.nesting < 0:
+            continue
+        content = token.content
+        if token.type == "heading_open":
+            content = tokens[index + 1].content
+        blocks.append(MarkdownBlock(token.type.removesuffix("_open"), token.map[0], token.map[1], token.level, token.markup, content))
+    return blocks
 
 
 # --- plain text --------------------------------------------------------------

@@ -9,12 +9,15 @@ rules, in the order they are applied to each document:
    ``---`` or ``...`` line) at the very top is removed. Its ``title:`` names
    the text before the first heading, if there is any. A block whose lines do
    not look like YAML is left alone: it is a thematic break, not front matter.
+   (The block is found by mdit-py-plugins' front_matter plugin; a block it
+   closes early, at a ``----`` or an indented ``---`` line, is left alone too.)
 3. Anchors (only when the document has a source name): every ``id="X"`` and
    ``href="#X"`` in raw HTML tags, and every Markdown link to ``#X``, becomes
    ``{prefix}-X``, the prefix being the slug of the file name. Pages may each
    number their footnotes from ``fn1`` (the draft policy's first two pages
    do); prefixed, ids stay unique and links working once the pages form one
-   version. Code (fenced blocks, code spans) is left as written.
+   version. Code (fenced blocks, also inside lists and block quotes, and
+   code spans) is left as written.
 4. Indented HTML: a line indented by 4 or more columns (a tab counts as
    reaching the next multiple of 4) that starts with an HTML block tag
    (``<li``, ``</ul>``, ``<div``, ``<h3``, ...; see :data:`_INDENTED_BLOCK_TAG`)
@@ -23,25 +26,34 @@ rules, in the order they are applied to each document:
    ``<li>`` markup in a box (the draft policy's 01-index.md and the final
    policy's footnotes indent list items this way). Only documents go through
    this, never comments.
-5. Splitting: each ATX heading outside fenced code blocks starts a section,
-   whatever its level. Text before the first heading becomes a section of its
-   own (see :data:`PREAMBLE_HEADING`) unless it is blank.
+5. Splitting: each ATX heading at the top of the document, as the renderer
+   reads it, starts a section, whatever its level. Lines that only look like
+   one do not: in fenced or indented code, inside a list item or a block
+   quote. One exception to the renderer's reading: an ATX heading line ends
+   an HTML block ("</div>" then "## Next" splits, although CommonMark would
+   keep "## Next" as raw HTML up to the next blank line), since each section
+   is rendered on its own. Setext headings (underlined with ``===``/``---``)
+   do not split. Text before the first heading becomes a section of its own
+   (see :data:`PREAMBLE_HEADING`) unless it is blank.
 6. Keys: see :func:`heading_slug` and :func:`import_markdown_files`.
 
-Pure Python: no Flask, no database. Heading text goes through
-:func:`consult.core.text.plain_text`, the one place that knows Markdown.
+Pure Python: no Flask, no database. The block structure (headings, fences,
+front matter, with their lines) comes from :func:`consult.core.text.markdown_blocks`
+and heading text goes through :func:`consult.core.text.plain_text`: the
+importer reads a document the way the renderer does, and ``core.text`` stays
+the one place that knows Markdown.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from consult.core.slugs import slugify, truncate_slug
-from consult.core.text import plain_text
+from consult.core.text import MarkdownBlock, markdown_blocks, plain_text
 
 __all__ = [
     "MAX_KEY_LENGTH",
@@ -142,10 +154,6 @@ def _with_suffix(key: str, number: int) -> str:
 
 # --- reading a document --------------------------------------------------------
 
-_FENCE_OPEN: Final = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
-_FENCE_CLOSE: Final = re.compile(r"^ {0,3}(`{3,}|~{3,})[ \t]*$")
-_ATX_HEADING: Final = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t]*$")
-_ATX_CLOSING: Final = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
 _YAML_LINE: Final = re.compile(r"^(?:[A-Za-z0-9_][\w .-]*:(?:[ \t].*)?|[ \t]+.*|-(?:[ \t].*)?|#.*|)$")
 _FRONT_MATTER_TITLE: Final = re.compile(r"^title:[ \t]*(.*?)[ \t]*$")
 _INDENTED_BLOCK_TAG: Final = re.compile(
@@ -158,34 +166,23 @@ _INDENTED_BLOCK_TAG: Final = re.compile(
 
 
 
-def _fence_flags(lines: list[str]) -> list[bool]:
+def _fence_flags(blocks: Sequence[MarkdownBlock], line_count: int) -> list[bool]:
     """For each line, whether it belongs to a fenced code block (fence lines included).
 
-    CommonMark rules: an opening fence of 3+ backticks or tildes indented at
-    most 3 spaces (a backtick fence's info string has no backtick); the
-    closing fence uses the same character, is at least as long and has
-    nothing after it. An unclosed fence runs to the end of the document.
+    Fences anywhere count, also in list items and block quotes; an unclosed
+    fence runs to the end of the document (or of its container).
     """
-    flags: list[bool] = []
-    fence: str | None = None
-    for line in lines:
-        if fence is None:
-            match = _FENCE_OPEN.match(line)
-            if match and not (match.group(1)[0] == "`" and "`" in match.group(2)):
-                fence = match.group(1)
-            flags.append(fence is not None)
-        else:
-            flags.append(True)
-            match = _FENCE_CLOSE.match(line)
-            if match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
-                fence = None
+    flags = [False] * line_count
+    for block in blocks:
+        if block.kind == "fence":
+            flags[block.start : block.end] = [True] * (block.end - block.start)
     return flags
 
 
-def _dedent_html_blocks(lines: list[str]) -> list[str]:
+def _dedent_html_blocks(lines: list[str], fenced: list[bool]) -> list[str]:
     """Dedent lines that would otherwise become indented code (rule 4); fenced code is kept."""
     out: list[str] = []
-    for line, in_code in zip(lines, _fence_flags(lines), strict=True):
+    for line, in_code in zip(lines, fenced, strict=True):
         match = None if in_code else _INDENTED_BLOCK_TAG.match(line)
         if match and len(match["indent"].expandtabs(4)) >= 4:
             line = line[match.end() :]
@@ -197,17 +194,21 @@ def _split_front_matter(lines: list[str]) -> tuple[str, list[str]]:
     """Remove a leading front-matter block; return (title or "", remaining lines)."""
     if not lines or lines[0].rstrip() != "---":
         return "", lines
-    for end in range(1, len(lines)):
-        if lines[end].rstrip() in ("---", "..."):
-            block = lines[1:end]
-            if not all(_YAML_LINE.match(line) for line in block):
-                return "", lines
-            title = ""
-            for line in block:
-                if match := _FRONT_MATTER_TITLE.match(line):
-                    title = _unquote_yaml(match.group(1))
-            return _readable(title), lines[end + 1 :]
-    return "", lines
+    end = next((number for number in range(1, len(lines)) if lines[number].rstrip() in ("---", "...")), None)
+    if end is None:
+        return "", lines
+    # The plugin also closes the block at "----" or an indented "---"; such a block is not front matter here.
+    first = markdown_blocks("\n".join(lines[: end + 1]), front_matter=True)[0]
+    if first.kind != "front_matter" or first.end != end + 1:
+        return "", lines
+    block = lines[1:end]
+    if not all(_YAML_LINE.match(line) for line in block):
+        return "", lines
+    title = ""
+    for line in block:
+        if match := _FRONT_MATTER_TITLE.match(line):
+            title = _unquote_yaml(match.group(1))
+    return _readable(title), lines[first.end :]
 
 
 def _unquote_yaml(value: str) -> str:
@@ -231,13 +232,13 @@ def _readable(heading_markdown: str) -> str:
     return " ".join(plain_text(f"# {heading_markdown}").split())
 
 
-def _heading_of(line: str) -> tuple[int, str] | None:
-    """(level, raw heading content) if the line is an ATX heading."""
-    match = _ATX_HEADING.match(line)
-    if match is None:
-        return None
-    content = _ATX_CLOSING.sub("", match.group(2) or "")
-    return len(match.group(1)), content
+def _atx_headings(blocks: Sequence[MarkdownBlock]) -> dict[int, MarkdownBlock]:
+    """The ATX headings at the top of the document, by line (rule 5)."""
+    return {
+        block.start: block
+        for block in blocks
+        if block.kind == "heading" and block.depth == 0 and block.markup.startswith("#")
+    }
 
 
 # --- anchors -------------------------------------------------------------------
@@ -274,10 +275,10 @@ def _prefix_anchors_in_prose(text: str, prefix: str) -> str:
     return _MARKDOWN_REFERENCE_FRAGMENT.sub(lambda m: f"{m[1]}#{prefix}-", text)
 
 
-def _prefix_anchors(lines: list[str], prefix: str) -> list[str]:
+def _prefix_anchors(lines: list[str], fenced: list[bool], prefix: str) -> list[str]:
     """Rewrite ids and same-page links to ``{prefix}-X``; code is left untouched."""
     out: list[str] = []
-    for in_code, chunk in _chunks(lines):
+    for in_code, chunk in _chunks(lines, fenced):
         if in_code:
             out.extend(chunk)
             continue
@@ -293,9 +294,8 @@ def _prefix_anchors(lines: list[str], prefix: str) -> list[str]:
     return out
 
 
-def _chunks(lines: list[str]) -> Iterator[tuple[bool, list[str]]]:
+def _chunks(lines: list[str], flags: list[bool]) -> Iterator[tuple[bool, list[str]]]:
     """Consecutive runs of lines, each flagged as fenced code or not."""
-    flags = _fence_flags(lines)
     start = 0
     for index in range(1, len(lines) + 1):
         if index == len(lines) or flags[index] != flags[start]:
@@ -327,22 +327,27 @@ def _body(lines: list[str]) -> str:
 def _drafts(text: str, anchor_prefix: str | None) -> list[_Draft]:
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     title, lines = _split_front_matter(text.split("\n"))
+    # Rewriting anchors and dedenting keep every line where it is, so one
+    # reading of the fences serves both; dedenting can turn indented code
+    # into HTML, so headings are read after it.
+    fenced = _fence_flags(markdown_blocks("\n".join(lines)), len(lines))
     if anchor_prefix:
-        lines = _prefix_anchors(lines, anchor_prefix)
-    lines = _dedent_html_blocks(lines)
+        lines = _prefix_anchors(lines, fenced, anchor_prefix)
+    lines = _dedent_html_blocks(lines, fenced)
+    headings = _atx_headings(markdown_blocks("\n".join(lines), headings_end_html=True))
 
     drafts: list[_Draft] = []
     heading, level, body_lines = title or PREAMBLE_HEADING, PREAMBLE_LEVEL, []
     is_preamble = True
-    for line, in_code in zip(lines, _fence_flags(lines), strict=True):
-        found = None if in_code else _heading_of(line)
+    for number, line in enumerate(lines):
+        found = headings.get(number)
         if found is None:
             body_lines.append(line)
             continue
         body = _body(body_lines)
         if not is_preamble or body:
             drafts.append(_Draft(heading, level, body))
-        level, heading, body_lines, is_preamble = found[0], _readable(found[1]), [], False
+        level, heading, body_lines, is_preamble = len(found.markup), _readable(found.content), [], False
     body = _body(body_lines)
     if not is_preamble or body:
         drafts.append(_Draft(heading, level, body))

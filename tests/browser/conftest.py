@@ -104,6 +104,7 @@ def live_server(tmp_path_factory) -> Iterator[str]:
             "SESSION_COOKIE_SECURE": False,  # plain http://127.0.0.1
             "SECRET_KEY": "test",
             "RATE_LIMITS": False,  # one demo citizen posts in many tests within a minute
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",  # the demo accounts sign in often; scrypt is slow on purpose
         }
     )
     with app.app_context():

@@ -65,12 +65,33 @@ def register_commands(app: Flask) -> None:
 
     @app.cli.command("tick")
     def tick_command():
-        """Open and close consultations whose dates have come (run from cron every minute)."""
+        """Open and close consultations whose dates have come now (`consult worker` does it every minute)."""
         from consult.proposals.services import apply_schedule
 
         changed = apply_schedule()
         db.session.commit()
         click.echo(f"{changed} consultation(s) changed state.")
+
+    @app.cli.command("worker")
+    @click.option("--workers", type=int, default=None, help="Threads running jobs (default: CONSULT_JOBS_WORKERS, 2).")
+    def worker_command(workers):
+        """Run the background jobs: opening and closing by date, the opinion map, record bundles,
+        theme suggestions, search-index rebuilds. Runs until stopped (Ctrl-C, SIGTERM)."""
+        import logging
+
+        from flask import current_app
+
+        from consult.core.jobs import queue
+
+        jobs = queue(current_app)
+        jobs.register_declared()
+        if jobs.huey.immediate:
+            raise click.ClickException("CONSULT_JOBS_IMMEDIATE is set: jobs run where they are queued, there is nothing for a worker to do.")
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        click.echo(f"Consult worker: {len(jobs.tasks)} jobs on {type(jobs.huey).__name__} {jobs.huey.name!r}.")
+        consumer = jobs.huey.create_consumer(workers=workers or int(current_app.config["JOBS_WORKERS"]), worker_type="thread",
+                                             periodic=True, check_worker_health=True)
+        consumer.run()
 
     @app.cli.command("demo")
     @click.option("--quiet", is_flag=True, help="Do not print the demo accounts.")

@@ -26,7 +26,6 @@ DEFAULTS: dict[str, Any] = {
     "SIGNIN_WINDOW_SECONDS": 15 * 60,
     "SIGNIN_MAX_FAILURES_PER_ACCOUNT": 5,
     "SIGNIN_MAX_FAILURES_PER_ADDRESS": 20,
-    "SCHEDULE_CHECK_SECONDS": 30,
     "MAIL_SERVER": None,  # None: messages are written to instance/outbox/
     "MAIL_PORT": 587,
     "MAIL_USE_TLS": True,
@@ -45,7 +44,15 @@ DEFAULTS: dict[str, Any] = {
     "RECORD_RATE_LIMIT": "10 per minute",  # record.zip downloads per person or address: each one is built afresh
     "SEARCH_DIR": None,  # None: instance/search-index/ (the Whoosh index; one per machine)
     "SEARCH_BACKEND": "whoosh",  # "postgres": PostgreSQL full-text search, for several app servers
-    "REPORT_THRESHOLD": 3,  # distinct reporters after whom a contribution is hidden pending review
+    "REPORT_THRESHOLD": 3,
+    # Background jobs (consult/core/jobs.py; `consult worker` runs them). None: a queue in
+    # instance/jobs.db (one machine); redis://host:6379/0 when several app servers share one.
+    "JOBS_URL": None,
+    "JOBS_NAME": "consult",  # the queue's name (Redis key prefix): one per site sharing a Redis
+    "JOBS_IMMEDIATE": False,  # True: run each job when it is queued, in the caller (tests)
+    "JOBS_WORKERS": 2,  # threads of `consult worker`
+    "JOBS_RETRY_DELAY": 30,  # seconds between the retries of a failed job
+    "JOBS_ONCE_TIMEOUT": 600,  # seconds after which a queued-once job that never started may be queued again  # distinct reporters after whom a contribution is hidden pending review
 }
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import and_, exists, or_, select, update
 from consult.accounts.models import Organisation, User
 from consult.core import text
 from consult.core.errors import RuleViolation
+from consult.core.jobs import crontab, enqueue_after_commit, job
 from consult.core.models import db, utcnow
 from consult.core.signals import version_published
 from consult.core.permissions import TRANSITION_ACTIONS, Action, authorize, visible_consultations
@@ -114,6 +115,7 @@ def create_consultation(
     consultation.versions.append(Version(number=1))
     db.session.add(consultation)
     db.session.flush()
+    schedule_dates(consultation)
     return consultation
 
 
@@ -143,6 +145,7 @@ def update_consultation(
     if response_threshold is not None:
         consultation.response_threshold = response_threshold
     db.session.flush()
+    schedule_dates(consultation)
 
 
 # ---- writing the text ----------------------------------------------------------------------
@@ -311,6 +314,23 @@ def change_state(consultation: Consultation, transition: Transition, *, actor: U
     consultation.state = target
     consultation.state_changed_at = now
     db.session.flush()
+    schedule_dates(consultation)
+
+
+def schedule_dates(consultation: Consultation) -> None:
+    """Once this transaction commits, queue ``open_and_close_by_date`` for the consultation's
+    coming opening and closing dates, so it opens and closes on time with no request arriving
+    (the every-minute run catches anything missed: a date moved, a worker that was down)."""
+    now = utcnow()
+    for when in (consultation.opens_at, consultation.closes_at):
+        if when is not None and when > now:
+            enqueue_after_commit(open_and_close_by_date, eta=when)
+
+
+@job(periodic=crontab(minute="*"))
+def open_and_close_by_date() -> None:
+    """The job behind opening and closing by date: every minute, and at each date set."""
+    apply_schedule()
 
 
 def apply_schedule(now: datetime | None = None) -> int:

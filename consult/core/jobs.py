@@ -26,7 +26,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -102,12 +102,12 @@ class JobQueue:
                 finally:
                     sqlite_write_intent.reset(token)
 
-        run.__name__ = spec.name
+        run.__module__, run.__name__ = spec.func.__module__, spec.func.__name__  # what Huey logs
         retry_delay = int(app.config.get("JOBS_RETRY_DELAY", 30))
         if spec.periodic is not None:
-            task = huey.periodic_task(spec.periodic, retries=spec.retries, retry_delay=retry_delay, name=spec.name)(run)
+            task = huey.periodic_task(spec.periodic, retries=spec.retries, retry_delay=retry_delay, name=spec.func.__name__)(run)
         else:
-            task = huey.task(retries=spec.retries, retry_delay=retry_delay, name=spec.name)(run)
+            task = huey.task(retries=spec.retries, retry_delay=retry_delay, name=spec.func.__name__)(run)
         self.tasks[spec.name] = task
         return task
 
@@ -144,8 +144,10 @@ class JobQueue:
 
 
 def _naive_utc(when: datetime) -> datetime:
-    # Huey (utc=True) compares naive UTC datetimes.
-    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
+    """Huey (utc=True) takes naive UTC datetimes and drops the fraction of a second: round up,
+    so a job due at a date never runs just before it."""
+    when = when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
+    return when.replace(microsecond=0) + timedelta(seconds=1) if when.microsecond else when
 
 
 def make_huey(app: Flask) -> Huey:

@@ -92,6 +92,40 @@ def client(app):
     return app.test_client()
 
 
+class QueuedJobs:
+    """The app's queue as a worker sees it: jobs wait (in a SQLite queue in the test instance
+    folder) until ``run()`` executes them, in the test's transaction."""
+
+    def __init__(self, huey):
+        self.huey = huey
+
+    def pending(self) -> list[str]:
+        return [task.name for task in self.huey.pending()]
+
+    def run(self) -> int:
+        """Run every queued job (and every retry due now); returns how many ran."""
+        ran = 0
+        while (task := self.huey.dequeue()) is not None:
+            self.huey.execute(task)
+            ran += 1
+        return ran
+
+
+@pytest.fixture
+def queued_jobs(app):
+    """Jobs are queued instead of run at once (as in production with ``consult worker``)."""
+    from consult.core.jobs import queue
+
+    huey = queue(app).huey
+    huey.immediate = False  # Huey switches from its memory storage to the SQLite file
+    huey.flush()
+    try:
+        yield QueuedJobs(huey)
+    finally:
+        huey.flush()
+        huey.immediate = True
+
+
 @pytest.fixture
 def outbox(instance_path):
     """Mail written during the test (the file backend writes one .eml per message)."""

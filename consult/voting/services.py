@@ -116,7 +116,15 @@ def cast_vote(
     stamp = literal(now, Vote.updated_at.type)
     updated_at = case((Vote.updated_at > stamp, Vote.updated_at), else_=stamp)
     db.session.execute(statement.on_conflict_do_update(index_elements=conflict, set_={"value": value, "updated_at": updated_at}))
+    _map_votes_changed(consultation, contribution)
     return value
+
+
+def _map_votes_changed(consultation: Consultation, contribution: Contribution | None) -> None:
+    if contribution is not None and contribution.kind == ContributionKind.STATEMENT:
+        from consult.voting.statements import map_votes_changed  # statements build on votes
+
+        map_votes_changed(consultation)
 
 
 def withdraw_vote(
@@ -128,7 +136,10 @@ def withdraw_vote(
     target = Vote.contribution_id == contribution.id if contribution is not None else (
         (Vote.consultation_id == consultation.id) & (Vote.section_key == section_key)
     )
-    return db.session.execute(delete(Vote).where(Vote.user_id == actor.id, target)).rowcount > 0
+    withdrawn = db.session.execute(delete(Vote).where(Vote.user_id == actor.id, target)).rowcount > 0
+    if withdrawn:
+        _map_votes_changed(consultation, contribution)
+    return withdrawn
 
 
 # ---- counting ------------------------------------------------------------------------------

@@ -181,12 +181,20 @@ def register_commands(app: Flask) -> None:
             click.echo(f"{data['k']} groups: " + ", ".join(f"{len(g['participants'])} people" for g in data["groups"]))
 
     @app.cli.command("reindex")
-    def reindex_command():
+    @click.option("--background", is_flag=True, help="Queue the rebuild for `consult worker` instead of running it here.")
+    def reindex_command(background):
         """Rebuild the search index from the database (what the public may read)."""
         from flask import current_app
 
+        from consult.core.jobs import queue
         from consult.core.models import sqlite_write_intent
+        from consult.search import REBUILD_KEY, rebuild_search_index
         from consult.search.documents import count_documents
+
+        if background:
+            queued = queue(current_app).enqueue(rebuild_search_index, True, once=REBUILD_KEY + "-forced")
+            click.echo("The rebuild is queued: `consult worker` runs it." if queued is not None else "A rebuild is queued already.")
+            return
 
         backend = current_app.extensions["consult_search"].backend
         token = sqlite_write_intent.set(False)  # a reader of the database

@@ -43,7 +43,8 @@ DEFAULTS: dict[str, Any] = {
     "VOTING_RATE_LIMIT": "60 per minute",
     "RECORD_RATE_LIMIT": "10 per minute",  # record.zip downloads per person or address: each one is built afresh
     "SEARCH_DIR": None,  # None: instance/search-index/ (the Whoosh index; one per machine)
-    "SEARCH_BACKEND": "whoosh",  # "postgres": PostgreSQL full-text search, for several app servers
+    "SEARCH_BACKEND": "whoosh",
+    "SEARCH_CHECK_ON_START": True,  # the first request of each process queues a rebuild of a missing or outdated index  # "postgres": PostgreSQL full-text search, for several app servers
     "REPORT_THRESHOLD": 3,
     # Background jobs (consult/core/jobs.py; `consult worker` runs them). None: a queue in
     # instance/jobs.db (one machine); redis://host:6379/0 when several app servers share one.

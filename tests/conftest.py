@@ -50,7 +50,8 @@ def app(instance_path):
             "DATABASE_URL": TEST_DATABASE_URL or "sqlite://",
             "SECRET_KEY": "test-secret",
             "WTF_CSRF_ENABLED": False,
-            "JOBS_IMMEDIATE": True,  # a queued job runs at once, in the test's transaction
+            "JOBS_IMMEDIATE": True,
+            "SEARCH_CHECK_ON_START": False,  # tests build the index they search  # a queued job runs at once, in the test's transaction
             "SERVER_NAME": "consult.test",
             # Counters would outlive the rolled-back users (ids repeat from test to test);
             # tests/test_moderation.py checks the limits on an app of its own.

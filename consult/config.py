@@ -41,7 +41,8 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_HEADERS_ENABLED": True,
     "POSTING_RATE_LIMIT": "10 per minute;200 per day",
     "VOTING_RATE_LIMIT": "60 per minute",
-    "RECORD_RATE_LIMIT": "10 per minute",  # record.zip downloads per person or address: each one is built afresh
+    "RECORD_RATE_LIMIT": "10 per minute",  # record.zip downloads per person or address
+    "RECORD_BUNDLE_DIR": None,  # None: instance/bundles/ (record.zip files built by the worker, one per consultation)
     "SEARCH_DIR": None,  # None: instance/search-index/ (the Whoosh index; one per machine)
     "SEARCH_BACKEND": "whoosh",
     "SEARCH_CHECK_ON_START": True,  # the first request of each process queues a rebuild of a missing or outdated index  # "postgres": PostgreSQL full-text search, for several app servers

@@ -9,6 +9,7 @@ commits become savepoints (``join_transaction_mode="create_savepoint"``).
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -101,14 +102,17 @@ class QueuedJobs:
         self.huey = huey
 
     def pending(self) -> list[str]:
-        return [task.name for task in self.huey.pending()]
+        """The names of the jobs waiting to run now (not those queued for a later date)."""
+        now = datetime.now(UTC).replace(tzinfo=None)
+        return [task.name for task in self.huey.pending() if task.eta is None or task.eta <= now]
 
     def run(self) -> int:
         """Run every queued job (and every retry due now); returns how many ran."""
         ran = 0
+        now = datetime.now(UTC).replace(tzinfo=None)
         while (task := self.huey.dequeue()) is not None:
-            self.huey.execute(task)
-            ran += 1
+            self.huey.execute(task)  # one due later goes to the schedule instead
+            ran += task.eta is None or task.eta <= now
         return ran
 
 

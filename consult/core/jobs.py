@@ -12,9 +12,10 @@ them); ``init_app`` builds the app's Huey and registers every declared job on it
   personal data or secrets, as arguments).
 - ``enqueue_after_commit`` queues a job once the transaction that asked for it commits (as mail
   does), so a worker never reads a change that rolled back or is not visible yet.
-- ``enqueue(..., once=KEY)`` queues at most one pending run per key: the key is taken in the
-  queue's own storage and freed when the job starts, so a page asked a hundred times while a
-  bundle is being built queues one build.
+- ``enqueue(..., once=KEY)`` queues at most one run per key: the key is taken in the queue's
+  own storage and freed when the job has run (or has failed its last retry), so a page asked a
+  hundred times while a bundle is being built queues one build. Keys name what is built (e.g.
+  the fingerprint of a record bundle), so a change meanwhile queues a build of its own.
 
 ``consult worker`` runs the consumer (with the periodic jobs); ``make run`` starts one beside the
 web server.
@@ -87,27 +88,31 @@ class JobQueue:
     def _register(self, spec: JobSpec):
         app, huey = self.app, self.huey
 
-        def run(*args, _once: str | None = None):
-            if _once:
-                huey.get(ONCE_PREFIX + _once)  # a destructive read: a change from now on queues a new run
-            with app.app_context():
-                token = sqlite_write_intent.set(spec.writes)
-                try:
-                    spec.func(*args)
-                    db.session.commit()
-                except Exception:
-                    db.session.rollback()
-                    app.logger.warning("job %s%r failed", spec.name, args)  # ids only; Huey logs the traceback
-                    raise
-                finally:
-                    sqlite_write_intent.reset(token)
+        def run(*args, _once: str | None = None, task=None):
+            failed = True
+            try:
+                with app.app_context():
+                    token = sqlite_write_intent.set(spec.writes)
+                    try:
+                        spec.func(*args)
+                        db.session.commit()
+                        failed = False
+                    except Exception:
+                        db.session.rollback()
+                        app.logger.warning("job %s%r failed", spec.name, args)  # ids only; Huey logs the traceback
+                        raise
+                    finally:
+                        sqlite_write_intent.reset(token)
+            finally:
+                if _once and not (failed and task is not None and task.retries):
+                    huey.delete(ONCE_PREFIX + _once)  # done (or given up): the next request may queue it again
 
         run.__module__, run.__name__ = spec.func.__module__, spec.func.__name__  # what Huey logs
         retry_delay = int(app.config.get("JOBS_RETRY_DELAY", 30))
         if spec.periodic is not None:
-            task = huey.periodic_task(spec.periodic, retries=spec.retries, retry_delay=retry_delay, name=spec.func.__name__)(run)
+            task = huey.periodic_task(spec.periodic, retries=spec.retries, retry_delay=retry_delay, context=True, name=spec.func.__name__)(run)
         else:
-            task = huey.task(retries=spec.retries, retry_delay=retry_delay, name=spec.func.__name__)(run)
+            task = huey.task(retries=spec.retries, retry_delay=retry_delay, context=True, name=spec.func.__name__)(run)
         self.tasks[spec.name] = task
         return task
 

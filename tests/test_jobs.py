@@ -1,0 +1,220 @@
+"""Background jobs: the queue built from the settings, the opinion map, record bundles, theme
+suggestions, failures and retries, and the Redis queue.
+
+The suite's app runs jobs immediately (``JOBS_IMMEDIATE``); the ``queued_jobs`` fixture holds
+them in a SQLite queue, as with a worker, until the test runs them.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import uuid
+import zipfile
+from datetime import datetime, timedelta
+
+import pytest
+from huey import RedisHuey, SqliteHuey
+
+from consult.accounts import services as accounts
+from consult.comments import services as comments
+from consult.core import jobs
+from consult.core.models import db
+from consult.moderation import services as moderation
+from consult.record import export
+from consult.voting import services as voting, statements
+from consult.voting.models import OpinionMapCache
+from tests.factories import make_consultation, make_user
+
+
+@pytest.fixture
+def consultation(organisation, author):
+    return make_consultation(organisation, author=author, state="open", slug="bundled")
+
+
+@pytest.fixture
+def builds(app, monkeypatch, tmp_path):
+    """Counts record bundles written; bundles go to a folder of this test's own."""
+    monkeypatch.setitem(app.config, "RECORD_BUNDLE_DIR", str(tmp_path / "bundles"))
+    written = []
+    write_zip = export.write_zip
+
+    def counting(consultation, file):
+        written.append(consultation.slug)
+        return write_zip(consultation, file)
+
+    monkeypatch.setattr(export, "write_zip", counting)
+    return written
+
+
+def download(client, slug="bundled"):
+    return client.get(f"/c/{slug}/record.zip")
+
+
+def record_json(response) -> str:
+    with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
+        return archive.read("record.json").decode()
+
+
+# ---- the queue -----------------------------------------------------------------------------
+
+def test_the_queue_is_sqlite_in_the_instance_folder_unless_redis_is_set(tmp_path):
+    from consult import create_app
+
+    app = create_app({"DATABASE_URL": "sqlite://", "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path)})
+    huey = jobs.queue(app).huey
+    assert isinstance(huey, SqliteHuey) and not huey.immediate
+    assert (tmp_path / "jobs.db").exists()
+    app = create_app({"DATABASE_URL": "sqlite://", "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path), "JOBS_URL": "redis://127.0.0.1:6379/15"})
+    assert isinstance(jobs.queue(app).huey, RedisHuey)
+    with pytest.raises(RuntimeError, match="redis://"):
+        create_app({"DATABASE_URL": "sqlite://", "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path), "JOBS_URL": "amqp://elsewhere"})
+
+
+def test_a_job_queued_in_a_transaction_that_rolls_back_is_never_queued(consultation, queued_jobs):
+    statements.map_votes_changed(consultation)
+    db.session.rollback()
+    db.session.commit()
+    assert queued_jobs.pending() == []
+    statements.map_votes_changed(consultation)
+    assert queued_jobs.pending() == []  # not before the commit
+    db.session.commit()
+    assert queued_jobs.pending() == ["recompute_opinion_map"]
+
+
+# ---- the opinion map -----------------------------------------------------------------------
+
+def test_a_vote_makes_the_map_stale_and_a_job_recomputes_it(consultation, citizen, queued_jobs):
+    writer = make_user()
+    items = [statements.post_statement(consultation, actor=writer, body=f"Statement {i}.") for i in range(2)]
+    statements.compute_map(consultation)
+    db.session.commit()
+    assert statements.cached_map(consultation)[1] is True
+
+    voting.cast_vote(consultation, actor=citizen, value="agree", contribution=items[0])
+    db.session.commit()
+    assert statements.cached_map(consultation)[1] is False  # stale: the page says it is being updated
+    assert queued_jobs.pending() == ["recompute_opinion_map"]  # the vote queued one job; the stale read no second
+    assert queued_jobs.run() == 1
+    db.session.expire_all()
+    assert statements.cached_map(consultation)[1] is True
+    assert db.session.get(OpinionMapCache, consultation.id).vote_count == 1
+    assert queued_jobs.pending() == []
+
+
+# ---- record bundles ------------------------------------------------------------------------
+
+def test_the_record_is_built_once_and_served_again_without_rebuilding(client, consultation, citizen, builds):
+    comments.post_comment(consultation, actor=citizen, body="Publish the bus timetables as open data.")
+    db.session.commit()
+    first, second = download(client), download(client)
+    assert first.status_code == second.status_code == 200
+    assert first.data == second.data and "Publish the bus timetables" in record_json(first)
+    assert first.headers["Content-Disposition"] == "attachment; filename=bundled-record.zip"
+    assert int(first.headers["Content-Length"]) == len(first.data)
+    assert builds == ["bundled"]  # built once, served twice
+
+
+def test_the_record_is_rebuilt_after_a_comment_a_hide_and_a_new_display_name(client, consultation, citizen, moderator, builds):
+    comment = comments.post_comment(consultation, actor=citizen, body="Publish the bus timetables as open data.")
+    db.session.commit()
+    assert "Publish the bus timetables" in record_json(download(client))
+    assert len(builds) == 1
+
+    comments.post_comment(consultation, actor=citizen, body="And the tram timetables.")
+    db.session.commit()
+    assert "And the tram timetables" in record_json(download(client))
+    assert len(builds) == 2
+
+    moderation.act([comment], actor=moderator, action="hide", reason="Off topic.")
+    db.session.commit()
+    assert "Publish the bus timetables" not in record_json(download(client))
+    assert len(builds) == 3
+
+    accounts.update_profile(citizen, display_name="Casey Commuter")
+    db.session.commit()
+    response = download(client)
+    assert "Casey Commuter" in record_json(response) and "Casey Citizen" not in record_json(response)
+    assert len(builds) == 4
+    download(client)
+    assert len(builds) == 4
+    assert len(os.listdir(client.application.config["RECORD_BUNDLE_DIR"])) == 1  # older bundles removed
+
+
+def test_a_record_being_prepared_says_so_queues_one_build_and_is_served_when_built(client, consultation, builds, queued_jobs):
+    pages = [download(client) for _ in range(3)]
+    for page in pages:
+        assert page.status_code == 202 and page.headers["Retry-After"] == "10"
+        html = page.get_data(as_text=True)
+        assert "being prepared" in html and 'href="/c/bundled/record.zip"' in html
+    assert queued_jobs.pending() == ["build_record_bundle"]  # one build for three requests
+    assert builds == []
+    queued_jobs.run()
+    assert download(client).status_code == 200 and builds == ["bundled"]
+
+
+def test_a_failing_build_is_retried_and_the_page_says_being_prepared_not_500(client, consultation, builds, queued_jobs, monkeypatch, caplog):
+    attempts = []
+
+    def broken(consultation, file):
+        attempts.append(1)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(export, "write_zip", broken)
+    assert download(client).status_code == 202
+    queued_jobs.run()  # the first attempt fails
+    assert attempts == [1]
+    assert "build_record_bundle" in caplog.text and "failed" in caplog.text
+    retries = queued_jobs.huey.scheduled()
+    assert [task.name for task in retries] == ["build_record_bundle"] and retries[0].retries == 2  # two more tries left
+    again = download(client)
+    assert again.status_code == 202 and "being prepared" in again.get_data(as_text=True)
+    assert queued_jobs.pending() == []  # the retry is the one build: no second one queued
+
+    monkeypatch.setattr(export, "write_zip", lambda consultation, file: (builds.append("fixed"), EXPORT_WRITE_ZIP(consultation, file))[1])
+    for task in queued_jobs.huey.read_schedule(datetime.now() + timedelta(days=1)):
+        task.eta = None  # the retry's time has come
+        queued_jobs.huey.execute(task)
+    assert download(client).status_code == 200 and builds == ["fixed"]
+
+
+EXPORT_WRITE_ZIP = export.write_zip
+
+
+def test_the_record_of_a_draft_or_missing_consultation_is_a_404_and_builds_nothing(client, draft_consultation, builds):
+    assert download(client, "secret-draft").status_code == 404
+    assert download(client, "nothing-here").status_code == 404
+    assert builds == []
+
+
+# ---- the Redis queue -----------------------------------------------------------------------
+
+def test_a_job_goes_through_redis(app, consultation, citizen):
+    redis = pytest.importorskip("redis")
+    try:
+        redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Redis is not reachable at 127.0.0.1:6379 (CI needs it)")
+        pytest.skip("Redis is not reachable at 127.0.0.1:6379")
+    name = f"consult-test-{uuid.uuid4().hex[:8]}"  # a queue of this test's own
+    huey = RedisHuey(name, url="redis://127.0.0.1:6379/0", results=False, utc=True)
+    queue = jobs.JobQueue(app, huey)
+    try:
+        writer = make_user()
+        item = statements.post_statement(consultation, actor=writer, body="Through Redis.")
+        voting.cast_vote(consultation, actor=citizen, value="agree", contribution=item)
+        db.session.commit()
+        db.session.delete(db.session.get(OpinionMapCache, consultation.id))  # computed by the suite's immediate queue
+        db.session.commit()
+        queue.enqueue(statements.recompute_opinion_map, consultation.id, once=f"map:{consultation.id}")
+        assert queue.enqueue(statements.recompute_opinion_map, consultation.id, once=f"map:{consultation.id}") is None  # once
+        assert huey.pending_count() == 1
+        assert db.session.get(OpinionMapCache, consultation.id) is None
+        task = huey.dequeue()
+        huey.execute(task)
+        db.session.expire_all()
+        assert db.session.get(OpinionMapCache, consultation.id).vote_count == 1
+        assert not queue.pending(f"map:{consultation.id}")  # done: the key is free again
+    finally:
+        huey.flush()

@@ -42,6 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "POSTING_RATE_LIMIT": "10 per minute;200 per day",
     "VOTING_RATE_LIMIT": "60 per minute",
     "RECORD_RATE_LIMIT": "10 per minute",  # record.zip downloads per person or address
+    "SUGGESTIONS_DIR": None,  # None: instance/suggestions/ (theme suggestions computed by the worker)
     "RECORD_BUNDLE_DIR": None,  # None: instance/bundles/ (record.zip files built by the worker, one per consultation)
     "SEARCH_DIR": None,  # None: instance/search-index/ (the Whoosh index; one per machine)
     "SEARCH_BACKEND": "whoosh",

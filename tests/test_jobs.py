@@ -218,3 +218,50 @@ def test_a_job_goes_through_redis(app, consultation, citizen):
         assert not queue.pending(f"map:{consultation.id}")  # done: the key is free again
     finally:
         huey.flush()
+
+
+# ---- theme suggestions ---------------------------------------------------------------------
+
+BIKE = ["Build protected bike lanes on the high street.", "Protected bike lanes on the high street, please.",
+        "We need protected bike lanes along the high street.", "Bike lanes on the high street must be protected."]
+BUS = ["Run the night bus every twenty minutes.", "The night bus should come every twenty minutes.",
+       "A night bus every twenty minutes would help shift workers.", "Night bus service every twenty minutes."]
+TREES = ["Plant more trees in the park.", "More trees in the park, please.", "The park needs more trees planted."]
+
+
+def suggested(client) -> str:
+    """The suggestions panel of the themes page."""
+    html = client.get("/c/bundled/themes").get_data(as_text=True)
+    return html.split('id="suggest-heading"')[1].split("</section>")[0]
+
+
+def test_theme_suggestions_are_computed_by_a_job_once_per_change(client, consultation, moderator, citizen, queued_jobs, monkeypatch, app, tmp_path):
+    from consult.moderation import similarity
+
+    monkeypatch.setitem(app.config, "SUGGESTIONS_DIR", str(tmp_path / "suggestions"))
+    computed = []
+    suggest_groups = similarity.suggest_groups
+    monkeypatch.setattr(similarity, "suggest_groups", lambda items, **kw: computed.append(len(items)) or suggest_groups(items, **kw))
+    for body in BIKE + BUS + TREES:
+        comments.post_comment(consultation, actor=citizen, body=body)
+    db.session.commit()
+    from tests.conftest import login
+
+    login(client, moderator)
+    for _ in range(2):
+        panel = suggested(client)
+        assert "Suggested groups are being prepared" in panel and "bike" not in panel
+    assert queued_jobs.pending() == ["compute_theme_suggestions"] and computed == []  # one job for two views, none on the request
+    queued_jobs.run()
+    panel = suggested(client)
+    assert "being prepared" not in panel and "bike" in panel
+    client.get("/c/bundled/themes")
+    assert computed == [11] and queued_jobs.pending() == []  # served from the cache
+
+    comments.post_comment(consultation, actor=citizen, body="Plant trees along the high street too.")
+    db.session.commit()
+    assert "being prepared" in suggested(client)
+    queued_jobs.run()
+    assert "bike" in suggested(client)
+    assert computed == [11, 12]
+    assert len(os.listdir(tmp_path / "suggestions")) == 1  # the older result removed

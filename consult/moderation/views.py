@@ -12,7 +12,7 @@ from consult.core.models import db
 from consult.core.params import page_number, whole_number
 from consult.core.permissions import Action, authorize, can, visible_contributions
 from consult.core.routing import public
-from consult.moderation import services
+from consult.moderation import services, suggestions
 from consult.moderation.models import Block, ContributionTheme, ReportReason, SectionSummary, Theme
 from consult.proposals.models import Consultation, ConsultationState
 from consult.proposals.services import diff_versions, get_visible_consultation
@@ -199,33 +199,22 @@ def _themes_page(c: Consultation, *, theme_error: str | None = None, name: str =
     elif show == "untagged":
         query = query.where(~Contribution.id.in_(select(ContributionTheme.contribution_id)))
     page = db.paginate(query, page=page_number(), per_page=50, error_out=False)
+    suggested, pending = _suggestions(c)
     tagged = {}
     ids = [x.id for x in page.items]
     if ids:
         for cid, theme_name in db.session.execute(select(ContributionTheme.contribution_id, Theme.name).join(Theme).where(ContributionTheme.contribution_id.in_(ids))):
             tagged.setdefault(cid, []).append(theme_name)
     return render_template("moderation/themes.html", consultation=c, themes=services.themes_of(c), page=page, tagged=tagged,
-                           show=show, section_key=section_key, theme_filter=theme_filter, suggestions=_suggestions(c),
+                           show=show, section_key=section_key, theme_filter=theme_filter, suggestions=suggested, suggestions_pending=pending,
                            theme_error=theme_error, name=name), 400 if theme_error else 200
 
 
 def _suggestions(c: Consultation):
-    """Groups of similar contributions and near-duplicates, when the similarity module is there."""
-    try:
-        from consult.moderation import similarity
-    except ImportError:  # pragma: no cover
-        return None
-    rows = db.session.execute(
-        select(Contribution.id, Contribution.body).where(Contribution.consultation_id == c.id, visible_contributions(None)).order_by(Contribution.id).limit(5_000)
-    ).all()
-    items = [(i, b) for i, b in rows if b]
-    if len(items) < SUGGEST_FROM:
-        return None
-    return {"groups": similarity.suggest_groups(items), "duplicates": similarity.near_duplicates(items)}
-
-
-#: Below this many contributions a moderator reads them all; suggestions would only be noise.
-SUGGEST_FROM = 10
+    """Groups of similar contributions and near-duplicates, computed by a job (None meanwhile,
+    or when there are too few contributions to group), and whether they are being computed."""
+    data, pending = suggestions.cached_suggestions(c)
+    return (data if data and data["enough"] else None), pending
 
 
 @bp.route("/c/<slug>/themes/<int:theme_id>/summary", methods=["GET", "POST"])

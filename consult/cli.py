@@ -193,7 +193,7 @@ def register_commands(app: Flask) -> None:
 
         if background:
             queued = queue(current_app).enqueue(rebuild_search_index, True, once=REBUILD_KEY + "-forced")
-            click.echo("The rebuild is queued: `consult worker` runs it." if queued is not None else "A rebuild is queued already.")
+            click.echo("The rebuild is queued: `consult worker` runs it." if queued else "A rebuild is queued already.")
             return
 
         backend = current_app.extensions["consult_search"].backend

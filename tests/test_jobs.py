@@ -207,8 +207,8 @@ def test_a_job_goes_through_redis(app, consultation, citizen):
         db.session.commit()
         db.session.delete(db.session.get(OpinionMapCache, consultation.id))  # computed by the suite's immediate queue
         db.session.commit()
-        queue.enqueue(statements.recompute_opinion_map, consultation.id, once=f"map:{consultation.id}")
-        assert queue.enqueue(statements.recompute_opinion_map, consultation.id, once=f"map:{consultation.id}") is None  # once
+        assert queue.enqueue(statements.recompute_opinion_map, consultation.id, once=f"map:{consultation.id}")
+        assert not queue.enqueue(statements.recompute_opinion_map, consultation.id, once=f"map:{consultation.id}")  # once
         assert huey.pending_count() == 1
         assert db.session.get(OpinionMapCache, consultation.id) is None
         task = huey.dequeue()
@@ -265,3 +265,19 @@ def test_theme_suggestions_are_computed_by_a_job_once_per_change(client, consult
     assert "bike" in suggested(client)
     assert computed == [11, 12]
     assert len(os.listdir(tmp_path / "suggestions")) == 1  # the older result removed
+
+
+def test_a_queue_that_is_down_leaves_the_page_being_prepared_not_500(app, client, consultation, builds, monkeypatch):
+    huey = jobs.queue(app).huey
+    enqueue = huey.enqueue
+
+    def down(task):
+        raise ConnectionError("the queue is down")
+
+    monkeypatch.setattr(huey, "enqueue", down)
+    first = download(client)
+    assert first.status_code == 202 and "being prepared" in first.get_data(as_text=True)
+    assert builds == []
+    monkeypatch.setattr(huey, "enqueue", enqueue)  # back up
+    assert download(client).status_code == 200  # the failed try left no key behind: the next request queued the build
+    assert builds == ["bundled"]

@@ -430,7 +430,7 @@ def test_reindex_in_the_background_is_a_job_queued_once(app, consultation, citiz
     first = app.test_cli_runner().invoke(args=["reindex", "--background"])
     second = app.test_cli_runner().invoke(args=["reindex", "--background"])
     assert first.exit_code == second.exit_code == 0
-    assert "queued" in first.output and "queued already" in second.output
+    assert "The rebuild is queued" in first.output and "A rebuild is queued already" in second.output
     assert queued_jobs.pending() == ["rebuild_search_index"] and not rebuilt
     assert queued_jobs.run() == 1
     assert rebuilt == [True] and find("kingfishers").total == 1

@@ -40,7 +40,7 @@ from consult.core.models import db, sqlite_write_intent
 
 log = logging.getLogger(__name__)
 
-__all__ = ["crontab", "enqueue", "enqueue_after_commit", "init_app", "job", "queue"]
+__all__ = ["crontab", "enqueue", "enqueue_after_commit", "enqueue_quietly", "init_app", "job", "queue"]
 
 _AFTER_COMMIT_KEY = "consult_jobs_after_commit"
 ONCE_PREFIX = "once:"
@@ -122,15 +122,23 @@ class JobQueue:
             raise TypeError(f"{func!r} is not declared with @job")
         return self.tasks.get(name) or self._register(DECLARED[name])
 
-    def enqueue(self, func: Callable, *args: Any, eta: datetime | None = None, once: str | None = None):
-        """Queue ``func(*args)``; ``eta``: not before then; ``once``: unless one with this key is pending."""
+    def enqueue(self, func: Callable, *args: Any, eta: datetime | None = None, once: str | None = None) -> bool:
+        """Queue ``func(*args)``; ``eta``: not before then; ``once``: unless a run with this key is
+        queued or running. True if it was queued (in immediate mode: run)."""
         if once is not None and not self._take(once):
-            return None
+            return False
         task = self.task(func)
         kwargs = {"_once": once} if once else {}
-        if eta is not None:
-            return task.schedule(args=args, kwargs=kwargs, eta=_naive_utc(eta))
-        return task(*args, **kwargs)
+        try:
+            if eta is not None:
+                task.schedule(args=args, kwargs=kwargs, eta=_naive_utc(eta))
+            else:
+                task(*args, **kwargs)
+        except Exception:
+            if once is not None:
+                self.huey.delete(ONCE_PREFIX + once)
+            raise
+        return True
 
     def _take(self, key: str) -> bool:
         """True when this caller takes ``key`` (no run with it is pending). A key older than
@@ -178,8 +186,18 @@ def queue(app: Flask | None = None) -> JobQueue:
     return (app or current_app).extensions["consult_jobs"]
 
 
-def enqueue(func: Callable, *args: Any, eta: datetime | None = None, once: str | None = None):
+def enqueue(func: Callable, *args: Any, eta: datetime | None = None, once: str | None = None) -> bool:
     return queue().enqueue(func, *args, eta=eta, once=once)
+
+
+def enqueue_quietly(func: Callable, *args: Any, once: str | None = None) -> bool:
+    """``enqueue`` for pages: a queue that cannot be reached is logged, and the page still
+    answers ("being prepared") instead of failing with a 500."""
+    try:
+        return queue().enqueue(func, *args, once=once)
+    except Exception:  # noqa: BLE001 - e.g. Redis down; the next request tries again
+        log.exception("could not queue job %s", getattr(func, "job_name", func))
+        return False
 
 
 def enqueue_after_commit(func: Callable, *args: Any, eta: datetime | None = None, once: str | None = None) -> None:

@@ -58,7 +58,7 @@ def cached_suggestions(c: Consultation) -> tuple[dict | None, bool]:
             return json.loads(path.read_text()), False
         except FileNotFoundError:
             if attempt == 0:
-                jobs.queue(app).enqueue(compute_theme_suggestions, c.id, once=f"theme-suggestions:{c.id}:{fp}")
+                jobs.enqueue_quietly(compute_theme_suggestions, c.id, once=f"theme-suggestions:{c.id}:{fp}")
     return None, True
 
 

@@ -97,10 +97,7 @@ def open_bundle(c: Consultation, *, base_url: str) -> tuple[IO[bytes], int] | No
     path = bundle_path(app, c, fp)
     opened = _open(path)
     if opened is None:
-        try:
-            jobs.queue(app).enqueue(build_record_bundle, c.id, base_url, once=_key(c, fp))
-        except Exception:  # noqa: BLE001 - a queue that is down must not turn "being prepared" into a 500
-            log.exception("could not queue the record bundle of consultation %s", c.id)
+        jobs.enqueue_quietly(build_record_bundle, c.id, base_url, once=_key(c, fp))
         opened = _open(path)  # built already when jobs run immediately
     return opened
 

@@ -80,9 +80,10 @@ def rebuild_if_outdated(app: Flask, *, background: bool) -> bool:
         log.warning("search index check skipped", exc_info=True)
         return False
     if background:
-        from consult.core.jobs import queue
+        from consult.core.jobs import enqueue_quietly
 
-        queue(app).enqueue(rebuild_search_index, False, once=REBUILD_KEY)
+        with app.app_context():
+            enqueue_quietly(rebuild_search_index, False, once=REBUILD_KEY)
     else:
         with app.app_context():
             _rebuild(app, force=False)

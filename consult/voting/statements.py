@@ -145,7 +145,7 @@ def cached_map(consultation: Consultation) -> tuple[dict | None, bool]:
     count, last = votes_fingerprint(consultation)
     current = cache is not None and cache.vote_count == count and cache.last_vote_at == last
     if not current:
-        jobs.enqueue(recompute_opinion_map, consultation.id, once=map_job_key(consultation.id))
+        jobs.enqueue_quietly(recompute_opinion_map, consultation.id, once=map_job_key(consultation.id))
     return (json.loads(cache.result) if cache else None), current
 
 

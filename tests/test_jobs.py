@@ -281,3 +281,11 @@ def test_a_queue_that_is_down_leaves_the_page_being_prepared_not_500(app, client
     monkeypatch.setattr(huey, "enqueue", enqueue)  # back up
     assert download(client).status_code == 200  # the failed try left no key behind: the next request queued the build
     assert builds == ["bundled"]
+
+
+def test_a_drafts_record_is_a_404_even_for_its_author(client, draft_consultation, author, builds):
+    from tests.conftest import login
+
+    login(client, author)
+    assert download(client, "secret-draft").status_code == 404
+    assert builds == []

@@ -4,7 +4,6 @@ built by a job once per change and served as a file (``consult/record/bundles.py
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, make_response, render_template, request, send_file
-from flask_login import current_user
 
 from consult.core.routing import public
 from consult.extensions import RECORD_TOO_OFTEN, limiter, limits_off, record_limit
@@ -21,7 +20,8 @@ RETRY_AFTER = 10  # seconds
 @limiter.limit(record_limit, error_message=RECORD_TOO_OFTEN, exempt_when=limits_off)
 def download(slug: str):
     """What the public can see of the consultation, whoever downloads it (see docs/record.md)."""
-    c = get_visible_consultation(current_user, slug) or abort(404, "No consultation with that address.")
+    # The record is what the public sees: a draft has none yet, even for its authors.
+    c = get_visible_consultation(None, slug) or abort(404, "No consultation with that address.")
     bundle = bundles.open_bundle(c, base_url=current_app.config.get("BASE_URL") or request.host_url)
     if bundle is None:
         response = make_response(render_template("record/preparing.html", consultation=c, retry_after=RETRY_AFTER), 202)

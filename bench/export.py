@@ -143,7 +143,8 @@ class BenchConsultation:
         from sqlalchemy import func, select
 
         from consult.amendments.models import Amendment, AmendmentSupporter, Citation
-        from consult.comments.models import Anchor, Contribution, ContributionRevision
+        from consult.contributions.models import Contribution, ContributionRevision
+        from consult.comments.models import Anchor
         from consult.comments.services import anchor_text
         from consult.core.models import db, utcnow
         from consult.demo import policy_files

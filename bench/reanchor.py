@@ -104,7 +104,8 @@ def publish_end_to_end(anchors: Sequence[TextAnchor], database_url: str) -> tupl
     from consult import create_app
     from consult.accounts.models import Role
     from consult.accounts.services import _new_organisation, create_user, grant_role
-    from consult.comments.models import Anchor, Contribution
+    from consult.contributions.models import Contribution
+    from consult.comments.models import Anchor
     from consult.core.models import db, utcnow
     from consult.proposals import services as proposals
     from consult.proposals.models import Transition

@@ -98,7 +98,7 @@ def folder_size(path: Path) -> int:
 
 def build_database(app, n: int, rng: random.Random, words: list[str]) -> list[str]:
 
-    from consult.comments.models import Contribution
+    from consult.contributions.models import Contribution
     from consult.core.models import db, utcnow
     from tests.factories import make_consultation, make_organisation, make_user
 

@@ -67,6 +67,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     routing.init_app(app)
     templating.init_app(app)
+    _install_permission_helpers(app)
 
     from consult.accounts import views as accounts_views
     from consult.amendments import views as amendments_views
@@ -99,6 +100,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_search(app)  # after the jobs: it may queue rebuilding a missing index
     _install_request_hooks(app)
     return app
+
+
+def _install_permission_helpers(app: Flask) -> None:
+    """Templates ask ``can(Action.X, obj)`` instead of comparing states themselves."""
+    from flask_login import current_user
+
+    from consult.permissions import Action, can
+
+    app.jinja_env.globals.update(Action=Action)
+
+    @app.context_processor
+    def permission_helpers():
+        return {"can": lambda action, obj=None: can(current_user, action, obj)}
 
 
 def _install_request_hooks(app: Flask) -> None:

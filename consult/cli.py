@@ -7,17 +7,10 @@ from pathlib import Path
 
 import click
 from flask import Flask
-from flask.cli import FlaskGroup
 from sqlalchemy import select
 
 from consult.core.errors import RuleViolation
 from consult.core.models import db
-
-
-def main() -> None:
-    from consult import create_app
-
-    FlaskGroup(create_app=lambda: create_app(), help="Consult: public consultation and policy co-creation.")()
 
 
 def register_commands(app: Flask) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from consult.accounts.models import Organisation, Role, User
-from consult.comments.models import Contribution
+from consult.contributions.models import Contribution
 from consult.accounts.services import _new_organisation, create_user, grant_role
 from consult.amendments import services as amendments
 from consult.comments import services as comments

@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 from consult.amendments import services
 from consult.amendments.models import Amendment, AmendmentSupporter, Citation
 from consult.comments import services as comments
-from consult.comments.models import Contribution, ModerationState
+from consult.contributions.models import Contribution, ModerationState
 from consult.core.errors import RuleViolation
 from consult.core.models import db
-from consult.core.permissions import PermissionDenied
+from consult.permissions import PermissionDenied
 from consult.proposals import services as proposals
 from consult.proposals.models import Transition
 from consult.voting import services as voting

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from consult import create_app
 from consult.accounts.models import SignInAttempt, User
-from consult.comments.models import Contribution
+from consult.contributions.models import Contribution
 from consult.core.models import db
 from consult.core.params import MAX_INT, whole_number
 from consult.core.routing import public

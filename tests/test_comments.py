@@ -7,10 +7,11 @@ import pytest
 from sqlalchemy import func, select
 
 from consult.comments import services
-from consult.comments.models import Anchor, Contribution, ContributionRevision
+from consult.contributions.models import Contribution, ContributionRevision
+from consult.comments.models import Anchor
 from consult.core.errors import RuleViolation
 from consult.core.models import db, utcnow
-from consult.core.permissions import PermissionDenied
+from consult.permissions import PermissionDenied
 from consult.proposals import services as proposals
 from consult.proposals.models import Transition
 from tests.conftest import login

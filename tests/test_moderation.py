@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from consult import create_app
 from consult.amendments import services as amendments
 from consult.comments import services as comments
-from consult.comments.models import Contribution
+from consult.contributions.models import Contribution
 from consult.core.errors import RuleViolation
 from consult.core.models import db
-from consult.core.permissions import PermissionDenied
+from consult.permissions import PermissionDenied
 from consult.moderation import services
 from consult.moderation.models import Block, ContributionTheme, ModerationLogEntry, Report, SummaryCitation, Theme
 from consult.proposals import services as proposals

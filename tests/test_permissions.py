@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from consult.core.models import db, utcnow
-from consult.core.permissions import Action, can
+from consult.permissions import Action, can
 from consult.proposals.models import ConsultationState, Transition
 from tests.conftest import login
 from tests.factories import make_consultation, make_organisation, make_user

@@ -18,7 +18,8 @@ from jsonschema import Draft202012Validator
 from consult.accounts.models import User
 from consult.amendments import services as amendments
 from consult.amendments.models import Amendment, AmendmentState, AmendmentSupporter, Citation
-from consult.comments.models import Anchor, Contribution, ContributionRevision
+from consult.contributions.models import Contribution, ContributionRevision
+from consult.comments.models import Anchor
 from consult.comments.services import anchor_text
 from consult.comments.w3c import ANNO_CONTEXT
 from consult.core.models import db, utcnow

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from consult.comments import services as comments
-from consult.comments.models import Contribution
+from consult.contributions.models import Contribution
 from consult.core.models import db, utcnow
 from consult.moderation import services as moderation
 from consult.proposals import services as proposals

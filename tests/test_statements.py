@@ -8,10 +8,10 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 from sqlalchemy import func, select
 
-from consult.comments.models import Contribution
+from consult.contributions.models import Contribution
 from consult.core.errors import RuleViolation
 from consult.core.models import db
-from consult.core.permissions import PermissionDenied
+from consult.permissions import PermissionDenied
 from consult.voting import services as voting
 from consult.voting import statements
 from consult.voting.models import OpinionMapCache, Vote

@@ -611,7 +611,8 @@ def test_render_plain_round_trips_plain_text() -> None:
 
 import random  # noqa: E402
 
-from consult.core.text import Highlight, anchor_text, highlight, text_content  # noqa: E402
+from consult.comments.highlighting import Highlight, anchor_text, highlight  # noqa: E402
+from consult.core.text import text_content  # noqa: E402
 
 NO_TEXT_PARENTS = {"ul", "ol", "dl", "table", "thead", "tbody", "tfoot", "tr", "colgroup"}
 ANNOTATION_LINK = re.compile(

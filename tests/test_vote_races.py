@@ -328,7 +328,7 @@ def test_a_vote_that_read_the_clock_first_but_writes_second_keeps_its_row_dated_
     one person's votes hold the consultation open at once; the one that took ``now`` first
     upserts second, onto the row the other created a moment later."""
     from consult.accounts.models import User
-    from consult.comments.models import Contribution
+    from consult.contributions.models import Contribution
     from consult.core.models import db
     from consult.proposals.models import Consultation
     from consult.voting import services as voting

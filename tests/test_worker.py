@@ -56,7 +56,7 @@ def test_the_worker_opens_a_consultation_on_its_date_with_no_request(tmp_path):
             return connection.execute("SELECT state FROM consultations WHERE id = ?", (consultation_id,)).fetchone()[0]
 
     assert state() == "draft"
-    worker = subprocess.Popen([sys.executable, "-c", "from consult.cli import main; main()", "worker"], cwd=ROOT, env=env,
+    worker = subprocess.Popen([sys.executable, "-m", "consult", "worker"], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 30

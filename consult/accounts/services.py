@@ -8,12 +8,11 @@ told by mail instead.
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -27,14 +26,15 @@ from consult.accounts.models import (
     User,
 )
 from consult.core.errors import RuleViolation
+from consult.core.slugs import is_slug
+from consult.core import links
 from consult.core.mail import queue_mail
 from consult.core.models import db, utcnow
-from consult.core.permissions import Action, authorize
+from consult.permissions import Action, authorize
 
 MIN_PASSWORD_LENGTH = 10
 # Checked when no account matches, so a wrong address costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not a real password, only for timing")
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 
 
 class SignInThrottled(RuleViolation):
@@ -91,7 +91,7 @@ def sign_up(*, email: str, password: str, display_name: str) -> None:
             queue_mail(
                 email,
                 "Confirm your Consult account",
-                f"Confirm your email address to start taking part:\n{url_for('accounts.confirm', token=_confirm_token(existing), _external=True)}\n",
+                f"Confirm your email address to start taking part:\n{links.url('accounts.confirm', token=_confirm_token(existing))}\n",
             )
             return
         queue_mail(
@@ -99,12 +99,12 @@ def sign_up(*, email: str, password: str, display_name: str) -> None:
             "Someone tried to create a Consult account with your address",
             "Someone (perhaps you) tried to sign up with this email address, which already has "
             "an account.\n\nIf it was you, sign in, or reset your password here:\n"
-            f"{url_for('accounts.reset_request', _external=True)}\n\n"
+            f"{links.url('accounts.reset_request')}\n\n"
             "If it was not you, you can ignore this message.",
         )
         return
     user = create_user(email=email, password=password, display_name=display_name, confirmed=False)
-    link = url_for("accounts.confirm", token=_confirm_token(user), _external=True)
+    link = links.url("accounts.confirm", token=_confirm_token(user))
     queue_mail(
         email,
         "Confirm your Consult account",
@@ -194,7 +194,7 @@ def request_password_reset(*, email: str) -> None:
     user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None:
         return
-    link = url_for("accounts.reset_password", token=_reset_token(user), _external=True)
+    link = links.url("accounts.reset_password", token=_reset_token(user))
     queue_mail(
         user.email,
         "Reset your Consult password",
@@ -228,7 +228,7 @@ def create_organisation(*, actor: User | None, slug: str, name: str, description
 
 
 def _new_organisation(*, slug: str, name: str, description: str = "") -> Organisation:
-    if not SLUG_RE.match(slug):
+    if not is_slug(slug):
         raise RuleViolation("Use lowercase letters, digits and single hyphens in the short name.", status=400)
     if db.session.scalar(select(Organisation.id).where(Organisation.slug == slug)) is not None:
         raise RuleViolation("That short name is taken.")

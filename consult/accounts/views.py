@@ -20,7 +20,7 @@ from consult.accounts.forms import (
 from consult.accounts.models import Membership, Organisation, Role, User
 from consult.core.errors import RuleViolation
 from consult.core.models import db
-from consult.core.permissions import Action, authorize
+from consult.permissions import Action, authorize
 from consult.core.routing import public
 from consult.extensions import login_manager
 

@@ -2,7 +2,7 @@
 version built from the accepted ones.
 
 Every function that changes something takes the acting user as ``actor``, checks permission
-through ``consult.core.permissions``, flushes and never commits.
+through ``consult.permissions``, flushes and never commits.
 """
 
 from __future__ import annotations
@@ -14,82 +14,22 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 
 from consult.accounts.models import User
+from consult.amendments.edits import Edit, apply_edits, conflict, edits
 from consult.amendments.models import Amendment, AmendmentState, AmendmentSupporter, Citation, Decision
 from consult.comments.anchoring import locate_quote
-from consult.comments.models import Contribution, ContributionKind, ModerationState
+from consult.contributions.models import Contribution, ContributionKind, ModerationState
+from consult.contributions.services import BODY_RULES, MAX_QUOTE_LENGTH, add_contribution
 from consult.core import text
 from consult.core.errors import RuleViolation
 from consult.core.models import db, utcnow
-from consult.core.permissions import Action, authorize, visible_contributions
-from consult.core.signals import version_published
-from consult.moderation import services as moderation
+from consult.permissions import Action, authorize, visible_contributions
+from consult.core.signals import consultation_concluding, version_published
 from consult.proposals.models import Consultation, Section, SectionChange, Version
 from consult.proposals.services import MAX_SECTION_LENGTH, draft_for_editing, get_visible_consultation, hold_open
 from consult.proposals.textdiff import DiffOp, word_diff
 from consult.voting.models import Vote, VoteValue
 
-MAX_RATIONALE_LENGTH = 5_000
-MAX_QUOTE_LENGTH = 2_000
-
-
-# ---- edits: what an amendment changes, as ranges of the section's Markdown -------------------
-
-@dataclass(frozen=True)
-class Edit:
-    """Replace ``base[start:end]`` with ``replacement`` (an insertion when start == end)."""
-
-    start: int
-    end: int
-    replacement: str
-
-
-def edits(base: str, proposed: str) -> list[Edit]:
-    """The word-level changes that turn ``base`` into ``proposed``, in order, not overlapping."""
-    result: list[Edit] = []
-    position = 0
-    pending: Edit | None = None
-    for op in word_diff(base, proposed):
-        if op.kind == "equal":
-            if pending:
-                result.append(pending)
-                pending = None
-            position += len(op.text)
-        elif op.kind == "delete":
-            pending = Edit(position, position + len(op.text), pending.replacement if pending else "")
-            position += len(op.text)
-        else:  # insert, after a delete (a replacement) or alone
-            pending = Edit(pending.start, pending.end, pending.replacement + op.text) if pending else Edit(position, position, op.text)
-    if pending:
-        result.append(pending)
-    return result
-
-
-def _touch(a: Edit, b: Edit) -> bool:
-    """Do two edits of the same text change overlapping words? Two insertions at one place
-    collide too (which goes first is the author's choice); an insertion collides with a
-    replacement only strictly inside it."""
-    a_inserts, b_inserts = a.start == a.end, b.start == b.end
-    if a_inserts and b_inserts:
-        return a.start == b.start
-    if a_inserts:
-        return b.start < a.start < b.end
-    if b_inserts:
-        return a.start < b.start < a.end
-    return a.start < b.end and b.start < a.end
-
-
-def conflict(a: list[Edit], b: list[Edit]) -> bool:
-    return any(_touch(x, y) for x in a for y in b)
-
-
-def apply_edits(base: str, changes: list[Edit]) -> str:
-    out, position = [], 0
-    for e in sorted(changes, key=lambda e: (e.start, e.end)):
-        out.append(base[position:e.start])
-        out.append(e.replacement)
-        position = e.end
-    out.append(base[position:])
-    return "".join(out)
+MAX_RATIONALE_LENGTH = BODY_RULES[ContributionKind.AMENDMENT].max_length
 
 
 # ---- proposing -----------------------------------------------------------------------------
@@ -106,36 +46,21 @@ def propose_amendment(
 ) -> Contribution:
     """Propose new words for a section of the current version: the section's whole new text,
     or a quoted passage of it and its replacement (empty replacement: delete the passage)."""
-    authorize(actor, Action.PROPOSE_AMENDMENT, consultation)
-    now = hold_open(consultation)
-    version = consultation.current_version
-    section = version.section(section_key) if version else None
-    if section is None:
-        raise RuleViolation("That section is not in the current version of the text.", status=400)
-    rationale = (rationale or "").strip()
-    if not rationale:
-        raise RuleViolation("Say why: an amendment needs a rationale.", status=400)
-    if len(rationale) > MAX_RATIONALE_LENGTH:
-        raise RuleViolation(f"A rationale can be at most {MAX_RATIONALE_LENGTH:,} characters; yours has {len(rationale):,}.", status=400)
+    def words(contribution: Contribution) -> None:
+        section = contribution.version.section(section_key)
+        if section is None:
+            raise RuleViolation("That section is not in the current version of the text.", status=400)
+        proposed = proposed_section_text(section, proposed_text=proposed_text, quote=quote, replacement=replacement)
+        if not proposed:
+            raise RuleViolation("The amended section would be empty. To propose removing it, say so in a comment.", status=400)
+        if len(proposed) > MAX_SECTION_LENGTH:
+            raise RuleViolation(f"The amended section can be at most {MAX_SECTION_LENGTH:,} characters.", status=400)
+        if proposed == section.body.strip():
+            raise RuleViolation("Your text is the same as the current text: change some words to propose an amendment.", status=400)
+        contribution.section_key = section.key
+        contribution.amendment = Amendment(proposed_text=proposed, state=AmendmentState.OPEN)
 
-    proposed = proposed_section_text(section, proposed_text=proposed_text, quote=quote, replacement=replacement)
-    if not proposed:
-        raise RuleViolation("The amended section would be empty. To propose removing it, say so in a comment.", status=400)
-    if len(proposed) > MAX_SECTION_LENGTH:
-        raise RuleViolation(f"The amended section can be at most {MAX_SECTION_LENGTH:,} characters.", status=400)
-    if proposed == section.body.strip():
-        raise RuleViolation("Your text is the same as the current text: change some words to propose an amendment.", status=400)
-
-    contribution = Contribution(
-        consultation=consultation, author=actor, version=version, section_key=section.key,
-        kind=ContributionKind.AMENDMENT, body=rationale, body_html=str(text.render_markdown(rationale)),
-        moderation_state=moderation.initial_state(consultation, actor), created_at=now,
-    )
-    contribution.amendment = Amendment(proposed_text=proposed, state=AmendmentState.OPEN)
-    db.session.add(contribution)
-    db.session.flush()
-    moderation.held(contribution)
-    return contribution
+    return add_contribution(consultation, actor=actor, kind=ContributionKind.AMENDMENT, body=rationale, prepare=words)
 
 
 def proposed_section_text(section: Section, *, proposed_text: str | None, quote: str | None, replacement: str | None) -> str:
@@ -280,6 +205,19 @@ def unanswered_above_threshold(consultation: Consultation) -> int:
             support_count() >= consultation.response_threshold,
         )
     ) or 0
+
+
+@consultation_concluding.connect
+def _refuse_while_unanswered(consultation: Consultation, **_) -> None:
+    """The outcome cannot be published while an amendment above the response threshold waits
+    for an answer."""
+    waiting = unanswered_above_threshold(consultation)
+    if waiting:
+        raise RuleViolation(
+            f"{waiting} amendment{'s' if waiting != 1 else ''} with at least {consultation.response_threshold} "
+            f"supporting vote{'s' if consultation.response_threshold != 1 else ''} still "
+            f"{'wait' if waiting != 1 else 'waits'} for an answer. Answer every one before concluding."
+        )
 
 
 def base_section(contribution: Contribution) -> Section | None:

@@ -6,11 +6,11 @@ from flask_login import current_user
 from consult.amendments import services
 from consult.amendments.forms import AmendmentForm, AnswerForm
 from consult.amendments.models import Amendment, AmendmentState
-from consult.comments.models import Contribution
+from consult.contributions.models import Contribution
 from consult.core.errors import RuleViolation
 from consult.core.models import db
 from consult.core.params import page_number, whole_number
-from consult.core.permissions import Action, authorize
+from consult.permissions import Action, authorize
 from consult.core.routing import public
 from consult.proposals.models import Consultation
 from consult.proposals.services import get_visible_consultation

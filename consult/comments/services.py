@@ -2,7 +2,7 @@
 re-anchoring annotations when a new version of the text is published.
 
 Every function that changes something takes the acting user as ``actor``, checks permission
-through ``consult.core.permissions``, flushes and never commits.
+through ``consult.permissions``, flushes and never commits.
 """
 
 from __future__ import annotations
@@ -15,27 +15,19 @@ from sqlalchemy.orm import selectinload
 
 from consult.accounts.models import User
 from consult.comments.anchoring import TextAnchor, locate_quote, normalise_space, quote_context, reanchor
-from consult.comments.models import (
-    Anchor,
-    AnchorState,
-    Contribution,
-    ContributionKind,
-    ContributionRevision,
-    ModerationState,
-)
-from consult.core import text
+from consult.contributions.services import COMMENT_BODY, MAX_QUOTE_LENGTH, add_contribution, edited_body
+from consult.contributions.models import Contribution, ContributionKind, ContributionRevision, ModerationState
+from consult.comments.models import Anchor, AnchorState
+from consult.core import links, text
 from consult.core.errors import RuleViolation
 from consult.core.models import db, utcnow
-from consult.core.permissions import Action, authorize, visible_contributions
+from consult.permissions import Action, authorize, visible_contributions
 from consult.core.signals import version_published
-from consult.moderation import services as moderation
 from consult.proposals.models import Consultation, Section, Version
-from consult.proposals.services import hold_open
 
-MAX_BODY_LENGTH = 5_000
+MAX_BODY_LENGTH = COMMENT_BODY.max_length
 #: What the comment threads show and count (amendments and statements have pages of their own).
 DISCUSSION_KINDS = (ContributionKind.COMMENT, ContributionKind.REPLY)
-MAX_QUOTE_LENGTH = 2_000
 #: The deepest reply shown nested (a top-level comment has depth 0): three levels on screen.
 MAX_SHOWN_DEPTH = 2
 
@@ -62,34 +54,18 @@ def post_comment(
     annotation), or reply to a contribution. Only while the consultation is open; the quote
     must be words of the section as published (the server finds them, the browser only hints
     where)."""
-    authorize(actor, Action.POST_COMMENT, consultation)
-    hold_open(consultation)
-    body = _checked_body(body)
-    version = consultation.current_version
-    if version is None:
-        raise RuleViolation("This consultation has no published text yet.")
-
-    contribution = Contribution(
-        consultation=consultation,
-        author=actor,
-        version=version,
-        body=body,
-        body_html=str(text.render_markdown(body)),
-        moderation_state=moderation.initial_state(consultation, actor),
-    )
-    if parent is not None:
-        if parent.consultation_id != consultation.id or parent.is_deleted or parent.moderation_state != ModerationState.VISIBLE:
-            raise RuleViolation("You can only reply to a comment that is shown in this consultation.", status=400)
-        if quote:
-            raise RuleViolation("A reply cannot quote the text; reply without a quote, or comment on the passage.", status=400)
-        contribution.kind = ContributionKind.REPLY
-        contribution.parent = parent
-        contribution.thread_id = parent.thread_id or parent.id
-        contribution.depth = parent.depth + 1
-        contribution.section_key = parent.section_key
-    else:
-        contribution.kind = ContributionKind.COMMENT
-        if section_key:
+    def place(contribution: Contribution) -> None:
+        version = contribution.version
+        if parent is not None:
+            if parent.consultation_id != consultation.id or parent.is_deleted or parent.moderation_state != ModerationState.VISIBLE:
+                raise RuleViolation("You can only reply to a comment that is shown in this consultation.", status=400)
+            if quote:
+                raise RuleViolation("A reply cannot quote the text; reply without a quote, or comment on the passage.", status=400)
+            contribution.parent = parent
+            contribution.thread_id = parent.thread_id or parent.id
+            contribution.depth = parent.depth + 1
+            contribution.section_key = parent.section_key
+        elif section_key:
             section = version.section(section_key)
             if section is None:
                 raise RuleViolation("That section is not in the current version of the text.", status=400)
@@ -98,19 +74,9 @@ def post_comment(
                 contribution.anchors.append(_anchor(section, version, quote, start, end))
         elif quote and quote.strip():
             raise RuleViolation("Choose the section the quoted words are in.", status=400)
-    db.session.add(contribution)
-    db.session.flush()
-    moderation.held(contribution)
-    return contribution
 
-
-def _checked_body(body: str) -> str:
-    body = (body or "").strip()
-    if not body:
-        raise RuleViolation("Write something before posting.", status=400)
-    if len(body) > MAX_BODY_LENGTH:
-        raise RuleViolation(f"A comment can be at most {MAX_BODY_LENGTH:,} characters; yours has {len(body):,}.", status=400)
-    return body
+    kind = ContributionKind.REPLY if parent is not None else ContributionKind.COMMENT
+    return add_contribution(consultation, actor=actor, kind=kind, body=body, prepare=place)
 
 
 def _anchor(section: Section, version: Version, quote: str, start: int | None, end: int | None) -> Anchor:
@@ -149,12 +115,12 @@ def _anchor(section: Section, version: Version, quote: str, start: int | None, e
 def edit_comment(contribution: Contribution, *, actor: User, body: str) -> None:
     """Correct your own words within the edit window; the earlier text is kept."""
     authorize(actor, Action.EDIT_COMMENT, contribution)
-    body = _checked_body(body)
+    body, body_html = edited_body(contribution, body)
     if body == contribution.body:
         return
     contribution.revisions.append(ContributionRevision(body=contribution.body, written_at=contribution.edited_at or contribution.created_at))
     contribution.body = body
-    contribution.body_html = str(text.render_markdown(body))
+    contribution.body_html = body_html
     contribution.edited_at = utcnow()
     db.session.flush()
 
@@ -373,21 +339,19 @@ def annotations_query(consultation: Consultation, user: User | None):
 
 def annotation_record(contribution: Contribution):
     """One contribution as the W3C exporter's input, with IRIs on this site."""
-    from flask import url_for
-
     from consult.comments.w3c import AnnotationRecord
 
     anchor = contribution.anchor
     version = contribution.version
     return AnnotationRecord(
-        id=url_for("comments.show", contribution_id=contribution.id, _external=True),
+        id=links.url("comments.show", contribution_id=contribution.id),
         created=contribution.created_at,
         modified=contribution.edited_at,
-        creator_id=url_for("comments.person", user_id=contribution.author_id, _external=True) if contribution.author_id else url_for("comments.former_participant", _external=True),
+        creator_id=links.url("comments.person", user_id=contribution.author_id) if contribution.author_id else links.url("comments.former_participant"),
         creator_name=contribution.author.display_name if contribution.author else "Former participant",
         body=contribution.body,
-        reply_to=url_for("comments.show", contribution_id=contribution.parent_id, _external=True) if contribution.parent_id else None,
-        source=url_for("proposals.version", slug=contribution.consultation.slug, number=version.number, _external=True) if anchor else None,
+        reply_to=links.url("comments.show", contribution_id=contribution.parent_id) if contribution.parent_id else None,
+        source=links.url("proposals.version", slug=contribution.consultation.slug, number=version.number) if anchor else None,
         section_id=f"s-{anchor.section_key}" if anchor else None,
         exact=anchor.exact if anchor else None,
         prefix=anchor.prefix if anchor else None,

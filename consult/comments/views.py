@@ -8,13 +8,14 @@ from sqlalchemy import func, select
 
 from consult.comments import services
 from consult.comments.forms import CommentForm, EditForm, ReplyForm
-from consult.comments.models import Contribution
+from consult.contributions.models import Contribution
+from consult.comments import highlighting
 from consult.core import text
 from consult.core.errors import RuleViolation
 from consult.core.models import db
 from consult.core.params import page_number, whole_number
 from consult.accounts.models import User
-from consult.core.permissions import Action, authorize, can, visible_consultations, visible_contributions
+from consult.permissions import Action, authorize, can, visible_consultations, visible_contributions
 from consult.core.routing import public
 from consult.proposals.models import Consultation, Section, Version
 from consult.proposals.services import get_visible_consultation
@@ -36,7 +37,7 @@ def highlighted_sections(version: Version, only: Section | None = None) -> dict[
     result = {}
     for section in [only] if only else version.sections:
         marks = [
-            text.Highlight(
+            highlighting.Highlight(
                 start=h.start,
                 end=h.end,
                 href=url_for("comments.show", contribution_id=h.contribution_ids[0]),
@@ -51,10 +52,10 @@ def highlighted_sections(version: Version, only: Section | None = None) -> dict[
 
 
 @lru_cache(maxsize=256)
-def _highlighted(html: str, marks: tuple[text.Highlight, ...]) -> str:
+def _highlighted(html: str, marks: tuple[highlighting.Highlight, ...]) -> str:
     """Drawing the marks parses the section's HTML: most requests ask for the same sections
     with the same marks (a published text does not change), so each worker keeps the last few."""
-    return str(text.highlight(html, marks))
+    return str(highlighting.highlight(html, marks))
 
 
 STATE_NOTES = {"changed": " (the wording has changed since)", "moved": " (moved here from another section)"}

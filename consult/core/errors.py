@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, jsonify, make_response, render_template, request
@@ -11,7 +13,6 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import Conflict, Forbidden, HTTPException, InternalServerError
 
 from consult.core.models import db
-from consult.core.permissions import PermissionDenied
 
 
 class RuleViolation(Exception):
@@ -29,6 +30,17 @@ class RuleViolation(Exception):
         self.message = message
         self.status = status
         self.field = field
+
+
+class PermissionDenied(Exception):
+    """The actor may not do ``action`` (a ``consult.permissions.Action``). Views turn it into 403,
+    or 409 saying its ``reason``."""
+
+    def __init__(self, action: enum.Enum, obj: Any = None, reason: str | None = None):
+        super().__init__(f"not allowed: {action.value}")
+        self.action = action
+        self.obj = obj
+        self.reason = reason  # for those who could otherwise do it: why not now (see REFUSALS)
 
 
 TITLES = {

@@ -1,14 +1,13 @@
-"""What templates may call: permission checks, Markdown, dates."""
+"""What templates may call: Markdown, dates, links. (Permission checks, ``can``, are added by
+the app factory: core knows no domain.)"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from flask import Flask, request, url_for
-from flask_login import current_user
 
 from consult.core import text
-from consult.core.permissions import Action, can
 
 
 def format_datetime(value: datetime | None, fmt: str = "%-d %B %Y, %H:%M UTC") -> str:
@@ -32,8 +31,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["plain"] = text.render_plain
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
-    app.jinja_env.globals.update(Action=Action, url_with=url_with)
-
-    @app.context_processor
-    def permission_helpers():
-        return {"can": lambda action, obj=None: can(current_user, action, obj)}
+    app.jinja_env.globals.update(url_with=url_with)

@@ -11,9 +11,7 @@ import functools
 import html
 import re
 import threading
-from bisect import bisect_right
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from typing import Any, Final, TypeGuard
 
@@ -21,7 +19,7 @@ import bleach
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
-__all__ = ["render_markdown", "plain_text", "render_plain"]
+__all__ = ["render_markdown", "plain_text", "render_plain", "text_content", "link_is_allowed", "link_fragments_to"]
 
 ALLOWED_TAGS: Final = frozenset(
     {
@@ -43,6 +41,7 @@ _SPAN_RE: Final = re.compile(r"[0-9]{1,3}")
 _START_RE: Final = re.compile(r"-?[0-9]{1,9}")
 _SCOPES: Final = frozenset({"row", "col", "rowgroup", "colgroup"})
 # Characters a browser ignores or that can hide a scheme (whitespace, controls).
+_LINK_SCHEME_RE: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 _URL_JUNK_RE: Final = re.compile(r"[\x00-\x20\x7f-\xa0\s\u200b-\u200f\u2028\u2029\ufeff]+")
 _WS_RE: Final = re.compile(r"\s+")
 
@@ -124,7 +123,7 @@ class _PostSanitizeFilter:
 _HTML_NS: Final = "http://www.w3.org/1999/xhtml"
 _LISTS: Final = frozenset({"ul", "ol"})
 _LIST_TYPES: Final = frozenset({"1", "a", "A", "i", "I"})
-_HTML_SPACE: Final = " \t\n\r\f"  # not str.strip()'s set: a no-break space is visible
+HTML_SPACE: Final = " \t\n\r\f"  # not str.strip()'s set: a no-break space is visible
 
 
 class _Element:
@@ -149,7 +148,7 @@ def _is_blank(node: _Element | dict[str, Any]) -> bool:
     return (
         isinstance(node, dict)
         and node["type"] in ("Characters", "SpaceCharacters")
-        and not node["data"].strip(_HTML_SPACE)
+        and not node["data"].strip(HTML_SPACE)
     )
 
 
@@ -422,278 +421,6 @@ def text_content(rendered_html: str) -> str:
     return "".join(parser.parts)
 
 
-# --- server-side highlighting ---------------------------------------------------
-
-__all__ += ["Highlight", "highlight", "anchor_text", "text_content"]
-
-ANCHOR_IGNORE: Final = "data-anchor-ignore"
-"""Elements with this attribute are skipped when anchoring (here and in the browser script)."""
-
-_VOID_TAGS: Final = frozenset(
-    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-)
-# Elements that may not contain text or <mark>: their text nodes are inter-element whitespace
-# (a browser would move anything else out of a table), and are never wrapped.
-_NO_TEXT_PARENTS: Final = frozenset({"ul", "ol", "dl", "table", "thead", "tbody", "tfoot", "tr", "colgroup"})
-_LINK_SCHEME_RE: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
-
-
-@dataclass(frozen=True)
-class Highlight:
-    """One range to highlight, in :func:`text_content` offsets (code points, end exclusive).
-
-    ``href`` is where the annotation link goes (the range's comments), ``label``
-    the link's visually hidden text and ``count`` its visible text; ``id`` goes
-    in ``data-annotation`` (the range's index in the sequence when None).
-    """
-
-    start: int
-    end: int
-    href: str
-    label: str
-    count: int = 1
-    id: str | None = None
-
-
-def _close_element(stack: list[Any], tag: str, name: Any = lambda entry: entry) -> bool:
-    """Pop ``stack`` down to and including the innermost open ``tag``; False if it is not open.
-
-    Stray end tags are left to the browser: sanitised HTML is balanced anyway.
-    """
-    for depth in range(len(stack) - 1, -1, -1):
-        if name(stack[depth]) == tag:
-            del stack[depth:]
-            return True
-    return False
-
-
-class _AnchorText(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._open: list[tuple[str, bool]] = []  # (tag, inside a data-anchor-ignore element)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in _VOID_TAGS:
-            ignored = bool(self._open and self._open[-1][1]) or any(name == ANCHOR_IGNORE for name, _ in attrs)
-            self._open.append((tag, ignored))
-
-    handle_startendtag = handle_starttag  # as in _Tokenizer: `<span/>` opens a span, as in a browser
-
-    def handle_endtag(self, tag: str) -> None:
-        _close_element(self._open, tag, lambda entry: entry[0])
-
-    def handle_data(self, data: str) -> None:
-        if not (self._open and self._open[-1][1]):
-            self.parts.append(data)
-
-
-def anchor_text(rendered_html: str) -> str:
-    """:func:`text_content` without the text of ``data-anchor-ignore`` elements (and their descendants).
-
-    What the browser script anchors against: ``anchor_text(highlight(h, marks)) == text_content(h)``.
-    """
-    parser = _AnchorText()
-    parser.feed(str(rendered_html))
-    parser.close()
-    return "".join(parser.parts)
-
-
-def _attribute_value(value: str) -> str:
-    return html.escape(value, quote=True)
-
-
-def _text(value: str) -> str:
-    return html.escape(value, quote=False)
-
-
-# A token is ("tag", markup, inside_a_after_it) or ("text", data, offset, markable, inside_a).
-_Token = tuple[Any, ...]
-
-
-class _Tokenizer(HTMLParser):
-    """Sanitised HTML as a flat list of re-serialised tags and text nodes with their offsets.
-
-    Attributes are re-escaped from their parsed values (so they come out as
-    they went in); comments, doctypes and processing instructions, which
-    sanitised HTML never has, are dropped.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tokens: list[_Token] = []
-        self.length = 0
-        self._open: list[str] = []
-        self._links = 0  # open <a> elements
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        markup = "".join(
-            f" {name}" if value is None else f' {name}="{_attribute_value(value)}"' for name, value in attrs
-        )
-        if tag not in _VOID_TAGS:
-            self._open.append(tag)
-            self._links += tag == "a"
-        self.tokens.append(("tag", f"<{tag}{markup}>", self._links > 0))
-
-    # `<br/>` and friends: the slash means nothing in HTML, so a start tag it is.
-    handle_startendtag = handle_starttag
-
-    def handle_endtag(self, tag: str) -> None:
-        if _close_element(self._open, tag):
-            self._links = self._open.count("a")
-        self.tokens.append(("tag", f"</{tag}>", self._links > 0))
-
-    def handle_data(self, data: str) -> None:
-        markable = not (self._open and self._open[-1] in _NO_TEXT_PARENTS)
-        self.tokens.append(("text", data, self.length, markable, self._links > 0))
-        self.length += len(data)
-
-
-def _pieces(
-    offset: int, data: str, boundaries: list[int], covers: list[tuple[int, ...]]
-) -> Iterator[tuple[int, int, tuple[int, ...]]]:
-    """Split a text node at ``offset`` at the boundaries: (start, end, covering ranges) per piece."""
-    end = offset + len(data)
-    segment = bisect_right(boundaries, offset) - 1  # -1: before the first boundary
-    position = offset
-    while position < end:
-        following = boundaries[segment + 1] if segment + 1 < len(boundaries) else end
-        piece_end = min(following, end)
-        yield position, piece_end, covers[segment] if 0 <= segment < len(covers) else ()
-        position, segment = piece_end, segment + 1
-
-
-def _check_href(href: str) -> str:
-    scheme = _LINK_SCHEME_RE.match(_URL_JUNK_RE.sub("", html.unescape(href)))
-    if scheme is not None and scheme.group(1).lower() not in ALLOWED_SCHEMES:
-        raise ValueError(f"annotation link with a {scheme.group(1)!r} URL")
-    return href
-
-
-def highlight(rendered_html: str, marks: Sequence[Highlight]) -> Markup:
-    """Sanitised HTML with each range of ``marks`` wrapped in ``<mark>`` elements, plus a link per range.
-
-    Offsets are in ``text_content(rendered_html)``. Ranges are clamped to the text;
-    empty ones (after clamping) and non-numeric ones are ignored, never an error. Without any range
-    left the input comes back unchanged.
-
-    All range starts and ends cut the text into segments; each text-node piece
-    of a covered segment becomes one
-    ``<mark class="annotation" data-annotation="ID ID…">`` listing the ranges that
-    cover it (in ``marks`` order; ID is ``Highlight.id``, else the index in ``marks``),
-    with class ``annotation overlap`` when there are several. Marks therefore
-    only ever hold text: the element structure is unchanged, a range over
-    ``<em>``, list items or paragraphs is just several marks. Whitespace text
-    directly inside ul/ol/dl/table/thead/tbody/tfoot/tr/colgroup, where no mark
-    may go, is left unmarked.
-
-    Each range gets, after its last marked piece that has visible (non-HTML-space)
-    text (its last piece if it has none)::
-
-        <a class="annotation-link" href="HREF" data-anchor-ignore=""><span class="visually-hidden">LABEL: </span>COUNT</a>
-
-    or right after the enclosing ``<a>`` when that piece is inside a link (no
-    nested links). Links ending at the same place follow in ``marks`` order.
-    Their text is extra: ``text_content(highlight(h, m))`` is ``text_content(h)``
-    with the link texts inserted, and ``anchor_text(highlight(h, m)) == text_content(h)``.
-
-    Text is re-escaped and attributes are re-escaped from their parsed values;
-    ``href``, ``label`` and ids are escaped. A ``href`` whose scheme is not
-    http, https or mailto (``javascript:`` …) raises ValueError: callers build
-    them with ``url_for``. The input must be sanitised HTML (from
-    :func:`render_markdown`); it is not sanitised again.
-    """
-    source = str(rendered_html)
-    tokenizer = _Tokenizer()
-    tokenizer.feed(source)
-    tokenizer.close()
-    length = tokenizer.length
-
-    kept: list[tuple[int, int, int]] = []  # (start, end, index in marks)
-    for index, mark in enumerate(marks):
-        try:
-            start, end = max(0, int(mark.start)), min(length, int(mark.end))
-        except (TypeError, ValueError):
-            continue  # not an offset at all: ignored like an out-of-range one
-        if start < end:
-            kept.append((start, end, index))
-    if not kept:
-        return Markup(source)
-
-    # Elementary segments [boundaries[k], boundaries[k + 1]) and the ranges (positions in kept) covering each.
-    boundaries = sorted({offset for start, end, _ in kept for offset in (start, end)})
-    starting: dict[int, list[int]] = {}
-    ending: dict[int, list[int]] = {}
-    for position, (start, end, _) in enumerate(kept):
-        starting.setdefault(start, []).append(position)
-        ending.setdefault(end, []).append(position)
-    active: set[int] = set()
-    covers: list[tuple[int, ...]] = []
-    for boundary in boundaries[:-1]:
-        active.difference_update(ending.get(boundary, ()))
-        active.update(starting.get(boundary, ()))
-        covers.append(tuple(sorted(active)))
-
-    # Where each range's link goes: after the piece (token number, piece end).
-    last_piece: dict[int, tuple[int, int]] = {}
-    last_visible: dict[int, tuple[int, int]] = {}
-    for number, token in enumerate(tokenizer.tokens):
-        if token[0] != "text" or not token[3]:
-            continue
-        _, data, offset, _, _ = token
-        for piece_start, piece_end, cover in _pieces(offset, data, boundaries, covers):
-            if not cover:
-                continue
-            visible = bool(data[piece_start - offset : piece_end - offset].strip(_HTML_SPACE))
-            for position in cover:
-                last_piece[position] = (number, piece_end)
-                if visible:
-                    last_visible[position] = (number, piece_end)
-    links_after: dict[tuple[int, int], list[str]] = {}
-    for position in range(len(kept)):
-        place = last_visible.get(position) or last_piece.get(position)
-        if place is not None:
-            mark = marks[kept[position][2]]
-            links_after.setdefault(place, []).append(
-                f'<a class="annotation-link" href="{_attribute_value(_check_href(str(mark.href)))}"'
-                f' {ANCHOR_IGNORE}=""><span class="visually-hidden">{_text(str(mark.label))}: </span>'
-                f"{int(mark.count)}</a>"
-            )
-
-    names = [_attribute_value(str(index if marks[index].id is None else marks[index].id)) for _, _, index in kept]
-    open_tags: dict[tuple[int, ...], str] = {}
-    out: list[str] = []
-    pending: list[str] = []  # links waiting for the enclosing <a> to close
-    for number, token in enumerate(tokenizer.tokens):
-        if token[0] == "tag":
-            out.append(token[1])
-            if pending and not token[2]:
-                out.extend(pending)
-                pending.clear()
-            continue
-        _, data, offset, markable, inside_link = token
-        if not markable:
-            out.append(_text(data))
-            continue
-        for piece_start, piece_end, cover in _pieces(offset, data, boundaries, covers):
-            piece = _text(data[piece_start - offset : piece_end - offset])
-            if cover:
-                tag = open_tags.get(cover)
-                if tag is None:
-                    kind = "annotation overlap" if len(cover) > 1 else "annotation"
-                    tag = open_tags[cover] = (
-                        f'<mark class="{kind}" data-annotation="{" ".join(names[p] for p in cover)}">'
-                    )
-                out.append(f"{tag}{piece}</mark>")
-                links = links_after.get((number, piece_end))
-                if links:
-                    (pending if inside_link else out).extend(links)
-            else:
-                out.append(piece)
-    out.extend(pending)  # an <a> never closed
-    return Markup("".join(out))
-
-
 _FRAGMENT_HREF_RE: Final = re.compile(r'href="#([^"]*)"')
 _ID_ATTR_RE: Final = re.compile(r'\sid="([^"]*)"')
 
@@ -708,3 +435,10 @@ def link_fragments_to(rendered_html: str, page_url: str) -> Markup:
         return match.group(0) if match.group(1) in here else f'href="{target}#{match.group(1)}"'
 
     return Markup(_FRAGMENT_HREF_RE.sub(retarget, rendered_html))
+
+
+def link_is_allowed(href: str) -> bool:
+    """Whether a link's scheme (as a browser reads it, ignoring junk that can hide one) is one
+    the sanitiser keeps; a relative link has none and is allowed."""
+    scheme = _LINK_SCHEME_RE.match(_URL_JUNK_RE.sub("", html.unescape(href)))
+    return scheme is None or scheme.group(1).lower() in ALLOWED_SCHEMES

@@ -14,7 +14,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.accounts.models import Organisation, User
-from consult.comments.models import Contribution
+from consult.contributions.models import Contribution
 from consult.core.models import UTCDateTime, db, utcnow
 from consult.proposals.models import Consultation
 

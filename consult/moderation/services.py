@@ -2,7 +2,7 @@
 the public log, themes, summaries with citations, and the figures of the outcome.
 
 Every function that changes something takes the acting user as ``actor``, checks permission
-through ``consult.core.permissions``, flushes and never commits.
+through ``consult.permissions``, flushes and never commits.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from consult.accounts.models import Organisation, User
-from consult.comments.models import Anchor, Contribution, ContributionKind, ModerationState
+from consult.contributions.models import Contribution, ContributionKind, ModerationState
+from consult.comments.models import Anchor
 from consult.core import text
 from consult.core.errors import RuleViolation
 from consult.core.models import db, utcnow
-from consult.core.permissions import Action, authorize, visible_contributions
+from consult.permissions import Action, authorize, visible_contributions
 from consult.moderation.models import (
     Block,
     ContributionTheme,

@@ -17,10 +17,10 @@ from pathlib import Path
 from flask import Flask, current_app
 from sqlalchemy import func, select
 
-from consult.comments.models import Contribution
+from consult.contributions.models import Contribution
 from consult.core import jobs
 from consult.core.models import db
-from consult.core.permissions import visible_contributions
+from consult.permissions import visible_contributions
 from consult.proposals.models import Consultation
 
 #: Below this many contributions a moderator reads them all; suggestions would only be noise.

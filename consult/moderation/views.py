@@ -6,11 +6,11 @@ from sqlalchemy import select
 
 from consult.accounts.models import Organisation, User
 from consult.amendments import services as amendments
-from consult.comments.models import Contribution
+from consult.contributions.models import Contribution
 from consult.core.errors import RuleViolation
 from consult.core.models import db
 from consult.core.params import page_number, whole_number
-from consult.core.permissions import Action, authorize, can, visible_contributions
+from consult.permissions import Action, authorize, can, visible_contributions
 from consult.core.routing import public
 from consult.moderation import services, suggestions
 from consult.moderation.models import Block, ContributionTheme, ReportReason, SectionSummary, Theme

@@ -6,15 +6,8 @@ from wtforms import BooleanField, DateTimeLocalField, HiddenField, IntegerField,
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional, Regexp
 
-from consult.proposals.models import Transition
+from consult.proposals.models import LICENCES, Transition
 
-LICENCES = [
-    SelectChoice("CC-BY-4.0", "Creative Commons Attribution 4.0"),
-    SelectChoice("CC0-1.0", "CC0 1.0 (public domain dedication)"),
-    SelectChoice("CC-BY-SA-4.0", "Creative Commons Attribution-ShareAlike 4.0"),
-    SelectChoice("OGL-UK-3.0", "Open Government Licence v3.0"),
-    SelectChoice("PDDL-1.0", "Open Data Commons Public Domain Dedication"),
-]
 
 
 class UTCDateTimeLocalField(DateTimeLocalField):
@@ -42,7 +35,7 @@ class ConsultationForm(FlaskForm):
     summary = TextAreaField("Summary", validators=[Length(max=5000)], description="What the policy is about and what you want to hear. Markdown.")
     opens_at = UTCDateTimeLocalField("Opens (UTC)", validators=[Optional()], format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
     closes_at = UTCDateTimeLocalField("Closes (UTC)", validators=[Optional()], format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
-    licence = SelectField("Licence of the contributions and the record", choices=LICENCES)
+    licence = SelectField("Licence of the contributions and the record", choices=[SelectChoice(value, label) for value, label in LICENCES.items()])
     response_threshold = IntegerField(
         "Response threshold",
         default=10,

@@ -35,12 +35,12 @@ Pure Python: no Flask, no database. Heading text goes through
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
+from consult.core.slugs import slugify, truncate_slug
 from consult.core.text import plain_text
 
 __all__ = [
@@ -91,15 +91,6 @@ class ImportedSection:
 # --- slugs and keys ------------------------------------------------------------
 
 # Letters that NFKD does not decompose into ASCII.
-_TRANSLITERATION: Final = str.maketrans(
-    {
-        "ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE",
-        "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ł": "l", "Ł": "L",
-        "þ": "th", "Þ": "Th", "ð": "d", "Ð": "D", "ı": "i",
-    }
-)  # fmt: skip
-_APOSTROPHES: Final = frozenset("'’ʼ‘`")
-
 _NUMBERING: Final = re.compile(
     r"""^[ \t]*
     (?: \d+(?:\.\d+)+\.?                 # 5.1  5.1.2  5.1.
@@ -127,44 +118,13 @@ def strip_numbering(heading: str) -> str:
     return _NUMBERING.sub("", heading, count=1).strip()
 
 
-def slugify(text: str, max_length: int = MAX_KEY_LENGTH) -> str:
-    """Lowercase ASCII words joined by "-", cut at a word boundary to ``max_length``.
-
-    Accents are transliterated (NFKD, plus ß/æ/ø/... by hand), apostrophes
-    vanish ("agency's" -> "agencys"), other punctuation separates words and
-    other non-ASCII letters are dropped. May return "" (no letters or digits).
-    """
-    chars: list[str] = []
-    for char in unicodedata.normalize("NFKD", text.translate(_TRANSLITERATION)):
-        if char in _APOSTROPHES or unicodedata.combining(char):
-            continue
-        if char.isascii():
-            chars.append(char.lower() if char.isalnum() else " ")
-        elif not char.isalnum():
-            chars.append(" ")  # non-ASCII punctuation / space separates words
-        # other non-ASCII letters and digits are dropped
-    slug = "-".join("".join(chars).split())
-    return _truncate_slug(slug, max_length)
-
-
 def heading_slug(heading: str) -> str:
     """The key a heading gets on its own: slug of the heading without numbering.
 
     "1. Objectives" -> "objectives", "Appendix A: Definitions" ->
     "appendix-a-definitions"; "section" if nothing is left.
     """
-    return slugify(strip_numbering(heading)) or FALLBACK_KEY
-
-
-def _truncate_slug(slug: str, limit: int) -> str:
-    """The longest run of whole words of ``slug`` within ``limit`` characters.
-
-    A first word longer than the limit is cut hard.
-    """
-    if len(slug) <= limit:
-        return slug
-    cut = slug.rfind("-", 0, limit + 1)
-    return slug[:cut] if cut > 0 else slug[:limit]
+    return slugify(strip_numbering(heading), MAX_KEY_LENGTH) or FALLBACK_KEY
 
 
 def _join_key(parent: str, child: str) -> str:
@@ -172,12 +132,12 @@ def _join_key(parent: str, child: str) -> str:
     budget = MAX_KEY_LENGTH - len(child) - 1
     if budget <= 0:
         return child
-    return f"{_truncate_slug(parent, budget)}-{child}"
+    return f"{truncate_slug(parent, budget)}-{child}"
 
 
 def _with_suffix(key: str, number: int) -> str:
     suffix = f"-{number}"
-    return _truncate_slug(key, MAX_KEY_LENGTH - len(suffix)) + suffix
+    return truncate_slug(key, MAX_KEY_LENGTH - len(suffix)) + suffix
 
 
 # --- reading a document --------------------------------------------------------

@@ -13,6 +13,16 @@ from consult.accounts.models import Organisation, User
 from consult.core.models import UTCDateTime, db, utcnow
 
 
+#: The licences a consultation's contributions and record may be published under (SPDX ids).
+LICENCES: dict[str, str] = {
+    "CC-BY-4.0": "Creative Commons Attribution 4.0",
+    "CC0-1.0": "CC0 1.0 (public domain dedication)",
+    "CC-BY-SA-4.0": "Creative Commons Attribution-ShareAlike 4.0",
+    "OGL-UK-3.0": "Open Government Licence v3.0",
+    "PDDL-1.0": "Open Data Commons Public Domain Dedication",
+}
+
+
 class ConsultationState(enum.StrEnum):
     DRAFT = "draft"
     OPEN = "open"

@@ -1,13 +1,11 @@
 """Consultations: creating, writing and publishing the text, and the state lifecycle.
 
 Every function takes the acting user as ``actor``, checks permission through
-``consult.core.permissions``, applies the domain rule, flushes, and never commits.
+``consult.permissions``, applies the domain rule, flushes, and never commits.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,9 +17,10 @@ from consult.accounts.models import Organisation, User
 from consult.core import text
 from consult.core.errors import RuleViolation
 from consult.core.jobs import crontab, enqueue_after_commit, job
+from consult.core.slugs import is_slug, slugify
 from consult.core.models import db, utcnow
-from consult.core.signals import version_published
-from consult.core.permissions import TRANSITION_ACTIONS, Action, authorize, visible_consultations
+from consult.core.signals import consultation_concluding, version_published
+from consult.permissions import TRANSITION_ACTIONS, Action, authorize, visible_consultations
 from consult.proposals.importing import ImportedSection, import_markdown_files, split_markdown
 from consult.proposals.models import (
     TRANSITIONS,
@@ -34,7 +33,6 @@ from consult.proposals.models import (
 )
 from consult.proposals.textdiff import DiffOp, SectionMatch, match_sections, word_diff
 
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 MAX_SECTIONS = 500
 MAX_SECTION_LENGTH = 100_000
 
@@ -58,12 +56,6 @@ def get_visible_consultation(user: User | None, slug: str) -> Consultation | Non
 
 
 # ---- creating and editing ------------------------------------------------------------------
-
-def slugify(value: str, *, max_length: int = 60) -> str:
-    value = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().lower()
-    slug = re.sub(r"[^a-z0-9]+", "-", value).strip("-")[:max_length].strip("-")
-    return slug or "consultation"
-
 
 def _unique_slug(base: str) -> str:
     slug, n = base, 1
@@ -95,13 +87,13 @@ def create_consultation(
     authorize(actor, Action.CREATE_CONSULTATION, organisation)
     _check_dates(opens_at, closes_at)
     if slug:
-        if not SLUG_RE.match(slug):
+        if not is_slug(slug):
             raise RuleViolation("Use lowercase letters, digits and single hyphens in the web address.", status=400, field="slug")
         if db.session.scalar(select(Consultation.id).where(Consultation.slug == slug)) is not None:
             raise RuleViolation("That web address is taken; choose another.", status=400, field="slug")
     consultation = Consultation(
         organisation=organisation,
-        slug=slug or _unique_slug(slugify(title)),
+        slug=slug or _unique_slug(slugify(title, max_length=60) or "consultation"),
         title=title.strip(),
         summary=summary,
         opens_at=opens_at,
@@ -289,15 +281,7 @@ def change_state(consultation: Consultation, transition: Transition, *, actor: U
     db.session.execute(select(Consultation.id).where(Consultation.id == consultation.id).with_for_update())
     now = utcnow()
     if transition == Transition.CONCLUDE:
-        from consult.amendments.services import unanswered_above_threshold  # amendments build on proposals
-
-        waiting = unanswered_above_threshold(consultation)
-        if waiting:
-            raise RuleViolation(
-                f"{waiting} amendment{'s' if waiting != 1 else ''} with at least {consultation.response_threshold} "
-                f"supporting vote{'s' if consultation.response_threshold != 1 else ''} still "
-                f"{'wait' if waiting != 1 else 'waits'} for an answer. Answer every one before concluding."
-            )
+        consultation_concluding.send(consultation)  # a domain above may refuse (amendments unanswered)
     if transition in (Transition.OPEN, Transition.REOPEN):
         if consultation.current_version is None:
             raise RuleViolation("Publish version 1 of the text before opening the consultation.")

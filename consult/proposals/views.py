@@ -9,14 +9,14 @@ from consult.accounts.models import Organisation
 from consult.core.errors import RuleViolation
 from consult.core.models import db, utcnow
 from consult.core.params import page_number, whole_number
-from consult.core.permissions import Action, authorize, can, editable_organisations, visible_consultations
+from consult.permissions import Action, authorize, can, editable_organisations, visible_consultations
 from consult.core.routing import public
 from consult.proposals import services
-from consult.proposals.forms import LICENCES, ConsultationForm, ImportForm, PublishForm, TextForm, TransitionForm
-from consult.proposals.models import PUBLIC_STATES, Consultation, ConsultationState, Transition
+from consult.proposals.forms import ConsultationForm, ImportForm, PublishForm, TextForm, TransitionForm
+from consult.proposals.models import LICENCES, PUBLIC_STATES, Consultation, ConsultationState, Transition
 
 bp = Blueprint("proposals", __name__)
-LICENCE_NAMES = {choice.value: choice.label for choice in LICENCES}
+LICENCE_NAMES = LICENCES
 
 
 @bp.app_template_filter("licence")

@@ -26,7 +26,8 @@ from sqlalchemy import case, func, select
 
 from consult.accounts.models import Organisation, User
 from consult.amendments.models import Amendment, AmendmentSupporter, Citation
-from consult.comments.models import Anchor, Contribution, ContributionRevision, ModerationState
+from consult.comments.models import Anchor
+from consult.contributions.models import Contribution, ContributionRevision, ModerationState
 from consult.core import jobs
 from consult.core.models import db
 from consult.moderation.models import Block, ContributionTheme, ModerationLogEntry, SectionSummary, SummaryCitation, Theme

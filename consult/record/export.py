@@ -44,13 +44,13 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 from consult.accounts.models import User
 from consult.amendments.models import Amendment, AmendmentSupporter, Citation
 from consult.comments import w3c
-from consult.comments.models import Anchor, Contribution, ContributionKind, ContributionRevision
+from consult.contributions.models import Contribution, ContributionKind, ContributionRevision
+from consult.comments.models import Anchor
 from consult.comments.services import annotation_record, annotations_query
 from consult.core.models import db, utcnow
-from consult.core.permissions import visible_contributions
+from consult.permissions import visible_contributions
 from consult.moderation.models import Block, ContributionTheme, ModerationLogEntry, SectionSummary, SummaryCitation, Theme
-from consult.proposals.forms import LICENCES
-from consult.proposals.models import Consultation, ConsultationState, Version
+from consult.proposals.models import LICENCES, Consultation, ConsultationState, Version
 from consult.proposals.services import diff_versions, draft_as_markdown
 from consult.voting.models import STATEMENT_VALUES, SUPPORT_VALUES, Vote, VoteValue
 from consult.voting.services import Tally, section_tallies
@@ -217,7 +217,7 @@ def record_document(c: Consultation, exported_at: datetime) -> Row:
 
 
 def licence(c: Consultation) -> Row:
-    names = {choice.value: choice.label for choice in LICENCES}
+    names = LICENCES
     return {"id": c.licence, "name": names.get(c.licence, c.licence), "url": LICENCE_URLS.get(c.licence)}
 
 
@@ -628,7 +628,7 @@ def diff_markdown(c: Consultation, old: Version, new: Version) -> str:
         f"# {c.title}: changes from version {old.number} to version {new.number}",
         "",
         f"Version {old.number} was published {_time(old.published_at)}, version {new.number} {_time(new.published_at)}.",
-        f"Removed words are marked {{--like this--}}, added words {{++like this++}} (CriticMarkup), in the text as readers see it.",
+        "Removed words are marked {--like this--}, added words {++like this++} (CriticMarkup), in the text as readers see it.",
     ]
     if new.change_note:
         lines += ["", f"Note of version {new.number}: {new.change_note}"]

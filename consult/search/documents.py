@@ -16,9 +16,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consult.comments.models import Contribution
+from consult.contributions.models import Contribution
 from consult.core import text
-from consult.core.permissions import visible_consultations, visible_contributions
+from consult.permissions import visible_consultations, visible_contributions
 from consult.moderation.models import Theme
 from consult.proposals.models import Consultation, ConsultationState, Section, Version
 

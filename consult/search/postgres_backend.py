@@ -15,8 +15,8 @@ from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text,
 from sqlalchemy.dialects.postgresql import TSVECTOR, insert
 from sqlalchemy.orm import Session
 
-from consult.comments.models import Contribution
-from consult.core.permissions import visible_contributions
+from consult.contributions.models import Contribution
+from consult.permissions import visible_contributions
 from consult.search import documents as docs
 from consult.search.documents import CONTRIBUTION_KINDS, Changes, Document, Plan
 from consult.search.query import ParsedQuery, QueryError

@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app, url_for
+from flask import current_app
 from markupsafe import Markup
 from sqlalchemy import select
 
-from consult.comments.models import Contribution
+from consult.contributions.models import Contribution
+from consult.core import links
 from consult.core.models import db
-from consult.core.permissions import visible_consultations, visible_contributions
+from consult.permissions import visible_consultations, visible_contributions
 from consult.moderation.models import Theme
 from consult.proposals.models import Consultation, ConsultationState, Section, Version
 from consult.search.documents import CONTRIBUTION_KINDS, KINDS
@@ -193,11 +194,11 @@ def _current_headings(consultations) -> dict[tuple[int, str], str]:
 
 def _url(hit: RawHit, c: Consultation) -> str:
     if hit.kind == "consultation":
-        return url_for("proposals.consultation", slug=c.slug)
+        return links.path("proposals.consultation", slug=c.slug)
     if hit.kind == "section":
-        return url_for("comments.section", slug=c.slug, key=hit.section_key)
+        return links.path("comments.section", slug=c.slug, key=hit.section_key)
     if hit.kind == "amendment":
-        return url_for("amendments.show", contribution_id=hit.ref_id)
+        return links.path("amendments.show", contribution_id=hit.ref_id)
     if hit.kind in CONTRIBUTION_KINDS:
-        return url_for("comments.show", contribution_id=hit.ref_id)
-    return url_for("moderation.outcome", slug=c.slug) + f"#theme-{hit.ref_id}"
+        return links.path("comments.show", contribution_id=hit.ref_id)
+    return links.path("moderation.outcome", slug=c.slug) + f"#theme-{hit.ref_id}"

@@ -18,7 +18,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import event, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
-from consult.comments.models import Contribution
+from consult.contributions.models import Contribution
 from consult.moderation.models import Block, Theme
 from consult.proposals.models import Consultation, Section, Version
 from consult.search.documents import Changes

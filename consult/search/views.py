@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from consult.core.models import db
 from consult.core.params import whole_number
-from consult.core.permissions import visible_consultations
+from consult.permissions import visible_consultations
 from consult.core.routing import public
 from consult.proposals.models import Consultation
 from consult.search import services

@@ -11,7 +11,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.accounts.models import User
-from consult.comments.models import Contribution
+from consult.contributions.models import Contribution
 from consult.core.models import UTCDateTime, db, utcnow
 
 

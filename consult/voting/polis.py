@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import insert, select
 
 from consult.accounts.models import User
-from consult.comments.models import Contribution, ContributionKind, ModerationState
+from consult.contributions.models import Contribution, ContributionKind, ModerationState
 from consult.core import text
 from consult.core.errors import RuleViolation
 from consult.core.models import db, utcnow

@@ -15,10 +15,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from consult.accounts.models import User
-from consult.comments.models import Contribution, ContributionKind, ModerationState
+from consult.contributions.models import Contribution, ContributionKind, ModerationState
 from consult.core.errors import RuleViolation
 from consult.core.models import db
-from consult.core.permissions import Action, authorize
+from consult.core.signals import vote_changed
+from consult.permissions import Action, authorize
 from consult.proposals.models import Consultation
 from consult.proposals.services import hold_open
 from consult.voting.models import STATEMENT_VALUES, SUPPORT_VALUES, Vote, VoteValue
@@ -116,15 +117,8 @@ def cast_vote(
     stamp = literal(now, Vote.updated_at.type)
     updated_at = case((Vote.updated_at > stamp, Vote.updated_at), else_=stamp)
     db.session.execute(statement.on_conflict_do_update(index_elements=conflict, set_={"value": value, "updated_at": updated_at}))
-    _map_votes_changed(consultation, contribution)
+    vote_changed.send(consultation, contribution=contribution)
     return value
-
-
-def _map_votes_changed(consultation: Consultation, contribution: Contribution | None) -> None:
-    if contribution is not None and contribution.kind == ContributionKind.STATEMENT:
-        from consult.voting.statements import map_votes_changed  # statements build on votes
-
-        map_votes_changed(consultation)
 
 
 def withdraw_vote(
@@ -138,7 +132,7 @@ def withdraw_vote(
     )
     withdrawn = db.session.execute(delete(Vote).where(Vote.user_id == actor.id, target)).rowcount > 0
     if withdrawn:
-        _map_votes_changed(consultation, contribution)
+        vote_changed.send(consultation, contribution=contribution)
     return withdrawn
 
 

@@ -15,38 +15,23 @@ from dataclasses import asdict
 from sqlalchemy import func, select
 
 from consult.accounts.models import User
-from consult.comments.models import Contribution, ContributionKind
-from consult.core import jobs, text
-from consult.core.errors import RuleViolation
+from consult.contributions.models import Contribution, ContributionKind
+from consult.contributions.services import BODY_RULES, add_contribution
+from consult.core import jobs
 from consult.core.models import db, utcnow
-from consult.core.permissions import Action, authorize, visible_contributions
-from consult.moderation import services as moderation
+from consult.core.signals import vote_changed
+from consult.permissions import visible_contributions
 from consult.proposals.models import Consultation
-from consult.proposals.services import hold_open
 from consult.voting.models import OpinionMapCache, Vote
 
-MAX_STATEMENT_LENGTH = 280
+MAX_STATEMENT_LENGTH = BODY_RULES[ContributionKind.STATEMENT].max_length
 VALUE_OF = {"agree": 1, "disagree": -1, "pass": 0}
 
 
 def post_statement(consultation: Consultation, *, actor: User, body: str) -> Contribution:
     """A short statement others will agree or disagree with (participants write them; moderators
     seed the first ones)."""
-    authorize(actor, Action.POST_COMMENT, consultation)
-    now = hold_open(consultation)
-    body = " ".join((body or "").split())
-    if not body:
-        raise RuleViolation("Write the statement.", status=400)
-    if len(body) > MAX_STATEMENT_LENGTH:
-        raise RuleViolation(f"A statement can be at most {MAX_STATEMENT_LENGTH} characters; yours has {len(body)}.", status=400)
-    statement = Contribution(
-        consultation=consultation, author=actor, version=consultation.current_version, kind=ContributionKind.STATEMENT,
-        body=body, body_html=str(text.render_plain(body)), moderation_state=moderation.initial_state(consultation, actor), created_at=now,
-    )
-    db.session.add(statement)
-    db.session.flush()
-    moderation.held(statement)
-    return statement
+    return add_contribution(consultation, actor=actor, kind=ContributionKind.STATEMENT, body=body)
 
 
 def statements_query(consultation: Consultation, user: User | None):
@@ -156,6 +141,12 @@ def map_job_key(consultation_id: int) -> str:
 def map_votes_changed(consultation: Consultation) -> None:
     """A vote on a statement makes the stored map stale: recompute it once the vote commits."""
     jobs.enqueue_after_commit(recompute_opinion_map, consultation.id, once=map_job_key(consultation.id))
+
+
+@vote_changed.connect
+def _statement_vote_changed(consultation: Consultation, *, contribution: Contribution | None = None, **_) -> None:
+    if contribution is not None and contribution.kind == ContributionKind.STATEMENT:
+        map_votes_changed(consultation)
 
 
 @jobs.job(retries=2)

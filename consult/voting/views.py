@@ -8,11 +8,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from consult.accounts.views import safe_next
-from consult.comments.models import Contribution
+from consult.contributions.models import Contribution
 from consult.core.errors import RuleViolation
 from consult.core.models import db
 from consult.core.params import whole_number
-from consult.core.permissions import Action, can, visible_contributions
+from consult.permissions import Action, can, visible_contributions
 from consult.core.routing import public
 from consult.proposals.services import get_visible_consultation
 from consult.voting import services, statements

@@ -18,8 +18,9 @@ from sqlalchemy import ColumnElement, false, or_, select, true
 
 from consult.accounts.models import Membership, Organisation, Role, User
 from consult.amendments.models import Amendment, AmendmentState
-from consult.comments.models import Contribution, ContributionKind, ModerationState
+from consult.contributions.models import Contribution, ContributionKind, ModerationState
 from consult.moderation.models import Block
+from consult.core.errors import PermissionDenied
 from consult.core.models import db, utcnow
 from consult.proposals.models import (
     PUBLIC_STATES,
@@ -28,16 +29,6 @@ from consult.proposals.models import (
     ConsultationState,
     Transition,
 )
-
-
-class PermissionDenied(Exception):
-    """The actor may not do this. Views turn it into 403, or 409 saying its ``reason``."""
-
-    def __init__(self, action: Action, obj: Any = None, reason: str | None = None):
-        super().__init__(f"not allowed: {action.value}")
-        self.action = action
-        self.obj = obj
-        self.reason = reason  # for those who could otherwise do it: why not now (see REFUSALS)
 
 
 class Action(enum.StrEnum):

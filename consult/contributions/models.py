@@ -1,0 +1,102 @@
+"""Contributions: everything a participant says (comments, replies, amendments, statements),
+with one author, one consultation, one moderation state, so votes, reports, moderation, themes,
+citations, search and export treat every kind alike."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from consult.accounts.models import User
+from consult.core.models import UTCDateTime, db, utcnow
+from consult.proposals.models import Consultation, Version
+
+if TYPE_CHECKING:  # the relationship is resolved by name; comments sit above contributions
+    from consult.comments.models import Anchor
+
+
+class ContributionKind(enum.StrEnum):
+    COMMENT = "comment"
+    REPLY = "reply"
+    AMENDMENT = "amendment"
+    STATEMENT = "statement"
+
+
+class ModerationState(enum.StrEnum):
+    VISIBLE = "visible"
+    PENDING = "pending"  # waiting for a moderator (pre-moderation)
+    HIDDEN = "hidden"  # hidden by a moderator, shown as a tombstone with the public reason
+
+
+class Contribution(db.Model):
+    """A comment, reply, amendment or statement. Replies point at their parent and their
+    thread's root; ``section_key`` is None for a comment on the whole consultation."""
+
+    __tablename__ = "contributions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("contributions.id", ondelete="CASCADE"))
+    thread_id: Mapped[int | None] = mapped_column(ForeignKey("contributions.id", ondelete="CASCADE"), index=True)
+    depth: Mapped[int] = mapped_column(default=0)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"))
+    section_key: Mapped[str | None] = mapped_column(String(80))
+    body: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    moderation_state: Mapped[str] = mapped_column(String(20), default=ModerationState.VISIBLE)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: the public reason a moderator gave for hiding it (shown in its tombstone)
+    hidden_reason: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    consultation: Mapped[Consultation] = relationship()
+    author: Mapped[User | None] = relationship()
+    version: Mapped[Version] = relationship()
+    parent: Mapped[Contribution | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
+    revisions: Mapped[list[ContributionRevision]] = relationship(
+        back_populates="contribution", order_by="ContributionRevision.id", cascade="all, delete-orphan"
+    )
+    anchors: Mapped[list[Anchor]] = relationship(back_populates="contribution", cascade="all, delete-orphan")
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('comment', 'reply', 'amendment', 'statement')", name="kind_known"),
+        CheckConstraint("moderation_state IN ('visible', 'pending', 'hidden')", name="moderation_state_known"),
+        CheckConstraint("(kind = 'reply') = (parent_id IS NOT NULL)", name="replies_have_parents"),
+        CheckConstraint("(parent_id IS NULL) = (thread_id IS NULL)", name="replies_have_threads"),
+        CheckConstraint("depth >= 0 AND (depth = 0) = (parent_id IS NULL)", name="depth_matches_parent"),
+        Index("ix_contributions_consultation_section", "consultation_id", "section_key", "created_at"),
+    )
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
+    def anchor(self) -> Anchor | None:
+        """The anchor on the version it was written on (None for a plain comment)."""
+        return next((a for a in self.anchors if a.version_id == self.version_id), None)
+
+    def __repr__(self) -> str:
+        return f"<Contribution {self.id} {self.kind}>"
+
+
+class ContributionRevision(db.Model):
+    """An earlier text of an edited contribution, kept so an edit cannot rewrite history."""
+
+    __tablename__ = "contribution_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contribution_id: Mapped[int] = mapped_column(ForeignKey("contributions.id", ondelete="CASCADE"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    contribution: Mapped[Contribution] = relationship(back_populates="revisions")

@@ -1,0 +1,111 @@
+"""Adding a contribution: the one way every kind (comment, reply, amendment, statement) is
+written, so the open check, the body's rules, its rendering and the initial moderation state
+are applied once, in the same order, for all of them.
+
+Like every service it takes the acting user as ``actor``, checks permission through
+``consult.permissions``, flushes and never commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from consult.accounts.models import User
+from consult.contributions.models import Contribution, ContributionKind
+from consult.core import text
+from consult.core.errors import RuleViolation
+from consult.core.models import db
+from consult.moderation import services as moderation
+from consult.permissions import Action, authorize
+from consult.proposals.models import Consultation
+from consult.proposals.services import hold_open
+
+#: The longest quote an annotation or an amendment may name.
+MAX_QUOTE_LENGTH = 2_000
+
+
+@dataclass(frozen=True)
+class BodyRule:
+    """How one kind's body is written: its limit, what is said when it is empty or too long,
+    and how it is rendered (Markdown, or plain text for short statements)."""
+
+    max_length: int
+    when_empty: str
+    noun: str  # "A comment can be at most …"
+    markdown: bool = True
+    collapse_space: bool = False
+    comma_numbers: bool = True
+
+    def check(self, body: str | None) -> str:
+        body = " ".join((body or "").split()) if self.collapse_space else (body or "").strip()
+        if not body:
+            raise RuleViolation(self.when_empty, status=400)
+        if len(body) > self.max_length:
+            limit, length = (f"{self.max_length:,}", f"{len(body):,}") if self.comma_numbers else (self.max_length, len(body))
+            raise RuleViolation(f"{self.noun} can be at most {limit} characters; yours has {length}.", status=400)
+        return body
+
+    def render(self, body: str) -> str:
+        return str(text.render_markdown(body) if self.markdown else text.render_plain(body))
+
+
+COMMENT_BODY = BodyRule(max_length=5_000, when_empty="Write something before posting.", noun="A comment")
+BODY_RULES: dict[ContributionKind, BodyRule] = {
+    ContributionKind.COMMENT: COMMENT_BODY,
+    ContributionKind.REPLY: COMMENT_BODY,
+    # an amendment's body is its rationale; the proposed words are on its Amendment row
+    ContributionKind.AMENDMENT: BodyRule(max_length=5_000, when_empty="Say why: an amendment needs a rationale.", noun="A rationale"),
+    ContributionKind.STATEMENT: BodyRule(
+        max_length=280, when_empty="Write the statement.", noun="A statement", markdown=False, collapse_space=True, comma_numbers=False
+    ),
+}
+
+#: Which permission each kind needs on the consultation.
+ACTIONS: dict[ContributionKind, Action] = {
+    ContributionKind.COMMENT: Action.POST_COMMENT,
+    ContributionKind.REPLY: Action.POST_COMMENT,
+    ContributionKind.AMENDMENT: Action.PROPOSE_AMENDMENT,
+    ContributionKind.STATEMENT: Action.POST_COMMENT,
+}
+
+
+def add_contribution(
+    consultation: Consultation,
+    *,
+    actor: User,
+    kind: ContributionKind,
+    body: str | None,
+    prepare: Callable[[Contribution], None] | None = None,
+) -> Contribution:
+    """Add what ``actor`` says to ``consultation``: only while it takes contributions (the
+    permission, then the state re-read under a shared lock so a close cannot cross it), on its
+    current version, with a body that follows its kind's rule, starting visible or, when the
+    consultation is pre-moderated and the author has nothing approved yet, pending.
+
+    ``prepare`` fills in what is particular to the kind (a section, a parent, an anchor, the
+    amendment's words) and may refuse with a ``RuleViolation``; it runs before the insert."""
+    authorize(actor, ACTIONS[kind], consultation)
+    now = hold_open(consultation)
+    rule = BODY_RULES[kind]
+    body = rule.check(body)
+    version = consultation.current_version
+    if version is None:
+        raise RuleViolation("This consultation has no published text yet.")
+    contribution = Contribution(
+        consultation=consultation, author=actor, version=version, kind=kind, body=body, body_html=rule.render(body),
+        moderation_state=moderation.initial_state(consultation, actor), created_at=now,
+    )
+    if prepare is not None:
+        prepare(contribution)
+    db.session.add(contribution)
+    db.session.flush()
+    moderation.held(contribution)
+    return contribution
+
+
+def edited_body(contribution: Contribution, body: str | None) -> tuple[str, str]:
+    """The checked and rendered new body of an edited contribution, by its kind's rule."""
+    rule = BODY_RULES[ContributionKind(contribution.kind)]
+    body = rule.check(body)
+    return body, rule.render(body)

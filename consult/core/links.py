@@ -1,0 +1,34 @@
+"""Links to the site's pages for code that is not a view: services, exports, jobs, mail.
+
+Inside a request they use the request's own address (what the reader typed, behind the
+proxies ``PROXY_FIX`` trusts); anywhere else (``consult export``, a job, a test) the site's
+address ``CONSULT_BASE_URL``. So no service needs a faked request to make a link.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, has_request_context, url_for
+from werkzeug.routing import MapAdapter
+
+DEFAULT_BASE_URL = "http://localhost"
+
+
+def _adapter() -> MapAdapter:
+    base = urlsplit(current_app.config.get("BASE_URL") or DEFAULT_BASE_URL)
+    return current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "http")
+
+
+def url(endpoint: str, **values) -> str:
+    """The absolute address of a page (for exports, mail and feeds, read away from the site)."""
+    if has_request_context():
+        return url_for(endpoint, _external=True, **values)
+    return _adapter().build(endpoint, values, force_external=True)
+
+
+def path(endpoint: str, **values) -> str:
+    """The address of a page relative to the site (for links shown on its own pages)."""
+    if has_request_context():
+        return url_for(endpoint, **values)
+    return _adapter().build(endpoint, values)

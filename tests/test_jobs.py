@@ -289,3 +289,61 @@ def test_a_drafts_record_is_a_404_even_for_its_author(client, draft_consultation
     login(client, author)
     assert download(client, "secret-draft").status_code == 404
     assert builds == []
+
+
+def _edit(c, people):
+    comments.edit_comment(people["comment"], actor=people["citizen"], body="Publish the bus timetables, and the fares.")
+
+
+def _vote(c, people):
+    voting.cast_vote(c, actor=people["other"], value="support", contribution=people["amendment"])
+
+
+def _change_vote(c, people):
+    voting.cast_vote(c, actor=people["citizen"], value="oppose", contribution=people["amendment"])
+
+
+def _co_support(c, people):
+    from consult.amendments import services as amendments
+
+    amendments.co_support(people["open amendment"].amendment, actor=people["other"])
+
+
+def _answer_again(c, people):
+    from consult.amendments import services as amendments
+
+    amendments.answer_amendment(people["amendment"].amendment, actor=people["author"], decision="not_accepted", reason="Out of budget.")
+
+
+def _theme(c, people):
+    theme = moderation.create_theme(c, actor=people["moderator"], name="Timetables")
+    moderation.tag(theme, [people["comment"]], actor=people["moderator"])
+
+
+def _block(c, people):
+    moderation.block(c.organisation, people["citizen"], actor=people["moderator"], reason="Spam.", consultation=c)
+
+
+@pytest.mark.parametrize("change", [_edit, _vote, _change_vote, _co_support, _answer_again, _theme, _block])
+def test_every_change_the_record_shows_rebuilds_it(client, consultation, citizen, author, moderator, builds, change):
+    from consult.amendments import services as amendments
+
+    section = consultation.current_version.sections[0]
+    people = {"citizen": citizen, "author": author, "moderator": moderator, "other": make_user(name="Olive Other")}
+    people["comment"] = comments.post_comment(consultation, actor=citizen, body="Publish the bus timetables.")
+    people["amendment"] = amendments.propose_amendment(consultation, actor=citizen, section_key=section.key, rationale="Clearer.",
+                                                       proposed_text=section.body + "\n\nAnd the fares.")
+    people["open amendment"] = amendments.propose_amendment(consultation, actor=citizen, section_key=section.key, rationale="Shorter.",
+                                                            proposed_text=section.body + "\n\nIn brief.")
+    voting.cast_vote(consultation, actor=citizen, value="support", contribution=people["amendment"])
+    amendments.answer_amendment(people["amendment"].amendment, actor=author, decision="accepted", reason="Good idea.")
+    db.session.commit()
+    before = record_json(download(client))
+    assert download(client).status_code == 200 and len(builds) == 1
+
+    change(consultation, people)
+    db.session.commit()
+    after = record_json(download(client))
+    assert len(builds) == 2
+    if change is not _theme:  # themes are published with the outcome: rebuilt, the same until then
+        assert after.split('"exported_at"')[1][30:] != before.split('"exported_at"')[1][30:]

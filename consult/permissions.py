@@ -17,9 +17,9 @@ from flask import g, has_request_context
 from sqlalchemy import ColumnElement, false, or_, select, true
 
 from consult.accounts.models import Membership, Organisation, Role, User
-from consult.amendments.models import Amendment, AmendmentState
+from consult.amendments.models import Amendment, AmendmentState, AmendmentSupporter
 from consult.contributions.models import Contribution, ContributionKind, ModerationState
-from consult.moderation.models import Block
+from consult.moderation.models import Block, Theme
 from consult.core.errors import PermissionDenied
 from consult.core.models import db, utcnow
 from consult.proposals.models import (
@@ -28,6 +28,7 @@ from consult.proposals.models import (
     Consultation,
     ConsultationState,
     Transition,
+    Version,
 )
 
 
@@ -55,6 +56,10 @@ class Action(enum.StrEnum):
     REPORT = "report"  # on a Contribution
     MODERATE = "moderate"  # on an Organisation or a Consultation: the queue, hiding, blocking
     SUMMARISE = "summarise"  # on a Consultation: themes and summaries
+    VIEW_VERSION = "view_version"  # on a Version
+    VIEW_OUTCOME = "view_outcome"  # on a Consultation: "you said, we did"
+    VIEW_THEMES = "view_themes"  # on a Consultation: its themes, their summaries and the section summaries
+    LEAVE_SUPPORT = "leave_support"  # on an Amendment
 
 
 #: How long after posting an author may still correct a comment.
@@ -97,6 +102,7 @@ def _view_consultation(user: User | None, c: Consultation) -> bool:
 
 
 def _create_consultation(user: User | None, org: Organisation) -> bool:
+    """The organisation's authors and admins (and site admins) start its consultations."""
     return _edits_for(user, org.id)
 
 
@@ -153,26 +159,38 @@ def _summarise(user: User | None, c: Consultation) -> bool:
 
 
 def _report(user: User | None, contribution: Contribution) -> bool:
-    """Anyone signed in reports what others wrote."""
-    return _signed_in(user) and contribution.author_id != user.id and contribution.deleted_at is None
+    """Anyone signed in reports what others wrote, where they can read it."""
+    return (
+        _signed_in(user)
+        and contribution.author_id != user.id
+        and contribution.deleted_at is None
+        and _view_consultation(user, contribution.consultation)
+    )
 
 
 def _own(user: User | None, contribution: Contribution) -> bool:
-    return _signed_in(user) and contribution.author_id == user.id and contribution.deleted_at is None
+    """Their own, not deleted, in a consultation they can read."""
+    return (
+        _signed_in(user)
+        and contribution.author_id == user.id
+        and contribution.deleted_at is None
+        and _view_consultation(user, contribution.consultation)
+    )
 
 
 DISCUSSION = frozenset({ContributionKind.COMMENT, ContributionKind.REPLY})
 
 
 def _edit_comment(user: User | None, contribution: Contribution) -> bool:
-    """Authors correct their own comments and replies for 15 minutes, while the consultation is
-    open; the earlier text is kept. Not statements and amendments: people have voted on their words."""
+    """Authors correct their own comments and replies for 15 minutes, while they may take part
+    (the consultation is open, they are confirmed and not blocked); the earlier text is kept.
+    Not statements and amendments: people have voted on their words."""
     return (
         contribution.kind in DISCUSSION
         and _own(user, contribution)
         and contribution.moderation_state != ModerationState.HIDDEN
         and utcnow() - contribution.created_at <= EDIT_WINDOW
-        and contribution.consultation.accepts_contributions(utcnow())
+        and _post_comment(user, contribution.consultation)
     )
 
 
@@ -194,8 +212,13 @@ def _co_support(user: User | None, amendment: Amendment) -> bool:
 
 
 def _withdraw_amendment(user: User | None, amendment: Amendment) -> bool:
-    """Its author withdraws an amendment until it is answered; it stays on record as withdrawn."""
-    return _own(user, amendment.contribution) and amendment.state == AmendmentState.OPEN
+    """Its author withdraws an amendment until it is answered, and never after the outcome is
+    published (the record is fixed then); it stays on record as withdrawn."""
+    return (
+        _own(user, amendment.contribution)
+        and amendment.state == AmendmentState.OPEN
+        and amendment.contribution.consultation.state != ConsultationState.CONCLUDED
+    )
 
 
 def _answer_amendment(user: User | None, amendment: Amendment) -> bool:
@@ -211,11 +234,45 @@ def _answer_amendment(user: User | None, amendment: Amendment) -> bool:
     )
 
 
+def _leave_support(user: User | None, amendment: Amendment) -> bool:
+    """A co-supporter takes their name off an amendment while the consultation is open (even
+    when blocked: leaving adds nothing)."""
+    return (
+        _signed_in(user)
+        and amendment.contribution.consultation.accepts_contributions(utcnow())
+        and any(s.user_id == user.id for s in amendment.supporters)
+    )
+
+
+def _view_version(user: User | None, version: Version) -> bool:
+    """Those who see the consultation read its published versions; a draft version is read
+    only by those who write the organisation's consultations."""
+    c = version.consultation
+    return _view_consultation(user, c) and (version.published_at is not None or _edits_for(user, c.organisation_id))
+
+
+def _view_outcome(user: User | None, c: Consultation) -> bool:
+    """The outcome ("you said, we did") is public once the consultation is concluded; before
+    that its editors and moderators see it, to prepare it."""
+    return _view_consultation(user, c) and (
+        c.state == ConsultationState.CONCLUDED or _edits_for(user, c.organisation_id) or _moderate(user, c)
+    )
+
+
+def _view_themes(user: User | None, c: Consultation) -> bool:
+    """Themes and summaries are the moderators' working notes until the consultation is
+    concluded; then they are published with the outcome (on the site, in search and in the
+    open record). The same rule as the outcome, and ``visible_themes`` in SQL."""
+    return _view_outcome(user, c)
+
+
 def _manage_organisation(user: User | None, org: Organisation) -> bool:
+    """The organisation's admins (and site admins) manage its members and roles."""
     return _is_site_admin(user) or Role.ADMIN in _roles(user, org.id)
 
 
 def _create_organisation(user: User | None, _obj: None) -> bool:
+    """Only site admins create organisations."""
     return _is_site_admin(user)
 
 
@@ -239,6 +296,10 @@ PREDICATES: dict[Action, Callable[[User | None, Any], bool]] = {
     Action.REPORT: _report,
     Action.MODERATE: _moderate,
     Action.SUMMARISE: _summarise,
+    Action.VIEW_VERSION: _view_version,
+    Action.VIEW_OUTCOME: _view_outcome,
+    Action.VIEW_THEMES: _view_themes,
+    Action.LEAVE_SUPPORT: _leave_support,
     **{action: _transition(t) for t, action in TRANSITION_ACTIONS.items()},
 }
 
@@ -283,16 +344,50 @@ def visible_consultations(user: User | None) -> ColumnElement[bool]:
 
 def editable_organisations(user: User | None) -> ColumnElement[bool]:
     """Organisations in which ``user`` may create consultations."""
+    return _staff_of(user, EDITOR_ROLES, Organisation.id)
+
+
+def _staff_of(user: User | None, roles: frozenset[Role], organisation_id) -> ColumnElement[bool]:
+    """``organisation_id`` (a column) is an organisation in which ``user`` has one of ``roles``
+    (site admins: every organisation)."""
     if _is_site_admin(user):
         return true()
     if not _signed_in(user):
         return false()
-    return Organisation.id.in_(
-        select(Membership.organisation_id).where(
-            Membership.user_id == user.id,
-            Membership.role.in_([r.value for r in EDITOR_ROLES]),
-        )
+    return organisation_id.in_(
+        select(Membership.organisation_id).where(Membership.user_id == user.id, Membership.role.in_([r.value for r in roles]))
     )
+
+
+def visible_versions(user: User | None) -> ColumnElement[bool]:
+    """A WHERE clause for versions ``user`` may read: the same rule as VIEW_VERSION (published
+    versions of a consultation they see; drafts for the organisation's editors)."""
+    consultations = select(Consultation.id).where(visible_consultations(user))
+    drafts = select(Consultation.id).where(_staff_of(user, EDITOR_ROLES, Consultation.organisation_id))
+    return Version.consultation_id.in_(consultations) & or_(Version.published_at.is_not(None), Version.consultation_id.in_(drafts))
+
+
+def visible_themes(user: User | None) -> ColumnElement[bool]:
+    """A WHERE clause for themes (with their summaries) ``user`` may read: the same rule as
+    VIEW_THEMES (everyone once the consultation is concluded; its editors and moderators before)."""
+    staff = _staff_of(user, EDITOR_ROLES | MODERATOR_ROLES, Consultation.organisation_id)
+    consultations = select(Consultation.id).where(visible_consultations(user), or_(Consultation.state == ConsultationState.CONCLUDED.value, staff))
+    return Theme.consultation_id.in_(consultations)
+
+
+def visible_supporters(user: User | None) -> ColumnElement[bool]:
+    """A WHERE clause for co-supporters (``AmendmentSupporter``) shown to ``user`` in names,
+    counts, the API and exports: those not blocked by the amendment's organisation. A block
+    hides everything a person did in its consultations, their co-support included (for
+    everyone, as with what they wrote)."""
+    blocked = (
+        select(Block.id)
+        .join(Consultation, Consultation.organisation_id == Block.organisation_id)
+        .join(Contribution, Contribution.consultation_id == Consultation.id)
+        .where(Block.user_id == AmendmentSupporter.user_id, Contribution.id == AmendmentSupporter.amendment_id)
+        .exists()
+    )
+    return ~blocked
 
 
 def _blocked_author():

@@ -392,3 +392,71 @@ def test_numbers_that_are_not_whole_numbers_in_range_are_a_400(client, consultat
     cite = client.post("/c/access/cite", data={"section_key": "deadlines", "contribution_id": number})
     assert cite.status_code == 400 and "Give the number" in cite.get_data(as_text=True)
     assert count(Citation) == 0
+
+
+def test_a_blocked_persons_co_support_appears_on_no_page_api_response_or_export(app, client, consultation, citizen, moderator):
+    """A block hides everything the person did in the organisation's consultations; their
+    co-support too, everywhere it is shown: names, counts, the API and the open record. Lifting
+    the block brings it back."""
+    import csv
+    import io
+    import json
+    import zipfile
+
+    from consult.moderation import services as moderation
+
+    c = amend(consultation, citizen, "within 30 days", "within 20 days")
+    olga, bram = make_user(name="Olga Visible"), make_user(name="Bram Blockedperson")
+    services.co_support(c.amendment, actor=olga)
+    services.co_support(c.amendment, actor=bram)
+    moderation.block(consultation.organisation, bram, actor=moderator, reason="Spam", consultation=consultation)
+    db.session.commit()
+
+    with zipfile.ZipFile(io.BytesIO(client.get("/c/access/record.zip").data)) as archive:
+        record = {name: archive.read(name).decode("utf-8-sig") for name in archive.namelist()}
+    seen = {
+        "amendment page": client.get(f"/amendments/{c.id}").get_data(as_text=True),
+        "amendments list": client.get("/c/access/amendments").get_data(as_text=True),
+        "consultation page": client.get("/c/access").get_data(as_text=True),
+        "api amendment": client.get(f"/api/v1/amendments/{c.id}").get_data(as_text=True),
+        "api amendments": client.get("/api/v1/consultations/access/amendments").get_data(as_text=True),
+        **{f"record {name}": body for name, body in record.items()},
+    }
+    assert len(record) > 5
+    assert [where for where, body in seen.items() if "Bram Blockedperson" in body] == []
+    assert "Co-supporters: Olga Visible." in seen["amendment page"]
+    assert "· 1 co-supporter\n" in seen["amendments list"]
+    assert json.loads(seen["api amendment"])["co_supporters"] == ["Olga Visible"]
+    assert json.loads(seen["api amendments"])["amendments"][0]["co_supporters"] == ["Olga Visible"]
+    (row,) = [r for r in json.loads(record["record.json"])["contributions"] if r["id"] == c.id]
+    assert row["amendment"]["co_supporters"] == ["Olga Visible"]
+    (csv_row,) = [r for r in csv.DictReader(io.StringIO(record["amendments.csv"])) if r["id"] == str(c.id)]
+    assert csv_row["co_supporters"] == "1"
+
+    # Bram still sees that he joined (so he can leave), though nobody else sees his name.
+    login(client, bram)
+    assert "Leave the co-supporters" in client.get(f"/amendments/{c.id}").get_data(as_text=True)
+
+    moderation.unblock(consultation.organisation, bram, actor=moderator, consultation=consultation)
+    db.session.commit()
+    anonymous = app.test_client()
+    assert "Co-supporters: Olga Visible, Bram Blockedperson." in anonymous.get(f"/amendments/{c.id}").get_data(as_text=True)
+    assert "· 2 co-supporters\n" in anonymous.get("/c/access/amendments").get_data(as_text=True)
+    assert json.loads(anonymous.get(f"/api/v1/amendments/{c.id}").data)["co_supporters"] == ["Olga Visible", "Bram Blockedperson"]
+
+
+def test_only_co_supporters_leave_and_only_while_open(client, consultation, citizen, author):
+    c = amend(consultation, citizen, "within 30 days", "within 20 days")
+    olga, nina = make_user(name="Olga Other"), make_user(name="Nina Never")
+    services.co_support(c.amendment, actor=olga)
+    db.session.commit()
+    login(client, nina)
+    assert "Leave the co-supporters" not in client.get(f"/amendments/{c.id}").get_data(as_text=True)
+    assert client.post(f"/amendments/{c.id}/leave").status_code == 403
+    login(client, olga)
+    assert "Leave the co-supporters" in client.get(f"/amendments/{c.id}").get_data(as_text=True)
+    proposals.change_state(consultation, Transition.CLOSE, actor=author)
+    db.session.commit()
+    assert "Leave the co-supporters" not in client.get(f"/amendments/{c.id}").get_data(as_text=True)
+    assert client.post(f"/amendments/{c.id}/leave").status_code == 409
+    assert count(AmendmentSupporter) == 1

@@ -6,6 +6,7 @@ from consult.core.models import db
 from consult.demo import policy_files
 from consult.proposals import services
 from consult.proposals.models import Transition
+from tests.conftest import login
 from tests.factories import make_consultation
 
 
@@ -52,6 +53,24 @@ def test_unpublished_draft_version_is_not_in_the_api(client, open_consultation, 
     db.session.commit()
     assert client.get("/api/v1/consultations/open-one/versions/2").status_code == 404
     assert "Secret next text" not in client.get("/api/v1/consultations/open-one").get_data(as_text=True)
+
+
+def test_a_draft_version_is_read_by_the_organisations_editors_as_on_the_site(client, open_consultation, author, moderator, citizen):
+    """One rule (VIEW_VERSION) for the pages and the API: editors read the draft in both;
+    citizens and moderators in neither."""
+    services.write_markdown(open_consultation, "## Secret next text\n\nNot yet.\n", actor=author)
+    db.session.commit()
+    for who, sees in ((author, True), (moderator, False), (citizen, False)):
+        login(client, who)
+        api = client.get("/api/v1/consultations/open-one/versions/2")
+        page = client.get("/c/open-one/v/2")
+        listed = [v["number"] for v in client.get("/api/v1/consultations/open-one").get_json()["versions"]]
+        if sees:
+            assert api.status_code == 200 and api.get_json()["published_at"] is None
+            assert page.status_code == 200 and "Secret next text" in page.get_data(as_text=True)
+            assert listed == [1, 2]
+        else:
+            assert (api.status_code, page.status_code, listed) == (404, 404, [1]), who
 
 
 @pytest.mark.parametrize(

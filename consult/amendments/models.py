@@ -72,6 +72,10 @@ class Amendment(db.Model):
     )
 
     @property
+    def is_withdrawn(self) -> bool:
+        return self.state == AmendmentState.WITHDRAWN
+
+    @property
     def decision_label(self) -> str:
         return Decision(self.decision).label if self.decision else ""
 

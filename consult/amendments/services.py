@@ -22,7 +22,7 @@ from consult.contributions.services import BODY_RULES, MAX_QUOTE_LENGTH, add_con
 from consult.core import text
 from consult.core.errors import RuleViolation
 from consult.core.models import db, utcnow
-from consult.permissions import Action, authorize, visible_contributions
+from consult.permissions import Action, authorize, visible_contributions, visible_supporters
 from consult.core.signals import consultation_concluding, version_published
 from consult.proposals.models import Consultation, Section, SectionChange, Version
 from consult.proposals.services import MAX_SECTION_LENGTH, draft_for_editing, get_visible_consultation, hold_open
@@ -104,7 +104,9 @@ def co_support(amendment: Amendment, *, actor: User) -> None:
 
 
 def leave_support(amendment: Amendment, *, actor: User) -> None:
+    """A co-supporter takes their name off the amendment while the consultation is open."""
     hold_open(amendment.contribution.consultation)
+    authorize(actor, Action.LEAVE_SUPPORT, amendment)
     for supporter in list(amendment.supporters):
         if supporter.user_id == actor.id:
             amendment.supporters.remove(supporter)
@@ -153,6 +155,29 @@ def get_visible_amendment(user: User | None, contribution_id: int) -> Contributi
     if contribution is None or get_visible_consultation(user, contribution.consultation.slug) is None:
         return None
     return contribution
+
+
+def co_supporters(amendment_ids, user: User | None) -> dict[int, list[User]]:
+    """The co-supporters ``user`` may see of each amendment, in the order they joined (a
+    blocked person's co-support is hidden, as what they wrote is)."""
+    ids = list(amendment_ids)
+    found: dict[int, list[User]] = {i: [] for i in ids}
+    if not ids:
+        return found
+    rows = db.session.execute(
+        select(AmendmentSupporter.amendment_id, User)
+        .join(User, User.id == AmendmentSupporter.user_id)
+        .where(AmendmentSupporter.amendment_id.in_(ids), visible_supporters(user))
+        .order_by(AmendmentSupporter.created_at, AmendmentSupporter.id)
+    ).all()
+    for amendment_id, person in rows:
+        found[amendment_id].append(person)
+    return found
+
+
+def is_co_supporter(amendment: Amendment, user: User | None) -> bool:
+    """Whether ``user`` has joined the amendment (they see it, blocked or not: it is their own)."""
+    return user is not None and user.is_authenticated and any(s.user_id == user.id for s in amendment.supporters)
 
 
 def support_count():

@@ -48,6 +48,7 @@ def index(slug: str):
         "amendments/index.html", consultation=c, pagination=pagination, amendments=items, sort=sort, sorts=SORTS,
         section_key=section_key, tallies=voting.tallies(c.id for c in items), conflicts=services.conflicts(items),
         my_votes=voting.my_votes(current_user, c), waiting=services.unanswered_above_threshold(c),
+        supporters=services.co_supporters((i.id for i in items), current_user),
     )
 
 
@@ -103,7 +104,8 @@ def _render_amendment(contribution: Contribution, answer_form: AnswerForm, statu
         section=services.base_section(contribution), ops=services.redline(contribution), preview=services.preview_html(contribution),
         tally=voting.tallies([contribution.id])[contribution.id], my_vote=voting.my_votes(current_user, c).get(contribution.id),
         conflicting=services.section_conflicts(contribution), answer_form=answer_form,
-        is_supporter=current_user.is_authenticated and any(s.user_id == current_user.id for s in amendment.supporters),
+        supporters=services.co_supporters([contribution.id], current_user)[contribution.id],
+        is_supporter=services.is_co_supporter(amendment, current_user),
     ), status
 
 

@@ -10,6 +10,7 @@ from consult.comments import w3c
 
 from consult.core.models import db
 from consult.core.params import whole_number
+from consult.permissions import Action, can
 from consult.core.routing import public
 from consult.proposals import services
 from consult.proposals.models import Consultation, Version
@@ -85,7 +86,7 @@ def consultation(slug: str):
     c = services.get_visible_consultation(current_user, slug) or abort(404, "No consultation with that address.")
     current = c.current_version
     data = _consultation_json(c)
-    data["versions"] = [_version_json(c, v, with_sections=False) for v in c.published_versions]
+    data["versions"] = [_version_json(c, v, with_sections=False) for v in c.versions if can(current_user, Action.VIEW_VERSION, v)]
     data["sections"] = _version_json(c, current, with_sections=True)["sections"] if current else []
     return jsonify(data)
 
@@ -95,7 +96,7 @@ def consultation(slug: str):
 def version(slug: str, number: int):
     c = services.get_visible_consultation(current_user, slug) or abort(404, "No consultation with that address.")
     v = c.version(number)
-    if v is None or not v.is_published:
+    if v is None or not can(current_user, Action.VIEW_VERSION, v):  # drafts for the organisation's editors, as on the site
         abort(404, "No published version with that number.")
     return jsonify(_version_json(c, v, with_sections=True))
 
@@ -137,7 +138,7 @@ def annotations(slug: str):
 
 # ---- amendments ------------------------------------------------------------------------------
 
-def _amendment_json(c, tally) -> dict:
+def _amendment_json(c, tally, supporters: list) -> dict:
     a = c.amendment
     return {
         "id": c.id,
@@ -158,7 +159,7 @@ def _amendment_json(c, tally) -> dict:
         } if a.decision else None,
         "withdrawn_at": a.withdrawn_at.isoformat() if a.withdrawn_at else None,
         "incorporated_in_version": a.incorporated_version.number if a.incorporated_version else None,
-        "co_supporters": [s.user.display_name for s in a.supporters],
+        "co_supporters": [person.display_name for person in supporters],
         "tally": {"support": tally.support, "oppose": tally.oppose, "abstain": tally.abstain},
     }
 
@@ -176,8 +177,9 @@ def amendments(slug: str):
     items = list(pagination.items)
     tallies = voting.tallies(i.id for i in items)
     conflicts = amendments_services.conflicts(items)
+    supporters = amendments_services.co_supporters((i.id for i in items), current_user)
     return jsonify(
-        amendments=[_amendment_json(i, tallies[i.id]) | {"conflicts_with": conflicts.get(i.id, [])} for i in items],
+        amendments=[_amendment_json(i, tallies[i.id], supporters[i.id]) | {"conflicts_with": conflicts.get(i.id, [])} for i in items],
         page=page, per_page=per_page, total=pagination.total,
         waiting_for_answer=amendments_services.unanswered_above_threshold(c),
         response_threshold=c.response_threshold,
@@ -188,4 +190,5 @@ def amendments(slug: str):
 @public
 def amendment(contribution_id: int):
     c = amendments_services.get_visible_amendment(current_user, contribution_id) or abort(404)
-    return jsonify(_amendment_json(c, voting.tallies([c.id])[c.id]) | {"conflicts_with": amendments_services.section_conflicts(c)})
+    supporters = amendments_services.co_supporters([c.id], current_user)[c.id]
+    return jsonify(_amendment_json(c, voting.tallies([c.id])[c.id], supporters) | {"conflicts_with": amendments_services.section_conflicts(c)})

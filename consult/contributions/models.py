@@ -80,6 +80,11 @@ class Contribution(db.Model):
         return self.deleted_at is not None
 
     @property
+    def is_pending(self) -> bool:
+        """Waiting for a moderator (pre-moderation): only its author sees it."""
+        return self.moderation_state == ModerationState.PENDING
+
+    @property
     def anchor(self) -> Anchor | None:
         """The anchor on the version it was written on (None for a plain comment)."""
         return next((a for a in self.anchors if a.version_id == self.version_id), None)

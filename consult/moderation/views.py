@@ -14,7 +14,7 @@ from consult.permissions import Action, authorize, can, visible_contributions
 from consult.core.routing import public
 from consult.moderation import services, suggestions
 from consult.moderation.models import Block, ContributionTheme, ReportReason, SectionSummary, Theme
-from consult.proposals.models import Consultation, ConsultationState
+from consult.proposals.models import Consultation
 from consult.proposals.services import diff_versions, get_visible_consultation
 
 from consult.extensions import POSTING_TOO_FAST, limiter, limits_off, posting_limit
@@ -275,12 +275,11 @@ def _citable(c: Consultation, *, theme: Theme | None, section_key: str | None) -
 @bp.route("/c/<slug>/outcome")
 @public
 def outcome(slug: str):
-    """"You said, we did": public once the consultation is concluded; its editors and
-    moderators see it before, to prepare it."""
+    """"You said, we did" (VIEW_OUTCOME says who sees it when); a preview until concluded."""
     c = _consultation_or_404(slug)
-    preparing = c.state != ConsultationState.CONCLUDED
-    if preparing and not (can(current_user, Action.EDIT_TEXT, c) or can(current_user, Action.MODERATE, c)):
+    if not can(current_user, Action.VIEW_OUTCOME, c):
         abort(404, "The outcome is published when the consultation is concluded.")
+    preparing = not c.is_concluded
     published = c.published_versions
     changes = []
     for older, newer in zip(published, published[1:]):

@@ -121,6 +121,24 @@ class Consultation(db.Model):
     def draft_version(self) -> Version | None:
         return next((v for v in self.versions if v.published_at is None), None)
 
+    # Named states for templates and views, so none of them compares state strings itself.
+    @property
+    def is_draft(self) -> bool:
+        return self.state == ConsultationState.DRAFT
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
+    def has_closed(self) -> bool:
+        """Closed, or concluded after closing."""
+        return self.state in (ConsultationState.CLOSED, ConsultationState.CONCLUDED)
+
+    @property
+    def is_concluded(self) -> bool:
+        return self.state == ConsultationState.CONCLUDED
+
     def accepts_contributions(self, now: datetime) -> bool:
         """Open, and its closing date (if any) not yet passed, even before the schedule ran."""
         return self.state in OPEN_STATES and (self.closes_at is None or self.closes_at > now)

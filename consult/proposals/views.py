@@ -55,7 +55,7 @@ def index():
     )
     can_start = db.session.scalar(select(func.count(Organisation.id)).where(editable_organisations(current_user))) > 0
     return render_template(
-        "proposals/index.html", can_start=can_start, pagination=pagination, state=state, organisation=organisation, organisations=organisations, counts=counts, states=STATE_FILTERS
+        "proposals/index.html", can_start=can_start, pagination=pagination, state=state, chosen=state, organisation=organisation, organisations=organisations, counts=counts, states=STATE_FILTERS
     )
 
 
@@ -97,7 +97,7 @@ def new_consultation():
 def consultation(slug: str):
     c = _consultation_or_404(slug)
     version = c.current_version
-    if version is None and c.draft_version is not None and can(current_user, Action.EDIT_TEXT, c):
+    if version is None and c.draft_version is not None and can(current_user, Action.VIEW_VERSION, c.draft_version):
         version = c.draft_version
     return _render_consultation(c, version)
 
@@ -107,7 +107,7 @@ def consultation(slug: str):
 def version(slug: str, number: int):
     c = _consultation_or_404(slug)
     v = c.version(number)
-    if v is None or not (v.is_published or can(current_user, Action.EDIT_TEXT, c)):
+    if v is None or not can(current_user, Action.VIEW_VERSION, v):
         abort(404)
     return _render_consultation(c, v)
 

@@ -48,9 +48,9 @@ from consult.contributions.models import Contribution, ContributionKind, Contrib
 from consult.comments.models import Anchor
 from consult.comments.services import annotation_record, annotations_query
 from consult.core.models import db, utcnow
-from consult.permissions import visible_contributions
-from consult.moderation.models import Block, ContributionTheme, ModerationLogEntry, SectionSummary, SummaryCitation, Theme
-from consult.proposals.models import LICENCES, Consultation, ConsultationState, Version
+from consult.permissions import Action, can, visible_contributions, visible_supporters, visible_versions
+from consult.moderation.models import ContributionTheme, ModerationLogEntry, SectionSummary, SummaryCitation, Theme
+from consult.proposals.models import LICENCES, Consultation, Version
 from consult.proposals.services import diff_versions, draft_as_markdown
 from consult.voting.models import STATEMENT_VALUES, SUPPORT_VALUES, Vote, VoteValue
 from consult.voting.services import Tally, section_tallies
@@ -170,7 +170,7 @@ def read_from_one_snapshot() -> None:
 def write_record(consultation: Consultation, sink: Sink) -> list[str]:
     """Write every file of the record; returns their names in the order written."""
     exported_at = utcnow()
-    versions = consultation.published_versions
+    versions = public_versions(consultation)
     names: list[str] = []
 
     def text_file(name: str, **kwargs: Any):
@@ -231,8 +231,9 @@ def _public(c: Consultation):
     return (Contribution.consultation_id == c.id) & visible_contributions(None)
 
 
-def _not_blocked(c: Consultation, user_id):
-    return ~select(Block.id).where(Block.user_id == user_id, Block.organisation_id == c.organisation_id).exists()
+def public_versions(c: Consultation) -> list[Version]:
+    """The versions an anonymous reader may read (VIEW_VERSION): the published ones."""
+    return [v for v in c.versions if can(None, Action.VIEW_VERSION, v)]
 
 
 def _url_maker(endpoint: str, **values: Any) -> Callable[[int], str]:
@@ -268,7 +269,7 @@ def _version_url(c: Consultation, version: Version) -> str:
 
 
 def version_rows(c: Consultation) -> Iterator[Row]:
-    for v in c.published_versions:
+    for v in public_versions(c):
         yield {
             "id": v.id,
             "number": v.number,
@@ -280,7 +281,7 @@ def version_rows(c: Consultation) -> Iterator[Row]:
 
 
 def section_rows(c: Consultation) -> Iterator[Row]:
-    for v in c.published_versions:
+    for v in public_versions(c):
         url = _version_url(c, v)
         for s in v.sections:
             yield {
@@ -336,7 +337,7 @@ def contribution_rows(c: Consultation) -> Iterator[Row]:
             select(Anchor.contribution_id, Version.number, Anchor.state, Anchor.section_key, Anchor.start, Anchor.end,
                    Anchor.exact, Anchor.prefix, Anchor.suffix)
             .join(Version, Version.id == Anchor.version_id)
-            .where(Anchor.contribution_id.in_(ids), Version.published_at.is_not(None))
+            .where(Anchor.contribution_id.in_(ids), visible_versions(None))
             .order_by(Anchor.contribution_id, Version.number)
         )
         revisions = _grouped(
@@ -357,7 +358,7 @@ def contribution_rows(c: Consultation) -> Iterator[Row]:
         supporters = _grouped(
             select(AmendmentSupporter.amendment_id, User.display_name)
             .join(User, User.id == AmendmentSupporter.user_id)
-            .where(AmendmentSupporter.amendment_id.in_(list(amendments)), _not_blocked(c, AmendmentSupporter.user_id))
+            .where(AmendmentSupporter.amendment_id.in_(list(amendments)), visible_supporters(None))
             .order_by(AmendmentSupporter.amendment_id, AmendmentSupporter.created_at, AmendmentSupporter.id)
         ) if amendments else {}
         for r in rows:
@@ -438,7 +439,7 @@ def citation_rows(c: Consultation) -> Iterator[Row]:
         select(Citation.id, Version.number, Citation.section_key, Citation.contribution_id, Citation.created_at)
         .join(Version, Version.id == Citation.version_id)
         .join(Contribution, Contribution.id == Citation.contribution_id)
-        .where(Version.published_at.is_not(None), _public(c))
+        .where(visible_versions(None), _public(c))
         .order_by(Citation.id)
         .execution_options(yield_per=PAGE_SIZE)
     )
@@ -463,9 +464,8 @@ def _cited(c: Consultation, where) -> Iterator[int]:
 
 
 def _outcome_published(c: Consultation) -> bool:
-    """Themes and summaries are the moderators' working notes until the consultation is
-    concluded and its outcome page published (as on the site and in search)."""
-    return c.state == ConsultationState.CONCLUDED
+    """Themes and summaries are in the record when the public may read them (VIEW_THEMES)."""
+    return can(None, Action.VIEW_THEMES, c)
 
 
 def theme_rows(c: Consultation) -> Iterator[Row]:
@@ -701,7 +701,7 @@ def amendment_table_rows(c: Consultation) -> Iterator[Row]:
 
     co_supporters = (
         select(func.count(AmendmentSupporter.id))
-        .where(AmendmentSupporter.amendment_id == Contribution.id, _not_blocked(c, AmendmentSupporter.user_id))
+        .where(AmendmentSupporter.amendment_id == Contribution.id, visible_supporters(None))
         .correlate(Contribution).scalar_subquery()
     )
     query = (

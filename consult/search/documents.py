@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from consult.contributions.models import Contribution
 from consult.core import text
-from consult.permissions import visible_consultations, visible_contributions
+from consult.permissions import visible_consultations, visible_contributions, visible_themes, visible_versions
 from consult.moderation.models import Theme
-from consult.proposals.models import Consultation, ConsultationState, Section, Version
+from consult.proposals.models import Consultation, Section, Version
 
 #: Kinds a document can be, in the order the filter offers them.
 KINDS = ("consultation", "section", "comment", "reply", "amendment", "statement", "theme")
@@ -111,7 +111,7 @@ def _head_documents(session: Session, consultation: Consultation) -> Iterator[Do
         title=consultation.title, body=_plain(consultation.summary or ""), ref_id=consultation.id,
     )
     current = session.scalar(
-        select(Version).where(Version.consultation_id == consultation.id, Version.published_at.is_not(None)).order_by(Version.number.desc()).limit(1)
+        select(Version).where(Version.consultation_id == consultation.id, visible_versions(None)).order_by(Version.number.desc()).limit(1)
     )
     if current is None:
         return
@@ -140,10 +140,9 @@ def _contribution_documents(session: Session, where, states: dict[int, str]) -> 
 
 
 def _theme_documents(session: Session, where, states: dict[int, str]) -> Iterator[Document]:
-    """Theme summaries are published with the outcome, when the consultation is concluded
-    (before that only its moderators and editors read them)."""
-    for theme in session.scalars(select(Theme).where(where).order_by(Theme.id)):
-        if states.get(theme.consultation_id) != ConsultationState.CONCLUDED:
+    """Theme summaries as the public reads them (``visible_themes``: once concluded)."""
+    for theme in session.scalars(select(Theme).where(where, visible_themes(None)).order_by(Theme.id)):
+        if theme.consultation_id not in states:
             continue
         yield Document(
             key=f"theme:{theme.id}", kind="theme", consultation_id=theme.consultation_id, section_key=None,

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from consult.contributions.models import Contribution
 from consult.core import links
 from consult.core.models import db
-from consult.permissions import visible_consultations, visible_contributions
+from consult.permissions import visible_consultations, visible_contributions, visible_versions
 from consult.moderation.models import Theme
 from consult.proposals.models import Consultation, ConsultationState, Section, Version
 from consult.search.documents import CONTRIBUTION_KINDS, KINDS
@@ -180,7 +180,7 @@ def _current_headings(consultations) -> dict[tuple[int, str], str]:
     ids = [c.id for c in consultations]
     if not ids:
         return {}
-    latest = (select(Version.consultation_id, Version.id).where(Version.consultation_id.in_(ids), Version.published_at.is_not(None))
+    latest = (select(Version.consultation_id, Version.id).where(Version.consultation_id.in_(ids), visible_versions(None))
               .order_by(Version.consultation_id, Version.number.desc()))
     current: dict[int, int] = {}
     for cid, vid in db.session.execute(latest):

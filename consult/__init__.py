@@ -75,6 +75,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from consult.comments import views as comments_views
     from consult.core import views as core_views
     from consult.moderation import views as moderation_views
+    from consult.outcome import views as outcome_views
     from consult.record import views as record_views
     from consult.search import init_app as init_search, views as search_views
     from consult.proposals import views as proposals_views
@@ -87,6 +88,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(amendments_views.bp)
     app.register_blueprint(voting_views.bp)
     app.register_blueprint(moderation_views.bp)
+    app.register_blueprint(outcome_views.bp)
     app.register_blueprint(record_views.bp)
     app.register_blueprint(search_views.bp)
     app.register_blueprint(api_views.bp)

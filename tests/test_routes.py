@@ -34,7 +34,7 @@ PUBLIC = {
     "api.amendment",
     "record.download",
     "moderation.log",
-    "moderation.outcome",
+    "outcome.show",
     "search.results",
     "search.api",
     "voting.statements_list",

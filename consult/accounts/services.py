@@ -222,6 +222,10 @@ def update_profile(user: User, *, display_name: str) -> None:
     user.display_name = display_name.strip()
 
 
+def organisation_by_slug(slug: str) -> Organisation | None:
+    return db.session.scalar(select(Organisation).where(Organisation.slug == slug))
+
+
 def create_organisation(*, actor: User | None, slug: str, name: str, description: str = "") -> Organisation:
     authorize(actor, Action.CREATE_ORGANISATION)
     return _new_organisation(slug=slug, name=name, description=description)
@@ -244,6 +248,22 @@ def add_member(organisation: Organisation, user: User, role: Role, *, actor: Use
     authorize(actor, Action.MANAGE_ORGANISATION, organisation)
     had = {m.id for m in user.memberships}
     return grant_role(organisation, user, role).id not in had
+
+
+def add_member_by_email(organisation: Organisation, email: str, role: Role, *, actor: User | None) -> tuple[User, bool]:
+    """``add_member`` for the person with this address (admins know people by their address);
+    returns them and whether the role is new."""
+    authorize(actor, Action.MANAGE_ORGANISATION, organisation)
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        raise RuleViolation("No account uses this address. Ask the person to sign up first.", status=400, field="email")
+    return user, add_member(organisation, user, role, actor=actor)
+
+
+def memberships_of(organisation: Organisation) -> list[Membership]:
+    return list(db.session.scalars(
+        select(Membership).where(Membership.organisation_id == organisation.id).order_by(Membership.role, Membership.id)
+    ))
 
 
 def remove_member(organisation: Organisation, user: User, role: Role, *, actor: User | None) -> None:

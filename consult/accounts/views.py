@@ -1,10 +1,7 @@
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select
 
 from consult.accounts import services
 from consult.accounts.forms import (
@@ -19,6 +16,8 @@ from consult.accounts.forms import (
 )
 from consult.accounts.models import Membership, Organisation, Role, User
 from consult.core.errors import RuleViolation
+from consult.core.forms import refused_on
+from consult.core.links import safe_next
 from consult.core.models import db
 from consult.permissions import Action, authorize
 from consult.core.routing import public
@@ -40,14 +39,12 @@ login_manager.login_message = "Sign in to continue."
 login_manager.session_protection = None  # our own login sessions do this job, server-side
 
 
-def safe_next(target: str | None) -> str | None:
-    """Follow ``next=`` only to a path on this site: no scheme, no host, no ``//`` or ``\\``."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or any(c in target for c in "\r\n\t\\"):
-        return None
-    return target
+def _organisation_or_404(slug: str, action: Action | None = None) -> Organisation:
+    """The blueprint's loader of an organisation and, given an action, the user's permission to do it."""
+    organisation = services.organisation_by_slug(slug) or abort(404)
+    if action is not None:
+        authorize(current_user, action, organisation)
+    return organisation
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -150,29 +147,26 @@ def new_organisation():
 
 @bp.route("/o/<slug>/members", methods=["GET", "POST"])
 def members(slug: str):
-    organisation = db.first_or_404(select(Organisation).where(Organisation.slug == slug))
-    authorize(current_user, Action.MANAGE_ORGANISATION, organisation)
+    organisation = _organisation_or_404(slug, Action.MANAGE_ORGANISATION)
     form = MemberForm()
     if form.validate_on_submit():
-        user = db.session.scalar(select(User).where(User.email == services.normalise_email(form.email.data)))
-        if user is None:
-            form.email.errors.append("No account uses this address. Ask the person to sign up first.")
+        try:
+            user, added = services.add_member_by_email(organisation, form.email.data, Role(form.role.data), actor=current_user)
+        except RuleViolation as refused:
+            if not refused_on(form, refused):
+                raise
         else:
-            added = services.add_member(organisation, user, Role(form.role.data), actor=current_user)
             db.session.commit()
             flash(f"{user.display_name} {'is now' if added else 'was already'} {form.role.data} of {organisation.name}.", "success")
             return redirect(url_for("accounts.members", slug=slug))
-    memberships = db.session.scalars(
-        select(Membership).where(Membership.organisation_id == organisation.id).order_by(Membership.role, Membership.id)
-    ).all()
     return render_template(
-        "accounts/members.html", organisation=organisation, memberships=memberships, form=form, remove_form=EmptyForm()
+        "accounts/members.html", organisation=organisation, memberships=services.memberships_of(organisation), form=form, remove_form=EmptyForm()
     ), 400 if form.errors else 200
 
 
 @bp.route("/o/<slug>/members/<int:membership_id>/remove", methods=["POST"])
 def remove_member(slug: str, membership_id: int):
-    organisation = db.first_or_404(select(Organisation).where(Organisation.slug == slug))
+    organisation = _organisation_or_404(slug)
     membership = db.get_or_404(Membership, membership_id)
     if membership.organisation_id != organisation.id or not EmptyForm().validate_on_submit():
         abort(404)
@@ -182,4 +176,4 @@ def remove_member(slug: str, membership_id: int):
     return redirect(url_for("accounts.members", slug=slug))
 
 
-__all__ = ["RuleViolation", "bp", "safe_next"]
+__all__ = ["RuleViolation", "bp"]

@@ -1,10 +1,11 @@
 from flask_wtf import FlaskForm
-from wtforms import RadioField, TextAreaField
+from wtforms import BooleanField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from consult.amendments.models import Decision
 from consult.amendments.services import MAX_QUOTE_LENGTH, MAX_RATIONALE_LENGTH
+from consult.core.forms import WholeNumberField
 from consult.proposals.services import MAX_SECTION_LENGTH
 
 
@@ -32,6 +33,7 @@ class AmendmentForm(FlaskForm):
         ],
         description="Markdown works. Others will support or oppose your amendment, and the organisation must answer it.",
     )
+    preview = BooleanField()  # the "Preview the redline" button: nothing is stored
 
 
 class AnswerForm(FlaskForm):
@@ -48,3 +50,15 @@ class AnswerForm(FlaskForm):
         ],
         description="Published with the answer. Markdown works.",
     )
+
+
+class CiteForm(FlaskForm):
+    """Trace a section's change in the draft to a contribution, given by its number."""
+
+    contribution_id = WholeNumberField(message="Give the number of the comment or amendment to cite, such as 123.", hash_sign=True, required=True)
+    section_key = StringField()
+
+
+class UnciteForm(FlaskForm):
+    contribution_id = WholeNumberField(message="That citation is not in the draft.", required=True)
+    section_key = StringField()

@@ -76,6 +76,11 @@ def preview(section: Section, proposed: str) -> tuple[list[DiffOp], str]:
     return word_diff(section.text, text.plain_text(proposed)), str(text.render_markdown(proposed))
 
 
+def preview_proposal(section: Section, *, proposed_text: str | None, quote: str | None, replacement: str | None) -> tuple[list[DiffOp], str]:
+    """``preview`` of what ``propose_amendment`` would store with these words."""
+    return preview(section, proposed_section_text(section, proposed_text=proposed_text, quote=quote, replacement=replacement))
+
+
 def _replace_passage(section: Section, quote: str, replacement: str) -> str:
     quote = quote.strip()
     if len(quote) > MAX_QUOTE_LENGTH:
@@ -392,6 +397,15 @@ def cite(version: Version, section_key: str, contribution: Contribution, *, acto
     if exists is None:
         db.session.add(Citation(version=version, section_key=section_key, contribution=contribution))
     db.session.flush()
+
+
+def cite_by_number(version: Version, section_key: str, contribution_id: int, *, actor: User) -> Contribution:
+    """``cite`` the contribution numbered ``contribution_id`` (as an author types it); returns it."""
+    contribution = db.session.get(Contribution, contribution_id)
+    if contribution is None:
+        raise RuleViolation(f"There is no contribution {contribution_id} to cite in this consultation.", status=400)
+    cite(version, section_key, contribution, actor=actor)
+    return contribution
 
 
 def uncite(version: Version, section_key: str, contribution_id: int, *, actor: User) -> bool:

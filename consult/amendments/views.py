@@ -4,12 +4,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from consult.amendments import services
-from consult.amendments.forms import AmendmentForm, AnswerForm
+from consult.amendments.forms import AmendmentForm, AnswerForm, CiteForm, UnciteForm
 from consult.amendments.models import Amendment, AmendmentState
 from consult.contributions.models import Contribution
 from consult.core.errors import RuleViolation
+from consult.core.forms import refuse_invalid, refused_on
 from consult.core.models import db
-from consult.core.params import page_number, whole_number
+from consult.core.params import page_number
 from consult.permissions import Action, authorize
 from consult.core.routing import public
 from consult.proposals.models import Consultation
@@ -24,11 +25,17 @@ PER_PAGE = 20
 SORTS = {"support": "Most supported", "newest": "Newest"}
 
 
-def _consultation_or_404(slug: str) -> Consultation:
-    return get_visible_consultation(current_user, slug) or abort(404)
+def _consultation_or_404(slug: str, action: Action | None = None) -> Consultation:
+    """The blueprint's loader of a consultation: one the user may see (else 404) and, given an
+    action, may do it on (else 403)."""
+    consultation = get_visible_consultation(current_user, slug) or abort(404)
+    if action is not None:
+        authorize(current_user, action, consultation)
+    return consultation
 
 
 def _amendment_or_404(contribution_id: int) -> Contribution:
+    """The blueprint's loader of an amendment the user may see, in a consultation they may see."""
     return services.get_visible_amendment(current_user, contribution_id) or abort(404)
 
 
@@ -56,37 +63,35 @@ def index(slug: str):
 @limiter.limit(posting_limit, error_message=POSTING_TOO_FAST, exempt_when=limits_off, methods=["POST"])
 def propose(slug: str, key: str):
     c = _consultation_or_404(slug)
-    version = c.current_version or abort(404)
-    section = version.section(key) or abort(404, "This section is not in the current version.")
+    section = (c.current_version or abort(404)).section(key) or abort(404, "This section is not in the current version.")
     authorize(current_user, Action.PROPOSE_AMENDMENT, c)
-    form = AmendmentForm()
-    if request.method == "GET":
-        form.proposed_text.data = section.body.strip()
-        if request.args.get("quote"):
-            form.quote.data = request.args["quote"][: services.MAX_QUOTE_LENGTH]
-    preview = None
-    if form.validate_on_submit():
-        quote = form.quote.data if form.quote.data and form.quote.data.strip() else None
+    form, preview = AmendmentForm(), None
+    if not form.is_submitted():
+        form.proposed_text.data, form.quote.data = section.body.strip(), request.args.get("quote", "")[: services.MAX_QUOTE_LENGTH] or None
+    elif form.validate():
         try:
-            if "preview" in request.form:
-                # Nothing is stored: show the redline of what would be proposed.
-                proposed = services.proposed_section_text(section, proposed_text=form.proposed_text.data, quote=quote, replacement=form.replacement.data)
-                preview = services.preview(section, proposed)
+            if form.preview.data:  # nothing is stored: show the redline of what would be proposed
+                preview = services.preview_proposal(section, proposed_text=form.proposed_text.data, quote=_quote(form), replacement=form.replacement.data)
             else:
-                contribution = services.propose_amendment(
-                    c, actor=current_user, section_key=section.key, rationale=form.rationale.data,
-                    proposed_text=form.proposed_text.data, quote=quote, replacement=form.replacement.data,
-                )
-                db.session.commit()
-                flash("Your amendment is published. Others can now support it, and the organisation will answer it.", "success")
-                return redirect(url_for("amendments.show", contribution_id=contribution.id))
+                return _publish(c, section, form)
         except RuleViolation as refused:
-            if refused.status != 400:
+            if not refused_on(form, refused, fallback="quote" if _quote(form) else "proposed_text"):
                 raise
-            db.session.rollback()
-            (form.quote if quote else form.proposed_text).errors = [refused.message]
-    status = 400 if form.errors else 200
-    return render_template("amendments/propose.html", consultation=c, section=section, form=form, preview=preview), status
+    return render_template("amendments/propose.html", consultation=c, section=section, form=form, preview=preview), 400 if form.errors else 200
+
+
+def _quote(form: AmendmentForm) -> str | None:
+    return form.quote.data if form.quote.data and form.quote.data.strip() else None
+
+
+def _publish(c: Consultation, section, form: AmendmentForm):
+    contribution = services.propose_amendment(
+        c, actor=current_user, section_key=section.key, rationale=form.rationale.data,
+        proposed_text=form.proposed_text.data, quote=_quote(form), replacement=form.replacement.data,
+    )
+    db.session.commit()
+    flash("Your amendment is published. Others can now support it, and the organisation will answer it.", "success")
+    return redirect(url_for("amendments.show", contribution_id=contribution.id))
 
 
 @bp.route("/amendments/<int:contribution_id>")
@@ -178,32 +183,26 @@ def amendment_state(amendment: Amendment) -> str:
 def cite(slug: str):
     """Trace a section's change in the draft to a contribution (an amendment applied by hand, or
     a comment that led to it)."""
-    c = _consultation_or_404(slug)
-    authorize(current_user, Action.EDIT_TEXT, c)
+    c = _consultation_or_404(slug, Action.EDIT_TEXT)
     draft = c.draft_version or abort(409, "There is no draft of a next version to cite contributions in.")
-    raw = request.form.get("contribution_id", "").strip().lstrip("#")
-    contribution_id = whole_number(raw)
-    if contribution_id is None:
-        abort(400, "Give the number of the comment or amendment to cite, such as 123.")
-    contribution = db.session.get(Contribution, contribution_id)
-    if contribution is None:
-        abort(400, f"There is no contribution {raw} to cite in this consultation.")
-    services.cite(draft, request.form.get("section_key", ""), contribution, actor=current_user)
+    form = CiteForm()
+    form.validate() or refuse_invalid(form)
+    key = form.section_key.data or ""
+    contribution = services.cite_by_number(draft, key, form.contribution_id.data, actor=current_user)
     db.session.commit()
     flash(f"The change to this section now cites {contribution.kind} {contribution.id}.", "success")
-    return redirect(url_for("proposals.version", slug=c.slug, number=draft.number) + f"#s-{request.form.get('section_key', '')}")
+    return redirect(url_for("proposals.version", slug=c.slug, number=draft.number) + f"#s-{key}")
 
 
 @bp.route("/c/<slug>/uncite", methods=["POST"])
 def uncite(slug: str):
     """Take back a citation in the draft (cited by mistake)."""
-    c = _consultation_or_404(slug)
-    authorize(current_user, Action.EDIT_TEXT, c)
+    c = _consultation_or_404(slug, Action.EDIT_TEXT)
     draft = c.draft_version or abort(409, "There is no draft of a next version: published citations stay on record.")
-    contribution_id = whole_number(request.form.get("contribution_id", ""))
-    key = request.form.get("section_key", "")
-    if contribution_id is None or not services.uncite(draft, key, contribution_id, actor=current_user):
-        abort(400, "That citation is not in the draft.")
+    form = UnciteForm()
+    form.validate() or refuse_invalid(form)
+    key, contribution_id = form.section_key.data or "", form.contribution_id.data
+    services.uncite(draft, key, contribution_id, actor=current_user) or abort(400, "That citation is not in the draft.")
     db.session.commit()
     flash(f"The change to this section no longer cites contribution {contribution_id}.", "success")
     return redirect(url_for("proposals.version", slug=c.slug, number=draft.number) + f"#s-{key}")

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from consult.amendments import services as amendments_services
 from consult.comments import services as comments
@@ -53,6 +52,11 @@ def _version_json(c: Consultation, v: Version, *, with_sections: bool) -> dict:
     return data
 
 
+def _consultation_or_404(slug: str) -> Consultation:
+    """The blueprint's loader: the consultation the caller may see (a draft is as absent as nothing)."""
+    return services.get_visible_consultation(current_user, slug) or abort(404, "No consultation with that address.")
+
+
 def _int_arg(name: str, default: int, *, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
@@ -83,7 +87,7 @@ def consultations():
 @bp.route("/consultations/<slug>")
 @public
 def consultation(slug: str):
-    c = services.get_visible_consultation(current_user, slug) or abort(404, "No consultation with that address.")
+    c = _consultation_or_404(slug)
     current = c.current_version
     data = _consultation_json(c)
     data["versions"] = [_version_json(c, v, with_sections=False) for v in c.versions if can(current_user, Action.VIEW_VERSION, v)]
@@ -94,7 +98,7 @@ def consultation(slug: str):
 @bp.route("/consultations/<slug>/versions/<int:number>")
 @public
 def version(slug: str, number: int):
-    c = services.get_visible_consultation(current_user, slug) or abort(404, "No consultation with that address.")
+    c = _consultation_or_404(slug)
     v = c.version(number)
     if v is None or not can(current_user, Action.VIEW_VERSION, v):  # drafts for the organisation's editors, as on the site
         abort(404, "No published version with that number.")
@@ -109,9 +113,9 @@ ANNOTATIONS_PER_PAGE = 100
 def annotations(slug: str):
     """The consultation's annotations and their replies as a W3C Web Annotation collection;
     ``?page=N`` gives one AnnotationPage of it."""
-    c = services.get_visible_consultation(current_user, slug) or abort(404, "No consultation with that address.")
+    c = _consultation_or_404(slug)
     query = comments.annotations_query(c, current_user)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    total = comments.annotation_count(c, current_user)
     pages = max(1, -(-total // ANNOTATIONS_PER_PAGE))
     collection_iri = url_for("api.annotations", slug=slug, _external=True)
     label = f"Annotations on “{c.title}”"
@@ -167,7 +171,7 @@ def _amendment_json(c, tally, supporters: list) -> dict:
 @bp.route("/consultations/<slug>/amendments")
 @public
 def amendments(slug: str):
-    c = services.get_visible_consultation(current_user, slug) or abort(404)
+    c = _consultation_or_404(slug)
     sort = request.args.get("sort", "support")
     if sort not in ("support", "newest"):
         abort(400, "'sort' must be support or newest.")

@@ -7,14 +7,20 @@ from __future__ import annotations
 
 import html
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from html.parser import HTMLParser
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from markupsafe import Markup
 
+from consult.core import links
 from consult.core.text import HTML_SPACE, link_is_allowed
+
+if TYPE_CHECKING:
+    from consult.comments.services import Highlighted
+    from consult.proposals.models import Section, Version
 
 ANCHOR_IGNORE: Final = "data-anchor-ignore"
 """Elements with this attribute are skipped when anchoring (here and in the browser script)."""
@@ -282,3 +288,40 @@ def highlight(rendered_html: str, marks: Sequence[Highlight]) -> Markup:
     return Markup("".join(out))
 
 
+# ---- a version's sections with their annotations drawn ----------------------------------------
+
+STATE_NOTES = {"changed": " (the wording has changed since)", "moved": " (moved here from another section)"}
+
+
+def highlighted_sections(version: Version, highlights: Mapping[str, Sequence[Highlighted]], *, only: Section | None = None) -> dict[str, str]:
+    """Each section's HTML (or just ``only``'s) with ``highlights`` (``comments.services.highlights_for``
+    of the same version, as the reader may see them) drawn as <mark>s linking to their threads."""
+    result = {}
+    for section in [only] if only else version.sections:
+        marks = tuple(
+            Highlight(
+                start=h.start,
+                end=h.end,
+                href=links.path("comments.show", contribution_id=h.contribution_ids[0]),
+                label=mark_label(h),
+                count=len(h.contribution_ids),
+                id=str(h.contribution_ids[0]),
+            )
+            for h in highlights.get(section.key, [])
+        )
+        result[section.key] = _highlighted(section.html, marks) if marks else section.html
+    return result
+
+
+@lru_cache(maxsize=256)
+def _highlighted(section_html: str, marks: tuple[Highlight, ...]) -> str:
+    """Drawing the marks parses the section's HTML: most requests ask for the same sections
+    with the same marks (a published text does not change), so each worker keeps the last few."""
+    return str(highlight(section_html, marks))
+
+
+def mark_label(h: Highlighted) -> str:
+    """What a screen reader says for a highlighted range: how many comments, on which words."""
+    n = len(h.contribution_ids)
+    quote = h.exact if len(h.exact) <= 60 else h.exact[:59] + "…"
+    return f"{n} comment{'s' if n != 1 else ''} on “{quote}”{STATE_NOTES.get(h.state, '')}"

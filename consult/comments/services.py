@@ -21,9 +21,10 @@ from consult.comments.models import Anchor, AnchorState
 from consult.core import links, text
 from consult.core.errors import RuleViolation
 from consult.core.models import db, utcnow
-from consult.permissions import Action, authorize, visible_contributions
+from consult.permissions import Action, authorize, visible_consultations, visible_contributions
 from consult.core.signals import version_published
 from consult.proposals.models import Consultation, Section, Version
+from consult.proposals.services import get_visible_consultation
 
 MAX_BODY_LENGTH = COMMENT_BODY.max_length
 #: What the comment threads show and count (amendments and statements have pages of their own).
@@ -150,6 +151,54 @@ class ThreadNode:
     children: list[ThreadNode] = field(default_factory=list)
     in_reply_to: Contribution | None = None  # set when shown flattened
     hidden: str | None = None  # the public reason, when a moderator hid it (shown as a tombstone)
+
+
+def visible_contribution(user: User | None, contribution_id: int, *, tombstones: bool = False) -> Contribution | None:
+    """Contribution ``contribution_id`` if ``user`` may see it (as a tombstone too, with
+    ``tombstones``) in a consultation they may see; None otherwise (a 404, not a 403)."""
+    contribution = db.session.scalar(
+        select(Contribution).where(Contribution.id == contribution_id, visible_contributions(user, tombstones=tombstones))
+    )
+    if contribution is None or get_visible_consultation(user, contribution.consultation.slug) is None:
+        return None
+    return contribution
+
+
+def discussion_count(consultation: Consultation, user: User | None, *, section_key: str | None) -> int:
+    """How many comments and replies ``user`` sees on a section (None: on the whole consultation)."""
+    return db.session.scalar(
+        select(func.count()).where(
+            Contribution.consultation_id == consultation.id,
+            (Contribution.section_key == section_key) if section_key else Contribution.section_key.is_(None),
+            Contribution.kind.in_(DISCUSSION_KINDS),
+            visible_contributions(user),
+        )
+    )
+
+
+def thread_root_and_newer(contribution: Contribution, user: User | None) -> tuple[Contribution, int]:
+    """The root of ``contribution``'s thread and how many threads ``user`` sees above it (newest
+    first), which says on which page of threads it is."""
+    root = db.session.get(Contribution, contribution.thread_id or contribution.id)
+    newer = db.session.scalar(
+        select(func.count()).select_from(
+            threads_query(contribution.consultation, user, section_key=root.section_key)
+            .where((Contribution.created_at > root.created_at) | ((Contribution.created_at == root.created_at) & (Contribution.id > root.id)))
+            .subquery()
+        )
+    )
+    return root, newer
+
+
+def public_contributions_of(author: User, viewer: User | None, *, limit: int = 50) -> list[Contribution]:
+    """What ``author`` wrote that the public can see, in the consultations ``viewer`` may see, newest first."""
+    return list(db.session.scalars(
+        select(Contribution)
+        .join(Consultation, Consultation.id == Contribution.consultation_id)
+        .where(Contribution.author_id == author.id, visible_contributions(None), visible_consultations(viewer))
+        .order_by(Contribution.created_at.desc())
+        .limit(limit)
+    ))
 
 
 def section_counts(consultation: Consultation, user: User | None) -> dict[str | None, int]:
@@ -320,6 +369,10 @@ def _on_version_published(sender, *, version: Version, previous: Version | None,
 
 
 # ---- the W3C export ------------------------------------------------------------------------
+
+def annotation_count(consultation: Consultation, user: User | None) -> int:
+    return db.session.scalar(select(func.count()).select_from(annotations_query(consultation, user).subquery()))
+
 
 def annotations_query(consultation: Consultation, user: User | None):
     """Annotations (comments on a quoted passage) and the replies in their threads, oldest first."""

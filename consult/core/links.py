@@ -1,4 +1,5 @@
-"""Links to the site's pages for code that is not a view: services, exports, jobs, mail.
+"""Links to the site's pages for code that is not a view (services, exports, jobs, mail), and
+which links a form may send the person back to (`safe_next`).
 
 Inside a request they use the request's own address (what the reader typed, behind the
 proxies ``PROXY_FIX`` trusts); anywhere else (``consult export``, a job, a test) the site's
@@ -32,3 +33,13 @@ def path(endpoint: str, **values) -> str:
     if has_request_context():
         return url_for(endpoint, **values)
     return _adapter().build(endpoint, values)
+
+
+def safe_next(target: str | None) -> str | None:
+    """Follow ``next=`` only to a path on this site: no scheme, no host, no ``//`` or ``\\``."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(c in target for c in "\r\n\t\\"):
+        return None
+    return target

@@ -7,6 +7,7 @@ through ``consult.permissions``, flushes and never commits.
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -172,18 +173,31 @@ def hidden_items(organisation: Organisation, *, limit: int = 200) -> list[Contri
     ))
 
 
-ACTIONS = ("approve", "hide", "restore")
+class Operation(enum.StrEnum):
+    """What a moderator does to selected contributions from the queue."""
+
+    APPROVE = "approve"  # keep it (and let a held one appear); its reports are closed
+    HIDE = "hide"  # hidden with a public reason, shown as a tombstone
+    RESTORE = "restore"  # shown again
+
+    @property
+    def done(self) -> str:
+        """How the queue says it was done: "3 contributions hidden"."""
+        return {Operation.APPROVE: "approved", Operation.HIDE: "hidden", Operation.RESTORE: "restored"}[self]
 
 
-def act(contributions: Sequence[Contribution], *, actor: User, action: str, reason: str = "", rule: str = "") -> int:
+def act(contributions: Sequence[Contribution], *, actor: User, action: Operation | str, reason: str = "", rule: str = "") -> int:
     """Approve, hide or restore one or many contributions at once; their open reports are
-    resolved and each action is logged. Hiding needs a public reason. Returns how many changed."""
-    if action not in ACTIONS:
-        raise RuleViolation("Choose an action: approve, hide or restore.", status=400, field="action")
+    resolved and each change is logged. Hiding needs a public reason. Returns how many changed
+    (approving counts every one: it closes their reports)."""
+    try:
+        operation = Operation(action)
+    except ValueError:
+        raise RuleViolation("Choose an action: approve, hide or restore.", status=400, field="action") from None
     if not contributions:
         raise RuleViolation("Select at least one contribution.", status=400)
     reason = (reason or "").strip()
-    if action == "hide" and not reason:
+    if operation is Operation.HIDE and not reason:
         raise RuleViolation("Give the reason for hiding: it is shown in place of the contribution and in the public log.", status=400, field="reason")
     if len(reason) > MAX_REASON_LENGTH:
         raise RuleViolation(f"Give the reason in at most {MAX_REASON_LENGTH} characters.", status=400, field="reason")
@@ -193,20 +207,29 @@ def act(contributions: Sequence[Contribution], *, actor: User, action: str, reas
     changed = 0
     for c in contributions:
         authorize(actor, Action.MODERATE, c.consultation)
-        if action == "hide" and c.moderation_state != ModerationState.HIDDEN:
+        if operation is Operation.HIDE and c.moderation_state != ModerationState.HIDDEN:
             c.moderation_state, c.hidden_reason, c.hidden_at = ModerationState.HIDDEN, reason, now
-        elif action in ("approve", "restore") and c.moderation_state != ModerationState.VISIBLE:
+        elif operation is not Operation.HIDE and c.moderation_state != ModerationState.VISIBLE:
             c.moderation_state, c.hidden_reason, c.hidden_at = ModerationState.VISIBLE, "", None
-        elif action != "approve":
+        elif operation is not Operation.APPROVE:
             continue  # already so: nothing to log
         changed += 1
-        log_action = {"approve": LogAction.APPROVE, "hide": LogAction.HIDE, "restore": LogAction.RESTORE}[action]
-        _log(c.consultation, log_action, actor=actor, contribution=c, rule=rule, reason=reason)
+        _log(c.consultation, LogAction(operation.value), actor=actor, contribution=c, rule=rule, reason=reason)
     ids = [c.id for c in contributions]
     db.session.execute(update(Report).where(Report.contribution_id.in_(ids), Report.resolved_at.is_(None)).values(resolved_at=now)
                        .execution_options(synchronize_session=False))
     db.session.flush()
     return changed
+
+
+def selected_contributions(ids: Sequence[int], consultations: Iterable[Consultation]) -> list[Contribution]:
+    """The contributions a moderator ticked, each of one of ``consultations`` (those of the
+    organisation, or the one consultation, whose page the boxes were on)."""
+    allowed = {c.id for c in consultations}
+    items = list(db.session.scalars(select(Contribution).where(Contribution.id.in_(ids)))) if ids else []
+    if any(c.consultation_id not in allowed for c in items):
+        raise RuleViolation("Select contributions of this organisation's consultations only.", status=400)
+    return items
 
 
 def block(organisation: Organisation, user: User, *, actor: User, reason: str, consultation: Consultation) -> None:
@@ -225,6 +248,37 @@ def block(organisation: Organisation, user: User, *, actor: User, reason: str, c
         return  # already blocked
     _log(consultation, LogAction.BLOCK, actor=actor, subject=user, reason=reason)
     db.session.flush()
+
+
+def block_author_of(organisation: Organisation, contribution_id: int | None, *, actor: User, reason: str) -> User:
+    """Block the author of one of the organisation's contributions (moderators know people by
+    what they wrote, not by their accounts). Returns who is blocked."""
+    contribution = db.session.get(Contribution, contribution_id) if contribution_id is not None else None
+    if contribution is None or contribution.consultation.organisation_id != organisation.id or contribution.author is None:
+        raise RuleViolation("Give the number of one of this organisation's contributions: its author is the one blocked.", status=400,
+                            field="contribution_id")
+    block(organisation, contribution.author, actor=actor, reason=reason, consultation=contribution.consultation)
+    return contribution.author
+
+
+def lift_block(organisation: Organisation, block_id: int, *, actor: User) -> User | None:
+    """Lift one of the organisation's blocks; returns whom it blocked (None: no such block here)."""
+    row = db.session.get(Block, block_id)
+    if row is None or row.organisation_id != organisation.id:
+        return None
+    user = db.session.get(User, row.user_id)
+    consultation = db.session.scalar(select(Consultation).where(Consultation.organisation_id == organisation.id).limit(1))
+    unblock(organisation, user, actor=actor, consultation=consultation)
+    return user
+
+
+def blocks_of(organisation: Organisation) -> list[Block]:
+    return list(db.session.scalars(select(Block).where(Block.organisation_id == organisation.id).order_by(Block.created_at.desc())))
+
+
+def consultations_of(organisation: Organisation) -> list[Consultation]:
+    """The organisation's consultations, by title (whose contributions its moderators act on)."""
+    return list(db.session.scalars(select(Consultation).where(Consultation.organisation_id == organisation.id).order_by(Consultation.title)))
 
 
 def unblock(organisation: Organisation, user: User, *, actor: User, consultation: Consultation) -> None:
@@ -360,6 +414,53 @@ def themes_of(consultation: Consultation) -> list[tuple[Theme, int]]:
         .order_by(Theme.name)
     ).all()
     return [(t, n) for t, n in rows]
+
+
+def theme_of(consultation: Consultation, theme_id: int | None) -> Theme | None:
+    theme = db.session.get(Theme, theme_id) if theme_id is not None else None
+    return theme if theme is not None and theme.consultation_id == consultation.id else None
+
+
+def to_tag(consultation: Consultation, *, show: str = "untagged", section_key: str | None = None, theme_id: int | None = None):
+    """The query of what the themes page lists for tagging, oldest first: what the public can
+    see, on one section or all, tagged with one theme, untagged (``show="untagged"``) or all."""
+    query = select(Contribution).where(Contribution.consultation_id == consultation.id, visible_contributions(None)).order_by(Contribution.id)
+    if section_key:
+        query = query.where(Contribution.section_key == section_key)
+    if theme_id is not None:
+        query = query.where(Contribution.id.in_(select(ContributionTheme.contribution_id).where(ContributionTheme.theme_id == theme_id)))
+    elif show == "untagged":
+        query = query.where(~Contribution.id.in_(select(ContributionTheme.contribution_id)))
+    return query
+
+
+def theme_names(contribution_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The names of the themes each contribution is tagged with."""
+    tagged: dict[int, list[str]] = {}
+    if contribution_ids:
+        for cid, name in db.session.execute(
+            select(ContributionTheme.contribution_id, Theme.name).join(Theme).where(ContributionTheme.contribution_id.in_(contribution_ids))
+        ):
+            tagged.setdefault(cid, []).append(name)
+    return tagged
+
+
+CITABLE_LISTED = 200
+
+
+def citable(consultation: Consultation, *, theme: Theme | None = None, section_key: str | None = None) -> list[Contribution]:
+    """What a summary is about, listed beside it with the numbers to cite: the theme's tagged
+    contributions, or those on the section."""
+    query = select(Contribution).where(Contribution.consultation_id == consultation.id, visible_contributions(None))
+    if theme is not None:
+        query = query.where(Contribution.id.in_(select(ContributionTheme.contribution_id).where(ContributionTheme.theme_id == theme.id)))
+    else:
+        query = query.where(Contribution.section_key == section_key)
+    return list(db.session.scalars(query.order_by(Contribution.id).limit(CITABLE_LISTED)))
+
+
+def section_summary(consultation: Consultation, section_key: str) -> SectionSummary | None:
+    return db.session.scalar(select(SectionSummary).where(SectionSummary.consultation_id == consultation.id, SectionSummary.section_key == section_key))
 
 
 def section_summaries(consultation: Consultation) -> dict[str, SectionSummary]:

@@ -48,14 +48,15 @@ def _path(app: Flask, c: Consultation, fp: str) -> Path:
 
 
 def cached_suggestions(c: Consultation) -> tuple[dict | None, bool]:
-    """The suggestions for the visible contributions as they are now, and whether they are still
-    being computed (a job is then queued, once)."""
+    """The suggestions for the visible contributions as they are now (None when there are too few
+    to be worth grouping), and whether they are still being computed (a job is then queued, once)."""
     app = current_app._get_current_object()
     fp = fingerprint(c)
     path = _path(app, c, fp)
     for attempt in range(2):
         try:
-            return json.loads(path.read_text()), False
+            data = json.loads(path.read_text())
+            return (data if data["enough"] else None), False
         except FileNotFoundError:
             if attempt == 0:
                 jobs.enqueue_quietly(compute_theme_suggestions, c.id, once=f"theme-suggestions:{c.id}:{fp}")

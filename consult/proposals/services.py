@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 
 from consult.accounts.models import Organisation, User
 from consult.core import text
@@ -20,9 +20,10 @@ from consult.core.jobs import crontab, enqueue_after_commit, job
 from consult.core.slugs import is_slug, slugify
 from consult.core.models import db, utcnow
 from consult.core.signals import consultation_concluding, version_published
-from consult.permissions import TRANSITION_ACTIONS, Action, authorize, visible_consultations
+from consult.permissions import TRANSITION_ACTIONS, Action, authorize, editable_organisations, visible_consultations
 from consult.proposals.importing import ImportedSection, import_markdown_files, split_markdown
 from consult.proposals.models import (
+    PUBLIC_STATES,
     TRANSITIONS,
     Consultation,
     ConsultationState,
@@ -47,6 +48,24 @@ def visible_consultations_query(user: User | None, *, state: str | None = None, 
     if organisation is not None:
         query = query.where(Consultation.organisation_id == organisation.id)
     return query.order_by(Consultation.opens_at.desc().nulls_first(), Consultation.id.desc())
+
+
+def consultation_counts(user: User | None) -> dict[str, int]:
+    """How many consultations ``user`` may see in each state."""
+    return dict(db.session.execute(
+        select(Consultation.state, func.count()).where(visible_consultations(user)).group_by(Consultation.state)
+    ).all())
+
+
+def organisations_with_public_consultations() -> list[Organisation]:
+    """The organisations the list of consultations can be filtered by, by name."""
+    public = select(Consultation.organisation_id).where(Consultation.state.in_(list(PUBLIC_STATES)))
+    return list(db.session.scalars(select(Organisation).where(Organisation.id.in_(public)).order_by(Organisation.name)))
+
+
+def organisations_editable_by(user: User | None) -> list[Organisation]:
+    """The organisations in which ``user`` may start a consultation, by name."""
+    return list(db.session.scalars(select(Organisation).where(editable_organisations(user)).order_by(Organisation.name)))
 
 
 def get_visible_consultation(user: User | None, slug: str) -> Consultation | None:

@@ -33,6 +33,13 @@ KIND_LABELS = {
 }
 
 
+def searchable_consultations() -> list[tuple[str, str]]:
+    """(slug, title) of the consultations the public can see, by title: the search form's filter."""
+    return list(db.session.execute(
+        select(Consultation.slug, Consultation.title).where(visible_consultations(None)).order_by(Consultation.title)
+    ).all())
+
+
 @dataclass
 class RawHit:
     key: str
@@ -201,4 +208,4 @@ def _url(hit: RawHit, c: Consultation) -> str:
         return links.path("amendments.show", contribution_id=hit.ref_id)
     if hit.kind in CONTRIBUTION_KINDS:
         return links.path("comments.show", contribution_id=hit.ref_id)
-    return links.path("moderation.outcome", slug=c.slug) + f"#theme-{hit.ref_id}"
+    return links.path("outcome.show", slug=c.slug) + f"#theme-{hit.ref_id}"

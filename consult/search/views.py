@@ -3,13 +3,9 @@ from __future__ import annotations
 from urllib.parse import urljoin
 
 from flask import Blueprint, abort, jsonify, render_template, request
-from sqlalchemy import select
 
-from consult.core.models import db
 from consult.core.params import whole_number
-from consult.permissions import visible_consultations
 from consult.core.routing import public
-from consult.proposals.models import Consultation
 from consult.search import services
 from consult.search.documents import KINDS
 from consult.search.query import MAX_QUERY_LENGTH, QueryError
@@ -47,9 +43,7 @@ def results():
             page = services.search(q, **args)
         except QueryError as e:
             error = str(e)
-    consultations = db.session.execute(
-        select(Consultation.slug, Consultation.title).where(visible_consultations(None)).order_by(Consultation.title)
-    ).all()
+    consultations = services.searchable_consultations()
     return render_template(
         "search/results.html", q=q, page=page, error=error, args=args, kinds=KINDS, kind_labels=services.KIND_LABELS,
         consultations=consultations, max_length=MAX_QUERY_LENGTH,

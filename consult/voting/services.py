@@ -88,6 +88,13 @@ def _locked_target(contribution: Contribution | None) -> None:
         raise RuleViolation("This contribution is hidden or deleted: it cannot be voted on.")
 
 
+def vote_target(consultation: Consultation, contribution_id: int) -> Contribution | None:
+    """The contribution numbered ``contribution_id`` when it belongs to ``consultation`` (whether
+    it can be voted on is ``cast_vote``'s to say)."""
+    contribution = db.session.get(Contribution, contribution_id)
+    return contribution if contribution is not None and contribution.consultation_id == consultation.id else None
+
+
 # ---- casting -------------------------------------------------------------------------------
 
 def cast_vote(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import func, select
 
@@ -42,6 +42,10 @@ def statements_query(consultation: Consultation, user: User | None):
         .where(Contribution.consultation_id == consultation.id, Contribution.kind == ContributionKind.STATEMENT, visible_contributions(user))
         .order_by(votes, Contribution.created_at, Contribution.id)
     )
+
+
+def visible_statements(consultation: Consultation, user: User | None) -> list[Contribution]:
+    return list(db.session.scalars(statements_query(consultation, user)))
 
 
 def next_statement(consultation: Consultation, user: User) -> Contribution | None:
@@ -121,6 +125,36 @@ def _consensus(result) -> dict[str, list]:
     for item in result.consensus:
         split.setdefault(item.direction, []).append(item)
     return split
+
+
+@dataclass(frozen=True)
+class ShownMap:
+    enough: bool  # a map to draw: at least one group (k = 1: everyone votes alike, one group and its consensus)
+    bodies: dict[int, str]  # the statements it quotes (representative of a group, or consensus)
+    my_group: int | None  # the group of the participant looking at it
+
+
+def shown_map(consultation: Consultation, data: dict | None, *, me: str | None) -> ShownMap:
+    """What the map page shows of a computed map ``data``, for participant ``me`` (their id in the map)."""
+    if not data or data.get("k", 0) < 1:
+        return ShownMap(False, {}, None)
+    ids = {s["statement"] for g in data["groups"] for s in g["representative"]}
+    ids |= {s["statement"] for items in data.get("consensus", {}).values() for s in items}
+    my_group = None
+    for group in data["groups"]:
+        if me is not None and me in group["participants"]:
+            my_group = group["id"]
+    return ShownMap(True, statement_bodies(consultation, ids), my_group)
+
+
+def statement_bodies(consultation: Consultation, ids: Iterable[int]) -> dict[int, str]:
+    """The public text of the given statements of ``consultation`` (what the opinion map quotes)."""
+    ids = list(ids)
+    if not ids:
+        return {}
+    return dict(db.session.execute(
+        select(Contribution.id, Contribution.body).where(Contribution.id.in_(ids), Contribution.consultation_id == consultation.id, visible_contributions(None))
+    ).all())
 
 
 def cached_map(consultation: Consultation) -> tuple[dict | None, bool]:

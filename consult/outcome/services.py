@@ -1,0 +1,52 @@
+"""What the outcome page shows, computed from the domains."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from consult.amendments import services as amendments
+from consult.contributions.models import Contribution
+from consult.core.models import db
+from consult.moderation import services as moderation
+from consult.proposals.models import Consultation, Section, Version
+from consult.proposals.services import SectionDiff, diff_versions
+from consult.voting import services as voting
+
+NOT_YET = "The outcome is published when the consultation is concluded."
+
+
+@dataclass
+class Outcome:
+    """The page's contents; the names are the template's."""
+
+    consultation: Consultation
+    preparing: bool
+    changes: list[tuple[Version, Version, list[SectionDiff], dict[str, list[Contribution]]]]
+    amendments: list[Contribution]
+    tallies: dict[int, voting.Tally]
+    themes: list
+    section_summaries: dict
+    figures: moderation.Figures
+    sections: dict[str, Section]
+
+    def context(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def outcome_of(consultation: Consultation) -> Outcome:
+    """The outcome as the public sees it (a preview before the consultation is concluded): each
+    published version's changed sections with the contributions they cite, every visible
+    amendment with its tally and answer, the themes and section summaries, and the figures."""
+    c = consultation
+    published = c.published_versions
+    changes = [
+        (older, newer, [d for d in diff_versions(older, newer) if d.status != "kept"], amendments.citations_of(newer))
+        for older, newer in zip(published, published[1:])
+    ]
+    answered = list(db.session.scalars(amendments.amendments_query(c, None)))
+    return Outcome(
+        consultation=c, preparing=not c.is_concluded, changes=changes, amendments=answered,
+        tallies=voting.tallies(a.id for a in answered), themes=moderation.themes_of(c), section_summaries=moderation.section_summaries(c),
+        figures=moderation.figures(c), sections={s.key: s for v in published for s in v.sections},
+    )

@@ -1,0 +1,81 @@
+"""What the consultation's page shows, for one reader and one version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any
+
+from consult.accounts.models import User
+from consult.amendments import services as amendments
+from consult.comments import services as comments
+from consult.comments.highlighting import highlighted_sections
+from consult.core.models import utcnow
+from consult.permissions import Action, can
+from consult.proposals.models import Consultation, Version
+from consult.voting import services as voting
+
+
+def version_to_read(consultation: Consultation, viewer: User | None, number: int | None = None) -> Version | None:
+    """The version the page shows: the one numbered ``number`` when the viewer may read it
+    (``Action.VIEW_VERSION``; None otherwise: a 404); without a number the current one, or,
+    before the first is published, the draft for those who may read it (None for the others:
+    the page says there is no text yet)."""
+    if number is not None:
+        version = consultation.version(number)
+        return version if version is not None and can(viewer, Action.VIEW_VERSION, version) else None
+    draft = consultation.draft_version
+    if consultation.current_version is None and draft is not None and can(viewer, Action.VIEW_VERSION, draft):
+        return draft
+    return consultation.current_version
+
+
+@dataclass
+class ReadingPage:
+    """Everything the page shows beside the consultation itself; the names are the template's."""
+
+    consultation: Consultation
+    version: Version | None
+    section_html: dict[str, str] = field(default_factory=dict)
+    counts: dict[str | None, int] = field(default_factory=dict)
+    orphaned: list = field(default_factory=list)
+    is_current: bool = False
+    amendment_counts: dict[str, int] = field(default_factory=dict)
+    waiting: int = 0
+    section_tallies: dict[str, voting.Tally] = field(default_factory=dict)
+    my_votes: dict[int | str, str] = field(default_factory=dict)
+    empty_tally: voting.Tally = field(default_factory=voting.Tally)
+    citations: dict = field(default_factory=dict)
+    citable: dict = field(default_factory=dict)
+    now: datetime = field(default_factory=utcnow)
+
+    def context(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def reading_page(consultation: Consultation, version: Version | None, *, viewer: User | None) -> ReadingPage:
+    """The page of ``version`` as ``viewer`` may see it. A published version shows its
+    annotations, comment and amendment counts; the current one the votes on its sections; a
+    version after the first the contributions its changes cite; and a draft after the first,
+    to those who edit it, what each section's change could cite."""
+    page = ReadingPage(consultation, version)
+    if version is None:
+        return page
+    c = consultation
+    page.is_current = version == c.current_version
+    if version.is_published:
+        page.section_html = highlighted_sections(version, comments.highlights_for(version, viewer))
+        page.counts = comments.section_counts(c, viewer)
+        page.orphaned = comments.orphaned_on(version, viewer)
+        page.amendment_counts = amendments.amendment_counts(c, viewer)
+        page.waiting = amendments.unanswered_above_threshold(c)
+    else:
+        page.section_html = {s.key: s.html for s in version.sections}
+    if page.is_current:
+        page.section_tallies = voting.section_tallies(c)
+        page.my_votes = voting.my_votes(viewer, c)
+    if version.number > 1:
+        page.citations = amendments.citations_of(version)
+        if not version.is_published and can(viewer, Action.EDIT_TEXT, c):
+            page.citable = amendments.citable_by_section(c)
+    return page

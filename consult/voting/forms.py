@@ -1,0 +1,40 @@
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, StringField, TextAreaField
+from wtforms.validators import AnyOf
+
+from consult.core.forms import WholeNumberField
+from consult.voting.models import VoteValue
+
+#: The button that takes a vote back instead of casting one.
+WITHDRAW = "withdraw"
+
+
+def _stripped_or_none(value: str | None) -> str | None:
+    return (value or "").strip() or None
+
+
+class VoteForm(FlaskForm):
+    """One form for every vote (its buttons send ``value``): on a contribution (an amendment or
+    a statement) by its number, or on a section by its key."""
+
+    contribution_id = WholeNumberField(message="The item to vote on must be given by its number.", widget=HiddenField.widget)
+    section_key = StringField(filters=[_stripped_or_none], widget=HiddenField.widget)
+    value = StringField(validators=[AnyOf(
+        [WITHDRAW, *(v.value for v in VoteValue)],
+        message="Choose how you vote: support, oppose or abstain (or agree, disagree or pass on a statement).",
+    )])
+    next = StringField(widget=HiddenField.widget)
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.contribution_id.data is None and not self.contribution_id.errors and self.section_key.data is None:
+            self.form_errors.append("Say what you are voting on: an amendment, a statement or a section.")
+            return False
+        return valid
+
+
+class StatementForm(FlaskForm):
+    """A statement for the opinion map; its rules (one idea, at most so many characters) are
+    ``statements.post_statement``'s, so the API and the CLI share them."""
+
+    body = TextAreaField("Your statement")

@@ -71,6 +71,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from consult.accounts import views as accounts_views
     from consult.amendments import views as amendments_views
+    from consult.audit import views as audit_views
     from consult.api import views as api_views
     from consult.comments import views as comments_views
     from consult.core import views as core_views
@@ -90,6 +91,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(moderation_views.bp)
     app.register_blueprint(outcome_views.bp)
     app.register_blueprint(record_views.bp)
+    app.register_blueprint(audit_views.bp)
     app.register_blueprint(search_views.bp)
     app.register_blueprint(api_views.bp)
 

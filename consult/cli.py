@@ -109,8 +109,7 @@ def register_commands(app: Flask) -> None:
                   "(default: CONSULT_BASE_URL, else http://localhost).")
     def export_command(slug, target, as_zip, base_url):
         """Write the open policy record of a public consultation into DIR, a new folder (a zip file with --zip)."""
-        from flask import current_app
-
+        from consult.core import links
         from consult.core.models import sqlite_write_intent
         from consult.proposals.services import get_visible_consultation
         from consult.record.export import export_to, read_from_one_snapshot
@@ -121,7 +120,7 @@ def register_commands(app: Flask) -> None:
             consultation = get_visible_consultation(None, slug)
             if consultation is None:
                 raise click.ClickException(f"No public consultation with the short name {slug!r}.")
-            with current_app.test_request_context(base_url=base_url or current_app.config.get("BASE_URL") or "http://localhost"):
+            with links.addressed_as(base_url):  # else CONSULT_BASE_URL
                 names = export_to(consultation, target, as_zip=as_zip)
         except FileExistsError as error:
             raise click.ClickException(str(error)) from None
@@ -179,6 +178,7 @@ def register_commands(app: Flask) -> None:
         """Rebuild the search index from the database (what the public may read)."""
         from flask import current_app
 
+        from consult.core import links
         from consult.core.jobs import queue
         from consult.core.models import sqlite_write_intent
         from consult.search import REBUILD_KEY, rebuild_search_index

@@ -60,6 +60,7 @@ class Action(enum.StrEnum):
     VIEW_OUTCOME = "view_outcome"  # on a Consultation: "you said, we did"
     VIEW_THEMES = "view_themes"  # on a Consultation: its themes, their summaries and the section summaries
     LEAVE_SUPPORT = "leave_support"  # on an Amendment
+    VIEW_AUDIT_LOG = "view_audit_log"  # on an Organisation: every staff action, with who did it
 
 
 #: How long after posting an author may still correct a comment.
@@ -271,6 +272,12 @@ def _manage_organisation(user: User | None, org: Organisation) -> bool:
     return _is_site_admin(user) or Role.ADMIN in _roles(user, org.id)
 
 
+def _view_audit_log(user: User | None, org: Organisation) -> bool:
+    """The organisation's admins (and site admins) read its staff audit log, with the names of
+    moderators that the public record leaves out; authors and moderators do not."""
+    return _manage_organisation(user, org)
+
+
 def _create_organisation(user: User | None, _obj: None) -> bool:
     """Only site admins create organisations."""
     return _is_site_admin(user)
@@ -300,6 +307,7 @@ PREDICATES: dict[Action, Callable[[User | None, Any], bool]] = {
     Action.VIEW_OUTCOME: _view_outcome,
     Action.VIEW_THEMES: _view_themes,
     Action.LEAVE_SUPPORT: _leave_support,
+    Action.VIEW_AUDIT_LOG: _view_audit_log,
     **{action: _transition(t) for t, action in TRANSITION_ACTIONS.items()},
 }
 

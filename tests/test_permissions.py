@@ -95,6 +95,7 @@ view_themes             | consultation                  | closed    | .    .    
 view_themes             | consultation                  | concluded | Y    Y      Y     Y     Y     Y     Y     Y    Y    Y
 create_consultation     | organisation                  | any       | .    .      .     .     Y     .     Y     .    .    Y
 manage_organisation     | organisation                  | any       | .    .      .     .     .     .     Y     .    .    Y
+view_audit_log          | organisation                  | any       | .    .      .     .     .     .     Y     .    .    Y
 create_organisation     | nothing                       | any       | .    .      .     .     .     .     .     .    .    Y
 view_version            | published version             | draft     | .    .      .     .     Y     .     Y     .    .    Y
 view_version            | published version             | open      | Y    Y      Y     Y     Y     Y     Y     Y    Y    Y

@@ -25,6 +25,8 @@ from consult.accounts.models import (
     SignInAttempt,
     User,
 )
+from consult.audit.models import StaffOperation, TargetType
+from consult.audit.services import record_staff_action
 from consult.core.errors import RuleViolation
 from consult.core.slugs import is_slug
 from consult.core import links
@@ -228,7 +230,10 @@ def organisation_by_slug(slug: str) -> Organisation | None:
 
 def create_organisation(*, actor: User | None, slug: str, name: str, description: str = "") -> Organisation:
     authorize(actor, Action.CREATE_ORGANISATION)
-    return _new_organisation(slug=slug, name=name, description=description)
+    organisation = _new_organisation(slug=slug, name=name, description=description)
+    record_staff_action(StaffOperation.CREATE_ORGANISATION, actor=actor, organisation_id=organisation.id,
+                        target_type=TargetType.ORGANISATION, target_id=organisation.id)
+    return organisation
 
 
 def _new_organisation(*, slug: str, name: str, description: str = "") -> Organisation:
@@ -247,7 +252,11 @@ def add_member(organisation: Organisation, user: User, role: Role, *, actor: Use
     (and site admins) do this."""
     authorize(actor, Action.MANAGE_ORGANISATION, organisation)
     had = {m.id for m in user.memberships}
-    return grant_role(organisation, user, role).id not in had
+    added = grant_role(organisation, user, role).id not in had
+    if added:
+        record_staff_action(StaffOperation.GRANT_ROLE, actor=actor, organisation_id=organisation.id, target_type=TargetType.USER,
+                            target_id=user.id, detail={"role": role.value})
+    return added
 
 
 def add_member_by_email(organisation: Organisation, email: str, role: Role, *, actor: User | None) -> tuple[User, bool]:
@@ -270,14 +279,17 @@ def remove_member(organisation: Organisation, user: User, role: Role, *, actor: 
     authorize(actor, Action.MANAGE_ORGANISATION, organisation)
     if role == Role.ADMIN and actor is not None and actor.id == user.id:
         raise RuleViolation("You cannot remove your own admin role; ask another admin.")
-    db.session.execute(
+    gone = db.session.execute(
         delete(Membership).where(
             Membership.organisation_id == organisation.id,
             Membership.user_id == user.id,
             Membership.role == role.value,
         )
-    )
+    ).rowcount
     db.session.expire(user, ["memberships"])
+    if gone:
+        record_staff_action(StaffOperation.REVOKE_ROLE, actor=actor, organisation_id=organisation.id, target_type=TargetType.USER,
+                            target_id=user.id, detail={"role": role.value})
 
 
 def grant_role(organisation: Organisation, user: User, role: Role) -> Membership:

@@ -16,6 +16,8 @@ from sqlalchemy.orm import selectinload
 from consult.accounts.models import User
 from consult.amendments.edits import Edit, apply_edits, conflict, edits
 from consult.amendments.models import Amendment, AmendmentState, AmendmentSupporter, Citation, Decision
+from consult.audit.models import StaffOperation, TargetType
+from consult.audit.services import record_staff_action
 from consult.comments.anchoring import locate_quote
 from consult.contributions.models import Contribution, ContributionKind, ModerationState
 from consult.contributions.services import BODY_RULES, MAX_QUOTE_LENGTH, add_contribution
@@ -146,6 +148,8 @@ def answer_amendment(amendment: Amendment, *, actor: User, decision: str, reason
     amendment.answered_by = actor
     amendment.answered_at = utcnow()
     db.session.flush()
+    record_staff_action(StaffOperation.ANSWER_AMENDMENT, actor=actor, consultation=amendment.contribution.consultation,
+                        target_type=TargetType.CONTRIBUTION, target_id=amendment.contribution_id, detail={"decision": decision})
 
 
 # ---- reading -------------------------------------------------------------------------------
@@ -378,6 +382,8 @@ def start_next_version(consultation: Consultation, *, actor: User) -> NextVersio
             db.session.add(Citation(version=draft, section_key=key, contribution=c))
             report.applied.append(c)
     db.session.flush()
+    record_staff_action(StaffOperation.START_NEXT_VERSION, actor=actor, consultation=consultation, target_type=TargetType.VERSION,
+                        target_id=draft.id, detail={"version": draft.number, "applied": [c.id for c in report.applied]})
     return report
 
 
@@ -396,6 +402,8 @@ def cite(version: Version, section_key: str, contribution: Contribution, *, acto
     )
     if exists is None:
         db.session.add(Citation(version=version, section_key=section_key, contribution=contribution))
+        record_staff_action(StaffOperation.ADD_CITATION, actor=actor, consultation=version.consultation, target_type=TargetType.CONTRIBUTION,
+                            target_id=contribution.id, detail={"version": version.number, "section_key": section_key})
     db.session.flush()
 
 
@@ -416,6 +424,9 @@ def uncite(version: Version, section_key: str, contribution_id: int, *, actor: U
     gone = db.session.execute(
         delete(Citation).where(Citation.version_id == version.id, Citation.section_key == section_key, Citation.contribution_id == contribution_id)
     ).rowcount
+    if gone:
+        record_staff_action(StaffOperation.REMOVE_CITATION, actor=actor, consultation=version.consultation, target_type=TargetType.CONTRIBUTION,
+                            target_id=contribution_id, detail={"version": version.number, "section_key": section_key})
     db.session.flush()
     return bool(gone)
 

@@ -13,6 +13,7 @@ from consult.permissions import Action, can
 from consult.core.routing import public
 from consult.proposals import services
 from consult.proposals.models import Consultation, Version
+from consult.record import rows as record_rows
 from consult.voting import services as voting
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -20,41 +21,45 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_PER_PAGE = 100
 
 
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+# The API serialises consultations, versions, sections and co-supporters with the open record's
+# row serialisers (``consult.record.rows``), keeping its own field names and ISO times.
+CONSULTATION_FIELDS = ("slug", "title", "summary", "state", "organisation", "opens_at", "closes_at", "current_version", "url")
+SECTION_FIELDS = ("key", "position", "level", "heading", "change")
+
+
 def _consultation_json(c: Consultation) -> dict:
-    current = c.current_version
-    return {
-        "slug": c.slug,
-        "title": c.title,
-        "summary": c.summary,
-        "state": c.state,
-        "organisation": {"slug": c.organisation.slug, "name": c.organisation.name},
-        "opens_at": c.opens_at.isoformat() if c.opens_at else None,
-        "closes_at": c.closes_at.isoformat() if c.closes_at else None,
+    row = record_rows.consultation_row(c, time=_iso)
+    return {key: row[key] for key in CONSULTATION_FIELDS} | {
         "licence": c.licence,
-        "current_version": current.number if current else None,
-        "url": url_for("proposals.consultation", slug=c.slug, _external=True),
         "api_url": url_for("api.consultation", slug=c.slug, _external=True),
     }
 
 
 def _version_json(c: Consultation, v: Version, *, with_sections: bool) -> dict:
+    row = record_rows.version_row(c, v, time=_iso)
     data = {
-        "number": v.number,
-        "published_at": v.published_at.isoformat() if v.published_at else None,
-        "change_note": v.change_note,
+        "number": row["number"],
+        "published_at": row["published_at"],
+        "change_note": row["change_note"],
         "api_url": url_for("api.version", slug=c.slug, number=v.number, _external=True),
     }
     if with_sections:
-        data["sections"] = [
-            {"key": s.key, "position": s.position, "level": s.level, "heading": s.heading, "text": s.body, "plain_text": s.text, "change": s.change}
-            for s in v.sections
-        ]
+        data["sections"] = [_section_json(record_rows.section_row(s, version=v, version_url=row["url"])) for s in v.sections]
     return data
 
 
 def _consultation_or_404(slug: str) -> Consultation:
     """The blueprint's loader: the consultation the caller may see (a draft is as absent as nothing)."""
     return services.get_visible_consultation(current_user, slug) or abort(404, "No consultation with that address.")
+
+
+def _section_json(row: dict) -> dict:
+    """The API's names: ``text`` is the Markdown (the record's ``body``), ``plain_text`` the text."""
+    return {key: row[key] for key in SECTION_FIELDS} | {"text": row["body"], "plain_text": row["text"]}
 
 
 def _int_arg(name: str, default: int, *, low: int, high: int) -> int:

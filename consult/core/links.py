@@ -8,16 +8,31 @@ address ``CONSULT_BASE_URL``. So no service needs a faked request to make a link
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, url_for
 from werkzeug.routing import MapAdapter
 
 DEFAULT_BASE_URL = "http://localhost"
+_base_url: ContextVar[str | None] = ContextVar("consult_base_url", default=None)
+
+
+@contextmanager
+def addressed_as(base_url: str | None) -> Iterator[None]:
+    """Make links outside a request with this site address instead of ``BASE_URL`` (``consult
+    export --base-url``)."""
+    token = _base_url.set(base_url)
+    try:
+        yield
+    finally:
+        _base_url.reset(token)
 
 
 def _adapter() -> MapAdapter:
-    base = urlsplit(current_app.config.get("BASE_URL") or DEFAULT_BASE_URL)
+    base = urlsplit(_base_url.get() or current_app.config.get("BASE_URL") or DEFAULT_BASE_URL)
     return current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "http")
 
 

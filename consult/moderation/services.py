@@ -17,6 +17,8 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from consult.accounts.models import Organisation, User
+from consult.audit.models import StaffOperation, TargetType
+from consult.audit.services import record_staff_action
 from consult.contributions.models import Contribution, ContributionKind, ModerationState
 from consult.comments.models import Anchor
 from consult.core import text
@@ -215,6 +217,8 @@ def act(contributions: Sequence[Contribution], *, actor: User, action: Operation
             continue  # already so: nothing to log
         changed += 1
         _log(c.consultation, LogAction(operation.value), actor=actor, contribution=c, rule=rule, reason=reason)
+        record_staff_action(StaffOperation(operation.value), actor=actor, consultation=c.consultation, target_type=TargetType.CONTRIBUTION,
+                            target_id=c.id, detail={"rule": rule} if rule else None)
     ids = [c.id for c in contributions]
     db.session.execute(update(Report).where(Report.contribution_id.in_(ids), Report.resolved_at.is_(None)).values(resolved_at=now)
                        .execution_options(synchronize_session=False))
@@ -247,6 +251,7 @@ def block(organisation: Organisation, user: User, *, actor: User, reason: str, c
     except IntegrityError:
         return  # already blocked
     _log(consultation, LogAction.BLOCK, actor=actor, subject=user, reason=reason)
+    record_staff_action(StaffOperation.BLOCK, actor=actor, consultation=consultation, target_type=TargetType.USER, target_id=user.id)
     db.session.flush()
 
 
@@ -286,6 +291,10 @@ def unblock(organisation: Organisation, user: User, *, actor: User, consultation
     gone = db.session.execute(delete(Block).where(Block.organisation_id == organisation.id, Block.user_id == user.id)).rowcount
     if gone:
         _log(consultation, LogAction.UNBLOCK, actor=actor, subject=user, reason="The block was lifted.")
+        # A block is the organisation's, not one consultation's (the public log above files it
+        # under one so that it is published at all).
+        record_staff_action(StaffOperation.UNBLOCK, actor=actor, organisation_id=organisation.id, target_type=TargetType.USER,
+                            target_id=user.id)
     db.session.flush()
 
 
@@ -315,19 +324,23 @@ def create_theme(consultation: Consultation, *, actor: User, name: str) -> Theme
             db.session.add(theme)
     except IntegrityError:
         raise RuleViolation(f"There is already a theme “{name}”.", status=400) from None
+    record_staff_action(StaffOperation.CREATE_THEME, actor=actor, consultation=consultation, target_type=TargetType.THEME, target_id=theme.id)
     return theme
 
 
 def tag(theme: Theme, contributions: Iterable[Contribution], *, actor: User, remove: bool = False) -> int:
     authorize(actor, Action.SUMMARISE, theme.consultation)
-    count = 0
+    count, changed = 0, []
     for c in contributions:
         if c.consultation_id != theme.consultation_id:
             raise RuleViolation("Tag only contributions of this consultation.", status=400)
         if remove:
-            count += db.session.execute(
+            gone = db.session.execute(
                 delete(ContributionTheme).where(ContributionTheme.theme_id == theme.id, ContributionTheme.contribution_id == c.id)
             ).rowcount
+            count += gone
+            if gone:
+                changed.append(c.id)
             continue
         try:
             with db.session.begin_nested():
@@ -335,6 +348,10 @@ def tag(theme: Theme, contributions: Iterable[Contribution], *, actor: User, rem
         except IntegrityError:
             continue  # already tagged
         count += 1
+        changed.append(c.id)
+    if changed:
+        record_staff_action(StaffOperation.UNTAG_THEME if remove else StaffOperation.TAG_THEME, actor=actor, consultation=theme.consultation,
+                            target_type=TargetType.THEME, target_id=theme.id, detail={"count": len(changed), "contribution_ids": changed})
     db.session.flush()
     return count
 
@@ -387,6 +404,7 @@ def write_summary(consultation: Consultation, *, actor: User, summary: str, them
         db.session.execute(delete(SummaryCitation).where(SummaryCitation.theme_id == theme.id))
         db.session.flush()
         db.session.add_all(SummaryCitation(theme_id=theme.id, contribution_id=i) for i in ids)
+        target_type, target_id = TargetType.THEME, theme.id
     else:
         version = consultation.current_version
         if not section_key or version is None or not any(s.key == section_key for v in consultation.published_versions for s in v.sections):
@@ -400,6 +418,9 @@ def write_summary(consultation: Consultation, *, actor: User, summary: str, them
         db.session.execute(delete(SummaryCitation).where(SummaryCitation.section_summary_id == row.id))
         db.session.flush()
         db.session.add_all(SummaryCitation(section_summary_id=row.id, contribution_id=i) for i in ids)
+        target_type, target_id = TargetType.SECTION_SUMMARY, row.id
+    record_staff_action(StaffOperation.WRITE_SUMMARY, actor=actor, consultation=consultation, target_type=target_type, target_id=target_id,
+                        detail={"section_key": section_key} if section_key and theme is None else None)
     db.session.flush()
 
 

@@ -14,6 +14,8 @@ from functools import lru_cache
 from sqlalchemy import and_, exists, func, or_, select, update
 
 from consult.accounts.models import Organisation, User
+from consult.audit.models import StaffOperation, TargetType
+from consult.audit.services import record_staff_action
 from consult.core import text
 from consult.core.errors import RuleViolation
 from consult.core.jobs import crontab, enqueue_after_commit, job
@@ -126,6 +128,8 @@ def create_consultation(
     consultation.versions.append(Version(number=1))
     db.session.add(consultation)
     db.session.flush()
+    record_staff_action(StaffOperation.CREATE_CONSULTATION, actor=actor, consultation=consultation,
+                        target_type=TargetType.CONSULTATION, target_id=consultation.id)
     schedule_dates(consultation)
     return consultation
 
@@ -148,13 +152,15 @@ def update_consultation(
     if expected_row_version is not None and expected_row_version != consultation.row_version:
         raise RuleViolation("Someone else saved this consultation while you were editing. Reload it and make your change again.")
     _check_dates(opens_at, closes_at)
-    consultation.title = title.strip()
-    consultation.summary = summary
-    consultation.opens_at = opens_at
-    consultation.closes_at = closes_at
-    consultation.licence = licence
+    new = {"title": title.strip(), "summary": summary, "opens_at": opens_at, "closes_at": closes_at, "licence": licence}
     if response_threshold is not None:
-        consultation.response_threshold = response_threshold
+        new["response_threshold"] = response_threshold
+    changed = [name for name, value in new.items() if getattr(consultation, name) != value]
+    for name in changed:
+        setattr(consultation, name, new[name])
+    if changed:
+        record_staff_action(StaffOperation.EDIT_CONSULTATION, actor=actor, consultation=consultation,
+                            target_type=TargetType.CONSULTATION, target_id=consultation.id, detail={"fields": changed})
     db.session.flush()
     schedule_dates(consultation)
 
@@ -206,6 +212,8 @@ def save_draft_text(consultation: Consultation, sections: list[ImportedSection],
         )
     _mark_changes(draft, previous)
     db.session.flush()
+    record_staff_action(StaffOperation.EDIT_TEXT, actor=actor, consultation=consultation, target_type=TargetType.VERSION,
+                        target_id=draft.id, detail={"version": draft.number, "sections": len(sections)})
     return draft
 
 
@@ -239,6 +247,8 @@ def publish_version(consultation: Consultation, *, actor: User, note: str = "") 
     draft.published_by_id = actor.id
     draft.change_note = note.strip()
     db.session.flush()
+    record_staff_action(StaffOperation.PUBLISH_VERSION, actor=actor, consultation=consultation, target_type=TargetType.VERSION,
+                        target_id=draft.id, detail={"version": draft.number})
     version_published.send(consultation, version=draft, previous=previous)
     return draft
 
@@ -317,6 +327,8 @@ def change_state(consultation: Consultation, transition: Transition, *, actor: U
     consultation.state = target
     consultation.state_changed_at = now
     db.session.flush()
+    record_staff_action(StaffOperation(transition.value), actor=actor, consultation=consultation, target_type=TargetType.CONSULTATION,
+                        target_id=consultation.id, detail={"from": source.value, "to": target.value})
     schedule_dates(consultation)
 
 

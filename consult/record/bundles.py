@@ -26,6 +26,7 @@ from sqlalchemy import case, func, select
 
 from consult.accounts.models import Organisation, User
 from consult.amendments.models import Amendment, AmendmentSupporter, Citation
+from consult.audit.models import StaffAction
 from consult.contributions.models import Contribution, ModerationState
 from consult.core import jobs
 from consult.core.models import db
@@ -74,15 +75,18 @@ def fingerprint(c: Consultation, base_url: str) -> str:
         select(func.count(), func.max(SummaryCitation.id)).where(SummaryCitation.theme_id.in_(themes) | SummaryCitation.section_summary_id.in_(summaries)),
         select(func.count(), func.max(Block.id)).where(Block.organisation_id == c.organisation_id),
         select(func.count(), func.max(ModerationLogEntry.id)).where(ModerationLogEntry.organisation_id == c.organisation_id),
+        select(func.count(), func.max(StaffAction.id)).where(StaffAction.organisation_id == c.organisation_id),  # the public staff log
     ]
     for query in queries:
         parts.append(tuple(db.session.execute(query).one()))
     # The record names people by their display name: the names of everyone it may name (an
-    # author or co-supporter of one of its contributions), each found through its own index.
+    # author or co-supporter of one of its contributions, a member of staff in its log), each
+    # found through its own index.
     named = (select(User.id, User.display_name)
              .where(select(Contribution.id).where(Contribution.author_id == User.id, own).exists()
                     | select(AmendmentSupporter.id).join(Contribution, Contribution.id == AmendmentSupporter.amendment_id)
-                    .where(AmendmentSupporter.user_id == User.id, own).exists())
+                    .where(AmendmentSupporter.user_id == User.id, own).exists()
+                    | select(StaffAction.id).where(StaffAction.actor_id == User.id, StaffAction.organisation_id == c.organisation_id).exists())
              .order_by(User.id))
     digest = hashlib.sha256(repr(parts).encode())
     for user_id, name in db.session.execute(named):

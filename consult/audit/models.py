@@ -1,0 +1,151 @@
+"""The staff audit log: one row per operation an author, admin or moderator did.
+
+The organisation's admins see every row with who did it (``/o/SLUG/audit``); the open record
+publishes the rows of a consultation with what was done and when, naming the person only when
+they acted as an author or admin (see ``consult.audit.services.public_staff_log``).
+
+This module imports no other domain: the foreign keys and the ``actor`` relationship name their
+tables, so every domain's services can record an action without an import cycle.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from consult.core.models import UTCDateTime, db, utcnow
+
+
+class StaffOperation(enum.StrEnum):
+    # consultations and their text (authors and admins)
+    CREATE_CONSULTATION = "create_consultation"
+    EDIT_CONSULTATION = "edit_consultation"
+    EDIT_TEXT = "edit_text"
+    PUBLISH_VERSION = "publish_version"
+    OPEN = "open"
+    CLOSE = "close"
+    REOPEN = "reopen"
+    CONCLUDE = "conclude"
+    ANSWER_AMENDMENT = "answer_amendment"
+    START_NEXT_VERSION = "start_next_version"
+    ADD_CITATION = "add_citation"
+    REMOVE_CITATION = "remove_citation"
+    # the organisation (admins, site admins)
+    CREATE_ORGANISATION = "create_organisation"
+    GRANT_ROLE = "grant_role"
+    REVOKE_ROLE = "revoke_role"
+    # moderation and synthesis (moderators, and admins acting as moderators)
+    APPROVE = "approve"
+    HIDE = "hide"
+    RESTORE = "restore"
+    BLOCK = "block"
+    UNBLOCK = "unblock"
+    CREATE_THEME = "create_theme"
+    TAG_THEME = "tag_theme"
+    UNTAG_THEME = "untag_theme"
+    WRITE_SUMMARY = "write_summary"
+
+    @property
+    def label(self) -> str:
+        return OPERATION_LABELS[self]
+
+
+OPERATION_LABELS: dict[StaffOperation, str] = {
+    StaffOperation.CREATE_CONSULTATION: "Created the consultation",
+    StaffOperation.EDIT_CONSULTATION: "Edited the consultation's details",
+    StaffOperation.EDIT_TEXT: "Edited the draft text",
+    StaffOperation.PUBLISH_VERSION: "Published a version",
+    StaffOperation.OPEN: "Opened the consultation",
+    StaffOperation.CLOSE: "Closed the consultation",
+    StaffOperation.REOPEN: "Reopened the consultation",
+    StaffOperation.CONCLUDE: "Concluded the consultation",
+    StaffOperation.ANSWER_AMENDMENT: "Answered an amendment",
+    StaffOperation.START_NEXT_VERSION: "Started the next version from accepted amendments",
+    StaffOperation.ADD_CITATION: "Cited a contribution in the draft",
+    StaffOperation.REMOVE_CITATION: "Removed a citation from the draft",
+    StaffOperation.CREATE_ORGANISATION: "Created the organisation",
+    StaffOperation.GRANT_ROLE: "Gave a role",
+    StaffOperation.REVOKE_ROLE: "Removed a role",
+    StaffOperation.APPROVE: "Approved a contribution",
+    StaffOperation.HIDE: "Hid a contribution",
+    StaffOperation.RESTORE: "Restored a contribution",
+    StaffOperation.BLOCK: "Blocked a participant",
+    StaffOperation.UNBLOCK: "Lifted a block",
+    StaffOperation.CREATE_THEME: "Created a theme",
+    StaffOperation.TAG_THEME: "Tagged contributions with a theme",
+    StaffOperation.UNTAG_THEME: "Untagged contributions from a theme",
+    StaffOperation.WRITE_SUMMARY: "Wrote a summary",
+}
+
+#: Operations done in the capacity of a moderator, whoever does them (an admin moderating is
+#: "a moderator" in public too): nobody is named for them outside the organisation.
+MODERATION_OPERATIONS = frozenset({
+    StaffOperation.APPROVE, StaffOperation.HIDE, StaffOperation.RESTORE, StaffOperation.BLOCK, StaffOperation.UNBLOCK,
+    StaffOperation.CREATE_THEME, StaffOperation.TAG_THEME, StaffOperation.UNTAG_THEME, StaffOperation.WRITE_SUMMARY,
+})
+
+
+class StaffRole(enum.StrEnum):
+    """The capacity in which the actor did it."""
+
+    AUTHOR = "author"
+    ADMIN = "admin"
+    MODERATOR = "moderator"
+    SITE_ADMIN = "site_admin"
+
+
+#: Roles whose people are named in the public record; others appear by their role alone.
+NAMED_IN_PUBLIC = frozenset({StaffRole.AUTHOR, StaffRole.ADMIN})
+
+
+class TargetType(enum.StrEnum):
+    ORGANISATION = "organisation"
+    CONSULTATION = "consultation"
+    VERSION = "version"
+    CONTRIBUTION = "contribution"
+    USER = "user"
+    THEME = "theme"
+    SECTION_SUMMARY = "section_summary"
+
+
+def _known(column: str, values: type[enum.StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+class StaffAction(db.Model):
+    """One operation of a member of staff: who (``actor_id``, kept for the organisation, and the
+    ``actor_role`` they acted in), when, in which organisation and consultation, on what
+    (``target_type`` + ``target_id``), and a small JSON ``detail`` (the decision, the states...).
+    Rows are only ever added, in the transaction of the operation itself."""
+
+    __tablename__ = "staff_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))  # null once erased
+    actor_role: Mapped[str] = mapped_column(String(20))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    consultation_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
+    operation: Mapped[str] = mapped_column(String(40))
+    target_type: Mapped[str] = mapped_column(String(20))
+    target_id: Mapped[int | None] = mapped_column()
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    actor = relationship("User")
+    consultation = relationship("Consultation")
+
+    __table_args__ = (
+        CheckConstraint(_known("operation", StaffOperation), name="operation_known"),
+        CheckConstraint(_known("actor_role", StaffRole), name="actor_role_known"),
+        CheckConstraint(_known("target_type", TargetType), name="target_type_known"),
+        Index("ix_staff_actions_org_time", "organisation_id", "occurred_at"),
+        Index("ix_staff_actions_consultation_time", "consultation_id", "occurred_at"),
+    )
+
+    @property
+    def label(self) -> str:
+        return OPERATION_LABELS[StaffOperation(self.operation)]

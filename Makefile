@@ -1,4 +1,5 @@
 # make run   create the virtualenv, install, create the SQLite database with the demo, serve
+#            (with a job worker beside the web server; Ctrl-C stops both)
 # make test  install the test dependencies and run the whole suite
 # make lint  ruff check, ruff format --check, lint-imports (the layers contract in .importlinter)
 # make lock  re-resolve requirements/*.txt from pyproject.toml (after changing a dependency)
@@ -44,7 +45,9 @@ install-test: $(VENV)/.installed-test $(AXE)
 run: install
 	$(BIN)/consult db upgrade
 	$(BIN)/consult demo
-	@echo "Consult is serving on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
+	@echo "Consult is serving on http://$(HOST):$(PORT)/ with a job worker beside it (Ctrl-C stops both)"
+	@$(BIN)/consult worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	CONSULT_SESSION_COOKIE_SECURE=false $(BIN)/consult run --host $(HOST) --port $(PORT)
 
 test: install-test

@@ -13,7 +13,12 @@ summaries and moderation (hidden, deleted, pending, blocked and erased authors).
 under tracemalloc, for the peak of Python allocations during the export alone (slower, so its
 time is not reported). See bench/README-export.md.
 
-    .venv/bin/python bench/export.py [--count 100000] [--baseline 10000] [--zip] [--database URL]
+Then the public download, `/c/bench-large/record.zip`, through the app over HTTP (the Flask test
+client, in a child process with jobs run immediately, so the first request builds the bundle
+the way the worker would): the first download (fingerprint, build, send) and the second (the
+fingerprint, then the stored file), timed separately.
+
+    .venv/bin/python bench/export.py [--count 100000] [--baseline 10000] [--zip] [--database URL] [--download-only]
 """
 
 from __future__ import annotations
@@ -52,7 +57,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--database", help="postgresql://... URL; its public schema is DROPPED and recreated "
                         "(default: a temporary SQLite file)")
+    parser.add_argument("--download-only", action="store_true", help="skip the `consult export` runs; time only record.zip")
     parser.add_argument("--build", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--download", nargs=2, metavar=("SLUG", "INSTANCE"), help=argparse.SUPPRESS)
     parser.add_argument("--child", nargs=3, metavar=("SLUG", "OUT", "MODE"), help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -319,6 +326,34 @@ def child(args: argparse.Namespace) -> int:
     return 0
 
 
+def download(args: argparse.Namespace) -> int:
+    """GET record.zip twice through the app and print both times as JSON."""
+    import hashlib
+
+    from consult import create_app
+
+    slug, instance = args.download
+    app = create_app({"DATABASE_URL": args.database_url, "SECRET_KEY": "bench", "INSTANCE_PATH": instance, "JOBS_IMMEDIATE": True,
+                      "RATE_LIMITS": False, "SEARCH_CHECK_ON_START": False, "SESSION_COOKIE_SECURE": False})
+    client = app.test_client()
+    times, cpu, digests, sizes = [], [], [], []
+    for _ in range(2):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        response = client.get(f"/c/{slug}/record.zip")
+        body = response.get_data()  # the whole file, as a client receives it
+        times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
+        if response.status_code != 200:
+            print(f"{response.status_code}: {response.get_data(as_text=True)[:500]}", file=sys.stderr)
+            return 1
+        digests.append(hashlib.sha256(body).hexdigest())
+        sizes.append(len(body))
+    bundles = list(Path(instance, "bundles").glob("*.zip"))
+    print(json.dumps({"first": times[0], "second": times[1], "first_cpu": cpu[0], "second_cpu": cpu[1], "same": digests[0] == digests[1],
+                      "bytes": sizes[1], "bundles": len(bundles)}))
+    return 0
+
+
 def run_self(*args: str) -> str:
     """This script in a child process; returns the last line it printed."""
     done = subprocess.run([sys.executable, __file__, *args], cwd=ROOT, capture_output=True, text=True)
@@ -344,6 +379,8 @@ def main() -> int:
     args = parse_args()
     if args.child:
         return child(args)
+    if args.download:
+        return download(args)
     plan = {"bench-baseline": args.baseline, "bench-large": args.count}
     if args.build:
         print(json.dumps(build(args.database_url, plan, args.seed)))
@@ -373,12 +410,24 @@ def main() -> int:
         print(f"built in:      {built:.1f} s (bulk inserts)")
         print()
         results = {}
-        for slug in plan:
+        for slug in plan if not args.download_only else ():
             out = Path(tmp, slug + (".zip" if args.zip else ""))
             plain = measure(database_url, slug, out, "plain", args.zip)
             traced = measure(database_url, slug, out, "tracemalloc", args.zip)
             results[slug] = (plain, traced)
+        fetched = json.loads(run_self("--download", "bench-large", str(Path(tmp, "instance")), "--database-url", database_url))
 
+    if results:
+        print_exports(args, plan, results)
+    print(f"record.zip of bench-large over HTTP (Flask test client; {mb(fetched['bytes'])} MB):       wall      CPU")
+    print(f"  first download  (fingerprint, build the bundle, send it): {fetched['first']:8.2f} s {fetched['first_cpu']:7.2f} s")
+    print(f"  second download (fingerprint, send the stored file):      {fetched['second']:8.2f} s {fetched['second_cpu']:7.2f} s"
+          f"{'' if fetched['same'] else '  (NOT the same bytes!)'}")
+    print(f"  (load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} after: on a loaded machine wall time is several times the CPU time)")
+    return 0 if fetched["same"] and fetched["bundles"] == 1 else 1
+
+
+def print_exports(args: argparse.Namespace, plan: dict[str, int], results: dict) -> None:
     header = f"{'export':<16}{'contributions':>14}{'seconds':>9}{'contrib/s':>11}{'output MB':>11}{'tracemalloc peak MB':>21}{'ru_maxrss MB':>14}{'(before export)':>17}"
     print(header)
     print("-" * len(header))
@@ -392,7 +441,7 @@ def main() -> int:
           f"{large_traced['tracemalloc_peak'] / small_traced['tracemalloc_peak']:.2f}x the tracemalloc peak, "
           f"ru_maxrss {mb(small['maxrss_kb'] * 1024)} -> {mb(large['maxrss_kb'] * 1024)} MB "
           f"(grew {mb(growth(small))} -> {mb(growth(large))} MB during the export)")
-    return 0
+    print()
 
 
 if __name__ == "__main__":

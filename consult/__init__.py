@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, request
-from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from consult.config import load_config
@@ -100,7 +98,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from consult.cli import register_commands
 
     register_commands(app)
-    init_search(app)  # after the commands: it may start rebuilding a missing index
+    from consult.core import jobs
+
+    jobs.init_app(app)  # after the blueprints: their modules declare the jobs it registers
+    init_search(app)  # after the jobs: it may queue rebuilding a missing index
     _install_request_hooks(app)
     return app
 
@@ -119,31 +120,6 @@ def _install_permission_helpers(app: Flask) -> None:
 
 
 def _install_request_hooks(app: Flask) -> None:
-    from consult.proposals.services import apply_schedule
-
-    last_schedule_check = [0.0]
-
-    @app.before_request
-    def open_and_close_by_date():
-        # Cheap conditional UPDATEs, at most every SCHEDULE_CHECK_SECONDS per process; the CLI's
-        # ``consult tick`` does the same from cron for sites with little traffic.
-        now = time.monotonic()
-        if now - last_schedule_check[0] < app.config["SCHEDULE_CHECK_SECONDS"]:
-            return
-        last_schedule_check[0] = now
-        token = sqlite_write_intent.set(True)
-        try:
-            if apply_schedule():
-                db.session.commit()
-            else:
-                db.session.rollback()
-        except OperationalError:
-            # A busy database must not fail the reader's request; the next check catches up.
-            db.session.rollback()
-            app.logger.warning("scheduled open/close check skipped: database busy")
-        finally:
-            sqlite_write_intent.reset(token)
-
     @app.after_request
     def security_headers(response):
         headers = response.headers

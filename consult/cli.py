@@ -58,12 +58,33 @@ def register_commands(app: Flask) -> None:
 
     @app.cli.command("tick")
     def tick_command():
-        """Open and close consultations whose dates have come (run from cron every minute)."""
+        """Open and close consultations whose dates have come now (`consult worker` does it every minute)."""
         from consult.proposals.services import apply_schedule
 
         changed = apply_schedule()
         db.session.commit()
         click.echo(f"{changed} consultation(s) changed state.")
+
+    @app.cli.command("worker")
+    @click.option("--workers", type=int, default=None, help="Threads running jobs (default: CONSULT_JOBS_WORKERS, 2).")
+    def worker_command(workers):
+        """Run the background jobs: opening and closing by date, the opinion map, record bundles,
+        theme suggestions, search-index rebuilds. Runs until stopped (Ctrl-C, SIGTERM)."""
+        import logging
+
+        from flask import current_app
+
+        from consult.core.jobs import queue
+
+        jobs = queue(current_app)
+        jobs.register_declared()
+        if jobs.huey.immediate:
+            raise click.ClickException("CONSULT_JOBS_IMMEDIATE is set: jobs run where they are queued, there is nothing for a worker to do.")
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        click.echo(f"Consult worker: {len(jobs.tasks)} jobs on {type(jobs.huey).__name__} {jobs.huey.name!r}.")
+        consumer = jobs.huey.create_consumer(workers=workers or int(current_app.config["JOBS_WORKERS"]), worker_type="thread",
+                                             periodic=True, check_worker_health=True)
+        consumer.run()
 
     @app.cli.command("demo")
     @click.option("--quiet", is_flag=True, help="Do not print the demo accounts.")
@@ -152,11 +173,21 @@ def register_commands(app: Flask) -> None:
             click.echo(f"{data['k']} groups: " + ", ".join(f"{len(g['participants'])} people" for g in data["groups"]))
 
     @app.cli.command("reindex")
-    def reindex_command():
+    @click.option("--background", is_flag=True, help="Queue the rebuild for `consult worker` instead of running it here.")
+    def reindex_command(background):
         """Rebuild the search index from the database (what the public may read)."""
+        from flask import current_app
+
         from consult.core import links
+        from consult.core.jobs import queue
         from consult.core.models import sqlite_write_intent
+        from consult.search import REBUILD_KEY, rebuild_search_index
         from consult.search.documents import count_documents
+
+        if background:
+            queued = queue(current_app).enqueue(rebuild_search_index, True, once=REBUILD_KEY + "-forced")
+            click.echo("The rebuild is queued: `consult worker` runs it." if queued else "A rebuild is queued already.")
+            return
 
         backend = current_app.extensions["consult_search"].backend
         token = sqlite_write_intent.set(False)  # a reader of the database

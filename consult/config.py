@@ -26,7 +26,6 @@ DEFAULTS: dict[str, Any] = {
     "SIGNIN_WINDOW_SECONDS": 15 * 60,
     "SIGNIN_MAX_FAILURES_PER_ACCOUNT": 5,
     "SIGNIN_MAX_FAILURES_PER_ADDRESS": 20,
-    "SCHEDULE_CHECK_SECONDS": 30,
     "MAIL_SERVER": None,  # None: messages are written to instance/outbox/
     "MAIL_PORT": 587,
     "MAIL_USE_TLS": True,
@@ -42,13 +41,24 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_HEADERS_ENABLED": True,
     "POSTING_RATE_LIMIT": "10 per minute;200 per day",
     "VOTING_RATE_LIMIT": "60 per minute",
-    "RECORD_RATE_LIMIT": "10 per minute",  # record.zip downloads per person or address: each one is built afresh
+    "RECORD_RATE_LIMIT": "10 per minute",  # record.zip downloads per person or address
+    "SUGGESTIONS_DIR": None,  # None: instance/suggestions/ (theme suggestions computed by the worker)
+    "RECORD_BUNDLE_DIR": None,  # None: instance/bundles/ (record.zip files built by the worker, one per consultation)
     "SEARCH_DIR": None,  # None: instance/search-index/ (the Whoosh index; one per machine)
     "SEARCH_BACKEND": "whoosh",  # "postgres": PostgreSQL full-text search, for several app servers
+    "SEARCH_CHECK_ON_START": True,  # the first request of each process queues a rebuild of a missing or outdated index
     "REPORT_THRESHOLD": 3,  # distinct reporters after whom a contribution is hidden pending review
     # Werkzeug's method for new password hashes. Stored hashes name their own method, so a change
     # applies to new passwords only and old ones still verify. Tests use "pbkdf2:sha256:1" (fast).
     "PASSWORD_HASH_METHOD": "scrypt",
+    # Background jobs (consult/core/jobs.py; `consult worker` runs them). None: a queue in
+    # instance/jobs.db (one machine); redis://host:6379/0 when several app servers share one.
+    "JOBS_URL": None,
+    "JOBS_NAME": "consult",  # the queue's name (Redis key prefix): one per site sharing a Redis
+    "JOBS_IMMEDIATE": False,  # True: run each job when it is queued, in the caller (tests)
+    "JOBS_WORKERS": 2,  # threads of `consult worker`
+    "JOBS_RETRY_DELAY": 30,  # seconds between the retries of a failed job
+    "JOBS_ONCE_TIMEOUT": 600,  # seconds after which a queued-once job that never started may be queued again
 }
 
 

@@ -9,6 +9,7 @@ commits become savepoints (``join_transaction_mode="create_savepoint"``).
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,8 @@ def app(instance_path):
             "DATABASE_URL": TEST_DATABASE_URL or "sqlite://",
             "SECRET_KEY": "test-secret",
             "WTF_CSRF_ENABLED": False,
-            "SCHEDULE_CHECK_SECONDS": 10**9,
+            "JOBS_IMMEDIATE": True,
+            "SEARCH_CHECK_ON_START": False,  # tests build the index they search  # a queued job runs at once, in the test's transaction
             "SERVER_NAME": "consult.test",
             # Counters would outlive the rolled-back users (ids repeat from test to test);
             # tests/test_moderation.py checks the limits on an app of its own.
@@ -93,6 +95,43 @@ def _transaction(app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+class QueuedJobs:
+    """The app's queue as a worker sees it: jobs wait (in a SQLite queue in the test instance
+    folder) until ``run()`` executes them, in the test's transaction."""
+
+    def __init__(self, huey):
+        self.huey = huey
+
+    def pending(self) -> list[str]:
+        """The names of the jobs waiting to run now (not those queued for a later date)."""
+        now = datetime.now(UTC).replace(tzinfo=None)
+        return [task.name for task in self.huey.pending() if task.eta is None or task.eta <= now]
+
+    def run(self) -> int:
+        """Run every queued job (and every retry due now); returns how many ran."""
+        ran = 0
+        now = datetime.now(UTC).replace(tzinfo=None)
+        while (task := self.huey.dequeue()) is not None:
+            self.huey.execute(task)  # one due later goes to the schedule instead
+            ran += task.eta is None or task.eta <= now
+        return ran
+
+
+@pytest.fixture
+def queued_jobs(app):
+    """Jobs are queued instead of run at once (as in production with ``consult worker``)."""
+    from consult.core.jobs import queue
+
+    huey = queue(app).huey
+    huey.immediate = False  # Huey switches from its memory storage to the SQLite file
+    huey.flush()
+    try:
+        yield QueuedJobs(huey)
+    finally:
+        huey.flush()
+        huey.immediate = True
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ def new_app(tmp_path, **overrides):
         "DATABASE_URL": "sqlite://",
         "SECRET_KEY": "x",
         "INSTANCE_PATH": str(tmp_path),
-        "SCHEDULE_CHECK_SECONDS": 10**9,
+        "JOBS_IMMEDIATE": True,
     }
     config.update(overrides)
     return create_app(config)

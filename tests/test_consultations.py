@@ -2,7 +2,7 @@
 
 import io
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -329,14 +329,40 @@ def test_site_admin_creates_an_organisation_and_others_cannot(app, client, site_
     assert db.session.scalar(select(func.count(Organisation.id)).where(Organisation.slug.in_(["x", "harbour"]))) == 1
 
 
-def test_the_web_app_closes_a_consultation_whose_date_has_passed(app, client, monkeypatch, open_consultation):
+def test_setting_a_date_queues_the_job_that_opens_or_closes_on_it_and_the_job_does(app, open_consultation, author):
+    from consult.core.jobs import queue
+    from consult.proposals.services import open_and_close_by_date, update_consultation
+
+    huey = queue(app).huey
+    before = {task.id for task in huey.scheduled()}
+    closes_at = utcnow() + timedelta(hours=2)
+    update_consultation(open_consultation, actor=author, title=open_consultation.title, summary="", opens_at=open_consultation.opens_at,
+                        closes_at=closes_at, licence=open_consultation.licence)
+    assert {task.id for task in huey.scheduled()} == before  # not before the change is committed
+    db.session.commit()
+    due = [task for task in huey.scheduled() if task.id not in before and task.name == open_and_close_by_date.__name__]
+    due_at = closes_at.astimezone(UTC).replace(tzinfo=None)
+    assert any(timedelta(0) <= task.eta - due_at <= timedelta(seconds=1) for task in due)  # at the date, not before
+    assert open_consultation.state == "open"  # not yet: the job waits for its date
+
     open_consultation.closes_at = utcnow() - timedelta(minutes=1)
     db.session.commit()
-    monkeypatch.setitem(app.config, "SCHEDULE_CHECK_SECONDS", 0)
-    html = client.get("/?state=open").get_data(as_text=True)
-    assert "Open data policy" not in html  # closed before the list was read
+    queue(app).enqueue(open_and_close_by_date)  # what the worker runs every minute and at the date
     db.session.refresh(open_consultation)
     assert open_consultation.state == "closed"
+
+
+def test_a_rolled_back_date_change_queues_nothing(app, open_consultation, author):
+    from consult.core.jobs import queue
+    from consult.proposals.services import update_consultation
+
+    huey = queue(app).huey
+    before = {task.id for task in huey.scheduled()}
+    update_consultation(open_consultation, actor=author, title=open_consultation.title, summary="", opens_at=open_consultation.opens_at,
+                        closes_at=utcnow() + timedelta(hours=3), licence=open_consultation.licence)
+    db.session.rollback()
+    db.session.commit()
+    assert {task.id for task in huey.scheduled()} == before
 
 
 # ---- bad input ----------------------------------------------------------------------------

@@ -107,21 +107,30 @@ def test_the_map_page_with_groups_table_consensus_and_you(client, consultation, 
     assert "/c/buses/themes?show=all" in html
 
 
-def test_not_enough_votes_and_no_computation_on_the_request(client, consultation, citizen):
+def test_not_enough_votes_and_no_computation_on_the_request(client, consultation, citizen, queued_jobs):
     html = client.get("/c/buses/opinion-map").get_data(as_text=True)
     assert "not enough votes yet" in html
     assert db.session.get(OpinionMapCache, consultation.id) is None  # nothing computed on the request
+    assert queued_jobs.pending() == ["recompute_opinion_map"]  # a job will
+    queued_jobs.run()
 
     items, _ = two_camps(consultation)
     statements.compute_map(consultation)
     voting.cast_vote(consultation, actor=citizen, value="agree", contribution=items[1])  # the map is now stale
     cache = db.session.get(OpinionMapCache, consultation.id)
     seen = cache.vote_count
-    html = client.get("/c/buses/opinion-map").get_data(as_text=True)
-    assert "updated in a moment" in html and "reload" in html
-    assert "Group 1" in html  # the stale map is still shown meanwhile
+    for _ in range(3):
+        html = client.get("/c/buses/opinion-map").get_data(as_text=True)
+        assert "updated in a moment" in html and "reload" in html
+        assert "Group 1" in html  # the stale map is still shown meanwhile
     db.session.expire_all()
     assert db.session.get(OpinionMapCache, consultation.id).vote_count == seen  # not recomputed on the request
+    assert queued_jobs.pending() == ["recompute_opinion_map"]  # queued once for three visits
+
+    assert queued_jobs.run() == 1
+    db.session.expire_all()
+    assert db.session.get(OpinionMapCache, consultation.id).vote_count == seen + 1
+    assert "updated in a moment" not in client.get("/c/buses/opinion-map").get_data(as_text=True)
 
 
 def test_a_hidden_statement_leaves_the_list_the_vote_page_and_the_map(client, consultation, citizen, moderator):

@@ -412,7 +412,7 @@ def test_downloading_the_record_too_often_answers_429_with_a_clear_message(tmp_p
     from tests.conftest import build_schema
 
     app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path), "DATABASE_URL": "sqlite://", "SECRET_KEY": "x",
-                      "RECORD_RATE_LIMIT": "2 per minute", "SERVER_NAME": "consult.test"})
+                      "RECORD_RATE_LIMIT": "2 per minute", "SERVER_NAME": "consult.test", "JOBS_IMMEDIATE": True})
     build_schema(app)
     with app.app_context():
         make_consultation(state="open", slug="often")

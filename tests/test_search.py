@@ -420,3 +420,29 @@ def test_several_processes_writing_at_once_lose_no_update(tmp_path, monkeypatch)
         assert expected <= backend.document_keys()
         assert search.search("marmalade", per_page=50).total == WRITERS * EACH
         db.session.remove()
+
+
+def test_reindex_in_the_background_is_a_job_queued_once(app, consultation, citizen, backend, queued_jobs, monkeypatch):
+    say(consultation, citizen, "Kingfishers by the weir.")
+    rebuilt = []
+    rebuild = backend.rebuild
+    monkeypatch.setattr(backend, "rebuild", lambda session, **kwargs: rebuilt.append(True) or rebuild(session, **kwargs))
+    first = app.test_cli_runner().invoke(args=["reindex", "--background"])
+    second = app.test_cli_runner().invoke(args=["reindex", "--background"])
+    assert first.exit_code == second.exit_code == 0
+    assert "The rebuild is queued" in first.output and "A rebuild is queued already" in second.output
+    assert queued_jobs.pending() == ["rebuild_search_index"] and not rebuilt
+    assert queued_jobs.run() == 1
+    assert rebuilt == [True] and find("kingfishers").total == 1
+
+
+def test_an_outdated_index_is_rebuilt_by_a_job_not_by_the_request(app, consultation, citizen, tmp_path, monkeypatch, queued_jobs):
+    say(consultation, citizen, "Herons in the reeds.")
+    stale = WhooshBackend(tmp_path / "stale-for-job")
+    monkeypatch.setitem(app.extensions, "consult_search", SearchService(stale))
+    assert rebuild_if_outdated(app, background=True)
+    assert rebuild_if_outdated(app, background=True)  # still outdated: asked again, queued once
+    assert not stale.is_current()  # nothing built by the caller
+    assert queued_jobs.pending() == ["rebuild_search_index"]
+    queued_jobs.run()
+    assert stale.is_current() and find("herons").total == 1

@@ -14,3 +14,7 @@ version_published = signals.signal("version-published")
 #: row lock; a receiver refuses by raising ``RuleViolation`` (amendments: every amendment above
 #: the response threshold must be answered first)
 consultation_concluding = signals.signal("consultation-concluding")
+
+#: sent with ``contribution`` (the item voted on, or None for a section) when a vote on the
+#: consultation is cast or withdrawn (statements: the opinion map is then stale)
+vote_changed = signals.signal("vote-changed")

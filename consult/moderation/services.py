@@ -466,28 +466,6 @@ def theme_names(contribution_ids: Sequence[int]) -> dict[int, list[str]]:
     return tagged
 
 
-#: Below this many contributions a moderator reads them all; suggestions would only be noise.
-SUGGEST_FROM = 10
-SUGGEST_AT_MOST = 5_000
-
-
-def suggestions(consultation: Consultation) -> dict | None:
-    """Groups of similar contributions and near-duplicates, when the similarity module is there
-    and there are enough contributions to be worth grouping."""
-    try:
-        from consult.moderation import similarity
-    except ImportError:  # pragma: no cover
-        return None
-    rows = db.session.execute(
-        select(Contribution.id, Contribution.body).where(Contribution.consultation_id == consultation.id, visible_contributions(None))
-        .order_by(Contribution.id).limit(SUGGEST_AT_MOST)
-    ).all()
-    items = [(i, b) for i, b in rows if b]
-    if len(items) < SUGGEST_FROM:
-        return None
-    return {"groups": similarity.suggest_groups(items), "duplicates": similarity.near_duplicates(items)}
-
-
 CITABLE_LISTED = 200
 
 

@@ -12,7 +12,7 @@ from consult.core.models import db
 from consult.core.params import page_number, whole_number
 from consult.permissions import Action, authorize
 from consult.core.routing import public
-from consult.moderation import services
+from consult.moderation import services, suggestions
 from consult.moderation.forms import BlockForm, QueueForm, ReportForm, SummaryForm, TagForm, ThemeForm
 from consult.moderation.models import ReportReason, Theme
 from consult.proposals.models import Consultation
@@ -176,9 +176,10 @@ def _themes_page(c: Consultation, form: ThemeForm):
         abort(400, "Choose a theme by its number.")
     page = db.paginate(services.to_tag(c, show=show, section_key=section_key, theme_id=theme_id), page=page_number(), per_page=50, error_out=False)
     theme_error, _ = _message(form)
+    suggested, pending = suggestions.cached_suggestions(c)  # computed by a job; None while it runs
     return render_template("moderation/themes.html", consultation=c, themes=services.themes_of(c), page=page,
                            tagged=services.theme_names([x.id for x in page.items]), show=show, section_key=section_key,
-                           theme_filter=theme_filter, suggestions=services.suggestions(c),
+                           theme_filter=theme_filter, suggestions=suggested, suggestions_pending=pending,
                            theme_error=theme_error, name=form.name.data or ""), 400 if theme_error else 200
 
 

@@ -18,6 +18,7 @@ from consult.audit.models import StaffOperation, TargetType
 from consult.audit.services import record_staff_action
 from consult.core import text
 from consult.core.errors import RuleViolation
+from consult.core.jobs import crontab, enqueue_after_commit, job
 from consult.core.slugs import is_slug, slugify
 from consult.core.models import db, utcnow
 from consult.core.signals import consultation_concluding, version_published
@@ -129,6 +130,7 @@ def create_consultation(
     db.session.flush()
     record_staff_action(StaffOperation.CREATE_CONSULTATION, actor=actor, consultation=consultation,
                         target_type=TargetType.CONSULTATION, target_id=consultation.id)
+    schedule_dates(consultation)
     return consultation
 
 
@@ -160,6 +162,7 @@ def update_consultation(
         record_staff_action(StaffOperation.EDIT_CONSULTATION, actor=actor, consultation=consultation,
                             target_type=TargetType.CONSULTATION, target_id=consultation.id, detail={"fields": changed})
     db.session.flush()
+    schedule_dates(consultation)
 
 
 # ---- writing the text ----------------------------------------------------------------------
@@ -326,6 +329,23 @@ def change_state(consultation: Consultation, transition: Transition, *, actor: U
     db.session.flush()
     record_staff_action(StaffOperation(transition.value), actor=actor, consultation=consultation, target_type=TargetType.CONSULTATION,
                         target_id=consultation.id, detail={"from": source.value, "to": target.value})
+    schedule_dates(consultation)
+
+
+def schedule_dates(consultation: Consultation) -> None:
+    """Once this transaction commits, queue ``open_and_close_by_date`` for the consultation's
+    coming opening and closing dates, so it opens and closes on time with no request arriving
+    (the every-minute run catches anything missed: a date moved, a worker that was down)."""
+    now = utcnow()
+    for when in (consultation.opens_at, consultation.closes_at):
+        if when is not None and when > now:
+            enqueue_after_commit(open_and_close_by_date, eta=when)
+
+
+@job(periodic=crontab(minute="*"))
+def open_and_close_by_date() -> None:
+    """The job behind opening and closing by date: every minute, and at each date set."""
+    apply_schedule()
 
 
 def apply_schedule(now: datetime | None = None) -> int:

@@ -10,11 +10,13 @@ fresh by the session events of ``tracking``.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, current_app
+
+from consult.core.jobs import job
+from consult.core.models import db
 
 log = logging.getLogger(__name__)
 
@@ -50,23 +52,26 @@ def init_app(app: Flask) -> None:
 
     tracking.install()
     app.extensions["consult_search"] = SearchService(make_backend(app))
-    if app.testing:
+    if not app.config.get("SEARCH_CHECK_ON_START", True):
         return
     checked = []
 
     @app.before_request
     def rebuild_outdated_index_once():
         # On the first request each process serves, not in create_app: CLI commands (``db
-        # upgrade``, ``reindex``) create the app too and must not start a rebuild of their own.
+        # upgrade``, ``reindex``) create the app too and must not queue a rebuild of their own.
         if not checked:
             checked.append(True)
             rebuild_if_outdated(app, background=True)
 
 
+REBUILD_KEY = "search-rebuild"
+
+
 def rebuild_if_outdated(app: Flask, *, background: bool) -> bool:
-    """A missing index, or one of an older format, is rebuilt (in a thread when the app starts,
-    so the first requests are served meanwhile, without search results). Returns True if a
-    rebuild was started."""
+    """A missing index, or one of an older format, is rebuilt: by a job when ``background`` (the
+    first requests are served meanwhile, without search results), else now. Returns True if a
+    rebuild was queued or done."""
     backend = app.extensions["consult_search"].backend
     try:
         if backend.is_current():
@@ -74,28 +79,35 @@ def rebuild_if_outdated(app: Flask, *, background: bool) -> bool:
     except Exception:  # e.g. tables not created yet: ``consult db upgrade`` comes first
         log.warning("search index check skipped", exc_info=True)
         return False
-
-    def run():
-        from sqlalchemy.exc import SQLAlchemyError
-
-        from consult.core.models import db, sqlite_write_intent
+    if background:
+        from consult.core.jobs import enqueue_quietly
 
         with app.app_context():
-            token = sqlite_write_intent.set(backend.writes_in_transaction)  # Whoosh only reads the database
-            try:
-                if not backend.is_current():
-                    count = backend.rebuild(db.session)
-                    if backend.writes_in_transaction:
-                        db.session.commit()
-                    log.info("search index rebuilt: %d documents", count)
-            except SQLAlchemyError:
-                log.warning("search index not rebuilt: the database is not ready (run `consult db upgrade`)", exc_info=True)
-            finally:
-                db.session.remove()
-                sqlite_write_intent.reset(token)
-
-    if background:
-        threading.Thread(target=run, name="consult-search-rebuild", daemon=True).start()
+            enqueue_quietly(rebuild_search_index, False, once=REBUILD_KEY)
     else:
-        run()
+        with app.app_context():
+            _rebuild(app, force=False)
+            db.session.remove()
     return True
+
+
+@job(retries=2, writes=False)  # Whoosh only reads the database; PostgreSQL's index is written in the job's transaction
+def rebuild_search_index(force: bool = False) -> None:
+    """The job: rebuild the index when it is missing or outdated (``force``: whatever its state,
+    what ``consult reindex --background`` queues)."""
+    _rebuild(current_app, force=force)
+
+
+def _rebuild(app: Flask, *, force: bool) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    backend = app.extensions["consult_search"].backend
+    try:
+        if force or not backend.is_current():
+            count = backend.rebuild(db.session)
+            if backend.writes_in_transaction:
+                db.session.commit()
+            log.info("search index rebuilt: %d documents", count)
+    except SQLAlchemyError:
+        log.warning("search index not rebuilt: the database is not ready (run `consult db upgrade`)", exc_info=True)
+        db.session.rollback()

@@ -58,7 +58,7 @@ class Vote(db.Model):
 
 class OpinionMapCache(db.Model):
     """The last opinion map computed for a consultation, and which votes it was computed from:
-    pages show it and a background thread recomputes it when the votes change."""
+    pages show it and a job (``statements.recompute_opinion_map``) recomputes it when the votes change."""
 
     __tablename__ = "opinion_maps"
 

@@ -18,6 +18,7 @@ from consult.accounts.models import User
 from consult.contributions.models import Contribution, ContributionKind, ModerationState
 from consult.core.errors import RuleViolation
 from consult.core.models import db
+from consult.core.signals import vote_changed
 from consult.permissions import Action, authorize
 from consult.proposals.models import Consultation
 from consult.proposals.services import hold_open
@@ -123,6 +124,7 @@ def cast_vote(
     stamp = literal(now, Vote.updated_at.type)
     updated_at = case((Vote.updated_at > stamp, Vote.updated_at), else_=stamp)
     db.session.execute(statement.on_conflict_do_update(index_elements=conflict, set_={"value": value, "updated_at": updated_at}))
+    vote_changed.send(consultation, contribution=contribution)
     return value
 
 
@@ -135,7 +137,10 @@ def withdraw_vote(
     target = Vote.contribution_id == contribution.id if contribution is not None else (
         (Vote.consultation_id == consultation.id) & (Vote.section_key == section_key)
     )
-    return db.session.execute(delete(Vote).where(Vote.user_id == actor.id, target)).rowcount > 0
+    withdrawn = db.session.execute(delete(Vote).where(Vote.user_id == actor.id, target)).rowcount > 0
+    if withdrawn:
+        vote_changed.send(consultation, contribution=contribution)
+    return withdrawn
 
 
 # ---- counting ------------------------------------------------------------------------------

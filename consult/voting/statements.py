@@ -9,17 +9,17 @@ count and the date of the votes it saw, so a page can tell whether it is current
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
-from flask import Flask, current_app
 from sqlalchemy import func, select
 
 from consult.accounts.models import User
 from consult.contributions.models import Contribution, ContributionKind
 from consult.contributions.services import BODY_RULES, add_contribution
+from consult.core import jobs
 from consult.core.models import db, utcnow
+from consult.core.signals import vote_changed
 from consult.permissions import visible_contributions
 from consult.proposals.models import Consultation
 from consult.voting.models import OpinionMapCache, Vote
@@ -77,7 +77,7 @@ def votes_fingerprint(consultation: Consultation) -> tuple[int, object]:
 
 
 def compute_map(consultation: Consultation) -> dict:
-    """Compute the opinion map now (the CLI, the background thread) and store it."""
+    """Compute the opinion map now (the CLI, the job) and store it."""
     from consult.voting.opinion import compute
 
     count, last = votes_fingerprint(consultation)
@@ -158,42 +158,38 @@ def statement_bodies(consultation: Consultation, ids: Iterable[int]) -> dict[int
 
 
 def cached_map(consultation: Consultation) -> tuple[dict | None, bool]:
-    """The stored map and whether it is current; when it is not, a recomputation is started in
-    the background, so no page waits for it."""
+    """The stored map and whether it is current; when it is not, a recomputation is queued (once
+    while one is pending), so no page waits for it."""
     cache = db.session.get(OpinionMapCache, consultation.id)
     count, last = votes_fingerprint(consultation)
     current = cache is not None and cache.vote_count == count and cache.last_vote_at == last
     if not current:
-        recompute_later(current_app._get_current_object(), consultation.id)
+        jobs.enqueue_quietly(recompute_opinion_map, consultation.id, once=map_job_key(consultation.id))
     return (json.loads(cache.result) if cache else None), current
 
 
-_running: set[int] = set()
-_running_lock = threading.Lock()
+def map_job_key(consultation_id: int) -> str:
+    return f"opinion-map:{consultation_id}"
 
 
-def recompute_later(app: Flask, consultation_id: int) -> None:
-    """Recompute in a daemon thread of this process, one at a time per consultation."""
-    if app.config.get("TESTING"):
-        return  # tests compute synchronously
-    with _running_lock:
-        if consultation_id in _running:
-            return
-        _running.add(consultation_id)
+def map_votes_changed(consultation: Consultation) -> None:
+    """A vote on a statement makes the stored map stale: recompute it once the vote commits."""
+    jobs.enqueue_after_commit(recompute_opinion_map, consultation.id, once=map_job_key(consultation.id))
 
-    def run():
-        try:
-            with app.app_context():
-                consultation = db.session.get(Consultation, consultation_id)
-                if consultation is not None:
-                    compute_map(consultation)
-                    db.session.commit()
-        except Exception:  # noqa: BLE001 - a failed background run must not kill the worker; it is logged
-            app.logger.exception("opinion map of consultation %s could not be computed", consultation_id)
-        finally:
-            with app.app_context():
-                db.session.remove()
-            with _running_lock:
-                _running.discard(consultation_id)
 
-    threading.Thread(target=run, name=f"opinion-map-{consultation_id}", daemon=True).start()
+@vote_changed.connect
+def _statement_vote_changed(consultation: Consultation, *, contribution: Contribution | None = None, **_) -> None:
+    if contribution is not None and contribution.kind == ContributionKind.STATEMENT:
+        map_votes_changed(consultation)
+
+
+@jobs.job(retries=2)
+def recompute_opinion_map(consultation_id: int) -> None:
+    """The job: compute and store the map of one consultation (skipped when it is current)."""
+    consultation = db.session.get(Consultation, consultation_id)
+    if consultation is None:
+        return
+    cache = db.session.get(OpinionMapCache, consultation_id)
+    if cache is not None and (cache.vote_count, cache.last_vote_at) == votes_fingerprint(consultation):
+        return  # a run queued before this one's votes was enough
+    compute_map(consultation)

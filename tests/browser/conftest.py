@@ -100,6 +100,7 @@ def live_server(tmp_path_factory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("live-server")
     app = create_app(
         {
+            "INSTANCE_PATH": str(folder),  # its job queue, record bundles and search index
             "DATABASE_URL": f"sqlite:///{folder / 'consult.db'}",
             "SESSION_COOKIE_SECURE": False,  # plain http://127.0.0.1
             "SECRET_KEY": "test",
@@ -112,12 +113,18 @@ def live_server(tmp_path_factory) -> Iterator[str]:
         load_demo()
         db.session.commit()
 
+    from consult.core.jobs import queue
+
+    # A worker beside the server, as `make run` starts one: its threads run the queued jobs.
+    worker = queue(app).huey.create_consumer(workers=2, worker_type="thread", periodic=True)
+    worker.start()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="consult-live-server", daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
+        worker.stop(graceful=True)
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()

@@ -1,6 +1,6 @@
 """Statements and the opinion map in a real browser: six demo accounts write and vote on
-statements through the pages, the map is recomputed off the request path (the live server is
-not TESTING, so a stale map starts a background computation) and shows the groups, "You" and
+statements through the pages, the map is recomputed off the request path (by the job worker
+running beside the live server) and shows the groups, "You" and
 the consensus; WCAG 2.1 AA by axe-core at desktop and phone widths; no sideways scrolling.
 
 The demo has no statements: the first test that needs them writes them (once per session), on

@@ -78,7 +78,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from consult.moderation import views as moderation_views
     from consult.outcome import views as outcome_views
     from consult.record import views as record_views
-    from consult.search import init_app as init_search, views as search_views
+    from consult.search import views as search_views
+    from consult.search.indexing import init_app as init_search
     from consult.proposals import views as proposals_views
     from consult.voting import views as voting_views
 

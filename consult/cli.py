@@ -181,7 +181,7 @@ def register_commands(app: Flask) -> None:
         from consult.core import links
         from consult.core.jobs import queue
         from consult.core.models import sqlite_write_intent
-        from consult.search import REBUILD_KEY, rebuild_search_index
+        from consult.search.indexing import REBUILD_KEY, rebuild_search_index
         from consult.search.documents import count_documents
 
         if background:

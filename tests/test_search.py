@@ -18,7 +18,7 @@ from consult.core.models import db, utcnow
 from consult.moderation import services as moderation
 from consult.proposals import services as proposals
 from consult.proposals.models import Consultation, Transition
-from consult.search import SearchService, rebuild_if_outdated
+from consult.search.indexing import SearchService, rebuild_if_outdated
 from consult.search import services as search
 from consult.search.query import MAX_QUERY_LENGTH, QueryError, parse
 from consult.search.whoosh_backend import FORMAT, WhooshBackend

@@ -55,8 +55,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--baseline", type=int, default=10_000, help="contributions of the baseline consultation")
     parser.add_argument("--zip", action="store_true", help="export zip files (consult export --zip) instead of folders")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--database", help="postgresql://... URL; its public schema is DROPPED and recreated "
-                        "(default: a temporary SQLite file)")
+    parser.add_argument(
+        "--database", help="postgresql://... URL; its public schema is DROPPED and recreated (default: a temporary SQLite file)"
+    )
     parser.add_argument("--download-only", action="store_true", help="skip the `consult export` runs; time only record.zip")
     parser.add_argument("--build", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--download", nargs=2, metavar=("SLUG", "INSTANCE"), help=argparse.SUPPRESS)
@@ -74,6 +75,7 @@ def parse_args() -> argparse.Namespace:
 
 
 # ---- the data ------------------------------------------------------------------------------------
+
 
 def build(database_url: str, plan: dict[str, int], seed: int) -> dict[str, dict[str, int]]:
     """Create the people once, then each consultation of ``plan`` (slug -> contributions)."""
@@ -102,7 +104,7 @@ def insert(model, rows: list[dict]) -> None:
     from consult.core.models import db
 
     for start in range(0, len(rows), CHUNK):
-        db.session.execute(sql_insert(model), rows[start:start + CHUNK])
+        db.session.execute(sql_insert(model), rows[start : start + CHUNK])
 
 
 class Population:
@@ -123,8 +125,18 @@ class Population:
         db.session.add(author)
         db.session.flush()
         grant_role(organisation, author, Role.AUTHOR)
-        insert(User, [{"email": f"citizen{n}@bench.consult.example", "password_hash": PASSWORD_HASH,
-                       "display_name": f"Citizen {n}", "confirmed_at": utcnow()} for n in range(size)])
+        insert(
+            User,
+            [
+                {
+                    "email": f"citizen{n}@bench.consult.example",
+                    "password_hash": PASSWORD_HASH,
+                    "display_name": f"Citizen {n}",
+                    "confirmed_at": utcnow(),
+                }
+                for n in range(size)
+            ],
+        )
         citizens = list(db.session.scalars(db.select(User.id).where(User.email.like("citizen%@bench.consult.example")).order_by(User.id)))
         blocked = random.Random(seed).sample(citizens, max(1, size // 100))
         insert(Block, [{"organisation_id": organisation.id, "user_id": u, "reason": "Spam."} for u in blocked])
@@ -143,9 +155,9 @@ class BenchConsultation:
         from sqlalchemy import func, select
 
         from consult.amendments.models import Amendment, AmendmentSupporter, Citation
-        from consult.contributions.models import Contribution, ContributionRevision
         from consult.comments.models import Anchor
         from consult.comments.services import anchor_text
+        from consult.contributions.models import Contribution, ContributionRevision
         from consult.core.models import db, utcnow
         from consult.demo import policy_files
         from consult.moderation.models import ContributionTheme, ModerationLogEntry, SectionSummary, SummaryCitation, Theme
@@ -155,9 +167,15 @@ class BenchConsultation:
 
         rng, author = self.rng, self.people.author
         now = utcnow()
-        c = proposals.create_consultation(self.people.organisation, actor=author, slug=self.slug, title=f"Bench consultation {self.slug}",
-                                          summary="A consultation with many contributions.", opens_at=now - timedelta(days=60),
-                                          closes_at=now + timedelta(days=30))
+        c = proposals.create_consultation(
+            self.people.organisation,
+            actor=author,
+            slug=self.slug,
+            title=f"Bench consultation {self.slug}",
+            summary="A consultation with many contributions.",
+            opens_at=now - timedelta(days=60),
+            closes_at=now + timedelta(days=30),
+        )
         proposals.import_markdown(c, policy_files("v1-draft-2016-04"), actor=author)
         proposals.publish_version(c, actor=author)
         proposals.change_state(c, Transition.OPEN, actor=author)
@@ -179,18 +197,33 @@ class BenchConsultation:
             kind = rng.choices(kinds, weights)[0]
             who = rng.choice(self.people.citizens)
             row = {
-                "id": next_id + n, "consultation_id": c.id, "kind": "comment" if kind == "annotation" else kind,
-                "author_id": None if rng.random() < 0.01 else who, "version_id": v1.id, "section_key": None,
-                "parent_id": None, "thread_id": None, "depth": 0,
-                "body": " ".join(rng.sample(SENTENCES, rng.randint(1, 5))), "body_html": "",
-                "moderation_state": "visible", "hidden_reason": "", "hidden_at": None, "edited_at": None, "deleted_at": None,
+                "id": next_id + n,
+                "consultation_id": c.id,
+                "kind": "comment" if kind == "annotation" else kind,
+                "author_id": None if rng.random() < 0.01 else who,
+                "version_id": v1.id,
+                "section_key": None,
+                "parent_id": None,
+                "thread_id": None,
+                "depth": 0,
+                "body": " ".join(rng.sample(SENTENCES, rng.randint(1, 5))),
+                "body_html": "",
+                "moderation_state": "visible",
+                "hidden_reason": "",
+                "hidden_at": None,
+                "edited_at": None,
+                "deleted_at": None,
                 "created_at": datetime.fromtimestamp(opened + n * (50 * 86400 / self.count), UTC),
             }
             row["body_html"] = f"<p>{row['body']}</p>"
             if kind == "reply" and threads:
                 parent = rng.choice(threads)
-                row.update(parent_id=parent["id"], thread_id=parent["thread_id"] or parent["id"], depth=parent["depth"] + 1,
-                           section_key=parent["section_key"])
+                row.update(
+                    parent_id=parent["id"],
+                    thread_id=parent["thread_id"] or parent["id"],
+                    depth=parent["depth"] + 1,
+                    section_key=parent["section_key"],
+                )
             elif kind == "reply":
                 row["kind"] = "comment"
             elif kind == "annotation":
@@ -201,15 +234,36 @@ class BenchConsultation:
                 start, end = words[first][0], words[first + length - 1][1]
                 text = texts[v1.id][key]
                 quote = text[start:end]
-                anchors.append({"contribution_id": row["id"], "version_id": v1.id, "state": "anchored", "section_key": key,
-                                "start": start, "end": end, "exact": quote, "prefix": text[max(0, start - 32):start],
-                                "suffix": text[end:end + 32], "score": 100.0})
+                anchors.append(
+                    {
+                        "contribution_id": row["id"],
+                        "version_id": v1.id,
+                        "state": "anchored",
+                        "section_key": key,
+                        "start": start,
+                        "end": end,
+                        "exact": quote,
+                        "prefix": text[max(0, start - 32) : start],
+                        "suffix": text[end : end + 32],
+                        "score": 100.0,
+                    }
+                )
                 later = texts[v2.id].get(key, "")
                 at = later.find(quote)
-                anchors.append({"contribution_id": row["id"], "version_id": v2.id, "state": "anchored" if at >= 0 else "orphaned",
-                                "section_key": key if at >= 0 else None, "start": at if at >= 0 else None,
-                                "end": at + len(quote) if at >= 0 else None, "exact": quote, "prefix": "", "suffix": "",
-                                "score": 100.0 if at >= 0 else 0.0})
+                anchors.append(
+                    {
+                        "contribution_id": row["id"],
+                        "version_id": v2.id,
+                        "state": "anchored" if at >= 0 else "orphaned",
+                        "section_key": key if at >= 0 else None,
+                        "start": at if at >= 0 else None,
+                        "end": at + len(quote) if at >= 0 else None,
+                        "exact": quote,
+                        "prefix": "",
+                        "suffix": "",
+                        "score": 100.0 if at >= 0 else 0.0,
+                    }
+                )
             elif kind in ("comment", "amendment"):
                 row["section_key"] = rng.choice(list(bodies[v1.id])) if kind == "amendment" or rng.random() < 0.75 else None
             if kind == "amendment":
@@ -219,21 +273,58 @@ class BenchConsultation:
             fate = rng.random()
             if fate < 0.01:
                 row.update(moderation_state="hidden", hidden_reason="Off topic.", hidden_at=now)
-                log.append({"organisation_id": c.organisation_id, "consultation_id": c.id, "contribution_id": row["id"], "subject_id": None,
-                            "moderator_id": author.id, "action": "hide", "rule": "off_topic", "reason": "Off topic."})
+                log.append(
+                    {
+                        "organisation_id": c.organisation_id,
+                        "consultation_id": c.id,
+                        "contribution_id": row["id"],
+                        "subject_id": None,
+                        "moderator_id": author.id,
+                        "action": "hide",
+                        "rule": "off_topic",
+                        "reason": "Off topic.",
+                    }
+                )
             elif fate < 0.015:
                 row.update(deleted_at=now, body="", body_html="")
             elif fate < 0.018:
                 row["moderation_state"] = "pending"
-                log.append({"organisation_id": c.organisation_id, "consultation_id": c.id, "contribution_id": row["id"], "subject_id": None,
-                            "moderator_id": None, "action": "hold", "rule": "pre-moderation", "reason": "Waiting for a moderator."})
+                log.append(
+                    {
+                        "organisation_id": c.organisation_id,
+                        "consultation_id": c.id,
+                        "contribution_id": row["id"],
+                        "subject_id": None,
+                        "moderator_id": None,
+                        "action": "hold",
+                        "rule": "pre-moderation",
+                        "reason": "Waiting for a moderator.",
+                    }
+                )
             elif fate < 0.038:
                 row["edited_at"] = row["created_at"] + timedelta(minutes=5)
-                revisions.append({"contribution_id": row["id"], "body": "An earlier text.", "written_at": row["created_at"],
-                                  "replaced_at": row["edited_at"]})
+                revisions.append(
+                    {
+                        "contribution_id": row["id"],
+                        "body": "An earlier text.",
+                        "written_at": row["created_at"],
+                        "replaced_at": row["edited_at"],
+                    }
+                )
             rows.append(row)
-        log += [{"organisation_id": c.organisation_id, "consultation_id": c.id, "contribution_id": None, "subject_id": u,
-                 "moderator_id": author.id, "action": "block", "rule": "", "reason": "Spam."} for u in self.people.blocked]
+        log += [
+            {
+                "organisation_id": c.organisation_id,
+                "consultation_id": c.id,
+                "contribution_id": None,
+                "subject_id": u,
+                "moderator_id": author.id,
+                "action": "block",
+                "rule": "",
+                "reason": "Spam.",
+            }
+            for u in self.people.blocked
+        ]
 
         insert(Contribution, rows)
         insert(Anchor, anchors)
@@ -244,15 +335,29 @@ class BenchConsultation:
         statement_ids = [r["id"] for r in rows if r["kind"] == "statement"]
         votes = self._votes(c.id, amendment_ids, statement_ids, list(bodies[v1.id]))
         insert(Vote, votes)
-        supporters = [{"amendment_id": a, "user_id": u} for a in amendment_ids if rng.random() < 0.2
-                      for u in rng.sample(self.people.citizens, rng.randint(1, 3))]
+        supporters = [
+            {"amendment_id": a, "user_id": u}
+            for a in amendment_ids
+            if rng.random() < 0.2
+            for u in rng.sample(self.people.citizens, rng.randint(1, 3))
+        ]
         insert(AmendmentSupporter, supporters)
-        insert(Citation, [{"version_id": v2.id, "section_key": rows[a["contribution_id"] - next_id]["section_key"],
-                           "contribution_id": a["contribution_id"]} for a in amendments if a["state"] == "incorporated"])
+        insert(
+            Citation,
+            [
+                {
+                    "version_id": v2.id,
+                    "section_key": rows[a["contribution_id"] - next_id]["section_key"],
+                    "contribution_id": a["contribution_id"],
+                }
+                for a in amendments
+                if a["state"] == "incorporated"
+            ],
+        )
 
         ids = [r["id"] for r in rows]
         for t in range(10):
-            theme = Theme(consultation=c, name=f"Theme {t}", summary="Summary citing [#%d]." % rng.choice(ids))
+            theme = Theme(consultation=c, name=f"Theme {t}", summary=f"Summary citing [#{rng.choice(ids)}].")
             db.session.add(theme)
             db.session.flush()
             insert(ContributionTheme, [{"theme_id": theme.id, "contribution_id": i} for i in rng.sample(ids, len(ids) // 50)])
@@ -264,21 +369,38 @@ class BenchConsultation:
             insert(SummaryCitation, [{"section_summary_id": summary.id, "contribution_id": i} for i in rng.sample(ids, 3)])
         db.session.flush()
         counted = {k: sum(1 for r in rows if r["kind"] == k) for k in ("comment", "reply", "amendment", "statement")}
-        return {**counted, "annotations": len(anchors) // 2, "votes": len(votes), "hidden/deleted/pending": sum(
-            1 for r in rows if r["moderation_state"] != "visible" or r.get("deleted_at"))}
+        return {
+            **counted,
+            "annotations": len(anchors) // 2,
+            "votes": len(votes),
+            "hidden/deleted/pending": sum(1 for r in rows if r["moderation_state"] != "visible" or r.get("deleted_at")),
+        }
 
     def _amendment(self, contribution_id: int, base: str, now: datetime, next_version_id: int) -> dict:
         rng = self.rng
-        row = {"contribution_id": contribution_id, "proposed_text": base + "\n\n" + rng.choice(SENTENCES), "state": "open",
-               "decision": None, "answer": "", "answered_at": None, "answered_by_id": None, "withdrawn_at": None,
-               "incorporated_version_id": None}
+        row = {
+            "contribution_id": contribution_id,
+            "proposed_text": base + "\n\n" + rng.choice(SENTENCES),
+            "state": "open",
+            "decision": None,
+            "answer": "",
+            "answered_at": None,
+            "answered_by_id": None,
+            "withdrawn_at": None,
+            "incorporated_version_id": None,
+        }
         fate = rng.random()
         if fate < 0.05:
             row.update(state="withdrawn", withdrawn_at=now)
         elif fate < 0.40:
             decision = rng.choice(["accepted", "accepted_in_part", "not_accepted", "out_of_scope"])
-            row.update(state="answered", decision=decision, answer="Thank you for this amendment.", answered_at=now,
-                       answered_by_id=self.people.author.id)
+            row.update(
+                state="answered",
+                decision=decision,
+                answer="Thank you for this amendment.",
+                answered_at=now,
+                answered_by_id=self.people.author.id,
+            )
             if decision == "accepted" and rng.random() < 0.3:
                 row.update(state="incorporated", incorporated_version_id=next_version_id)  # and cited there
         return row
@@ -287,26 +409,51 @@ class BenchConsultation:
         rng, citizens = self.rng, self.people.citizens
         votes = []
         for item in amendments:
-            votes += [{"user_id": u, "consultation_id": consultation_id, "contribution_id": item, "section_key": None,
-                       "value": rng.choice(("support", "support", "oppose", "abstain"))} for u in rng.sample(citizens, rng.randint(0, 16))]
+            votes += [
+                {
+                    "user_id": u,
+                    "consultation_id": consultation_id,
+                    "contribution_id": item,
+                    "section_key": None,
+                    "value": rng.choice(("support", "support", "oppose", "abstain")),
+                }
+                for u in rng.sample(citizens, rng.randint(0, 16))
+            ]
         for item in statements:
-            votes += [{"user_id": u, "consultation_id": consultation_id, "contribution_id": item, "section_key": None,
-                       "value": rng.choice(("agree", "disagree", "pass"))} for u in rng.sample(citizens, rng.randint(0, 30))]
+            votes += [
+                {
+                    "user_id": u,
+                    "consultation_id": consultation_id,
+                    "contribution_id": item,
+                    "section_key": None,
+                    "value": rng.choice(("agree", "disagree", "pass")),
+                }
+                for u in rng.sample(citizens, rng.randint(0, 30))
+            ]
         for u in rng.sample(citizens, len(citizens) // 5):
-            votes += [{"user_id": u, "consultation_id": consultation_id, "contribution_id": None, "section_key": key,
-                       "value": rng.choice(("support", "oppose", "abstain"))} for key in rng.sample(keys, rng.randint(1, 3))]
+            votes += [
+                {
+                    "user_id": u,
+                    "consultation_id": consultation_id,
+                    "contribution_id": None,
+                    "section_key": key,
+                    "value": rng.choice(("support", "oppose", "abstain")),
+                }
+                for key in rng.sample(keys, rng.randint(1, 3))
+            ]
         now = datetime.now(UTC)
         return [{**vote, "created_at": now, "updated_at": now} for vote in votes]
 
 
 # ---- measuring -------------------------------------------------------------------------------------
 
+
 def child(args: argparse.Namespace) -> int:
     """Run `consult export` in this process and print its time and memory as JSON."""
     import tracemalloc
 
-    from consult import create_app
     import consult.record.export  # noqa: F401  (imported before measuring: not the export's memory)
+    from consult import create_app
 
     slug, out, mode = args.child
     app = create_app({"DATABASE_URL": args.database_url, "SECRET_KEY": "bench"})
@@ -321,8 +468,16 @@ def child(args: argparse.Namespace) -> int:
     if result.exit_code != 0:
         print(result.output, file=sys.stderr)
         return 1
-    print(json.dumps({"seconds": seconds, "tracemalloc_peak": peak, "rss_before_kb": rss_before,
-                      "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "tracemalloc_peak": peak,
+                "rss_before_kb": rss_before,
+                "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            }
+        )
+    )
     return 0
 
 
@@ -333,8 +488,17 @@ def download(args: argparse.Namespace) -> int:
     from consult import create_app
 
     slug, instance = args.download
-    app = create_app({"DATABASE_URL": args.database_url, "SECRET_KEY": "bench", "INSTANCE_PATH": instance, "JOBS_IMMEDIATE": True,
-                      "RATE_LIMITS": False, "SEARCH_CHECK_ON_START": False, "SESSION_COOKIE_SECURE": False})
+    app = create_app(
+        {
+            "DATABASE_URL": args.database_url,
+            "SECRET_KEY": "bench",
+            "INSTANCE_PATH": instance,
+            "JOBS_IMMEDIATE": True,
+            "RATE_LIMITS": False,
+            "SEARCH_CHECK_ON_START": False,
+            "SESSION_COOKIE_SECURE": False,
+        }
+    )
     client = app.test_client()
     times, cpu, digests, sizes = [], [], [], []
     for _ in range(2):
@@ -349,8 +513,19 @@ def download(args: argparse.Namespace) -> int:
         digests.append(hashlib.sha256(body).hexdigest())
         sizes.append(len(body))
     bundles = list(Path(instance, "bundles").glob("*.zip"))
-    print(json.dumps({"first": times[0], "second": times[1], "first_cpu": cpu[0], "second_cpu": cpu[1], "same": digests[0] == digests[1],
-                      "bytes": sizes[1], "bundles": len(bundles)}))
+    print(
+        json.dumps(
+            {
+                "first": times[0],
+                "second": times[1],
+                "first_cpu": cpu[0],
+                "second_cpu": cpu[1],
+                "same": digests[0] == digests[1],
+                "bytes": sizes[1],
+                "bundles": len(bundles),
+            }
+        )
+    )
     return 0
 
 
@@ -397,8 +572,19 @@ def main() -> int:
         started = time.perf_counter()
         # In a process of its own, like each export: Linux keeps a parent's peak RSS in the
         # ru_maxrss of the children it starts, and building holds every row in memory.
-        made = json.loads(run_self("--build", "--count", str(args.count), "--baseline", str(args.baseline),
-                                   "--seed", str(args.seed), "--database-url", database_url))
+        made = json.loads(
+            run_self(
+                "--build",
+                "--count",
+                str(args.count),
+                "--baseline",
+                str(args.baseline),
+                "--seed",
+                str(args.seed),
+                "--database-url",
+                database_url,
+            )
+        )
         built = time.perf_counter() - started
         print(f"python:        {platform.python_version()}")
         print(f"database:      {kind}")
@@ -421,9 +607,13 @@ def main() -> int:
         print_exports(args, plan, results)
     print(f"record.zip of bench-large over HTTP (Flask test client; {mb(fetched['bytes'])} MB):       wall      CPU")
     print(f"  first download  (fingerprint, build the bundle, send it): {fetched['first']:8.2f} s {fetched['first_cpu']:7.2f} s")
-    print(f"  second download (fingerprint, send the stored file):      {fetched['second']:8.2f} s {fetched['second_cpu']:7.2f} s"
-          f"{'' if fetched['same'] else '  (NOT the same bytes!)'}")
-    print(f"  (load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} after: on a loaded machine wall time is several times the CPU time)")
+    print(
+        f"  second download (fingerprint, send the stored file):      {fetched['second']:8.2f} s {fetched['second_cpu']:7.2f} s"
+        f"{'' if fetched['same'] else '  (NOT the same bytes!)'}"
+    )
+    print(
+        f"  (load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} after: on a loaded machine wall time is several times the CPU time)"
+    )
     return 0 if fetched["same"] and fetched["bundles"] == 1 else 1
 
 
@@ -432,15 +622,19 @@ def print_exports(args: argparse.Namespace, plan: dict[str, int], results: dict)
     print(header)
     print("-" * len(header))
     for slug, (plain, traced) in results.items():
-        print(f"{slug:<16}{plan[slug]:>14,}{plain['seconds']:>9.2f}{plan[slug] / plain['seconds']:>11,.0f}{mb(plain['bytes']):>11}"
-              f"{mb(traced['tracemalloc_peak']):>21}{mb(plain['maxrss_kb'] * 1024):>14}{mb(plain['rss_before_kb'] * 1024):>17}")
+        print(
+            f"{slug:<16}{plan[slug]:>14,}{plain['seconds']:>9.2f}{plan[slug] / plain['seconds']:>11,.0f}{mb(plain['bytes']):>11}"
+            f"{mb(traced['tracemalloc_peak']):>21}{mb(plain['maxrss_kb'] * 1024):>14}{mb(plain['rss_before_kb'] * 1024):>17}"
+        )
     (small, small_traced), (large, large_traced) = results.values()
     growth = lambda r: (r["maxrss_kb"] - r["rss_before_kb"]) * 1024  # noqa: E731
     print()
-    print(f"{args.count / args.baseline:g}x the contributions: {large['seconds'] / small['seconds']:.1f}x the time, "
-          f"{large_traced['tracemalloc_peak'] / small_traced['tracemalloc_peak']:.2f}x the tracemalloc peak, "
-          f"ru_maxrss {mb(small['maxrss_kb'] * 1024)} -> {mb(large['maxrss_kb'] * 1024)} MB "
-          f"(grew {mb(growth(small))} -> {mb(growth(large))} MB during the export)")
+    print(
+        f"{args.count / args.baseline:g}x the contributions: {large['seconds'] / small['seconds']:.1f}x the time, "
+        f"{large_traced['tracemalloc_peak'] / small_traced['tracemalloc_peak']:.2f}x the tracemalloc peak, "
+        f"ru_maxrss {mb(small['maxrss_kb'] * 1024)} -> {mb(large['maxrss_kb'] * 1024)} MB "
+        f"(grew {mb(growth(small))} -> {mb(growth(large))} MB during the export)"
+    )
     print()
 
 

@@ -49,10 +49,7 @@ ONE_THREAD = {
 
 
 def install_command() -> str:
-    return (
-        f"{sys.executable} -m venv {BENCH_VENV} && "
-        f"{BENCH_VENV / 'bin' / 'pip'} install '{RED_DWARF}'"
-    )
+    return f"{sys.executable} -m venv {BENCH_VENV} && {BENCH_VENV / 'bin' / 'pip'} install '{RED_DWARF}'"
 
 
 def red_dwarf_python() -> str | None:
@@ -61,9 +58,7 @@ def red_dwarf_python() -> str | None:
     for python in candidates:
         if not Path(python).exists():
             continue
-        probe = subprocess.run(
-            [python, "-c", "import reddwarf.implementations.polis"], capture_output=True
-        )
+        probe = subprocess.run([python, "-c", "import reddwarf.implementations.polis"], capture_output=True)
         if probe.returncode == 0:
             return python
     return None
@@ -74,9 +69,8 @@ def red_dwarf_worker() -> None:
     writes {group_of, times, version} as JSON on stdout. Imports nothing from Consult."""
     from importlib.metadata import version
 
-    from threadpoolctl import threadpool_limits
-
     from reddwarf.implementations.polis import run_pipeline
+    from threadpoolctl import threadpool_limits
 
     job = json.load(sys.stdin)
     # red-dwarf's input format, built outside the timing as Consult's tuples are.
@@ -103,7 +97,11 @@ def run_red_dwarf(python: str, votes, moderated_out, runs: int) -> dict:
     job = json.dumps({"votes": votes, "moderated_out": moderated_out, "runs": runs})
     done = subprocess.run(
         [python, str(Path(__file__).resolve()), "--red-dwarf-worker"],
-        input=job, capture_output=True, text=True, env=env, check=True,
+        input=job,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     )
     out = json.loads(done.stdout)
     out["group_of"] = {int(p): g for p, g in out["group_of"].items()}
@@ -113,10 +111,8 @@ def run_red_dwarf(python: str, votes, moderated_out, runs: int) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--require-red-dwarf", action="store_true",
-                        help="exit 2 when red-dwarf is not installed")
-    parser.add_argument("--install-red-dwarf", action="store_true",
-                        help=f"create .cache/bench-venv with {RED_DWARF} first")
+    parser.add_argument("--require-red-dwarf", action="store_true", help="exit 2 when red-dwarf is not installed")
+    parser.add_argument("--install-red-dwarf", action="store_true", help=f"create .cache/bench-venv with {RED_DWARF} first")
     parser.add_argument("--red-dwarf-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.red_dwarf_worker:
@@ -135,8 +131,10 @@ def main() -> int:
         subprocess.run(install_command(), shell=True, check=True)
         python = red_dwarf_python()
     if python is None:
-        print(f"red-dwarf is not installed; to compare with it, run:\n  {install_command()}\n"
-              f"(or: {sys.executable} {Path(__file__).relative_to(ROOT)} --install-red-dwarf)\n")
+        print(
+            f"red-dwarf is not installed; to compare with it, run:\n  {install_command()}\n"
+            f"(or: {sys.executable} {Path(__file__).relative_to(ROOT)} --install-red-dwarf)\n"
+        )
         if args.require_red_dwarf:
             return 2
 
@@ -157,23 +155,24 @@ def main() -> int:
         common = set(polis_group).intersection(*(group_of for group_of, _ in engines.values()))
         common = sorted(common)
         truth = [polis_group[p] for p in common]
-        print(f"{name}: {len(votes)} votes, {len(polis_group)} participants grouped by Pol.is "
-              f"into {len(set(polis_group.values()))}; ARI over the {len(common)} that Pol.is and "
-              f"{' and '.join(engines)} all place; target ARI {TARGET_ARI[name]}")
-        print(f"  {'engine':<16} {'placed':>6} {'groups':>6} {'ARI':>7} {'first ms':>9} "
-              f"{'best ms':>8}")
+        print(
+            f"{name}: {len(votes)} votes, {len(polis_group)} participants grouped by Pol.is "
+            f"into {len(set(polis_group.values()))}; ARI over the {len(common)} that Pol.is and "
+            f"{' and '.join(engines)} all place; target ARI {TARGET_ARI[name]}"
+        )
+        print(f"  {'engine':<16} {'placed':>6} {'groups':>6} {'ARI':>7} {'first ms':>9} {'best ms':>8}")
         for engine, (group_of, engine_times) in engines.items():
             ari = adjusted_rand_score(truth, [group_of[p] for p in common])
             label = engine + (version if engine == "red-dwarf" else "")
-            print(f"  {label:<16} {len(group_of):>6} {len(set(group_of.values())):>6} {ari:>7.4f} "
-                  f"{engine_times[0] * 1000:>9.0f} {min(engine_times[1:]) * 1000:>8.0f}")
+            print(
+                f"  {label:<16} {len(group_of):>6} {len(set(group_of.values())):>6} {ari:>7.4f} "
+                f"{engine_times[0] * 1000:>9.0f} {min(engine_times[1:]) * 1000:>8.0f}"
+            )
         if "red-dwarf" in engines:
             consult_best = min(engines["Consult"][1][1:])
             red_best = min(engines["red-dwarf"][1][1:])
-            agree = adjusted_rand_score([engines["Consult"][0][p] for p in common],
-                                        [engines["red-dwarf"][0][p] for p in common])
-            print(f"  best of {args.runs}, Consult / red-dwarf: {consult_best / red_best:.2f}; "
-                  f"ARI Consult vs red-dwarf {agree:.4f}")
+            agree = adjusted_rand_score([engines["Consult"][0][p] for p in common], [engines["red-dwarf"][0][p] for p in common])
+            print(f"  best of {args.runs}, Consult / red-dwarf: {consult_best / red_best:.2f}; ARI Consult vs red-dwarf {agree:.4f}")
         print()
     return 0
 

@@ -43,12 +43,14 @@ TARGETS = {
     "outcome page": f"/c/{SLUG}-2016/outcome",
 }
 SENTENCES = [
-    "This definition is too narrow.", "Please say whether **configuration files** count as source code.",
+    "This definition is too narrow.",
+    "Please say whether **configuration files** count as source code.",
     "Agencies will read this differently unless it gives an example.",
     "Does *custom-developed* include code written under a grant?",
     "The definition should name the licence terms, not only the code.",
     "Could the final text link to the OSI's list of approved licences?",
-    "I support this wording as it stands.", "Who decides when a project counts as *open source*?",
+    "I support this wording as it stands.",
+    "Who decides when a project counts as *open source*?",
     "Small agencies need guidance here, not only a definition.",
     "Please keep documentation in scope: code without it is hard to reuse.",
 ]
@@ -75,8 +77,9 @@ class Samples:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database", help="postgresql://... URL; its public schema is DROPPED and recreated "
-                        "(default: a temporary SQLite file)")
+    parser.add_argument(
+        "--database", help="postgresql://... URL; its public schema is DROPPED and recreated (default: a temporary SQLite file)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--concurrency", type=int, default=8, help="client threads, one connection each")
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per target")
@@ -124,8 +127,9 @@ def add_long_thread(database_url: str) -> int:
         for n in range(LONG_THREAD):
             body = " ".join(rng.sample(SENTENCES, rng.randint(1, 5)))
             parent = rng.choice(posted) if n % 5 == 4 else None
-            comment = services.post_comment(consultation, actor=rng.choice(people), body=body,
-                                            section_key=None if parent else LONG_SECTION, parent=parent)
+            comment = services.post_comment(
+                consultation, actor=rng.choice(people), body=body, section_key=None if parent else LONG_SECTION, parent=parent
+            )
             if parent is None:
                 posted.append(comment)
         db.session.commit()
@@ -184,8 +188,7 @@ def stop(server: subprocess.Popen[bytes]) -> None:
             continue
 
 
-def client(port: int, path: str, measure_from: float, until: float, stop_now: threading.Event,
-           out: Samples) -> None:
+def client(port: int, path: str, measure_from: float, until: float, stop_now: threading.Event, out: Samples) -> None:
     """Closed loop: one request at a time on one connection; keeps requests that end in the window."""
     conn = http.client.HTTPConnection(HOST, port, timeout=10.0)
     while not stop_now.is_set() and time.perf_counter() < until:
@@ -215,16 +218,23 @@ def load(port: int, name: str, path: str, args: argparse.Namespace, stop_now: th
     measure_from = time.perf_counter() + args.warmup
     until = measure_from + args.duration
     samples = [Samples() for _ in range(args.concurrency)]
-    threads = [threading.Thread(target=client, args=(port, path, measure_from, until, stop_now, s), daemon=True)
-               for s in samples]
+    threads = [threading.Thread(target=client, args=(port, path, measure_from, until, stop_now, s), daemon=True) for s in samples]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     lat = sorted(x for s in samples for x in s.latencies)
-    return Result(target=name, path=path, requests=len(lat), errors=sum(s.errors for s in samples),
-                  seconds=args.duration, rps=len(lat) / args.duration, p50_ms=percentile_ms(lat, 50),
-                  p90_ms=percentile_ms(lat, 90), p99_ms=percentile_ms(lat, 99))
+    return Result(
+        target=name,
+        path=path,
+        requests=len(lat),
+        errors=sum(s.errors for s in samples),
+        seconds=args.duration,
+        rps=len(lat) / args.duration,
+        p50_ms=percentile_ms(lat, 50),
+        p90_ms=percentile_ms(lat, 90),
+        p99_ms=percentile_ms(lat, 99),
+    )
 
 
 def ratio(a: float, b: float) -> float:
@@ -240,8 +250,7 @@ def report(setup: dict[str, object], results: list[Result], ratios: dict[str, di
     print("-" * len(header))
     for r in results:
         label = f"{r.target} {r.path}"
-        print(f"{label:<78} {r.requests:>9} {r.errors:>7} {r.rps:>9.1f} {r.p50_ms:>8.2f} {r.p90_ms:>8.2f} "
-              f"{r.p99_ms:>8.2f}")
+        print(f"{label:<78} {r.requests:>9} {r.errors:>7} {r.rps:>9.1f} {r.p50_ms:>8.2f} {r.p90_ms:>8.2f} {r.p99_ms:>8.2f}")
     print()
     for name, r in ratios.items():
         print(f"{name + ':':<25} {r['rps']:.2f}x the baseline's throughput, p50 {r['p50']:.1f}x, p99 {r['p99']:.1f}x")
@@ -260,8 +269,7 @@ def main() -> int:
             kind = f"PostgreSQL {reset_postgresql(database_url)} (public schema reset)"
         else:
             database_url, kind = f"sqlite:///{tmp}/bench.db", f"SQLite {sqlite3.sqlite_version} (temporary file)"
-        env = os.environ | {"CONSULT_DATABASE_URL": database_url, "CONSULT_SECRET_KEY": "bench",
-                            "CONSULT_SESSION_COOKIE_SECURE": "false"}
+        env = os.environ | {"CONSULT_DATABASE_URL": database_url, "CONSULT_SECRET_KEY": "bench", "CONSULT_SESSION_COOKIE_SECURE": "false"}
         consult_cli(env, "db", "upgrade")
         consult_cli(env, "demo", "--quiet")
         started = time.perf_counter()
@@ -269,11 +277,20 @@ def main() -> int:
         seeded = f"{comments} comments on {LONG_SECTION} in {time.perf_counter() - started:.1f} s"
 
         port, log = free_port(), Path(tmp, "gunicorn.log")
-        command = [str(BIN / "gunicorn"), "--bind", f"{HOST}:{port}", "--workers", str(args.workers),
-                   "--worker-class", "sync", "consult:create_app()"]
+        command = [
+            str(BIN / "gunicorn"),
+            "--bind",
+            f"{HOST}:{port}",
+            "--workers",
+            str(args.workers),
+            "--worker-class",
+            "sync",
+            "consult:create_app()",
+        ]
         with open(log, "wb") as log_file:
-            server = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log_file,
-                                      stderr=subprocess.STDOUT, start_new_session=True)
+            server = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+            )
         try:
             wait_until_up(server, port, log)
             sizes = {}
@@ -300,12 +317,13 @@ def main() -> int:
             stop(server)
 
     base, *pages = results
-    ratios = {page.target: {"rps": ratio(page.rps, base.rps), "p50": ratio(page.p50_ms, base.p50_ms),
-                            "p99": ratio(page.p99_ms, base.p99_ms)} for page in pages}
+    ratios = {
+        page.target: {"rps": ratio(page.rps, base.rps), "p50": ratio(page.p50_ms, base.p50_ms), "p99": ratio(page.p99_ms, base.p99_ms)}
+        for page in pages
+    }
     report(setup, results, ratios)
     if args.json:
-        args.json.write_text(json.dumps({"setup": setup, "results": [asdict(r) for r in results],
-                                         "ratios": ratios}, indent=2) + "\n")
+        args.json.write_text(json.dumps({"setup": setup, "results": [asdict(r) for r in results], "ratios": ratios}, indent=2) + "\n")
     errors = sum(r.errors for r in results)
     if errors:
         print(f"\n{errors} request(s) failed", file=sys.stderr)

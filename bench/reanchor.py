@@ -104,8 +104,8 @@ def publish_end_to_end(anchors: Sequence[TextAnchor], database_url: str) -> tupl
     from consult import create_app
     from consult.accounts.models import Role
     from consult.accounts.services import _new_organisation, create_user, grant_role
-    from consult.contributions.models import Contribution
     from consult.comments.models import Anchor
+    from consult.contributions.models import Contribution
     from consult.core.models import db, utcnow
     from consult.proposals import services as proposals
     from consult.proposals.models import Transition
@@ -137,25 +137,52 @@ def publish_end_to_end(anchors: Sequence[TextAnchor], database_url: str) -> tupl
         empty, annotated = draft_consultation("empty"), draft_consultation("annotated")
         draft = annotated.current_version
         now = utcnow()
-        db.session.execute(insert(Contribution), [
-            {"consultation_id": annotated.id, "kind": "comment", "author_id": reader.id, "version_id": draft.id,
-             "section_key": a.section_key, "body": "On these words.", "body_html": "<p>On these words.</p>",
-             "moderation_state": "visible", "created_at": now, "depth": 0}
-            for a in anchors
-        ])
-        ids = db.session.scalars(select(Contribution.id).where(Contribution.consultation_id == annotated.id)
-                                 .order_by(Contribution.id)).all()
-        db.session.execute(insert(Anchor), [
-            {"contribution_id": i, "version_id": draft.id, "state": "anchored", "section_key": a.section_key,
-             "start": a.start, "end": a.end, "exact": a.exact, "prefix": a.prefix, "suffix": a.suffix, "score": 1.0}
-            for i, a in zip(ids, anchors, strict=True)
-        ])
+        db.session.execute(
+            insert(Contribution),
+            [
+                {
+                    "consultation_id": annotated.id,
+                    "kind": "comment",
+                    "author_id": reader.id,
+                    "version_id": draft.id,
+                    "section_key": a.section_key,
+                    "body": "On these words.",
+                    "body_html": "<p>On these words.</p>",
+                    "moderation_state": "visible",
+                    "created_at": now,
+                    "depth": 0,
+                }
+                for a in anchors
+            ],
+        )
+        ids = db.session.scalars(
+            select(Contribution.id).where(Contribution.consultation_id == annotated.id).order_by(Contribution.id)
+        ).all()
+        db.session.execute(
+            insert(Anchor),
+            [
+                {
+                    "contribution_id": i,
+                    "version_id": draft.id,
+                    "state": "anchored",
+                    "section_key": a.section_key,
+                    "start": a.start,
+                    "end": a.end,
+                    "exact": a.exact,
+                    "prefix": a.prefix,
+                    "suffix": a.suffix,
+                    "score": 1.0,
+                }
+                for i, a in zip(ids, anchors, strict=True)
+            ],
+        )
         db.session.commit()
 
         baseline, _ = publish_final(empty)
         seconds, final = publish_final(annotated)
-        states = Counter(dict(db.session.execute(
-            select(Anchor.state, func.count()).where(Anchor.version_id == final.id).group_by(Anchor.state)).all()))
+        states = Counter(
+            dict(db.session.execute(select(Anchor.state, func.count()).where(Anchor.version_id == final.id).group_by(Anchor.state)).all())
+        )
         db.engine.dispose()
     return baseline, seconds, states
 
@@ -165,8 +192,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=10_000, help="anchors to re-anchor (default 10000)")
     parser.add_argument("--seed", type=int, default=1, help="random seed of the anchors (default 1)")
     parser.add_argument("--runs", type=int, default=3, help="warm runs after the cold one (default 3)")
-    parser.add_argument("--database", help="postgresql://... URL for the end-to-end part; its public schema is "
-                        "DROPPED and recreated (default: a temporary SQLite file)")
+    parser.add_argument(
+        "--database",
+        help="postgresql://... URL for the end-to-end part; its public schema is DROPPED and recreated (default: a temporary SQLite file)",
+    )
     args = parser.parse_args(argv)
 
     draft = anchor_texts(DRAFT)
@@ -198,15 +227,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         baseline, seconds, states = publish_end_to_end(anchors, database_url)
     print(f"\nend to end on {kind}: publishing the final version")
     print(f"  baseline, no annotations:     {baseline:.3f} s")
-    print(f"  re-anchoring {args.count} annotations: {seconds:.3f} s  (+{seconds - baseline:.3f} s, "
-          f"{args.count / max(seconds - baseline, 1e-9):,.0f} annotations/s)")
+    print(
+        f"  re-anchoring {args.count} annotations: {seconds:.3f} s  (+{seconds - baseline:.3f} s, "
+        f"{args.count / max(seconds - baseline, 1e-9):,.0f} annotations/s)"
+    )
     print("  states stored: " + ", ".join(f"{state} {states[state.value]}" for state in AnchorState))
     expected = Counter(p.state.value for p in placements)
     if states != expected:
         print(f"ERROR: the app stored {dict(states)}, re-anchoring alone gave {dict(expected)}", file=sys.stderr)
         return 1
 
-    misplaced = sum(p.state is not AnchorState.ANCHORED or p.start != a.start for p, a in zip(base_placements, anchors))
+    misplaced = sum(p.state is not AnchorState.ANCHORED or p.start != a.start for p, a in zip(base_placements, anchors, strict=True))
     if misplaced:
         print(f"ERROR: {misplaced} anchors not anchored in place on the identical copy", file=sys.stderr)
         return 1

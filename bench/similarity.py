@@ -127,20 +127,24 @@ def main() -> None:
     print(f"runs:          first run, then best of {args.runs}; seed {args.seed}")
     print(f"source:        {len(statements)} statements, {STATEMENTS.relative_to(ROOT)}")
     print()
-    header = (f"{'scenario':<34}{'baseline ms':>12}{'shingles ms':>12}{'suggest_groups ms':>26}"
-              f"{'near_duplicates ms':>27}{'groups':>8}{'grouped':>9}{'dup groups':>12}{'in dups':>9}{'largest':>9}")
+    header = (
+        f"{'scenario':<34}{'baseline ms':>12}{'shingles ms':>12}{'suggest_groups ms':>26}"
+        f"{'near_duplicates ms':>27}{'groups':>8}{'grouped':>9}{'dup groups':>12}{'in dups':>9}{'largest':>9}"
+    )
     print(header)
     print("-" * len(header))
     for name, items in scenarios:
-        _, base, _ = timed(lambda: baseline(items), args.runs)
-        _, shingles, _ = timed(lambda: shingle_vectors(items), args.runs)
-        groups_first, groups_best, groups = timed(lambda: suggest_groups(items), args.runs)
-        dups_first, dups_best, dups = timed(lambda: near_duplicates(items), args.runs)
+        _, base, _ = timed(lambda items=items: baseline(items), args.runs)
+        _, shingles, _ = timed(lambda items=items: shingle_vectors(items), args.runs)
+        groups_first, groups_best, groups = timed(lambda items=items: suggest_groups(items), args.runs)
+        dups_first, dups_best, dups = timed(lambda items=items: near_duplicates(items), args.runs)
         suggest = f"{groups_best * 1000:,.0f} ({groups_first * 1000:,.0f} first) {groups_best / base:.1f}x"
         near = f"{dups_best * 1000:,.0f} ({dups_first * 1000:,.0f} first) {dups_best / base:.1f}x"
-        print(f"{name:<34}{base * 1000:>12,.0f}{shingles * 1000:>12,.0f}{suggest:>26}{near:>27}"
-              f"{len(groups):>8}{sum(g.size for g in groups):>9,}{len(dups):>12,}"
-              f"{sum(len(d) for d in dups):>9,}{max((len(d) for d in dups), default=0):>9,}")
+        print(
+            f"{name:<34}{base * 1000:>12,.0f}{shingles * 1000:>12,.0f}{suggest:>26}{near:>27}"
+            f"{len(groups):>8}{sum(g.size for g in groups):>9,}{len(dups):>12,}"
+            f"{sum(len(d) for d in dups):>9,}{max((len(d) for d in dups), default=0):>9,}"
+        )
     print()
     print("ms: best of the timed runs (first run in brackets), and its ratio to the baseline;")
     print("shingles: near_duplicates' own vectorisation alone (its Python analyzer), best of the runs.")

@@ -42,11 +42,37 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 try:  # imported by the tests as bench.votes
-    from bench.pages import (BIN, HOST, ROOT, Result, consult_cli, free_port, load, percentile_ms, ratio,
-                             report, reset_postgresql, stop, wait_until_up)
+    from bench.pages import (
+        BIN,
+        HOST,
+        ROOT,
+        Result,
+        consult_cli,
+        free_port,
+        load,
+        percentile_ms,
+        ratio,
+        report,
+        reset_postgresql,
+        stop,
+        wait_until_up,
+    )
 except ImportError:  # run as a script: bench/ is on sys.path
-    from pages import (BIN, HOST, ROOT, Result, consult_cli, free_port, load, percentile_ms, ratio, report,
-                       reset_postgresql, stop, wait_until_up)
+    from pages import (
+        BIN,
+        HOST,
+        ROOT,
+        Result,
+        consult_cli,
+        free_port,
+        load,
+        percentile_ms,
+        ratio,
+        report,
+        reset_postgresql,
+        stop,
+        wait_until_up,
+    )
 
 SLUG = "federal-source-code-policy"  # the demo's open consultation
 PASSWORD = "bench-password-1"
@@ -57,6 +83,7 @@ MESSAGE_RE = re.compile(r'<p class="lead">(.*?)</p>', re.S)
 
 
 # ---- an HTTP client with a cookie, for a signed-in person ------------------------------------
+
 
 @dataclass
 class Reply:
@@ -89,8 +116,7 @@ class Client:
         self.user_id = 0
         self.email = ""
 
-    def request(self, method: str, path: str, form: dict[str, str] | None = None, *,
-                keep_cookies: bool = True) -> Reply:
+    def request(self, method: str, path: str, form: dict[str, str] | None = None, *, keep_cookies: bool = True) -> Reply:
         """Send one request. ``keep_cookies=False`` ignores the cookies the answer sets: a vote
         answers with a redirect and puts a flash message in the session cookie, which a browser
         would clear by following the redirect; we do not follow it, so the cookie would grow
@@ -160,11 +186,20 @@ def start_gunicorn(env: dict[str, str], workers: int, log: Path) -> tuple[subpro
     """gunicorn with sync workers on a free loopback port, in its own process group (so
     ``pages.stop`` ends it and its workers); returns once /healthz answers."""
     port = free_port()
-    command = [str(BIN / "gunicorn"), "--bind", f"{HOST}:{port}", "--workers", str(workers),
-               "--worker-class", "sync", "consult:create_app()"]
+    command = [
+        str(BIN / "gunicorn"),
+        "--bind",
+        f"{HOST}:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "sync",
+        "consult:create_app()",
+    ]
     with open(log, "wb") as log_file:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log_file,
-                                  stderr=subprocess.STDOUT, start_new_session=True)
+        server = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         wait_until_up(server, port, log)
     except BaseException:
@@ -174,6 +209,7 @@ def start_gunicorn(env: dict[str, str], workers: int, log: Path) -> tuple[subpro
 
 
 # ---- the bench -------------------------------------------------------------------------------
+
 
 @dataclass
 class Seed:
@@ -204,7 +240,9 @@ def seed(database_url: str, instance: Path, *, voters: int, amendments: int, sec
         for n in range(amendments):
             section = c.current_version.section(keys[n % len(keys)])
             amendment = propose_amendment(
-                c, actor=citizens[n % len(citizens)], section_key=section.key,
+                c,
+                actor=citizens[n % len(citizens)],
+                section_key=section.key,
                 rationale=f"Bench amendment {n + 1}: say it plainly.",
                 proposed_text=f"{section.body.strip()}\n\nBench amendment {n + 1} adds this sentence.",
             )
@@ -231,8 +269,16 @@ class VoterLog:
     expected: dict[Target, object] = field(default_factory=dict)  # last successful answer: value or None
 
 
-def voter(client: Client, slug: str, targets: list[Target], rng: random.Random, measure_from: float, until: float,
-          stop_now: threading.Event, out: VoterLog) -> None:
+def voter(
+    client: Client,
+    slug: str,
+    targets: list[Target],
+    rng: random.Random,
+    measure_from: float,
+    until: float,
+    stop_now: threading.Event,
+    out: VoterLog,
+) -> None:
     """Closed loop: one vote at a time; mostly a value, sometimes a withdrawal."""
     while not stop_now.is_set() and time.perf_counter() < until:
         target = rng.choice(targets)
@@ -270,8 +316,10 @@ def check(database_url: str, instance: Path, slug: str, clients: list[Client], l
         consultation_id = db.session.scalar(select(Consultation.id).where(Consultation.slug == slug))
         duplicated = db.session.execute(
             select(func.count()).select_from(
-                select(Vote.user_id).group_by(Vote.user_id, Vote.consultation_id, Vote.contribution_id, Vote.section_key)
-                .having(func.count() > 1).subquery()
+                select(Vote.user_id)
+                .group_by(Vote.user_id, Vote.consultation_id, Vote.contribution_id, Vote.section_key)
+                .having(func.count() > 1)
+                .subquery()
             )
         ).scalar_one()
         stored: dict[tuple[int, Target], str] = {}
@@ -294,14 +342,21 @@ def check(database_url: str, instance: Path, slug: str, clients: list[Client], l
                 phantom += 1  # stored, though no vote of this client on it succeeded
             elif mine.get(target) != expected:
                 lost += 1  # a value not stored as last seen, or a withdrawal that did not take
-    return {"duplicated": duplicated, "lost": lost, "phantom": phantom, "checked": checked, "unknown": unknown,
-            "rows": sum(1 for (user_id, _target) in stored if user_id in {c.user_id for c in clients})}
+    return {
+        "duplicated": duplicated,
+        "lost": lost,
+        "phantom": phantom,
+        "checked": checked,
+        "unknown": unknown,
+        "rows": sum(1 for (user_id, _target) in stored if user_id in {c.user_id for c in clients}),
+    }
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database", help="postgresql://... URL; its public schema is DROPPED and recreated "
-                        "(default: a temporary SQLite file)")
+    parser.add_argument(
+        "--database", help="postgresql://... URL; its public schema is DROPPED and recreated (default: a temporary SQLite file)"
+    )
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--concurrency", type=int, default=16, help="client threads, each signed in as its own user")
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per target")
@@ -334,9 +389,13 @@ def main() -> int:
             kind = f"PostgreSQL {reset_postgresql(database_url)} (public schema reset)"
         else:
             database_url, kind = f"sqlite:///{tmp}/bench.db", f"SQLite {sqlite3.sqlite_version} (temporary file)"
-        env = os.environ | {"CONSULT_DATABASE_URL": database_url, "CONSULT_SECRET_KEY": "bench",
-                            "CONSULT_SESSION_COOKIE_SECURE": "false", "CONSULT_INSTANCE_PATH": str(instance),
-                            "CONSULT_RATE_LIMITS": "false"}  # measures the votes, not the limits
+        env = os.environ | {
+            "CONSULT_DATABASE_URL": database_url,
+            "CONSULT_SECRET_KEY": "bench",
+            "CONSULT_SESSION_COOKIE_SECURE": "false",
+            "CONSULT_INSTANCE_PATH": str(instance),
+            "CONSULT_RATE_LIMITS": "false",
+        }  # measures the votes, not the limits
         consult_cli(env, "db", "upgrade")
         consult_cli(env, "demo", "--quiet")
         data = seed(database_url, instance, voters=args.concurrency, amendments=args.amendments, sections=args.sections)
@@ -348,15 +407,22 @@ def main() -> int:
             for client in clients:
                 client.user_id = data.voters[client.email]
             amendment_page = f"/amendments/{data.amendments[0]}" if data.amendments else f"/c/{SLUG}"
-            results = [load(port, "baseline", "/healthz", args, stop_now),
-                       load(port, "amendment page (GET)", amendment_page, args, stop_now)]
+            results = [
+                load(port, "baseline", "/healthz", args, stop_now),
+                load(port, "amendment page (GET)", amendment_page, args, stop_now),
+            ]
 
             measure_from = time.perf_counter() + args.warmup
             until = measure_from + args.duration
             logs = [VoterLog() for _ in clients]
-            threads = [threading.Thread(target=voter, daemon=True, args=(
-                client, SLUG, targets, random.Random(args.seed * 1000 + n), measure_from, until, stop_now, log))
-                for n, (client, log) in enumerate(zip(clients, logs, strict=True))]
+            threads = [
+                threading.Thread(
+                    target=voter,
+                    daemon=True,
+                    args=(client, SLUG, targets, random.Random(args.seed * 1000 + n), measure_from, until, stop_now, log),
+                )
+                for n, (client, log) in enumerate(zip(clients, logs, strict=True))
+            ]
             for thread in threads:
                 thread.start()
             for thread in threads:
@@ -369,9 +435,19 @@ def main() -> int:
 
     lat = sorted(x for log in logs for x in log.latencies)
     errors = sum(log.errors for log in logs)
-    results.append(Result(target="vote (POST)", path=f"/c/{SLUG}/vote", requests=len(lat), errors=errors,
-                          seconds=args.duration, rps=len(lat) / args.duration, p50_ms=percentile_ms(lat, 50),
-                          p90_ms=percentile_ms(lat, 90), p99_ms=percentile_ms(lat, 99)))
+    results.append(
+        Result(
+            target="vote (POST)",
+            path=f"/c/{SLUG}/vote",
+            requests=len(lat),
+            errors=errors,
+            seconds=args.duration,
+            rps=len(lat) / args.duration,
+            p50_ms=percentile_ms(lat, 50),
+            p90_ms=percentile_ms(lat, 90),
+            p99_ms=percentile_ms(lat, 99),
+        )
+    )
     setup: dict[str, object] = {
         "workers": f"{args.workers} (gunicorn sync)",
         "concurrency": f"{args.concurrency} client threads, closed loop; voters each signed in as their own user",
@@ -382,33 +458,50 @@ def main() -> int:
         "cpus": os.cpu_count(),
         "load average": f"{load_before} (1/5/15 min, before the run)",
         "vote targets": f"{len(data.amendments)} amendments and {len(data.sections)} sections; "
-                        f"values support/oppose/abstain, 1 in 10 a withdrawal",
+        f"values support/oppose/abstain, 1 in 10 a withdrawal",
     }
     base, *others = results
-    ratios = {r.target: {"rps": ratio(r.rps, base.rps), "p50": ratio(r.p50_ms, base.p50_ms),
-                         "p99": ratio(r.p99_ms, base.p99_ms)} for r in others}
+    ratios = {
+        r.target: {"rps": ratio(r.rps, base.rps), "p50": ratio(r.p50_ms, base.p50_ms), "p99": ratio(r.p99_ms, base.p99_ms)} for r in others
+    }
     report(setup, results, ratios)
     statuses: Counter[int | str] = sum((log.statuses for log in logs), Counter())
     sent = sum(log.sent for log in logs)
     print()
-    print(f"votes sent:     {sent} in all, warm-up included; answers: "
-          + ", ".join(f"{k} x{v}" for k, v in sorted(statuses.items(), key=str)))
-    print(f"checked:        {counts['checked']} (user, item) pairs against the database "
-          f"({counts['rows']} vote rows stored; {counts['unknown']} left unknown by an exception)")
+    print(
+        f"votes sent:     {sent} in all, warm-up included; answers: " + ", ".join(f"{k} x{v}" for k, v in sorted(statuses.items(), key=str))
+    )
+    print(
+        f"checked:        {counts['checked']} (user, item) pairs against the database "
+        f"({counts['rows']} vote rows stored; {counts['unknown']} left unknown by an exception)"
+    )
     print(f"errors:         {errors} (non-2xx/3xx answers, redirects to sign-in, or exceptions)")
     print(f"lost votes:     {counts['lost']} (the last answer a client saw succeed is not what is stored)")
     print(f"duplicated:     {counts['duplicated']} (user and item with more than one row)")
     print(f"phantom:        {counts['phantom']} (stored, though no vote of that client on that item succeeded)")
     if args.json:
-        args.json.write_text(json.dumps({"setup": setup, "results": [asdict(r) for r in results], "ratios": ratios,
-                                         "integrity": {"errors": errors, **counts}, "sent": sent}, indent=2) + "\n")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "setup": setup,
+                    "results": [asdict(r) for r in results],
+                    "ratios": ratios,
+                    "integrity": {"errors": errors, **counts},
+                    "sent": sent,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
     bad = errors + counts["lost"] + counts["duplicated"] + counts["phantom"]
     if errors and "Traceback" in server_log:
         first = server_log.index("Traceback")
-        print(f"\nthe server's log from its first traceback:\n{server_log[max(0, first - 300):first + 6000]}", file=sys.stderr)
+        print(f"\nthe server's log from its first traceback:\n{server_log[max(0, first - 300) : first + 6000]}", file=sys.stderr)
     if bad:
-        print(f"\nFAILED: {errors} error(s), {counts['lost']} lost, {counts['duplicated']} duplicated, "
-              f"{counts['phantom']} phantom", file=sys.stderr)
+        print(
+            f"\nFAILED: {errors} error(s), {counts['lost']} lost, {counts['duplicated']} duplicated, {counts['phantom']} phantom",
+            file=sys.stderr,
+        )
     return 1 if bad else 0
 
 

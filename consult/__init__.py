@@ -71,16 +71,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from consult.accounts import views as accounts_views
     from consult.amendments import views as amendments_views
-    from consult.audit import views as audit_views
     from consult.api import views as api_views
+    from consult.audit import views as audit_views
     from consult.comments import views as comments_views
     from consult.core import views as core_views
     from consult.moderation import views as moderation_views
     from consult.outcome import views as outcome_views
+    from consult.proposals import views as proposals_views
     from consult.record import views as record_views
     from consult.search import views as search_views
     from consult.search.indexing import init_app as init_search
-    from consult.proposals import views as proposals_views
     from consult.voting import views as voting_views
 
     app.register_blueprint(core_views.bp)

@@ -7,7 +7,7 @@ from consult import create_app
 
 
 def main() -> None:
-    FlaskGroup(create_app=lambda: create_app(), help="Consult: public consultation and policy co-creation.")()
+    FlaskGroup(create_app=create_app, help="Consult: public consultation and policy co-creation.")()
 
 
 if __name__ == "__main__":

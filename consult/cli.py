@@ -79,11 +79,14 @@ def register_commands(app: Flask) -> None:
         jobs = queue(current_app)
         jobs.register_declared()
         if jobs.huey.immediate:
-            raise click.ClickException("CONSULT_JOBS_IMMEDIATE is set: jobs run where they are queued, there is nothing for a worker to do.")
+            raise click.ClickException(
+                "CONSULT_JOBS_IMMEDIATE is set: jobs run where they are queued, there is nothing for a worker to do."
+            )
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         click.echo(f"Consult worker: {len(jobs.tasks)} jobs on {type(jobs.huey).__name__} {jobs.huey.name!r}.")
-        consumer = jobs.huey.create_consumer(workers=workers or int(current_app.config["JOBS_WORKERS"]), worker_type="thread",
-                                             periodic=True, check_worker_health=True)
+        consumer = jobs.huey.create_consumer(
+            workers=workers or int(current_app.config["JOBS_WORKERS"]), worker_type="thread", periodic=True, check_worker_health=True
+        )
         consumer.run()
 
     @app.cli.command("demo")
@@ -105,8 +108,11 @@ def register_commands(app: Flask) -> None:
     @click.argument("slug")
     @click.argument("target", metavar="DIR", type=click.Path(path_type=Path))
     @click.option("--zip", "as_zip", is_flag=True, help="Write DIR as a zip file instead of a folder.")
-    @click.option("--base-url", default=None, help="The site's address, for the links in the record "
-                  "(default: CONSULT_BASE_URL, else http://localhost).")
+    @click.option(
+        "--base-url",
+        default=None,
+        help="The site's address, for the links in the record (default: CONSULT_BASE_URL, else http://localhost).",
+    )
     def export_command(slug, target, as_zip, base_url):
         """Write the open policy record of a public consultation into DIR, a new folder (a zip file with --zip)."""
         from consult.core import links
@@ -178,11 +184,10 @@ def register_commands(app: Flask) -> None:
         """Rebuild the search index from the database (what the public may read)."""
         from flask import current_app
 
-        from consult.core import links
         from consult.core.jobs import queue
         from consult.core.models import sqlite_write_intent
-        from consult.search.indexing import REBUILD_KEY, rebuild_search_index
         from consult.search.documents import count_documents
+        from consult.search.indexing import REBUILD_KEY, rebuild_search_index
 
         if background:
             queued = queue(current_app).enqueue(rebuild_search_index, True, once=REBUILD_KEY + "-forced")

@@ -77,7 +77,9 @@ def load_config(app, overrides: dict[str, Any] | None) -> None:
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = instance_secret_key(instance)
     if str(app.config["PASSWORD_HASH_METHOD"]).split(":")[0] not in ("scrypt", "pbkdf2"):
-        raise RuntimeError(f"PASSWORD_HASH_METHOD {app.config['PASSWORD_HASH_METHOD']!r}: use scrypt[:n:r:p] or pbkdf2:sha256[:iterations].")
+        raise RuntimeError(
+            f"PASSWORD_HASH_METHOD {app.config['PASSWORD_HASH_METHOD']!r}: use scrypt[:n:r:p] or pbkdf2:sha256[:iterations]."
+        )
     if app.config["SESSION_COOKIE_SECURE"] is None:
         app.config["SESSION_COOKIE_SECURE"] = not (app.debug or app.testing)
 
@@ -86,7 +88,7 @@ def normalise_database_url(url: str) -> str:
     """Accept the plain ``postgresql://`` form and use psycopg 3 for it."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

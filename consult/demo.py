@@ -14,10 +14,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from consult.accounts.models import Organisation, Role, User
-from consult.contributions.models import Contribution
 from consult.accounts.services import _new_organisation, create_user, grant_role
 from consult.amendments import services as amendments
 from consult.comments import services as comments
+from consult.contributions.models import Contribution
 from consult.core.models import db, utcnow
 from consult.moderation import services as moderation
 from consult.proposals import services as proposals
@@ -175,19 +175,35 @@ def _summarise_past_round(consultation: Consultation, users: dict[str, User], ma
     moderation.tag(reuse, [floor, made["default"]], actor=mo)
     moderation.tag(community, [keep, made["communities"]], actor=mo)
     moderation.tag(accuracy, [made["figures"], made["billions"]], actor=mo)
-    moderation.write_summary(consultation, actor=mo, theme=reuse, summary=(
-        f"Participants asked for code to be open by default rather than a 20 percent share [#{made['default'].id}], "
-        f"and for the percentage to be read as a floor, not a goal [#{floor.id}]. The final policy keeps a pilot."
-    ))
-    moderation.write_summary(consultation, actor=mo, theme=community, summary=(
-        f"The paragraph on open source communities was welcomed [#{keep.id}]; one amendment made it plainer [#{made['communities'].id}]."
-    ))
-    moderation.write_summary(consultation, actor=mo, theme=accuracy, summary=(
-        f"Readers pointed out that the spending figures were out of date [#{made['figures'].id}]."
-    ))
-    moderation.write_summary(consultation, actor=mo, section_key="pilot-program", summary=(
-        f"The pilot drew the most discussion: a default was preferred by the commenters [#{made['default'].id}] [#{floor.id}]."
-    ))
+    moderation.write_summary(
+        consultation,
+        actor=mo,
+        theme=reuse,
+        summary=(
+            f"Participants asked for code to be open by default rather than a 20 percent share [#{made['default'].id}], "
+            f"and for the percentage to be read as a floor, not a goal [#{floor.id}]. The final policy keeps a pilot."
+        ),
+    )
+    moderation.write_summary(
+        consultation,
+        actor=mo,
+        theme=community,
+        summary=(
+            f"The paragraph on open source communities was welcomed [#{keep.id}]; one amendment made it plainer [#{made['communities'].id}]."
+        ),
+    )
+    moderation.write_summary(
+        consultation,
+        actor=mo,
+        theme=accuracy,
+        summary=(f"Readers pointed out that the spending figures were out of date [#{made['figures'].id}]."),
+    )
+    moderation.write_summary(
+        consultation,
+        actor=mo,
+        section_key="pilot-program",
+        summary=(f"The pilot drew the most discussion: a default was preferred by the commenters [#{made['default'].id}] [#{floor.id}]."),
+    )
 
 
 def _discuss(consultation: Consultation, users: dict[str, User]) -> None:
@@ -206,7 +222,11 @@ def _discuss(consultation: Consultation, users: dict[str, User]) -> None:
         "at least 20 percent of its newly-developed custom code each year as OSS",
     )
     reply = say(chris, "Agreed. A percentage of *what*, too: lines of code, projects, or spending?", parent=pilot)
-    say(alex, "Thank you both. We are collecting views on how the share should be measured; please say which measure you would find fair.", parent=reply)
+    say(
+        alex,
+        "Thank you both. We are collecting views on how the share should be measured; please say which measure you would find fair.",
+        parent=reply,
+    )
     say(
         chris,
         "Yes, please. Default-open with a public list of exceptions is how several cities already work.",
@@ -226,7 +246,11 @@ def _discuss(consultation: Consultation, users: dict[str, User]) -> None:
         "government-wide-code-reuse",
         "software created on behalf of the Government by third parties, such as private sector vendors, is subject to copyright protection",
     )
-    say(mo, "A reminder to everyone: please keep replies on the topic of this section. Thanks for the thoughtful discussion so far.", parent=rights)
+    say(
+        mo,
+        "A reminder to everyone: please keep replies on the topic of this section. Thanks for the thoughtful discussion so far.",
+        parent=rights,
+    )
     say(
         dana,
         "Communities need maintainers, and maintainers need time. Will agencies budget for maintaining what they release?",
@@ -241,14 +265,30 @@ def _annotate_past_round(consultation: Consultation, users: dict[str, User]) -> 
     """Annotations on the 2016 draft, so the final policy shows them re-anchored."""
     chris, dana = users["citizen@demo.consult.example"], users["citizen2@demo.consult.example"]
     for who, section, quote, body in [
-        (dana, "membership-in-the-open-source-community", "Communities are critically important to the long term viability of open source projects",
-         "Please keep this sentence in the final policy."),
-        (chris, "pilot-program", "at least 20 percent of its newly-developed custom code each year as OSS",
-         "Twenty percent is a floor, not a goal; say so."),
-        (dana, "introduction-for-public-comment", "We welcome your input on this innovative draft policy",
-         "Will the answers to these questions be published with the final policy?"),
-        (chris, "scope-and-applicability", "Source code developed for National Security Systems",
-         "Is this exemption still needed in the final text?"),
+        (
+            dana,
+            "membership-in-the-open-source-community",
+            "Communities are critically important to the long term viability of open source projects",
+            "Please keep this sentence in the final policy.",
+        ),
+        (
+            chris,
+            "pilot-program",
+            "at least 20 percent of its newly-developed custom code each year as OSS",
+            "Twenty percent is a floor, not a goal; say so.",
+        ),
+        (
+            dana,
+            "introduction-for-public-comment",
+            "We welcome your input on this innovative draft policy",
+            "Will the answers to these questions be published with the final policy?",
+        ),
+        (
+            chris,
+            "scope-and-applicability",
+            "Source code developed for National Security Systems",
+            "Is this exemption still needed in the final text?",
+        ),
     ]:
         comments.post_comment(consultation, actor=who, body=body, section_key=section, quote=quote)
 
@@ -259,20 +299,27 @@ def _amend_open_round(consultation: Consultation, users: dict[str, User]) -> Non
     sam, olu, mo = users["admin@demo.consult.example"], users["orgadmin@demo.consult.example"], users["moderator@demo.consult.example"]
 
     def amend(who, section, quote, replacement, why):
-        return amendments.propose_amendment(consultation, actor=who, section_key=section, rationale=why, quote=quote, replacement=replacement)
+        return amendments.propose_amendment(
+            consultation, actor=who, section_key=section, rationale=why, quote=quote, replacement=replacement
+        )
 
     by_default = amend(
-        dana, "pilot-program",
+        dana,
+        "pilot-program",
         "Each covered agency shall release at least 20 percent of its newly-developed custom code each year as OSS.",
         "Each covered agency shall release all of its newly-developed custom code as OSS, unless an exception in this policy applies.",
         "Open source **by default**: a percentage invites agencies to release their least useful code.",
     )
     thirty = amend(
-        chris, "pilot-program", "at least 20 percent", "at least 30 percent",
+        chris,
+        "pilot-program",
+        "at least 20 percent",
+        "at least 30 percent",
         "If we keep a percentage, make it ambitious. Thirty percent is what several cities already release.",
     )
     inventory = amend(
-        chris, "implementation",
+        chris,
+        "implementation",
         "Within 120 days of the publication of this policy",
         "Within 60 days of the publication of this policy",
         "Four months is long for an inventory most agencies already keep for other reporting.",
@@ -280,13 +327,22 @@ def _amend_open_round(consultation: Consultation, users: dict[str, User]) -> Non
     amendments.co_support(by_default.amendment, actor=chris)
     amendments.co_support(inventory.amendment, actor=dana)
     for who, item, value in [
-        (dana, by_default, "support"), (chris, by_default, "support"), (sam, by_default, "support"), (mo, by_default, "abstain"),
-        (olu, by_default, "oppose"), (chris, thirty, "support"), (dana, thirty, "oppose"), (dana, inventory, "support"),
+        (dana, by_default, "support"),
+        (chris, by_default, "support"),
+        (sam, by_default, "support"),
+        (mo, by_default, "abstain"),
+        (olu, by_default, "oppose"),
+        (chris, thirty, "support"),
+        (dana, thirty, "oppose"),
+        (dana, inventory, "support"),
     ]:
         voting.cast_vote(consultation, actor=who, value=value, contribution=item)
     for who, key, value in [
-        (chris, "pilot-program", "oppose"), (dana, "pilot-program", "oppose"), (sam, "pilot-program", "support"),
-        (chris, "objectives", "support"), (dana, "objectives", "support"),
+        (chris, "pilot-program", "oppose"),
+        (dana, "pilot-program", "oppose"),
+        (sam, "pilot-program", "support"),
+        (chris, "objectives", "support"),
+        (dana, "objectives", "support"),
     ]:
         voting.cast_vote(consultation, actor=who, value=value, section_key=key)
 
@@ -297,33 +353,60 @@ def _amend_past_round(consultation: Consultation, users: dict[str, User]) -> dic
     sam, mo = users["admin@demo.consult.example"], users["moderator@demo.consult.example"]
 
     def amend(who, section, quote, replacement, why):
-        return amendments.propose_amendment(consultation, actor=who, section_key=section, rationale=why, quote=quote, replacement=replacement)
+        return amendments.propose_amendment(
+            consultation, actor=who, section_key=section, rationale=why, quote=quote, replacement=replacement
+        )
 
     made = {
-        "figures": amend(dana, "introduction", "more than $9 billion on software through more than 50,000 transactions",
-                         "more than $6 billion on software through more than 42,000 transactions",
-                         "The figures are out of date: the latest IT Dashboard data give about $6 billion and 42,000 transactions."),
-        "communities": amend(chris, "membership-in-the-open-source-community", "Communities can be used to monitor",
-                             "Communities help monitor", "Plainer English: communities are not a tool to be used."),
-        "default": amend(dana, "pilot-program",
-                         "Each covered agency shall release at least 20 percent of its newly-developed custom code each year as OSS.",
-                         "Each covered agency shall release all of its newly-developed custom code as OSS, unless an exception applies.",
-                         "Open source by default, with documented exceptions."),
-        "questions": amend(chris, "introduction-for-public-comment",
-                           "We are especially interested in your comments on considerations regarding the release of custom code as OSS.",
-                           "We welcome comments on every part of the policy, and especially on the release of custom code as OSS.",
-                           "The questions should not narrow the comment to the pilot."),
-        "billions": amend(chris, "introduction", "more than $9 billion", "more than $9.2 billion",
-                          "A more precise figure."),
-        "withdrawn": amend(dana, "objectives", "This policy will accomplish the following objectives:",
-                           "This policy has four objectives:", "Shorter."),
+        "figures": amend(
+            dana,
+            "introduction",
+            "more than $9 billion on software through more than 50,000 transactions",
+            "more than $6 billion on software through more than 42,000 transactions",
+            "The figures are out of date: the latest IT Dashboard data give about $6 billion and 42,000 transactions.",
+        ),
+        "communities": amend(
+            chris,
+            "membership-in-the-open-source-community",
+            "Communities can be used to monitor",
+            "Communities help monitor",
+            "Plainer English: communities are not a tool to be used.",
+        ),
+        "default": amend(
+            dana,
+            "pilot-program",
+            "Each covered agency shall release at least 20 percent of its newly-developed custom code each year as OSS.",
+            "Each covered agency shall release all of its newly-developed custom code as OSS, unless an exception applies.",
+            "Open source by default, with documented exceptions.",
+        ),
+        "questions": amend(
+            chris,
+            "introduction-for-public-comment",
+            "We are especially interested in your comments on considerations regarding the release of custom code as OSS.",
+            "We welcome comments on every part of the policy, and especially on the release of custom code as OSS.",
+            "The questions should not narrow the comment to the pilot.",
+        ),
+        "billions": amend(chris, "introduction", "more than $9 billion", "more than $9.2 billion", "A more precise figure."),
+        "withdrawn": amend(
+            dana, "objectives", "This policy will accomplish the following objectives:", "This policy has four objectives:", "Shorter."
+        ),
     }
-    made["spam"] = comments.post_comment(consultation, actor=sam, body="Cheap software licences at unbeatable prices!", section_key="objectives")
+    made["spam"] = comments.post_comment(
+        consultation, actor=sam, body="Cheap software licences at unbeatable prices!", section_key="objectives"
+    )
     amendments.withdraw_amendment(made["withdrawn"].amendment, actor=dana)
-    for who, key, value in [(chris, "figures", "support"), (sam, "figures", "support"), (mo, "figures", "support"),
-                            (dana, "communities", "support"), (chris, "default", "support"), (dana, "default", "support"),
-                            (sam, "default", "support"), (mo, "default", "oppose"), (dana, "questions", "oppose"),
-                            (dana, "billions", "abstain")]:
+    for who, key, value in [
+        (chris, "figures", "support"),
+        (sam, "figures", "support"),
+        (mo, "figures", "support"),
+        (dana, "communities", "support"),
+        (chris, "default", "support"),
+        (dana, "default", "support"),
+        (sam, "default", "support"),
+        (mo, "default", "oppose"),
+        (dana, "questions", "oppose"),
+        (dana, "billions", "abstain"),
+    ]:
         voting.cast_vote(consultation, actor=who, value=value, contribution=made[key])
     return made
 
@@ -332,8 +415,12 @@ def _answer_past_round(made: dict[str, Contribution], author: User) -> None:
     for key, decision, reason in [
         ("figures", "accepted", "Thank you: the final policy uses the latest figures."),
         ("communities", "accepted", "Agreed, and changed."),
-        ("default", "not_accepted", "The final policy keeps a pilot of at least 20 percent, evaluated after two years, before "
-                                    "deciding on a default. We will publish the evaluation."),
+        (
+            "default",
+            "not_accepted",
+            "The final policy keeps a pilot of at least 20 percent, evaluated after two years, before "
+            "deciding on a default. We will publish the evaluation.",
+        ),
         ("questions", "out_of_scope", "The introduction for public comment is not part of the policy and is not carried into it."),
         ("billions", "not_accepted", "Superseded by the updated figures of another amendment."),
     ]:

@@ -19,9 +19,9 @@ from sqlalchemy import ColumnElement, false, or_, select, true
 from consult.accounts.models import Membership, Organisation, Role, User
 from consult.amendments.models import Amendment, AmendmentState, AmendmentSupporter
 from consult.contributions.models import Contribution, ContributionKind, ModerationState
-from consult.moderation.models import Block, Theme
 from consult.core.errors import PermissionDenied
 from consult.core.models import db, utcnow
+from consult.moderation.models import Block, Theme
 from consult.proposals.models import (
     PUBLIC_STATES,
     TRANSITIONS,
@@ -131,7 +131,9 @@ def _transition(transition: Transition) -> Callable[[User | None, Consultation],
 def _post_comment(user: User | None, c: Consultation) -> bool:
     """Signed-in people with a confirmed address take part while the consultation is open,
     unless the organisation's moderators blocked them."""
-    return _signed_in(user) and user.confirmed_at is not None and c.accepts_contributions(utcnow()) and not is_blocked(user, c.organisation_id)
+    return (
+        _signed_in(user) and user.confirmed_at is not None and c.accepts_contributions(utcnow()) and not is_blocked(user, c.organisation_id)
+    )
 
 
 def is_blocked(user: User | None, organisation_id: int) -> bool:
@@ -141,7 +143,9 @@ def is_blocked(user: User | None, organisation_id: int) -> bool:
     memo = g.setdefault("_blocked", {}) if has_request_context() else {}
     key = (user.id, organisation_id)
     if key not in memo:
-        memo[key] = db.session.scalar(select(Block.id).where(Block.user_id == user.id, Block.organisation_id == organisation_id)) is not None
+        memo[key] = (
+            db.session.scalar(select(Block.id).where(Block.user_id == user.id, Block.organisation_id == organisation_id)) is not None
+        )
     return memo[key]
 
 
@@ -379,7 +383,9 @@ def visible_themes(user: User | None) -> ColumnElement[bool]:
     """A WHERE clause for themes (with their summaries) ``user`` may read: the same rule as
     VIEW_THEMES (everyone once the consultation is concluded; its editors and moderators before)."""
     staff = _staff_of(user, EDITOR_ROLES | MODERATOR_ROLES, Consultation.organisation_id)
-    consultations = select(Consultation.id).where(visible_consultations(user), or_(Consultation.state == ConsultationState.CONCLUDED.value, staff))
+    consultations = select(Consultation.id).where(
+        visible_consultations(user), or_(Consultation.state == ConsultationState.CONCLUDED.value, staff)
+    )
     return Theme.consultation_id.in_(consultations)
 
 
@@ -418,4 +424,8 @@ def visible_contributions(user: User | None, *, tombstones: bool = False) -> Col
         visible = or_(visible, (Contribution.author_id == user.id) & (Contribution.moderation_state == ModerationState.PENDING.value))
     if not tombstones:
         return visible & Contribution.deleted_at.is_(None)
-    return or_(visible, Contribution.moderation_state == ModerationState.HIDDEN.value, _blocked_author() & (Contribution.moderation_state != ModerationState.PENDING.value))
+    return or_(
+        visible,
+        Contribution.moderation_state == ModerationState.HIDDEN.value,
+        _blocked_author() & (Contribution.moderation_state != ModerationState.PENDING.value),
+    )

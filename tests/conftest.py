@@ -80,9 +80,7 @@ def _transaction(app):
         connection = db.engine.connect()
         outer = connection.begin()
         real_session = db.session
-        db.session = db._make_scoped_session(
-            {"bind": connection, "join_transaction_mode": "create_savepoint", "class_": TestSession}
-        )
+        db.session = db._make_scoped_session({"bind": connection, "join_transaction_mode": "create_savepoint", "class_": TestSession})
         try:
             yield
         finally:

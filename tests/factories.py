@@ -86,8 +86,13 @@ def make_consultation(
     author = author or make_user(role="author", organisation=organisation)
     now = utcnow()
     consultation = proposals.create_consultation(
-        organisation, actor=author, title=title, slug=slug, summary="What we want to hear.",
-        opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=30),
+        organisation,
+        actor=author,
+        title=title,
+        slug=slug,
+        summary="What we want to hear.",
+        opens_at=now - timedelta(days=1),
+        closes_at=now + timedelta(days=30),
     )
     if text:
         proposals.save_draft_text(consultation, split_markdown(text), actor=author)

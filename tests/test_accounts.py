@@ -434,7 +434,7 @@ def test_encoded_crlf_in_next_cannot_inject_a_header(client, citizen):
     assert location_path(literal).startswith("/%0")
 
     for response in (raw, literal):
-        for name, value in response.headers.items():
+        for _name, value in response.headers.items():
             assert "\r" not in value and "\n" not in value
         cookies = response.headers.getlist("Set-Cookie")
         assert not any(c.lower().startswith("x=") for c in cookies)
@@ -542,7 +542,7 @@ def test_tampered_reset_link_is_refused(client, citizen, outbox):
     path = link_path(mails(outbox)[0], "reset")
     token = path.rsplit("/", 1)[1]
     middle = len(token) // 2
-    tampered = token[:middle] + ("x" if token[middle] != "x" else "y") + token[middle + 1:]
+    tampered = token[:middle] + ("x" if token[middle] != "x" else "y") + token[middle + 1 :]
 
     response = client.post(f"/reset/{tampered}", data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
 
@@ -677,8 +677,17 @@ def test_cli_gives_a_role_in_an_organisation(app, organisation):
 
     result = app.test_cli_runner().invoke(
         args=[
-            "create-user", "--email", "writer@example.org", "--name", "Wren Writer", "--password", NEW_PASSWORD,
-            "--organisation", "council", "--role", "author",
+            "create-user",
+            "--email",
+            "writer@example.org",
+            "--name",
+            "Wren Writer",
+            "--password",
+            NEW_PASSWORD,
+            "--organisation",
+            "council",
+            "--role",
+            "author",
         ]
     )
 

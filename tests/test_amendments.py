@@ -47,6 +47,7 @@ def amend(c, who, quote, replacement, why="Because.", key="deadlines"):
 
 # ---- proposing -----------------------------------------------------------------------------
 
+
 def test_propose_by_editing_the_section_shows_a_redline_and_a_preview(client, consultation, citizen):
     login(client, citizen)
     form = client.get("/c/access/s/deadlines/amend").get_data(as_text=True)
@@ -102,6 +103,7 @@ def test_proposing_on_a_closed_consultation_is_refused(client, organisation, aut
 
 # ---- co-supporters and withdrawal ----------------------------------------------------------
 
+
 def test_others_join_as_co_supporters_but_not_the_author(client, consultation, citizen):
     c = amend(consultation, citizen, "within 30 days", "within 20 days")
     db.session.commit()
@@ -137,6 +139,7 @@ def test_withdrawing_keeps_the_history_and_stops_the_votes(client, consultation,
 
 
 # ---- voting ---------------------------------------------------------------------------------
+
 
 def test_one_vote_per_person_per_item_changeable_and_withdrawable(client, consultation, citizen):
     c = amend(consultation, make_user(name="Ann Amender"), "within 30 days", "within 20 days")
@@ -202,7 +205,9 @@ def test_tallies_equal_the_votes_and_amendments_sort_by_support(client, consulta
     voting.cast_vote(consultation, actor=people[2], value="support", contribution=few)
     voting.cast_vote(consultation, actor=people[3], value="oppose", contribution=few)
     db.session.commit()
-    stored = dict(db.session.execute(select(Vote.contribution_id, func.count()).where(Vote.value == "support").group_by(Vote.contribution_id)).all())
+    stored = dict(
+        db.session.execute(select(Vote.contribution_id, func.count()).where(Vote.value == "support").group_by(Vote.contribution_id)).all()
+    )
     tallies = voting.tallies([few.id, many.id])
     assert (tallies[few.id].support, tallies[few.id].oppose, tallies[many.id].support) == (1, 1, 5) == (stored[few.id], 1, stored[many.id])
     page = client.get("/c/access/amendments").get_data(as_text=True)
@@ -217,6 +222,7 @@ def test_tallies_equal_the_votes_and_amendments_sort_by_support(client, consulta
 
 
 # ---- answers --------------------------------------------------------------------------------
+
 
 def test_only_authors_of_the_organisation_answer_cve_2026_40869(app, consultation, citizen, moderator, author):
     """Decidim let anyone accept or reject amendments (CVE-2026-40869)."""
@@ -269,6 +275,7 @@ def test_concluding_is_refused_while_an_amendment_above_the_threshold_is_unanswe
 
 # ---- conflicts and the next version ----------------------------------------------------------
 
+
 def test_overlapping_amendments_are_flagged_as_conflicting(client, consultation, citizen):
     a = amend(consultation, citizen, "within 30 days", "within 20 days")
     b = amend(consultation, citizen, "respond within 30 days of receipt", "reply promptly")
@@ -292,8 +299,14 @@ def test_the_next_version_applies_accepted_amendments_and_flags_a_conflicting_pa
         voting.cast_vote(consultation, actor=fan, value="support", contribution=faster)
     voting.cast_vote(consultation, actor=fans[0], value="support", contribution=clash)
     proposals.change_state(consultation, Transition.CLOSE, actor=author)
-    for c, decision in [(faster, "accepted"), (clash, "accepted"), (more, "accepted"), (fees, "accepted"),
-                        (partly, "accepted_in_part"), (rejected, "not_accepted")]:
+    for c, decision in [
+        (faster, "accepted"),
+        (clash, "accepted"),
+        (more, "accepted"),
+        (fees, "accepted"),
+        (partly, "accepted_in_part"),
+        (rejected, "not_accepted"),
+    ]:
         services.answer_amendment(c.amendment, actor=author, decision=decision, reason="Considered.")
     db.session.commit()
 
@@ -307,7 +320,10 @@ def test_the_next_version_applies_accepted_amendments_and_flags_a_conflicting_pa
 
     draft = consultation.draft_version
     assert draft.number == 2
-    assert draft.section("deadlines").body == "Councils must respond within 20 days of receipt of a request. Small councils may ask for two extensions."
+    assert (
+        draft.section("deadlines").body
+        == "Councils must respond within 20 days of receipt of a request. Small councils may ask for two extensions."
+    )
     assert draft.section("fees").body == "No fee may be charged for the first two hours of work."
     cited = set(db.session.execute(select(Citation.section_key, Citation.contribution_id).where(Citation.version_id == draft.id)).all())
     assert cited == {("deadlines", faster.id), ("deadlines", more.id), ("fees", fees.id)}
@@ -323,8 +339,14 @@ def test_the_next_version_applies_accepted_amendments_and_flags_a_conflicting_pa
     proposals.publish_version(consultation, actor=author, note="Faster answers, two extensions, two free hours.")
     db.session.commit()
     states = {c.id: c.amendment.state for c in (faster, clash, more, fees, partly, rejected)}
-    assert states == {faster.id: "incorporated", clash.id: "answered", more.id: "incorporated", fees.id: "incorporated",
-                      partly.id: "answered", rejected.id: "answered"}
+    assert states == {
+        faster.id: "incorporated",
+        clash.id: "answered",
+        more.id: "incorporated",
+        fees.id: "incorporated",
+        partly.id: "answered",
+        rejected.id: "answered",
+    }
     assert faster.amendment.incorporated_version.number == 2
     v2 = client.get("/c/access").get_data(as_text=True)
     assert f'href="/amendments/{faster.id}">amendment {faster.id}</a>' in v2 and "This change answers" in v2
@@ -349,7 +371,9 @@ def test_authors_cite_comments_behind_a_change_in_the_draft(client, consultation
     hidden.moderation_state = ModerationState.HIDDEN
     db.session.commit()
     login(client, author)
-    assert client.post("/c/access/cite", data={"section_key": "deadlines", "contribution_id": comment.id}).status_code == 409  # no draft yet
+    assert (
+        client.post("/c/access/cite", data={"section_key": "deadlines", "contribution_id": comment.id}).status_code == 409
+    )  # no draft yet
     proposals.write_markdown(consultation, TEXT.replace("within 30 days", "within 20 days"), actor=author)
     db.session.commit()
     draft_page = client.get("/c/access/v/2").get_data(as_text=True)
@@ -359,8 +383,12 @@ def test_authors_cite_comments_behind_a_change_in_the_draft(client, consultation
     assert f'<option value="{hidden.id}">' not in draft_page
     assert client.post("/c/access/cite", data={"section_key": "deadlines", "contribution_id": f"#{comment.id}"}).status_code == 302
     assert client.post("/c/access/cite", data={"section_key": "deadlines", "contribution_id": comment.id}).status_code == 302  # once
-    for bad in ({"section_key": "deadlines", "contribution_id": "abc"}, {"section_key": "deadlines", "contribution_id": hidden.id},
-                {"section_key": "nowhere", "contribution_id": comment.id}, {"section_key": "deadlines", "contribution_id": 999999}):
+    for bad in (
+        {"section_key": "deadlines", "contribution_id": "abc"},
+        {"section_key": "deadlines", "contribution_id": hidden.id},
+        {"section_key": "nowhere", "contribution_id": comment.id},
+        {"section_key": "deadlines", "contribution_id": 999999},
+    ):
         assert client.post("/c/access/cite", data=bad).status_code == 400, bad
     assert count(Citation) == 1
     assert f'href="/comments/{comment.id}">comment {comment.id}</a>' in client.get("/c/access/v/2").get_data(as_text=True)
@@ -381,6 +409,7 @@ def test_authors_cite_comments_behind_a_change_in_the_draft(client, consultation
 
 
 # ---- bad input --------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("number", ["\u00b2", "99999999999999999999"])  # "²" passes str.isdigit(); the other is past INTEGER
 def test_numbers_that_are_not_whole_numbers_in_range_are_a_400(client, consultation, author, number):

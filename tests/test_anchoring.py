@@ -140,7 +140,7 @@ def test_identical_versions_keep_every_anchor_in_place() -> None:
     ]
     placements = reanchor(anchors, OLD, dict(OLD))
     assert [p.state for p in placements] == [AnchorState.ANCHORED] * 3
-    for anchor, placement in zip(anchors, placements):
+    for anchor, placement in zip(anchors, placements, strict=True):
         assert (placement.section_key, placement.start, placement.end) == (anchor.section_key, anchor.start, anchor.end)
         assert (placement.exact, placement.prefix, placement.suffix) == (anchor.exact, anchor.prefix, anchor.suffix)
         assert placement.score == 1.0
@@ -441,13 +441,13 @@ def test_real_policy_keys_follow_the_app() -> None:
 def test_real_policy_reanchoring() -> None:
     draft, final = policy_texts()
     anchors = [anchor_on(q.key, draft[q.key], q.quote) for q in REAL_QUOTES]
-    for anchor, real in zip(anchors, REAL_QUOTES):
+    for anchor, real in zip(anchors, REAL_QUOTES, strict=True):
         assert anchor.exact == real.quote  # offsets from locate_quote on the draft's text
 
     placements = reanchor(anchors, draft, final)
 
     assert len(placements) == len(REAL_QUOTES)
-    for real, placement in zip(REAL_QUOTES, placements):
+    for real, placement in zip(REAL_QUOTES, placements, strict=True):
         where = f"{real.quote[:50]!r}: {placement}"
         assert placement.state is real.state, where
         assert placement.section_key == real.new_key, where

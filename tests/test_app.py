@@ -287,9 +287,7 @@ def test_csrf_token_from_the_rendered_form_is_accepted(app, client, citizen, csr
 
     form_page = own_context(lambda: client.get("/signin"))
     token = csrf_token_in(form_page.get_data(as_text=True))
-    signed_in = own_context(
-        lambda: client.post("/signin", data={"csrf_token": token, "email": citizen.email, "password": PASSWORD})
-    )
+    signed_in = own_context(lambda: client.post("/signin", data={"csrf_token": token, "email": citizen.email, "password": PASSWORD}))
     assert signed_in.status_code == 302
     assert own_context(lambda: is_signed_in(client))
 
@@ -418,8 +416,21 @@ BEYOND_INTEGER = "99999999999999999999"  # an OverflowError on SQLite, a DataErr
 
 @pytest.mark.parametrize(
     ("raw", "number"),
-    [("7", 7), ("0", 0), (str(MAX_INT), MAX_INT), (str(MAX_INT + 1), None), (BEYOND_INTEGER, None),
-     ("\u00b2", None), ("\u0663", None), (" 7", None), ("7\n", None), ("-7", None), ("+7", None), ("", None), (None, None)],
+    [
+        ("7", 7),
+        ("0", 0),
+        (str(MAX_INT), MAX_INT),
+        (str(MAX_INT + 1), None),
+        (BEYOND_INTEGER, None),
+        ("\u00b2", None),
+        ("\u0663", None),
+        (" 7", None),
+        ("7\n", None),
+        ("-7", None),
+        ("+7", None),
+        ("", None),
+        (None, None),
+    ],
 )
 def test_whole_number_takes_ascii_digits_within_the_integer_range(raw, number):
     assert whole_number(raw) == number

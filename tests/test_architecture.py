@@ -25,7 +25,14 @@ UNLAYERED = {"consult", "consult.__main__"}
 REQUEST_STATE = {("flask", "request"), ("flask", "session"), ("flask", "g"), ("flask", "url_for"), ("flask_login", "current_user")}
 #: Where request state may be read: the web layer and the plumbing that serves it.
 WEB_MODULES = ("views", "forms", "cli", "demo", "api", "__init__", "__main__", "extensions")
-REQUEST_PLUMBING = {"consult.core.errors", "consult.core.params", "consult.core.routing", "consult.core.templating", "consult.core.links", "consult.permissions"}
+REQUEST_PLUMBING = {
+    "consult.core.errors",
+    "consult.core.params",
+    "consult.core.routing",
+    "consult.core.templating",
+    "consult.core.links",
+    "consult.permissions",
+}
 
 
 def module_name(path: Path) -> str:
@@ -104,13 +111,17 @@ def test_every_module_is_placed_in_a_layer():
     assert unplaced == [], "name these modules in .importlinter's layers contract (docs/architecture.md says which layer)"
 
 
-@pytest.mark.parametrize("name", sorted(n for n in modules() if n not in UNLAYERED and n.rsplit(".", 1)[-1] not in WEB_MODULES and n not in REQUEST_PLUMBING and not n.startswith("consult.api")))
+@pytest.mark.parametrize(
+    "name",
+    sorted(
+        n
+        for n in modules()
+        if n not in UNLAYERED and n.rsplit(".", 1)[-1] not in WEB_MODULES and n not in REQUEST_PLUMBING and not n.startswith("consult.api")
+    ),
+)
 def test_no_request_state_below_the_web_layer(name):
     tree = ast.parse(modules()[name].read_text())
     used = {
-        (node.module, alias.name)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.module
-        for alias in node.names
+        (node.module, alias.name) for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module for alias in node.names
     }
     assert not used & REQUEST_STATE, f"{name} reads request state: {sorted(used & REQUEST_STATE)}"

@@ -17,8 +17,8 @@ from consult.audit.models import StaffAction
 from consult.comments import services as comments
 from consult.core.errors import RuleViolation
 from consult.core.models import db, utcnow
-from consult.permissions import PermissionDenied
 from consult.moderation import services as moderation
+from consult.permissions import PermissionDenied
 from consult.proposals import services as proposals
 from consult.proposals.importing import split_markdown
 from consult.proposals.models import Transition
@@ -56,19 +56,30 @@ def log():
 
 # ---- each operation writes one row --------------------------------------------------------------
 
+
 def test_consultation_lifecycle_operations_are_each_recorded_once(organisation, author, org_admin, log):
-    c = proposals.create_consultation(organisation, actor=author, title="Parks plan", opens_at=utcnow() - timedelta(days=1),
-                                      closes_at=utcnow() + timedelta(days=9))
+    c = proposals.create_consultation(
+        organisation, actor=author, title="Parks plan", opens_at=utcnow() - timedelta(days=1), closes_at=utcnow() + timedelta(days=9)
+    )
     entry = log.one()
     assert summary(entry) == ("create_consultation", author.id, "author", "consultation", c.id)
     assert (entry.organisation_id, entry.consultation_id) == (organisation.id, c.id)
 
-    proposals.update_consultation(c, actor=org_admin, title="Parks and playgrounds plan", summary="New summary", opens_at=c.opens_at,
-                                  closes_at=c.closes_at, licence=c.licence)
+    proposals.update_consultation(
+        c,
+        actor=org_admin,
+        title="Parks and playgrounds plan",
+        summary="New summary",
+        opens_at=c.opens_at,
+        closes_at=c.closes_at,
+        licence=c.licence,
+    )
     entry = log.one()
     assert summary(entry) == ("edit_consultation", org_admin.id, "admin", "consultation", c.id)
     assert entry.detail == {"fields": ["title", "summary"]}
-    proposals.update_consultation(c, actor=org_admin, title=c.title, summary=c.summary, opens_at=c.opens_at, closes_at=c.closes_at, licence=c.licence)
+    proposals.update_consultation(
+        c, actor=org_admin, title=c.title, summary=c.summary, opens_at=c.opens_at, closes_at=c.closes_at, licence=c.licence
+    )
     assert log.new() == []  # saving without a change is not an operation
 
     draft = proposals.save_draft_text(c, split_markdown(SAMPLE_TEXT), actor=author)
@@ -80,10 +91,16 @@ def test_consultation_lifecycle_operations_are_each_recorded_once(organisation, 
     entry = log.one()
     assert summary(entry) == ("publish_version", author.id, "author", "version", draft.id) and entry.detail == {"version": 1}
 
-    for transition, source, target in [(Transition.OPEN, "draft", "open"), (Transition.CLOSE, "open", "closed"),
-                                       (Transition.REOPEN, "closed", "open"), (Transition.CLOSE, "open", "closed"),
-                                       (Transition.CONCLUDE, "closed", "concluded")]:
-        proposals.change_state(c, transition, actor=author, closes_at=utcnow() + timedelta(days=3) if transition == Transition.REOPEN else None)
+    for transition, source, target in [
+        (Transition.OPEN, "draft", "open"),
+        (Transition.CLOSE, "open", "closed"),
+        (Transition.REOPEN, "closed", "open"),
+        (Transition.CLOSE, "open", "closed"),
+        (Transition.CONCLUDE, "closed", "concluded"),
+    ]:
+        proposals.change_state(
+            c, transition, actor=author, closes_at=utcnow() + timedelta(days=3) if transition == Transition.REOPEN else None
+        )
         entry = log.one()
         assert summary(entry) == (transition.value, author.id, "author", "consultation", c.id)
         assert entry.detail == {"from": source, "to": target}
@@ -102,8 +119,14 @@ def test_a_refused_operation_leaves_no_entry(organisation, author, citizen, log)
 
 def test_answers_citations_and_the_next_version_are_recorded(organisation, author, citizen, log):
     c = make_consultation(organisation, author=author, state="open")
-    proposal = amendments.propose_amendment(c, actor=citizen, section_key="scope", rationale="Cover contractors' staff.",
-                                            quote="every department", replacement="every department and agency")
+    proposal = amendments.propose_amendment(
+        c,
+        actor=citizen,
+        section_key="scope",
+        rationale="Cover contractors' staff.",
+        quote="every department",
+        replacement="every department and agency",
+    )
     comment = comments.post_comment(c, actor=citizen, body="The scope matters.", section_key="scope")
     assert log.new()[-1].operation == "open"  # the citizen's contributions are not staff actions
 
@@ -141,8 +164,10 @@ def test_moderation_is_recorded_as_done_by_a_moderator_even_by_an_admin(organisa
 
     assert moderation.act([first, second], actor=moderator, action="hide", reason="Off topic.", rule="off_topic") == 2
     rows = log.new()
-    assert [summary(r) for r in rows] == [("hide", moderator.id, "moderator", "contribution", first.id),
-                                          ("hide", moderator.id, "moderator", "contribution", second.id)]
+    assert [summary(r) for r in rows] == [
+        ("hide", moderator.id, "moderator", "contribution", first.id),
+        ("hide", moderator.id, "moderator", "contribution", second.id),
+    ]
     assert rows[0].detail == {"rule": "off_topic"}
     moderation.act([first], actor=org_admin, action="restore")
     assert summary(log.one()) == ("restore", org_admin.id, "moderator", "contribution", first.id)
@@ -221,6 +246,7 @@ def test_over_http_a_saved_edit_writes_one_entry_and_a_refused_one_none(app, cli
 
 # ---- the admins' page ------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def audited(organisation, author, moderator, citizen):
     """A consultation with an author's and a moderator's actions, and another organisation's."""
@@ -229,7 +255,9 @@ def audited(organisation, author, moderator, citizen):
     moderation.act([comment], actor=moderator, action="hide", reason="Off topic.")
     elsewhere = make_organisation(slug="harbour", name="Harbour Board")
     outsider = make_user(name="Olga Outsider", role="admin", organisation=elsewhere)
-    make_consultation(elsewhere, author=make_user(name="Hal Harbour", role="author", organisation=elsewhere), state="open", slug="harbour-plan")
+    make_consultation(
+        elsewhere, author=make_user(name="Hal Harbour", role="author", organisation=elsewhere), state="open", slug="harbour-plan"
+    )
     db.session.commit()
     return c, comment, outsider
 
@@ -264,8 +292,9 @@ def test_the_log_filters_by_consultation_and_pages(client, organisation, org_adm
 def test_the_log_pages_by_fifty(client, organisation, org_admin, author, audited):
     c, _, _ = audited
     for n in range(55):
-        proposals.update_consultation(c, actor=author, title=f"Parks plan {n}", summary=c.summary, opens_at=c.opens_at,
-                                      closes_at=c.closes_at, licence=c.licence)
+        proposals.update_consultation(
+            c, actor=author, title=f"Parks plan {n}", summary=c.summary, opens_at=c.opens_at, closes_at=c.closes_at, licence=c.licence
+        )
     db.session.commit()
     login(client, org_admin)
     first = client.get(f"/o/{organisation.slug}/audit").get_data(as_text=True)
@@ -290,11 +319,15 @@ def test_anonymous_readers_are_sent_to_sign_in_and_unknown_organisations_are_404
 
 # ---- the open record -------------------------------------------------------------------------------
 
-def test_the_records_staff_log_names_authors_and_admins_and_never_moderators(app, tmp_path, organisation, author, org_admin, moderator, citizen):
+
+def test_the_records_staff_log_names_authors_and_admins_and_never_moderators(
+    app, tmp_path, organisation, author, org_admin, moderator, citizen
+):
     c = make_consultation(organisation, author=author, state="open", slug="record-log")
     comment = comments.post_comment(c, actor=citizen, body="Off topic rant.")
-    proposal = amendments.propose_amendment(c, actor=citizen, section_key="scope", rationale="Wider.", quote="every department",
-                                            replacement="every public body")
+    proposal = amendments.propose_amendment(
+        c, actor=citizen, section_key="scope", rationale="Wider.", quote="every department", replacement="every public body"
+    )
     moderation.act([comment], actor=moderator, action="hide", reason="Off topic.")
     moderation.act([proposal], actor=org_admin, action="approve")  # an admin moderating is "a moderator"
     moderation.block(organisation, citizen, actor=moderator, reason="Spam.", consultation=c)
@@ -329,13 +362,22 @@ def test_the_records_staff_log_names_authors_and_admins_and_never_moderators(app
     assert by_operation["answer_amendment"]["detail"] == {"decision": "not_accepted"}
     assert by_operation["create_theme"]["target_id"] == theme.id
     assert by_operation["conclude"]["detail"] == {"from": "closed", "to": "concluded"}
-    everything = (tmp_path / "record" / "record.json").read_text(encoding="utf-8") + (tmp_path / "record" / "README.md").read_text(encoding="utf-8")
+    everything = (tmp_path / "record" / "record.json").read_text(encoding="utf-8") + (tmp_path / "record" / "README.md").read_text(
+        encoding="utf-8"
+    )
     assert "Max Moderator" not in everything and "Nina New" not in everything
 
 
 def test_the_schema_refuses_a_named_moderator():
-    entry = {"id": 1, "occurred_at": "2026-01-01T00:00:00Z", "operation": "hide", "by": {"role": "moderator", "name": "Max Moderator"},
-             "target_type": "contribution", "target_id": 3, "detail": {}}
+    entry = {
+        "id": 1,
+        "occurred_at": "2026-01-01T00:00:00Z",
+        "operation": "hide",
+        "by": {"role": "moderator", "name": "Max Moderator"},
+        "target_type": "contribution",
+        "target_id": 3,
+        "detail": {},
+    }
     document = {"staff_log": [entry]}
     assert any("staff_log[0].by.name" in e for e in schema_errors(document))
     entry["by"]["name"] = None
@@ -345,8 +387,9 @@ def test_the_schema_refuses_a_named_moderator():
 def test_the_page_shows_every_kind_of_entry_in_plain_words(client, organisation, author, moderator, org_admin, citizen):
     c = make_consultation(organisation, author=author, state="open", slug="everything")
     comment = comments.post_comment(c, actor=citizen, body="Cover contractors.", section_key="scope")
-    proposal = amendments.propose_amendment(c, actor=citizen, section_key="scope", rationale="Wider.", quote="every department",
-                                            replacement="every public body")
+    proposal = amendments.propose_amendment(
+        c, actor=citizen, section_key="scope", rationale="Wider.", quote="every department", replacement="every public body"
+    )
     amendments.answer_amendment(proposal.amendment, actor=author, decision="accepted_in_part", reason="Partly.")
     report = amendments.start_next_version(c, actor=author)
     amendments.cite(report.draft, "scope", comment, actor=author)
@@ -360,8 +403,22 @@ def test_the_page_shows_every_kind_of_entry_in_plain_words(client, organisation,
     db.session.commit()
     login(client, org_admin)
     html = client.get(f"/o/{organisation.slug}/audit").get_data(as_text=True)
-    for words in ("Answered an amendment", "decision: accepted_in_part", "Started the next version from accepted amendments",
-                  "Cited a contribution in the draft", "Removed a citation from the draft", "Created a theme",
-                  "Tagged contributions with a theme", "Wrote a summary", "summary of section scope", "Blocked a participant",
-                  "Lifted a block", "Casey Citizen", "Gave a role", "Nina New", "role: author", "Orla Org-Admin (admin)"):
+    for words in (
+        "Answered an amendment",
+        "decision: accepted_in_part",
+        "Started the next version from accepted amendments",
+        "Cited a contribution in the draft",
+        "Removed a citation from the draft",
+        "Created a theme",
+        "Tagged contributions with a theme",
+        "Wrote a summary",
+        "summary of section scope",
+        "Blocked a participant",
+        "Lifted a block",
+        "Casey Citizen",
+        "Gave a role",
+        "Nina New",
+        "role: author",
+        "Orla Org-Admin (admin)",
+    ):
         assert words in html, words

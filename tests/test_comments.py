@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from consult.comments import services
-from consult.contributions.models import Contribution, ContributionRevision
 from consult.comments.models import Anchor
+from consult.contributions.models import Contribution, ContributionRevision
 from consult.core.errors import RuleViolation
 from consult.core.models import db, utcnow
 from consult.permissions import PermissionDenied
@@ -39,19 +39,27 @@ def count(model) -> int:
 
 # ---- posting ------------------------------------------------------------------------------
 
+
 def test_a_citizen_annotates_words_of_a_section(client, consultation, citizen):
     login(client, citizen)
     section = consultation.current_version.section("deadlines")
     text = services.anchor_text(section)
     start = text.index("within 30 days")
-    response = client.post("/c/access/comments", data={
-        "section_key": "deadlines", "quote": "within 30 days", "start": start, "end": start + 14, "body": "Too short for small councils.",
-    })
+    response = client.post(
+        "/c/access/comments",
+        data={
+            "section_key": "deadlines",
+            "quote": "within 30 days",
+            "start": start,
+            "end": start + 14,
+            "body": "Too short for small councils.",
+        },
+    )
     assert response.status_code == 302 and "/c/access/s/deadlines" in response.headers["Location"]
     comment = db.session.scalar(select(Contribution))
     anchor = comment.anchor
     assert (anchor.section_key, anchor.start, anchor.end, anchor.exact) == ("deadlines", start, start + 14, "within 30 days")
-    assert anchor.prefix == text[max(0, start - 32):start] and anchor.suffix == text[start + 14:start + 46]
+    assert anchor.prefix == text[max(0, start - 32) : start] and anchor.suffix == text[start + 14 : start + 46]
     # drawn server-side, on the reading page and the section page, linking to the thread
     for url in ("/c/access", "/c/access/s/deadlines"):
         html = client.get(url).get_data(as_text=True)
@@ -63,7 +71,9 @@ def test_a_citizen_annotates_words_of_a_section(client, consultation, citizen):
 def test_the_quote_field_alone_finds_the_words_without_offsets(client, consultation, citizen):
     """Keyboard and screen-reader users (and browsers without JavaScript) type or paste the quote."""
     login(client, citizen)
-    response = client.post("/c/access/comments", data={"section_key": "deadlines", "quote": "  one\n   extension ", "body": "Why only one?"})
+    response = client.post(
+        "/c/access/comments", data={"section_key": "deadlines", "quote": "  one\n   extension ", "body": "Why only one?"}
+    )
     assert response.status_code == 302
     anchor = db.session.scalar(select(Anchor))
     assert anchor.exact == "one extension"  # the emphasis markup is not part of the text
@@ -152,6 +162,7 @@ def test_hostile_markdown_in_a_comment_is_neutralised(client, consultation, citi
 
 # ---- threads ------------------------------------------------------------------------------
 
+
 def test_replies_nest_three_levels_then_flatten_with_in_reply_to(client, consultation, citizen):
     other = make_user(name="Rita Replier")
     root = services.post_comment(consultation, actor=citizen, body="Level one", section_key="fees")
@@ -198,6 +209,7 @@ def test_a_long_thread_pages_and_counts_from_the_database(client, consultation, 
 
 
 # ---- editing and deleting -----------------------------------------------------------------
+
 
 def test_authors_edit_within_15_minutes_and_the_earlier_text_is_kept(client, consultation, citizen):
     comment = services.post_comment(consultation, actor=citizen, body="Frist thought", section_key="fees")
@@ -260,6 +272,7 @@ def test_deleting_a_comment_with_replies_leaves_a_tombstone(client, consultation
 
 # ---- versions: highlights stay on their version, re-anchored on the next ------------------
 
+
 def test_publishing_a_new_version_reanchors_annotations(client, consultation, author, citizen):
     kept = services.post_comment(consultation, actor=citizen, body="Good", section_key="fees", quote="first hour")
     gone = services.post_comment(consultation, actor=citizen, body="Too short", section_key="deadlines", quote="within 30 days")
@@ -283,6 +296,7 @@ def test_comments_on_a_draft_consultation_are_invisible(client, draft_consultati
 
 # ---- W3C export ----------------------------------------------------------------------------
 
+
 def test_the_annotation_export_validates_against_the_w3c_schemas(client, consultation, citizen):
     annotation = services.post_comment(consultation, actor=citizen, body="Too *short*", section_key="deadlines", quote="within 30 days")
     services.post_comment(consultation, actor=make_user(name="Rita"), body="Agreed", parent=annotation)
@@ -300,7 +314,7 @@ def test_the_annotation_export_validates_against_the_w3c_schemas(client, consult
     assert selector["value"] == "s-deadlines"
     quote, position = selector["refinedBy"]
     text = services.anchor_text(consultation.current_version.section("deadlines"))
-    assert text[position["start"]:position["end"]] == quote["exact"] == "within 30 days"
+    assert text[position["start"] : position["end"]] == quote["exact"] == "within 30 days"
     assert "email" not in str(page).lower() or "@" not in str(page)
     assert client.get("/api/v1/consultations/access/annotations?page=9").status_code == 400
 
@@ -312,8 +326,14 @@ def test_the_real_policy_reanchored_when_the_final_version_is_published(client, 
     from consult.demo import policy_files
     from tests.test_anchoring import REAL_QUOTES
 
-    c = proposals.create_consultation(organisation, actor=author, slug="fscp", title="Federal Source Code Policy",
-                                      opens_at=utcnow() - timedelta(days=1), closes_at=utcnow() + timedelta(days=30))
+    c = proposals.create_consultation(
+        organisation,
+        actor=author,
+        slug="fscp",
+        title="Federal Source Code Policy",
+        opens_at=utcnow() - timedelta(days=1),
+        closes_at=utcnow() + timedelta(days=30),
+    )
     proposals.import_markdown(c, policy_files("v1-draft-2016-04"), actor=author)
     v1 = proposals.publish_version(c, actor=author)
     proposals.change_state(c, Transition.OPEN, actor=author)
@@ -332,7 +352,7 @@ def test_the_real_policy_reanchored_when_the_final_version_is_published(client, 
         assert (placed.state, placed.section_key) == (real.state.value, real.new_key), where
         if real.new_key:
             text = services.anchor_text(v2.section(real.new_key))
-            assert text[placed.start:placed.end] == placed.exact, where
+            assert text[placed.start : placed.end] == placed.exact, where
             assert (real.new_words or real.quote) in " ".join(placed.exact.split()), where
 
     final_page = client.get("/c/fscp").get_data(as_text=True)
@@ -346,6 +366,7 @@ def test_the_real_policy_reanchored_when_the_final_version_is_published(client, 
 
 
 # ---- bad input --------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("page", ["\u00b2", "99999999999999999999"])  # "²" passes str.isdigit(), int() refuses it
 def test_a_page_number_that_is_not_a_whole_number_in_range_is_a_400(client, consultation, page):

@@ -65,8 +65,12 @@ def test_publishing_a_version_records_what_changed(policy):
 
 
 def test_a_renumbered_section_is_kept(organisation, author):
-    consultation = make_consultation(organisation, author=author, state="open", text="## 1. Purpose\n\nSame words.\n\n## 2. Scope\n\nAll staff.\n")
-    services.write_markdown(consultation, "## 1. Purpose\n\nSame words.\n\n## 3. Scope\n\nAll staff.\n\n## 2. New\n\nBrand new.\n", actor=author)
+    consultation = make_consultation(
+        organisation, author=author, state="open", text="## 1. Purpose\n\nSame words.\n\n## 2. Scope\n\nAll staff.\n"
+    )
+    services.write_markdown(
+        consultation, "## 1. Purpose\n\nSame words.\n\n## 3. Scope\n\nAll staff.\n\n## 2. New\n\nBrand new.\n", actor=author
+    )
     version = services.publish_version(consultation, actor=author, note="Renumbered.")
     assert [(s.key, s.change) for s in version.sections] == [("purpose", "kept"), ("scope", "changed"), ("new", "added")]
 
@@ -139,7 +143,13 @@ def test_drafts_are_invisible_to_the_public_everywhere(app, client, draft_consul
         for url in ("/", "/?state=draft", "/o/council", "/api/v1/consultations", "/api/v1/consultations?state=draft"):
             response = c.get(url)
             assert title not in response.get_data(as_text=True), url
-        for url in (f"/c/{slug}", f"/c/{slug}/v/1", f"/c/{slug}/diff", f"/api/v1/consultations/{slug}", f"/api/v1/consultations/{slug}/versions/1"):
+        for url in (
+            f"/c/{slug}",
+            f"/c/{slug}/v/1",
+            f"/c/{slug}/diff",
+            f"/api/v1/consultations/{slug}",
+            f"/api/v1/consultations/{slug}/versions/1",
+        ):
             assert c.get(url).status_code == 404, url
         if who:
             assert c.get(f"/c/{slug}/text").status_code == 404
@@ -153,12 +163,20 @@ def test_drafts_are_invisible_to_the_public_everywhere(app, client, draft_consul
 
 def test_an_author_writes_publishes_and_opens_a_consultation_in_the_browser(client, author, organisation):
     login(client, author)
-    response = client.post("/consultations/new", data={
-        "organisation_id": organisation.id, "title": "Parks by-law", "summary": "Tell us.",
-        "licence": "CC-BY-4.0", "response_threshold": "5",
-    })
+    response = client.post(
+        "/consultations/new",
+        data={
+            "organisation_id": organisation.id,
+            "title": "Parks by-law",
+            "summary": "Tell us.",
+            "licence": "CC-BY-4.0",
+            "response_threshold": "5",
+        },
+    )
     assert response.status_code == 302 and response.headers["Location"].endswith("/c/parks-by-law/text")
-    response = client.post("/c/parks-by-law/text", data={"write-source": "## Opening hours\n\nParks open at dawn.\n\n## Dogs\n\nDogs on leads.\n"})
+    response = client.post(
+        "/c/parks-by-law/text", data={"write-source": "## Opening hours\n\nParks open at dawn.\n\n## Dogs\n\nDogs on leads.\n"}
+    )
     assert response.status_code == 302
     consultation = db.session.scalar(select(Consultation).where(Consultation.slug == "parks-by-law"))
     assert [s.key for s in consultation.draft_version.sections] == ["opening-hours", "dogs"]
@@ -199,9 +217,15 @@ def test_bad_text_is_refused_and_nothing_stored(client, author, organisation, da
 def test_uploading_a_non_markdown_or_non_utf8_file_is_refused(client, author, organisation):
     consultation = make_consultation(organisation, author=author, state="draft", text="", publish=False)
     login(client, author)
-    response = client.post(f"/c/{consultation.slug}/text", data={"import-files": [(io.BytesIO(b"MZ\x90"), "virus.exe")]}, content_type="multipart/form-data")
+    response = client.post(
+        f"/c/{consultation.slug}/text", data={"import-files": [(io.BytesIO(b"MZ\x90"), "virus.exe")]}, content_type="multipart/form-data"
+    )
     assert response.status_code == 400 and "Only Markdown files" in response.get_data(as_text=True)
-    response = client.post(f"/c/{consultation.slug}/text", data={"import-files": [(io.BytesIO(b"## A\n\n\xff\xfe"), "latin.md")]}, content_type="multipart/form-data")
+    response = client.post(
+        f"/c/{consultation.slug}/text",
+        data={"import-files": [(io.BytesIO(b"## A\n\n\xff\xfe"), "latin.md")]},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 400 and "not UTF-8" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Section.id))) == 0
 
@@ -209,17 +233,32 @@ def test_uploading_a_non_markdown_or_non_utf8_file_is_refused(client, author, or
 def test_creating_with_bad_details_is_refused(client, author, organisation):
     login(client, author)
     now = utcnow()
-    response = client.post("/consultations/new", data={
-        "organisation_id": organisation.id, "title": "", "slug": "Bad Slug!", "licence": "CC-BY-4.0", "response_threshold": "-1",
-        "opens_at": now.strftime("%Y-%m-%dT%H:%M"), "closes_at": (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
-    })
+    response = client.post(
+        "/consultations/new",
+        data={
+            "organisation_id": organisation.id,
+            "title": "",
+            "slug": "Bad Slug!",
+            "licence": "CC-BY-4.0",
+            "response_threshold": "-1",
+            "opens_at": now.strftime("%Y-%m-%dT%H:%M"),
+            "closes_at": (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+        },
+    )
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert "Give the consultation a title." in html and "single hyphens" in html and "from 0 to 100,000" in html
-    response = client.post("/consultations/new", data={
-        "organisation_id": organisation.id, "title": "Dates backwards", "licence": "CC-BY-4.0", "response_threshold": "1",
-        "opens_at": now.strftime("%Y-%m-%dT%H:%M"), "closes_at": (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
-    })
+    response = client.post(
+        "/consultations/new",
+        data={
+            "organisation_id": organisation.id,
+            "title": "Dates backwards",
+            "licence": "CC-BY-4.0",
+            "response_threshold": "1",
+            "opens_at": now.strftime("%Y-%m-%dT%H:%M"),
+            "closes_at": (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+        },
+    )
     assert response.status_code == 400 and "closing date must be after" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Consultation.id))) == 0
 
@@ -336,8 +375,15 @@ def test_setting_a_date_queues_the_job_that_opens_or_closes_on_it_and_the_job_do
     huey = queue(app).huey
     before = {task.id for task in huey.scheduled()}
     closes_at = utcnow() + timedelta(hours=2)
-    update_consultation(open_consultation, actor=author, title=open_consultation.title, summary="", opens_at=open_consultation.opens_at,
-                        closes_at=closes_at, licence=open_consultation.licence)
+    update_consultation(
+        open_consultation,
+        actor=author,
+        title=open_consultation.title,
+        summary="",
+        opens_at=open_consultation.opens_at,
+        closes_at=closes_at,
+        licence=open_consultation.licence,
+    )
     assert {task.id for task in huey.scheduled()} == before  # not before the change is committed
     db.session.commit()
     due = [task for task in huey.scheduled() if task.id not in before and task.name == open_and_close_by_date.__name__]
@@ -358,14 +404,22 @@ def test_a_rolled_back_date_change_queues_nothing(app, open_consultation, author
 
     huey = queue(app).huey
     before = {task.id for task in huey.scheduled()}
-    update_consultation(open_consultation, actor=author, title=open_consultation.title, summary="", opens_at=open_consultation.opens_at,
-                        closes_at=utcnow() + timedelta(hours=3), licence=open_consultation.licence)
+    update_consultation(
+        open_consultation,
+        actor=author,
+        title=open_consultation.title,
+        summary="",
+        opens_at=open_consultation.opens_at,
+        closes_at=utcnow() + timedelta(hours=3),
+        licence=open_consultation.licence,
+    )
     db.session.rollback()
     db.session.commit()
     assert {task.id for task in huey.scheduled()} == before
 
 
 # ---- bad input ----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("page", ["\u00b2", "99999999999999999999"])  # "²" passes str.isdigit(), int() refuses it
 def test_a_page_number_that_is_not_a_whole_number_in_range_is_a_400(client, open_consultation, page):
@@ -458,8 +512,15 @@ def test_a_scheduled_opening_is_shown_and_opening_now_says_so(client, author, or
 
 def test_refusals_about_a_field_are_shown_on_the_form_with_what_was_typed(client, author, organisation, open_consultation):
     login(client, author)
-    data = {"organisation_id": organisation.id, "title": "Street lighting", "summary": "Tell us where it is dark.",
-            "licence": "CC-BY-4.0", "response_threshold": "2", "opens_at": "2027-02-01T09:00", "closes_at": "2027-01-01T09:00"}
+    data = {
+        "organisation_id": organisation.id,
+        "title": "Street lighting",
+        "summary": "Tell us where it is dark.",
+        "licence": "CC-BY-4.0",
+        "response_threshold": "2",
+        "opens_at": "2027-02-01T09:00",
+        "closes_at": "2027-01-01T09:00",
+    }
     response = client.post("/consultations/new", data=data)
     html = response.get_data(as_text=True)
     assert response.status_code == 400 and "The closing date must be after the opening date." in html
@@ -476,9 +537,14 @@ def test_refusals_about_a_field_are_shown_on_the_form_with_what_was_typed(client
     too_long = client.post(f"/c/{made.slug}/text", data={"write-source": long})
     assert too_long.status_code == 400 and "longer than 100,000 characters; split it with headings" in too_long.get_data(as_text=True)
     assert 'id="write-source-error"' in too_long.get_data(as_text=True) and "Words and more words." in too_long.get_data(as_text=True)
-    binary = client.post(f"/c/{made.slug}/text", data={"import-files": (io.BytesIO(b"\xff\xfe\x00bad"), "binary.md")},
-                         content_type="multipart/form-data")
-    assert binary.status_code == 400 and "is not UTF-8 text" in binary.get_data(as_text=True) and 'id="import-files-error"' in binary.get_data(as_text=True)
+    binary = client.post(
+        f"/c/{made.slug}/text", data={"import-files": (io.BytesIO(b"\xff\xfe\x00bad"), "binary.md")}, content_type="multipart/form-data"
+    )
+    assert (
+        binary.status_code == 400
+        and "is not UTF-8 text" in binary.get_data(as_text=True)
+        and 'id="import-files-error"' in binary.get_data(as_text=True)
+    )
 
     # Version 2 needs a change note: the draft comes back with the message on the note, and what was typed.
     services.write_markdown(open_consultation, "## Deadlines\n\nTwenty days.\n", actor=author)

@@ -42,7 +42,7 @@ def test_the_demo_publishes_the_policy_verbatim_but_for_the_comment_instructions
                 assert text == original, name
                 continue
             # Only the 2016 instructions (comment on GitHub or by email to OMB) are left out.
-            left_out = original[original.index("## Instructions for Public Comment"):original.index("### Footnotes")]
+            left_out = original[original.index("## Instructions for Public Comment") : original.index("### Footnotes")]
             assert text == original.replace(left_out, "")
             assert "sourcecode@omb.eop.gov" in left_out and "@" not in text
             assert "### Footnotes" in text and "We welcome your input" in text

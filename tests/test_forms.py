@@ -46,6 +46,7 @@ def page(response) -> str:
 
 # ---- voting ----------------------------------------------------------------------------------
 
+
 def test_a_vote_that_names_nothing_votable_is_refused_and_stores_nothing(client, consultation, citizen):
     statement = statements.post_statement(consultation, actor=make_user(name="Writer"), body="Fares should be published.")
     db.session.commit()
@@ -81,12 +82,17 @@ def test_a_refused_statement_is_said_on_its_form_with_what_was_typed(client, con
 
 # ---- moderation ------------------------------------------------------------------------------
 
+
 def test_the_queue_refuses_a_bad_selection_or_action_and_changes_nothing(client, consultation, citizen, moderator, organisation):
     target = comments.post_comment(consultation, actor=citizen, body="Rude words", section_key="fees")
     moderation.report(target, actor=make_user(name="Reporter"), reason="offensive")  # in the queue
     elsewhere = make_consultation(make_organisation(slug="elsewhere"), slug="elsewhere")
-    theirs = comments.post_comment(elsewhere, actor=citizen, body="Other words", section_key="introduction"
-                                   if elsewhere.current_version.section("introduction") else elsewhere.current_version.sections[0].key)
+    theirs = comments.post_comment(
+        elsewhere,
+        actor=citizen,
+        body="Other words",
+        section_key="introduction" if elsewhere.current_version.section("introduction") else elsewhere.current_version.sections[0].key,
+    )
     db.session.commit()
     login(client, moderator)
     url = f"/o/{organisation.slug}/moderation"
@@ -169,6 +175,7 @@ def test_a_refused_block_names_its_field_and_keeps_the_number_as_typed(client, c
 
 # ---- citing in the draft -----------------------------------------------------------------------
 
+
 def test_citing_refuses_what_is_not_a_number_and_stores_nothing(client, consultation, author, citizen):
     from consult.amendments import services as amendments
 
@@ -192,6 +199,7 @@ def test_citing_refuses_what_is_not_a_number_and_stores_nothing(client, consulta
 
 
 # ---- the helper ----------------------------------------------------------------------------------
+
 
 class _Form(FlaskForm):
     class Meta:

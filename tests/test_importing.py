@@ -28,9 +28,7 @@ HEADING_LINE_RE = re.compile(r"^(#{1,6})(?:[ \t]|$)", re.MULTILINE)
 
 
 def policy_files(version: str) -> list[tuple[str, str]]:
-    return sorted(
-        (path.name, path.read_text(encoding="utf-8")) for path in (POLICY / version).glob("*.md")
-    )
+    return sorted((path.name, path.read_text(encoding="utf-8")) for path in (POLICY / version).glob("*.md"))
 
 
 def heading_levels(files: list[tuple[str, str]]) -> list[int]:
@@ -106,8 +104,14 @@ def test_known_keys_v1(v1: list[ImportedSection]) -> None:
 
 def test_known_keys_v2(v2: list[ImportedSection]) -> None:
     by_key = {s.key: s for s in v2}
-    for key in ("objectives", "scope-and-applicability", "exceptions-to-government-code-reuse",
-                "appendix-a-definitions", "code-gov", "accountability-mechanisms"):
+    for key in (
+        "objectives",
+        "scope-and-applicability",
+        "exceptions-to-government-code-reuse",
+        "appendix-a-definitions",
+        "code-gov",
+        "accountability-mechanisms",
+    ):
         assert key in by_key
     # Lettered sub-headings lose their letter; the long heading is cut at a word boundary.
     assert by_key["secure-rights-for-government-reuse-and-ensure-delivery-of"].heading == (
@@ -212,9 +216,7 @@ def test_documentation_sub_list_and_appendix_footnotes(v1: list[ImportedSection]
     assert readme[0].startswith("The status of the software") and readme[3] == "License details; and"
 
     footnotes = outline(render_markdown(by_key["appendix-a-definitions-footnotes"].body))
-    assert [item["attrs"].get("id") for item in footnotes.items] == [
-        f"p-appendixa-fn{n}" for n in (48, 49, 50, 51)
-    ]
+    assert [item["attrs"].get("id") for item in footnotes.items] == [f"p-appendixa-fn{n}" for n in (48, 49, 50, 51)]
     assert {item["list"] for item in footnotes.items} == {"ul"}
     assert [tag for tag, parent in footnotes.placed if parent == "#root"] == ["ul"]  # one list
 
@@ -271,8 +273,7 @@ def test_indented_html_block_tags_are_dedented() -> None:
     )
     [section] = split_markdown(text)
     assert section.body == (
-        "<ul>\n  <li>Top</li>\n\n  <ul>\n\n<li>Sub one</li>\n\n<li id=\"x\">Sub two</li>\n"
-        "</ul>\n\n</ul>\n\n<div>\n\n<P>para</P>"
+        "<ul>\n  <li>Top</li>\n\n  <ul>\n\n<li>Sub one</li>\n\n<li id=\"x\">Sub two</li>\n</ul>\n\n</ul>\n\n<div>\n\n<P>para</P>"
     )
 
 

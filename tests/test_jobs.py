@@ -22,7 +22,8 @@ from consult.core import jobs
 from consult.core.models import db
 from consult.moderation import services as moderation
 from consult.record import export
-from consult.voting import services as voting, statements
+from consult.voting import services as voting
+from consult.voting import statements
 from consult.voting.models import OpinionMapCache
 from tests.factories import make_consultation, make_user
 
@@ -58,6 +59,7 @@ def record_json(response) -> str:
 
 # ---- the queue -----------------------------------------------------------------------------
 
+
 def test_the_queue_is_sqlite_in_the_instance_folder_unless_redis_is_set(tmp_path):
     from consult import create_app
 
@@ -65,7 +67,9 @@ def test_the_queue_is_sqlite_in_the_instance_folder_unless_redis_is_set(tmp_path
     huey = jobs.queue(app).huey
     assert isinstance(huey, SqliteHuey) and not huey.immediate
     assert (tmp_path / "jobs.db").exists()
-    app = create_app({"DATABASE_URL": "sqlite://", "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path), "JOBS_URL": "redis://127.0.0.1:6379/15"})
+    app = create_app(
+        {"DATABASE_URL": "sqlite://", "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path), "JOBS_URL": "redis://127.0.0.1:6379/15"}
+    )
     assert isinstance(jobs.queue(app).huey, RedisHuey)
     with pytest.raises(RuntimeError, match="redis://"):
         create_app({"DATABASE_URL": "sqlite://", "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path), "JOBS_URL": "amqp://elsewhere"})
@@ -83,6 +87,7 @@ def test_a_job_queued_in_a_transaction_that_rolls_back_is_never_queued(consultat
 
 
 # ---- the opinion map -----------------------------------------------------------------------
+
 
 def test_a_vote_makes_the_map_stale_and_a_job_recomputes_it(consultation, citizen, queued_jobs):
     writer = make_user()
@@ -103,6 +108,7 @@ def test_a_vote_makes_the_map_stale_and_a_job_recomputes_it(consultation, citize
 
 
 # ---- record bundles ------------------------------------------------------------------------
+
 
 def test_the_record_is_built_once_and_served_again_without_rebuilding(client, consultation, citizen, builds):
     comments.post_comment(consultation, actor=citizen, body="Publish the bus timetables as open data.")
@@ -153,7 +159,9 @@ def test_a_record_being_prepared_says_so_queues_one_build_and_is_served_when_bui
     assert download(client).status_code == 200 and builds == ["bundled"]
 
 
-def test_a_failing_build_is_retried_and_the_page_says_being_prepared_not_500(client, consultation, builds, queued_jobs, monkeypatch, caplog):
+def test_a_failing_build_is_retried_and_the_page_says_being_prepared_not_500(
+    client, consultation, builds, queued_jobs, monkeypatch, caplog
+):
     attempts = []
 
     def broken(consultation, file):
@@ -189,6 +197,7 @@ def test_the_record_of_a_draft_or_missing_consultation_is_a_404_and_builds_nothi
 
 # ---- the Redis queue -----------------------------------------------------------------------
 
+
 def test_a_job_goes_through_redis(app, consultation, citizen):
     redis = pytest.importorskip("redis")
     try:
@@ -222,10 +231,18 @@ def test_a_job_goes_through_redis(app, consultation, citizen):
 
 # ---- theme suggestions ---------------------------------------------------------------------
 
-BIKE = ["Build protected bike lanes on the high street.", "Protected bike lanes on the high street, please.",
-        "We need protected bike lanes along the high street.", "Bike lanes on the high street must be protected."]
-BUS = ["Run the night bus every twenty minutes.", "The night bus should come every twenty minutes.",
-       "A night bus every twenty minutes would help shift workers.", "Night bus service every twenty minutes."]
+BIKE = [
+    "Build protected bike lanes on the high street.",
+    "Protected bike lanes on the high street, please.",
+    "We need protected bike lanes along the high street.",
+    "Bike lanes on the high street must be protected.",
+]
+BUS = [
+    "Run the night bus every twenty minutes.",
+    "The night bus should come every twenty minutes.",
+    "A night bus every twenty minutes would help shift workers.",
+    "Night bus service every twenty minutes.",
+]
 TREES = ["Plant more trees in the park.", "More trees in the park, please.", "The park needs more trees planted."]
 
 
@@ -235,7 +252,9 @@ def suggested(client) -> str:
     return html.split('id="suggest-heading"')[1].split("</section>")[0]
 
 
-def test_theme_suggestions_are_computed_by_a_job_once_per_change(client, consultation, moderator, citizen, queued_jobs, monkeypatch, app, tmp_path):
+def test_theme_suggestions_are_computed_by_a_job_once_per_change(
+    client, consultation, moderator, citizen, queued_jobs, monkeypatch, app, tmp_path
+):
     from consult.moderation import similarity
 
     monkeypatch.setitem(app.config, "SUGGESTIONS_DIR", str(tmp_path / "suggestions"))
@@ -331,10 +350,12 @@ def test_every_change_the_record_shows_rebuilds_it(client, consultation, citizen
     section = consultation.current_version.sections[0]
     people = {"citizen": citizen, "author": author, "moderator": moderator, "other": make_user(name="Olive Other")}
     people["comment"] = comments.post_comment(consultation, actor=citizen, body="Publish the bus timetables.")
-    people["amendment"] = amendments.propose_amendment(consultation, actor=citizen, section_key=section.key, rationale="Clearer.",
-                                                       proposed_text=section.body + "\n\nAnd the fares.")
-    people["open amendment"] = amendments.propose_amendment(consultation, actor=citizen, section_key=section.key, rationale="Shorter.",
-                                                            proposed_text=section.body + "\n\nIn brief.")
+    people["amendment"] = amendments.propose_amendment(
+        consultation, actor=citizen, section_key=section.key, rationale="Clearer.", proposed_text=section.body + "\n\nAnd the fares."
+    )
+    people["open amendment"] = amendments.propose_amendment(
+        consultation, actor=citizen, section_key=section.key, rationale="Shorter.", proposed_text=section.body + "\n\nIn brief."
+    )
     voting.cast_vote(consultation, actor=citizen, value="support", contribution=people["amendment"])
     amendments.answer_amendment(people["amendment"].amendment, actor=author, decision="accepted", reason="Good idea.")
     db.session.commit()

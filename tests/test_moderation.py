@@ -14,9 +14,9 @@ from consult.comments import services as comments
 from consult.contributions.models import Contribution
 from consult.core.errors import RuleViolation
 from consult.core.models import db
-from consult.permissions import PermissionDenied
 from consult.moderation import services
 from consult.moderation.models import Block, ContributionTheme, ModerationLogEntry, Report, SummaryCitation, Theme
+from consult.permissions import PermissionDenied
 from consult.proposals import services as proposals
 from consult.proposals.models import Transition
 from consult.voting import services as voting
@@ -47,6 +47,7 @@ def people(n, prefix="Reporter"):
 
 
 # ---- reports -------------------------------------------------------------------------------
+
 
 def test_the_third_distinct_report_hides_and_a_repeat_does_not_count(client, consultation, citizen):
     target = comments.post_comment(consultation, actor=citizen, body="Buy cheap watches at example.com", section_key="fees")
@@ -89,6 +90,7 @@ def test_reporting_your_own_words_or_signed_out_is_refused(client, consultation,
 
 # ---- the queue -------------------------------------------------------------------------------
 
+
 def test_a_citizen_cannot_reach_the_queue_or_act(client, consultation, citizen, organisation):
     target = comments.post_comment(consultation, actor=make_user(name="Ann"), body="Hello", section_key="fees")
     db.session.commit()
@@ -114,7 +116,10 @@ def test_moderators_work_the_queue_in_bulk(client, consultation, moderator, orga
     page = client.get(f"/o/{organisation.slug}/moderation").get_data(as_text=True)
     assert page.index(f">#{a.id}<") < page.index(f">#{b.id}<")  # most reported first
     assert f">#{c.id}<" not in page  # nothing to do about it
-    response = client.post(f"/o/{organisation.slug}/moderation", data={"ids": [a.id, b.id], "action": "hide", "reason": "Insults are not debate.", "rule": "offensive"})
+    response = client.post(
+        f"/o/{organisation.slug}/moderation",
+        data={"ids": [a.id, b.id], "action": "hide", "reason": "Insults are not debate.", "rule": "offensive"},
+    )
     assert response.status_code == 302
     assert "Done: 2 contributions hidden." in client.get(response.headers["Location"]).get_data(as_text=True)
     for x in (a, b):
@@ -146,9 +151,10 @@ def test_a_hidden_item_is_absent_from_every_list_count_tally_and_api(client, con
     """One walk through every place a contribution shows up."""
     secret = "Quarantined words"
     annotation = comments.post_comment(consultation, actor=citizen, body=secret, section_key="deadlines", quote="within 30 days")
-    reply = comments.post_comment(consultation, actor=make_user(name="Rita"), body="A reply stays", parent=annotation)
-    amendment = amendments.propose_amendment(consultation, actor=citizen, section_key="fees", rationale=secret,
-                                             quote="first hour", replacement="first two hours")
+    comments.post_comment(consultation, actor=make_user(name="Rita"), body="A reply stays", parent=annotation)
+    amendment = amendments.propose_amendment(
+        consultation, actor=citizen, section_key="fees", rationale=secret, quote="first hour", replacement="first two hours"
+    )
     voter = make_user(name="Vic Voter")
     voting.cast_vote(consultation, actor=voter, value="support", contribution=amendment)
     db.session.commit()
@@ -289,11 +295,20 @@ def test_pre_moderation_holds_a_newcomers_first_contribution(client, consultatio
 def test_posting_too_fast_answers_429_with_a_clear_message(instance_path, tmp_path):
     from tests.conftest import build_schema
 
-    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path), "DATABASE_URL": "sqlite://", "SECRET_KEY": "x",
-                      "WTF_CSRF_ENABLED": False, "POSTING_RATE_LIMIT": "2 per minute", "SERVER_NAME": "consult.test"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path),
+            "DATABASE_URL": "sqlite://",
+            "SECRET_KEY": "x",
+            "WTF_CSRF_ENABLED": False,
+            "POSTING_RATE_LIMIT": "2 per minute",
+            "SERVER_NAME": "consult.test",
+        }
+    )
     build_schema(app)
     with app.app_context():
-        c = make_consultation(state="open", slug="fast", text=TEXT)
+        make_consultation(state="open", slug="fast", text=TEXT)
         writer = make_user(name="Speedy")
         db.session.commit()
         client = app.test_client()
@@ -307,6 +322,7 @@ def test_posting_too_fast_answers_429_with_a_clear_message(instance_path, tmp_pa
 
 
 # ---- themes and summaries --------------------------------------------------------------------
+
 
 def test_summaries_cite_visible_contributions_only(client, consultation, moderator, citizen):
     good = comments.post_comment(consultation, actor=citizen, body="Thirty days is too long", section_key="deadlines")
@@ -350,8 +366,9 @@ def test_the_outcome_is_public_once_concluded(client, consultation, author):
     assert "You said, we did" in page and "Preview:" not in page
     assert re.search(r"<del>.*30.*</del>", page) and "People who took part" in page and "<svg" in page and "<table>" in page
     # Redlines fold (the citations stay in view), with the whole comparison a link away.
-    assert re.search(r'<details class="redline-details"><summary>The changes, word by word.*?</summary><div class="redline">.*?<del>',
-                     page, re.S)
+    assert re.search(
+        r'<details class="redline-details"><summary>The changes, word by word.*?</summary><div class="redline">.*?<del>', page, re.S
+    )
     assert 'href="/c/access/diff?from=1&amp;to=2"' in page
     assert 'href="/c/access/record.zip" download>Download the record (ZIP)' in page  # the open record, found
     assert 'href="/c/access/record.zip" download>download the whole record' in client.get("/c/access").get_data(as_text=True)
@@ -397,6 +414,7 @@ def test_a_concluded_consultations_themes_are_fixed_and_moderators_told_why(clie
 
 
 # ---- bad input --------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("number", ["\u00b2", "99999999999999999999"])  # "²" passes str.isdigit(); the other is past INTEGER
 def test_numbers_that_are_not_whole_numbers_in_range_are_a_400(client, consultation, citizen, moderator, number):

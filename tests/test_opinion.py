@@ -30,7 +30,7 @@ def load(name: str):
             participant = int(row[0])
             if row[1] != "":
                 polis_group[participant] = int(row[1])
-            votes += [(participant, int(s), int(v)) for s, v in zip(header[6:], row[6:]) if v != ""]
+            votes += [(participant, int(s), int(v)) for s, v in zip(header[6:], row[6:], strict=False) if v != ""]
     with (POLIS / name / "comments.csv").open(newline="", encoding="utf-8") as file:
         moderated_out = [int(row["comment-id"]) for row in csv.DictReader(file) if row["moderated"] == "-1"]
     return votes, polis_group, moderated_out
@@ -114,10 +114,14 @@ def test_latest_vote_wins_and_exclusions():
                       excluded_statements=[10, 11])  # fmt: skip
     plain = compute(base)
     assert changed.k == plain.k == 2
-    assert sorted(map(sorted, changed.groups)) == sorted(map(sorted, plain.groups)) == [
-        list(range(10)),
-        list(range(10, 20)),
-    ]
+    assert (
+        sorted(map(sorted, changed.groups))
+        == sorted(map(sorted, plain.groups))
+        == [
+            list(range(10)),
+            list(range(10, 20)),
+        ]
+    )
     assert all(s.statement not in (10, 11) for g in changed.representative for s in g)
     with pytest.raises(ValueError):
         compute([(1, 1, 2)])

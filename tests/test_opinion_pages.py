@@ -138,9 +138,11 @@ def test_a_hidden_statement_leaves_the_list_the_vote_page_and_the_map(client, co
 
     items, voters = two_camps(consultation)
     hidden = items[0]  # the consensus statement, on every page until it is hidden
+
     def shown(data):
         return {s["statement"] for group in data["groups"] for s in group["representative"]} | {
-            s["statement"] for side in data["consensus"].values() for s in side}
+            s["statement"] for side in data["consensus"].values() for s in side
+        }
 
     assert hidden.id in shown(statements.compute_map(consultation))
     assert "Statement number 0." in client.get("/c/buses/opinion-map").get_data(as_text=True)
@@ -185,6 +187,7 @@ def test_a_statement_is_not_edited_or_deleted_once_written_and_links_to_its_plac
 
 # ---- bad input --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("number", ["\u00b2", "99999999999999999999"])  # "²" passes str.isdigit(); the other is past INTEGER
 def test_a_vote_on_an_item_that_is_not_a_whole_number_in_range_is_a_400(client, consultation, citizen, number):
     login(client, citizen)
@@ -193,7 +196,9 @@ def test_a_vote_on_an_item_that_is_not_a_whole_number_in_range_is_a_400(client, 
     assert voting.my_votes(citizen, consultation) == {}
 
 
-@pytest.mark.parametrize("target", ["/\n/evil.example", "/\t/evil.example", "/\r\n/evil.example", "//evil.example", "/\\evil.example", "https://evil.example/"])
+@pytest.mark.parametrize(
+    "target", ["/\n/evil.example", "/\t/evil.example", "/\r\n/evil.example", "//evil.example", "/\\evil.example", "https://evil.example/"]
+)
 def test_after_voting_only_a_path_on_this_site_is_followed(client, consultation, citizen, target):
     statement = statements.post_statement(consultation, actor=make_user(), body="Buses should run all night.")
     db.session.commit()

@@ -12,8 +12,8 @@ import pytest
 from consult.amendments.models import Amendment, AmendmentState, AmendmentSupporter
 from consult.contributions.models import Contribution, ModerationState
 from consult.core.models import db, utcnow
-from consult.permissions import PREDICATES, Action, can
 from consult.moderation.models import Block
+from consult.permissions import PREDICATES, Action, can
 from consult.proposals.models import ConsultationState, Transition, Version
 from tests.conftest import login
 from tests.factories import make_consultation, make_organisation, make_user
@@ -211,7 +211,7 @@ def parse(table: str) -> list[Row]:
         marks = marks.split()
         assert len(marks) == len(ROLES) and set(marks) <= {"Y", "."}, line
         assert state in STATES + ["any"], line
-        rows.append(Row(Action(action), on, state, frozenset(role for role, mark in zip(ROLES, marks) if mark == "Y")))
+        rows.append(Row(Action(action), on, state, frozenset(role for role, mark in zip(ROLES, marks, strict=True) if mark == "Y")))
     return rows
 
 
@@ -257,8 +257,15 @@ class World:
     def contribution(self, author, kind="comment", **fields) -> Contribution:
         c = self.consultation
         fields.setdefault("section_key", "purpose")
-        contribution = Contribution(consultation=c, kind=kind, author=author or self.stranger, version=c.current_version,
-                                    body="Words.", body_html="<p>Words.</p>", **fields)
+        contribution = Contribution(
+            consultation=c,
+            kind=kind,
+            author=author or self.stranger,
+            version=c.current_version,
+            body="Words.",
+            body_html="<p>Words.</p>",
+            **fields,
+        )
         db.session.add(contribution)
         db.session.flush()
         return contribution
@@ -267,7 +274,8 @@ class World:
         contribution = self.contribution(author, kind="amendment", **fields)
         now = utcnow()
         contribution.amendment = Amendment(
-            proposed_text="Other words.", state=state,
+            proposed_text="Other words.",
+            state=state,
             **({"decision": "accepted", "answer": "Yes.", "answered_at": now} if state == AmendmentState.ANSWERED else {}),
             **({"withdrawn_at": now} if state == AmendmentState.WITHDRAWN else {}),
         )
@@ -459,11 +467,20 @@ def test_visible_supporters_leaves_out_only_people_blocked_by_the_amendments_org
     world = World("open")
     amendment = world.amendment(world.stranger)
     elsewhere = make_consultation(make_organisation(slug="elsewhere"), state="open")
-    theirs = Contribution(consultation=elsewhere, kind="amendment", author=world.stranger, version=elsewhere.current_version,
-                          section_key="purpose", body="Words.", body_html="<p>Words.</p>")
+    theirs = Contribution(
+        consultation=elsewhere,
+        kind="amendment",
+        author=world.stranger,
+        version=elsewhere.current_version,
+        section_key="purpose",
+        body="Words.",
+        body_html="<p>Words.</p>",
+    )
     theirs.amendment = Amendment(proposed_text="Other words.")
     for person in (world.users["citizen"], world.users["blocked"]):
-        db.session.add_all([AmendmentSupporter(amendment=amendment, user=person), AmendmentSupporter(amendment=theirs.amendment, user=person)])
+        db.session.add_all(
+            [AmendmentSupporter(amendment=amendment, user=person), AmendmentSupporter(amendment=theirs.amendment, user=person)]
+        )
     db.session.flush()
     shown = db.session.execute(select(AmendmentSupporter.amendment_id, AmendmentSupporter.user_id).where(visible_supporters(None))).all()
     assert set(shown) == {

@@ -18,10 +18,10 @@ from jsonschema import Draft202012Validator
 from consult.accounts.models import User
 from consult.amendments import services as amendments
 from consult.amendments.models import Amendment, AmendmentState, AmendmentSupporter, Citation
-from consult.contributions.models import Contribution, ContributionRevision
 from consult.comments.models import Anchor
 from consult.comments.services import anchor_text
 from consult.comments.w3c import ANNO_CONTEXT
+from consult.contributions.models import Contribution, ContributionRevision
 from consult.core.models import db, utcnow
 from consult.moderation.models import (
     Block,
@@ -51,22 +51,48 @@ def schema_errors(document: dict) -> list[str]:
     return [f"{e.json_path}: {e.message[:200]}" for e in validator.iter_errors(document)]
 
 
-def say(c: Consultation, who: User | None, body: str, *, kind: str = "comment", section: str | None = None,
-        parent: Contribution | None = None, quote: str | None = None, **fields) -> Contribution:
+def say(
+    c: Consultation,
+    who: User | None,
+    body: str,
+    *,
+    kind: str = "comment",
+    section: str | None = None,
+    parent: Contribution | None = None,
+    quote: str | None = None,
+    **fields,
+) -> Contribution:
     """A contribution row, inserted as the services would leave it (moderation's services are
     written elsewhere; rows keep these tests independent of them)."""
     version = c.current_version
     contribution = Contribution(
-        consultation=c, kind=kind, author=who, version=version, section_key=section, parent=parent,
-        thread_id=(parent.thread_id or parent.id) if parent else None, depth=parent.depth + 1 if parent else 0,
-        body=body, body_html=f"<p>{body}</p>", **fields,
+        consultation=c,
+        kind=kind,
+        author=who,
+        version=version,
+        section_key=section,
+        parent=parent,
+        thread_id=(parent.thread_id or parent.id) if parent else None,
+        depth=parent.depth + 1 if parent else 0,
+        body=body,
+        body_html=f"<p>{body}</p>",
+        **fields,
     )
     if quote:
         words = anchor_text(version.section(section))
         start = words.index(quote)
         end = start + len(quote)
-        contribution.anchors.append(Anchor(version=version, section_key=section, start=start, end=end, exact=quote,
-                                           prefix=words[max(0, start - 32):start], suffix=words[end:end + 32]))
+        contribution.anchors.append(
+            Anchor(
+                version=version,
+                section_key=section,
+                start=start,
+                end=end,
+                exact=quote,
+                prefix=words[max(0, start - 32) : start],
+                suffix=words[end : end + 32],
+            )
+        )
     db.session.add(contribution)
     db.session.flush()
     return contribution
@@ -100,18 +126,33 @@ def build(organisation, author, moderator) -> Built:
     p["accepted"] = say(c, dana, "Cover arm's-length bodies too.", kind="amendment", section="scope")
     p["accepted"].amendment = Amendment(
         proposed_text="It applies to every department, to arm's-length bodies and to contractors working for them.",
-        state=AmendmentState.ANSWERED, decision="accepted", answer="Agreed.", answered_at=utcnow(), answered_by_id=author.id,
+        state=AmendmentState.ANSWERED,
+        decision="accepted",
+        answer="Agreed.",
+        answered_at=utcnow(),
+        answered_by_id=author.id,
     )
     p["refused"] = say(c, casey, "Shorter.", kind="amendment", section="purpose")
     p["refused"].amendment = Amendment(
-        proposed_text="This policy is about open data.", state=AmendmentState.ANSWERED, decision="not_accepted",
-        answer="We prefer the longer wording.", answered_at=utcnow(), answered_by_id=author.id,
+        proposed_text="This policy is about open data.",
+        state=AmendmentState.ANSWERED,
+        decision="not_accepted",
+        answer="We prefer the longer wording.",
+        answered_at=utcnow(),
+        answered_by_id=author.id,
     )
     p["statement"] = say(c, author, "Open data should be free of charge.", kind="statement")
 
     gone: dict[str, Contribution] = {}
-    gone["hidden"] = say(c, casey, "HIDDEN-WORDS of an off-topic rant", section="scope", moderation_state="hidden",
-                         hidden_reason="Off topic.", hidden_at=utcnow())
+    gone["hidden"] = say(
+        c,
+        casey,
+        "HIDDEN-WORDS of an off-topic rant",
+        section="scope",
+        moderation_state="hidden",
+        hidden_reason="Off topic.",
+        hidden_at=utcnow(),
+    )
     gone["deleted"] = say(c, dana, "DELETED-WORDS", section="purpose", quote="how the council", deleted_at=utcnow())
     gone["blocked"] = say(c, bob, "BLOCKED-WORDS, buy my product", kind="amendment", section="scope")
     gone["blocked"].amendment = Amendment(proposed_text="BLOCKED-WORDS everywhere.", state=AmendmentState.OPEN)
@@ -119,8 +160,14 @@ def build(organisation, author, moderator) -> Built:
     db.session.flush()
 
     voters = [casey, dana, author, moderator]
-    for who, item, value in [(casey, "accepted", "support"), (author, "accepted", "support"), (moderator, "accepted", "oppose"),
-                             (dana, "refused", "abstain"), (casey, "statement", "agree"), (dana, "statement", "disagree")]:
+    for who, item, value in [
+        (casey, "accepted", "support"),
+        (author, "accepted", "support"),
+        (moderator, "accepted", "oppose"),
+        (dana, "refused", "abstain"),
+        (casey, "statement", "agree"),
+        (dana, "statement", "disagree"),
+    ]:
         db.session.add(Vote(user_id=who.id, consultation_id=c.id, contribution_id=p[item].id, value=value))
     for who in voters:  # votes on what is left out are not counted
         db.session.add(Vote(user_id=who.id, consultation_id=c.id, contribution_id=gone["blocked"].id, value="support"))
@@ -130,12 +177,27 @@ def build(organisation, author, moderator) -> Built:
     for who in (casey, bob):  # the blocked co-supporter is left out
         db.session.add(AmendmentSupporter(amendment_id=p["accepted"].id, user_id=who.id))
     db.session.add(Report(contribution_id=gone["hidden"].id, reporter_id=dana.id, reason="off_topic"))
-    db.session.add_all([
-        ModerationLogEntry(organisation_id=organisation.id, consultation_id=c.id, contribution_id=gone["hidden"].id,
-                           moderator_id=moderator.id, action="hide", rule="off_topic", reason="Off topic."),
-        ModerationLogEntry(organisation_id=organisation.id, consultation_id=c.id, subject_id=bob.id,
-                           moderator_id=moderator.id, action="block", reason="Advertising."),
-    ])
+    db.session.add_all(
+        [
+            ModerationLogEntry(
+                organisation_id=organisation.id,
+                consultation_id=c.id,
+                contribution_id=gone["hidden"].id,
+                moderator_id=moderator.id,
+                action="hide",
+                rule="off_topic",
+                reason="Off topic.",
+            ),
+            ModerationLogEntry(
+                organisation_id=organisation.id,
+                consultation_id=c.id,
+                subject_id=bob.id,
+                moderator_id=moderator.id,
+                action="block",
+                reason="Advertising.",
+            ),
+        ]
+    )
 
     # Version 2: the accepted amendment applied and cited; a citation of the hidden comment too.
     amendments.start_next_version(c, actor=author)
@@ -149,11 +211,13 @@ def build(organisation, author, moderator) -> Built:
     db.session.flush()
     for item in (p["accepted"], p["edited"], gone["hidden"], gone["blocked"]):
         db.session.add(ContributionTheme(theme_id=theme.id, contribution_id=item.id))
-    db.session.add_all([
-        SummaryCitation(theme_id=theme.id, contribution_id=p["accepted"].id),
-        SummaryCitation(theme_id=theme.id, contribution_id=gone["hidden"].id),
-        SummaryCitation(section_summary_id=summary.id, contribution_id=p["annotation"].id),
-    ])
+    db.session.add_all(
+        [
+            SummaryCitation(theme_id=theme.id, contribution_id=p["accepted"].id),
+            SummaryCitation(theme_id=theme.id, contribution_id=gone["hidden"].id),
+            SummaryCitation(section_summary_id=summary.id, contribution_id=p["annotation"].id),
+        ]
+    )
     proposals.change_state(c, Transition.CLOSE, actor=author)
     proposals.change_state(c, Transition.CONCLUDE, actor=author)
     db.session.commit()
@@ -176,8 +240,11 @@ class Exported:
             return list(csv.DictReader(handle))
 
     def files(self) -> dict[str, str]:
-        return {p.relative_to(self.folder).as_posix(): self.text(p.relative_to(self.folder).as_posix())
-                for p in sorted(self.folder.rglob("*")) if p.is_file()}
+        return {
+            p.relative_to(self.folder).as_posix(): self.text(p.relative_to(self.folder).as_posix())
+            for p in sorted(self.folder.rglob("*"))
+            if p.is_file()
+        }
 
 
 @pytest.fixture
@@ -190,8 +257,15 @@ def record(app, tmp_path, monkeypatch, organisation, author, moderator) -> Expor
 
 
 def test_the_record_has_every_file(record):
-    assert set(record.files()) == {"README.md", "record.json", "versions/1.md", "versions/2.md", "diffs/1-2.md",
-                                   "annotations.jsonld", *CSV_FILES}
+    assert set(record.files()) == {
+        "README.md",
+        "record.json",
+        "versions/1.md",
+        "versions/2.md",
+        "diffs/1-2.md",
+        "annotations.jsonld",
+        *CSV_FILES,
+    }
 
 
 def test_record_json_is_valid_and_holds_what_the_public_sees(record):
@@ -199,7 +273,11 @@ def test_record_json_is_valid_and_holds_what_the_public_sees(record):
     assert schema_errors(doc) == []
     p = record.built.public
     assert doc["consultation"]["slug"] == "open-data" and doc["consultation"]["state"] == "concluded"
-    assert doc["licence"] == {"id": "CC-BY-4.0", "name": "Creative Commons Attribution 4.0", "url": "https://creativecommons.org/licenses/by/4.0/"}
+    assert doc["licence"] == {
+        "id": "CC-BY-4.0",
+        "name": "Creative Commons Attribution 4.0",
+        "url": "https://creativecommons.org/licenses/by/4.0/",
+    }
     assert [v["number"] for v in doc["versions"]] == [1, 2]
     assert doc["versions"][1]["change_note"] == "Arm's-length bodies are covered."
     assert [s["key"] for s in doc["sections"] if s["version"] == 2] == ["purpose", "scope", "exceptions"]
@@ -210,7 +288,10 @@ def test_record_json_is_valid_and_holds_what_the_public_sees(record):
     assert by_id[p["erased"].id]["author"] == {"id": None, "name": "Former participant"}
     assert by_id[p["edited"].id]["revisions"][0]["body"] == "Contractors matter."
     anchors = by_id[p["annotation"].id]["anchors"]
-    assert [(a["version"], a["state"], a["exact"]) for a in anchors] == [(1, "anchored", "publishes open data"), (2, "anchored", "publishes open data")]
+    assert [(a["version"], a["state"], a["exact"]) for a in anchors] == [
+        (1, "anchored", "publishes open data"),
+        (2, "anchored", "publishes open data"),
+    ]
     accepted = by_id[p["accepted"].id]["amendment"]
     assert accepted["state"] == "incorporated" and accepted["incorporated_in_version"] == 2
     assert accepted["co_supporters"] == ["Casey Citizen"]
@@ -222,13 +303,19 @@ def test_record_json_is_valid_and_holds_what_the_public_sees(record):
         p["statement"].id: {"contribution_id": p["statement"].id, "agree": 1, "disagree": 1, "pass": 0, "total": 2},
     }
     assert doc["tallies"]["sections"] == [{"section_key": "scope", "support": 1, "oppose": 1, "abstain": 0, "total": 2}]
-    assert {(a["amendment_id"], a["decision"]) for a in doc["answers"]} == {(p["accepted"].id, "accepted"), (p["refused"].id, "not_accepted")}
+    assert {(a["amendment_id"], a["decision"]) for a in doc["answers"]} == {
+        (p["accepted"].id, "accepted"),
+        (p["refused"].id, "not_accepted"),
+    }
     assert [(c["version"], c["section_key"], c["contribution_id"]) for c in doc["citations"]] == [(2, "scope", p["accepted"].id)]
     (theme,) = doc["themes"]
     assert theme["name"] == "Who is covered"
     assert theme["contribution_ids"] == sorted([p["accepted"].id, p["edited"].id]) and theme["cites"] == [p["accepted"].id]
     assert [(s["section_key"], s["cites"]) for s in doc["section_summaries"]] == [("purpose", [p["annotation"].id])]
-    assert [(e["action"], e["contribution_id"]) for e in doc["moderation_log"]] == [("hide", record.built.left_out["hidden"].id), ("block", None)]
+    assert [(e["action"], e["contribution_id"]) for e in doc["moderation_log"]] == [
+        ("hide", record.built.left_out["hidden"].id),
+        ("block", None),
+    ]
     assert doc["moderation_log"][0]["reason"] == "Off topic."
 
 
@@ -290,13 +377,21 @@ def test_csv_files_parse_into_the_expected_rows(record):
     assert record.json("record.json")["contributions"][0]["body"].startswith("=1+1")  # exact in the JSON
 
     (accepted, refused) = record.csv("amendments.csv")
-    assert (accepted["id"], accepted["state"], accepted["decision"], accepted["incorporated_in_version"]) == (str(p["accepted"].id), "incorporated", "accepted", "2")
+    assert (accepted["id"], accepted["state"], accepted["decision"], accepted["incorporated_in_version"]) == (
+        str(p["accepted"].id),
+        "incorporated",
+        "accepted",
+        "2",
+    )
     assert (accepted["support"], accepted["oppose"], accepted["co_supporters"]) == ("2", "2", "1")
     assert (refused["decision"], refused["answer"], refused["abstain"]) == ("not_accepted", "We prefer the longer wording.", "1")
 
     tallies = record.csv("tallies.csv")
     assert [(r["contribution_id"], r["section_key"], r["total"]) for r in tallies] == [
-        (str(p["accepted"].id), "", "4"), (str(p["refused"].id), "", "1"), (str(p["statement"].id), "", "2"), ("", "scope", "2"),
+        (str(p["accepted"].id), "", "4"),
+        (str(p["refused"].id), "", "1"),
+        (str(p["statement"].id), "", "2"),
+        ("", "scope", "2"),
     ]
     assert len(record.csv("sections.csv")) == 6
     assert [(r["version"], r["contribution_id"]) for r in record.csv("citations.csv")] == [("2", str(p["accepted"].id))]
@@ -401,7 +496,11 @@ def test_write_json_pulls_generators_and_writes_valid_json():
     out = io.StringIO()
     export.write_json(out, value)
     assert json.loads(out.getvalue()) == {
-        "a": [], "b": {"c": [{"x": "é"}], "d": [1, {"e": None}]}, "rows": [{"id": 1, "tags": [1, 2]}, {"id": 2, "tags": []}], "n": 3, "empty": {},
+        "a": [],
+        "b": {"c": [{"x": "é"}], "d": [1, {"e": None}]},
+        "rows": [{"id": 1, "tags": [1, 2]}, {"id": 2, "tags": []}],
+        "n": 3,
+        "empty": {},
     }
     assert '"x": "é"' in out.getvalue()  # UTF-8, not \u escapes
     assert '\n      {"x": "é"}\n' in out.getvalue()  # one object per line
@@ -411,8 +510,17 @@ def test_downloading_the_record_too_often_answers_429_with_a_clear_message(tmp_p
     from consult import create_app
     from tests.conftest import build_schema
 
-    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path), "DATABASE_URL": "sqlite://", "SECRET_KEY": "x",
-                      "RECORD_RATE_LIMIT": "2 per minute", "SERVER_NAME": "consult.test", "JOBS_IMMEDIATE": True})
+    app = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path),
+            "DATABASE_URL": "sqlite://",
+            "SECRET_KEY": "x",
+            "RECORD_RATE_LIMIT": "2 per minute",
+            "SERVER_NAME": "consult.test",
+            "JOBS_IMMEDIATE": True,
+        }
+    )
     build_schema(app)
     with app.app_context():
         make_consultation(state="open", slug="often")

@@ -17,19 +17,24 @@ def test_the_api_and_the_record_serialise_a_consultation_its_versions_and_sectio
         row = rows.consultation_row(c)
         sections = list(rows.section_rows(c))
         versions = list(rows.version_rows(c))
-    assert {k: api[k] for k in ("slug", "title", "summary", "state", "organisation", "current_version", "url")} == \
-           {k: row[k] for k in ("slug", "title", "summary", "state", "organisation", "current_version", "url")}
-    assert [(s["key"], s["heading"], s["text"], s["plain_text"]) for s in api["sections"]] == \
-           [(s["key"], s["heading"], s["body"], s["text"]) for s in sections]
+    assert {k: api[k] for k in ("slug", "title", "summary", "state", "organisation", "current_version", "url")} == {
+        k: row[k] for k in ("slug", "title", "summary", "state", "organisation", "current_version", "url")
+    }
+    assert [(s["key"], s["heading"], s["text"], s["plain_text"]) for s in api["sections"]] == [
+        (s["key"], s["heading"], s["body"], s["text"]) for s in sections
+    ]
     assert [(v["number"], v["change_note"]) for v in api["versions"]] == [(v["number"], v["change_note"]) for v in versions]
     assert api["opens_at"] == c.opens_at.isoformat()  # the API keeps its ISO times; the record writes ...Z
     assert row["opens_at"].endswith("Z")
 
 
-def test_a_blocked_co_supporter_is_named_neither_in_the_api_nor_in_the_record(app, client, organisation, author, moderator, open_consultation, citizen):
+def test_a_blocked_co_supporter_is_named_neither_in_the_api_nor_in_the_record(
+    app, client, organisation, author, moderator, open_consultation, citizen
+):
     c = open_consultation
-    proposal = amendments.propose_amendment(c, actor=citizen, section_key="scope", rationale="Wider.", quote="every department",
-                                            replacement="every public body")
+    proposal = amendments.propose_amendment(
+        c, actor=citizen, section_key="scope", rationale="Wider.", quote="every department", replacement="every public body"
+    )
     friend, spammer = make_user(name="Fran Friend"), make_user(name="Sam Spammer")
     amendments.co_support(proposal.amendment, actor=friend)
     amendments.co_support(proposal.amendment, actor=spammer)

@@ -58,7 +58,9 @@ def test_every_endpoint_is_classified(app):
     endpoints = set(app.view_functions)
     assert PUBLIC - endpoints == set(), "listed as public but no longer exists"
     for endpoint in endpoints:
-        assert is_public(app, endpoint) == (endpoint in PUBLIC), f"{endpoint}: marked public={is_public(app, endpoint)}, expected {endpoint in PUBLIC}"
+        assert is_public(app, endpoint) == (endpoint in PUBLIC), (
+            f"{endpoint}: marked public={is_public(app, endpoint)}, expected {endpoint in PUBLIC}"
+        )
 
 
 def test_closed_endpoints_send_anonymous_users_to_sign_in(app, client):

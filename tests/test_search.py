@@ -6,8 +6,8 @@ test database is PostgreSQL."""
 from __future__ import annotations
 
 import multiprocessing
-from urllib.parse import urlsplit
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -18,8 +18,8 @@ from consult.core.models import db, utcnow
 from consult.moderation import services as moderation
 from consult.proposals import services as proposals
 from consult.proposals.models import Consultation, Transition
-from consult.search.indexing import SearchService, rebuild_if_outdated
 from consult.search import services as search
+from consult.search.indexing import SearchService, rebuild_if_outdated
 from consult.search.query import MAX_QUERY_LENGTH, QueryError, parse
 from consult.search.whoosh_backend import FORMAT, WhooshBackend
 from tests.conftest import ON_POSTGRES
@@ -92,8 +92,13 @@ def test_snippets_escape_what_people_wrote(consultation, citizen):
 def test_amendments_and_theme_summaries_are_found(consultation, citizen, author, moderator):
     from consult.amendments.services import propose_amendment
 
-    amendment = propose_amendment(consultation, actor=citizen, section_key="scope", rationale="Charities receive grants too.",
-                                  proposed_text="It applies to every department, contractor and grantee.")
+    amendment = propose_amendment(
+        consultation,
+        actor=citizen,
+        section_key="scope",
+        rationale="Charities receive grants too.",
+        proposed_text="It applies to every department, contractor and grantee.",
+    )
     db.session.commit()
     assert paths(find("charities")) == [f"/amendments/{amendment.id}"]
 
@@ -126,15 +131,27 @@ def test_hidden_content_leaves_at_once_and_comes_back_when_restored(consultation
     if kind == "comment":
         target = say(consultation, citizen, "Zebra crossings near every school.")
     elif kind == "reply":
-        target = say(consultation, citizen, "Zebra crossings near every school.", parent=say(consultation, make_user(), "Road safety first."))
+        target = say(
+            consultation, citizen, "Zebra crossings near every school.", parent=say(consultation, make_user(), "Road safety first.")
+        )
     elif kind == "amendment":
-        target = propose_amendment(consultation, actor=citizen, section_key="scope", rationale="Zebra crossings near every school.",
-                                   proposed_text="It applies to every department.")
+        target = propose_amendment(
+            consultation,
+            actor=citizen,
+            section_key="scope",
+            rationale="Zebra crossings near every school.",
+            proposed_text="It applies to every department.",
+        )
         db.session.commit()
     else:
-        target = Contribution(consultation_id=consultation.id, kind="statement", author_id=citizen.id,
-                              version_id=consultation.current_version.id, body="Zebra crossings near every school.",
-                              body_html="<p>Zebra crossings near every school.</p>")
+        target = Contribution(
+            consultation_id=consultation.id,
+            kind="statement",
+            author_id=citizen.id,
+            version_id=consultation.current_version.id,
+            body="Zebra crossings near every school.",
+            body_html="<p>Zebra crossings near every school.</p>",
+        )
         db.session.add(target)
         db.session.commit()
     key = f"contribution:{target.id}"
@@ -207,8 +224,14 @@ def test_deleted_contributions_and_their_text_are_gone(consultation, citizen):
 
 
 def test_drafts_are_never_found_and_appear_when_opened_by_schedule(organisation, author, backend):
-    draft = make_consultation(organisation, author=author, state="draft", slug="secret", title="Secret tunnel plan",
-                              text="## Tunnel\n\nA tunnel under the harbour.\n")
+    draft = make_consultation(
+        organisation,
+        author=author,
+        state="draft",
+        slug="secret",
+        title="Secret tunnel plan",
+        text="## Tunnel\n\nA tunnel under the harbour.\n",
+    )
     db.session.commit()
     assert find("tunnel").total == 0 and find("harbour").total == 0
     assert not any(k.endswith(f":{draft.id}") or f":{draft.id}:" in k for k in indexed_keys(backend))
@@ -235,11 +258,28 @@ def test_erased_accounts_leave_no_name_or_email_in_the_index(consultation, backe
         assert not {"quentin", "quagmir", "quagmire"} & terms
 
 
-@pytest.mark.parametrize("hostile", [
-    "*a*", "*", "?", "a*", "state:hidden", "moderation_state:hidden", "email:*", "author:quentin",
-    "[a TO z]", "{a TO z}", "title:[* TO *]", "timetables~5", "timetables^100", "body:*e*",
-    "NOT timetables", "(((((timetables)))))", 'hidden_reason:"personal attack"',
-])
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "*a*",
+        "*",
+        "?",
+        "a*",
+        "state:hidden",
+        "moderation_state:hidden",
+        "email:*",
+        "author:quentin",
+        "[a TO z]",
+        "{a TO z}",
+        "title:[* TO *]",
+        "timetables~5",
+        "timetables^100",
+        "body:*e*",
+        "NOT timetables",
+        "(((((timetables)))))",
+        'hidden_reason:"personal attack"',
+    ],
+)
 def test_hostile_queries_run_as_plain_words(consultation, citizen, moderator, hostile):
     say(consultation, citizen, "Timetables on paper.")
     _hide(say(consultation, citizen, "Hidden timetables attack."), moderator)
@@ -296,9 +336,23 @@ def test_api_answers_with_results_and_pagination(client, consultation, citizen):
     assert set(first) == {"kind", "title_html", "snippet_html", "url", "consultation", "section", "date", "score"}
 
 
-@pytest.mark.parametrize("query", ["", "q=", "q=trams&kind=secret", "q=trams&status=hidden", "q=trams&page=0", "q=trams&page=x",
-                                   "q=trams&page=\u00b2", "q=trams&per_page=\u00b2", "q=trams&page=99999999999999999999",
-                                   "q=trams&per_page=1000", f"q={'x' * 300}", "q=*"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "q=",
+        "q=trams&kind=secret",
+        "q=trams&status=hidden",
+        "q=trams&page=0",
+        "q=trams&page=x",
+        "q=trams&page=\u00b2",
+        "q=trams&per_page=\u00b2",
+        "q=trams&page=99999999999999999999",
+        "q=trams&per_page=1000",
+        f"q={'x' * 300}",
+        "q=*",
+    ],
+)
 def test_api_refuses_bad_parameters_with_json(client, consultation, query):
     response = client.get(f"/api/v1/search?{query}")
     assert response.status_code == 400
@@ -333,6 +387,7 @@ def test_filters_by_consultation_and_kind(consultation, citizen, organisation, a
 
 # ---- Whoosh: the folder, concurrent writers, rebuilding ------------------------------------
 
+
 def test_reindex_command_rebuilds_with_progress(app, consultation, citizen, backend):
     say(consultation, citizen, "Hedgehog tunnels under roads.")
     result = app.test_cli_runner().invoke(args=["reindex"])
@@ -348,7 +403,7 @@ def test_a_missing_or_outdated_index_is_rebuilt_on_start(app, consultation, citi
     assert not stale.is_current()
     assert rebuild_if_outdated(app, background=False)
     assert stale.is_current() and find("owls").total == 1
-    (stale.folder / "consult-index.json").write_text('{"format": %d}' % (FORMAT - 1))
+    (stale.folder / "consult-index.json").write_text(f'{{"format": {FORMAT - 1}}}')
     assert rebuild_if_outdated(app, background=False) and stale.is_current()
     assert not rebuild_if_outdated(app, background=False)
 
@@ -374,8 +429,16 @@ def _write_from_another_process(database_url: str, search_dir: str, consultation
     from consult import create_app
     from consult.accounts.models import User
 
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "x", "INSTANCE_PATH": search_dir + "-instance",
-                      "SEARCH_DIR": search_dir, "RATE_LIMITS": False})
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "x",
+            "INSTANCE_PATH": search_dir + "-instance",
+            "SEARCH_DIR": search_dir,
+            "RATE_LIMITS": False,
+        }
+    )
     with app.app_context():
         user = db.session.get(User, user_id)
         for i in range(EACH):
@@ -392,8 +455,16 @@ def test_several_processes_writing_at_once_lose_no_update(tmp_path, monkeypatch)
 
     database_url = f"sqlite:///{tmp_path / 'shared.db'}"
     search_dir = str(tmp_path / "index")
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path / "i"),
-                      "SEARCH_DIR": search_dir, "RATE_LIMITS": False})
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "x",
+            "INSTANCE_PATH": str(tmp_path / "i"),
+            "SEARCH_DIR": search_dir,
+            "RATE_LIMITS": False,
+        }
+    )
     with app.app_context():
         db.create_all()
         c = make_consultation(state="open", slug="shared")
@@ -405,8 +476,10 @@ def test_several_processes_writing_at_once_lose_no_update(tmp_path, monkeypatch)
         rebuild_if_outdated(app, background=False)
 
     context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=_write_from_another_process, args=(database_url, search_dir, consultation_id, uid, n))
-                 for n, uid in enumerate(user_ids)]
+    processes = [
+        context.Process(target=_write_from_another_process, args=(database_url, search_dir, consultation_id, uid, n))
+        for n, uid in enumerate(user_ids)
+    ]
     for p in processes:
         p.start()
     for p in processes:
@@ -414,7 +487,9 @@ def test_several_processes_writing_at_once_lose_no_update(tmp_path, monkeypatch)
         assert p.exitcode == 0
 
     with app.test_request_context():
-        expected = {f"contribution:{i}" for i in db.session.scalars(select(Contribution.id).where(Contribution.consultation_id == consultation_id))}
+        expected = {
+            f"contribution:{i}" for i in db.session.scalars(select(Contribution.id).where(Contribution.consultation_id == consultation_id))
+        }
         assert len(expected) == WRITERS * EACH
         backend = app.extensions["consult_search"].backend
         assert expected <= backend.document_keys()

@@ -13,7 +13,6 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import pytest
 from scipy.sparse.csgraph import connected_components
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -175,16 +174,17 @@ def test_above_the_sample_size_texts_join_the_groups_of_the_sample(statements):
     assert len({text for _, text in items}) > similarity.SAMPLE
 
     group_of = {i: n for n, group in enumerate(suggest_groups(items, max_groups=len(items))) for i in group.ids}
-    together = [max(Counter(group_of.get(statement_id * 100 + copy) for copy in range(8)).values())
-                for statement_id, _ in statements]
+    together = [max(Counter(group_of.get(statement_id * 100 + copy) for copy in range(8)).values()) for statement_id, _ in statements]
     assert sum(count == 8 for count in together) >= 0.95 * len(statements)  # all 8 copies in one group
     assert min(together) >= 4
 
 
 def test_copies_of_a_statement_count_towards_one_group(statements):
-    copies = [(9001, "We need a plan to deal with cats in New Zealand."),
-              (9002, "we need a plan to deal with  cats in New Zealand."),
-              (9003, "We need a plan to deal with cats in New Zealand.")]
+    copies = [
+        (9001, "We need a plan to deal with cats in New Zealand."),
+        (9002, "we need a plan to deal with  cats in New Zealand."),
+        (9003, "We need a plan to deal with cats in New Zealand."),
+    ]
     groups = suggest_groups(statements + copies, max_groups=len(statements))
     holding = [g for g in groups if {9001, 9002, 9003} & set(g.ids)]
     assert len(holding) == 1 and {9001, 9002, 9003, 305} <= set(holding[0].ids)  # 305 says the same
@@ -197,8 +197,10 @@ def test_markdown_is_read_as_text():
         (3, "## Kea\n\n> dead kea found after the 1080 drops\n\n![a dead kea](https://img.example.org/kea.jpg)"),
         (4, "```\nkea 1080 drops\n```\nMore kea dying from <b>1080</b> drops, www.example.org/kea"),
     ]
-    others = [(10 + i, text) for i, text in enumerate(
-        ["Cycle lanes on every arterial road", "Longer library opening hours", "Free buses for students"])]
+    others = [
+        (10 + i, text)
+        for i, text in enumerate(["Cycle lanes on every arterial road", "Longer library opening hours", "Free buses for students"])
+    ]
     groups = suggest_groups(about_kea + others)
     assert len(groups) == 1 and set(groups[0].ids) == {1, 2, 3, 4}
     assert set(groups[0].terms) >= {"kea", "1080 drops"}
@@ -215,8 +217,11 @@ def test_chinese_text_is_cut_into_pairs_of_characters():
     assert {"計程", "程車"} <= set(next(g for g in groups if 1 in g.ids).terms)
     assert "責任" in next(g for g in groups if 4 in g.ids).terms
 
-    near = [(1, "我覺得Uber提供了更便利及更高品質的乘車環境"), (2, "我覺得Uber提供了更便利及更高品質的乘車環境。"),
-            (3, "我覺得計程車的服務比較好")]
+    near = [
+        (1, "我覺得Uber提供了更便利及更高品質的乘車環境"),
+        (2, "我覺得Uber提供了更便利及更高品質的乘車環境。"),
+        (3, "我覺得計程車的服務比較好"),
+    ]
     assert near_duplicates(near) == [[1, 2]]
 
 
@@ -254,9 +259,7 @@ def test_fewer_items_than_groups():
     assert [sorted(g.ids) for g in groups] == [[1, 2, 3]]
 
 
-@pytest.mark.parametrize(
-    ("function", "inside"), [(suggest_groups, "normalize"), (near_duplicates, "connected_components")]
-)
+@pytest.mark.parametrize(("function", "inside"), [(suggest_groups, "normalize"), (near_duplicates, "connected_components")])
 def test_computation_runs_on_one_thread(monkeypatch, statements, function, inside):
     # The web worker shares two cores: BLAS and OpenMP get one thread while these run.
     seen = []
@@ -305,7 +308,7 @@ def brute_force(items: list[tuple[int, str]], threshold: float) -> list[list[int
     labels = connected_components(linked, directed=False)[1]
     has_words = vectors.getnnz(axis=1) > 0
     groups: dict[int, list[int]] = {}
-    for (item_id, _), label, words in zip(items, labels, has_words):
+    for (item_id, _), label, words in zip(items, labels, has_words, strict=True):
         if words:
             groups.setdefault(label, []).append(item_id)
     return sorted((sorted(g) for g in groups.values() if len(g) >= 2), key=lambda g: (-len(g), g[0]))

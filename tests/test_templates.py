@@ -31,30 +31,36 @@ def state_comparisons(source: str) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("source", [
-    '{% if consultation.state == "open" %}',
-    "{% if c.state in ('closed', 'concluded') %}",
-    '{% if a.state not in ("withdrawn",) %}',
-    '{% if amendment.state != "withdrawn" %}',
-    '{% if c.moderation_state == "pending" %}',
-    '{% if c.state.value == "draft" %}',
-    '{{ "yes" if "open" == consultation.state }}',
-    '{% for c in items|selectattr("state", "equalto", "open") %}',
-    '{% if consultation.state is equalto "open" %}',
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        '{% if consultation.state == "open" %}',
+        "{% if c.state in ('closed', 'concluded') %}",
+        '{% if a.state not in ("withdrawn",) %}',
+        '{% if amendment.state != "withdrawn" %}',
+        '{% if c.moderation_state == "pending" %}',
+        '{% if c.state.value == "draft" %}',
+        '{{ "yes" if "open" == consultation.state }}',
+        '{% for c in items|selectattr("state", "equalto", "open") %}',
+        '{% if consultation.state is equalto "open" %}',
+    ],
+)
 def test_the_scan_finds_a_state_comparison(source):
     assert state_comparisons(f"<p>{source}</p>") == [source]
 
 
-@pytest.mark.parametrize("source", [
-    "{% if can(Action.POST_COMMENT, consultation) %}",
-    "{% if consultation.is_open %}",
-    "{{ state_badge(c.state) }}",
-    "{% for s in states %}",
-    "{% for state in states %}",
-    "<p>The consultation is in state == open</p>",  # text, not a template expression
-    '{{ url_with(state=s, page=None) }}',
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% if can(Action.POST_COMMENT, consultation) %}",
+        "{% if consultation.is_open %}",
+        "{{ state_badge(c.state) }}",
+        "{% for s in states %}",
+        "{% for state in states %}",
+        "<p>The consultation is in state == open</p>",  # text, not a template expression
+        '{{ url_with(state=s, page=None) }}',
+    ],
+)
 def test_the_scan_leaves_other_expressions_alone(source):
     assert state_comparisons(source) == []
 

@@ -123,8 +123,7 @@ HOSTILE = [
     '<a href="\x01javascript:alert(1)">x</a>',
     '<a href="&#106;&#97;&#118;&#97;&#115;&#99;&#114;&#105;&#112;&#116;&#58;alert(1)">x</a>',
     '<a href="&#x6A;&#x61;&#x76;&#x61;&#x73;&#x63;&#x72;&#x69;&#x70;&#x74;&#x3A;alert(1)">x</a>',
-    '<a href="&#0000106&#0000097&#0000118&#0000097&#0000115&#0000099&#0000114&#0000105'
-    '&#0000112&#0000116&#0000058alert(1)">x</a>',
+    '<a href="&#0000106&#0000097&#0000118&#0000097&#0000115&#0000099&#0000114&#0000105&#0000112&#0000116&#0000058alert(1)">x</a>',
     '<a href="jAvAsCrIpT&colon;alert&lpar;1&rpar;">x</a>',
     '<a href="vbscript:msgbox(1)">x</a>',
     '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">x</a>',
@@ -252,8 +251,7 @@ def test_table_list_and_abbr_attributes() -> None:
 
 def test_markdown_features() -> None:
     rendered = render_markdown(
-        "# Title\n\nSome *em* **strong** ~~gone~~ `code`\n\n| a | b |\n|:--|---|\n| 1 | 2 |\n\n"
-        "> quote\n\n```python\nx = 1\n```\n"
+        "# Title\n\nSome *em* **strong** ~~gone~~ `code`\n\n| a | b |\n|:--|---|\n| 1 | 2 |\n\n> quote\n\n```python\nx = 1\n```\n"
     )
     assert_safe(rendered)
     tags = [tag for tag, _ in walk(rendered).elements]
@@ -266,8 +264,7 @@ def test_markdown_features() -> None:
 def test_entities_render_as_characters() -> None:
     # Inline text is decoded by the Markdown parser, raw HTML blocks by the sanitiser.
     rendered = render_markdown(
-        "Back &#8617; &copy; &amp; &lt;b&gt; <span>&#8617;&nbsp;x</span>\n\n"
-        "<div>&#8617; &#x21a9; &hookleftarrow; &amp; &lt;b&gt;</div>"
+        "Back &#8617; &copy; &amp; &lt;b&gt; <span>&#8617;&nbsp;x</span>\n\n<div>&#8617; &#x21a9; &hookleftarrow; &amp; &lt;b&gt;</div>"
     )
     assert "&#" not in rendered and rendered.count("↩") == 5
     assert "©" in rendered
@@ -314,15 +311,10 @@ def test_policy_keeps_its_meaning() -> None:
     assert '<a href="#p-fnr1">↩</a>' in rendered
     assert "custom_code" not in rendered and "class" not in rendered
     assert elements(rendered, "div") == [{}]
-    assert (
-        "<h4><span>Considerations Regarding Releasing Custom Code as Open Source Software</span></h4>"
-        in rendered
-    )
+    assert "<h4><span>Considerations Regarding Releasing Custom Code as Open Source Software</span></h4>" in rendered
     assert "To what extent is the proposed pilot an effective means?" in rendered
     external = [a for a in elements(rendered, "a") if not (a["href"] or "").startswith("#")]
-    assert [a["href"] for a in external] == [
-        "https://www.whitehouse.gov/blog/2015/12/21/building-progress"
-    ]
+    assert [a["href"] for a in external] == ["https://www.whitehouse.gov/blog/2015/12/21/building-progress"]
     assert "nofollow" in (external[0]["rel"] or "")
 
 
@@ -557,9 +549,7 @@ def test_plain_text_blocks_lists_and_tables() -> None:
         "# Heading\n\nIntro.\n\n- one\n- two\n  - nested\n\n1. loose\n\n2. list\n\n"
         "> quoted\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nline<br>break\n\n---\n\nEnd"
     )
-    assert plain_text(source) == (
-        "Heading\n\nIntro.\n\none\ntwo\nnested\n\nloose\nlist\n\nquoted\n\na b\n1 2\n\nline\nbreak\n\nEnd"
-    )
+    assert plain_text(source) == ("Heading\n\nIntro.\n\none\ntwo\nnested\n\nloose\nlist\n\nquoted\n\na b\n1 2\n\nline\nbreak\n\nEnd")
 
 
 def test_plain_text_keeps_raw_html_text() -> None:
@@ -712,9 +702,7 @@ def assert_highlighted(rendered: str, marks: list[Highlight]) -> Marked:
     assert without_annotations(output) == rendered  # nothing else changed, byte for byte
     # text_content of the output is the original plus the link texts.
     assert len(text_content(output)) == len(text) + sum(len(link["text"]) for link in result.links)
-    kept = [
-        (index, mark) for index, mark in enumerate(marks) if max(0, mark.start) < min(len(text), mark.end)
-    ]
+    kept = [(index, mark) for index, mark in enumerate(marks) if max(0, mark.start) < min(len(text), mark.end)]
     assert len(result.links) == len(kept)
     for index, mark in kept:
         name = mark.id if mark.id is not None else str(index)
@@ -875,7 +863,7 @@ def test_hostile_href_label_and_id_are_escaped() -> None:
     assert "onmouseover" not in link["attrs"]
     assert link["text"] == hostile + ": 1"
     assert result.marks[0]["data-annotation"] == hostile
-    assert result.by_id[hostile.split()[0]] == text[:-1]
+    assert result.by_id[hostile.split(maxsplit=1)[0]] == text[:-1]
     assert anchor_text(output) == text
     assert_safe(without_annotations(output))
 
@@ -919,8 +907,7 @@ def test_anchor_text_skips_ignored_elements() -> None:
 def test_fragment_links_to_other_sections_go_to_the_whole_page():
     from consult.core.text import link_fragments_to
 
-    section = ('<p>Text<sup id="p-fnr2"><a href="#p-fn2">2</a></sup> and <a href="#p-local">here</a>.</p>'
-               '<p id="p-local">Local.</p>')
+    section = '<p>Text<sup id="p-fnr2"><a href="#p-fn2">2</a></sup> and <a href="#p-local">here</a>.</p><p id="p-local">Local.</p>'
     out = str(link_fragments_to(section, "/c/policy"))
     assert '<a href="/c/policy#p-fn2">2</a>' in out  # the footnote is in another section
     assert '<a href="#p-local">here</a>' in out  # this one is on the page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,7 @@ def assert_reconstructs(old: str, new: str, ops: list[DiffOp]) -> None:
     assert "".join(op.text for op in ops if op.kind != "insert") == old
     assert "".join(op.text for op in ops if op.kind != "delete") == new
     assert all(op.text for op in ops)
-    assert all(a.kind != b.kind for a, b in zip(ops, ops[1:]))
+    assert all(a.kind != b.kind for a, b in pairwise(ops))
 
 
 # --- word_diff -----------------------------------------------------------------
@@ -50,7 +51,10 @@ SAMPLES = [
     ("  leading and trailing  ", " leading, and trailing!\n"),
     ("The agency must publish the code.", "The agency shall publish all of the code."),
     ("a b c d e", "e d c b a"),
-    ("Line one.\nLine two.\n\nPara two — with “quotes” and the agency’s code.", "Line one!\n\nPara 2 — with «quotes» and the agencies’ code."),
+    (
+        "Line one.\nLine two.\n\nPara two — with “quotes” and the agency’s code.",
+        "Line one!\n\nPara 2 — with «quotes» and the agencies’ code.",
+    ),
     ("tabs\tand\r\nCRLF", "tabs and\nLF"),
     ("20 percent of new custom code", "at least 20 percent of new custom-developed code"),
     ("x" * 50, "y" * 50),
@@ -146,9 +150,7 @@ def test_policy_matches(policy_matches) -> None:
     assert 0 < scope.similarity < 1
 
     # The final policy added a separate Exceptions page.
-    assert by_new["exceptions-to-government-code-reuse"] == SectionMatch(
-        "added", None, "exceptions-to-government-code-reuse", 0.0
-    )
+    assert by_new["exceptions-to-government-code-reuse"] == SectionMatch("added", None, "exceptions-to-government-code-reuse", 0.0)
     # v1's Appendix B is nothing but an <img> of the procurement diagram; v2 describes the
     # three steps in prose in "3. Three-Step Software Solutions Analysis". An image tag shares
     # almost no words with that prose (similarity ~0.01, the app's plain text would even be

@@ -80,8 +80,17 @@ class Race:
 
         with self.app.app_context():
             rows = db.session.execute(select(Vote).where(Vote.consultation_id == place.id)).scalars()
-            return [{"user_id": v.user_id, "contribution_id": v.contribution_id, "section_key": v.section_key,
-                     "value": v.value, "created_at": v.created_at, "updated_at": v.updated_at} for v in rows]
+            return [
+                {
+                    "user_id": v.user_id,
+                    "contribution_id": v.contribution_id,
+                    "section_key": v.section_key,
+                    "value": v.value,
+                    "created_at": v.created_at,
+                    "updated_at": v.updated_at,
+                }
+                for v in rows
+            ]
 
     def log_size(self) -> int:
         return self.log.stat().st_size
@@ -93,7 +102,7 @@ class Race:
             log = f.read().decode(errors="replace")
         if "Traceback" in log:
             first = log.index("Traceback")
-            pytest.fail(f"the server logged an error:\n{log[max(0, first - 200):first + 6000]}", pytrace=False)
+            pytest.fail(f"the server logged an error:\n{log[max(0, first - 200) : first + 6000]}", pytrace=False)
 
     def consultation(self, place: Place):
         from consult.core.models import db
@@ -105,6 +114,7 @@ class Race:
 
 
 # ---- the database and the server -------------------------------------------------------------
+
 
 @contextmanager
 def _scratch_postgresql(url: str) -> Iterator[str]:
@@ -143,8 +153,7 @@ def _seed(app: Flask) -> tuple[Place, Place, dict[str, int]]:
         council = accounts._new_organisation(slug="council", name="Riverside Council")
         author = accounts.create_user(email="author@race.example", password=PASSWORD, display_name="Ada Author")
         accounts.grant_role(council, author, Role.AUTHOR)
-        voters = [accounts.create_user(email=f"voter{n}@race.example", password=PASSWORD, display_name=f"Voter {n}")
-                  for n in range(VOTERS)]
+        voters = [accounts.create_user(email=f"voter{n}@race.example", password=PASSWORD, display_name=f"Voter {n}") for n in range(VOTERS)]
         places = []
         for slug in ("burst", "closing"):
             c = proposals.create_consultation(council, actor=author, slug=slug, title=f"Open data ({slug})")
@@ -152,8 +161,13 @@ def _seed(app: Flask) -> tuple[Place, Place, dict[str, int]]:
             proposals.publish_version(c, actor=author)
             proposals.change_state(c, Transition.OPEN, actor=author)
             section = c.current_version.sections[1]
-            amendment = propose_amendment(c, actor=voters[0], section_key=section.key, rationale="Say who checks it.",
-                                          proposed_text=section.body.strip() + " An auditor checks it every year.")
+            amendment = propose_amendment(
+                c,
+                actor=voters[0],
+                section_key=section.key,
+                rationale="Say who checks it.",
+                proposed_text=section.body.strip() + " An auditor checks it every year.",
+            )
             places.append(Place(slug, c.id, amendment.id, c.current_version.sections[0].key))
         db.session.commit()
         ids = {u.email: u.id for u in [author, *voters]}
@@ -175,9 +189,13 @@ def race(request, tmp_path_factory) -> Iterator[Race]:
         app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "race", "INSTANCE_PATH": str(tmp / "instance")})
         cleanup.callback(_dispose, app)  # runs before the scratch database is dropped
         burst, closing, ids = _seed(app)
-        env = os.environ | {"CONSULT_DATABASE_URL": database_url, "CONSULT_SECRET_KEY": "race",
-                            "CONSULT_SESSION_COOKIE_SECURE": "false", "CONSULT_INSTANCE_PATH": str(tmp / "instance"),
-                            "CONSULT_RATE_LIMITS": "false"}  # races, not the posting limits
+        env = os.environ | {
+            "CONSULT_DATABASE_URL": database_url,
+            "CONSULT_SECRET_KEY": "race",
+            "CONSULT_SESSION_COOKIE_SECURE": "false",
+            "CONSULT_INSTANCE_PATH": str(tmp / "instance"),
+            "CONSULT_RATE_LIMITS": "false",
+        }  # races, not the posting limits
         server, port = start_gunicorn(env, WORKERS, tmp / "gunicorn.log")
         cleanup.callback(stop, server)
         author, *voters = sign_in_all(port, list(ids), PASSWORD)
@@ -194,6 +212,7 @@ def _dispose(app: Flask) -> None:
 
 
 # ---- helpers ---------------------------------------------------------------------------------
+
 
 def fire(jobs: list[Callable[[], Reply]]) -> list[Reply | BaseException]:
     """Run every job in its own thread, all released at once by a barrier."""
@@ -230,6 +249,7 @@ def _target(place: Place, kind: str) -> dict:
 
 # ---- the races -------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("kind", ["amendment", "section"])
 def test_twenty_simultaneous_votes_by_one_person_leave_one_row(race, kind):
     who, place = race.voters[1], race.burst
@@ -245,8 +265,12 @@ def test_twenty_simultaneous_votes_by_one_person_leave_one_row(race, kind):
     refused = [r.message for r in replies if not r.redirect]
     # Nothing stands in the way of a vote on an open consultation: each one is taken, the last wins.
     assert not refused, f"{len(refused)} of one person's 20 votes refused: {refused}"
-    mine = [v for v in race.votes(place) if v["user_id"] == who.user_id
-            and (v["contribution_id"] == place.amendment_id if kind == "amendment" else v["section_key"] == place.section_key)]
+    mine = [
+        v
+        for v in race.votes(place)
+        if v["user_id"] == who.user_id
+        and (v["contribution_id"] == place.amendment_id if kind == "amendment" else v["section_key"] == place.section_key)
+    ]
     assert len(mine) == 1, f"{len(mine)} rows for one person's vote on one {kind}: {mine}"
     assert mine[0]["value"] in succeeded
     assert mine[0]["updated_at"] >= mine[0]["created_at"]
@@ -275,6 +299,7 @@ def test_votes_racing_the_close_never_land_after_it(race):
                     reply = error
                 log[n].append((kind, value, reply))
                 answered.release()
+
         return run
 
     def close() -> Reply:
@@ -337,16 +362,21 @@ def test_a_vote_that_read_the_clock_first_but_writes_second_keeps_its_row_dated_
     place, who = race.burst, race.voters[2]
     with race.app.app_context():
         c, actor = db.session.get(Consultation, place.id), db.session.get(User, who.user_id)
-        target = ({"contribution": db.session.get(Contribution, place.amendment_id)} if kind == "amendment"
-                  else {"section_key": place.section_key})
+        target = (
+            {"contribution": db.session.get(Contribution, place.amendment_id)}
+            if kind == "amendment"
+            else {"section_key": place.section_key}
+        )
         voting.cast_vote(c, actor=actor, value="support", **target)
         db.session.commit()
-        (created,) = [v["created_at"] for v in race.votes(place) if v["user_id"] == who.user_id
-                      and (v["contribution_id"] is not None) == (kind == "amendment")]
+        (created,) = [
+            v["created_at"]
+            for v in race.votes(place)
+            if v["user_id"] == who.user_id and (v["contribution_id"] is not None) == (kind == "amendment")
+        ]
         with mock.patch("consult.proposals.services.utcnow", return_value=created - timedelta(milliseconds=5)):
             voting.cast_vote(c, actor=actor, value="oppose", **target)
         db.session.commit()
-    (row,) = [v for v in race.votes(place) if v["user_id"] == who.user_id
-              and (v["contribution_id"] is not None) == (kind == "amendment")]
+    (row,) = [v for v in race.votes(place) if v["user_id"] == who.user_id and (v["contribution_id"] is not None) == (kind == "amendment")]
     assert row["value"] == "oppose"
     assert row["created_at"] == created and row["updated_at"] == created

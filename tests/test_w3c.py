@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import UTC, datetime, timedelta, timezone
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -423,9 +423,7 @@ def test_unicode_quote_keeps_code_point_offsets() -> None:
     start, end = 27, 69
     assert section_text[start:end] == exact and len(exact) == 42
     assert len(exact.encode("utf-16-le")) // 2 == 44  # what a JavaScript .length would count
-    document = annotation(
-        passage(exact=exact, prefix=section_text[:start], suffix=section_text[end:], start=start, end=end)
-    )
+    document = annotation(passage(exact=exact, prefix=section_text[:start], suffix=section_text[end:], start=start, end=end))
     refined = document["target"]["selector"]["refinedBy"]
     assert refined == [
         {"type": "TextQuoteSelector", "exact": exact, "prefix": section_text[:start], "suffix": "."},

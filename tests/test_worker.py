@@ -36,16 +36,28 @@ def _transaction():
 
 
 def test_the_worker_opens_a_consultation_on_its_date_with_no_request(tmp_path):
-    env = {**os.environ, "CONSULT_INSTANCE_PATH": str(tmp_path), "CONSULT_DATABASE_URL": f"sqlite:///{tmp_path / 'consult.db'}",
-           "CONSULT_SECRET_KEY": "worker-test", "CONSULT_JOBS_RETRY_DELAY": "1"}
+    env = {
+        **os.environ,
+        "CONSULT_INSTANCE_PATH": str(tmp_path),
+        "CONSULT_DATABASE_URL": f"sqlite:///{tmp_path / 'consult.db'}",
+        "CONSULT_SECRET_KEY": "worker-test",
+        "CONSULT_JOBS_RETRY_DELAY": "1",
+    }
     env.pop("CONSULT_JOBS_URL", None)
     app = create_app({"INSTANCE_PATH": str(tmp_path), "DATABASE_URL": env["CONSULT_DATABASE_URL"], "SECRET_KEY": "worker-test"})
     with app.app_context():
         db.create_all()
         consultation = make_consultation(state="draft", slug="opens-soon")
         opens_at = utcnow() + timedelta(seconds=1.5)
-        proposals.update_consultation(consultation, actor=consultation.created_by, title=consultation.title, summary="",
-                                      opens_at=opens_at, closes_at=consultation.closes_at, licence=consultation.licence)
+        proposals.update_consultation(
+            consultation,
+            actor=consultation.created_by,
+            title=consultation.title,
+            summary="",
+            opens_at=opens_at,
+            closes_at=consultation.closes_at,
+            licence=consultation.licence,
+        )
         db.session.commit()
         consultation_id = consultation.id
         db.session.remove()
@@ -56,8 +68,9 @@ def test_the_worker_opens_a_consultation_on_its_date_with_no_request(tmp_path):
             return connection.execute("SELECT state FROM consultations WHERE id = ?", (consultation_id,)).fetchone()[0]
 
     assert state() == "draft"
-    worker = subprocess.Popen([sys.executable, "-m", "consult", "worker"], cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "consult", "worker"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         deadline = time.monotonic() + 30
         while state() != "open":

@@ -105,11 +105,7 @@ def _failed(document: Any, kind: Kind) -> list[tuple[str, Assertion]]:
         for index, item in enumerate(document["items"]):
             if isinstance(item, dict):
                 standalone = {"@context": ANNO_CONTEXT, **item}
-                failed += [
-                    (f"items[{index}]: ", a)
-                    for a in assertions("annotation")
-                    if not a.validator.is_valid(standalone)
-                ]
+                failed += [(f"items[{index}]: ", a) for a in assertions("annotation") if not a.validator.is_valid(standalone)]
     return failed
 
 

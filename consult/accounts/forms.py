@@ -15,7 +15,9 @@ DISPLAY_NAME = [DataRequired(message="Enter the name others will see."), Length(
 
 
 class SignUpForm(FlaskForm):
-    display_name = StringField("Public name", validators=DISPLAY_NAME, description="Shown next to what you write. Your email address is never shown.")
+    display_name = StringField(
+        "Public name", validators=DISPLAY_NAME, description="Shown next to what you write. Your email address is never shown."
+    )
     email = EmailField("Email address", validators=EMAIL)
     password = PasswordField("Password", validators=NEW_PASSWORD, description=f"At least {MIN_PASSWORD_LENGTH} characters.")
     confirm = PasswordField("Repeat the password", validators=[EqualTo("password", message="The two passwords differ.")])
@@ -40,8 +42,9 @@ class ProfileForm(FlaskForm):
 
 
 class MemberForm(FlaskForm):
-    email = EmailField("Email address of the person", validators=[
-        DataRequired(message="Enter the email address of the person to add."), *EMAIL[1:]])
+    email = EmailField(
+        "Email address of the person", validators=[DataRequired(message="Enter the email address of the person to add."), *EMAIL[1:]]
+    )
     role = SelectField("Role", choices=[SelectChoice(r.value, r.value.capitalize()) for r in Role])
 
 
@@ -53,7 +56,11 @@ class OrganisationForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(message="Enter the organisation's name."), Length(max=200)])
     slug = StringField(
         "Short name",
-        validators=[DataRequired(message="Enter a short name for the web address."), Length(max=80), Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z", message="Use lowercase letters, digits and single hyphens.")],
+        validators=[
+            DataRequired(message="Enter a short name for the web address."),
+            Length(max=80),
+            Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z", message="Use lowercase letters, digits and single hyphens."),
+        ],
         description="Used in web addresses, such as riverside-council.",
     )
     description = TextAreaField("Description", validators=[Length(max=5000)], description="Markdown.")

@@ -35,16 +35,12 @@ class User(UserMixin, db.Model):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    memberships: Mapped[list[Membership]] = relationship(
-        back_populates="user", cascade="all, delete-orphan"
-    )
+    memberships: Mapped[list[Membership]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
     __table_args__ = (CheckConstraint("email = lower(email)", name="email_lowercase"),)
 
     def roles_in(self, organisation_id: int) -> frozenset[Role]:
-        return frozenset(
-            Role(m.role) for m in self.memberships if m.organisation_id == organisation_id
-        )
+        return frozenset(Role(m.role) for m in self.memberships if m.organisation_id == organisation_id)
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.display_name!r}>"
@@ -61,9 +57,7 @@ class Organisation(db.Model):
     description: Mapped[str] = mapped_column(default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    memberships: Mapped[list[Membership]] = relationship(
-        back_populates="organisation", cascade="all, delete-orphan"
-    )
+    memberships: Mapped[list[Membership]] = relationship(back_populates="organisation", cascade="all, delete-orphan")
 
     def __repr__(self) -> str:
         return f"<Organisation {self.slug}>"
@@ -76,9 +70,7 @@ class Membership(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    organisation_id: Mapped[int] = mapped_column(
-        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
-    )
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -28,11 +28,11 @@ from consult.accounts.models import (
 )
 from consult.audit.models import StaffOperation, TargetType
 from consult.audit.services import record_staff_action
-from consult.core.errors import RuleViolation
-from consult.core.slugs import is_slug
 from consult.core import links
+from consult.core.errors import RuleViolation
 from consult.core.mail import queue_mail
 from consult.core.models import db, utcnow
+from consult.core.slugs import is_slug
 from consult.permissions import Action, authorize
 
 MIN_PASSWORD_LENGTH = 10
@@ -47,8 +47,7 @@ def _dummy_hash(method: str) -> str:
 class SignInThrottled(RuleViolation):
     def __init__(self, minutes: int):
         super().__init__(
-            f"Too many failed sign-in attempts. Wait {minutes} minutes and try again, "
-            "or reset your password.",
+            f"Too many failed sign-in attempts. Wait {minutes} minutes and try again, or reset your password.",
             status=429,
         )
 
@@ -70,9 +69,7 @@ def check_password_rules(password: str) -> None:
         raise RuleViolation(f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters.", status=400)
 
 
-def create_user(
-    *, email: str, password: str, display_name: str, site_admin: bool = False, confirmed: bool = True
-) -> User:
+def create_user(*, email: str, password: str, display_name: str, site_admin: bool = False, confirmed: bool = True) -> User:
     """Create an account (for the CLI, the demo and tests). Refuses an address in use."""
     email = normalise_email(email)
     check_password_rules(password)
@@ -149,13 +146,9 @@ def sign_in(*, email: str, password: str, address: str) -> SignInResult | None:
     email = normalise_email(email)
     window = int(config["SIGNIN_WINDOW_SECONDS"])
     since = utcnow() - timedelta(seconds=window)
-    failures_for_account = db.session.scalar(
-        select(func.count()).where(SignInAttempt.email == email, SignInAttempt.attempted_at >= since)
-    )
+    failures_for_account = db.session.scalar(select(func.count()).where(SignInAttempt.email == email, SignInAttempt.attempted_at >= since))
     failures_for_address = db.session.scalar(
-        select(func.count()).where(
-            SignInAttempt.address == address, SignInAttempt.attempted_at >= since
-        )
+        select(func.count()).where(SignInAttempt.address == address, SignInAttempt.attempted_at >= since)
     )
     if (
         failures_for_account >= config["SIGNIN_MAX_FAILURES_PER_ACCOUNT"]
@@ -240,8 +233,13 @@ def organisation_by_slug(slug: str) -> Organisation | None:
 def create_organisation(*, actor: User | None, slug: str, name: str, description: str = "") -> Organisation:
     authorize(actor, Action.CREATE_ORGANISATION)
     organisation = _new_organisation(slug=slug, name=name, description=description)
-    record_staff_action(StaffOperation.CREATE_ORGANISATION, actor=actor, organisation_id=organisation.id,
-                        target_type=TargetType.ORGANISATION, target_id=organisation.id)
+    record_staff_action(
+        StaffOperation.CREATE_ORGANISATION,
+        actor=actor,
+        organisation_id=organisation.id,
+        target_type=TargetType.ORGANISATION,
+        target_id=organisation.id,
+    )
     return organisation
 
 
@@ -263,8 +261,14 @@ def add_member(organisation: Organisation, user: User, role: Role, *, actor: Use
     had = {m.id for m in user.memberships}
     added = grant_role(organisation, user, role).id not in had
     if added:
-        record_staff_action(StaffOperation.GRANT_ROLE, actor=actor, organisation_id=organisation.id, target_type=TargetType.USER,
-                            target_id=user.id, detail={"role": role.value})
+        record_staff_action(
+            StaffOperation.GRANT_ROLE,
+            actor=actor,
+            organisation_id=organisation.id,
+            target_type=TargetType.USER,
+            target_id=user.id,
+            detail={"role": role.value},
+        )
     return added
 
 
@@ -279,9 +283,9 @@ def add_member_by_email(organisation: Organisation, email: str, role: Role, *, a
 
 
 def memberships_of(organisation: Organisation) -> list[Membership]:
-    return list(db.session.scalars(
-        select(Membership).where(Membership.organisation_id == organisation.id).order_by(Membership.role, Membership.id)
-    ))
+    return list(
+        db.session.scalars(select(Membership).where(Membership.organisation_id == organisation.id).order_by(Membership.role, Membership.id))
+    )
 
 
 def remove_member(organisation: Organisation, user: User, role: Role, *, actor: User | None) -> None:
@@ -297,8 +301,14 @@ def remove_member(organisation: Organisation, user: User, role: Role, *, actor: 
     ).rowcount
     db.session.expire(user, ["memberships"])
     if gone:
-        record_staff_action(StaffOperation.REVOKE_ROLE, actor=actor, organisation_id=organisation.id, target_type=TargetType.USER,
-                            target_id=user.id, detail={"role": role.value})
+        record_staff_action(
+            StaffOperation.REVOKE_ROLE,
+            actor=actor,
+            organisation_id=organisation.id,
+            target_type=TargetType.USER,
+            target_id=user.id,
+            detail={"role": role.value},
+        )
 
 
 def grant_role(organisation: Organisation, user: User, role: Role) -> Membership:

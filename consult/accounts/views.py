@@ -19,9 +19,9 @@ from consult.core.errors import RuleViolation
 from consult.core.forms import refused_on
 from consult.core.links import safe_next
 from consult.core.models import db
-from consult.permissions import Action, authorize
 from consult.core.routing import public
 from consult.extensions import login_manager
+from consult.permissions import Action, authorize
 
 bp = Blueprint("accounts", __name__)
 
@@ -138,7 +138,9 @@ def new_organisation():
     authorize(current_user, Action.CREATE_ORGANISATION)
     form = OrganisationForm()
     if form.validate_on_submit():
-        organisation = services.create_organisation(actor=current_user, slug=form.slug.data, name=form.name.data, description=form.description.data)
+        organisation = services.create_organisation(
+            actor=current_user, slug=form.slug.data, name=form.name.data, description=form.description.data
+        )
         db.session.commit()
         flash(f"{organisation.name} has been created. Add its authors, moderators and admins.", "success")
         return redirect(url_for("accounts.members", slug=organisation.slug))
@@ -160,7 +162,11 @@ def members(slug: str):
             flash(f"{user.display_name} {'is now' if added else 'was already'} {form.role.data} of {organisation.name}.", "success")
             return redirect(url_for("accounts.members", slug=slug))
     return render_template(
-        "accounts/members.html", organisation=organisation, memberships=services.memberships_of(organisation), form=form, remove_form=EmptyForm()
+        "accounts/members.html",
+        organisation=organisation,
+        memberships=services.memberships_of(organisation),
+        form=form,
+        remove_form=EmptyForm(),
     ), 400 if form.errors else 200
 
 

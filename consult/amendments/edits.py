@@ -60,7 +60,7 @@ def conflict(a: list[Edit], b: list[Edit]) -> bool:
 def apply_edits(base: str, changes: list[Edit]) -> str:
     out, position = [], 0
     for e in sorted(changes, key=lambda e: (e.start, e.end)):
-        out.append(base[position:e.start])
+        out.append(base[position : e.start])
         out.append(e.replacement)
         position = e.end
     out.append(base[position:])

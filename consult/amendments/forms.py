@@ -55,7 +55,9 @@ class AnswerForm(FlaskForm):
 class CiteForm(FlaskForm):
     """Trace a section's change in the draft to a contribution, given by its number."""
 
-    contribution_id = WholeNumberField(message="Give the number of the comment or amendment to cite, such as 123.", hash_sign=True, required=True)
+    contribution_id = WholeNumberField(
+        message="Give the number of the comment or amendment to cite, such as 123.", hash_sign=True, required=True
+    )
     section_key = StringField()
 
 

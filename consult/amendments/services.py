@@ -24,8 +24,8 @@ from consult.contributions.services import BODY_RULES, MAX_QUOTE_LENGTH, add_con
 from consult.core import text
 from consult.core.errors import RuleViolation
 from consult.core.models import db, utcnow
-from consult.permissions import Action, authorize, visible_contributions, visible_supporters
 from consult.core.signals import consultation_concluding, version_published
+from consult.permissions import Action, authorize, visible_contributions, visible_supporters
 from consult.proposals.models import Consultation, Section, SectionChange, Version
 from consult.proposals.services import MAX_SECTION_LENGTH, draft_for_editing, get_visible_consultation, hold_open
 from consult.proposals.textdiff import DiffOp, word_diff
@@ -35,6 +35,7 @@ MAX_RATIONALE_LENGTH = BODY_RULES[ContributionKind.AMENDMENT].max_length
 
 
 # ---- proposing -----------------------------------------------------------------------------
+
 
 def propose_amendment(
     consultation: Consultation,
@@ -48,6 +49,7 @@ def propose_amendment(
 ) -> Contribution:
     """Propose new words for a section of the current version: the section's whole new text,
     or a quoted passage of it and its replacement (empty replacement: delete the passage)."""
+
     def words(contribution: Contribution) -> None:
         section = contribution.version.section(section_key)
         if section is None:
@@ -78,7 +80,9 @@ def preview(section: Section, proposed: str) -> tuple[list[DiffOp], str]:
     return word_diff(section.text, text.plain_text(proposed)), str(text.render_markdown(proposed))
 
 
-def preview_proposal(section: Section, *, proposed_text: str | None, quote: str | None, replacement: str | None) -> tuple[list[DiffOp], str]:
+def preview_proposal(
+    section: Section, *, proposed_text: str | None, quote: str | None, replacement: str | None
+) -> tuple[list[DiffOp], str]:
     """``preview`` of what ``propose_amendment`` would store with these words."""
     return preview(section, proposed_section_text(section, proposed_text=proposed_text, quote=quote, replacement=replacement))
 
@@ -100,6 +104,7 @@ def _replace_passage(section: Section, quote: str, replacement: str) -> str:
 
 
 # ---- taking part ---------------------------------------------------------------------------
+
 
 def co_support(amendment: Amendment, *, actor: User) -> None:
     authorize(actor, Action.CO_SUPPORT_AMENDMENT, amendment)
@@ -148,18 +153,25 @@ def answer_amendment(amendment: Amendment, *, actor: User, decision: str, reason
     amendment.answered_by = actor
     amendment.answered_at = utcnow()
     db.session.flush()
-    record_staff_action(StaffOperation.ANSWER_AMENDMENT, actor=actor, consultation=amendment.contribution.consultation,
-                        target_type=TargetType.CONTRIBUTION, target_id=amendment.contribution_id, detail={"decision": decision})
+    record_staff_action(
+        StaffOperation.ANSWER_AMENDMENT,
+        actor=actor,
+        consultation=amendment.contribution.consultation,
+        target_type=TargetType.CONTRIBUTION,
+        target_id=amendment.contribution_id,
+        detail={"decision": decision},
+    )
 
 
 # ---- reading -------------------------------------------------------------------------------
 
+
 def get_visible_amendment(user: User | None, contribution_id: int) -> Contribution | None:
     """The amendment with this id if ``user`` may see it (and its consultation)."""
     contribution = db.session.scalar(
-        select(Contribution).join(Amendment, Amendment.contribution_id == Contribution.id).where(
-            Contribution.id == contribution_id, visible_contributions(user)
-        )
+        select(Contribution)
+        .join(Amendment, Amendment.contribution_id == Contribution.id)
+        .where(Contribution.id == contribution_id, visible_contributions(user))
     )
     if contribution is None or get_visible_consultation(user, contribution.consultation.slug) is None:
         return None
@@ -227,18 +239,21 @@ def amendment_counts(consultation: Consultation, user: User | None) -> dict[str,
 def unanswered_above_threshold(consultation: Consultation) -> int:
     """Visible open amendments with at least the consultation's response threshold of
     supporting votes: each must be answered before the consultation is concluded."""
-    return db.session.scalar(
-        select(func.count())
-        .select_from(Contribution)
-        .join(Amendment, Amendment.contribution_id == Contribution.id)
-        .where(
-            Contribution.consultation_id == consultation.id,
-            Contribution.moderation_state == ModerationState.VISIBLE,
-            Contribution.deleted_at.is_(None),
-            Amendment.state == AmendmentState.OPEN,
-            support_count() >= consultation.response_threshold,
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Contribution)
+            .join(Amendment, Amendment.contribution_id == Contribution.id)
+            .where(
+                Contribution.consultation_id == consultation.id,
+                Contribution.moderation_state == ModerationState.VISIBLE,
+                Contribution.deleted_at.is_(None),
+                Amendment.state == AmendmentState.OPEN,
+                support_count() >= consultation.response_threshold,
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 @consultation_concluding.connect
@@ -273,7 +288,8 @@ def conflicts(contributions: list[Contribution]) -> dict[int, list[int]]:
     """Among these amendments, which change overlapping words of the same section of the same
     version (withdrawn and rejected ones left aside): id -> the ids it conflicts with."""
     live = [
-        c for c in contributions
+        c
+        for c in contributions
         if c.amendment.state in (AmendmentState.OPEN, AmendmentState.ANSWERED)
         and c.amendment.decision in (None, Decision.ACCEPTED, Decision.ACCEPTED_IN_PART)
     ]
@@ -287,7 +303,7 @@ def conflicts(contributions: list[Contribution]) -> dict[int, list[int]]:
         base = base_section(members[0])
         changes = {c.id: edits(base.body.strip(), c.amendment.proposed_text) for c in members}
         for i, a in enumerate(members):
-            for b in members[i + 1:]:
+            for b in members[i + 1 :]:
                 if conflict(changes[a.id], changes[b.id]):
                     result[a.id].append(b.id)
                     result[b.id].append(a.id)
@@ -310,6 +326,7 @@ def section_conflicts(contribution: Contribution) -> list[int]:
 
 
 # ---- the next version ----------------------------------------------------------------------
+
 
 @dataclass
 class NextVersion:
@@ -382,8 +399,14 @@ def start_next_version(consultation: Consultation, *, actor: User) -> NextVersio
             db.session.add(Citation(version=draft, section_key=key, contribution=c))
             report.applied.append(c)
     db.session.flush()
-    record_staff_action(StaffOperation.START_NEXT_VERSION, actor=actor, consultation=consultation, target_type=TargetType.VERSION,
-                        target_id=draft.id, detail={"version": draft.number, "applied": [c.id for c in report.applied]})
+    record_staff_action(
+        StaffOperation.START_NEXT_VERSION,
+        actor=actor,
+        consultation=consultation,
+        target_type=TargetType.VERSION,
+        target_id=draft.id,
+        detail={"version": draft.number, "applied": [c.id for c in report.applied]},
+    )
     return report
 
 
@@ -395,15 +418,27 @@ def cite(version: Version, section_key: str, contribution: Contribution, *, acto
         raise RuleViolation("A published version is fixed: cite contributions in the draft of the next one.")
     if version.section(section_key) is None:
         raise RuleViolation("That section is not in the draft.", status=400)
-    if contribution.consultation_id != version.consultation_id or contribution.moderation_state != ModerationState.VISIBLE or contribution.deleted_at:
+    if (
+        contribution.consultation_id != version.consultation_id
+        or contribution.moderation_state != ModerationState.VISIBLE
+        or contribution.deleted_at
+    ):
         raise RuleViolation(f"There is no contribution {contribution.id} to cite in this consultation.", status=400)
     exists = db.session.scalar(
-        select(Citation.id).where(Citation.version_id == version.id, Citation.section_key == section_key, Citation.contribution_id == contribution.id)
+        select(Citation.id).where(
+            Citation.version_id == version.id, Citation.section_key == section_key, Citation.contribution_id == contribution.id
+        )
     )
     if exists is None:
         db.session.add(Citation(version=version, section_key=section_key, contribution=contribution))
-        record_staff_action(StaffOperation.ADD_CITATION, actor=actor, consultation=version.consultation, target_type=TargetType.CONTRIBUTION,
-                            target_id=contribution.id, detail={"version": version.number, "section_key": section_key})
+        record_staff_action(
+            StaffOperation.ADD_CITATION,
+            actor=actor,
+            consultation=version.consultation,
+            target_type=TargetType.CONTRIBUTION,
+            target_id=contribution.id,
+            detail={"version": version.number, "section_key": section_key},
+        )
     db.session.flush()
 
 
@@ -422,11 +457,19 @@ def uncite(version: Version, section_key: str, contribution_id: int, *, actor: U
     if version.published_at is not None:
         raise RuleViolation("A published version is fixed: its citations stay on record.")
     gone = db.session.execute(
-        delete(Citation).where(Citation.version_id == version.id, Citation.section_key == section_key, Citation.contribution_id == contribution_id)
+        delete(Citation).where(
+            Citation.version_id == version.id, Citation.section_key == section_key, Citation.contribution_id == contribution_id
+        )
     ).rowcount
     if gone:
-        record_staff_action(StaffOperation.REMOVE_CITATION, actor=actor, consultation=version.consultation, target_type=TargetType.CONTRIBUTION,
-                            target_id=contribution_id, detail={"version": version.number, "section_key": section_key})
+        record_staff_action(
+            StaffOperation.REMOVE_CITATION,
+            actor=actor,
+            consultation=version.consultation,
+            target_type=TargetType.CONTRIBUTION,
+            target_id=contribution_id,
+            detail={"version": version.number, "section_key": section_key},
+        )
     db.session.flush()
     return bool(gone)
 
@@ -440,13 +483,19 @@ def citable_by_section(consultation: Consultation) -> dict[str, list[Contributio
     beside the number field)."""
     ranked = (
         select(Contribution.id, func.row_number().over(partition_by=Contribution.section_key, order_by=Contribution.id.desc()).label("n"))
-        .where(Contribution.consultation_id == consultation.id, Contribution.section_key.is_not(None),
-               Contribution.kind.in_([ContributionKind.COMMENT, ContributionKind.REPLY, ContributionKind.AMENDMENT]),
-               visible_contributions(None))
+        .where(
+            Contribution.consultation_id == consultation.id,
+            Contribution.section_key.is_not(None),
+            Contribution.kind.in_([ContributionKind.COMMENT, ContributionKind.REPLY, ContributionKind.AMENDMENT]),
+            visible_contributions(None),
+        )
         .subquery()
     )
     rows = db.session.scalars(
-        select(Contribution).join(ranked, ranked.c.id == Contribution.id).where(ranked.c.n <= CITABLE_PER_SECTION).order_by(Contribution.id.desc())
+        select(Contribution)
+        .join(ranked, ranked.c.id == Contribution.id)
+        .where(ranked.c.n <= CITABLE_PER_SECTION)
+        .order_by(Contribution.id.desc())
     )
     result: dict[str, list[Contribution]] = defaultdict(list)
     for contribution in rows:
@@ -472,8 +521,11 @@ def _mark_incorporated(sender, *, version: Version, **_):
     """Publishing a version marks the accepted amendments it cites as incorporated."""
     ids = select(Citation.contribution_id).where(Citation.version_id == version.id)
     for amendment in db.session.scalars(
-        select(Amendment).where(Amendment.contribution_id.in_(ids), Amendment.state == AmendmentState.ANSWERED,
-                                Amendment.decision.in_([Decision.ACCEPTED, Decision.ACCEPTED_IN_PART]))
+        select(Amendment).where(
+            Amendment.contribution_id.in_(ids),
+            Amendment.state == AmendmentState.ANSWERED,
+            Amendment.decision.in_([Decision.ACCEPTED, Decision.ACCEPTED_IN_PART]),
+        )
     ):
         amendment.state = AmendmentState.INCORPORATED
         amendment.incorporated_version_id = version.id

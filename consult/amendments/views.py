@@ -11,13 +11,12 @@ from consult.core.errors import RuleViolation
 from consult.core.forms import refuse_invalid, refused_on
 from consult.core.models import db
 from consult.core.params import page_number
-from consult.permissions import Action, authorize
 from consult.core.routing import public
+from consult.extensions import POSTING_TOO_FAST, limiter, limits_off, posting_limit
+from consult.permissions import Action, authorize
 from consult.proposals.models import Consultation
 from consult.proposals.services import get_visible_consultation
 from consult.voting import services as voting
-
-from consult.extensions import POSTING_TOO_FAST, limiter, limits_off, posting_limit
 
 bp = Blueprint("amendments", __name__)
 
@@ -49,12 +48,25 @@ def index(slug: str):
     section_key = request.args.get("section") or None
     if section_key and (c.current_version is None or not any(s.key == section_key for v in c.published_versions for s in v.sections)):
         abort(404, "There is no such section in this consultation.")
-    pagination = db.paginate(services.amendments_query(c, current_user, section_key=section_key, sort=sort), page=page_number(), per_page=PER_PAGE, error_out=False)
+    pagination = db.paginate(
+        services.amendments_query(c, current_user, section_key=section_key, sort=sort),
+        page=page_number(),
+        per_page=PER_PAGE,
+        error_out=False,
+    )
     items = list(pagination.items)
     return render_template(
-        "amendments/index.html", consultation=c, pagination=pagination, amendments=items, sort=sort, sorts=SORTS,
-        section_key=section_key, tallies=voting.tallies(c.id for c in items), conflicts=services.conflicts(items),
-        my_votes=voting.my_votes(current_user, c), waiting=services.unanswered_above_threshold(c),
+        "amendments/index.html",
+        consultation=c,
+        pagination=pagination,
+        amendments=items,
+        sort=sort,
+        sorts=SORTS,
+        section_key=section_key,
+        tallies=voting.tallies(c.id for c in items),
+        conflicts=services.conflicts(items),
+        my_votes=voting.my_votes(current_user, c),
+        waiting=services.unanswered_above_threshold(c),
         supporters=services.co_supporters((i.id for i in items), current_user),
     )
 
@@ -71,13 +83,17 @@ def propose(slug: str, key: str):
     elif form.validate():
         try:
             if form.preview.data:  # nothing is stored: show the redline of what would be proposed
-                preview = services.preview_proposal(section, proposed_text=form.proposed_text.data, quote=_quote(form), replacement=form.replacement.data)
+                preview = services.preview_proposal(
+                    section, proposed_text=form.proposed_text.data, quote=_quote(form), replacement=form.replacement.data
+                )
             else:
                 return _publish(c, section, form)
         except RuleViolation as refused:
             if not refused_on(form, refused, fallback="quote" if _quote(form) else "proposed_text"):
                 raise
-    return render_template("amendments/propose.html", consultation=c, section=section, form=form, preview=preview), 400 if form.errors else 200
+    return render_template(
+        "amendments/propose.html", consultation=c, section=section, form=form, preview=preview
+    ), 400 if form.errors else 200
 
 
 def _quote(form: AmendmentForm) -> str | None:
@@ -86,8 +102,13 @@ def _quote(form: AmendmentForm) -> str | None:
 
 def _publish(c: Consultation, section, form: AmendmentForm):
     contribution = services.propose_amendment(
-        c, actor=current_user, section_key=section.key, rationale=form.rationale.data,
-        proposed_text=form.proposed_text.data, quote=_quote(form), replacement=form.replacement.data,
+        c,
+        actor=current_user,
+        section_key=section.key,
+        rationale=form.rationale.data,
+        proposed_text=form.proposed_text.data,
+        quote=_quote(form),
+        replacement=form.replacement.data,
     )
     db.session.commit()
     flash("Your amendment is published. Others can now support it, and the organisation will answer it.", "success")
@@ -105,10 +126,17 @@ def show(contribution_id: int):
 def _render_amendment(contribution: Contribution, answer_form: AnswerForm, status: int = 200):
     c, amendment = contribution.consultation, contribution.amendment
     return render_template(
-        "amendments/show.html", consultation=c, contribution=contribution, amendment=amendment,
-        section=services.base_section(contribution), ops=services.redline(contribution), preview=services.preview_html(contribution),
-        tally=voting.tallies([contribution.id])[contribution.id], my_vote=voting.my_votes(current_user, c).get(contribution.id),
-        conflicting=services.section_conflicts(contribution), answer_form=answer_form,
+        "amendments/show.html",
+        consultation=c,
+        contribution=contribution,
+        amendment=amendment,
+        section=services.base_section(contribution),
+        ops=services.redline(contribution),
+        preview=services.preview_html(contribution),
+        tally=voting.tallies([contribution.id])[contribution.id],
+        my_vote=voting.my_votes(current_user, c).get(contribution.id),
+        conflicting=services.section_conflicts(contribution),
+        answer_form=answer_form,
         supporters=services.co_supporters([contribution.id], current_user)[contribution.id],
         is_supporter=services.is_co_supporter(amendment, current_user),
     ), status

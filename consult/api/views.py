@@ -6,11 +6,10 @@ from flask_login import current_user
 from consult.amendments import services as amendments_services
 from consult.comments import services as comments
 from consult.comments import w3c
-
 from consult.core.models import db
 from consult.core.params import whole_number
-from consult.permissions import Action, can
 from consult.core.routing import public
+from consult.permissions import Action, can
 from consult.proposals import services
 from consult.proposals.models import Consultation, Version
 from consult.record import rows as record_rows
@@ -127,17 +126,24 @@ def annotations(slug: str):
     page_iri = lambda n: url_for("api.annotations", slug=slug, page=n, _external=True)  # noqa: E731
     if "page" not in request.args:
         document = w3c.annotation_collection(
-            collection_iri=collection_iri, label=label, total=total,
-            first_iri=page_iri(1) if total else None, last_iri=page_iri(pages) if total else None,
+            collection_iri=collection_iri,
+            label=label,
+            total=total,
+            first_iri=page_iri(1) if total else None,
+            last_iri=page_iri(pages) if total else None,
         )
     else:
         page = _int_arg("page", 1, low=1, high=pages)
         items = db.session.scalars(query.offset((page - 1) * ANNOTATIONS_PER_PAGE).limit(ANNOTATIONS_PER_PAGE)).all()
         document = w3c.annotation_page(
             [comments.annotation_record(item) for item in items],
-            page_iri=page_iri(page), collection_iri=collection_iri, collection_label=label, total=total,
+            page_iri=page_iri(page),
+            collection_iri=collection_iri,
+            collection_label=label,
+            total=total,
             start_index=(page - 1) * ANNOTATIONS_PER_PAGE,
-            next_iri=page_iri(page + 1) if page < pages else None, prev_iri=page_iri(page - 1) if page > 1 else None,
+            next_iri=page_iri(page + 1) if page < pages else None,
+            prev_iri=page_iri(page - 1) if page > 1 else None,
         )
     response = jsonify(document)
     response.mimetype = "application/ld+json"
@@ -146,6 +152,7 @@ def annotations(slug: str):
 
 
 # ---- amendments ------------------------------------------------------------------------------
+
 
 def _amendment_json(c, tally, supporters: list) -> dict:
     a = c.amendment
@@ -165,7 +172,9 @@ def _amendment_json(c, tally, supporters: list) -> dict:
             "decision": a.decision,
             "reason": a.answer,
             "answered_at": a.answered_at.isoformat() if a.answered_at else None,
-        } if a.decision else None,
+        }
+        if a.decision
+        else None,
         "withdrawn_at": a.withdrawn_at.isoformat() if a.withdrawn_at else None,
         "incorporated_in_version": a.incorporated_version.number if a.incorporated_version else None,
         "co_supporters": [person.display_name for person in supporters],
@@ -182,14 +191,18 @@ def amendments(slug: str):
         abort(400, "'sort' must be support or newest.")
     page = _int_arg("page", 1, low=1, high=100_000)
     per_page = _int_arg("per_page", 20, low=1, high=MAX_PER_PAGE)
-    pagination = db.paginate(amendments_services.amendments_query(c, current_user, sort=sort), page=page, per_page=per_page, error_out=False)
+    pagination = db.paginate(
+        amendments_services.amendments_query(c, current_user, sort=sort), page=page, per_page=per_page, error_out=False
+    )
     items = list(pagination.items)
     tallies = voting.tallies(i.id for i in items)
     conflicts = amendments_services.conflicts(items)
     supporters = amendments_services.co_supporters((i.id for i in items), current_user)
     return jsonify(
         amendments=[_amendment_json(i, tallies[i.id], supporters[i.id]) | {"conflicts_with": conflicts.get(i.id, [])} for i in items],
-        page=page, per_page=per_page, total=pagination.total,
+        page=page,
+        per_page=per_page,
+        total=pagination.total,
         waiting_for_answer=amendments_services.unanswered_above_threshold(c),
         response_threshold=c.response_threshold,
     )
@@ -200,4 +213,6 @@ def amendments(slug: str):
 def amendment(contribution_id: int):
     c = amendments_services.get_visible_amendment(current_user, contribution_id) or abort(404)
     supporters = amendments_services.co_supporters([c.id], current_user)[c.id]
-    return jsonify(_amendment_json(c, voting.tallies([c.id])[c.id], supporters) | {"conflicts_with": amendments_services.section_conflicts(c)})
+    return jsonify(
+        _amendment_json(c, voting.tallies([c.id])[c.id], supporters) | {"conflicts_with": amendments_services.section_conflicts(c)}
+    )

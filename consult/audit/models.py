@@ -83,10 +83,19 @@ OPERATION_LABELS: dict[StaffOperation, str] = {
 
 #: Operations done in the capacity of a moderator, whoever does them (an admin moderating is
 #: "a moderator" in public too): nobody is named for them outside the organisation.
-MODERATION_OPERATIONS = frozenset({
-    StaffOperation.APPROVE, StaffOperation.HIDE, StaffOperation.RESTORE, StaffOperation.BLOCK, StaffOperation.UNBLOCK,
-    StaffOperation.CREATE_THEME, StaffOperation.TAG_THEME, StaffOperation.UNTAG_THEME, StaffOperation.WRITE_SUMMARY,
-})
+MODERATION_OPERATIONS = frozenset(
+    {
+        StaffOperation.APPROVE,
+        StaffOperation.HIDE,
+        StaffOperation.RESTORE,
+        StaffOperation.BLOCK,
+        StaffOperation.UNBLOCK,
+        StaffOperation.CREATE_THEME,
+        StaffOperation.TAG_THEME,
+        StaffOperation.UNTAG_THEME,
+        StaffOperation.WRITE_SUMMARY,
+    }
+)
 
 
 class StaffRole(enum.StrEnum):

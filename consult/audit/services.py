@@ -86,18 +86,22 @@ def _small(detail: dict[str, Any]) -> dict[str, Any]:
 
 # ---- reading -------------------------------------------------------------------------------
 
+
 def staff_actions_query(organisation_id: int, *, consultation_id: int | None = None):
     """The organisation's log, newest first, optionally of one consultation (for its admins)."""
-    query = select(StaffAction).where(StaffAction.organisation_id == organisation_id).options(
-        selectinload(StaffAction.actor), selectinload(StaffAction.consultation)
+    query = (
+        select(StaffAction)
+        .where(StaffAction.organisation_id == organisation_id)
+        .options(selectinload(StaffAction.actor), selectinload(StaffAction.consultation))
     )
     if consultation_id is not None:
         query = query.where(StaffAction.consultation_id == consultation_id)
     return query.order_by(StaffAction.occurred_at.desc(), StaffAction.id.desc())
 
 
-PUBLIC_TARGETS = frozenset({TargetType.CONSULTATION, TargetType.VERSION, TargetType.CONTRIBUTION, TargetType.THEME,
-                            TargetType.SECTION_SUMMARY})
+PUBLIC_TARGETS = frozenset(
+    {TargetType.CONSULTATION, TargetType.VERSION, TargetType.CONTRIBUTION, TargetType.THEME, TargetType.SECTION_SUMMARY}
+)
 
 
 def public_staff_log(consultation_id: int, *, yield_per: int = 1000) -> Iterator[dict[str, Any]]:
@@ -106,8 +110,17 @@ def public_staff_log(consultation_id: int, *, yield_per: int = 1000) -> Iterator
     moderator or a site admin says the role alone. People are never targets here (whom a role
     or a block concerned stays with the organisation), and ``detail`` keeps PUBLIC_DETAIL_KEYS."""
     rows = db.session.execute(
-        select(StaffAction.id, StaffAction.occurred_at, StaffAction.operation, StaffAction.actor_role, StaffAction.actor_id,
-               User.display_name, StaffAction.target_type, StaffAction.target_id, StaffAction.detail)
+        select(
+            StaffAction.id,
+            StaffAction.occurred_at,
+            StaffAction.operation,
+            StaffAction.actor_role,
+            StaffAction.actor_id,
+            User.display_name,
+            StaffAction.target_type,
+            StaffAction.target_id,
+            StaffAction.detail,
+        )
         .outerjoin(User, User.id == StaffAction.actor_id)
         .where(StaffAction.consultation_id == consultation_id)
         .order_by(StaffAction.id)

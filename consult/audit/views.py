@@ -27,8 +27,13 @@ def log(slug: str):
     consultation = next((c for c in consultations if c.slug == chosen), None)
     if chosen and consultation is None:
         abort(404, "This organisation has no consultation at that address.")
-    entries = db.paginate(services.staff_actions_query(organisation.id, consultation_id=consultation.id if consultation else None),
-                          page=page_number(), per_page=PER_PAGE, error_out=False)
+    entries = db.paginate(
+        services.staff_actions_query(organisation.id, consultation_id=consultation.id if consultation else None),
+        page=page_number(),
+        per_page=PER_PAGE,
+        error_out=False,
+    )
     people = services.names_of({e.target_id for e in entries.items if e.target_type == "user"})
-    return render_template("audit/log.html", organisation=organisation, consultations=consultations, consultation=consultation,
-                           entries=entries, people=people)
+    return render_template(
+        "audit/log.html", organisation=organisation, consultations=consultations, consultation=consultation, entries=entries, people=people
+    )

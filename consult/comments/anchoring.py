@@ -381,7 +381,7 @@ class _Section:
         """(starts, ends, can_start, can_end) of the tokens of the collapsed text."""
         matches = list(_TOKEN.finditer(self.spaced.collapsed))
         can_start = [_TERM.match(m.group()) is not None for m in matches]
-        can_end = [word or m.group() in _CLOSING for word, m in zip(can_start, matches)]
+        can_end = [word or m.group() in _CLOSING for word, m in zip(can_start, matches, strict=True)]
         return [m.start() for m in matches], [m.end() for m in matches], can_start, can_end
 
     @functools.cached_property
@@ -619,9 +619,7 @@ class _Reanchoring:
         return hit
 
 
-def reanchor(
-    anchors: Sequence[TextAnchor], old_texts: Mapping[str, str], new_texts: Mapping[str, str]
-) -> list[Placement]:
+def reanchor(anchors: Sequence[TextAnchor], old_texts: Mapping[str, str], new_texts: Mapping[str, str]) -> list[Placement]:
     """Place each anchor in the new version. Returns one :class:`Placement` per anchor, in
     the same order.
 

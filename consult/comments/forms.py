@@ -11,7 +11,9 @@ BODY = [
 
 
 class CommentForm(FlaskForm):
-    body = TextAreaField("Your comment", validators=BODY, description="Markdown works: *emphasis*, lists, links. Be kind; write for everyone.")
+    body = TextAreaField(
+        "Your comment", validators=BODY, description="Markdown works: *emphasis*, lists, links. Be kind; write for everyone."
+    )
     quote = TextAreaField(
         "Words you are commenting on (optional)",
         validators=[Optional(), Length(max=MAX_QUOTE_LENGTH, message=f"Quote at most {MAX_QUOTE_LENGTH:,} characters.")],

@@ -25,9 +25,7 @@ if TYPE_CHECKING:
 ANCHOR_IGNORE: Final = "data-anchor-ignore"
 """Elements with this attribute are skipped when anchoring (here and in the browser script)."""
 
-_VOID_TAGS: Final = frozenset(
-    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-)
+_VOID_TAGS: Final = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"})
 # Elements that may not contain text or <mark>: their text nodes are inter-element whitespace
 # (a browser would move anything else out of a table), and are never wrapped.
 _NO_TEXT_PARENTS: Final = frozenset({"ul", "ol", "dl", "table", "thead", "tbody", "tfoot", "tr", "colgroup"})
@@ -122,9 +120,7 @@ class _Tokenizer(HTMLParser):
         self._links = 0  # open <a> elements
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        markup = "".join(
-            f" {name}" if value is None else f' {name}="{_attribute_value(value)}"' for name, value in attrs
-        )
+        markup = "".join(f" {name}" if value is None else f' {name}="{_attribute_value(value)}"' for name, value in attrs)
         if tag not in _VOID_TAGS:
             self._open.append(tag)
             self._links += tag == "a"
@@ -144,9 +140,7 @@ class _Tokenizer(HTMLParser):
         self.length += len(data)
 
 
-def _pieces(
-    offset: int, data: str, boundaries: list[int], covers: list[tuple[int, ...]]
-) -> Iterator[tuple[int, int, tuple[int, ...]]]:
+def _pieces(offset: int, data: str, boundaries: list[int], covers: list[tuple[int, ...]]) -> Iterator[tuple[int, int, tuple[int, ...]]]:
     """Split a text node at ``offset`` at the boundaries: (start, end, covering ranges) per piece."""
     end = offset + len(data)
     segment = bisect_right(boundaries, offset) - 1  # -1: before the first boundary
@@ -275,9 +269,7 @@ def highlight(rendered_html: str, marks: Sequence[Highlight]) -> Markup:
                 tag = open_tags.get(cover)
                 if tag is None:
                     kind = "annotation overlap" if len(cover) > 1 else "annotation"
-                    tag = open_tags[cover] = (
-                        f'<mark class="{kind}" data-annotation="{" ".join(names[p] for p in cover)}">'
-                    )
+                    tag = open_tags[cover] = f'<mark class="{kind}" data-annotation="{" ".join(names[p] for p in cover)}">'
                 out.append(f"{tag}{piece}</mark>")
                 links = links_after.get((number, piece_end))
                 if links:
@@ -293,7 +285,9 @@ def highlight(rendered_html: str, marks: Sequence[Highlight]) -> Markup:
 STATE_NOTES = {"changed": " (the wording has changed since)", "moved": " (moved here from another section)"}
 
 
-def highlighted_sections(version: Version, highlights: Mapping[str, Sequence[Highlighted]], *, only: Section | None = None) -> dict[str, str]:
+def highlighted_sections(
+    version: Version, highlights: Mapping[str, Sequence[Highlighted]], *, only: Section | None = None
+) -> dict[str, str]:
     """Each section's HTML (or just ``only``'s) with ``highlights`` (``comments.services.highlights_for``
     of the same version, as the reader may see them) drawn as <mark>s linking to their threads."""
     result = {}

@@ -15,14 +15,14 @@ from sqlalchemy.orm import selectinload
 
 from consult.accounts.models import User
 from consult.comments.anchoring import TextAnchor, locate_quote, normalise_space, quote_context, reanchor
-from consult.contributions.services import COMMENT_BODY, MAX_QUOTE_LENGTH, add_contribution, edited_body
-from consult.contributions.models import Contribution, ContributionKind, ContributionRevision, ModerationState
 from consult.comments.models import Anchor, AnchorState
+from consult.contributions.models import Contribution, ContributionKind, ContributionRevision, ModerationState
+from consult.contributions.services import COMMENT_BODY, MAX_QUOTE_LENGTH, add_contribution, edited_body
 from consult.core import links, text
 from consult.core.errors import RuleViolation
 from consult.core.models import db, utcnow
-from consult.permissions import Action, authorize, visible_consultations, visible_contributions
 from consult.core.signals import version_published
+from consult.permissions import Action, authorize, visible_consultations, visible_contributions
 from consult.proposals.models import Consultation, Section, Version
 from consult.proposals.services import get_visible_consultation
 
@@ -40,6 +40,7 @@ def anchor_text(section: Section) -> str:
 
 # ---- posting ------------------------------------------------------------------------------
 
+
 def post_comment(
     consultation: Consultation,
     *,
@@ -55,6 +56,7 @@ def post_comment(
     annotation), or reply to a contribution. Only while the consultation is open; the quote
     must be words of the section as published (the server finds them, the browser only hints
     where)."""
+
     def place(contribution: Contribution) -> None:
         version = contribution.version
         if parent is not None:
@@ -106,12 +108,19 @@ def _anchor(section: Section, version: Version, quote: str, start: int | None, e
         )
     prefix, suffix = quote_context(section_text, *span)
     return Anchor(
-        version=version, state=AnchorState.ANCHORED, section_key=section.key,
-        start=span[0], end=span[1], exact=section_text[span[0]:span[1]], prefix=prefix, suffix=suffix,
+        version=version,
+        state=AnchorState.ANCHORED,
+        section_key=section.key,
+        start=span[0],
+        end=span[1],
+        exact=section_text[span[0] : span[1]],
+        prefix=prefix,
+        suffix=suffix,
     )
 
 
 # ---- editing and deleting ------------------------------------------------------------------
+
 
 def edit_comment(contribution: Contribution, *, actor: User, body: str) -> None:
     """Correct your own words within the edit window; the earlier text is kept."""
@@ -119,7 +128,9 @@ def edit_comment(contribution: Contribution, *, actor: User, body: str) -> None:
     body, body_html = edited_body(contribution, body)
     if body == contribution.body:
         return
-    contribution.revisions.append(ContributionRevision(body=contribution.body, written_at=contribution.edited_at or contribution.created_at))
+    contribution.revisions.append(
+        ContributionRevision(body=contribution.body, written_at=contribution.edited_at or contribution.created_at)
+    )
     contribution.body = body
     contribution.body_html = body_html
     contribution.edited_at = utcnow()
@@ -144,6 +155,7 @@ def delete_comment(contribution: Contribution, *, actor: User) -> None:
 
 
 # ---- reading -------------------------------------------------------------------------------
+
 
 @dataclass
 class ThreadNode:
@@ -183,7 +195,9 @@ def thread_root_and_newer(contribution: Contribution, user: User | None) -> tupl
     newer = db.session.scalar(
         select(func.count()).select_from(
             threads_query(contribution.consultation, user, section_key=root.section_key)
-            .where((Contribution.created_at > root.created_at) | ((Contribution.created_at == root.created_at) & (Contribution.id > root.id)))
+            .where(
+                (Contribution.created_at > root.created_at) | ((Contribution.created_at == root.created_at) & (Contribution.id > root.id))
+            )
             .subquery()
         )
     )
@@ -192,13 +206,15 @@ def thread_root_and_newer(contribution: Contribution, user: User | None) -> tupl
 
 def public_contributions_of(author: User, viewer: User | None, *, limit: int = 50) -> list[Contribution]:
     """What ``author`` wrote that the public can see, in the consultations ``viewer`` may see, newest first."""
-    return list(db.session.scalars(
-        select(Contribution)
-        .join(Consultation, Consultation.id == Contribution.consultation_id)
-        .where(Contribution.author_id == author.id, visible_contributions(None), visible_consultations(viewer))
-        .order_by(Contribution.created_at.desc())
-        .limit(limit)
-    ))
+    return list(
+        db.session.scalars(
+            select(Contribution)
+            .join(Consultation, Consultation.id == Contribution.consultation_id)
+            .where(Contribution.author_id == author.id, visible_contributions(None), visible_consultations(viewer))
+            .order_by(Contribution.created_at.desc())
+            .limit(limit)
+        )
+    )
 
 
 def section_counts(consultation: Consultation, user: User | None) -> dict[str | None, int]:
@@ -323,6 +339,7 @@ def anchor_on(contribution: Contribution, version: Version) -> Anchor | None:
 
 # ---- re-anchoring --------------------------------------------------------------------------
 
+
 def reanchor_annotations(version: Version, previous: Version) -> dict[str, int]:
     """Place every annotation of ``previous`` on ``version``: the same words where they still
     are (anchored), reworded (changed), in another section (moved) or gone (orphaned). Each
@@ -340,9 +357,15 @@ def reanchor_annotations(version: Version, previous: Version) -> dict[str, int]:
     for anchor, placement in zip(placed, placements, strict=True):
         rows.append(
             {
-                "contribution_id": anchor.contribution_id, "version_id": version.id, "state": str(placement.state),
-                "section_key": placement.section_key, "start": placement.start, "end": placement.end,
-                "exact": placement.exact, "prefix": placement.prefix or "", "suffix": placement.suffix or "",
+                "contribution_id": anchor.contribution_id,
+                "version_id": version.id,
+                "state": str(placement.state),
+                "section_key": placement.section_key,
+                "start": placement.start,
+                "end": placement.end,
+                "exact": placement.exact,
+                "prefix": placement.prefix or "",
+                "suffix": placement.suffix or "",
                 "score": float(placement.score),
             }
         )
@@ -351,8 +374,16 @@ def reanchor_annotations(version: Version, previous: Version) -> dict[str, int]:
         if anchor.id not in placed_ids:  # already orphaned: stays orphaned on later versions
             rows.append(
                 {
-                    "contribution_id": anchor.contribution_id, "version_id": version.id, "state": AnchorState.ORPHANED.value,
-                    "section_key": None, "start": None, "end": None, "exact": None, "prefix": "", "suffix": "", "score": 0.0,
+                    "contribution_id": anchor.contribution_id,
+                    "version_id": version.id,
+                    "state": AnchorState.ORPHANED.value,
+                    "section_key": None,
+                    "start": None,
+                    "end": None,
+                    "exact": None,
+                    "prefix": "",
+                    "suffix": "",
+                    "score": 0.0,
                 }
             )
     db.session.execute(insert(Anchor), rows)
@@ -370,14 +401,17 @@ def _on_version_published(sender, *, version: Version, previous: Version | None,
 
 # ---- the W3C export ------------------------------------------------------------------------
 
+
 def annotation_count(consultation: Consultation, user: User | None) -> int:
     return db.session.scalar(select(func.count()).select_from(annotations_query(consultation, user).subquery()))
 
 
 def annotations_query(consultation: Consultation, user: User | None):
     """Annotations (comments on a quoted passage) and the replies in their threads, oldest first."""
-    annotated = select(Anchor.contribution_id).join(Contribution, Contribution.id == Anchor.contribution_id).where(
-        Contribution.consultation_id == consultation.id, Anchor.version_id == Contribution.version_id
+    annotated = (
+        select(Anchor.contribution_id)
+        .join(Contribution, Contribution.id == Anchor.contribution_id)
+        .where(Contribution.consultation_id == consultation.id, Anchor.version_id == Contribution.version_id)
     )
     return (
         select(Contribution)
@@ -400,7 +434,9 @@ def annotation_record(contribution: Contribution):
         id=links.url("comments.show", contribution_id=contribution.id),
         created=contribution.created_at,
         modified=contribution.edited_at,
-        creator_id=links.url("comments.person", user_id=contribution.author_id) if contribution.author_id else links.url("comments.former_participant"),
+        creator_id=links.url("comments.person", user_id=contribution.author_id)
+        if contribution.author_id
+        else links.url("comments.former_participant"),
         creator_name=contribution.author.display_name if contribution.author else "Former participant",
         body=contribution.body,
         reply_to=links.url("comments.show", contribution_id=contribution.parent_id) if contribution.parent_id else None,

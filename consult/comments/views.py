@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from consult.accounts.models import User
 from consult.comments import services
 from consult.comments.forms import CommentForm, EditForm, ReplyForm
 from consult.comments.highlighting import highlighted_sections
@@ -12,13 +13,11 @@ from consult.core.errors import RuleViolation
 from consult.core.forms import refused_on
 from consult.core.models import db
 from consult.core.params import page_number, whole_number
-from consult.accounts.models import User
-from consult.permissions import Action, authorize, can
 from consult.core.routing import public
+from consult.extensions import POSTING_TOO_FAST, limiter, limits_off, posting_limit
+from consult.permissions import Action, authorize, can
 from consult.proposals.models import Consultation, Section
 from consult.proposals.services import get_visible_consultation
-
-from consult.extensions import POSTING_TOO_FAST, limiter, limits_off, posting_limit
 
 bp = Blueprint("comments", __name__)
 
@@ -32,15 +31,30 @@ def _consultation_or_404(slug: str) -> Consultation:
 
 def _render_thread_page(c: Consultation, section: Section | None, form: CommentForm, status: int = 200):
     version = c.current_version
-    pagination = db.paginate(services.threads_query(c, current_user, section_key=section.key if section else None), page=page_number(), per_page=PER_PAGE, error_out=False)
+    pagination = db.paginate(
+        services.threads_query(c, current_user, section_key=section.key if section else None),
+        page=page_number(),
+        per_page=PER_PAGE,
+        error_out=False,
+    )
     threads = services.build_threads(list(pagination.items), current_user)
     html = None
     if section:  # footnotes live in sections of their own: their links go to the whole policy
         marks = services.highlights_for(version, current_user, section_key=section.key)
-        html = text.link_fragments_to(highlighted_sections(version, marks, only=section)[section.key], url_for("proposals.consultation", slug=c.slug))
+        html = text.link_fragments_to(
+            highlighted_sections(version, marks, only=section)[section.key], url_for("proposals.consultation", slug=c.slug)
+        )
     return render_template(
-        "comments/thread_page.html", consultation=c, version=version, section=section, section_html=html,
-        form=form, pagination=pagination, threads=threads, total=services.discussion_count(c, current_user, section_key=section.key if section else None), can_post=can(current_user, Action.POST_COMMENT, c),
+        "comments/thread_page.html",
+        consultation=c,
+        version=version,
+        section=section,
+        section_html=html,
+        form=form,
+        pagination=pagination,
+        threads=threads,
+        total=services.discussion_count(c, current_user, section_key=section.key if section else None),
+        can_post=can(current_user, Action.POST_COMMENT, c),
     ), status
 
 
@@ -76,8 +90,15 @@ def post(slug: str):
     section = _commented_section(c, form.section_key.data)
     try:
         if form.validate_on_submit():
-            contribution = services.post_comment(c, actor=current_user, body=form.body.data, section_key=section.key if section else None,
-                                                 quote=form.quote.data, start=form.start.data, end=form.end.data)
+            contribution = services.post_comment(
+                c,
+                actor=current_user,
+                body=form.body.data,
+                section_key=section.key if section else None,
+                quote=form.quote.data,
+                start=form.start.data,
+                end=form.end.data,
+            )
     except RuleViolation as refused:
         # Wrong input: say so on the form, keeping what they wrote (closed meanwhile, not allowed: the error page says so).
         if not refused_on(form, refused, fallback="quote" if form.quote.data else "body"):
@@ -132,7 +153,9 @@ def edit(contribution_id: int):
         db.session.commit()
         flash("Your comment has been updated; the earlier text stays visible under it.", "success")
         return redirect(_place_of(contribution))
-    return render_template("comments/edit.html", consultation=contribution.consultation, contribution=contribution, form=form), 400 if form.errors else 200
+    return render_template(
+        "comments/edit.html", consultation=contribution.consultation, contribution=contribution, form=form
+    ), 400 if form.errors else 200
 
 
 @bp.route("/comments/<int:contribution_id>/delete", methods=["GET", "POST"])
@@ -143,7 +166,11 @@ def delete(contribution_id: int):
     c = contribution.consultation
     if request.method == "GET":
         return render_template("comments/delete.html", consultation=c, contribution=contribution)
-    back = url_for("comments.section", slug=c.slug, key=contribution.section_key) if contribution.section_key else url_for("comments.consultation_comments", slug=c.slug)
+    back = (
+        url_for("comments.section", slug=c.slug, key=contribution.section_key)
+        if contribution.section_key
+        else url_for("comments.consultation_comments", slug=c.slug)
+    )
     services.delete_comment(contribution, actor=current_user)
     db.session.commit()
     flash("Your comment has been deleted.", "success")

@@ -93,8 +93,14 @@ def add_contribution(
     if version is None:
         raise RuleViolation("This consultation has no published text yet.")
     contribution = Contribution(
-        consultation=consultation, author=actor, version=version, kind=kind, body=body, body_html=rule.render(body),
-        moderation_state=moderation.initial_state(consultation, actor), created_at=now,
+        consultation=consultation,
+        author=actor,
+        version=version,
+        kind=kind,
+        body=body,
+        body_html=rule.render(body),
+        moderation_state=moderation.initial_state(consultation, actor),
+        created_at=now,
     )
     if prepare is not None:
         prepare(contribution)

@@ -95,8 +95,10 @@ def init_app(app: Flask) -> None:
         message = error.description or TITLES.get(error.code or 500, "")
         if error.code == 413:  # Werkzeug's own words say nothing of the limit or what to do
             mb = lambda key: f"{app.config[key] / 1024 / 1024:g} MB"  # noqa: E731
-            message = (f"What you sent is too large: at most {mb('MAX_CONTENT_LENGTH')} in all, and {mb('MAX_FORM_MEMORY_SIZE')} "
-                       "of text in a form. Split a long text into several Markdown files and import them together.")
+            message = (
+                f"What you sent is too large: at most {mb('MAX_CONTENT_LENGTH')} in all, and {mb('MAX_FORM_MEMORY_SIZE')} "
+                "of text in a form. Split a long text into several Markdown files and import them together."
+            )
         response = error_response(error.code or 500, message)
         if error.code == 405 and getattr(error, "valid_methods", None):
             response.headers["Allow"] = ", ".join(error.valid_methods)
@@ -108,8 +110,7 @@ def init_app(app: Flask) -> None:
     def csrf_error(error: CSRFError):
         return error_response(
             400,
-            "This form was not sent from this site or has expired. "
-            "Go back, reload the page and try again.",
+            "This form was not sent from this site or has expired. Go back, reload the page and try again.",
         )
 
     @app.errorhandler(PermissionDenied)
@@ -125,9 +126,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(StaleDataError)
     def stale_data(error: StaleDataError):
         db.session.rollback()
-        return error_response(
-            409, "Someone else changed this at the same time. Reload the page and try again."
-        )
+        return error_response(409, "Someone else changed this at the same time. Reload the page and try again.")
 
     @app.errorhandler(IntegrityError)
     def integrity_error(error: IntegrityError):

@@ -110,7 +110,9 @@ class JobQueue:
         run.__module__, run.__name__ = spec.func.__module__, spec.func.__name__  # what Huey logs
         retry_delay = int(app.config.get("JOBS_RETRY_DELAY", 30))
         if spec.periodic is not None:
-            task = huey.periodic_task(spec.periodic, retries=spec.retries, retry_delay=retry_delay, context=True, name=spec.func.__name__)(run)
+            task = huey.periodic_task(spec.periodic, retries=spec.retries, retry_delay=retry_delay, context=True, name=spec.func.__name__)(
+                run
+            )
         else:
             task = huey.task(retries=spec.retries, retry_delay=retry_delay, context=True, name=spec.func.__name__)(run)
         self.tasks[spec.name] = task

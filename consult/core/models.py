@@ -54,9 +54,7 @@ db = SQLAlchemy(model_class=Base)
 # reads and then writes holds the write lock from its first statement and cannot fail half-way
 # with "database is locked" on upgrade. Reading requests use a plain (deferred) BEGIN and, with
 # WAL, never wait for writers.
-sqlite_write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "sqlite_write_intent", default=True
-)
+sqlite_write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("sqlite_write_intent", default=True)
 
 
 def configure_sqlite(engine: Engine, *, busy_timeout: float) -> None:

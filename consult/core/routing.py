@@ -18,7 +18,7 @@ F = TypeVar("F", bound=Callable)
 PUBLIC_ENDPOINTS = frozenset({"static"})
 
 
-def public(view: F) -> F:
+def public[F: Callable](view: F) -> F:
     """Mark a view as readable without signing in (it still checks permissions itself)."""
     view.is_public = True  # type: ignore[attr-defined]
     return view

@@ -20,10 +20,19 @@ from typing import Any, Final, TypeGuard
 import bleach
 from markdown_it import MarkdownIt
 from markdown_it.rules_block import StateBlock, heading, html_block
-from mdit_py_plugins.front_matter import front_matter_plugin
 from markupsafe import Markup, escape
+from mdit_py_plugins.front_matter import front_matter_plugin
 
-__all__ = ["MarkdownBlock", "markdown_blocks", "render_markdown", "plain_text", "render_plain", "text_content", "link_is_allowed", "link_fragments_to"]
+__all__ = [
+    "MarkdownBlock",
+    "markdown_blocks",
+    "render_markdown",
+    "plain_text",
+    "render_plain",
+    "text_content",
+    "link_is_allowed",
+    "link_fragments_to",
+]
 
 ALLOWED_TAGS: Final = frozenset(
     {
@@ -149,11 +158,7 @@ class _Element:
 
 
 def _is_blank(node: _Element | dict[str, Any]) -> bool:
-    return (
-        isinstance(node, dict)
-        and node["type"] in ("Characters", "SpaceCharacters")
-        and not node["data"].strip(HTML_SPACE)
-    )
+    return isinstance(node, dict) and node["type"] in ("Characters", "SpaceCharacters") and not node["data"].strip(HTML_SPACE)
 
 
 def _named(node: _Element | dict[str, Any] | None, names: frozenset[str] | str) -> TypeGuard[_Element]:
@@ -311,6 +316,7 @@ def _render_cached(source: str) -> Markup:
 
 
 # --- the block structure of a document ------------------------------------------
+
 
 def _html_block_ended_by_headings(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
     """CommonMark's HTML block, except that at the top of the document an ATX heading line ends it.

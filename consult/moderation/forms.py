@@ -24,7 +24,9 @@ class QueueForm(FlaskForm):
 
 
 class BlockForm(FlaskForm):
-    contribution_id = WholeNumberField(message="Give the number of one of this organisation's contributions: its author is the one blocked.", hash_sign=True)
+    contribution_id = WholeNumberField(
+        message="Give the number of one of this organisation's contributions: its author is the one blocked.", hash_sign=True
+    )
     reason = StringField()
 
 

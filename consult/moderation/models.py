@@ -28,8 +28,13 @@ class ReportReason(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"spam": "Spam or advertising", "offensive": "Offensive or abusive", "off_topic": "Off topic",
-                "personal_data": "Reveals personal data", "other": "Something else"}[self.value]
+        return {
+            "spam": "Spam or advertising",
+            "offensive": "Offensive or abusive",
+            "off_topic": "Off topic",
+            "personal_data": "Reveals personal data",
+            "other": "Something else",
+        }[self.value]
 
 
 class Report(db.Model):

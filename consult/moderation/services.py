@@ -19,12 +19,11 @@ from sqlalchemy.exc import IntegrityError
 from consult.accounts.models import Organisation, User
 from consult.audit.models import StaffOperation, TargetType
 from consult.audit.services import record_staff_action
-from consult.contributions.models import Contribution, ContributionKind, ModerationState
 from consult.comments.models import Anchor
+from consult.contributions.models import Contribution, ContributionKind, ModerationState
 from consult.core import text
 from consult.core.errors import RuleViolation
 from consult.core.models import db, utcnow
-from consult.permissions import Action, authorize, visible_contributions
 from consult.moderation.models import (
     Block,
     ContributionTheme,
@@ -36,6 +35,7 @@ from consult.moderation.models import (
     SummaryCitation,
     Theme,
 )
+from consult.permissions import Action, authorize, visible_contributions
 from consult.proposals.models import Consultation
 from consult.voting.models import Vote
 
@@ -51,16 +51,32 @@ def report_threshold() -> int:
     return int(current_app.config.get("REPORT_THRESHOLD", DEFAULT_REPORT_THRESHOLD))
 
 
-def _log(consultation: Consultation, action: LogAction, *, actor: User | None, contribution: Contribution | None = None,
-         subject: User | None = None, rule: str = "", reason: str = "") -> None:
-    db.session.add(ModerationLogEntry(
-        organisation_id=consultation.organisation_id, consultation_id=consultation.id, contribution=contribution,
-        subject_id=subject.id if subject else None, moderator_id=actor.id if actor else None,
-        action=action, rule=rule, reason=reason,
-    ))
+def _log(
+    consultation: Consultation,
+    action: LogAction,
+    *,
+    actor: User | None,
+    contribution: Contribution | None = None,
+    subject: User | None = None,
+    rule: str = "",
+    reason: str = "",
+) -> None:
+    db.session.add(
+        ModerationLogEntry(
+            organisation_id=consultation.organisation_id,
+            consultation_id=consultation.id,
+            contribution=contribution,
+            subject_id=subject.id if subject else None,
+            moderator_id=actor.id if actor else None,
+            action=action,
+            rule=rule,
+            reason=reason,
+        )
+    )
 
 
 # ---- pre-moderation --------------------------------------------------------------------------
+
 
 def initial_state(consultation: Consultation, author: User) -> str:
     """The state a new contribution starts in: visible, or pending when the consultation is
@@ -70,8 +86,11 @@ def initial_state(consultation: Consultation, author: User) -> str:
     approved = db.session.scalar(
         select(Contribution.id)
         .join(Consultation, Consultation.id == Contribution.consultation_id)
-        .where(Contribution.author_id == author.id, Consultation.organisation_id == consultation.organisation_id,
-               Contribution.moderation_state == ModerationState.VISIBLE)
+        .where(
+            Contribution.author_id == author.id,
+            Consultation.organisation_id == consultation.organisation_id,
+            Contribution.moderation_state == ModerationState.VISIBLE,
+        )
         .limit(1)
     )
     return ModerationState.VISIBLE if approved is not None else ModerationState.PENDING
@@ -84,6 +103,7 @@ def held(contribution: Contribution) -> None:
 
 
 # ---- reports ---------------------------------------------------------------------------------
+
 
 def report(contribution: Contribution, *, actor: User, reason: str, detail: str = "") -> bool:
     """Flag a contribution. One report per person per contribution (a second one changes
@@ -114,13 +134,20 @@ def report(contribution: Contribution, *, actor: User, reason: str, detail: str 
         ).rowcount
         db.session.refresh(contribution)
         if hidden:
-            _log(contribution.consultation, LogAction.AUTO_HIDE, actor=None, contribution=contribution,
-                 rule=f"{report_threshold()} reports", reason=AUTO_HIDDEN)
+            _log(
+                contribution.consultation,
+                LogAction.AUTO_HIDE,
+                actor=None,
+                contribution=contribution,
+                rule=f"{report_threshold()} reports",
+                reason=AUTO_HIDDEN,
+            )
     db.session.flush()
     return contribution.moderation_state == ModerationState.HIDDEN
 
 
 # ---- the queue -------------------------------------------------------------------------------
+
 
 @dataclass
 class QueueItem:
@@ -143,8 +170,11 @@ def queue(organisation: Organisation, *, consultation: Consultation | None = Non
         select(Contribution, func.coalesce(open_reports.c.n, 0), func.coalesce(open_reports.c.first, Contribution.created_at))
         .join(Consultation, Consultation.id == Contribution.consultation_id)
         .outerjoin(open_reports, open_reports.c.contribution_id == Contribution.id)
-        .where(Consultation.organisation_id == organisation.id, Contribution.deleted_at.is_(None),
-               (open_reports.c.n > 0) | (Contribution.moderation_state == ModerationState.PENDING))
+        .where(
+            Consultation.organisation_id == organisation.id,
+            Contribution.deleted_at.is_(None),
+            (open_reports.c.n > 0) | (Contribution.moderation_state == ModerationState.PENDING),
+        )
         .order_by(func.coalesce(open_reports.c.n, 0).desc(), func.coalesce(open_reports.c.first, Contribution.created_at), Contribution.id)
         .limit(limit)
     )
@@ -155,7 +185,8 @@ def queue(organisation: Organisation, *, consultation: Consultation | None = Non
     ids = [c.id for c, _, _ in rows]
     if ids:
         for cid, reason, n in db.session.execute(
-            select(Report.contribution_id, Report.reason, func.count()).where(Report.contribution_id.in_(ids), Report.resolved_at.is_(None))
+            select(Report.contribution_id, Report.reason, func.count())
+            .where(Report.contribution_id.in_(ids), Report.resolved_at.is_(None))
             .group_by(Report.contribution_id, Report.reason)
         ):
             reasons.setdefault(cid, {})[reason] = n
@@ -165,14 +196,19 @@ def queue(organisation: Organisation, *, consultation: Consultation | None = Non
 def hidden_items(organisation: Organisation, *, limit: int = 200) -> list[Contribution]:
     """Hidden contributions of the organisation's consultations, latest hidden first, so a
     moderator can restore one."""
-    return list(db.session.scalars(
-        select(Contribution)
-        .join(Consultation, Consultation.id == Contribution.consultation_id)
-        .where(Consultation.organisation_id == organisation.id, Contribution.moderation_state == ModerationState.HIDDEN,
-               Contribution.deleted_at.is_(None))
-        .order_by(Contribution.hidden_at.desc(), Contribution.id.desc())
-        .limit(limit)
-    ))
+    return list(
+        db.session.scalars(
+            select(Contribution)
+            .join(Consultation, Consultation.id == Contribution.consultation_id)
+            .where(
+                Consultation.organisation_id == organisation.id,
+                Contribution.moderation_state == ModerationState.HIDDEN,
+                Contribution.deleted_at.is_(None),
+            )
+            .order_by(Contribution.hidden_at.desc(), Contribution.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 class Operation(enum.StrEnum):
@@ -200,7 +236,9 @@ def act(contributions: Sequence[Contribution], *, actor: User, action: Operation
         raise RuleViolation("Select at least one contribution.", status=400)
     reason = (reason or "").strip()
     if operation is Operation.HIDE and not reason:
-        raise RuleViolation("Give the reason for hiding: it is shown in place of the contribution and in the public log.", status=400, field="reason")
+        raise RuleViolation(
+            "Give the reason for hiding: it is shown in place of the contribution and in the public log.", status=400, field="reason"
+        )
     if len(reason) > MAX_REASON_LENGTH:
         raise RuleViolation(f"Give the reason in at most {MAX_REASON_LENGTH} characters.", status=400, field="reason")
     if rule and rule not in {r.value for r in ReportReason}:
@@ -217,11 +255,21 @@ def act(contributions: Sequence[Contribution], *, actor: User, action: Operation
             continue  # already so: nothing to log
         changed += 1
         _log(c.consultation, LogAction(operation.value), actor=actor, contribution=c, rule=rule, reason=reason)
-        record_staff_action(StaffOperation(operation.value), actor=actor, consultation=c.consultation, target_type=TargetType.CONTRIBUTION,
-                            target_id=c.id, detail={"rule": rule} if rule else None)
+        record_staff_action(
+            StaffOperation(operation.value),
+            actor=actor,
+            consultation=c.consultation,
+            target_type=TargetType.CONTRIBUTION,
+            target_id=c.id,
+            detail={"rule": rule} if rule else None,
+        )
     ids = [c.id for c in contributions]
-    db.session.execute(update(Report).where(Report.contribution_id.in_(ids), Report.resolved_at.is_(None)).values(resolved_at=now)
-                       .execution_options(synchronize_session=False))
+    db.session.execute(
+        update(Report)
+        .where(Report.contribution_id.in_(ids), Report.resolved_at.is_(None))
+        .values(resolved_at=now)
+        .execution_options(synchronize_session=False)
+    )
     db.session.flush()
     return changed
 
@@ -260,8 +308,11 @@ def block_author_of(organisation: Organisation, contribution_id: int | None, *, 
     what they wrote, not by their accounts). Returns who is blocked."""
     contribution = db.session.get(Contribution, contribution_id) if contribution_id is not None else None
     if contribution is None or contribution.consultation.organisation_id != organisation.id or contribution.author is None:
-        raise RuleViolation("Give the number of one of this organisation's contributions: its author is the one blocked.", status=400,
-                            field="contribution_id")
+        raise RuleViolation(
+            "Give the number of one of this organisation's contributions: its author is the one blocked.",
+            status=400,
+            field="contribution_id",
+        )
     block(organisation, contribution.author, actor=actor, reason=reason, consultation=contribution.consultation)
     return contribution.author
 
@@ -283,7 +334,9 @@ def blocks_of(organisation: Organisation) -> list[Block]:
 
 def consultations_of(organisation: Organisation) -> list[Consultation]:
     """The organisation's consultations, by title (whose contributions its moderators act on)."""
-    return list(db.session.scalars(select(Consultation).where(Consultation.organisation_id == organisation.id).order_by(Consultation.title)))
+    return list(
+        db.session.scalars(select(Consultation).where(Consultation.organisation_id == organisation.id).order_by(Consultation.title))
+    )
 
 
 def unblock(organisation: Organisation, user: User, *, actor: User, consultation: Consultation) -> None:
@@ -293,8 +346,9 @@ def unblock(organisation: Organisation, user: User, *, actor: User, consultation
         _log(consultation, LogAction.UNBLOCK, actor=actor, subject=user, reason="The block was lifted.")
         # A block is the organisation's, not one consultation's (the public log above files it
         # under one so that it is published at all).
-        record_staff_action(StaffOperation.UNBLOCK, actor=actor, organisation_id=organisation.id, target_type=TargetType.USER,
-                            target_id=user.id)
+        record_staff_action(
+            StaffOperation.UNBLOCK, actor=actor, organisation_id=organisation.id, target_type=TargetType.USER, target_id=user.id
+        )
     db.session.flush()
 
 
@@ -324,7 +378,9 @@ def create_theme(consultation: Consultation, *, actor: User, name: str) -> Theme
             db.session.add(theme)
     except IntegrityError:
         raise RuleViolation(f"There is already a theme “{name}”.", status=400) from None
-    record_staff_action(StaffOperation.CREATE_THEME, actor=actor, consultation=consultation, target_type=TargetType.THEME, target_id=theme.id)
+    record_staff_action(
+        StaffOperation.CREATE_THEME, actor=actor, consultation=consultation, target_type=TargetType.THEME, target_id=theme.id
+    )
     return theme
 
 
@@ -350,8 +406,14 @@ def tag(theme: Theme, contributions: Iterable[Contribution], *, actor: User, rem
         count += 1
         changed.append(c.id)
     if changed:
-        record_staff_action(StaffOperation.UNTAG_THEME if remove else StaffOperation.TAG_THEME, actor=actor, consultation=theme.consultation,
-                            target_type=TargetType.THEME, target_id=theme.id, detail={"count": len(changed), "contribution_ids": changed})
+        record_staff_action(
+            StaffOperation.UNTAG_THEME if remove else StaffOperation.TAG_THEME,
+            actor=actor,
+            consultation=theme.consultation,
+            target_type=TargetType.THEME,
+            target_id=theme.id,
+            detail={"count": len(changed), "contribution_ids": changed},
+        )
     db.session.flush()
     return count
 
@@ -362,9 +424,13 @@ def _checked_citations(consultation: Consultation, summary: str) -> list[int]:
     ids = sorted({int(m) for m in CITATION.findall(summary)})
     if not ids:
         return []
-    found = set(db.session.scalars(
-        select(Contribution.id).where(Contribution.id.in_(ids), Contribution.consultation_id == consultation.id, visible_contributions(None))
-    ))
+    found = set(
+        db.session.scalars(
+            select(Contribution.id).where(
+                Contribution.id.in_(ids), Contribution.consultation_id == consultation.id, visible_contributions(None)
+            )
+        )
+    )
     missing = [i for i in ids if i not in found]
     if missing:
         listed = ", ".join(f"#{i}" for i in missing)
@@ -389,7 +455,9 @@ def render_summary(summary: str) -> str:
     )
 
 
-def write_summary(consultation: Consultation, *, actor: User, summary: str, theme: Theme | None = None, section_key: str | None = None) -> None:
+def write_summary(
+    consultation: Consultation, *, actor: User, summary: str, theme: Theme | None = None, section_key: str | None = None
+) -> None:
     """Save a theme's or a section's summary and the citations in it."""
     authorize(actor, Action.SUMMARISE, consultation)
     summary = (summary or "").strip()
@@ -409,7 +477,9 @@ def write_summary(consultation: Consultation, *, actor: User, summary: str, them
         version = consultation.current_version
         if not section_key or version is None or not any(s.key == section_key for v in consultation.published_versions for s in v.sections):
             raise RuleViolation("That section is not in this consultation.", status=400)
-        row = db.session.scalar(select(SectionSummary).where(SectionSummary.consultation_id == consultation.id, SectionSummary.section_key == section_key))
+        row = db.session.scalar(
+            select(SectionSummary).where(SectionSummary.consultation_id == consultation.id, SectionSummary.section_key == section_key)
+        )
         if row is None:
             row = SectionSummary(consultation_id=consultation.id, section_key=section_key)
             db.session.add(row)
@@ -419,8 +489,14 @@ def write_summary(consultation: Consultation, *, actor: User, summary: str, them
         db.session.flush()
         db.session.add_all(SummaryCitation(section_summary_id=row.id, contribution_id=i) for i in ids)
         target_type, target_id = TargetType.SECTION_SUMMARY, row.id
-    record_staff_action(StaffOperation.WRITE_SUMMARY, actor=actor, consultation=consultation, target_type=target_type, target_id=target_id,
-                        detail={"section_key": section_key} if section_key and theme is None else None)
+    record_staff_action(
+        StaffOperation.WRITE_SUMMARY,
+        actor=actor,
+        consultation=consultation,
+        target_type=target_type,
+        target_id=target_id,
+        detail={"section_key": section_key} if section_key and theme is None else None,
+    )
     db.session.flush()
 
 
@@ -445,7 +521,9 @@ def theme_of(consultation: Consultation, theme_id: int | None) -> Theme | None:
 def to_tag(consultation: Consultation, *, show: str = "untagged", section_key: str | None = None, theme_id: int | None = None):
     """The query of what the themes page lists for tagging, oldest first: what the public can
     see, on one section or all, tagged with one theme, untagged (``show="untagged"``) or all."""
-    query = select(Contribution).where(Contribution.consultation_id == consultation.id, visible_contributions(None)).order_by(Contribution.id)
+    query = (
+        select(Contribution).where(Contribution.consultation_id == consultation.id, visible_contributions(None)).order_by(Contribution.id)
+    )
     if section_key:
         query = query.where(Contribution.section_key == section_key)
     if theme_id is not None:
@@ -481,7 +559,9 @@ def citable(consultation: Consultation, *, theme: Theme | None = None, section_k
 
 
 def section_summary(consultation: Consultation, section_key: str) -> SectionSummary | None:
-    return db.session.scalar(select(SectionSummary).where(SectionSummary.consultation_id == consultation.id, SectionSummary.section_key == section_key))
+    return db.session.scalar(
+        select(SectionSummary).where(SectionSummary.consultation_id == consultation.id, SectionSummary.section_key == section_key)
+    )
 
 
 def section_summaries(consultation: Consultation) -> dict[str, SectionSummary]:
@@ -489,6 +569,7 @@ def section_summaries(consultation: Consultation) -> dict[str, SectionSummary]:
 
 
 # ---- figures ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Figures:
@@ -499,21 +580,32 @@ class Figures:
     votes: int
 
     def rows(self) -> list[tuple[str, int]]:
-        return [("People who took part", self.people), ("Comments and replies", self.comments), ("Annotations", self.annotations),
-                ("Amendments", self.amendments), ("Votes", self.votes)]
+        return [
+            ("People who took part", self.people),
+            ("Comments and replies", self.comments),
+            ("Annotations", self.annotations),
+            ("Amendments", self.amendments),
+            ("Votes", self.votes),
+        ]
 
 
 def figures(consultation: Consultation) -> Figures:
     """Participation counted from the database, over what the public can see."""
     visible = (Contribution.consultation_id == consultation.id) & visible_contributions(None)
-    annotated = select(Anchor.contribution_id).where(Anchor.version_id == Contribution.version_id, Anchor.contribution_id == Contribution.id).exists()
+    annotated = (
+        select(Anchor.contribution_id)
+        .where(Anchor.version_id == Contribution.version_id, Anchor.contribution_id == Contribution.id)
+        .exists()
+    )
     contributors = select(Contribution.author_id).where(visible, Contribution.author_id.is_not(None))
     voters = select(Vote.user_id).where(Vote.consultation_id == consultation.id)
     people = db.session.scalar(select(func.count()).select_from(contributors.union(voters).subquery()))
     kinds = dict(db.session.execute(select(Contribution.kind, func.count()).where(visible).group_by(Contribution.kind)).all())
     annotations = db.session.scalar(select(func.count()).select_from(Contribution).where(visible, annotated))
     votes = db.session.scalar(
-        select(func.count()).select_from(Vote).where(
+        select(func.count())
+        .select_from(Vote)
+        .where(
             Vote.consultation_id == consultation.id,
             Vote.contribution_id.is_(None) | Vote.contribution_id.in_(select(Contribution.id).where(visible)),
         )

@@ -30,6 +30,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Final
 
 import numpy as np
@@ -61,8 +62,22 @@ PAIRS: Final = 10_000
 _ROUNDING: Final = 1e-9
 
 # Words every consultation is full of, which would otherwise come out as a group's "terms".
-STOP_WORDS: Final = ENGLISH_STOP_WORDS | {"need", "needs", "needed", "should", "must", "just", "like",
-                                          "think", "really", "want", "make", "lot", "things", "thing"}
+STOP_WORDS: Final = ENGLISH_STOP_WORDS | {
+    "need",
+    "needs",
+    "needed",
+    "should",
+    "must",
+    "just",
+    "like",
+    "think",
+    "really",
+    "want",
+    "make",
+    "lot",
+    "things",
+    "thing",
+}
 
 # Han (with extension A and compatibility ideographs), hiragana and katakana: scripts written
 # without spaces between words.
@@ -209,7 +224,7 @@ def _theme_terms(text: str) -> list[tuple[str, str]]:
         else:
             terms.append((_singular(word), word))
             kept.append(terms[-1])
-    terms.extend((f"{a[0]} {b[0]}", f"{a[1]} {b[1]}") for a, b in zip(kept, kept[1:]) if a and b)
+    terms.extend((f"{a[0]} {b[0]}", f"{a[1]} {b[1]}") for a, b in pairwise(kept) if a and b)
     return terms
 
 
@@ -227,7 +242,7 @@ def _singular(word: str) -> str:
 def _shingles(text: str) -> list[str]:
     """Runs of one to three consecutive tokens, every word kept."""
     tokens = _tokens(text)
-    return [*tokens, *map(" ".join, zip(tokens, tokens[1:])), *map(" ".join, zip(tokens, tokens[1:], tokens[2:]))]
+    return [*tokens, *map(" ".join, pairwise(tokens)), *map(" ".join, zip(tokens, tokens[1:], tokens[2:], strict=False))]
 
 
 def _distinct(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
@@ -235,7 +250,8 @@ def _distinct(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
     index: dict[str, int] = {}
     inverse = np.fromiter(
         (index.setdefault(" ".join(text.casefold().split()), len(index)) for text in texts),
-        dtype=np.intp, count=len(texts),
+        dtype=np.intp,
+        count=len(texts),
     )
     firsts = np.unique(inverse, return_index=True)[1]
     return [texts[i] for i in firsts], inverse
@@ -314,7 +330,10 @@ def _cluster(vectors: csr_matrix) -> np.ndarray:
     np.clip(distances, 0.0, 2.0, out=distances)
     np.fill_diagonal(distances, 0.0)
     sample_labels = AgglomerativeClustering(
-        n_clusters=None, metric="precomputed", linkage="average", distance_threshold=GROUP_DISTANCE,
+        n_clusters=None,
+        metric="precomputed",
+        linkage="average",
+        distance_threshold=GROUP_DISTANCE,
     ).fit_predict(distances)
     labels = np.arange(count) + count  # alone unless it joins a group
     labels[sample] = sample_labels

@@ -38,7 +38,9 @@ def _visible(c: Consultation):
 
 def fingerprint(c: Consultation) -> str:
     row = db.session.execute(
-        select(func.count(), func.sum(Contribution.id), func.max(Contribution.created_at), func.max(Contribution.edited_at)).where(*_visible(c))
+        select(func.count(), func.sum(Contribution.id), func.max(Contribution.created_at), func.max(Contribution.edited_at)).where(
+            *_visible(c)
+        )
     ).one()
     return hashlib.sha256(repr((tuple(row), c.created_at)).encode()).hexdigest()[:32]
 
@@ -77,7 +79,9 @@ def compute_theme_suggestions(consultation_id: int) -> None:
     path = _path(app, c, fp)
     if path.exists():
         return
-    rows = db.session.execute(select(Contribution.id, Contribution.body).where(*_visible(c)).order_by(Contribution.id).limit(MAX_ITEMS)).all()
+    rows = db.session.execute(
+        select(Contribution.id, Contribution.body).where(*_visible(c)).order_by(Contribution.id).limit(MAX_ITEMS)
+    ).all()
     items = [(i, b) for i, b in rows if b]
     data: dict = {"groups": [], "duplicates": [], "enough": len(items) >= SUGGEST_FROM}
     if data["enough"]:

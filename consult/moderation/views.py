@@ -10,15 +10,14 @@ from consult.core.errors import RuleViolation
 from consult.core.forms import WHOLE_FORM, first_error, refuse_invalid, refused_on
 from consult.core.models import db
 from consult.core.params import page_number, whole_number
-from consult.permissions import Action, authorize
 from consult.core.routing import public
+from consult.extensions import POSTING_TOO_FAST, limiter, limits_off, posting_limit
 from consult.moderation import services, suggestions
 from consult.moderation.forms import BlockForm, QueueForm, ReportForm, SummaryForm, TagForm, ThemeForm
 from consult.moderation.models import ReportReason, Theme
+from consult.permissions import Action, authorize
 from consult.proposals.models import Consultation
 from consult.proposals.services import get_visible_consultation
-
-from consult.extensions import POSTING_TOO_FAST, limiter, limits_off, posting_limit
 
 bp = Blueprint("moderation", __name__)
 
@@ -47,6 +46,7 @@ def _message(form) -> tuple[str | None, str | None]:
 
 # ---- reports ---------------------------------------------------------------------------------
 
+
 @bp.route("/contributions/<int:contribution_id>/report", methods=["GET", "POST"])
 @limiter.limit(posting_limit, error_message=POSTING_TOO_FAST, exempt_when=limits_off, methods=["POST"])
 def report(contribution_id: int):
@@ -62,13 +62,22 @@ def report(contribution_id: int):
         else:
             db.session.commit()
             flash("Thank you: the moderators will look at it. Your name is never shown with a report.", "success")
-            return redirect(url_for("amendments.show" if contribution.kind == "amendment" else "comments.show", contribution_id=contribution.id))
+            return redirect(
+                url_for("amendments.show" if contribution.kind == "amendment" else "comments.show", contribution_id=contribution.id)
+            )
     error, _ = _message(form)
-    return render_template("moderation/report.html", contribution=contribution, consultation=contribution.consultation, reasons=list(ReportReason),
-                           error=error, form=form), 400 if error else 200
+    return render_template(
+        "moderation/report.html",
+        contribution=contribution,
+        consultation=contribution.consultation,
+        reasons=list(ReportReason),
+        error=error,
+        form=form,
+    ), 400 if error else 200
 
 
 # ---- the queue -------------------------------------------------------------------------------
+
 
 @bp.route("/o/<slug>/moderation", methods=["GET", "POST"])
 def queue(slug: str):
@@ -78,7 +87,9 @@ def queue(slug: str):
         form.validate() or refuse_invalid(form)
         items = services.selected_contributions(form.ids.data, services.consultations_of(organisation))
         try:
-            changed = services.act(items, actor=current_user, action=form.action.data or "", reason=form.reason.data or "", rule=form.rule.data or "")
+            changed = services.act(
+                items, actor=current_user, action=form.action.data or "", reason=form.reason.data or "", rule=form.rule.data or ""
+            )
         except RuleViolation as refused:
             if not refused_on(form, refused, fallback=WHOLE_FORM):
                 raise  # else shown on the form, with the selection and the reason kept
@@ -94,9 +105,19 @@ def _queue_page(organisation: Organisation, *, form: QueueForm | None = None, bl
     form, block_form = form or QueueForm(formdata=None), block_form or BlockForm(formdata=None)
     (error, error_field), (block_error, _) = _message(form), _message(block_form)
     return render_template(
-        "moderation/queue.html", organisation=organisation, items=services.queue(organisation), hidden=services.hidden_items(organisation),
-        reasons=list(ReportReason), blocks=services.blocks_of(organisation), consultations=services.consultations_of(organisation),
-        error=error, error_field=error_field, selected=set(form.ids.data), form=form, block_error=block_error, block_form=block_form,
+        "moderation/queue.html",
+        organisation=organisation,
+        items=services.queue(organisation),
+        hidden=services.hidden_items(organisation),
+        reasons=list(ReportReason),
+        blocks=services.blocks_of(organisation),
+        consultations=services.consultations_of(organisation),
+        error=error,
+        error_field=error_field,
+        selected=set(form.ids.data),
+        form=form,
+        block_error=block_error,
+        block_form=block_form,
     ), 400 if error or block_error else 200
 
 
@@ -136,6 +157,7 @@ def log(slug: str):
 
 # ---- themes and summaries --------------------------------------------------------------------
 
+
 @bp.route("/c/<slug>/themes", methods=["GET", "POST"])
 def themes(slug: str):
     c = _consultation_or_404(slug, Action.SUMMARISE)
@@ -170,17 +192,33 @@ def _tag(c: Consultation, form: TagForm):
 
 
 def _themes_page(c: Consultation, form: ThemeForm):
-    show, section_key, theme_filter = request.args.get("show", "untagged"), request.args.get("section") or None, request.args.get("theme", "")
+    show, section_key, theme_filter = (
+        request.args.get("show", "untagged"),
+        request.args.get("section") or None,
+        request.args.get("theme", ""),
+    )
     theme_id = whole_number(theme_filter)
     if theme_filter and theme_id is None:
         abort(400, "Choose a theme by its number.")
-    page = db.paginate(services.to_tag(c, show=show, section_key=section_key, theme_id=theme_id), page=page_number(), per_page=50, error_out=False)
+    page = db.paginate(
+        services.to_tag(c, show=show, section_key=section_key, theme_id=theme_id), page=page_number(), per_page=50, error_out=False
+    )
     theme_error, _ = _message(form)
     suggested, pending = suggestions.cached_suggestions(c)  # computed by a job; None while it runs
-    return render_template("moderation/themes.html", consultation=c, themes=services.themes_of(c), page=page,
-                           tagged=services.theme_names([x.id for x in page.items]), show=show, section_key=section_key,
-                           theme_filter=theme_filter, suggestions=suggested, suggestions_pending=pending,
-                           theme_error=theme_error, name=form.name.data or ""), 400 if theme_error else 200
+    return render_template(
+        "moderation/themes.html",
+        consultation=c,
+        themes=services.themes_of(c),
+        page=page,
+        tagged=services.theme_names([x.id for x in page.items]),
+        show=show,
+        section_key=section_key,
+        theme_filter=theme_filter,
+        suggestions=suggested,
+        suggestions_pending=pending,
+        theme_error=theme_error,
+        name=form.name.data or "",
+    ), 400 if theme_error else 200
 
 
 @bp.route("/c/<slug>/themes/<int:theme_id>/summary", methods=["GET", "POST"])
@@ -211,7 +249,15 @@ def _summary_form(c: Consultation, *, current: str, title: str, theme: Theme | N
         else:
             db.session.commit()
             flash("The summary is saved.", "success")
-            return redirect(url_for("moderation.themes", slug=c.slug) if theme else url_for("outcome.show", slug=c.slug) + f"#s-{section_key}")
+            return redirect(
+                url_for("moderation.themes", slug=c.slug) if theme else url_for("outcome.show", slug=c.slug) + f"#s-{section_key}"
+            )
     error, _ = _message(form)
-    return render_template("moderation/summary.html", consultation=c, title=title, summary=form.summary.data or "", error=error,
-                           citable=services.citable(c, theme=theme, section_key=section_key)), 400 if error else 200
+    return render_template(
+        "moderation/summary.html",
+        consultation=c,
+        title=title,
+        summary=form.summary.data or "",
+        error=error,
+        citable=services.citable(c, theme=theme, section_key=section_key),
+    ), 400 if error else 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from itertools import pairwise
 from typing import Any
 
 from consult.amendments import services as amendments
@@ -42,11 +43,17 @@ def outcome_of(consultation: Consultation) -> Outcome:
     published = c.published_versions
     changes = [
         (older, newer, [d for d in diff_versions(older, newer) if d.status != "kept"], amendments.citations_of(newer))
-        for older, newer in zip(published, published[1:])
+        for older, newer in pairwise(published)
     ]
     answered = list(db.session.scalars(amendments.amendments_query(c, None)))
     return Outcome(
-        consultation=c, preparing=not c.is_concluded, changes=changes, amendments=answered,
-        tallies=voting.tallies(a.id for a in answered), themes=moderation.themes_of(c), section_summaries=moderation.section_summaries(c),
-        figures=moderation.figures(c), sections={s.key: s for v in published for s in v.sections},
+        consultation=c,
+        preparing=not c.is_concluded,
+        changes=changes,
+        amendments=answered,
+        tallies=voting.tallies(a.id for a in answered),
+        themes=moderation.themes_of(c),
+        section_summaries=moderation.section_summaries(c),
+        figures=moderation.figures(c),
+        sections={s.key: s for v in published for s in v.sections},
     )

@@ -9,7 +9,6 @@ from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optiona
 from consult.proposals.models import LICENCES, Transition
 
 
-
 class UTCDateTimeLocalField(DateTimeLocalField):
     """A browser date-time input read as UTC (the label says so)."""
 
@@ -29,13 +28,21 @@ class ConsultationForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(message="Give the consultation a title."), Length(max=200)])
     slug = StringField(
         "Web address",
-        validators=[Optional(), Length(max=80), Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z", message="Use lowercase letters, digits and single hyphens.")],
+        validators=[
+            Optional(),
+            Length(max=80),
+            Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z", message="Use lowercase letters, digits and single hyphens."),
+        ],
         description="The last part of the address, such as federal-source-code-policy. Leave empty to make one from the title.",
     )
-    summary = TextAreaField("Summary", validators=[Length(max=5000)], description="What the policy is about and what you want to hear. Markdown.")
+    summary = TextAreaField(
+        "Summary", validators=[Length(max=5000)], description="What the policy is about and what you want to hear. Markdown."
+    )
     opens_at = UTCDateTimeLocalField("Opens (UTC)", validators=[Optional()], format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
     closes_at = UTCDateTimeLocalField("Closes (UTC)", validators=[Optional()], format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
-    licence = SelectField("Licence of the contributions and the record", choices=[SelectChoice(value, label) for value, label in LICENCES.items()])
+    licence = SelectField(
+        "Licence of the contributions and the record", choices=[SelectChoice(value, label) for value, label in LICENCES.items()]
+    )
     response_threshold = IntegerField(
         "Response threshold",
         default=10,
@@ -48,15 +55,22 @@ class ConsultationForm(FlaskForm):
 class TextForm(FlaskForm):
     source = TextAreaField(
         "Policy text (Markdown)",
-        validators=[DataRequired(message="Write the text, starting each section with a heading line such as '## Scope'."),
-                    Length(max=1_000_000, message="The text can be at most 1,000,000 characters here; import a longer one as several Markdown files.")],
+        validators=[
+            DataRequired(message="Write the text, starting each section with a heading line such as '## Scope'."),
+            Length(
+                max=1_000_000, message="The text can be at most 1,000,000 characters here; import a longer one as several Markdown files."
+            ),
+        ],
     )
 
 
 class ImportForm(FlaskForm):
     files = MultipleFileField(
         "Markdown files",
-        validators=[DataRequired(message="Choose at least one Markdown file."), FileAllowed(["md", "markdown", "txt"], "Only Markdown files (.md, .markdown, .txt).")],
+        validators=[
+            DataRequired(message="Choose at least one Markdown file."),
+            FileAllowed(["md", "markdown", "txt"], "Only Markdown files (.md, .markdown, .txt)."),
+        ],
         description="One or several files, imported in name order. Front matter is ignored; each heading starts a section.",
     )
 

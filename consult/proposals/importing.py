@@ -165,7 +165,6 @@ _INDENTED_BLOCK_TAG: Final = re.compile(
 )
 
 
-
 def _fence_flags(blocks: Sequence[MarkdownBlock], line_count: int) -> list[bool]:
     """For each line, whether it belongs to a fenced code block (fence lines included).
 
@@ -234,11 +233,7 @@ def _readable(heading_markdown: str) -> str:
 
 def _atx_headings(blocks: Sequence[MarkdownBlock]) -> dict[int, MarkdownBlock]:
     """The ATX headings at the top of the document, by line (rule 5)."""
-    return {
-        block.start: block
-        for block in blocks
-        if block.kind == "heading" and block.depth == 0 and block.markup.startswith("#")
-    }
+    return {block.start: block for block in blocks if block.kind == "heading" and block.depth == 0 and block.markup.startswith("#")}
 
 
 # --- anchors -------------------------------------------------------------------

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from consult.accounts.models import Organisation, User
 from consult.core.models import UTCDateTime, db, utcnow
 
-
 #: The licences a consultation's contributions and record may be published under (SPDX ids).
 LICENCES: dict[str, str] = {
     "CC-BY-4.0": "Creative Commons Attribution 4.0",
@@ -46,9 +45,7 @@ TRANSITIONS: dict[Transition, tuple[ConsultationState, ConsultationState]] = {
 }
 
 #: States in which the public sees the consultation.
-PUBLIC_STATES = frozenset(
-    {ConsultationState.OPEN, ConsultationState.CLOSED, ConsultationState.CONCLUDED}
-)
+PUBLIC_STATES = frozenset({ConsultationState.OPEN, ConsultationState.CLOSED, ConsultationState.CONCLUDED})
 #: States in which participants may contribute.
 OPEN_STATES = frozenset({ConsultationState.OPEN})
 
@@ -67,9 +64,7 @@ class Consultation(db.Model):
     __tablename__ = "consultations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(
-        ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
-    )
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="RESTRICT"), index=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     title: Mapped[str] = mapped_column(String(200))
     summary: Mapped[str] = mapped_column(default="")
@@ -97,12 +92,8 @@ class Consultation(db.Model):
 
     __mapper_args__ = {"version_id_col": row_version}
     __table_args__ = (
-        CheckConstraint(
-            "state IN ('draft', 'open', 'closed', 'concluded')", name="state_known"
-        ),
-        CheckConstraint(
-            "opens_at IS NULL OR closes_at IS NULL OR closes_at > opens_at", name="dates_ordered"
-        ),
+        CheckConstraint("state IN ('draft', 'open', 'closed', 'concluded')", name="state_known"),
+        CheckConstraint("opens_at IS NULL OR closes_at IS NULL OR closes_at > opens_at", name="dates_ordered"),
         CheckConstraint("response_threshold >= 0", name="threshold_non_negative"),
         CheckConstraint("moderation_mode IN ('post', 'pre')", name="moderation_mode_known"),
         Index("ix_consultations_state_org", "state", "organisation_id"),
@@ -156,21 +147,15 @@ class Version(db.Model):
     __tablename__ = "versions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    consultation_id: Mapped[int] = mapped_column(
-        ForeignKey("consultations.id", ondelete="CASCADE")
-    )
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
     number: Mapped[int]
     change_note: Mapped[str] = mapped_column(default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    published_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL")
-    )
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     consultation: Mapped[Consultation] = relationship(back_populates="versions")
-    sections: Mapped[list[Section]] = relationship(
-        back_populates="version", order_by="Section.position", cascade="all, delete-orphan"
-    )
+    sections: Mapped[list[Section]] = relationship(back_populates="version", order_by="Section.position", cascade="all, delete-orphan")
 
     __table_args__ = (
         UniqueConstraint("consultation_id", "number"),

@@ -19,9 +19,9 @@ from consult.audit.services import record_staff_action
 from consult.core import text
 from consult.core.errors import RuleViolation
 from consult.core.jobs import crontab, enqueue_after_commit, job
-from consult.core.slugs import is_slug, slugify
 from consult.core.models import db, utcnow
 from consult.core.signals import consultation_concluding, version_published
+from consult.core.slugs import is_slug, slugify
 from consult.permissions import TRANSITION_ACTIONS, Action, authorize, editable_organisations, visible_consultations
 from consult.proposals.importing import ImportedSection, import_markdown_files, split_markdown
 from consult.proposals.models import (
@@ -42,6 +42,7 @@ MAX_SECTION_LENGTH = 100_000
 
 # ---- reading -------------------------------------------------------------------------------
 
+
 def visible_consultations_query(user: User | None, *, state: str | None = None, organisation: Organisation | None = None):
     """Consultations ``user`` may see, newest activity first, optionally filtered."""
     query = select(Consultation).where(visible_consultations(user))
@@ -54,9 +55,9 @@ def visible_consultations_query(user: User | None, *, state: str | None = None, 
 
 def consultation_counts(user: User | None) -> dict[str, int]:
     """How many consultations ``user`` may see in each state."""
-    return dict(db.session.execute(
-        select(Consultation.state, func.count()).where(visible_consultations(user)).group_by(Consultation.state)
-    ).all())
+    return dict(
+        db.session.execute(select(Consultation.state, func.count()).where(visible_consultations(user)).group_by(Consultation.state)).all()
+    )
 
 
 def organisations_with_public_consultations() -> list[Organisation]:
@@ -77,6 +78,7 @@ def get_visible_consultation(user: User | None, slug: str) -> Consultation | Non
 
 
 # ---- creating and editing ------------------------------------------------------------------
+
 
 def _unique_slug(base: str) -> str:
     slug, n = base, 1
@@ -128,8 +130,13 @@ def create_consultation(
     consultation.versions.append(Version(number=1))
     db.session.add(consultation)
     db.session.flush()
-    record_staff_action(StaffOperation.CREATE_CONSULTATION, actor=actor, consultation=consultation,
-                        target_type=TargetType.CONSULTATION, target_id=consultation.id)
+    record_staff_action(
+        StaffOperation.CREATE_CONSULTATION,
+        actor=actor,
+        consultation=consultation,
+        target_type=TargetType.CONSULTATION,
+        target_id=consultation.id,
+    )
     schedule_dates(consultation)
     return consultation
 
@@ -159,13 +166,20 @@ def update_consultation(
     for name in changed:
         setattr(consultation, name, new[name])
     if changed:
-        record_staff_action(StaffOperation.EDIT_CONSULTATION, actor=actor, consultation=consultation,
-                            target_type=TargetType.CONSULTATION, target_id=consultation.id, detail={"fields": changed})
+        record_staff_action(
+            StaffOperation.EDIT_CONSULTATION,
+            actor=actor,
+            consultation=consultation,
+            target_type=TargetType.CONSULTATION,
+            target_id=consultation.id,
+            detail={"fields": changed},
+        )
     db.session.flush()
     schedule_dates(consultation)
 
 
 # ---- writing the text ----------------------------------------------------------------------
+
 
 def draft_for_editing(consultation: Consultation, *, actor: User) -> Version:
     """The unpublished version, started from the current text when there is none."""
@@ -179,7 +193,16 @@ def draft_for_editing(consultation: Consultation, *, actor: User) -> Version:
     if current:
         for s in current.sections:
             draft.sections.append(
-                Section(key=s.key, position=s.position, level=s.level, heading=s.heading, body=s.body, text=s.text, html=s.html, change=SectionChange.KEPT)
+                Section(
+                    key=s.key,
+                    position=s.position,
+                    level=s.level,
+                    heading=s.heading,
+                    body=s.body,
+                    text=s.text,
+                    html=s.html,
+                    change=SectionChange.KEPT,
+                )
             )
     db.session.flush()
     return draft
@@ -190,30 +213,54 @@ def save_draft_text(consultation: Consultation, sections: list[ImportedSection],
     previous version, so comments follow a section through renumbering and renaming."""
     draft = draft_for_editing(consultation, actor=actor)
     if not sections:
-        raise RuleViolation("The text has no sections. Start each section with a heading line such as '## Scope'.", status=400, field="source")
+        raise RuleViolation(
+            "The text has no sections. Start each section with a heading line such as '## Scope'.", status=400, field="source"
+        )
     if len(sections) > MAX_SECTIONS:
         raise RuleViolation(f"A version can have at most {MAX_SECTIONS} sections.", status=400, field="source")
     too_long = next((s for s in sections if len(s.body) > MAX_SECTION_LENGTH), None)
     if too_long:
-        raise RuleViolation(f"The section “{too_long.heading}” is longer than {MAX_SECTION_LENGTH:,} characters; split it with headings.", status=400, field="source")
+        raise RuleViolation(
+            f"The section “{too_long.heading}” is longer than {MAX_SECTION_LENGTH:,} characters; split it with headings.",
+            status=400,
+            field="source",
+        )
 
     rows = [(s.key, s.heading, text.plain_text(s.body)) for s in sections]
     keys = [s.key for s in sections]
     previous = _previous_published(consultation, draft)
     if previous is not None:
-        renamed = {m.new_key: m.old_key for m in _match(previous, rows) if m.status == "changed" and m.old_key and m.new_key and m.old_key != m.new_key}
+        renamed = {
+            m.new_key: m.old_key
+            for m in _match(previous, rows)
+            if m.status == "changed" and m.old_key and m.new_key and m.old_key != m.new_key
+        }
         keys = [renamed.get(k, k) for k in keys]
 
     draft.sections.clear()
     db.session.flush()  # the unique (version, key) and (version, position) must be free first
     for position, (s, key, row) in enumerate(zip(sections, keys, rows, strict=True)):
         draft.sections.append(
-            Section(key=key, position=position, level=s.level, heading=s.heading[:300], body=s.body, text=row[2], html=str(text.render_markdown(s.body)))
+            Section(
+                key=key,
+                position=position,
+                level=s.level,
+                heading=s.heading[:300],
+                body=s.body,
+                text=row[2],
+                html=str(text.render_markdown(s.body)),
+            )
         )
     _mark_changes(draft, previous)
     db.session.flush()
-    record_staff_action(StaffOperation.EDIT_TEXT, actor=actor, consultation=consultation, target_type=TargetType.VERSION,
-                        target_id=draft.id, detail={"version": draft.number, "sections": len(sections)})
+    record_staff_action(
+        StaffOperation.EDIT_TEXT,
+        actor=actor,
+        consultation=consultation,
+        target_type=TargetType.VERSION,
+        target_id=draft.id,
+        detail={"version": draft.number, "sections": len(sections)},
+    )
     return draft
 
 
@@ -247,8 +294,14 @@ def publish_version(consultation: Consultation, *, actor: User, note: str = "") 
     draft.published_by_id = actor.id
     draft.change_note = note.strip()
     db.session.flush()
-    record_staff_action(StaffOperation.PUBLISH_VERSION, actor=actor, consultation=consultation, target_type=TargetType.VERSION,
-                        target_id=draft.id, detail={"version": draft.number})
+    record_staff_action(
+        StaffOperation.PUBLISH_VERSION,
+        actor=actor,
+        consultation=consultation,
+        target_type=TargetType.VERSION,
+        target_id=draft.id,
+        detail={"version": draft.number},
+    )
     version_published.send(consultation, version=draft, previous=previous)
     return draft
 
@@ -280,6 +333,7 @@ def _mark_changes(version: Version, previous: Version | None) -> None:
 
 # ---- lifecycle -----------------------------------------------------------------------------
 
+
 def hold_open(consultation: Consultation) -> datetime:
     """For a unit of work that adds a contribution or a vote: lock the consultation's row
     against a concurrent close until the transaction ends (PostgreSQL: FOR SHARE, which a
@@ -295,8 +349,9 @@ def hold_open(consultation: Consultation) -> datetime:
     return now
 
 
-def change_state(consultation: Consultation, transition: Transition, *, actor: User, closes_at: datetime | None = None,
-                 confirmed: bool = True) -> None:
+def change_state(
+    consultation: Consultation, transition: Transition, *, actor: User, closes_at: datetime | None = None, confirmed: bool = True
+) -> None:
     """Move along the one table of allowed transitions (``TRANSITIONS``). Opening needs a
     published version; opening and closing by hand move the date to now when it lies ahead;
     opening or reopening may set a new closing date (``closes_at``, in the future); concluding,
@@ -327,8 +382,14 @@ def change_state(consultation: Consultation, transition: Transition, *, actor: U
     consultation.state = target
     consultation.state_changed_at = now
     db.session.flush()
-    record_staff_action(StaffOperation(transition.value), actor=actor, consultation=consultation, target_type=TargetType.CONSULTATION,
-                        target_id=consultation.id, detail={"from": source.value, "to": target.value})
+    record_staff_action(
+        StaffOperation(transition.value),
+        actor=actor,
+        consultation=consultation,
+        target_type=TargetType.CONSULTATION,
+        target_id=consultation.id,
+        detail={"from": source.value, "to": target.value},
+    )
     schedule_dates(consultation)
 
 
@@ -377,6 +438,7 @@ def apply_schedule(now: datetime | None = None) -> int:
 
 
 # ---- diffs ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class SectionDiff:

@@ -88,8 +88,8 @@ def word_diff(old: str, new: str) -> list[DiffOp]:
     while tail < min(len(a), len(b)) - head and a[len(a) - 1 - tail] == b[len(b) - 1 - tail]:
         tail += 1
     raw: list[DiffOp] = [DiffOp("equal", "".join(a[:head]))]
-    suffix = "".join(a[len(a) - tail:])
-    a, b = a[head:len(a) - tail], b[head:len(b) - tail]
+    suffix = "".join(a[len(a) - tail :])
+    a, b = a[head : len(a) - tail], b[head : len(b) - tail]
     # Whitespace tokens are "junk" to difflib: a match never starts on one but
     # grows through equal ones. Without this, the one-in-two space tokens make
     # matching quadratic (7 s instead of 0.5 s for 4,000 words). No automatic
@@ -136,8 +136,7 @@ def _fold_whitespace_islands(ops: list[DiffOp]) -> list[DiffOp]:
         # A run: changes, possibly joined by foldable whitespace islands.
         end = index
         while end < len(ops) and (
-            ops[end].kind != "equal"
-            or (_is_foldable(ops[end]) and end + 1 < len(ops) and ops[end + 1].kind != "equal")
+            ops[end].kind != "equal" or (_is_foldable(ops[end]) and end + 1 < len(ops) and ops[end + 1].kind != "equal")
         ):
             end += 1
         run = ops[index:end]
@@ -208,9 +207,7 @@ def _same_heading(old: str, new: str) -> bool:
     return " ".join(strip_numbering(old).split()) == " ".join(strip_numbering(new).split())
 
 
-def match_sections(
-    old: Sequence[tuple[str, str, str]], new: Sequence[tuple[str, str, str]]
-) -> list[SectionMatch]:
+def match_sections(old: Sequence[tuple[str, str, str]], new: Sequence[tuple[str, str, str]]) -> list[SectionMatch]:
     """Pair the sections of two versions; each section is a (key, heading, text) tuple.
 
     Rules, in order:

@@ -9,8 +9,8 @@ from consult.core.errors import RuleViolation
 from consult.core.forms import refused_on
 from consult.core.models import db
 from consult.core.params import page_number, whole_number
-from consult.permissions import Action, authorize
 from consult.core.routing import public
+from consult.permissions import Action, authorize
 from consult.proposals import services
 from consult.proposals.forms import ConsultationForm, ImportForm, PublishForm, TextForm, TransitionForm
 from consult.proposals.models import LICENCES, Consultation, ConsultationState, Transition
@@ -22,8 +22,9 @@ LICENCE_NAMES = LICENCES
 
 @bp.app_template_filter("licence")
 def licence_name(code: str) -> str:
-    """"OGL-UK-3.0" as people know it: "Open Government Licence v3.0"."""
+    """ "OGL-UK-3.0" as people know it: "Open Government Licence v3.0"."""
     return LICENCE_NAMES.get(code, code)
+
 
 STATE_FILTERS = [s.value for s in (ConsultationState.OPEN, ConsultationState.CLOSED, ConsultationState.CONCLUDED)]
 
@@ -48,8 +49,15 @@ def index():
         organisation = organisation_by_slug(org_slug) or abort(404)
     query = services.visible_consultations_query(current_user, state=state, organisation=organisation)
     return render_template(
-        "proposals/index.html", can_start=bool(services.organisations_editable_by(current_user)), pagination=db.paginate(query, page=page_number(), per_page=20, error_out=False),
-        state=state, chosen=state, organisation=organisation, organisations=services.organisations_with_public_consultations(), counts=services.consultation_counts(current_user), states=STATE_FILTERS,
+        "proposals/index.html",
+        can_start=bool(services.organisations_editable_by(current_user)),
+        pagination=db.paginate(query, page=page_number(), per_page=20, error_out=False),
+        state=state,
+        chosen=state,
+        organisation=organisation,
+        organisations=services.organisations_with_public_consultations(),
+        counts=services.consultation_counts(current_user),
+        states=STATE_FILTERS,
     )
 
 
@@ -63,7 +71,9 @@ def organisation(slug: str):
 
 @bp.route("/consultations/new", methods=["GET", "POST"])
 def new_consultation():
-    organisations = services.organisations_editable_by(current_user) or abort(403, "Only authors of an organisation can start a consultation.")
+    organisations = services.organisations_editable_by(current_user) or abort(
+        403, "Only authors of an organisation can start a consultation."
+    )
     form = ConsultationForm()
     form.organisation_id.choices = [SelectChoice(o.id, o.name) for o in organisations]
     if form.validate_on_submit():
@@ -97,7 +107,10 @@ def version(slug: str, number: int):
 def _render_consultation(c: Consultation, version, *, publish_form: PublishForm | None = None, status: int = 200):
     page = reading.reading_page(c, version, viewer=current_user)
     return render_template(
-        "proposals/consultation.html", transition_form=TransitionForm(), publish_form=publish_form or PublishForm(), Transition=Transition,
+        "proposals/consultation.html",
+        transition_form=TransitionForm(),
+        publish_form=publish_form or PublishForm(),
+        Transition=Transition,
         **page.context(),
     ), status
 
@@ -144,8 +157,14 @@ def edit_consultation(slug: str):
 
 def _details(form: ConsultationForm) -> dict:
     """What the consultation's form gives ``create_consultation`` and ``update_consultation``."""
-    return dict(title=form.title.data, summary=form.summary.data, opens_at=form.opens_at.data, closes_at=form.closes_at.data,
-                licence=form.licence.data, response_threshold=form.response_threshold.data)
+    return dict(
+        title=form.title.data,
+        summary=form.summary.data,
+        opens_at=form.opens_at.data,
+        closes_at=form.closes_at.data,
+        licence=form.licence.data,
+        response_threshold=form.response_threshold.data,
+    )
 
 
 def _sent_row_version(form: ConsultationForm) -> int:
@@ -153,7 +172,10 @@ def _sent_row_version(form: ConsultationForm) -> int:
     # value when the field is missing, which would skip the check.
     expected = whole_number(next(iter(form.row_version.raw_data or []), None))
     if expected is None:
-        abort(400, "This form has no valid version marker, so a save by someone else could be overwritten. Reload the page and make your change again.")
+        abort(
+            400,
+            "This form has no valid version marker, so a save by someone else could be overwritten. Reload the page and make your change again.",
+        )
     return expected
 
 
@@ -169,7 +191,9 @@ def edit_text(slug: str):
             _save_text(c, text_form.source.data if form is text_form else None, import_form.files.data)
         except RuleViolation as refused:
             # A refusal of the text itself (no headings, too long, not UTF-8) goes on the field it came from.
-            if refused.field not in ("source", "files") or not refused_on(form, refused, fallback="source" if form is text_form else "files"):
+            if refused.field not in ("source", "files") or not refused_on(
+                form, refused, fallback="source" if form is text_form else "files"
+            ):
                 raise
     if form.errors:
         return _text_page(c, text_form, import_form, status=400)
@@ -199,7 +223,9 @@ def _read_upload(storage) -> str:
     except UnicodeDecodeError:
         raise RuleViolation(f"“{storage.filename}” is not UTF-8 text. Save it as UTF-8 and try again.", status=400, field="files") from None
     if "\x00" in text:  # the request check sees form fields, not the files' contents
-        raise RuleViolation(f"“{storage.filename}” contains a NUL character, which text cannot contain. Remove it and try again.", status=400, field="files")
+        raise RuleViolation(
+            f"“{storage.filename}” contains a NUL character, which text cannot contain. Remove it and try again.", status=400, field="files"
+        )
     return text
 
 
@@ -228,8 +254,9 @@ def change_state(slug: str):
         if form.closes_at.errors:
             abort(400, "Give the new closing date as a date and a time, such as 2027-01-31 17:00.")
         abort(400, "Unknown change of state.")
-    services.change_state(c, Transition(form.transition.data), actor=current_user, closes_at=form.closes_at.data,
-                          confirmed=form.confirm.data)
+    services.change_state(
+        c, Transition(form.transition.data), actor=current_user, closes_at=form.closes_at.data, confirmed=form.confirm.data
+    )
     db.session.commit()
     flash(f"The consultation is now {c.state}.", "success")
     return redirect(url_for("proposals.consultation", slug=c.slug))

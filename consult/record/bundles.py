@@ -58,21 +58,47 @@ def fingerprint(c: Consultation, base_url: str) -> str:
     parts: list[object] = [export.FORMAT, export.FORMAT_VERSION, base_url]
     queries = [
         select(Consultation.state, Consultation.updated_at, Consultation.row_version, Organisation.name, Organisation.slug)
-        .join(Organisation, Organisation.id == Consultation.organisation_id).where(Consultation.id == c.id),
-        select(func.count(), func.max(Version.id), func.max(Version.published_at)).where(Version.consultation_id == c.id, Version.published_at.is_not(None)),
-        select(func.count(), func.max(Contribution.id), func.max(Contribution.edited_at), func.max(Contribution.deleted_at),
-               func.max(Contribution.hidden_at), func.sum(case((Contribution.moderation_state == ModerationState.VISIBLE, 1), else_=0))).where(own),
-        select(func.count(), func.max(Amendment.answered_at), func.max(Amendment.withdrawn_at), func.count(Amendment.incorporated_version_id),
-               func.sum(func.length(Amendment.answer)), func.sum(func.length(Amendment.decision)), func.sum(func.length(Amendment.state)))
-        .select_from(Amendment).join(Contribution, mine).where(own),
-        select(func.count(), func.max(AmendmentSupporter.id)).select_from(AmendmentSupporter)
-        .join(Contribution, Contribution.id == AmendmentSupporter.amendment_id).where(own),
+        .join(Organisation, Organisation.id == Consultation.organisation_id)
+        .where(Consultation.id == c.id),
+        select(func.count(), func.max(Version.id), func.max(Version.published_at)).where(
+            Version.consultation_id == c.id, Version.published_at.is_not(None)
+        ),
+        select(
+            func.count(),
+            func.max(Contribution.id),
+            func.max(Contribution.edited_at),
+            func.max(Contribution.deleted_at),
+            func.max(Contribution.hidden_at),
+            func.sum(case((Contribution.moderation_state == ModerationState.VISIBLE, 1), else_=0)),
+        ).where(own),
+        select(
+            func.count(),
+            func.max(Amendment.answered_at),
+            func.max(Amendment.withdrawn_at),
+            func.count(Amendment.incorporated_version_id),
+            func.sum(func.length(Amendment.answer)),
+            func.sum(func.length(Amendment.decision)),
+            func.sum(func.length(Amendment.state)),
+        )
+        .select_from(Amendment)
+        .join(Contribution, mine)
+        .where(own),
+        select(func.count(), func.max(AmendmentSupporter.id))
+        .select_from(AmendmentSupporter)
+        .join(Contribution, Contribution.id == AmendmentSupporter.amendment_id)
+        .where(own),
         select(func.count(), func.max(Vote.id), func.max(Vote.updated_at)).where(Vote.consultation_id == c.id),
         select(func.count(), func.max(Citation.id)).where(Citation.version_id.in_(versions)),
-        select(func.count(), func.max(Theme.id), func.max(Theme.updated_at), func.sum(func.length(Theme.name))).where(Theme.consultation_id == c.id),
+        select(func.count(), func.max(Theme.id), func.max(Theme.updated_at), func.sum(func.length(Theme.name))).where(
+            Theme.consultation_id == c.id
+        ),
         select(func.count(), func.max(ContributionTheme.created_at)).where(ContributionTheme.theme_id.in_(themes)),
-        select(func.count(), func.max(SectionSummary.id), func.max(SectionSummary.updated_at)).where(SectionSummary.consultation_id == c.id),
-        select(func.count(), func.max(SummaryCitation.id)).where(SummaryCitation.theme_id.in_(themes) | SummaryCitation.section_summary_id.in_(summaries)),
+        select(func.count(), func.max(SectionSummary.id), func.max(SectionSummary.updated_at)).where(
+            SectionSummary.consultation_id == c.id
+        ),
+        select(func.count(), func.max(SummaryCitation.id)).where(
+            SummaryCitation.theme_id.in_(themes) | SummaryCitation.section_summary_id.in_(summaries)
+        ),
         select(func.count(), func.max(Block.id)).where(Block.organisation_id == c.organisation_id),
         select(func.count(), func.max(ModerationLogEntry.id)).where(ModerationLogEntry.organisation_id == c.organisation_id),
         select(func.count(), func.max(StaffAction.id)).where(StaffAction.organisation_id == c.organisation_id),  # the public staff log
@@ -82,12 +108,18 @@ def fingerprint(c: Consultation, base_url: str) -> str:
     # The record names people by their display name: the names of everyone it may name (an
     # author or co-supporter of one of its contributions, a member of staff in its log), each
     # found through its own index.
-    named = (select(User.id, User.display_name)
-             .where(select(Contribution.id).where(Contribution.author_id == User.id, own).exists()
-                    | select(AmendmentSupporter.id).join(Contribution, Contribution.id == AmendmentSupporter.amendment_id)
-                    .where(AmendmentSupporter.user_id == User.id, own).exists()
-                    | select(StaffAction.id).where(StaffAction.actor_id == User.id, StaffAction.organisation_id == c.organisation_id).exists())
-             .order_by(User.id))
+    named = (
+        select(User.id, User.display_name)
+        .where(
+            select(Contribution.id).where(Contribution.author_id == User.id, own).exists()
+            | select(AmendmentSupporter.id)
+            .join(Contribution, Contribution.id == AmendmentSupporter.amendment_id)
+            .where(AmendmentSupporter.user_id == User.id, own)
+            .exists()
+            | select(StaffAction.id).where(StaffAction.actor_id == User.id, StaffAction.organisation_id == c.organisation_id).exists()
+        )
+        .order_by(User.id)
+    )
     digest = hashlib.sha256(repr(parts).encode())
     for user_id, name in db.session.execute(named):
         digest.update(f"{user_id}:{name}\n".encode())

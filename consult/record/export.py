@@ -115,7 +115,7 @@ def export_to(consultation: Consultation, target: Path, *, as_zip: bool) -> list
 
 def record_archive(consultation: Consultation) -> tuple[IO[bytes], int]:
     """The record as a zip in an anonymous temporary file (gone once closed), rewound, and its size."""
-    archive = tempfile.TemporaryFile()
+    archive = tempfile.TemporaryFile()  # noqa: SIM115 (handed to the caller, who closes it)
     try:
         write_zip(consultation, archive)
         size = archive.tell()
@@ -137,6 +137,14 @@ def read_from_one_snapshot() -> None:
 
 
 __all__ = [
-    "FORMAT", "FORMAT_VERSION", "PAGE_SIZE", "export_to", "read_from_one_snapshot", "record_archive", "write_folder", "write_json",
-    "write_record", "write_zip",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "PAGE_SIZE",
+    "export_to",
+    "read_from_one_snapshot",
+    "record_archive",
+    "write_folder",
+    "write_json",
+    "write_record",
+    "write_zip",
 ]

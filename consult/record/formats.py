@@ -11,10 +11,9 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import IO, Any
 
-
 from consult.comments import w3c
-from consult.core import links
 from consult.contributions.models import ContributionKind
+from consult.core import links
 from consult.proposals.models import Consultation, Version
 from consult.proposals.services import diff_versions, draft_as_markdown
 from consult.record import rows
@@ -25,6 +24,7 @@ FORMAT_VERSION = 1
 
 
 # ---- record.json -----------------------------------------------------------------------------------
+
 
 def record_document(c: Consultation, exported_at: datetime, *, page_size: int = rows.PAGE_SIZE) -> Row:
     """record.json: plain values, with generators where rows are many (``write_json`` pulls them)."""
@@ -49,6 +49,7 @@ def record_document(c: Consultation, exported_at: datetime, *, page_size: int = 
 
 # ---- annotations.jsonld --------------------------------------------------------------------------
 
+
 def annotation_collection(c: Consultation, *, page_size: int = rows.PAGE_SIZE) -> Row:
     """The consultation's annotations and their replies as one W3C AnnotationCollection whose
     first (and only) page is embedded with every annotation: the API's collection, whole."""
@@ -64,19 +65,30 @@ def annotation_collection(c: Consultation, *, page_size: int = rows.PAGE_SIZE) -
     if rows.LICENCE_URLS.get(c.licence):
         document["rights"] = rows.LICENCE_URLS[c.licence]
     if total:
-        document["first"] = {"id": page_iri, "type": "AnnotationPage", "startIndex": 0, "items": rows.annotation_rows(c, page_size=page_size)}
+        document["first"] = {
+            "id": page_iri,
+            "type": "AnnotationPage",
+            "startIndex": 0,
+            "items": rows.annotation_rows(c, page_size=page_size),
+        }
     return document
 
 
 # ---- Markdown files --------------------------------------------------------------------------------
 
+
 def readme(c: Consultation, versions: list[Version], exported_at: datetime) -> str:
     lic = rows.licence(c)
     counts = rows.contribution_counts(c)
-    numbers = ", ".join(f"{counts.get(kind, 0):,} {one if counts.get(kind, 0) == 1 else many}" for kind, one, many in (
-        (ContributionKind.COMMENT, "comment", "comments"), (ContributionKind.REPLY, "reply", "replies"),
-        (ContributionKind.AMENDMENT, "amendment", "amendments"), (ContributionKind.STATEMENT, "statement", "statements"),
-    ))
+    numbers = ", ".join(
+        f"{counts.get(kind, 0):,} {one if counts.get(kind, 0) == 1 else many}"
+        for kind, one, many in (
+            (ContributionKind.COMMENT, "comment", "comments"),
+            (ContributionKind.REPLY, "reply", "replies"),
+            (ContributionKind.AMENDMENT, "amendment", "amendments"),
+            (ContributionKind.STATEMENT, "statement", "statements"),
+        )
+    )
     published = "\n".join(f"- version {v.number}, published {rfc3339(v.published_at)}" for v in versions) or "- none yet"
     diffs = ", ".join(f"`diffs/{a.number}-{b.number}.md`" for a, b in itertools.pairwise(versions)) or "none (one version)"
     return f"""# Open policy record: {c.title}
@@ -154,10 +166,14 @@ def diff_markdown(c: Consultation, old: Version, new: Version) -> str:
             lines += ["", _redline(d.text_ops)]
         sources = cited.get(d.key, []) if d.new is not None else []
         if sources:
-            lines += ["", "Cites: " + ", ".join(
-                f"[#{row.contribution_id}]({(amendment_url if row.kind == ContributionKind.AMENDMENT else comment_url)(row.contribution_id)})"
-                for row in sources
-            )]
+            lines += [
+                "",
+                "Cites: "
+                + ", ".join(
+                    f"[#{row.contribution_id}]({(amendment_url if row.kind == ContributionKind.AMENDMENT else comment_url)(row.contribution_id)})"
+                    for row in sources
+                ),
+            ]
     return "\n".join(lines) + "\n"
 
 
@@ -187,24 +203,66 @@ def write_csv(out: IO[str], columns: list[str], items: Iterable[Row]) -> None:
 
 def csv_tables(c: Consultation, *, page_size: int = rows.PAGE_SIZE) -> Iterator[tuple[str, list[str], Iterator[Row]]]:
     """(file name, columns, rows) of each CSV file; rows are made only when written."""
-    yield ("contributions.csv",
-           ["id", "kind", "version", "section_key", "parent_id", "thread_id", "depth", "author_id", "author",
-            "created_at", "edited_at", "quote", "body", "url"],
-           (_flat_contribution(row) for row in rows.contribution_rows(c, page_size=page_size)))
-    yield ("amendments.csv",
-           ["id", "version", "section_key", "author", "created_at", "state", "decision", "answer", "answered_at",
-            "incorporated_in_version", "co_supporters", "support", "oppose", "abstain", "rationale", "proposed_text", "url"],
-           rows.amendment_table_rows(c, page_size=page_size))
-    yield ("tallies.csv",
-           ["contribution_id", "section_key", "support", "oppose", "abstain", "agree", "disagree", "pass", "total"],
-           itertools.chain(rows.contribution_tally_rows(c, page_size=page_size), rows.section_tally_rows(c)))
+    yield (
+        "contributions.csv",
+        [
+            "id",
+            "kind",
+            "version",
+            "section_key",
+            "parent_id",
+            "thread_id",
+            "depth",
+            "author_id",
+            "author",
+            "created_at",
+            "edited_at",
+            "quote",
+            "body",
+            "url",
+        ],
+        (_flat_contribution(row) for row in rows.contribution_rows(c, page_size=page_size)),
+    )
+    yield (
+        "amendments.csv",
+        [
+            "id",
+            "version",
+            "section_key",
+            "author",
+            "created_at",
+            "state",
+            "decision",
+            "answer",
+            "answered_at",
+            "incorporated_in_version",
+            "co_supporters",
+            "support",
+            "oppose",
+            "abstain",
+            "rationale",
+            "proposed_text",
+            "url",
+        ],
+        rows.amendment_table_rows(c, page_size=page_size),
+    )
+    yield (
+        "tallies.csv",
+        ["contribution_id", "section_key", "support", "oppose", "abstain", "agree", "disagree", "pass", "total"],
+        itertools.chain(rows.contribution_tally_rows(c, page_size=page_size), rows.section_tally_rows(c)),
+    )
     yield ("sections.csv", ["version", "key", "position", "level", "heading", "change", "url"], rows.section_rows(c))
     yield ("citations.csv", ["id", "version", "section_key", "contribution_id", "created_at"], rows.citation_rows(c, page_size=page_size))
     yield ("themes.csv", ["theme_id", "theme", "contribution_id"], rows.theme_membership_rows(c, page_size=page_size))
-    yield ("moderation_log.csv", ["id", "created_at", "action", "rule", "reason", "contribution_id"], rows.moderation_log_rows(c, page_size=page_size))
+    yield (
+        "moderation_log.csv",
+        ["id", "created_at", "action", "rule", "reason", "contribution_id"],
+        rows.moderation_log_rows(c, page_size=page_size),
+    )
 
 
 # ---- streaming JSON ----------------------------------------------------------------------------------
+
 
 def write_json(out: IO[str], value: Any, depth: int = 0) -> None:
     """Write ``value`` as JSON, pulling iterators as it goes: an iterator becomes an array written

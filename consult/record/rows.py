@@ -22,13 +22,13 @@ from consult.accounts.models import User
 from consult.amendments.models import Amendment, AmendmentSupporter, Citation
 from consult.audit.services import public_staff_log
 from consult.comments import w3c
-from consult.contributions.models import Contribution, ContributionKind, ContributionRevision
 from consult.comments.models import Anchor
 from consult.comments.services import annotation_record, annotations_query
+from consult.contributions.models import Contribution, ContributionKind, ContributionRevision
 from consult.core import links
 from consult.core.models import db
-from consult.permissions import Action, can, visible_contributions, visible_supporters, visible_versions
 from consult.moderation.models import ContributionTheme, ModerationLogEntry, SectionSummary, SummaryCitation, Theme
+from consult.permissions import Action, can, visible_contributions, visible_supporters, visible_versions
 from consult.proposals.models import LICENCES, Consultation, Section, Version
 from consult.voting.models import STATEMENT_VALUES, SUPPORT_VALUES, Vote, VoteValue
 from consult.voting.services import Tally, section_tallies
@@ -160,9 +160,18 @@ def contribution_rows(c: Consultation, *, page_size: int = PAGE_SIZE) -> Iterato
     earlier texts (edits) and, for amendments, the proposal and its co-supporters."""
     query = (
         select(
-            Contribution.id, Contribution.kind, Contribution.author_id, User.display_name, Version.number,
-            Contribution.section_key, Contribution.parent_id, Contribution.thread_id, Contribution.depth,
-            Contribution.created_at, Contribution.edited_at, Contribution.body,
+            Contribution.id,
+            Contribution.kind,
+            Contribution.author_id,
+            User.display_name,
+            Version.number,
+            Contribution.section_key,
+            Contribution.parent_id,
+            Contribution.thread_id,
+            Contribution.depth,
+            Contribution.created_at,
+            Contribution.edited_at,
+            Contribution.body,
         )
         .join(Version, Version.id == Contribution.version_id)
         .outerjoin(User, User.id == Contribution.author_id)
@@ -175,23 +184,41 @@ def contribution_rows(c: Consultation, *, page_size: int = PAGE_SIZE) -> Iterato
     for rows in _partitions(query, page_size):
         ids = [r.id for r in rows]
         anchors = grouped(
-            select(Anchor.contribution_id, Version.number, Anchor.state, Anchor.section_key, Anchor.start, Anchor.end,
-                   Anchor.exact, Anchor.prefix, Anchor.suffix)
+            select(
+                Anchor.contribution_id,
+                Version.number,
+                Anchor.state,
+                Anchor.section_key,
+                Anchor.start,
+                Anchor.end,
+                Anchor.exact,
+                Anchor.prefix,
+                Anchor.suffix,
+            )
             .join(Version, Version.id == Anchor.version_id)
             .where(Anchor.contribution_id.in_(ids), visible_versions(None))
             .order_by(Anchor.contribution_id, Version.number)
         )
         revisions = grouped(
-            select(ContributionRevision.contribution_id, ContributionRevision.body, ContributionRevision.written_at,
-                   ContributionRevision.replaced_at)
+            select(
+                ContributionRevision.contribution_id,
+                ContributionRevision.body,
+                ContributionRevision.written_at,
+                ContributionRevision.replaced_at,
+            )
             .where(ContributionRevision.contribution_id.in_(ids))
             .order_by(ContributionRevision.contribution_id, ContributionRevision.id)
         )
         amendments = {
             row.contribution_id: row
             for row in db.session.execute(
-                select(Amendment.contribution_id, Amendment.proposed_text, Amendment.state, Amendment.withdrawn_at,
-                       incorporated.number.label("incorporated"))
+                select(
+                    Amendment.contribution_id,
+                    Amendment.proposed_text,
+                    Amendment.state,
+                    Amendment.withdrawn_at,
+                    incorporated.number.label("incorporated"),
+                )
                 .outerjoin(incorporated, incorporated.id == Amendment.incorporated_version_id)
                 .where(Amendment.contribution_id.in_(ids))
             )
@@ -213,8 +240,16 @@ def contribution_rows(c: Consultation, *, page_size: int = PAGE_SIZE) -> Iterato
                 "edited_at": rfc3339(r.edited_at),
                 "body": r.body,
                 "anchors": [
-                    {"version": a.number, "state": a.state, "section_key": a.section_key, "start": a.start, "end": a.end,
-                     "exact": a.exact, "prefix": a.prefix, "suffix": a.suffix}
+                    {
+                        "version": a.number,
+                        "state": a.state,
+                        "section_key": a.section_key,
+                        "start": a.start,
+                        "end": a.end,
+                        "exact": a.exact,
+                        "prefix": a.prefix,
+                        "suffix": a.suffix,
+                    }
                     for a in anchors.get(r.id, [])
                 ],
                 "revisions": [
@@ -227,7 +262,9 @@ def contribution_rows(c: Consultation, *, page_size: int = PAGE_SIZE) -> Iterato
                     "withdrawn_at": rfc3339(amendment.withdrawn_at),
                     "incorporated_in_version": amendment.incorporated,
                     "co_supporters": supporters.get(r.id, []),
-                } if amendment is not None else None,
+                }
+                if amendment is not None
+                else None,
             }
 
 
@@ -294,8 +331,13 @@ def citation_rows(c: Consultation, *, page_size: int = PAGE_SIZE) -> Iterator[Ro
         .execution_options(yield_per=page_size)
     )
     for r in rows:
-        yield {"id": r.id, "version": r.number, "section_key": r.section_key, "contribution_id": r.contribution_id,
-               "created_at": rfc3339(r.created_at)}
+        yield {
+            "id": r.id,
+            "version": r.number,
+            "section_key": r.section_key,
+            "contribution_id": r.contribution_id,
+            "created_at": rfc3339(r.created_at),
+        }
 
 
 def _ids(query, page_size: int) -> Iterator[int]:
@@ -367,15 +409,27 @@ def moderation_log_rows(c: Consultation, *, page_size: int = PAGE_SIZE) -> Itera
     """The public moderation log: what was done, when, under which rule and why; never who acted,
     who reported, or whom a block concerns."""
     rows = db.session.execute(
-        select(ModerationLogEntry.id, ModerationLogEntry.created_at, ModerationLogEntry.action, ModerationLogEntry.rule,
-               ModerationLogEntry.reason, ModerationLogEntry.contribution_id)
+        select(
+            ModerationLogEntry.id,
+            ModerationLogEntry.created_at,
+            ModerationLogEntry.action,
+            ModerationLogEntry.rule,
+            ModerationLogEntry.reason,
+            ModerationLogEntry.contribution_id,
+        )
         .where(ModerationLogEntry.consultation_id == c.id)
         .order_by(ModerationLogEntry.id)
         .execution_options(yield_per=page_size)
     )
     for r in rows:
-        yield {"id": r.id, "created_at": rfc3339(r.created_at), "action": r.action, "rule": r.rule, "reason": r.reason,
-               "contribution_id": r.contribution_id}
+        yield {
+            "id": r.id,
+            "created_at": rfc3339(r.created_at),
+            "action": r.action,
+            "rule": r.rule,
+            "reason": r.reason,
+            "contribution_id": r.contribution_id,
+        }
 
 
 def staff_log_rows(c: Consultation, *, page_size: int = PAGE_SIZE) -> Iterator[Row]:
@@ -390,21 +444,38 @@ def amendment_table_rows(c: Consultation, *, page_size: int = PAGE_SIZE) -> Iter
     incorporated = aliased(Version)
 
     def votes(value: VoteValue):
-        return (select(func.count(Vote.id)).where(Vote.contribution_id == Contribution.id, Vote.value == value)
-                .correlate(Contribution).scalar_subquery())
+        return (
+            select(func.count(Vote.id))
+            .where(Vote.contribution_id == Contribution.id, Vote.value == value)
+            .correlate(Contribution)
+            .scalar_subquery()
+        )
 
     co_supporters = (
         select(func.count(AmendmentSupporter.id))
         .where(AmendmentSupporter.amendment_id == Contribution.id, visible_supporters(None))
-        .correlate(Contribution).scalar_subquery()
+        .correlate(Contribution)
+        .scalar_subquery()
     )
     query = (
         select(
-            Contribution.id, Version.number, Contribution.section_key, Contribution.author_id, User.display_name,
-            Contribution.created_at, Contribution.body, Amendment.proposed_text, Amendment.state, Amendment.decision,
-            Amendment.answer, Amendment.answered_at, incorporated.number.label("incorporated"),
-            co_supporters.label("co_supporters"), votes(VoteValue.SUPPORT).label("support"),
-            votes(VoteValue.OPPOSE).label("oppose"), votes(VoteValue.ABSTAIN).label("abstain"),
+            Contribution.id,
+            Version.number,
+            Contribution.section_key,
+            Contribution.author_id,
+            User.display_name,
+            Contribution.created_at,
+            Contribution.body,
+            Amendment.proposed_text,
+            Amendment.state,
+            Amendment.decision,
+            Amendment.answer,
+            Amendment.answered_at,
+            incorporated.number.label("incorporated"),
+            co_supporters.label("co_supporters"),
+            votes(VoteValue.SUPPORT).label("support"),
+            votes(VoteValue.OPPOSE).label("oppose"),
+            votes(VoteValue.ABSTAIN).label("abstain"),
         )
         .join(Amendment, Amendment.contribution_id == Contribution.id)
         .join(Version, Version.id == Contribution.version_id)
@@ -417,12 +488,23 @@ def amendment_table_rows(c: Consultation, *, page_size: int = PAGE_SIZE) -> Iter
     for rows in _partitions(query, page_size):
         for r in rows:
             yield {
-                "id": r.id, "version": r.number, "section_key": r.section_key,
-                "author": r.display_name if r.author_id else FORMER_PARTICIPANT, "created_at": rfc3339(r.created_at),
-                "state": r.state, "decision": r.decision, "answer": r.answer if r.decision else None,
-                "answered_at": rfc3339(r.answered_at), "incorporated_in_version": r.incorporated,
-                "co_supporters": r.co_supporters, "support": r.support, "oppose": r.oppose, "abstain": r.abstain,
-                "rationale": r.body, "proposed_text": r.proposed_text, "url": url(r.id),
+                "id": r.id,
+                "version": r.number,
+                "section_key": r.section_key,
+                "author": r.display_name if r.author_id else FORMER_PARTICIPANT,
+                "created_at": rfc3339(r.created_at),
+                "state": r.state,
+                "decision": r.decision,
+                "answer": r.answer if r.decision else None,
+                "answered_at": rfc3339(r.answered_at),
+                "incorporated_in_version": r.incorporated,
+                "co_supporters": r.co_supporters,
+                "support": r.support,
+                "oppose": r.oppose,
+                "abstain": r.abstain,
+                "rationale": r.body,
+                "proposed_text": r.proposed_text,
+                "url": url(r.id),
             }
 
 
@@ -443,7 +525,9 @@ def theme_membership_rows(c: Consultation, *, page_size: int = PAGE_SIZE) -> Ite
 
 def contribution_counts(c: Consultation) -> dict[str, int]:
     """How many public contributions of each kind."""
-    return dict(db.session.execute(select(Contribution.kind, func.count()).where(public_contributions(c)).group_by(Contribution.kind)).all())
+    return dict(
+        db.session.execute(select(Contribution.kind, func.count()).where(public_contributions(c)).group_by(Contribution.kind)).all()
+    )
 
 
 def cited_by_section(c: Consultation, version: Version) -> dict[str, list[Any]]:

@@ -50,4 +50,3 @@ def text_file(sink: Sink, name: str, *, encoding: str = "utf-8") -> Iterator[IO[
         finally:
             out.flush()
             out.detach()  # the sink closes the binary file
-

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from consult.contributions.models import Contribution
 from consult.core import text
-from consult.permissions import visible_consultations, visible_contributions, visible_themes, visible_versions
 from consult.moderation.models import Theme
+from consult.permissions import visible_consultations, visible_contributions, visible_themes, visible_versions
 from consult.proposals.models import Consultation, Section, Version
 
 #: Kinds a document can be, in the order the filter offers them.
@@ -67,16 +67,23 @@ class Changes:
 
     def to_json(self) -> dict:
         return {
-            "contributions": sorted(self.contributions), "removed_contributions": sorted(self.removed_contributions),
-            "consultations": sorted(self.consultations), "themes": sorted(self.themes),
-            "blocks": sorted([list(b) for b in self.blocks]), "everything": self.everything,
+            "contributions": sorted(self.contributions),
+            "removed_contributions": sorted(self.removed_contributions),
+            "consultations": sorted(self.consultations),
+            "themes": sorted(self.themes),
+            "blocks": sorted([list(b) for b in self.blocks]),
+            "everything": self.everything,
         }
 
     @classmethod
     def from_json(cls, data: dict) -> Changes:
         return cls(
-            set(data.get("contributions", ())), set(data.get("removed_contributions", ())), set(data.get("consultations", ())),
-            set(data.get("themes", ())), {tuple(b) for b in data.get("blocks", ())}, bool(data.get("everything")),
+            set(data.get("contributions", ())),
+            set(data.get("removed_contributions", ())),
+            set(data.get("consultations", ())),
+            set(data.get("themes", ())),
+            {tuple(b) for b in data.get("blocks", ())},
+            bool(data.get("everything")),
         )
 
 
@@ -106,9 +113,15 @@ def public_consultation_ids(session: Session) -> set[int]:
 def _head_documents(session: Session, consultation: Consultation) -> Iterator[Document]:
     """The consultation itself and the sections of its current version."""
     yield Document(
-        key=f"consultation:{consultation.id}", kind="consultation", consultation_id=consultation.id, section_key=None,
-        state=consultation.state, date=consultation.state_changed_at or consultation.created_at,
-        title=consultation.title, body=_plain(consultation.summary or ""), ref_id=consultation.id,
+        key=f"consultation:{consultation.id}",
+        kind="consultation",
+        consultation_id=consultation.id,
+        section_key=None,
+        state=consultation.state,
+        date=consultation.state_changed_at or consultation.created_at,
+        title=consultation.title,
+        body=_plain(consultation.summary or ""),
+        ref_id=consultation.id,
     )
     current = session.scalar(
         select(Version).where(Version.consultation_id == consultation.id, visible_versions(None)).order_by(Version.number.desc()).limit(1)
@@ -117,15 +130,29 @@ def _head_documents(session: Session, consultation: Consultation) -> Iterator[Do
         return
     for s in session.scalars(select(Section).where(Section.version_id == current.id).order_by(Section.position)):
         yield Document(
-            key=f"section:{consultation.id}:{s.key}", kind="section", consultation_id=consultation.id, section_key=s.key,
-            state=consultation.state, date=current.published_at, title=s.heading, body=_plain(s.text), ref_id=current.number,
+            key=f"section:{consultation.id}:{s.key}",
+            kind="section",
+            consultation_id=consultation.id,
+            section_key=s.key,
+            state=consultation.state,
+            date=current.published_at,
+            title=s.heading,
+            body=_plain(s.text),
+            ref_id=current.number,
         )
 
 
 def _contribution_documents(session: Session, where, states: dict[int, str]) -> Iterator[Document]:
     query = (
-        select(Contribution.id, Contribution.kind, Contribution.consultation_id, Contribution.section_key,
-               Contribution.body_html, Contribution.created_at, Contribution.thread_id)
+        select(
+            Contribution.id,
+            Contribution.kind,
+            Contribution.consultation_id,
+            Contribution.section_key,
+            Contribution.body_html,
+            Contribution.created_at,
+            Contribution.thread_id,
+        )
         .where(visible_contributions(None), where)
         .order_by(Contribution.id)
         .execution_options(yield_per=2000)
@@ -134,8 +161,16 @@ def _contribution_documents(session: Session, where, states: dict[int, str]) -> 
         if consultation_id not in states:
             continue
         yield Document(
-            key=f"contribution:{cid}", kind=kind, consultation_id=consultation_id, section_key=section_key,
-            state=states[consultation_id], date=created_at, title="", body=_html_text(body_html), ref_id=cid, thread_id=thread_id,
+            key=f"contribution:{cid}",
+            kind=kind,
+            consultation_id=consultation_id,
+            section_key=section_key,
+            state=states[consultation_id],
+            date=created_at,
+            title="",
+            body=_html_text(body_html),
+            ref_id=cid,
+            thread_id=thread_id,
         )
 
 
@@ -145,9 +180,15 @@ def _theme_documents(session: Session, where, states: dict[int, str]) -> Iterato
         if theme.consultation_id not in states:
             continue
         yield Document(
-            key=f"theme:{theme.id}", kind="theme", consultation_id=theme.consultation_id, section_key=None,
-            state=states[theme.consultation_id], date=theme.updated_at, title=theme.name,
-            body=_html_text(theme.summary_html) or _plain(theme.summary), ref_id=theme.id,
+            key=f"theme:{theme.id}",
+            kind="theme",
+            consultation_id=theme.consultation_id,
+            section_key=None,
+            state=states[theme.consultation_id],
+            date=theme.updated_at,
+            title=theme.name,
+            body=_html_text(theme.summary_html) or _plain(theme.summary),
+            ref_id=theme.id,
         )
 
 
@@ -179,7 +220,9 @@ def count_documents(session: Session) -> int:
     ids = public_consultation_ids(session)
     if not ids:
         return 0
-    contributions = session.scalar(select(func.count()).select_from(Contribution).where(visible_contributions(None), Contribution.consultation_id.in_(ids)))
+    contributions = session.scalar(
+        select(func.count()).select_from(Contribution).where(visible_contributions(None), Contribution.consultation_id.in_(ids))
+    )
     return contributions + 20 * len(ids)
 
 
@@ -194,10 +237,13 @@ def plan(session: Session, changes: Changes, *, indexed: Callable[[int], bool]) 
     for organisation_id, user_id in changes.blocks:
         # A block (or its lifting) changes the visibility of everything the person wrote in the
         # organisation's consultations, without touching those rows.
-        contribution_ids |= set(session.scalars(
-            select(Contribution.id).join(Consultation, Consultation.id == Contribution.consultation_id)
-            .where(Contribution.author_id == user_id, Consultation.organisation_id == organisation_id)
-        ))
+        contribution_ids |= set(
+            session.scalars(
+                select(Contribution.id)
+                .join(Consultation, Consultation.id == Contribution.consultation_id)
+                .where(Contribution.author_id == user_id, Consultation.organisation_id == organisation_id)
+            )
+        )
 
     states = _public_states(session, changes.consultations) if changes.consultations else {}
     full: set[int] = set()  # consultations written in full
@@ -224,7 +270,9 @@ def plan(session: Session, changes: Changes, *, indexed: Callable[[int], bool]) 
         result.drop_threads.add(cid)
     contribution_ids -= changes.removed_contributions
     if contribution_ids:
-        rows = dict(session.execute(select(Contribution.id, Contribution.consultation_id).where(Contribution.id.in_(contribution_ids))).all())
+        rows = dict(
+            session.execute(select(Contribution.id, Contribution.consultation_id).where(Contribution.id.in_(contribution_ids))).all()
+        )
         contribution_ids = {i for i in contribution_ids if rows.get(i) not in full}
         gone = contribution_ids - rows.keys()
         for cid in gone:  # deleted by a cascade or a bulk DELETE

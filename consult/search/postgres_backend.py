@@ -23,7 +23,8 @@ from consult.search.query import ParsedQuery, QueryError
 
 # Not in the models' metadata: derived data in a schema of its own (see the migration).
 documents = Table(
-    "documents", MetaData(schema="consult_search"),
+    "documents",
+    MetaData(schema="consult_search"),
     Column("key", String(140), primary_key=True),
     Column("kind", String(20)),
     Column("consultation_id", Integer),
@@ -46,9 +47,16 @@ def _clean(value: str) -> str:
 
 def _row(doc: Document) -> dict:
     return {
-        "key": doc.key, "kind": doc.kind, "consultation_id": doc.consultation_id, "section_key": doc.section_key,
-        "ref_id": doc.ref_id, "thread_id": doc.thread_id, "state": doc.state, "date": doc.date,
-        "title": _clean(doc.title), "body": _clean(doc.body),
+        "key": doc.key,
+        "kind": doc.kind,
+        "consultation_id": doc.consultation_id,
+        "section_key": doc.section_key,
+        "ref_id": doc.ref_id,
+        "thread_id": doc.thread_id,
+        "state": doc.state,
+        "date": doc.date,
+        "title": _clean(doc.title),
+        "body": _clean(doc.body),
     }
 
 
@@ -88,7 +96,7 @@ class PostgresBackend:
             session.execute(delete(documents).where(d.key.in_(plan.delete_keys)))
         rows = [_row(doc) for doc in {doc.key: doc for doc in plan.upserts}.values()]
         for start in range(0, len(rows), _BATCH):
-            statement = insert(documents).values(rows[start:start + _BATCH])
+            statement = insert(documents).values(rows[start : start + _BATCH])
             columns = {c: statement.excluded[c] for c in rows[0] if c != "key"}
             session.execute(statement.on_conflict_do_update(index_elements=["key"], set_=columns))
 
@@ -119,8 +127,17 @@ class PostgresBackend:
             query = query.op("&&")(part)
         return query
 
-    def search(self, session: Session, parsed: ParsedQuery, *, consultation_ids: set[int], kinds: tuple[str, ...] | None, page: int,
-               per_page: int, restrict_consultations: bool = True):
+    def search(
+        self,
+        session: Session,
+        parsed: ParsedQuery,
+        *,
+        consultation_ids: set[int],
+        kinds: tuple[str, ...] | None,
+        page: int,
+        per_page: int,
+        restrict_consultations: bool = True,
+    ):
         from consult.search.services import RawHit, RawPage
 
         tsquery = self._tsquery(parsed)
@@ -131,28 +148,52 @@ class PostgresBackend:
         d = documents.c
         vector = d.document
         is_contribution = d.kind.in_(CONTRIBUTION_KINDS)
-        where = [vector.op("@@")(tsquery), d.consultation_id.in_(consultation_ids),
-                 or_(~is_contribution, visible_contributions(None))]
+        where = [vector.op("@@")(tsquery), d.consultation_id.in_(consultation_ids), or_(~is_contribution, visible_contributions(None))]
         if kinds:
             where.append(d.kind.in_(kinds))
         matches = (
-            select(d.key, d.kind, d.consultation_id, d.section_key, d.ref_id, d.date, d.title, d.body,
-                   func.ts_rank_cd(vector, tsquery).label("rank"), func.count().over().label("total"))
+            select(
+                d.key,
+                d.kind,
+                d.consultation_id,
+                d.section_key,
+                d.ref_id,
+                d.date,
+                d.title,
+                d.body,
+                func.ts_rank_cd(vector, tsquery).label("rank"),
+                func.count().over().label("total"),
+            )
             .select_from(documents.outerjoin(Contribution, and_(is_contribution, Contribution.id == d.ref_id)))
             .where(*where)
             .order_by(func.ts_rank_cd(vector, tsquery).desc(), d.key)
-            .limit(per_page).offset((page - 1) * per_page)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
             .subquery()
         )
         options = f"StartSel={_START}, StopSel={_STOP}, MaxFragments=2, MaxWords=30, MinWords=12, FragmentDelimiter=\" … \""
-        rows = session.execute(select(
-            matches, func.ts_headline("english", matches.c.title, tsquery, f"StartSel={_START}, StopSel={_STOP}, HighlightAll=true").label("title_html"),
-            func.ts_headline("english", matches.c.body, tsquery, options).label("snippet"),
-        ).order_by(matches.c.rank.desc(), matches.c.key)).all()
+        rows = session.execute(
+            select(
+                matches,
+                func.ts_headline("english", matches.c.title, tsquery, f"StartSel={_START}, StopSel={_STOP}, HighlightAll=true").label(
+                    "title_html"
+                ),
+                func.ts_headline("english", matches.c.body, tsquery, options).label("snippet"),
+            ).order_by(matches.c.rank.desc(), matches.c.key)
+        ).all()
         total = rows[0].total if rows else (0 if page == 1 else self._count(session, where))
         hits = [
-            RawHit(key=r.key, kind=r.kind, consultation_id=r.consultation_id, section_key=r.section_key, ref_id=r.ref_id,
-                   date=r.date, title_html=_marked(r.title_html), snippet_html=_marked(r.snippet), score=float(r.rank))
+            RawHit(
+                key=r.key,
+                kind=r.kind,
+                consultation_id=r.consultation_id,
+                section_key=r.section_key,
+                ref_id=r.ref_id,
+                date=r.date,
+                title_html=_marked(r.title_html),
+                snippet_html=_marked(r.snippet),
+                score=float(r.rank),
+            )
             for r in rows
         ]
         return RawPage(hits, total)
@@ -160,5 +201,7 @@ class PostgresBackend:
     def _count(self, session: Session, where) -> int:
         d = documents.c
         return session.scalar(
-            select(func.count()).select_from(documents.outerjoin(Contribution, and_(d.kind.in_(CONTRIBUTION_KINDS), Contribution.id == d.ref_id))).where(*where)
+            select(func.count())
+            .select_from(documents.outerjoin(Contribution, and_(d.kind.in_(CONTRIBUTION_KINDS), Contribution.id == d.ref_id)))
+            .where(*where)
         )

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from consult.contributions.models import Contribution
 from consult.core import links
 from consult.core.models import db
-from consult.permissions import visible_consultations, visible_contributions, visible_versions
 from consult.moderation.models import Theme
+from consult.permissions import visible_consultations, visible_contributions, visible_versions
 from consult.proposals.models import Consultation, ConsultationState, Section, Version
 from consult.search.documents import CONTRIBUTION_KINDS, KINDS
 from consult.search.query import ParsedQuery, QueryError, parse
@@ -28,16 +28,23 @@ MAX_PAGE = 100  # deeper pages cost more and nobody reads them: refine the query
 STATUSES = ("open", "closed")
 
 KIND_LABELS = {
-    "consultation": "Consultation", "section": "Section of the text", "comment": "Comment", "reply": "Reply",
-    "amendment": "Amendment", "statement": "Statement", "theme": "Theme summary",
+    "consultation": "Consultation",
+    "section": "Section of the text",
+    "comment": "Comment",
+    "reply": "Reply",
+    "amendment": "Amendment",
+    "statement": "Statement",
+    "theme": "Theme summary",
 }
 
 
 def searchable_consultations() -> list[tuple[str, str]]:
     """(slug, title) of the consultations the public can see, by title: the search form's filter."""
-    return list(db.session.execute(
-        select(Consultation.slug, Consultation.title).where(visible_consultations(None)).order_by(Consultation.title)
-    ).all())
+    return list(
+        db.session.execute(
+            select(Consultation.slug, Consultation.title).where(visible_consultations(None)).order_by(Consultation.title)
+        ).all()
+    )
 
 
 @dataclass
@@ -141,8 +148,15 @@ def _allowed_consultations(slug: str | None, status: str | None) -> set[int]:
     return set(db.session.scalars(query))
 
 
-def search(raw_query: str, *, consultation: str | None = None, kind: str | None = None, status: str | None = None,
-           page: int = 1, per_page: int = 20) -> SearchPage:
+def search(
+    raw_query: str,
+    *,
+    consultation: str | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> SearchPage:
     """Ranked public results for a query in the restricted language (see ``query.parse``).
     Raises ``QueryError`` with a message for a query or a filter we will not run."""
     check_filters(consultation=consultation, kind=kind, status=status, page=page, per_page=per_page)
@@ -150,8 +164,15 @@ def search(raw_query: str, *, consultation: str | None = None, kind: str | None 
     if not parsed:
         raise QueryError("Type a word to search for.")
     allowed = _allowed_consultations(consultation, status)
-    raw = backend().search(db.session, parsed, consultation_ids=allowed, kinds=(kind,) if kind else None, page=page, per_page=per_page,
-                           restrict_consultations=bool(consultation or status))
+    raw = backend().search(
+        db.session,
+        parsed,
+        consultation_ids=allowed,
+        kinds=(kind,) if kind else None,
+        page=page,
+        per_page=per_page,
+        restrict_consultations=bool(consultation or status),
+    )
     results, dropped = _checked(raw.hits)
     return SearchPage(raw_query, results, max(0, raw.total - dropped), page, per_page)
 
@@ -160,10 +181,18 @@ def _checked(hits: list[RawHit]) -> tuple[list[Result], int]:
     """Keep the hits the public may still read (the index may lag by a commit), with their links."""
     if not hits:
         return [], 0
-    consultations = {c.id: c for c in db.session.scalars(select(Consultation).where(
-        Consultation.id.in_({h.consultation_id for h in hits}), visible_consultations(None)))}
+    consultations = {
+        c.id: c
+        for c in db.session.scalars(
+            select(Consultation).where(Consultation.id.in_({h.consultation_id for h in hits}), visible_consultations(None))
+        )
+    }
     contribution_ids = {h.ref_id for h in hits if h.kind in CONTRIBUTION_KINDS}
-    visible = set(db.session.scalars(select(Contribution.id).where(Contribution.id.in_(contribution_ids), visible_contributions(None)))) if contribution_ids else set()
+    visible = (
+        set(db.session.scalars(select(Contribution.id).where(Contribution.id.in_(contribution_ids), visible_contributions(None))))
+        if contribution_ids
+        else set()
+    )
     theme_ids = {h.ref_id for h in hits if h.kind == "theme"}
     themes = set(db.session.scalars(select(Theme.id).where(Theme.id.in_(theme_ids)))) if theme_ids else set()
     headings = _current_headings(consultations.values())
@@ -175,11 +204,21 @@ def _checked(hits: list[RawHit]) -> tuple[list[Result], int]:
         heading = headings.get((c.id, h.section_key)) if h.section_key else None
         if h.kind == "section" and heading is None:
             continue  # no longer in the current version
-        results.append(Result(
-            kind=h.kind, kind_label=KIND_LABELS[h.kind], title_html=h.title_html or Markup(""), snippet_html=h.snippet_html,
-            url=_url(h, c), consultation_slug=c.slug, consultation_title=c.title, section_key=h.section_key,
-            section_heading=heading, date=h.date, score=h.score,
-        ))
+        results.append(
+            Result(
+                kind=h.kind,
+                kind_label=KIND_LABELS[h.kind],
+                title_html=h.title_html or Markup(""),
+                snippet_html=h.snippet_html,
+                url=_url(h, c),
+                consultation_slug=c.slug,
+                consultation_title=c.title,
+                section_key=h.section_key,
+                section_heading=heading,
+                date=h.date,
+                score=h.score,
+            )
+        )
     return results, len(hits) - len(results)
 
 
@@ -187,8 +226,11 @@ def _current_headings(consultations) -> dict[tuple[int, str], str]:
     ids = [c.id for c in consultations]
     if not ids:
         return {}
-    latest = (select(Version.consultation_id, Version.id).where(Version.consultation_id.in_(ids), visible_versions(None))
-              .order_by(Version.consultation_id, Version.number.desc()))
+    latest = (
+        select(Version.consultation_id, Version.id)
+        .where(Version.consultation_id.in_(ids), visible_versions(None))
+        .order_by(Version.consultation_id, Version.number.desc())
+    )
     current: dict[int, int] = {}
     for cid, vid in db.session.execute(latest):
         current.setdefault(cid, vid)

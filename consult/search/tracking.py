@@ -49,9 +49,8 @@ def _note(changes: Changes, obj, *, deleted: bool) -> None:
     elif isinstance(obj, Theme):
         if obj.id is not None:
             changes.themes.add(obj.id)
-    elif isinstance(obj, Block):
-        if obj.organisation_id is not None and obj.user_id is not None:
-            changes.blocks.add((obj.organisation_id, obj.user_id))
+    elif isinstance(obj, Block) and obj.organisation_id is not None and obj.user_id is not None:
+        changes.blocks.add((obj.organisation_id, obj.user_id))
 
 
 def _after_flush(session: Session, _context) -> None:
@@ -152,7 +151,7 @@ _installed = False
 
 def install() -> None:
     """Listen on every Session (once per process): the app's, the tests', the CLI's."""
-    global _installed
+    global _installed  # noqa: PLW0603 (a process-wide once flag for the Session events)
     if _installed:
         return
     event.listen(Session, "after_flush", _after_flush)

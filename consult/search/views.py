@@ -45,8 +45,15 @@ def results():
             error = str(e)
     consultations = services.searchable_consultations()
     return render_template(
-        "search/results.html", q=q, page=page, error=error, args=args, kinds=KINDS, kind_labels=services.KIND_LABELS,
-        consultations=consultations, max_length=MAX_QUERY_LENGTH,
+        "search/results.html",
+        q=q,
+        page=page,
+        error=error,
+        args=args,
+        kinds=KINDS,
+        kind_labels=services.KIND_LABELS,
+        consultations=consultations,
+        max_length=MAX_QUERY_LENGTH,
     ), 400 if error else 200
 
 
@@ -61,12 +68,19 @@ def api():
     except QueryError as e:
         abort(400, str(e))
     return jsonify(
-        query=q, page=page.page, per_page=page.per_page, total=page.total,
+        query=q,
+        page=page.page,
+        per_page=page.per_page,
+        total=page.total,
         results=[
             {
-                "kind": r.kind, "title_html": str(r.title_html), "snippet_html": str(r.snippet_html),
+                "kind": r.kind,
+                "title_html": str(r.title_html),
+                "snippet_html": str(r.snippet_html),
                 "url": urljoin(request.host_url, r.url),
-                "consultation": r.consultation_slug, "section": r.section_key, "date": r.date.isoformat(),
+                "consultation": r.consultation_slug,
+                "section": r.section_key,
+                "date": r.date.isoformat(),
                 "score": round(r.score, 4),
             }
             for r in page.results

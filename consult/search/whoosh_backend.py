@@ -72,8 +72,14 @@ def _naive_utc(value: datetime) -> datetime:
 
 def _fields(doc: Document) -> dict:
     fields = {
-        "key": doc.key, "kind": doc.kind, "consultation": str(doc.consultation_id), "state": doc.state,
-        "ref": doc.ref_id, "date": _naive_utc(doc.date), "title": doc.title, "body": doc.body,
+        "key": doc.key,
+        "kind": doc.kind,
+        "consultation": str(doc.consultation_id),
+        "state": doc.state,
+        "ref": doc.ref_id,
+        "date": _naive_utc(doc.date),
+        "title": doc.title,
+        "body": doc.body,
     }
     if doc.section_key:
         fields["section"] = doc.section_key
@@ -272,8 +278,17 @@ class WhooshBackend:
             raise QueryError("Those words are too common to search for: add a more specific one.")
         return And(parts) if len(parts) > 1 else parts[0]
 
-    def search(self, session: Session, parsed: ParsedQuery, *, consultation_ids: set[int], kinds: tuple[str, ...] | None, page: int,
-               per_page: int, restrict_consultations: bool = True):
+    def search(
+        self,
+        session: Session,
+        parsed: ParsedQuery,
+        *,
+        consultation_ids: set[int],
+        kinds: tuple[str, ...] | None,
+        page: int,
+        per_page: int,
+        restrict_consultations: bool = True,
+    ):
         from consult.search.services import RawHit, RawPage
 
         query = self._query(parsed)
@@ -293,13 +308,21 @@ class WhooshBackend:
             results.fragmenter = ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
             results.formatter = MarkFormatter(between=" … ")
             hits = []
-            for hit in results[(page - 1) * per_page: page * per_page]:
+            for hit in results[(page - 1) * per_page : page * per_page]:
                 body = hit.get("body") or ""
                 snippet = hit.highlights("body", top=2) or str(escape(body[:SNIPPET_CHARS] + ("…" if len(body) > SNIPPET_CHARS else "")))
                 title = hit.highlights("title") or str(escape(hit.get("title") or ""))
-                hits.append(RawHit(
-                    key=hit["key"], kind=hit["kind"], consultation_id=int(hit["consultation"]), section_key=hit.get("section"),
-                    ref_id=hit.get("ref"), date=hit["date"].replace(tzinfo=UTC), title_html=Markup(title),
-                    snippet_html=Markup(snippet), score=hit.score,
-                ))
+                hits.append(
+                    RawHit(
+                        key=hit["key"],
+                        kind=hit["kind"],
+                        consultation_id=int(hit["consultation"]),
+                        section_key=hit.get("section"),
+                        ref_id=hit.get("ref"),
+                        date=hit["date"].replace(tzinfo=UTC),
+                        title_html=Markup(title),
+                        snippet_html=Markup(snippet),
+                        score=hit.score,
+                    )
+                )
             return RawPage(hits, len(results))

@@ -19,10 +19,14 @@ class VoteForm(FlaskForm):
 
     contribution_id = WholeNumberField(message="The item to vote on must be given by its number.", widget=HiddenField.widget)
     section_key = StringField(filters=[_stripped_or_none], widget=HiddenField.widget)
-    value = StringField(validators=[AnyOf(
-        [WITHDRAW, *(v.value for v in VoteValue)],
-        message="Choose how you vote: support, oppose or abstain (or agree, disagree or pass on a statement).",
-    )])
+    value = StringField(
+        validators=[
+            AnyOf(
+                [WITHDRAW, *(v.value for v in VoteValue)],
+                message="Choose how you vote: support, oppose or abstain (or agree, disagree or pass on a statement).",
+            )
+        ]
+    )
     next = StringField(widget=HiddenField.widget)
 
     def validate(self, extra_validators=None) -> bool:

@@ -107,7 +107,7 @@ def vote_matrix(votes):
         latest[row, col] = float(value)
     matrix = np.full((len(participants), len(statements)), np.nan)
     if latest:
-        rows, cols = zip(*latest)
+        rows, cols = zip(*latest, strict=True)
         matrix[list(rows), list(cols)] = list(latest.values())
     return list(participants), list(statements), matrix
 
@@ -229,9 +229,7 @@ def representative(matrix, labels, statements, group) -> list[StatementStats]:
     stats = {}
     for direction, n_in, n_out in (("agree", na, oa), ("disagree", nd, od)):
         p = _p(n_in, ns)
-        stats[direction] = dict(
-            n=n_in, p=p, pt=one_prop_test(n_in, ns), r=p / _p(n_out, os_), rt=two_prop_test(n_in, n_out, ns, os_)
-        )
+        stats[direction] = dict(n=n_in, p=p, pt=one_prop_test(n_in, ns), r=p / _p(n_out, os_), rt=two_prop_test(n_in, n_out, ns, os_))
 
     def make(j, direction):
         s = stats[direction]
@@ -269,15 +267,12 @@ def consensus(matrix, statements) -> list[StatementStats]:
         candidates = [j for j in range(len(statements)) if p[j] > 0.5 and pt[j] > Z_90]
         candidates.sort(key=lambda j: -p[j] * pt[j])
         result += [
-            StatementStats(statements[j], direction, int(n[j]), int(ns[j]), float(p[j]), float(pt[j]))
-            for j in candidates[:PICK_MAX]
+            StatementStats(statements[j], direction, int(n[j]), int(ns[j]), float(p[j]), float(pt[j])) for j in candidates[:PICK_MAX]
         ]
     return result
 
 
-def compute(
-    votes: Iterable[tuple[Hashable, Hashable, int]], *, excluded_statements: Iterable[Hashable] = ()
-) -> OpinionMap:
+def compute(votes: Iterable[tuple[Hashable, Hashable, int]], *, excluded_statements: Iterable[Hashable] = ()) -> OpinionMap:
     """The opinion map of these votes: ``(participant id, statement id, value)`` with value +1
     agree, -1 disagree, 0 pass, in the order cast (a later vote replaces an earlier one).
     Statements in ``excluded_statements`` (moderated out) are ignored."""
@@ -291,7 +286,7 @@ def compute(
     # statements); without this quirk the map, hence the groups, differ from Pol.is's.
     zeroed = np.where(kept, matrix, 0.0)
     matrix = matrix[:, kept]
-    statements = [s for s, k in zip(statements, kept) if k]
+    statements = [s for s, k in zip(statements, kept, strict=True) if k]
     with threadpool_limits(1):
         points = project(zeroed)
         rows = placed_rows(matrix)
@@ -312,5 +307,5 @@ def compute(
             positions=positions,
             representative=[representative(placed, labels, statements, g) for g in range(k)],
             consensus=agreed,
-            group_of={participants[i]: int(g) for i, g in zip(rows, labels)},
+            group_of={participants[i]: int(g) for i, g in zip(rows, labels, strict=True)},
         )

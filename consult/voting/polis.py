@@ -59,32 +59,57 @@ def import_polis(folder: Path, consultation: Consultation) -> Imported:
     votes = _votes(folder)
 
     participants = sorted({row["author-id"] for row in comments} | {voter for voter, _, _, _ in votes}, key=lambda p: (len(p), p))
-    existing = dict(db.session.execute(select(User.external_id, User.id).where(User.external_id.in_([external_id(consultation, p) for p in participants]))).all())
+    existing = dict(
+        db.session.execute(
+            select(User.external_id, User.id).where(User.external_id.in_([external_id(consultation, p) for p in participants]))
+        ).all()
+    )
     if existing:
         raise RuleViolation("This export was imported into this consultation already.")
-    db.session.execute(insert(User), [
-        {"email": f"polis-{consultation.slug}-{p}@participants.invalid", "password_hash": "!", "display_name": f"Pol.is participant {p}",
-         "external_id": external_id(consultation, p), "is_site_admin": False, "created_at": utcnow()}
-        for p in participants
-    ])
+    db.session.execute(
+        insert(User),
+        [
+            {
+                "email": f"polis-{consultation.slug}-{p}@participants.invalid",
+                "password_hash": "!",
+                "display_name": f"Pol.is participant {p}",
+                "external_id": external_id(consultation, p),
+                "is_site_admin": False,
+                "created_at": utcnow(),
+            }
+            for p in participants
+        ],
+    )
     user_of = dict(db.session.execute(select(User.external_id, User.id).where(User.external_id.like(f"{consultation.slug}/%"))).all())
 
     statement_rows = []
     for row in comments:
         body = " ".join(row["comment-body"].split())
         moderated_out = row.get("moderated", "0").strip() == "-1"
-        statement_rows.append({
-            "consultation_id": consultation.id, "kind": ContributionKind.STATEMENT, "author_id": user_of[external_id(consultation, row["author-id"])],
-            "version_id": version.id, "depth": 0, "body": body, "body_html": str(text.render_plain(body)),
-            "moderation_state": ModerationState.HIDDEN if moderated_out else ModerationState.VISIBLE,
-            "hidden_reason": "Moderated out in Pol.is." if moderated_out else "", "created_at": _when(row.get("timestamp", "")),
-        })
+        statement_rows.append(
+            {
+                "consultation_id": consultation.id,
+                "kind": ContributionKind.STATEMENT,
+                "author_id": user_of[external_id(consultation, row["author-id"])],
+                "version_id": version.id,
+                "depth": 0,
+                "body": body,
+                "body_html": str(text.render_plain(body)),
+                "moderation_state": ModerationState.HIDDEN if moderated_out else ModerationState.VISIBLE,
+                "hidden_reason": "Moderated out in Pol.is." if moderated_out else "",
+                "created_at": _when(row.get("timestamp", "")),
+            }
+        )
     db.session.execute(insert(Contribution), statement_rows)
     # Contributions of this consultation, in insertion order, match the comments' order.
-    new_ids = list(db.session.scalars(
-        select(Contribution.id).where(Contribution.consultation_id == consultation.id, Contribution.kind == ContributionKind.STATEMENT)
-        .order_by(Contribution.id.desc()).limit(len(comments))
-    ))[::-1]
+    new_ids = list(
+        db.session.scalars(
+            select(Contribution.id)
+            .where(Contribution.consultation_id == consultation.id, Contribution.kind == ContributionKind.STATEMENT)
+            .order_by(Contribution.id.desc())
+            .limit(len(comments))
+        )
+    )[::-1]
     statement_of = {row["comment-id"]: cid for row, cid in zip(comments, new_ids, strict=True)}
 
     latest: dict[tuple[int, int], tuple[str, datetime]] = {}
@@ -92,10 +117,13 @@ def import_polis(folder: Path, consultation: Consultation) -> Imported:
         if comment in statement_of and value in VALUES:
             latest[(user_of[external_id(consultation, voter)], statement_of[comment])] = (VALUES[value], when)
     if latest:
-        db.session.execute(insert(Vote), [
-            {"user_id": u, "consultation_id": consultation.id, "contribution_id": c, "value": v, "created_at": w, "updated_at": w}
-            for (u, c), (v, w) in latest.items()
-        ])
+        db.session.execute(
+            insert(Vote),
+            [
+                {"user_id": u, "consultation_id": consultation.id, "contribution_id": c, "value": v, "created_at": w, "updated_at": w}
+                for (u, c), (v, w) in latest.items()
+            ],
+        )
     db.session.flush()
     return Imported(participants=len(participants), statements=len(statement_rows), votes=len(latest))
 

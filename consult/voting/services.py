@@ -43,8 +43,12 @@ class Tally:
     @classmethod
     def of(cls, counts: dict[str, int]) -> Tally:
         return cls(
-            support=counts.get("support", 0), oppose=counts.get("oppose", 0), abstain=counts.get("abstain", 0),
-            agree=counts.get("agree", 0), disagree=counts.get("disagree", 0), passed=counts.get("pass", 0),
+            support=counts.get("support", 0),
+            oppose=counts.get("oppose", 0),
+            abstain=counts.get("abstain", 0),
+            agree=counts.get("agree", 0),
+            disagree=counts.get("disagree", 0),
+            passed=counts.get("pass", 0),
         )
 
     def as_dict(self, values: Iterable[VoteValue]) -> dict[str, int]:
@@ -52,6 +56,7 @@ class Tally:
 
 
 # ---- targets -------------------------------------------------------------------------------
+
 
 def _allowed_values(contribution: Contribution | None) -> tuple[VoteValue, ...]:
     if contribution is not None and contribution.kind == ContributionKind.STATEMENT:
@@ -97,6 +102,7 @@ def vote_target(consultation: Consultation, contribution_id: int) -> Contributio
 
 # ---- casting -------------------------------------------------------------------------------
 
+
 def cast_vote(
     consultation: Consultation, *, actor: User, value: str, contribution: Contribution | None = None, section_key: str | None = None
 ) -> str:
@@ -113,7 +119,11 @@ def cast_vote(
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(Vote).values(
-        user_id=actor.id, consultation_id=consultation.id, value=value, created_at=now, updated_at=now,
+        user_id=actor.id,
+        consultation_id=consultation.id,
+        value=value,
+        created_at=now,
+        updated_at=now,
         contribution_id=contribution.id if contribution is not None else None,
         section_key=None if contribution is not None else section_key,
     )
@@ -134,8 +144,10 @@ def withdraw_vote(
     """Take back ``actor``'s vote on an item while the consultation is open; True if there was one."""
     authorize(actor, Action.VOTE, consultation)
     hold_open(consultation)
-    target = Vote.contribution_id == contribution.id if contribution is not None else (
-        (Vote.consultation_id == consultation.id) & (Vote.section_key == section_key)
+    target = (
+        Vote.contribution_id == contribution.id
+        if contribution is not None
+        else ((Vote.consultation_id == consultation.id) & (Vote.section_key == section_key))
     )
     withdrawn = db.session.execute(delete(Vote).where(Vote.user_id == actor.id, target)).rowcount > 0
     if withdrawn:
@@ -145,6 +157,7 @@ def withdraw_vote(
 
 # ---- counting ------------------------------------------------------------------------------
 
+
 def tallies(contribution_ids: Iterable[int]) -> dict[int, Tally]:
     """Tallies of the given contributions, in one query."""
     ids = list(contribution_ids)
@@ -152,7 +165,9 @@ def tallies(contribution_ids: Iterable[int]) -> dict[int, Tally]:
         return {}
     counts: dict[int, dict[str, int]] = {i: {} for i in ids}
     for contribution_id, value, n in db.session.execute(
-        select(Vote.contribution_id, Vote.value, func.count()).where(Vote.contribution_id.in_(ids)).group_by(Vote.contribution_id, Vote.value)
+        select(Vote.contribution_id, Vote.value, func.count())
+        .where(Vote.contribution_id.in_(ids))
+        .group_by(Vote.contribution_id, Vote.value)
     ):
         counts[contribution_id][value] = n
     return {i: Tally.of(c) for i, c in counts.items()}

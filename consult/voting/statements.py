@@ -39,7 +39,9 @@ def statements_query(consultation: Consultation, user: User | None):
     votes = select(func.count(Vote.id)).where(Vote.contribution_id == Contribution.id).correlate(Contribution).scalar_subquery()
     return (
         select(Contribution)
-        .where(Contribution.consultation_id == consultation.id, Contribution.kind == ContributionKind.STATEMENT, visible_contributions(user))
+        .where(
+            Contribution.consultation_id == consultation.id, Contribution.kind == ContributionKind.STATEMENT, visible_contributions(user)
+        )
         .order_by(votes, Contribution.created_at, Contribution.id)
     )
 
@@ -52,11 +54,14 @@ def next_statement(consultation: Consultation, user: User) -> Contribution | Non
     """The least-voted statement ``user`` has not voted on yet (not their own)."""
     mine = select(Vote.contribution_id).where(Vote.user_id == user.id, Vote.contribution_id.is_not(None))
     return db.session.scalar(
-        statements_query(consultation, user).where(~Contribution.id.in_(mine), Contribution.author_id.is_not_distinct_from(None) | (Contribution.author_id != user.id)).limit(1)
+        statements_query(consultation, user)
+        .where(~Contribution.id.in_(mine), Contribution.author_id.is_not_distinct_from(None) | (Contribution.author_id != user.id))
+        .limit(1)
     )
 
 
 # ---- the opinion map -----------------------------------------------------------------------
+
 
 def _statement_votes(consultation: Consultation):
     """Votes on the consultation's statements, hidden ones included: the computation excludes
@@ -64,8 +69,11 @@ def _statement_votes(consultation: Consultation):
     return (
         select(Vote.user_id, Vote.contribution_id, Vote.value, Vote.updated_at)
         .join(Contribution, Contribution.id == Vote.contribution_id)
-        .where(Contribution.consultation_id == consultation.id, Contribution.kind == ContributionKind.STATEMENT,
-               Contribution.deleted_at.is_(None))
+        .where(
+            Contribution.consultation_id == consultation.id,
+            Contribution.kind == ContributionKind.STATEMENT,
+            Contribution.deleted_at.is_(None),
+        )
     )
 
 
@@ -82,10 +90,15 @@ def compute_map(consultation: Consultation) -> dict:
 
     count, last = votes_fingerprint(consultation)
     rows = db.session.execute(_statement_votes(consultation).order_by(Vote.updated_at, Vote.id)).all()
-    shown = set(db.session.scalars(
-        select(Contribution.id).where(Contribution.consultation_id == consultation.id, Contribution.kind == ContributionKind.STATEMENT,
-                                      visible_contributions(None))
-    ))
+    shown = set(
+        db.session.scalars(
+            select(Contribution.id).where(
+                Contribution.consultation_id == consultation.id,
+                Contribution.kind == ContributionKind.STATEMENT,
+                visible_contributions(None),
+            )
+        )
+    )
     result = compute(
         [(user_id, statement_id, VALUE_OF[value]) for user_id, statement_id, value, _ in rows if value in VALUE_OF],
         excluded_statements={statement_id for _, statement_id, _, _ in rows} - shown,
@@ -112,8 +125,14 @@ def _as_json(result, consultation: Consultation) -> dict:
     return {
         "consultation": consultation.slug,
         "k": result.k,
-        "groups": [{"id": i, "participants": [who(p) for p in group], "representative": statements(result.representative[i]) if i < len(result.representative) else []}
-                   for i, group in enumerate(result.groups)],
+        "groups": [
+            {
+                "id": i,
+                "participants": [who(p) for p in group],
+                "representative": statements(result.representative[i]) if i < len(result.representative) else [],
+            }
+            for i, group in enumerate(result.groups)
+        ],
         "positions": {who(p): list(map(float, xy)) for p, xy in result.positions.items()},
         "consensus": {direction: statements(items) for direction, items in _consensus(result).items()},
     }
@@ -152,9 +171,13 @@ def statement_bodies(consultation: Consultation, ids: Iterable[int]) -> dict[int
     ids = list(ids)
     if not ids:
         return {}
-    return dict(db.session.execute(
-        select(Contribution.id, Contribution.body).where(Contribution.id.in_(ids), Contribution.consultation_id == consultation.id, visible_contributions(None))
-    ).all())
+    return dict(
+        db.session.execute(
+            select(Contribution.id, Contribution.body).where(
+                Contribution.id.in_(ids), Contribution.consultation_id == consultation.id, visible_contributions(None)
+            )
+        ).all()
+    )
 
 
 def cached_map(consultation: Consultation) -> tuple[dict | None, bool]:

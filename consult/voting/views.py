@@ -10,21 +10,24 @@ from consult.contributions.models import Contribution
 from consult.core.errors import RuleViolation
 from consult.core.forms import first_error, refuse_invalid, refused_on
 from consult.core.links import safe_next
-from consult.permissions import Action, can
-from consult.core.routing import public
 from consult.core.models import db
+from consult.core.routing import public
+from consult.extensions import POSTING_TOO_FAST, VOTING_TOO_FAST, limiter, limits_off, posting_limit, voting_limit
+from consult.permissions import Action, can
 from consult.proposals.models import Consultation
 from consult.proposals.services import get_visible_consultation
 from consult.voting import services, statements
 from consult.voting.forms import WITHDRAW, StatementForm, VoteForm
 
-from consult.extensions import POSTING_TOO_FAST, VOTING_TOO_FAST, limiter, limits_off, posting_limit, voting_limit
-
 bp = Blueprint("voting", __name__)
 
 SAID = {
-    "support": "You support this.", "oppose": "You oppose this.", "abstain": "You abstain on this.",
-    "agree": "You agree.", "disagree": "You disagree.", "pass": "You passed on this statement.",
+    "support": "You support this.",
+    "oppose": "You oppose this.",
+    "abstain": "You abstain on this.",
+    "agree": "You agree.",
+    "disagree": "You disagree.",
+    "pass": "You passed on this statement.",
 }
 
 
@@ -67,6 +70,7 @@ def _voted_on(c: Consultation, contribution: Contribution | None, section_key: s
 
 # ---- statements and the opinion map (issue #7) ---------------------------------------------
 
+
 def _viewer():
     return current_user if current_user.is_authenticated else None
 
@@ -75,9 +79,15 @@ def _render_statements(c, form: StatementForm, status: int = 200):
     items = statements.visible_statements(c, _viewer())
     error = first_error(form)
     return render_template(
-        "voting/statements.html", consultation=c, items=items, tallies=services.tallies(s.id for s in items),
-        mine=services.my_votes(_viewer(), c), can_post=can(_viewer(), Action.POST_COMMENT, c),
-        body=form.body.data or "", error=error[1] if error else None, max_length=statements.MAX_STATEMENT_LENGTH,
+        "voting/statements.html",
+        consultation=c,
+        items=items,
+        tallies=services.tallies(s.id for s in items),
+        mine=services.my_votes(_viewer(), c),
+        can_post=can(_viewer(), Action.POST_COMMENT, c),
+        body=form.body.data or "",
+        error=error[1] if error else None,
+        max_length=statements.MAX_STATEMENT_LENGTH,
     ), status
 
 
@@ -99,7 +109,10 @@ def post_statement(slug: str):
             raise  # closed meanwhile, not allowed: the error page says so
         return _render_statements(c, form, status=400)
     db.session.commit()
-    flash("Your statement is published." if statement.moderation_state == "visible" else "Your statement is waiting for a moderator.", "success")
+    flash(
+        "Your statement is published." if statement.moderation_state == "visible" else "Your statement is waiting for a moderator.",
+        "success",
+    )
     return redirect(url_for("voting.statements_list", slug=c.slug) + f"#statement-{statement.id}")
 
 
@@ -138,7 +151,16 @@ def opinion_map(slug: str):
     shown = statements.shown_map(c, data, me=me)
     points = _scale(data.get("positions", {})) if shown.enough else {}
     return render_template(
-        "voting/opinion_map.html", consultation=c, data=data, current=current, enough=shown.enough, points=points,
-        bodies=shown.bodies, me=me if me in points else None, my_group=shown.my_group, shapes=PATTERNS, fills=FILLS,
+        "voting/opinion_map.html",
+        consultation=c,
+        data=data,
+        current=current,
+        enough=shown.enough,
+        points=points,
+        bodies=shown.bodies,
+        me=me if me in points else None,
+        my_group=shown.my_group,
+        shapes=PATTERNS,
+        fills=FILLS,
         moderator=can(_viewer(), Action.MODERATE, c),
     )

@@ -9,6 +9,7 @@ The table lives in a schema of its own, ``consult_search``: it is derived data t
 rather than by the models (so the models' schema, in ``public``, is the same on every
 database). SQLite has no such table: there the Whoosh index is used.
 """
+
 from alembic import op
 
 revision = '0005_search'

@@ -23,7 +23,6 @@ CITIZEN2 = "citizen2@demo.consult.example"  # Dana Citizen
 AUTHOR = "author@demo.consult.example"  # Alex Author, of the organisation
 
 
-
 def vote_box(page, target):
     """The tally and vote buttons of an amendment (its id) or a section (its key)."""
     return page.locator(f"[id='vote-{target}']")

@@ -63,8 +63,6 @@ def sign_in_with_keys(page, live_server, email):
     assert "/signin" not in page.url, page.locator("main").inner_text()[:500]
 
 
-
-
 def check_annotation_shown(page, live_server, key, phrase, body):
     """On the consultation page the words are highlighted, with a link to their thread that shows the comment."""
     page.goto(f"{live_server}/c/{SLUG}")

@@ -34,10 +34,6 @@ KEYBOARD_SECTION = "appendix-b-software-procurement-analysis"  # test 3
 DEMO_COMMENT = "Thank you for publishing the draft openly and in plain text."
 
 
-
-
-
-
 def post_comment(page, live_server, key, body):
     """Post a comment on a section of the open consultation through its form; returns its number."""
     page.goto(f"{live_server}/c/{SLUG}/s/{key}")
@@ -221,7 +217,9 @@ def axe_data(browser, live_server):
         page = chris.new_page()
         sign_in(page, live_server, CITIZEN)
         number = post_comment(
-            page, live_server, AXE_SECTION,
+            page,
+            live_server,
+            AXE_SECTION,
             "Procurement should ask vendors for the source code at delivery, and for the right to publish it.",
         )
         page = dana.new_page()

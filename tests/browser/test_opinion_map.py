@@ -15,8 +15,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP, PHONE
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import DESKTOP, PHONE, sign_in
 from tests.browser.test_amendments import SLUG
 from tests.browser.test_pages import OVERFLOWING
 

@@ -72,7 +72,13 @@ def check_reanchored(page):
     expect(page.get_by_role("heading", name=re.compile("Comments on words no longer in version 2"))).to_be_visible()
 
 
-CHECKS = {"list": check_list, "consultation": check_consultation, "diff": check_diff, "thread": check_thread, "reanchored": check_reanchored}
+CHECKS = {
+    "list": check_list,
+    "consultation": check_consultation,
+    "diff": check_diff,
+    "thread": check_thread,
+    "reanchored": check_reanchored,
+}
 
 
 def open_for_axe(new_context, live_server, name, viewport):

@@ -436,3 +436,50 @@ def test_numbers_that_are_not_whole_numbers_in_range_are_a_400(client, consultat
     assert comment.moderation_state == "visible"
     assert db.session.scalar(select(func.count()).select_from(Block)) == 0
     assert db.session.scalar(select(func.count()).select_from(ContributionTheme)) == 0
+
+
+def test_posting_limits_are_counted_in_redis_when_several_servers_share_them(tmp_path):
+    """With RATELIMIT_STORAGE_URI=redis://… the counters live in Redis, where every app server
+    reads them (CI runs Redis; a developer without it is told, not failed)."""
+    import os
+    import uuid
+
+    from tests.conftest import build_schema
+
+    redis = pytest.importorskip("redis")
+    server = redis.Redis(host="127.0.0.1", port=6379, db=14, socket_connect_timeout=1)
+    try:
+        server.ping()
+    except redis.exceptions.ConnectionError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Redis is not reachable at 127.0.0.1:6379 (CI needs it)")
+        pytest.skip("no Redis at 127.0.0.1:6379")
+    prefix = f"consult-test-{uuid.uuid4().hex}"
+    app = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path),
+            "DATABASE_URL": "sqlite://",
+            "SECRET_KEY": "x",
+            "WTF_CSRF_ENABLED": False,
+            "POSTING_RATE_LIMIT": "2 per minute",
+            "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/14",
+            "RATELIMIT_KEY_PREFIX": prefix,
+            "SERVER_NAME": "consult.test",
+        }
+    )
+    build_schema(app)
+    try:
+        with app.app_context():
+            make_consultation(state="open", slug="fast", text=TEXT)
+            writer = make_user(name="Speedy")
+            db.session.commit()
+            client = app.test_client()
+            login(client, writer)
+            codes = [client.post("/c/fast/comments", data={"section_key": "fees", "body": f"Comment {n}"}).status_code for n in range(3)]
+            assert codes == [302, 302, 429]
+            counters = [key.decode() for key in server.scan_iter(f"*{prefix}*")]
+            assert any(f"user:{writer.id}" in key for key in counters), counters
+    finally:
+        for key in server.scan_iter(f"*{prefix}*"):
+            server.delete(key)

@@ -13,7 +13,7 @@ the client's votes on the item succeeded); it exits 1 if any of them is not zero
 library only on the client side. See bench/README-votes.md.
 
 The HTTP client here (``Client``, ``sign_in``, ``start_gunicorn``) is also used by
-tests/test_vote_races.py.
+tests/voting/test_vote_races.py.
 """
 
 from __future__ import annotations

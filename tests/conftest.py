@@ -55,10 +55,10 @@ def app(instance_path):
             "SEARCH_CHECK_ON_START": False,  # tests build the index they search  # a queued job runs at once, in the test's transaction
             "SERVER_NAME": "consult.test",
             # Counters would outlive the rolled-back users (ids repeat from test to test);
-            # tests/test_moderation.py checks the limits on an app of its own.
+            # tests/moderation/test_moderation.py checks the limits on an app of its own.
             "RATE_LIMITS": False,
             # One iteration: hashing is what the tests of signing in spent most of their time on
-            # (scrypt is slow on purpose); tests/test_accounts.py checks scrypt hashes still verify.
+            # (scrypt is slow on purpose); tests/accounts/test_accounts.py checks scrypt hashes still verify.
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
         }
     )

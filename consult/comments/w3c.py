@@ -7,7 +7,7 @@ serialises the result with ``json.dumps``.
 Shapes follow the Web Annotation Data Model and the Protocol's paging
 (https://www.w3.org/TR/annotation-model/, https://www.w3.org/TR/annotation-protocol/)
 and pass the MUST assertions of the W3C test suite (w3c/web-annotation-tests; see
-``tests/test_w3c.py``):
+``tests/comments/test_w3c.py``):
 
 - an annotation on a passage targets the policy version with a FragmentSelector
   (the section's id) refined by a TextQuoteSelector and a TextPositionSelector,

@@ -1,7 +1,7 @@
 """Every endpoint needs a signed-in user unless it is marked ``@public``.
 
 The gate runs before every request, so a forgotten decorator closes a route rather than opening
-it; ``tests/test_routes.py`` walks ``app.view_functions`` to prove each one was classified.
+it; ``tests/core/test_routes.py`` walks ``app.view_functions`` to prove each one was classified.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from consult.voting import statements
 from consult.voting.models import OpinionMapCache, Vote
 from tests.factories import make_consultation, make_user
 
-POLIS = Path(__file__).parent / "data" / "polis"
+POLIS = Path(__file__).resolve().parents[1] / "data" / "polis"
 
 
 @pytest.fixture

@@ -40,7 +40,7 @@ from tests.factories import make_consultation, make_user
 from tests.w3c_validation import explain, must_failures
 
 BASE = "http://consult.test"
-SCHEMA = json.loads((Path(__file__).parent.parent / "docs" / "record.schema.json").read_text(encoding="utf-8"))
+SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "record.schema.json").read_text(encoding="utf-8"))
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 SECRETS = ("HIDDEN-WORDS", "DELETED-WORDS", "BLOCKED-WORDS", "PENDING-WORDS")
 CSV_FILES = ["contributions.csv", "amendments.csv", "tallies.csv", "sections.csv", "citations.csv", "themes.csv", "moderation_log.csv"]

@@ -21,8 +21,8 @@ from threadpoolctl import threadpool_info
 from consult.moderation import similarity
 from consult.moderation.similarity import Group, near_duplicates, suggest_groups
 
-ROOT = Path(__file__).resolve().parent.parent
-BIODIVERSITY = Path(__file__).resolve().parent / "data" / "polis" / "scoop-hivemind.biodiversity" / "comments.csv"
+ROOT = Path(__file__).resolve().parents[2]
+BIODIVERSITY = Path(__file__).resolve().parents[1] / "data" / "polis" / "scoop-hivemind.biodiversity" / "comments.csv"
 
 
 def load_statements() -> list[tuple[int, str]]:
@@ -148,7 +148,7 @@ def test_suggestions_are_deterministic(statements):
 def test_suggestions_are_the_same_in_another_process(statements):
     # Another interpreter, with another string hash seed, gives the same groups.
     script = (
-        "import json, sys; from tests.test_similarity import load_statements;"
+        "import json, sys; from tests.moderation.test_similarity import load_statements;"
         "from consult.moderation.similarity import suggest_groups, near_duplicates;"
         "items = load_statements();"
         "json.dump([[g.ids, g.terms] for g in suggest_groups(items)] + [near_duplicates(items)], sys.stdout)"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-TEMPLATES = Path(__file__).parent.parent / "consult" / "templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "consult" / "templates"
 
 JINJA = re.compile(r"{%.*?%}|{{.*?}}", re.S)
 LOOP = re.compile(r"\bfor\s+[\w\s,]+?\s+in\b")  # "for s in states" iterates, it does not compare

@@ -13,7 +13,7 @@ from sklearn.metrics import adjusted_rand_score
 from consult.voting import opinion
 from consult.voting.opinion import compute
 
-POLIS = Path(__file__).resolve().parent / "data" / "polis"
+POLIS = Path(__file__).resolve().parents[1] / "data" / "polis"
 
 # Red-dwarf, the open reimplementation of Pol.is's math, reaches these against Pol.is's group-id.
 TARGET_ARI = {"vtaiwan.uberx": 0.83, "scoop-hivemind.biodiversity": 0.95}

@@ -17,9 +17,9 @@ from consult.proposals.importing import (
     split_markdown,
     strip_numbering,
 )
-from tests.test_text import assert_lists_well_formed, item_texts, outline
+from tests.core.test_text import assert_lists_well_formed, item_texts, outline
 
-POLICY = Path(__file__).resolve().parent.parent / "consult" / "demo_data" / "federal-source-code-policy"
+POLICY = Path(__file__).resolve().parents[2] / "consult" / "demo_data" / "federal-source-code-policy"
 V1 = "v1-draft-2016-04"
 V2 = "v2-final-2016-08"
 KEY_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")

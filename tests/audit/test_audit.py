@@ -24,7 +24,7 @@ from consult.proposals.importing import split_markdown
 from consult.proposals.models import Transition
 from consult.record import export
 from tests.factories import SAMPLE_TEXT, login, make_consultation, make_organisation, make_user
-from tests.test_record import schema_errors
+from tests.record.test_record import schema_errors
 
 
 class Log:

@@ -324,7 +324,7 @@ def test_the_real_policy_reanchored_when_the_final_version_is_published(client, 
     post them, end in the expected state and section once the final policy is published, and
     stay where they were written on the draft."""
     from consult.demo import policy_files
-    from tests.test_anchoring import REAL_QUOTES
+    from tests.comments.test_anchoring import REAL_QUOTES
 
     c = proposals.create_consultation(
         organisation,

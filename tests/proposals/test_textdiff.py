@@ -11,7 +11,7 @@ import pytest
 from consult.proposals.importing import ImportedSection, import_markdown_files
 from consult.proposals.textdiff import DiffOp, SectionMatch, match_sections, similarity, word_diff
 
-POLICY = Path(__file__).resolve().parent.parent / "consult" / "demo_data" / "federal-source-code-policy"
+POLICY = Path(__file__).resolve().parents[2] / "consult" / "demo_data" / "federal-source-code-policy"
 
 
 def load(version: str) -> list[ImportedSection]:

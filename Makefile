@@ -42,6 +42,8 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test $(AXE)
 	@scripts/ensure-chromium
 
+# Links in mail and in the record name the site's own address, never the request's Host.
+run: export CONSULT_BASE_URL ?= http://$(HOST):$(PORT)
 run: install
 	$(BIN)/consult db upgrade
 	$(BIN)/consult demo

@@ -54,6 +54,7 @@ def app(instance_path):
             "JOBS_IMMEDIATE": True,
             "SEARCH_CHECK_ON_START": False,  # tests build the index they search  # a queued job runs at once, in the test's transaction
             "SERVER_NAME": "consult.test",
+            "BASE_URL": "http://consult.test",
             # Counters would outlive the rolled-back users (ids repeat from test to test);
             # tests/moderation/test_moderation.py checks the limits on an app of its own.
             "RATE_LIMITS": False,

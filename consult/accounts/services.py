@@ -99,7 +99,7 @@ def sign_up(*, email: str, password: str, display_name: str) -> None:
             queue_mail(
                 email,
                 "Confirm your Consult account",
-                f"Confirm your email address to start taking part:\n{links.url('accounts.confirm', token=_confirm_token(existing))}\n",
+                f"Confirm your email address to start taking part:\n{links.site_url('accounts.confirm', token=_confirm_token(existing))}\n",
             )
             return
         queue_mail(
@@ -107,12 +107,12 @@ def sign_up(*, email: str, password: str, display_name: str) -> None:
             "Someone tried to create a Consult account with your address",
             "Someone (perhaps you) tried to sign up with this email address, which already has "
             "an account.\n\nIf it was you, sign in, or reset your password here:\n"
-            f"{links.url('accounts.reset_request')}\n\n"
+            f"{links.site_url('accounts.reset_request')}\n\n"
             "If it was not you, you can ignore this message.",
         )
         return
     user = create_user(email=email, password=password, display_name=display_name, confirmed=False)
-    link = links.url("accounts.confirm", token=_confirm_token(user))
+    link = links.site_url("accounts.confirm", token=_confirm_token(user))
     queue_mail(
         email,
         "Confirm your Consult account",
@@ -198,7 +198,7 @@ def request_password_reset(*, email: str) -> None:
     user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None:
         return
-    link = links.url("accounts.reset_password", token=_reset_token(user))
+    link = links.site_url("accounts.reset_password", token=_reset_token(user))
     queue_mail(
         user.email,
         "Reset your Consult password",

@@ -43,6 +43,13 @@ def url(endpoint: str, **values) -> str:
     return _adapter().build(endpoint, values, force_external=True)
 
 
+def site_url(endpoint: str, **values) -> str:
+    """The absolute address of a page on the site's own address (``CONSULT_BASE_URL``), whatever
+    request asked for it: for links in mail, which must never follow a ``Host`` or
+    ``X-Forwarded-Host`` header a stranger sent (a reset link to their site is an account takeover)."""
+    return _adapter().build(endpoint, values, force_external=True)
+
+
 def path(endpoint: str, **values) -> str:
     """The address of a page relative to the site (for links shown on its own pages)."""
     if has_request_context():

@@ -695,3 +695,26 @@ def test_cli_gives_a_role_in_an_organisation(app, organisation):
     user = db.session.scalar(select(User).where(User.email == "writer@example.org"))
     roles = {(m.organisation.slug, m.role) for m in user.memberships}
     assert roles == {("council", "author")}
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [{"base_url": "http://evil.example"}, {"headers": {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"}}],
+    ids=["Host", "X-Forwarded-Host"],
+)
+def test_mailed_links_name_the_sites_address_whatever_host_the_request_named(app, client, citizen, outbox, monkeypatch, forged):
+    """A reset link that followed the request's Host would send the victim's valid token to
+    whoever forged the header: mail links come from CONSULT_BASE_URL only."""
+    monkeypatch.setitem(app.config, "SERVER_NAME", None)  # as on most sites
+    db.session.commit()
+    client.post("/reset", data={"email": citizen.email}, **forged)  # a reset link
+    for address in ("newcomer@example.org", citizen.email):  # a confirmation link; "someone tried to sign up"
+        client.post(
+            "/signup", data={"email": address, "display_name": "Nina Newcomer", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}, **forged
+        )
+    sent = mails(outbox)
+    assert len(sent) == 3
+    for message in sent:
+        body = body_of(message)
+        assert "evil.example" not in body
+        assert "http://consult.test/" in body

@@ -41,7 +41,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     if app.config["PROXY_FIX"]:
         n = int(app.config["PROXY_FIX"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)
+        # X-Forwarded-Host only on request: a proxy that passes the client's header on would let
+        # anyone choose the address the app believes it has.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n if app.config["PROXY_FIX_HOST"] else 0, x_prefix=n)
 
     # Logged database errors would otherwise carry the rows' values: password hashes, addresses.
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"hide_parameters": True, **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}

@@ -32,7 +32,9 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_USERNAME": None,
     "MAIL_PASSWORD": None,
     "MAIL_SENDER": "Consult <no-reply@localhost>",
-    "PROXY_FIX": 0,  # number of trusted proxies in front of the app (X-Forwarded-*)
+    "PROXY_FIX": 0,  # number of trusted proxies in front of the app (X-Forwarded-For, -Proto, -Prefix)
+    "PROXY_FIX_HOST": False,  # also trust X-Forwarded-Host: only when the proxy sets it itself, never passing the client's
+    "TRUSTED_HOSTS": None,  # Flask's: the Host names the site answers to (others get 400), e.g. ["consult.example.org"]
     "PAGE_SIZE": 20,
     # Posting limits per signed-in person (per address otherwise). Storage: memory:// counts per
     # process; with several workers or servers set a shared one, e.g. redis://host:6379.

@@ -10,7 +10,7 @@ from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import Conflict, Forbidden, HTTPException, InternalServerError
+from werkzeug.exceptions import Conflict, Forbidden, HTTPException, InternalServerError, SecurityError
 
 from consult.core.models import db
 
@@ -73,7 +73,11 @@ def _back_link() -> str | None:
     """The page the person came from, when it is on this site and not this page: a refused
     form's page, so they can correct it rather than start from the list of consultations."""
     referrer = urlsplit(request.referrer or "")
-    if referrer.netloc != request.host or referrer.scheme not in ("http", "https"):
+    try:
+        host = request.host
+    except SecurityError:  # a Host outside TRUSTED_HOSTS: this page is the refusal
+        return None
+    if referrer.netloc != host or referrer.scheme not in ("http", "https"):
         return None
     back = referrer.path + (f"?{referrer.query}" if referrer.query else "")
     return back if back.startswith("/") and not back.startswith("//") and referrer.path != request.path else None
@@ -92,6 +96,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if isinstance(error, SecurityError):  # a Host outside TRUSTED_HOSTS: no page of the site can be built for it
+            return make_response(("This site does not answer to that address.\n", 400, {"Content-Type": "text/plain; charset=utf-8"}))
         message = error.description or TITLES.get(error.code or 500, "")
         if error.code == 413:  # Werkzeug's own words say nothing of the limit or what to do
             mb = lambda key: f"{app.config[key] / 1024 / 1024:g} MB"  # noqa: E731

@@ -291,6 +291,8 @@ def block(organisation: Organisation, user: User, *, actor: User, reason: str, c
     reason = (reason or "").strip()
     if not reason:
         raise RuleViolation("Give the reason for blocking: it goes into the public log.", status=400)
+    if len(reason) > MAX_REASON_LENGTH:
+        raise RuleViolation(f"Give the reason in at most {MAX_REASON_LENGTH} characters.", status=400, field="reason")
     if user.id == actor.id:
         raise RuleViolation("You cannot block yourself.", status=400)
     try:  # the unique constraint, not a look first, settles two moderators blocking at once

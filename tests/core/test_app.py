@@ -5,8 +5,11 @@ from __future__ import annotations
 import html
 import re
 import stat
+import subprocess
+import sys
 
 import pytest
+from flask import request
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -515,3 +518,39 @@ def test_an_error_page_offers_the_way_back_to_a_page_of_this_site(client):
     for referrer in ("https://elsewhere.example/page", "javascript:alert(1)", "http://consult.test/c/nowhere"):
         html = client.get("/c/nowhere", headers={"Referer": referrer}).get_data(as_text=True)
         assert "Back to the page you were on" not in html, referrer  # not another site's, nor this same page
+
+
+def test_readiness_says_whether_the_database_answers(client, tmp_path):
+    assert client.get("/readyz").get_data(as_text=True) == "ready\n"
+    assert client.get("/healthz").status_code == 200
+    # A server whose database is gone: alive, but not ready (no error text leaks). In a process of
+    # its own: here every app's session is bound to the test database's connection.
+    script = (
+        "from consult import create_app\n"
+        "app = create_app({'DATABASE_URL': 'postgresql://nobody@127.0.0.1:1/none', 'SECRET_KEY': 'x',"
+        f" 'INSTANCE_PATH': {str(tmp_path)!r}, 'SEARCH_CHECK_ON_START': False}})\n"
+        "c = app.test_client()\n"
+        "r = c.get('/readyz')\n"
+        "print(r.status_code, repr(r.get_data(as_text=True)), c.get('/healthz').status_code)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip().splitlines()[-1] == "503 'database unavailable\\n' 200", done.stdout + done.stderr[-2000:]
+
+
+def test_behind_a_proxy_the_forwarded_host_is_trusted_only_when_configured(tmp_path):
+    def host_seen(**config):
+        app = create_app({"DATABASE_URL": "sqlite://", "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path), "PROXY_FIX": 1, **config})
+        app.add_url_rule("/_host", "_host", public(lambda: request.host))
+        return app.test_client().get("/_host", headers={"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"})
+
+    assert host_seen().get_data(as_text=True) == "localhost"
+    assert host_seen(PROXY_FIX_HOST=True).get_data(as_text=True) == "evil.example"
+
+
+def test_trusted_hosts_refuse_any_other_host(tmp_path):
+    app = create_app(
+        {"DATABASE_URL": "sqlite://", "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path), "TRUSTED_HOSTS": ["consult.example.org"]}
+    )
+    client = app.test_client()
+    assert client.get("/healthz", base_url="http://consult.example.org").status_code == 200
+    assert client.get("/healthz", base_url="http://evil.example").status_code == 400

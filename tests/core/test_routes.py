@@ -9,6 +9,7 @@ from consult.core.routing import is_public
 PUBLIC = {
     "static",
     "core.health",
+    "core.ready",
     "accounts.sign_up",
     "accounts.sign_in",
     "accounts.confirm",
@@ -77,6 +78,6 @@ def test_closed_endpoints_send_anonymous_users_to_sign_in(app, client):
                 assert "/signin?next=" in response.headers["Location"], (method, url)
 
 
-@pytest.mark.parametrize("url", ["/", "/healthz", "/signin", "/signup", "/reset", "/api/v1/consultations"])
+@pytest.mark.parametrize("url", ["/", "/healthz", "/readyz", "/signin", "/signup", "/reset", "/api/v1/consultations"])
 def test_public_pages_answer_anonymous_users(client, url):
     assert client.get(url).status_code == 200

@@ -233,6 +233,7 @@ def test_a_refused_block_or_theme_is_explained_on_its_form_keeping_what_was_type
         ({"contribution_id": "nine", "reason": "Abuse."}, "Give the number of one of this organisation"),
         ({"contribution_id": "999999", "reason": "Abuse."}, "Give the number of one of this organisation"),
         ({"contribution_id": str(words.id), "reason": "  "}, "Give the reason for blocking"),
+        ({"contribution_id": str(words.id), "reason": "x" * 100_000}, "at most 500 characters"),  # it goes into the public log
     ):
         response = client.post(url, data=data)
         html = response.get_data(as_text=True)

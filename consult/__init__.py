@@ -46,7 +46,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n if app.config["PROXY_FIX_HOST"] else 0, x_prefix=n)
 
     # Logged database errors would otherwise carry the rows' values: password hashes, addresses.
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"hide_parameters": True, **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
+    # pool_pre_ping: a pooled connection the server dropped (a PostgreSQL restart) is replaced
+    # before a request gets it, instead of failing that request.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        "hide_parameters": True,
+        "pool_pre_ping": True,
+        **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+    }
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     csrf.init_app(app)

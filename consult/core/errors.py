@@ -6,9 +6,11 @@ import enum
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, jsonify, make_response, render_template, request
+from flask import Flask, current_app, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import IntegrityError
+from markupsafe import escape
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import Conflict, Forbidden, HTTPException, InternalServerError, SecurityError
 
@@ -53,11 +55,23 @@ TITLES = {
     413: "Too large",
     429: "Too many attempts",
     500: "Something went wrong",
+    503: "Service unavailable",
 }
 
 
 # Pages say it in plain words; the JSON API keeps the HTTP names above.
-HEADINGS = {400: "There is a problem with what was sent", 409: "That cannot be done now"}
+HEADINGS = {400: "There is a problem with what was sent", 409: "That cannot be done now", 503: "Not available just now"}
+
+DATABASE_UNAVAILABLE = "The site cannot reach its database just now. Try again in a minute."
+RETRY_AFTER = 30  # seconds, for a 503
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """The database could not be reached or dropped the connection (not a refused write): the
+    request may succeed if sent again, so it answers 503, not 500."""
+    if isinstance(error, (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)):
+        return True
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
 
 
 def error_response(status: int, message: str):
@@ -65,8 +79,27 @@ def error_response(status: int, message: str):
     if request.path.startswith("/api/"):
         body = jsonify(error={"status": status, "title": title, "message": message})
     else:
-        body = render_template("errors/error.html", status=status, title=HEADINGS.get(status, title), message=message, back=_back_link())
+        heading = HEADINGS.get(status, title)
+        try:
+            body = render_template("errors/error.html", status=status, title=heading, message=message, back=_back_link())
+        except Exception:  # noqa: BLE001 - the page itself failed: still answer, never a bare 500
+            current_app.logger.exception("the error page could not be rendered")
+            body = f"<!doctype html>\n<html lang=en><title>{escape(heading)} · Consult</title><h1>{escape(heading)}</h1><p>{escape(message)}</p></html>\n"
     return make_response(body, status)
+
+
+def _rollback() -> None:
+    """Roll the request's transaction back; with the database gone, there is none to end."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection is already lost; the session is reset below
+        db.session.close()
+
+
+def _forget_user() -> None:
+    """Show the page as to someone signed out: loading the user (or reloading its attributes,
+    expired by the rollback) needs the database the page is about to say is unreachable."""
+    current_app.login_manager._update_request_context_with_user()  # type: ignore[attr-defined]
 
 
 def _back_link() -> str | None:
@@ -146,9 +179,22 @@ def init_app(app: Flask) -> None:
     def unexpected(error: Exception):
         if isinstance(error, HTTPException):
             return http_error(error)
+        if database_unavailable(error):
+            return unavailable(error)
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
-        db.session.rollback()
+        _rollback()
         return error_response(500, InternalServerError.description)
+
+    def unavailable(error: Exception):
+        # The driver's first line (e.g. "connection refused", "database is locked"), never the
+        # statement or its parameters.
+        reason = str(getattr(error, "orig", None) or type(error).__name__).splitlines()[0][:200]
+        app.logger.error("database unavailable on %s %s: %s", request.method, request.path, reason)
+        _rollback()
+        _forget_user()
+        response = error_response(503, DATABASE_UNAVAILABLE)
+        response.headers["Retry-After"] = str(RETRY_AFTER)
+        return response
 
 
 __all__ = ["Conflict", "RuleViolation", "error_response", "init_app"]

@@ -23,7 +23,7 @@ from consult.contributions.models import Contribution, ContributionKind, Moderat
 from consult.contributions.services import BODY_RULES, MAX_QUOTE_LENGTH, add_contribution
 from consult.core import text
 from consult.core.errors import RuleViolation
-from consult.core.models import db, utcnow
+from consult.core.models import db, upsert_insert, utcnow
 from consult.core.signals import consultation_concluding, version_published
 from consult.permissions import Action, authorize, visible_contributions, visible_supporters
 from consult.proposals.models import Consultation, Section, SectionChange, Version
@@ -109,10 +109,14 @@ def _replace_passage(section: Section, quote: str, replacement: str) -> str:
 def co_support(amendment: Amendment, *, actor: User) -> None:
     authorize(actor, Action.CO_SUPPORT_AMENDMENT, amendment)
     now = hold_open(amendment.contribution.consultation)
-    if any(s.user_id == actor.id for s in amendment.supporters):
-        return
-    amendment.supporters.append(AmendmentSupporter(user=actor, created_at=now))
-    db.session.flush()
+    # One statement that leaves the row there however many of one person's requests race: the
+    # lock on the consultation is shared, so two of them can both find no row before inserting.
+    db.session.execute(
+        upsert_insert(AmendmentSupporter)
+        .values(amendment_id=amendment.contribution_id, user_id=actor.id, created_at=now)
+        .on_conflict_do_nothing(index_elements=["amendment_id", "user_id"])
+    )
+    db.session.expire(amendment, ["supporters"])
 
 
 def leave_support(amendment: Amendment, *, actor: User) -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -49,6 +50,15 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+def upsert_insert(entity):
+    """An INSERT of the session's database dialect, which offers ``on_conflict_do_nothing`` and
+    ``on_conflict_do_update`` (PostgreSQL and SQLite): a write that races its twin (one person's
+    double click) meets the unique constraint inside the statement instead of failing."""
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(entity)
+
 
 # SQLite: writing requests start their transaction with BEGIN IMMEDIATE, so a transaction that
 # reads and then writes holds the write lock from its first statement and cannot fail half-way

@@ -11,13 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import case, delete, func, literal, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from consult.accounts.models import User
 from consult.contributions.models import Contribution, ContributionKind, ModerationState
 from consult.core.errors import RuleViolation
-from consult.core.models import db
+from consult.core.models import db, upsert_insert
 from consult.core.signals import vote_changed
 from consult.permissions import Action, authorize
 from consult.proposals.models import Consultation
@@ -116,9 +114,7 @@ def cast_vote(
     now = hold_open(consultation)
     _locked_target(contribution)
 
-    dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(Vote).values(
+    statement = upsert_insert(Vote).values(
         user_id=actor.id,
         consultation_id=consultation.id,
         value=value,

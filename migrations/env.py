@@ -1,9 +1,12 @@
+import fcntl
 import logging
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from flask import current_app
 
 from alembic import context
+from sqlalchemy import text
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -61,6 +64,38 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+# Any number that no other advisory lock of the database uses: "consult" in ASCII.
+MIGRATION_LOCK_KEY = 0x636F6E73756C74
+
+
+@contextmanager
+def one_upgrade_at_a_time(connection):
+    """Serialise upgrades of one database: several servers started together each run
+    ``consult db upgrade``, and two running the same migration at once fail (a duplicate key in
+    PostgreSQL's catalogue). The second waits here, then finds the schema current.
+    PostgreSQL: a session advisory lock; SQLite: an exclusive lock on a file beside the database
+    (it does not rely on SQLite's busy timeout outlasting the migrations)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        connection.commit()  # the lock is the session's: it outlives this transaction
+        try:
+            yield
+        finally:
+            if connection.in_transaction():
+                connection.rollback()
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            connection.commit()
+    elif connection.dialect.name == "sqlite" and connection.engine.url.database not in (None, "", ":memory:"):
+        with open(f"{connection.engine.url.database}.upgrade-lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+    else:
+        yield
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -85,7 +120,7 @@ def run_migrations_online():
 
     connectable = get_engine()
 
-    with connectable.connect() as connection:
+    with connectable.connect() as connection, one_upgrade_at_a_time(connection):
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():

@@ -127,3 +127,25 @@ def together(jobs: list[Callable[[], Any]], *, timeout: float = 120) -> list[Any
         thread.join(timeout=timeout)
         assert not thread.is_alive(), "a thread did not finish"
     return out
+
+
+def finished_or_waiting_for_a_lock(app: Flask, finished: threading.Event, *, checks: int = 3000) -> str:
+    """Wait until ``finished`` is set or some transaction of ``app``'s PostgreSQL database waits
+    for a lock held by another (``pg_locks``); says which came first ("finished" or "waiting")."""
+    import psycopg
+
+    with app.app_context():
+        from consult.core.models import db
+
+        url = _admin_url(db.engine.url.render_as_string(hide_password=False))
+    with psycopg.connect(url, autocommit=True) as conn:
+        for _ in range(checks):
+            if finished.wait(0.02):  # a bounded poll: no timing is asserted
+                return "finished"
+            waiting = conn.execute(
+                "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE NOT l.granted AND a.datname = current_database()"
+            ).fetchone()[0]
+            if waiting:
+                return "waiting"
+    raise AssertionError("neither finished nor waiting for a lock")

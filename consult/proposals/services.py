@@ -283,6 +283,10 @@ def publish_version(consultation: Consultation, *, actor: User, note: str = "") 
     """Freeze the draft as the new current version, recording for each section whether it was
     kept, changed or added since the previous version."""
     authorize(actor, Action.PUBLISH_VERSION, consultation)
+    # Exclusive: a post holding the consultation (FOR SHARE, ``hold_open``) commits first and
+    # is carried over below; one arriving now waits, then posts on the new version.
+    db.session.execute(select(Consultation.id).where(Consultation.id == consultation.id).with_for_update())
+    _reread_versions(consultation)
     draft = consultation.draft_version
     if draft is None or not draft.sections:
         raise RuleViolation("There is no draft text to publish. Write or import the text first.")
@@ -304,6 +308,14 @@ def publish_version(consultation: Consultation, *, actor: User, note: str = "") 
     )
     version_published.send(consultation, version=draft, previous=previous)
     return draft
+
+
+def _reread_versions(consultation: Consultation) -> None:
+    """After locking the consultation: its versions as committed now, not as this transaction
+    first read them (PostgreSQL's READ COMMITTED shows a publication committed meanwhile to the
+    next statement, but the session would keep the objects it had loaded)."""
+    db.session.execute(select(Version).where(Version.consultation_id == consultation.id).execution_options(populate_existing=True))
+    db.session.expire(consultation, ["versions"])
 
 
 def _previous_published(consultation: Consultation, draft: Version) -> Version | None:
@@ -339,10 +351,13 @@ def hold_open(consultation: Consultation) -> datetime:
     against a concurrent close until the transaction ends (PostgreSQL: FOR SHARE, which a
     closing UPDATE waits for; SQLite's writing transactions are serialised already), check
     that it is still open, and return the time to date the work with, taken under the lock.
-    So nothing is ever dated after the close."""
+    So nothing is ever dated after the close. The same lock orders the work with a publication
+    (``publish_version`` takes it FOR UPDATE): the versions are re-read under it, so the work
+    lands on the version current when it commits, or is carried over by the publication."""
     state, closes_at = db.session.execute(
         select(Consultation.state, Consultation.closes_at).where(Consultation.id == consultation.id).with_for_update(read=True)
     ).one()
+    _reread_versions(consultation)
     now = utcnow()
     if state != ConsultationState.OPEN or (closes_at is not None and closes_at <= now):
         raise RuleViolation("This consultation is closed: you can read it, but no longer take part.")

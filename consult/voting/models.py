@@ -58,7 +58,12 @@ class Vote(db.Model):
 
 class OpinionMapCache(db.Model):
     """The last opinion map computed for a consultation, and which votes it was computed from:
-    pages show it and a job (``statements.recompute_opinion_map``) recomputes it when the votes change."""
+    pages show it and a job (``statements.recompute_opinion_map``) recomputes it when the votes change.
+
+    A computation that fails keeps the last good map and records when, why (the error's class:
+    no data) and for which votes, so pages show the map "as of" its date and moderators the
+    failure, and no page queues the same failing computation again. ``vote_count`` is -1 while
+    no map was ever computed."""
 
     __tablename__ = "opinion_maps"
 
@@ -67,3 +72,7 @@ class OpinionMapCache(db.Model):
     last_vote_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     result: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failure: Mapped[str | None] = mapped_column(String(200))
+    failed_vote_count: Mapped[int | None] = mapped_column()
+    failed_last_vote_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -9,10 +9,13 @@ count and the date of the votes it saw, so a page can tell whether it is current
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from consult.accounts.models import User
 from consult.contributions.models import Contribution, ContributionKind
@@ -23,6 +26,8 @@ from consult.core.signals import vote_changed
 from consult.permissions import visible_contributions
 from consult.proposals.models import Consultation
 from consult.voting.models import OpinionMapCache, Vote
+
+log = logging.getLogger(__name__)
 
 MAX_STATEMENT_LENGTH = BODY_RULES[ContributionKind.STATEMENT].max_length
 VALUE_OF = {"agree": 1, "disagree": -1, "pass": 0}
@@ -106,6 +111,7 @@ def compute_map(consultation: Consultation) -> dict:
     data = _as_json(result, consultation)
     cache = db.session.get(OpinionMapCache, consultation.id) or OpinionMapCache(consultation_id=consultation.id)
     cache.vote_count, cache.last_vote_at, cache.computed_at, cache.result = count, last, utcnow(), json.dumps(data)
+    cache.failed_at = cache.failure = cache.failed_vote_count = cache.failed_last_vote_at = None
     db.session.add(cache)
     db.session.flush()
     return data
@@ -180,15 +186,56 @@ def statement_bodies(consultation: Consultation, ids: Iterable[int]) -> dict[int
     )
 
 
-def cached_map(consultation: Consultation) -> tuple[dict | None, bool]:
+@dataclass(frozen=True)
+class CachedMap:
+    """The stored map as a page shows it."""
+
+    data: dict | None  # the last good map, None while none was computed
+    current: bool  # computed from the votes as they are now
+    computed_at: datetime | None  # when ``data`` was computed: the map shows the votes "as of" then
+    failed_at: datetime | None = None  # the computation for the votes as they are now failed then (moderators see it)
+    failure: str | None = None  # why, in short (the error's class)
+
+    @property
+    def updating(self) -> bool:
+        """A computation is queued for the latest votes (not given up on after a failure)."""
+        return not self.current and self.failed_at is None
+
+
+def cached_map(consultation: Consultation) -> CachedMap:
     """The stored map and whether it is current; when it is not, a recomputation is queued (once
-    while one is pending), so no page waits for it."""
+    while one is pending), so no page waits for it, unless the computation already failed for
+    these very votes: then the last good map is shown as of its date, and the next vote tries again."""
     cache = db.session.get(OpinionMapCache, consultation.id)
     count, last = votes_fingerprint(consultation)
     current = cache is not None and cache.vote_count == count and cache.last_vote_at == last
-    if not current:
+    failed = (
+        cache is not None
+        and not current
+        and cache.failed_at is not None
+        and (cache.failed_vote_count, cache.failed_last_vote_at) == (count, last)
+    )
+    if not current and not failed:
         jobs.enqueue_quietly(recompute_opinion_map, consultation.id, once=map_job_key(consultation.id))
-    return (json.loads(cache.result) if cache else None), current
+    has_map = cache is not None and cache.vote_count >= 0
+    return CachedMap(
+        data=json.loads(cache.result) if has_map else None,
+        current=current,
+        computed_at=cache.computed_at if has_map else None,
+        failed_at=cache.failed_at if failed else None,
+        failure=cache.failure if failed else None,
+    )
+
+
+def record_map_failure(consultation: Consultation, error: Exception, fingerprint: tuple[int, object]) -> None:
+    """Keep the last good map and note that computing one for the votes ``fingerprint`` failed."""
+    cache = db.session.get(OpinionMapCache, consultation.id)
+    if cache is None:  # no map yet: a row that says so (vote_count -1) carries the failure
+        cache = OpinionMapCache(consultation_id=consultation.id, vote_count=-1, last_vote_at=None, computed_at=utcnow(), result="{}")
+        db.session.add(cache)
+    cache.failed_at, cache.failure = utcnow(), type(error).__name__[:200]
+    cache.failed_vote_count, cache.failed_last_vote_at = fingerprint
+    db.session.flush()
 
 
 def map_job_key(consultation_id: int) -> str:
@@ -213,6 +260,14 @@ def recompute_opinion_map(consultation_id: int) -> None:
     if consultation is None:
         return
     cache = db.session.get(OpinionMapCache, consultation_id)
-    if cache is not None and (cache.vote_count, cache.last_vote_at) == votes_fingerprint(consultation):
+    fingerprint = votes_fingerprint(consultation)
+    if cache is not None and (cache.vote_count, cache.last_vote_at) == fingerprint:
         return  # a run queued before this one's votes was enough
-    compute_map(consultation)
+    try:
+        with db.session.begin_nested():
+            compute_map(consultation)
+    except SQLAlchemyError:
+        raise  # the database, not the maths: the job is retried
+    except Exception as error:  # noqa: BLE001 - recorded and shown to moderators; retrying the same votes fails the same way
+        record_map_failure(consultation, error, fingerprint)
+        log.warning("opinion map of consultation %s not computed: %s", consultation_id, type(error).__name__)

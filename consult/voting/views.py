@@ -146,7 +146,8 @@ def _scale(positions: dict, width: int = 600, height: int = 400, margin: int = 3
 @public
 def opinion_map(slug: str):
     c = _consultation_or_404(slug)
-    data, current = statements.cached_map(c)
+    cached = statements.cached_map(c)
+    data = cached.data or {}
     me = (current_user.external_id or str(current_user.id)) if current_user.is_authenticated else None
     shown = statements.shown_map(c, data, me=me)
     points = _scale(data.get("positions", {})) if shown.enough else {}
@@ -154,7 +155,7 @@ def opinion_map(slug: str):
         "voting/opinion_map.html",
         consultation=c,
         data=data,
-        current=current,
+        cached=cached,
         enough=shown.enough,
         points=points,
         bodies=shown.bodies,

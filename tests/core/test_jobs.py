@@ -94,15 +94,15 @@ def test_a_vote_makes_the_map_stale_and_a_job_recomputes_it(consultation, citize
     items = [statements.post_statement(consultation, actor=writer, body=f"Statement {i}.") for i in range(2)]
     statements.compute_map(consultation)
     db.session.commit()
-    assert statements.cached_map(consultation)[1] is True
+    assert statements.cached_map(consultation).current is True
 
     voting.cast_vote(consultation, actor=citizen, value="agree", contribution=items[0])
     db.session.commit()
-    assert statements.cached_map(consultation)[1] is False  # stale: the page says it is being updated
+    assert statements.cached_map(consultation).current is False  # stale: the page says it is being updated
     assert queued_jobs.pending() == ["recompute_opinion_map"]  # the vote queued one job; the stale read no second
     assert queued_jobs.run() == 1
     db.session.expire_all()
-    assert statements.cached_map(consultation)[1] is True
+    assert statements.cached_map(consultation).current is True
     assert db.session.get(OpinionMapCache, consultation.id).vote_count == 1
     assert queued_jobs.pending() == []
 

@@ -75,6 +75,6 @@ def test_a_polis_export_imports_and_maps_like_polis(app, consultation):
     # stored, with the votes it saw, so pages know it is current
     cache = db.session.get(OpinionMapCache, consultation.id)
     assert cache.vote_count == db.session.scalar(select(func.count()).select_from(Vote).where(Vote.consultation_id == consultation.id))
-    assert statements.cached_map(consultation)[1] is True
+    assert statements.cached_map(consultation).current is True
     hidden = db.session.scalar(select(func.count()).select_from(Contribution).where(Contribution.moderation_state == "hidden"))
     assert hidden > 0  # moderated-out comments are imported hidden

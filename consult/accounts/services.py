@@ -141,7 +141,15 @@ def sign_in(*, email: str, password: str, address: str) -> SignInResult | None:
     address, refuse for the rest of the window without looking at the password.
 
     Returns None for a wrong address or password, having recorded the failure: the caller
-    commits, so the failure counts."""
+    commits, so the failure counts. A web request calls the two halves itself, ending the
+    transaction between them (see ``check_password`` and ``finish_sign_in``)."""
+    return finish_sign_in(check_password(email=email, password=password, address=address), email=email, address=address)
+
+
+def check_password(*, email: str, password: str, address: str) -> int | None:
+    """The reading half of signing in, with the slow part (hashing): the id of the account whose
+    password this is, or None. Writes nothing, so on SQLite it runs without the write lock; the
+    caller ends the transaction before ``finish_sign_in`` takes it."""
     config = current_app.config
     email = normalise_email(email)
     window = int(config["SIGNIN_WINDOW_SECONDS"])
@@ -159,13 +167,22 @@ def sign_in(*, email: str, password: str, address: str) -> SignInResult | None:
     user = db.session.scalar(select(User).where(User.email == email))
     valid = check_password_hash(user.password_hash if user else _dummy_hash(config["PASSWORD_HASH_METHOD"]), password)
     if user is None or not valid:
-        db.session.add(SignInAttempt(email=email, address=address[:64]))
         return None
     if user.confirmed_at is None:
         raise RuleViolation(
             "Confirm your email address first: follow the link we sent you when you signed up.",
             status=400,
         )
+    return user.id
+
+
+def finish_sign_in(user_id: int | None, *, email: str, address: str) -> SignInResult | None:
+    """The writing half of signing in: a failure recorded (``user_id`` None), or a login session."""
+    email = normalise_email(email)
+    user = db.session.get(User, user_id) if user_id is not None else None
+    if user is None:
+        db.session.add(SignInAttempt(email=email, address=address[:64]))
+        return None
     db.session.execute(delete(SignInAttempt).where(SignInAttempt.email == email))
     return SignInResult(user=user, session_token=start_login_session(user))
 

@@ -18,7 +18,7 @@ from consult.accounts.models import Membership, Organisation, Role, User
 from consult.core.errors import RuleViolation
 from consult.core.forms import refused_on
 from consult.core.links import safe_next
-from consult.core.models import db
+from consult.core.models import db, reading_first
 from consult.core.routing import public
 from consult.extensions import login_manager
 from consult.permissions import Action, authorize
@@ -65,7 +65,11 @@ def sign_in():
     form = SignInForm()
     next_url = safe_next(request.args.get("next"))
     if form.validate_on_submit():
-        result = services.sign_in(email=form.email.data, password=form.password.data, address=request.remote_addr or "")
+        address = request.remote_addr or ""
+        with reading_first():  # hashing is slow: SQLite's write lock is not held meanwhile
+            user_id = services.check_password(email=form.email.data, password=form.password.data, address=address)
+            db.session.commit()
+        result = services.finish_sign_in(user_id, email=form.email.data, address=address)
         db.session.commit()
         if result is None:
             form.password.errors.append("That email address and password do not match an account.")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
@@ -65,6 +67,18 @@ def upsert_insert(entity):
 # with "database is locked" on upgrade. Reading requests use a plain (deferred) BEGIN and, with
 # WAL, never wait for writers.
 sqlite_write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("sqlite_write_intent", default=True)
+
+
+@contextlib.contextmanager
+def reading_first() -> Iterator[None]:
+    """In a writing request, a transaction begun inside this block is a reading one (SQLite: a
+    deferred BEGIN, no write lock): for slow work before the writes, such as checking a password.
+    End that transaction inside the block (commit), so the writes begin one with the lock."""
+    token = sqlite_write_intent.set(False)
+    try:
+        yield
+    finally:
+        sqlite_write_intent.reset(token)
 
 
 def configure_sqlite(engine: Engine, *, busy_timeout: float) -> None:

@@ -84,7 +84,7 @@ def site(tmp_path):
         db.create_all()
         council = make_organisation(slug="council", name="Riverside Council")
         author = make_user(role="author", organisation=council)
-        citizen = make_user(name="Casey Citizen")
+        citizen = make_user(name="Casey Citizen", email="casey@example.org")
         c = make_consultation(council, author=author, slug="open-one")
         done = make_consultation(council, author=author, slug="done-one", state="concluded")
         section = c.current_version.sections[1]
@@ -127,3 +127,37 @@ def test_every_page_answers_while_another_connection_holds_the_write_lock(site):
                 assert response.status_code == 200, (
                     f"{method.__name__.upper()} {page}: {response.status_code} {response.get_data(as_text=True)[:300]}"
                 )
+
+
+def test_the_password_is_checked_without_holding_the_write_lock(site, monkeypatch):
+    """Hashing is slow on purpose: a sign-in storm that hashed while holding SQLite's write lock
+    made every other writer wait, and some gave up ("database is locked")."""
+    from werkzeug.security import check_password_hash
+
+    from consult.accounts import services as accounts
+    from tests.factories import PASSWORD
+
+    app, client, _pages, database = site
+    checked = []
+
+    def check_while_another_writes(stored: str, password: str) -> bool:
+        with closing(sqlite3.connect(database, isolation_level=None, timeout=0)) as other:
+            other.execute("BEGIN IMMEDIATE")  # fails at once ("database is locked") if the sign-in holds it
+            other.execute("ROLLBACK")
+        checked.append(password)
+        return check_password_hash(stored, password)
+
+    monkeypatch.setattr(accounts, "check_password_hash", check_while_another_writes)
+    client.post("/signout")
+    wrong = client.post("/signin", data={"email": "casey@example.org", "password": "not the password"})
+    assert wrong.status_code == 400
+    right = client.post("/signin", data={"email": "casey@example.org", "password": PASSWORD})
+    assert right.status_code == 302, right.get_data(as_text=True)[:500]
+    assert len(checked) == 2
+    with app.app_context():
+        from sqlalchemy import func, select
+
+        from consult.accounts.models import SignInAttempt
+
+        # the failure was recorded, then cleared by the success (the writing half ran)
+        assert db.session.scalar(select(func.count()).select_from(SignInAttempt)) == 0

@@ -395,13 +395,15 @@ def _restore_instance_files(app: Flask, source: Path) -> list[str]:
         saved = source / INSTANCE / name
         if not saved.is_file():
             continue
+        current = instance / name
+        key_from_file = current.is_file() and app.config.get("SECRET_KEY") == current.read_text().strip()
         fd, temporary = tempfile.mkstemp(prefix=f".{name}.restore-", dir=instance)  # 0600 from the first byte
         with os.fdopen(fd, "wb") as handle:
             handle.write(saved.read_bytes())
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, instance / name)
-        if name == "secret_key" and app.config.get("SECRET_KEY") != saved.read_text().strip():
+        if name == "secret_key" and not key_from_file and app.config.get("SECRET_KEY") != saved.read_text().strip():
             notes.append("CONSULT_SECRET_KEY is set and differs from the restored instance/secret_key: the setting wins.")
     for name in INSTANCE_FOLDERS:
         saved = source / INSTANCE / name

@@ -339,3 +339,21 @@ def test_postgres_backup_and_restore_through_pg_dump_and_pg_restore(tmp_path, mo
         assert search.search(WORD, per_page=1).total == counted
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_backup_from_an_older_consult_is_migrated_up_on_restore(tmp_path):
+    old = make_site(tmp_path / "old")
+    with old.app_context():
+        upgrade(revision="0006_opinion")  # the schema of an earlier release
+        db.engine.dispose()
+    assert cli(old, "backup", tmp_path / "backup").exit_code == 0
+    assert json.loads((tmp_path / "backup" / "manifest.json").read_text())["alembic_revision"] == "0006_opinion"
+
+    target = make_site(tmp_path / "target")
+    result = cli(target, "restore", tmp_path / "backup")
+    assert result.exit_code == 0, result.output
+    with target.app_context():
+        head = backup_module._migrations().get_current_head()
+    assert head != "0006_opinion" and f"0006_opinion -> {head}" in result.output
+    with sqlite3.connect(tmp_path / "target" / "consult.db") as check:
+        assert check.execute("SELECT version_num FROM alembic_version").fetchall() == [(head,)]

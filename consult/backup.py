@@ -56,6 +56,7 @@ NOT_BACKED_UP = {
     "bundles": "record.zip cache, rebuilt by the worker on demand",
     "suggestions": "theme suggestions cache, recomputed by the worker",
     "outbox": "mail already written out (with live reset and confirmation links)",
+    "ratelimits.db": "posting and voting limit counters (a day's at most); they start afresh",
 }
 PG_DUMP_HELP = "pg_dump -Fc --no-owner --no-privileges --file DIR/consult.pgdump \"$CONSULT_DATABASE_URL\""
 PG_RESTORE_HELP = (

@@ -36,10 +36,19 @@ DEFAULTS: dict[str, Any] = {
     "PROXY_FIX_HOST": False,  # also trust X-Forwarded-Host: only when the proxy sets it itself, never passing the client's
     "TRUSTED_HOSTS": None,  # Flask's: the Host names the site answers to (others get 400), e.g. ["consult.example.org"]
     "PAGE_SIZE": 20,
-    # Posting limits per signed-in person (per address otherwise). Storage: memory:// counts per
-    # process; with several workers or servers set a shared one, e.g. redis://host:6379.
+    # Posting limits per signed-in person (per address otherwise), counted where every worker
+    # sees them. None: a SQLite file, instance/ratelimits.db, which all processes of one machine
+    # share (consult/core/ratelimit.py); with several app servers set a shared store, e.g.
+    # redis://host:6379/1. memory:// counts per process: a person gets N per worker through.
     "RATE_LIMITS": True,  # False turns the posting limits off (benchmarks, tests)
-    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_STORAGE_URI": None,
+    # The limits store failing (Redis down, the file locked past its timeout) never fails a
+    # request: each process counts in memory meanwhile (a limit per worker, not none) and logs
+    # it, going back to the store once it answers; any other error of the limiter is logged and
+    # the request let through. The limits brake abuse; refusing everyone's posts for an outage of
+    # the store would be the greater harm.
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    "RATELIMIT_SWALLOW_ERRORS": True,
     "RATELIMIT_HEADERS_ENABLED": True,
     "POSTING_RATE_LIMIT": "10 per minute;200 per day",
     "VOTING_RATE_LIMIT": "60 per minute",
@@ -76,6 +85,9 @@ def load_config(app, overrides: dict[str, Any] | None) -> None:
         instance.mkdir(parents=True, exist_ok=True)
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'consult.db'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["DATABASE_URL"])
+    if not app.config["RATELIMIT_STORAGE_URI"]:
+        instance.mkdir(parents=True, exist_ok=True)
+        app.config["RATELIMIT_STORAGE_URI"] = f"sqlite:///{(instance / 'ratelimits.db').resolve()}"
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = instance_secret_key(instance)
     if str(app.config["PASSWORD_HASH_METHOD"]).split(":")[0] not in ("scrypt", "pbkdf2"):

@@ -6,6 +6,7 @@ from flask_login import LoginManager, current_user
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 
+from consult.core import ratelimit  # noqa: F401  registers the sqlite:// limits storage (the default)
 from consult.core.models import db
 
 migrate = Migrate()

@@ -37,6 +37,20 @@ def build_schema(app) -> None:
             db.create_all()
 
 
+def redis_or_skip(db_number: int):
+    """A client of the Redis at 127.0.0.1:6379 (database ``db_number``): CI runs one and fails
+    without it; a developer without it is told, not failed."""
+    redis = pytest.importorskip("redis")
+    server = redis.Redis(host="127.0.0.1", port=6379, db=db_number, socket_connect_timeout=1)
+    try:
+        server.ping()
+    except redis.exceptions.ConnectionError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Redis is not reachable at 127.0.0.1:6379 (CI needs it)")
+        pytest.skip("no Redis at 127.0.0.1:6379")
+    return server
+
+
 @pytest.fixture(scope="session")
 def instance_path(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("instance")

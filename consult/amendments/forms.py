@@ -5,7 +5,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from consult.amendments.models import Decision
 from consult.amendments.services import MAX_QUOTE_LENGTH, MAX_RATIONALE_LENGTH
-from consult.core.forms import WholeNumberField
+from consult.core.forms import MAX_SECTION_KEY_LENGTH, WholeNumberField
 from consult.proposals.services import MAX_SECTION_LENGTH
 
 
@@ -58,9 +58,9 @@ class CiteForm(FlaskForm):
     contribution_id = WholeNumberField(
         message="Give the number of the comment or amendment to cite, such as 123.", hash_sign=True, required=True
     )
-    section_key = StringField()
+    section_key = StringField(validators=[Length(max=MAX_SECTION_KEY_LENGTH)])
 
 
 class UnciteForm(FlaskForm):
     contribution_id = WholeNumberField(message="That citation is not in the draft.", required=True)
-    section_key = StringField()
+    section_key = StringField(validators=[Length(max=MAX_SECTION_KEY_LENGTH)])

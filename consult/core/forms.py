@@ -11,6 +11,11 @@ from consult.core.errors import RuleViolation
 from consult.core.models import db
 from consult.core.params import whole_number
 
+#: The longest section key a form accepts: the column's size (keys made from headings are shorter).
+MAX_SECTION_KEY_LENGTH = 80
+#: The longest ``next`` address (a path on this site) a form accepts.
+MAX_NEXT_LENGTH = 2000
+
 #: ``fallback=WHOLE_FORM``: a refusal about none of the form's fields is said above the form.
 WHOLE_FORM = "__form__"
 

@@ -43,6 +43,7 @@ DEFAULT_REPORT_THRESHOLD = 3
 MAX_DETAIL_LENGTH = 1_000
 MAX_REASON_LENGTH = 500
 MAX_SUMMARY_LENGTH = 20_000
+MAX_THEME_NAME_LENGTH = 120  # the column's size
 AUTO_HIDDEN = "Hidden after several reports, until a moderator reviews it."
 HELD = "Waiting for a moderator: a new participant's first contribution is checked before it appears."
 
@@ -372,8 +373,8 @@ def create_theme(consultation: Consultation, *, actor: User, name: str) -> Theme
     name = " ".join((name or "").split())
     if not name:
         raise RuleViolation("Name the theme.", status=400)
-    if len(name) > 120:
-        raise RuleViolation("Name the theme in at most 120 characters.", status=400)
+    if len(name) > MAX_THEME_NAME_LENGTH:
+        raise RuleViolation(f"Name the theme in at most {MAX_THEME_NAME_LENGTH} characters.", status=400)
     theme = Theme(consultation=consultation, name=name)
     try:
         with db.session.begin_nested():

@@ -84,7 +84,8 @@ def queue(slug: str):
     organisation = _organisation_or_404(slug)
     form = QueueForm()
     if form.is_submitted():
-        form.validate() or refuse_invalid(form)
+        if not form.validate():
+            return _queue_page(organisation, form=form)  # said on the form, with the selection and the reason kept
         items = services.selected_contributions(form.ids.data, services.consultations_of(organisation))
         try:
             changed = services.act(
@@ -170,6 +171,8 @@ def themes(slug: str):
 
 
 def _create_theme(c: Consultation, form: ThemeForm):
+    if not form.validate():
+        return _themes_page(c, form)
     try:
         theme = services.create_theme(c, actor=current_user, name=form.name.data or "")
     except RuleViolation as refused:

@@ -49,7 +49,9 @@ class ConsultationForm(FlaskForm):
         validators=[NumberRange(min=0, max=100000, message="Use a whole number from 0 to 100,000.")],
         description="Amendments with at least this many supporters must be answered before the consultation is concluded.",
     )
-    row_version = HiddenField()
+    # A whole number, read by the view from what was sent; the consultation's own (an int) when
+    # the form is filled from it.
+    row_version = HiddenField(filters=[lambda v: v if v is None else str(v)], validators=[Length(max=20)])
 
 
 class TextForm(FlaskForm):

@@ -1,9 +1,10 @@
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
-from wtforms.validators import AnyOf
+from wtforms.validators import AnyOf, Length
 
-from consult.core.forms import WholeNumberField
+from consult.core.forms import MAX_NEXT_LENGTH, MAX_SECTION_KEY_LENGTH, WholeNumberField
 from consult.voting.models import VoteValue
+from consult.voting.statements import MAX_STATEMENT_LENGTH
 
 #: The button that takes a vote back instead of casting one.
 WITHDRAW = "withdraw"
@@ -18,7 +19,7 @@ class VoteForm(FlaskForm):
     a statement) by its number, or on a section by its key."""
 
     contribution_id = WholeNumberField(message="The item to vote on must be given by its number.", widget=HiddenField.widget)
-    section_key = StringField(filters=[_stripped_or_none], widget=HiddenField.widget)
+    section_key = StringField(filters=[_stripped_or_none], widget=HiddenField.widget, validators=[Length(max=MAX_SECTION_KEY_LENGTH)])
     value = StringField(
         validators=[
             AnyOf(
@@ -27,7 +28,7 @@ class VoteForm(FlaskForm):
             )
         ]
     )
-    next = StringField(widget=HiddenField.widget)
+    next = StringField(widget=HiddenField.widget, validators=[Length(max=MAX_NEXT_LENGTH)])
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
@@ -41,4 +42,7 @@ class StatementForm(FlaskForm):
     """A statement for the opinion map; its rules (one idea, at most so many characters) are
     ``statements.post_statement``'s, so the API and the CLI share them."""
 
-    body = TextAreaField("Your statement")
+    body = TextAreaField(
+        "Your statement",
+        validators=[Length(max=MAX_STATEMENT_LENGTH, message=f"A statement can be at most {MAX_STATEMENT_LENGTH} characters: one idea.")],
+    )

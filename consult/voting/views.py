@@ -102,6 +102,8 @@ def statements_list(slug: str):
 def post_statement(slug: str):
     c = _consultation_or_404(slug)
     form = StatementForm()
+    if not form.validate():
+        return _render_statements(c, form, status=400)
     try:
         statement = statements.post_statement(c, actor=current_user, body=form.body.data or "")
     except RuleViolation as refused:

@@ -135,7 +135,7 @@ def test_anonymous_visitors_read_but_must_sign_in_to_comment(client, consultatio
         ({"body": "x" * 5001}, "at most 5,000 characters"),
         ({"body": "ok", "section_key": "no-such-section"}, "not in the current version"),
         ({"body": "ok", "section_key": "deadlines", "quote": "q" * 2001}, "Quote at most 2,000 characters"),
-        ({"body": "ok", "section_key": "deadlines", "start": "-4"}, "Number must be at least 0"),
+        ({"body": "ok", "section_key": "deadlines", "start": "-4"}, "must be a number from 0 to 100,000"),
     ],
 )
 def test_bad_comments_are_refused_and_nothing_stored(client, consultation, citizen, data, message):

@@ -2,20 +2,25 @@
 refused rule is said on its form with what was typed (core/forms.refused_on)."""
 
 import html
+import importlib
+from pathlib import Path
 
 import pytest
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import StringField
+from wtforms import DecimalField, FloatField, IntegerField, StringField
+from wtforms.validators import AnyOf, EqualTo, Length, NumberRange
 
+import consult
 from consult.amendments.models import Citation
 from consult.comments import services as comments
 from consult.contributions.models import Contribution
 from consult.core.errors import RuleViolation
-from consult.core.forms import WHOLE_FORM, first_error, refused_on
+from consult.core.forms import WHOLE_FORM, WholeNumberField, first_error, refused_on
 from consult.core.models import db
 from consult.moderation import services as moderation
-from consult.moderation.models import Block, ContributionTheme, ModerationLogEntry, Report, Theme
+from consult.moderation.models import Block, ContributionTheme, ModerationLogEntry, Report, SectionSummary, Theme
+from consult.proposals.models import Consultation, Version
 from consult.voting import statements
 from consult.voting.models import Vote
 from tests.conftest import login
@@ -222,3 +227,107 @@ def test_refused_on_puts_a_refusal_where_it_belongs_and_leaves_the_rest_to_the_e
         whole = _Form()
         assert refused_on(whole, RuleViolation("Select something.", status=400), fallback=WHOLE_FORM)
         assert first_error(whole) == (None, "Select something.")
+
+
+# ---- every field has a limit on the server -------------------------------------------------------
+
+FORM_MODULES = [f"consult.{p.parent.name}.forms" for p in sorted(Path(consult.__file__).parent.glob("*/forms.py"))]
+
+
+def _form_classes() -> list[type[FlaskForm]]:
+    for name in FORM_MODULES:
+        importlib.import_module(name)
+    found, todo = [], list(FlaskForm.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.__module__ in FORM_MODULES:
+            found.append(cls)
+    return sorted(found, key=lambda cls: (cls.__module__, cls.__name__))
+
+
+def _unbounded(form: FlaskForm) -> list[str]:
+    """The fields of ``form`` that accept text of any length or a number of any size."""
+
+    def bounded(field) -> bool:
+        if isinstance(field, WholeNumberField):
+            return True  # ASCII digits within the database's range (params.whole_number)
+        if isinstance(field, StringField):
+            return any(
+                (isinstance(v, Length) and v.max >= 0)
+                or isinstance(v, AnyOf)
+                or (isinstance(v, EqualTo) and bounded(form[v.fieldname]))  # equal to a bounded field
+                for v in field.validators
+            )
+        if isinstance(field, IntegerField | DecimalField | FloatField):
+            return any(isinstance(v, NumberRange) and v.min is not None and v.max is not None for v in field.validators)
+        return True  # choices, booleans, dates, files and lists of whole numbers parse into bounded values
+
+    return [name for name, field in form._fields.items() if name != "csrf_token" and not bounded(field)]
+
+
+def test_every_text_field_of_every_form_has_a_maximum_and_every_number_a_range(app):
+    forms = _form_classes()
+    assert {cls.__module__ for cls in forms} == set(FORM_MODULES) - {"consult.core.forms"}  # the walk finds them all
+    with app.test_request_context():
+        unbounded = {f"{cls.__module__}.{cls.__name__}": _unbounded(cls(meta={"csrf": False})) for cls in forms}
+    assert {name: fields for name, fields in unbounded.items() if fields} == {}
+
+
+OVER = [
+    # (who posts, url, what is sent (too long or out of range), the rows that must stay as they were, a word of the refusal)
+    ("citizen", "/c/access/comments", {"section_key": "fees", "body": "x" * 5_001}, Contribution, "at most 5,000"),
+    ("citizen", "/c/access/comments", {"section_key": "f" * 81, "body": "Fine words."}, Contribution, None),
+    (
+        "citizen",
+        "/c/access/comments",
+        {"section_key": "fees", "body": "Ok.", "quote": "first hour", "start": "9" * 12},
+        Contribution,
+        "0 to 100,000",
+    ),
+    ("citizen", "/c/access/s/fees/amend", {"proposed_text": "No fee.", "rationale": "x" * 20_001}, Contribution, "at most"),
+    ("citizen", "/c/access/statements", {"body": "x" * 281}, Contribution, "at most 280"),
+    ("citizen", "/c/access/vote", {"section_key": "fees", "value": "support", "next": "/" + "x" * 2_000}, Vote, None),
+    ("moderator", "/c/access/themes", {"name": "x" * 121}, Theme, "at most 120"),
+    ("moderator", "/c/access/s/fees/summary", {"summary": "x" * 20_001}, SectionSummary, "at most 20,000"),
+    (
+        "moderator",
+        "/o/council/moderation",
+        {"ids": ["{comment}"], "action": "hide", "reason": "x" * 501},
+        ModerationLogEntry,
+        "at most 500",
+    ),
+    ("moderator", "/o/council/moderation", {"ids": ["{comment}"], "action": "approve", "rule": "x" * 41}, ModerationLogEntry, None),
+    ("moderator", "/o/council/block", {"contribution_id": "{comment}", "reason": "x" * 501}, Block, "at most 500"),
+    ("author", "/consultations/new", {"organisation_id": "{organisation}", "title": "x" * 201, "licence": "CC-BY-4.0"}, Consultation, None),
+    ("author", "/c/access/publish", {"note": "x" * 5_001}, Version, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("who", "url", "data", "model", "said"), OVER, ids=[f"{url} {next(iter(d.items()))[0]}" for _, url, d, _, _ in OVER]
+)
+def test_over_long_or_out_of_range_input_is_a_400_and_stores_nothing(
+    request, client, consultation, organisation, who, url, data, model, said
+):
+    comment = comments.post_comment(consultation, actor=make_user(name="Writer"), body="Words", section_key="fees")
+    db.session.commit()
+    if model is SectionSummary:
+        from consult.proposals.models import Transition
+        from consult.proposals.services import change_state
+
+        change_state(consultation, Transition.CLOSE, actor=request.getfixturevalue("author"))  # summaries are written after the close
+    login(client, request.getfixturevalue(who))
+    before = count(model)
+    filled = {
+        key: value.format(comment=comment.id, organisation=organisation.id)
+        if isinstance(value, str)
+        else [v.format(comment=comment.id) for v in value]
+        for key, value in data.items()
+    }
+    response = client.post(url, data=filled)
+    assert response.status_code == 400, page(response)[:2000]
+    assert said is None or said in page(response)
+    assert count(model) == before
+    db.session.refresh(comment)
+    assert comment.moderation_state == "visible"

@@ -442,19 +442,11 @@ def test_numbers_that_are_not_whole_numbers_in_range_are_a_400(client, consultat
 def test_posting_limits_are_counted_in_redis_when_several_servers_share_them(tmp_path):
     """With RATELIMIT_STORAGE_URI=redis://… the counters live in Redis, where every app server
     reads them (CI runs Redis; a developer without it is told, not failed)."""
-    import os
     import uuid
 
-    from tests.conftest import build_schema
+    from tests.conftest import build_schema, redis_or_skip
 
-    redis = pytest.importorskip("redis")
-    server = redis.Redis(host="127.0.0.1", port=6379, db=14, socket_connect_timeout=1)
-    try:
-        server.ping()
-    except redis.exceptions.ConnectionError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("Redis is not reachable at 127.0.0.1:6379 (CI needs it)")
-        pytest.skip("no Redis at 127.0.0.1:6379")
+    server = redis_or_skip(14)
     prefix = f"consult-test-{uuid.uuid4().hex}"
     app = create_app(
         {

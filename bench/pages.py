@@ -161,7 +161,7 @@ def fetch(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
         conn.close()
 
 
-def wait_until_up(server: subprocess.Popen[bytes], port: int, log: Path, timeout: float = 30.0) -> None:
+def wait_until_up(server: subprocess.Popen[bytes], port: int, log: Path, timeout: float = 180.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:

@@ -16,14 +16,15 @@ connection and one signed-in person, so responses answer its requests in order
 (bench/lua/load.lua). Each thread picks from a weighted mix: reading the consultation, a
 section, an amendment, search; posting a comment or an annotation whose text holds a unique
 marker word; voting on amendments, statements and sections; co-supporting an amendment. Every
-write is logged when sent and when answered. Then it checks, through the database's tables and
-the app's public routes:
+write is logged when sent and when answered. When wrk stops, gunicorn is stopped gracefully (the
+requests wrk left in flight finish; the database holds still), and the database's tables are
+checked; then gunicorn is started again (same instance, same worker) for the public routes:
 
 - every acknowledged comment and annotation (302 not to /signin) is stored exactly once, an
   annotation with its anchor; no marker stored twice, none stored although refused;
 - per person and item, the vote stored is the last one acknowledged; one row per person and
-  item; each amendment's tally in /api/v1/amendments/<id> equals its rows;
-- every acknowledged co-support is stored, once;
+  item; every acknowledged co-support is stored, once;
+- each open amendment's tally in /api/v1/amendments/<id> equals its rows in `votes`;
 - /api/v1/search finds every visible bench post by its marker (retrying the missing ones for
   up to --search-wait seconds, while the job worker drains its queue).
 
@@ -56,11 +57,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 try:  # imported as bench.load
-    from bench.pages import BIN, HOST, ROOT, consult_cli, reset_postgresql, stop
-    from bench.votes import Client, sign_in_all, start_gunicorn
+    from bench.pages import BIN, HOST, ROOT, consult_cli, free_port, reset_postgresql, stop, wait_until_up
+    from bench.votes import Client, sign_in_all
 except ImportError:  # run as a script: bench/ is on sys.path
-    from pages import BIN, HOST, ROOT, consult_cli, reset_postgresql, stop
-    from votes import Client, sign_in_all, start_gunicorn
+    from pages import BIN, HOST, ROOT, consult_cli, free_port, reset_postgresql, stop, wait_until_up
+    from votes import Client, sign_in_all
 
 SLUG = "federal-source-code-policy"  # the demo's open consultation
 PASSWORD = "bench-password-1"
@@ -195,6 +196,33 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         )
 
 
+def start_server(env: dict[str, str], port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
+    """gunicorn with sync workers on ``port``, in its own process group (``stop`` and a kill -9 of
+    the group end it with its workers); returns once /healthz answers. No control socket: its
+    default path is shared by every gunicorn of the machine's user."""
+    command = [
+        str(BIN / "gunicorn"),
+        "--bind",
+        f"{HOST}:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "sync",
+        "--no-control-socket",
+        "consult:create_app()",
+    ]
+    with open(log, "ab") as log_file:
+        server = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        wait_until_up(server, port, log, timeout=60.0)
+    except BaseException:
+        stop(server)
+        raise
+    return server
+
+
 def post_statements(clients: list[Client]) -> list[int]:
     """A few statements, posted through the form by the first clients; the visible ones' ids."""
     ids = []
@@ -205,6 +233,14 @@ def post_statements(clients: list[Client]) -> list[int]:
             sys.exit(f"posting a statement answered {reply.status} {reply.location}: {reply.message or reply.body[:300]}")
         ids.append(int(found.group(1)))
     return ids
+
+
+def warm_up(port: int, workers: int, plan: Plan) -> None:
+    """Each page of the mix a few times per worker before wrk starts (first requests pay for
+    imports, templates and caches, which a 10 s run would otherwise measure)."""
+    paths = [f"/c/{SLUG}", f"/c/{SLUG}/s/{plan.sections[0]}", f"/amendments/{plan.amendments[0]}", f"/search?q={SEARCHES[0]}"]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(lambda path: get(port, path), paths * workers * 2))
 
 
 def lua_string(value: str) -> str:
@@ -338,8 +374,8 @@ def check_posts(database_url: str, writes: list[Write], checks: Checks) -> list[
     return [(cid, marker) for marker, found in stored.items() for cid, visible, _a in found if visible]
 
 
-def check_votes(database_url: str, writes: list[Write], users: dict[int, int], port: int, checks: Checks) -> None:
-    """Per person and item: the last acknowledged vote is stored; one row each; tallies = rows."""
+def check_votes(database_url: str, writes: list[Write], users: dict[int, int], checks: Checks) -> None:
+    """Per person and item: the last acknowledged vote is stored, and one row each."""
     expected: dict[tuple[int, str], object] = {}
     for w in writes:  # in each thread's order
         if not w.kind.startswith("vote "):
@@ -379,16 +415,17 @@ def check_votes(database_url: str, writes: list[Write], users: dict[int, int], p
     )
     if lost or duplicated or phantom:
         checks.fail(f"votes: {lost} lost, {duplicated} duplicated, {phantom} phantom")
-    # tallies: the public API's count of each amendment against its rows
+
+
+def check_tallies(database_url: str, port: int, amendments: list[int], checks: Checks) -> None:
+    """Each amendment's tally in the public API equals its rows in the votes table."""
     per_item: dict[int, Counter[str]] = defaultdict(Counter)
-    for _user_id, contribution_id, _key, value in rows:
-        if contribution_id is not None:
-            per_item[contribution_id][value] += 1
-    amendments = {int(t[1:]) for w in writes if w.kind == "vote amendment" for t in [w.what[0]]}
+    for contribution_id, value in db_rows(database_url, "SELECT contribution_id, value FROM votes WHERE contribution_id IS NOT NULL"):
+        per_item[contribution_id][value] += 1
     mismatched = []
-    for cid in sorted(amendments):
+    for cid in amendments:
         status, body = get(port, f"/api/v1/amendments/{cid}")
-        tally = json.loads(body)["tally"] if status == 200 else None
+        tally = json.loads(body)["tally"] if status == 200 else status
         if tally != {v: per_item[cid][v] for v in ("support", "oppose", "abstain")}:
             mismatched.append((cid, tally, dict(per_item[cid])))
     checks.counts["tallies_checked"] = len(amendments)
@@ -522,21 +559,28 @@ def main() -> int:
         database_url, kind, instance, env = fresh_site(tmp, args.database)
         plan = seed(env, args.clients)
         server_log, worker_log = tmp / "gunicorn.log", tmp / "worker.log"
+        port = free_port()
         worker = start_worker(env, worker_log)
-        server, port = start_gunicorn(env, args.workers, server_log)
+        server = start_server(env, port, args.workers, server_log)
         try:
             clients = sign_in_all(port, list(plan.users), PASSWORD)
             statements = post_statements(clients)
+            warm_up(port, args.workers, plan)
             outdir = tmp / "acks"
             outdir.mkdir()
             write_lua_plan(tmp / "plan.lua", clients=clients, plan=plan, statements=statements, outdir=outdir, seed=args.seed)
             summary, statuses, _ = run_wrk(port, args.clients, args.duration, tmp / "plan.lua")
+            # wrk leaves requests in flight and queued when it stops: a graceful stop lets the
+            # workers finish them (and drops the queued ones), so the database holds still
+            stop(server)
             writes = read_logs(outdir)
             users = {n: plan.users[client.email] for n, client in enumerate(clients, start=1)}
             checks = Checks()
             visible = check_posts(database_url, writes, checks)
-            check_votes(database_url, writes, users, port, checks)
+            check_votes(database_url, writes, users, checks)
             check_supports(database_url, writes, users, checks)
+            server = start_server(env, port, args.workers, server_log)  # for what the public sees
+            check_tallies(database_url, port, plan.amendments, checks)
             check_search(port, visible, args.search_wait, checks)
         finally:
             stop(server)

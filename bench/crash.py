@@ -248,7 +248,7 @@ def main() -> int:
         visible = check_posts(database_url, writes, checks)
         check_votes(database_url, writes, users, checks)
         check_tallies(database_url, port, plan.amendments, checks)
-        check_search(port, visible, args.search_wait, checks)
+        check_search(port, visible, args.search_wait, checks, writes)
         answered = [x for x in writes if x.status is not None]
         statuses: dict[int, int] = {}
         for x in answered:

@@ -238,7 +238,7 @@ def post_statements(clients: list[Client]) -> list[int]:
 def warm_up(port: int, workers: int, plan: Plan) -> None:
     """Each page of the mix a few times per worker before wrk starts (first requests pay for
     imports, templates and caches, which a 10 s run would otherwise measure)."""
-    paths = [f"/c/{SLUG}", f"/c/{SLUG}/s/{plan.sections[0]}", f"/amendments/{plan.amendments[0]}", f"/search?q={SEARCHES[0]}"]
+    paths = [f"/c/{SLUG}", f"/c/{SLUG}/s/{plan.sections[0]}", f"/amendments/{plan.amendments[0]}", f"/search?q={quote(SEARCHES[0])}"]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         list(pool.map(lambda path: get(port, path), paths * workers * 2))
 
@@ -466,7 +466,7 @@ def found_by_search(port: int, post: tuple[int, str]) -> bool:
     return any(re.search(rf"/comments/{cid}(?:\D|$)", r["url"]) for r in json.loads(body)["results"])
 
 
-def check_search(port: int, visible: list[tuple[int, str]], wait: float, checks: Checks) -> None:
+def check_search(port: int, visible: list[tuple[int, str]], wait: float, checks: Checks, writes: list[Write]) -> None:
     """Every visible bench post found by its marker through /api/v1/search; the missing ones are
     asked again until none is missing or ``wait`` seconds have passed (the worker may lag)."""
     started = time.monotonic()
@@ -479,7 +479,12 @@ def check_search(port: int, visible: list[tuple[int, str]], wait: float, checks:
             time.sleep(2.0)
     checks.counts.update(search_checked=len(visible), search_missing=len(missing), search_seconds=round(time.monotonic() - started))
     if missing:
-        checks.fail(f"search: {len(missing)} of {len(visible)} visible posts not found after {wait:.0f} s, e.g. {missing[:5]}")
+        told = {w.what[0]: w.status for w in writes if w.kind in ("comment", "annotation")}
+        answers = Counter("no answer" if told.get(m) is None else str(told[m]) for _cid, m in missing)
+        checks.fail(
+            f"search: {len(missing)} of {len(visible)} visible posts not found after {wait:.0f} s "
+            f"(what their writers were told: {dict(answers)}), e.g. {missing[:5]}"
+        )
 
 
 # ---- running wrk ------------------------------------------------------------------------------
@@ -581,7 +586,7 @@ def main() -> int:
             check_supports(database_url, writes, users, checks)
             server = start_server(env, port, args.workers, server_log)  # for what the public sees
             check_tallies(database_url, port, plan.amendments, checks)
-            check_search(port, visible, args.search_wait, checks)
+            check_search(port, visible, args.search_wait, checks, writes)
         finally:
             stop(server)
             stop(worker)

@@ -285,6 +285,7 @@ def main() -> int:
             str(args.workers),
             "--worker-class",
             "sync",
+            "--no-control-socket",  # gunicorn 27's control socket is one path per user: two servers at once share it
             "consult:create_app()",
         ]
         with open(log, "wb") as log_file:

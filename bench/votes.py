@@ -194,6 +194,7 @@ def start_gunicorn(env: dict[str, str], workers: int, log: Path) -> tuple[subpro
         str(workers),
         "--worker-class",
         "sync",
+        "--no-control-socket",  # gunicorn 27's control socket is one path per user: two servers at once share it
         "consult:create_app()",
     ]
     with open(log, "wb") as log_file:

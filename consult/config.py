@@ -32,6 +32,9 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_USERNAME": None,
     "MAIL_PASSWORD": None,
     "MAIL_SENDER": "Consult <no-reply@localhost>",
+    "MAIL_TIMEOUT": 10,  # seconds a mail server may take to answer
+    "MAIL_MAX_ATTEMPTS": 6,  # then a message is marked failed (shown to the person and to site admins)
+    "MAIL_RETRY_DELAY": 60,  # seconds before the second attempt; doubled for each one after
     "PROXY_FIX": 0,  # number of trusted proxies in front of the app (X-Forwarded-For, -Proto, -Prefix)
     "PROXY_FIX_HOST": False,  # also trust X-Forwarded-Host: only when the proxy sets it itself, never passing the client's
     "TRUSTED_HOSTS": None,  # Flask's: the Host names the site answers to (others get 400), e.g. ["consult.example.org"]

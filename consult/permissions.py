@@ -61,6 +61,7 @@ class Action(enum.StrEnum):
     VIEW_THEMES = "view_themes"  # on a Consultation: its themes, their summaries and the section summaries
     LEAVE_SUPPORT = "leave_support"  # on an Amendment
     VIEW_AUDIT_LOG = "view_audit_log"  # on an Organisation: every staff action, with who did it
+    MANAGE_MAIL = "manage_mail"  # on nothing: the mail that could not be sent, and sending it again
 
 
 #: How long after posting an author may still correct a comment.
@@ -287,6 +288,11 @@ def _create_organisation(user: User | None, _obj: None) -> bool:
     return _is_site_admin(user)
 
 
+def _manage_mail(user: User | None, _obj: None) -> bool:
+    """Only site admins see the mail that could not be sent (to whom, and why) and send it again."""
+    return _is_site_admin(user)
+
+
 PREDICATES: dict[Action, Callable[[User | None, Any], bool]] = {
     Action.VIEW_CONSULTATION: _view_consultation,
     Action.CREATE_CONSULTATION: _create_consultation,
@@ -312,6 +318,7 @@ PREDICATES: dict[Action, Callable[[User | None, Any], bool]] = {
     Action.VIEW_THEMES: _view_themes,
     Action.LEAVE_SUPPORT: _leave_support,
     Action.VIEW_AUDIT_LOG: _view_audit_log,
+    Action.MANAGE_MAIL: _manage_mail,
     **{action: _transition(t) for t, action in TRANSITION_ACTIONS.items()},
 }
 

@@ -9,8 +9,12 @@ from consult.accounts.services import MIN_PASSWORD_LENGTH
 EMAIL = [DataRequired(message="Enter your email address."), Email(message="Enter an email address like name@example.org."), Length(max=254)]
 NEW_PASSWORD = [
     DataRequired(message="Choose a password."),
-    Length(min=MIN_PASSWORD_LENGTH, max=200, message=f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters."),
+    Length(min=MIN_PASSWORD_LENGTH, message=f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters."),
+    Length(max=200, message="Use at most 200 characters."),
 ]
+PASSWORD = [DataRequired(message="Enter your password."), Length(max=200)]
+REPEAT_PASSWORD = [EqualTo("password", message="The two passwords differ."), Length(max=200)]
+CODE = [DataRequired(message="Paste the code from the email."), Length(max=500, message="That is not a code from our email.")]
 DISPLAY_NAME = [DataRequired(message="Enter the name others will see."), Length(min=2, max=80, message="Use 2 to 80 characters.")]
 
 
@@ -20,12 +24,16 @@ class SignUpForm(FlaskForm):
     )
     email = EmailField("Email address", validators=EMAIL)
     password = PasswordField("Password", validators=NEW_PASSWORD, description=f"At least {MIN_PASSWORD_LENGTH} characters.")
-    confirm = PasswordField("Repeat the password", validators=[EqualTo("password", message="The two passwords differ.")])
+    confirm = PasswordField("Repeat the password", validators=REPEAT_PASSWORD)
 
 
 class SignInForm(FlaskForm):
     email = EmailField("Email address", validators=EMAIL)
-    password = PasswordField("Password", validators=[DataRequired(message="Enter your password."), Length(max=200)])
+    password = PasswordField("Password", validators=PASSWORD)
+
+
+class ConfirmForm(FlaskForm):
+    code = StringField("Code from the email", validators=CODE, description="The link in the email fills it in for you.")
 
 
 class ResetRequestForm(FlaskForm):
@@ -33,8 +41,15 @@ class ResetRequestForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
+    code = StringField("Code from the email", validators=CODE, description="The link in the email fills it in for you.")
     password = PasswordField("New password", validators=NEW_PASSWORD)
-    confirm = PasswordField("Repeat the new password", validators=[EqualTo("password", message="The two passwords differ.")])
+    confirm = PasswordField("Repeat the new password", validators=REPEAT_PASSWORD)
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=PASSWORD)
+    password = PasswordField("New password", validators=NEW_PASSWORD, description=f"At least {MIN_PASSWORD_LENGTH} characters.")
+    confirm = PasswordField("Repeat the new password", validators=REPEAT_PASSWORD)
 
 
 class ProfileForm(FlaskForm):

@@ -3,6 +3,16 @@
 Messages never tell whether an email address has an account: sign-up, sign-in and reset
 answer the same way for a known and an unknown address, and the owner of a known address is
 told by mail instead.
+
+Codes in mail (confirmation, reset) never travel in a URL path or query, which access logs
+keep: the mailed link carries the code in its fragment (``/confirm#CODE``), which browsers do
+not send, and the page posts it (by a small script, or pasted by the person without one).
+
+Password hashing is slow on purpose, so it never runs while holding a database lock: the
+services that hash read what they need in a deferred transaction (``_reading``), end it, hash,
+then write in a short transaction of their own (on SQLite a POST's writes begin with
+``BEGIN IMMEDIATE``, the write lock), checking that what they read has not changed meanwhile.
+These services therefore end the transaction they were called in (``_end_transaction``).
 """
 
 from __future__ import annotations
@@ -10,6 +20,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -28,10 +40,10 @@ from consult.accounts.models import (
 )
 from consult.audit.models import StaffOperation, TargetType
 from consult.audit.services import record_staff_action
-from consult.core import links
+from consult.core import links, mail
 from consult.core.errors import RuleViolation
-from consult.core.mail import queue_mail
-from consult.core.models import db, utcnow
+from consult.core.mail import OutgoingMail, last_mail_failed, queue_mail
+from consult.core.models import db, reading_first, utcnow
 from consult.core.slugs import is_slug
 from consult.permissions import Action, authorize
 
@@ -50,6 +62,40 @@ class SignInThrottled(RuleViolation):
             f"Too many failed sign-in attempts. Wait {minutes} minutes and try again, or reset your password.",
             status=429,
         )
+
+
+class AddressNotConfirmed(RuleViolation):
+    """The right password for an account whose address is not confirmed yet. Said only after
+    the password matched, so it tells a stranger nothing; ``mail_failed``: the last message to
+    the address could not be sent (the page offers to send it again)."""
+
+    def __init__(self, user: User, *, mail_failed: bool):
+        if mail_failed:
+            message = f"We could not send mail to {user.email}, so your address is not confirmed yet. Send the link again."
+        else:
+            message = "Confirm your email address first: follow the link we sent you when you signed up."
+        super().__init__(message, status=400)
+        self.user_id = user.id
+        self.mail_failed = mail_failed
+
+
+def _end_transaction() -> None:
+    """Commit what the unit of work has done so far (reads, such as loading the signed-in
+    user) so that the slow hashing that follows holds no database lock."""
+    if db.session().in_transaction():
+        db.session.commit()
+
+
+@contextmanager
+def _reading() -> Iterator[None]:
+    """Reads that come before slow work, in a deferred transaction (SQLite: a plain BEGIN,
+    which takes no write lock and, with WAL, waits for no writer), ended when the block ends."""
+    _end_transaction()
+    with reading_first():
+        try:
+            yield
+        finally:
+            _end_transaction()
 
 
 def normalise_email(email: str) -> str:
@@ -71,13 +117,22 @@ def check_password_rules(password: str) -> None:
 
 def create_user(*, email: str, password: str, display_name: str, site_admin: bool = False, confirmed: bool = True) -> User:
     """Create an account (for the CLI, the demo and tests). Refuses an address in use."""
-    email = normalise_email(email)
     check_password_rules(password)
+    return _new_user(
+        email=normalise_email(email),
+        password_hash=hash_password(password),
+        display_name=display_name,
+        site_admin=site_admin,
+        confirmed=confirmed,
+    )
+
+
+def _new_user(*, email: str, password_hash: str, display_name: str, site_admin: bool = False, confirmed: bool = True) -> User:
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise RuleViolation("An account with this email address already exists.")
     user = User(
         email=email,
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         display_name=display_name.strip(),
         is_site_admin=site_admin,
         confirmed_at=utcnow() if confirmed else None,
@@ -92,15 +147,13 @@ def sign_up(*, email: str, password: str, display_name: str) -> None:
     and the caller shows the same message either way."""
     email = normalise_email(email)
     check_password_rules(password)
+    _end_transaction()
+    # Before any write lock, and for a taken address too: the same slow work, so timing tells nothing.
+    password_hash = hash_password(password)
     existing = db.session.scalar(select(User).where(User.email == email))
     if existing is not None:
-        hash_password(password)  # the same slow work as a new account, so timing tells nothing
         if existing.confirmed_at is None:  # the first confirmation mail may have been lost
-            queue_mail(
-                email,
-                "Confirm your Consult account",
-                f"Confirm your email address to start taking part:\n{links.site_url('accounts.confirm', token=_confirm_token(existing))}\n",
-            )
+            _mail_confirmation(existing, greeting="")
             return
         queue_mail(
             email,
@@ -111,13 +164,34 @@ def sign_up(*, email: str, password: str, display_name: str) -> None:
             "If it was not you, you can ignore this message.",
         )
         return
-    user = create_user(email=email, password=password, display_name=display_name, confirmed=False)
-    link = links.site_url("accounts.confirm", token=_confirm_token(user))
+    user = _new_user(email=email, password_hash=password_hash, display_name=display_name, confirmed=False)
+    _mail_confirmation(user, greeting=f"Welcome, {user.display_name}.\n\n")
+
+
+def _mail_confirmation(user: User, *, greeting: str) -> None:
+    code = _confirm_token(user)
     queue_mail(
-        email,
+        user.email,
         "Confirm your Consult account",
-        f"Welcome, {user.display_name}.\n\nConfirm your email address to start taking part:\n{link}\n",
+        f"{greeting}Confirm your email address to start taking part:\n{code_link('accounts.confirm', code)}\n\n"
+        f"If the page asks for a code, paste this one:\n{code}\n",
     )
+
+
+def code_link(endpoint: str, code: str) -> str:
+    """A link to a page that takes a code, with the code in the fragment: browsers never send
+    the fragment, so the code reaches no access log, proxy log or Referer header."""
+    return f"{links.site_url(endpoint)}#{code}"
+
+
+def resend_confirmation(user_id: int) -> User | None:
+    """Mail a fresh confirmation link to an account not confirmed yet (asked for by someone who
+    has just given its password); None if there is nothing to confirm."""
+    user = db.session.get(User, user_id)
+    if user is None or user.confirmed_at is not None:
+        return None
+    _mail_confirmation(user, greeting="")
+    return user
 
 
 def confirm_account(token: str) -> User:
@@ -141,17 +215,27 @@ def sign_in(*, email: str, password: str, address: str) -> SignInResult | None:
     address, refuse for the rest of the window without looking at the password.
 
     Returns None for a wrong address or password, having recorded the failure: the caller
-    commits, so the failure counts. A web request calls the two halves itself, ending the
-    transaction between them (see ``check_password`` and ``finish_sign_in``)."""
-    return finish_sign_in(check_password(email=email, password=password, address=address), email=email, address=address)
+    commits, so the failure counts."""
+    email, address = normalise_email(email), address[:64]
+    with _reading():
+        _refuse_if_throttled(email=email, address=address)
+        stored = db.session.scalar(select(User.password_hash).where(User.email == email))
+    valid = check_password_hash(stored or _dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)  # holding no lock
+
+    _refuse_if_throttled(email=email, address=address)  # again: guesses checked meanwhile count
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None or not valid or user.password_hash != stored:  # (changed meanwhile: the old one no longer counts)
+        db.session.add(SignInAttempt(email=email, address=address))
+        return None
+    if user.confirmed_at is None:
+        raise AddressNotConfirmed(user, mail_failed=last_mail_failed(user.email))
+    db.session.execute(delete(SignInAttempt).where(SignInAttempt.email == email))
+    return SignInResult(user=user, session_token=start_login_session(user))
 
 
-def check_password(*, email: str, password: str, address: str) -> int | None:
-    """The reading half of signing in, with the slow part (hashing): the id of the account whose
-    password this is, or None. Writes nothing, so on SQLite it runs without the write lock; the
-    caller ends the transaction before ``finish_sign_in`` takes it."""
+def _refuse_if_throttled(*, email: str, address: str) -> None:
+    """After N failures in the window for an account or an address, refuse for the rest of the window."""
     config = current_app.config
-    email = normalise_email(email)
     window = int(config["SIGNIN_WINDOW_SECONDS"])
     since = utcnow() - timedelta(seconds=window)
     failures_for_account = db.session.scalar(select(func.count()).where(SignInAttempt.email == email, SignInAttempt.attempted_at >= since))
@@ -163,28 +247,6 @@ def check_password(*, email: str, password: str, address: str) -> int | None:
         or failures_for_address >= config["SIGNIN_MAX_FAILURES_PER_ADDRESS"]
     ):
         raise SignInThrottled(max(1, window // 60))
-
-    user = db.session.scalar(select(User).where(User.email == email))
-    valid = check_password_hash(user.password_hash if user else _dummy_hash(config["PASSWORD_HASH_METHOD"]), password)
-    if user is None or not valid:
-        return None
-    if user.confirmed_at is None:
-        raise RuleViolation(
-            "Confirm your email address first: follow the link we sent you when you signed up.",
-            status=400,
-        )
-    return user.id
-
-
-def finish_sign_in(user_id: int | None, *, email: str, address: str) -> SignInResult | None:
-    """The writing half of signing in: a failure recorded (``user_id`` None), or a login session."""
-    email = normalise_email(email)
-    user = db.session.get(User, user_id) if user_id is not None else None
-    if user is None:
-        db.session.add(SignInAttempt(email=email, address=address[:64]))
-        return None
-    db.session.execute(delete(SignInAttempt).where(SignInAttempt.email == email))
-    return SignInResult(user=user, session_token=start_login_session(user))
 
 
 def start_login_session(user: User) -> str:
@@ -215,28 +277,77 @@ def request_password_reset(*, email: str) -> None:
     user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None:
         return
-    link = links.site_url("accounts.reset_password", token=_reset_token(user))
+    code = _reset_token(user)
     queue_mail(
         user.email,
         "Reset your Consult password",
-        f"Follow this link within an hour to choose a new password:\n{link}\n\n"
+        f"Follow this link within an hour to choose a new password:\n{code_link('accounts.reset_password', code)}\n\n"
+        f"If the page asks for a code, paste this one:\n{code}\n\n"
         "If you did not ask for this, ignore this message: your password stays as it is.",
     )
 
 
 def reset_password(*, token: str, password: str) -> User:
-    """Set a new password. The link works once: it is bound to the old password's hash.
+    """Set a new password. The code works once: it is bound to the old password's hash.
     Every other signed-in session of the account ends."""
     data = _load_token(token, "reset", max_age=3600)
-    user = db.session.get(User, data.get("user"))
-    if user is None or data.get("stamp") != _password_stamp(user):
-        raise RuleViolation("This reset link has expired or was already used.", status=400)
+    with _reading():
+        user = db.session.get(User, data.get("user"))
+        stamp = user and _password_stamp(user)
+    if user is None or data.get("stamp") != stamp:
+        raise RuleViolation("This reset link has expired or was already used.", status=400, field="code")
     check_password_rules(password)
-    user.password_hash = hash_password(password)
+    password_hash = hash_password(password)  # holding no lock
+
+    user = db.session.get(User, data["user"], populate_existing=True, with_for_update=True)
+    if user is None or data.get("stamp") != _password_stamp(user):  # used meanwhile
+        raise RuleViolation("This reset link has expired or was already used.", status=400, field="code")
+    user.password_hash = password_hash
     if user.confirmed_at is None:  # following the mailed link proves the address
         user.confirmed_at = utcnow()
     db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
     return user
+
+
+def change_password(user: User, *, current: str, new: str, address: str, keep_session: str | None) -> bool:
+    """A signed-in person sets a new password, giving the current one (a borrowed session
+    alone cannot); every other session of the account ends. False for a wrong current
+    password, having recorded the failure (it counts towards the sign-in limits): the caller
+    commits, so the failure counts."""
+    user_id, email, address = user.id, user.email, address[:64]
+    with _reading():
+        _refuse_if_throttled(email=email, address=address)
+        stored = db.session.scalar(select(User.password_hash).where(User.id == user_id))
+    valid = stored is not None and check_password_hash(stored, current)  # holding no lock
+    check_password_rules(new)
+    password_hash = hash_password(new) if valid else None
+
+    account = db.session.get(User, user_id, populate_existing=True, with_for_update=True)
+    if password_hash is None or account is None or account.password_hash != stored:
+        db.session.add(SignInAttempt(email=email, address=address))
+        return False
+    account.password_hash = password_hash
+    others = delete(LoginSession).where(LoginSession.user_id == user_id)
+    if keep_session:
+        others = others.where(LoginSession.token_hash != _token_hash(keep_session))
+    db.session.execute(others)
+    return True
+
+
+def failed_mail(*, actor: User | None) -> list[OutgoingMail]:
+    """The messages that could not be sent, for the site admins (never their bodies)."""
+    authorize(actor, Action.MANAGE_MAIL)
+    return mail.failed_mail()
+
+
+def retry_failed_mail(mail_id: int, *, actor: User | None) -> OutgoingMail | None:
+    """Try a failed message again, with a fresh set of attempts; None if it is not a failed one."""
+    authorize(actor, Action.MANAGE_MAIL)
+    message = db.session.get(OutgoingMail, mail_id)
+    if message is None or message.status != mail.MailStatus.FAILED:
+        return None
+    mail.retry_mail(message)
+    return message
 
 
 def update_profile(user: User, *, display_name: str) -> None:

@@ -5,6 +5,8 @@ from flask_login import current_user, login_user, logout_user
 
 from consult.accounts import services
 from consult.accounts.forms import (
+    ChangePasswordForm,
+    ConfirmForm,
     EmptyForm,
     MemberForm,
     OrganisationForm,
@@ -18,7 +20,7 @@ from consult.accounts.models import Membership, Organisation, Role, User
 from consult.core.errors import RuleViolation
 from consult.core.forms import refused_on
 from consult.core.links import safe_next
-from consult.core.models import db, reading_first
+from consult.core.models import db
 from consult.core.routing import public
 from consult.extensions import login_manager
 from consult.permissions import Action, authorize
@@ -26,6 +28,7 @@ from consult.permissions import Action, authorize
 bp = Blueprint("accounts", __name__)
 
 SESSION_TOKEN_KEY = "sid"
+CONFIRM_PENDING_KEY = "confirm_pending"  # the account whose right password was just given, not yet confirmed
 CHECK_INBOX = "Check your inbox: we have sent you a message with the next step."
 
 
@@ -65,11 +68,12 @@ def sign_in():
     form = SignInForm()
     next_url = safe_next(request.args.get("next"))
     if form.validate_on_submit():
-        address = request.remote_addr or ""
-        with reading_first():  # hashing is slow: SQLite's write lock is not held meanwhile
-            user_id = services.check_password(email=form.email.data, password=form.password.data, address=address)
-            db.session.commit()
-        result = services.finish_sign_in(user_id, email=form.email.data, address=address)
+        try:
+            result = services.sign_in(email=form.email.data, password=form.password.data, address=request.remote_addr or "")
+        except services.AddressNotConfirmed as unconfirmed:
+            db.session.rollback()
+            session[CONFIRM_PENDING_KEY] = unconfirmed.user_id
+            return render_template("accounts/sign_in.html", form=form, unconfirmed=unconfirmed, resend_form=EmptyForm()), 400
         db.session.commit()
         if result is None:
             form.password.errors.append("That email address and password do not match an account.")
@@ -93,12 +97,34 @@ def sign_out():
     return redirect(url_for("proposals.index"))
 
 
-@bp.route("/confirm/<token>")
+@bp.route("/confirm", methods=["GET", "POST"])
 @public
-def confirm(token: str):
-    services.confirm_account(token)
+def confirm():
+    """The mailed link is ``/confirm#CODE``: a script posts the code from the fragment (one
+    click); without it the person pastes the code. No code is ever part of a requested URL."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            services.confirm_account(form.code.data.strip())
+        except RuleViolation as refused:
+            if not refused_on(form, refused, fallback="code"):
+                raise
+        else:
+            db.session.commit()
+            flash("Your email address is confirmed. You can sign in now.", "success")
+            return redirect(url_for("accounts.sign_in"))
+    return render_template("accounts/confirm.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/confirm/resend", methods=["POST"])
+@public
+def resend_confirmation():
+    EmptyForm().validate_on_submit() or abort(400)
+    user_id = session.pop(CONFIRM_PENDING_KEY, None)
+    user = services.resend_confirmation(user_id) if isinstance(user_id, int) else None
     db.session.commit()
-    flash("Your email address is confirmed. You can sign in now.", "success")
+    if user is not None:
+        flash(f"We have sent a new confirmation link to {user.email}.", "success")
     return redirect(url_for("accounts.sign_in"))
 
 
@@ -114,15 +140,21 @@ def reset_request():
     return render_template("accounts/reset_request.html", form=form), 400 if form.errors else 200
 
 
-@bp.route("/reset/<token>", methods=["GET", "POST"])
+@bp.route("/reset/password", methods=["GET", "POST"])
 @public
-def reset_password(token: str):
+def reset_password():
+    """The mailed link is ``/reset/password#CODE``; the code is posted with the new password."""
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        services.reset_password(token=token, password=form.password.data)
-        db.session.commit()
-        flash("Your password has been changed. Sign in with the new one.", "success")
-        return redirect(url_for("accounts.sign_in"))
+        try:
+            services.reset_password(token=form.code.data.strip(), password=form.password.data)
+        except RuleViolation as refused:
+            if not refused_on(form, refused, fallback="code"):
+                raise
+        else:
+            db.session.commit()
+            flash("Your password has been changed. Sign in with the new one.", "success")
+            return redirect(url_for("accounts.sign_in"))
     return render_template("accounts/reset_password.html", form=form), 400 if form.errors else 200
 
 
@@ -135,6 +167,40 @@ def account():
         flash("Your public name has been saved.", "success")
         return redirect(url_for("accounts.account"))
     return render_template("accounts/account.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        changed = services.change_password(
+            current_user,
+            current=form.current_password.data,
+            new=form.password.data,
+            address=request.remote_addr or "",
+            keep_session=session.get(SESSION_TOKEN_KEY),
+        )
+        db.session.commit()
+        if changed:
+            flash("Your password has been changed. Your other signed-in browsers are signed out.", "success")
+            return redirect(url_for("accounts.account"))
+        form.current_password.errors.append("That is not your current password.")
+    return render_template("accounts/change_password.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/admin/mail")
+def failed_mail():
+    messages = services.failed_mail(actor=current_user)
+    return render_template("accounts/failed_mail.html", messages=messages, retry_form=EmptyForm())
+
+
+@bp.route("/admin/mail/<int:mail_id>/retry", methods=["POST"])
+def retry_mail(mail_id: int):
+    EmptyForm().validate_on_submit() or abort(400)
+    message = services.retry_failed_mail(mail_id, actor=current_user) or abort(404)
+    db.session.commit()
+    flash(f"Message {message.id} will be sent again.", "success")
+    return redirect(url_for("accounts.failed_mail"))
 
 
 @bp.route("/organisations/new", methods=["GET", "POST"])

@@ -1,7 +1,7 @@
 """opinion map failures: when, why and for which votes the last computation failed
 
 Revision ID: 0010_db
-Revises: 0007_audit
+Revises: 0009_mail
 Create Date: 2026-12-06 06:30:00.000000
 
 """
@@ -14,7 +14,7 @@ import consult.core.models
 
 # revision identifiers, used by Alembic.
 revision = '0010_db'
-down_revision = '0007_audit'
+down_revision = '0009_mail'
 branch_labels = None
 depends_on = None
 

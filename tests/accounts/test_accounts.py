@@ -41,11 +41,22 @@ def body_of(message) -> str:
     return message.get_content()
 
 
-def link_path(message, kind: str) -> str:
-    """The path of the first ``http(s)://<host>/<kind>/...`` link in a message."""
-    match = re.search(rf"https?://\S+?(/{kind}/\S+)", body_of(message))
-    assert match, f"no /{kind}/ link in: {body_of(message)!r}"
+def mailed_code(message, page: str) -> str:
+    """The code that a message's link to ``page`` (such as ``/confirm``) carries after "#",
+    checked to be the code the message also gives to paste."""
+    body = body_of(message)
+    match = re.search(rf"https?://[^/\s]+{re.escape(page)}#(\S+)", body)
+    assert match, f"no {page}#CODE link in: {body!r}"
+    assert match.group(1) in body.replace(match.group(0), ""), "the code to paste is missing"
     return match.group(1)
+
+
+def confirm(client, code: str):
+    return client.post("/confirm", data={"code": code})
+
+
+def reset(client, code: str, password: str = NEW_PASSWORD):
+    return client.post("/reset/password", data={"code": code, "password": password, "confirm": password})
 
 
 def flashes(page: str) -> list[str]:
@@ -117,19 +128,22 @@ def test_sign_up_creates_unconfirmed_account_and_mails_a_confirmation_link(clien
     assert len(sent) == 1
     assert sent[0]["To"] == "nina@example.org"
     assert "Confirm" in sent[0]["Subject"]
-    assert "/confirm/" in body_of(sent[0])
+    assert mailed_code(sent[0], "/confirm")
 
 
 def test_unconfirmed_account_cannot_sign_in_until_the_link_is_followed(client, outbox):
     sign_up(client, email_address="nina@example.org")
-    confirm_path = link_path(mails(outbox)[0], "confirm")
+    code = mailed_code(mails(outbox)[0], "/confirm")
 
     refused = sign_in(client, "nina@example.org", NEW_PASSWORD)
     assert refused.status_code == 400
     assert "Confirm your email address" in refused.get_data(as_text=True)
     assert not is_signed_in(client)
 
-    confirmed = client.get(confirm_path, follow_redirects=True)
+    page = client.get("/confirm")
+    assert page.status_code == 200
+    assert 'name="code"' in page.get_data(as_text=True)
+    confirmed = client.post("/confirm", data={"code": code}, follow_redirects=True)
     assert confirmed.status_code == 200
     assert confirmed.request.path == "/signin"
     assert "Your email address is confirmed. You can sign in now." in flashes(confirmed.get_data(as_text=True))
@@ -144,13 +158,13 @@ def test_unconfirmed_account_cannot_sign_in_until_the_link_is_followed(client, o
 
 def test_tampered_confirmation_link_is_refused(client, outbox):
     sign_up(client, email_address="nina@example.org")
-    path = link_path(mails(outbox)[0], "confirm")
-    tampered = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
+    code = mailed_code(mails(outbox)[0], "/confirm")
+    tampered = code[:-3] + ("AAA" if not code.endswith("AAA") else "BBB")
 
-    response = client.get(tampered)
+    response = confirm(client, tampered)
 
     assert response.status_code == 400
-    assert "This link is not valid." in response.get_data(as_text=True)
+    assert "This link is not valid." in field_errors(response.get_data(as_text=True))
     user = db.session.scalar(select(User).where(User.email == "nina@example.org"))
     db.session.refresh(user)
     assert user.confirmed_at is None
@@ -185,7 +199,7 @@ def test_sign_up_with_a_taken_address_answers_exactly_like_a_new_one(app, citize
     assert len(mails(outbox)) == 2
     [to_owner] = mails_to(outbox, existing_email)
     assert to_owner["Subject"] != new_mail[0]["Subject"]
-    assert "/confirm/" not in body_of(to_owner)
+    assert "/confirm" not in body_of(to_owner)
     assert "already has an account" in body_of(to_owner)
     assert "/reset" in body_of(to_owner)
 
@@ -508,7 +522,7 @@ def test_reset_request_answers_the_same_for_known_and_unknown_addresses(app, cit
     sent = mails(outbox)
     assert len(sent) == 1
     assert sent[0]["To"] == citizen.email
-    assert "/reset/" in body_of(sent[0])
+    assert mailed_code(sent[0], "/reset/password")
 
 
 def test_reset_link_sets_a_new_password_once_and_ends_other_sessions(app, citizen, outbox):
@@ -519,10 +533,10 @@ def test_reset_link_sets_a_new_password_once_and_ends_other_sessions(app, citize
 
     resetter = app.test_client()
     resetter.post("/reset", data={"email": citizen.email})
-    path = link_path(mails(outbox)[0], "reset")
-    assert resetter.get(path).status_code == 200
+    code = mailed_code(mails(outbox)[0], "/reset/password")
+    assert resetter.get("/reset/password").status_code == 200
 
-    done = resetter.post(path, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    done = reset(resetter, code)
     assert done.status_code == 302
     assert location_path(done) == "/signin"
 
@@ -530,24 +544,23 @@ def test_reset_link_sets_a_new_password_once_and_ends_other_sessions(app, citize
     assert sign_in(app.test_client(), citizen.email, PASSWORD).status_code == 400
     assert sign_in(app.test_client(), citizen.email, NEW_PASSWORD).status_code == 302
 
-    again = resetter.post(path, data={"password": "yet another passphrase", "confirm": "yet another passphrase"})
+    again = reset(resetter, code, "yet another passphrase")
     assert again.status_code == 400
-    assert "This reset link has expired or was already used." in again.get_data(as_text=True)
+    assert "This reset link has expired or was already used." in field_errors(again.get_data(as_text=True))
     assert sign_in(app.test_client(), citizen.email, NEW_PASSWORD).status_code == 302
 
 
 def test_tampered_reset_link_is_refused(client, citizen, outbox):
     db.session.commit()
     client.post("/reset", data={"email": citizen.email})
-    path = link_path(mails(outbox)[0], "reset")
-    token = path.rsplit("/", 1)[1]
+    token = mailed_code(mails(outbox)[0], "/reset/password")
     middle = len(token) // 2
     tampered = token[:middle] + ("x" if token[middle] != "x" else "y") + token[middle + 1 :]
 
-    response = client.post(f"/reset/{tampered}", data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    response = reset(client, tampered)
 
     assert response.status_code == 400
-    assert "This link is not valid." in response.get_data(as_text=True)
+    assert "This link is not valid." in field_errors(response.get_data(as_text=True))
     assert sign_in(client, citizen.email, PASSWORD).status_code == 302
 
 
@@ -557,9 +570,9 @@ def test_signing_up_again_before_confirming_mails_a_fresh_confirmation_link(clie
     first = sign_up(client, email_address="lost-mail@example.org")
     second = sign_up(client, email_address="lost-mail@example.org")
     assert (first.status_code, first.headers["Location"]) == (second.status_code, second.headers["Location"])
-    confirmations = [m for m in mails(outbox) if "/confirm/" in body_of(m)]
+    confirmations = [m for m in mails(outbox) if "/confirm#" in body_of(m)]
     assert len(confirmations) == 2
-    assert client.get(link_path(confirmations[-1], "confirm")).status_code == 302
+    assert confirm(client, mailed_code(confirmations[-1], "/confirm")).status_code == 302
     assert sign_in(client, "lost-mail@example.org", NEW_PASSWORD).status_code == 302
     assert is_signed_in(client)
 
@@ -568,9 +581,8 @@ def test_resetting_the_password_confirms_an_unconfirmed_address(client, outbox):
     """Following the mailed reset link proves the address, so afterwards they can sign in."""
     sign_up(client, email_address="lost-mail@example.org")
     client.post("/reset", data={"email": "lost-mail@example.org"})
-    [reset_mail] = [m for m in mails(outbox) if "/reset/" in body_of(m)]
-    path = link_path(reset_mail, "reset")
-    assert client.post(path, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 302
+    [reset_mail] = [m for m in mails(outbox) if "/reset/password#" in body_of(m)]
+    assert reset(client, mailed_code(reset_mail, "/reset/password")).status_code == 302
 
     response = sign_in(client, "lost-mail@example.org", NEW_PASSWORD)
     lead = re.search(r'<p class="lead">(.*?)</p>', response.get_data(as_text=True), re.S)

@@ -97,6 +97,7 @@ create_consultation     | organisation                  | any       | .    .    
 manage_organisation     | organisation                  | any       | .    .      .     .     .     .     Y     .    .    Y
 view_audit_log          | organisation                  | any       | .    .      .     .     .     .     Y     .    .    Y
 create_organisation     | nothing                       | any       | .    .      .     .     .     .     .     .    .    Y
+manage_mail             | nothing                       | any       | .    .      .     .     .     .     .     .    .    Y
 view_version            | published version             | draft     | .    .      .     .     Y     .     Y     .    .    Y
 view_version            | published version             | open      | Y    Y      Y     Y     Y     Y     Y     Y    Y    Y
 view_version            | published version             | closed    | Y    Y      Y     Y     Y     Y     Y     Y    Y    Y

@@ -9,6 +9,7 @@ commits become savepoints (``join_transaction_mode="create_savepoint"``).
 from __future__ import annotations
 
 import os
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -74,8 +75,16 @@ class TestSession(FlaskSQLAlchemySession):
         return self.bind
 
 
+def _threads_left_running() -> list[str]:
+    return [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+
+
 @pytest.fixture(autouse=True)
 def _transaction(app):
+    # A thread an earlier test left running (a job worker, a server) would use the global
+    # db.session swapped below: this test's connection, under its savepoints ("no such savepoint").
+    if strays := _threads_left_running():
+        pytest.fail(f"threads left running by earlier tests would share this test's connection: {strays}", pytrace=False)
     with app.app_context():
         connection = db.engine.connect()
         outer = connection.begin()

@@ -201,6 +201,47 @@ def register_commands(app: Flask) -> None:
             sqlite_write_intent.reset(token)
         click.echo(f"Indexed {count} documents ({current_app.extensions['consult_search'].backend.name}).")
 
+    @app.cli.command("backup")
+    @click.argument("target", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
+    def backup_command(target):
+        """Back the site up into DIR, a new folder: the database (SQLite's online backup, or
+        pg_dump -Fc), instance/secret_key, uploads, and a manifest with checksums."""
+        from flask import current_app
+
+        from consult.backup import BackupError, backup
+
+        try:
+            manifest = backup(current_app, target)
+        except BackupError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"Backed up the {manifest['database']} database (migration {manifest['alembic_revision']}) to {target}:")
+        for name, entry in manifest["files"].items():
+            click.echo(f"  {name}  {entry['bytes']} bytes  sha256 {entry['sha256'][:16]}…")
+        for note in manifest["notes"]:
+            click.echo(f"Note: {note}")
+        click.echo("It holds the secret key and personal data: store it encrypted, readable by the site's operators only.")
+
+    @app.cli.command("restore")
+    @click.argument("source", metavar="DIR", type=click.Path(exists=True, file_okay=False, path_type=Path))
+    @click.option("--force", is_flag=True, help="Replace a database that holds data.")
+    def restore_command(source, force):
+        """Restore a backup made by `consult backup` (stop the web server and the worker first):
+        the database, the secret key and uploads; then migrate up and rebuild the search index."""
+        from flask import current_app
+
+        from consult.backup import BackupError, restore
+
+        try:
+            report = restore(current_app, source, force=force)
+        except BackupError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(
+            f"Restored the {report.database} database from {source} (migration {report.revision_before}"
+            f" -> {report.revision_after}); search index rebuilt: {report.documents_indexed} documents."
+        )
+        for note in report.notes:
+            click.echo(f"Note: {note}")
+
 
 def created_accounts_listing() -> list[tuple[str, str]]:
     from consult.demo import DEMO_USERS

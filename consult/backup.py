@@ -438,11 +438,14 @@ def _drop_derived(app: Flask) -> None:
 def _rebuild_search(app: Flask) -> int:
     """The search index from the restored rows, now (what `consult reindex` does)."""
     from consult.search.documents import count_documents
-    from consult.search.indexing import _rebuild
+    from consult.search.indexing import rebuild_now
 
     token = sqlite_write_intent.set(False)  # a reader of the database
     try:
-        _rebuild(app, force=True)
+        try:
+            rebuild_now(app)  # also clears the restored database's search outbox: the rebuild covers it
+        except Exception as error:
+            raise BackupError("The database is restored but the search index could not be rebuilt: run `consult reindex`.") from error
         backend = app.extensions["consult_search"].backend
         if not backend.is_current():
             raise BackupError("The database is restored but the search index could not be rebuilt: run `consult reindex`.")

@@ -184,25 +184,22 @@ def register_commands(app: Flask) -> None:
         """Rebuild the search index from the database (what the public may read)."""
         from flask import current_app
 
-        from consult.core.jobs import queue
         from consult.core.models import sqlite_write_intent
         from consult.search.documents import count_documents
-        from consult.search.indexing import REBUILD_KEY, rebuild_search_index
+        from consult.search.indexing import rebuild_now, request_rebuild
 
         if background:
-            queued = queue(current_app).enqueue(rebuild_search_index, True, once=REBUILD_KEY + "-forced")
+            queued = request_rebuild(current_app)
             click.echo("The rebuild is queued: `consult worker` runs it." if queued else "A rebuild is queued already.")
             return
 
-        backend = current_app.extensions["consult_search"].backend
         token = sqlite_write_intent.set(False)  # a reader of the database
         try:
             with click.progressbar(length=count_documents(db.session), label="Indexing", show_pos=True) as bar:
-                count = backend.rebuild(db.session, progress=bar.update)
-            db.session.commit()
+                count = rebuild_now(current_app, progress=bar.update)
         finally:
             sqlite_write_intent.reset(token)
-        click.echo(f"Indexed {count} documents ({backend.name}).")
+        click.echo(f"Indexed {count} documents ({current_app.extensions['consult_search'].backend.name}).")
 
     @app.cli.command("backup")
     @click.argument("target", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))

@@ -60,7 +60,6 @@ DEFAULTS: dict[str, Any] = {
     "RECORD_BUNDLE_DIR": None,  # None: instance/bundles/ (record.zip files built by the worker, one per consultation)
     "SEARCH_DIR": None,  # None: instance/search-index/ (the Whoosh index; one per machine)
     "SEARCH_BACKEND": "whoosh",  # "postgres": PostgreSQL full-text search, for several app servers
-    "SEARCH_CHECK_ON_START": True,  # the first request of each process queues a rebuild of a missing or outdated index
     "REPORT_THRESHOLD": 3,  # distinct reporters after whom a contribution is hidden pending review
     # Werkzeug's method for new password hashes. Stored hashes name their own method, so a change
     # applies to new passwords only and old ones still verify. Tests use "pbkdf2:sha256:1" (fast).

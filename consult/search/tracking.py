@@ -4,10 +4,12 @@
 added, changed or deleted; ``do_orm_execute`` notes the rows a bulk UPDATE or DELETE on those
 tables is about to change (it selects them first, with the statement's own WHERE clause: the
 auto-hide of ``moderation.report``, ``unblock``, ``apply_schedule``). What was noted waits in
-``session.info`` until the unit of work ends: ``before_commit`` hands it to a backend that writes
-inside the transaction (PostgreSQL), ``after_commit`` to one that writes after it (Whoosh), and
-a rollback forgets it. The backend then re-reads the touched rows through the visibility filter,
-so a note only says "look again", never what to write.
+``session.info`` until the unit of work ends, and a rollback forgets it. ``before_commit`` then
+hands it on inside the committing transaction: the PostgreSQL backend writes its documents
+there; for Whoosh it becomes a row of the search outbox (``outbox``), and after the commit the
+job that applies the outbox is queued (once for a burst). Either way the index is updated from
+the committed state by re-reading the touched rows through the visibility filter, so a note only
+says "look again", never what to write. A request never writes, or waits for, the Whoosh index.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from consult.contributions.models import Contribution
 from consult.moderation.models import Block, Theme
 from consult.proposals.models import Consultation, Section, Version
+from consult.search import outbox
 from consult.search.documents import Changes
 
 log = logging.getLogger(__name__)
 
 _KEY = "consult_search_changes"
 _APPLYING = "consult_search_applying"
+_RECORDED = "consult_search_recorded"  # an outbox row was written: queue the job after the commit
 
 
 def changes_of(session: Session) -> Changes:
@@ -60,7 +64,8 @@ def _after_flush(session: Session, _context) -> None:
     for obj in session.new:
         _note(changes, obj, deleted=False)
     for obj in session.dirty:
-        _note(changes, obj, deleted=False)
+        if session.is_modified(obj):  # not merely assigned its own value: nothing was written
+            _note(changes, obj, deleted=False)
     for obj in session.deleted:
         _note(changes, obj, deleted=True)
 
@@ -121,29 +126,34 @@ def _service():
 
 def _before_commit(session: Session) -> None:
     service = _service()
-    if service is None or session.info.get(_APPLYING) or not service.backend.writes_in_transaction:
+    if service is None or session.info.get(_APPLYING):
         return
     session.flush()  # so the last changes are noted and visible to the re-read
     changes = session.info.pop(_KEY, None)
-    if changes:
+    if not changes:
+        return
+    if service.backend.writes_in_transaction:
         session.info[_APPLYING] = True
         try:
             service.backend.apply_in_transaction(session, changes)
         finally:
             session.info.pop(_APPLYING, None)
+    else:
+        outbox.record(session, changes)
+        session.info[_RECORDED] = True
 
 
 def _after_commit(session: Session) -> None:
-    changes = session.info.pop(_KEY, None)
-    service = _service()
-    if not changes or service is None or session.info.get(_APPLYING) or service.backend.writes_in_transaction:
+    session.info.pop(_KEY, None)
+    if not session.info.pop(_RECORDED, False) or _service() is None:
         return
-    service.backend.apply_after_commit(session, changes)
+    outbox.queue_outbox()
 
 
 def _after_soft_rollback(session: Session, _previous) -> None:
     if not session.in_transaction():
         session.info.pop(_KEY, None)
+        session.info.pop(_RECORDED, None)
 
 
 _installed = False

@@ -1,42 +1,42 @@
 """The Whoosh index: one folder (``SEARCH_DIR``) shared by the processes of one machine.
 
-Concurrent writers. Whoosh lets one writer at a time hold the folder's lock (an ``fcntl``
-file lock, so it works across gunicorn workers and CLI processes). Each commit's update takes
-that lock with retries (``timeout``/``delay``), and only then re-reads the touched rows from the
-database. Reading under the lock, after the commit, is what makes concurrent updates safe: any
-two updates of one document are applied in lock order, and the later one read a state at least
-as new as the earlier one's, so the index ends at the latest committed state whatever order the
-commits and the lock acquisitions happened in. If the lock cannot be had in time (a long
-``consult reindex`` holds it), the touched ids are appended to ``pending.jsonl`` in the folder,
-and the next writer that gets the lock applies them too: nothing is lost.
+One writer. The job worker writes the index, and nothing else does (``consult reindex`` and
+``consult restore`` run the same code): it applies the search outbox (``outbox``) or rebuilds.
+Every writer holds the folder's own lock (``consult.lock``, an ``fcntl`` lock, so it works
+across processes) for the whole of its work, and reads the database only once it holds it: two
+updates of one document are applied in lock order, and the later one read a state at least as
+new as the earlier one's, so the index ends at the latest committed state. An update that cannot
+have the lock in time, or a folder that cannot be written, raises ``IndexUnavailable``: the
+outbox rows stay in the database for the next run, nothing is lost. Web processes only read.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import logging
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from markupsafe import Markup, escape
-from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 from whoosh import index as whoosh_index
 from whoosh import writing
 from whoosh.analysis import StemmingAnalyzer
 from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 from whoosh.highlight import ContextFragmenter, HtmlFormatter, get_text, htmlescape
-from whoosh.index import LockError
+from whoosh.index import EmptyIndexError, LockError
 from whoosh.query import And, ConstantScoreQuery, Or, Phrase, Term
 
-from consult.core.models import sqlite_write_intent
-from consult.search import documents
-from consult.search.documents import Changes, Document, Plan
+from consult.search import documents, outbox
+from consult.search.documents import Document, Plan
+from consult.search.outbox import IndexUnavailable
 from consult.search.query import ParsedQuery, QueryError
 
 log = logging.getLogger(__name__)
@@ -44,8 +44,8 @@ log = logging.getLogger(__name__)
 #: Bump when the schema or what goes into a document changes: an index of another format is
 #: rebuilt on start.
 FORMAT = 1
-LOCK_TIMEOUT = 10.0  # seconds an update waits for the writer lock before it is journalled
-LOCK_DELAY = 0.02
+LOCK_TIMEOUT = 10.0  # seconds an update waits for the folder's lock before it leaves the outbox to the next run
+LOCK_DELAY = 0.05
 SNIPPET_CHARS = 240
 
 _analyzer = StemmingAnalyzer()
@@ -111,15 +111,35 @@ class WhooshBackend:
     # ---- the folder ----------------------------------------------------------------------
 
     @contextmanager
-    def _folder_lock(self) -> Iterator[None]:
-        """Our own lock for creating or replacing the index (Whoosh's covers writing only)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self.folder / "consult.lock", "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+    def _folder_lock(self, *, timeout: float | None) -> Iterator[None]:
+        """The one writer's lock, for the whole of an update or a rebuild (``timeout`` None:
+        wait for it). Raises ``IndexUnavailable`` if the folder cannot be used or the lock is
+        held longer than ``timeout``."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            handle = open(self.folder / "consult.lock", "a")  # noqa: SIM115 - closed below, after the lock
+        except OSError as error:
+            raise IndexUnavailable(f"cannot use the folder {self.folder}: {error.strerror}") from error
+        try:
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | (0 if deadline is None else fcntl.LOCK_NB))
+                    break
+                except OSError as error:
+                    if error.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() >= deadline:
+                        raise IndexUnavailable(f"the index is busy (locked for more than {timeout:.0f} s)") from error
+                    time.sleep(LOCK_DELAY)
             try:
                 yield
+            except OSError as error:  # e.g. the folder was made read-only, the disk is full
+                raise IndexUnavailable(f"cannot write the index: {error.strerror or error}") from error
+            except LockError as error:  # Whoosh's own lock, held by a process outside ours
+                raise IndexUnavailable("the index is locked by another writer") from error
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+        finally:
+            handle.close()
 
     def _marker(self) -> Path:
         return self.folder / "consult-index.json"
@@ -132,11 +152,9 @@ class WhooshBackend:
             return False
 
     def index(self):
+        """The index to read (opened once; a missing one raises ``whoosh.index.EmptyIndexError``)."""
         if self._index is None:
-            with self._folder_lock():
-                if not whoosh_index.exists_in(str(self.folder)):
-                    whoosh_index.create_in(str(self.folder), schema())
-                self._index = whoosh_index.open_dir(str(self.folder))
+            self._index = whoosh_index.open_dir(str(self.folder))
         return self._index
 
     def size_bytes(self) -> int:
@@ -146,52 +164,38 @@ class WhooshBackend:
         with self.index().searcher() as searcher:
             return {fields["key"] for fields in searcher.all_stored_fields()}
 
-    # ---- writing -------------------------------------------------------------------------
+    # ---- writing (the job worker, ``consult reindex``) -------------------------------------
 
-    @contextmanager
-    def _reading_session(self, session: Session) -> Iterator[Session]:
-        """A fresh session that sees what was just committed (the committed one may not emit SQL)."""
-        bind = session.get_bind()
-        token = sqlite_write_intent.set(False)  # a reader: SQLite's deferred BEGIN never waits
-        reader = Session(bind=bind, join_transaction_mode="create_savepoint") if isinstance(bind, Connection) else Session(bind=bind)
-        reader.info["consult_search_applying"] = True
-        try:
-            yield reader
-        finally:
-            reader.close()
-            sqlite_write_intent.reset(token)
-
-    def apply_after_commit(self, session: Session, changes: Changes) -> None:
-        try:
-            with self._reading_session(session) as reader:
-                self.apply(reader, changes)
-        except Exception:
-            # The commit stands; the index catches up with the next writer (or on start).
-            log.exception("search index update failed; journalled for the next writer")
-            self._journal(changes)
-
-    def apply(self, session: Session, changes: Changes) -> None:
-        """Take the writer lock, then re-read and write; journal the ids if the lock is busy."""
-        try:
-            writer = self.index().writer(timeout=self.lock_timeout, delay=LOCK_DELAY)
-        except LockError:
-            log.warning("search index busy for %.0f s: update journalled for the next writer", self.lock_timeout)
-            self._journal(changes)
-            return
-        try:
-            changes.merge(self._drain_journal())
-            if changes.everything:
-                writer.cancel()
-                self.rebuild(session)
-                return
-            with self.index().searcher() as searcher:
-                plan = documents.plan(session, changes, indexed=lambda cid: searcher.document_number(key=f"consultation:{cid}") is not None)
-            self._write(writer, plan)
-            writer.commit()
-        except BaseException:
-            writer.cancel()
-            self._journal(changes)
-            raise
+    def catch_up(self, session: Session, *, batch: int = 500) -> int:
+        """Apply the outbox to the index, oldest rows first, deleting each batch once it is
+        written; a missing or outdated index (or a row asking for it) is rebuilt instead.
+        Returns how many outbox rows were applied. Commits ``session``."""
+        applied = 0
+        with self._folder_lock(timeout=self.lock_timeout):
+            if not self.is_current():
+                return self._rebuild_locked(session)
+            while True:
+                ids, changes = outbox.pending(session, limit=batch)
+                if not ids:
+                    session.commit()
+                    return applied
+                if changes.everything:
+                    self._rebuild_locked(session)
+                    continue  # it deleted the rows it covered; later ones remain
+                index = self.index()
+                writer = index.writer(timeout=self.lock_timeout, delay=LOCK_DELAY)
+                try:
+                    with index.searcher() as searcher:
+                        plan = documents.plan(
+                            session, changes, indexed=lambda cid: searcher.document_number(key=f"consultation:{cid}") is not None
+                        )
+                    self._write(writer, plan)
+                    writer.commit()
+                except BaseException:
+                    writer.cancel()
+                    raise
+                outbox.forget(session, ids)
+                applied += len(ids)
 
     @staticmethod
     def _write(writer, plan: Plan) -> None:
@@ -206,45 +210,25 @@ class WhooshBackend:
         for doc in plan.upserts:
             writer.update_document(**_fields(doc))
 
-    def _journal(self, changes: Changes) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self.folder / "pending.jsonl", "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            handle.write(json.dumps(changes.to_json()) + "\n")
-            handle.flush()
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-    def _drain_journal(self) -> Changes:
-        """Called holding the writer lock. A failed write journals everything again."""
-        pending = Changes()
-        path = self.folder / "pending.jsonl"
-        if not path.exists():
-            return pending
-        with open(path, "r+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            for line in handle:
-                if line.strip():
-                    pending.merge(Changes.from_json(json.loads(line)))
-            handle.seek(0)
-            handle.truncate()
-            fcntl.flock(handle, fcntl.LOCK_UN)
-        return pending
-
     def rebuild(self, session: Session, *, progress: Callable[[int], None] | None = None) -> int:
-        """Write every public document afresh and mark the index current. Returns how many."""
-        with self._folder_lock():
-            if whoosh_index.exists_in(str(self.folder)) and not self.is_current():
-                self._index = None  # another format: start from an empty folder
-                for path in self.folder.iterdir():
-                    if path.name not in ("consult.lock", "pending.jsonl"):
-                        shutil.rmtree(path) if path.is_dir() else path.unlink()
-            if not whoosh_index.exists_in(str(self.folder)):
-                whoosh_index.create_in(str(self.folder), schema())
-            self._index = whoosh_index.open_dir(str(self.folder))
+        """Write every public document afresh and mark the index current (waiting for a writer
+        that holds the folder). Returns how many documents. Commits ``session``."""
+        with self._folder_lock(timeout=None):
+            return self._rebuild_locked(session, progress=progress)
+
+    def _rebuild_locked(self, session: Session, *, progress: Callable[[int], None] | None = None) -> int:
+        covered = outbox.all_ids(session)  # before reading the data: what the rebuild will see
+        if whoosh_index.exists_in(str(self.folder)) and not self.is_current():
+            self._index = None  # another format: start from an empty folder
+            for path in self.folder.iterdir():
+                if path.name != "consult.lock":
+                    shutil.rmtree(path) if path.is_dir() else path.unlink()
+        if not whoosh_index.exists_in(str(self.folder)):
+            whoosh_index.create_in(str(self.folder), schema())
+        self._index = whoosh_index.open_dir(str(self.folder))
         writer = self._index.writer(timeout=max(self.lock_timeout, 60.0), delay=0.1, limitmb=256)
         count = 0
         try:
-            self._drain_journal()  # everything is re-read below
             for doc in documents.all_documents(session):
                 writer.add_document(**_fields(doc))
                 count += 1
@@ -257,6 +241,7 @@ class WhooshBackend:
         if progress:
             progress(count % 500)
         self._marker().write_text(json.dumps({"format": FORMAT, "built_at": datetime.now(UTC).isoformat(), "documents": count}))
+        outbox.forget(session, covered)  # rows written since stay: applied by the next run
         return count
 
     # ---- reading -------------------------------------------------------------------------
@@ -303,7 +288,14 @@ class WhooshBackend:
             restrict.append(ConstantScoreQuery(Or([Term("consultation", str(i)) for i in sorted(consultation_ids)])))
         if kinds:
             restrict.append(ConstantScoreQuery(Or([Term("kind", k) for k in kinds])))
-        with self.index().searcher() as searcher:
+        try:
+            searcher = self.index().searcher()
+        except (EmptyIndexError, OSError):
+            # Not built yet (the worker builds it), or its folder is unreadable: no results rather
+            # than an error page.
+            log.warning("search index missing or unreadable: no results until the worker rebuilds it")
+            return RawPage([], 0)
+        with searcher:
             results = searcher.search(And([query, *restrict]) if restrict else query, limit=page * per_page)
             results.fragmenter = ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
             results.formatter = MarkFormatter(between=" … ")

@@ -88,9 +88,12 @@ def _real_db_session():
     yield
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live_server(tmp_path_factory) -> Iterator[str]:
-    """The app on a fresh SQLite file with the demo loaded, served on a free port; yields the base URL."""
+    """The app on a fresh SQLite file with the demo loaded, served on a free port; yields the base URL.
+
+    Stopped (server and worker) when this folder's tests are done: its threads use the global
+    ``db.session``, which the unit tests after this folder swap for their own connection."""
     from flask_migrate import upgrade
     from werkzeug.serving import make_server
 

@@ -6,25 +6,34 @@ test database is PostgreSQL."""
 from __future__ import annotations
 
 import multiprocessing
+import signal
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from consult import create_app
 from consult.comments import services as comments
 from consult.contributions.models import Contribution
+from consult.core.jobs import queue
 from consult.core.models import db, utcnow
 from consult.moderation import services as moderation
 from consult.proposals import services as proposals
 from consult.proposals.models import Consultation, Transition
+from consult.search import documents, outbox
 from consult.search import services as search
-from consult.search.indexing import SearchService, rebuild_if_outdated
+from consult.search.indexing import SearchService, rebuild_now, request_rebuild
+from consult.search.outbox import catch_up
 from consult.search.query import MAX_QUERY_LENGTH, QueryError, parse
 from consult.search.whoosh_backend import FORMAT, WhooshBackend
 from tests.conftest import ON_POSTGRES
-from tests.factories import make_consultation, make_user
+from tests.factories import login, make_consultation, make_user
 
+ROOT = Path(__file__).resolve().parents[2]
 BACKENDS = ["whoosh"] + (["postgres"] if ON_POSTGRES else [])
 
 
@@ -396,49 +405,196 @@ def test_reindex_command_rebuilds_with_progress(app, consultation, citizen, back
     assert find("hedgehog").total == 1
 
 
-def test_a_missing_or_outdated_index_is_rebuilt_on_start(app, consultation, citizen, tmp_path, monkeypatch):
+# ---- Whoosh: the outbox, and the worker as the index's only writer ------------------------
+
+
+def whoosh_only(backend) -> None:
+    if backend.name != "whoosh":
+        pytest.skip("PostgreSQL writes its documents in the committing transaction")
+
+
+def test_the_outbox_row_commits_or_rolls_back_with_the_change(consultation, citizen, moderator, backend, queued_jobs):
+    target = say(consultation, citizen, "Sundials in the square.")
+    if backend.name == "postgres":
+        assert outbox.count(db.session) == 0 and find("sundials").total == 1
+        return
+    assert outbox.count(db.session) == 1 and queued_jobs.pending(search=True) == ["apply_search_outbox"]
+    assert find("sundials").total == 0, "the request wrote the index; only the worker may"
+    _hide(target, moderator)
+    db.session.rollback()
+    assert outbox.count(db.session) == 1
+    say(consultation, citizen, "Sundials need sun.")
+    assert outbox.count(db.session) == 2 and queued_jobs.pending(search=True) == ["apply_search_outbox"], "a burst queues one run"
+    queued_jobs.run()
+    assert outbox.count(db.session) == 0 and find("sundials").total == 2
+
+
+def test_a_missing_or_outdated_index_is_rebuilt_by_the_worker_not_by_a_request(app, client, consultation, citizen, tmp_path, monkeypatch):
     say(consultation, citizen, "Owls in the belfry.")
     stale = WhooshBackend(tmp_path / "stale")
     monkeypatch.setitem(app.extensions, "consult_search", SearchService(stale))
     assert not stale.is_current()
-    assert rebuild_if_outdated(app, background=False)
+    assert client.get("/search?q=owls").status_code == 200 and find("owls").total == 0
+    assert not stale.folder.exists(), "a request built the index"
+    catch_up(app)  # what the worker runs at start, every minute and after commits
     assert stale.is_current() and find("owls").total == 1
     (stale.folder / "consult-index.json").write_text(f'{{"format": {FORMAT - 1}}}')
-    assert rebuild_if_outdated(app, background=False) and stale.is_current()
-    assert not rebuild_if_outdated(app, background=False)
+    catch_up(app)
+    assert stale.is_current() and find("owls").total == 1
 
 
-def test_a_busy_index_journals_the_update_and_the_next_writer_applies_it(consultation, citizen, backend):
-    if backend.name != "whoosh":
-        pytest.skip("PostgreSQL writes in the transaction")
+def test_a_busy_index_keeps_the_change_in_the_outbox_until_the_worker_can_write(consultation, citizen, backend):
+    whoosh_only(backend)
     backend.lock_timeout = 0.1
-    holder = backend.index().writer()  # e.g. a long ``consult reindex``
-    try:
-        first = say(consultation, citizen, "Gondolas on the lake.")
-    finally:
-        holder.cancel()
-    assert f"contribution:{first.id}" not in indexed_keys(backend)
-    say(consultation, citizen, "Pedalos too.")
+    with backend._folder_lock(timeout=None):  # e.g. a long ``consult reindex``
+        first = say(consultation, citizen, "Gondolas on the lake.")  # the job gives up; the commit stands
+    assert f"contribution:{first.id}" not in indexed_keys(backend) and outbox.count(db.session) == 1
+    say(consultation, citizen, "Pedalos too.")  # the next run applies both
     assert find("gondolas").total == 1 and find("pedalos").total == 1
+    assert outbox.count(db.session) == 0
+
+
+def test_an_unwritable_index_folder_fails_no_request_and_the_index_catches_up(
+    app, client, organisation, author, citizen, tmp_path, monkeypatch
+):
+    site = tmp_path / "site"
+    backend = WhooshBackend(site / "index")
+    monkeypatch.setitem(app.extensions, "consult_search", SearchService(backend))
+    make_consultation(organisation, author=author, state="open", slug="open-data", title="Open data policy")
+    db.session.commit()
+    catch_up(app)
+    assert backend.is_current()
+    login(client, citizen)
+    # Permission bits do not stop root: a folder under a regular file cannot be opened by anyone.
+    site.rename(tmp_path / "site-away")
+    site.write_text("not a folder")
+
+    response = client.post("/c/open-data/comments", data={"section_key": "purpose", "body": "Weathervanes on the roofs."})
+    assert response.status_code == 302
+    body = Contribution.body.contains("Weathervanes")
+    assert db.session.scalar(select(func.count()).select_from(Contribution).where(body)) == 1
+    assert client.get("/search?q=weathervanes").status_code == 200
+    catch_up(app)  # the worker's next run: still unwritable, the row waits
+    assert outbox.count(db.session) == 1
+
+    site.unlink()
+    (tmp_path / "site-away").rename(site)
+    catch_up(app)
+    assert find("weathervanes").total == 1 and outbox.count(db.session) == 0
+
+
+def test_rebuilds_asked_at_once_run_once_and_lose_no_write_made_during_them(app, consultation, citizen, backend, queued_jobs, monkeypatch):
+    whoosh_only(backend)
+    say(consultation, citizen, "Kingfishers by the weir.")
+    queued_jobs.run()
+    assert [request_rebuild(app) for _ in range(3)] == [True, False, False]
+    assert queued_jobs.pending(search=True) == ["rebuild_search_index"]
+
+    rebuilds = []
+    every_document = documents.all_documents
+    consultation_id, citizen_id = consultation.id, citizen.id
+
+    def read_then_someone_comments(session):
+        rebuilds.append(True)
+        yield from every_document(session)
+        with app.app_context():  # another request, committed while the rebuild is writing
+            from consult.accounts.models import User
+
+            c = db.session.get(Consultation, consultation_id)
+            comments.post_comment(c, actor=db.session.get(User, citizen_id), body="Otters under the bridge.")
+            db.session.commit()
+
+    monkeypatch.setattr(documents, "all_documents", read_then_someone_comments)
+    queued_jobs.run()
+    assert rebuilds == [True]
+    assert find("kingfishers").total == 1 and find("otters").total == 1
+    assert outbox.count(db.session) == 0
+
+
+KILLED_WRITER = """
+import os, signal, sys
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+from consult import create_app
+from consult.accounts.models import User
+from consult.comments import services as comments
+from consult.core.models import db
+from consult.proposals.models import Consultation
+
+database_url, search_dir, instance, consultation_id, user_id = sys.argv[1:]
+app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "x", "INSTANCE_PATH": instance,
+                  "SEARCH_DIR": search_dir, "RATE_LIMITS": False, "JOBS_IMMEDIATE": True})
+
+
+def killed(session):  # right after the database commit, before anything that follows it
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+with app.app_context():
+    user = db.session.get(User, int(user_id))
+    comments.post_comment(db.session.get(Consultation, int(consultation_id)), actor=user, body="Lighthouses on every pier.")
+    event.listen(Session, "after_commit", killed, insert=True)
+    db.session.commit()
+"""
+
+
+def site_on_a_file(tmp_path, monkeypatch) -> tuple[dict, object]:
+    """Settings and an app whose commits are real, to a SQLite file other processes share (not
+    the test's rolled-back transaction), with the machine's one job queue and index folder."""
+    monkeypatch.setattr(db, "session", db._make_scoped_session({}))
+    config = {
+        "TESTING": True,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'site.db'}",
+        "SECRET_KEY": "x",
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "SEARCH_DIR": str(tmp_path / "index"),
+        "RATE_LIMITS": False,
+    }
+    app = create_app(config)
+    with app.app_context():
+        db.create_all()
+    return config, app
+
+
+def test_a_process_killed_between_the_commit_and_the_index_update_loses_nothing(tmp_path, monkeypatch):
+    config, app = site_on_a_file(tmp_path, monkeypatch)
+    with app.app_context():
+        c = make_consultation(state="open", slug="harbour")
+        user = make_user()
+        db.session.commit()
+        args = [config["DATABASE_URL"], config["SEARCH_DIR"], config["INSTANCE_PATH"], str(c.id), str(user.id)]
+        rebuild_now(app)
+        assert app.extensions["consult_search"].backend.is_current()
+        db.session.remove()
+
+    killed = subprocess.run([sys.executable, "-c", KILLED_WRITER, *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    with app.app_context():
+        assert outbox.count(db.session) == 1, "killed after the commit, before the job"
+        assert not app.extensions["consult_search"].backend.document_keys() & {"contribution:1"}
+        db.session.remove()
+
+    restarted = create_app(config)  # the worker starts again: its start-up check, then its queue
+    huey = queue(restarted).huey
+    for hook in list(huey._startup.values()):
+        hook()
+    while (task := huey.dequeue()) is not None:
+        huey.execute(task)
+    with restarted.test_request_context():
+        assert db.session.scalar(select(func.count()).select_from(Contribution)) == 1, "the commit happened"
+        assert search.search("lighthouses").total == 1
+        assert outbox.count(db.session) == 0
+        db.session.remove()
 
 
 WRITERS, EACH = 4, 6
 
 
-def _write_from_another_process(database_url: str, search_dir: str, consultation_id: int, user_id: int, n: int) -> None:
+def _write_from_another_process(config: dict, consultation_id: int, user_id: int, n: int) -> None:
     from consult import create_app
     from consult.accounts.models import User
 
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "x",
-            "INSTANCE_PATH": search_dir + "-instance",
-            "SEARCH_DIR": search_dir,
-            "RATE_LIMITS": False,
-        }
-    )
+    app = create_app(config)
     with app.app_context():
         user = db.session.get(User, user_id)
         for i in range(EACH):
@@ -448,37 +604,18 @@ def _write_from_another_process(database_url: str, search_dir: str, consultation
 
 
 def test_several_processes_writing_at_once_lose_no_update(tmp_path, monkeypatch):
-    from consult import create_app
-
-    # Real commits to a file database the writers share, not the test's rolled-back transaction.
-    monkeypatch.setattr(db, "session", db._make_scoped_session({}))
-
-    database_url = f"sqlite:///{tmp_path / 'shared.db'}"
-    search_dir = str(tmp_path / "index")
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "x",
-            "INSTANCE_PATH": str(tmp_path / "i"),
-            "SEARCH_DIR": search_dir,
-            "RATE_LIMITS": False,
-        }
-    )
+    config, app = site_on_a_file(tmp_path, monkeypatch)
     with app.app_context():
-        db.create_all()
         c = make_consultation(state="open", slug="shared")
         users = [make_user() for _ in range(WRITERS)]
         consultation_id, user_ids = c.id, [u.id for u in users]
         db.session.commit()
+        rebuild_now(app)
         db.session.remove()
-        assert app.extensions["consult_search"].backend.is_current() is False
-        rebuild_if_outdated(app, background=False)
 
     context = multiprocessing.get_context("spawn")
     processes = [
-        context.Process(target=_write_from_another_process, args=(database_url, search_dir, consultation_id, uid, n))
-        for n, uid in enumerate(user_ids)
+        context.Process(target=_write_from_another_process, args=(config, consultation_id, uid, n)) for n, uid in enumerate(user_ids)
     ]
     for p in processes:
         p.start()
@@ -486,6 +623,9 @@ def test_several_processes_writing_at_once_lose_no_update(tmp_path, monkeypatch)
         p.join(120)
         assert p.exitcode == 0
 
+    huey = queue(app).huey  # the worker's turn
+    while (task := huey.dequeue()) is not None:
+        huey.execute(task)
     with app.test_request_context():
         expected = {
             f"contribution:{i}" for i in db.session.scalars(select(Contribution.id).where(Contribution.consultation_id == consultation_id))
@@ -494,11 +634,13 @@ def test_several_processes_writing_at_once_lose_no_update(tmp_path, monkeypatch)
         backend = app.extensions["consult_search"].backend
         assert expected <= backend.document_keys()
         assert search.search("marmalade", per_page=50).total == WRITERS * EACH
+        assert outbox.count(db.session) == 0
         db.session.remove()
 
 
 def test_reindex_in_the_background_is_a_job_queued_once(app, consultation, citizen, backend, queued_jobs, monkeypatch):
     say(consultation, citizen, "Kingfishers by the weir.")
+    queued_jobs.run()
     rebuilt = []
     rebuild = backend.rebuild
     monkeypatch.setattr(backend, "rebuild", lambda session, **kwargs: rebuilt.append(True) or rebuild(session, **kwargs))
@@ -506,18 +648,6 @@ def test_reindex_in_the_background_is_a_job_queued_once(app, consultation, citiz
     second = app.test_cli_runner().invoke(args=["reindex", "--background"])
     assert first.exit_code == second.exit_code == 0
     assert "The rebuild is queued" in first.output and "A rebuild is queued already" in second.output
-    assert queued_jobs.pending() == ["rebuild_search_index"] and not rebuilt
+    assert queued_jobs.pending(search=True) == ["rebuild_search_index"] and not rebuilt
     assert queued_jobs.run() == 1
     assert rebuilt == [True] and find("kingfishers").total == 1
-
-
-def test_an_outdated_index_is_rebuilt_by_a_job_not_by_the_request(app, consultation, citizen, tmp_path, monkeypatch, queued_jobs):
-    say(consultation, citizen, "Herons in the reeds.")
-    stale = WhooshBackend(tmp_path / "stale-for-job")
-    monkeypatch.setitem(app.extensions, "consult_search", SearchService(stale))
-    assert rebuild_if_outdated(app, background=True)
-    assert rebuild_if_outdated(app, background=True)  # still outdated: asked again, queued once
-    assert not stale.is_current()  # nothing built by the caller
-    assert queued_jobs.pending() == ["rebuild_search_index"]
-    queued_jobs.run()
-    assert stale.is_current() and find("herons").total == 1

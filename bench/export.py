@@ -495,7 +495,6 @@ def download(args: argparse.Namespace) -> int:
             "INSTANCE_PATH": instance,
             "JOBS_IMMEDIATE": True,
             "RATE_LIMITS": False,
-            "SEARCH_CHECK_ON_START": False,
             "SESSION_COOKIE_SECURE": False,
         }
     )

@@ -78,7 +78,6 @@ def scratch_app(kind: str, tmp_path: Path, **config: Any) -> Iterator[Flask]:
                 "SECRET_KEY": "test-secret",
                 "WTF_CSRF_ENABLED": False,
                 "JOBS_IMMEDIATE": True,
-                "SEARCH_CHECK_ON_START": False,
                 "SEARCH_DIR": str(tmp_path / "search"),
                 "RATE_LIMITS": False,
                 "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",

@@ -1,7 +1,7 @@
 """outgoing mail, delivered by jobs
 
 Revision ID: 0009_mail
-Revises: 0007_audit
+Revises: 0008_search_outbox
 Create Date: 2026-12-10 10:00:00.000000
 
 """
@@ -14,7 +14,7 @@ import consult.core.models
 
 # revision identifiers, used by Alembic.
 revision = '0009_mail'
-down_revision = '0007_audit'
+down_revision = '0008_search_outbox'
 branch_labels = None
 depends_on = None
 

@@ -36,7 +36,6 @@ def file_app(tmp_path, monkeypatch):
             "INSTANCE_PATH": str(tmp_path / "instance"),
             "WTF_CSRF_ENABLED": False,
             "JOBS_IMMEDIATE": True,
-            "SEARCH_CHECK_ON_START": False,
             "RATE_LIMITS": False,
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
             "SQLITE_BUSY_TIMEOUT": 0.2,

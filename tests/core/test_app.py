@@ -528,7 +528,7 @@ def test_readiness_says_whether_the_database_answers(client, tmp_path):
     script = (
         "from consult import create_app\n"
         "app = create_app({'DATABASE_URL': 'postgresql://nobody@127.0.0.1:1/none', 'SECRET_KEY': 'x',"
-        f" 'INSTANCE_PATH': {str(tmp_path)!r}, 'SEARCH_CHECK_ON_START': False}})\n"
+        f" 'INSTANCE_PATH': {str(tmp_path)!r}}})\n"
         "c = app.test_client()\n"
         "r = c.get('/readyz')\n"
         "print(r.status_code, repr(r.get_data(as_text=True)), c.get('/healthz').status_code)\n"

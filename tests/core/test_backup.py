@@ -46,7 +46,6 @@ def make_site(instance: Path, database_url: str | None = None):
             "INSTANCE_PATH": str(instance),
             "DATABASE_URL": database_url or f"sqlite:///{instance / 'consult.db'}",
             "JOBS_IMMEDIATE": True,
-            "SEARCH_CHECK_ON_START": False,
             "RATE_LIMITS": False,
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
             "BASE_URL": "http://consult.test",

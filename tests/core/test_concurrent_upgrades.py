@@ -32,7 +32,6 @@ def test_two_upgrades_at_once_on_an_empty_database_both_succeed(kind, tmp_path):
             "CONSULT_DATABASE_URL": url,
             "CONSULT_SECRET_KEY": "upgrade-test",
             "CONSULT_INSTANCE_PATH": str(tmp_path / "instance"),
-            "CONSULT_SEARCH_CHECK_ON_START": "false",
         }
         upgraders = [
             subprocess.Popen(

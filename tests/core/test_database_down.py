@@ -37,7 +37,6 @@ def _app(tmp_path, database_url: str):
             "INSTANCE_PATH": str(tmp_path / "instance"),
             "DATABASE_URL": database_url,
             "SECRET_KEY": "test-secret",
-            "SEARCH_CHECK_ON_START": False,
             "SEARCH_DIR": str(tmp_path / "search"),
             "JOBS_IMMEDIATE": True,
             "RATE_LIMITS": False,

@@ -42,7 +42,6 @@ def _config(tmp_path: Path, **extra) -> dict:
         "DATABASE_URL": f"sqlite:///{tmp_path / 'consult.db'}",
         "SECRET_KEY": "limits",
         "WTF_CSRF_ENABLED": False,
-        "SEARCH_CHECK_ON_START": False,
         "SERVER_NAME": "consult.test",
         "POSTING_RATE_LIMIT": f"{LIMIT} per hour",
         "VOTING_RATE_LIMIT": f"{LIMIT} per hour",

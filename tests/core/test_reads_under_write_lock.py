@@ -67,7 +67,6 @@ def site(tmp_path):
             "SECRET_KEY": "test-secret",
             "WTF_CSRF_ENABLED": False,
             "JOBS_IMMEDIATE": True,  # while the data is made; pages then queue as in production
-            "SEARCH_CHECK_ON_START": False,
             "SEARCH_DIR": str(tmp_path / "search"),
             "RATE_LIMITS": False,
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",

@@ -53,18 +53,22 @@ class JobSpec:
     retries: int
     writes: bool  # False: a reader (SQLite's deferred BEGIN: a long build never blocks writers)
     periodic: crontab | None
+    coalesce: bool  # ``once=`` holds while a run is queued, not while it runs (see ``job``)
 
 
 # Every job declared by an imported module, by name; each app's Huey registers them all.
 DECLARED: dict[str, JobSpec] = {}
 
 
-def job(*, retries: int = 3, writes: bool = True, periodic: crontab | None = None) -> Callable:
-    """Declare ``func`` a job. ``periodic``: a ``crontab`` the worker runs it on."""
+def job(*, retries: int = 3, writes: bool = True, periodic: crontab | None = None, coalesce: bool = False) -> Callable:
+    """Declare ``func`` a job. ``periodic``: a ``crontab`` the worker runs it on. ``coalesce``:
+    its ``once=`` key is freed when a run starts rather than when it ends, for jobs that catch
+    up with whatever is there when they run (the search outbox): a change made during a run
+    queues the next one, and a worker killed mid-run leaves no key behind to block it."""
 
     def declare(func: Callable) -> Callable:
         name = f"{func.__module__}.{func.__name__}"
-        DECLARED[name] = JobSpec(name=name, func=func, retries=retries, writes=writes, periodic=periodic)
+        DECLARED[name] = JobSpec(name=name, func=func, retries=retries, writes=writes, periodic=periodic, coalesce=coalesce)
         func.job_name = name  # type: ignore[attr-defined]
         return func
 
@@ -90,6 +94,9 @@ class JobQueue:
 
         def run(*args, _once: str | None = None, task=None):
             failed = True
+            if _once and spec.coalesce:
+                huey.delete(ONCE_PREFIX + _once)
+                _once = None
             try:
                 with app.app_context():
                     token = sqlite_write_intent.set(spec.writes)

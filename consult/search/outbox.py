@@ -9,10 +9,10 @@ and then deletes the rows it applied, and only those (``forget``): a row written
 stays for the next run. Rows hold ids only (a ``Changes``), never text or personal data.
 
 The jobs are here too: ``apply_search_outbox``, queued after each commit that wrote a row
-(``once=``: a burst of commits queues one run), and ``check_search_index``, every minute and at
-worker start (``indexing``), the safety net for a queue message that was lost, a commit whose
-job was refused because one was running, a crash, or a folder that could not be written a
-minute ago.
+(``once=``, coalescing: a burst of commits queues one run, and a commit during a run queues the
+next), and ``check_search_index``, every minute and at worker start (``indexing``), the safety
+net for a queue message that was lost, a queue that could not be reached, a crash, or a folder
+that could not be written a minute ago.
 
 The PostgreSQL backend writes its documents in the committing transaction and needs no outbox.
 """
@@ -118,7 +118,7 @@ def catch_up(app: Flask) -> int:
         return 0
 
 
-@job(retries=0, writes=False)  # reads the database; deletes applied rows in a short transaction of its own
+@job(retries=0, writes=False, coalesce=True)  # reads the database; deletes applied rows in a short transaction of its own
 def apply_search_outbox() -> None:
     """Apply the search outbox to the Whoosh index (queued after commits)."""
     catch_up(current_app)

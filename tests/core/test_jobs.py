@@ -368,3 +368,37 @@ def test_every_change_the_record_shows_rebuilds_it(client, consultation, citizen
     assert len(builds) == 2
     if change is not _theme:  # themes are published with the outcome: rebuilt, the same until then
         assert after.split('"exported_at"')[1][30:] != before.split('"exported_at"')[1][30:]
+
+
+# ---- once= while queued or while running ---------------------------------------------------
+
+_seen_while_running: list[bool] = []
+
+
+@jobs.job(retries=0, writes=False)
+def _holds_its_key_while_running() -> None:
+    _seen_while_running.append(jobs.enqueue(_holds_its_key_while_running, once="held"))
+
+
+@jobs.job(retries=0, writes=False, coalesce=True)
+def _frees_its_key_when_it_starts() -> None:
+    _seen_while_running.append(jobs.enqueue(_frees_its_key_when_it_starts, once="coalesced"))
+
+
+@pytest.mark.parametrize(
+    ("func", "key", "queued_during_the_run"),
+    [(_holds_its_key_while_running, "held", False), (_frees_its_key_when_it_starts, "coalesced", True)],
+)
+def test_a_coalescing_job_can_be_queued_again_while_it_runs(app, tmp_path, monkeypatch, func, key, queued_during_the_run):
+    """The search outbox's job catches up with whatever is there when it runs: a change
+    committed during a run must queue the next run (not wait for the minute's check), and a
+    worker killed mid-run must leave no key that blocks the queue for JOBS_ONCE_TIMEOUT."""
+    huey = SqliteHuey("coalesce", filename=str(tmp_path / "jobs.db"), results=False, utc=True)
+    queue = jobs.JobQueue(app, huey)
+    monkeypatch.setitem(app.extensions, "consult_jobs", queue)
+    _seen_while_running.clear()
+    assert queue.enqueue(func, once=key)
+    assert not queue.enqueue(func, once=key)  # queued once, whatever the kind
+    huey.execute(huey.dequeue())
+    assert _seen_while_running == [queued_during_the_run]
+    assert huey.pending_count() == (1 if queued_during_the_run else 0)

@@ -14,6 +14,7 @@ entries only while the write lock is held, after counting those still in the win
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import threading
@@ -81,9 +82,14 @@ class SQLiteStorage(Storage, MovingWindowSupport):
         # isolation_level=None: autocommit, each statement its own transaction unless BEGIN says otherwise.
         connection = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
         connection.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-        connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = NORMAL")  # counters need no fsync per hit
-        connection.executescript(SCHEMA)
+        # Turning a new file to WAL needs it alone and SQLite answers "database is locked" at once
+        # (no busy wait) to a second process doing the same: the processes of a server starting
+        # together take turns on a lock file for it and the schema.
+        with open(f"{self.path}.init-lock", "a") as init_lock:
+            fcntl.flock(init_lock, fcntl.LOCK_EX)
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.executescript(SCHEMA)
         self._local.connection, self._local.pid = connection, os.getpid()
         return connection
 

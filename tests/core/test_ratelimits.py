@@ -201,30 +201,32 @@ def _results_of(workers, results) -> list:
     return out
 
 
-def _open_and_count(uri: str, barrier, results) -> None:
-    storage = SQLiteStorage(uri)
-    barrier.wait(timeout=WAIT)
-    try:
-        results.put(storage.incr("k", 3600))
-    except Exception as error:  # noqa: BLE001 - reported to the test
-        results.put(repr(error))
+def _open_and_count(uris: list[str], barrier, results) -> None:
+    counts = []
+    for uri in uris:  # a new file each round, all processes released onto it at once
+        storage = SQLiteStorage(uri)
+        barrier.wait(timeout=WAIT)
+        try:
+            counts.append(storage.incr("k", 3600))
+        except Exception as error:  # noqa: BLE001 - reported to the test
+            counts.append(repr(error))
+    results.put(counts)
 
 
 def test_processes_opening_a_new_counters_file_at_once_all_count(tmp_path):
     """A server's workers start together and open the new counters file at once: turning it to
     WAL answered "database is locked" at once (no busy wait) to all but one of them (seen in 4 of
     240 openings by 8 processes before the lock file)."""
-    fork = multiprocessing.get_context("fork")  # cheap processes: only sqlite3 runs in them
-    for trial in range(15):
-        uri = sqlite_uri(tmp_path / f"ratelimits-{trial}.db")
-        barrier, results = fork.Barrier(6), fork.Queue()
-        workers = [fork.Process(target=_open_and_count, args=(uri, barrier, results)) for _ in range(6)]
-        for worker in workers:
-            worker.start()
-        counts = _results_of(workers, results)
-        for worker in workers:
-            worker.join(timeout=WAIT)
-        assert sorted(counts) == [1, 2, 3, 4, 5, 6], counts
+    uris = [sqlite_uri(tmp_path / f"ratelimits-{n}.db") for n in range(40)]
+    barrier, results = SPAWN.Barrier(8), SPAWN.Queue()
+    workers = [SPAWN.Process(target=_open_and_count, args=(uris, barrier, results)) for _ in range(8)]
+    for worker in workers:
+        worker.start()
+    per_process = _results_of(workers, results)
+    for worker in workers:
+        worker.join(timeout=WAIT)
+    for round_counts in zip(*per_process, strict=True):
+        assert sorted(round_counts) == list(range(1, 9)), round_counts
 
 
 def test_a_fixed_window_counts_every_hit_of_two_processes_once(tmp_path):

@@ -44,48 +44,29 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-try:  # imported as bench.crash
-    from bench.load import (
-        PASSWORD,
-        PREFIX,
-        SENTENCES,
-        SLUG,
-        Checks,
-        Write,
-        check_posts,
-        check_search,
-        check_tallies,
-        check_votes,
-        db_rows,
-        first_traceback,
-        fresh_site,
-        seed,
-        start_server,
-        start_worker,
-    )
-    from bench.pages import BIN, free_port, stop
-    from bench.votes import Client, sign_in_all
-except ImportError:  # run as a script: bench/ is on sys.path
-    from load import (
-        PASSWORD,
-        PREFIX,
-        SENTENCES,
-        SLUG,
-        Checks,
-        Write,
-        check_posts,
-        check_search,
-        check_tallies,
-        check_votes,
-        db_rows,
-        first_traceback,
-        fresh_site,
-        seed,
-        start_server,
-        start_worker,
-    )
-    from pages import BIN, free_port, stop
-    from votes import Client, sign_in_all
+if __package__ in (None, ""):  # run as a script: the repository root, so that `bench` imports
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.load import (  # noqa: E402
+    PASSWORD,
+    PREFIX,
+    SENTENCES,
+    SLUG,
+    Checks,
+    Write,
+    check_posts,
+    check_search,
+    check_tallies,
+    check_votes,
+    db_rows,
+    first_traceback,
+    fresh_site,
+    seed,
+    start_server,
+    start_worker,
+)
+from bench.pages import BIN, free_port, stop  # noqa: E402
+from bench.votes import Client, sign_in_all  # noqa: E402
 
 VOTES = ("support", "oppose", "abstain", "support", "oppose", "abstain", "withdraw")
 

@@ -250,6 +250,10 @@ def act(contributions: Sequence[Contribution], *, actor: User, action: Operation
         authorize(actor, Action.MODERATE, c.consultation)
         if operation is Operation.HIDE and c.moderation_state != ModerationState.HIDDEN:
             c.moderation_state, c.hidden_reason, c.hidden_at = ModerationState.HIDDEN, reason, now
+        elif operation is Operation.HIDE and c.hidden_reason != reason:
+            # Hidden already (by reports, "until a moderator reviews it", or for another reason):
+            # the moderator's decision and its reason replace that text and go on the record.
+            c.hidden_reason = reason
         elif operation is not Operation.HIDE and c.moderation_state != ModerationState.VISIBLE:
             c.moderation_state, c.hidden_reason, c.hidden_at = ModerationState.VISIBLE, "", None
         elif operation is not Operation.APPROVE:

@@ -69,6 +69,30 @@ def test_the_third_distinct_report_hides_and_a_repeat_does_not_count(client, con
     assert "Hidden after reports" in log and first.display_name not in log and third.display_name not in log
 
 
+def test_hiding_an_item_hidden_by_reports_records_the_moderators_decision(client, consultation, citizen, moderator):
+    """Confirming a hide on an auto-hidden item said "0 contributions hidden", logged nothing,
+    and the public text still said "until a moderator reviews it"."""
+    target = comments.post_comment(consultation, actor=citizen, body="Buy cheap watches at example.com", section_key="fees")
+    db.session.commit()
+    for reporter in people(3):
+        services.report(target, actor=reporter, reason="spam")
+    assert target.hidden_reason == services.AUTO_HIDDEN
+    logged = count(ModerationLogEntry, ModerationLogEntry.contribution_id == target.id)
+
+    assert services.act([target], actor=moderator, action="hide", reason="Advertising.", rule="spam") == 1
+    db.session.commit()
+    assert target.moderation_state == "hidden" and target.hidden_reason == "Advertising."
+    assert count(ModerationLogEntry, ModerationLogEntry.contribution_id == target.id) == logged + 1
+    assert count(Report, Report.contribution_id == target.id, Report.resolved_at.is_(None)) == 0
+    page = client.get("/c/access/s/fees").get_data(as_text=True)
+    assert "Advertising." in page and services.AUTO_HIDDEN not in page
+    assert "Advertising." in client.get("/c/access/moderation-log").get_data(as_text=True)
+
+    # The same decision again changes nothing and logs nothing.
+    assert services.act([target], actor=moderator, action="hide", reason="Advertising.") == 0
+    assert count(ModerationLogEntry, ModerationLogEntry.contribution_id == target.id) == logged + 1
+
+
 @pytest.mark.parametrize("data, message", [({"reason": "boring"}, "Choose why"), ({"reason": "other"}, "Say what is wrong")])
 def test_bad_reports_are_refused(client, consultation, citizen, data, message):
     target = comments.post_comment(consultation, actor=make_user(name="Ann"), body="Hello", section_key="fees")

@@ -57,6 +57,8 @@ def import_polis(folder: Path, consultation: Consultation) -> Imported:
     with comments_file.open(encoding="utf-8", newline="") as f:
         comments = list(csv.DictReader(f))
     votes = _votes(folder)
+    if not votes:
+        raise RuleViolation(f"{folder} holds no votes (votes.csv and participants-votes.csv are empty): nothing was imported.")
 
     participants = sorted({row["author-id"] for row in comments} | {voter for voter, _, _, _ in votes}, key=lambda p: (len(p), p))
     existing = dict(
@@ -135,10 +137,11 @@ def _votes(folder: Path) -> list[tuple[str, str, str, datetime]]:
     if history.is_file():
         with history.open(encoding="utf-8", newline="") as f:
             rows = sorted(csv.DictReader(f), key=lambda r: int(r.get("timestamp") or 0))
-        return [(r["voter-id"], r["comment-id"], r["vote"].strip(), _when(r.get("timestamp", ""))) for r in rows]
+        if rows:  # some exports carry an empty votes.csv beside a full participants-votes.csv
+            return [(r["voter-id"], r["comment-id"], r["vote"].strip(), _when(r.get("timestamp", ""))) for r in rows]
     matrix = folder / "participants-votes.csv"
     if not matrix.is_file():
-        raise RuleViolation(f"{folder} has neither votes.csv nor participants-votes.csv.")
+        raise RuleViolation(f"{folder} has no votes: votes.csv is missing or empty and there is no participants-votes.csv.")
     fixed = {"participant", "group-id", "n-comments", "n-votes", "n-agree", "n-disagree"}
     now = utcnow()
     found = []

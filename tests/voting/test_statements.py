@@ -2,6 +2,7 @@
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,30 @@ def test_statements_need_an_open_consultation(organisation, author, citizen):
 def polis_groups(folder: Path) -> dict[str, int]:
     with (folder / "participants-votes.csv").open(encoding="utf-8", newline="") as f:
         return {row["participant"]: int(row["group-id"]) for row in csv.DictReader(f) if row["group-id"] not in ("", None)}
+
+
+def test_an_empty_votes_csv_falls_back_to_participants_votes_and_no_votes_at_all_is_refused(app, consultation, tmp_path):
+    """An export with an empty votes.csv imported "0 votes" silently, and its map said nothing."""
+    source = POLIS / "scoop-hivemind.biodiversity"
+    folder = tmp_path / "export"
+    folder.mkdir()
+    shutil.copy(source / "comments.csv", folder / "comments.csv")
+    shutil.copy(source / "participants-votes.csv", folder / "participants-votes.csv")
+    (folder / "votes.csv").write_text("timestamp,datetime,comment-id,voter-id,vote\n", encoding="utf-8")  # the header only
+    runner = app.test_cli_runner()
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    shutil.copy(folder / "comments.csv", empty / "comments.csv")
+    shutil.copy(folder / "votes.csv", empty / "votes.csv")
+    refused = runner.invoke(args=["import-polis", str(empty), "--consultation", "taxis"])
+    assert refused.exit_code != 0 and "no votes" in refused.output
+    assert db.session.scalar(select(func.count()).select_from(Contribution).where(Contribution.consultation_id == consultation.id)) == 0
+
+    done = runner.invoke(args=["import-polis", str(folder), "--consultation", "taxis"])
+    assert done.exit_code == 0, done.output
+    votes = db.session.scalar(select(func.count()).select_from(Vote).where(Vote.consultation_id == consultation.id))
+    assert votes > 1000 and f"{votes} votes" in done.output
 
 
 def test_a_polis_export_imports_and_maps_like_polis(app, consultation):

@@ -39,10 +39,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-try:  # imported as bench.export
-    from bench.pages import ROOT, SENTENCES, consult_cli, reset_postgresql
-except ImportError:  # run as a script: bench/ is on sys.path
-    from pages import ROOT, SENTENCES, consult_cli, reset_postgresql
+if __package__ in (None, ""):  # run as a script: the repository root, so that `bench` imports
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.pages import ROOT, SENTENCES, consult_cli, reset_postgresql  # noqa: E402
 
 FORBIDDEN_DATABASES = ("test", "consult_dev")  # the test suite's and the developers' own
 CHUNK = 5_000

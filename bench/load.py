@@ -56,12 +56,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
-try:  # imported as bench.load
-    from bench.pages import BIN, HOST, ROOT, consult_cli, free_port, reset_postgresql, stop, wait_until_up
-    from bench.votes import Client, sign_in_all
-except ImportError:  # run as a script: bench/ is on sys.path
-    from pages import BIN, HOST, ROOT, consult_cli, free_port, reset_postgresql, stop, wait_until_up
-    from votes import Client, sign_in_all
+if __package__ in (None, ""):  # run as a script: the repository root, so that `bench` imports
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.pages import BIN, HOST, ROOT, consult_cli, free_port, reset_postgresql, stop, wait_until_up  # noqa: E402
+from bench.votes import Client, sign_in_all  # noqa: E402
 
 SLUG = "federal-source-code-policy"  # the demo's open consultation
 PASSWORD = "bench-password-1"

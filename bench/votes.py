@@ -41,38 +41,24 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
 
-try:  # imported by the tests as bench.votes
-    from bench.pages import (
-        BIN,
-        HOST,
-        ROOT,
-        Result,
-        consult_cli,
-        free_port,
-        load,
-        percentile_ms,
-        ratio,
-        report,
-        reset_postgresql,
-        stop,
-        wait_until_up,
-    )
-except ImportError:  # run as a script: bench/ is on sys.path
-    from pages import (
-        BIN,
-        HOST,
-        ROOT,
-        Result,
-        consult_cli,
-        free_port,
-        load,
-        percentile_ms,
-        ratio,
-        report,
-        reset_postgresql,
-        stop,
-        wait_until_up,
-    )
+if __package__ in (None, ""):  # run as a script: the repository root, so that `bench` imports
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.pages import (  # noqa: E402
+    BIN,
+    HOST,
+    ROOT,
+    Result,
+    consult_cli,
+    free_port,
+    load,
+    percentile_ms,
+    ratio,
+    report,
+    reset_postgresql,
+    stop,
+    wait_until_up,
+)
 
 SLUG = "federal-source-code-policy"  # the demo's open consultation
 PASSWORD = "bench-password-1"

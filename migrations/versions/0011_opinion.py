@@ -1,7 +1,7 @@
 """opinion map: meta statements (Pol.is's is-meta) and the k-smoothing state of the stored map
 
 Revision ID: 0011_opinion
-Revises: 0010_db
+Revises: 0011_anchors
 Create Date: 2026-12-07 10:00:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0011_opinion'
-down_revision = '0010_db'
+down_revision = '0011_anchors'
 branch_labels = None
 depends_on = None
 

@@ -446,9 +446,11 @@ def test_the_cli_writes_a_folder_or_a_zip_and_never_overwrites(app, tmp_path, mo
     assert doc["consultation"]["url"] == "https://consult.example/c/open-data"
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no temporary leftovers
 
-    again = runner.invoke(args=["export", "open-data", str(folder)])
+    again = runner.invoke(args=["export", "open-data", str(folder), "--base-url", "https://consult.example"])
     assert again.exit_code != 0 and "already exists" in again.output
 
+    # CONSULT_BASE_URL (the app's BASE_URL) serves when --base-url is not given
+    monkeypatch.setitem(app.config, "BASE_URL", "https://consult.example")
     zipped = runner.invoke(args=["export", "open-data", str(tmp_path / "out.zip"), "--zip"])
     assert zipped.exit_code == 0, zipped.output
     with zipfile.ZipFile(tmp_path / "out.zip") as archive:
@@ -456,6 +458,29 @@ def test_the_cli_writes_a_folder_or_a_zip_and_never_overwrites(app, tmp_path, mo
 
     missing = runner.invoke(args=["export", "no-such-thing", str(tmp_path / "x")])
     assert missing.exit_code != 0 and "No public consultation" in missing.output
+
+
+@pytest.mark.parametrize("base_url", [None, ""])
+def test_the_cli_refuses_to_export_without_the_sites_address_and_writes_nothing(app, tmp_path, monkeypatch, organisation, author, base_url):
+    """Without CONSULT_BASE_URL or --base-url every link in the record pointed at http://localhost."""
+    monkeypatch.setitem(app.config, "BASE_URL", base_url)
+    make_consultation(organisation, author=author, state="open", slug="open-data")
+    db.session.commit()
+    runner = app.test_cli_runner()
+    for args in (["export", "open-data", str(tmp_path / "out")], ["export", "open-data", str(tmp_path / "out.zip"), "--zip"]):
+        refused = runner.invoke(args=args)
+        assert refused.exit_code != 0
+        assert "CONSULT_BASE_URL" in refused.output and "--base-url" in refused.output
+        assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("base_url", ["consult.example", "ftp://consult.example", "https://", "javascript:alert(1)"])
+def test_the_cli_refuses_a_base_url_that_is_not_a_web_address(app, tmp_path, organisation, author, base_url):
+    make_consultation(organisation, author=author, state="open", slug="open-data")
+    db.session.commit()
+    refused = app.test_cli_runner().invoke(args=["export", "open-data", str(tmp_path / "out"), "--base-url", base_url])
+    assert refused.exit_code != 0 and "http:// or https://" in refused.output
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_demos_concluded_round_exports_valid_and_without_email_addresses(app, tmp_path):

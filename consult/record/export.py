@@ -78,8 +78,10 @@ def write_record(consultation: Consultation, sink: Sink) -> list[str]:
     with open_text("annotations.jsonld") as out:
         write_json(out, annotation_collection(consultation, page_size=page_size))
     for name, columns, rows in csv_tables(consultation, page_size=page_size):
-        # A byte-order mark, so that spreadsheets read the file as UTF-8.
-        with open_text(name, encoding="utf-8-sig") as out:
+        # Plain UTF-8, no byte-order mark: a BOM becomes part of the first column's name in the
+        # programs researchers use (Python, pandas, R); DATA-DICTIONARY.md says how to open the
+        # files as UTF-8 in Excel.
+        with open_text(name) as out:
             write_csv(out, columns, rows)
     return names
 

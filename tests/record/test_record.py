@@ -230,13 +230,13 @@ class Exported:
     built: Built | None = None
 
     def text(self, name: str) -> str:
-        return (self.folder / name).read_bytes().decode("utf-8-sig")  # as written: CSV lines end in CRLF
+        return (self.folder / name).read_bytes().decode("utf-8")  # as written: CSV lines end in CRLF
 
     def json(self, name: str) -> dict:
         return json.loads(self.text(name))
 
     def csv(self, name: str) -> list[dict[str, str]]:
-        with (self.folder / name).open(encoding="utf-8-sig", newline="") as handle:
+        with (self.folder / name).open(encoding="utf-8", newline="") as handle:
             return list(csv.DictReader(handle))
 
     def files(self) -> dict[str, str]:
@@ -399,6 +399,19 @@ def test_csv_files_parse_into_the_expected_rows(record):
     assert [r["action"] for r in record.csv("moderation_log.csv")] == ["hide", "block"]
 
 
+def test_no_file_starts_with_a_byte_order_mark(record):
+    """A BOM ended up in the first column's name for Python's csv, pandas and R ("\\ufeffid"), and
+    in front of the JSON for strict parsers; DATA-DICTIONARY.md tells Excel users how to open the
+    files as UTF-8 instead."""
+    for path in sorted(record.folder.rglob("*")):
+        if path.is_file():
+            assert not path.read_bytes().startswith(b"\xef\xbb\xbf"), path.name
+    for name in CSV_FILES:
+        with (record.folder / name).open(encoding="utf-8", newline="") as handle:
+            header = next(csv.reader(handle))
+        assert header[0] in ("id", "contribution_id", "version", "theme_id"), (name, header[0])
+
+
 def test_readme_names_the_licence(record):
     readme = record.text("README.md")
     assert readme.startswith("# Open policy record: Open data policy\n")
@@ -415,7 +428,7 @@ def test_the_download_is_a_zip_of_the_same_files(app, client, record):
     assert int(response.headers["Content-Length"]) == len(body)
     with zipfile.ZipFile(io.BytesIO(body)) as archive:
         assert archive.testzip() is None
-        files = {name: archive.read(name).decode("utf-8-sig") for name in archive.namelist()}
+        files = {name: archive.read(name).decode("utf-8") for name in archive.namelist()}
     assert set(files) == set(record.files())
     downloaded = json.loads(files["record.json"])
     assert schema_errors(downloaded) == []
@@ -574,7 +587,7 @@ def test_themes_and_summaries_wait_for_the_outcome(client, organisation, author,
 
     def record() -> tuple[dict, str]:
         with zipfile.ZipFile(io.BytesIO(client.get("/c/notes/record.zip").data)) as z:
-            return json.loads(z.read("record.json")), z.read("themes.csv").decode("utf-8-sig")
+            return json.loads(z.read("record.json")), z.read("themes.csv").decode("utf-8")
 
     doc, themes_csv = record()
     assert doc["themes"] == [] and doc["section_summaries"] == [] and "DRAFT" not in themes_csv

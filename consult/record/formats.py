@@ -14,6 +14,7 @@ from typing import IO, Any
 from consult.comments import w3c
 from consult.contributions.models import ContributionKind
 from consult.core import links
+from consult.core.text import escape_markdown
 from consult.proposals.models import Consultation, Version
 from consult.proposals.services import diff_versions, draft_as_markdown
 from consult.record import rows
@@ -91,9 +92,10 @@ def readme(c: Consultation, versions: list[Version], exported_at: datetime) -> s
     )
     published = "\n".join(f"- version {v.number}, published {rfc3339(v.published_at)}" for v in versions) or "- none yet"
     diffs = ", ".join(f"`diffs/{a.number}-{b.number}.md`" for a, b in itertools.pairwise(versions)) or "none (one version)"
-    return f"""# Open policy record: {c.title}
+    title, organisation = escape_markdown(c.title, inline=True), escape_markdown(c.organisation.name, inline=True)
+    return f"""# Open policy record: {title}
 
-{c.organisation.name} consulted the public on “{c.title}” with Consult:
+{organisation} consulted the public on “{title}” with Consult:
 {links.url("proposals.consultation", slug=c.slug)}
 
 This is the record of that consultation as anyone could read it on {rfc3339(exported_at)}
@@ -104,7 +106,7 @@ Versions of the text:
 
 ## Licence
 
-The policy text, the contributions and this record are published under **{lic["name"]}**
+The policy text, the contributions and this record are published under **{escape_markdown(lic["name"], inline=True)}**
 (`{lic["id"]}`){f": {lic['url']}" if lic["url"] else "."}
 
 ## Files
@@ -139,8 +141,13 @@ def version_markdown(version: Version) -> str:
 CRITIC_MARKUP = {"equal": "{}", "delete": "{{--{}--}}", "insert": "{{++{}++}}"}
 
 
-def _redline(ops) -> str:
-    return "".join(CRITIC_MARKUP[op.kind].format(op.text) for op in ops)
+def _redline(ops, *, line_start: bool = True) -> str:
+    """The ops in CriticMarkup, their words escaped (they are the text as readers see it)."""
+    out: list[str] = []
+    for op in ops:
+        out.append(CRITIC_MARKUP[op.kind].format(escape_markdown(op.text, line_start=line_start)))
+        line_start = op.text.endswith("\n")
+    return "".join(out)
 
 
 def diff_markdown(c: Consultation, old: Version, new: Version) -> str:
@@ -150,18 +157,18 @@ def diff_markdown(c: Consultation, old: Version, new: Version) -> str:
     amendment_url = rows.url_maker("amendments.show", contribution_id=None)
     cited = rows.cited_by_section(c, new)
     lines = [
-        f"# {c.title}: changes from version {old.number} to version {new.number}",
+        f"# {escape_markdown(c.title, inline=True)}: changes from version {old.number} to version {new.number}",
         "",
         f"Version {old.number} was published {rfc3339(old.published_at)}, version {new.number} {rfc3339(new.published_at)}.",
         "Removed words are marked {--like this--}, added words {++like this++} (CriticMarkup), in the text as readers see it.",
     ]
     if new.change_note:
-        lines += ["", f"Note of version {new.number}: {new.change_note}"]
+        lines += ["", f"Note of version {new.number}: {escape_markdown(new.change_note)}"]
     for d in diff_versions(old, new):
         section = d.new or d.old
-        lines += ["", f"## {section.heading}", "", f"Section `{d.key}`: {d.status}."]
+        lines += ["", f"## {escape_markdown(section.heading, inline=True)}", "", f"Section `{d.key}`: {d.status}."]
         if d.old is not None and d.new is not None and any(op.kind != "equal" for op in d.heading_ops):
-            lines += ["", f"Heading: {_redline(d.heading_ops)}"]
+            lines += ["", f"Heading: {_redline(d.heading_ops, line_start=False)}"]
         if d.status != "kept":
             lines += ["", _redline(d.text_ops)]
         sources = cited.get(d.key, []) if d.new is not None else []

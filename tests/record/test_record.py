@@ -597,3 +597,91 @@ def test_themes_and_summaries_wait_for_the_outcome(client, organisation, author,
     doc, themes_csv = record()
     assert [t["name"] for t in doc["themes"]] == ["DRAFT-THEME"] and doc["themes"][0]["cites"] == [words.id]
     assert doc["section_summaries"][0]["summary"] == "DRAFT-SECTION-SUMMARY" and "DRAFT-THEME" in themes_csv
+
+
+HOSTILE_TITLE = "<script>alert(1)</script> *not bold* [x](javascript:alert(1))"
+
+
+def _render_record_markdown(source: str) -> str:
+    """A record's Markdown file as a CommonMark reader with CriticMarkup shows it (raw HTML
+    allowed: not Consult's sanitising pipeline)."""
+    from markdown_it import MarkdownIt
+
+    critic = re.sub(r"(?<!\\)\{\+\+(.*?)(?<!\\)\+\+\}", r"<ins>\1</ins>", source, flags=re.S)
+    critic = re.sub(r"(?<!\\)\{--(.*?)(?<!\\)--\}", r"<del>\1</del>", critic, flags=re.S)
+    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).render(critic)
+
+
+def test_plain_text_in_the_markdown_files_comes_out_literally(app, tmp_path, author):
+    """Titles, organisation names, headings, change notes and the words of a diff are text: a
+    title like <script> or *not bold* or [x](javascript:...) was written into README.md and the
+    diff as Markdown, so any reader of the files ran it, emphasised it or linked it."""
+    from html.parser import HTMLParser
+
+    from consult.proposals.importing import split_markdown
+    from tests.factories import make_organisation
+
+    organisation = make_organisation(name="<b>Org</b> _of_ [Things](javascript:x)")
+    actor = make_user(role="author", organisation=organisation)
+    c = make_consultation(
+        organisation,
+        author=actor,
+        title=HOSTILE_TITLE,
+        slug="hostile",
+        text="## \\<img src=x onerror=alert(1)\\> \\*not bold\\*\n\nUse `<script>` tags carefully.\n\n## Plain\n\nNothing here.\n",
+    )
+    proposals.save_draft_text(
+        c,
+        split_markdown(
+            "## \\<img src=x onerror=alert(1)\\> \\*not bold\\*\n\nUse `<script>` and `[y](javascript:y)` tags carefully.\n\n"
+            "## Plain\n\nNothing here.\n"
+        ),
+        actor=actor,
+    )
+    proposals.publish_version(c, actor=actor, note="**Changed** <i>this</i>\n# and [that](javascript:z)\n- item")
+    db.session.commit()
+    with app.test_request_context(base_url=BASE):
+        export.write_folder(c, tmp_path / "hostile")
+    exported = Exported(tmp_path / "hostile")
+
+    class Shown(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.tags, self.hrefs, self.text = set(), [], []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.add(tag)
+            self.hrefs += [value for name, value in attrs if name == "href"]
+
+        def handle_endtag(self, tag):
+            self.text.append(" ")
+
+        def handle_data(self, data):
+            self.text.append(data)
+
+    heading = "<img src=x onerror=alert(1)> *not bold*"
+    expected = {
+        "README.md": [HOSTILE_TITLE, organisation.name],
+        "diffs/1-2.md": [
+            HOSTILE_TITLE,
+            heading,
+            "<script>",
+            "[y](javascript:y)",
+            "**Changed** <i>this</i> # and [that](javascript:z) - item",
+        ],
+        "versions/1.md": [heading],
+        "versions/2.md": [heading],
+    }
+    for name, literal in expected.items():
+        shown = Shown()
+        shown.feed(_render_record_markdown(exported.text(name)))
+        text = " ".join("".join(shown.text).split())
+        assert not shown.tags & {"script", "img", "b", "i", "em"}, (name, shown.tags)
+        assert all(href.startswith(BASE) or href.startswith("https://") for href in shown.hrefs), (name, shown.hrefs)
+        for words in literal:
+            assert words in text, (name, words, text)
+    # versions/N.md imports back: the same headings, literal characters and all
+    for version in c.versions:
+        reread = split_markdown(exported.text(f"versions/{version.number}.md"))
+        assert [(s.heading, s.body) for s in reread] == [(s.heading, s.body) for s in version.sections]
+    assert c.version(1).sections[0].heading == heading

@@ -45,6 +45,7 @@ def record_document(c: Consultation, exported_at: datetime, *, page_size: int = 
         "section_summaries": rows.section_summary_rows(c, page_size=page_size),
         "moderation_log": rows.moderation_log_rows(c, page_size=page_size),
         "staff_log": rows.staff_log_rows(c, page_size=page_size),
+        "opinion_map": rows.opinion_map_row(c),
     }
 
 
@@ -113,11 +114,13 @@ The policy text, the contributions and this record are published under **{escape
 
 | file | what it holds |
 | --- | --- |
-| `record.json` | everything, with stable ids: the consultation, versions, sections, contributions, vote tallies, the organisation's answers to amendments, citations (which contributions each change of the text came from), themes, summaries, the public moderation log and the staff log (what the organisation's authors, admins and moderators did, and when) (format `{FORMAT}` version {FORMAT_VERSION}) |
+| `record.json` | everything, with stable ids: the consultation, versions, sections, contributions, vote tallies, the organisation's answers to amendments, citations (which contributions each change of the text came from), themes, summaries, the public moderation log, the staff log (what the organisation's authors, admins and moderators did, and when) and the opinion map (format `{FORMAT}` version {FORMAT_VERSION}) |
 | `versions/N.md` | the text of version N, in Markdown |
 | `diffs/N-M.md` | what changed from version N to version M, word by word ({diffs}) |
 | `annotations.jsonld` | annotations on passages of the text and their replies, as a W3C Web Annotation collection |
-| `contributions.csv`, `amendments.csv`, `tallies.csv`, `sections.csv`, `citations.csv`, `themes.csv`, `moderation_log.csv` | the same data as tables, for spreadsheets (UTF-8) |
+| `contributions.csv`, `amendments.csv`, `tallies.csv`, `sections.csv`, `citations.csv`, `themes.csv`, `moderation_log.csv`, `opinion_map.csv` | the same data as tables, for spreadsheets (UTF-8 without a byte-order mark: see the data dictionary for opening them in Excel) |
+| [`DATA-DICTIONARY.md`](DATA-DICTIONARY.md) | what every field of `record.json` and every CSV column means, and every value it can take |
+| [`schema/record.schema.json`](schema/record.schema.json) | the JSON Schema (draft 2020-12) of `record.json`, for checking it with a program |
 
 In the CSV files, text that begins with `=`, `+`, `-`, `@` or a tab starts with an apostrophe,
 so that spreadsheets do not run it as a formula; `record.json` has the exact text.
@@ -265,6 +268,11 @@ def csv_tables(c: Consultation, *, page_size: int = rows.PAGE_SIZE) -> Iterator[
         "moderation_log.csv",
         ["id", "created_at", "action", "rule", "reason", "contribution_id"],
         rows.moderation_log_rows(c, page_size=page_size),
+    )
+    yield (
+        "opinion_map.csv",
+        ["kind", "group", "participants", "statement_id", "direction", *rows.OPINION_STATS, "statement"],
+        rows.opinion_map_table_rows(c),
     )
 
 

@@ -1,5 +1,5 @@
 """The open policy record (``consult export``, ``/c/SLUG/record.zip``): every file it writes, checked
-against docs/record.schema.json, the W3C Web Annotation MUSTs and what the public may see."""
+against its JSON Schema (schema/record.schema.json in the record), the W3C Web Annotation MUSTs and what the public may see."""
 
 from __future__ import annotations
 
@@ -40,10 +40,19 @@ from tests.factories import make_consultation, make_user
 from tests.w3c_validation import explain, must_failures
 
 BASE = "http://consult.test"
-SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "record.schema.json").read_text(encoding="utf-8"))
+SCHEMA = json.loads((export.BUNDLED / "schema" / "record.schema.json").read_text(encoding="utf-8"))
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 SECRETS = ("HIDDEN-WORDS", "DELETED-WORDS", "BLOCKED-WORDS", "PENDING-WORDS")
-CSV_FILES = ["contributions.csv", "amendments.csv", "tallies.csv", "sections.csv", "citations.csv", "themes.csv", "moderation_log.csv"]
+CSV_FILES = [
+    "contributions.csv",
+    "amendments.csv",
+    "tallies.csv",
+    "sections.csv",
+    "citations.csv",
+    "themes.csv",
+    "moderation_log.csv",
+    "opinion_map.csv",
+]
 
 
 def schema_errors(document: dict) -> list[str]:
@@ -265,6 +274,8 @@ def test_the_record_has_every_file(record):
         "diffs/1-2.md",
         "annotations.jsonld",
         *CSV_FILES,
+        "DATA-DICTIONARY.md",
+        "schema/record.schema.json",
     }
 
 
@@ -409,7 +420,7 @@ def test_no_file_starts_with_a_byte_order_mark(record):
     for name in CSV_FILES:
         with (record.folder / name).open(encoding="utf-8", newline="") as handle:
             header = next(csv.reader(handle))
-        assert header[0] in ("id", "contribution_id", "version", "theme_id"), (name, header[0])
+        assert header[0] in ("id", "contribution_id", "version", "theme_id", "kind"), (name, header[0])
 
 
 def test_readme_names_the_licence(record):
@@ -453,7 +464,7 @@ def test_the_cli_writes_a_folder_or_a_zip_and_never_overwrites(app, tmp_path, mo
     folder = tmp_path / "out"
     done = runner.invoke(args=["export", "open-data", str(folder), "--base-url", "https://consult.example"])
     assert done.exit_code == 0, done.output
-    assert "Wrote the record of open-data (13 files)" in done.output
+    assert "Wrote the record of open-data (16 files)" in done.output
     doc = json.loads((folder / "record.json").read_text(encoding="utf-8"))
     assert schema_errors(doc) == []
     assert doc["consultation"]["url"] == "https://consult.example/c/open-data"
@@ -496,7 +507,7 @@ def test_the_cli_refuses_a_base_url_that_is_not_a_web_address(app, tmp_path, org
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_demos_concluded_round_exports_valid_and_without_email_addresses(app, tmp_path):
+def test_the_demos_concluded_round_exports_valid_documented_and_without_email_addresses(app, tmp_path):
     from consult.demo import load_demo
 
     load_demo()
@@ -507,6 +518,11 @@ def test_the_demos_concluded_round_exports_valid_and_without_email_addresses(app
     exported = Exported(tmp_path / "demo")
     doc = exported.json("record.json")
     assert schema_errors(doc) == []
+    # against the schema it carries, and every field, value and column in its data dictionary
+    from tests.record.test_record_bundle import bundled_schema_errors, undocumented
+
+    assert bundled_schema_errors(exported) == []
+    assert undocumented(exported) == []
     assert len(doc["versions"]) == 2 and doc["themes"] and doc["moderation_log"]
     annotations = exported.json("annotations.jsonld")
     assert must_failures(annotations, "collection") == [], explain(annotations, "collection")
@@ -677,7 +693,7 @@ def test_plain_text_in_the_markdown_files_comes_out_literally(app, tmp_path, aut
         shown.feed(_render_record_markdown(exported.text(name)))
         text = " ".join("".join(shown.text).split())
         assert not shown.tags & {"script", "img", "b", "i", "em"}, (name, shown.tags)
-        assert all(href.startswith(BASE) or href.startswith("https://") for href in shown.hrefs), (name, shown.hrefs)
+        assert all(href.startswith((BASE, "https://")) or ":" not in href for href in shown.hrefs), (name, shown.hrefs)
         for words in literal:
             assert words in text, (name, words, text)
     # versions/N.md imports back: the same headings, literal characters and all

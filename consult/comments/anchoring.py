@@ -388,6 +388,26 @@ def _terms(text: str) -> frozenset[str]:
     return frozenset(_TERM.findall(text.casefold()))
 
 
+def _cuts_a_word(text: str, offset: int) -> bool:
+    """Whether ``offset`` falls inside a word or a number ("2|.5", "2.|5", "wor|d")."""
+    before, after = text[offset - 1 : offset], text[offset : offset + 1]
+    if not before or not after or offset < 0:
+        return False
+    if _TERM.match(before) and _TERM.match(after):
+        return True
+    return (before.isdigit() and after in ".," and text[offset + 1 : offset + 2].isdigit()) or (
+        before in ".," and after.isdigit() and text[offset - 2 : offset - 1].isdigit()
+    )
+
+
+def _keeps_word_ends(anchor: TextAnchor, text: str, start: int, end: int) -> bool:
+    """Whether an occurrence at start:end of ``text`` cuts no word or number that the anchor's
+    quote did not already cut in the old text."""
+    return (not _cuts_a_word(text, start) or _cuts_a_word(anchor.prefix + anchor.exact, len(anchor.prefix))) and (
+        not _cuts_a_word(text, end) or _cuts_a_word(anchor.exact + anchor.suffix, len(anchor.exact))
+    )
+
+
 @dataclass(frozen=True)
 class _Quote:
     """An anchor's ``exact``, prepared once however many anchors share it."""
@@ -603,16 +623,15 @@ class _Reanchoring:
         key = anchor.section_key
         same_section = key in self.sections
         near = anchor.start
+        quote = self.quote(anchor.exact) if len(anchor.exact) <= MAX_QUOTE_LENGTH else None
         if same_section and key in self.old_texts:  # rule 1
             mapping = self.offset_map(key)
             start, end = mapping.start(anchor.start), mapping.end(anchor.end)
-            if anchor.exact and self.sections[key].text[start : max(start, end)] == anchor.exact:
+            text = self.sections[key].text
+            if anchor.exact and text[start : max(start, end)] == anchor.exact and self.keeps_word_ends(anchor, quote, text, start, end):
                 return self.placed(AnchorState.ANCHORED, key, start, end, 1.0)
             near = start
-        if len(anchor.exact) > MAX_QUOTE_LENGTH:
-            return _ORPHANED
-        quote = self.quote(anchor.exact)
-        if not quote.normalised:
+        if quote is None or not quote.normalised:
             return _ORPHANED
         if same_section and (span := self.exact_in_section(anchor, quote, near)):  # rule 2
             return self.placed(AnchorState.ANCHORED, key, *span, 1.0)
@@ -636,11 +655,24 @@ class _Reanchoring:
         text = self.sections[key].text
         return Placement(state, key, start, end, text[start:end], *quote_context(text, start, end), score)
 
+    @staticmethod
+    def keeps_word_ends(anchor: TextAnchor, quote: _Quote | None, text: str, start: int, end: int) -> bool:
+        """Rules 1, 2 and 4 accept an exact occurrence only if it cuts no word or number that the
+        quote did not cut in the old text: "at least 2" is not unchanged in "at least 2.5 metres",
+        the number was edited (rules 3 and 5 find it, CHANGED). A quote too short to match
+        fuzzily (:data:`MIN_FUZZY_CHARACTERS`, such as "20") has no better place to go and
+        keeps its exact occurrence; so does an overlong one (rule 1 only)."""
+        return quote is None or not quote.fuzzy or _keeps_word_ends(anchor, text, start, end)
+
     def exact_in_section(self, anchor: TextAnchor, quote: _Quote, near: int) -> tuple[int, int] | None:
         """Rule 2: the occurrence nearest ``near``, among those in matching context if any."""
-        found = [(start, end) for key, start, end in self.occurrences(quote) if key == anchor.section_key]
+        text = self.sections[anchor.section_key].text
+        found = [
+            (start, end)
+            for key, start, end in self.occurrences(quote)
+            if key == anchor.section_key and self.keeps_word_ends(anchor, quote, text, start, end)
+        ]
         if len(found) > 1:
-            text = self.sections[anchor.section_key].text
             in_context = [span for span in found if _context_score(anchor, text, *span) >= CONTEXT_THRESHOLD]
             found = in_context or found
         return min(found, key=lambda span: abs(span[0] - near), default=None)
@@ -714,7 +746,11 @@ class _Reanchoring:
     def exact_elsewhere(self, anchor: TextAnchor, quote: _Quote) -> tuple[str, int, int] | None:
         """Rule 4: the only occurrence in the other sections, or else the one whose context
         matches best (ties go to document order)."""
-        found = [hit for hit in self.occurrences(quote) if hit[0] != anchor.section_key]
+        found = [
+            (key, start, end)
+            for key, start, end in self.occurrences(quote)
+            if key != anchor.section_key and self.keeps_word_ends(anchor, quote, self.sections[key].text, start, end)
+        ]
         if len(found) <= 1:
             return found[0] if found else None
         return max(found, key=lambda hit: _context_score(anchor, self.sections[hit[0]].text, hit[1], hit[2]))
@@ -752,7 +788,8 @@ def reanchor(anchors: Sequence[TextAnchor], old_texts: Mapping[str, str], new_te
     1. Diff: if the section key exists in both versions, the anchor's offsets are mapped
        through a character diff of the old and new section text (computed once per section,
        see ``_OffsetMap``). If the mapped span holds exactly ``exact``, the anchor is
-       ANCHORED there.
+       ANCHORED there. In rules 1, 2 and 4, an occurrence must not cut a word or a number
+       that the quote did not cut in the old text (see ``keeps_word_ends``).
     2. Same section, exact: ``exact`` is searched for in the new section, ignoring
        differences in whitespace (as :func:`locate_quote` does). Among several occurrences,
        those whose prefix and suffix match (:data:`CONTEXT_THRESHOLD`) come first, and the

@@ -282,6 +282,17 @@ def test_a_small_edit_stays_changed_in_its_section_rather_than_moving_to_the_sam
     assert (placement.state, placement.section_key, placement.exact) == (AnchorState.CHANGED, "paths", "at least 2.5 metres wide")
 
 
+def test_an_edited_number_is_changed_not_anchored_inside_its_new_form() -> None:
+    old = {"s": "Footpaths must be at least 2 metres wide."}
+    new = {"s": "Footpaths must be at least 2.5 metres wide."}
+    placement = place(old, new, "s", "must be at least 2")
+    assert (placement.state, placement.exact) == (AnchorState.CHANGED, "must be at least 2.5")
+    assert place(old, new, "s", "2").state is AnchorState.ANCHORED  # too short to match fuzzily: the digit it was
+    # A selection that cut a word in the old text may cut it in the new one.
+    cut = place({"s": "Footpaths must be wide."}, {"s": "New footpaths must be wide."}, "s", "otpaths must")
+    assert (cut.state, cut.exact) == (AnchorState.ANCHORED, "otpaths must")
+
+
 def test_a_short_quote_reworded_beyond_a_small_edit_still_needs_its_context() -> None:
     """The diff maps "Federal Government agreement." (introduction of the draft policy) onto
     "Federal Government-wide reuse." (78%), in another sentence: not a small edit, and the

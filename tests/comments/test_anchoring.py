@@ -464,6 +464,23 @@ REAL_QUOTES = [
         "scope-and-applicability",
         "should promptly begin working together to implement this policy",
     ),
+    # Small edits in short quotes, same section, whose context changed too: "National Security
+    # Systems, agencies" -> "NSS, agencies", and "This policy does not require" -> "i.e., they do
+    # not require".
+    RealQuote(
+        "scope-and-applicability",
+        "Systems, agencies shall follow",
+        AnchorState.CHANGED,
+        "scope-and-applicability",
+        "NSS, agencies shall follow",
+    ),
+    RealQuote(
+        "scope-and-applicability",
+        "does not require that existing",
+        AnchorState.CHANGED,
+        "scope-and-applicability",
+        "do not require that existing",
+    ),
     # Removed: the final policy has no "Instructions for Public Comment" page.
     RealQuote(
         "instructions-for-public-comment",

@@ -7,6 +7,7 @@ from itertools import pairwise
 from typing import Any
 
 from consult.amendments import services as amendments
+from consult.comments import services as comments
 from consult.contributions.models import Contribution
 from consult.core.models import db
 from consult.moderation import services as moderation
@@ -30,6 +31,7 @@ class Outcome:
     section_summaries: dict
     figures: moderation.Figures
     sections: dict[str, Section]
+    orphaned: dict[int, list]  # per version id: the annotations whose passage it no longer has
 
     def context(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -38,7 +40,8 @@ class Outcome:
 def outcome_of(consultation: Consultation) -> Outcome:
     """The outcome as the public sees it (a preview before the consultation is concluded): each
     published version's changed sections with the contributions they cite, every visible
-    amendment with its tally and answer, the themes and section summaries, and the figures."""
+    amendment with its tally and answer, the themes and section summaries, the figures, and
+    the annotations whose quoted passage each new version no longer has."""
     c = consultation
     published = c.published_versions
     changes = [
@@ -56,4 +59,5 @@ def outcome_of(consultation: Consultation) -> Outcome:
         section_summaries=moderation.section_summaries(c),
         figures=moderation.figures(c),
         sections={s.key: s for v in published for s in v.sections},
+        orphaned={newer.id: [c for _, c in comments.orphaned_on(newer, None)] for _, newer in pairwise(published)},
     )

@@ -85,6 +85,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from consult.core import views as core_views
     from consult.moderation import views as moderation_views
     from consult.notifications import services as notifications  # noqa: F401  (its tables and jobs)
+    from consult.notifications import sources as notification_sources  # noqa: F401  (its receivers and jobs)
     from consult.outcome import views as outcome_views
     from consult.proposals import views as proposals_views
     from consult.record import views as record_views

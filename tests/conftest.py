@@ -130,22 +130,28 @@ class QueuedJobs:
     #: Queued after every commit that touches what search shows (tests/search checks it): other
     #: tests need not list it.
     SEARCH_UPDATE = "apply_search_outbox"
+    #: Queued after every commit that records an event (a comment posted, a consultation opened;
+    #: tests/notifications checks it): other tests need not list it either.
+    FAN_OUT = "fan_out"
 
-    def pending(self, *, search: bool = False) -> list[str]:
+    def _listed(self, name: str, *, search: bool, notifications: bool) -> bool:
+        return (search or name != self.SEARCH_UPDATE) and (notifications or name != self.FAN_OUT)
+
+    def pending(self, *, search: bool = False, notifications: bool = False) -> list[str]:
         """The names of the jobs waiting to run now (not those queued for a later date);
-        ``search``: with the search index's update too."""
+        ``search``: with the search index's update too; ``notifications``: with the fan-outs."""
         now = datetime.now(UTC).replace(tzinfo=None)
         names = [task.name for task in self.huey.pending() if task.eta is None or task.eta <= now]
-        return names if search else [name for name in names if name != self.SEARCH_UPDATE]
+        return [name for name in names if self._listed(name, search=search, notifications=notifications)]
 
-    def run(self, *, search: bool = False) -> int:
+    def run(self, *, search: bool = False, notifications: bool = False) -> int:
         """Run every queued job (and every retry due now); returns how many ran (``search``:
-        counting the search index's updates)."""
+        counting the search index's updates; ``notifications``: the fan-outs)."""
         ran = 0
         now = datetime.now(UTC).replace(tzinfo=None)
         while (task := self.huey.dequeue()) is not None:
             self.huey.execute(task)  # one due later goes to the schedule instead
-            ran += (task.eta is None or task.eta <= now) and (search or task.name != self.SEARCH_UPDATE)
+            ran += (task.eta is None or task.eta <= now) and self._listed(task.name, search=search, notifications=notifications)
         return ran
 
 

@@ -24,7 +24,14 @@ from consult.contributions.services import BODY_RULES, MAX_QUOTE_LENGTH, add_con
 from consult.core import text
 from consult.core.errors import RuleViolation
 from consult.core.models import db, upsert_insert, utcnow
-from consult.core.signals import consultation_concluding, version_published
+from consult.core.signals import (
+    amendment_answered,
+    amendment_incorporated,
+    amendment_supported,
+    cited_in_change,
+    consultation_concluding,
+    version_published,
+)
 from consult.permissions import Action, authorize, visible_contributions, visible_supporters
 from consult.proposals.models import Consultation, Section, SectionChange, Version
 from consult.proposals.services import MAX_SECTION_LENGTH, draft_for_editing, get_visible_consultation, hold_open
@@ -111,12 +118,15 @@ def co_support(amendment: Amendment, *, actor: User) -> None:
     now = hold_open(amendment.contribution.consultation)
     # One statement that leaves the row there however many of one person's requests race: the
     # lock on the consultation is shared, so two of them can both find no row before inserting.
-    db.session.execute(
+    joined = db.session.execute(
         upsert_insert(AmendmentSupporter)
         .values(amendment_id=amendment.contribution_id, user_id=actor.id, created_at=now)
         .on_conflict_do_nothing(index_elements=["amendment_id", "user_id"])
-    )
+        .returning(AmendmentSupporter.id)
+    ).first()
     db.session.expire(amendment, ["supporters"])
+    if joined is not None:
+        amendment_supported.send(amendment.contribution, actor=actor)
 
 
 def leave_support(amendment: Amendment, *, actor: User) -> None:
@@ -165,6 +175,7 @@ def answer_amendment(amendment: Amendment, *, actor: User, decision: str, reason
         target_id=amendment.contribution_id,
         detail={"decision": decision},
     )
+    amendment_answered.send(amendment.contribution, actor=actor, decision=decision, reason=reason)
 
 
 # ---- reading -------------------------------------------------------------------------------
@@ -522,8 +533,10 @@ def citations_of(version: Version) -> dict[str, list[Contribution]]:
 
 @version_published.connect
 def _mark_incorporated(sender, *, version: Version, **_):
-    """Publishing a version marks the accepted amendments it cites as incorporated."""
+    """Publishing a version marks the accepted amendments it cites as incorporated, and tells
+    (by signals) of each amendment incorporated and of every other contribution its changes cite."""
     ids = select(Citation.contribution_id).where(Citation.version_id == version.id)
+    incorporated: set[int] = set()
     for amendment in db.session.scalars(
         select(Amendment).where(
             Amendment.contribution_id.in_(ids),
@@ -533,3 +546,13 @@ def _mark_incorporated(sender, *, version: Version, **_):
     ):
         amendment.state = AmendmentState.INCORPORATED
         amendment.incorporated_version_id = version.id
+        incorporated.add(amendment.contribution_id)
+        amendment_incorporated.send(amendment.contribution, version=version)
+    cited: dict[int, list[str]] = defaultdict(list)
+    for key, contribution_id in db.session.execute(
+        select(Citation.section_key, Citation.contribution_id).where(Citation.version_id == version.id).order_by(Citation.id)
+    ):
+        if contribution_id not in incorporated:
+            cited[contribution_id].append(key)
+    for contribution_id, keys in cited.items():
+        cited_in_change.send(db.session.get(Contribution, contribution_id), version=version, section_keys=keys)

@@ -21,7 +21,7 @@ from consult.contributions.services import COMMENT_BODY, MAX_QUOTE_LENGTH, add_c
 from consult.core import links
 from consult.core.errors import RuleViolation
 from consult.core.models import db, utcnow
-from consult.core.signals import version_published
+from consult.core.signals import annotations_reanchored, version_published
 from consult.permissions import Action, authorize, visible_consultations, visible_contributions
 from consult.proposals.models import Consultation, Section, Version
 from consult.proposals.services import get_visible_consultation
@@ -400,6 +400,10 @@ def reanchor_annotations(version: Version, previous: Version) -> dict[str, int]:
                 }
             )
     db.session.execute(insert(Anchor), rows)
+    # Those placed anew (one already orphaned stays so, and its author was told when it was orphaned).
+    annotations_reanchored.send(
+        version, placements=[(row["contribution_id"], row["state"], row["section_key"]) for row in rows[: len(placed)]]
+    )
     counts: dict[str, int] = defaultdict(int)
     for row in rows:
         counts[row["state"]] += 1

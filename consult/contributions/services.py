@@ -16,6 +16,7 @@ from consult.contributions.models import Contribution, ContributionKind
 from consult.core import text
 from consult.core.errors import RuleViolation
 from consult.core.models import db
+from consult.core.signals import contribution_posted
 from consult.moderation import services as moderation
 from consult.permissions import Action, authorize
 from consult.proposals.models import Consultation
@@ -107,6 +108,7 @@ def add_contribution(
     db.session.add(contribution)
     db.session.flush()
     moderation.held(contribution)
+    contribution_posted.send(contribution, actor=actor)
     return contribution
 
 

@@ -24,6 +24,7 @@ from consult.contributions.models import Contribution, ContributionKind, Moderat
 from consult.core import text
 from consult.core.errors import RuleViolation
 from consult.core.models import db, utcnow
+from consult.core.signals import contribution_approved, contribution_hidden, contribution_restored
 from consult.moderation.models import (
     Block,
     ContributionTheme,
@@ -143,6 +144,7 @@ def report(contribution: Contribution, *, actor: User, reason: str, detail: str 
                 rule=f"{report_threshold()} reports",
                 reason=AUTO_HIDDEN,
             )
+            contribution_hidden.send(contribution, actor=None, reason=AUTO_HIDDEN)
     db.session.flush()
     return contribution.moderation_state == ModerationState.HIDDEN
 
@@ -248,13 +250,17 @@ def act(contributions: Sequence[Contribution], *, actor: User, action: Operation
     changed = 0
     for c in contributions:
         authorize(actor, Action.MODERATE, c.consultation)
+        told = None  # what its author and followers are to hear of it (by a signal, below)
         if operation is Operation.HIDE and c.moderation_state != ModerationState.HIDDEN:
             c.moderation_state, c.hidden_reason, c.hidden_at = ModerationState.HIDDEN, reason, now
+            told = contribution_hidden
         elif operation is Operation.HIDE and c.hidden_reason != reason:
             # Hidden already (by reports, "until a moderator reviews it", or for another reason):
             # the moderator's decision and its reason replace that text and go on the record.
             c.hidden_reason = reason
+            told = contribution_hidden
         elif operation is not Operation.HIDE and c.moderation_state != ModerationState.VISIBLE:
+            told = contribution_approved if c.moderation_state == ModerationState.PENDING else contribution_restored
             c.moderation_state, c.hidden_reason, c.hidden_at = ModerationState.VISIBLE, "", None
         elif operation is not Operation.APPROVE:
             continue  # already so: nothing to log
@@ -268,6 +274,9 @@ def act(contributions: Sequence[Contribution], *, actor: User, action: Operation
             target_id=c.id,
             detail={"rule": rule} if rule else None,
         )
+        if told is not None:
+            db.session.flush()
+            told.send(c, actor=actor, reason=reason)
     ids = [c.id for c in contributions]
     db.session.execute(
         update(Report)

@@ -70,6 +70,12 @@ def contribution_target(contribution: Contribution | int) -> str:
     return f"contribution:{contribution if isinstance(contribution, int) else contribution.id}"
 
 
+#: Kinds about one person's contribution that also reach its followers: recorded without a
+#: recipient when there is nobody else to address (a reply to one's own comment still reaches
+#: the thread's followers; an answer to an amendment whose author left, its followers).
+FOLLOWED_PERSONAL_KINDS = frozenset({EventKind.REPLY, EventKind.AMENDMENT_ANSWERED, EventKind.AMENDMENT_INCORPORATED})
+
+
 def follower_targets(event: Event) -> list[str]:
     """Which follows an event reaches, by kind (see the module docstring for the rest).
 
@@ -199,12 +205,16 @@ def record_event(
 ) -> int | None:
     """Record that something happened, in the current unit of work; it is fanned out once that
     commits. Returns the event's id, or None when nothing is recorded: a draft consultation,
-    a personal event addressed to the person who caused it, or an event already recorded
-    under ``dedupe_key``."""
+    a personal event addressed to nobody or to the person who caused it (unless it reaches
+    followers too: ``FOLLOWED_PERSONAL_KINDS``, then it is recorded for them alone), or an
+    event already recorded under ``dedupe_key``."""
     if consultation.state not in PUBLIC_STATES:
         return None
-    if kind in PERSONAL_KINDS and (recipient is None or (actor is not None and recipient.id == actor.id)):
-        return None
+    if kind in PERSONAL_KINDS:
+        if recipient is not None and actor is not None and recipient.id == actor.id:
+            recipient = None
+        if recipient is None and kind not in FOLLOWED_PERSONAL_KINDS:
+            return None
     values = {
         "kind": kind.value,
         "consultation_id": consultation.id,

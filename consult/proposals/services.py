@@ -20,7 +20,7 @@ from consult.core import text
 from consult.core.errors import RuleViolation
 from consult.core.jobs import crontab, enqueue_after_commit, job
 from consult.core.models import db, utcnow
-from consult.core.signals import consultation_concluding, version_published
+from consult.core.signals import consultation_concluding, consultation_state_changed, version_published
 from consult.core.slugs import is_slug, slugify
 from consult.permissions import TRANSITION_ACTIONS, Action, authorize, editable_organisations, visible_consultations
 from consult.proposals.importing import ImportedSection, import_markdown_files, split_markdown
@@ -409,6 +409,7 @@ def change_state(
         target_id=consultation.id,
         detail={"from": source.value, "to": target.value},
     )
+    consultation_state_changed.send(consultation, previous=source.value, actor=actor)
     schedule_dates(consultation)
 
 
@@ -434,7 +435,7 @@ def apply_schedule(now: datetime | None = None) -> int:
     this at once change each row once. Returns how many consultations changed."""
     now = now or utcnow()
     has_published = exists().where(Version.consultation_id == Consultation.id, Version.published_at.is_not(None))
-    opened = db.session.execute(
+    opened = db.session.scalars(
         update(Consultation)
         .where(
             Consultation.state == ConsultationState.DRAFT,
@@ -443,17 +444,23 @@ def apply_schedule(now: datetime | None = None) -> int:
             has_published,
         )
         .values(state=ConsultationState.OPEN, state_changed_at=now, row_version=Consultation.row_version + 1)
+        .returning(Consultation.id)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    closed = db.session.execute(
+    ).all()
+    closed = db.session.scalars(
         update(Consultation)
         .where(and_(Consultation.state == ConsultationState.OPEN, Consultation.closes_at <= now))
         .values(state=ConsultationState.CLOSED, state_changed_at=now, row_version=Consultation.row_version + 1)
+        .returning(Consultation.id)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).all()
     if opened or closed:
         db.session.expire_all()
-    return opened + closed
+    # Each row changed by this run only (the UPDATEs are conditional), so each change is told once.
+    changes = [(i, ConsultationState.DRAFT) for i in opened] + [(i, ConsultationState.OPEN) for i in closed]
+    for consultation_id, previous in changes:
+        consultation_state_changed.send(db.session.get(Consultation, consultation_id), previous=previous.value, actor=None)
+    return len(opened) + len(closed)
 
 
 # ---- diffs ---------------------------------------------------------------------------------

@@ -210,6 +210,18 @@ def test_a_summary_is_not_cited_before_the_outcome_is_public(client, organisatio
     assert "Cited in the summary" not in client.get(f"/people/{story.casey.id}").get_data(as_text=True)
 
 
+def test_a_block_hides_what_i_wrote_and_says_so_to_me_only(client, story, organisation, moderator):
+    moderation.block(organisation, story.casey, actor=moderator, reason="Repeated abuse.", consultation=story.consultation)
+    db.session.commit()
+    lines = lines_by_id(mine.my_contributions(story.casey, page=1, per_page=50).lines)
+    assert names(lines[story.plain.id])[0] == "blocked" and lines[story.plain.id].link.endpoint == "proposals.consultation"
+    assert names(lines[story.hidden.id])[0] == "hidden"  # the moderator's own decision and reason stay first
+    assert names(lines[story.pending.id])[0] == "pending"  # another organisation's consultation
+    hidden = {line.contribution.id for line in mine.my_contributions(story.casey, page=1, per_page=50, status="hidden").lines}
+    assert story.plain.id in hidden and story.pending.id not in hidden
+    assert mine.public_contributions(story.casey, None, page=1).pagination.total == 0
+
+
 @pytest.mark.parametrize(
     ("status", "expected"),
     [

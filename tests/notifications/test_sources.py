@@ -384,3 +384,19 @@ def test_nothing_is_recorded_about_a_draft(organisation, author):
     proposals.write_markdown(draft, NEXT_TEXT, actor=author)
     db.session.commit()
     assert db.session.scalar(select(func.count(Event.id)).where(Event.consultation_id == draft.id)) == 0
+
+
+def test_the_request_records_one_event_and_a_job_tells_the_followers(consultation, people, queued_jobs):
+    followers = people[:3]
+    for person in followers:
+        notifications.follow(consultation, "section:scope", actor=person)
+    db.session.commit()
+    queued_jobs.run(notifications=True)
+    comment = comments.post_comment(consultation, actor=people[3], body="On scope.", section_key="scope")
+    db.session.commit()
+    assert len(events(EventKind.NEW_COMMENT)) == 1
+    assert told(EventKind.NEW_COMMENT) == Counter()  # nobody yet: the fan-out waits for the worker
+    assert queued_jobs.pending(notifications=True) == ["fan_out"]
+    assert queued_jobs.pending() == []  # other tests' lists leave it out
+    queued_jobs.run(notifications=True)
+    assert told(EventKind.NEW_COMMENT, contribution=comment) == once(*followers)

@@ -22,6 +22,7 @@ from consult.notifications.models import Notification as Row
 from consult.proposals import services as proposals
 from consult.proposals.models import Transition
 from consult.voting import services as voting
+from consult.voting import statements
 from tests.factories import make_consultation, make_user
 
 NEXT_TEXT = """## Purpose
@@ -137,6 +138,15 @@ def test_taking_part_follows_what_one_took_part_in_and_voting_follows_nothing(co
     assert follows(di, consultation) == {f"contribution:{amendment.id}"}  # co-supporting: the amendment
     assert follows(voter, consultation) == set()
     assert follows(shy, consultation) == set()
+
+
+def test_a_statement_follows_the_consultation_and_tells_nobody(consultation, people):
+    ada, bo = people[:2]
+    notifications.follow(consultation, actor=bo)
+    statements.post_statement(consultation, actor=ada, body="Night buses should run every hour.")
+    db.session.commit()
+    assert follows(ada, consultation) == {"consultation"}
+    assert db.session.scalar(select(func.count(Row.id)).where(Row.user_id == bo.id)) == 0
 
 
 def test_unfollowing_a_thread_is_not_undone_by_taking_part_again(consultation, people):

@@ -15,7 +15,7 @@ from consult.permissions import PermissionDenied
 from consult.proposals import services as proposals
 from consult.proposals.models import Transition
 from tests.conftest import login
-from tests.factories import make_consultation, make_user
+from tests.factories import explain_changes, make_consultation, make_user
 from tests.w3c_validation import must_failures
 
 TEXT = """## Deadlines
@@ -277,6 +277,7 @@ def test_publishing_a_new_version_reanchors_annotations(client, consultation, au
     kept = services.post_comment(consultation, actor=citizen, body="Good", section_key="fees", quote="first hour")
     gone = services.post_comment(consultation, actor=citizen, body="Too short", section_key="deadlines", quote="within 30 days")
     proposals.write_markdown(consultation, TEXT.replace("within 30 days of receipt", "promptly after receipt"), actor=author)
+    explain_changes(consultation, author)
     v2 = proposals.publish_version(consultation, actor=author, note="Deadline rewritten.")
     db.session.commit()
     placement = {c.id: services.anchor_on(c, v2) for c in (kept, gone)}
@@ -342,6 +343,7 @@ def test_the_real_policy_reanchored_when_the_final_version_is_published(client, 
     ]
     proposals.change_state(c, Transition.CLOSE, actor=author)
     proposals.import_markdown(c, policy_files("v2-final-2016-08"), actor=author)
+    explain_changes(c, author)
     v2 = proposals.publish_version(c, actor=author, note="Final policy, M-16-21.")
     db.session.commit()
 

@@ -36,7 +36,7 @@ from consult.proposals import services as proposals
 from consult.proposals.models import Consultation, Transition
 from consult.record import export
 from consult.voting.models import Vote
-from tests.factories import make_consultation, make_user
+from tests.factories import explain_changes, make_consultation, make_user
 from tests.w3c_validation import explain, must_failures
 
 BASE = "http://consult.test"
@@ -203,6 +203,7 @@ def build(organisation, author, moderator) -> Built:
     amendments.start_next_version(c, actor=author)
     db.session.add(Citation(version=c.draft_version, section_key="scope", contribution=gone["hidden"]))
     db.session.flush()
+    explain_changes(c, author)
     proposals.publish_version(c, actor=author, note="Arm's-length bodies are covered.")
 
     theme = Theme(consultation=c, name="Who is covered", summary=f"Many asked for more bodies [#{p['accepted'].id}].")

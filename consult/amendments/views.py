@@ -187,7 +187,8 @@ def next_version(slug: str):
     c = _consultation_or_404(slug)
     report = services.start_next_version(c, actor=current_user)
     db.session.commit()
-    return render_template("amendments/next_version.html", consultation=c, report=report)
+    unexplained = explanations.unexplained(report.draft)
+    return render_template("amendments/next_version.html", consultation=c, report=report, unexplained=unexplained)
 
 
 STATE_LABELS = {

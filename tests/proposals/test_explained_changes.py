@@ -229,3 +229,11 @@ def test_the_demo_explains_every_change_of_version_2_in_the_record(app, tmp_path
         assert {"delete", "insert"} <= {op.kind for op in diffs[key].text_ops}, key
     # The annotation on the pilot followed the section.
     assert db.session.scalars(db.select(Anchor).where(Anchor.version_id == v2.id, Anchor.section_key == "pilot-program")).all()
+
+
+def test_the_next_version_page_lists_the_changes_still_to_explain(client, consultation, author):
+    db.session.commit()
+    login(client, author)
+    page = client.post("/c/parks/next-version").get_data(as_text=True)
+    assert "Changes still to explain (3)" in page
+    assert 'href="/c/parks/v/2#change-fees">Fees</a> (removed)' in page

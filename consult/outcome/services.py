@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields
 from itertools import pairwise
 from typing import Any
 
+from consult.amendments import explanations
 from consult.amendments import services as amendments
 from consult.contributions.models import Contribution
 from consult.core.models import db
@@ -30,6 +31,8 @@ class Outcome:
     section_summaries: dict
     figures: moderation.Figures
     sections: dict[str, Section]
+    #: the author's reasons for each version's changes: version number -> section key -> ChangeReason
+    reasons: dict[int, dict]
 
     def context(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -37,7 +40,7 @@ class Outcome:
 
 def outcome_of(consultation: Consultation) -> Outcome:
     """The outcome as the public sees it (a preview before the consultation is concluded): each
-    published version's changed sections with the contributions they cite, every visible
+    published version's changed sections with the contributions they cite and the author's reasons, every visible
     amendment with its tally and answer, the themes and section summaries, and the figures."""
     c = consultation
     published = c.published_versions
@@ -56,4 +59,5 @@ def outcome_of(consultation: Consultation) -> Outcome:
         section_summaries=moderation.section_summaries(c),
         figures=moderation.figures(c),
         sections={s.key: s for v in published for s in v.sections},
+        reasons={v.number: explanations.reasons_of(v) for v in published[1:]},
     )

@@ -237,3 +237,12 @@ def test_the_next_version_page_lists_the_changes_still_to_explain(client, consul
     page = client.post("/c/parks/next-version").get_data(as_text=True)
     assert "Changes still to explain (3)" in page
     assert 'href="/c/parks/v/2#change-fees">Fees</a> (removed)' in page
+
+
+def test_the_outcome_page_gives_the_reasons(client, consultation, author):
+    explain_all(consultation, author)
+    services.publish_version(consultation, actor=author, note="Earlier opening.")
+    db.session.commit()
+    login(client, author)
+    page = client.get("/c/parks/outcome").get_data(as_text=True)
+    assert "Why: Reason for opening-hours." in page and "Why: Reason for fees." in page

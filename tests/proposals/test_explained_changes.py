@@ -194,6 +194,7 @@ def test_the_match_form_on_the_draft_page(client, consultation, author):
     assert response.status_code == 302
     db.session.expire_all()
     assert [s.key for s in consultation.draft_version.sections] == ["opening-hours", "dogs", "fees"]
+    assert "(matched as you said)" in client.get("/c/parks/v/2").get_data(as_text=True)
 
 
 # ---- the demo's concluded round: the done-when test ------------------------------------------------

@@ -77,7 +77,7 @@ def proposed_section_text(section: Section, *, proposed_text: str | None, quote:
 
 def preview(section: Section, proposed: str) -> tuple[list[DiffOp], str]:
     """The redline against the section's text and the amended section rendered, storing nothing."""
-    return word_diff(section.text, text.plain_text(proposed)), str(text.render_markdown(proposed))
+    return word_diff(section.text, text.section_text(proposed)), str(text.render_markdown(proposed))
 
 
 def preview_proposal(
@@ -281,7 +281,7 @@ def base_section(contribution: Contribution) -> Section | None:
 def redline(contribution: Contribution) -> list[DiffOp]:
     """The amendment as a word-level redline of the section's plain text."""
     section = base_section(contribution)
-    return word_diff(section.text if section else "", text.plain_text(contribution.amendment.proposed_text))
+    return word_diff(section.text if section else "", text.section_text(contribution.amendment.proposed_text))
 
 
 def preview_html(contribution: Contribution) -> str:
@@ -396,7 +396,7 @@ def start_next_version(consultation: Consultation, *, actor: User) -> NextVersio
             continue
         body = apply_edits(base.body.strip(), [e for _, changes in applied for e in changes])
         target.body = body
-        target.text = text.plain_text(body)
+        target.text = text.section_text(body)
         target.html = str(text.render_markdown(body))
         target.change = SectionChange.CHANGED
         for c, _ in applied:

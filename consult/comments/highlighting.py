@@ -1,7 +1,9 @@
 """Annotations drawn into a section's sanitised HTML: ``<mark>`` elements around the quoted
 words and a counted link per range, computed on the server so highlights work without
 JavaScript. Offsets are :func:`consult.core.text.text_content` code points, what the browser
-script counts too."""
+script counts too, and drawing adds no text: the links' words are in ``aria-label`` and their
+visible count in CSS generated content, so the page's textContent stays the section's text and a
+Web Annotation client finds the quotes where the export says they are."""
 
 from __future__ import annotations
 
@@ -22,9 +24,6 @@ if TYPE_CHECKING:
     from consult.comments.services import Highlighted
     from consult.proposals.models import Section, Version
 
-ANCHOR_IGNORE: Final = "data-anchor-ignore"
-"""Elements with this attribute are skipped when anchoring (here and in the browser script)."""
-
 _VOID_TAGS: Final = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"})
 # Elements that may not contain text or <mark>: their text nodes are inter-element whitespace
 # (a browser would move anything else out of a table), and are never wrapped.
@@ -36,7 +35,7 @@ class Highlight:
     """One range to highlight, in :func:`text_content` offsets (code points, end exclusive).
 
     ``href`` is where the annotation link goes (the range's comments), ``label``
-    the link's visually hidden text and ``count`` its visible text; ``id`` goes
+    the link's accessible name and ``count`` the number it shows; ``id`` goes
     in ``data-annotation`` (the range's index in the sequence when None).
     """
 
@@ -58,38 +57,6 @@ def _close_element(stack: list[Any], tag: str, name: Any = lambda entry: entry) 
             del stack[depth:]
             return True
     return False
-
-
-class _AnchorText(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._open: list[tuple[str, bool]] = []  # (tag, inside a data-anchor-ignore element)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in _VOID_TAGS:
-            ignored = bool(self._open and self._open[-1][1]) or any(name == ANCHOR_IGNORE for name, _ in attrs)
-            self._open.append((tag, ignored))
-
-    handle_startendtag = handle_starttag  # as in _Tokenizer: `<span/>` opens a span, as in a browser
-
-    def handle_endtag(self, tag: str) -> None:
-        _close_element(self._open, tag, lambda entry: entry[0])
-
-    def handle_data(self, data: str) -> None:
-        if not (self._open and self._open[-1][1]):
-            self.parts.append(data)
-
-
-def anchor_text(rendered_html: str) -> str:
-    """:func:`text_content` without the text of ``data-anchor-ignore`` elements (and their descendants).
-
-    What the browser script anchors against: ``anchor_text(highlight(h, marks)) == text_content(h)``.
-    """
-    parser = _AnchorText()
-    parser.feed(str(rendered_html))
-    parser.close()
-    return "".join(parser.parts)
 
 
 def _attribute_value(value: str) -> str:
@@ -178,12 +145,13 @@ def highlight(rendered_html: str, marks: Sequence[Highlight]) -> Markup:
     Each range gets, after its last marked piece that has visible (non-HTML-space)
     text (its last piece if it has none)::
 
-        <a class="annotation-link" href="HREF" data-anchor-ignore=""><span class="visually-hidden">LABEL: </span>COUNT</a>
+        <a class="annotation-link" href="HREF" aria-label="LABEL" data-count="COUNT"></a>
 
     or right after the enclosing ``<a>`` when that piece is inside a link (no
     nested links). Links ending at the same place follow in ``marks`` order.
-    Their text is extra: ``text_content(highlight(h, m))`` is ``text_content(h)``
-    with the link texts inserted, and ``anchor_text(highlight(h, m)) == text_content(h)``.
+    They hold no text (the stylesheet shows ``data-count``; screen readers say the
+    label), so ``text_content(highlight(h, m)) == text_content(h)``: offsets and quotes
+    resolve on the served page as in the section's text.
 
     Text is re-escaped and attributes are re-escaped from their parsed values;
     ``href``, ``label`` and ids are escaped. A ``href`` whose scheme is not
@@ -244,8 +212,7 @@ def highlight(rendered_html: str, marks: Sequence[Highlight]) -> Markup:
             mark = marks[kept[position][2]]
             links_after.setdefault(place, []).append(
                 f'<a class="annotation-link" href="{_attribute_value(_check_href(str(mark.href)))}"'
-                f' {ANCHOR_IGNORE}=""><span class="visually-hidden">{_text(str(mark.label))}: </span>'
-                f"{int(mark.count)}</a>"
+                f' aria-label="{_attribute_value(str(mark.label))}" data-count="{int(mark.count)}"></a>'
             )
 
     names = [_attribute_value(str(index if marks[index].id is None else marks[index].id)) for _, _, index in kept]

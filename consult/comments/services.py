@@ -11,14 +11,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from consult.accounts.models import User
 from consult.comments.anchoring import TextAnchor, locate_quote, normalise_space, quote_context, reanchor
 from consult.comments.models import Anchor, AnchorState
 from consult.contributions.models import Contribution, ContributionKind, ContributionRevision, ModerationState
 from consult.contributions.services import COMMENT_BODY, MAX_QUOTE_LENGTH, add_contribution, edited_body
-from consult.core import links, text
+from consult.core import links
 from consult.core.errors import RuleViolation
 from consult.core.models import db, utcnow
 from consult.core.signals import version_published
@@ -34,8 +34,9 @@ MAX_SHOWN_DEPTH = 2
 
 
 def anchor_text(section: Section) -> str:
-    """The text annotations count offsets in: the DOM textContent of the section's body."""
-    return text.text_content(section.html)
+    """The text annotations count offsets in: ``section.text`` (:func:`consult.core.text.section_text`),
+    the textContent of the section's body on the page (``#t-KEY``) and the record's section ``text``."""
+    return section.text
 
 
 # ---- posting ------------------------------------------------------------------------------
@@ -139,7 +140,9 @@ def edit_comment(contribution: Contribution, *, actor: User, body: str) -> None:
 
 def delete_comment(contribution: Contribution, *, actor: User) -> None:
     """Withdraw your own words. Where others replied, a tombstone keeps the thread readable;
-    the text and its earlier versions are gone either way."""
+    the text and its earlier versions are gone either way. A tombstone keeps its anchors (the
+    policy's words, not the author's; never shown), so the W3C export still knows the thread is an
+    annotation's and keeps the replies, as the site does."""
     authorize(actor, Action.DELETE_COMMENT, contribution)
     has_replies = db.session.scalar(select(func.count()).where(Contribution.parent_id == contribution.id)) > 0
     if not has_replies:
@@ -149,8 +152,6 @@ def delete_comment(contribution: Contribution, *, actor: User) -> None:
         contribution.body = ""
         contribution.body_html = ""
         contribution.revisions.clear()
-        for anchor in contribution.anchors:
-            db.session.delete(anchor)
     db.session.flush()
 
 
@@ -406,18 +407,38 @@ def annotation_count(consultation: Consultation, user: User | None) -> int:
     return db.session.scalar(select(func.count()).select_from(annotations_query(consultation, user).subquery()))
 
 
+#: What the site and the W3C export say in place of a comment its author deleted (the thread page's tombstone).
+DELETED_BY_AUTHOR = "This comment was deleted by its author."
+
+
+def text_element_id(section_key: str) -> str:
+    """The id of the reading page's element whose textContent is exactly the section's text
+    (:func:`anchor_text`): what the W3C export's FragmentSelector names."""
+    return f"t-{section_key}"
+
+
 def annotations_query(consultation: Consultation, user: User | None):
-    """Annotations (comments on a quoted passage) and the replies in their threads, oldest first."""
+    """Annotations (comments on a quoted passage) and the replies in their threads, oldest first.
+    A deleted one that others replied to stays as a tombstone, as on the site, so its replies
+    keep their target."""
     annotated = (
         select(Anchor.contribution_id)
         .join(Contribution, Contribution.id == Anchor.contribution_id)
         .where(Contribution.consultation_id == consultation.id, Anchor.version_id == Contribution.version_id)
     )
+    reply = aliased(Contribution)
+    replied_to = select(reply.parent_id).where(
+        reply.consultation_id == consultation.id,
+        reply.parent_id.is_not(None),
+        reply.moderation_state == ModerationState.VISIBLE.value,
+        reply.deleted_at.is_(None),
+    )
+    tombstone = visible_contributions(user, tombstones=True) & Contribution.deleted_at.is_not(None) & Contribution.id.in_(replied_to)
     return (
         select(Contribution)
         .where(
             Contribution.consultation_id == consultation.id,
-            visible_contributions(user),
+            visible_contributions(user) | tombstone,
             Contribution.id.in_(annotated) | Contribution.thread_id.in_(annotated),
         )
         .order_by(Contribution.id)
@@ -425,27 +446,35 @@ def annotations_query(consultation: Consultation, user: User | None):
 
 
 def annotation_record(contribution: Contribution):
-    """One contribution as the W3C exporter's input, with IRIs on this site."""
+    """One contribution as the W3C exporter's input, with IRIs on this site. A deleted annotation
+    is its tombstone: no creator, the site's words as its body, the section as its target (not
+    the quote: that went with the comment)."""
     from consult.comments.w3c import AnnotationRecord
 
     anchor = contribution.anchor
     version = contribution.version
+    deleted = contribution.is_deleted
+    if deleted:
+        creator_id, creator_name = None, ""
+    elif contribution.author_id:
+        creator_id, creator_name = links.url("comments.person", user_id=contribution.author_id), contribution.author.display_name
+    else:
+        creator_id, creator_name = links.url("comments.former_participant"), "Former participant"
+    quoted = anchor if anchor and not deleted else None
     return AnnotationRecord(
         id=links.url("comments.show", contribution_id=contribution.id),
         created=contribution.created_at,
-        modified=contribution.edited_at,
-        creator_id=links.url("comments.person", user_id=contribution.author_id)
-        if contribution.author_id
-        else links.url("comments.former_participant"),
-        creator_name=contribution.author.display_name if contribution.author else "Former participant",
-        body=contribution.body,
+        modified=contribution.deleted_at if deleted else contribution.edited_at,
+        creator_id=creator_id,
+        creator_name=creator_name,
+        body=DELETED_BY_AUTHOR if deleted else contribution.body,
         reply_to=links.url("comments.show", contribution_id=contribution.parent_id) if contribution.parent_id else None,
         source=links.url("proposals.version", slug=contribution.consultation.slug, number=version.number) if anchor else None,
-        section_id=f"s-{anchor.section_key}" if anchor else None,
-        exact=anchor.exact if anchor else None,
-        prefix=anchor.prefix if anchor else None,
-        suffix=anchor.suffix if anchor else None,
-        start=anchor.start if anchor else None,
-        end=anchor.end if anchor else None,
+        section_id=text_element_id(anchor.section_key) if anchor else None,
+        exact=quoted.exact if quoted else None,
+        prefix=quoted.prefix if quoted else None,
+        suffix=quoted.suffix if quoted else None,
+        start=quoted.start if quoted else None,
+        end=quoted.end if quoted else None,
         source_date=version.published_at if anchor else None,
     )

@@ -12,7 +12,10 @@ and pass the MUST assertions of the W3C test suite (w3c/web-annotation-tests; se
 - an annotation on a passage targets the policy version with a FragmentSelector
   (the section's id) refined by a TextQuoteSelector and a TextPositionSelector,
   plus a TimeState saying which publication the offsets refer to;
-- a reply has motivation ``replying`` and the parent annotation's IRI as its target;
+- the FragmentSelector names the element of the served page whose textContent is exactly
+  the section's text (``t-KEY``), in which the text selectors' offsets and quotes resolve;
+- a reply has motivation ``replying`` and the parent annotation's IRI as its target (a
+  deleted parent stays as a tombstone: no creator, the site's words as body, the section as target);
 - a page embeds its collection in ``partOf`` (id, label, total) and its annotations
   in ``items`` without their own ``@context``;
 - the collection is a plain ``AnnotationCollection`` (not an LDP container) that
@@ -63,8 +66,8 @@ class AnnotationRecord:
     created: datetime
     """Aware datetime (any zone; published in UTC)."""
     modified: datetime | None
-    creator_id: str
-    """IRI of the person, e.g. ``https://consult.example/people/7``."""
+    creator_id: str | None
+    """IRI of the person, e.g. ``https://consult.example/people/7``; None for a tombstone (no creator)."""
     creator_name: str
     """Public display name, published as ``nickname``; never an email address."""
     body: str
@@ -74,7 +77,7 @@ class AnnotationRecord:
     source: str | None = None
     """IRI of the policy version annotated, e.g. ``https://consult.example/c/slug/v/1``."""
     section_id: str | None = None
-    """Fragment id of the section on that page, e.g. ``s-objectives``."""
+    """Fragment id of the element holding the section's text on that page, e.g. ``t-objectives``."""
     exact: str | None = None
     prefix: str | None = None
     suffix: str | None = None
@@ -183,7 +186,8 @@ def annotation(record: AnnotationRecord, *, with_context: bool = True) -> JSONOb
     doc["created"] = _timestamp(record.created)
     if record.modified is not None:
         doc["modified"] = _timestamp(record.modified)
-    doc["creator"] = _creator(record)
+    if record.creator_id:
+        doc["creator"] = _creator(record)
     if record.body:
         doc["body"] = {"type": "TextualBody", "value": record.body, "format": MARKDOWN}
     doc["target"] = target

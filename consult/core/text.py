@@ -29,6 +29,7 @@ __all__ = [
     "render_markdown",
     "plain_text",
     "render_plain",
+    "section_text",
     "text_content",
     "link_is_allowed",
     "link_fragments_to",
@@ -507,6 +508,17 @@ def text_content(rendered_html: str) -> str:
     parser.feed(str(rendered_html))
     parser.close()
     return "".join(parser.parts)
+
+
+def section_text(source: str) -> str:
+    """The text of a section whose Markdown body is ``source``: :func:`text_content` of its
+    :func:`render_markdown` HTML, exactly as a browser's ``textContent`` has it (not normalised).
+
+    The one offset space of annotations: stored as ``Section.text``, shipped as the record's
+    section ``text``, the ``textContent`` of the reading page's ``#t-KEY`` element, and what
+    ``TextPositionSelector`` offsets and ``TextQuoteSelector`` quotes are taken from.
+    """
+    return text_content(render_markdown(source))
 
 
 _FRAGMENT_HREF_RE: Final = re.compile(r'href="#([^"]*)"')

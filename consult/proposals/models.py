@@ -200,7 +200,7 @@ class Section(db.Model):
     level: Mapped[int] = mapped_column(default=2)
     heading: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(default="")  # Markdown, as written
-    text: Mapped[str] = mapped_column(default="")  # plain text: what readers see, for diffs
+    text: Mapped[str] = mapped_column(default="")  # core.text.section_text(body): the textContent of html; anchors count in it
     html: Mapped[str] = mapped_column(default="")  # sanitised rendering, made once when saved
     change: Mapped[str] = mapped_column(String(10), default=SectionChange.ADDED)
 

@@ -227,7 +227,7 @@ def save_draft_text(consultation: Consultation, sections: list[ImportedSection],
             field="source",
         )
 
-    rows = [(s.key, s.heading, text.plain_text(s.body)) for s in sections]
+    rows = [(s.key, s.heading, text.section_text(s.body)) for s in sections]
     previous = _previous_published(consultation, draft)
     keys = _keys_for(draft, previous, rows)
 

@@ -118,7 +118,8 @@ def version_rows(c: Consultation) -> Iterator[Row]:
 
 
 def section_row(s: Section, *, version: Version, version_url: str) -> Row:
-    """A section of a version: its Markdown ``body`` and plain ``text``, with its stable ``key``."""
+    """A section of a version: its Markdown ``body`` and its ``text`` (the textContent of ``#t-KEY`` on the
+    version's page, in which the anchors' offsets count), with its stable ``key``."""
     return {
         "id": s.id,
         "version": version.number,

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from consult.comments import services
 from consult.comments.models import Anchor
+from consult.comments.w3c import HTML_FRAGMENT_SPEC
 from consult.contributions.models import Contribution, ContributionRevision
 from consult.core.errors import RuleViolation
 from consult.core.models import db, utcnow
@@ -16,7 +17,7 @@ from consult.proposals import services as proposals
 from consult.proposals.models import Transition
 from tests.conftest import login
 from tests.factories import explain_changes, make_consultation, make_user
-from tests.w3c_validation import must_failures
+from tests.w3c_validation import explain, must_failures
 
 TEXT = """## Deadlines
 
@@ -312,12 +313,37 @@ def test_the_annotation_export_validates_against_the_w3c_schemas(client, consult
     first, reply = page["items"]
     assert first["motivation"] == "commenting" and reply["motivation"] == "replying" and reply["target"] == first["id"]
     selector = first["target"]["selector"]
-    assert selector["value"] == "s-deadlines"
+    assert selector["value"] == "t-deadlines"
     quote, position = selector["refinedBy"]
     text = services.anchor_text(consultation.current_version.section("deadlines"))
     assert text[position["start"] : position["end"]] == quote["exact"] == "within 30 days"
     assert "email" not in str(page).lower() or "@" not in str(page)
     assert client.get("/api/v1/consultations/access/annotations?page=9").status_code == 400
+
+
+def test_replies_to_a_deleted_annotation_stay_in_the_export_under_its_tombstone(client, consultation, citizen):
+    annotation = services.post_comment(
+        consultation, actor=citizen, body="Regrettable words", section_key="deadlines", quote="within 30 days"
+    )
+    rita = make_user(name="Rita Replier")
+    reply = services.post_comment(consultation, actor=rita, body="I disagree", parent=annotation)
+    services.post_comment(consultation, actor=citizen, body="And a reply to the reply", parent=reply)
+    services.delete_comment(annotation, actor=citizen)
+    db.session.commit()
+    data = client.get("/api/v1/consultations/access/annotations").get_json()
+    assert data["total"] == 3 and must_failures(data, "collection") == []
+    page = client.get(data["first"].replace("http://consult.test", "")).get_json()
+    assert must_failures(page, "page") == [], explain(page, "page")
+    tombstone, first, second = page["items"]
+    # As the site shows it: the thread stays, the deleted words and their author do not.
+    assert tombstone["id"].endswith(f"/comments/{annotation.id}") and "creator" not in tombstone
+    assert tombstone["body"]["value"] == "This comment was deleted by its author."
+    assert tombstone["target"]["selector"] == {"type": "FragmentSelector", "conformsTo": HTML_FRAGMENT_SPEC, "value": "t-deadlines"}
+    assert "Regrettable" not in str(page) and "within 30 days" not in str(page)
+    assert first["target"] == tombstone["id"] and first["creator"]["nickname"] == "Rita Replier"
+    assert second["target"] == first["id"] and second["body"]["value"] == "And a reply to the reply"
+    thread = client.get("/c/access/s/deadlines").get_data(as_text=True)
+    assert "deleted by its author" in thread and "I disagree" in thread and "Regrettable" not in thread
 
 
 def test_the_real_policy_reanchored_when_the_final_version_is_published(client, organisation, author, citizen):

@@ -52,3 +52,30 @@ def test_migrations_downgrade_to_nothing_and_up_again(tmp_path):
 
 
 assert TEST_DATABASE_URL is not None
+
+
+def test_section_text_becomes_the_textcontent_of_its_html(tmp_path):
+    """0011_anchors: sections.text was a normalised plain text, not the text anchors count in."""
+    import sqlite3
+
+    config = Config(str(Path(MIGRATIONS_DIR) / "alembic.ini"))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    before = ScriptDirectory.from_config(config).get_revision("0011_anchors").down_revision
+    path = tmp_path / "m.db"
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path)})
+    html = "<p>One  <em>two</em>\nthree &amp; four.</p>\n<ul>\n<li>five</li>\n</ul>"
+    with app.app_context():
+        upgrade(revision=before)
+        db.engine.dispose()
+    with sqlite3.connect(path) as connection:  # foreign keys off: a section alone is enough here
+        connection.execute(
+            "INSERT INTO sections (id, version_id, key, position, level, heading, body, text, html, change)"
+            " VALUES (1, 1, 'k', 0, 2, 'K', 'One  *two*\nthree & four.\n\n- five', 'One two three & four.\n\nfive', ?, 'added')",
+            (html,),
+        )
+    with app.app_context():
+        upgrade(revision="0011_anchors")
+        db.engine.dispose()
+    with sqlite3.connect(path) as connection:
+        (text,) = connection.execute("SELECT text FROM sections WHERE id = 1").fetchone()
+    assert text == "One  two\nthree & four.\n\nfive\n"

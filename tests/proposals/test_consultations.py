@@ -198,7 +198,8 @@ def test_markdown_files_are_imported_in_name_order(client, author, organisation)
     ]
     response = client.post(f"/c/{consultation.slug}/text", data={"import-files": files}, content_type="multipart/form-data")
     assert response.status_code == 302
-    assert [(s.heading, s.text) for s in consultation.draft_version.sections] == [("First", "One — café."), ("Second", "Two.")]
+    # text: the textContent of the rendered body, exactly (the renderer ends each block with a newline)
+    assert [(s.heading, s.text) for s in consultation.draft_version.sections] == [("First", "One — café.\n"), ("Second", "Two.\n")]
 
 
 @pytest.mark.parametrize(

@@ -17,15 +17,8 @@
 
   function codePoints(s) { return Array.from(s).length; }
 
-  function ignored(node, root) {
-    for (var el = node.parentNode; el && el !== root; el = el.parentNode) {
-      if (el.nodeType === 1 && el.hasAttribute("data-anchor-ignore")) { return true; }
-    }
-    return false;
-  }
-
-  // Offset of a DOM boundary point in the section's text, in Unicode code points, skipping the
-  // annotation count links the server adds (data-anchor-ignore): the server counts the same way.
+  // Offset of a DOM boundary point in the section's textContent, in Unicode code points: the
+  // server counts the same way (the annotation count links it adds hold no text).
   function textOffset(root, container, offset) {
     var range = document.createRange();
     range.setStart(root, 0);
@@ -35,7 +28,6 @@
     var node;
     while ((node = walker.nextNode())) {
       if (!range.intersectsNode(node)) { break; }
-      if (ignored(node, root)) { continue; }
       if (node === container) { return total + codePoints(node.data.slice(0, offset)); }
       total += codePoints(node.data);
     }

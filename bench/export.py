@@ -462,7 +462,9 @@ def child(args: argparse.Namespace) -> int:
     if mode == "tracemalloc":
         tracemalloc.start()
     started = time.perf_counter()
-    result = runner.invoke(args=["export", slug, out, *(["--zip"] if args.zip else [])], catch_exceptions=False)
+    result = runner.invoke(
+        args=["export", slug, out, "--base-url", "https://consult.example", *(["--zip"] if args.zip else [])], catch_exceptions=False
+    )
     seconds = time.perf_counter() - started
     peak = tracemalloc.get_traced_memory()[1] if mode == "tracemalloc" else None
     if result.exit_code != 0:

@@ -123,7 +123,7 @@ def main() -> int:
     from sklearn.metrics import adjusted_rand_score
 
     from consult.voting.opinion import compute
-    from tests.test_opinion import TARGET_ARI, load
+    from tests.voting.test_opinion import TARGET_ARI, load
 
     python = red_dwarf_python()
     if python is None and args.install_red_dwarf:

@@ -111,15 +111,29 @@ def register_commands(app: Flask) -> None:
     @click.option(
         "--base-url",
         default=None,
-        help="The site's address, for the links in the record (default: CONSULT_BASE_URL, else http://localhost).",
+        help="The site's address, for the links in the record (default: CONSULT_BASE_URL; one of them is needed).",
     )
     def export_command(slug, target, as_zip, base_url):
         """Write the open policy record of a public consultation into DIR, a new folder (a zip file with --zip)."""
+        from flask import current_app
+
         from consult.core import links
         from consult.core.models import sqlite_write_intent
         from consult.proposals.services import get_visible_consultation
         from consult.record.export import export_to, read_from_one_snapshot
 
+        # Every link of the record is built on the site's address: without it they would all
+        # point at http://localhost, in files meant to be read away from the site.
+        base_url = base_url or current_app.config.get("BASE_URL")
+        if not base_url:
+            raise click.UsageError(
+                "The record links to the site's pages: set CONSULT_BASE_URL to the site's public address, "
+                "or give it with --base-url https://consult.example.org. Nothing was written."
+            )
+        if not links.is_site_address(base_url):
+            raise click.UsageError(
+                f"The site's address must start with http:// or https:// and name a host, not {base_url!r}. Nothing was written."
+            )
         token = sqlite_write_intent.set(False)  # a reader: SQLite's deferred BEGIN never blocks writers
         try:
             read_from_one_snapshot()

@@ -8,7 +8,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.accounts.models import User
@@ -56,6 +56,8 @@ class Contribution(db.Model):
     #: the public reason a moderator gave for hiding it (shown in its tombstone)
     hidden_reason: Mapped[str] = mapped_column(String(500), default="", server_default="")
     hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A statement about the conversation itself (Pol.is's ``is-meta``): voted on, left out of the opinion map.
+    is_meta: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     consultation: Mapped[Consultation] = relationship()
     author: Mapped[User | None] = relationship()

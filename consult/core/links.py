@@ -31,6 +31,12 @@ def addressed_as(base_url: str | None) -> Iterator[None]:
         _base_url.reset(token)
 
 
+def is_site_address(value: str | None) -> bool:
+    """Whether ``value`` can be the site's address: ``http://`` or ``https://`` and a host."""
+    parts = urlsplit(value or "")
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 def _adapter() -> MapAdapter:
     base = urlsplit(_base_url.get() or current_app.config.get("BASE_URL") or DEFAULT_BASE_URL)
     return current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "http")

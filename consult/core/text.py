@@ -29,6 +29,7 @@ __all__ = [
     "render_markdown",
     "plain_text",
     "render_plain",
+    "escape_markdown",
     "section_text",
     "text_content",
     "link_is_allowed",
@@ -486,6 +487,38 @@ def render_plain(text: str) -> Markup:
         if any(lines):
             paragraphs.append("<p>" + "<br>\n".join(lines) + "</p>")
     return Markup("\n".join(paragraphs))
+
+
+# Characters that are Markdown anywhere in a line (CommonMark escapes any ASCII punctuation with a
+# backslash, so escaping one that needed none changes nothing): emphasis, code, links and images,
+# raw HTML and autolinks, entities, tables, strikethrough, CriticMarkup's braces, ATX headings.
+_MARKDOWN_ANYWHERE: Final = re.compile(r"[\\`*_\[\]<>&|~{}#]")
+# ... and those that are Markdown only at the start of a line: bullets and setext underlines, and
+# the dot or parenthesis after an ordered list's number ("1. ", not "5.1 Pilot").
+_MARKDOWN_LINE_START: Final = re.compile(r"^(?:([-+=])|(\d{1,9})([.)])(?=[ \t]|$))", re.MULTILINE)
+_LEADING_SPACE: Final = re.compile(r"^[ \t]+", re.MULTILINE)
+
+
+def _escape_line_start(match: re.Match[str]) -> str:
+    bullet, number, delimiter = match.groups()
+    return "\\" + bullet if bullet else f"{number}\\{delimiter}"
+
+
+def escape_markdown(value: str, *, inline: bool = False, line_start: bool = True) -> str:
+    """Plain text written into a Markdown file so that it renders as exactly that text: a title,
+    a heading, a name or a note like ``<script>``, ``*not bold*`` or ``[x](javascript:…)`` comes
+    out literally, never as HTML, emphasis or a link. ``inline``: on one line (a heading, a table
+    cell), whitespace collapsed. Spaces that begin a line are dropped (four of them would make a
+    code block; rendered, they show nothing), except at the very start when ``line_start`` is
+    false: the text continues a line (a piece of a redline)."""
+    text = " ".join(value.split()) if inline else value.replace("\r\n", "\n").replace("\r", "\n")
+    if line_start:
+        text = _LEADING_SPACE.sub("", text)
+    else:
+        first, newline, rest = text.partition("\n")
+        text = first + newline + _LEADING_SPACE.sub("", rest)
+    text = _MARKDOWN_ANYWHERE.sub(lambda m: "\\" + m.group(0), text)
+    return _MARKDOWN_LINE_START.sub(_escape_line_start, text)
 
 
 class _TextContent(HTMLParser):

@@ -269,8 +269,12 @@ def write_markdown(consultation: Consultation, source: str, *, actor: User) -> V
 
 
 def draft_as_markdown(version: Version) -> str:
-    """The draft as one Markdown document, for the editor (the inverse of ``write_markdown``)."""
-    return "\n\n".join(f"{'#' * s.level} {s.heading}\n\n{s.body}".rstrip() for s in version.sections) + "\n"
+    """The draft as one Markdown document, for the editor (the inverse of ``write_markdown``).
+    A heading is plain text (the importer reads what a reader sees of it): escaped, it reads back
+    the same, and ``*not bold*`` or ``<script>`` stays literal in any Markdown reader."""
+    return (
+        "\n\n".join(f"{'#' * s.level} {text.escape_markdown(s.heading, inline=True)}\n\n{s.body}".rstrip() for s in version.sections) + "\n"
+    )
 
 
 def publish_version(consultation: Consultation, *, actor: User, note: str = "") -> Version:

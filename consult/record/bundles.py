@@ -4,8 +4,8 @@ A bundle is named by a **fingerprint** of everything the record shows: a few agg
 (counts, largest ids and latest dates per table, per consultation; the names of the people it
 names), hashed. Any change the record would show (a new comment, an edit, a hide or restore, a
 block, a vote, an answer, a theme, a summary, a citation, a new version, a renamed person, a
-change of state) changes the fingerprint, so the next download finds no bundle with that name
-and queues a build (once, however many people ask meanwhile); until it is built the page says
+change of state, a newly computed opinion map) changes the fingerprint, so the next download
+finds no bundle with that name and queues a build (once, however many people ask meanwhile); until it is built the page says
 "being prepared". The build reads one snapshot and names the file by the fingerprint of that
 same snapshot, so a file always holds exactly what its name says.
 
@@ -34,7 +34,7 @@ from consult.moderation.models import Block, ContributionTheme, ModerationLogEnt
 from consult.proposals.models import Consultation, Version
 from consult.proposals.services import get_visible_consultation
 from consult.record import export
-from consult.voting.models import Vote
+from consult.voting.models import OpinionMapCache, Vote
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,7 @@ def fingerprint(c: Consultation, base_url: str) -> str:
         select(func.count(), func.max(Block.id)).where(Block.organisation_id == c.organisation_id),
         select(func.count(), func.max(ModerationLogEntry.id)).where(ModerationLogEntry.organisation_id == c.organisation_id),
         select(func.count(), func.max(StaffAction.id)).where(StaffAction.organisation_id == c.organisation_id),  # the public staff log
+        select(func.count(), func.max(OpinionMapCache.computed_at)).where(OpinionMapCache.consultation_id == c.id),  # the stored map
     ]
     for query in queries:
         parts.append(tuple(db.session.execute(query).one()))

@@ -1,9 +1,10 @@
 """The open policy record: what the public could see of a consultation, as files anyone can use
-without Consult. The format is described in ``docs/record.md``; ``docs/record.schema.json`` is
-the JSON Schema of ``record.json``.
+without Consult. The format is described in ``docs/record.md``; the record carries its own
+description, copied from ``bundled/``: the JSON Schema of ``record.json``
+(``schema/record.schema.json``) and ``DATA-DICTIONARY.md`` (every field, value and CSV column).
 
 ``write_record(consultation, sink)`` is the one entry point: it writes README.md, record.json,
-versions/N.md, diffs/N-M.md, annotations.jsonld and the CSV files into a sink (``sinks``: a
+versions/N.md, diffs/N-M.md, annotations.jsonld, the CSV files and the bundled files into a sink (``sinks``: a
 folder or a zip); ``write_folder``, ``write_zip``, ``export_to`` (``consult export``) and
 ``record_archive`` (``/c/SLUG/record.zip``) wrap it. The work is split three ways:
 
@@ -53,6 +54,10 @@ from consult.record.formats import (
 from consult.record.rows import PAGE_SIZE, public_versions
 from consult.record.sinks import FolderSink, Sink, ZipSink, text_file
 
+BUNDLED = Path(__file__).resolve().parent / "bundled"
+"""Files copied into every record as they are: its schema and data dictionary."""
+BUNDLED_FILES = ("schema/record.schema.json", "DATA-DICTIONARY.md")
+
 
 def write_record(consultation: Consultation, sink: Sink) -> list[str]:
     """Write every file of the record; returns their names in the order written."""
@@ -78,9 +83,15 @@ def write_record(consultation: Consultation, sink: Sink) -> list[str]:
     with open_text("annotations.jsonld") as out:
         write_json(out, annotation_collection(consultation, page_size=page_size))
     for name, columns, rows in csv_tables(consultation, page_size=page_size):
-        # A byte-order mark, so that spreadsheets read the file as UTF-8.
-        with open_text(name, encoding="utf-8-sig") as out:
+        # Plain UTF-8, no byte-order mark: a BOM becomes part of the first column's name in the
+        # programs researchers use (Python, pandas, R); DATA-DICTIONARY.md says how to open the
+        # files as UTF-8 in Excel.
+        with open_text(name) as out:
             write_csv(out, columns, rows)
+    for name in BUNDLED_FILES:
+        names.append(name)
+        with sink.open(name) as out:
+            out.write((BUNDLED / name).read_bytes())
     return names
 
 
@@ -137,6 +148,7 @@ def read_from_one_snapshot() -> None:
 
 
 __all__ = [
+    "BUNDLED",
     "FORMAT",
     "FORMAT_VERSION",
     "PAGE_SIZE",

@@ -14,6 +14,7 @@ from typing import IO, Any
 from consult.comments import w3c
 from consult.contributions.models import ContributionKind
 from consult.core import links
+from consult.core.text import escape_markdown
 from consult.proposals.models import Consultation, Version
 from consult.proposals.services import diff_versions, draft_as_markdown
 from consult.record import rows
@@ -44,6 +45,7 @@ def record_document(c: Consultation, exported_at: datetime, *, page_size: int = 
         "section_summaries": rows.section_summary_rows(c, page_size=page_size),
         "moderation_log": rows.moderation_log_rows(c, page_size=page_size),
         "staff_log": rows.staff_log_rows(c, page_size=page_size),
+        "opinion_map": rows.opinion_map_row(c),
     }
 
 
@@ -91,9 +93,10 @@ def readme(c: Consultation, versions: list[Version], exported_at: datetime) -> s
     )
     published = "\n".join(f"- version {v.number}, published {rfc3339(v.published_at)}" for v in versions) or "- none yet"
     diffs = ", ".join(f"`diffs/{a.number}-{b.number}.md`" for a, b in itertools.pairwise(versions)) or "none (one version)"
-    return f"""# Open policy record: {c.title}
+    title, organisation = escape_markdown(c.title, inline=True), escape_markdown(c.organisation.name, inline=True)
+    return f"""# Open policy record: {title}
 
-{c.organisation.name} consulted the public on “{c.title}” with Consult:
+{organisation} consulted the public on “{title}” with Consult:
 {links.url("proposals.consultation", slug=c.slug)}
 
 This is the record of that consultation as anyone could read it on {rfc3339(exported_at)}
@@ -104,18 +107,20 @@ Versions of the text:
 
 ## Licence
 
-The policy text, the contributions and this record are published under **{lic["name"]}**
+The policy text, the contributions and this record are published under **{escape_markdown(lic["name"], inline=True)}**
 (`{lic["id"]}`){f": {lic['url']}" if lic["url"] else "."}
 
 ## Files
 
 | file | what it holds |
 | --- | --- |
-| `record.json` | everything, with stable ids: the consultation, versions, sections, contributions, vote tallies, the organisation's answers to amendments, citations (which contributions each change of the text came from), themes, summaries, the public moderation log and the staff log (what the organisation's authors, admins and moderators did, and when) (format `{FORMAT}` version {FORMAT_VERSION}) |
+| `record.json` | everything, with stable ids: the consultation, versions, sections, contributions, vote tallies, the organisation's answers to amendments, citations (which contributions each change of the text came from), themes, summaries, the public moderation log, the staff log (what the organisation's authors, admins and moderators did, and when) and the opinion map (format `{FORMAT}` version {FORMAT_VERSION}) |
 | `versions/N.md` | the text of version N, in Markdown |
 | `diffs/N-M.md` | what changed from version N to version M, word by word ({diffs}) |
 | `annotations.jsonld` | annotations on passages of the text and their replies, as a W3C Web Annotation collection |
-| `contributions.csv`, `amendments.csv`, `tallies.csv`, `sections.csv`, `citations.csv`, `themes.csv`, `moderation_log.csv` | the same data as tables, for spreadsheets (UTF-8) |
+| `contributions.csv`, `amendments.csv`, `tallies.csv`, `sections.csv`, `citations.csv`, `themes.csv`, `moderation_log.csv`, `opinion_map.csv` | the same data as tables, for spreadsheets (UTF-8 without a byte-order mark: see the data dictionary for opening them in Excel) |
+| [`DATA-DICTIONARY.md`](DATA-DICTIONARY.md) | what every field of `record.json` and every CSV column means, and every value it can take |
+| [`schema/record.schema.json`](schema/record.schema.json) | the JSON Schema (draft 2020-12) of `record.json`, for checking it with a program |
 
 In the CSV files, text that begins with `=`, `+`, `-`, `@` or a tab starts with an apostrophe,
 so that spreadsheets do not run it as a formula; `record.json` has the exact text.
@@ -139,8 +144,13 @@ def version_markdown(version: Version) -> str:
 CRITIC_MARKUP = {"equal": "{}", "delete": "{{--{}--}}", "insert": "{{++{}++}}"}
 
 
-def _redline(ops) -> str:
-    return "".join(CRITIC_MARKUP[op.kind].format(op.text) for op in ops)
+def _redline(ops, *, line_start: bool = True) -> str:
+    """The ops in CriticMarkup, their words escaped (they are the text as readers see it)."""
+    out: list[str] = []
+    for op in ops:
+        out.append(CRITIC_MARKUP[op.kind].format(escape_markdown(op.text, line_start=line_start)))
+        line_start = op.text.endswith("\n")
+    return "".join(out)
 
 
 def diff_markdown(c: Consultation, old: Version, new: Version) -> str:
@@ -150,18 +160,18 @@ def diff_markdown(c: Consultation, old: Version, new: Version) -> str:
     amendment_url = rows.url_maker("amendments.show", contribution_id=None)
     cited = rows.cited_by_section(c, new)
     lines = [
-        f"# {c.title}: changes from version {old.number} to version {new.number}",
+        f"# {escape_markdown(c.title, inline=True)}: changes from version {old.number} to version {new.number}",
         "",
         f"Version {old.number} was published {rfc3339(old.published_at)}, version {new.number} {rfc3339(new.published_at)}.",
         "Removed words are marked {--like this--}, added words {++like this++} (CriticMarkup), in the text as readers see it.",
     ]
     if new.change_note:
-        lines += ["", f"Note of version {new.number}: {new.change_note}"]
+        lines += ["", f"Note of version {new.number}: {escape_markdown(new.change_note)}"]
     for d in diff_versions(old, new):
         section = d.new or d.old
-        lines += ["", f"## {section.heading}", "", f"Section `{d.key}`: {d.status}."]
+        lines += ["", f"## {escape_markdown(section.heading, inline=True)}", "", f"Section `{d.key}`: {d.status}."]
         if d.old is not None and d.new is not None and any(op.kind != "equal" for op in d.heading_ops):
-            lines += ["", f"Heading: {_redline(d.heading_ops)}"]
+            lines += ["", f"Heading: {_redline(d.heading_ops, line_start=False)}"]
         if d.status != "kept":
             lines += ["", _redline(d.text_ops)]
         sources = cited.get(d.key, []) if d.new is not None else []
@@ -258,6 +268,11 @@ def csv_tables(c: Consultation, *, page_size: int = rows.PAGE_SIZE) -> Iterator[
         "moderation_log.csv",
         ["id", "created_at", "action", "rule", "reason", "contribution_id"],
         rows.moderation_log_rows(c, page_size=page_size),
+    )
+    yield (
+        "opinion_map.csv",
+        ["kind", "group", "participants", "statement_id", "direction", *rows.OPINION_STATS, "statement"],
+        rows.opinion_map_table_rows(c),
     )
 
 

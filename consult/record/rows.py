@@ -11,6 +11,7 @@ request's address inside a request, else the site's (``CONSULT_BASE_URL``).
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -31,7 +32,7 @@ from consult.core.models import db
 from consult.moderation.models import ContributionTheme, ModerationLogEntry, SectionSummary, SummaryCitation, Theme
 from consult.permissions import Action, can, visible_contributions, visible_supporters, visible_versions
 from consult.proposals.models import LICENCES, Consultation, Section, Version
-from consult.voting.models import STATEMENT_VALUES, SUPPORT_VALUES, Vote, VoteValue
+from consult.voting.models import STATEMENT_VALUES, SUPPORT_VALUES, OpinionMapCache, Vote, VoteValue
 from consult.voting.services import Tally, section_tallies
 
 PAGE_SIZE = 1000
@@ -584,3 +585,56 @@ def annotation_rows(c: Consultation, *, page_size: int = PAGE_SIZE) -> Iterator[
     for page in pages:  # the ORM objects of a page go once the next one is read
         for contribution in page:
             yield w3c.annotation(annotation_record(contribution), with_context=False)
+
+
+OPINION_STATS = ("n_success", "n_trials", "p_success", "p_test", "repness", "repness_test")
+
+
+def opinion_map_row(c: Consultation) -> Row | None:
+    """The stored opinion map as its page shows it (``voting.statements.shown_map``): the groups
+    by number and size (never who is in them), each group's representative statements and the
+    consensus (agreed, then rejected by most), with Pol.is's statistics; statements the public cannot see are left out. None when
+    no map with a group was computed. The map is the one last computed, as of ``computed_at``."""
+    cache = db.session.get(OpinionMapCache, c.id)
+    data = json.loads(cache.result or "{}") if cache is not None and cache.vote_count >= 0 else {}
+    if data.get("k", 0) < 1:
+        return None
+    groups = data.get("groups", [])
+    consensus = data.get("consensus", {})
+    quoted = {s["statement"] for g in groups for s in g.get("representative", [])}
+    quoted |= {s["statement"] for items in consensus.values() for s in items}
+    public = set(db.session.scalars(select(Contribution.id).where(Contribution.id.in_(quoted), public_contributions(c))))
+
+    def stats(items: list[dict]) -> list[Row]:
+        return [
+            {"statement_id": s["statement"], "direction": s["direction"], **{k: s.get(k) for k in OPINION_STATS}}
+            for s in items
+            if s["statement"] in public
+        ]
+
+    return {
+        "computed_at": rfc3339(cache.computed_at),
+        "groups": [
+            {"group": number, "participants": len(g.get("participants", [])), "representative": stats(g.get("representative", []))}
+            for number, g in enumerate(groups, start=1)
+        ],
+        "consensus": stats([*consensus.get("agree", []), *consensus.get("disagree", [])]),
+    }
+
+
+def opinion_map_table_rows(c: Consultation) -> Iterator[Row]:
+    """opinion_map.csv: a row per group (its size), then one per representative statement of a
+    group, then one per consensus statement, each with the statement's text."""
+    shown = opinion_map_row(c)
+    if shown is None:
+        return
+    ids = {s["statement_id"] for g in shown["groups"] for s in g["representative"]}
+    ids |= {s["statement_id"] for s in shown["consensus"]}
+    bodies = dict(db.session.execute(select(Contribution.id, Contribution.body).where(Contribution.id.in_(ids))).all()) if ids else {}
+    for g in shown["groups"]:
+        yield {"kind": "group", "group": g["group"], "participants": g["participants"]}
+    for g in shown["groups"]:
+        for s in g["representative"]:
+            yield {"kind": "representative", "group": g["group"], **s, "statement": bodies.get(s["statement_id"])}
+    for s in shown["consensus"]:
+        yield {"kind": "consensus", **s, "statement": bodies.get(s["statement_id"])}

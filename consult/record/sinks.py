@@ -1,5 +1,5 @@
 """Where the files of the open record go: a folder or a zip, each opened file a binary stream.
-``text_file`` wraps one as text (UTF-8, or UTF-8 with a byte-order mark for the CSV files)."""
+``text_file`` wraps one as text (UTF-8, without a byte-order mark)."""
 
 from __future__ import annotations
 

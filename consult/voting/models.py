@@ -76,3 +76,8 @@ class OpinionMapCache(db.Model):
     failure: Mapped[str | None] = mapped_column(String(200))
     failed_vote_count: Mapped[int | None] = mapped_column()
     failed_last_vote_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Pol.is's k-smoothing (``opinion.KSmoothing``): the k the last computation preferred, how many
+    # computations in a row preferred it, and the k shown; None until a map chose a k.
+    best_k: Mapped[int | None] = mapped_column()
+    best_k_runs: Mapped[int | None] = mapped_column()
+    shown_k: Mapped[int | None] = mapped_column()

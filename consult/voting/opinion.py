@@ -5,21 +5,24 @@ A pure computation, with no Flask and no database: it takes the statement votes 
 its open Python reimplementation, polis-community/red-dwarf) step by step:
 
 1. **Vote matrix.** One row per participant, one column per statement, the participant's latest
-   vote (the last one in the input order wins), missing where they did not vote. Statements in
-   ``excluded_statements`` (moderated out) are left out of the statistics and of the vote
-   counts, and, as Pol.is does ("zeroing out"), their column is a pass from everyone in the
-   PCA: it separates nobody but still counts in step 3's scaling. Without this quirk the
-   groups agree markedly less with Pol.is's (adjusted Rand index 0.49 instead of 0.93 on
-   vTaiwan's uberx conversation).
+   vote (the last one in the input order wins), missing where they did not vote. Rows and
+   columns are then put in a canonical order (participants and statements sorted by id), so
+   nothing below depends on the order in which the votes arrived. Statements in
+   ``excluded_statements`` (moderated out, and Pol.is's ``is-meta`` statements: "this is a
+   question about the conversation itself", which Pol.is moderates out of the maths the same
+   way) are left out of the statistics, and, as Pol.is does ("zeroing out"), their column is a
+   pass from everyone in the PCA: it separates nobody but still counts in step 3's scaling.
+   Without this quirk the groups agree markedly less with Pol.is's.
 
    Vote values: ``+1`` agree, ``-1`` disagree, ``0`` pass. This is the convention of Pol.is's
    exports (``votes.csv``, ``participants-votes.csv``); Pol.is's own database stores agree as
    -1, which changes no grouping (PCA and k-means are symmetric), only the sign of the axes.
 
 2. **Who is placed.** Participants with at least ``min(7, number of statements)`` votes; when
-   fewer than 15 qualify, the 15 most active participants (ties broken by participant order)
-   instead, as Pol.is does so that a young conversation has a map. Votes on excluded
-   statements do not count.
+   fewer than 15 qualify, the 15 most active participants (ties broken by participant id)
+   instead, as Pol.is does so that a young conversation has a map. Every vote counts here,
+   votes on excluded statements too, as in Pol.is (its ``user-vote-counts`` reads the raw
+   matrix): leaving them out left up to 8 % of the participants Pol.is groups off the map.
 
 3. **PCA to two dimensions**, fitted on every participant's row with each missing vote imputed
    by the statement's mean vote. A participant's projection is then multiplied by
@@ -28,9 +31,21 @@ its open Python reimplementation, polis-community/red-dwarf) step by step:
 
 4. **Groups.** As Pol.is does, the placed participants are first gathered into at most 100
    *base clusters* (k-means), then the base clusters, weighted by their size, are grouped by
-   k-means for k = 2..5, and the k with the best silhouette is kept. All k-means runs start
-   from fixed centres (the first distinct points, as Pol.is does) and use one thread, so two
-   runs on the same votes give the same map.
+   k-means for k = 2..5, and the k with the best silhouette wins. Pol.is starts each k-means
+   from the first distinct points in the order participants arrived (and from the previous
+   run's clusters), so its groups depend on that order: on vTaiwan, one arrival order gives 2
+   groups close to Pol.is's (adjusted Rand index 0.93), another 4 (0.37). Consult runs this
+   pipeline on ``ARRIVAL_ORDERS`` arrival orders drawn with fixed seeds from the canonical
+   order, takes the k that wins most often (the smaller on a tie) and, for that k, the
+   *consensus* grouping: each run's groups are matched to a reference run's (the one that
+   agrees best with the others), and each participant joins the group most runs put them in.
+   The result depends only on the set of votes, and it is the grouping Pol.is gives typically
+   rather than in one lucky order (``tests/voting/test_opinion.py`` shuffles the votes).
+
+   **k-smoothing.** Pol.is does not let k flicker as votes arrive: the k shown changes only
+   when another k has won ``K_SMOOTHING_RUNS`` (4) computations in a row. ``compute`` takes
+   the previous :class:`KSmoothing` state and returns the next one in the map; the caller
+   stores it (``OpinionMapCache``).
 
 5. **Statistics** (Pol.is's ``repness`` and ``consensus``), for each group ``g`` and statement:
    ``na``/``nd``/``ns`` agree, disagree and all votes in the group; the smoothed rates
@@ -62,6 +77,8 @@ MIN_PARTICIPANTS = 15  # when fewer qualify, the most active ones are placed ins
 BASE_CLUSTERS = 100
 MIN_GROUPS, MAX_GROUPS = 2, 5
 PICK_MAX = 5  # representative statements per group, consensus statements per direction
+ARRIVAL_ORDERS = 40  # Pol.is pipelines whose consensus gives the groups (step 4)
+K_SMOOTHING_RUNS = 4  # Pol.is's group-k-buffer: wins in a row before the k shown changes
 Z_90 = 1.2815515655446004  # one-tailed 90 % critical value of the standard normal
 
 
@@ -81,6 +98,21 @@ class StatementStats:
 
 
 @dataclass(frozen=True)
+class KSmoothing:
+    """Pol.is's ``group-k-smoother`` state, kept from one computation to the next: the k that won
+    the last computation, how many computations in a row it has won, and the k shown."""
+
+    last_k: int
+    last_k_count: int
+    smoothed_k: int
+
+    def after(self, best_k: int) -> KSmoothing:
+        """The state once a computation's own best k is ``best_k``."""
+        count = self.last_k_count + 1 if best_k == self.last_k else 1
+        return KSmoothing(best_k, count, best_k if count >= K_SMOOTHING_RUNS else self.smoothed_k)
+
+
+@dataclass(frozen=True)
 class OpinionMap:
     k: int  # number of groups (0 when nobody could be placed)
     groups: list[list[Hashable]]  # participant ids, per group
@@ -88,14 +120,21 @@ class OpinionMap:
     representative: list[list[StatementStats]]  # per group, in the order of ``groups``
     consensus: list[StatementStats]  # agreed ones first, then disagreed ones
     group_of: dict[Hashable, int] = field(default_factory=dict)  # placed participant -> group
+    smoothing: KSmoothing | None = None  # to pass to the next computation (None: no k was chosen)
 
 
-def _empty(positions=None) -> OpinionMap:
-    return OpinionMap(0, [], positions or {}, [], [])
+def _empty(positions=None, smoothing=None) -> OpinionMap:
+    return OpinionMap(0, [], positions or {}, [], [], smoothing=smoothing)
+
+
+def _canonical(ids: list[Hashable]) -> list[int]:
+    """Indices that sort ``ids`` (ints by value, anything else by type name then value)."""
+    return sorted(range(len(ids)), key=lambda i: (type(ids[i]).__name__, ids[i]))
 
 
 def vote_matrix(votes):
-    """(participant ids, statement ids, matrix with NaN for no vote): the latest vote wins."""
+    """(participant ids, statement ids, matrix with NaN for no vote): the latest vote wins;
+    participants and statements in canonical order (sorted by id)."""
     participants: dict[Hashable, int] = {}
     statements: dict[Hashable, int] = {}
     latest: dict[tuple[int, int], float] = {}
@@ -109,7 +148,9 @@ def vote_matrix(votes):
     if latest:
         rows, cols = zip(*latest, strict=True)
         matrix[list(rows), list(cols)] = list(latest.values())
-    return list(participants), list(statements), matrix
+    row_order, col_order = _canonical(list(participants)), _canonical(list(statements))
+    people, items = list(participants), list(statements)
+    return [people[i] for i in row_order], [items[j] for j in col_order], matrix[np.ix_(row_order, col_order)]
 
 
 def placed_rows(matrix: np.ndarray) -> np.ndarray:
@@ -157,40 +198,125 @@ def _kmeans(points, k, weights=None):
     return model.labels_, model.cluster_centers_
 
 
-def cluster(points: np.ndarray) -> np.ndarray:
-    """Group labels 0..k-1 for the points (k = 0 .. 5; -1 never appears)."""
-    from sklearn.metrics import silhouette_score
+def _silhouette(points: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette coefficient (scikit-learn's ``silhouette_score``, 0 for a point alone in its
+    group), computed directly: the points are at most ``BASE_CLUSTERS`` base clusters."""
+    distances = np.sqrt(((points[:, None, :] - points[None, :, :]) ** 2).sum(axis=-1))
+    k = int(labels.max()) + 1
+    members = np.eye(k)[labels]  # points x groups
+    sizes = members.sum(axis=0)
+    sums = distances @ members  # each point's summed distance to each group
+    own = sizes[labels] - 1
+    a = np.divide(sums[np.arange(len(points)), labels], own, out=np.zeros(len(points)), where=own > 0)
+    others = np.where(members.astype(bool), np.inf, sums / sizes)
+    b = others.min(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.where(own > 0, (b - a) / np.maximum(a, b), 0.0)
+    return float(np.nan_to_num(s).mean())
 
-    distinct = len(np.unique(points, axis=0))
-    if distinct < MIN_GROUPS:
-        return np.zeros(len(points), dtype=int)
-    # Base clusters.
-    n_base = min(BASE_CLUSTERS, distinct)
-    base_labels, base_centres = _kmeans(points, n_base)
+
+def _one_arrival_order(points: np.ndarray, order: np.ndarray) -> tuple[dict[int, np.ndarray], int]:
+    """Pol.is's grouping when participants arrive in ``order``: {k: labels of every point} for
+    the k tried, and the k with the best silhouette."""
+    arrived = points[order]
+    n_base = min(BASE_CLUSTERS, len(np.unique(points, axis=0)))
+    arrived_labels, base_centres = _kmeans(arrived, n_base)
+    base_labels = np.empty(len(points), dtype=int)
+    base_labels[order] = arrived_labels
     used = np.unique(base_labels)
     base_centres = base_centres[used]
     base_labels = np.searchsorted(used, base_labels)
     sizes = np.bincount(base_labels).astype(float)
     distinct_base = len(np.unique(base_centres, axis=0))
-    best = None
+    tried, best = {}, None
     for k in range(MIN_GROUPS, min(MAX_GROUPS, distinct_base - 1) + 1):
         labels, _ = _kmeans(base_centres, k, sizes)
         if len(np.unique(labels)) < 2:
             continue
-        score = silhouette_score(base_centres, labels)
+        tried[k] = labels[base_labels]
+        score = _silhouette(base_centres, labels)
         if best is None or score > best[0] + 1e-12:
-            best = (score, labels)
+            best = (score, k)
     if best is None:  # two or three distinct base clusters: each is a group
         group_of_base = np.unique(base_centres, axis=0, return_inverse=True)[1].ravel()
-    else:
-        group_of_base = best[1]
-    labels = group_of_base[base_labels]
-    # Number groups by first appearance, so the numbering is stable too.
+        k = int(group_of_base.max()) + 1
+        return {k: group_of_base[base_labels]}, k
+    return tried, best[1]
+
+
+def _aligned(labels: np.ndarray, reference: np.ndarray, k: int) -> np.ndarray:
+    """``labels`` renamed so that each group has the name of the reference group it overlaps most."""
+    from scipy.optimize import linear_sum_assignment
+
+    overlap = np.zeros((k, k))
+    np.add.at(overlap, (labels, reference), 1)
+    rows, cols = linear_sum_assignment(-overlap)
+    rename = np.empty(k, dtype=int)
+    rename[rows] = cols
+    return rename[labels]
+
+
+def _adjusted_rand(a: np.ndarray, b: np.ndarray, k: int) -> float:
+    """The adjusted Rand index of two groupings into groups 0..k-1 (scikit-learn's, without its
+    input checks, which cost most of the time here)."""
+    table = np.bincount(a * k + b, minlength=k * k).reshape(k, k).astype(float)
+
+    def pairs(x):
+        return float((x * (x - 1) / 2).sum())
+
+    both, rows, cols, total = pairs(table), pairs(table.sum(axis=1)), pairs(table.sum(axis=0)), pairs(np.array([len(a)]))
+    expected = rows * cols / total if total else 0.0
+    most = (rows + cols) / 2
+    return 1.0 if most == expected else (both - expected) / (most - expected)
+
+
+def _consensus_groups(runs: list[np.ndarray], k: int) -> np.ndarray:
+    """One grouping from several: each participant joins the group most runs put them in, once
+    the runs' group names are matched to the run that agrees best with the others."""
+    agreement = np.zeros(len(runs))
+    for i in range(len(runs)):
+        for j in range(i + 1, len(runs)):
+            a = _adjusted_rand(runs[i], runs[j], k)
+            agreement[i] += a
+            agreement[j] += a
+    reference = runs[int(np.argmax(agreement))]
+    everyone = np.arange(len(reference))
+    for _ in range(5):  # a vote or two settles it; the bound only guards against a cycle
+        tally = np.zeros((len(reference), k))
+        for labels in runs:
+            tally[everyone, _aligned(labels, reference, k)] += 1
+        voted = np.argmax(tally, axis=1)  # a tie goes to the lower group name
+        if len(np.unique(voted)) < k or np.array_equal(voted, reference):
+            break
+        reference = voted
+    return reference
+
+
+def cluster(points: np.ndarray, smoothing: KSmoothing | None = None) -> tuple[np.ndarray, KSmoothing | None]:
+    """Group labels 0..k-1 for the points (k = 0 .. 5; -1 never appears) and the next k-smoothing
+    state (None when the points left no choice of k)."""
+    distinct = len(np.unique(points, axis=0))
+    if distinct < MIN_GROUPS:
+        return np.zeros(len(points), dtype=int), smoothing
+    rng = np.random.default_rng(0)  # fixed: the arrival orders are the same for every call
+    runs = [_one_arrival_order(points, np.arange(len(points)) if i == 0 else rng.permutation(len(points))) for i in range(ARRIVAL_ORDERS)]
+    wins: dict[int, int] = {}
+    for _, best_k in runs:
+        wins[best_k] = wins.get(best_k, 0) + 1
+    best_k = max(wins, key=lambda k: (wins[k], -k))
+    smoothing = smoothing.after(best_k) if smoothing is not None else KSmoothing(best_k, 1, best_k)
+    k = smoothing.smoothed_k
+    candidates = [tried[k] for tried, _ in runs if k in tried]
+    if not candidates:  # the k shown can no longer be formed (too few distinct points): take this one's
+        k, smoothing = best_k, KSmoothing(best_k, smoothing.last_k_count, best_k)
+        candidates = [tried[k] for tried, _ in runs if k in tried]
+    labels = _consensus_groups(candidates, k)
+    # Number groups by first appearance (in the canonical order), so the numbering is stable too.
     _, first = np.unique(labels, return_index=True)
     order = np.argsort(first)
-    renumber = np.empty(len(order), dtype=int)
+    renumber = np.empty(int(labels.max()) + 1, dtype=int)
     renumber[np.unique(labels)[order]] = np.arange(len(order))
-    return renumber[labels]
+    return renumber[labels], smoothing
 
 
 def _counts(matrix: np.ndarray):
@@ -272,34 +398,42 @@ def consensus(matrix, statements) -> list[StatementStats]:
     return result
 
 
-def compute(votes: Iterable[tuple[Hashable, Hashable, int]], *, excluded_statements: Iterable[Hashable] = ()) -> OpinionMap:
+def compute(
+    votes: Iterable[tuple[Hashable, Hashable, int]],
+    *,
+    excluded_statements: Iterable[Hashable] = (),
+    smoothing: KSmoothing | None = None,
+) -> OpinionMap:
     """The opinion map of these votes: ``(participant id, statement id, value)`` with value +1
-    agree, -1 disagree, 0 pass, in the order cast (a later vote replaces an earlier one).
-    Statements in ``excluded_statements`` (moderated out) are ignored."""
-    participants, statements, matrix = vote_matrix(votes)
+    agree, -1 disagree, 0 pass, in the order cast (a later vote replaces an earlier one; apart
+    from that, the order does not matter). Statements in ``excluded_statements`` (moderated out,
+    meta) are left out of the maps's statistics, but votes on them count towards the
+    participant threshold. ``smoothing`` is the previous computation's ``OpinionMap.smoothing``
+    (None for the first): it holds k steady (step 4)."""
+    participants, statements, raw = vote_matrix(votes)
     excluded = set(excluded_statements)
     kept = np.array([s not in excluded for s in statements], dtype=bool)
     if not participants or not kept.any():
-        return _empty()
+        return _empty(smoothing=smoothing)
     # Pol.is "zeroes out" a moderated statement: its column becomes a pass from everyone. It then
     # separates nobody, but still counts in the sparsity scaling (a participant's votes and the
     # statements); without this quirk the map, hence the groups, differ from Pol.is's.
-    zeroed = np.where(kept, matrix, 0.0)
-    matrix = matrix[:, kept]
+    zeroed = np.where(kept, raw, 0.0)
+    matrix = raw[:, kept]
     statements = [s for s, k in zip(statements, kept, strict=True) if k]
     with threadpool_limits(1):
         points = project(zeroed)
-        rows = placed_rows(matrix)
+        rows = placed_rows(raw)
         positions = {participants[i]: (float(points[i, 0]), float(points[i, 1])) for i in rows}
         if len(rows) < MIN_GROUPS:
-            return _empty(positions)
-        labels = cluster(points[rows])
+            return _empty(positions, smoothing)
+        labels, smoothing = cluster(points[rows], smoothing)
         placed = matrix[rows]
         agreed = consensus(matrix, statements)  # over everyone who voted, as Pol.is does
         k = int(labels.max()) + 1
         if k < MIN_GROUPS:  # everyone votes alike: one group, nothing to contrast it with
             return OpinionMap(1, [[participants[i] for i in rows]], positions, [[]], agreed,
-                              {participants[i]: 0 for i in rows})  # fmt: skip
+                              {participants[i]: 0 for i in rows}, smoothing)  # fmt: skip
         groups = [[participants[i] for i in rows[labels == g]] for g in range(k)]
         return OpinionMap(
             k=k,
@@ -308,4 +442,5 @@ def compute(votes: Iterable[tuple[Hashable, Hashable, int]], *, excluded_stateme
             representative=[representative(placed, labels, statements, g) for g in range(k)],
             consensus=agreed,
             group_of={participants[i]: int(g) for i, g in zip(rows, labels, strict=True)},
+            smoothing=smoothing,
         )

@@ -47,7 +47,9 @@ def _when(raw: str) -> datetime:
 
 def import_polis(folder: Path, consultation: Consultation) -> Imported:
     """Read the export in ``folder`` into ``consultation`` (which needs a published version).
-    Moderated-out comments become hidden statements, so they count nowhere. Run once."""
+    Moderated-out comments become hidden statements, so they count nowhere; meta comments
+    (``is-meta``) stay visible but are left out of the opinion map. An export without a single
+    vote on one of its statements is refused, importing nothing. Run once."""
     version = consultation.current_version
     if version is None:
         raise RuleViolation("Publish the consultation's text before importing statements into it.")
@@ -59,6 +61,9 @@ def import_polis(folder: Path, consultation: Consultation) -> Imported:
     votes = _votes(folder)
     if not votes:
         raise RuleViolation(f"{folder} holds no votes (votes.csv and participants-votes.csv are empty): nothing was imported.")
+    comment_ids = {row["comment-id"] for row in comments}
+    if not any(comment in comment_ids and value in VALUES for _, comment, value, _ in votes):
+        raise RuleViolation(f"None of the votes in {folder} is on a statement of its comments.csv: nothing was imported.")
 
     participants = sorted({row["author-id"] for row in comments} | {voter for voter, _, _, _ in votes}, key=lambda p: (len(p), p))
     existing = dict(
@@ -88,6 +93,7 @@ def import_polis(folder: Path, consultation: Consultation) -> Imported:
     for row in comments:
         body = " ".join(row["comment-body"].split())
         moderated_out = row.get("moderated", "0").strip() == "-1"
+        meta = (row.get("is-meta") or "").strip().lower() in ("1", "true", "t")
         statement_rows.append(
             {
                 "consultation_id": consultation.id,
@@ -99,6 +105,7 @@ def import_polis(folder: Path, consultation: Consultation) -> Imported:
                 "body_html": str(text.render_plain(body)),
                 "moderation_state": ModerationState.HIDDEN if moderated_out else ModerationState.VISIBLE,
                 "hidden_reason": "Moderated out in Pol.is." if moderated_out else "",
+                "is_meta": meta,
                 "created_at": _when(row.get("timestamp", "")),
             }
         )
@@ -118,14 +125,13 @@ def import_polis(folder: Path, consultation: Consultation) -> Imported:
     for voter, comment, value, when in votes:
         if comment in statement_of and value in VALUES:
             latest[(user_of[external_id(consultation, voter)], statement_of[comment])] = (VALUES[value], when)
-    if latest:
-        db.session.execute(
-            insert(Vote),
-            [
-                {"user_id": u, "consultation_id": consultation.id, "contribution_id": c, "value": v, "created_at": w, "updated_at": w}
-                for (u, c), (v, w) in latest.items()
-            ],
-        )
+    db.session.execute(
+        insert(Vote),
+        [
+            {"user_id": u, "consultation_id": consultation.id, "contribution_id": c, "value": v, "created_at": w, "updated_at": w}
+            for (u, c), (v, w) in latest.items()
+        ],
+    )
     db.session.flush()
     return Imported(participants=len(participants), statements=len(statement_rows), votes=len(latest))
 

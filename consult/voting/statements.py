@@ -69,8 +69,8 @@ def next_statement(consultation: Consultation, user: User) -> Contribution | Non
 
 
 def _statement_votes(consultation: Consultation):
-    """Votes on the consultation's statements, hidden ones included: the computation excludes
-    those itself, the way Pol.is does (see ``opinion.compute``'s ``excluded_statements``)."""
+    """Votes on the consultation's statements, hidden and meta ones included: the computation
+    excludes those itself, the way Pol.is does (see ``opinion.compute``'s ``excluded_statements``)."""
     return (
         select(Vote.user_id, Vote.contribution_id, Vote.value, Vote.updated_at)
         .join(Contribution, Contribution.id == Vote.contribution_id)
@@ -91,25 +91,32 @@ def votes_fingerprint(consultation: Consultation) -> tuple[int, object]:
 
 def compute_map(consultation: Consultation) -> dict:
     """Compute the opinion map now (the CLI, the job) and store it."""
-    from consult.voting.opinion import compute
+    from consult.voting.opinion import KSmoothing, compute
 
     count, last = votes_fingerprint(consultation)
     rows = db.session.execute(_statement_votes(consultation).order_by(Vote.updated_at, Vote.id)).all()
-    shown = set(
+    mapped = set(  # shown to the public, and about the policy rather than the conversation itself
         db.session.scalars(
             select(Contribution.id).where(
                 Contribution.consultation_id == consultation.id,
                 Contribution.kind == ContributionKind.STATEMENT,
+                Contribution.is_meta.is_(False),
                 visible_contributions(None),
             )
         )
     )
+    cache = db.session.get(OpinionMapCache, consultation.id) or OpinionMapCache(consultation_id=consultation.id)
+    previous = None
+    if cache.best_k is not None and cache.best_k_runs is not None and cache.shown_k is not None:
+        previous = KSmoothing(cache.best_k, cache.best_k_runs, cache.shown_k)
     result = compute(
         [(user_id, statement_id, VALUE_OF[value]) for user_id, statement_id, value, _ in rows if value in VALUE_OF],
-        excluded_statements={statement_id for _, statement_id, _, _ in rows} - shown,
+        excluded_statements={statement_id for _, statement_id, _, _ in rows} - mapped,
+        smoothing=previous,
     )
     data = _as_json(result, consultation)
-    cache = db.session.get(OpinionMapCache, consultation.id) or OpinionMapCache(consultation_id=consultation.id)
+    if result.smoothing is not None:
+        cache.best_k, cache.best_k_runs, cache.shown_k = result.smoothing.last_k, result.smoothing.last_k_count, result.smoothing.smoothed_k
     cache.vote_count, cache.last_vote_at, cache.computed_at, cache.result = count, last, utcnow(), json.dumps(data)
     cache.failed_at = cache.failure = cache.failed_vote_count = cache.failed_last_vote_at = None
     db.session.add(cache)

@@ -901,3 +901,107 @@ def test_fragment_links_to_other_sections_go_to_the_whole_page():
     assert '<a href="/c/policy#p-fn2">2</a>' in out  # the footnote is in another section
     assert '<a href="#p-local">here</a>' in out  # this one is on the page
     assert str(link_fragments_to('<a href="#x">x</a>', '/c/a"b')) == '<a href="/c/a&quot;b#x">x</a>'
+
+
+# ---- plain text into Markdown files (the open record's README, versions and diffs) -------------
+
+
+def _commonmark(source: str) -> str:
+    """Any CommonMark reader (with GitHub's tables and strikethrough), raw HTML allowed: what a
+    reader of the record's Markdown files may use, not Consult's sanitising pipeline."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).render(source)
+
+
+class _Shown(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: set[str] = set()
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs) -> None:
+        self.tags.add(tag)
+        if tag == "br":
+            self.text.append(" ")
+
+    def handle_endtag(self, tag) -> None:
+        self.text.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def _shown(rendered: str) -> tuple[set[str], str]:
+    parser = _Shown()
+    parser.feed(rendered)
+    parser.close()
+    return parser.tags, " ".join("".join(parser.text).split())
+
+
+HOSTILE_TEXT = [
+    "<script>alert(1)</script>",
+    "*not bold* and _not italic_ and **not strong**",
+    "[x](javascript:alert(1))",
+    "![img](http://tracker.example/pixel.png)",
+    "<http://example.org> and <javascript:alert(1)>",
+    "`code` and ``more``",
+    "&lt;b&gt; &amp; &copy; &#42;",
+    "a | b | c\n--- | --- | ---",
+    "~~struck~~",
+    "# not a heading",
+    "Section C#  #",
+    "- not a list\n+ nor this\n* nor this",
+    "1. not ordered\n2) nor this",
+    "5.1 Pilot Program",
+    "Title\n===",
+    "Title\n---",
+    "> not a quote",
+    "    not code\n\n    nor this",
+    "{++not inserted++} {--not deleted--}",
+    "back\\slash\\",
+    "trailing backslash\\\nnext line",
+    "<!-- not a comment -->",
+    "<div>not a block</div>",
+    "Dana's \"quoted\" (bracketed) text: 100% ok!",
+]
+
+
+def _fuzz(count: int = 1500) -> list[str]:
+    import random
+
+    rng = random.Random(14)  # fixed: the same strings every run
+    alphabet = "ab 1.-+=*_`[]()<>!&#|~{}\\:;\n\t"
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 16))) for _ in range(count)]
+
+
+@pytest.mark.parametrize("value", HOSTILE_TEXT)
+def test_escaped_markdown_renders_as_the_literal_text(value: str) -> None:
+    from consult.core.text import escape_markdown
+
+    tags, text = _shown(_commonmark(escape_markdown(value)))
+    assert tags <= {"p", "br"}, (value, _commonmark(escape_markdown(value)))
+    assert text == " ".join(value.split())
+
+    tags, text = _shown(_commonmark("## " + escape_markdown(value, inline=True)))
+    assert tags == {"h2"}, value
+    assert text == " ".join(value.split())
+
+
+def test_escaped_markdown_renders_literally_for_any_punctuation() -> None:
+    from consult.core.text import escape_markdown
+
+    for value in _fuzz():
+        if not value.strip():
+            continue
+        tags, text = _shown(_commonmark(escape_markdown(value)))
+        assert tags <= {"p", "br"} and text == " ".join(value.split()), (value, escape_markdown(value))
+        tags, text = _shown(_commonmark("## " + escape_markdown(value, inline=True)))
+        assert tags == {"h2"} and text == " ".join(value.split()), (value, escape_markdown(value, inline=True))
+
+
+def test_escaped_markdown_keeps_ordinary_text_readable() -> None:
+    from consult.core.text import escape_markdown
+
+    assert escape_markdown("5.1 Pilot Program: Dana's (draft) plan, 100% done!") == "5.1 Pilot Program: Dana's (draft) plan, 100% done!"
+    assert escape_markdown(" and more", line_start=False) == " and more"

@@ -1,5 +1,5 @@
 """The open policy record (``consult export``, ``/c/SLUG/record.zip``): every file it writes, checked
-against docs/record.schema.json, the W3C Web Annotation MUSTs and what the public may see."""
+against its JSON Schema (schema/record.schema.json in the record), the W3C Web Annotation MUSTs and what the public may see."""
 
 from __future__ import annotations
 
@@ -40,10 +40,19 @@ from tests.factories import explain_changes, make_consultation, make_user
 from tests.w3c_validation import explain, must_failures
 
 BASE = "http://consult.test"
-SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "record.schema.json").read_text(encoding="utf-8"))
+SCHEMA = json.loads((export.BUNDLED / "schema" / "record.schema.json").read_text(encoding="utf-8"))
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 SECRETS = ("HIDDEN-WORDS", "DELETED-WORDS", "BLOCKED-WORDS", "PENDING-WORDS")
-CSV_FILES = ["contributions.csv", "amendments.csv", "tallies.csv", "sections.csv", "citations.csv", "themes.csv", "moderation_log.csv"]
+CSV_FILES = [
+    "contributions.csv",
+    "amendments.csv",
+    "tallies.csv",
+    "sections.csv",
+    "citations.csv",
+    "themes.csv",
+    "moderation_log.csv",
+    "opinion_map.csv",
+]
 
 
 def schema_errors(document: dict) -> list[str]:
@@ -231,13 +240,13 @@ class Exported:
     built: Built | None = None
 
     def text(self, name: str) -> str:
-        return (self.folder / name).read_bytes().decode("utf-8-sig")  # as written: CSV lines end in CRLF
+        return (self.folder / name).read_bytes().decode("utf-8")  # as written: CSV lines end in CRLF
 
     def json(self, name: str) -> dict:
         return json.loads(self.text(name))
 
     def csv(self, name: str) -> list[dict[str, str]]:
-        with (self.folder / name).open(encoding="utf-8-sig", newline="") as handle:
+        with (self.folder / name).open(encoding="utf-8", newline="") as handle:
             return list(csv.DictReader(handle))
 
     def files(self) -> dict[str, str]:
@@ -266,6 +275,8 @@ def test_the_record_has_every_file(record):
         "diffs/1-2.md",
         "annotations.jsonld",
         *CSV_FILES,
+        "DATA-DICTIONARY.md",
+        "schema/record.schema.json",
     }
 
 
@@ -400,6 +411,19 @@ def test_csv_files_parse_into_the_expected_rows(record):
     assert [r["action"] for r in record.csv("moderation_log.csv")] == ["hide", "block"]
 
 
+def test_no_file_starts_with_a_byte_order_mark(record):
+    """A BOM ended up in the first column's name for Python's csv, pandas and R ("\\ufeffid"), and
+    in front of the JSON for strict parsers; DATA-DICTIONARY.md tells Excel users how to open the
+    files as UTF-8 instead."""
+    for path in sorted(record.folder.rglob("*")):
+        if path.is_file():
+            assert not path.read_bytes().startswith(b"\xef\xbb\xbf"), path.name
+    for name in CSV_FILES:
+        with (record.folder / name).open(encoding="utf-8", newline="") as handle:
+            header = next(csv.reader(handle))
+        assert header[0] in ("id", "contribution_id", "version", "theme_id", "kind"), (name, header[0])
+
+
 def test_readme_names_the_licence(record):
     readme = record.text("README.md")
     assert readme.startswith("# Open policy record: Open data policy\n")
@@ -416,7 +440,7 @@ def test_the_download_is_a_zip_of_the_same_files(app, client, record):
     assert int(response.headers["Content-Length"]) == len(body)
     with zipfile.ZipFile(io.BytesIO(body)) as archive:
         assert archive.testzip() is None
-        files = {name: archive.read(name).decode("utf-8-sig") for name in archive.namelist()}
+        files = {name: archive.read(name).decode("utf-8") for name in archive.namelist()}
     assert set(files) == set(record.files())
     downloaded = json.loads(files["record.json"])
     assert schema_errors(downloaded) == []
@@ -441,15 +465,17 @@ def test_the_cli_writes_a_folder_or_a_zip_and_never_overwrites(app, tmp_path, mo
     folder = tmp_path / "out"
     done = runner.invoke(args=["export", "open-data", str(folder), "--base-url", "https://consult.example"])
     assert done.exit_code == 0, done.output
-    assert "Wrote the record of open-data (13 files)" in done.output
+    assert "Wrote the record of open-data (16 files)" in done.output
     doc = json.loads((folder / "record.json").read_text(encoding="utf-8"))
     assert schema_errors(doc) == []
     assert doc["consultation"]["url"] == "https://consult.example/c/open-data"
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no temporary leftovers
 
-    again = runner.invoke(args=["export", "open-data", str(folder)])
+    again = runner.invoke(args=["export", "open-data", str(folder), "--base-url", "https://consult.example"])
     assert again.exit_code != 0 and "already exists" in again.output
 
+    # CONSULT_BASE_URL (the app's BASE_URL) serves when --base-url is not given
+    monkeypatch.setitem(app.config, "BASE_URL", "https://consult.example")
     zipped = runner.invoke(args=["export", "open-data", str(tmp_path / "out.zip"), "--zip"])
     assert zipped.exit_code == 0, zipped.output
     with zipfile.ZipFile(tmp_path / "out.zip") as archive:
@@ -459,7 +485,30 @@ def test_the_cli_writes_a_folder_or_a_zip_and_never_overwrites(app, tmp_path, mo
     assert missing.exit_code != 0 and "No public consultation" in missing.output
 
 
-def test_the_demos_concluded_round_exports_valid_and_without_email_addresses(app, tmp_path):
+@pytest.mark.parametrize("base_url", [None, ""])
+def test_the_cli_refuses_to_export_without_the_sites_address_and_writes_nothing(app, tmp_path, monkeypatch, organisation, author, base_url):
+    """Without CONSULT_BASE_URL or --base-url every link in the record pointed at http://localhost."""
+    monkeypatch.setitem(app.config, "BASE_URL", base_url)
+    make_consultation(organisation, author=author, state="open", slug="open-data")
+    db.session.commit()
+    runner = app.test_cli_runner()
+    for args in (["export", "open-data", str(tmp_path / "out")], ["export", "open-data", str(tmp_path / "out.zip"), "--zip"]):
+        refused = runner.invoke(args=args)
+        assert refused.exit_code != 0
+        assert "CONSULT_BASE_URL" in refused.output and "--base-url" in refused.output
+        assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("base_url", ["consult.example", "ftp://consult.example", "https://", "javascript:alert(1)"])
+def test_the_cli_refuses_a_base_url_that_is_not_a_web_address(app, tmp_path, organisation, author, base_url):
+    make_consultation(organisation, author=author, state="open", slug="open-data")
+    db.session.commit()
+    refused = app.test_cli_runner().invoke(args=["export", "open-data", str(tmp_path / "out"), "--base-url", base_url])
+    assert refused.exit_code != 0 and "http:// or https://" in refused.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_demos_concluded_round_exports_valid_documented_and_without_email_addresses(app, tmp_path):
     from consult.demo import load_demo
 
     load_demo()
@@ -470,6 +519,11 @@ def test_the_demos_concluded_round_exports_valid_and_without_email_addresses(app
     exported = Exported(tmp_path / "demo")
     doc = exported.json("record.json")
     assert schema_errors(doc) == []
+    # against the schema it carries, and every field, value and column in its data dictionary
+    from tests.record.test_record_bundle import bundled_schema_errors, undocumented
+
+    assert bundled_schema_errors(exported) == []
+    assert undocumented(exported) == []
     assert len(doc["versions"]) == 2 and doc["themes"] and doc["moderation_log"]
     annotations = exported.json("annotations.jsonld")
     assert must_failures(annotations, "collection") == [], explain(annotations, "collection")
@@ -550,7 +604,7 @@ def test_themes_and_summaries_wait_for_the_outcome(client, organisation, author,
 
     def record() -> tuple[dict, str]:
         with zipfile.ZipFile(io.BytesIO(client.get("/c/notes/record.zip").data)) as z:
-            return json.loads(z.read("record.json")), z.read("themes.csv").decode("utf-8-sig")
+            return json.loads(z.read("record.json")), z.read("themes.csv").decode("utf-8")
 
     doc, themes_csv = record()
     assert doc["themes"] == [] and doc["section_summaries"] == [] and "DRAFT" not in themes_csv
@@ -560,3 +614,91 @@ def test_themes_and_summaries_wait_for_the_outcome(client, organisation, author,
     doc, themes_csv = record()
     assert [t["name"] for t in doc["themes"]] == ["DRAFT-THEME"] and doc["themes"][0]["cites"] == [words.id]
     assert doc["section_summaries"][0]["summary"] == "DRAFT-SECTION-SUMMARY" and "DRAFT-THEME" in themes_csv
+
+
+HOSTILE_TITLE = "<script>alert(1)</script> *not bold* [x](javascript:alert(1))"
+
+
+def _render_record_markdown(source: str) -> str:
+    """A record's Markdown file as a CommonMark reader with CriticMarkup shows it (raw HTML
+    allowed: not Consult's sanitising pipeline)."""
+    from markdown_it import MarkdownIt
+
+    critic = re.sub(r"(?<!\\)\{\+\+(.*?)(?<!\\)\+\+\}", r"<ins>\1</ins>", source, flags=re.S)
+    critic = re.sub(r"(?<!\\)\{--(.*?)(?<!\\)--\}", r"<del>\1</del>", critic, flags=re.S)
+    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).render(critic)
+
+
+def test_plain_text_in_the_markdown_files_comes_out_literally(app, tmp_path, author):
+    """Titles, organisation names, headings, change notes and the words of a diff are text: a
+    title like <script> or *not bold* or [x](javascript:...) was written into README.md and the
+    diff as Markdown, so any reader of the files ran it, emphasised it or linked it."""
+    from html.parser import HTMLParser
+
+    from consult.proposals.importing import split_markdown
+    from tests.factories import make_organisation
+
+    organisation = make_organisation(name="<b>Org</b> _of_ [Things](javascript:x)")
+    actor = make_user(role="author", organisation=organisation)
+    c = make_consultation(
+        organisation,
+        author=actor,
+        title=HOSTILE_TITLE,
+        slug="hostile",
+        text="## \\<img src=x onerror=alert(1)\\> \\*not bold\\*\n\nUse `<script>` tags carefully.\n\n## Plain\n\nNothing here.\n",
+    )
+    proposals.save_draft_text(
+        c,
+        split_markdown(
+            "## \\<img src=x onerror=alert(1)\\> \\*not bold\\*\n\nUse `<script>` and `[y](javascript:y)` tags carefully.\n\n"
+            "## Plain\n\nNothing here.\n"
+        ),
+        actor=actor,
+    )
+    proposals.publish_version(c, actor=actor, note="**Changed** <i>this</i>\n# and [that](javascript:z)\n- item")
+    db.session.commit()
+    with app.test_request_context(base_url=BASE):
+        export.write_folder(c, tmp_path / "hostile")
+    exported = Exported(tmp_path / "hostile")
+
+    class Shown(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.tags, self.hrefs, self.text = set(), [], []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.add(tag)
+            self.hrefs += [value for name, value in attrs if name == "href"]
+
+        def handle_endtag(self, tag):
+            self.text.append(" ")
+
+        def handle_data(self, data):
+            self.text.append(data)
+
+    heading = "<img src=x onerror=alert(1)> *not bold*"
+    expected = {
+        "README.md": [HOSTILE_TITLE, organisation.name],
+        "diffs/1-2.md": [
+            HOSTILE_TITLE,
+            heading,
+            "<script>",
+            "[y](javascript:y)",
+            "**Changed** <i>this</i> # and [that](javascript:z) - item",
+        ],
+        "versions/1.md": [heading],
+        "versions/2.md": [heading],
+    }
+    for name, literal in expected.items():
+        shown = Shown()
+        shown.feed(_render_record_markdown(exported.text(name)))
+        text = " ".join("".join(shown.text).split())
+        assert not shown.tags & {"script", "img", "b", "i", "em"}, (name, shown.tags)
+        assert all(href.startswith((BASE, "https://")) or ":" not in href for href in shown.hrefs), (name, shown.hrefs)
+        for words in literal:
+            assert words in text, (name, words, text)
+    # versions/N.md imports back: the same headings, literal characters and all
+    for version in c.versions:
+        reread = split_markdown(exported.text(f"versions/{version.number}.md"))
+        assert [(s.heading, s.body) for s in reread] == [(s.heading, s.body) for s in version.sections]
+    assert c.version(1).sections[0].heading == heading

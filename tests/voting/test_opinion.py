@@ -4,6 +4,7 @@ compared with Pol.is's own grouping, and on small cases. Speed: bench/opinion_ma
 from __future__ import annotations
 
 import csv
+import random
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from consult.voting import opinion
-from consult.voting.opinion import compute
+from consult.voting.opinion import KSmoothing, compute
 
 POLIS = Path(__file__).resolve().parents[1] / "data" / "polis"
 
@@ -60,16 +61,76 @@ def test_map_is_consistent(conversation):
     assert all(len(g) > 0 for g in result.groups)
     assert all(np.isfinite(xy).all() and len(xy) == 2 for xy in result.positions.values())
     counts = {}
-    excluded = set(moderated_out)
-    for participant, statement, _ in votes:
-        if statement not in excluded:
-            counts[participant] = counts.get(participant, 0) + 1
+    for participant, _, _ in votes:  # votes on moderated-out statements count too, as in Pol.is
+        counts[participant] = counts.get(participant, 0) + 1
     assert placed == {p for p, n in counts.items() if n >= 7}
 
 
 def test_deterministic(conversation):
     _, votes, _, moderated_out, result = conversation
     assert compute(votes, excluded_statements=moderated_out) == result
+
+
+def test_the_order_of_votes_and_participants_changes_nothing(conversation):
+    """In file order vTaiwan gave 2 groups (ARI 0.93), sorted 4 (ARI 0.37), shuffled anything
+    between: the groups depended on which participants came first."""
+    name, votes, polis_group, moderated_out, result = conversation
+    by_participant: dict[int, list] = {}
+    for vote in votes:
+        by_participant.setdefault(vote[0], []).append(vote)
+    for seed in range(10):
+        shuffler = random.Random(seed)
+        participants = list(by_participant)
+        shuffler.shuffle(participants)  # participants arrive in another order...
+        shuffled = [vote for p in participants for vote in by_participant[p]]
+        shuffler.shuffle(shuffled)  # ...and so do their votes
+        again = compute(shuffled, excluded_statements=moderated_out)
+        assert again.k == result.k and again.groups == result.groups and again.group_of == result.group_of, seed
+        both = [p for p in again.group_of if p in polis_group]
+        assert adjusted_rand_score([polis_group[p] for p in both], [again.group_of[p] for p in both]) >= TARGET_ARI[name]
+    assert again == result  # positions and statements too
+
+
+def test_votes_on_moderated_out_statements_count_towards_the_threshold():
+    """Pol.is places whoever cast 7 votes, whatever became of the statements since; Consult left
+    out the votes on moderated-out ones, and with them up to 8 % of Pol.is's participants."""
+    votes = [(p, s, 1 if (p < 10) == (s < 5) else -1) for p in range(20) for s in range(10)]
+    votes += [(20, s, 1) for s in range(4)] + [(20, s, -1) for s in (10, 11, 12)]  # 4 + 3 moderated out
+    votes += [(21, s, -1) for s in range(6)]  # 6 votes: not placed
+    result = compute(votes, excluded_statements=[10, 11, 12])
+    assert 20 in result.positions and 20 in result.group_of
+    assert 21 not in result.positions
+    assert all(s.statement not in (10, 11, 12) for g in result.representative for s in g)
+
+
+def three_camps():
+    """36 participants in three camps of 12, each agreeing with its own four statements."""
+    votes = []
+    for p in range(36):
+        camp = p % 3
+        for s in range(12):
+            own = s // 4 == camp
+            votes.append((p, s, 0 if s == p % 12 and not own else 1 if own else -1))
+    return votes
+
+
+def test_k_smoothing_holds_the_number_of_groups_steady():
+    """Pol.is changes the k it shows only once another k has won four computations in a row."""
+    votes = three_camps()
+    first = compute(votes)
+    assert first.k == 3 and first.smoothing == KSmoothing(3, 1, 3)  # the first map takes its own best k
+    state = KSmoothing(last_k=2, last_k_count=9, smoothed_k=2)  # a map of two groups so far
+    shown = []
+    for _ in range(5):
+        result = compute(votes, smoothing=state)
+        shown.append(result.k)
+        assert len(result.groups) == result.k == result.smoothing.smoothed_k
+        state = result.smoothing
+    assert shown == [2, 2, 2, 3, 3]
+    assert state == KSmoothing(3, 5, 3)
+    # One computation that prefers another k changes nothing shown and restarts the count.
+    assert KSmoothing(3, 5, 3).after(2) == KSmoothing(2, 1, 3)
+    assert KSmoothing(2, 1, 3).after(3) == KSmoothing(3, 1, 3)
 
 
 def test_representative_statements(conversation):

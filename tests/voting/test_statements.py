@@ -103,3 +103,72 @@ def test_a_polis_export_imports_and_maps_like_polis(app, consultation):
     assert statements.cached_map(consultation).current is True
     hidden = db.session.scalar(select(func.count()).select_from(Contribution).where(Contribution.moderation_state == "hidden"))
     assert hidden > 0  # moderated-out comments are imported hidden
+
+
+def write_export(folder: Path, *, comments: list[dict], votes: list[tuple[int, int, int]]) -> Path:
+    """A small Pol.is export: comments.csv (with Pol.is's is-meta column) and votes.csv."""
+    folder.mkdir()
+    with (folder / "comments.csv").open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, ["timestamp", "comment-id", "author-id", "moderated", "is-meta", "comment-body"])
+        writer.writeheader()
+        writer.writerows(comments)
+    with (folder / "votes.csv").open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["timestamp", "datetime", "comment-id", "voter-id", "vote"])
+        writer.writerows([1_600_000_000_000 + i, "", c, p, v] for i, (p, c, v) in enumerate(votes))
+    return folder
+
+
+def test_meta_statements_are_imported_and_left_out_of_the_map(app, consultation, tmp_path):
+    """Pol.is's is-meta statements ("this is about the conversation itself") were imported as
+    ordinary ones and could represent a group or be called a consensus."""
+    comments = [
+        {"timestamp": "1600000000000", "comment-id": str(c), "author-id": "0", "moderated": "1",
+         "is-meta": "true" if c == 12 else "false", "comment-body": f"Statement {c}"}
+        for c in range(13)
+    ]  # fmt: skip
+    camps = [(p, c, 1 if (p % 2) == (c < 6) else -1) for p in range(30) for c in range(12)]
+    everyone_agrees = [(p, 12, 1) for p in range(30)]  # the meta statement would be the first consensus
+    folder = write_export(tmp_path / "meta", comments=comments, votes=camps + everyone_agrees)
+    done = app.test_cli_runner().invoke(args=["import-polis", str(folder), "--consultation", "taxis"])
+    assert done.exit_code == 0, done.output
+    assert "390 votes by 30 participants" in done.output
+    meta = db.session.scalar(
+        select(Contribution).where(Contribution.consultation_id == consultation.id, Contribution.body == "Statement 12")
+    )
+    assert meta.is_meta and meta.moderation_state == "visible"  # still shown and voted on
+    data = statements.compute_map(consultation)
+    assert data["k"] == 2
+    quoted = {s["statement"] for g in data["groups"] for s in g["representative"]}
+    quoted |= {s["statement"] for items in data["consensus"].values() for s in items}
+    assert quoted and meta.id not in quoted
+
+
+def test_an_export_whose_votes_match_no_statement_is_refused(app, consultation, tmp_path):
+    comments = [
+        {"timestamp": "", "comment-id": str(c), "author-id": "0", "moderated": "1", "is-meta": "", "comment-body": f"S{c}"}
+        for c in range(3)
+    ]
+    folder = write_export(tmp_path / "mismatch", comments=comments, votes=[(p, 100 + c, 1) for p in range(5) for c in range(3)])
+    refused = app.test_cli_runner().invoke(args=["import-polis", str(folder), "--consultation", "taxis"])
+    assert refused.exit_code != 0 and "None of the votes" in refused.output and "nothing was imported" in refused.output
+    assert db.session.scalar(select(func.count()).select_from(Contribution).where(Contribution.consultation_id == consultation.id)) == 0
+
+
+def test_the_stored_map_holds_its_number_of_groups_as_votes_arrive(consultation):
+    """The k-smoothing state lives in opinion_maps: a map of 2 groups stays at 2 until another k
+    has won four computations in a row."""
+    writer = make_user(name="Seeder")
+    items = [statements.post_statement(consultation, actor=writer, body=f"Statement {i}") for i in range(12)]
+    for p in range(36):  # three camps of 12, each agreeing with its own four statements
+        voter = make_user(name=f"Voter {p}")
+        for s, item in enumerate(items):
+            own = s // 4 == p % 3
+            value = "pass" if s == p % 12 and not own else "agree" if own else "disagree"
+            voting.cast_vote(consultation, actor=voter, value=value, contribution=item)
+    cache = OpinionMapCache(consultation_id=consultation.id, vote_count=-1, result="{}", best_k=2, best_k_runs=9, shown_k=2)
+    db.session.add(cache)
+    db.session.flush()
+    shown = [statements.compute_map(consultation)["k"] for _ in range(4)]
+    assert shown == [2, 2, 2, 3]
+    assert (cache.best_k, cache.best_k_runs, cache.shown_k) == (3, 4, 3)

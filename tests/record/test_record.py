@@ -655,6 +655,7 @@ def test_plain_text_in_the_markdown_files_comes_out_literally(app, tmp_path, aut
         ),
         actor=actor,
     )
+    explain_changes(c, actor)
     proposals.publish_version(c, actor=actor, note="**Changed** <i>this</i>\n# and [that](javascript:z)\n- item")
     db.session.commit()
     with app.test_request_context(base_url=BASE):

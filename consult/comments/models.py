@@ -41,6 +41,19 @@ class Anchor(db.Model):
     contribution: Mapped[Contribution] = relationship(back_populates="anchors")
     version: Mapped[Version] = relationship()
 
+    @property
+    def is_orphaned(self) -> bool:
+        """Its words are not in this version: pages say so instead of quoting them as its text."""
+        return self.state == AnchorState.ORPHANED
+
+    @property
+    def is_changed(self) -> bool:
+        return self.state == AnchorState.CHANGED
+
+    @property
+    def is_moved(self) -> bool:
+        return self.state == AnchorState.MOVED
+
     __table_args__ = (
         UniqueConstraint("contribution_id", "version_id"),
         Index("ix_anchors_version_section", "version_id", "section_key"),

@@ -334,6 +334,18 @@ def orphaned_on(version: Version, user: User | None) -> list[tuple[Anchor, Contr
     return [(anchor, contribution) for anchor, contribution in rows]
 
 
+def earlier_section(consultation: Consultation, key: str) -> Section | None:
+    """Section ``key`` as the latest published version that had it showed it: its comments
+    stay readable, and its annotations' addresses keep working, after a version drops it."""
+    return db.session.scalar(
+        select(Section)
+        .join(Version, Version.id == Section.version_id)
+        .where(Version.consultation_id == consultation.id, Version.published_at.is_not(None), Section.key == key)
+        .order_by(Version.number.desc())
+        .limit(1)
+    )
+
+
 def anchor_on(contribution: Contribution, version: Version) -> Anchor | None:
     return db.session.scalar(select(Anchor).where(Anchor.contribution_id == contribution.id, Anchor.version_id == version.id))
 

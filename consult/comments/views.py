@@ -29,7 +29,8 @@ def _consultation_or_404(slug: str) -> Consultation:
     return get_visible_consultation(current_user, slug) or abort(404)
 
 
-def _render_thread_page(c: Consultation, section: Section | None, form: CommentForm, status: int = 200):
+def _render_thread_page(c: Consultation, section: Section | None, form: CommentForm, status: int = 200, *, removed: bool = False):
+    """``removed``: ``section`` is from an earlier version; its thread is shown without its text."""
     version = c.current_version
     pagination = db.paginate(
         services.threads_query(c, current_user, section_key=section.key if section else None),
@@ -39,7 +40,7 @@ def _render_thread_page(c: Consultation, section: Section | None, form: CommentF
     )
     threads = services.build_threads(list(pagination.items), current_user)
     html = None
-    if section:  # footnotes live in sections of their own: their links go to the whole policy
+    if section and not removed:  # footnotes live in sections of their own: their links go to the whole policy
         marks = services.highlights_for(version, current_user, section_key=section.key)
         html = text.link_fragments_to(
             highlighted_sections(version, marks, only=section)[section.key], url_for("proposals.consultation", slug=c.slug)
@@ -54,7 +55,8 @@ def _render_thread_page(c: Consultation, section: Section | None, form: CommentF
         pagination=pagination,
         threads=threads,
         total=services.discussion_count(c, current_user, section_key=section.key if section else None),
-        can_post=can(current_user, Action.POST_COMMENT, c),
+        can_post=not removed and can(current_user, Action.POST_COMMENT, c),
+        removed=removed,
     ), status
 
 
@@ -63,7 +65,10 @@ def _render_thread_page(c: Consultation, section: Section | None, form: CommentF
 def section(slug: str, key: str):
     c = _consultation_or_404(slug)
     version = c.current_version or abort(404)
-    s = version.section(key) or abort(404, "This section is not in the current version.")
+    s = version.section(key)
+    if s is None:
+        earlier = services.earlier_section(c, key) or abort(404, "This section is not in any version of the text.")
+        return _render_thread_page(c, earlier, CommentForm(section_key=key), removed=True)
     form = CommentForm(section_key=s.key)
     # The "comment on the selected words" button of the reading page lands here with the quote.
     if request.args.get("quote"):

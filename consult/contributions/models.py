@@ -91,6 +91,11 @@ class Contribution(db.Model):
         """The anchor on the version it was written on (None for a plain comment)."""
         return next((a for a in self.anchors if a.version_id == self.version_id), None)
 
+    def anchor_on(self, version: Version | None) -> Anchor | None:
+        """Where its quote is in ``version``: anchored, changed, moved or orphaned (None for a
+        plain comment, or a version published before it was written)."""
+        return next((a for a in self.anchors if version is not None and a.version_id == version.id), None)
+
     def __repr__(self) -> str:
         return f"<Contribution {self.id} {self.kind}>"
 

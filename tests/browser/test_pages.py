@@ -21,6 +21,7 @@ PAGES = {
     "diff": f"/c/{CLOSED_SLUG}/diff?from=1&to=2",
     "thread": f"/c/{OPEN_SLUG}/s/pilot-program",
     "reanchored": f"/c/{CLOSED_SLUG}",
+    "orphaned": f"/c/{CLOSED_SLUG}/s/introduction-for-public-comment",  # a section the final policy dropped
 }
 
 
@@ -72,12 +73,23 @@ def check_reanchored(page):
     expect(page.get_by_role("heading", name=re.compile("Comments on words no longer in version 2"))).to_be_visible()
 
 
+def check_orphaned(page):
+    """The thread of a section version 2 dropped: its annotation says its passage is gone, and a
+    screen reader hears what it quoted, and from which version, before the quote."""
+    expect(page.get_by_text("This section is not in version 2 of the text.")).to_be_visible()
+    expect(page.get_by_text("The passage this quoted is no longer in version 2.")).to_be_visible()
+    quote = page.locator(".quote-orphaned blockquote").first
+    expect(quote).to_contain_text("It quoted, in version 1: We welcome your input")
+    expect(page.get_by_label("Your comment", exact=True)).to_have_count(0)
+
+
 CHECKS = {
     "list": check_list,
     "consultation": check_consultation,
     "diff": check_diff,
     "thread": check_thread,
     "reanchored": check_reanchored,
+    "orphaned": check_orphaned,
 }
 
 

@@ -255,6 +255,103 @@ def test_short_quotes_match_fuzzily_only_in_context() -> None:
     assert place(old, new_elsewhere, "s", "each covered agency must").state is AnchorState.ORPHANED
 
 
+# --- small edits inside a quote ----------------------------------------------------------
+
+PATHS = "Footpaths must be at least 2 metres wide. Trenches must be at least 2 metres deep."
+
+
+def test_a_small_edit_is_changed_although_the_section_has_a_lookalike() -> None:
+    """The section's closest window to "at least 2 metres wide" is "at least 2 metres deep",
+    whose context does not match; the edited words are where the diff maps the quote."""
+    new = {"s": PATHS.replace("2 metres wide", "2.5 metres wide")}
+    placement = place({"s": PATHS}, new, "s", "at least 2 metres wide")
+    assert (placement.state, placement.section_key, placement.exact) == (AnchorState.CHANGED, "s", "at least 2.5 metres wide")
+    assert 0.85 <= placement.score < 1.0
+
+
+def test_a_small_edit_is_changed_when_the_quote_is_the_whole_section() -> None:
+    """No prefix or suffix to compare: the diff is the evidence."""
+    placement = place({"s": "At least 2 metres wide."}, {"s": "At least 2.5 metres wide."}, "s", "At least 2 metres wide.")
+    assert (placement.state, placement.exact) == (AnchorState.CHANGED, "At least 2.5 metres wide.")
+
+
+def test_a_small_edit_stays_changed_in_its_section_rather_than_moving_to_the_same_words_elsewhere() -> None:
+    old = {"paths": "Footpaths must be at least 2 metres wide.", "bridges": "Bridges must be at least 2 metres wide and lit."}
+    new = dict(old, paths="Footpaths must be at least 2.5 metres wide.")
+    placement = place(old, new, "paths", "at least 2 metres wide")
+    assert (placement.state, placement.section_key, placement.exact) == (AnchorState.CHANGED, "paths", "at least 2.5 metres wide")
+
+
+def test_an_edited_number_is_changed_not_anchored_inside_its_new_form() -> None:
+    old = {"s": "Footpaths must be at least 2 metres wide."}
+    new = {"s": "Footpaths must be at least 2.5 metres wide."}
+    placement = place(old, new, "s", "must be at least 2")
+    assert (placement.state, placement.exact) == (AnchorState.CHANGED, "must be at least 2.5")
+    assert place(old, new, "s", "2").state is AnchorState.ANCHORED  # too short to match fuzzily: the digit it was
+    # A selection that cut a word in the old text may cut it in the new one.
+    cut = place({"s": "Footpaths must be wide."}, {"s": "New footpaths must be wide."}, "s", "otpaths must")
+    assert (cut.state, cut.exact) == (AnchorState.ANCHORED, "otpaths must")
+
+
+def test_a_short_quote_reworded_beyond_a_small_edit_still_needs_its_context() -> None:
+    """The diff maps "Federal Government agreement." (introduction of the draft policy) onto
+    "Federal Government-wide reuse." (78%), in another sentence: not a small edit, and the
+    context does not match. Other phrases the diff points at stay orphaned likewise."""
+    draft, final = policy_texts()
+    for key, quote in [
+        ("introduction", "Federal Government agreement."),
+        ("scope-and-applicability", "policy apply to all covered"),
+        ("government-wide-code-reuse", "a minimum, comply with the"),
+    ]:
+        assert place(draft, final, key, quote).state is AnchorState.ORPHANED, quote
+
+
+# --- quotes of several sentences ------------------------------------------------------------
+
+LANES = "Cycle lanes are separated from traffic by a kerb. Junctions give cyclists priority. Bins are emptied weekly."
+SWAPPED = "Bins are emptied weekly. Junctions give cyclists priority. Cycle lanes are separated from traffic by a kerb."
+QUOTE = "Cycle lanes are separated from traffic by a kerb. Junctions give cyclists priority."
+
+
+def test_swapped_sentences_are_changed_and_the_new_span_holds_both() -> None:
+    placement = place({"s": LANES}, {"s": SWAPPED}, "s", QUOTE)
+    assert (placement.state, placement.section_key) == (AnchorState.CHANGED, "s")
+    assert placement.exact == "Junctions give cyclists priority. Cycle lanes are separated from traffic by a kerb."
+    assert SWAPPED[placement.start : placement.end] == placement.exact  # type: ignore[index]
+    assert 0.75 <= placement.score < 1.0
+
+
+def test_swapped_and_reworded_sentences_are_changed() -> None:
+    new = {"s": "Bins are emptied weekly. Junctions give cyclists priority. Cycle lanes are separated from motor traffic by a kerb."}
+    placement = place({"s": LANES}, new, "s", QUOTE)
+    assert placement.state is AnchorState.CHANGED
+    assert placement.exact == "Junctions give cyclists priority. Cycle lanes are separated from motor traffic by a kerb."
+
+
+def test_swapped_sentences_moved_to_another_section_are_moved() -> None:
+    old = {"s": LANES, "gone": "Nothing."}
+    new = {"t": SWAPPED}
+    placement = place(old, new, "s", QUOTE)
+    assert (placement.state, placement.section_key) == (AnchorState.MOVED, "t")
+    assert "Junctions give cyclists priority." in placement.exact and "Cycle lanes are separated" in placement.exact  # type: ignore[operator]
+
+
+def test_sentences_are_orphaned_unless_every_one_survives_close_together() -> None:
+    one_gone = {"s": "Bins are emptied weekly. Cycle lanes are separated from traffic by a kerb."}
+    assert place({"s": LANES}, one_gone, "s", QUOTE).state is AnchorState.ORPHANED
+    far_apart = {
+        "s": "Junctions give cyclists priority. Bins are emptied weekly, and the council publishes the "
+        "collection calendar every spring. Cycle lanes are separated from traffic by a kerb."
+    }
+    assert place({"s": LANES}, far_apart, "s", QUOTE).state is AnchorState.ORPHANED  # the span would be mostly other words
+    split = {
+        "s": "Bins are emptied weekly.",
+        "t": "Cycle lanes are separated from traffic by a kerb.",
+        "u": "Junctions give cyclists priority.",
+    }
+    assert place({"s": LANES}, split, "s", QUOTE).state is AnchorState.ORPHANED  # not in one section
+
+
 def test_one_placement_per_anchor_in_order_and_missing_old_text() -> None:
     anchors = [
         anchor_on("removed", OLD["removed"], "by email"),
@@ -308,6 +405,12 @@ class RealQuote:
     new_words: str = ""  # must be in the new exact (for reworded quotes)
 
 
+PILOT_SENTENCES = (
+    "Within 120 days of the publication of this policy, OMB shall develop metrics to assess the impact of the pilot program. "
+    "No later than two years after the publication date of this policy, OMB shall consider whether to issue a subsequent "
+    "policy to continue, modify, eliminate, or expand the pilot program."
+)
+
 REAL_QUOTES = [
     # Unchanged, same section: 2. Scope, last sentence of the first paragraph (the final
     # policy only shortens "National Security Systems" to "NSS" before it).
@@ -360,6 +463,23 @@ REAL_QUOTES = [
         AnchorState.CHANGED,
         "scope-and-applicability",
         "should promptly begin working together to implement this policy",
+    ),
+    # Small edits in short quotes, same section, whose context changed too: "National Security
+    # Systems, agencies" -> "NSS, agencies", and "This policy does not require" -> "i.e., they do
+    # not require".
+    RealQuote(
+        "scope-and-applicability",
+        "Systems, agencies shall follow",
+        AnchorState.CHANGED,
+        "scope-and-applicability",
+        "NSS, agencies shall follow",
+    ),
+    RealQuote(
+        "scope-and-applicability",
+        "does not require that existing",
+        AnchorState.CHANGED,
+        "scope-and-applicability",
+        "do not require that existing",
     ),
     # Removed: the final policy has no "Instructions for Public Comment" page.
     RealQuote(
@@ -428,6 +548,17 @@ REAL_QUOTES = [
         "pilot-program",
         "Each agency shall release as OSS at least 20 percent of its new custom-developed code",
     ),
+    # Reordered and reworded in the same section: the pilot's closing paragraph. The final
+    # policy puts "No later than two years..." (reworded) before "Within 120 days..."
+    # ("publication" -> "publication date"); each sentence is found on its own, the quote as a
+    # whole is not.
+    RealQuote(
+        "pilot-program",
+        PILOT_SENTENCES,
+        AnchorState.CHANGED,
+        "pilot-program",
+        "Within 120 days of the publication date of this policy, OMB shall develop metrics to assess the impact of the pilot program.",
+    ),
 ]
 
 
@@ -466,6 +597,16 @@ def test_real_policy_reanchoring() -> None:
             assert placement.exact == real.quote and placement.score == 1.0, where
 
     assert {real.state for real in REAL_QUOTES} == set(AnchorState)  # every state is exercised
+
+
+def test_real_policy_reordered_sentences_are_placed_together() -> None:
+    draft, final = policy_texts()
+    [placement] = reanchor([anchor_on("pilot-program", draft["pilot-program"], PILOT_SENTENCES)], draft, final)
+    exact = normalise_space(placement.exact or "")
+    assert exact.startswith("No later than two years after the publication date of this policy, OMB shall evaluate pilot results")
+    assert exact.endswith(
+        "Within 120 days of the publication date of this policy, OMB shall develop metrics to assess the impact of the pilot program."
+    )
 
 
 def test_real_policy_unchanged_version_keeps_everything() -> None:

@@ -291,6 +291,54 @@ def test_publishing_a_new_version_reanchors_annotations(client, consultation, au
     assert "within 30 days</mark>" not in v2_html
 
 
+def test_an_orphaned_annotation_is_marked_as_orphaned_on_the_new_versions_section_page(client, consultation, author, citizen):
+    kept = services.post_comment(consultation, actor=citizen, body="Too long", section_key="deadlines", quote="within 30 days")
+    gone = services.post_comment(consultation, actor=citizen, body="Why one?", section_key="deadlines", quote="may ask for one extension")
+    proposals.write_markdown(consultation, TEXT.replace(" Small councils may ask for *one* extension.", ""), actor=author)
+    v2 = proposals.publish_version(consultation, actor=author, note="No extensions.")
+    db.session.commit()
+    assert (services.anchor_on(kept, v2).state, services.anchor_on(gone, v2).state) == ("anchored", "orphaned")
+    page = client.get("/c/access/s/deadlines").get_data(as_text=True)
+    card = page[page.index(f'id="comment-{gone.id}"') :].split("</article>")[0]
+    assert "The passage this quoted is no longer in version 2." in card
+    assert '<span class="visually-hidden">It quoted, in version 1: </span>may ask for one extension</blockquote>' in card
+    assert "Quoting: " not in card  # not presented as words of the text on the page
+    kept_card = page[page.index(f'id="comment-{kept.id}"') :].split("</article>")[0]
+    assert '<span class="visually-hidden">Quoting: </span>within 30 days</blockquote>' in kept_card
+    assert "no longer in version" not in kept_card
+
+
+def test_the_thread_of_a_section_the_new_version_dropped_stays_readable(client, consultation, author, citizen):
+    """The annotation's own address (and the reading page's list of orphaned annotations, which
+    links to it) leads to its thread, which says the section is gone, instead of a 404."""
+    gone = services.post_comment(consultation, actor=citizen, body="Fees are fine", section_key="fees", quote="first hour")
+    proposals.write_markdown(consultation, TEXT[: TEXT.index("## Fees")], actor=author)
+    proposals.publish_version(consultation, actor=author, note="No fees section.")
+    db.session.commit()
+    address = client.get(f"/comments/{gone.id}")
+    assert address.status_code == 302 and address.headers["Location"].startswith("/c/access/s/fees")
+    page = client.get("/c/access/s/fees")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "This section is not in version 2 of the text." in html and 'href="/c/access/v/1#s-fees"' in html
+    assert "Fees are fine" in html and "The passage this quoted is no longer in version 2." in html
+    assert 'id="comment-form"' not in html  # nothing to comment on any more
+    assert client.get("/c/access/s/never-was").status_code == 404
+
+
+def test_the_outcome_page_marks_annotations_whose_passage_is_gone(client, consultation, author, citizen):
+    gone = services.post_comment(consultation, actor=citizen, body="Too short", section_key="deadlines", quote="within 30 days")
+    proposals.change_state(consultation, Transition.CLOSE, actor=author)
+    proposals.write_markdown(consultation, TEXT.replace("within 30 days of receipt", "promptly after receipt"), actor=author)
+    proposals.publish_version(consultation, actor=author, note="Faster.")
+    proposals.change_state(consultation, Transition.CONCLUDE, actor=author)
+    db.session.commit()
+    page = client.get("/c/access/outcome").get_data(as_text=True)
+    assert "Comments on passages no longer in version 2" in page
+    assert f'<a href="/comments/{gone.id}">Comment #{gone.id}</a>: the passage this quoted is no longer in version 2.' in page
+    assert "It quoted, in version 1: “within 30 days”" in page
+
+
 def test_comments_on_a_draft_consultation_are_invisible(client, draft_consultation, citizen):
     assert client.get("/c/secret-draft/comments").status_code == 404
     assert client.get("/api/v1/consultations/secret-draft/annotations").status_code == 404

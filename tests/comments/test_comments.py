@@ -295,6 +295,7 @@ def test_an_orphaned_annotation_is_marked_as_orphaned_on_the_new_versions_sectio
     kept = services.post_comment(consultation, actor=citizen, body="Too long", section_key="deadlines", quote="within 30 days")
     gone = services.post_comment(consultation, actor=citizen, body="Why one?", section_key="deadlines", quote="may ask for one extension")
     proposals.write_markdown(consultation, TEXT.replace(" Small councils may ask for *one* extension.", ""), actor=author)
+    explain_changes(consultation, author)
     v2 = proposals.publish_version(consultation, actor=author, note="No extensions.")
     db.session.commit()
     assert (services.anchor_on(kept, v2).state, services.anchor_on(gone, v2).state) == ("anchored", "orphaned")
@@ -313,6 +314,7 @@ def test_the_thread_of_a_section_the_new_version_dropped_stays_readable(client, 
     links to it) leads to its thread, which says the section is gone, instead of a 404."""
     gone = services.post_comment(consultation, actor=citizen, body="Fees are fine", section_key="fees", quote="first hour")
     proposals.write_markdown(consultation, TEXT[: TEXT.index("## Fees")], actor=author)
+    explain_changes(consultation, author)
     proposals.publish_version(consultation, actor=author, note="No fees section.")
     db.session.commit()
     address = client.get(f"/comments/{gone.id}")
@@ -330,6 +332,7 @@ def test_the_outcome_page_marks_annotations_whose_passage_is_gone(client, consul
     gone = services.post_comment(consultation, actor=citizen, body="Too short", section_key="deadlines", quote="within 30 days")
     proposals.change_state(consultation, Transition.CLOSE, actor=author)
     proposals.write_markdown(consultation, TEXT.replace("within 30 days of receipt", "promptly after receipt"), actor=author)
+    explain_changes(consultation, author)
     proposals.publish_version(consultation, actor=author, note="Faster.")
     proposals.change_state(consultation, Transition.CONCLUDE, actor=author)
     db.session.commit()

@@ -84,6 +84,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from consult.comments import views as comments_views
     from consult.core import views as core_views
     from consult.moderation import views as moderation_views
+    from consult.notifications import services as notifications  # noqa: F401  (its tables and jobs)
     from consult.outcome import views as outcome_views
     from consult.proposals import views as proposals_views
     from consult.record import views as record_views

@@ -62,6 +62,8 @@ class Action(enum.StrEnum):
     LEAVE_SUPPORT = "leave_support"  # on an Amendment
     VIEW_AUDIT_LOG = "view_audit_log"  # on an Organisation: every staff action, with who did it
     MANAGE_MAIL = "manage_mail"  # on nothing: the mail that could not be sent, and sending it again
+    FOLLOW = "follow"  # on a Consultation: follow it, a section of it or a contribution in it
+    SEND_UPDATE = "send_update"  # on a Consultation: a message to everyone following it
 
 
 #: How long after posting an author may still correct a comment.
@@ -293,6 +295,16 @@ def _manage_mail(user: User | None, _obj: None) -> bool:
     return _is_site_admin(user)
 
 
+def _follow(user: User | None, c: Consultation) -> bool:
+    """Anyone signed in may follow what they may read, also once it has closed (to hear the outcome)."""
+    return _signed_in(user) and c.state in PUBLIC_STATES
+
+
+def _send_update(user: User | None, c: Consultation) -> bool:
+    """The organisation's authors and admins write to the followers of a public consultation."""
+    return c.state in PUBLIC_STATES and _edits_for(user, c.organisation_id)
+
+
 PREDICATES: dict[Action, Callable[[User | None, Any], bool]] = {
     Action.VIEW_CONSULTATION: _view_consultation,
     Action.CREATE_CONSULTATION: _create_consultation,
@@ -319,6 +331,8 @@ PREDICATES: dict[Action, Callable[[User | None, Any], bool]] = {
     Action.LEAVE_SUPPORT: _leave_support,
     Action.VIEW_AUDIT_LOG: _view_audit_log,
     Action.MANAGE_MAIL: _manage_mail,
+    Action.FOLLOW: _follow,
+    Action.SEND_UPDATE: _send_update,
     **{action: _transition(t) for t, action in TRANSITION_ACTIONS.items()},
 }
 

@@ -29,3 +29,7 @@ consultation_concluding = signals.signal("consultation-concluding")
 #: sent with ``contribution`` (the item voted on, or None for a section) when a vote on the
 #: consultation is cast or withdrawn (statements: the opinion map is then stale)
 vote_changed = signals.signal("vote-changed")
+
+#: sent with ``event`` (a notifications Event just fanned out) and ``made`` (how many
+#: notifications this run made): mail delivery picks up the ones to send at once
+notifications_made = signals.signal("notifications-made")

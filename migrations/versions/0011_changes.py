@@ -2,7 +2,7 @@
 of the section matching kept with the draft
 
 Revision ID: 0011_changes
-Revises: 0011_opinion
+Revises: 0012_notifications
 Create Date: 2026-12-06 09:45:00.000000
 
 """
@@ -15,7 +15,7 @@ import consult.core.models
 
 # revision identifiers, used by Alembic.
 revision = '0011_changes'
-down_revision = '0011_opinion'
+down_revision = '0012_notifications'
 branch_labels = None
 depends_on = None
 

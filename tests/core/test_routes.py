@@ -41,6 +41,7 @@ PUBLIC = {
     "search.api",
     "voting.statements_list",
     "voting.opinion_map",
+    "notifications.unsubscribe",  # RFC 8058: a mail client posts it with no session; the signed token is the proof
 }
 
 

@@ -48,7 +48,7 @@ from consult.core.models import db, upsert_insert, utcnow
 from consult.core.signals import notifications_made
 from consult.notifications import services
 from consult.notifications.models import Delivery, Event, EventKind, Follow, Notification, NotificationPreferences
-from consult.notifications.wording import KIND_LABELS, Described, describe
+from consult.notifications.wording import KIND_LABELS, Described, describe, describe_follow
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,7 @@ SWEEP_AFTER = timedelta(minutes=2)
 CAP_WINDOW = timedelta(days=1)
 DIGESTS = (Delivery.DAILY, Delivery.WEEKLY)
 UNSUBSCRIBE_SALT = "consult-unsubscribe"
+UNFOLLOW_SALT = "consult-unfollow"
 
 
 # ---- who may be mailed -----------------------------------------------------------------------
@@ -210,15 +211,40 @@ def _load(ids: Sequence[int]) -> list[Notification]:
 
 def _queue_one(notification: Notification) -> None:
     said = describe(notification)
-    kind = EventKind(notification.event.kind)
+    event = notification.event
+    kind = EventKind(event.kind)
     user = notification.user
+    follow = _follow_that_brought(notification)
     context = {
         "user": user,
         "said": said,
         "kind_label": KIND_LABELS[kind],
+        "unfollow": (describe_follow(follow, link=links.site_url), unfollow_url(follow)) if follow else None,
         **_footer(user, kind),
     }
     _queue(user, said.subject, "immediate", context)
+
+
+def _follow_that_brought(notification: Notification) -> Follow | None:
+    """The person's follow through which an event reached them (None: it is about their own
+    contribution), for the message's "stop following" link."""
+    event = notification.event
+    if event.recipient_id == notification.user_id:
+        return None
+    targets = services.follower_targets(event)
+    if not targets:
+        return None
+    return db.session.scalar(
+        select(Follow)
+        .where(
+            Follow.user_id == notification.user_id,
+            Follow.consultation_id == event.consultation_id,
+            Follow.target.in_(targets),
+            Follow.active,
+        )
+        .order_by(Follow.id)
+        .limit(1)
+    )
 
 
 def _footer(user: User, what: EventKind | Delivery) -> dict[str, str]:
@@ -256,10 +282,11 @@ def digest_due_at(delivery: Delivery, now: datetime) -> datetime:
     return due if due <= now else due - timedelta(days=1)
 
 
-@dataclass(frozen=True)
+@dataclass
 class DigestGroup:
     consultation: str
     items: list[Described]
+    unfollow_url: str | None = None
 
 
 def mail_digests(delivery: Delivery, *, made_before: datetime, limit: int = BATCH) -> int:
@@ -299,6 +326,13 @@ def _queue_digest(user: User, delivery: Delivery, notifications: list[Notificati
         said = describe(notification)
         group = groups.setdefault(notification.event.consultation_id, DigestGroup(consultation=said.consultation, items=[]))
         group.items.append(said)
+    following = db.session.scalars(
+        select(Follow).where(
+            Follow.user_id == user.id, Follow.consultation_id.in_(list(groups)), Follow.target == services.CONSULTATION, Follow.active
+        )
+    )
+    for follow in following:
+        groups[follow.consultation_id].unfollow_url = unfollow_url(follow)
     period = "daily" if delivery is Delivery.DAILY else "weekly"
     count = len(notifications)
     subject = f"Your {period} digest: {count} update{'s' if count != 1 else ''}"
@@ -387,6 +421,39 @@ def unsubscribe(token: str) -> Unsubscription:
     for kind in unsubscription.kinds():
         choose_delivery(unsubscription.user, kind, Delivery.OFF)
     return unsubscription
+
+
+# ---- unfollowing from a message --------------------------------------------------------------
+
+
+def _unfollow_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=UNFOLLOW_SALT)
+
+
+def unfollow_url(follow: Follow) -> str:
+    """A signed link that stops one follow without signing in (the person may read the message
+    on a phone where they are not signed in); it does not expire."""
+    token = _unfollow_serializer().dumps({"user": follow.user_id, "follow": follow.id})
+    return links.site_url("notifications.unfollow_by_link", token=token)
+
+
+def follow_of_token(token: str) -> Follow:
+    """The follow a signed unfollow link names; anything else is refused with a 400."""
+    try:
+        data = _unfollow_serializer().loads(token)
+    except BadData:
+        data = None
+    found = db.session.get(Follow, data["follow"]) if isinstance(data, dict) and isinstance(data.get("follow"), int) else None
+    if found is None or found.user_id != data.get("user"):
+        raise RuleViolation("This link is not valid. See what you follow on your settings page.", status=400)
+    return found
+
+
+def unfollow_by_link(token: str) -> Follow:
+    """Stop the follow a signed link names (the token is the person's proof)."""
+    found = follow_of_token(token)
+    services.unfollow(found.consultation, found.target, user=found.user)
+    return found
 
 
 # ---- settings --------------------------------------------------------------------------------

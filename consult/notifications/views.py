@@ -58,3 +58,16 @@ def unsubscribe(token: str):
         done = delivery.read_unsubscribe_token(token)
     response = render_template("notifications/unsubscribe.html", unsubscription=done, done=request.method == "POST")
     return response, 200, {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+
+
+@bp.route("/unfollow/<token>", methods=["GET", "POST"])
+@public
+def unfollow_by_link(token: str):
+    """The "stop following" link of a message: a signed token, no sign-in. A GET only asks
+    (mail scanners fetch links); the form posts with its CSRF token."""
+    follow = delivery.follow_of_token(token)
+    if request.method == "POST":
+        delivery.unfollow_by_link(token)
+        db.session.commit()
+    response = render_template("notifications/unfollow.html", said=describe_follow(follow), done=request.method == "POST")
+    return response, 200, {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}

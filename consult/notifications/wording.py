@@ -72,9 +72,10 @@ class Described:
         return f"{self.consultation}: {self.title}"
 
 
-def _version_number(event: Event) -> str:
+def _version(event: Event) -> str:
+    """``version N``, or ``a new version`` when the event did not record which."""
     number = (event.data or {}).get("version") or (event.version.number if event.version else None)
-    return str(number) if number else "a new version"
+    return f"version {number}" if number else "a new version"
 
 
 def _who(event: Event) -> str:
@@ -116,14 +117,14 @@ def describe(notification: Notification, *, link: Linker = links.site_url) -> De
             detail = str(data.get("reason") or "")
         case EventKind.AMENDMENT_INCORPORATED:
             whose = "Your amendment" if mine else "An amendment you follow"
-            title = f"{whose} is part of version {_version_number(event)}"
+            title = f"{whose} is part of {_version(event)}"
         case EventKind.CITED_IN_SUMMARY:
             title = "What you wrote is cited in a summary"
         case EventKind.CITED_IN_CHANGE:
-            title = f"What you wrote is cited as a reason for a change in version {_version_number(event)}"
+            title = f"What you wrote is cited as a reason for a change in {_version(event)}"
         case EventKind.ANCHOR_MOVED:
             state = _ANCHOR_STATES.get(str(data.get("state", "")), "changed")
-            title = f"The passage you annotated {state} in version {_version_number(event)}"
+            title = f"The passage you annotated {state} in {_version(event)}"
         case EventKind.HIDDEN:
             title = "A moderator hid something you wrote"
             detail = str(data.get("reason") or "")
@@ -142,7 +143,7 @@ def describe(notification: Notification, *, link: Linker = links.site_url) -> De
         case EventKind.CONCLUDED:
             title = "The outcome is published: what was said and what changed"
         case EventKind.VERSION_PUBLISHED:
-            title = f"Version {_version_number(event)} of the text is published"
+            title = f"{_version(event).capitalize()} of the text is published"
         case EventKind.UPDATE:
             title = str(data.get("subject") or "A message from the organisers")
             detail = str(data.get("body") or "")

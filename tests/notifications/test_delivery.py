@@ -61,9 +61,9 @@ def waiting(user, kind: Delivery) -> int:
     )
 
 
-def backdate_notifications(days: int) -> None:
+def backdate_notifications(days: int, minutes: int = 0) -> None:
     for notification in db.session.scalars(select(Notification)):
-        notification.created_at -= timedelta(days=days)
+        notification.created_at -= timedelta(days=days, minutes=minutes)
     db.session.commit()
 
 
@@ -297,3 +297,61 @@ def test_queue_mail_keeps_a_html_part_and_extra_headers_until_sent(outbox):
     assert sent.body is None and sent.html_body is None
     with pytest.raises(ValueError):
         queue_mail("nina@example.org", "s", "b", headers={"From": "someone@else"})
+
+
+def test_mail_is_written_by_jobs_after_the_fan_out_never_by_the_unit_of_work_that_caused_it(
+    queued_jobs, outbox, author, consultation, follower
+):
+    notifications.record_event(EventKind.UPDATE, consultation, actor=author, data={"subject": "News"})
+    db.session.commit()
+    assert queued_jobs.pending() == ["fan_out"]
+    assert db.session.scalar(select(func.count(OutgoingMail.id))) == 0
+
+    queued_jobs.run()  # the fan-out queues the mail job, which queues the delivery
+
+    assert [m["Subject"] for m in mails_to(outbox, follower.email)] == ["Open data policy: News"]
+
+
+def test_the_sweep_mails_what_a_lost_job_left_behind(outbox, author, consultation, follower):
+    from consult.core.signals import notifications_made
+
+    notifications_made.disconnect(delivery._mail_after_fan_out)  # as if the mail job were lost
+    try:
+        update_from(author, consultation, "News")
+    finally:
+        notifications_made.connect(delivery._mail_after_fan_out)
+    assert mails_to(outbox, follower.email) == []
+    delivery.mail_pending_immediately()
+    db.session.commit()
+    assert mails_to(outbox, follower.email) == []  # too recent: its own job may still be coming
+    backdate_notifications(days=0, minutes=5)
+
+    delivery.mail_pending_immediately()
+    delivery.mail_pending_immediately()
+    db.session.commit()
+
+    assert [m["Subject"] for m in mails_to(outbox, follower.email)] == ["Open data policy: News"]
+
+
+def test_a_message_about_what_i_follow_has_a_stop_following_link_that_needs_no_sign_in(client, outbox, author, consultation, follower):
+    update_from(author, consultation, "News")
+    [message] = mails_to(outbox, follower.email)
+    [link] = [word for word in text_of(message).split() if "/unfollow/" in word]
+    assert f'href="{link}"' in html_of(message)
+    path = urlsplit(link).path
+
+    page = client.get(path)
+    assert page.status_code == 200 and "Stop following" in page.get_data(as_text=True)
+    assert notifications.is_following(follower, consultation)
+    assert client.post(path).status_code == 200
+    assert not notifications.is_following(follower, consultation)
+    assert client.post(path[:-3] + "abc").status_code == 400
+
+
+def test_a_digest_offers_to_stop_following_each_consultation(outbox, author, consultation, follower):
+    notifications.record_event(EventKind.OPENED, consultation, actor=author)
+    db.session.commit()
+    delivery.mail_digests(Delivery.DAILY, made_before=utcnow())
+    db.session.commit()
+    [digest] = mails_to(outbox, follower.email)
+    assert "Stop following Open data policy: http://consult.test/unfollow/" in text_of(digest)

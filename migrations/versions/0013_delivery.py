@@ -1,7 +1,7 @@
 """delivery: outgoing mail may carry an HTML part and extra headers (List-Unsubscribe)
 
 Revision ID: 0013_delivery
-Revises: 0012_notifications
+Revises: 0013_changes
 Create Date: 2026-12-07 10:00:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0013_delivery'
-down_revision = '0012_notifications'
+down_revision = '0013_changes'
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,6 @@
 """delivery: outgoing mail may carry an HTML part and extra headers (List-Unsubscribe)
 
-Revision ID: 0013_delivery
+Revision ID: 0014_delivery
 Revises: 0013_changes
 Create Date: 2026-12-07 10:00:00.000000
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0013_delivery'
+revision = '0014_delivery'
 down_revision = '0013_changes'
 branch_labels = None
 depends_on = None

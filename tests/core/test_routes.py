@@ -41,6 +41,8 @@ PUBLIC = {
     "search.api",
     "voting.statements_list",
     "voting.opinion_map",
+    "notifications.unsubscribe",
+    "notifications.unfollow_by_link",  # a message's "stop following" link: a signed token, no sign-in  # RFC 8058: a mail client posts it with no session; the signed token is the proof
 }
 
 

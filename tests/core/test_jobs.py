@@ -30,7 +30,9 @@ from tests.factories import make_consultation, make_user
 
 @pytest.fixture
 def consultation(organisation, author):
-    return make_consultation(organisation, author=author, state="open", slug="bundled")
+    consultation = make_consultation(organisation, author=author, state="open", slug="bundled")
+    db.session.commit()  # its opening is told now, not among the jobs a test queues and counts
+    return consultation
 
 
 @pytest.fixture

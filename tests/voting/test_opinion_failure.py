@@ -20,7 +20,9 @@ from tests.voting.test_opinion_pages import two_camps
 
 @pytest.fixture
 def consultation(organisation, author):
-    return make_consultation(organisation, author=author, state="open", slug="buses", title="Night buses")
+    consultation = make_consultation(organisation, author=author, state="open", slug="buses", title="Night buses")
+    db.session.commit()  # its opening is told now, not among the jobs a test queues and counts
+    return consultation
 
 
 @pytest.fixture

@@ -84,7 +84,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from consult.comments import views as comments_views
     from consult.core import views as core_views
     from consult.moderation import views as moderation_views
-    from consult.notifications import services as notifications  # noqa: F401  (its tables and jobs)
+    from consult.notifications import views as notifications_views
     from consult.outcome import views as outcome_views
     from consult.proposals import views as proposals_views
     from consult.record import views as record_views
@@ -100,6 +100,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(voting_views.bp)
     app.register_blueprint(moderation_views.bp)
     app.register_blueprint(outcome_views.bp)
+    app.register_blueprint(notifications_views.bp)
     app.register_blueprint(record_views.bp)
     app.register_blueprint(audit_views.bp)
     app.register_blueprint(search_views.bp)

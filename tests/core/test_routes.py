@@ -41,6 +41,7 @@ PUBLIC = {
     "search.api",
     "voting.statements_list",
     "voting.opinion_map",
+    "notifications.updates",  # an organisation's updates on a public consultation are public, like it
 }
 
 

@@ -23,7 +23,7 @@ def test_the_demo_citizens_have_unread_notifications_and_follow_things(app, clie
     assert "“Federal Source Code Policy: the 2016 round” is concluded: read what came of it." in page
     assert "Unread:" in page
     header = client.get("/").get_data(as_text=True)
-    assert '<span class="visually-hidden"> unread</span>)' in header
+    assert '</span><span class="visually-hidden"> unread</span>' in header
     consultation = client.get("/c/federal-source-code-policy").get_data(as_text=True)
     assert 'Following<span class="visually-hidden"> this consultation</span>' in consultation
     assert 'Following<span class="visually-hidden"> the section 5.1 Pilot Program</span>' in consultation

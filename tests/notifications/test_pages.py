@@ -59,7 +59,7 @@ def test_the_header_counts_unread_notifications_for_the_signed_in_only(client, c
     assert "Notifications" not in client.get(f"/c/{consultation.slug}").get_data(as_text=True)
     login(client, citizen)
     header = client.get(f"/c/{consultation.slug}").get_data(as_text=True)
-    assert '(1<span class="visually-hidden"> unread</span>)' in header
+    assert '<span class="unread-count">(1)</span><span class="visually-hidden"> unread</span>' in header
 
 
 def test_mark_one_and_mark_all_read_without_javascript(client, consultation, author, citizen):

@@ -400,9 +400,12 @@ def notifications_of(user: User, *, page: int = 1, per_page: int = 30) -> tuple[
     rows = db.session.scalars(
         select(Notification)
         .where(Notification.user_id == user.id)
-        .options(
+        .options(  # what ``messages.describe`` reads, loaded for the page at once
             selectinload(Notification.event).options(
-                selectinload(Event.actor), selectinload(Event.contribution), selectinload(Event.version), selectinload(Event.consultation)
+                selectinload(Event.actor),
+                selectinload(Event.contribution).options(selectinload(Contribution.anchors), selectinload(Contribution.amendment)),
+                selectinload(Event.version),
+                selectinload(Event.consultation).selectinload(Consultation.organisation),
             )
         )
         .order_by(Notification.created_at.desc(), Notification.id.desc())

@@ -4,9 +4,11 @@ update, over HTTP: what a person sees and what the forms do."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from consult.amendments import services as amendments
 from consult.comments import services as comments
@@ -113,8 +115,64 @@ def test_the_page_is_paginated_newest_first(client, consultation, citizen):
     assert client.get("/notifications?page=x").status_code == 400
 
 
+def test_the_page_costs_the_same_queries_for_5_or_25_notifications(client, consultation, author, citizen):
+    notifications.follow(consultation, actor=citizen)
+    notifications.follow(consultation, "section:scope", actor=citizen)
+    login(client, citizen)
+
+    def some_of_each():
+        writer = make_user()
+        comment = comments.post_comment(consultation, actor=writer, body="On scope.", section_key="scope", quote="every department")
+        notify(EventKind.NEW_COMMENT, consultation, actor=writer, contribution=comment)
+        answered(consultation, author, citizen)
+        notify(EventKind.UPDATE, consultation, actor=author, data={"subject": "News", "body": "Text."})
+        notify(EventKind.VERSION_PUBLISHED, consultation, actor=author, version=consultation.current_version)
+        notify(EventKind.CLOSING_SOON, consultation)
+
+    def statements() -> int:
+        with statements_on(r"\w+") as seen:
+            assert client.get("/notifications").status_code == 200
+        return len(seen)
+
+    some_of_each()
+    few = statements()
+    for _ in range(4):
+        some_of_each()
+    assert statements() == few
+
+
 def test_the_pages_need_sign_in(client):
     assert "/signin" in client.get("/notifications").headers["Location"]
+
+
+@contextmanager
+def statements_on(table: str) -> Iterator[list[str]]:
+    """The SQL statements that read ``table`` while the block runs."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        if re.search(rf"\bFROM {table}\b", statement):
+            seen.append(statement)
+
+    engine = db.session.get_bind()
+    engine = getattr(engine, "engine", engine)
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_the_count_and_the_follow_buttons_cost_one_query_each_per_page(client, consultation, citizen):
+    for n in range(5):
+        comments.post_comment(consultation, actor=make_user(), body=f"Thread {n}.", section_key="scope")
+    notifications.follow(consultation, "section:scope", actor=citizen)
+    login(client, citizen)
+    for url in (f"/c/{consultation.slug}", f"/c/{consultation.slug}/s/scope"):
+        with statements_on("notifications") as counts, statements_on("follows") as follows:
+            page = client.get(url).get_data(as_text=True)
+        assert page.count("follow-form") >= 3, url  # the consultation's, a section's, and threads' or sections'
+        assert len(counts) == 1 and len(follows) == 1, (url, counts, follows)
 
 
 # ---- follow buttons -------------------------------------------------------------------------

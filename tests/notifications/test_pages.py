@@ -309,3 +309,12 @@ def test_only_the_organisations_authors_send_updates(client, consultation, citiz
     assert client.get(f"/c/{consultation.slug}/update").status_code == 403
     assert client.post(f"/c/{consultation.slug}/update", data={"subject": "Hi", "body": "Spam."}).status_code == 403
     assert f'href="/c/{consultation.slug}/update"' not in client.get(f"/c/{consultation.slug}").get_data(as_text=True)
+
+
+def test_bad_input_is_a_clear_4xx(client, consultation, citizen):
+    login(client, citizen)
+    assert client.post("/notifications/99999999999999999999/read").status_code == 404
+    assert client.post(f"/c/{consultation.slug}/follow", data={}).status_code == 400
+    assert client.post("/c/no-such-consultation/follow", data={"target": "consultation"}).status_code == 404
+    assert client.get("/c/no-such-consultation/updates").status_code == 404
+    assert client.get("/c/no-such-consultation/update").status_code == 404

@@ -82,12 +82,12 @@ def read_one(notification_id: int):
 
 
 @bp.route("/c/<slug>/follow", methods=["POST"])
-def follow(slug: str):
+def follow_target(slug: str):
     return _follow_or_unfollow(slug, following=True)
 
 
 @bp.route("/c/<slug>/unfollow", methods=["POST"])
-def unfollow(slug: str):
+def unfollow_target(slug: str):
     return _follow_or_unfollow(slug, following=False)
 
 

@@ -16,6 +16,12 @@ class FollowForm(FlaskForm):
     next = StringField(validators=[Optional(), Length(max=MAX_NEXT_LENGTH)])
 
 
+class BackForm(FlaskForm):
+    """A button's form that only says where to go back to."""
+
+    next = StringField(validators=[Optional(), Length(max=MAX_NEXT_LENGTH)])
+
+
 class UpdateForm(FlaskForm):
     subject = StringField(
         "Subject",

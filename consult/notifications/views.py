@@ -11,7 +11,7 @@ from consult.core.params import page_number
 from consult.core.routing import public
 from consult.extensions import POSTING_TOO_FAST, limiter, limits_off, posting_limit
 from consult.notifications import services
-from consult.notifications.forms import FollowForm, UpdateForm
+from consult.notifications.forms import BackForm, FollowForm, UpdateForm
 from consult.notifications.messages import describe_all
 from consult.notifications.models import Notification
 from consult.permissions import Action, authorize
@@ -58,7 +58,6 @@ def index():
         notifications=list(zip(items, messages, strict=True)),
         page=page,
         more=more,
-        unread=services.unread_count(current_user),
     )
 
 
@@ -77,8 +76,9 @@ def read_one(notification_id: int):
         abort(404)
     services.mark_read(current_user, [notification.id])
     db.session.commit()
-    form = FollowForm()  # only its ``next``: the page of the list the button was on
-    return redirect((safe_next(form.next.data) or url_for("notifications.index")) + f"#notification-{notification.id}")
+    back = BackForm()  # the page of the list the button was on
+    back.validate() or refuse_invalid(back)
+    return redirect((safe_next(back.next.data) or url_for("notifications.index")) + f"#notification-{notification.id}")
 
 
 @bp.route("/c/<slug>/follow", methods=["POST"])

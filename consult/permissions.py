@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import g, has_request_context
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, false, or_, select, true
 
 from consult.accounts.models import Membership, Organisation, Role, User
 from consult.amendments.models import Amendment, AmendmentState, AmendmentSupporter
@@ -400,14 +400,17 @@ def visible_versions(user: User | None) -> ColumnElement[bool]:
     return Version.consultation_id.in_(consultations) & or_(Version.published_at.is_not(None), Version.consultation_id.in_(drafts))
 
 
-def visible_themes(user: User | None) -> ColumnElement[bool]:
-    """A WHERE clause for themes (with their summaries) ``user`` may read: the same rule as
-    VIEW_THEMES (everyone once the consultation is concluded; its editors and moderators before)."""
+def consultations_with_visible_summaries(user: User | None) -> Select:
+    """The ids of the consultations whose themes, theme summaries and section summaries ``user``
+    may read: the same rule as VIEW_THEMES (everyone once the consultation is concluded; its
+    editors and moderators before)."""
     staff = _staff_of(user, EDITOR_ROLES | MODERATOR_ROLES, Consultation.organisation_id)
-    consultations = select(Consultation.id).where(
-        visible_consultations(user), or_(Consultation.state == ConsultationState.CONCLUDED.value, staff)
-    )
-    return Theme.consultation_id.in_(consultations)
+    return select(Consultation.id).where(visible_consultations(user), or_(Consultation.state == ConsultationState.CONCLUDED.value, staff))
+
+
+def visible_themes(user: User | None) -> ColumnElement[bool]:
+    """A WHERE clause for themes (with their summaries) ``user`` may read (VIEW_THEMES)."""
+    return Theme.consultation_id.in_(consultations_with_visible_summaries(user))
 
 
 def visible_supporters(user: User | None) -> ColumnElement[bool]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
+from consult import mine
 from consult.accounts import services
 from consult.accounts.forms import (
     ChangePasswordForm,
@@ -21,6 +22,7 @@ from consult.core.errors import RuleViolation
 from consult.core.forms import refused_on
 from consult.core.links import safe_next
 from consult.core.models import db
+from consult.core.params import page_number
 from consult.core.routing import public
 from consult.extensions import login_manager
 from consult.permissions import Action, authorize
@@ -167,6 +169,15 @@ def account():
         flash("Your public name has been saved.", "success")
         return redirect(url_for("accounts.account"))
     return render_template("accounts/account.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/me/contributions")
+def contributions():
+    """Everything the signed-in person wrote, newest first, with what became of each."""
+    page = mine.my_contributions(
+        current_user, page=page_number(), consultation_slug=request.args.get("consultation", ""), status=request.args.get("status", "")
+    )
+    return render_template("accounts/contributions.html", **vars(page))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

@@ -22,7 +22,7 @@ from consult.core import links
 from consult.core.errors import RuleViolation
 from consult.core.models import db, utcnow
 from consult.core.signals import version_published
-from consult.permissions import Action, authorize, visible_consultations, visible_contributions
+from consult.permissions import Action, authorize, visible_contributions
 from consult.proposals.models import Consultation, Section, Version
 from consult.proposals.services import get_visible_consultation
 
@@ -203,19 +203,6 @@ def thread_root_and_newer(contribution: Contribution, user: User | None) -> tupl
         )
     )
     return root, newer
-
-
-def public_contributions_of(author: User, viewer: User | None, *, limit: int = 50) -> list[Contribution]:
-    """What ``author`` wrote that the public can see, in the consultations ``viewer`` may see, newest first."""
-    return list(
-        db.session.scalars(
-            select(Contribution)
-            .join(Consultation, Consultation.id == Contribution.consultation_id)
-            .where(Contribution.author_id == author.id, visible_contributions(None), visible_consultations(viewer))
-            .order_by(Contribution.created_at.desc())
-            .limit(limit)
-        )
-    )
 
 
 def section_counts(consultation: Consultation, user: User | None) -> dict[str | None, int]:

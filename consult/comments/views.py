@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from consult import mine
 from consult.accounts.models import User
 from consult.comments import services
 from consult.comments.forms import CommentForm, EditForm, ReplyForm
@@ -206,11 +207,11 @@ def person(user_id: int):
     """A participant's public page: their display name and what they wrote in public
     consultations (never their email address)."""
     user = db.get_or_404(User, user_id)
-    return render_template("comments/person.html", person=user, contributions=services.public_contributions_of(user, current_user))
+    return render_template("comments/person.html", person=user, **vars(mine.public_contributions(user, current_user, page=page_number())))
 
 
 @bp.route("/people/former-participant")
 @public
 def former_participant():
     """Who wrote contributions whose author has erased their account."""
-    return render_template("comments/person.html", person=None, contributions=[])
+    return render_template("comments/person.html", person=None, lines=[], pagination=None)

@@ -93,6 +93,14 @@ view_themes             | consultation                  | draft     | .    .    
 view_themes             | consultation                  | open      | .    .      .     .     Y     Y     Y     .    .    Y
 view_themes             | consultation                  | closed    | .    .      .     .     Y     Y     Y     .    .    Y
 view_themes             | consultation                  | concluded | Y    Y      Y     Y     Y     Y     Y     Y    Y    Y
+follow                  | consultation                  | draft     | .    .      .     .     .     .     .     .    .    .
+follow                  | consultation                  | open      | .    Y      Y     Y     Y     Y     Y     Y    Y    Y
+follow                  | consultation                  | closed    | .    Y      Y     Y     Y     Y     Y     Y    Y    Y
+follow                  | consultation                  | concluded | .    Y      Y     Y     Y     Y     Y     Y    Y    Y
+send_update             | consultation                  | draft     | .    .      .     .     .     .     .     .    .    .
+send_update             | consultation                  | open      | .    .      .     .     Y     .     Y     .    .    Y
+send_update             | consultation                  | closed    | .    .      .     .     Y     .     Y     .    .    Y
+send_update             | consultation                  | concluded | .    .      .     .     Y     .     Y     .    .    Y
 create_consultation     | organisation                  | any       | .    .      .     .     Y     .     Y     .    .    Y
 manage_organisation     | organisation                  | any       | .    .      .     .     .     .     Y     .    .    Y
 view_audit_log          | organisation                  | any       | .    .      .     .     .     .     Y     .    .    Y

@@ -113,6 +113,15 @@ def test_a_citizen_hears_that_their_amendment_was_accepted_and_built_into_the_ne
     expect(update.locator(".update-body strong")).to_have_text("your amendment")
     expect(update.get_by_text("Unread:")).to_be_visible()
 
+    # "My contributions" says what became of the amendment.
+    mine = new_context().new_page()
+    sign_in(mine, live_server, CITIZEN)
+    mine.get_by_role("banner").get_by_role("link", name="My contributions").click()
+    article = mine.get_by_role("article").filter(has_text=title)
+    expect(article).to_have_count(1)
+    expect(article.get_by_role("listitem").filter(has_text="Answered: accepted")).to_be_visible()
+    expect(article.get_by_role("link", name="Incorporated into version 2")).to_be_visible()
+
     answered = items.filter(has_text="Alex Author answered your amendment to “Scope”: accepted.")
     incorporated = items.filter(has_text=f"Your amendment to “Scope” is part of version 2 of “{title}”.")
     if answered.count() == 0 and importlib.util.find_spec("consult.notifications.sources") is None:

@@ -5,13 +5,19 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 from consult.core.forms import MAX_NEXT_LENGTH, MAX_SECTION_KEY_LENGTH
 from consult.notifications.services import MAX_UPDATE_BODY, MAX_UPDATE_SUBJECT
 
+#: ``Follow.target``'s size.
+MAX_TARGET_LENGTH = 100
 #: What a follow button may name: the consultation, one of its sections, or one contribution.
 TARGET_PATTERN = rf"^(consultation|section:[^\s]{{1,{MAX_SECTION_KEY_LENGTH}}}|contribution:[1-9][0-9]{{0,17}})$"
 
 
 class FollowForm(FlaskForm):
     target = StringField(
-        validators=[DataRequired("Say what to follow."), Regexp(TARGET_PATTERN, message="There is nothing like that to follow.")]
+        validators=[
+            DataRequired("Say what to follow."),
+            Length(max=MAX_TARGET_LENGTH, message="There is nothing like that to follow."),
+            Regexp(TARGET_PATTERN, message="There is nothing like that to follow."),
+        ]
     )
     next = StringField(validators=[Optional(), Length(max=MAX_NEXT_LENGTH)])
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import sqlite3
+import time
 import uuid
 
 import pytest
@@ -32,6 +34,20 @@ This policy applies to every agency.
 
 Agencies report on it each year.
 """
+
+
+def wait_for_fan_out(tmp_path_factory, timeout: float = 30) -> None:
+    """Until the worker beside the live server has fanned out every event recorded so far (it
+    runs after the request that recorded them has answered)."""
+    [folder] = [p.parent for p in tmp_path_factory.getbasetemp().glob("live-server[0-9]*/consult.db")]
+    deadline = time.monotonic() + timeout
+    while True:
+        with sqlite3.connect(folder / "consult.db") as connection:
+            [waiting] = connection.execute("SELECT count(*) FROM events WHERE fanned_out_at IS NULL").fetchone()
+        if not waiting:
+            return
+        assert time.monotonic() < deadline, f"{waiting} events not fanned out after {timeout} s"
+        time.sleep(0.1)
 
 
 def unread_link(page):
@@ -58,7 +74,7 @@ def new_open_consultation(alex, live_server: str, title: str) -> str:
     return slug
 
 
-def test_a_citizen_hears_that_their_amendment_was_accepted_and_built_into_the_next_version(new_context, live_server):
+def test_a_citizen_hears_that_their_amendment_was_accepted_and_built_into_the_next_version(new_context, live_server, tmp_path_factory):
     title = f"Notified policy {uuid.uuid4().hex[:6]}"
     alex = new_context().new_page()
     sign_in(alex, live_server, AUTHOR)
@@ -102,6 +118,7 @@ def test_a_citizen_hears_that_their_amendment_was_accepted_and_built_into_the_ne
     expect(alex.get_by_text("Your update is sent to everyone following this consultation.")).to_be_visible()
 
     # A sees the unread count in the header, and the notifications page says what happened.
+    wait_for_fan_out(tmp_path_factory)
     chris.goto(f"{live_server}/")
     link = unread_link(chris)
     expect(link).to_be_visible()

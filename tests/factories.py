@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from consult.accounts.models import Organisation, Role, User
 from consult.accounts.services import grant_role, start_login_session
+from consult.amendments import explanations
 from consult.core.models import db, utcnow
 from consult.proposals import services as proposals
 from consult.proposals.importing import split_markdown
@@ -109,6 +110,14 @@ def make_consultation(
     assert consultation.state == ConsultationState(state)
     db.session.flush()
     return consultation
+
+
+def explain_changes(consultation: Consultation, author: User, reason: str = "Changed for this test.") -> None:
+    """Give each change of the draft that nothing explains yet a reason, as publishing a version
+    after the first needs (``amendments.explanations``)."""
+    draft = consultation.draft_version
+    for item in explanations.unexplained(draft):
+        explanations.explain_change(draft, item.key, actor=author, reason=reason)
 
 
 def login(client, user: User) -> None:

@@ -3,7 +3,7 @@ from wtforms import BooleanField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from consult.amendments.models import Decision
+from consult.amendments.models import MAX_CHANGE_REASON_LENGTH, Decision
 from consult.amendments.services import MAX_QUOTE_LENGTH, MAX_RATIONALE_LENGTH
 from consult.core.forms import MAX_SECTION_KEY_LENGTH, WholeNumberField
 from consult.proposals.services import MAX_SECTION_LENGTH
@@ -64,3 +64,16 @@ class CiteForm(FlaskForm):
 class UnciteForm(FlaskForm):
     contribution_id = WholeNumberField(message="That citation is not in the draft.", required=True)
     section_key = StringField(validators=[Length(max=MAX_SECTION_KEY_LENGTH)])
+
+
+class ReasonForm(FlaskForm):
+    """The author's own reason for a section's change in the draft, or the editorial mark."""
+
+    section_key = StringField(validators=[DataRequired(message="Say which section the reason is for."), Length(max=MAX_SECTION_KEY_LENGTH)])
+    reason = TextAreaField(
+        "Why it changed",
+        validators=[
+            Length(max=MAX_CHANGE_REASON_LENGTH, message=f"Keep the reason to {MAX_CHANGE_REASON_LENGTH:,} characters: a sentence or two.")
+        ],
+    )
+    editorial = BooleanField("An editorial change only (wording, numbering, layout)")

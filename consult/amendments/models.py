@@ -1,7 +1,8 @@
 """Amendments: a participant's replacement text for a section, with a rationale, co-supporters
 and, in the end, the organisation's answer. An amendment is a ``Contribution`` (kind
 ``amendment``: its body is the rationale) with one ``Amendment`` row for what only amendments
-have. ``Citation`` links a section of a version to the contributions behind its change."""
+have. ``Citation`` links a section of a version to the contributions behind its change, and
+``ChangeReason`` holds the author's own reason for it."""
 
 from __future__ import annotations
 
@@ -113,4 +114,34 @@ class Citation(db.Model):
     __table_args__ = (
         UniqueConstraint("version_id", "section_key", "contribution_id"),
         Index("ix_citations_contribution", "contribution_id"),
+    )
+
+
+#: How long the author's own reason for a section's change may be: a sentence or two.
+MAX_CHANGE_REASON_LENGTH = 1000
+
+
+class ChangeReason(db.Model):
+    """Why a section changed in a version (or was added, or removed: then ``section_key`` is the
+    removed section's key), in the author's words: a short ``reason``, or the mark that the change
+    is ``editorial`` only (wording, numbering, layout). With the citations, it explains the change:
+    a version after the first is published only when every changed, added and removed section has
+    one or the other."""
+
+    __tablename__ = "change_reasons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"))
+    section_key: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    editorial: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    version: Mapped[Version] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("version_id", "section_key"),
+        # A row says something: a reason, the editorial mark, or both.
+        CheckConstraint("editorial OR reason <> ''", name="says_why"),
+        CheckConstraint(f"length(reason) <= {MAX_CHANGE_REASON_LENGTH}", name="reason_short"),
     )

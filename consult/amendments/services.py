@@ -27,7 +27,7 @@ from consult.core.models import db, upsert_insert, utcnow
 from consult.core.signals import consultation_concluding, version_published
 from consult.permissions import Action, authorize, visible_contributions, visible_supporters
 from consult.proposals.models import Consultation, Section, SectionChange, Version
-from consult.proposals.services import MAX_SECTION_LENGTH, draft_for_editing, get_visible_consultation, hold_open
+from consult.proposals.services import MAX_SECTION_LENGTH, draft_for_editing, get_visible_consultation, hold_open, section_changes
 from consult.proposals.textdiff import DiffOp, word_diff
 from consult.voting.models import Vote, VoteValue
 
@@ -420,8 +420,8 @@ def cite(version: Version, section_key: str, contribution: Contribution, *, acto
     authorize(actor, Action.EDIT_TEXT, version.consultation)
     if version.published_at is not None:
         raise RuleViolation("A published version is fixed: cite contributions in the draft of the next one.")
-    if version.section(section_key) is None:
-        raise RuleViolation("That section is not in the draft.", status=400)
+    if version.section(section_key) is None and section_key not in {c.key for c in section_changes(version) if c.status == "removed"}:
+        raise RuleViolation("That section is neither in the draft nor removed by it.", status=400)
     if (
         contribution.consultation_id != version.consultation_id
         or contribution.moderation_state != ModerationState.VISIBLE

@@ -3,8 +3,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from consult.amendments import services
-from consult.amendments.forms import AmendmentForm, AnswerForm, CiteForm, UnciteForm
+from consult.amendments import explanations, services
+from consult.amendments.forms import AmendmentForm, AnswerForm, CiteForm, ReasonForm, UnciteForm
 from consult.amendments.models import Amendment, AmendmentState
 from consult.contributions.models import Contribution
 from consult.core.errors import RuleViolation
@@ -187,7 +187,8 @@ def next_version(slug: str):
     c = _consultation_or_404(slug)
     report = services.start_next_version(c, actor=current_user)
     db.session.commit()
-    return render_template("amendments/next_version.html", consultation=c, report=report)
+    unexplained = explanations.unexplained(report.draft)
+    return render_template("amendments/next_version.html", consultation=c, report=report, unexplained=unexplained)
 
 
 STATE_LABELS = {
@@ -220,6 +221,20 @@ def cite(slug: str):
     db.session.commit()
     flash(f"The change to this section now cites {contribution.kind} {contribution.id}.", "success")
     return redirect(url_for("proposals.version", slug=c.slug, number=draft.number) + f"#s-{key}")
+
+
+@bp.route("/c/<slug>/reason", methods=["POST"])
+def reason(slug: str):
+    """The author's own reason for a section's change in the draft (or the editorial mark)."""
+    c = _consultation_or_404(slug, Action.EDIT_TEXT)
+    draft = c.draft_version or abort(409, "There is no draft of a next version to give reasons in.")
+    form = ReasonForm()
+    form.validate() or refuse_invalid(form)
+    key = form.section_key.data
+    explanations.explain_change(draft, key, actor=current_user, reason=form.reason.data or "", editorial=form.editorial.data)
+    db.session.commit()
+    flash("The reason for this change has been saved.", "success")
+    return redirect(url_for("proposals.version", slug=c.slug, number=draft.number) + f"#change-{key}")
 
 
 @bp.route("/c/<slug>/uncite", methods=["POST"])

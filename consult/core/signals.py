@@ -7,6 +7,17 @@ from blinker import Namespace
 
 signals = Namespace()
 
+#: sent with ``version`` (the draft about to be published) and ``previous`` (the version before it,
+#: or None) inside the transaction, under the consultation's lock, before the draft is frozen; a
+#: receiver refuses by raising ``RuleViolation`` (amendments: every changed, added and removed
+#: section must be explained by citations or a reason)
+version_publishing = signals.signal("version-publishing")
+
+#: sent with ``version`` (a draft) and ``renamed`` (old key -> new key) when sections of the draft
+#: change key while staying the same rows (the author corrected the matching with the previous
+#: version): what another domain files under a section key of the draft follows the section
+section_keys_changed = signals.signal("section-keys-changed")
+
 #: sent with ``version`` (the Version just published) and ``previous`` (the one before, or None)
 version_published = signals.signal("version-published")
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields
 from itertools import pairwise
 from typing import Any
 
+from consult.amendments import explanations
 from consult.amendments import services as amendments
 from consult.comments import services as comments
 from consult.contributions.models import Contribution
@@ -32,6 +33,8 @@ class Outcome:
     figures: moderation.Figures
     sections: dict[str, Section]
     orphaned: dict[int, list]  # per version id: the annotations whose passage it no longer has
+    #: the author's reasons for each version's changes: version number -> section key -> ChangeReason
+    reasons: dict[int, dict]
 
     def context(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -39,9 +42,9 @@ class Outcome:
 
 def outcome_of(consultation: Consultation) -> Outcome:
     """The outcome as the public sees it (a preview before the consultation is concluded): each
-    published version's changed sections with the contributions they cite, every visible
-    amendment with its tally and answer, the themes and section summaries, the figures, and
-    the annotations whose quoted passage each new version no longer has."""
+    published version's changed sections with the contributions they cite and the author's
+    reasons, every visible amendment with its tally and answer, the themes and section summaries,
+    the figures, and the annotations whose quoted passage each new version no longer has."""
     c = consultation
     published = c.published_versions
     changes = [
@@ -60,4 +63,5 @@ def outcome_of(consultation: Consultation) -> Outcome:
         figures=moderation.figures(c),
         sections={s.key: s for v in published for s in v.sections},
         orphaned={newer.id: [c for _, c in comments.orphaned_on(newer, None)] for _, newer in pairwise(published)},
+        reasons={v.number: explanations.reasons_of(v) for v in published[1:]},
     )

@@ -77,6 +77,14 @@ class ImportForm(FlaskForm):
     )
 
 
+class MatchForm(FlaskForm):
+    """The author's correction of the matching: which section of the previous version a section
+    of the draft replaces ("" for a new section)."""
+
+    section_key = StringField(validators=[DataRequired(message="Say which section of the draft you mean."), Length(max=80)])
+    replaces = StringField("This section", validators=[Length(max=80)])
+
+
 class PublishForm(FlaskForm):
     note = TextAreaField("Change note", validators=[Length(max=5000)], description="What changed in this version and why.")
 

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -380,6 +380,21 @@ def _assign_keys(drafts: list[_Draft]) -> list[ImportedSection]:
         ancestors.append((draft.level, key))
         sections.append(ImportedSection(key, draft.heading, draft.level, draft.body))
     return sections
+
+
+def section_keys(headings: Sequence[tuple[str, int]]) -> list[str]:
+    """The keys a document's sections get from their (heading, level) alone, as on import."""
+    return [s.key for s in _assign_keys([_Draft(heading, level, "") for heading, level in headings])]
+
+
+def unique_key(key: str, taken: Collection[str]) -> str:
+    """``key``, or ``key-2``, ``key-3``... the first not in ``taken``."""
+    number = 1
+    candidate = key
+    while candidate in taken:
+        number += 1
+        candidate = _with_suffix(key, number)
+    return candidate
 
 
 def parse_markdown_document(text: str, *, source_name: str = "") -> list[ImportedSection]:

@@ -156,6 +156,8 @@ class Version(db.Model):
 
     consultation: Mapped[Consultation] = relationship(back_populates="versions")
     sections: Mapped[list[Section]] = relationship(back_populates="version", order_by="Section.position", cascade="all, delete-orphan")
+    #: the author's corrections of how this version's sections match the version before it
+    pairings: Mapped[list[SectionPairing]] = relationship(cascade="all, delete-orphan", order_by="SectionPairing.id")
 
     __table_args__ = (
         UniqueConstraint("consultation_id", "number"),
@@ -213,3 +215,21 @@ class Section(db.Model):
 
     def __repr__(self) -> str:
         return f"<Section {self.key}>"
+
+
+class SectionPairing(db.Model):
+    """The author's correction of how a section of a draft matches the version before it (the
+    automatic matching is ``textdiff.match_sections``): the draft's section whose heading gives
+    ``draft_key`` (its key as imported, ``importing.section_keys``) replaces the previous version's
+    section ``old_key``, or, with ``old_key`` None, is a new section. Kept with the draft, so it
+    holds when the text is saved again; it decides the section's key, which the diff, the
+    re-anchoring of annotations and the record follow."""
+
+    __tablename__ = "section_pairings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"))
+    draft_key: Mapped[str] = mapped_column(String(80))
+    old_key: Mapped[str | None] = mapped_column(String(80))
+
+    __table_args__ = (UniqueConstraint("version_id", "draft_key"),)

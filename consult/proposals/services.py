@@ -20,10 +20,10 @@ from consult.core import text
 from consult.core.errors import RuleViolation
 from consult.core.jobs import crontab, enqueue_after_commit, job
 from consult.core.models import db, utcnow
-from consult.core.signals import consultation_concluding, version_published
+from consult.core.signals import consultation_concluding, section_keys_changed, version_published, version_publishing
 from consult.core.slugs import is_slug, slugify
 from consult.permissions import TRANSITION_ACTIONS, Action, authorize, editable_organisations, visible_consultations
-from consult.proposals.importing import ImportedSection, import_markdown_files, split_markdown
+from consult.proposals.importing import ImportedSection, import_markdown_files, section_keys, split_markdown, unique_key
 from consult.proposals.models import (
     PUBLIC_STATES,
     TRANSITIONS,
@@ -31,6 +31,7 @@ from consult.proposals.models import (
     ConsultationState,
     Section,
     SectionChange,
+    SectionPairing,
     Transition,
     Version,
 )
@@ -227,15 +228,8 @@ def save_draft_text(consultation: Consultation, sections: list[ImportedSection],
         )
 
     rows = [(s.key, s.heading, text.section_text(s.body)) for s in sections]
-    keys = [s.key for s in sections]
     previous = _previous_published(consultation, draft)
-    if previous is not None:
-        renamed = {
-            m.new_key: m.old_key
-            for m in _match(previous, rows)
-            if m.status == "changed" and m.old_key and m.new_key and m.old_key != m.new_key
-        }
-        keys = [renamed.get(k, k) for k in keys]
+    keys = _keys_for(draft, previous, rows)
 
     draft.sections.clear()
     db.session.flush()  # the unique (version, key) and (version, position) must be free first
@@ -285,7 +279,9 @@ def draft_as_markdown(version: Version) -> str:
 
 def publish_version(consultation: Consultation, *, actor: User, note: str = "") -> Version:
     """Freeze the draft as the new current version, recording for each section whether it was
-    kept, changed or added since the previous version."""
+    kept, changed or added since the previous version. After the first, a version needs a change
+    note, and every changed, added and removed section an explanation (the amendments domain
+    refuses through ``version_publishing`` until each has citations or a reason)."""
     authorize(actor, Action.PUBLISH_VERSION, consultation)
     # Exclusive: a post holding the consultation (FOR SHARE, ``hold_open``) commits first and
     # is carried over below; one arriving now waits, then posts on the new version.
@@ -298,6 +294,8 @@ def publish_version(consultation: Consultation, *, actor: User, note: str = "") 
         raise RuleViolation("Say in a change note what changed in this version and why.", status=400, field="note")
     previous = _previous_published(consultation, draft)
     _mark_changes(draft, previous)
+    db.session.flush()
+    version_publishing.send(consultation, version=draft, previous=previous)  # a domain above may refuse
     draft.published_at = utcnow()
     draft.published_by_id = actor.id
     draft.change_note = note.strip()
@@ -327,8 +325,111 @@ def _previous_published(consultation: Consultation, draft: Version) -> Version |
     return earlier[-1] if earlier else None
 
 
-def _match(old: Version, new_rows: list[tuple[str, str, str]]) -> list[SectionMatch]:
-    return match_sections([(s.key, s.heading, s.text) for s in old.sections], new_rows)
+def _keys_for(draft: Version, previous: Version | None, rows: list[tuple[str, str, str]]) -> list[str]:
+    """The key each section of the draft takes; ``rows`` are its sections as (key as imported,
+    heading, plain text). A section matched with one of the previous version keeps that one's key
+    (``match_sections``, with the author's corrections); any other gets a key the previous version
+    did not have, so a section the author called new is never taken for an old one."""
+    if previous is None:
+        return [key for key, _, _ in rows]
+    fixed = {p.draft_key: p.old_key for p in draft.pairings}
+    matches = match_sections([(s.key, s.heading, s.text) for s in previous.sections], rows, fixed=fixed)
+    old_key_of = {m.new_key: m.old_key for m in matches if m.new_key}
+    keys: list[str | None] = [old_key_of.get(key) for key, _, _ in rows]
+    taken = {s.key for s in previous.sections} | {k for k in keys if k}
+    for index, (key, _, _) in enumerate(rows):
+        if keys[index] is None:
+            keys[index] = unique_key(key, taken)
+            taken.add(keys[index])
+    return [k for k in keys if k]
+
+
+def pairing_choices(draft: Version) -> dict[str, str | None]:
+    """The author's corrections of the matching, by the draft section's current key: the key of
+    the previous version's section it replaces, or None for "a new section"."""
+    imported = section_keys([(s.heading, s.level) for s in draft.sections])
+    fixed = {p.draft_key: p.old_key for p in draft.pairings}
+    return {s.key: fixed[k] for s, k in zip(draft.sections, imported, strict=True) if k in fixed}
+
+
+def match_section(consultation: Consultation, section_key: str, *, actor: User, replaces: str | None) -> Version:
+    """Correct how a section of the draft relates to the previous version: it replaces the previous
+    version's section ``replaces`` (a key), or, with None, it is a new section. The choice stays
+    with the draft (it holds when the text is saved again) and decides the section's key, which the
+    diff, the re-anchoring of annotations and the record follow."""
+    authorize(actor, Action.EDIT_TEXT, consultation)
+    draft = consultation.draft_version
+    previous = _previous_published(consultation, draft) if draft is not None else None
+    if draft is None or previous is None:
+        raise RuleViolation("Only a draft of a next version is matched with the version before it.")
+    section = draft.section(section_key)
+    if section is None:
+        raise RuleViolation("That section is not in the draft.", status=400)
+    if replaces is not None and previous.section(replaces) is None:
+        raise RuleViolation(f"Version {previous.number} has no such section to replace.", status=400, field="replaces")
+    imported = section_keys([(s.heading, s.level) for s in draft.sections])
+    draft_key = imported[draft.sections.index(section)]
+    for pairing in list(draft.pairings):
+        if pairing.draft_key == draft_key or (replaces is not None and pairing.old_key == replaces):
+            draft.pairings.remove(pairing)
+    draft.pairings.append(SectionPairing(draft_key=draft_key, old_key=replaces))
+    db.session.flush()
+    keys = _keys_for(draft, previous, [(k, s.heading, s.text) for k, s in zip(imported, draft.sections, strict=True)])
+    renamed = {s.key: key for s, key in zip(draft.sections, keys, strict=True) if s.key != key}
+    if renamed:
+        # Through keys no section has, so the unique (version, key) holds after each statement.
+        for position, s in enumerate(draft.sections):
+            if s.key in renamed:
+                s.key = f"~{position}"
+        db.session.flush()
+        for s, key in zip(draft.sections, keys, strict=True):
+            s.key = key
+        db.session.flush()
+        section_keys_changed.send(consultation, version=draft, renamed=renamed)
+    _mark_changes(draft, previous)
+    db.session.flush()
+    record_staff_action(
+        StaffOperation.EDIT_TEXT,
+        actor=actor,
+        consultation=consultation,
+        target_type=TargetType.VERSION,
+        target_id=draft.id,
+        detail={"version": draft.number, "section": renamed.get(section_key, section_key), "replaces": replaces},
+    )
+    return draft
+
+
+@dataclass(frozen=True)
+class SectionChangeItem:
+    """A section of a version that changed, was added, or was removed since the version before."""
+
+    status: str  # changed | added | removed
+    key: str
+    label: str  # its heading, with its parent's where ambiguous (``Version.labels``)
+
+
+def section_changes(version: Version) -> list[SectionChangeItem]:
+    """The sections of ``version`` (a draft or a published version) that changed or were added
+    since the published version before it, and those of that version it no longer has, in the
+    order of the text (removed ones where they were). Empty for a first version."""
+    previous = _previous_published(version.consultation, version)
+    if previous is None:
+        return []
+    labels, old_labels = version.labels(), previous.labels()
+    kept = {s.key for s in version.sections}
+    items: list[SectionChangeItem] = []
+    removed = [s for s in previous.sections if s.key not in kept]
+    for s in version.sections:
+        before = previous.section(s.key)
+        while removed and before is not None and removed[0].position < before.position:
+            gone = removed.pop(0)
+            items.append(SectionChangeItem("removed", gone.key, old_labels[gone.key]))
+        if before is None:
+            items.append(SectionChangeItem("added", s.key, labels[s.key]))
+        elif before.heading != s.heading or before.body != s.body:
+            items.append(SectionChangeItem("changed", s.key, labels[s.key]))
+    items += [SectionChangeItem("removed", gone.key, old_labels[gone.key]) for gone in removed]
+    return items
 
 
 def _mark_changes(version: Version, previous: Version | None) -> None:
@@ -477,6 +578,8 @@ def diff_versions(old: Version, new: Version) -> list[SectionDiff]:
     """Section by section, what changed from ``old`` to ``new``, as word-level redlines."""
     old_by_key = {s.key: s for s in old.sections}
     new_by_key = {s.key: s for s in new.sections}
+    # Sections are paired by key alone: the key is the match decided, and corrected by the author,
+    # when the text was saved; matching again here could pair a section the author called new.
     compared = _compare_texts(
         tuple((s.key, s.heading, s.text) for s in old.sections),
         tuple((s.key, s.heading, s.text) for s in new.sections),
@@ -506,7 +609,8 @@ def _compare_texts(old: Texts, new: Texts) -> tuple[tuple[SectionMatch, tuple[Di
     old_by_key = {key: (heading, body) for key, heading, body in old}
     new_by_key = {key: (heading, body) for key, heading, body in new}
     result = []
-    for m in match_sections(list(old), list(new)):
+    old_keys = {key for key, _, _ in old}
+    for m in match_sections(list(old), list(new), fixed={key: None for key, _, _ in new if key not in old_keys}):
         a = old_by_key.get(m.old_key, ("", "")) if m.old_key else ("", "")
         b = new_by_key.get(m.new_key, ("", "")) if m.new_key else ("", "")
         result.append((m, tuple(word_diff(a[0], b[0])), tuple(word_diff(a[1], b[1]))))

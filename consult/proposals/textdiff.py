@@ -14,7 +14,7 @@ from __future__ import annotations
 import heapq
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Final, Literal
@@ -23,9 +23,11 @@ from consult.proposals.importing import strip_numbering
 
 __all__ = [
     "MATCH_THRESHOLD",
+    "PLACE_THRESHOLD",
     "DiffOp",
     "SectionMatch",
     "match_sections",
+    "overlap",
     "similarity",
     "tokenize",
     "word_diff",
@@ -33,6 +35,10 @@ __all__ = [
 
 MATCH_THRESHOLD: Final = 0.5
 """Minimum text similarity for an unmatched new section to take over an old one."""
+
+PLACE_THRESHOLD: Final = 0.5
+"""Minimum word overlap (:func:`overlap`, in any order) for two unmatched sections in the same
+place of their documents to be one section rewritten."""
 
 _TOKEN: Final = re.compile(r"\w+(?:['’]\w+)*|\s+|[^\w\s]")
 _WORD: Final = re.compile(r"\w+(?:['’]\w+)*")
@@ -161,7 +167,8 @@ class SectionMatch:
     - ``kept``: same key, same heading (ignoring its numbering), same text;
     - ``changed``: same key with other heading or text, or, without a common
       key, a new section whose text is at least :data:`MATCH_THRESHOLD`
-      similar to an old one (``old_key`` then differs from ``new_key``; the
+      similar to an old one, or which took the old one's place (see
+      :func:`match_sections`) (``old_key`` then differs from ``new_key``; the
       caller reuses ``old_key`` so the section keeps its identity);
     - ``added``: only in the new version (``old_key`` is None);
     - ``removed``: only in the old version (``new_key`` is None).
@@ -189,6 +196,14 @@ def similarity(old_text: str, new_text: str) -> float:
     return _ratio(a, b)
 
 
+def overlap(old_text: str, new_text: str) -> float:
+    """How many words two texts share, in any order: twice the common lowercase words (counted
+    with repeats) over the words of both, 0.0 to 1.0. A rewritten section keeps its vocabulary
+    while its sentences move and its phrases change, which :func:`similarity` (in order) punishes.
+    """
+    return _quick_ratio(Counter(_words(old_text)), Counter(_words(new_text)), len(_words(old_text)), len(_words(new_text)))
+
+
 def _ratio(a: Sequence[str], b: Sequence[str]) -> float:
     if not a and not b:
         return 1.0
@@ -207,20 +222,37 @@ def _same_heading(old: str, new: str) -> bool:
     return " ".join(strip_numbering(old).split()) == " ".join(strip_numbering(new).split())
 
 
-def match_sections(old: Sequence[tuple[str, str, str]], new: Sequence[tuple[str, str, str]]) -> list[SectionMatch]:
+def match_sections(
+    old: Sequence[tuple[str, str, str]],
+    new: Sequence[tuple[str, str, str]],
+    *,
+    fixed: Mapping[str, str | None] | None = None,
+) -> list[SectionMatch]:
     """Pair the sections of two versions; each section is a (key, heading, text) tuple.
 
     Rules, in order:
 
+    0. ``fixed`` (new key -> old key, or None) is the author's word: the new
+       section replaces that old section, or (None, or an old key not there)
+       is new. Sections named in it take no part in the rules below.
     1. Same key: "kept" if the text is identical and the headings are equal
        once hand-written numbering is removed ("3. Foo" -> "4. Foo" is only a
        renumbering), else "changed".
-    2. Among the sections left, the most similar old/new pair (word-level
-       :func:`similarity` of the texts) is matched first as "changed", then
-       the next, as long as the similarity is at least 0.5. When both texts
-       have no words at all (a heading with only sub-sections below it), the
-       headings without numbering are compared instead.
-    3. Old sections left are "removed", new ones "added".
+    2. Content: among the sections left, the most similar old/new pair
+       (word-level :func:`similarity` of the texts) is matched first as
+       "changed", then the next, as long as the similarity is at least 0.5.
+       When both texts have no words at all (a heading with only sub-sections
+       below it), the headings without numbering are compared instead.
+    3. Place: a section left that sits where an old section left sat (between
+       the same matched neighbours) took its place when their headings are
+       equal without numbering, or when they share at least
+       :data:`PLACE_THRESHOLD` of their words in any order (:func:`overlap`):
+       a section rewritten in place keeps its vocabulary but little of its
+       word order, so rule 2 alone misses it ("5.1 Pilot Program" became
+       "5.1 Pilot Program: Publication of Custom-Developed Code as OSS" with a
+       similarity of 0.33 but an overlap of 0.68). Most overlapping pairs
+       first; pairs never cross.
+    4. Old sections left are "removed", new ones "added".
 
     Output: one match per new section in new document order; each removed
     section comes right after the entry of its preceding old neighbour (at the
@@ -228,30 +260,47 @@ def match_sections(old: Sequence[tuple[str, str, str]], new: Sequence[tuple[str,
     Exact ratios are computed lazily, best upper bound first, so 100 sections
     are fast.
     """
+    fixed = fixed or {}
+    old_index_of = {key: index for index, (key, _, _) in enumerate(old)}
     new_by_key: dict[str, list[int]] = defaultdict(list)
     for index, (key, _, _) in enumerate(new):
-        new_by_key[key].append(index)
+        if key not in fixed:
+            new_by_key[key].append(index)
 
     old_for_new: dict[int, int] = {}
     result_for_new: dict[int, SectionMatch] = {}
-    for old_index, (key, heading, text) in enumerate(old):
-        if not new_by_key.get(key):
-            continue
-        new_index = new_by_key[key].pop(0)
-        _, new_heading, new_text = new[new_index]
-        old_for_new[new_index] = old_index
-        if text == new_text and _same_heading(heading, new_heading):
-            result_for_new[new_index] = SectionMatch("kept", key, key, 1.0)
-        else:
-            score = similarity(text, new_text)
-            result_for_new[new_index] = SectionMatch("changed", key, new[new_index][0], score)
 
-    matched_old = set(old_for_new.values())
-    free_old = [i for i in range(len(old)) if i not in matched_old]
-    free_new = [j for j in range(len(new)) if j not in old_for_new]
-    for old_index, new_index, score in _pair_by_similarity(old, new, free_old, free_new):
+    def pair(old_index: int, new_index: int, score: float | None = None) -> None:
+        old_key, heading, text = old[old_index]
+        new_key, new_heading, new_text = new[new_index]
         old_for_new[new_index] = old_index
-        result_for_new[new_index] = SectionMatch("changed", old[old_index][0], new[new_index][0], score)
+        if old_key == new_key and text == new_text and _same_heading(heading, new_heading):
+            result_for_new[new_index] = SectionMatch("kept", old_key, new_key, 1.0)
+        else:
+            result_for_new[new_index] = SectionMatch("changed", old_key, new_key, similarity(text, new_text) if score is None else score)
+
+    claimed = {fixed[key] for key, _, _ in new if key in fixed}
+    for new_index, (key, _, _) in enumerate(new):
+        if key in fixed and (old_index := old_index_of.get(fixed[key] or "")) is not None and old_index not in old_for_new.values():
+            pair(old_index, new_index)
+    for old_index, (key, _, _) in enumerate(old):
+        if key in claimed or not new_by_key.get(key):
+            continue
+        pair(old_index, new_by_key[key].pop(0))
+
+    decided = {j for j, (key, _, _) in enumerate(new) if key in fixed}
+
+    def free() -> tuple[list[int], list[int]]:
+        matched_old = set(old_for_new.values())
+        return (
+            [i for i in range(len(old)) if i not in matched_old and old[i][0] not in claimed],
+            [j for j in range(len(new)) if j not in old_for_new and j not in decided],
+        )
+
+    for old_index, new_index, score in _pair_by_similarity(old, new, *free()):
+        pair(old_index, new_index, score)
+    for old_index, new_index in _pair_in_place(old, new, *free(), old_for_new):
+        pair(old_index, new_index)
 
     matched_old = set(old_for_new.values())
     # Removed sections, grouped by the nearest preceding old section that survived.
@@ -269,6 +318,39 @@ def match_sections(old: Sequence[tuple[str, str, str]], new: Sequence[tuple[str,
         if new_index in old_for_new:
             matches += removed_after[old_for_new[new_index]]
     return matches
+
+
+def _pair_in_place(
+    old: Sequence[tuple[str, str, str]],
+    new: Sequence[tuple[str, str, str]],
+    free_old: list[int],
+    free_new: list[int],
+    old_for_new: Mapping[int, int],
+) -> list[tuple[int, int]]:
+    """Rule 3 of :func:`match_sections`: unmatched sections that took the place of an unmatched
+    old one. A new section's place lies between the old sections its nearest matched neighbours
+    (before and after it in the new version) were matched to."""
+    if not free_old or not free_new:
+        return []
+    old_counts = {i: Counter(_words(old[i][2])) for i in free_old}
+    new_counts = {j: Counter(_words(new[j][2])) for j in free_new}
+    candidates: list[tuple[float, int, int]] = []  # (-overlap, new, old)
+    for j in free_new:
+        before = max((old_for_new[k] for k in old_for_new if k < j), default=-1)
+        after = min((old_for_new[k] for k in old_for_new if k > j), default=len(old))
+        for i in free_old:
+            if not before < i < after:
+                continue
+            a, b = old_counts[i], new_counts[j]
+            size_a, size_b = a.total(), b.total()
+            shared = _quick_ratio(a, b, size_a, size_b) if size_a and size_b else 0.0
+            if shared >= PLACE_THRESHOLD or _same_heading(old[i][1], new[j][1]):
+                candidates.append((-shared, j, i))
+    pairs: list[tuple[int, int]] = []
+    for _, j, i in sorted(candidates):
+        if all((i < taken_i) == (j < taken_j) and i != taken_i and j != taken_j for taken_i, taken_j in pairs):
+            pairs.append((i, j))
+    return pairs
 
 
 def _pair_by_similarity(

@@ -6,13 +6,13 @@ from wtforms.fields.choices import SelectChoice
 
 from consult.accounts.services import organisation_by_slug
 from consult.core.errors import RuleViolation
-from consult.core.forms import refused_on
+from consult.core.forms import WHOLE_FORM, refused_on
 from consult.core.models import db
 from consult.core.params import page_number, whole_number
 from consult.core.routing import public
 from consult.permissions import Action, authorize
 from consult.proposals import services
-from consult.proposals.forms import ConsultationForm, ImportForm, PublishForm, TextForm, TransitionForm
+from consult.proposals.forms import ConsultationForm, ImportForm, MatchForm, PublishForm, TextForm, TransitionForm
 from consult.proposals.models import LICENCES, Consultation, ConsultationState, Transition
 from consult.reading import services as reading
 
@@ -237,13 +237,26 @@ def publish(slug: str):
         try:
             version = services.publish_version(c, actor=current_user, note=form.note.data or "")
         except RuleViolation as refused:
-            if not refused_on(form, refused):
+            if not refused_on(form, refused, fallback=WHOLE_FORM):
                 raise
     if form.errors:  # the draft again, with the note kept and the message on it
         return _render_consultation(c, c.draft_version or c.current_version, publish_form=form, status=400)
     db.session.commit()
     flash(f"Version {version.number} is published.", "success")
     return redirect(url_for("proposals.consultation", slug=c.slug))
+
+
+@bp.route("/c/<slug>/match", methods=["POST"])
+def match_section(slug: str):
+    """Correct the matching of a draft section with the previous version."""
+    c = _consultation_or_404(slug, Action.EDIT_TEXT)
+    form = MatchForm()
+    if not form.validate_on_submit():
+        abort(400, " ".join(e for errors in form.errors.values() for e in errors))
+    draft = services.match_section(c, form.section_key.data, actor=current_user, replaces=form.replaces.data or None)
+    db.session.commit()
+    flash("The section's match with the previous version has been corrected.", "success")
+    return redirect(url_for("proposals.version", slug=c.slug, number=draft.number) + "#changes")
 
 
 @bp.route("/c/<slug>/state", methods=["POST"])

@@ -7,11 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from consult.accounts.models import User
+from consult.amendments import explanations
 from consult.amendments import services as amendments
 from consult.comments import services as comments
 from consult.comments.highlighting import highlighted_sections
 from consult.core.models import utcnow
 from consult.permissions import Action, can
+from consult.proposals import services as proposals
 from consult.proposals.models import Consultation, Version
 from consult.voting import services as voting
 
@@ -47,6 +49,14 @@ class ReadingPage:
     empty_tally: voting.Tally = field(default_factory=voting.Tally)
     citations: dict = field(default_factory=dict)
     citable: dict = field(default_factory=dict)
+    #: a version after the first: the author's reason per section key (removed sections' too)
+    reasons: dict = field(default_factory=dict)
+    #: each changed, added and removed section and what explains it (``amendments.explanations``)
+    changes: list = field(default_factory=list)
+    #: a draft, to its editors: the previous version's sections it may be matched with, and the
+    #: author's corrections so far (draft key -> old key or None)
+    previous_sections: list = field(default_factory=list)
+    pairings: dict = field(default_factory=dict)
     now: datetime = field(default_factory=utcnow)
 
     def context(self) -> dict[str, Any]:
@@ -76,6 +86,13 @@ def reading_page(consultation: Consultation, version: Version | None, *, viewer:
         page.my_votes = voting.my_votes(viewer, c)
     if version.number > 1:
         page.citations = amendments.citations_of(version)
+        page.reasons = explanations.reasons_of(version)
+        page.changes = explanations.explanations(version)
         if not version.is_published and can(viewer, Action.EDIT_TEXT, c):
             page.citable = amendments.citable_by_section(c)
+            previous = c.current_version
+            if previous is not None:
+                labels = previous.labels()
+                page.previous_sections = [(s.key, labels[s.key]) for s in previous.sections]
+            page.pairings = proposals.pairing_choices(version)
     return page

@@ -261,7 +261,7 @@ def csv_tables(c: Consultation, *, page_size: int = rows.PAGE_SIZE) -> Iterator[
         ["contribution_id", "section_key", "support", "oppose", "abstain", "agree", "disagree", "pass", "total"],
         itertools.chain(rows.contribution_tally_rows(c, page_size=page_size), rows.section_tally_rows(c)),
     )
-    yield ("sections.csv", ["version", "key", "position", "level", "heading", "change", "url"], rows.section_rows(c))
+    yield ("sections.csv", ["version", "key", "position", "level", "heading", "change", "reason", "editorial", "url"], rows.section_rows(c))
     yield ("citations.csv", ["id", "version", "section_key", "contribution_id", "created_at"], rows.citation_rows(c, page_size=page_size))
     yield ("themes.csv", ["theme_id", "theme", "contribution_id"], rows.theme_membership_rows(c, page_size=page_size))
     yield (

@@ -20,6 +20,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from consult.accounts.models import User
+from consult.amendments.explanations import ChangeExplanation, explanations
 from consult.amendments.models import Amendment, AmendmentSupporter, Citation
 from consult.audit.services import public_staff_log
 from consult.comments import w3c
@@ -134,11 +135,40 @@ def section_row(s: Section, *, version: Version, version_url: str) -> Row:
     }
 
 
+def _explained(e: ChangeExplanation | None) -> Row:
+    """Why a section changed: the author's ``reason`` (null if none), the ``editorial`` mark, and
+    the public contributions the change ``cites`` (ids)."""
+    return {"reason": (e.reason or None) if e else None, "editorial": bool(e and e.editorial), "cites": e.citations if e else []}
+
+
 def section_rows(c: Consultation) -> Iterator[Row]:
+    """Each section of each public version, with why it changed; after a version's sections, the
+    sections of the version before that it removed (``change`` "removed", no ``id``, ``position``,
+    ``body`` or ``text``; ``url`` points at the section in the version it was last in)."""
+    previous: Version | None = None
+    previous_url = ""
     for v in public_versions(c):
         url = _version_url(c, v)
+        why = {e.change.key: e for e in explanations(v)} if previous is not None else {}
         for s in v.sections:
-            yield section_row(s, version=v, version_url=url)
+            yield section_row(s, version=v, version_url=url) | _explained(why.get(s.key))
+        for key, e in why.items():
+            gone = previous.section(key) if previous is not None and e.change.status == "removed" else None
+            if gone is None:
+                continue
+            yield {
+                "id": None,
+                "version": v.number,
+                "key": key,
+                "position": None,
+                "level": gone.level,
+                "heading": gone.heading,
+                "change": "removed",
+                "body": "",
+                "text": "",
+                "url": f"{previous_url}#s-{key}",
+            } | _explained(e)
+        previous, previous_url = v, url
 
 
 def _partitions(query, page_size: int) -> Iterator[list[Any]]:

@@ -7,7 +7,7 @@ from consult.demo import policy_files
 from consult.proposals import services
 from consult.proposals.models import Transition
 from tests.conftest import login
-from tests.factories import make_consultation
+from tests.factories import explain_changes, make_consultation
 
 
 @pytest.fixture
@@ -17,6 +17,7 @@ def two_versions(organisation, author):
     services.publish_version(consultation, actor=author)
     services.change_state(consultation, Transition.OPEN, actor=author)
     services.import_markdown(consultation, policy_files("v2-final-2016-08"), actor=author)
+    explain_changes(consultation, author)
     services.publish_version(consultation, actor=author, note="Final policy.")
     db.session.commit()
     return consultation

@@ -511,21 +511,22 @@ REAL_QUOTES = [
         "exceptions-to-government-code-reuse",
         "The CIO believes it is in the national interest to exempt sharing the source",
     ),
-    # Moved unchanged: the draft's "3. Software Procurement Considerations" (removed) Step 2
-    # became "Targeted Considerations" of "3. Three-Step Software Solutions Analysis".
+    # Unchanged: the draft's "3. Software Procurement Considerations" was rewritten in place as
+    # "3. Three-Step Software Solutions Analysis" (the same section: it keeps its key); its Step 2
+    # became "Targeted Considerations".
     RealQuote(
         "software-procurement-considerations",
         "a software solution that best meets the operational and mission needs of the agency, taking into consideration factors such as performance, total life-cycle cost of ownership",
-        AnchorState.MOVED,
-        "three-step-software-solutions-analysis",
+        AnchorState.ANCHORED,
+        "software-procurement-considerations",
     ),
-    # Moved and reworded, same journey: "every step of the software procurement analysis" ->
+    # Reworded in the same section: "every step of the software procurement analysis" ->
     # "each step of the analysis", under "Cloud Computing".
     RealQuote(
         "software-procurement-considerations",
         "covered agencies must evaluate safe and secure cloud computing options throughout every step of the software procurement analysis.",
-        AnchorState.MOVED,
-        "three-step-software-solutions-analysis",
+        AnchorState.CHANGED,
+        "software-procurement-considerations",
         "evaluate safe and secure cloud computing options throughout each step of the analysis.",
     ),
     # Moved unchanged: the "Code Inventories and Discovery" paragraph of the draft's
@@ -536,25 +537,26 @@ REAL_QUOTES = [
         AnchorState.MOVED,
         "code-inventories-and-discovery",
     ),
-    # Moved and reworded: the draft's "5.1 Pilot Program" (key pilot-program, gone) is now
-    # "5.1 Pilot Program: Publication of Custom-Developed Code as OSS"; "Each covered agency
+    # Reworded in the same section: the draft's "5.1 Pilot Program" is now "5.1 Pilot Program:
+    # Publication of Custom-Developed Code as OSS" (it keeps its key); "Each covered agency
     # shall release at least 20 percent of its newly-developed custom code each year as OSS"
     # -> "Each agency shall release as OSS at least 20 percent of its new custom-developed code".
     RealQuote(
         "pilot-program",
         "Each covered agency shall release at least 20 percent of its newly-developed custom code each year as OSS.",
-        AnchorState.MOVED,
-        "pilot-program-publication-of-custom-developed-code-as-oss",
+        AnchorState.CHANGED,
+        "pilot-program",
         "Each agency shall release as OSS at least 20 percent of its new custom-developed code",
     ),
-    # Moved, reordered and reworded: the pilot's closing paragraph. The final policy puts
-    # "No later than two years..." (reworded) before "Within 120 days..." ("publication" ->
-    # "publication date"); each sentence is found on its own, the quote as a whole is not.
+    # Reordered and reworded in the same section: the pilot's closing paragraph. The final
+    # policy puts "No later than two years..." (reworded) before "Within 120 days..."
+    # ("publication" -> "publication date"); each sentence is found on its own, the quote as a
+    # whole is not.
     RealQuote(
         "pilot-program",
         PILOT_SENTENCES,
-        AnchorState.MOVED,
-        "pilot-program-publication-of-custom-developed-code-as-oss",
+        AnchorState.CHANGED,
+        "pilot-program",
         "Within 120 days of the publication date of this policy, OMB shall develop metrics to assess the impact of the pilot program.",
     ),
 ]
@@ -564,7 +566,8 @@ def test_real_policy_keys_follow_the_app() -> None:
     draft, final = policy_texts()
     assert "introduction" in final and "m-16-21-memorandum-for-the-heads-of-departments-and-agencies" not in final
     assert "membership-in-the-open-source-community" in final
-    assert "pilot-program" in draft and "pilot-program" not in final
+    assert "pilot-program" in final and "pilot-program-publication-of-custom-developed-code-as-oss" not in final
+    assert "software-procurement-considerations" in final
     assert final["implementation"] == ""  # 7. Implementation is only a heading over 7.1-7.7
 
 

@@ -16,7 +16,7 @@ from consult.permissions import PermissionDenied
 from consult.proposals import services as proposals
 from consult.proposals.models import Transition
 from tests.conftest import login
-from tests.factories import make_consultation, make_user
+from tests.factories import explain_changes, make_consultation, make_user
 from tests.w3c_validation import explain, must_failures
 
 TEXT = """## Deadlines
@@ -278,6 +278,7 @@ def test_publishing_a_new_version_reanchors_annotations(client, consultation, au
     kept = services.post_comment(consultation, actor=citizen, body="Good", section_key="fees", quote="first hour")
     gone = services.post_comment(consultation, actor=citizen, body="Too short", section_key="deadlines", quote="within 30 days")
     proposals.write_markdown(consultation, TEXT.replace("within 30 days of receipt", "promptly after receipt"), actor=author)
+    explain_changes(consultation, author)
     v2 = proposals.publish_version(consultation, actor=author, note="Deadline rewritten.")
     db.session.commit()
     placement = {c.id: services.anchor_on(c, v2) for c in (kept, gone)}
@@ -294,6 +295,7 @@ def test_an_orphaned_annotation_is_marked_as_orphaned_on_the_new_versions_sectio
     kept = services.post_comment(consultation, actor=citizen, body="Too long", section_key="deadlines", quote="within 30 days")
     gone = services.post_comment(consultation, actor=citizen, body="Why one?", section_key="deadlines", quote="may ask for one extension")
     proposals.write_markdown(consultation, TEXT.replace(" Small councils may ask for *one* extension.", ""), actor=author)
+    explain_changes(consultation, author)
     v2 = proposals.publish_version(consultation, actor=author, note="No extensions.")
     db.session.commit()
     assert (services.anchor_on(kept, v2).state, services.anchor_on(gone, v2).state) == ("anchored", "orphaned")
@@ -312,6 +314,7 @@ def test_the_thread_of_a_section_the_new_version_dropped_stays_readable(client, 
     links to it) leads to its thread, which says the section is gone, instead of a 404."""
     gone = services.post_comment(consultation, actor=citizen, body="Fees are fine", section_key="fees", quote="first hour")
     proposals.write_markdown(consultation, TEXT[: TEXT.index("## Fees")], actor=author)
+    explain_changes(consultation, author)
     proposals.publish_version(consultation, actor=author, note="No fees section.")
     db.session.commit()
     address = client.get(f"/comments/{gone.id}")
@@ -329,6 +332,7 @@ def test_the_outcome_page_marks_annotations_whose_passage_is_gone(client, consul
     gone = services.post_comment(consultation, actor=citizen, body="Too short", section_key="deadlines", quote="within 30 days")
     proposals.change_state(consultation, Transition.CLOSE, actor=author)
     proposals.write_markdown(consultation, TEXT.replace("within 30 days of receipt", "promptly after receipt"), actor=author)
+    explain_changes(consultation, author)
     proposals.publish_version(consultation, actor=author, note="Faster.")
     proposals.change_state(consultation, Transition.CONCLUDE, actor=author)
     db.session.commit()
@@ -416,6 +420,7 @@ def test_the_real_policy_reanchored_when_the_final_version_is_published(client, 
     ]
     proposals.change_state(c, Transition.CLOSE, actor=author)
     proposals.import_markdown(c, policy_files("v2-final-2016-08"), actor=author)
+    explain_changes(c, author)
     v2 = proposals.publish_version(c, actor=author, note="Final policy, M-16-21.")
     db.session.commit()
 

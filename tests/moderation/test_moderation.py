@@ -21,7 +21,7 @@ from consult.proposals import services as proposals
 from consult.proposals.models import Transition
 from consult.voting import services as voting
 from tests.conftest import login
-from tests.factories import make_consultation, make_user
+from tests.factories import explain_changes, make_consultation, make_user
 
 TEXT = """## Deadlines
 
@@ -384,6 +384,7 @@ def test_the_outcome_is_public_once_concluded(client, consultation, author):
     assert client.get("/c/access/outcome").status_code == 404
     proposals.change_state(consultation, Transition.CLOSE, actor=author)
     proposals.write_markdown(consultation, TEXT.replace("30 days", "20 days"), actor=author)
+    explain_changes(consultation, author)
     proposals.publish_version(consultation, actor=author, note="Faster.")
     proposals.change_state(consultation, Transition.CONCLUDE, actor=author)
     db.session.commit()

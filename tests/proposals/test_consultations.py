@@ -13,7 +13,7 @@ from consult.demo import POLICY_DIR, policy_files
 from consult.proposals import services
 from consult.proposals.models import Consultation, ConsultationState, Section, Transition, Version
 from tests.conftest import login
-from tests.factories import make_consultation
+from tests.factories import explain_changes, make_consultation
 
 HEADING = re.compile(r"^#{1,6}\s", re.MULTILINE)
 
@@ -35,6 +35,7 @@ def policy(organisation, author):
     consultation.opens_at, consultation.closes_at = utcnow() - timedelta(days=1), utcnow() + timedelta(days=1)
     services.change_state(consultation, Transition.OPEN, actor=author)
     services.import_markdown(consultation, policy_files("v2-final-2016-08"), actor=author)
+    explain_changes(consultation, author)
     services.publish_version(consultation, actor=author, note="The final policy, M-16-21.")
     db.session.commit()
     return consultation
@@ -71,6 +72,7 @@ def test_a_renumbered_section_is_kept(organisation, author):
     services.write_markdown(
         consultation, "## 1. Purpose\n\nSame words.\n\n## 3. Scope\n\nAll staff.\n\n## 2. New\n\nBrand new.\n", actor=author
     )
+    explain_changes(consultation, author)
     version = services.publish_version(consultation, actor=author, note="Renumbered.")
     assert [(s.key, s.change) for s in version.sections] == [("purpose", "kept"), ("scope", "changed"), ("new", "added")]
 

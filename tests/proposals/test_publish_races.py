@@ -20,7 +20,7 @@ from consult.contributions.models import Contribution
 from consult.core.models import db
 from consult.proposals import services as proposals
 from consult.proposals.models import Consultation, Version
-from tests.factories import SAMPLE_TEXT, make_consultation, make_organisation, make_user
+from tests.factories import SAMPLE_TEXT, explain_changes, make_consultation, make_organisation, make_user
 from tests.scratch import finished_or_waiting_for_a_lock, scratch_app
 
 QUOTE = "every department"
@@ -44,6 +44,7 @@ def place(tmp_path):
         citizen = make_user()
         c = make_consultation(council, author=author)
         proposals.write_markdown(c, VERSION_2, actor=author)
+        explain_changes(c, author)
         db.session.commit()
         yield app, c.id, author.id, citizen.id
 

@@ -36,7 +36,7 @@ from consult.proposals import services as proposals
 from consult.proposals.models import Consultation, Transition
 from consult.record import export
 from consult.voting.models import Vote
-from tests.factories import make_consultation, make_user
+from tests.factories import explain_changes, make_consultation, make_user
 from tests.w3c_validation import explain, must_failures
 
 BASE = "http://consult.test"
@@ -212,6 +212,7 @@ def build(organisation, author, moderator) -> Built:
     amendments.start_next_version(c, actor=author)
     db.session.add(Citation(version=c.draft_version, section_key="scope", contribution=gone["hidden"]))
     db.session.flush()
+    explain_changes(c, author)
     proposals.publish_version(c, actor=author, note="Arm's-length bodies are covered.")
 
     theme = Theme(consultation=c, name="Who is covered", summary=f"Many asked for more bodies [#{p['accepted'].id}].")
@@ -654,6 +655,7 @@ def test_plain_text_in_the_markdown_files_comes_out_literally(app, tmp_path, aut
         ),
         actor=actor,
     )
+    explain_changes(c, actor)
     proposals.publish_version(c, actor=actor, note="**Changed** <i>this</i>\n# and [that](javascript:z)\n- item")
     db.session.commit()
     with app.test_request_context(base_url=BASE):

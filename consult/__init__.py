@@ -100,9 +100,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(voting_views.bp)
     app.register_blueprint(moderation_views.bp)
     app.register_blueprint(outcome_views.bp)
-    app.register_blueprint(notifications_views.bp)
     app.register_blueprint(record_views.bp)
     app.register_blueprint(audit_views.bp)
+    app.register_blueprint(notifications_views.bp)  # its services' and delivery's tables and jobs too
     app.register_blueprint(search_views.bp)
     app.register_blueprint(api_views.bp)
 

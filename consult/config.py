@@ -35,6 +35,12 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_TIMEOUT": 10,  # seconds a mail server may take to answer
     "MAIL_MAX_ATTEMPTS": 6,  # then a message is marked failed (shown to the person and to site admins)
     "MAIL_RETRY_DELAY": 60,  # seconds before the second attempt; doubled for each one after
+    # Notifications by mail (consult/notifications/delivery.py): at most this many messages of
+    # their own per person in 24 hours (the rest go in the next daily digest); the digests' hour
+    # (UTC) and the weekly digest's day (0 = Monday ... 6 = Sunday).
+    "NOTIFICATIONS_DAILY_CAP": 10,
+    "NOTIFICATIONS_DIGEST_HOUR": 7,
+    "NOTIFICATIONS_WEEKLY_DAY": 0,
     "PROXY_FIX": 0,  # number of trusted proxies in front of the app (X-Forwarded-For, -Proto, -Prefix)
     "PROXY_FIX_HOST": False,  # also trust X-Forwarded-Host: only when the proxy sets it itself, never passing the client's
     "TRUSTED_HOSTS": None,  # Flask's: the Host names the site answers to (others get 400), e.g. ["consult.example.org"]

@@ -14,7 +14,9 @@ Delivery (``deliver_mail``, one message per job):
 - ``retry_queued_mail`` runs every minute and queues any row still due: a worker killed
   mid-send (kill -9), a queue that was down at commit, a lease that ran out.
 
-The body is cleared once a message is sent: bodies carry confirmation and reset codes.
+A message has a plain-text body and may have an HTML one (sent as ``multipart/alternative``)
+and extra headers (``List-Unsubscribe``...). The bodies are cleared once a message is sent:
+they carry confirmation and reset codes.
 ``last_error`` holds the kind of failure and the server's code, never a body or a password.
 
 Without ``CONSULT_MAIL_SERVER`` messages are written to ``instance/outbox/`` (one .eml file
@@ -32,7 +34,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import CheckConstraint, Index, String, Text, select, update
+from sqlalchemy import JSON, CheckConstraint, Index, String, Text, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from consult.core.jobs import crontab, enqueue, enqueue_after_commit, job
@@ -60,6 +62,10 @@ class OutgoingMail(db.Model):
     recipient: Mapped[str] = mapped_column(String(254), index=True)
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str | None] = mapped_column(Text)  # None once sent: it may hold a code
+    #: the same message as HTML (an alternative part), or None for plain text only; None once sent
+    html_body: Mapped[str | None] = mapped_column(Text)
+    #: headers beyond To, From and Subject (``List-Unsubscribe``), by name
+    headers: Mapped[dict[str, str] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(10), default=MailStatus.QUEUED.value)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(200))
@@ -69,14 +75,29 @@ class OutgoingMail(db.Model):
 
     __table_args__ = (
         CheckConstraint("status IN ('queued', 'sent', 'failed')", name="status_known"),
-        CheckConstraint("status <> 'sent' OR body IS NULL", name="sent_body_cleared"),
+        CheckConstraint("status <> 'sent' OR (body IS NULL AND html_body IS NULL)", name="sent_body_cleared"),
         Index("ix_outgoing_mail_status_next_attempt_at", "status", "next_attempt_at"),
     )
 
 
-def queue_mail(to: str, subject: str, body: str) -> OutgoingMail:
-    """Store a message in the current unit of work; it is delivered once that commits."""
-    mail = OutgoingMail(recipient=to, subject=subject[:200], body=body, next_attempt_at=utcnow())
+#: Headers a caller may not set: the message's own (To, From, Subject) and how it is built.
+RESERVED_HEADERS = frozenset({"to", "from", "subject", "content-type", "content-transfer-encoding", "mime-version", "cc", "bcc"})
+
+
+def queue_mail(to: str, subject: str, body: str, *, html: str | None = None, headers: dict[str, str] | None = None) -> OutgoingMail:
+    """Store a message in the current unit of work; it is delivered once that commits.
+    ``html``: the same message as HTML, sent beside the text; ``headers``: extra headers."""
+    extra = {name: " ".join(str(value).split()) for name, value in (headers or {}).items()}
+    if reserved := {name for name in extra if name.lower() in RESERVED_HEADERS}:
+        raise ValueError(f"queue_mail sets these headers itself: {sorted(reserved)}")
+    mail = OutgoingMail(
+        recipient=to,
+        subject=" ".join(subject.split())[:200],  # a header: no line breaks
+        body=body,
+        html_body=html,
+        headers=extra or None,
+        next_attempt_at=utcnow(),
+    )
     db.session.add(mail)
     db.session.flush()
     enqueue_after_commit(deliver_mail, mail.id)
@@ -153,7 +174,11 @@ def _claim(mail_id: int) -> EmailMessage | None:
     message = EmailMessage()
     message["To"] = mail.recipient
     message["Subject"] = mail.subject
+    for name, value in (mail.headers or {}).items():
+        message[name] = value
     message.set_content(mail.body or "")
+    if mail.html_body is not None:
+        message.add_alternative(mail.html_body, subtype="html")
     return message
 
 
@@ -163,7 +188,8 @@ def _record_outcome(mail_id: int, failure: OSError | None) -> None:
         return
     now = utcnow()
     if failure is None:
-        mail.status, mail.sent_at, mail.body, mail.last_error = MailStatus.SENT.value, now, None, None
+        mail.status, mail.sent_at, mail.last_error = MailStatus.SENT.value, now, None
+        mail.body = mail.html_body = None
         return
     reason, permanent = describe_failure(failure)
     mail.last_error = reason

@@ -1,9 +1,12 @@
 from flask_wtf import FlaskForm
-from wtforms import StringField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from consult.core.forms import MAX_NEXT_LENGTH, MAX_SECTION_KEY_LENGTH
+from consult.notifications.models import PERSONAL_KINDS, Delivery, EventKind
 from consult.notifications.services import MAX_UPDATE_BODY, MAX_UPDATE_SUBJECT
+from consult.notifications.wording import DELIVERY_LABELS, KIND_LABELS
 
 #: ``Follow.target``'s size.
 MAX_TARGET_LENGTH = 100
@@ -45,3 +48,26 @@ class UpdateForm(FlaskForm):
         ],
         description="Markdown works. Everyone following the consultation is told, as they chose to be (by mail or on their notifications page).",
     )
+
+
+DELIVERY_CHOICES = [SelectChoice(d.value, DELIVERY_LABELS[d]) for d in Delivery]
+
+
+class SettingsForm(FlaskForm):
+    """One choice of delivery per kind of event (a field named after the kind), and whether
+    taking part follows."""
+
+    follow_when_taking_part = BooleanField(
+        "Follow what I take part in",
+        description="When you comment, reply or propose an amendment, you follow the consultation and your thread or amendment.",
+    )
+
+    def kind_fields(self, personal: bool) -> list:
+        return [self[kind.value] for kind in KIND_LABELS if (kind in PERSONAL_KINDS) == personal]
+
+    def deliveries(self) -> dict[EventKind, Delivery]:
+        return {kind: Delivery(self[kind.value].data) for kind in KIND_LABELS}
+
+
+for _kind, _label in KIND_LABELS.items():
+    setattr(SettingsForm, _kind.value, SelectField(_label, choices=DELIVERY_CHOICES))

@@ -1,0 +1,47 @@
+"""Every kind of event can be told in words, with a link on the site's own address."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from consult.comments import services as comments
+from consult.core.models import db
+from consult.notifications import services as notifications
+from consult.notifications.models import PERSONAL_KINDS, EventKind, Notification
+from consult.notifications.wording import KIND_LABELS, describe
+from tests.factories import make_consultation, make_user
+
+
+def test_every_kind_has_a_label_for_the_settings_page():
+    assert set(KIND_LABELS) == set(EventKind)
+
+
+@pytest.mark.parametrize("kind", list(EventKind))
+def test_every_kind_is_told_in_words_with_a_link(organisation, author, kind):
+    consultation = make_consultation(organisation, author=author, title="Open data policy")
+    reader = make_user(name="Reader")
+    notifications.follow(consultation, actor=reader)
+    comment = comments.post_comment(consultation, actor=reader, body="Mine.")
+    notifications.follow(consultation, notifications.contribution_target(comment), actor=reader)
+    event_id = notifications.record_event(
+        kind,
+        consultation,
+        actor=author,
+        recipient=reader if kind in PERSONAL_KINDS else None,
+        contribution=comment if kind in PERSONAL_KINDS else None,
+        version=consultation.current_version,
+        data={"decision": "accepted_in_part", "reason": "Partly covered.", "state": "orphaned", "subject": "A hearing"},
+    )
+    db.session.commit()
+    notification = db.session.scalar(select(Notification).where(Notification.event_id == event_id, Notification.user_id == reader.id))
+
+    said = describe(notification)
+
+    assert said.consultation == "Open data policy" and said.title
+    assert said.url.startswith("http://consult.test/")
+    assert "a new version" not in said.title  # the version it recorded is named
+    if kind is EventKind.AMENDMENT_ANSWERED:
+        assert said.title == "Your amendment was accepted in part" and said.detail == "Partly covered."
+    if kind is EventKind.VERSION_PUBLISHED:
+        assert said.title == "Version 1 of the text is published"

@@ -1,6 +1,7 @@
 """Notifications in a real browser: the loop closed for a participant (issue 15's "Done when"),
 following without JavaScript, and WCAG 2.1 AA by axe-core at desktop and phone widths on the
-notifications pages.
+notifications pages and the notification settings ("My contributions" has its own, in
+test_my_contributions.py).
 
 The live server's database is shared by all browser tests: the flow works on a consultation of
 its own, and the accessibility checks only read.
@@ -8,11 +9,14 @@ its own, and the accessibility checks only read.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import importlib.util
 import re
 import sqlite3
 import time
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -47,6 +51,20 @@ def wait_for_fan_out(tmp_path_factory, timeout: float = 30) -> None:
         if not waiting:
             return
         assert time.monotonic() < deadline, f"{waiting} events not fanned out after {timeout} s"
+        time.sleep(0.1)
+
+
+def mail_to(tmp_path_factory, address: str, containing: str, timeout: float = 30) -> email.message.EmailMessage:
+    """The message to ``address`` that says ``containing``, once the worker has written it to the
+    live server's outbox folder (mail is sent by jobs, after the fan-out)."""
+    [folder] = [p.parent for p in tmp_path_factory.getbasetemp().glob("live-server[0-9]*/consult.db")]
+    deadline = time.monotonic() + timeout
+    while True:
+        for path in sorted((folder / "outbox").glob("*.eml")):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if message["To"] == address and containing in message.get_body(preferencelist=("plain",)).get_content():
+                return message
+        assert time.monotonic() < deadline, f"no message to {address} saying {containing!r} after {timeout} s"
         time.sleep(0.1)
 
 
@@ -130,6 +148,19 @@ def test_a_citizen_hears_that_their_amendment_was_accepted_and_built_into_the_ne
     expect(update.locator(".update-body strong")).to_have_text("your amendment")
     expect(update.get_by_text("Unread:")).to_be_visible()
 
+    # The update was mailed at once (the default for updates), with a one-click unsubscribe link
+    # that works without a session: a POST to it turns updates off.
+    message = mail_to(tmp_path_factory, CITIZEN, "Version 2 is out")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    unsubscribe = urlsplit(message["List-Unsubscribe"].strip("<>")).path
+    answer = new_context().request.post(live_server + unsubscribe, form={"List-Unsubscribe": "One-Click"})
+    assert answer.ok, answer.status
+    chris.goto(f"{live_server}/account/notifications")
+    expect(chris.get_by_label("Messages from the organisation running a consultation", exact=True)).to_have_value("off")
+    chris.get_by_label("Messages from the organisation running a consultation", exact=True).select_option("immediate")
+    chris.get_by_role("button", name="Save", exact=True).click()  # as it was, for the tests after this one
+    expect(chris.get_by_text("Your notification settings have been saved.")).to_be_visible()
+
     # "My contributions" says what became of the amendment.
     mine = new_context().new_page()
     sign_in(mine, live_server, CITIZEN)
@@ -209,8 +240,15 @@ def open_send_update(page, live_server):
     expect(page.get_by_role("alert")).to_be_visible()
 
 
+def open_settings(page, live_server):
+    sign_in(page, live_server, CITIZEN)
+    page.goto(f"{live_server}/account/notifications")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+
+
 PAGES = {
     "notifications": open_notifications,
+    "settings": open_settings,
     "consultation-following": open_consultation_following,
     "updates": open_updates,
     "send-update-errors": open_send_update,

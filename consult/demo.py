@@ -21,6 +21,8 @@ from consult.comments import services as comments
 from consult.contributions.models import Contribution
 from consult.core.models import db, utcnow
 from consult.moderation import services as moderation
+from consult.notifications import services as notifications
+from consult.notifications.models import Event, EventKind
 from consult.proposals import services as proposals
 from consult.proposals.models import Consultation, Transition
 from consult.voting import services as voting
@@ -153,6 +155,7 @@ def load_demo() -> bool:
     )
     _summarise_past_round(past_round, users, past_amendments)
     proposals.change_state(past_round, Transition.CONCLUDE, actor=author)
+    _follow_and_notify(open_round, past_round, users)
     db.session.flush()
     return True
 
@@ -229,6 +232,71 @@ def _explain_past_round(consultation: Consultation, author: User) -> None:
     draft = consultation.draft_version
     for key, reason in PAST_ROUND_REASONS.items():
         explanations.explain_change(draft, key, actor=author, reason=reason, editorial=not reason)
+
+
+def _follow_and_notify(open_round: Consultation, past_round: Consultation, users: dict[str, User]) -> None:
+    """The citizens follow things and have notifications waiting, recorded and fanned out
+    through the real services. An event the app's own receivers already recorded while the demo
+    was built is not recorded twice."""
+    chris, dana = users["citizen@demo.consult.example"], users["citizen2@demo.consult.example"]
+    author = users["author@demo.consult.example"]
+    for who, consultation, target in [
+        (chris, open_round, notifications.CONSULTATION),
+        (chris, open_round, notifications.section_target("pilot-program")),
+        (dana, open_round, notifications.CONSULTATION),
+        (chris, past_round, notifications.CONSULTATION),
+        (dana, past_round, notifications.CONSULTATION),
+    ]:
+        notifications.follow(consultation, target, actor=who)
+
+    def once(kind: EventKind, consultation: Consultation, **values) -> int | None:
+        contribution, version = values.get("contribution"), values.get("version")
+        known = select(Event.id).where(Event.kind == kind.value, Event.consultation_id == consultation.id)
+        if contribution is not None:
+            known = known.where(Event.contribution_id == contribution.id)
+        if version is not None:
+            known = known.where(Event.version_id == version.id)
+        if db.session.scalar(known.limit(1)) is not None:
+            return None
+        return notifications.record_event(kind, consultation, **values)
+
+    made: list[int | None] = []
+    said = list(db.session.scalars(select(Contribution).where(Contribution.consultation_id == open_round.id).order_by(Contribution.id)))
+    for c in said:
+        if c.kind == "reply" and c.parent is not None and c.parent.author is not None:
+            made.append(once(EventKind.REPLY, open_round, actor=c.author, recipient=c.parent.author, contribution=c))
+        elif c.kind == "comment" and c.section_key:
+            made.append(once(EventKind.NEW_COMMENT, open_round, actor=c.author, contribution=c))
+        elif c.kind == "amendment":
+            made.append(once(EventKind.NEW_AMENDMENT, open_round, actor=c.author, contribution=c))
+    for c in db.session.scalars(
+        select(Contribution).where(Contribution.consultation_id == past_round.id, Contribution.kind == "amendment")
+    ):
+        if c.amendment.decision:
+            data = {"decision": c.amendment.decision, "reason": c.amendment.answer}
+            made.append(once(EventKind.AMENDMENT_ANSWERED, past_round, actor=author, recipient=c.author, contribution=c, data=data))
+        if c.amendment.incorporated_version is not None:
+            version = c.amendment.incorporated_version
+            made.append(once(EventKind.AMENDMENT_INCORPORATED, past_round, recipient=c.author, contribution=c, version=version))
+    final = past_round.current_version
+    made.append(once(EventKind.VERSION_PUBLISHED, past_round, actor=author, version=final, data={"version": final.number}))
+    made.append(once(EventKind.CONCLUDED, past_round, actor=author))
+    made.append(
+        notifications.send_update(
+            open_round,
+            actor=author,
+            subject="A public hearing on the pilot program",
+            body=(
+                "We will hold a public hearing on the **pilot program** before the consultation closes. "
+                "Come and tell us how agencies should measure the share of code they release.\n\n"
+                "The hearing will be streamed and its transcript published with the record."
+            ),
+        )
+    )
+    db.session.flush()
+    for event_id in made:
+        if event_id is not None:
+            notifications.fan_out(event_id)  # what the worker does after the commit (again then: idempotent)
 
 
 def _summarise_past_round(consultation: Consultation, users: dict[str, User], made: dict[str, Contribution]) -> None:

@@ -28,6 +28,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, literal, select, union, update
+from sqlalchemy.orm import selectinload
 from sqlalchemy.sql import Select
 
 from consult.accounts.models import User
@@ -146,12 +147,23 @@ def unfollow(consultation: Consultation, target: str = CONSULTATION, *, actor: U
     person = actor or user
     if person is None:
         raise ValueError("unfollow needs the person")
+    if actor is not None and not _has_follow(person, consultation, target):
+        _check_target(consultation, target)  # a made-up target is refused, not stored
     statement = (
         upsert_insert(Follow)
         .values(user_id=person.id, consultation_id=consultation.id, target=target, active=False, automatic=False, created_at=utcnow())
         .on_conflict_do_update(index_elements=["user_id", "consultation_id", "target"], set_={"active": False})
     )
     db.session.execute(statement)
+
+
+def _has_follow(user: User, consultation: Consultation, target: str) -> bool:
+    return (
+        db.session.scalar(
+            select(Follow.id).where(Follow.user_id == user.id, Follow.consultation_id == consultation.id, Follow.target == target)
+        )
+        is not None
+    )
 
 
 def follow_when_taking_part(user: User, consultation: Consultation, targets: Iterable[str]) -> None:
@@ -176,6 +188,26 @@ def is_following(user: User | None, consultation: Consultation, target: str = CO
         db.session.scalar(
             select(Follow.active).where(Follow.user_id == user.id, Follow.consultation_id == consultation.id, Follow.target == target)
         )
+    )
+
+
+def followed_targets(user: User | None, consultation: Consultation) -> set[str]:
+    """What a person follows in one consultation (``consultation``, ``section:KEY``,
+    ``contribution:ID``), in one query: for the follow buttons of a page."""
+    if user is None or not user.is_authenticated:
+        return set()
+    return set(
+        db.session.scalars(select(Follow.target).where(Follow.user_id == user.id, Follow.consultation_id == consultation.id, Follow.active))
+    )
+
+
+def follower_count(consultation: Consultation) -> int:
+    """How many people follow the consultation itself (who an author's update reaches)."""
+    return (
+        db.session.scalar(
+            select(func.count(Follow.id)).where(Follow.consultation_id == consultation.id, Follow.target == CONSULTATION, Follow.active)
+        )
+        or 0
     )
 
 
@@ -232,6 +264,39 @@ def record_event(
     if event_id is not None:
         enqueue_after_commit(fan_out, event_id)
     return event_id
+
+
+#: An author's update: a subject line and a Markdown body (sanitised when shown), both required.
+MAX_UPDATE_SUBJECT = 150
+MAX_UPDATE_BODY = 5000
+
+
+def send_update(consultation: Consultation, *, actor: User, subject: str, body: str) -> int | None:
+    """An author writes to everyone following a public consultation (the outcome, a hearing, a
+    deadline): an ``update`` event, fanned out and delivered like any other, and listed on the
+    consultation's updates page. Returns the event's id."""
+    authorize(actor, Action.SEND_UPDATE, consultation)
+    subject, body = " ".join((subject or "").split()), (body or "").strip()
+    if not subject:
+        raise RuleViolation("Write a subject.", status=400, field="subject")
+    if len(subject) > MAX_UPDATE_SUBJECT:
+        raise RuleViolation(f"Keep the subject to {MAX_UPDATE_SUBJECT} characters.", status=400, field="subject")
+    if not body:
+        raise RuleViolation("Write the update.", status=400, field="body")
+    if len(body) > MAX_UPDATE_BODY:
+        raise RuleViolation(f"Keep the update to {MAX_UPDATE_BODY} characters.", status=400, field="body")
+    return record_event(EventKind.UPDATE, consultation, actor=actor, data={"subject": subject, "body": body})
+
+
+def updates_of(consultation: Consultation) -> list[Event]:
+    """The updates its authors sent about a consultation, newest first (they are public)."""
+    return list(
+        db.session.scalars(
+            select(Event)
+            .where(Event.consultation_id == consultation.id, Event.kind == EventKind.UPDATE.value)
+            .order_by(Event.created_at.desc(), Event.id.desc())
+        )
+    )
 
 
 # ---- fanning out ---------------------------------------------------------------------------
@@ -345,6 +410,14 @@ def notifications_of(user: User, *, page: int = 1, per_page: int = 30) -> tuple[
     rows = db.session.scalars(
         select(Notification)
         .where(Notification.user_id == user.id)
+        .options(  # what ``messages.describe`` reads, loaded for the page at once
+            selectinload(Notification.event).options(
+                selectinload(Event.actor),
+                selectinload(Event.contribution).options(selectinload(Contribution.anchors), selectinload(Contribution.amendment)),
+                selectinload(Event.version),
+                selectinload(Event.consultation).selectinload(Consultation.organisation),
+            )
+        )
         .order_by(Notification.created_at.desc(), Notification.id.desc())
         .offset((max(page, 1) - 1) * per_page)
         .limit(per_page + 1)

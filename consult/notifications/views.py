@@ -1,18 +1,145 @@
-"""The notification settings page and the one-click unsubscribe link."""
+"""The notifications page and the unread count, following, an author's update, the notification
+settings page and the one-click unsubscribe link."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, has_request_context, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from consult.core.errors import RuleViolation
+from consult.core.forms import refuse_invalid, refused_on
+from consult.core.links import safe_next
 from consult.core.models import db
+from consult.core.params import page_number
 from consult.core.routing import public
-from consult.extensions import csrf
+from consult.extensions import POSTING_TOO_FAST, csrf, limiter, limits_off, posting_limit
 from consult.notifications import delivery, services
-from consult.notifications.forms import SettingsForm
+from consult.notifications.forms import BackForm, FollowForm, SettingsForm, UpdateForm
+from consult.notifications.messages import describe_all
+from consult.notifications.models import Notification
 from consult.notifications.wording import describe_follow
+from consult.permissions import Action, authorize
+from consult.proposals.models import Consultation
+from consult.proposals.services import get_visible_consultation
 
 bp = Blueprint("notifications", __name__)
+
+PER_PAGE = 30
+
+
+@bp.app_context_processor
+def notification_helpers():
+    """``unread_notifications()`` for the header and ``followed(consultation)`` for the follow
+    buttons: each one query, asked only by a page that shows it, once per request."""
+
+    # Kept on the request, not on ``g``: an app context can outlive a request (tests, the CLI).
+    cache = request.environ.setdefault("consult.notifications", {}) if has_request_context() else {}
+
+    def unread_notifications() -> int:
+        if "unread" not in cache:
+            cache["unread"] = services.unread_count(current_user)
+        return cache["unread"]
+
+    def followed(consultation: Consultation) -> set[str]:
+        if consultation.id not in cache:
+            cache[consultation.id] = services.followed_targets(current_user, consultation)
+        return cache[consultation.id]
+
+    return {"unread_notifications": unread_notifications, "followed": followed}
+
+
+def _consultation_or_404(slug: str) -> Consultation:
+    return get_visible_consultation(current_user, slug) or abort(404)
+
+
+@bp.route("/notifications")
+def index():
+    page = page_number()
+    items, more = services.notifications_of(current_user, page=page, per_page=PER_PAGE)
+    messages = describe_all([n.event for n in items], current_user)
+    return render_template(
+        "notifications/index.html",
+        notifications=list(zip(items, messages, strict=True)),
+        page=page,
+        more=more,
+    )
+
+
+@bp.route("/notifications/read", methods=["POST"])
+def read_all():
+    marked = services.mark_read(current_user)
+    db.session.commit()
+    flash(f"{marked} notification{'s' if marked != 1 else ''} marked as read." if marked else "Nothing was unread.", "success")
+    return redirect(url_for("notifications.index"))
+
+
+@bp.route("/notifications/<int:notification_id>/read", methods=["POST"])
+def read_one(notification_id: int):
+    notification = db.session.get(Notification, notification_id)
+    if notification is None or notification.user_id != current_user.id:
+        abort(404)
+    services.mark_read(current_user, [notification.id])
+    db.session.commit()
+    back = BackForm()  # the page of the list the button was on
+    back.validate() or refuse_invalid(back)
+    return redirect((safe_next(back.next.data) or url_for("notifications.index")) + f"#notification-{notification.id}")
+
+
+@bp.route("/c/<slug>/follow", methods=["POST"])
+def follow_target(slug: str):
+    return _follow_or_unfollow(slug, following=True)
+
+
+@bp.route("/c/<slug>/unfollow", methods=["POST"])
+def unfollow_target(slug: str):
+    return _follow_or_unfollow(slug, following=False)
+
+
+WHAT = {"consultation": "this consultation", "section": "this section", "contribution": "this"}
+
+
+def _follow_or_unfollow(slug: str, *, following: bool):
+    c = _consultation_or_404(slug)
+    form = FollowForm()
+    form.validate() or refuse_invalid(form)
+    target = form.target.data
+    if following:
+        services.follow(c, target, actor=current_user)
+    else:
+        services.unfollow(c, target, actor=current_user)
+    db.session.commit()
+    what = WHAT[target.partition(":")[0]]
+    flash(f"You follow {what} now: you will be told what happens." if following else f"You no longer follow {what}.", "success")
+    return redirect(safe_next(form.next.data) or url_for("proposals.consultation", slug=c.slug))
+
+
+@bp.route("/c/<slug>/update", methods=["GET", "POST"])
+@limiter.limit(posting_limit, error_message=POSTING_TOO_FAST, exempt_when=limits_off, methods=["POST"])
+def send_update(slug: str):
+    """An author's update to everyone following the consultation."""
+    c = _consultation_or_404(slug)
+    authorize(current_user, Action.SEND_UPDATE, c)
+    form = UpdateForm()
+    if form.validate_on_submit():
+        try:
+            services.send_update(c, actor=current_user, subject=form.subject.data, body=form.body.data)
+            db.session.commit()
+            flash("Your update is sent to everyone following this consultation.", "success")
+            return redirect(url_for("notifications.updates", slug=c.slug))
+        except RuleViolation as refused:
+            if not refused_on(form, refused, fallback="body"):
+                raise
+    return render_template(
+        "notifications/send_update.html", consultation=c, form=form, followers=services.follower_count(c)
+    ), 400 if form.errors else 200
+
+
+@bp.route("/c/<slug>/updates")
+@public
+def updates(slug: str):
+    """The updates the organisation sent about a consultation: public, like the consultation."""
+    c = _consultation_or_404(slug)
+    return render_template("notifications/updates.html", consultation=c, updates=services.updates_of(c))
 
 
 @bp.route("/account/notifications", methods=["GET", "POST"])

@@ -170,6 +170,7 @@ def test_a_citizen_hears_that_their_amendment_was_accepted_and_built_into_the_ne
     expect(article.get_by_role("listitem").filter(has_text="Answered: accepted")).to_be_visible()
     expect(article.get_by_role("link", name="Incorporated into version 2")).to_be_visible()
 
+    chris.goto(f"{live_server}/notifications")  # back from the settings page: ``items`` is read on the page shown
     answered = items.filter(has_text="Alex Author answered your amendment to “Scope”: accepted.")
     incorporated = items.filter(has_text=f"Your amendment to “Scope” is part of version 2 of “{title}”.")
     if answered.count() == 0 and importlib.util.find_spec("consult.notifications.sources") is None:

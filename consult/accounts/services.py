@@ -206,8 +206,9 @@ def confirm_account(token: str) -> User:
 
 @dataclass(frozen=True)
 class SignInResult:
+    """Credentials checked; the session starts once the sign-in's steps are done (``signin_flow``)."""
+
     user: User
-    session_token: str
 
 
 def sign_in(*, email: str, password: str, address: str) -> SignInResult | None:
@@ -230,7 +231,7 @@ def sign_in(*, email: str, password: str, address: str) -> SignInResult | None:
     if user.confirmed_at is None:
         raise AddressNotConfirmed(user, mail_failed=last_mail_failed(user.email))
     db.session.execute(delete(SignInAttempt).where(SignInAttempt.email == email))
-    return SignInResult(user=user, session_token=start_login_session(user))
+    return SignInResult(user=user)
 
 
 def _refuse_if_throttled(*, email: str, address: str) -> None:

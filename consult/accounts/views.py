@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
 from consult import mine
-from consult.accounts import services
+from consult.accounts import services, signin_flow
 from consult.accounts.forms import (
     ChangePasswordForm,
     ConfirmForm,
@@ -29,7 +29,7 @@ from consult.permissions import Action, authorize
 
 bp = Blueprint("accounts", __name__)
 
-SESSION_TOKEN_KEY = "sid"
+SESSION_TOKEN_KEY = signin_flow.SESSION_TOKEN_KEY
 CONFIRM_PENDING_KEY = "confirm_pending"  # the account whose right password was just given, not yet confirmed
 CHECK_INBOX = "Check your inbox: we have sent you a message with the next step."
 
@@ -80,11 +80,7 @@ def sign_in():
         if result is None:
             form.password.errors.append("That email address and password do not match an account.")
             return render_template("accounts/sign_in.html", form=form), 400
-        session.clear()  # a fresh session: nothing planted before sign-in survives it
-        session[SESSION_TOKEN_KEY] = result.session_token
-        login_user(result.user)
-        flash(f"Welcome, {result.user.display_name}.", "success")
-        return redirect(next_url or url_for("proposals.index"))
+        return signin_flow.begin(result.user, next_url=next_url, method="password")
     return render_template("accounts/sign_in.html", form=form), 400 if form.errors else 200
 
 

@@ -31,6 +31,7 @@ REQUEST_PLUMBING = {
     "consult.core.routing",
     "consult.core.templating",
     "consult.core.links",
+    "consult.accounts.signin_flow",  # the web side of signing in, in steps
     "consult.permissions",
 }
 

@@ -47,8 +47,9 @@ from consult.core.mail import queue_mail
 from consult.core.models import db, upsert_insert, utcnow
 from consult.core.signals import notifications_made
 from consult.notifications import services
+from consult.notifications.messages import Message, describe, describe_all
 from consult.notifications.models import Delivery, Event, EventKind, Follow, Notification, NotificationPreferences
-from consult.notifications.wording import KIND_LABELS, Described, describe, describe_follow
+from consult.notifications.wording import KIND_LABELS, describe_follow
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +204,7 @@ def _load(ids: Sequence[int]) -> list[Notification]:
                 selectinload(Notification.event).selectinload(Event.consultation),
                 selectinload(Notification.event).selectinload(Event.actor),
                 selectinload(Notification.event).selectinload(Event.version),
+                selectinload(Notification.event).selectinload(Event.contribution),
             )
             .order_by(Notification.created_at.desc(), Notification.id.desc())
         )
@@ -210,7 +212,7 @@ def _load(ids: Sequence[int]) -> list[Notification]:
 
 
 def _queue_one(notification: Notification) -> None:
-    said = describe(notification)
+    said = describe(notification.event, notification.user)
     event = notification.event
     kind = EventKind(event.kind)
     user = notification.user
@@ -222,7 +224,7 @@ def _queue_one(notification: Notification) -> None:
         "unfollow": (describe_follow(follow, link=links.site_url), unfollow_url(follow)) if follow else None,
         **_footer(user, kind),
     }
-    _queue(user, said.subject, "immediate", context)
+    _queue(user, said.mail_subject, "immediate", context)
 
 
 def _follow_that_brought(notification: Notification) -> Follow | None:
@@ -285,7 +287,7 @@ def digest_due_at(delivery: Delivery, now: datetime) -> datetime:
 @dataclass
 class DigestGroup:
     consultation: str
-    items: list[Described]
+    items: list[Message]
     unfollow_url: str | None = None
 
 
@@ -322,8 +324,8 @@ def mail_digests(delivery: Delivery, *, made_before: datetime, limit: int = BATC
 
 def _queue_digest(user: User, delivery: Delivery, notifications: list[Notification]) -> None:
     groups: dict[int, DigestGroup] = {}
-    for notification in notifications:  # newest first: the groups come in order of their newest
-        said = describe(notification)
+    told = describe_all([n.event for n in notifications], user)
+    for notification, said in zip(notifications, told, strict=True):  # newest first: the groups come in order of their newest
         group = groups.setdefault(notification.event.consultation_id, DigestGroup(consultation=said.consultation, items=[]))
         group.items.append(said)
     following = db.session.scalars(

@@ -1,7 +1,7 @@
 """What an event says to the person it reaches: one sentence and a link to where it happened.
 
 ``describe(event, reader)`` is the one place that words an event, for the notifications page
-and for mail alike, so a notification reads the same wherever it is read. The sentence is
+and for mail alike (``delivery.py``), so a notification reads the same wherever it is read. The sentence is
 plain text (templates escape it); the link is an endpoint and its values, made into a path on
 the site's pages (``Message.path``) or an address on the site's own address for mail
 (``Message.url``).
@@ -49,6 +49,21 @@ class Message:
     #: the subject and Markdown body of an author's update
     subject: str | None = None
     body: str | None = None
+    #: the title of the consultation it happened in (mail groups and names by it)
+    consultation: str = ""
+
+    @property
+    def detail(self) -> str:
+        """What a message quotes under its sentence: an update's body, an answer's or a
+        moderator's reason, or the words of the contribution (when the reader may see them)."""
+        return self.body or self.excerpt or ""
+
+    @property
+    def mail_subject(self) -> str:
+        """A mail's subject line: an update's own subject, else the sentence."""
+        if self.subject:
+            return f"{self.consultation}: {self.subject}"
+        return self.text.removesuffix(".")
 
     @property
     def path(self) -> str:
@@ -68,7 +83,8 @@ def describe(event: Event, reader: User | None = None, *, visible: bool | None =
     contribution = event.contribution
     if contribution is not None and visible is None:
         visible = bool(_visible_ids(reader, [contribution.id]))
-    return _WORDING[EventKind(event.kind)](_Context(event, reader, bool(visible)))
+    message = _WORDING[EventKind(event.kind)](_Context(event, reader, bool(visible)))
+    return replace(message, consultation=event.consultation.title)
 
 
 def describe_all(events: Sequence[Event], reader: User | None) -> list[Message]:
@@ -204,9 +220,9 @@ def _anchor_moved(x: _Context) -> Message:
 
 
 def _hidden(x: _Context) -> Message:
-    reason = str(x.data.get("reason") or "").strip()
+    reason = " ".join(str(x.data.get("reason") or "").split())
     text = f"A moderator hid your {x.what} on {x.place}" + (f": {reason}" if reason else ".")
-    return Message(text, "moderation.log", {"slug": x.consultation.slug})
+    return Message(text, "moderation.log", {"slug": x.consultation.slug}, excerpt=None)
 
 
 def _restored(x: _Context) -> Message:

@@ -76,12 +76,12 @@ def test_an_immediate_notification_is_mailed_with_text_html_and_one_click_unsubs
     assert message["Subject"] == "Open data policy: A hearing on 3 March"
     assert message.get_content_type() == "multipart/alternative"
     assert "A hearing on 3 March" in text_of(message) and "Details." in text_of(message)
-    assert "<strong>Open data policy</strong>" in html_of(message)
+    assert "sent an update on “Open data policy”: A hearing on 3 March" in html_of(message)  # the page's own sentence
     unsubscribe = message["List-Unsubscribe"]
     assert unsubscribe.startswith("<http://consult.test/unsubscribe/") and unsubscribe.endswith(">")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert "http://consult.test/account/notifications" in text_of(message)  # change what we send you
-    assert f'href="http://consult.test/c/{consultation.slug}"' in html_of(message)
+    assert f'href="http://consult.test/c/{consultation.slug}/updates#update-' in html_of(message)
     assert mails_to(outbox, author.email) == []  # never the person who caused it
     assert waiting(follower, Delivery.IMMEDIATE) == 0
 
@@ -125,7 +125,7 @@ def test_a_digest_gathers_a_days_events_into_one_message_grouped_by_consultation
     assert message["Subject"] == "Your daily digest: 3 updates"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     text = text_of(message)
-    order = [text.index(s) for s in ("Open data policy", "of the text is published", "is open", "Parks strategy", "has closed")]
+    order = [text.index(s) for s in ("== Open data policy ==", "is published", "is open for comments", "== Parks strategy ==", "is closed")]
     assert order == sorted(order)
     assert "<h2" in html_of(message) and "Parks strategy" in html_of(message)
 

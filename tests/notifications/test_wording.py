@@ -1,4 +1,5 @@
-"""Every kind of event can be told in words, with a link on the site's own address."""
+"""Every kind of event can be told in mail's words (``messages.describe``, the page's wording too),
+with a link on the site's own address; every kind has a name on the settings page."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from sqlalchemy import select
 from consult.comments import services as comments
 from consult.core.models import db
 from consult.notifications import services as notifications
+from consult.notifications.messages import describe
 from consult.notifications.models import PERSONAL_KINDS, EventKind, Notification
-from consult.notifications.wording import KIND_LABELS, describe
+from consult.notifications.wording import KIND_LABELS
 from tests.factories import make_consultation, make_user
 
 
@@ -36,12 +38,15 @@ def test_every_kind_is_told_in_words_with_a_link(organisation, author, kind):
     db.session.commit()
     notification = db.session.scalar(select(Notification).where(Notification.event_id == event_id, Notification.user_id == reader.id))
 
-    said = describe(notification)
+    said = describe(notification.event, notification.user)
 
-    assert said.consultation == "Open data policy" and said.title
+    assert said.consultation == "Open data policy" and said.text and said.mail_subject
     assert said.url.startswith("http://consult.test/")
-    assert "a new version" not in said.title  # the version it recorded is named
+    assert "the new version" not in said.text and "a new version" not in said.text  # the version it recorded is named
     if kind is EventKind.AMENDMENT_ANSWERED:
-        assert said.title == "Your amendment was accepted in part" and said.detail == "Partly covered."
+        assert "answered your amendment" in said.text and "accepted in part" in said.text
+        assert said.detail == "Partly covered."
     if kind is EventKind.VERSION_PUBLISHED:
-        assert said.title == "Version 1 of the text is published"
+        assert said.text == "Version 1 of “Open data policy” is published."
+    if kind is EventKind.UPDATE:
+        assert said.mail_subject == "Open data policy: A hearing"

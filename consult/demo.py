@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from consult.accounts.models import Organisation, Role, User
 from consult.accounts.services import _new_organisation, create_user, grant_role
@@ -21,8 +21,9 @@ from consult.comments import services as comments
 from consult.contributions.models import Contribution
 from consult.core.models import db, utcnow
 from consult.moderation import services as moderation
+from consult.notifications import delivery
 from consult.notifications import services as notifications
-from consult.notifications.models import Event, EventKind
+from consult.notifications.models import Delivery, Event, EventKind, Notification
 from consult.proposals import services as proposals
 from consult.proposals.models import Consultation, Transition
 from consult.voting import services as voting
@@ -294,9 +295,24 @@ def _follow_and_notify(open_round: Consultation, past_round: Consultation, users
         )
     )
     db.session.flush()
-    for event_id in made:
-        if event_id is not None:
-            notifications.fan_out(event_id)  # what the worker does after the commit (again then: idempotent)
+    # Fanned out now, as the worker would after the commit (which finds them done): these and the
+    # events the app's own receivers recorded as the demo was built.
+    for event_id in db.session.scalars(select(Event.id).where(Event.fanned_out_at.is_(None)).order_by(Event.id)).all():
+        notifications.fan_out(event_id)
+    _backstory_in_digests()
+
+
+def _backstory_in_digests() -> None:
+    """The demo's history happened before a newcomer arrives: rather than a message per event
+    (ten at once for Chris, using up his day's cap), each person has the one daily digest a real
+    site would have sent them, and the notifications wait unread on their page."""
+    db.session.execute(
+        update(Notification)
+        .where(Notification.delivery == Delivery.IMMEDIATE.value, Notification.mailed_at.is_(None))
+        .values(delivery=Delivery.DAILY.value)
+        .execution_options(synchronize_session=False)
+    )
+    delivery.mail_digests(Delivery.DAILY, made_before=utcnow())
 
 
 def _summarise_past_round(consultation: Consultation, users: dict[str, User], made: dict[str, Contribution]) -> None:

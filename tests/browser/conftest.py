@@ -109,9 +109,6 @@ def live_server(tmp_path_factory) -> Iterator[str]:
             "SECRET_KEY": "test",
             "RATE_LIMITS": False,  # one demo citizen posts in many tests within a minute
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",  # the demo accounts sign in often; scrypt is slow on purpose
-            # The demo's citizens are told at once of what became of their contributions as it loads
-            # (ten messages for Chris): within the day, that would fold the tests' own news into a digest.
-            "NOTIFICATIONS_DAILY_CAP": 100,
         }
     )
     with app.app_context():

@@ -9,6 +9,7 @@ from consult.core.models import db
 from consult.demo import DEMO_PASSWORD
 from consult.notifications import services as notifications
 from consult.notifications.models import Event, Notification
+from tests.notifications.test_delivery import mails_to, text_of
 
 
 def test_the_demo_citizens_have_unread_notifications_and_follow_things(app, client):
@@ -34,3 +35,16 @@ def test_the_demo_citizens_have_unread_notifications_and_follow_things(app, clie
     for email in ("citizen@demo.consult.example", "citizen2@demo.consult.example"):
         person = db.session.scalar(select(User).where(User.email == email))
         assert notifications.unread_count(person) >= 3, email
+
+
+def test_the_demo_mails_each_person_one_digest_of_its_backstory_not_a_message_per_event(app, outbox, queued_jobs):
+    assert app.test_cli_runner().invoke(args=["demo", "--quiet"]).exit_code == 0
+    queued_jobs.run(notifications=True)  # what `consult worker` finds after the demo's commit: nothing left to mail at once
+
+    [to_chris] = mails_to(outbox, "citizen@demo.consult.example")
+    assert to_chris["Subject"].startswith("Your daily digest: ")
+    assert "Alex Author replied to your comment on “5.1 Pilot Program”." in text_of(to_chris)
+    assert (
+        db.session.scalar(select(func.count(Notification.id)).where(Notification.mailed_at.is_(None), Notification.delivery == "immediate"))
+        == 0
+    )

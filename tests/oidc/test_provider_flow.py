@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from consult.accounts.models import IdentityLink, User
 from consult.accounts.oidc import UNUSABLE_PASSWORD_PREFIX
 from consult.core.models import db
-from tests.accounts.test_accounts import mails_to
+from tests.accounts.test_accounts import mailed_code, mails_to
 from tests.conftest import login
 from tests.factories import make_user
 from tests.oidc.provider import ACCOUNTS, sign_in_at_provider
@@ -246,3 +246,40 @@ def test_accounts_created_this_way_have_no_password_that_works(client, provider)
         response = client.post("/signin", data={"email": user.email, "password": password})
         assert response.status_code == 400
     assert ACCOUNTS[ADA]["name"] == "Ada Govid"
+
+
+def test_a_password_reset_gives_such_an_account_a_password(client, provider, outbox):
+    client.get(_to_callback(client, provider, ADA))
+    client.post("/signin/oidc/new", data={"display_name": "Ada", "email": "ada.verified@example.org"})
+    client.post("/signout")
+    client.post("/reset", data={"email": "ada.verified@example.org"})
+    [message] = mails_to(outbox, "ada.verified@example.org")
+    code = mailed_code(message, "/reset/password")
+
+    changed = client.post("/reset/password", data={"code": code, "password": "a new passphrase", "confirm": "a new passphrase"})
+
+    assert changed.status_code == 302
+    assert urlsplit(client.post("/signin", data={"email": "ada.verified@example.org", "password": "a new passphrase"}).headers["Location"]).path == "/"
+    assert "Change your password" in client.get("/account/sign-in").text
+
+
+def test_the_address_a_sign_in_started_from_is_where_it_ends_after_creating_the_account(client, provider):
+    client.get(_to_callback(client, provider, ADA, start="/signin/oidc/local?next=/me/contributions"))
+    response = client.post("/signin/oidc/new", data={"display_name": "Ada", "email": "ada.verified@example.org"})
+    assert urlsplit(response.headers["Location"]).path == "/me/contributions"
+
+
+def test_bad_input_on_create_your_account_is_said_on_the_form_and_stores_nothing(client, provider):
+    client.get(_to_callback(client, provider, ADA))
+    before = _stored()
+    response = client.post("/signin/oidc/new", data={"display_name": "A", "email": "not an address"})
+    assert response.status_code == 400
+    assert "Use 2 to 80 characters." in response.text and "Enter an email address like name@example.org." in response.text
+    assert _stored() == before
+
+
+def test_a_provider_that_cannot_be_reached_is_a_503_not_an_error(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "OIDC_PROVIDERS", [{"name": "down", "issuer": "http://127.0.0.1:9", "client_id": "c"}])
+    monkeypatch.setitem(app.config, "OIDC_HTTP_TIMEOUT", 2)
+    response = client.get("/signin/oidc/down")
+    assert response.status_code == 503 and "could not be reached" in response.text

@@ -102,3 +102,23 @@ def test_a_person_signs_in_with_the_provider_creates_the_account_and_finds_it_ag
     expect(page.get_by_text(f"Welcome, {ACCOUNTS[ADA]['name']}.")).to_be_visible()
     expect(page.get_by_role("link", name=ACCOUNTS[ADA]["name"])).to_be_visible()
     assert _accounts(live_server, tmp_path_factory, ACCOUNTS[ADA]["email"]) == [(user_id, name, subject)]  # no second account
+
+
+def test_an_address_the_provider_did_not_verify_is_confirmed_by_mail_first(new_context, live_server, provider, run_axe, axe_report):
+    context = new_context(bypass_csp=True)
+    _offline(context)
+    page = context.new_page()
+    page.goto(f"{live_server}/signup")
+    _axe_clean(page, run_axe, axe_report, "the sign-up page with a provider")
+    page.get_by_role("link", name=LABEL).click()
+    _sign_in_at_provider(page, "bo-gov-2")
+
+    expect(page.get_by_label("Email address")).to_have_value("")  # not verified by the provider: not offered
+    page.get_by_label("Email address").fill("bo.browser@example.org")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_text("Check your inbox: we have sent a link to bo.browser@example.org.")).to_be_visible()
+
+    page.get_by_role("link", name=LABEL).click()  # the provider remembers Bo: straight back
+    expect(page.get_by_role("heading", name="Confirm your email address")).to_be_visible()
+    expect(page.get_by_role("button", name="Send the confirmation link again")).to_be_visible()
+    _axe_clean(page, run_axe, axe_report, "the sign-in of an account not confirmed yet")

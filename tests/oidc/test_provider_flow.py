@@ -259,7 +259,12 @@ def test_a_password_reset_gives_such_an_account_a_password(client, provider, out
     changed = client.post("/reset/password", data={"code": code, "password": "a new passphrase", "confirm": "a new passphrase"})
 
     assert changed.status_code == 302
-    assert urlsplit(client.post("/signin", data={"email": "ada.verified@example.org", "password": "a new passphrase"}).headers["Location"]).path == "/"
+    assert (
+        urlsplit(
+            client.post("/signin", data={"email": "ada.verified@example.org", "password": "a new passphrase"}).headers["Location"]
+        ).path
+        == "/"
+    )
     assert "Change your password" in client.get("/account/sign-in").text
 
 

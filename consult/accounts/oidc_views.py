@@ -112,7 +112,7 @@ def _waiting_identity() -> tuple[oidc.Identity, str] | None:
 @bp.route("/signin/oidc/new", methods=["GET", "POST"])
 @public
 def new_account():
-    """ "Create your account": the first sign-in with an identity no account is linked to."""
+    """The "Create your account" page: the first sign-in with an identity no account is linked to."""
     waiting = _waiting_identity()
     if waiting is None:
         session.pop(IDENTITY_KEY, None)

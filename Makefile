@@ -8,6 +8,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 AXE_VERSION := 4.14.1
 AXE := .cache/npm/node_modules/axe-core/axe.min.js
+# The OpenID provider the sign-in tests run (tests/oidc/provider.js); 8.x is the line that supports Node 20.
+OIDC_PROVIDER_VERSION := 8.8.1
+OIDC_PROVIDER := .cache/npm/node_modules/oidc-provider/package.json
 HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
@@ -37,9 +40,12 @@ $(VENV)/.installed-test: $(TEST_LOCK) $(VENV)/.installed
 $(AXE):
 	npm install --silent --no-audit --no-fund --prefix .cache/npm axe-core@$(AXE_VERSION)
 
+$(OIDC_PROVIDER): | $(AXE)  # one npm at a time in .cache/npm
+	npm install --silent --no-audit --no-fund --prefix .cache/npm oidc-provider@$(OIDC_PROVIDER_VERSION)
+
 install: $(VENV)/.installed
 
-install-test: $(VENV)/.installed-test $(AXE)
+install-test: $(VENV)/.installed-test $(AXE) $(OIDC_PROVIDER)
 	@scripts/ensure-chromium
 
 # Links in mail and in the record name the site's own address, never the request's Host.

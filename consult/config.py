@@ -7,9 +7,11 @@ parsing values as JSON where they parse (``CONSULT_SIGNIN_MAX_FAILURES=10`` is a
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # None: SQLite file instance/consult.db
@@ -78,6 +80,12 @@ DEFAULTS: dict[str, Any] = {
     "JOBS_WORKERS": 2,  # threads of `consult worker`
     "JOBS_RETRY_DELAY": 30,  # seconds between the retries of a failed job
     "JOBS_ONCE_TIMEOUT": 600,  # seconds after which a queued-once job that never started may be queued again
+    # Signing in with identity providers (OpenID Connect; consult/accounts/oidc.py): a list of
+    # {"name": "gov-id", "issuer": "https://...", "client_id": ..., "client_secret": ...,
+    #  "scopes": "openid email profile", "label": "Sign in with GOV ID"}; each provider's redirect
+    # URI is https://SITE/signin/oidc/NAME/callback. The seconds a provider may take to answer.
+    "OIDC_PROVIDERS": [],
+    "OIDC_HTTP_TIMEOUT": 10,
 }
 
 
@@ -102,8 +110,30 @@ def load_config(app, overrides: dict[str, Any] | None) -> None:
         raise RuntimeError(
             f"PASSWORD_HASH_METHOD {app.config['PASSWORD_HASH_METHOD']!r}: use scrypt[:n:r:p] or pbkdf2:sha256[:iterations]."
         )
+    check_oidc_providers(app.config["OIDC_PROVIDERS"])
     if app.config["SESSION_COOKIE_SECURE"] is None:
         app.config["SESSION_COOKIE_SECURE"] = not (app.debug or app.testing)
+
+
+def check_oidc_providers(entries: Any) -> None:
+    """Refuse to start with a provider that could not work or would be unsafe: each needs a name
+    (used in its redirect URI), an https issuer (http only on this machine) and a client id."""
+    if not isinstance(entries, list):
+        raise RuntimeError("OIDC_PROVIDERS must be a JSON list of providers.")
+    names = set()
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise RuntimeError("OIDC_PROVIDERS: each provider is a JSON object.")
+        name, issuer = entry.get("name"), entry.get("issuer")
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", name) or len(name) > 40 or name in names:
+            raise RuntimeError(f"OIDC_PROVIDERS: {name!r} is not a name (lowercase letters, digits and hyphens, unique, 40 at most).")
+        names.add(name)
+        parts = urlsplit(issuer if isinstance(issuer, str) else "")
+        local = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if not parts.hostname or not (parts.scheme == "https" or local) or parts.query or parts.fragment:
+            raise RuntimeError(f"OIDC_PROVIDERS: {name}: the issuer must be an https:// address (http:// only on this machine).")
+        if not isinstance(entry.get("client_id"), str) or not entry["client_id"]:
+            raise RuntimeError(f"OIDC_PROVIDERS: {name}: client_id is missing.")
 
 
 def normalise_database_url(url: str) -> str:

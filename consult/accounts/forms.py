@@ -79,3 +79,12 @@ class OrganisationForm(FlaskForm):
         description="Used in web addresses, such as riverside-council.",
     )
     description = TextAreaField("Description", validators=[Length(max=5000)], description="Markdown.")
+
+
+class IdentityAccountForm(FlaskForm):
+    """The account a first sign-in with an identity provider creates (consult/accounts/oidc.py)."""
+
+    display_name = StringField(
+        "Public name", validators=DISPLAY_NAME, description="Shown next to what you write. Your email address is never shown."
+    )
+    email = EmailField("Email address", validators=EMAIL)

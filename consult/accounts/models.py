@@ -110,3 +110,22 @@ class SignInAttempt(db.Model):
         Index("ix_signin_attempts_email_at", "email", "attempted_at"),
         Index("ix_signin_attempts_address_at", "address", "attempted_at"),
     )
+
+
+class IdentityLink(db.Model):
+    """An account at an identity provider (OpenID Connect) that signs a person in here. Known by
+    the provider's issuer and the subject it gives the person, never by an email address."""
+
+    __tablename__ = "identity_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(40))  # the provider's name in OIDC_PROVIDERS when linked
+    issuer: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (UniqueConstraint("issuer", "subject"),)

@@ -88,9 +88,16 @@ def _real_db_session():
     yield
 
 
+class LiveServer(str):
+    """The live server's base URL, with its app (``.app``) for tests that must change a setting."""
+
+    app: Any
+
+
 @pytest.fixture(scope="package")
 def live_server(tmp_path_factory) -> Iterator[str]:
-    """The app on a fresh SQLite file with the demo loaded, served on a free port; yields the base URL.
+    """The app on a fresh SQLite file with the demo loaded, served on a free port; yields the base
+    URL (a ``LiveServer``: its ``.app`` is the app served).
 
     Stopped (server and worker) when this folder's tests are done: its threads use the global
     ``db.session``, which the unit tests after this folder swap for their own connection."""
@@ -125,7 +132,9 @@ def live_server(tmp_path_factory) -> Iterator[str]:
     thread = threading.Thread(target=server.serve_forever, name="consult-live-server", daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        url = LiveServer(f"http://127.0.0.1:{server.server_port}")
+        url.app = app
+        yield url
     finally:
         worker.stop(graceful=True)
         server.shutdown()

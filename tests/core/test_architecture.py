@@ -32,6 +32,7 @@ REQUEST_PLUMBING = {
     "consult.core.templating",
     "consult.core.links",
     "consult.accounts.signin_flow",  # the web side of signing in, in steps
+    "consult.accounts.oidc_views",  # the web side of signing in with an identity provider
     "consult.permissions",
 }
 

@@ -16,6 +16,9 @@ PUBLIC = {
     "accounts.reset_request",
     "accounts.reset_password",
     "accounts.resend_confirmation",
+    "oidc.start",  # signing in with an identity provider: before anyone is signed in
+    "oidc.callback",
+    "oidc.new_account",  # "Create your account" after a first sign-in with a provider (a checked identity waits in the session)
     "proposals.index",
     "proposals.organisation",
     "proposals.consultation",

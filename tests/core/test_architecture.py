@@ -32,6 +32,7 @@ REQUEST_PLUMBING = {
     "consult.core.templating",
     "consult.core.links",
     "consult.accounts.signin_flow",  # the web side of signing in, in steps
+    "consult.accounts.devices",  # the known-browser cookie and the User-Agent of the signing-in browser
     "consult.permissions",
 }
 

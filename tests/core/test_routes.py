@@ -15,6 +15,7 @@ PUBLIC = {
     "accounts.confirm",
     "accounts.reset_request",
     "accounts.reset_password",
+    "accounts.confirm_email_change",
     "accounts.resend_confirmation",
     "proposals.index",
     "proposals.organisation",

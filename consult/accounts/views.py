@@ -247,7 +247,6 @@ def sessions():
         "accounts/sessions.html",
         login_sessions=services.login_sessions_of(current_user),
         this_session=services.session_id_for(session.get(SESSION_TOKEN_KEY)),
-        end_form=EmptyForm(),
     )
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from tests.browser.test_pages import DESKTOP, PHONE
+from tests.browser.conftest import DESKTOP, PHONE, sign_in
 
 FIRST_PASSWORD = "a first long passphrase"
 NEW_PASSWORD = "a second long passphrase"
@@ -37,15 +37,6 @@ def mailed_code(folder: Path, address: str, page: str) -> str:
     raise AssertionError(f"no {page}#CODE mailed to {address}")
 
 
-def sign_in_with(page, live_server: str, address: str, password: str) -> None:
-    page.goto(live_server + "/signin")
-    page.get_by_label("Email address").fill(address)
-    page.get_by_label("Password", exact=True).fill(password)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Sign in").click()
-    assert "/signin" not in page.url, page.locator("main").inner_text()[:500]
-
-
 def no_axe_violations(page, run_axe, axe_report, where: str) -> None:
     violations = run_axe(page)
     assert not violations, axe_report(violations, where)
@@ -66,7 +57,7 @@ def test_a_citizen_changes_email_and_password_and_manages_sessions(new_context, 
     expect(page.get_by_text("Check your inbox")).to_be_visible()
     page.goto(f"{live_server}/confirm#{mailed_code(folder, OLD_ADDRESS, '/confirm')}")
     expect(page.get_by_text("Your email address is confirmed.")).to_be_visible()
-    sign_in_with(page, live_server, OLD_ADDRESS, FIRST_PASSWORD)
+    sign_in(page, live_server, OLD_ADDRESS, FIRST_PASSWORD)
 
     # The account page, then the email change: asked with the password, made by the mailed link.
     page.goto(f"{live_server}/account")
@@ -96,7 +87,7 @@ def test_a_citizen_changes_email_and_password_and_manages_sessions(new_context, 
 
     # Another browser signs in with the new address and password.
     phone = new_context(viewport=PHONE, bypass_csp=True).new_page()
-    sign_in_with(phone, live_server, NEW_ADDRESS, NEW_PASSWORD)
+    sign_in(phone, live_server, NEW_ADDRESS, NEW_PASSWORD)
 
     # The sessions page lists both; "sign out everywhere else" ends the phone's.
     page.goto(f"{live_server}/account")
@@ -113,7 +104,7 @@ def test_a_citizen_changes_email_and_password_and_manages_sessions(new_context, 
     assert "/signin" in phone.url  # the phone was signed out, on the server
 
     # Phone widths: the same pages, signed in again on the phone.
-    sign_in_with(phone, live_server, NEW_ADDRESS, NEW_PASSWORD)
+    sign_in(phone, live_server, NEW_ADDRESS, NEW_PASSWORD)
     for path in ("/account", "/account/email", "/account/email/confirm", "/account/sessions"):
         phone.goto(live_server + path)
         expect(phone.get_by_role("heading", level=1)).to_be_visible()

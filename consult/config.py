@@ -25,9 +25,19 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_NAME": "consult_session",
     "PERMANENT_SESSION_LIFETIME": 14 * 24 * 3600,
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+    # Sign-in throttling (consult/accounts/throttling.py): failures per account before browsers
+    # that never signed in to it wait out the window; failures per address (all accounts) before
+    # unknown browsers there wait: a ceiling well above one person's typing, so a NAT is not shut.
     "SIGNIN_WINDOW_SECONDS": 15 * 60,
     "SIGNIN_MAX_FAILURES_PER_ACCOUNT": 5,
-    "SIGNIN_MAX_FAILURES_PER_ADDRESS": 20,
+    "SIGNIN_MAX_FAILURES_PER_ADDRESS": 100,
+    "KNOWN_BROWSER_DAYS": 365,  # how long a browser that signed in to an account is known to it
+    # Login sessions end on the server (seconds): at the latest this long after signing in, and
+    # after this long without a request for staff (site admins, organisation members) and, when
+    # set, for everyone.
+    "SESSION_ABSOLUTE_LIFETIME": 14 * 24 * 3600,
+    "SESSION_IDLE_LIFETIME_STAFF": 24 * 3600,
+    "SESSION_IDLE_LIFETIME": None,
     "MAIL_SERVER": None,  # None: messages are written to instance/outbox/
     "MAIL_PORT": 587,
     "MAIL_USE_TLS": True,

@@ -52,6 +52,15 @@ class ChangePasswordForm(FlaskForm):
     confirm = PasswordField("Repeat the new password", validators=REPEAT_PASSWORD)
 
 
+class EmailChangeForm(FlaskForm):
+    email = EmailField(
+        "New email address",
+        validators=[DataRequired(message="Enter the new email address."), *EMAIL[1:]],
+        description="We will send a link there. Your address changes only when you follow it.",
+    )
+    current_password = PasswordField("Current password", validators=PASSWORD)
+
+
 class ProfileForm(FlaskForm):
     display_name = StringField("Public name", validators=DISPLAY_NAME)
 

@@ -84,7 +84,13 @@ class Membership(db.Model):
 
 
 class LoginSession(db.Model):
-    """A signed-in browser. Signing out deletes the row, so a copied cookie stops working too."""
+    """A signed-in browser. Signing out deletes the row, so a copied cookie stops working too.
+
+    It ends on the server (``services.user_for_session`` deletes the row) once older than
+    ``SESSION_ABSOLUTE_LIFETIME`` or unused for longer than the idle lifetime; ``last_seen_at``
+    is written at most once a minute. ``device`` is a short description of the browser
+    ("Firefox on Windows") and ``address`` the address it signed in from, shown to its owner
+    on the sessions page so they can tell their browsers apart."""
 
     __tablename__ = "login_sessions"
 
@@ -92,12 +98,17 @@ class LoginSession(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    device: Mapped[str] = mapped_column(String(100), default="")
+    address: Mapped[str | None] = mapped_column(String(64))
 
     user: Mapped[User] = relationship()
 
 
 class SignInAttempt(db.Model):
-    """Failed sign-ins, counted per account and per address to throttle guessing."""
+    """Failed sign-ins, counted per account and per address to throttle guessing
+    (``throttling``). ``known_device``: the attempt came from a browser that had signed in to
+    that account before, whose own failures are counted apart from everyone else's."""
 
     __tablename__ = "signin_attempts"
 
@@ -105,6 +116,7 @@ class SignInAttempt(db.Model):
     email: Mapped[str] = mapped_column(String(254))
     address: Mapped[str] = mapped_column(String(64))
     attempted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    known_device: Mapped[bool] = mapped_column(default=False)
 
     __table_args__ = (
         Index("ix_signin_attempts_email_at", "email", "attempted_at"),

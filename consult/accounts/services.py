@@ -13,6 +13,21 @@ services that hash read what they need in a deferred transaction (``_reading``),
 then write in a short transaction of their own (on SQLite a POST's writes begin with
 ``BEGIN IMMEDIATE``, the write lock), checking that what they read has not changed meanwhile.
 These services therefore end the transaction they were called in (``_end_transaction``).
+
+Sign-in throttling is in ``throttling`` (its docstring says how it keeps from locking the owner
+out); public names are checked by ``names``; common passwords by ``common_passwords``.
+
+A login session ends on the server, whatever its cookie says: after ``SESSION_ABSOLUTE_LIFETIME``
+seconds, or after the idle lifetime without a request (``SESSION_IDLE_LIFETIME_STAFF`` for site
+admins and members of an organisation, ``SESSION_IDLE_LIFETIME`` for everyone when set).
+``user_for_session`` deletes an ended session's row; it writes a session's ``last_seen_at`` at
+most once a minute, in a short transaction of its own (``_write_apart``).
+
+Changing the email address: the person asks with their password; a link goes to the new
+address and the change is made only when it is followed; the old address is told when the
+change is asked and when it is made. A new address that already has an account gets the same
+answer (its owner is told by mail instead), so the form tells nobody which addresses have
+accounts.
 """
 
 from __future__ import annotations
@@ -20,22 +35,23 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from consult.accounts import common_passwords, names, throttling
 from consult.accounts.models import (
     LoginSession,
     Membership,
     Organisation,
     Role,
-    SignInAttempt,
     User,
 )
 from consult.audit.models import StaffOperation, TargetType
@@ -43,25 +59,20 @@ from consult.audit.services import record_staff_action
 from consult.core import links, mail
 from consult.core.errors import RuleViolation
 from consult.core.mail import OutgoingMail, last_mail_failed, queue_mail
-from consult.core.models import db, reading_first, utcnow
+from consult.core.models import db, reading_first, sqlite_write_intent, utcnow
 from consult.core.slugs import is_slug
 from consult.permissions import Action, authorize
 
 MIN_PASSWORD_LENGTH = 10
+#: A session's ``last_seen_at`` is written at most this often (not on every request).
+LAST_SEEN_EVERY = timedelta(minutes=1)
+EMAIL_CHANGE_HOURS = 24
 
 
 @functools.cache
 def _dummy_hash(method: str) -> str:
     """Checked when no account matches, so a wrong address costs as long as a wrong password."""
     return generate_password_hash("not a real password, only for timing", method=method)
-
-
-class SignInThrottled(RuleViolation):
-    def __init__(self, minutes: int):
-        super().__init__(
-            f"Too many failed sign-in attempts. Wait {minutes} minutes and try again, or reset your password.",
-            status=429,
-        )
 
 
 class AddressNotConfirmed(RuleViolation):
@@ -111,8 +122,34 @@ def hash_password(password: str) -> str:
 
 
 def check_password_rules(password: str) -> None:
+    """At least ``MIN_PASSWORD_LENGTH`` characters, and not in the list of common passwords."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise RuleViolation(f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters.", status=400)
+        raise RuleViolation(f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters.", status=400, field="password")
+    if common_passwords.is_common(password):
+        raise RuleViolation(
+            "This password is in lists of passwords that people use most often, which are the first "
+            "ones anyone guessing tries. Choose another.",
+            status=400,
+            field="password",
+        )
+
+
+def check_display_name(display_name: str, *, user: User | None = None) -> str:
+    """The public name cleaned (``names.clean_display_name``), refused if it looks like the
+    name of a member of staff (a site admin or anyone with a role in an organisation) other
+    than ``user``: a participant must not pass for the organisation's staff, nor one member of
+    staff for another."""
+    name = names.clean_display_name(display_name)
+    look = names.skeleton(name)
+    is_staff = or_(User.is_site_admin.is_(True), exists().where(Membership.user_id == User.id))
+    staff = select(User.display_name).where(is_staff)
+    if user is not None and user.id is not None:
+        staff = staff.where(User.id != user.id)
+    if any(names.skeleton(other) == look for other in db.session.scalars(staff)):
+        raise RuleViolation(
+            "This name looks too much like the name of a member of staff. Choose another.", status=400, field="display_name"
+        )
+    return name
 
 
 def create_user(*, email: str, password: str, display_name: str, site_admin: bool = False, confirmed: bool = True) -> User:
@@ -121,7 +158,7 @@ def create_user(*, email: str, password: str, display_name: str, site_admin: boo
     return _new_user(
         email=normalise_email(email),
         password_hash=hash_password(password),
-        display_name=display_name,
+        display_name=check_display_name(display_name),
         site_admin=site_admin,
         confirmed=confirmed,
     )
@@ -133,7 +170,7 @@ def _new_user(*, email: str, password_hash: str, display_name: str, site_admin: 
     user = User(
         email=email,
         password_hash=password_hash,
-        display_name=display_name.strip(),
+        display_name=display_name,
         is_site_admin=site_admin,
         confirmed_at=utcnow() if confirmed else None,
     )
@@ -147,7 +184,8 @@ def sign_up(*, email: str, password: str, display_name: str) -> None:
     and the caller shows the same message either way."""
     email = normalise_email(email)
     check_password_rules(password)
-    _end_transaction()
+    with _reading():
+        display_name = check_display_name(display_name)
     # Before any write lock, and for a taken address too: the same slow work, so timing tells nothing.
     password_hash = hash_password(password)
     existing = db.session.scalar(select(User).where(User.email == email))
@@ -211,48 +249,36 @@ class SignInResult:
     user: User
 
 
-def sign_in(*, email: str, password: str, address: str) -> SignInResult | None:
-    """Check a password, within limits: after N failures in the window for an account or an
-    address, refuse for the rest of the window without looking at the password.
+def sign_in(*, email: str, password: str, address: str, known_accounts: Collection[int] = ()) -> SignInResult | None:
+    """Check a password, within the limits of ``throttling`` (``known_accounts``: the accounts
+    this browser signed in to before, from its known-browser cookie).
 
     Returns None for a wrong address or password, having recorded the failure: the caller
     commits, so the failure counts."""
     email, address = normalise_email(email), address[:64]
     with _reading():
-        _refuse_if_throttled(email=email, address=address)
-        stored = db.session.scalar(select(User.password_hash).where(User.email == email))
+        found = db.session.execute(select(User.id, User.password_hash).where(User.email == email)).first()
+        known = found is not None and found.id in known_accounts
+        throttling.refuse_if_throttled(email=email, address=address, known_device=known)
+    stored = found.password_hash if found else None
     valid = check_password_hash(stored or _dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)  # holding no lock
 
-    _refuse_if_throttled(email=email, address=address)  # again: guesses checked meanwhile count
+    throttling.refuse_if_throttled(email=email, address=address, known_device=known)  # again: guesses checked meanwhile count
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None or not valid or user.password_hash != stored:  # (changed meanwhile: the old one no longer counts)
-        db.session.add(SignInAttempt(email=email, address=address))
+        throttling.record_failure(email=email, address=address, known_device=known)
         return None
     if user.confirmed_at is None:
         raise AddressNotConfirmed(user, mail_failed=last_mail_failed(user.email))
-    db.session.execute(delete(SignInAttempt).where(SignInAttempt.email == email))
+    throttling.clear_failures(email)
     return SignInResult(user=user)
 
 
-def _refuse_if_throttled(*, email: str, address: str) -> None:
-    """After N failures in the window for an account or an address, refuse for the rest of the window."""
-    config = current_app.config
-    window = int(config["SIGNIN_WINDOW_SECONDS"])
-    since = utcnow() - timedelta(seconds=window)
-    failures_for_account = db.session.scalar(select(func.count()).where(SignInAttempt.email == email, SignInAttempt.attempted_at >= since))
-    failures_for_address = db.session.scalar(
-        select(func.count()).where(SignInAttempt.address == address, SignInAttempt.attempted_at >= since)
-    )
-    if (
-        failures_for_account >= config["SIGNIN_MAX_FAILURES_PER_ACCOUNT"]
-        or failures_for_address >= config["SIGNIN_MAX_FAILURES_PER_ADDRESS"]
-    ):
-        raise SignInThrottled(max(1, window // 60))
-
-
-def start_login_session(user: User) -> str:
+def start_login_session(user: User, *, device: str = "", address: str | None = None) -> str:
+    """A new login session for ``user``; returns its token (the cookie keeps it, the database
+    only its hash). ``device`` describes the browser, ``address`` is where it signed in from."""
     token = secrets.token_urlsafe(32)
-    db.session.add(LoginSession(user_id=user.id, token_hash=_token_hash(token)))
+    db.session.add(LoginSession(user_id=user.id, token_hash=_token_hash(token), device=device[:100], address=address and address[:64]))
     db.session.flush()
     return token
 
@@ -263,14 +289,82 @@ def end_login_session(token: str | None) -> None:
 
 
 def user_for_session(user_id: str, token: str | None) -> User | None:
-    """The user of a live login session, or None once that session was ended."""
+    """The user of a live login session, or None once that session was ended, by signing out
+    or by its lifetimes (then its row is deleted). Notes when the session was last used, at
+    most once a minute. Writes in a short transaction of its own (``_write_apart``): call it
+    before the request has changed anything."""
     if not token or not user_id.isdigit():
         return None
-    return db.session.scalar(
-        select(User)
-        .join(LoginSession, LoginSession.user_id == User.id)
+    found = db.session.execute(
+        select(LoginSession, User)
+        .join(User, LoginSession.user_id == User.id)
         .where(User.id == int(user_id), LoginSession.token_hash == _token_hash(token))
+    ).first()
+    if found is None:
+        return None
+    login, user = found
+    now = utcnow()
+    if _session_has_ended(login, user, now):
+        _write_apart(delete(LoginSession).where(LoginSession.id == login.id))
+        return None
+    if now - login.last_seen_at >= LAST_SEEN_EVERY:
+        _write_apart(
+            update(LoginSession)
+            .where(LoginSession.id == login.id, LoginSession.last_seen_at <= now - LAST_SEEN_EVERY)
+            .values(last_seen_at=now)
+        )
+    return user
+
+
+def _session_has_ended(login: LoginSession, user: User, now) -> bool:
+    config = current_app.config
+    if now - login.created_at > timedelta(seconds=config["SESSION_ABSOLUTE_LIFETIME"]):
+        return True
+    idle_limits = [config["SESSION_IDLE_LIFETIME"]]
+    if user.is_site_admin or user.memberships:
+        idle_limits.append(config["SESSION_IDLE_LIFETIME_STAFF"])
+    idle_limits = [limit for limit in idle_limits if limit is not None]
+    return bool(idle_limits) and now - login.last_seen_at > timedelta(seconds=min(idle_limits))
+
+
+def _write_apart(statement) -> None:
+    """One small write in a transaction of its own, holding the write lock from its start (on
+    SQLite a reading request's transaction could not take it half-way), then committed."""
+    _end_transaction()
+    token = sqlite_write_intent.set(True)
+    try:
+        db.session.execute(statement)
+        db.session.commit()
+    finally:
+        sqlite_write_intent.reset(token)
+
+
+def login_sessions_of(user: User) -> list[LoginSession]:
+    """The person's live sessions, the most recently used first."""
+    return list(
+        db.session.scalars(
+            select(LoginSession).where(LoginSession.user_id == user.id).order_by(LoginSession.last_seen_at.desc(), LoginSession.id.desc())
+        )
     )
+
+
+def session_id_for(token: str | None) -> int | None:
+    """The id of the session whose cookie holds ``token`` (the page marks it "this browser")."""
+    return db.session.scalar(select(LoginSession.id).where(LoginSession.token_hash == _token_hash(token))) if token else None
+
+
+def end_session_of(user: User, session_id: int) -> bool:
+    """End one of the person's own sessions (signing that browser out); False if it was not theirs or is gone."""
+    ended = db.session.execute(delete(LoginSession).where(LoginSession.id == session_id, LoginSession.user_id == user.id))
+    return bool(ended.rowcount)
+
+
+def end_other_sessions(user: User, *, keep_token: str | None) -> int:
+    """Sign out every browser of the person but the one holding ``keep_token``; how many were ended."""
+    others = delete(LoginSession).where(LoginSession.user_id == user.id)
+    if keep_token:
+        others = others.where(LoginSession.token_hash != _token_hash(keep_token))
+    return db.session.execute(others).rowcount
 
 
 def request_password_reset(*, email: str) -> None:
@@ -307,6 +401,7 @@ def reset_password(*, token: str, password: str) -> User:
     if user.confirmed_at is None:  # following the mailed link proves the address
         user.confirmed_at = utcnow()
     db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+    throttling.clear_failures(user.email)  # the owner has proved who they are: no one else's guesses hold them back
     return user
 
 
@@ -315,24 +410,108 @@ def change_password(user: User, *, current: str, new: str, address: str, keep_se
     alone cannot); every other session of the account ends. False for a wrong current
     password, having recorded the failure (it counts towards the sign-in limits): the caller
     commits, so the failure counts."""
+    check_password_rules(new)
+    checked = _check_current_password(user, password=current, address=address, then=lambda: hash_password(new))
+    if checked is None:
+        return False
+    account, account.password_hash = checked
+    end_other_sessions(account, keep_token=keep_session)
+    return True
+
+
+def _check_current_password(
+    user: User, *, password: str, address: str, then: Callable[[], str] | None = None
+) -> tuple[User, str | None] | None:
+    """A signed-in person's current password, checked as a sign-in from a known browser would
+    be (their own failures count, nobody else's), holding no lock while hashing. Returns the
+    user, locked for the change, with the result of ``then`` (more slow work done meanwhile),
+    or None (the failure recorded) for a wrong password."""
     user_id, email, address = user.id, user.email, address[:64]
     with _reading():
-        _refuse_if_throttled(email=email, address=address)
+        throttling.refuse_if_throttled(email=email, address=address, known_device=True)
         stored = db.session.scalar(select(User.password_hash).where(User.id == user_id))
-    valid = stored is not None and check_password_hash(stored, current)  # holding no lock
-    check_password_rules(new)
-    password_hash = hash_password(new) if valid else None
+    valid = stored is not None and check_password_hash(stored, password)  # holding no lock
+    pending = then() if valid and then else None
 
     account = db.session.get(User, user_id, populate_existing=True, with_for_update=True)
-    if password_hash is None or account is None or account.password_hash != stored:
-        db.session.add(SignInAttempt(email=email, address=address))
+    if not valid or account is None or account.password_hash != stored:
+        throttling.record_failure(email=email, address=address, known_device=True)
+        return None
+    return account, pending
+
+
+def request_email_change(user: User, *, password: str, new_email: str, address: str) -> bool:
+    """The signed-in person asks to use ``new_email``, giving their password (a borrowed
+    session alone cannot). Mails a confirmation link to the new address (or, if it already
+    has an account, tells that account's owner instead: the answer here is the same) and tells
+    the old address. False for a wrong password (the failure recorded; the caller commits)."""
+    new_email = normalise_email(new_email)
+    if new_email == user.email:
+        raise RuleViolation("That is already your email address.", status=400, field="email")
+    checked = _check_current_password(user, password=password, address=address)
+    if checked is None:
         return False
-    account.password_hash = password_hash
-    others = delete(LoginSession).where(LoginSession.user_id == user_id)
-    if keep_session:
-        others = others.where(LoginSession.token_hash != _token_hash(keep_session))
-    db.session.execute(others)
+    account = checked[0]
+    taken = db.session.scalar(select(User.id).where(User.email == new_email)) is not None
+    if taken:
+        queue_mail(
+            new_email,
+            "Someone tried to move a Consult account to your address",
+            "Someone (perhaps you) asked to change the email address of a Consult account to this "
+            "one, which already belongs to an account. Nothing has changed: one address can belong to "
+            "one account only.\n\nIf you meant to use this address, sign in to the account that has it, "
+            f"or reset its password here:\n{links.site_url('accounts.reset_request')}\n\n"
+            "If it was not you, you can ignore this message.",
+        )
+    else:
+        code = _serializer("email").dumps({"user": account.id, "from": account.email, "to": new_email})
+        queue_mail(
+            new_email,
+            "Confirm your new email address for Consult",
+            f"Follow this link within {EMAIL_CHANGE_HOURS} hours to use this address for your Consult account:\n"
+            f"{code_link('accounts.confirm_email_change', code)}\n\n"
+            f"If the page asks for a code, paste this one:\n{code}\n\n"
+            "If you did not ask for this, ignore this message: nothing changes.",
+        )
+    queue_mail(
+        account.email,
+        "A change of your Consult email address was asked for",
+        f"Someone signed in to your Consult account asked to change its email address to {new_email}. "
+        "The change is made only when the link we mailed to that address is followed; until then "
+        "we keep writing to this one.\n\nIf it was not you, change your password now:\n"
+        f"{links.site_url('accounts.change_password')}",
+    )
     return True
+
+
+def confirm_email_change(token: str) -> User:
+    """Follow the link mailed to the new address: the change is made, and the old address told.
+    A link works once (it names the address it changes from) and for ``EMAIL_CHANGE_HOURS``."""
+    data = _load_token(token, "email", max_age=EMAIL_CHANGE_HOURS * 3600)
+    user = db.session.get(User, data.get("user"), with_for_update=True)
+    used = RuleViolation("This link has expired or was already used.", status=400, field="code")
+    if user is None or user.email != data.get("from") or not isinstance(data.get("to"), str):
+        raise used
+    old, new = user.email, data["to"]
+    taken = RuleViolation("Another account uses this address now, so it cannot be yours too.", status=400, field="code")
+    if db.session.scalar(select(User.id).where(User.email == new)) is not None:
+        raise taken
+    try:
+        with db.session.begin_nested():  # an account made with the address meanwhile: the unique key says so
+            user.email = new
+            if user.confirmed_at is None:
+                user.confirmed_at = utcnow()
+            db.session.flush()
+    except IntegrityError:
+        raise taken from None
+    queue_mail(
+        old,
+        "Your Consult email address was changed",
+        f"The email address of your Consult account is now {new}: the link mailed to it was "
+        "followed. We will not write to this address again.\n\nIf it was not you, tell the site's "
+        "administrators at once.",
+    )
+    return user
 
 
 def failed_mail(*, actor: User | None) -> list[OutgoingMail]:
@@ -352,7 +531,8 @@ def retry_failed_mail(mail_id: int, *, actor: User | None) -> OutgoingMail | Non
 
 
 def update_profile(user: User, *, display_name: str) -> None:
-    user.display_name = display_name.strip()
+    """Change the person's public name (``check_display_name``'s rules)."""
+    user.display_name = check_display_name(display_name, user=user)
 
 
 def organisation_by_slug(slug: str) -> Organisation | None:
@@ -467,7 +647,8 @@ def _reset_token(user: User) -> str:
 
 
 def _password_stamp(user: User) -> str:
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+    """Changes with the password and the address: a reset link mailed before either changed no longer works."""
+    return hashlib.sha256(f"{user.password_hash}\n{user.email}".encode()).hexdigest()[:16]
 
 
 def _load_token(token: str, purpose: str, *, max_age: int) -> dict:

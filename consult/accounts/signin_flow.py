@@ -17,11 +17,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import flash, redirect, session, url_for
+from flask import flash, redirect, request, session, url_for
 from flask_login import login_user
 from werkzeug.wrappers import Response
 
-from consult.accounts import services
+from consult.accounts import devices, services
 from consult.accounts.models import User
 from consult.core.links import safe_next
 from consult.core.models import db
@@ -108,10 +108,11 @@ def _advance(user: User) -> Response:
 
 def _finish(user: User) -> Response:
     pending = session.pop(PENDING_KEY)
-    token = services.start_login_session(user)
+    token = services.start_login_session(user, device=devices.current_description(), address=request.remote_addr)
     db.session.commit()
     session.clear()
     session[SESSION_TOKEN_KEY] = token
     login_user(user)
     flash(f"Welcome, {user.display_name}.", "success")
-    return redirect(pending["next"] or url_for("proposals.index"))
+    # This browser has signed in to the account: others' failed attempts no longer hold it back.
+    return devices.remember(redirect(pending["next"] or url_for("proposals.index")), user.id)

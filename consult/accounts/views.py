@@ -4,10 +4,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user, logout_user
 
 from consult import mine
-from consult.accounts import services, signin_flow
+from consult.accounts import devices, services, signin_flow
 from consult.accounts.forms import (
     ChangePasswordForm,
     ConfirmForm,
+    EmailChangeForm,
     EmptyForm,
     MemberForm,
     OrganisationForm,
@@ -36,7 +37,19 @@ CHECK_INBOX = "Check your inbox: we have sent you a message with the next step."
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    return services.user_for_session(user_id, session.get(SESSION_TOKEN_KEY))
+    user = services.user_for_session(user_id, session.get(SESSION_TOKEN_KEY))
+    if user is None:
+        session.pop(SESSION_TOKEN_KEY, None)  # ended: signed out here too
+    return user
+
+
+@bp.before_app_request
+def load_signed_in_user():
+    """Find the signed-in person before the view changes anything: ``user_for_session`` may
+    end an expired session or note the time in a short transaction of its own. (The sign-in
+    gate has already done it for pages that need a signed-in person.)"""
+    if request.endpoint != "static":
+        current_user._get_current_object()
 
 
 login_manager.login_view = "accounts.sign_in"
@@ -57,10 +70,15 @@ def _organisation_or_404(slug: str, action: Action | None = None) -> Organisatio
 def sign_up():
     form = SignUpForm()
     if form.validate_on_submit():
-        services.sign_up(email=form.email.data, password=form.password.data, display_name=form.display_name.data)
-        db.session.commit()
-        flash(CHECK_INBOX, "success")
-        return redirect(url_for("accounts.sign_in"))
+        try:
+            services.sign_up(email=form.email.data, password=form.password.data, display_name=form.display_name.data)
+        except RuleViolation as refused:
+            if not refused_on(form, refused):
+                raise
+        else:
+            db.session.commit()
+            flash(CHECK_INBOX, "success")
+            return redirect(url_for("accounts.sign_in"))
     return render_template("accounts/sign_up.html", form=form), 400 if form.errors else 200
 
 
@@ -71,7 +89,12 @@ def sign_in():
     next_url = safe_next(request.args.get("next"))
     if form.validate_on_submit():
         try:
-            result = services.sign_in(email=form.email.data, password=form.password.data, address=request.remote_addr or "")
+            result = services.sign_in(
+                email=form.email.data,
+                password=form.password.data,
+                address=request.remote_addr or "",
+                known_accounts=devices.known_accounts(),
+            )
         except services.AddressNotConfirmed as unconfirmed:
             db.session.rollback()
             session[CONFIRM_PENDING_KEY] = unconfirmed.user_id
@@ -145,14 +168,15 @@ def reset_password():
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
-            services.reset_password(token=form.code.data.strip(), password=form.password.data)
+            user = services.reset_password(token=form.code.data.strip(), password=form.password.data)
         except RuleViolation as refused:
             if not refused_on(form, refused, fallback="code"):
                 raise
         else:
             db.session.commit()
             flash("Your password has been changed. Sign in with the new one.", "success")
-            return redirect(url_for("accounts.sign_in"))
+            # The mailbox is proved: this browser is the owner's, whoever else is guessing.
+            return devices.remember(redirect(url_for("accounts.sign_in")), user.id)
     return render_template("accounts/reset_password.html", form=form), 400 if form.errors else 200
 
 
@@ -160,11 +184,88 @@ def reset_password():
 def account():
     form = ProfileForm(obj=current_user)
     if form.validate_on_submit():
-        services.update_profile(current_user, display_name=form.display_name.data)
-        db.session.commit()
-        flash("Your public name has been saved.", "success")
-        return redirect(url_for("accounts.account"))
+        try:
+            services.update_profile(current_user, display_name=form.display_name.data)
+        except RuleViolation as refused:
+            if not refused_on(form, refused, fallback="display_name"):
+                raise
+        else:
+            db.session.commit()
+            flash("Your public name has been saved.", "success")
+            return redirect(url_for("accounts.account"))
     return render_template("accounts/account.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/account/email", methods=["GET", "POST"])
+def change_email():
+    form = EmailChangeForm()
+    if form.validate_on_submit():
+        try:
+            asked = services.request_email_change(
+                current_user, password=form.current_password.data, new_email=form.email.data, address=request.remote_addr or ""
+            )
+        except RuleViolation as refused:
+            if not refused_on(form, refused, fallback="email"):
+                raise
+        else:
+            db.session.commit()
+            if asked:
+                flash(
+                    f"We have sent a link to {services.normalise_email(form.email.data)}. Follow it to finish the change; "
+                    "until then your address stays as it is.",
+                    "success",
+                )
+                return redirect(url_for("accounts.account"))
+            form.current_password.errors.append("That is not your current password.")
+    return render_template("accounts/email_change.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/account/email/confirm", methods=["GET", "POST"])
+@public
+def confirm_email_change():
+    """The link mailed to the new address is ``/account/email/confirm#CODE`` (the code never in
+    a requested URL, as for ``confirm``). Public: the mail may be read on another device; the
+    code, mailed to the new address after the password was given, is the proof."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            user = services.confirm_email_change(form.code.data.strip())
+        except RuleViolation as refused:
+            if not refused_on(form, refused, fallback="code"):
+                raise
+        else:
+            db.session.commit()
+            flash(f"Your email address is now {user.email}.", "success")
+            return redirect(url_for("accounts.account" if current_user.is_authenticated else "accounts.sign_in"))
+    return render_template("accounts/email_confirm.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/account/sessions")
+def sessions():
+    """The browsers signed in to the account, this one marked, each with a button to sign it out."""
+    return render_template(
+        "accounts/sessions.html",
+        login_sessions=services.login_sessions_of(current_user),
+        this_session=services.session_id_for(session.get(SESSION_TOKEN_KEY)),
+    )
+
+
+@bp.route("/account/sessions/<int:session_id>/end", methods=["POST"])
+def end_session(session_id: int):
+    EmptyForm().validate_on_submit() or abort(400)
+    ended = services.end_session_of(current_user, session_id)
+    db.session.commit()
+    flash("That browser is signed out." if ended else "That browser was already signed out.", "success")
+    return redirect(url_for("accounts.sessions"))
+
+
+@bp.route("/account/sessions/end-others", methods=["POST"])
+def end_other_sessions():
+    EmptyForm().validate_on_submit() or abort(400)
+    ended = services.end_other_sessions(current_user, keep_token=session.get(SESSION_TOKEN_KEY))
+    db.session.commit()
+    flash(f"Signed out everywhere else ({ended} {'browser' if ended == 1 else 'browsers'}).", "success")
+    return redirect(url_for("accounts.sessions"))
 
 
 @bp.route("/me/contributions")
@@ -180,18 +281,23 @@ def contributions():
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        changed = services.change_password(
-            current_user,
-            current=form.current_password.data,
-            new=form.password.data,
-            address=request.remote_addr or "",
-            keep_session=session.get(SESSION_TOKEN_KEY),
-        )
-        db.session.commit()
-        if changed:
-            flash("Your password has been changed. Your other signed-in browsers are signed out.", "success")
-            return redirect(url_for("accounts.account"))
-        form.current_password.errors.append("That is not your current password.")
+        try:
+            changed = services.change_password(
+                current_user,
+                current=form.current_password.data,
+                new=form.password.data,
+                address=request.remote_addr or "",
+                keep_session=session.get(SESSION_TOKEN_KEY),
+            )
+        except RuleViolation as refused:
+            if not refused_on(form, refused, fallback="password"):
+                raise
+        else:
+            db.session.commit()
+            if changed:
+                flash("Your password has been changed. Your other signed-in browsers are signed out.", "success")
+                return redirect(url_for("accounts.account"))
+            form.current_password.errors.append("That is not your current password.")
     return render_template("accounts/change_password.html", form=form), 400 if form.errors else 200
 
 

@@ -255,11 +255,11 @@ def screenshot_dir() -> Path | None:
 DEMO_PASSWORD = "demo-password-1"
 
 
-def sign_in(page, live_server: str, email: str) -> None:
-    """Sign in through the form as a demo account."""
+def sign_in(page, live_server: str, email: str, password: str = DEMO_PASSWORD) -> None:
+    """Sign in through the form (as a demo account unless given another password)."""
     page.goto(live_server + "/signin")
     page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
+    page.get_by_label("Password", exact=True).fill(password)
     with page.expect_navigation():
         page.get_by_role("button", name="Sign in").click()
     assert "/signin" not in page.url, page.locator("main").inner_text()[:500]

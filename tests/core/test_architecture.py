@@ -33,6 +33,7 @@ REQUEST_PLUMBING = {
     "consult.core.links",
     "consult.accounts.signin_flow",  # the web side of signing in, in steps
     "consult.accounts.oidc_views",  # the web side of signing in with an identity provider
+    "consult.accounts.devices",  # the known-browser cookie and the User-Agent of the signing-in browser
     "consult.permissions",
 }
 

@@ -15,6 +15,7 @@ PUBLIC = {
     "accounts.confirm",
     "accounts.reset_request",
     "accounts.reset_password",
+    "accounts.confirm_email_change",
     "accounts.resend_confirmation",
     "oidc.start",  # signing in with an identity provider: before anyone is signed in
     "oidc.callback",

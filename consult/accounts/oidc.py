@@ -357,6 +357,7 @@ def create_account(identity: Identity, *, display_name: str, email: str) -> NewA
     """A first sign-in with this identity creates an account linked to it."""
     if link_of(identity.issuer, identity.subject) is not None:
         raise RuleViolation("An account is already linked to this sign-in. Sign in again.", status=409)
+    display_name = services.check_display_name(display_name)  # the same rules as signing up
     email = services.normalise_email(email)
     verified = identity.email_verified and email == identity.email
     taken = db.session.scalar(select(User).where(User.email == email))
@@ -379,7 +380,7 @@ def create_account(identity: Identity, *, display_name: str, email: str) -> NewA
     user = User(
         email=email,
         password_hash=UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(16),
-        display_name=display_name.strip(),
+        display_name=display_name,
         confirmed_at=utcnow() if verified else None,
     )
     db.session.add(user)

@@ -1,7 +1,7 @@
 """oidc: accounts at identity providers (OpenID Connect) linked to people, by issuer and subject
 
-Revision ID: 0015_oidc
-Revises: 0014_delivery
+Revision ID: 0016_oidc
+Revises: 0015_account
 Create Date: 2026-12-06 12:40:00.000000
 
 """
@@ -13,8 +13,8 @@ import consult.core.models
 
 
 # revision identifiers, used by Alembic.
-revision = '0015_oidc'
-down_revision = '0014_delivery'
+revision = '0016_oidc'
+down_revision = '0015_account'
 branch_labels = None
 depends_on = None
 

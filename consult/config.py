@@ -26,6 +26,11 @@ DEFAULTS: dict[str, Any] = {
     "SIGNIN_WINDOW_SECONDS": 15 * 60,
     "SIGNIN_MAX_FAILURES_PER_ACCOUNT": 5,
     "SIGNIN_MAX_FAILURES_PER_ADDRESS": 20,
+    # Two-factor sign-in (consult/accounts/twofactor.py): site admins and organisation admins
+    # must set it up before they can sign in (anyone may); wrong codes allowed per account in
+    # the SIGNIN window, and per sign-in (then the password must be given again).
+    "TWO_FACTOR_REQUIRED_FOR_STAFF": False,
+    "TWO_FACTOR_MAX_FAILURES": 5,
     "MAIL_SERVER": None,  # None: messages are written to instance/outbox/
     "MAIL_PORT": 587,
     "MAIL_USE_TLS": True,

@@ -32,6 +32,7 @@ REQUEST_PLUMBING = {
     "consult.core.templating",
     "consult.core.links",
     "consult.accounts.signin_flow",  # the web side of signing in, in steps
+    "consult.accounts.twofactor_views",  # a views module: the second factor's pages and sign-in step
     "consult.permissions",
 }
 

@@ -16,6 +16,8 @@ PUBLIC = {
     "accounts.reset_request",
     "accounts.reset_password",
     "accounts.resend_confirmation",
+    "two_factor.sign_in_step",  # a sign-in step: nobody is signed in yet (it finds the pending sign-in)
+    "two_factor.sign_in_start",  # the same, for staff who must set up a second factor to sign in
     "proposals.index",
     "proposals.organisation",
     "proposals.consultation",

@@ -285,6 +285,13 @@ def _refuse_if_throttled(user: User) -> None:
 
 
 def _record_failure(user: User) -> None:
+    window = int(current_app.config["SIGNIN_WINDOW_SECONDS"])
+    # Those past the window count no more: the table holds no more than a window's guesses.
+    db.session.execute(
+        delete(TwoFactorFailure).where(
+            TwoFactorFailure.user_id == user.id, TwoFactorFailure.attempted_at < utcnow() - timedelta(seconds=window)
+        )
+    )
     db.session.add(TwoFactorFailure(user_id=user.id))
     db.session.flush()
 

@@ -78,6 +78,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _install_permission_helpers(app)
 
     from consult.accounts import oidc_views
+    from consult.accounts import twofactor_views
     from consult.accounts import views as accounts_views
     from consult.amendments import views as amendments_views
     from consult.api import views as api_views
@@ -97,6 +98,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(core_views.bp)
     app.register_blueprint(accounts_views.bp)
     app.register_blueprint(oidc_views.bp)
+    app.register_blueprint(twofactor_views.bp)  # and its sign-in step
     app.register_blueprint(proposals_views.bp)
     app.register_blueprint(comments_views.bp)
     app.register_blueprint(amendments_views.bp)

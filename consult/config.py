@@ -38,6 +38,11 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_ABSOLUTE_LIFETIME": 14 * 24 * 3600,
     "SESSION_IDLE_LIFETIME_STAFF": 24 * 3600,
     "SESSION_IDLE_LIFETIME": None,
+    # Two-factor sign-in (consult/accounts/twofactor.py): site admins and organisation admins
+    # must set it up before they can sign in (anyone may); wrong codes allowed per account in
+    # the SIGNIN window, and per sign-in (then the password must be given again).
+    "TWO_FACTOR_REQUIRED_FOR_STAFF": False,
+    "TWO_FACTOR_MAX_FAILURES": 5,
     "MAIL_SERVER": None,  # None: messages are written to instance/outbox/
     "MAIL_PORT": 587,
     "MAIL_USE_TLS": True,

@@ -34,6 +34,7 @@ REQUEST_PLUMBING = {
     "consult.accounts.signin_flow",  # the web side of signing in, in steps
     "consult.accounts.oidc_views",  # the web side of signing in with an identity provider
     "consult.accounts.devices",  # the known-browser cookie and the User-Agent of the signing-in browser
+    "consult.accounts.twofactor_views",  # a views module: the second factor's pages and sign-in step
     "consult.permissions",
 }
 

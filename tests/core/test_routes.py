@@ -20,6 +20,8 @@ PUBLIC = {
     "oidc.start",  # signing in with an identity provider: before anyone is signed in
     "oidc.callback",
     "oidc.new_account",  # "Create your account" after a first sign-in with a provider (a checked identity waits in the session)
+    "two_factor.sign_in_step",  # a sign-in step: nobody is signed in yet (it finds the pending sign-in)
+    "two_factor.sign_in_start",  # the same, for staff who must set up a second factor to sign in
     "proposals.index",
     "proposals.organisation",
     "proposals.consultation",

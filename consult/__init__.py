@@ -77,8 +77,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     _install_permission_helpers(app)
 
-    from consult.accounts import oidc_views
-    from consult.accounts import twofactor_views
+    from consult.accounts import oidc_views, twofactor_views
     from consult.accounts import views as accounts_views
     from consult.amendments import views as amendments_views
     from consult.api import views as api_views

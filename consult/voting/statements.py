@@ -65,6 +65,44 @@ def next_statement(consultation: Consultation, user: User) -> Contribution | Non
     )
 
 
+@dataclass(frozen=True)
+class Progress:
+    """How far a person is through the statements offered to them (others' visible statements)."""
+
+    voted: int
+    total: int  # statements by others they may vote on
+    own: int  # visible statements of their own (never offered to them)
+
+    @property
+    def done(self) -> bool:
+        return self.total > 0 and self.voted >= self.total
+
+
+def voting_progress(consultation: Consultation, user: User) -> Progress:
+    """``user``'s progress through the statements ``next_statement`` offers them, in one query."""
+    offered = statements_query(consultation, user).order_by(None).subquery()
+    voted = select(Vote.contribution_id).where(Vote.user_id == user.id, Vote.contribution_id.is_not(None))
+    others = offered.c.author_id.is_(None) | (offered.c.author_id != user.id)
+    total, done, own = db.session.execute(
+        select(
+            func.count().filter(others),
+            func.count().filter(others & offered.c.id.in_(voted)),
+            func.count().filter(~others),
+        ).select_from(offered)
+    ).one()
+    return Progress(voted=done or 0, total=total or 0, own=own or 0)
+
+
+def tallies_shown(consultation: Consultation, user: User | None, items: Iterable[Contribution], votes: dict) -> set[int]:
+    """The statements among ``items`` whose tally ``user`` sees: all of them once voting has
+    closed; while it is open, only those they voted on (``votes``: their votes by contribution
+    id) or wrote, so that the count does not anchor their vote (Pol.is hides it too)."""
+    if not consultation.is_open:
+        return {s.id for s in items}
+    me = user.id if user is not None and getattr(user, "is_authenticated", False) else None
+    return {s.id for s in items if s.id in votes or (me is not None and s.author_id == me)}
+
+
 # ---- the opinion map -----------------------------------------------------------------------
 
 

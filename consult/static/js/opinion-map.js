@@ -6,7 +6,7 @@
 (function () {
   "use strict";
   var FIRST_DELAY = 1000, MAX_DELAY = 15000, MAX_TRIES = 60;
-  document.addEventListener("DOMContentLoaded", function () {
+  function start() {
     var panel = document.getElementById("map-updating");
     var url = panel && panel.getAttribute("data-status-url");
     if (!url || !window.fetch) { return; }
@@ -16,10 +16,8 @@
       fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" })
         .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (status) {
-          if (status && !status.updating) {
-            if (status.current) { window.location.reload(); }
-            return;  // failed: the page says so after a reload by hand; polling would not help
-          }
+          // Ready (or given up on: the reloaded page then says the map is as of its date).
+          if (status && !status.updating) { window.location.reload(); return; }
           later();
         })
         .catch(later);
@@ -30,5 +28,10 @@
       window.setTimeout(ask, delay);
     }
     window.setTimeout(ask, FIRST_DELAY);
-  });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
 })();

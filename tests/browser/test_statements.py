@@ -112,6 +112,7 @@ def test_the_map_legend_is_one_line_per_group(width, statements_ready, new_conte
         assert item["lines"] == 1 and item["beside"], item  # mark and words together, on one line
     assert re.fullmatch(r"Group 1: \w+s, \d+ (people|person)", groups[0]["text"]), groups[0]
     expect(page.locator("table")).to_contain_text("people in this group who voted on it")
+    expect(page.locator("#map-updating")).to_have_count(0, timeout=60_000)  # the current map, by the page's own reload
     page.screenshot(path=str(shots(screenshot_dir) / f"statements-map-{width}.png"), full_page=True)
 
 
@@ -157,12 +158,15 @@ def open_map(page, live_server):
 
 @pytest.mark.parametrize("colours", ["light", "forced-colours"])
 @pytest.mark.parametrize("width", list(VIEWPORTS))
-def test_statements_card_and_map_accessibility(width, colours, statements_ready, new_context, live_server, run_axe, axe_report):
+def test_statements_card_and_map_accessibility(
+    width, colours, statements_ready, new_context, live_server, run_axe, axe_report, screenshot_dir
+):
     page = new_context(viewport=VIEWPORTS[width], bypass_csp=True).new_page()
     if colours == "forced-colours":
         page.emulate_media(forced_colors="active")
     sign_in(page, live_server, CITIZEN)  # has statements left to vote on: the card shows one
     for name, open_page in (("statements", open_statements), ("card", open_card), ("map", open_map)):
         open_page(page, live_server)
+        page.screenshot(path=str(shots(screenshot_dir) / f"statements-{name}-{width}-{colours}.png"), full_page=True)
         violations = run_axe(page)
         assert not violations, axe_report(violations, f"{page.url} ({name}, {width}, {colours})")

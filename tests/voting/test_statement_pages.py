@@ -255,8 +255,8 @@ def test_a_map_being_computed_says_it_reloads_itself_and_links_a_reload(client, 
     db.session.commit()
     stale = client.get("/c/buses/opinion-map").get_data(as_text=True)
     assert 'data-status-url="/c/buses/opinion-map/status"' in stale and "/static/js/opinion-map.js" in stale
-    assert "reloads itself when the new map is ready" in stale
-    assert '<a href="/c/buses/opinion-map">reload the page</a>' in stale  # without JavaScript
+    assert '<span class="map-reload-auto" hidden>This page reloads itself when the new map is ready.</span>' in stale  # shown by the script
+    assert '<a href="/c/buses/opinion-map">Reload the page</a> to see it.' in stale  # without JavaScript
     status = client.get("/c/buses/opinion-map/status")
     assert status.get_json() == {"current": False, "updating": True, "failed": False}
     assert status.headers["Cache-Control"] == "no-store"

@@ -10,6 +10,8 @@
     var panel = document.getElementById("map-updating");
     var url = panel && panel.getAttribute("data-status-url");
     if (!url || !window.fetch) { return; }
+    var auto = panel.querySelector(".map-reload-auto");
+    if (auto) { auto.hidden = false; }  // only now is it true
     var tries = 0, delay = FIRST_DELAY;
     function ask() {
       tries += 1;

@@ -7,8 +7,8 @@ forced-colours; screenshots of the map under ``.cache/screenshots/``.
 The statements are test_opinion_map's (written once per session by ``ensure_statements``, with
 the two camps' votes) and three more written here by the site admin, whom
 test_opinion_map's own card test expects to have nothing left after its newest statement (one's
-own statements are never offered). The author votes through the card: they voted on the camps'
-statements, not on the newest nor on these.
+own statements are never offered), with two votes each. The author votes through the card: they
+voted on the camps' statements, not on the newest nor on these.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from tests.browser.test_opinion_map import CITIZEN, ensure_statements
 
 ADMIN = "admin@demo.consult.example"
 VOTER = "author@demo.consult.example"
+SEEDERS = ["moderator@demo.consult.example", "orgadmin@demo.consult.example"]
 OURS = [f"Statements-test statement {i}: one idea to agree with." for i in range(3)]
 VIEWPORTS = {"desktop": DESKTOP, "phone": PHONE}
 PROGRESS = re.compile(r"You have voted on (\d+) of (\d+) statements?\.")
@@ -44,6 +45,17 @@ def statements_ready(new_context, live_server):
             page.get_by_label("Your statement", exact=True).fill(body)
             page.get_by_role("button", name="Publish the statement").click()
             expect(page.get_by_text("Your statement is published.")).to_be_visible()
+        # Two votes each before the author's, so that whichever file runs first,
+        # test_opinion_map's newest statement (fewer votes, or as many and older) stays the
+        # one its citizen is offered first.
+        for email in SEEDERS:
+            seeder = new_context().new_page()
+            sign_in(seeder, live_server, email)
+            seeder.goto(f"{live_server}/c/{SLUG}/statements")
+            for body in OURS:
+                item = seeder.locator("li[id^='statement-']", has_text=body)
+                item.get_by_role("button", name=re.compile(r"^Agree statement \d+$")).click()
+                expect(seeder.get_by_text("You agree.")).to_be_visible()
         _written.extend(OURS)
 
 

@@ -66,30 +66,30 @@ def next_statement(consultation: Consultation, user: User) -> Contribution | Non
 
 @dataclass(frozen=True)
 class Progress:
-    """How far a person is through the statements offered to them (others' visible statements)."""
+    """How far a person is through the statements: those of others (what ``next_statement``
+    offers them) and those of their own they voted on too, so the count agrees with the list."""
 
     voted: int
-    total: int  # statements by others they may vote on
-    own: int  # visible statements of their own (never offered to them)
-
-    @property
-    def done(self) -> bool:
-        return self.total > 0 and self.voted >= self.total
+    total: int
+    others: int  # visible statements by others
+    own: int  # visible statements of their own (offered to them only on the list)
 
 
 def voting_progress(consultation: Consultation, user: User) -> Progress:
-    """``user``'s progress through the statements ``next_statement`` offers them, in one query."""
+    """``user``'s progress through the statements, in one query."""
     offered = statements_query(consultation, user).order_by(None).subquery()
-    voted = select(Vote.contribution_id).where(Vote.user_id == user.id, Vote.contribution_id.is_not(None))
-    others = offered.c.author_id.is_(None) | (offered.c.author_id != user.id)
-    total, done, own = db.session.execute(
+    mine = select(Vote.contribution_id).where(Vote.user_id == user.id, Vote.contribution_id.is_not(None))
+    theirs = offered.c.author_id.is_(None) | (offered.c.author_id != user.id)
+    voted = offered.c.id.in_(mine)
+    others, others_voted, own, own_voted = db.session.execute(
         select(
-            func.count().filter(others),
-            func.count().filter(others & offered.c.id.in_(voted)),
-            func.count().filter(~others),
+            func.count().filter(theirs),
+            func.count().filter(theirs & voted),
+            func.count().filter(~theirs),
+            func.count().filter(~theirs & voted),
         ).select_from(offered)
     ).one()
-    return Progress(voted=done or 0, total=total or 0, own=own or 0)
+    return Progress(voted=others_voted + own_voted, total=others + own_voted, others=others, own=own)
 
 
 def tallies_shown(consultation: Consultation, user: User | None, items: Iterable[Contribution], votes: dict) -> set[int]:

@@ -116,10 +116,10 @@ def test_anonymous_readers_see_no_tally_while_voting_is_open(client, consultatio
 
 def test_progress_counts_the_statements_of_others_you_voted_on(client, consultation, citizen):
     first, second, third = three_statements(consultation)
-    statements.post_statement(consultation, actor=citizen, body="My own statement.")  # never offered to them
+    mine = statements.post_statement(consultation, actor=citizen, body="My own statement.")  # not on their card
     voting.cast_vote(consultation, actor=citizen, value="pass", contribution=second)
     db.session.commit()
-    assert statements.voting_progress(consultation, citizen) == statements.Progress(voted=1, total=3, own=1)
+    assert statements.voting_progress(consultation, citizen) == statements.Progress(voted=1, total=3, others=3, own=1)
     login(client, citizen)
     card = client.get("/c/buses/statements/vote").get_data(as_text=True)
     assert re.search(r"You have voted on <strong>1 of 3</strong> statements", card)
@@ -130,6 +130,9 @@ def test_progress_counts_the_statements_of_others_you_voted_on(client, consultat
     assert "<strong>2 of 3</strong>" in card and "Statement 3 of 3" in card
     listed = client.get("/c/buses/statements").get_data(as_text=True)
     assert "<strong>2 of 3</strong>" in listed  # the list says it too
+    client.post("/c/buses/vote", data={"contribution_id": mine.id, "value": "agree"})  # on the list, one's own too
+    assert "<strong>3 of 4</strong>" in client.get("/c/buses/statements").get_data(as_text=True)
+    assert "Statement 4 of 4" in client.get("/c/buses/statements/vote").get_data(as_text=True)
 
 
 def test_progress_leaves_out_hidden_statements(client, consultation, citizen, moderator):
@@ -139,7 +142,7 @@ def test_progress_leaves_out_hidden_statements(client, consultation, citizen, mo
     voting.cast_vote(consultation, actor=citizen, value="agree", contribution=first)
     moderation.act([third], actor=moderator, action="hide", reason="Off topic.")
     db.session.commit()
-    assert statements.voting_progress(consultation, citizen) == statements.Progress(voted=1, total=2, own=0)
+    assert statements.voting_progress(consultation, citizen) == statements.Progress(voted=1, total=2, others=2, own=0)
 
 
 # ---- empty states -----------------------------------------------------------------------------

@@ -64,6 +64,15 @@ def next_statement(consultation: Consultation, user: User) -> Contribution | Non
     )
 
 
+def voted_statement(consultation: Consultation, user: User, statement_id: int | None) -> Contribution | None:
+    """The visible statement numbered ``statement_id`` if ``user`` has voted on it (the card
+    shows its tally after the vote), else None."""
+    if statement_id is None:
+        return None
+    voted = select(Vote.contribution_id).where(Vote.user_id == user.id, Vote.contribution_id == statement_id)
+    return db.session.scalar(statements_query(consultation, user).where(Contribution.id == statement_id, Contribution.id.in_(voted)))
+
+
 @dataclass(frozen=True)
 class Progress:
     """How far a person is through the statements: those of others (what ``next_statement``

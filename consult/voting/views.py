@@ -132,11 +132,7 @@ def vote_one(slug: str):
     shown then, and only if this person has voted on it."""
     c = _consultation_or_404(slug)
     statement = statements.next_statement(c, current_user)
-    mine = services.my_votes(current_user, c)
-    after = whole_number(request.args.get("after"))
-    previous = services.vote_target(c, after) if after is not None and after in mine else None
-    if previous is not None and previous.kind != ContributionKind.STATEMENT:
-        previous = None
+    previous = statements.voted_statement(c, current_user, whole_number(request.args.get("after")))
     return render_template(
         "voting/vote_one.html",
         consultation=c,
@@ -144,7 +140,7 @@ def vote_one(slug: str):
         progress=statements.voting_progress(c, current_user),
         previous=previous,
         previous_tally=services.tallies([previous.id])[previous.id] if previous is not None else None,
-        my_previous=mine.get(previous.id) if previous is not None else None,
+        my_previous=services.my_votes(current_user, c).get(previous.id) if previous is not None else None,
         can_post=can(current_user, Action.POST_COMMENT, c),
     )
 

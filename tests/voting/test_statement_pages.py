@@ -67,12 +67,21 @@ def test_the_card_hides_the_tally_until_you_vote_then_shows_it(client, consultat
     assert after.count('class="tally-agree"') == 1
 
 
-def test_after_naming_a_statement_you_did_not_vote_on_shows_no_tally(client, consultation, citizen):
+def test_after_naming_a_statement_you_did_not_vote_on_or_a_hidden_one_shows_no_tally(client, consultation, citizen, moderator):
+    from consult.moderation import services as moderation
+
     first, second, _ = three_statements(consultation)
+    voting.cast_vote(consultation, actor=citizen, value="agree", contribution=first)
+    db.session.commit()
     login(client, citizen)
+    assert 'id="previous-heading"' in client.get(f"/c/buses/statements/vote?after={first.id}").get_data(as_text=True)
     for after in (second.id, "x", "99999999999"):
         html = client.get(f"/c/buses/statements/vote?after={after}").get_data(as_text=True)
         assert 'id="previous-heading"' not in html and "2 agree" not in html, after
+    moderation.act([first], actor=moderator, action="hide", reason="Off topic.")
+    db.session.commit()
+    html = client.get(f"/c/buses/statements/vote?after={first.id}").get_data(as_text=True)
+    assert 'id="previous-heading"' not in html and "Buses should do thing 0." not in html
 
 
 def test_the_list_shows_a_tally_once_you_voted_on_that_statement(client, consultation, citizen):

@@ -59,11 +59,13 @@ def statements_ready(new_context, live_server):
         _written.extend(OURS)
 
 
-def shots(screenshot_dir: Path | None) -> Path:
-    """Where screenshots go: CONSULT_SCREENSHOT_DIR, else .cache/screenshots/ (issue 17 wants them)."""
+def save_screenshot(page, screenshot_dir: Path | None, name: str) -> None:
+    """A full-page screenshot in CONSULT_SCREENSHOT_DIR, else .cache/screenshots/ (issue 17 wants
+    them). Written here rather than with ``path=``: Playwright writes that file through its event
+    loop's thread pool, whose threads outlive the test and fail every unit test after this folder."""
     folder = screenshot_dir or REPO / ".cache" / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    (folder / f"{name}.png").write_bytes(page.screenshot(full_page=True))
 
 
 def progress_of(page) -> tuple[int, int]:
@@ -125,7 +127,7 @@ def test_the_map_legend_is_one_line_per_group(width, statements_ready, new_conte
     assert re.fullmatch(r"Group 1: \w+s, \d+ (people|person)", groups[0]["text"]), groups[0]
     expect(page.locator("table")).to_contain_text("people in this group who voted on it")
     expect(page.locator("#map-updating")).to_have_count(0, timeout=60_000)  # the current map, by the page's own reload
-    page.screenshot(path=str(shots(screenshot_dir) / f"statements-map-{width}.png"), full_page=True)
+    save_screenshot(page, screenshot_dir, f"statements-map-{width}")
 
 
 def test_the_map_page_reloads_itself_when_the_new_map_is_ready(statements_ready, new_context, live_server):
@@ -179,6 +181,6 @@ def test_statements_card_and_map_accessibility(
     sign_in(page, live_server, CITIZEN)  # has statements left to vote on: the card shows one
     for name, open_page in (("statements", open_statements), ("card", open_card), ("map", open_map)):
         open_page(page, live_server)
-        page.screenshot(path=str(shots(screenshot_dir) / f"statements-{name}-{width}-{colours}.png"), full_page=True)
+        save_screenshot(page, screenshot_dir, f"statements-{name}-{width}-{colours}")
         violations = run_axe(page)
         assert not violations, axe_report(violations, f"{page.url} ({name}, {width}, {colours})")

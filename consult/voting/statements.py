@@ -15,13 +15,12 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
 
 from consult.accounts.models import User
 from consult.contributions.models import Contribution, ContributionKind
 from consult.contributions.services import BODY_RULES, add_contribution
 from consult.core import jobs
-from consult.core.models import db, utcnow
+from consult.core.models import db, reading_first, utcnow
 from consult.core.signals import vote_changed
 from consult.permissions import visible_contributions
 from consult.proposals.models import Consultation
@@ -65,6 +64,53 @@ def next_statement(consultation: Consultation, user: User) -> Contribution | Non
     )
 
 
+def voted_statement(consultation: Consultation, user: User, statement_id: int | None) -> Contribution | None:
+    """The visible statement numbered ``statement_id`` if ``user`` has voted on it (the card
+    shows its tally after the vote), else None."""
+    if statement_id is None:
+        return None
+    voted = select(Vote.contribution_id).where(Vote.user_id == user.id, Vote.contribution_id == statement_id)
+    return db.session.scalar(statements_query(consultation, user).where(Contribution.id == statement_id, Contribution.id.in_(voted)))
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a person is through the statements: those of others (what ``next_statement``
+    offers them) and those of their own they voted on too, so the count agrees with the list."""
+
+    voted: int
+    total: int
+    others: int  # visible statements by others
+    own: int  # visible statements of their own (offered to them only on the list)
+
+
+def voting_progress(consultation: Consultation, user: User) -> Progress:
+    """``user``'s progress through the statements, in one query."""
+    offered = statements_query(consultation, user).order_by(None).subquery()
+    mine = select(Vote.contribution_id).where(Vote.user_id == user.id, Vote.contribution_id.is_not(None))
+    theirs = offered.c.author_id.is_(None) | (offered.c.author_id != user.id)
+    voted = offered.c.id.in_(mine)
+    others, others_voted, own, own_voted = db.session.execute(
+        select(
+            func.count().filter(theirs),
+            func.count().filter(theirs & voted),
+            func.count().filter(~theirs),
+            func.count().filter(~theirs & voted),
+        ).select_from(offered)
+    ).one()
+    return Progress(voted=others_voted + own_voted, total=others + own_voted, others=others, own=own)
+
+
+def tallies_shown(consultation: Consultation, user: User | None, items: Iterable[Contribution], votes: dict) -> set[int]:
+    """The statements among ``items`` whose tally ``user`` sees: all of them once voting has
+    closed; while it is open, only those they voted on (``votes``: their votes by contribution
+    id) or wrote, so that the count does not anchor their vote (Pol.is hides it too)."""
+    if not consultation.is_open:
+        return {s.id for s in items}
+    me = user.id if user is not None and getattr(user, "is_authenticated", False) else None
+    return {s.id for s in items if s.id in votes or (me is not None and s.author_id == me)}
+
+
 # ---- the opinion map -----------------------------------------------------------------------
 
 
@@ -89,11 +135,21 @@ def votes_fingerprint(consultation: Consultation) -> tuple[int, object]:
     return count or 0, last
 
 
-def compute_map(consultation: Consultation) -> dict:
-    """Compute the opinion map now (the CLI, the job) and store it."""
-    from consult.voting.opinion import KSmoothing, compute
+@dataclass(frozen=True)
+class MapInputs:
+    """What one computation of the map reads, in one snapshot: the votes, the statements left
+    out, the k-smoothing state of the stored map, and the fingerprint of the votes seen."""
 
-    count, last = votes_fingerprint(consultation)
+    fingerprint: tuple[int, object]
+    votes: list[tuple[int, int, int]]
+    excluded: set[int]
+    smoothing: object  # opinion.KSmoothing | None
+
+
+def map_inputs(consultation: Consultation) -> MapInputs:
+    from consult.voting.opinion import KSmoothing
+
+    fingerprint = votes_fingerprint(consultation)
     rows = db.session.execute(_statement_votes(consultation).order_by(Vote.updated_at, Vote.id)).all()
     mapped = set(  # shown to the public, and about the policy rather than the conversation itself
         db.session.scalars(
@@ -105,23 +161,44 @@ def compute_map(consultation: Consultation) -> dict:
             )
         )
     )
-    cache = db.session.get(OpinionMapCache, consultation.id) or OpinionMapCache(consultation_id=consultation.id)
+    cache = db.session.get(OpinionMapCache, consultation.id)
     previous = None
-    if cache.best_k is not None and cache.best_k_runs is not None and cache.shown_k is not None:
+    if cache is not None and cache.best_k is not None and cache.best_k_runs is not None and cache.shown_k is not None:
         previous = KSmoothing(cache.best_k, cache.best_k_runs, cache.shown_k)
-    result = compute(
-        [(user_id, statement_id, VALUE_OF[value]) for user_id, statement_id, value, _ in rows if value in VALUE_OF],
-        excluded_statements={statement_id for _, statement_id, _, _ in rows} - mapped,
+    return MapInputs(
+        fingerprint=fingerprint,
+        votes=[(user_id, statement_id, VALUE_OF[value]) for user_id, statement_id, value, _ in rows if value in VALUE_OF],
+        excluded={statement_id for _, statement_id, _, _ in rows} - mapped,
         smoothing=previous,
     )
+
+
+def computed_map(inputs: MapInputs):
+    """The maths, on inputs already read: no database, so no lock held while it runs."""
+    from consult.voting.opinion import compute
+
+    return compute(inputs.votes, excluded_statements=inputs.excluded, smoothing=inputs.smoothing)
+
+
+def store_map(consultation: Consultation, inputs: MapInputs, result) -> dict:
+    """Keep ``result``, computed from ``inputs``, as the consultation's map (with the fingerprint
+    of the votes it saw, so a page can tell whether it is current)."""
     data = _as_json(result, consultation)
+    cache = db.session.get(OpinionMapCache, consultation.id) or OpinionMapCache(consultation_id=consultation.id)
     if result.smoothing is not None:
         cache.best_k, cache.best_k_runs, cache.shown_k = result.smoothing.last_k, result.smoothing.last_k_count, result.smoothing.smoothed_k
+    (count, last) = inputs.fingerprint
     cache.vote_count, cache.last_vote_at, cache.computed_at, cache.result = count, last, utcnow(), json.dumps(data)
     cache.failed_at = cache.failure = cache.failed_vote_count = cache.failed_last_vote_at = None
     db.session.add(cache)
     db.session.flush()
     return data
+
+
+def compute_map(consultation: Consultation) -> dict:
+    """Compute the opinion map now (the CLI, tests) and store it, in the caller's transaction."""
+    inputs = map_inputs(consultation)
+    return store_map(consultation, inputs, computed_map(inputs))
 
 
 def _as_json(result, consultation: Consultation) -> dict:
@@ -262,19 +339,30 @@ def _statement_vote_changed(consultation: Consultation, *, contribution: Contrib
 
 @jobs.job(retries=2)
 def recompute_opinion_map(consultation_id: int) -> None:
-    """The job: compute and store the map of one consultation (skipped when it is current)."""
-    consultation = db.session.get(Consultation, consultation_id)
-    if consultation is None:
-        return
-    cache = db.session.get(OpinionMapCache, consultation_id)
-    fingerprint = votes_fingerprint(consultation)
-    if cache is not None and (cache.vote_count, cache.last_vote_at) == fingerprint:
-        return  # a run queued before this one's votes was enough
+    """The job: compute and store the map of one consultation (skipped when it is current).
+
+    The votes are read in a reading transaction that ends before the maths starts, and the map
+    is written in a short transaction after it: on SQLite a job's transaction holds the write
+    lock from its first statement, and the computation can take seconds on a busy machine,
+    which every vote would wait for. A map stored from votes that changed meanwhile is not
+    current, so the page still says "being updated" and the vote that changed them has queued
+    the next run."""
+    with reading_first():
+        consultation = db.session.get(Consultation, consultation_id)
+        cache = db.session.get(OpinionMapCache, consultation_id)
+        inputs = map_inputs(consultation) if consultation is not None else None
+        done = inputs is None or (cache is not None and (cache.vote_count, cache.last_vote_at) == inputs.fingerprint)
+        db.session.rollback()  # nothing written: end the snapshot, release the connection
+    if done:
+        return  # gone, or a run queued before this one's votes was enough
     try:
-        with db.session.begin_nested():
-            compute_map(consultation)
-    except SQLAlchemyError:
-        raise  # the database, not the maths: the job is retried
+        result = computed_map(inputs)
     except Exception as error:  # noqa: BLE001 - recorded and shown to moderators; retrying the same votes fails the same way
-        record_map_failure(consultation, error, fingerprint)
+        consultation = db.session.get(Consultation, consultation_id)
+        if consultation is not None:
+            record_map_failure(consultation, error, inputs.fingerprint)
         log.warning("opinion map of consultation %s not computed: %s", consultation_id, type(error).__name__)
+        return
+    consultation = db.session.get(Consultation, consultation_id)
+    if consultation is not None:
+        store_map(consultation, inputs, result)

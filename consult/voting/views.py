@@ -3,14 +3,15 @@ disagree / pass, and "withdraw my vote") that works without JavaScript."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from consult.contributions.models import Contribution
+from consult.contributions.models import Contribution, ContributionKind
 from consult.core.errors import RuleViolation
 from consult.core.forms import first_error, refuse_invalid, refused_on
 from consult.core.links import safe_next
 from consult.core.models import db
+from consult.core.params import whole_number
 from consult.core.routing import public
 from consult.extensions import POSTING_TOO_FAST, VOTING_TOO_FAST, limiter, limits_off, posting_limit, voting_limit
 from consult.permissions import Action, can
@@ -63,6 +64,8 @@ def _target_or_404(c: Consultation, form: VoteForm) -> Contribution | None:
 
 def _voted_on(c: Consultation, contribution: Contribution | None, section_key: str | None) -> str:
     """Where the vote was cast from, when the form does not say (``next``, a path on this site only)."""
+    if contribution is not None and contribution.kind == ContributionKind.STATEMENT:
+        return url_for("voting.statements_list", slug=c.slug) + f"#statement-{contribution.id}"
     if contribution is not None:
         return url_for("amendments.show", contribution_id=contribution.id) + f"#vote-{contribution.id}"
     return url_for("proposals.consultation", slug=c.slug) + f"#s-{section_key}"
@@ -76,15 +79,19 @@ def _viewer():
 
 
 def _render_statements(c, form: StatementForm, status: int = 200):
-    items = statements.visible_statements(c, _viewer())
+    viewer = _viewer()
+    items = statements.visible_statements(c, viewer)
+    mine = services.my_votes(viewer, c)
     error = first_error(form)
     return render_template(
         "voting/statements.html",
         consultation=c,
         items=items,
         tallies=services.tallies(s.id for s in items),
-        mine=services.my_votes(_viewer(), c),
-        can_post=can(_viewer(), Action.POST_COMMENT, c),
+        mine=mine,
+        shown=statements.tallies_shown(c, viewer, items, mine),
+        progress=statements.voting_progress(c, viewer) if can(viewer, Action.VOTE, c) else None,
+        can_post=can(viewer, Action.POST_COMMENT, c),
         body=form.body.data or "",
         error=error[1] if error else None,
         max_length=statements.MAX_STATEMENT_LENGTH,
@@ -120,10 +127,22 @@ def post_statement(slug: str):
 
 @bp.route("/c/<slug>/statements/vote")
 def vote_one(slug: str):
+    """One statement at a time, its tally hidden until voted on (as Pol.is does, so the count
+    does not anchor the vote); ``?after=ID`` names the statement just voted on, whose tally is
+    shown then, and only if this person has voted on it."""
     c = _consultation_or_404(slug)
     statement = statements.next_statement(c, current_user)
-    tally = services.tallies([statement.id])[statement.id] if statement is not None else None
-    return render_template("voting/vote_one.html", consultation=c, statement=statement, tally=tally)
+    previous = statements.voted_statement(c, current_user, whole_number(request.args.get("after")))
+    return render_template(
+        "voting/vote_one.html",
+        consultation=c,
+        statement=statement,
+        progress=statements.voting_progress(c, current_user),
+        previous=previous,
+        previous_tally=services.tallies([previous.id])[previous.id] if previous is not None else None,
+        my_previous=services.my_votes(current_user, c).get(previous.id) if previous is not None else None,
+        can_post=can(current_user, Action.POST_COMMENT, c),
+    )
 
 
 PATTERNS = ("circle", "square", "triangle", "diamond", "cross")
@@ -167,3 +186,14 @@ def opinion_map(slug: str):
         fills=FILLS,
         moderator=can(_viewer(), Action.MODERATE, c),
     )
+
+
+@bp.route("/c/<slug>/opinion-map/status")
+@public
+def opinion_map_status(slug: str):
+    """Whether the stored map is current: the map page's script asks this while the map is being
+    updated and reloads the page once it is (``updating`` false)."""
+    cached = statements.cached_map(_consultation_or_404(slug))
+    response = jsonify(current=cached.current, updating=cached.updating, failed=cached.failed_at is not None)
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -96,7 +96,7 @@ def test_vote_one_at_a_time_and_see_the_map(new_context, live_server):
     sam.goto(f"{live_server}/c/{SLUG}/statements/vote")
     expect(sam.locator("main")).to_contain_text(EXTRA)
     sam.get_by_role("button", name=f"Pass statement {extra}", exact=True).click()
-    expect(sam).to_have_url(re.compile(rf"/c/{SLUG}/statements/vote#vote-{extra}$"))
+    expect(sam).to_have_url(re.compile(rf"/c/{SLUG}/statements/vote\?after={extra}$"))
     expect(sam.get_by_text("You have voted on every statement.")).to_be_visible()
 
     # The map, as Chris (placed, in the first camp).

@@ -47,6 +47,7 @@ PUBLIC = {
     "search.api",
     "voting.statements_list",
     "voting.opinion_map",
+    "voting.opinion_map_status",  # the map page's script asks it, like the map: public
     "notifications.updates",  # an organisation's updates on a public consultation are public, like it
     "notifications.unsubscribe",
     "notifications.unfollow_by_link",  # a message's "stop following" link: a signed token, no sign-in  # RFC 8058: a mail client posts it with no session; the signed token is the proof

@@ -36,12 +36,13 @@ def two_camps(consultation, n=16):
     return items, voters
 
 
-def test_the_list_shows_tallies_and_vote_buttons(client, consultation, citizen):
+def test_the_list_shows_vote_buttons_and_keeps_tallies_for_those_who_voted(client, consultation, citizen):
     items, _ = two_camps(consultation, n=2)
     page = client.get("/c/buses/statements")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "Statement number 0." in html and "2 agree" in html
+    assert "Statement number 0." in html and "2 agree" not in html  # open: not before voting
+    assert "How others voted is shown once you have voted." in html
     assert "Agree<span" not in html  # anonymous: no buttons, no form
     assert 'name="body"' not in html
     login(client, citizen)
@@ -72,7 +73,7 @@ def test_one_statement_at_a_time_least_voted_first(client, consultation, citizen
     login(client, citizen)
     html = client.get("/c/buses/statements/vote").get_data(as_text=True)
     assert "Second statement." in html and "First statement." not in html
-    assert "/c/buses/statements/vote#vote-" in html  # back here after voting
+    assert f"/c/buses/statements/vote?after={b.id}" in html  # back here after voting, shown how others voted
     client.post("/c/buses/vote", data={"contribution_id": b.id, "value": "pass", "next": "/c/buses/statements/vote"})
     html = client.get("/c/buses/statements/vote").get_data(as_text=True)
     assert "First statement." in html
@@ -92,7 +93,8 @@ def test_the_map_page_with_groups_table_consensus_and_you(client, consultation, 
     assert html.count("<circle") >= 8 and "<rect x=" in html  # two shapes, not only two colours
     assert "<caption>The groups" in html
     assert re.search(r"Group 1.*?<td>8</td>", html, re.S) and re.search(r"Group 2.*?<td>8</td>", html, re.S)
-    assert "Statement number 1." in html and "% agree" in html
+    assert "Statement number 1." in html and "all 8 people in this group who voted on it " in html
+    assert "91 %" not in html and "votes)" not in html  # neither the smoothed rate nor "9 of 9 votes"
     consensus = html.split('id="consensus-heading"')[1]
     assert "Statement number 0." in consensus
     assert ">You</text>" not in html and "Tag these representative statements" not in html

@@ -1,0 +1,62 @@
+"""data: a person's data downloads, and the log of erased accounts
+
+Revision ID: 0015_data
+Revises: 0014_delivery
+Create Date: 2026-12-06 12:30:00.000000
+
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+import consult.core.models
+
+
+# revision identifiers, used by Alembic.
+revision = '0015_data'
+down_revision = '0014_delivery'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        'data_exports',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('requested_at', consult.core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('ready_at', consult.core.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('expires_at', consult.core.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('file_name', sa.String(length=100), nullable=False),
+        sa.Column('size', sa.Integer(), nullable=True),
+        sa.CheckConstraint('(ready_at IS NULL) = (expires_at IS NULL)', name=op.f('ck_data_exports_ready_until')),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_data_exports_user_id_users'), ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_data_exports')),
+        sa.UniqueConstraint('file_name', name=op.f('uq_data_exports_file_name')),
+    )
+    with op.batch_alter_table('data_exports', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_data_exports_user_id'), ['user_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_data_exports_expires_at'), ['expires_at'], unique=False)
+
+    op.create_table(
+        'erasures',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=True),
+        sa.Column('mode', sa.String(length=10), nullable=False),
+        sa.Column('erased_at', consult.core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('erased_by_id', sa.Integer(), nullable=True),
+        sa.Column('reason', sa.Text(), nullable=False),
+        sa.CheckConstraint("mode IN ('keep', 'withdraw')", name=op.f('ck_erasures_mode_known')),
+        sa.ForeignKeyConstraint(['erased_by_id'], ['users.id'], name=op.f('fk_erasures_erased_by_id_users'), ondelete='SET NULL'),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_erasures_user_id_users'), ondelete='SET NULL'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_erasures')),
+        sa.UniqueConstraint('user_id', name=op.f('uq_erasures_user_id')),
+    )
+
+
+def downgrade():
+    op.drop_table('erasures')
+    with op.batch_alter_table('data_exports', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_data_exports_expires_at'))
+        batch_op.drop_index(batch_op.f('ix_data_exports_user_id'))
+    op.drop_table('data_exports')

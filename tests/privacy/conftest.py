@@ -13,6 +13,7 @@ from consult.contributions.models import Contribution
 from consult.core.mail import queue_mail
 from consult.core.models import db
 from consult.moderation import services as moderation
+from consult.notifications import delivery
 from consult.notifications import services as notifications
 from consult.notifications.models import Delivery, EventKind
 from consult.proposals.models import Consultation
@@ -77,7 +78,7 @@ def world(organisation, author) -> World:
     amendments.co_support(others_amendment.amendment, actor=citizen)
     moderation.report(others_comment, actor=citizen, reason="off_topic", detail="Not about the policy.")
     notifications.follow(consultation, actor=citizen)
-    notifications.set_delivery(citizen, EventKind.NEW_COMMENT, Delivery.DAILY)
+    delivery.save_settings(citizen, deliveries={EventKind.NEW_COMMENT: Delivery.DAILY}, follow_when_taking_part=False, actor=citizen)
     queue_mail(citizen.email, "Welcome to Consult", "Hello Casey")
     db.session.add(SignInAttempt(email=citizen.email, address="192.0.2.7"))
     db.session.commit()

@@ -89,7 +89,7 @@ class _Context:
 
     def __init__(self, event: Event, reader: User | None, visible: bool):
         self.event, self.reader, self.visible = event, reader, visible
-        self.consultation: Consultation = event.consultation
+        self.consultation: Consultation = event.consultation  # type: ignore[assignment]  (None only for ACCOUNT_KINDS)
         self.contribution = event.contribution
         self.data = event.data or {}
 
@@ -261,6 +261,11 @@ def _update(x: _Context) -> Message:
     )
 
 
+def _data_export_ready(x: _Context) -> Message:
+    expires = str(x.data.get("expires_at") or "")
+    return Message("Your data is ready to download" + (f" until {expires}." if expires else "."), "privacy.data")
+
+
 _WORDING = {
     EventKind.REPLY: _reply,
     EventKind.AMENDMENT_ANSWERED: _amendment_answered,
@@ -278,4 +283,5 @@ _WORDING = {
     EventKind.CONCLUDED: _concluded,
     EventKind.VERSION_PUBLISHED: _version_published,
     EventKind.UPDATE: _update,
+    EventKind.DATA_EXPORT_READY: _data_export_ready,
 }

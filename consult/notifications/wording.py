@@ -26,6 +26,7 @@ KIND_LABELS: dict[EventKind, str] = {
     EventKind.ANCHOR_MOVED: "The passage I annotated changed, moved or removed",
     EventKind.HIDDEN: "A moderator hid something I wrote",
     EventKind.RESTORED: "A moderator restored something I wrote",
+    EventKind.DATA_EXPORT_READY: "My data is ready to download",
     EventKind.NEW_COMMENT: "New comments on sections and threads I follow",
     EventKind.NEW_AMENDMENT: "New amendments on what I follow",
     EventKind.OPENED: "A consultation I follow opens",
@@ -88,6 +89,8 @@ Linker = Callable[..., str]
 def _link(event: Event, link: Linker) -> str:
     c = event.consultation
     kind = EventKind(event.kind)
+    if kind is EventKind.DATA_EXPORT_READY or c is None:
+        return link("privacy.data")
     if kind is EventKind.CONCLUDED:
         return link("outcome.show", slug=c.slug)
     if kind is EventKind.VERSION_PUBLISHED and event.version is not None:
@@ -147,7 +150,11 @@ def describe(notification: Notification, *, link: Linker = links.site_url) -> De
         case EventKind.UPDATE:
             title = str(data.get("subject") or "A message from the organisers")
             detail = str(data.get("body") or "")
-    return Described(title=title, consultation=event.consultation.title, url=_link(event, link), detail=detail)
+        case EventKind.DATA_EXPORT_READY:
+            title = "Your data is ready to download"
+            detail = f"It can be downloaded until {data['expires_at']}." if data.get("expires_at") else ""
+    where = event.consultation.title if event.consultation is not None else "Your account"
+    return Described(title=title, consultation=where, url=_link(event, link), detail=detail)
 
 
 def describe_follow(follow: Follow, *, link: Linker = links.path) -> Described:

@@ -32,7 +32,9 @@ from consult.core import jobs
 from consult.core.mail import OutgoingMail
 from consult.core.models import db, utcnow
 from consult.moderation.models import Block, ModerationLogEntry, Report
-from consult.notifications.models import Event, Follow, Notification, NotificationPreferences, NotificationSetting
+from consult.core.templating import format_datetime
+from consult.notifications import services as notifications
+from consult.notifications.models import Event, EventKind, Follow, Notification, NotificationPreferences, NotificationSetting
 from consult.permissions import Action, authorize
 from consult.privacy.models import DataExport, Erasure
 from consult.proposals.models import Consultation, Version
@@ -112,17 +114,13 @@ def build_data_export(export_id: int) -> None:
     export.expires_at = export.ready_at + timedelta(days=int(app.config["DATA_EXPORT_DAYS"]))
     export.size = path.stat().st_size
     db.session.flush()
-    announce_export(export)
+    notifications.record_event(
+        EventKind.DATA_EXPORT_READY,
+        None,
+        recipient=export.user,
+        data={"export": export.id, "expires_at": format_datetime(export.expires_at)},
+    )
     log.info("data export %s built (%d bytes)", export.id, export.size)
-
-
-#: Told when a download is ready (the notifications' receiver); tests and other channels may add theirs.
-EXPORT_ANNOUNCERS: list[Callable[[DataExport], None]] = []
-
-
-def announce_export(export: DataExport) -> None:
-    for announce in EXPORT_ANNOUNCERS:
-        announce(export)
 
 
 @jobs.job(retries=2, periodic=jobs.crontab(minute="17"))

@@ -1,4 +1,5 @@
-"""data: a person's data downloads, and the log of erased accounts
+"""data: a person's data downloads, the log of erased accounts, and the "data_export_ready"
+notification (an event about an account, without a consultation)
 
 Revision ID: 0015_data
 Revises: 0014_delivery
@@ -19,7 +20,25 @@ branch_labels = None
 depends_on = None
 
 
+OLD_KINDS = (
+    "'reply', 'amendment_answered', 'amendment_incorporated', 'cited_in_summary', 'cited_in_change', 'anchor_moved', "
+    "'hidden', 'restored', 'new_comment', 'new_amendment', 'opened', 'closing_soon', 'closed', 'concluded', "
+    "'version_published', 'update'"
+)
+NEW_KINDS = OLD_KINDS + ", 'data_export_ready'"
+
+
+def _kinds(kinds: str) -> None:
+    for table in ('events', 'notification_settings'):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_constraint(batch_op.f(f'ck_{table}_kind_known'), type_='check')
+            batch_op.create_check_constraint(batch_op.f(f'ck_{table}_kind_known'), f"kind IN ({kinds})")
+
+
 def upgrade():
+    _kinds(NEW_KINDS)
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.alter_column('consultation_id', existing_type=sa.Integer(), nullable=True)
     op.create_table(
         'data_exports',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -55,6 +74,11 @@ def upgrade():
 
 
 def downgrade():
+    op.execute("DELETE FROM events WHERE consultation_id IS NULL OR kind = 'data_export_ready'")
+    op.execute("DELETE FROM notification_settings WHERE kind = 'data_export_ready'")
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.alter_column('consultation_id', existing_type=sa.Integer(), nullable=False)
+    _kinds(OLD_KINDS)
     op.drop_table('erasures')
     with op.batch_alter_table('data_exports', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_data_exports_expires_at'))

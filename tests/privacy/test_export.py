@@ -113,3 +113,33 @@ def test_expired_downloads_are_removed_with_their_file(app, world):
     assert not path.exists() and not stray.exists()
     assert db.session.scalar(select(func.count()).select_from(DataExport).where(DataExport.id == item.id)) == 0
     assert db.session.get(DataExport, fresh.id) is not None
+
+
+def test_the_person_alone_is_told_when_it_is_ready(client, world, outbox):
+    from consult.notifications.models import Event, EventKind, Notification
+
+    export.request_export(world.citizen, actor=world.citizen)
+    db.session.commit()
+    told = db.session.scalars(
+        select(Notification.user_id).join(Event, Event.id == Notification.event_id).where(Event.kind == EventKind.DATA_EXPORT_READY)
+    ).all()
+    assert told == [world.citizen.id]
+    login(client, world.citizen)
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "Your data is ready to download" in page and 'href="/account/data"' in page
+    mailed = [m for m in outbox.messages() if "casey@example.org" in m and "ready to download" in m]
+    assert len(mailed) == 1  # at once, as personal news is by default
+    login(client, world.other)
+    assert "ready to download" not in client.get("/notifications").get_data(as_text=True)
+
+
+def test_it_is_mailed_as_the_person_chose(world, outbox):
+    from consult.notifications.models import Delivery, Event, EventKind, Notification
+    from consult.notifications.services import set_delivery
+
+    set_delivery(world.citizen, EventKind.DATA_EXPORT_READY, Delivery.OFF)
+    export.request_export(world.citizen, actor=world.citizen)
+    db.session.commit()
+    ready = select(Notification.delivery).join(Event, Event.id == Notification.event_id).where(Event.kind == EventKind.DATA_EXPORT_READY)
+    assert db.session.scalars(ready).all() == ["off"]
+    assert not [m for m in outbox.messages() if "ready to download" in m]

@@ -31,8 +31,8 @@ from consult.contributions.models import Contribution, ContributionKind
 from consult.core import jobs
 from consult.core.mail import OutgoingMail
 from consult.core.models import db, utcnow
-from consult.moderation.models import Block, ModerationLogEntry, Report
 from consult.core.templating import format_datetime
+from consult.moderation.models import Block, ModerationLogEntry, Report
 from consult.notifications import services as notifications
 from consult.notifications.models import Event, EventKind, Follow, Notification, NotificationPreferences, NotificationSetting
 from consult.permissions import Action, authorize

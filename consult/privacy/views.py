@@ -11,6 +11,7 @@ from consult.accounts.signin_flow import SESSION_TOKEN_KEY
 from consult.core.errors import RuleViolation
 from consult.core.forms import refused_on
 from consult.core.models import db
+from consult.core.params import whole_number
 from consult.permissions import Action, authorize
 from consult.privacy import erasure, export
 from consult.privacy.forms import DeleteAccountForm, EraseAccountForm, RequestExportForm
@@ -97,4 +98,11 @@ def erase_person(user_id: int):
 
 @bp.route("/admin/erasures")
 def erasures():
-    return render_template("privacy/erasures.html", erasures=erasure.erasures_log(actor=current_user))
+    """The log, and a way to the erasure page of an account by its number (``/people/N``)."""
+    log = erasure.erasures_log(actor=current_user)
+    if "person" in request.args:
+        number = whole_number(request.args.get("person"), low=1)
+        if number is None:
+            abort(400, "The account number is a whole number, as in the address of the person's page (/people/N).")
+        return redirect(url_for("privacy.erase_person", user_id=number))
+    return render_template("privacy/erasures.html", erasures=log)

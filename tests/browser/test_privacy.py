@@ -26,6 +26,7 @@ from tests.browser.test_pages import OVERFLOWING
 SLUG = "federal-source-code-policy"
 KEY, HEADING = "implementation", "6. Implementation"
 CITIZEN2 = "citizen2@demo.consult.example"  # Dana Citizen
+ADMIN = "admin@demo.consult.example"  # Sam Site-Admin
 PASSWORD = "a long and private passphrase"
 POLLS = 100  # page loads while waiting for the worker (each one a request, not a sleep)
 
@@ -193,4 +194,22 @@ def test_the_data_and_delete_pages_pass_axe(viewport, new_context, live_server, 
     # and with an error on the form
     page.get_by_role("button", name="Delete my account").click()
     expect(page.get_by_role("alert")).to_contain_text("Choose what becomes of what you wrote.")
+    assert not (violations := run_axe(page)), axe_report(violations, page.url)
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_admin_erasure_pages_pass_axe(viewport, new_context, live_server, run_axe, axe_report):
+    page = new_context(viewport=viewport, bypass_csp=True).new_page()
+    sign_in(page, live_server, ADMIN)
+    page.goto(f"{live_server}/account")
+    page.get_by_role("link", name="Erased accounts").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Erased accounts")
+    assert not (violations := run_axe(page)), axe_report(violations, page.url)
+    page.get_by_label(re.compile("^Erase an account")).fill("2")  # a demo account; only its page is shown
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("^Erase the account of "))
+    assert not (violations := run_axe(page)), axe_report(violations, page.url)
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], page.evaluate(OVERFLOWING)
+    page.get_by_role("button", name="Erase this account").click()  # no reason: refused, nothing erased
+    expect(page.get_by_role("alert")).to_contain_text("Say which request this erasure answers.")
     assert not (violations := run_axe(page)), axe_report(violations, page.url)

@@ -272,3 +272,11 @@ def test_an_account_without_a_password_needs_a_recent_sign_in(app, client, world
     db.session.commit()
     assert client.post("/account/delete", data={"mode": "withdraw"}).status_code == 302
     assert db.session.get(User, world.citizen.id) is None
+
+
+def test_the_erasures_page_leads_to_an_account_by_its_number(client, world, site_admin):
+    login(client, site_admin)
+    response = client.get(f"/admin/erasures?person={world.citizen.id}")
+    assert response.status_code == 302 and response.location.endswith(f"/admin/people/{world.citizen.id}/erase")
+    assert client.get("/admin/erasures?person=²").status_code == 400
+    assert client.get("/admin/people/99999/erase").status_code == 404

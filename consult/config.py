@@ -81,6 +81,12 @@ DEFAULTS: dict[str, Any] = {
     "RECORD_RATE_LIMIT": "10 per minute",  # record.zip downloads per person or address
     "SUGGESTIONS_DIR": None,  # None: instance/suggestions/ (theme suggestions computed by the worker)
     "RECORD_BUNDLE_DIR": None,  # None: instance/bundles/ (record.zip files built by the worker, one per consultation)
+    # A person's data download (consult/privacy/): built by the worker into DATA_EXPORT_DIR (None:
+    # instance/exports/), offered to them for DATA_EXPORT_DAYS, then removed. Deleting an account
+    # without a password (signed in through an identity provider) needs a sign-in this recent.
+    "DATA_EXPORT_DIR": None,
+    "DATA_EXPORT_DAYS": 7,
+    "ERASURE_FRESH_SIGNIN_MINUTES": 10,
     "SEARCH_DIR": None,  # None: instance/search-index/ (the Whoosh index; one per machine)
     "SEARCH_BACKEND": "whoosh",  # "postgres": PostgreSQL full-text search, for several app servers
     "REPORT_THRESHOLD": 3,  # distinct reporters after whom a contribution is hidden pending review

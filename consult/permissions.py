@@ -64,6 +64,9 @@ class Action(enum.StrEnum):
     MANAGE_MAIL = "manage_mail"  # on nothing: the mail that could not be sent, and sending it again
     FOLLOW = "follow"  # on a Consultation: follow it, a section of it or a contribution in it
     SEND_UPDATE = "send_update"  # on a Consultation: a message to everyone following it
+    EXPORT_DATA = "export_data"  # on a User: download everything Consult holds about them
+    ERASE_ACCOUNT = "erase_account"  # on a User: delete the account (keeping or withdrawing what they wrote)
+    VIEW_ERASURES = "view_erasures"  # on nothing: the log of erased accounts
 
 
 #: How long after posting an author may still correct a comment.
@@ -305,6 +308,21 @@ def _send_update(user: User | None, c: Consultation) -> bool:
     return c.state in PUBLIC_STATES and _edits_for(user, c.organisation_id)
 
 
+def _export_data(user: User | None, person: User | None) -> bool:
+    """A person downloads their own data, and nobody else's (not even a site admin)."""
+    return _signed_in(user) and person is not None and user.id == person.id
+
+
+def _erase_account(user: User | None, person: User | None) -> bool:
+    """A person deletes their own account; a site admin erases someone else's on their request."""
+    return _signed_in(user) and person is not None and (user.id == person.id or _is_site_admin(user))
+
+
+def _view_erasures(user: User | None, _obj: None) -> bool:
+    """Site admins read the log of erased accounts (who erased which on request, and why)."""
+    return _is_site_admin(user)
+
+
 PREDICATES: dict[Action, Callable[[User | None, Any], bool]] = {
     Action.VIEW_CONSULTATION: _view_consultation,
     Action.CREATE_CONSULTATION: _create_consultation,
@@ -333,6 +351,9 @@ PREDICATES: dict[Action, Callable[[User | None, Any], bool]] = {
     Action.MANAGE_MAIL: _manage_mail,
     Action.FOLLOW: _follow,
     Action.SEND_UPDATE: _send_update,
+    Action.EXPORT_DATA: _export_data,
+    Action.ERASE_ACCOUNT: _erase_account,
+    Action.VIEW_ERASURES: _view_erasures,
     **{action: _transition(t) for t, action in TRANSITION_ACTIONS.items()},
 }
 

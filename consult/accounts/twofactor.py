@@ -198,7 +198,8 @@ def disable(user: User, *, code: str, password: str) -> Refusal | None:
     _refuse_if_throttled(user)
     if db.session().in_transaction():
         db.session.commit()
-    password_ok = not stored or check_password_hash(stored, password)  # holding no lock
+    # no password (an account made through an identity provider has an unusable "!" hash): the code alone
+    password_ok = not stored or stored.startswith("!") or check_password_hash(stored, password)  # holding no lock
     user = db.session.get(User, user_id)
     if not password_ok or user.password_hash != stored:  # (changed meanwhile: the old one no longer counts)
         _record_failure(user)

@@ -109,7 +109,7 @@ def _render_enabled(*, regenerate_form: AppCodeForm | None = None, disable_form:
         "accounts/two_factor_on.html",
         two_factor=twofactor.two_factor_of(current_user),
         unused=twofactor.unused_recovery_codes(current_user),
-        has_password=bool(current_user.password_hash),
+        has_password=bool(current_user.password_hash) and not current_user.password_hash.startswith("!"),
         regenerate_form=regenerate_form,
         disable_form=disable_form,
     ), 400 if regenerate_form.errors or disable_form.errors else 200

@@ -27,6 +27,8 @@ from consult.notifications.models import Event, EventKind
 from consult.permissions import visible_contributions
 from consult.proposals.models import Consultation
 
+#: Where an event about a person's account (``ACCOUNT_KINDS``) happened, for mail's groups.
+ACCOUNT = "Your account"
 #: How much of a contribution's text a notification quotes.
 EXCERPT_LENGTH = 200
 ANCHOR_STATES = {
@@ -84,7 +86,7 @@ def describe(event: Event, reader: User | None = None, *, visible: bool | None =
     if contribution is not None and visible is None:
         visible = bool(_visible_ids(reader, [contribution.id]))
     message = _WORDING[EventKind(event.kind)](_Context(event, reader, bool(visible)))
-    return replace(message, consultation=event.consultation.title)
+    return replace(message, consultation=event.consultation.title if event.consultation is not None else ACCOUNT)
 
 
 def describe_all(events: Sequence[Event], reader: User | None) -> list[Message]:
@@ -105,7 +107,7 @@ class _Context:
 
     def __init__(self, event: Event, reader: User | None, visible: bool):
         self.event, self.reader, self.visible = event, reader, visible
-        self.consultation: Consultation = event.consultation
+        self.consultation: Consultation = event.consultation  # type: ignore[assignment]  (None only for ACCOUNT_KINDS)
         self.contribution = event.contribution
         self.data = event.data or {}
 
@@ -277,6 +279,11 @@ def _update(x: _Context) -> Message:
     )
 
 
+def _data_export_ready(x: _Context) -> Message:
+    expires = str(x.data.get("expires_at") or "")
+    return Message("Your data is ready to download" + (f" until {expires}." if expires else "."), "privacy.data")
+
+
 _WORDING = {
     EventKind.REPLY: _reply,
     EventKind.AMENDMENT_ANSWERED: _amendment_answered,
@@ -294,4 +301,5 @@ _WORDING = {
     EventKind.CONCLUDED: _concluded,
     EventKind.VERSION_PUBLISHED: _version_published,
     EventKind.UPDATE: _update,
+    EventKind.DATA_EXPORT_READY: _data_export_ready,
 }

@@ -51,6 +51,7 @@ class EventKind(enum.StrEnum):
     CONCLUDED = "concluded"  # the outcome page is published
     VERSION_PUBLISHED = "version_published"  # data: version (number)
     UPDATE = "update"  # an author's message to everyone following; data: subject, body
+    DATA_EXPORT_READY = "data_export_ready"  # my data download is ready (no consultation); data: export, expires_at
 
     @property
     def is_personal(self) -> bool:
@@ -67,8 +68,13 @@ PERSONAL_KINDS = frozenset(
         EventKind.ANCHOR_MOVED,
         EventKind.HIDDEN,
         EventKind.RESTORED,
+        EventKind.DATA_EXPORT_READY,
     }
 )
+
+#: Kinds about a person's account rather than a consultation: recorded without one, told to
+#: their recipient alone.
+ACCOUNT_KINDS = frozenset({EventKind.DATA_EXPORT_READY})
 
 
 class Delivery(enum.StrEnum):
@@ -103,7 +109,8 @@ class Event(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(30))
-    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
+    #: None for the kinds about a person's account (``ACCOUNT_KINDS``)
+    consultation_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
     #: who made it happen (never told about it); None for the schedule
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     #: the one person it is addressed to (personal kinds), besides the followers it reaches
@@ -117,7 +124,7 @@ class Event(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     fanned_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    consultation: Mapped[Consultation] = relationship()
+    consultation: Mapped[Consultation | None] = relationship()
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
     recipient: Mapped[User | None] = relationship(foreign_keys=[recipient_id])
     contribution: Mapped[Contribution | None] = relationship()

@@ -38,6 +38,7 @@ from consult.core.jobs import crontab, enqueue, enqueue_after_commit, job
 from consult.core.models import db, upsert_insert, utcnow
 from consult.core.signals import notifications_made
 from consult.notifications.models import (
+    ACCOUNT_KINDS,
     DEFAULT_DELIVERY,
     PERSONAL_KINDS,
     Delivery,
@@ -225,7 +226,7 @@ def follows_of(user: User) -> list[Follow]:
 
 def record_event(
     kind: EventKind,
-    consultation: Consultation,
+    consultation: Consultation | None,
     *,
     actor: User | None = None,
     recipient: User | None = None,
@@ -239,8 +240,11 @@ def record_event(
     commits. Returns the event's id, or None when nothing is recorded: a draft consultation,
     a personal event addressed to nobody or to the person who caused it (unless it reaches
     followers too: ``FOLLOWED_PERSONAL_KINDS``, then it is recorded for them alone), or an
-    event already recorded under ``dedupe_key``."""
-    if consultation.state not in PUBLIC_STATES:
+    event already recorded under ``dedupe_key``. The kinds about a person's account
+    (``ACCOUNT_KINDS``) have no consultation and are told to their recipient alone."""
+    if (consultation is None) != (kind in ACCOUNT_KINDS):
+        raise ValueError(f"{kind} is recorded {'without' if kind in ACCOUNT_KINDS else 'with'} a consultation")
+    if consultation is not None and consultation.state not in PUBLIC_STATES:
         return None
     if kind in PERSONAL_KINDS:
         if recipient is not None and actor is not None and recipient.id == actor.id:
@@ -249,7 +253,7 @@ def record_event(
             return None
     values = {
         "kind": kind.value,
-        "consultation_id": consultation.id,
+        "consultation_id": consultation.id if consultation is not None else None,
         "actor_id": actor.id if actor else None,
         "recipient_id": recipient.id if recipient else None,
         "contribution_id": contribution.id if contribution else None,
@@ -310,7 +314,9 @@ def _audience(event: Event) -> Select | None:
     """The ids of the people an event reaches, before the actor is taken out (a SELECT of
     one column ``user_id``), or None when it reaches nobody."""
     consultation = event.consultation
-    if consultation.state not in PUBLIC_STATES:
+    if EventKind(event.kind) in ACCOUNT_KINDS:
+        return select(literal(event.recipient_id).label("user_id")) if event.recipient_id is not None else None
+    if consultation is None or consultation.state not in PUBLIC_STATES:
         return None  # a draft (or back to one): nobody hears of it
     kind = EventKind(event.kind)
     public = event.contribution_id is None or _publicly_visible(event.contribution_id)

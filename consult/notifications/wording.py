@@ -22,6 +22,7 @@ KIND_LABELS: dict[EventKind, str] = {
     EventKind.ANCHOR_MOVED: "The passage I annotated changed, moved or removed",
     EventKind.HIDDEN: "A moderator hid something I wrote",
     EventKind.RESTORED: "A moderator restored something I wrote",
+    EventKind.DATA_EXPORT_READY: "My data is ready to download",
     EventKind.NEW_COMMENT: "New comments on sections and threads I follow",
     EventKind.NEW_AMENDMENT: "New amendments on what I follow",
     EventKind.OPENED: "A consultation I follow opens",

@@ -106,6 +106,11 @@ manage_organisation     | organisation                  | any       | .    .    
 view_audit_log          | organisation                  | any       | .    .      .     .     .     .     Y     .    .    Y
 create_organisation     | nothing                       | any       | .    .      .     .     .     .     .     .    .    Y
 manage_mail             | nothing                       | any       | .    .      .     .     .     .     .     .    .    Y
+view_erasures           | nothing                       | any       | .    .      .     .     .     .     .     .    .    Y
+export_data             | own account                   | any       | .    Y      Y     Y     Y     Y     Y     Y    Y    Y
+export_data             | others' account               | any       | .    .      .     .     .     .     .     .    .    .
+erase_account           | own account                   | any       | .    Y      Y     Y     Y     Y     Y     Y    Y    Y
+erase_account           | others' account               | any       | .    .      .     .     .     .     .     .    .    Y
 view_version            | published version             | draft     | .    .      .     .     Y     .     Y     .    .    Y
 view_version            | published version             | open      | Y    Y      Y     Y     Y     Y     Y     Y    Y    Y
 view_version            | published version             | closed    | Y    Y      Y     Y     Y     Y     Y     Y    Y    Y
@@ -333,6 +338,8 @@ BUILDERS: dict[str, Callable[[World, object], object]] = {
     "others' withdrawn amendment": lambda w, user: w.amendment(w.stranger, AmendmentState.WITHDRAWN),
     "others' hidden amendment": lambda w, user: w.amendment(w.stranger, moderation_state=ModerationState.HIDDEN, hidden_at=utcnow()),
     "amendment they support": lambda w, user: w.supported_by(user),
+    "own account": lambda w, user: user,
+    "others' account": lambda w, user: w.stranger,
 }
 
 

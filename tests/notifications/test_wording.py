@@ -10,7 +10,7 @@ from consult.comments import services as comments
 from consult.core.models import db
 from consult.notifications import services as notifications
 from consult.notifications.messages import describe
-from consult.notifications.models import PERSONAL_KINDS, EventKind, Notification
+from consult.notifications.models import ACCOUNT_KINDS, PERSONAL_KINDS, EventKind, Notification
 from consult.notifications.wording import KIND_LABELS
 from tests.factories import make_consultation, make_user
 
@@ -26,13 +26,14 @@ def test_every_kind_is_told_in_words_with_a_link(organisation, author, kind):
     notifications.follow(consultation, actor=reader)
     comment = comments.post_comment(consultation, actor=reader, body="Mine.")
     notifications.follow(consultation, notifications.contribution_target(comment), actor=reader)
+    about_account = kind in ACCOUNT_KINDS  # a data download: no consultation, no contribution
     event_id = notifications.record_event(
         kind,
-        consultation,
-        actor=author,
+        None if about_account else consultation,
+        actor=None if about_account else author,
         recipient=reader if kind in PERSONAL_KINDS else None,
-        contribution=comment if kind in PERSONAL_KINDS else None,
-        version=consultation.current_version,
+        contribution=comment if kind in PERSONAL_KINDS and not about_account else None,
+        version=None if about_account else consultation.current_version,
         data={"decision": "accepted_in_part", "reason": "Partly covered.", "state": "orphaned", "subject": "A hearing"},
     )
     db.session.commit()
@@ -40,7 +41,7 @@ def test_every_kind_is_told_in_words_with_a_link(organisation, author, kind):
 
     said = describe(notification.event, notification.user)
 
-    assert said.consultation == "Open data policy" and said.text and said.mail_subject
+    assert said.consultation == ("Your account" if about_account else "Open data policy") and said.text and said.mail_subject
     assert said.url.startswith("http://consult.test/")
     assert "the new version" not in said.text and "a new version" not in said.text  # the version it recorded is named
     if kind is EventKind.AMENDMENT_ANSWERED:

@@ -1,0 +1,1 @@
+"""What Consult holds about a person: downloading it, and erasing the account."""

@@ -1,0 +1,87 @@
+"""Every column that points at a person is handled by the download and by the erasure: a new
+table about people fails here until ``consult/privacy/inventory.py`` says what becomes of it."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from consult.accounts import services as accounts
+from consult.accounts.models import IdentityLink
+from consult.accounts.twofactor_models import RecoveryCode, TwoFactor, TwoFactorFailure
+from consult.core.models import db, utcnow
+from consult.moderation import services as moderation
+from consult.privacy import erasure, export
+from consult.privacy.inventory import BY_EMAIL, BY_FOREIGN_KEY, Erase
+from consult.privacy.models import ErasureMode
+from tests.factories import make_user
+
+
+def foreign_keys_to_users() -> set[tuple[str, str]]:
+    found = set()
+    for table in db.metadata.tables.values():
+        for fk in table.foreign_keys:
+            if fk.column.table.name == "users" and fk.column.name == "id":
+                found.add((table.name, fk.parent.name))
+    return found
+
+
+def test_every_foreign_key_to_a_person_is_in_the_inventory():
+    found = foreign_keys_to_users()
+    assert found - set(BY_FOREIGN_KEY) == set(), "say in consult/privacy/inventory.py what the download and the erasure do with these"
+    assert set(BY_FOREIGN_KEY) - found == set(), "listed in the inventory, but no such foreign key any more"
+    for (table, column), handling in BY_FOREIGN_KEY.items():
+        assert handling.exported_as in export.SECTIONS or handling.why_not, (table, column)
+        assert handling.withdraw is not Erase.PSEUDONYMOUS or (table, column) == ("erasures", "user_id"), (
+            f"{table}.{column}: withdrawing deletes the account, so nothing can stay under its pseudonym"
+        )
+    for table, column in BY_EMAIL:
+        assert column in db.metadata.tables[table].c
+
+
+@pytest.fixture
+def everyone(world, moderator, organisation, site_admin):
+    """People between them having a row in every table that points at a person."""
+    accounts.start_login_session(world.citizen)
+    db.session.add(IdentityLink(user_id=world.citizen.id, provider="gov-id", issuer="https://id.example", subject="c-1"))
+    db.session.add(TwoFactor(user_id=moderator.id, secret="encrypted", enabled_at=utcnow()))
+    db.session.add(RecoveryCode(user_id=moderator.id, code_hash="0" * 64))
+    db.session.add(TwoFactorFailure(user_id=moderator.id))
+    moderation.block(organisation, world.other, actor=moderator, reason="Spam.", consultation=world.consultation)
+    erasure.erase_account(make_user(), actor=site_admin, mode=ErasureMode.KEEP, reason="Asked by phone.")
+    db.session.commit()
+    export.request_export(world.citizen, actor=world.citizen)  # a download waiting to be built
+    return [world.citizen, world.other, world.author, moderator, site_admin]
+
+
+def _rows(table_name: str, column_name: str, person_id: int) -> int:
+    table = db.metadata.tables[table_name]
+    return db.session.scalar(select(func.count()).select_from(table).where(table.c[column_name] == person_id))
+
+
+def test_the_download_holds_the_rows_of_every_column_that_points_at_the_person(everyone):
+    covered = set()
+    data = {person.id: export.personal_data(person) for person in everyone}
+    for (table, column), handling in BY_FOREIGN_KEY.items():
+        for person in everyone:
+            if _rows(table, column, person.id):
+                covered.add((table, column))
+                if handling.exported_as:
+                    assert data[person.id][handling.exported_as], f"{table}.{column} of {person!r} is not in '{handling.exported_as}'"
+    for (table, column), key in BY_EMAIL.items():
+        people = [p for p in everyone if _rows(table, column, p.email)]
+        assert people, f"nobody in this test has {table}.{column}: give someone one"
+        assert all(data[p.id][key] for p in people)
+    missing = {key for key, handling in BY_FOREIGN_KEY.items() if key not in covered and key[0] != "erasures"}
+    assert missing == set(), f"nobody in this test has rows in {missing}: give someone one, so the test covers it"
+
+
+def test_erasing_leaves_only_what_the_pseudonym_keeps(everyone):
+    ids = [person.id for person in everyone[:-1]]  # the site admin stays (the only one)
+    for person in everyone[:-1]:
+        erasure.erase_account(person, actor=person, mode=ErasureMode.KEEP)
+    db.session.commit()
+    for (table, column), handling in BY_FOREIGN_KEY.items():
+        if handling.keep is not Erase.PSEUDONYMOUS:
+            left = {person_id: _rows(table, column, person_id) for person_id in ids}
+            assert not any(left.values()), f"{table}.{column} still points at erased people: {left}"

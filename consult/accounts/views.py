@@ -26,6 +26,7 @@ from consult.core.params import page_number
 from consult.core.routing import public
 from consult.extensions import login_manager
 from consult.permissions import Action, authorize
+from consult.policies import services as policies
 
 bp = Blueprint("accounts", __name__)
 
@@ -57,7 +58,9 @@ def _organisation_or_404(slug: str, action: Action | None = None) -> Organisatio
 def sign_up():
     form = SignUpForm()
     if form.validate_on_submit():
-        services.sign_up(email=form.email.data, password=form.password.data, display_name=form.display_name.data)
+        user = services.sign_up(email=form.email.data, password=form.password.data, display_name=form.display_name.data)
+        if user is not None:  # a new account (a taken address gets a mail and nothing else)
+            policies.record_agreement(user)
         db.session.commit()
         flash(CHECK_INBOX, "success")
         return redirect(url_for("accounts.sign_in"))

@@ -106,6 +106,7 @@ manage_organisation     | organisation                  | any       | .    .    
 view_audit_log          | organisation                  | any       | .    .      .     .     .     .     Y     .    .    Y
 create_organisation     | nothing                       | any       | .    .      .     .     .     .     .     .    .    Y
 manage_mail             | nothing                       | any       | .    .      .     .     .     .     .     .    .    Y
+manage_policies         | nothing                       | any       | .    .      .     .     .     .     .     .    .    Y
 view_version            | published version             | draft     | .    .      .     .     Y     .     Y     .    .    Y
 view_version            | published version             | open      | Y    Y      Y     Y     Y     Y     Y     Y    Y    Y
 view_version            | published version             | closed    | Y    Y      Y     Y     Y     Y     Y     Y    Y    Y

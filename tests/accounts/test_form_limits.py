@@ -45,7 +45,7 @@ def counts() -> tuple[int, ...]:
     )
 
 
-SIGN_UP = {"display_name": "Nina Newcomer", "email": "nina@example.org", "password": NEW, "confirm": NEW}
+SIGN_UP = {"display_name": "Nina Newcomer", "email": "nina@example.org", "password": NEW, "confirm": NEW, "agree": "y"}
 RESET = {"code": "abc", "password": NEW, "confirm": NEW}
 CHANGE = {"current_password": PASSWORD, "password": NEW, "confirm": NEW}
 ORGANISATION = {"name": "Harbour Board", "slug": "harbour", "description": "Ports."}

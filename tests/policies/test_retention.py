@@ -111,3 +111,20 @@ def test_login_sessions_addresses_are_dropped_when_sessions_store_one():
     if column is not None:
         db.session.refresh(session)
         assert getattr(session, column.key) in (None, "")
+
+
+def test_the_apps_logs_carry_no_ip_address(client, citizen, caplog):
+    """docs/operations.md promises it: addresses are kept only as long as the setting says, and the
+    app's own log lines never hold one (failed sign-ins, refused requests, jobs)."""
+    db.session.commit()
+    address = {"REMOTE_ADDR": "203.0.113.77"}
+    caplog.set_level("DEBUG")
+
+    for _ in range(3):
+        client.post("/signin", data={"email": citizen.email, "password": "wrong password"}, environ_base=address)
+    client.get("/admin/policies", environ_base=address)
+    client.get("/no-such-page", environ_base=address)
+    enqueue(retention.apply_retention)
+
+    assert caplog.records  # something was logged, and none of it is the address
+    assert "203.0.113.77" not in caplog.text

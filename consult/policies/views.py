@@ -25,7 +25,6 @@ from consult.policies.models import PolicyKind
 bp = Blueprint("policies", __name__)
 
 
-
 def for_each_kind(rule: str, **options):
     """Route ``rule`` (with ``KIND`` in it) once per policy, e.g. ``/terms`` and ``/privacy``:
     fixed addresses, so no other address can reach the view."""

@@ -138,6 +138,7 @@ def seed(env: dict[str, str], count: int, email_prefix: str = "load") -> Plan:
     from consult import create_app
     from consult.accounts import services as accounts
     from consult.core.models import db
+    from consult.policies.services import record_agreement
     from consult.proposals.models import Consultation
 
     app = create_app(
@@ -152,7 +153,9 @@ def seed(env: dict[str, str], count: int, email_prefix: str = "load") -> Plan:
         users = {}
         for n in range(1, count + 1):
             email = f"{email_prefix}{n}@bench.consult.example"
-            users[email] = accounts.create_user(email=email, password=PASSWORD, display_name=f"Load {n}").id
+            person = accounts.create_user(email=email, password=PASSWORD, display_name=f"Load {n}")
+            record_agreement(person)  # as at sign-up: they sign in without the terms step
+            users[email] = person.id
         db.session.commit()
         c = db.session.scalar(select(Consultation).where(Consultation.slug == SLUG))
         version_id = c.current_version.id

@@ -72,6 +72,7 @@ def build(app, followers: int) -> tuple[str, str]:
     from consult.accounts.services import _new_organisation, create_user, grant_role
     from consult.core.models import db, utcnow
     from consult.notifications.models import Follow
+    from consult.policies.services import record_agreement
     from consult.proposals import services as proposals
     from consult.proposals.importing import split_markdown
     from consult.proposals.models import Transition
@@ -79,6 +80,7 @@ def build(app, followers: int) -> tuple[str, str]:
     with app.app_context():
         organisation = _new_organisation(slug="bench", name="Bench Council")
         author = create_user(email="author@bench.example", password=PASSWORD, display_name="Author")
+        record_agreement(author)  # as at sign-up: signing in asks no terms step
         grant_role(organisation, author, Role.AUTHOR)
         slugs = []
         for slug in ("quiet", "followed"):

@@ -216,6 +216,7 @@ def seed(database_url: str, instance: Path, *, voters: int, amendments: int, sec
     from consult.accounts.models import User
     from consult.amendments.services import propose_amendment
     from consult.core.models import db
+    from consult.policies.services import record_agreement
     from consult.proposals.models import Consultation
 
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench", "INSTANCE_PATH": str(instance)})
@@ -237,7 +238,9 @@ def seed(database_url: str, instance: Path, *, voters: int, amendments: int, sec
         people = {}
         for n in range(voters):
             email = f"voter{n + 1}@bench.consult.example"
-            people[email] = accounts.create_user(email=email, password=PASSWORD, display_name=f"Voter {n + 1}").id
+            person = accounts.create_user(email=email, password=PASSWORD, display_name=f"Voter {n + 1}")
+            record_agreement(person)  # as at sign-up: they sign in without the terms step
+            people[email] = person.id
         db.session.commit()
         db.engine.dispose()
     return Seed(SLUG, ids, keys[:sections], people)

@@ -88,6 +88,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from consult.notifications import sources as notification_sources  # noqa: F401  (its receivers and jobs)
     from consult.notifications import views as notifications_views
     from consult.outcome import views as outcome_views
+    from consult.policies import views as policies_views  # its sign-in step and retention job too
     from consult.privacy import views as privacy_views
     from consult.proposals import views as proposals_views
     from consult.record import views as record_views
@@ -108,6 +109,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(record_views.bp)
     app.register_blueprint(audit_views.bp)
     app.register_blueprint(notifications_views.bp)  # its services' and delivery's tables and jobs too
+    app.register_blueprint(policies_views.bp)
     app.register_blueprint(search_views.bp)
     app.register_blueprint(privacy_views.bp)  # its export and erasure jobs too
     app.register_blueprint(api_views.bp)

@@ -58,6 +58,11 @@ DEFAULTS: dict[str, Any] = {
     "NOTIFICATIONS_DAILY_CAP": 10,
     "NOTIFICATIONS_DIGEST_HOUR": 7,
     "NOTIFICATIONS_WEEKLY_DAY": 0,
+    # Retention (consult/policies/retention.py, run by the worker every hour): accounts whose
+    # address was never confirmed are deleted this many days after sign-up (unless something was
+    # written with them), and IP addresses are removed from sign-in records after this many days.
+    "RETENTION_UNCONFIRMED_DAYS": 7,
+    "RETENTION_ADDRESS_DAYS": 30,
     "PROXY_FIX": 0,  # number of trusted proxies in front of the app (X-Forwarded-For, -Proto, -Prefix)
     "PROXY_FIX_HOST": False,  # also trust X-Forwarded-Host: only when the proxy sets it itself, never passing the client's
     "TRUSTED_HOSTS": None,  # Flask's: the Host names the site answers to (others get 400), e.g. ["consult.example.org"]

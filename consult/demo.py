@@ -24,6 +24,7 @@ from consult.moderation import services as moderation
 from consult.notifications import delivery
 from consult.notifications import services as notifications
 from consult.notifications.models import Delivery, Event, EventKind, Notification
+from consult.policies import services as policies
 from consult.proposals import services as proposals
 from consult.proposals.models import Consultation, Transition
 from consult.voting import services as voting
@@ -91,6 +92,7 @@ def load_demo() -> bool:
     users: dict[str, User] = {}
     for demo in DEMO_USERS:
         user = create_user(email=demo.email, password=DEMO_PASSWORD, display_name=demo.name, site_admin=demo.site_admin)
+        policies.record_agreement(user)  # as if they had signed up: they sign in without the terms step
         if demo.role:
             grant_role(omb, user, demo.role)
         users[demo.email] = user

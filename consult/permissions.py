@@ -62,6 +62,7 @@ class Action(enum.StrEnum):
     LEAVE_SUPPORT = "leave_support"  # on an Amendment
     VIEW_AUDIT_LOG = "view_audit_log"  # on an Organisation: every staff action, with who did it
     MANAGE_MAIL = "manage_mail"  # on nothing: the mail that could not be sent, and sending it again
+    MANAGE_POLICIES = "manage_policies"  # on nothing: the site's terms, privacy notice and other policies
     FOLLOW = "follow"  # on a Consultation: follow it, a section of it or a contribution in it
     SEND_UPDATE = "send_update"  # on a Consultation: a message to everyone following it
     EXPORT_DATA = "export_data"  # on a User: download everything Consult holds about them
@@ -298,6 +299,11 @@ def _manage_mail(user: User | None, _obj: None) -> bool:
     return _is_site_admin(user)
 
 
+def _manage_policies(user: User | None, _obj: None) -> bool:
+    """Only site admins write the site's terms, privacy notice, accessibility and cookie notices."""
+    return _is_site_admin(user)
+
+
 def _follow(user: User | None, c: Consultation) -> bool:
     """Anyone signed in may follow what they may read, also once it has closed (to hear the outcome)."""
     return _signed_in(user) and c.state in PUBLIC_STATES
@@ -349,6 +355,7 @@ PREDICATES: dict[Action, Callable[[User | None, Any], bool]] = {
     Action.LEAVE_SUPPORT: _leave_support,
     Action.VIEW_AUDIT_LOG: _view_audit_log,
     Action.MANAGE_MAIL: _manage_mail,
+    Action.MANAGE_POLICIES: _manage_policies,
     Action.FOLLOW: _follow,
     Action.SEND_UPDATE: _send_update,
     Action.EXPORT_DATA: _export_data,

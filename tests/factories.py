@@ -9,6 +9,7 @@ from consult.accounts.models import Organisation, Role, User
 from consult.accounts.services import grant_role, start_login_session
 from consult.amendments import explanations
 from consult.core.models import db, utcnow
+from consult.policies.services import record_agreement
 from consult.proposals import services as proposals
 from consult.proposals.importing import split_markdown
 from consult.proposals.models import Consultation, ConsultationState, Transition
@@ -48,6 +49,7 @@ def make_user(
     organisation: Organisation | None = None,
     site_admin: bool = False,
     confirmed: bool = True,
+    agreed: bool = True,
 ) -> User:
     n = next(_counter)
     user = User(
@@ -59,6 +61,8 @@ def make_user(
     )
     db.session.add(user)
     db.session.flush()
+    if agreed:  # to the current terms and privacy notice, as at sign-up (else the sign-in asks)
+        record_agreement(user)
     if role:
         grant_role(organisation or make_organisation(), user, Role(role))
     return user

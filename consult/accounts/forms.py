@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
@@ -25,6 +25,11 @@ class SignUpForm(FlaskForm):
     email = EmailField("Email address", validators=EMAIL)
     password = PasswordField("Password", validators=NEW_PASSWORD, description=f"At least {MIN_PASSWORD_LENGTH} characters.")
     confirm = PasswordField("Repeat the password", validators=REPEAT_PASSWORD)
+    #: labelled in the template, which links the two policies (consult/policies)
+    agree = BooleanField(
+        "I agree to the terms of use and the privacy notice",
+        validators=[DataRequired(message="Agree to the terms of use and the privacy notice to create an account.")],
+    )
 
 
 class SignInForm(FlaskForm):

@@ -179,9 +179,10 @@ def _new_user(*, email: str, password_hash: str, display_name: str, site_admin: 
     return user
 
 
-def sign_up(*, email: str, password: str, display_name: str) -> None:
+def sign_up(*, email: str, password: str, display_name: str) -> User | None:
     """Start an account and mail a confirmation link. A known address gets a different mail,
-    and the caller shows the same message either way."""
+    and the caller shows the same message either way. Returns the new account, None for a
+    known address."""
     email = normalise_email(email)
     check_password_rules(password)
     with _reading():
@@ -192,7 +193,7 @@ def sign_up(*, email: str, password: str, display_name: str) -> None:
     if existing is not None:
         if existing.confirmed_at is None:  # the first confirmation mail may have been lost
             _mail_confirmation(existing, greeting="")
-            return
+            return None
         queue_mail(
             email,
             "Someone tried to create a Consult account with your address",
@@ -201,9 +202,10 @@ def sign_up(*, email: str, password: str, display_name: str) -> None:
             f"{links.site_url('accounts.reset_request')}\n\n"
             "If it was not you, you can ignore this message.",
         )
-        return
+        return None
     user = _new_user(email=email, password_hash=password_hash, display_name=display_name, confirmed=False)
     _mail_confirmation(user, greeting=f"Welcome, {user.display_name}.\n\n")
+    return user
 
 
 def _mail_confirmation(user: User, *, greeting: str) -> None:

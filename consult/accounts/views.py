@@ -27,6 +27,7 @@ from consult.core.params import page_number
 from consult.core.routing import public
 from consult.extensions import login_manager
 from consult.permissions import Action, authorize
+from consult.policies import services as policies
 
 bp = Blueprint("accounts", __name__)
 
@@ -71,11 +72,13 @@ def sign_up():
     form = SignUpForm()
     if form.validate_on_submit():
         try:
-            services.sign_up(email=form.email.data, password=form.password.data, display_name=form.display_name.data)
+            user = services.sign_up(email=form.email.data, password=form.password.data, display_name=form.display_name.data)
         except RuleViolation as refused:
             if not refused_on(form, refused):
                 raise
         else:
+            if user is not None:  # a new account (a taken address gets a mail and nothing else)
+                policies.record_agreement(user)
             db.session.commit()
             flash(CHECK_INBOX, "success")
             return redirect(url_for("accounts.sign_in"))

@@ -48,6 +48,8 @@ class StaffOperation(enum.StrEnum):
     TAG_THEME = "tag_theme"
     UNTAG_THEME = "untag_theme"
     WRITE_SUMMARY = "write_summary"
+    # the site (site admins)
+    EDIT_POLICY = "edit_policy"
 
     @property
     def label(self) -> str:
@@ -79,6 +81,7 @@ OPERATION_LABELS: dict[StaffOperation, str] = {
     StaffOperation.TAG_THEME: "Tagged contributions with a theme",
     StaffOperation.UNTAG_THEME: "Untagged contributions from a theme",
     StaffOperation.WRITE_SUMMARY: "Wrote a summary",
+    StaffOperation.EDIT_POLICY: "Saved a new version of a site policy",
 }
 
 #: Operations done in the capacity of a moderator, whoever does them (an admin moderating is
@@ -107,6 +110,10 @@ class StaffRole(enum.StrEnum):
     SITE_ADMIN = "site_admin"
 
 
+#: Operations on the site as a whole, done by site admins in no organisation.
+SITE_OPERATIONS = frozenset({StaffOperation.EDIT_POLICY})
+
+
 #: Roles whose people are named in the public record; others appear by their role alone.
 NAMED_IN_PUBLIC = frozenset({StaffRole.AUTHOR, StaffRole.ADMIN})
 
@@ -119,6 +126,7 @@ class TargetType(enum.StrEnum):
     USER = "user"
     THEME = "theme"
     SECTION_SUMMARY = "section_summary"
+    POLICY = "policy"
 
 
 def _known(column: str, values: type[enum.StrEnum]) -> str:
@@ -137,7 +145,8 @@ class StaffAction(db.Model):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))  # null once erased
     actor_role: Mapped[str] = mapped_column(String(20))
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    #: None for what concerns the whole site rather than one organisation (SITE_OPERATIONS)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
     consultation_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
     operation: Mapped[str] = mapped_column(String(40))
     target_type: Mapped[str] = mapped_column(String(20))

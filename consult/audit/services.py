@@ -18,6 +18,7 @@ from consult.accounts.models import User
 from consult.audit.models import (
     MODERATION_OPERATIONS,
     NAMED_IN_PUBLIC,
+    SITE_OPERATIONS,
     StaffAction,
     StaffOperation,
     StaffRole,
@@ -32,10 +33,15 @@ PUBLIC_DETAIL_KEYS = ("version", "section_key", "decision", "from", "to", "field
 MAX_DETAIL_IDS = 50
 
 
-def acting_role(actor: Any, organisation_id: int, operation: StaffOperation) -> StaffRole:
+def acting_role(actor: Any, organisation_id: int | None, operation: StaffOperation) -> StaffRole:
     """The capacity in which ``actor`` did ``operation`` in the organisation: moderation and
     synthesis are done as a moderator (whatever else the person is), the rest as the
-    organisation's admin, else its author, else as a site admin."""
+    organisation's admin, else its author, else as a site admin. Operations on the whole site
+    (``SITE_OPERATIONS``, in no organisation) are done as a site admin."""
+    if operation in SITE_OPERATIONS:
+        if not actor.is_site_admin:
+            raise ValueError(f"{actor!r} is no site admin for {operation}")
+        return StaffRole.SITE_ADMIN
     if operation in MODERATION_OPERATIONS:
         return StaffRole.MODERATOR
     roles = actor.roles_in(organisation_id)
@@ -59,11 +65,11 @@ def record_staff_action(
     detail: dict[str, Any] | None = None,
 ) -> StaffAction:
     """Add one entry for ``operation`` done by ``actor`` on the target, in ``consultation`` (its
-    organisation is taken from it) or else in ``organisation_id``. Call it after the operation's
-    rules passed, in its transaction; it does not flush or commit."""
+    organisation is taken from it) or else in ``organisation_id`` (none for ``SITE_OPERATIONS``).
+    Call it after the operation's rules passed, in its transaction; it does not flush or commit."""
     if consultation is not None:
         organisation_id = consultation.organisation_id
-    if organisation_id is None:
+    if organisation_id is None and operation not in SITE_OPERATIONS:
         raise ValueError("a staff action happens in an organisation")
     entry = StaffAction(
         occurred_at=utcnow(),

@@ -37,6 +37,8 @@ from consult.moderation.models import Block, ModerationLogEntry, Report
 from consult.notifications import services as notifications
 from consult.notifications.models import Event, EventKind, Follow, Notification, NotificationPreferences, NotificationSetting
 from consult.permissions import Action, authorize
+from consult.policies import services as policies
+from consult.policies.models import PolicyVersion
 from consult.privacy.models import DataExport, Erasure
 from consult.proposals.models import Consultation, Version
 from consult.voting.models import Vote
@@ -225,6 +227,14 @@ def _identity_links(person: User) -> list[dict[str, Any]]:
         select(IdentityLink.provider, IdentityLink.issuer, IdentityLink.subject, IdentityLink.created_at, IdentityLink.last_used_at)
         .where(IdentityLink.user_id == person.id)
         .order_by(IdentityLink.id)
+    )
+
+
+def _policy_versions_saved(person: User) -> list[dict[str, Any]]:
+    return _rows(
+        select(PolicyVersion.kind, PolicyVersion.number, PolicyVersion.significant, PolicyVersion.saved_at)
+        .where(PolicyVersion.saved_by_id == person.id)
+        .order_by(PolicyVersion.id)
     )
 
 
@@ -460,6 +470,8 @@ SECTIONS: dict[str, Callable[[User], list[dict[str, Any]]]] = {
     "memberships": _memberships,
     "sessions": _sessions,
     "identity_links": _identity_links,
+    "policy_agreements": policies.agreements_of,
+    "policy_versions_saved": _policy_versions_saved,
     "two_factor": _two_factor,
     "contributions": _contributions,
     "votes": lambda person: _votes(person, statements=False),

@@ -60,6 +60,9 @@ BY_FOREIGN_KEY: dict[tuple[str, str], Handling] = {
     # Two-factor sign-in: when it was set up and last used (never the secret).
     ("two_factor", "user_id"): Handling("two_factor", Erase.DELETE, Erase.DELETE),
     ("recovery_codes", "user_id"): Handling(None, Erase.DELETE, Erase.DELETE, why_not="hashes of codes only the person holds"),
+    # Agreement to the terms and privacy notice; the versions a site admin saved stay, unsigned.
+    ("policy_agreements", "user_id"): Handling("policy_agreements", Erase.DELETE, Erase.DELETE),
+    ("policy_versions", "saved_by_id"): Handling("policy_versions_saved", Erase.UNLINK, Erase.UNLINK),
     ("two_factor_failures", "user_id"): Handling(
         None, Erase.DELETE, Erase.DELETE, why_not="wrong codes, counted for the sign-in window only"
     ),

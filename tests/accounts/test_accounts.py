@@ -95,6 +95,7 @@ def sign_up(client, *, email_address: str, name: str = "Nina Newcomer", password
             "email": email_address,
             "password": password,
             "confirm": password if confirm is None else confirm,
+            "agree": "y",
         },
     )
 
@@ -722,7 +723,9 @@ def test_mailed_links_name_the_sites_address_whatever_host_the_request_named(app
     client.post("/reset", data={"email": citizen.email}, **forged)  # a reset link
     for address in ("newcomer@example.org", citizen.email):  # a confirmation link; "someone tried to sign up"
         client.post(
-            "/signup", data={"email": address, "display_name": "Nina Newcomer", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}, **forged
+            "/signup",
+            data={"email": address, "display_name": "Nina Newcomer", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "agree": "y"},
+            **forged,
         )
     sent = mails(outbox)
     assert len(sent) == 3

@@ -112,7 +112,7 @@ def test_a_wrong_password_is_checked_before_the_lock_and_still_counted(file_app,
 
 
 def test_sign_up_hashes_before_taking_the_write_lock(file_app, hashing_seen):
-    data = {"display_name": "Nina Newcomer", "email": "nina@example.org", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    data = {"display_name": "Nina Newcomer", "email": "nina@example.org", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "agree": "y"}
 
     response = post_locked_then_free(file_app, "/signup", data)
 

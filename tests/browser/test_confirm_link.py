@@ -37,6 +37,7 @@ def test_the_mailed_link_confirms_in_one_click_and_no_request_carries_the_code(p
     page.get_by_label("Email address").fill(address)
     page.get_by_label("Password", exact=True).fill(NEW_PASSWORD)
     page.get_by_label("Repeat the password").fill(NEW_PASSWORD)
+    page.get_by_label("I agree to the terms of use and the privacy notice").check()
     page.get_by_role("button", name="Create the account").click()
     expect(page.get_by_text("Check your inbox")).to_be_visible()  # the mail is stored by now
     code = mailed_code(folder, address)

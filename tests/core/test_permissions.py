@@ -111,6 +111,7 @@ export_data             | own account                   | any       | .    Y    
 export_data             | others' account               | any       | .    .      .     .     .     .     .     .    .    .
 erase_account           | own account                   | any       | .    Y      Y     Y     Y     Y     Y     Y    Y    Y
 erase_account           | others' account               | any       | .    .      .     .     .     .     .     .    .    Y
+manage_policies         | nothing                       | any       | .    .      .     .     .     .     .     .    .    Y
 view_version            | published version             | draft     | .    .      .     .     Y     .     Y     .    .    Y
 view_version            | published version             | open      | Y    Y      Y     Y     Y     Y     Y     Y    Y    Y
 view_version            | published version             | closed    | Y    Y      Y     Y     Y     Y     Y     Y    Y    Y

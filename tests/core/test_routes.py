@@ -50,6 +50,10 @@ PUBLIC = {
     "voting.opinion_map_status",  # the map page's script asks it, like the map: public
     "notifications.updates",  # an organisation's updates on a public consultation are public, like it
     "notifications.unsubscribe",
+    "policies.show",  # the terms, privacy notice, accessibility statement and cookie notice, and their versions
+    "policies.versions",
+    "policies.version",
+    "policies.agree",  # a sign-in step: nobody is signed in yet (it finds the person in the pending sign-in)
     "notifications.unfollow_by_link",  # a message's "stop following" link: a signed token, no sign-in  # RFC 8058: a mail client posts it with no session; the signed token is the proof
 }
 
@@ -57,6 +61,9 @@ PUBLIC = {
 def concrete_url(rule) -> str:
     values = {}
     for name in rule.arguments:
+        if name in (rule.defaults or {}):  # fixed by the rule (e.g. /terms is kind="terms")
+            values[name] = rule.defaults[name]
+            continue
         converter = rule._converters[name]
         values[name] = 1 if isinstance(converter, IntegerConverter) else "x"
     return rule.build(values, append_unknown=False)[1]

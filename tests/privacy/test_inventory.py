@@ -11,6 +11,7 @@ from consult.accounts.models import IdentityLink
 from consult.accounts.twofactor_models import RecoveryCode, TwoFactor, TwoFactorFailure
 from consult.core.models import db, utcnow
 from consult.moderation import services as moderation
+from consult.policies.models import PolicyVersion
 from consult.privacy import erasure, export
 from consult.privacy.inventory import BY_EMAIL, BY_FOREIGN_KEY, Erase
 from consult.privacy.models import ErasureMode
@@ -47,6 +48,7 @@ def everyone(world, moderator, organisation, site_admin):
     db.session.add(TwoFactor(user_id=moderator.id, secret="encrypted", enabled_at=utcnow()))
     db.session.add(RecoveryCode(user_id=moderator.id, code_hash="0" * 64))
     db.session.add(TwoFactorFailure(user_id=moderator.id))
+    db.session.add(PolicyVersion(kind="privacy", number=2, body="Changed.", significant=True, saved_by_id=site_admin.id))
     moderation.block(organisation, world.other, actor=moderator, reason="Spam.", consultation=world.consultation)
     erasure.erase_account(make_user(), actor=site_admin, mode=ErasureMode.KEEP, reason="Asked by phone.")
     db.session.commit()

@@ -142,6 +142,7 @@ def _seed(app: Flask) -> tuple[Place, Place, dict[str, int]]:
     from consult.accounts.models import Role
     from consult.amendments.services import propose_amendment
     from consult.core.models import db
+    from consult.policies.services import record_agreement
     from consult.proposals import services as proposals
     from consult.proposals.models import Transition
 
@@ -154,6 +155,8 @@ def _seed(app: Flask) -> tuple[Place, Place, dict[str, int]]:
         author = accounts.create_user(email="author@race.example", password=PASSWORD, display_name="Ada Author")
         accounts.grant_role(council, author, Role.AUTHOR)
         voters = [accounts.create_user(email=f"voter{n}@race.example", password=PASSWORD, display_name=f"Voter {n}") for n in range(VOTERS)]
+        for person in (author, *voters):  # as at sign-up: they sign in without the terms step
+            record_agreement(person)
         places = []
         for slug in ("burst", "closing"):
             c = proposals.create_consultation(council, actor=author, slug=slug, title=f"Open data ({slug})")

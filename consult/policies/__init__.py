@@ -1,0 +1,1 @@
+"""The site's policies (terms, privacy, accessibility, cookies), agreement to them, and retention."""

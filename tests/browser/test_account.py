@@ -53,6 +53,7 @@ def test_a_citizen_changes_email_and_password_and_manages_sessions(new_context, 
     page.get_by_label("Email address").fill(OLD_ADDRESS)
     page.get_by_label("Password", exact=True).fill(FIRST_PASSWORD)
     page.get_by_label("Repeat the password").fill(FIRST_PASSWORD)
+    page.get_by_label("I agree to the terms of use and the privacy notice").check()
     page.get_by_role("button", name="Create the account").click()
     expect(page.get_by_text("Check your inbox")).to_be_visible()
     page.goto(f"{live_server}/confirm#{mailed_code(folder, OLD_ADDRESS, '/confirm')}")

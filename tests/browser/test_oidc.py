@@ -82,6 +82,12 @@ def test_a_person_signs_in_with_the_provider_creates_the_account_and_finds_it_ag
     _axe_clean(page, run_axe, axe_report, "Create your account")
     page.get_by_role("button", name="Continue").click()
 
+    # The terms step (consult/policies): a new account has agreed to nothing yet.
+    expect(page.get_by_role("heading", name="Before you continue")).to_be_visible()
+    assert page.url == f"{live_server}/agree"
+    page.get_by_label("I agree to the terms of use and the privacy notice").check()
+    page.get_by_role("button", name="Continue").click()
+
     expect(page.get_by_text(f"Welcome, {ACCOUNTS[ADA]['name']}.")).to_be_visible()
     [(user_id, name, subject)] = _accounts(live_server, tmp_path_factory, ACCOUNTS[ADA]["email"])
     assert (name, subject) == (ACCOUNTS[ADA]["name"], ADA)

@@ -43,6 +43,7 @@ def new_citizen(page, live_server, folder, name, address):
     page.get_by_label("Email address").fill(address)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Repeat the password").fill(PASSWORD)
+    page.get_by_label("I agree to the terms of use and the privacy notice").check()
     page.get_by_role("button", name="Create the account").click()
     expect(page.get_by_text("Check your inbox")).to_be_visible()
     page.goto(f"{live_server}/confirm#{mailed_code(folder, address)}")

@@ -36,6 +36,7 @@ def make_organisation_admin(new_context, live_server: str, folder) -> None:
     page.get_by_label("Email address").fill(ADDRESS)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Repeat the password").fill(PASSWORD)
+    page.get_by_label("I agree to the terms of use and the privacy notice").check()
     page.get_by_role("button", name="Create the account").click()
     expect(page.get_by_text("Check your inbox")).to_be_visible()
     page.goto(f"{live_server}/confirm#{mailed_code(folder, ADDRESS)}")

@@ -50,6 +50,14 @@ def _stored() -> tuple[int, int]:
     return db.session.scalar(select(func.count()).select_from(User)), db.session.scalar(select(func.count()).select_from(IdentityLink))
 
 
+def _through_terms(client, response):
+    """A new account has agreed to nothing: the sign-in goes by the terms step (consult/policies)
+    first. Agree there; the response that follows."""
+    assert urlsplit(response.headers["Location"]).path == "/agree", response.headers.get("Location")
+    assert _signed_in_as(client) is None
+    return client.post("/agree", data={"agree": "y"})
+
+
 def _signed_in_as(client) -> User | None:
     with client.session_transaction() as session:
         user_id = session.get("_user_id")
@@ -65,7 +73,7 @@ def test_a_first_sign_in_creates_the_account_and_the_same_subject_finds_it_again
     assert page.status_code == 200
     assert "Create your account" in page.text and 'value="Ada Govid"' in page.text and 'value="ada.verified@example.org"' in page.text
 
-    done = client.post("/signin/oidc/new", data={"display_name": "Ada G.", "email": "ada.verified@example.org"})
+    done = _through_terms(client, client.post("/signin/oidc/new", data={"display_name": "Ada G.", "email": "ada.verified@example.org"}))
     assert done.status_code == 302
     user = _signed_in_as(client)
     assert user is not None and user.display_name == "Ada G." and user.email == "ada.verified@example.org"
@@ -187,7 +195,7 @@ def test_a_typed_address_is_confirmed_by_mail_before_the_account_signs_in(client
 
     user.confirmed_at = user.created_at
     db.session.commit()
-    assert client.get(_to_callback(client, provider, BO)).status_code == 302
+    assert _through_terms(client, client.get(_to_callback(client, provider, BO))).status_code == 302
     assert _signed_in_as(client).id == user.id
 
 
@@ -259,18 +267,14 @@ def test_a_password_reset_gives_such_an_account_a_password(client, provider, out
     changed = client.post("/reset/password", data={"code": code, "password": "a new passphrase", "confirm": "a new passphrase"})
 
     assert changed.status_code == 302
-    assert (
-        urlsplit(
-            client.post("/signin", data={"email": "ada.verified@example.org", "password": "a new passphrase"}).headers["Location"]
-        ).path
-        == "/"
-    )
+    signed_in = _through_terms(client, client.post("/signin", data={"email": "ada.verified@example.org", "password": "a new passphrase"}))
+    assert urlsplit(signed_in.headers["Location"]).path == "/"
     assert "Change your password" in client.get("/account/sign-in").text
 
 
 def test_the_address_a_sign_in_started_from_is_where_it_ends_after_creating_the_account(client, provider):
     client.get(_to_callback(client, provider, ADA, start="/signin/oidc/local?next=/me/contributions"))
-    response = client.post("/signin/oidc/new", data={"display_name": "Ada", "email": "ada.verified@example.org"})
+    response = _through_terms(client, client.post("/signin/oidc/new", data={"display_name": "Ada", "email": "ada.verified@example.org"}))
     assert urlsplit(response.headers["Location"]).path == "/me/contributions"
 
 

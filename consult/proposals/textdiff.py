@@ -40,7 +40,15 @@ PLACE_THRESHOLD: Final = 0.5
 """Minimum word overlap (:func:`overlap`, in any order) for two unmatched sections in the same
 place of their documents to be one section rewritten."""
 
-_TOKEN: Final = re.compile(r"\w+(?:['’]\w+)*|\s+|[^\w\s]")
+_URL: Final = r"""(?:https?://|ftp://|www\.)(?:[^\s<>"'`()]|\([^\s<>"'`()]*\))*(?:[^\s<>"'`.,;:!?()\]}]|\([^\s<>"'`()]*\))"""
+"""An address with its scheme (or ``www.``), up to whitespace; punctuation that ends a sentence
+and a bracket that closes around it are not part of it, a pair of brackets inside it is."""
+_EMAIL: Final = r"\w[\w.+-]*@\w[\w-]*(?:\.\w[\w-]*)+"
+_WORDLIKE: Final = r"\w+(?:(?:['’\-\u2011]|(?<=\d)[.,:/](?=\d))\w+)*(?:(?<=\d)%)?"
+"""A word with its inner apostrophes and hyphens ("agency's", "open-source", "M-16-21",
+"2016-03-10"), and a number with its inner decimal point, thousands separators, date and time
+separators and a percent sign ("2.5", "1,000", "10/03/2016", "12:30", "20%")."""
+_TOKEN: Final = re.compile(rf"{_URL}|{_EMAIL}|{_WORDLIKE}|\s+|[^\w\s]")
 _WORD: Final = re.compile(r"\w+(?:['’]\w+)*")
 
 
@@ -58,8 +66,12 @@ class DiffOp:
 def tokenize(text: str) -> list[str]:
     """Words, whitespace runs and single punctuation characters; they join back to ``text``.
 
-    A word is a run of letters/digits/underscores, with inner apostrophes
-    ("agency's" is one word).
+    A word is a run of letters/digits/underscores with inner apostrophes and hyphens ("agency's",
+    "open-source", "M-16-21"). Numbers stay whole, so a redline never reads "2" + "[-.5-][+.75+]":
+    a decimal point, thousands separator, date or time separator between two digits and a percent
+    sign after one belong to the number ("2.5", "1,000", "2016-03-10", "10/03/2016", "20%"). Web
+    addresses ("https://code.gov/about", "www.example.org") and e-mail addresses are one token
+    each. Punctuation at a word's edges stays a token of its own ("(20%)," is four tokens).
     """
     return _TOKEN.findall(text)
 

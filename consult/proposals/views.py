@@ -131,8 +131,11 @@ def diff(slug: str):
         abort(404, "There is no published version with that number.")
     if old.number == new.number:
         abort(400, "Choose two different versions to compare.")
+    view = request.args.get("view", "inline")
+    if view not in ("inline", "side-by-side"):
+        abort(400, "The changes can be shown inline (view=inline) or side by side (view=side-by-side).")
     diffs = services.diff_versions(old, new)
-    return render_template("proposals/diff.html", consultation=c, old=old, new=new, diffs=diffs, versions=published)
+    return render_template("proposals/diff.html", consultation=c, old=old, new=new, diffs=diffs, versions=published, view=view)
 
 
 @bp.route("/c/<slug>/edit", methods=["GET", "POST"])

@@ -233,3 +233,26 @@ def test_brackets_come_only_from_print_and_forced_colours_styles():
     ]
     assert {media for media, _ in bracketed} == {"@media print, (forced-colors: active)"}
     assert {".redline del::before", ".redline ins::before"} <= {selector for _, selector in bracketed}
+
+
+def test_spacing_at_the_ends_of_a_change_is_drawn_outside_its_mark(app):
+    from consult.proposals.textdiff import DiffOp
+
+    with app.test_request_context():
+        marks = app.jinja_env.get_template("_redline.html").module.marks
+        ops = [
+            DiffOp("equal", "One."),
+            DiffOp("delete", "\n\nTwo. "),
+            DiffOp("insert", " Three.\n"),
+            DiffOp("equal", "End"),
+            DiffOp("insert", "\n"),
+        ]
+        html = str(marks(ops))
+        assert html == (
+            'One.\n\n<del><span class="visually-hidden">deleted: </span>Two.<span class="visually-hidden"> (end of deletion)</span></del> '
+            ' <ins><span class="visually-hidden">inserted: </span>Three.<span class="visually-hidden"> (end of insertion)</span></ins>\nEnd\n'
+        )
+        assert (
+            str(marks(ops, "old"))
+            == 'One.\n\n<del><span class="visually-hidden">deleted: </span>Two.<span class="visually-hidden"> (end of deletion)</span></del> End'
+        )

@@ -26,6 +26,7 @@ __all__ = [
     "PLACE_THRESHOLD",
     "DiffOp",
     "SectionMatch",
+    "in_context",
     "match_sections",
     "overlap",
     "similarity",
@@ -50,6 +51,7 @@ _WORDLIKE: Final = r"\w+(?:(?:['’\-\u2011]|(?<=\d)[.,:/](?=\d))\w+)*(?:(?<=\d)
 separators and a percent sign ("2.5", "1,000", "10/03/2016", "12:30", "20%")."""
 _TOKEN: Final = re.compile(rf"{_URL}|{_EMAIL}|{_WORDLIKE}|\s+|[^\w\s]")
 _WORD: Final = re.compile(r"\w+(?:['’]\w+)*")
+_BREAKS: Final = re.compile(r"[^\S\n]*\n\s*")
 
 
 # --- word diff -----------------------------------------------------------------
@@ -123,6 +125,31 @@ def word_diff(old: str, new: str) -> list[DiffOp]:
             raw.append(DiffOp("insert", "".join(b[j1:j2])))
     raw.append(DiffOp("equal", suffix))
     return _merge(_fold_whitespace_islands(_merge(raw)))
+
+
+def in_context(ops: Sequence[DiffOp], words: int = 8) -> list[DiffOp]:
+    """The changes of a redline with ``words`` unchanged words on either side, the rest of each
+    unchanged run left out and marked "…", and blank lines in what is kept closed up (a short view
+    of a long section, such as a list of amendments). A redline without changes is returned as it
+    is."""
+    if all(op.kind == "equal" for op in ops):
+        return list(ops)
+    out: list[DiffOp] = []
+    for index, op in enumerate(ops):
+        if op.kind != "equal":
+            out.append(op)
+            continue
+        tokens = tokenize(_BREAKS.sub("\n", op.text))
+        at = [k for k, token in enumerate(tokens) if _WORD.search(token)]
+        before = 0 if index == 0 else words  # words kept after the change before it
+        after = 0 if index == len(ops) - 1 else words  # words kept before the change after it
+        if len(at) <= before + after:
+            out.append(DiffOp("equal", "".join(tokens)))
+            continue
+        head = "".join(tokens[: at[before - 1] + 1]) + " " if before else ""
+        tail = " " + "".join(tokens[at[-after] :]) if after else ""
+        out.append(DiffOp("equal", f"{head}…{tail}"))
+    return out
 
 
 def _merge(ops: list[DiffOp]) -> list[DiffOp]:

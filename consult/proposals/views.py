@@ -14,6 +14,7 @@ from consult.permissions import Action, authorize
 from consult.proposals import services
 from consult.proposals.forms import ConsultationForm, ImportForm, MatchForm, PublishForm, TextForm, TransitionForm
 from consult.proposals.models import LICENCES, Consultation, ConsultationState, Transition
+from consult.proposals.textdiff import in_context
 from consult.reading import services as reading
 
 bp = Blueprint("proposals", __name__)
@@ -24,6 +25,10 @@ LICENCE_NAMES = LICENCES
 def licence_name(code: str) -> str:
     """ "OGL-UK-3.0" as people know it: "Open Government Licence v3.0"."""
     return LICENCE_NAMES.get(code, code)
+
+
+# A redline's changes with a few words around each (templates/_redline.html's redline_excerpt).
+bp.add_app_template_filter(in_context, "in_context")
 
 
 STATE_FILTERS = [s.value for s in (ConsultationState.OPEN, ConsultationState.CLOSED, ConsultationState.CONCLUDED)]

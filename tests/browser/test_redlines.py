@@ -1,7 +1,7 @@
-"""Redlines in a real browser: the demo's diff page (inline and side by side) and an amendment, at
-1280 and 375 px, in light mode and in forced colours (Windows high contrast): axe-core finds
-nothing, nothing scrolls sideways on a phone, brackets appear only where colour does not show, and
-numbers change whole. Screenshots of each go to CONSULT_SCREENSHOT_DIR (default .cache/screenshots/)."""
+"""Redlines in a real browser: the demo's diff page (inline and side by side), an amendment and the
+list of amendments, at 1280 and 375 px, in light mode and in forced colours (Windows high
+contrast): axe-core finds nothing, nothing scrolls sideways on a phone, brackets appear only where
+colour does not show, and numbers change whole. Screenshots of each go to CONSULT_SCREENSHOT_DIR (default .cache/screenshots/)."""
 
 from __future__ import annotations
 
@@ -59,12 +59,17 @@ def generated(page, selector: str, pseudo: str) -> str:
 
 
 def pages(amendment_url) -> dict[str, str]:
-    return {"diff-inline": DIFF, "diff-side-by-side": SIDE_BY_SIDE, "amendment": amendment_url}
+    return {
+        "diff-inline": DIFF,
+        "diff-side-by-side": SIDE_BY_SIDE,
+        "amendment": amendment_url,
+        "amendments": f"/c/{CLOSED_SLUG}/amendments",
+    }
 
 
 @pytest.mark.parametrize("mode", ["light", "forced-colors"])
 @pytest.mark.parametrize("width", list(WIDTHS))
-@pytest.mark.parametrize("name", ["diff-inline", "diff-side-by-side", "amendment"])
+@pytest.mark.parametrize("name", ["diff-inline", "diff-side-by-side", "amendment", "amendments"])
 def test_redline_pages_are_accessible_and_fit(name, width, mode, amendment_url, new_context, live_server, run_axe, axe_report, screenshots):
     url = pages(amendment_url)[name]
     page = open_page(new_context, live_server, url, width, forced=mode == "forced-colors")

@@ -1,4 +1,5 @@
-"""One redline everywhere: the version diff (inline and side by side), an amendment and the outcome
+"""One redline everywhere: the version diff (inline and side by side), an amendment, the list of
+amendments and the outcome
 draw their changes with the same markup (templates/_redline.html), announce them in words, and
 never write brackets into the page (the stylesheet adds them in print and forced colours only)."""
 
@@ -117,6 +118,7 @@ def pages(client, concluded) -> dict[str, str]:
         "diff": "/c/access/diff?from=1&to=2",
         "diff side by side": "/c/access/diff?from=1&to=2&view=side-by-side",
         "amendment": f"/amendments/{amendment.id}",
+        "amendments": "/c/access/amendments",
         "outcome": "/c/access/outcome",
     }
     result = {}

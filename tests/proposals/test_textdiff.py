@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from consult.proposals.importing import ImportedSection, import_markdown_files
-from consult.proposals.textdiff import DiffOp, SectionMatch, match_sections, overlap, similarity, tokenize, word_diff
+from consult.proposals.textdiff import DiffOp, SectionMatch, in_context, match_sections, overlap, similarity, tokenize, word_diff
 
 POLICY = Path(__file__).resolve().parents[2] / "consult" / "demo_data" / "federal-source-code-policy"
 
@@ -194,6 +194,30 @@ def test_tokens_end_where_they_should(text: str, expected: list[str]) -> None:
 def test_a_changed_number_or_address_is_redlined_whole(old: str, new: str, deleted: str, inserted: str) -> None:
     changes = [(op.kind, op.text) for op in word_diff(old, new) if op.kind != "equal"]
     assert changes == [("delete", deleted), ("insert", inserted)]
+
+
+def test_in_context_keeps_a_few_words_around_each_change() -> None:
+    old = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen."
+    new = old.replace("five", "FIVE").replace("fourteen", "FOURTEEN")
+    ops = in_context(word_diff(old, new), words=2)
+    assert ops == [
+        DiffOp("equal", "… three four "),
+        DiffOp("delete", "five"),
+        DiffOp("insert", "FIVE"),
+        DiffOp("equal", " six seven … twelve thirteen "),
+        DiffOp("delete", "fourteen"),
+        DiffOp("insert", "FOURTEEN"),
+        DiffOp("equal", " fifteen sixteen."),  # punctuation is not a word to count
+    ]
+    # Short runs are kept whole; a redline without changes is left alone.
+    assert in_context(word_diff("a b c", "a x c"), words=2) == word_diff("a b c", "a x c")
+    assert in_context(word_diff("same", "same")) == [DiffOp("equal", "same")]
+    # Blank lines in the context close up: an excerpt is short.
+    assert in_context(word_diff("Intro:\n\n\n\n1. One.", "Start:\n\n\n\n1. One.")) == [
+        DiffOp("delete", "Intro"),
+        DiffOp("insert", "Start"),
+        DiffOp("equal", ":\n1. One."),
+    ]
 
 
 # --- match_sections on the real policy --------------------------------------------

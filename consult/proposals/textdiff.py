@@ -41,9 +41,10 @@ PLACE_THRESHOLD: Final = 0.5
 """Minimum word overlap (:func:`overlap`, in any order) for two unmatched sections in the same
 place of their documents to be one section rewritten."""
 
-_URL: Final = r"""(?:https?://|ftp://|www\.)(?:[^\s<>"'`()]|\([^\s<>"'`()]*\))*(?:[^\s<>"'`.,;:!?()\]}]|\([^\s<>"'`()]*\))"""
-"""An address with its scheme (or ``www.``), up to whitespace; punctuation that ends a sentence
-and a bracket that closes around it are not part of it, a pair of brackets inside it is."""
+_URL: Final = r"""(?:https?://|ftp://|www\.)(?:[^\s<>"'`()]|\([^\s<>"'`()]*\))*(?:[^\s<>"'`.,;:!?*()\]}]|\([^\s<>"'`()]*\))"""
+"""An address with its scheme (or ``www.``), up to whitespace; punctuation that ends a sentence,
+Markdown's emphasis and a bracket that closes around it are not part of it, a pair of brackets
+inside it is."""
 _EMAIL: Final = r"\w[\w.+-]*@\w[\w-]*(?:\.\w[\w-]*)+"
 _WORDLIKE: Final = r"\w+(?:(?:['’\-\u2011]|(?<=\d)[.,:/](?=\d))\w+)*(?:(?<=\d)%)?"
 """A word with its inner apostrophes and hyphens ("agency's", "open-source", "M-16-21",

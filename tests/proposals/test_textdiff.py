@@ -173,6 +173,7 @@ def test_numbers_codes_dates_and_addresses_are_one_token(token: str, text: str) 
         ("https:// alone", ["https", ":", "/", "/", " ", "alone"]),
         ("user@localhost", ["user", "@", "localhost"]),  # no dot in the domain: not an address
         ("see https://a.org/x).", ["see", " ", "https://a.org/x", ")", "."]),
+        ("**https://a.org/x**", ["*", "*", "https://a.org/x", "*", "*"]),  # Markdown, as amendments edit it
     ],
 )
 def test_tokens_end_where_they_should(text: str, expected: list[str]) -> None:

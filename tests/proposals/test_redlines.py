@@ -71,6 +71,7 @@ class Marks(HTMLParser):
                 {
                     "tag": tag,
                     "in_redline": any("redline" in c for _, c in self.stack),
+                    "in_key": any("redline-key" in c for _, c in self.stack),
                     "legend": any("redline-legend" in c for _, c in self.stack),
                     "start": start,
                 }
@@ -136,8 +137,11 @@ def test_every_redline_page_draws_changes_with_the_one_markup(client, concluded)
         changes = [m for m in parsed.marks if not m["legend"]]
         assert changes, f"{name}: no redline"
         assert parsed.legends == 1, f"{name}: one legend says what the marks mean"
-        for mark in parsed.marks:
+        for mark in changes:
             assert mark["in_redline"], f"{name}: {mark['source']} outside a .redline"
+        for mark in parsed.marks:
+            if mark["legend"]:  # the legend's samples, drawn alike but not changes (no .redline)
+                assert mark["in_key"] and not mark["in_redline"], f"{name}: {mark['source']}"
         for mark in changes:
             assert MARK[mark["source"][1:4]].fullmatch(mark["source"]), f"{name}: {mark['source']}"
         shapes[name] = {MARK[m["source"][1:4]].sub("X", m["source"]) for m in changes}
@@ -234,7 +238,7 @@ def test_brackets_come_only_from_print_and_forced_colours_styles():
         (media, selector) for text in css.values() for media, selector, body in _rules(text) if re.search(r"content:[^;]*[\[\]]", body)
     ]
     assert {media for media, _ in bracketed} == {"@media print, (forced-colors: active)"}
-    assert {".redline del::before", ".redline ins::before"} <= {selector for _, selector in bracketed}
+    assert {":is(.redline, .redline-key) del::before", ":is(.redline, .redline-key) ins::before"} <= {selector for _, selector in bracketed}
 
 
 def test_spacing_at_the_ends_of_a_change_is_drawn_outside_its_mark(app):

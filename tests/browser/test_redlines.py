@@ -79,7 +79,10 @@ def test_redline_pages_are_accessible_and_fit(name, width, mode, amendment_url, 
     if mode == "light" or name == "diff-inline":
         suffix = "" if mode == "light" else "-forced-colors"
         # The whole diff is a long page: a full-page screenshot of it takes a while on a busy machine.
-        page.screenshot(path=str(screenshots / f"redlines-{name}-{width}{suffix}.png"), full_page=True, timeout=90_000)
+        # Written here, not with path=: Playwright writes files from asyncio's executor threads, which then
+        # outlive the browser tests and fail every later test's check for stray threads.
+        image = page.screenshot(full_page=True, timeout=90_000)
+        (screenshots / f"redlines-{name}-{width}{suffix}.png").write_bytes(image)
     violations = run_axe(page)
     assert not violations, axe_report(violations, f"{url} ({width}, {mode})")
     if width == "phone":

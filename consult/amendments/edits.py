@@ -19,7 +19,11 @@ class Edit:
 
 
 def edits(base: str, proposed: str) -> list[Edit]:
-    """The word-level changes that turn ``base`` into ``proposed``, in order, not overlapping."""
+    """The word-level changes that turn ``base`` into ``proposed``, in order, not overlapping.
+
+    Words are :func:`~consult.proposals.textdiff.tokenize`'s: a number, a code, a date or an
+    address is one word, so an edit replaces "2.5" whole and never only its ".5" (two amendments
+    changing one number always conflict)."""
     result: list[Edit] = []
     position = 0
     pending: Edit | None = None

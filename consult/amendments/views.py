@@ -68,6 +68,7 @@ def index(slug: str):
         my_votes=voting.my_votes(current_user, c),
         waiting=services.unanswered_above_threshold(c),
         supporters=services.co_supporters((i.id for i in items), current_user),
+        redlines={i.id: services.redline(i) for i in items},
     )
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "PLACE_THRESHOLD",
     "DiffOp",
     "SectionMatch",
+    "in_context",
     "match_sections",
     "overlap",
     "similarity",
@@ -40,8 +41,18 @@ PLACE_THRESHOLD: Final = 0.5
 """Minimum word overlap (:func:`overlap`, in any order) for two unmatched sections in the same
 place of their documents to be one section rewritten."""
 
-_TOKEN: Final = re.compile(r"\w+(?:['’]\w+)*|\s+|[^\w\s]")
+_URL: Final = r"""(?:https?://|ftp://|www\.)(?:[^\s<>"'`()]|\([^\s<>"'`()]*\))*(?:[^\s<>"'`.,;:!?*()\]}]|\([^\s<>"'`()]*\))"""
+"""An address with its scheme (or ``www.``), up to whitespace; punctuation that ends a sentence,
+Markdown's emphasis and a bracket that closes around it are not part of it, a pair of brackets
+inside it is."""
+_EMAIL: Final = r"\w[\w.+-]*@\w[\w-]*(?:\.\w[\w-]*)+"
+_WORDLIKE: Final = r"\w+(?:(?:['’\-\u2011]|(?<=\d)[.,:/](?=\d))\w+)*(?:(?<=\d)%)?"
+"""A word with its inner apostrophes and hyphens ("agency's", "open-source", "M-16-21",
+"2016-03-10"), and a number with its inner decimal point, thousands separators, date and time
+separators and a percent sign ("2.5", "1,000", "10/03/2016", "12:30", "20%")."""
+_TOKEN: Final = re.compile(rf"{_URL}|{_EMAIL}|{_WORDLIKE}|\s+|[^\w\s]")
 _WORD: Final = re.compile(r"\w+(?:['’]\w+)*")
+_BREAKS: Final = re.compile(r"[^\S\n]*\n\s*")
 
 
 # --- word diff -----------------------------------------------------------------
@@ -58,8 +69,12 @@ class DiffOp:
 def tokenize(text: str) -> list[str]:
     """Words, whitespace runs and single punctuation characters; they join back to ``text``.
 
-    A word is a run of letters/digits/underscores, with inner apostrophes
-    ("agency's" is one word).
+    A word is a run of letters/digits/underscores with inner apostrophes and hyphens ("agency's",
+    "open-source", "M-16-21"). Numbers stay whole, so a redline never reads "2" + "[-.5-][+.75+]":
+    a decimal point, thousands separator, date or time separator between two digits and a percent
+    sign after one belong to the number ("2.5", "1,000", "2016-03-10", "10/03/2016", "20%"). Web
+    addresses ("https://code.gov/about", "www.example.org") and e-mail addresses are one token
+    each. Punctuation at a word's edges stays a token of its own ("(20%)," is four tokens).
     """
     return _TOKEN.findall(text)
 
@@ -111,6 +126,31 @@ def word_diff(old: str, new: str) -> list[DiffOp]:
             raw.append(DiffOp("insert", "".join(b[j1:j2])))
     raw.append(DiffOp("equal", suffix))
     return _merge(_fold_whitespace_islands(_merge(raw)))
+
+
+def in_context(ops: Sequence[DiffOp], words: int = 8) -> list[DiffOp]:
+    """The changes of a redline with ``words`` unchanged words on either side, the rest of each
+    unchanged run left out and marked "…", and blank lines in what is kept closed up (a short view
+    of a long section, such as a list of amendments). A redline without changes is returned as it
+    is."""
+    if all(op.kind == "equal" for op in ops):
+        return list(ops)
+    out: list[DiffOp] = []
+    for index, op in enumerate(ops):
+        if op.kind != "equal":
+            out.append(op)
+            continue
+        tokens = tokenize(_BREAKS.sub("\n", op.text))
+        at = [k for k, token in enumerate(tokens) if _WORD.search(token)]
+        before = 0 if index == 0 else words  # words kept after the change before it
+        after = 0 if index == len(ops) - 1 else words  # words kept before the change after it
+        if len(at) <= before + after:
+            out.append(DiffOp("equal", "".join(tokens)))
+            continue
+        head = "".join(tokens[: at[before - 1] + 1]) + " " if before else ""
+        tail = " " + "".join(tokens[at[-after] :]) if after else ""
+        out.append(DiffOp("equal", f"{head}…{tail}"))
+    return out
 
 
 def _merge(ops: list[DiffOp]) -> list[DiffOp]:

@@ -14,6 +14,7 @@ from consult.permissions import Action, authorize
 from consult.proposals import services
 from consult.proposals.forms import ConsultationForm, ImportForm, MatchForm, PublishForm, TextForm, TransitionForm
 from consult.proposals.models import LICENCES, Consultation, ConsultationState, Transition
+from consult.proposals.textdiff import in_context
 from consult.reading import services as reading
 
 bp = Blueprint("proposals", __name__)
@@ -24,6 +25,10 @@ LICENCE_NAMES = LICENCES
 def licence_name(code: str) -> str:
     """ "OGL-UK-3.0" as people know it: "Open Government Licence v3.0"."""
     return LICENCE_NAMES.get(code, code)
+
+
+# A redline's changes with a few words around each (templates/_redline.html's redline_excerpt).
+bp.add_app_template_filter(in_context, "in_context")
 
 
 STATE_FILTERS = [s.value for s in (ConsultationState.OPEN, ConsultationState.CLOSED, ConsultationState.CONCLUDED)]
@@ -131,8 +136,11 @@ def diff(slug: str):
         abort(404, "There is no published version with that number.")
     if old.number == new.number:
         abort(400, "Choose two different versions to compare.")
+    view = request.args.get("view", "inline")
+    if view not in ("inline", "side-by-side"):
+        abort(400, "The changes can be shown inline (view=inline) or side by side (view=side-by-side).")
     diffs = services.diff_versions(old, new)
-    return render_template("proposals/diff.html", consultation=c, old=old, new=new, diffs=diffs, versions=published)
+    return render_template("proposals/diff.html", consultation=c, old=old, new=new, diffs=diffs, versions=published, view=view)
 
 
 @bp.route("/c/<slug>/edit", methods=["GET", "POST"])

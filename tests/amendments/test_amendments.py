@@ -64,7 +64,7 @@ def test_propose_by_editing_the_section_shows_a_redline_and_a_preview(client, co
     assert contribution.kind == "amendment" and contribution.amendment.state == "open"
     assert contribution.body_html.strip() == "<p>Faster <strong>answers</strong>.</p>"
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert re.search(r"<del><span class=\"visually-hidden\">\[deleted: </span>30", page)
+    assert re.search(r"<del><span class=\"visually-hidden\">deleted: </span>30", page)
     assert "Preview the section with this amendment applied" in page and "<em>one</em>" in page
 
 

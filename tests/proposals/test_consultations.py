@@ -84,7 +84,7 @@ def test_diff_page_shows_a_word_level_redline(client, policy):
     assert "What changed from version 1 to version 2" in html
     assert html.count("<del>") > 10 and html.count("<ins>") > 10
     # readable without colour: each change is announced in words, not only styled
-    assert "[deleted: " in html and "[inserted: " in html
+    assert '<span class="visually-hidden">deleted: </span>' in html and '<span class="visually-hidden">inserted: </span>' in html
     assert re.search(r"\d+ sections changed, \d+ added, \d+ removed", html)
     assert "Exceptions to Government Code Reuse" in html
 

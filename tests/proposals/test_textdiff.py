@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from consult.proposals.importing import ImportedSection, import_markdown_files
-from consult.proposals.textdiff import DiffOp, SectionMatch, match_sections, overlap, similarity, word_diff
+from consult.proposals.textdiff import DiffOp, SectionMatch, in_context, match_sections, overlap, similarity, tokenize, word_diff
 
 POLICY = Path(__file__).resolve().parents[2] / "consult" / "demo_data" / "federal-source-code-policy"
 
@@ -59,6 +59,10 @@ SAMPLES = [
     ("20 percent of new custom code", "at least 20 percent of new custom-developed code"),
     ("x" * 50, "y" * 50),
     ("日本語 の テキスト", "日本語 と テキスト"),
+    (
+        "2.5% of 1,000 on 2016-03-10 (M-16-21), https://code.gov/a_(b).",
+        "2.75% of 1,500 on 10/03/2016, see www.code.gov or a.b+c@agency.gov.",
+    ),
 ]
 
 
@@ -128,6 +132,93 @@ def test_long_sections_with_scattered_changes_reconstruct() -> None:
     old, new = " ".join(old_words), " ".join(new_words)
     ops = word_diff(old, new)
     assert_reconstructs(old, new, ops)
+
+
+# --- tokens: numbers, codes, dates and addresses stay whole -----------------------
+
+WHOLE = [
+    ("2.5", "a rate of 2.5 percent"),
+    ("1,000", "over 1,000 pages"),
+    ("1,000,000.50", "$1,000,000.50 a year"),
+    ("20%", "at least 20% of new code"),
+    ("M-16-21", "memorandum M-16-21 replaces"),
+    ("2016-08-08", "dated 2016-08-08."),
+    ("10/03/2016", "by 10/03/2016,"),
+    ("10.03.2016", "on 10.03.2016 at noon"),
+    ("12:30", "at 12:30."),
+    ("3.2.1", "see section 3.2.1."),
+    ("https://code.gov/about?x=1#y", "see https://code.gov/about?x=1#y."),
+    ("https://en.wikipedia.org/wiki/Open_(software)", "(https://en.wikipedia.org/wiki/Open_(software))"),
+    ("www.example.org/policy", "at www.example.org/policy, or"),
+    ("jane.doe+policy@agency.gov", "write to jane.doe+policy@agency.gov."),
+    ("open-source", "open-source code"),
+    ("agency’s", "the agency’s code"),
+]
+
+
+@pytest.mark.parametrize(("token", "text"), WHOLE)
+def test_numbers_codes_dates_and_addresses_are_one_token(token: str, text: str) -> None:
+    tokens = tokenize(text)
+    assert token in tokens, tokens
+    assert "".join(tokens) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("(20%),", ["(", "20%", ")", ","]),  # punctuation at the edges is its own
+        ("3.2. Next", ["3.2", ".", " ", "Next"]),  # a full stop after a number ends the sentence
+        ("1, 2 and 3", ["1", ",", " ", "2", " ", "and", " ", "3"]),  # a list is not a number
+        ("well--known", ["well", "-", "-", "known"]),
+        ("https:// alone", ["https", ":", "/", "/", " ", "alone"]),
+        ("user@localhost", ["user", "@", "localhost"]),  # no dot in the domain: not an address
+        ("see https://a.org/x).", ["see", " ", "https://a.org/x", ")", "."]),
+        ("**https://a.org/x**", ["*", "*", "https://a.org/x", "*", "*"]),  # Markdown, as amendments edit it
+    ],
+)
+def test_tokens_end_where_they_should(text: str, expected: list[str]) -> None:
+    assert tokenize(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "deleted", "inserted"),
+    [
+        ("costs 2.5 million", "costs 2.75 million", "2.5", "2.75"),
+        ("over 1,000 pages", "over 1,500 pages", "1,000", "1,500"),
+        ("at least 20% of code", "at least 25% of code", "20%", "25%"),
+        ("memorandum M-16-21 says", "memorandum M-17-01 says", "M-16-21", "M-17-01"),
+        ("by 2016-03-10 at", "by 2016-04-10 at", "2016-03-10", "2016-04-10"),
+        ("see https://code.gov/a for", "see https://code.gov/b for", "https://code.gov/a", "https://code.gov/b"),
+        ("mail a@agency.gov now", "mail b@agency.gov now", "a@agency.gov", "b@agency.gov"),
+    ],
+)
+def test_a_changed_number_or_address_is_redlined_whole(old: str, new: str, deleted: str, inserted: str) -> None:
+    changes = [(op.kind, op.text) for op in word_diff(old, new) if op.kind != "equal"]
+    assert changes == [("delete", deleted), ("insert", inserted)]
+
+
+def test_in_context_keeps_a_few_words_around_each_change() -> None:
+    old = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen."
+    new = old.replace("five", "FIVE").replace("fourteen", "FOURTEEN")
+    ops = in_context(word_diff(old, new), words=2)
+    assert ops == [
+        DiffOp("equal", "… three four "),
+        DiffOp("delete", "five"),
+        DiffOp("insert", "FIVE"),
+        DiffOp("equal", " six seven … twelve thirteen "),
+        DiffOp("delete", "fourteen"),
+        DiffOp("insert", "FOURTEEN"),
+        DiffOp("equal", " fifteen sixteen."),  # punctuation is not a word to count
+    ]
+    # Short runs are kept whole; a redline without changes is left alone.
+    assert in_context(word_diff("a b c", "a x c"), words=2) == word_diff("a b c", "a x c")
+    assert in_context(word_diff("same", "same")) == [DiffOp("equal", "same")]
+    # Blank lines in the context close up: an excerpt is short.
+    assert in_context(word_diff("Intro:\n\n\n\n1. One.", "Start:\n\n\n\n1. One.")) == [
+        DiffOp("delete", "Intro"),
+        DiffOp("insert", "Start"),
+        DiffOp("equal", ":\n1. One."),
+    ]
 
 
 # --- match_sections on the real policy --------------------------------------------

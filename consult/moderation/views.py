@@ -6,6 +6,7 @@ from flask_login import current_user
 from consult.accounts.models import Organisation
 from consult.accounts.services import organisation_by_slug
 from consult.comments.services import visible_contribution
+from consult.core.action_urls import get_redirects_to
 from consult.core.errors import RuleViolation
 from consult.core.forms import WHOLE_FORM, first_error, refuse_invalid, refused_on
 from consult.core.models import db
@@ -123,6 +124,7 @@ def _queue_page(organisation: Organisation, *, form: QueueForm | None = None, bl
 
 
 @bp.route("/o/<slug>/block", methods=["POST"])
+@get_redirects_to("moderation.queue")
 def block(slug: str):
     organisation = _organisation_or_404(slug)
     form = BlockForm()
@@ -140,6 +142,7 @@ def block(slug: str):
 
 
 @bp.route("/o/<slug>/unblock/<int:block_id>", methods=["POST"])
+@get_redirects_to("moderation.queue")
 def unblock(slug: str, block_id: int):
     organisation = _organisation_or_404(slug)
     user = services.lift_block(organisation, block_id, actor=current_user) or abort(404)

@@ -215,3 +215,26 @@ def test_a_group_of_another_consultations_contributions_is_refused(client, consu
     login(client, moderator)
     response = client.post(f"/c/{consultation.slug}/themes/from-group", data={"name": "Mixed", "ids": [foreign.id]})
     assert response.status_code == 400 and count(Theme) == 0
+
+
+# ---- the outcome page's chart ----------------------------------------------------------------
+
+
+def test_the_outcome_chart_labels_are_the_pages_text_beside_the_bars(client, organisation, author, citizen):
+    c = make_consultation(organisation, author=author, state="open", slug="charted", title="Charted", text=TEXT)
+    for i in range(3):
+        comments.post_comment(c, actor=citizen, body=f"Comment {i}")
+    from consult.proposals import services as proposals
+    from consult.proposals.models import Transition
+
+    proposals.change_state(c, Transition.CLOSE, actor=author)
+    proposals.change_state(c, Transition.CONCLUDE, actor=author, confirmed=True)
+    db.session.commit()
+    html = client.get("/c/charted/outcome").get_data(as_text=True)
+    figures = html.split('id="figures-heading"')[1].split("</section>")[0]
+    assert "<text" not in figures and "font-size" not in figures  # no type scaled with a drawing
+    labels = re.findall(r'<th scope="row">([^<]+)</th>\s*<td class="bar-number">(\d+)</td>', figures)
+    widths = [float(w) for w in re.findall(r'<rect x="0" y="0" height="16" width="([\d.]+)%">', figures)]
+    assert labels and len(widths) == len(labels)
+    largest = max(int(n) for _, n in labels)
+    assert [round(int(n) / largest * 100, 1) for _, n in labels] == widths

@@ -238,3 +238,12 @@ def test_the_outcome_chart_labels_are_the_pages_text_beside_the_bars(client, org
     assert labels and len(widths) == len(labels)
     largest = max(int(n) for _, n in labels)
     assert [round(int(n) / largest * 100, 1) for _, n in labels] == widths
+
+
+def test_a_refused_group_is_said_even_when_no_group_on_the_page_matches(client, consultation, moderator, citizen):
+    comment = comments.post_comment(consultation, actor=citizen, body="Alone")
+    db.session.commit()
+    login(client, moderator)
+    response = client.post(f"/c/{consultation.slug}/themes/from-group", data={"name": "", "ids": [comment.id]})
+    assert response.status_code == 400 and "Name the theme." in response.get_data(as_text=True)
+    assert count(Theme) == 0

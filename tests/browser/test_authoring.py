@@ -37,6 +37,12 @@ def shots(screenshot_dir) -> Path:
     return folder
 
 
+def save(path: Path, png: bytes) -> None:
+    """Write a screenshot ourselves: Playwright's ``path=`` writes it from a thread pool whose
+    threads outlive the test, and the unit tests after this folder refuse to run beside them."""
+    path.write_bytes(png)
+
+
 def live_database(tmp_path_factory) -> Path:
     [path] = tmp_path_factory.getbasetemp().glob("live-server[0-9]*/consult.db")
     return path
@@ -73,7 +79,7 @@ def test_preview_in_the_editor_saves_nothing(new_context, live_server, shots):
     expect(preview.get_by_text("1 image is not kept")).to_be_visible()
     expect(preview.locator("img")).to_have_count(0)
     expect(page.get_by_label("Policy text (Markdown)")).to_have_value(typed)  # what was typed is kept
-    page.screenshot(path=str(shots / "authoring-preview-desktop.png"), full_page=True)
+    save(shots / "authoring-preview-desktop.png", page.screenshot(full_page=True))
     # Nothing was saved: the editor opened afresh shows the text as it was.
     page.goto(f"{live_server}/c/{SLUG}/text")
     expect(page.get_by_label("Policy text (Markdown)")).to_have_value(saved_before)
@@ -97,7 +103,7 @@ def test_a_moderator_moderates_from_the_item_and_works_the_queue(new_context, li
         card = mo.locator(f"article[id='comment-{chris_number}']")
         card.locator("summary", has_text="Moderate").click()
         card.get_by_label("Public reason").fill("Hidden by the authoring browser test.")
-        mo.screenshot(path=str(shots / "authoring-moderate-from-item-desktop.png"), full_page=True)
+        save(shots / "authoring-moderate-from-item-desktop.png", mo.screenshot(full_page=True))
         card.get_by_role("button", name="Hide this contribution").click()
         expect(mo.get_by_text(f"Contribution #{chris_number} is hidden")).to_be_visible()
         expect(mo.locator(f"article[id='comment-{chris_number}'] .tombstone")).to_contain_text("Hidden by the authoring browser test.")
@@ -151,7 +157,7 @@ def test_a_moderator_moderates_from_the_item_and_works_the_queue(new_context, li
     assert all(box.is_checked() for box in boxes.all())
     boxes.first.uncheck()
     assert select_all.evaluate("el => el.indeterminate")
-    mo.screenshot(path=str(shots / "authoring-queue-select-all-desktop.png"), full_page=True)
+    save(shots / "authoring-queue-select-all-desktop.png", mo.screenshot(full_page=True))
     select_all.click()  # from "some": all again
     assert all(box.is_checked() for box in boxes.all())
     select_all.click()
@@ -190,9 +196,7 @@ def test_the_outcome_chart_labels_are_no_larger_than_the_text_and_clear_of_the_b
         assert float(label.evaluate("el => parseFloat(getComputedStyle(el).fontSize)")) <= body_size
         label_box, bar_box = label.bounding_box(), bar.bounding_box()
         assert bar_box["x"] >= label_box["x"] + label_box["width"] + 4 or bar_box["y"] >= label_box["y"] + label_box["height"]
-    page.locator("table.bar-chart").screenshot(
-        path=str(shots / f"authoring-outcome-chart-{'phone' if viewport is PHONE else 'desktop'}.png")
-    )
+    save(shots / f"authoring-outcome-chart-{'phone' if viewport is PHONE else 'desktop'}.png", page.locator("table.bar-chart").screenshot())
 
 
 # --- 4. axe-core on every page touched -------------------------------------------------------------
@@ -239,5 +243,5 @@ def test_touched_pages_have_no_axe_violations(new_context, live_server, run_axe,
             failures.append(format_violations(violations, path))
         if name in SCREENSHOTS and not forced:
             width = "phone" if viewport is PHONE else "desktop"
-            page.screenshot(path=str(shots / f"authoring-{name}-{width}.png"), full_page=True, timeout=60_000)
+            save(shots / f"authoring-{name}-{width}.png", page.screenshot(full_page=True, timeout=60_000))
     assert not failures, "\n\n".join(failures)

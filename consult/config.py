@@ -67,6 +67,10 @@ DEFAULTS: dict[str, Any] = {
     "PROXY_FIX_HOST": False,  # also trust X-Forwarded-Host: only when the proxy sets it itself, never passing the client's
     "TRUSTED_HOSTS": None,  # Flask's: the Host names the site answers to (others get 400), e.g. ["consult.example.org"]
     "PAGE_SIZE": 20,
+    # The IANA time zone every displayed time is shown in, with its abbreviation (stored times
+    # stay UTC, and so do <time datetime> values and the record). Checked at start-up
+    # (consult/core/templating.py).
+    "TIME_ZONE": "UTC",
     # Posting limits per signed-in person (per address otherwise), counted where every worker
     # sees them. None: a SQLite file, instance/ratelimits.db, which all processes of one machine
     # share (consult/core/ratelimit.py); with several app servers set a shared store, e.g.

@@ -3,19 +3,44 @@ the app factory: core knows no domain.)"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask, request, url_for
+from flask import Flask, current_app, has_app_context, request, url_for
 
 from consult.core import text
 
 
-def format_datetime(value: datetime | None, fmt: str = "%-d %B %Y, %H:%M UTC") -> str:
-    return value.strftime(fmt) if value else ""
+def time_zone(name: str) -> ZoneInfo:
+    """The IANA zone named by the ``TIME_ZONE`` setting; a name that is not one stops the start
+    (a typo would otherwise show every time in the wrong zone, or fail on the first page)."""
+    if not isinstance(name, str) or not name or name.startswith(("/", ".")) or ".." in name:
+        raise RuntimeError(f"TIME_ZONE {name!r}: give an IANA time zone name such as 'Europe/Paris' or 'UTC'.")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise RuntimeError(f"TIME_ZONE {name!r} is not a known IANA time zone: use a name such as 'Europe/Paris' or 'UTC'.") from None
+
+
+def site_zone() -> ZoneInfo:
+    """The site's time zone (UTC outside an app, as in a script that formats a date)."""
+    return time_zone(current_app.config.get("TIME_ZONE") or "UTC") if has_app_context() else ZoneInfo("UTC")
+
+
+def local_time(value: datetime) -> datetime:
+    """A stored (UTC) time in the site's zone; a naive value is taken as UTC, as stored."""
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(site_zone())
+
+
+def format_datetime(value: datetime | None, fmt: str = "%-d %B %Y, %H:%M %Z") -> str:
+    """The one way a time is shown: in the site's zone, with the zone's abbreviation ("CET",
+    "BST", "UTC"). ``<time datetime=...>`` keeps the UTC ISO value for machines."""
+    return local_time(value).strftime(fmt) if value else ""
 
 
 def format_date(value: datetime | None) -> str:
-    return value.strftime("%-d %B %Y") if value else ""
+    """The day of a time, in the site's zone (23:30 UTC is already tomorrow in Paris)."""
+    return local_time(value).strftime("%-d %B %Y") if value else ""
 
 
 def url_with(**changes) -> str:
@@ -27,6 +52,7 @@ def url_with(**changes) -> str:
 
 
 def init_app(app: Flask) -> None:
+    time_zone(app.config.get("TIME_ZONE", "UTC"))  # an unknown zone stops the start, with the reason
     app.jinja_env.filters["markdown"] = text.render_markdown
     app.jinja_env.filters["plain"] = text.render_plain
     app.jinja_env.filters["datetime"] = format_datetime

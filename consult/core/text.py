@@ -34,6 +34,8 @@ __all__ = [
     "text_content",
     "link_is_allowed",
     "link_fragments_to",
+    "MarkdownImage",
+    "markdown_images",
 ]
 
 ALLOWED_TAGS: Final = frozenset(
@@ -61,6 +63,53 @@ _URL_JUNK_RE: Final = re.compile(r"[\x00-\x20\x7f-\xa0\s\u200b-\u200f\u2028\u202
 _WS_RE: Final = re.compile(r"\s+")
 
 _md: Final = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+
+
+def _image_as_its_description(self, tokens, idx, options, env) -> str:
+    """An image is shown as its description (its alt text), never as an image: images are not
+    kept (see ``markdown_images``, which names them to the author)."""
+    return html.escape(self.renderInlineAsText(tokens[idx].children or [], options, env), quote=False)
+
+
+_md.add_render_rule("image", _image_as_its_description)
+
+_IMG_TAG: Final = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+_IMG_ATTR: Final = re.compile(r"""\b(alt|title|src)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class MarkdownImage:
+    """An image in a Markdown text: what it shows (its alt text, or its title), where it is
+    (``src``) and on which line (1-based)."""
+
+    description: str
+    src: str
+    line: int
+
+
+def markdown_images(source: str) -> list[MarkdownImage]:
+    """Every image of a Markdown text, Markdown's ``![alt](src)`` and raw ``<img>`` tags alike,
+    in order. Consult does not show images (they would tell another site who reads, and have
+    no place in the record yet): a Markdown image is shown as its description, a raw ``<img>``
+    is removed, and the author is told of each through this list."""
+    found: list[MarkdownImage] = []
+    for token in _md.parse(str(source)):
+        line = (token.map[0] + 1) if token.map else 0
+        if token.type == "html_block":
+            found.extend(_img_tags(token.content, line))
+        for child in token.children or []:
+            if child.type == "image":
+                alt = _md.renderer.renderInlineAsText(child.children or [], _md.options, {})
+                found.append(MarkdownImage(" ".join(alt.split()), str(child.attrGet("src") or ""), line))
+            elif child.type == "html_inline":
+                found.extend(_img_tags(child.content, line))
+    return found
+
+
+def _img_tags(markup: str, line: int) -> Iterator[MarkdownImage]:
+    for tag in _IMG_TAG.findall(markup):
+        attrs = {m.group(1).lower(): html.unescape(next(g for g in m.groups()[1:] if g is not None)) for m in _IMG_ATTR.finditer(tag)}
+        yield MarkdownImage(" ".join((attrs.get("alt") or attrs.get("title") or "").split()), attrs.get("src", ""), line)
 
 
 def _allow_attribute(tag: str, name: str, value: str) -> bool:

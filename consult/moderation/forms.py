@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
-from wtforms.validators import Length
+from wtforms.validators import AnyOf, Length, Optional
 
 from consult.core.forms import WholeNumberField, WholeNumbersField
 from consult.moderation.services import MAX_DETAIL_LENGTH, MAX_REASON_LENGTH, MAX_SUMMARY_LENGTH, MAX_THEME_NAME_LENGTH
@@ -22,9 +22,19 @@ class ReportForm(FlaskForm):
 
 
 class QueueForm(FlaskForm):
-    """Approve, hide or restore the ticked contributions of the queue."""
+    """Approve, hide or restore the ticked contributions of the queue; ``select`` ("all" or
+    "none"): the button that ticks every box of the page (without JavaScript), acting on nothing."""
 
     ids = WholeNumbersField(message=SELECTED)
+    action = StringField(validators=NAME)
+    rule = StringField(validators=NAME)
+    reason = StringField(validators=REASON)
+    select = StringField(validators=[Optional(), AnyOf(["all", "none"], message="Choose to select all or none.")])
+
+
+class ItemForm(FlaskForm):
+    """Hide one contribution or block its author, from the contribution itself."""
+
     action = StringField(validators=NAME)
     rule = StringField(validators=NAME)
     reason = StringField(validators=REASON)
@@ -41,6 +51,12 @@ class ThemeForm(FlaskForm):
     name = StringField(
         validators=[Length(max=MAX_THEME_NAME_LENGTH, message=f"Name the theme in at most {MAX_THEME_NAME_LENGTH} characters.")]
     )
+
+
+class GroupThemeForm(ThemeForm):
+    """A suggested group made a theme: its name (the group's words, editable) and its contributions."""
+
+    ids = WholeNumbersField(message=SELECTED)
 
 
 class TagForm(FlaskForm):

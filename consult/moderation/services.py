@@ -36,7 +36,7 @@ from consult.moderation.models import (
     SummaryCitation,
     Theme,
 )
-from consult.permissions import Action, authorize, visible_contributions
+from consult.permissions import Action, authorize, can, visible_contributions
 from consult.proposals.models import Consultation
 from consult.voting.models import Vote
 
@@ -196,22 +196,23 @@ def queue(organisation: Organisation, *, consultation: Consultation | None = Non
     return [QueueItem(c, n, reasons.get(c.id, {}), first) for c, n, first in rows]
 
 
-def hidden_items(organisation: Organisation, *, limit: int = 200) -> list[Contribution]:
-    """Hidden contributions of the organisation's consultations, latest hidden first, so a
-    moderator can restore one."""
-    return list(
-        db.session.scalars(
-            select(Contribution)
-            .join(Consultation, Consultation.id == Contribution.consultation_id)
-            .where(
-                Consultation.organisation_id == organisation.id,
-                Contribution.moderation_state == ModerationState.HIDDEN,
-                Contribution.deleted_at.is_(None),
-            )
-            .order_by(Contribution.hidden_at.desc(), Contribution.id.desc())
-            .limit(limit)
+def hidden_items(organisation: Organisation, *, consultation: Consultation | None = None, limit: int = 200) -> list[Contribution]:
+    """Hidden contributions of the organisation's consultations (or of one), latest hidden first,
+    so a moderator can restore one."""
+    query = (
+        select(Contribution)
+        .join(Consultation, Consultation.id == Contribution.consultation_id)
+        .where(
+            Consultation.organisation_id == organisation.id,
+            Contribution.moderation_state == ModerationState.HIDDEN,
+            Contribution.deleted_at.is_(None),
         )
+        .order_by(Contribution.hidden_at.desc(), Contribution.id.desc())
+        .limit(limit)
     )
+    if consultation is not None:
+        query = query.where(Contribution.consultation_id == consultation.id)
+    return list(db.session.scalars(query))
 
 
 class Operation(enum.StrEnum):
@@ -333,6 +334,39 @@ def block_author_of(organisation: Organisation, contribution_id: int | None, *, 
     return contribution.author
 
 
+class ItemOperation(enum.StrEnum):
+    """What a moderator does from a contribution itself (its page, its card in a thread)."""
+
+    HIDE = "hide"
+    BLOCK = "block"  # its author, in the organisation's consultations
+
+
+def contribution_to_moderate(actor: User, contribution_id: int) -> Contribution | None:
+    """A contribution (hidden or not, not deleted) that ``actor`` moderates; None otherwise (a 404:
+    nobody else learns that it exists)."""
+    contribution = db.session.get(Contribution, contribution_id)
+    if contribution is None or contribution.deleted_at is not None or not can(actor, Action.MODERATE, contribution.consultation):
+        return None
+    return contribution
+
+
+def moderate_item(contribution: Contribution, *, actor: User, action: ItemOperation | str, reason: str, rule: str = "") -> User | None:
+    """Hide one contribution, or block its author, from the contribution itself: the same rules,
+    log and audit as the queue's hiding (``act``) and blocking (``block_author_of``). Returns
+    the person blocked (None when hiding)."""
+    try:
+        operation = ItemOperation(action)
+    except ValueError:
+        raise RuleViolation("Choose what to do: hide the contribution or block its author.", status=400, field="action") from None
+    if operation is ItemOperation.HIDE:
+        act([contribution], actor=actor, action=Operation.HIDE, reason=reason, rule=rule)
+        return None
+    organisation = contribution.consultation.organisation
+    if contribution.author is None:
+        raise RuleViolation("This contribution's author has left: there is nobody to block.", status=400)
+    return block_author_of(organisation, contribution.id, actor=actor, reason=reason)
+
+
 def lift_block(organisation: Organisation, block_id: int, *, actor: User) -> User | None:
     """Lift one of the organisation's blocks; returns whom it blocked (None: no such block here)."""
     row = db.session.get(Block, block_id)
@@ -398,6 +432,14 @@ def create_theme(consultation: Consultation, *, actor: User, name: str) -> Theme
         StaffOperation.CREATE_THEME, actor=actor, consultation=consultation, target_type=TargetType.THEME, target_id=theme.id
     )
     return theme
+
+
+def theme_from_group(consultation: Consultation, *, actor: User, name: str, contributions: Iterable[Contribution]) -> tuple[Theme, int]:
+    """A suggested group made a theme in one step: the theme is created (the same rules as
+    ``create_theme``) and the group's contributions tagged with it. Returns the theme and how
+    many were tagged."""
+    theme = create_theme(consultation, actor=actor, name=name)
+    return theme, tag(theme, contributions, actor=actor)
 
 
 def tag(theme: Theme, contributions: Iterable[Contribution], *, actor: User, remove: bool = False) -> int:

@@ -6,6 +6,7 @@ from flask_login import current_user
 from consult.accounts.models import Organisation
 from consult.accounts.services import organisation_by_slug
 from consult.comments.services import visible_contribution
+from consult.core.action_urls import get_redirects_to
 from consult.core.errors import RuleViolation
 from consult.core.forms import WHOLE_FORM, first_error, refuse_invalid, refused_on
 from consult.core.models import db
@@ -13,13 +14,19 @@ from consult.core.params import page_number, whole_number
 from consult.core.routing import public
 from consult.extensions import POSTING_TOO_FAST, limiter, limits_off, posting_limit
 from consult.moderation import services, suggestions
-from consult.moderation.forms import BlockForm, QueueForm, ReportForm, SummaryForm, TagForm, ThemeForm
+from consult.moderation.forms import BlockForm, GroupThemeForm, ItemForm, QueueForm, ReportForm, SummaryForm, TagForm, ThemeForm
 from consult.moderation.models import ReportReason, Theme
 from consult.permissions import Action, authorize
 from consult.proposals.models import Consultation
 from consult.proposals.services import get_visible_consultation
 
 bp = Blueprint("moderation", __name__)
+
+
+@bp.app_template_global("moderation_reasons")
+def moderation_reasons() -> list[ReportReason]:
+    """The rules a moderator may name when hiding (for the "Moderate" control on every card)."""
+    return list(ReportReason)
 
 
 def _consultation_or_404(slug: str, action: Action | None = None) -> Consultation:
@@ -62,9 +69,7 @@ def report(contribution_id: int):
         else:
             db.session.commit()
             flash("Thank you: the moderators will look at it. Your name is never shown with a report.", "success")
-            return redirect(
-                url_for("amendments.show" if contribution.kind == "amendment" else "comments.show", contribution_id=contribution.id)
-            )
+            return redirect(_page_of(contribution))
     error, _ = _message(form)
     return render_template(
         "moderation/report.html",
@@ -82,10 +87,12 @@ def report(contribution_id: int):
 @bp.route("/o/<slug>/moderation", methods=["GET", "POST"])
 def queue(slug: str):
     organisation = _organisation_or_404(slug)
+    shown = _consultation_shown(organisation)
     form = QueueForm()
     if form.is_submitted():
-        if not form.validate():
-            return _queue_page(organisation, form=form)  # said on the form, with the selection and the reason kept
+        if not form.validate() or form.select.data:
+            # Said on the form, with the selection and the reason kept; or the "select all" button.
+            return _queue_page(organisation, shown, form=form)
         items = services.selected_contributions(form.ids.data, services.consultations_of(organisation))
         try:
             changed = services.act(
@@ -97,25 +104,42 @@ def queue(slug: str):
         else:
             db.session.commit()
             flash(f"Done: {changed} contribution{'s' if changed != 1 else ''} {services.Operation(form.action.data).done}.", "success")
-            return redirect(url_for("moderation.queue", slug=organisation.slug))
-    return _queue_page(organisation, form=form)
+            return redirect(url_for("moderation.queue", slug=organisation.slug, consultation=shown.slug if shown else None))
+    return _queue_page(organisation, shown, form=form)
 
 
-def _queue_page(organisation: Organisation, *, form: QueueForm | None = None, block_form: BlockForm | None = None):
+def _consultation_shown(organisation: Organisation) -> Consultation | None:
+    """The queue's filter (``?consultation=SLUG``): one of the organisation's consultations, or all."""
+    chosen = request.args.get("consultation") or None
+    if chosen is None:
+        return None
+    found = next((c for c in services.consultations_of(organisation) if c.slug == chosen), None)
+    return found or abort(400, "Choose one of this organisation's consultations, or all of them.")
+
+
+def _queue_page(
+    organisation: Organisation, shown: Consultation | None = None, *, form: QueueForm | None = None, block_form: BlockForm | None = None
+):
     """The queue, with a refused bulk action or block shown on its own form and what was typed kept."""
     form, block_form = form or QueueForm(formdata=None), block_form or BlockForm(formdata=None)
     (error, error_field), (block_error, _) = _message(form), _message(block_form)
+    items = services.queue(organisation, consultation=shown)
+    selected = set(form.ids.data)
+    if form.select.data and not error:
+        selected = {item.contribution.id for item in items} if form.select.data == "all" else set()
     return render_template(
         "moderation/queue.html",
         organisation=organisation,
-        items=services.queue(organisation),
-        hidden=services.hidden_items(organisation),
+        shown=shown,
+        items=items,
+        hidden=services.hidden_items(organisation, consultation=shown),
         reasons=list(ReportReason),
         blocks=services.blocks_of(organisation),
         consultations=services.consultations_of(organisation),
         error=error,
         error_field=error_field,
-        selected=set(form.ids.data),
+        selected=selected,
+        all_selected=bool(items) and selected >= {item.contribution.id for item in items},
         form=form,
         block_error=block_error,
         block_form=block_form,
@@ -123,6 +147,7 @@ def _queue_page(organisation: Organisation, *, form: QueueForm | None = None, bl
 
 
 @bp.route("/o/<slug>/block", methods=["POST"])
+@get_redirects_to("moderation.queue")
 def block(slug: str):
     organisation = _organisation_or_404(slug)
     form = BlockForm()
@@ -140,12 +165,53 @@ def block(slug: str):
 
 
 @bp.route("/o/<slug>/unblock/<int:block_id>", methods=["POST"])
+@get_redirects_to("moderation.queue")
 def unblock(slug: str, block_id: int):
     organisation = _organisation_or_404(slug)
     user = services.lift_block(organisation, block_id, actor=current_user) or abort(404)
     db.session.commit()
     flash(f"The block on {user.display_name} is lifted: what they wrote is shown again.", "success")
     return redirect(url_for("moderation.queue", slug=organisation.slug))
+
+
+@bp.route("/contributions/<int:contribution_id>/moderate", methods=["GET", "POST"])
+def moderate(contribution_id: int):
+    """Hide a contribution, or block its author, from the contribution itself (its card's
+    "Moderate" control posts here; the page is the same form, for errors and without the card)."""
+    contribution = services.contribution_to_moderate(current_user, contribution_id) or abort(404)
+    form = ItemForm()
+    if form.validate_on_submit():
+        try:
+            blocked = services.moderate_item(
+                contribution, actor=current_user, action=form.action.data or "", reason=form.reason.data or "", rule=form.rule.data or ""
+            )
+        except RuleViolation as refused:
+            if not refused_on(form, refused, fallback=WHOLE_FORM):
+                raise
+        else:
+            db.session.commit()
+            if blocked is None:
+                flash(f"Contribution #{contribution.id} is hidden; its place shows your reason.", "success")
+            else:
+                flash(
+                    f"{blocked.display_name} is blocked: everything they wrote in your consultations is hidden until you lift the block.",
+                    "success",
+                )
+            return redirect(_page_of(contribution))
+    error, error_field = _message(form)
+    return render_template(
+        "moderation/moderate.html",
+        contribution=contribution,
+        consultation=contribution.consultation,
+        reasons=list(ReportReason),
+        form=form,
+        error=error,
+        error_field=error_field,
+    ), 400 if error else 200
+
+
+def _page_of(contribution) -> str:
+    return url_for("amendments.show" if contribution.kind == "amendment" else "comments.show", contribution_id=contribution.id)
 
 
 @bp.route("/c/<slug>/moderation-log")
@@ -184,6 +250,27 @@ def _create_theme(c: Consultation, form: ThemeForm):
     return redirect(url_for("moderation.themes", slug=c.slug, **request.args.to_dict()))
 
 
+@bp.route("/c/<slug>/themes/from-group", methods=["POST"])
+def theme_from_group(slug: str):
+    """A suggested group made a theme in one step: created with the name given (the group's
+    words, editable) and every contribution of the group tagged with it."""
+    c = _consultation_or_404(slug, Action.SUMMARISE)
+    form = GroupThemeForm()
+    if form.validate():
+        try:
+            theme, n = services.theme_from_group(
+                c, actor=current_user, name=form.name.data or "", contributions=services.selected_contributions(form.ids.data, [c])
+            )
+        except RuleViolation as refused:
+            if not refused_on(form, refused, fallback="name"):
+                raise
+        else:
+            db.session.commit()
+            flash(f"The theme “{theme.name}” is created, with {n} contribution{'s' if n != 1 else ''} tagged.", "success")
+            return redirect(url_for("moderation.themes", slug=c.slug, theme=theme.id))
+    return _themes_page(c, ThemeForm(formdata=None), group_form=form)
+
+
 def _tag(c: Consultation, form: TagForm):
     form.validate() or refuse_invalid(form)
     theme = services.theme_of(c, form.theme_id.data) or abort(400, "Choose one of this consultation's themes.")
@@ -194,7 +281,7 @@ def _tag(c: Consultation, form: TagForm):
     return redirect(url_for("moderation.themes", slug=c.slug, **request.args.to_dict()))
 
 
-def _themes_page(c: Consultation, form: ThemeForm):
+def _themes_page(c: Consultation, form: ThemeForm, *, group_form: GroupThemeForm | None = None):
     show, section_key, theme_filter = (
         request.args.get("show", "untagged"),
         request.args.get("section") or None,
@@ -207,6 +294,7 @@ def _themes_page(c: Consultation, form: ThemeForm):
         services.to_tag(c, show=show, section_key=section_key, theme_id=theme_id), page=page_number(), per_page=50, error_out=False
     )
     theme_error, _ = _message(form)
+    group_error, _ = _message(group_form) if group_form else (None, None)
     suggested, pending = suggestions.cached_suggestions(c)  # computed by a job; None while it runs
     return render_template(
         "moderation/themes.html",
@@ -221,7 +309,10 @@ def _themes_page(c: Consultation, form: ThemeForm):
         suggestions_pending=pending,
         theme_error=theme_error,
         name=form.name.data or "",
-    ), 400 if theme_error else 200
+        group_error=group_error,
+        group_ids=group_form.ids.data if group_form else [],
+        group_name=(group_form.name.data or "") if group_form else "",
+    ), 400 if theme_error or group_error else 200
 
 
 @bp.route("/c/<slug>/themes/<int:theme_id>/summary", methods=["GET", "POST"])

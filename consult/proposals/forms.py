@@ -49,6 +49,8 @@ class ConsultationForm(FlaskForm):
         validators=[NumberRange(min=0, max=100000, message="Use a whole number from 0 to 100,000.")],
         description="Amendments with at least this many supporters must be answered before the consultation is concluded.",
     )
+    # The "Preview" button: the form comes back with the summary rendered below it, nothing saved.
+    preview = BooleanField()
     # A whole number, read by the view from what was sent; the consultation's own (an int) when
     # the form is filled from it.
     row_version = HiddenField(filters=[lambda v: v if v is None else str(v)], validators=[Length(max=20)])
@@ -64,6 +66,7 @@ class TextForm(FlaskForm):
             ),
         ],
     )
+    preview = BooleanField()  # the "Preview" button: the text rendered below the form, nothing saved
 
 
 class ImportForm(FlaskForm):

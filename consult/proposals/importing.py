@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from consult.core.slugs import slugify, truncate_slug
-from consult.core.text import MarkdownBlock, markdown_blocks, plain_text
+from consult.core.text import MarkdownBlock, markdown_blocks, markdown_images, plain_text
 
 __all__ = [
     "MAX_KEY_LENGTH",
@@ -438,3 +438,17 @@ def split_markdown(text: str) -> list[ImportedSection]:
     and anchors are not rewritten.
     """
     return import_markdown_files([("", text)])
+
+
+def images_not_kept(files: list[tuple[str, str]]) -> list[str]:
+    """Each image of the files (name, Markdown) named for the author, in order: Consult shows no
+    images (``core.text.markdown_images``), and an author must hear which ones are not kept rather
+    than find them missing. A Markdown image is shown as its description; a raw ``<img>`` tag
+    is removed."""
+    named = []
+    for name, source in files:
+        for image in markdown_images(source):
+            what = f"“{image.description}”" if image.description else "an image without a description"
+            where = f"line {image.line} of {name}" if name else f"line {image.line}"
+            named.append(f"{what} ({image.src or 'no address'}, {where})")
+    return named

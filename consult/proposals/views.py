@@ -10,9 +10,11 @@ from consult.core.forms import WHOLE_FORM, refused_on
 from consult.core.models import db
 from consult.core.params import page_number, whole_number
 from consult.core.routing import public
+from consult.core.text import render_markdown
 from consult.permissions import Action, authorize
 from consult.proposals import services
 from consult.proposals.forms import ConsultationForm, ImportForm, MatchForm, PublishForm, TextForm, TransitionForm
+from consult.proposals.importing import images_not_kept, split_markdown
 from consult.proposals.models import LICENCES, Consultation, ConsultationState, Transition
 from consult.proposals.textdiff import in_context
 from consult.reading import services as reading
@@ -81,6 +83,8 @@ def new_consultation():
     )
     form = ConsultationForm()
     form.organisation_id.choices = [SelectChoice(o.id, o.name) for o in organisations]
+    if form.preview.data and form.validate_on_submit():
+        return _details_page(form, None)  # nothing is saved
     if form.validate_on_submit():
         organisation = next((o for o in organisations if o.id == form.organisation_id.data), None) or abort(404)
         try:
@@ -92,7 +96,7 @@ def new_consultation():
             db.session.commit()
             flash("The consultation has been created as a draft. Now write or import its text.", "success")
             return redirect(url_for("proposals.edit_text", slug=consultation.slug))
-    return render_template("proposals/edit.html", form=form, consultation=None), 400 if form.errors else 200
+    return _details_page(form, None)
 
 
 @bp.route("/c/<slug>")
@@ -150,6 +154,8 @@ def edit_consultation(slug: str):
     del form.organisation_id
     if not form.is_submitted():
         form.row_version.data = str(c.row_version)
+    elif form.preview.data and form.validate():
+        return _details_page(form, c)  # nothing is saved
     elif form.validate():
         try:
             services.update_consultation(c, actor=current_user, expected_row_version=_sent_row_version(form), **_details(form))
@@ -160,7 +166,19 @@ def edit_consultation(slug: str):
             db.session.commit()
             flash("The details have been saved.", "success")
             return redirect(url_for("proposals.consultation", slug=c.slug))
-    return render_template("proposals/edit.html", form=form, consultation=c), 400 if form.errors else 200
+    return _details_page(form, c)
+
+
+def _details_page(form: ConsultationForm, c: Consultation | None):
+    """The consultation's details form; after "Preview", with the summary rendered below it."""
+    preview = render_markdown(form.summary.data or "") if form.preview.data and not form.errors else None
+    return render_template(
+        "proposals/edit.html",
+        form=form,
+        consultation=c,
+        preview=preview,
+        images=images_not_kept([("", form.summary.data or "")]) if preview is not None else [],
+    ), 400 if form.errors else 200
 
 
 def _details(form: ConsultationForm) -> dict:
@@ -194,9 +212,13 @@ def edit_text(slug: str):
     if not text_form.is_submitted():
         return _text_page(c, text_form, import_form)
     form = text_form if text_form.source.raw_data else import_form  # the form whose button was pressed
+    if form is text_form and text_form.preview.data:  # nothing is saved
+        valid = text_form.validate()
+        return _text_page(c, text_form, import_form, preview=valid, status=200 if valid else 400)
+    files: list[tuple[str, str]] = []
     if form.validate():
         try:
-            _save_text(c, text_form.source.data if form is text_form else None, import_form.files.data)
+            files = _save_text(c, text_form.source.data if form is text_form else None, import_form.files.data)
         except RuleViolation as refused:
             # A refusal of the text itself (no headings, too long, not UTF-8) goes on the field it came from.
             if refused.field not in ("source", "files") or not refused_on(
@@ -207,21 +229,44 @@ def edit_text(slug: str):
         return _text_page(c, text_form, import_form, status=400)
     db.session.commit()
     flash("The draft text has been saved.", "success")
+    if dropped := images_not_kept(files):
+        flash(_images_message(dropped), "error")
     return redirect(url_for("proposals.version", slug=c.slug, number=c.draft_version.number))
 
 
-def _save_text(c: Consultation, source: str | None, uploads) -> None:
+def _images_message(dropped: list[str]) -> str:
+    n = len(dropped)
+    return (
+        f"{n} image{'s were' if n != 1 else ' was'} not kept, because Consult does not show images: {'; '.join(dropped)}. "
+        "Where Markdown gave a description, it is shown in the image's place. Say in words what an image showed, "
+        "or link to it, before you publish."
+    )
+
+
+def _save_text(c: Consultation, source: str | None, uploads) -> list[tuple[str, str]]:
+    """Save the written text or the uploaded files as the draft; returns them as (name, text)."""
     if source is not None:
         services.write_markdown(c, source, actor=current_user)
-    else:
-        services.import_markdown(c, [(f.filename or "text.md", _read_upload(f)) for f in uploads], actor=current_user)
+        return [("", source)]
+    files = [(f.filename or "text.md", _read_upload(f)) for f in uploads]
+    services.import_markdown(c, files, actor=current_user)
+    return sorted(files)
 
 
-def _text_page(c: Consultation, text_form: TextForm, import_form: ImportForm, status: int = 200):
+def _text_page(c: Consultation, text_form: TextForm, import_form: ImportForm, *, preview: bool = False, status: int = 200):
     draft = c.draft_version or c.current_version  # the next draft starts from the current text
     if not text_form.is_submitted():
         text_form.source.data = services.draft_as_markdown(draft) if draft and draft.sections else ""
-    return render_template("proposals/text.html", consultation=c, draft=draft, text_form=text_form, import_form=import_form), status
+    source = text_form.source.data or ""
+    return render_template(
+        "proposals/text.html",
+        consultation=c,
+        draft=draft,
+        text_form=text_form,
+        import_form=import_form,
+        preview=[(s.heading, render_markdown(s.body)) for s in split_markdown(source)] if preview else None,
+        images=images_not_kept([("", source)]) if preview else [],
+    ), status
 
 
 def _read_upload(storage) -> str:

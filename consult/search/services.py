@@ -25,7 +25,7 @@ from consult.search.query import ParsedQuery, QueryError, parse
 
 MAX_PER_PAGE = 50
 MAX_PAGE = 100  # deeper pages cost more and nobody reads them: refine the query instead
-STATUSES = ("open", "closed")
+STATUSES = ("open", "closed", "concluded")  # closed: no longer open (concluded too); concluded: the outcome is published
 
 KIND_LABELS = {
     "consultation": "Consultation",
@@ -129,7 +129,7 @@ def check_filters(*, consultation: str | None, kind: str | None, status: str | N
     if kind is not None and kind not in KINDS:
         raise QueryError(f"'kind' must be one of {', '.join(KINDS)}.")
     if status is not None and status not in STATUSES:
-        raise QueryError("'status' must be open or closed.")
+        raise QueryError("'status' must be open, closed or concluded.")
     if not 1 <= page <= MAX_PAGE:
         raise QueryError(f"'page' must be a whole number from 1 to {MAX_PAGE}.")
     if not 1 <= per_page <= MAX_PER_PAGE:
@@ -145,6 +145,8 @@ def _allowed_consultations(slug: str | None, status: str | None) -> set[int]:
         query = query.where(Consultation.state == ConsultationState.OPEN)
     elif status == "closed":
         query = query.where(Consultation.state.in_([ConsultationState.CLOSED, ConsultationState.CONCLUDED]))
+    elif status == "concluded":
+        query = query.where(Consultation.state == ConsultationState.CONCLUDED)
     return set(db.session.scalars(query))
 
 

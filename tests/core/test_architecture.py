@@ -30,6 +30,7 @@ REQUEST_PLUMBING = {
     "consult.core.params",
     "consult.core.routing",
     "consult.core.templating",
+    "consult.core.action_urls",
     "consult.core.links",
     "consult.accounts.signin_flow",  # the web side of signing in, in steps
     "consult.accounts.oidc_views",  # the web side of signing in with an identity provider

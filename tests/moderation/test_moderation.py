@@ -390,7 +390,9 @@ def test_the_outcome_is_public_once_concluded(client, consultation, author):
     db.session.commit()
     page = client.get("/c/access/outcome").get_data(as_text=True)
     assert "You said, we did" in page and "Preview:" not in page
-    assert re.search(r"<del>.*30.*</del>", page) and "People who took part" in page and "<svg" in page and "<table>" in page
+    assert (
+        re.search(r"<del>.*30.*</del>", page) and "People who took part" in page and "<svg" in page and '<table class="bar-chart">' in page
+    )
     # Redlines fold (the citations stay in view), with the whole comparison a link away.
     assert re.search(
         r'<details class="redline-details"><summary>The changes, word by word.*?</summary><div class="redline">.*?<del>', page, re.S

@@ -186,11 +186,11 @@ def sign_up(*, email: str, password: str, display_name: str, invitation: str | N
     and the caller shows the same message either way. Returns the new account, None for a
     known address. When registration is by invitation, ``invitation`` must be a valid code
     (checked for every address alike; one of its uses is taken only by a new account)."""
-    if not site.registration_open() and not site.invitation_is_valid(invitation):
-        site.use_invitation(invitation)  # refuses, with the reason
     email = normalise_email(email)
     check_password_rules(password)
     with _reading():
+        if not site.registration_open() and not site.invitation_is_valid(invitation):
+            site.use_invitation(invitation)  # refuses, with the reason
         display_name = check_display_name(display_name)
     # Before any write lock, and for a taken address too: the same slow work, so timing tells nothing.
     password_hash = hash_password(password)

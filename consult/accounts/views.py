@@ -72,7 +72,9 @@ def _organisation_or_404(slug: str, action: Action | None = None) -> Organisatio
 @public
 def sign_up():
     invitation = session.get(INVITATION_SESSION_KEY)
-    if not site.registration_open() and not site.invitation_is_valid(invitation):
+    # Asked on the form's page only: a POST must not read before the password is hashed (the
+    # service checks the invitation then, outside the write lock).
+    if request.method == "GET" and not site.registration_open() and not site.invitation_is_valid(invitation):
         flash("Creating an account on this site needs an invitation: paste its code, or follow the link you were sent.", "info")
         return redirect(url_for("site.invitation"))
     form = SignUpForm()

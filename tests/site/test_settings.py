@@ -297,7 +297,8 @@ def test_registration_by_invitation_lets_in_only_those_with_a_usable_link(client
     visitor = client.application.test_client()
     assert visitor.get("/signup").headers["Location"].endswith("/signup/invitation")
     refused = sign_up(visitor, email_address="nobody@example.org")
-    assert refused.status_code == 302 and db.session.scalar(select(User).where(User.email == "nobody@example.org")) is None
+    assert refused.status_code == 403 and "needs an invitation" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(User).where(User.email == "nobody@example.org")) is None
     wrong = visitor.post("/signup/invitation", data={"code": "not-a-code"})
     assert wrong.status_code == 400 and "This invitation is not valid" in field_errors(wrong.get_data(as_text=True))[0]
 

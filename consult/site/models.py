@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, LargeBinary, String
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from consult.core.models import UTCDateTime, db, utcnow
@@ -63,37 +62,14 @@ class SiteSettings(db.Model):
         return self.registration == Registration.INVITE
 
 
-_CACHE_KEY = "consult.site_settings"
-
-
 def current_settings() -> SiteSettings:
     """The site's settings: the stored row, else the defaults (a transient row, never added).
-    Read once per database session, that is per request or job (every shown time asks for the
-    zone); a stored row expired by a commit reloads itself."""
-    info = db.session.info
-    settings = info.get(_CACHE_KEY)
-    if settings is None:
-        settings = db.session.get(SiteSettings, SETTINGS_ID) or default_settings()
-        info[_CACHE_KEY] = settings
-    return settings
+    Once loaded, the row is in the session's identity map: asking again costs no query."""
+    return db.session.get(SiteSettings, SETTINGS_ID) or default_settings()
 
 
 def default_settings() -> SiteSettings:
     return SiteSettings(id=SETTINGS_ID, site_name=DEFAULT_SITE_NAME, footer_links=[], registration=Registration.OPEN, logo_alt="")
-
-
-def settings_for_display() -> SiteSettings:
-    """``current_settings`` for what pages show (the name, the colour, the zone): the defaults
-    when the database cannot be read, so the site's own "unavailable" page still renders."""
-    try:
-        return current_settings()
-    except SQLAlchemyError:
-        return default_settings()
-
-
-def forget_settings() -> None:
-    """After a change, the next read sees it."""
-    db.session.info.pop(_CACHE_KEY, None)
 
 
 class Invitation(db.Model):

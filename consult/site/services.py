@@ -27,7 +27,6 @@ from consult.site.models import (
     SiteSettings,
     as_dict,
     current_settings,
-    forget_settings,
 )
 
 #: The longest an invitation lasts.
@@ -159,7 +158,6 @@ def update_site(
             StaffOperation.EDIT_SITE, actor=actor, target_type=TargetType.SITE, target_id=SETTINGS_ID, detail={"fields": changed}
         )
     db.session.flush()
-    forget_settings()
     return changed
 
 

@@ -3,8 +3,9 @@ settings show on every page: the accent colour's stylesheet and the logos."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, session, url_for
+from flask import Blueprint, Response, abort, flash, has_request_context, redirect, render_template, request, session, url_for
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from consult.accounts import services as accounts
 from consult.accounts.forms import EmptyForm
@@ -17,12 +18,28 @@ from consult.permissions import Action, authorize
 from consult.site import services
 from consult.site.forms import InvitationCodeForm, InvitationForm, OrganisationForm, SiteForm
 from consult.site.images import darker
-from consult.site.models import INVITATION_SESSION_KEY, current_settings, settings_for_display
+from consult.site.models import INVITATION_SESSION_KEY, SiteSettings, current_settings, default_settings
 
 bp = Blueprint("site", __name__)
 
 #: Logos and the theme are asked for on every page: their URLs change with them, so browsers keep them.
 LONG_CACHE = "public, max-age=31536000, immutable"
+
+
+def settings_for_display() -> SiteSettings:
+    """The site's settings for what pages show (the name, the colour, the zone), read once per
+    request (every time shown asks for the zone); the defaults when the database cannot be read,
+    so the site's own "unavailable" page still renders."""
+    cached = getattr(request, "consult_site_settings", None) if has_request_context() else None
+    if cached is not None:
+        return cached
+    try:
+        settings = current_settings()
+    except SQLAlchemyError:
+        settings = default_settings()
+    if has_request_context():
+        request.consult_site_settings = settings  # per request, not per app context (tests share one)
+    return settings
 
 
 @bp.app_context_processor

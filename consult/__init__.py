@@ -95,6 +95,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from consult.record import views as record_views
     from consult.search import views as search_views
     from consult.search.indexing import init_app as init_search
+    from consult.site import views as site_views
     from consult.voting import views as voting_views
 
     app.register_blueprint(core_views.bp)
@@ -114,6 +115,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(search_views.bp)
     app.register_blueprint(privacy_views.bp)  # its export and erasure jobs too
     app.register_blueprint(api_views.bp)
+    app.register_blueprint(site_views.bp)  # and the site's settings for every page (name, colour, logo, zone)
 
     from consult.cli import register_commands
 

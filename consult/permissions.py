@@ -27,6 +27,7 @@ from consult.proposals.models import (
     TRANSITIONS,
     Consultation,
     ConsultationState,
+    ParticipationMode,
     Transition,
     Version,
 )
@@ -68,6 +69,11 @@ class Action(enum.StrEnum):
     EXPORT_DATA = "export_data"  # on a User: download everything Consult holds about them
     ERASE_ACCOUNT = "erase_account"  # on a User: delete the account (keeping or withdrawing what they wrote)
     VIEW_ERASURES = "view_erasures"  # on nothing: the log of erased accounts
+    ANNOTATE = "annotate"  # on a Consultation: a comment on selected words of its text
+    POST_STATEMENT = "post_statement"  # on a Consultation
+    VOTE_ON_STATEMENT = "vote_on_statement"  # on a Consultation
+    EDIT_SETTINGS = "edit_settings"  # on a Consultation: moderation, threshold, ways of taking part
+    MANAGE_SITE = "manage_site"  # on nothing: the site's name, look, registration and thresholds
 
 
 #: How long after posting an author may still correct a comment.
@@ -135,12 +141,45 @@ def _transition(transition: Transition) -> Callable[[User | None, Consultation],
     return predicate
 
 
-def _post_comment(user: User | None, c: Consultation) -> bool:
+def _take_part(user: User | None, c: Consultation) -> bool:
     """Signed-in people with a confirmed address take part while the consultation is open,
     unless the organisation's moderators blocked them."""
     return (
         _signed_in(user) and user.confirmed_at is not None and c.accepts_contributions(utcnow()) and not is_blocked(user, c.organisation_id)
     )
+
+
+def _post_comment(user: User | None, c: Consultation) -> bool:
+    """Comments and replies, where the organisation has not turned comments off."""
+    return c.allows(ParticipationMode.COMMENTS) and _take_part(user, c)
+
+
+def _annotate(user: User | None, c: Consultation) -> bool:
+    """Comments on selected words, where both comments and annotations are on."""
+    return c.allows(ParticipationMode.ANNOTATIONS) and _post_comment(user, c)
+
+
+def _propose_amendment(user: User | None, c: Consultation) -> bool:
+    return c.allows(ParticipationMode.AMENDMENTS) and _take_part(user, c)
+
+
+def _statements(user: User | None, c: Consultation) -> bool:
+    """Writing statements and voting on them, where statements are on."""
+    return c.allows(ParticipationMode.STATEMENTS) and _take_part(user, c)
+
+
+def _mode_refused(mode: ParticipationMode, noun: str) -> Callable[[User | None, Consultation], str | None]:
+    def why(user: User | None, c: Consultation) -> str | None:
+        if _take_part(user, c) and not c.allows(mode):
+            return f"{noun} are turned off for this consultation."
+        return None
+
+    return why
+
+
+def _edit_settings(user: User | None, c: Consultation) -> bool:
+    """Editors set how people take part until the outcome is published (as the details)."""
+    return _edit_consultation(user, c)
 
 
 def is_blocked(user: User | None, organisation_id: int) -> bool:
@@ -216,7 +255,7 @@ def _co_support(user: User | None, amendment: Amendment) -> bool:
     """Others join an open amendment while the consultation is open."""
     contribution = amendment.contribution
     return (
-        _post_comment(user, contribution.consultation)
+        _propose_amendment(user, contribution.consultation)
         and contribution.author_id != user.id
         and amendment.state == AmendmentState.OPEN
         and contribution.moderation_state == ModerationState.VISIBLE
@@ -294,6 +333,11 @@ def _create_organisation(user: User | None, _obj: None) -> bool:
     return _is_site_admin(user)
 
 
+def _manage_site(user: User | None, _obj: None) -> bool:
+    """Only site admins change the site's name, look, registration and report threshold."""
+    return _is_site_admin(user)
+
+
 def _manage_mail(user: User | None, _obj: None) -> bool:
     """Only site admins see the mail that could not be sent (to whom, and why) and send it again."""
     return _is_site_admin(user)
@@ -340,8 +384,13 @@ PREDICATES: dict[Action, Callable[[User | None, Any], bool]] = {
     Action.POST_COMMENT: _post_comment,
     Action.EDIT_COMMENT: _edit_comment,
     Action.DELETE_COMMENT: _delete_comment,
-    Action.VOTE: _post_comment,
-    Action.PROPOSE_AMENDMENT: _post_comment,
+    Action.VOTE: _take_part,
+    Action.PROPOSE_AMENDMENT: _propose_amendment,
+    Action.ANNOTATE: _annotate,
+    Action.POST_STATEMENT: _statements,
+    Action.VOTE_ON_STATEMENT: _statements,
+    Action.EDIT_SETTINGS: _edit_settings,
+    Action.MANAGE_SITE: _manage_site,
     Action.CO_SUPPORT_AMENDMENT: _co_support,
     Action.WITHDRAW_AMENDMENT: _withdraw_amendment,
     Action.ANSWER_AMENDMENT: _answer_amendment,
@@ -378,7 +427,14 @@ def _summarise_refused(user: User | None, c: Consultation) -> str | None:
 
 # Why an action is refused to someone whose role allows it, but not now: said to them (409)
 # rather than a bare 403. Those without the role learn nothing more.
-REFUSALS: dict[Action, Callable[[User | None, Any], str | None]] = {Action.SUMMARISE: _summarise_refused}
+REFUSALS: dict[Action, Callable[[User | None, Any], str | None]] = {
+    Action.SUMMARISE: _summarise_refused,
+    Action.POST_COMMENT: _mode_refused(ParticipationMode.COMMENTS, "Comments"),
+    Action.ANNOTATE: _mode_refused(ParticipationMode.ANNOTATIONS, "Comments on selected words"),
+    Action.PROPOSE_AMENDMENT: _mode_refused(ParticipationMode.AMENDMENTS, "Amendments"),
+    Action.POST_STATEMENT: _mode_refused(ParticipationMode.STATEMENTS, "Statements"),
+    Action.VOTE_ON_STATEMENT: _mode_refused(ParticipationMode.STATEMENTS, "Statements"),
+}
 
 
 def authorize(user: User | None, action: Action, obj: Any = None) -> None:

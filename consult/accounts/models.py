@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.core.models import UTCDateTime, db, utcnow
@@ -56,6 +56,11 @@ class Organisation(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: a small PNG redrawn from the upload (consult/site/images.py); loaded only when served
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    #: when the logo was last set (None: no logo); its URL carries it
+    logo_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    logo_alt: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="organisation", cascade="all, delete-orphan")
 

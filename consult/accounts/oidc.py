@@ -60,6 +60,7 @@ from consult.accounts.models import IdentityLink, User
 from consult.core.errors import RuleViolation
 from consult.core.mail import last_mail_failed, queue_mail
 from consult.core.models import db, utcnow
+from consult.site import services as site
 
 #: Signature algorithms an ID token may use: asymmetric only (the client secret is no signing key here).
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519")
@@ -353,10 +354,13 @@ class NewAccount:
     confirmed: bool
 
 
-def create_account(identity: Identity, *, display_name: str, email: str) -> NewAccount:
-    """A first sign-in with this identity creates an account linked to it."""
+def create_account(identity: Identity, *, display_name: str, email: str, invitation: str | None = None) -> NewAccount:
+    """A first sign-in with this identity creates an account linked to it (with an invitation
+    when registration is by invitation, as signing up with a password)."""
     if link_of(identity.issuer, identity.subject) is not None:
         raise RuleViolation("An account is already linked to this sign-in. Sign in again.", status=409)
+    if not site.registration_open() and not site.invitation_is_valid(invitation):
+        site.use_invitation(invitation)  # refuses, with the reason
     display_name = services.check_display_name(display_name)  # the same rules as signing up
     email = services.normalise_email(email)
     verified = identity.email_verified and email == identity.email
@@ -377,6 +381,7 @@ def create_account(identity: Identity, *, display_name: str, email: str) -> NewA
             "the provider from your account page. If it was not you, you can ignore this message.",
         )
         return NewAccount(user=None, confirmed=False)
+    site.use_invitation(invitation)
     user = User(
         email=email,
         password_hash=UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(16),

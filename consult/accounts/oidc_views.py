@@ -22,6 +22,7 @@ from consult.core.forms import refused_on
 from consult.core.links import safe_next
 from consult.core.models import db
 from consult.core.routing import public
+from consult.site.models import INVITATION_SESSION_KEY
 
 bp = Blueprint("oidc", __name__)
 
@@ -130,7 +131,9 @@ def new_account():
         form.email.description = "We will send this address a link to confirm it before you can sign in. It is never shown to others."
     if form.validate_on_submit():
         try:
-            created = oidc.create_account(identity, display_name=form.display_name.data, email=form.email.data)
+            created = oidc.create_account(
+                identity, display_name=form.display_name.data, email=form.email.data, invitation=session.get(INVITATION_SESSION_KEY)
+            )
             db.session.commit()
         except RuleViolation as refused:
             if not refused_on(form, refused, fallback="email"):

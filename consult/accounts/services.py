@@ -62,6 +62,8 @@ from consult.core.mail import OutgoingMail, last_mail_failed, queue_mail
 from consult.core.models import db, reading_first, sqlite_write_intent, utcnow
 from consult.core.slugs import is_slug
 from consult.permissions import Action, authorize
+from consult.site import services as site
+from consult.site.images import ImageRefused, normalise_logo
 
 MIN_PASSWORD_LENGTH = 10
 #: A session's ``last_seen_at`` is written at most this often (not on every request).
@@ -179,13 +181,16 @@ def _new_user(*, email: str, password_hash: str, display_name: str, site_admin: 
     return user
 
 
-def sign_up(*, email: str, password: str, display_name: str) -> User | None:
+def sign_up(*, email: str, password: str, display_name: str, invitation: str | None = None) -> User | None:
     """Start an account and mail a confirmation link. A known address gets a different mail,
     and the caller shows the same message either way. Returns the new account, None for a
-    known address."""
+    known address. When registration is by invitation, ``invitation`` must be a valid code
+    (checked for every address alike; one of its uses is taken only by a new account)."""
     email = normalise_email(email)
     check_password_rules(password)
     with _reading():
+        if not site.registration_open() and not site.invitation_is_valid(invitation):
+            site.use_invitation(invitation)  # refuses, with the reason
         display_name = check_display_name(display_name)
     # Before any write lock, and for a taken address too: the same slow work, so timing tells nothing.
     password_hash = hash_password(password)
@@ -203,6 +208,7 @@ def sign_up(*, email: str, password: str, display_name: str) -> User | None:
             "If it was not you, you can ignore this message.",
         )
         return None
+    site.use_invitation(invitation)
     user = _new_user(email=email, password_hash=password_hash, display_name=display_name, confirmed=False)
     _mail_confirmation(user, greeting=f"Welcome, {user.display_name}.\n\n")
     return user
@@ -552,6 +558,52 @@ def create_organisation(*, actor: User | None, slug: str, name: str, description
         target_id=organisation.id,
     )
     return organisation
+
+
+def update_organisation(
+    organisation: Organisation,
+    *,
+    actor: User | None,
+    name: str,
+    description: str,
+    logo: bytes | None = None,
+    remove_logo: bool = False,
+    logo_alt: str = "",
+) -> list[str]:
+    """Change the organisation's name, description and logo (its admins and site admins); the
+    logo is checked by its content and redrawn as a small PNG. Returns what changed (logged)."""
+    authorize(actor, Action.MANAGE_ORGANISATION, organisation)
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise RuleViolation("Give the organisation a name of at most 200 characters.", status=400, field="name")
+    if len(description) > 5000:
+        raise RuleViolation("Keep the description to 5,000 characters.", status=400, field="description")
+    picture = None
+    if logo:
+        try:
+            picture = normalise_logo(logo)
+        except ImageRefused as refused:
+            raise RuleViolation(str(refused), status=400, field="logo") from None
+    changed = []
+    for field, value in (("name", name), ("description", description), ("logo_alt", logo_alt.strip()[:200])):
+        if getattr(organisation, field) != value:
+            setattr(organisation, field, value)
+            changed.append(field)
+    if picture is not None or (remove_logo and organisation.logo_updated_at is not None):
+        organisation.logo = picture
+        organisation.logo_updated_at = utcnow() if picture is not None else None
+        changed.append("logo")
+    if changed:
+        record_staff_action(
+            StaffOperation.EDIT_ORGANISATION,
+            actor=actor,
+            organisation_id=organisation.id,
+            target_type=TargetType.ORGANISATION,
+            target_id=organisation.id,
+            detail={"fields": changed},
+        )
+    db.session.flush()
+    return changed
 
 
 def _new_organisation(*, slug: str, name: str, description: str = "") -> Organisation:

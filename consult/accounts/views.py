@@ -28,6 +28,8 @@ from consult.core.routing import public
 from consult.extensions import login_manager
 from consult.permissions import Action, authorize
 from consult.policies import services as policies
+from consult.site import services as site
+from consult.site.models import INVITATION_SESSION_KEY
 
 bp = Blueprint("accounts", __name__)
 
@@ -69,16 +71,25 @@ def _organisation_or_404(slug: str, action: Action | None = None) -> Organisatio
 @bp.route("/signup", methods=["GET", "POST"])
 @public
 def sign_up():
+    invitation = session.get(INVITATION_SESSION_KEY)
+    # Asked on the form's page only: a POST must not read before the password is hashed (the
+    # service checks the invitation then, outside the write lock).
+    if request.method == "GET" and not site.registration_open() and not site.invitation_is_valid(invitation):
+        flash("Creating an account on this site needs an invitation: paste its code, or follow the link you were sent.", "info")
+        return redirect(url_for("site.invitation"))
     form = SignUpForm()
     if form.validate_on_submit():
         try:
-            user = services.sign_up(email=form.email.data, password=form.password.data, display_name=form.display_name.data)
+            user = services.sign_up(
+                email=form.email.data, password=form.password.data, display_name=form.display_name.data, invitation=invitation
+            )
         except RuleViolation as refused:
             if not refused_on(form, refused):
                 raise
         else:
             if user is not None:  # a new account (a taken address gets a mail and nothing else)
                 policies.record_agreement(user)
+                session.pop(INVITATION_SESSION_KEY, None)
             db.session.commit()
             flash(CHECK_INBOX, "success")
             return redirect(url_for("accounts.sign_in"))

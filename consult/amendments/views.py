@@ -112,7 +112,10 @@ def _publish(c: Consultation, section, form: AmendmentForm):
         replacement=form.replacement.data,
     )
     db.session.commit()
-    flash("Your amendment is published. Others can now support it, and the organisation will answer it.", "success")
+    flash(
+        contribution.posted_message("Your amendment is published. Others can now support it, and the organisation will answer it."),
+        "success",
+    )
     return redirect(url_for("amendments.show", contribution_id=contribution.id))
 
 

@@ -32,12 +32,14 @@ class StaffOperation(enum.StrEnum):
     CONCLUDE = "conclude"
     ANSWER_AMENDMENT = "answer_amendment"
     START_NEXT_VERSION = "start_next_version"
+    EDIT_SETTINGS = "edit_settings"
     ADD_CITATION = "add_citation"
     REMOVE_CITATION = "remove_citation"
     # the organisation (admins, site admins)
     CREATE_ORGANISATION = "create_organisation"
     GRANT_ROLE = "grant_role"
     REVOKE_ROLE = "revoke_role"
+    EDIT_ORGANISATION = "edit_organisation"
     # moderation and synthesis (moderators, and admins acting as moderators)
     APPROVE = "approve"
     HIDE = "hide"
@@ -50,6 +52,9 @@ class StaffOperation(enum.StrEnum):
     WRITE_SUMMARY = "write_summary"
     # the site (site admins)
     EDIT_POLICY = "edit_policy"
+    EDIT_SITE = "edit_site"
+    CREATE_INVITATION = "create_invitation"
+    REVOKE_INVITATION = "revoke_invitation"
 
     @property
     def label(self) -> str:
@@ -67,11 +72,13 @@ OPERATION_LABELS: dict[StaffOperation, str] = {
     StaffOperation.CONCLUDE: "Concluded the consultation",
     StaffOperation.ANSWER_AMENDMENT: "Answered an amendment",
     StaffOperation.START_NEXT_VERSION: "Started the next version from accepted amendments",
+    StaffOperation.EDIT_SETTINGS: "Changed how people take part",
     StaffOperation.ADD_CITATION: "Cited a contribution in the draft",
     StaffOperation.REMOVE_CITATION: "Removed a citation from the draft",
     StaffOperation.CREATE_ORGANISATION: "Created the organisation",
     StaffOperation.GRANT_ROLE: "Gave a role",
     StaffOperation.REVOKE_ROLE: "Removed a role",
+    StaffOperation.EDIT_ORGANISATION: "Edited the organisation's name, description or logo",
     StaffOperation.APPROVE: "Approved a contribution",
     StaffOperation.HIDE: "Hid a contribution",
     StaffOperation.RESTORE: "Restored a contribution",
@@ -82,6 +89,9 @@ OPERATION_LABELS: dict[StaffOperation, str] = {
     StaffOperation.UNTAG_THEME: "Untagged contributions from a theme",
     StaffOperation.WRITE_SUMMARY: "Wrote a summary",
     StaffOperation.EDIT_POLICY: "Saved a new version of a site policy",
+    StaffOperation.EDIT_SITE: "Changed the site's settings",
+    StaffOperation.CREATE_INVITATION: "Made an invitation to sign up",
+    StaffOperation.REVOKE_INVITATION: "Revoked an invitation to sign up",
 }
 
 #: Operations done in the capacity of a moderator, whoever does them (an admin moderating is
@@ -111,7 +121,9 @@ class StaffRole(enum.StrEnum):
 
 
 #: Operations on the site as a whole, done by site admins in no organisation.
-SITE_OPERATIONS = frozenset({StaffOperation.EDIT_POLICY})
+SITE_OPERATIONS = frozenset(
+    {StaffOperation.EDIT_POLICY, StaffOperation.EDIT_SITE, StaffOperation.CREATE_INVITATION, StaffOperation.REVOKE_INVITATION}
+)
 
 
 #: Roles whose people are named in the public record; others appear by their role alone.
@@ -127,6 +139,8 @@ class TargetType(enum.StrEnum):
     THEME = "theme"
     SECTION_SUMMARY = "section_summary"
     POLICY = "policy"
+    SITE = "site"
+    INVITATION = "invitation"
 
 
 def _known(column: str, values: type[enum.StrEnum]) -> str:

@@ -75,6 +75,7 @@ def post_comment(
                 raise RuleViolation("That section is not in the current version of the text.", status=400)
             contribution.section_key = section.key
             if quote and quote.strip():
+                authorize(actor, Action.ANNOTATE, consultation)
                 contribution.anchors.append(_anchor(section, version, quote, start, end))
         elif quote and quote.strip():
             raise RuleViolation("Choose the section the quoted words are in.", status=400)

@@ -112,7 +112,12 @@ def post(slug: str):
     if form.errors:
         return _render_thread_page(c, section, form, status=400)
     db.session.commit()
-    flash("Your comment is published." if not contribution.anchors else "Your comment on the selected words is published.", "success")
+    flash(
+        contribution.posted_message(
+            "Your comment is published." if not contribution.anchors else "Your comment on the selected words is published."
+        ),
+        "success",
+    )
     return redirect(_place_of(contribution))
 
 
@@ -144,7 +149,7 @@ def reply(contribution_id: int):
     if form.validate_on_submit():
         contribution = services.post_comment(c, actor=current_user, body=form.body.data, parent=parent)
         db.session.commit()
-        flash("Your reply is published.", "success")
+        flash(contribution.posted_message("Your reply is published."), "success")
         return redirect(_place_of(contribution))
     return render_template("comments/reply.html", consultation=c, parent=parent, form=form), 400 if form.errors else 200
 

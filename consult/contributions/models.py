@@ -81,6 +81,13 @@ class Contribution(db.Model):
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
 
+    def posted_message(self, published: str) -> str:
+        """What its author is told once it is saved: ``published``, or, under pre-moderation,
+        that it waits for a moderator (never "published" for what nobody else can see yet)."""
+        if self.is_pending:
+            return "Thank you: what you wrote is saved and waits for a moderator. Others see it once it is approved; after that, what you write appears at once."
+        return published
+
     @property
     def is_pending(self) -> bool:
         """Waiting for a moderator (pre-moderation): only its author sees it."""

@@ -67,7 +67,7 @@ ACTIONS: dict[ContributionKind, Action] = {
     ContributionKind.COMMENT: Action.POST_COMMENT,
     ContributionKind.REPLY: Action.POST_COMMENT,
     ContributionKind.AMENDMENT: Action.PROPOSE_AMENDMENT,
-    ContributionKind.STATEMENT: Action.POST_COMMENT,
+    ContributionKind.STATEMENT: Action.POST_STATEMENT,
 }
 
 

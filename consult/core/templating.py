@@ -23,8 +23,14 @@ def time_zone(name: str) -> ZoneInfo:
 
 
 def site_zone() -> ZoneInfo:
-    """The site's time zone (UTC outside an app, as in a script that formats a date)."""
-    return time_zone(current_app.config.get("TIME_ZONE") or "UTC") if has_app_context() else ZoneInfo("UTC")
+    """The site's time zone: the one set on the site's settings page (an app extension
+    ``consult.time_zone`` gives it), else the ``TIME_ZONE`` setting; UTC outside an app, as in
+    a script that formats a date."""
+    if not has_app_context():
+        return ZoneInfo("UTC")
+    chosen = current_app.extensions.get("consult.time_zone")
+    name = chosen() if chosen is not None else None
+    return time_zone(name or current_app.config.get("TIME_ZONE") or "UTC")
 
 
 def local_time(value: datetime) -> datetime:

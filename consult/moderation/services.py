@@ -38,6 +38,7 @@ from consult.moderation.models import (
 )
 from consult.permissions import Action, authorize, can, visible_contributions
 from consult.proposals.models import Consultation
+from consult.site.models import current_settings
 from consult.voting.models import Vote
 
 DEFAULT_REPORT_THRESHOLD = 3
@@ -50,7 +51,8 @@ HELD = "Waiting for a moderator: a new participant's first contribution is check
 
 
 def report_threshold() -> int:
-    return int(current_app.config.get("REPORT_THRESHOLD", DEFAULT_REPORT_THRESHOLD))
+    """Set on the site's settings page, else in the configuration."""
+    return current_settings().report_threshold or int(current_app.config.get("REPORT_THRESHOLD", DEFAULT_REPORT_THRESHOLD))
 
 
 def _log(

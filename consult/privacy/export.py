@@ -41,6 +41,7 @@ from consult.policies import services as policies
 from consult.policies.models import PolicyVersion
 from consult.privacy.models import DataExport, Erasure
 from consult.proposals.models import Consultation, Version
+from consult.site.models import Invitation
 from consult.voting.models import Vote
 
 log = logging.getLogger(__name__)
@@ -235,6 +236,14 @@ def _policy_versions_saved(person: User) -> list[dict[str, Any]]:
         select(PolicyVersion.kind, PolicyVersion.number, PolicyVersion.significant, PolicyVersion.saved_at)
         .where(PolicyVersion.saved_by_id == person.id)
         .order_by(PolicyVersion.id)
+    )
+
+
+def _invitations_made(person: User) -> list[dict[str, Any]]:
+    return _rows(
+        select(Invitation.note, Invitation.max_uses, Invitation.uses, Invitation.created_at, Invitation.expires_at, Invitation.revoked_at)
+        .where(Invitation.created_by_id == person.id)
+        .order_by(Invitation.id)
     )
 
 
@@ -472,6 +481,7 @@ SECTIONS: dict[str, Callable[[User], list[dict[str, Any]]]] = {
     "identity_links": _identity_links,
     "policy_agreements": policies.agreements_of,
     "policy_versions_saved": _policy_versions_saved,
+    "invitations_made": _invitations_made,
     "two_factor": _two_factor,
     "contributions": _contributions,
     "votes": lambda person: _votes(person, statements=False),

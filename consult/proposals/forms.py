@@ -2,11 +2,21 @@ from datetime import UTC
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, MultipleFileField
-from wtforms import BooleanField, DateTimeLocalField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from consult.proposals.models import LICENCES, Transition
+from consult.proposals.models import LICENCES, PARTICIPATION_LABELS, Transition
 
 
 class UTCDateTimeLocalField(DateTimeLocalField):
@@ -53,6 +63,33 @@ class ConsultationForm(FlaskForm):
     preview = BooleanField()
     # A whole number, read by the view from what was sent; the consultation's own (an int) when
     # the form is filled from it.
+    row_version = HiddenField(filters=[lambda v: v if v is None else str(v)], validators=[Length(max=20)])
+
+
+class SettingsForm(FlaskForm):
+    """How people take part in one consultation."""
+
+    moderation_mode = RadioField(
+        "When a new participant's contribution appears",
+        choices=[
+            SelectChoice("post", "At once; moderators act on reports afterwards"),
+            SelectChoice("pre", "After a moderator approves their first contribution (pre-moderation)"),
+        ],
+        validators=[AnyOf(["post", "pre"], message="Choose when contributions appear.")],
+    )
+    response_threshold = IntegerField(
+        "Response threshold",
+        validators=[
+            InputRequired(message="Give a whole number from 0 to 100,000."),
+            NumberRange(min=0, max=100000, message="Use a whole number from 0 to 100,000."),
+        ],
+        description="Amendments with at least this many supporters must be answered before the consultation is concluded.",
+    )
+    modes = SelectMultipleField(
+        "Ways of taking part that are on",
+        choices=[SelectChoice(mode.value, label) for mode, label in PARTICIPATION_LABELS.items()],
+        description="What was said before a way is turned off stays readable; nobody can add more.",
+    )
     row_version = HiddenField(filters=[lambda v: v if v is None else str(v)], validators=[Length(max=20)])
 
 

@@ -6,7 +6,7 @@ import enum
 from collections import Counter
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.accounts.models import Organisation, User
@@ -50,6 +50,25 @@ PUBLIC_STATES = frozenset({ConsultationState.OPEN, ConsultationState.CLOSED, Con
 OPEN_STATES = frozenset({ConsultationState.OPEN})
 
 
+class ParticipationMode(enum.StrEnum):
+    """The ways of taking part an organisation can turn on or off for a consultation."""
+
+    COMMENTS = "comments"
+    ANNOTATIONS = "annotations"
+    AMENDMENTS = "amendments"
+    STATEMENTS = "statements"
+    QUESTIONNAIRE = "questionnaire"
+
+
+PARTICIPATION_LABELS: dict[ParticipationMode, str] = {
+    ParticipationMode.COMMENTS: "Comments on the consultation and its sections, and replies",
+    ParticipationMode.ANNOTATIONS: "Comments on selected words of the text (needs comments)",
+    ParticipationMode.AMENDMENTS: "Amendments: proposed new wording, with support",
+    ParticipationMode.STATEMENTS: "Statements to agree or disagree with, and the opinion map",
+    ParticipationMode.QUESTIONNAIRE: "The questionnaire",
+}
+
+
 class SectionChange(enum.StrEnum):
     """How a section of a version relates to the previous version."""
 
@@ -75,6 +94,13 @@ class Consultation(db.Model):
     response_threshold: Mapped[int] = mapped_column(default=10)
     #: "post": contributions appear at once; "pre": a new participant's first contribution waits for a moderator
     moderation_mode: Mapped[str] = mapped_column(String(10), default="post", server_default="post")
+    # The ways of taking part that are on (ParticipationMode): all of them unless the organisation
+    # turns some off; what was said before a mode is turned off stays readable.
+    allows_comments: Mapped[bool] = mapped_column(default=True, server_default=true())
+    allows_annotations: Mapped[bool] = mapped_column(default=True, server_default=true())
+    allows_amendments: Mapped[bool] = mapped_column(default=True, server_default=true())
+    allows_statements: Mapped[bool] = mapped_column(default=True, server_default=true())
+    allows_questionnaire: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -96,6 +122,8 @@ class Consultation(db.Model):
         CheckConstraint("opens_at IS NULL OR closes_at IS NULL OR closes_at > opens_at", name="dates_ordered"),
         CheckConstraint("response_threshold >= 0", name="threshold_non_negative"),
         CheckConstraint("moderation_mode IN ('post', 'pre')", name="moderation_mode_known"),
+        # A comment on selected words is a comment: no annotations without comments.
+        CheckConstraint("allows_comments OR NOT allows_annotations", name="annotations_need_comments"),
         Index("ix_consultations_state_org", "state", "organisation_id"),
     )
 
@@ -133,6 +161,10 @@ class Consultation(db.Model):
     def accepts_contributions(self, now: datetime) -> bool:
         """Open, and its closing date (if any) not yet passed, even before the schedule ran."""
         return self.state in OPEN_STATES and (self.closes_at is None or self.closes_at > now)
+
+    def allows(self, mode: ParticipationMode | str) -> bool:
+        """Whether this way of taking part is turned on (whatever the state)."""
+        return bool(getattr(self, f"allows_{ParticipationMode(mode).value}"))
 
     def version(self, number: int) -> Version | None:
         return next((v for v in self.versions if v.number == number), None)

@@ -6,7 +6,7 @@ Every function takes the acting user as ``actor``, checks permission through
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -35,6 +35,7 @@ from consult.proposals.models import (
     TRANSITIONS,
     Consultation,
     ConsultationState,
+    ParticipationMode,
     Section,
     SectionChange,
     SectionPairing,
@@ -183,6 +184,53 @@ def update_consultation(
         )
     db.session.flush()
     schedule_dates(consultation)
+
+
+MODERATION_MODES = ("post", "pre")
+
+
+def update_settings(
+    consultation: Consultation,
+    *,
+    actor: User,
+    moderation_mode: str,
+    response_threshold: int,
+    modes: Iterable[str],
+    expected_row_version: int | None = None,
+) -> list[str]:
+    """Set how people take part: pre-moderation (a new participant's first contribution waits
+    for a moderator) or not, the response threshold, and which ways of taking part are on
+    (``modes``, ParticipationMode values; the others are turned off). Annotations are comments,
+    so they need comments on. Returns the names of what changed (logged for the organisation)."""
+    authorize(actor, Action.EDIT_SETTINGS, consultation)
+    if expected_row_version is not None and expected_row_version != consultation.row_version:
+        raise RuleViolation("Someone else saved this consultation while you were editing. Reload it and make your change again.")
+    if moderation_mode not in MODERATION_MODES:
+        raise RuleViolation("Choose whether contributions appear at once or wait for a moderator.", status=400)
+    if not 0 <= response_threshold <= 100_000:
+        raise RuleViolation("Use a whole number from 0 to 100,000 for the response threshold.", status=400)
+    try:
+        on = {ParticipationMode(m) for m in modes}
+    except ValueError:
+        raise RuleViolation(f"Choose among: {', '.join(m.value for m in ParticipationMode)}.", status=400) from None
+    if ParticipationMode.ANNOTATIONS in on and ParticipationMode.COMMENTS not in on:
+        raise RuleViolation("Comments on selected words are comments: turn comments on, or turn them off too.", status=400)
+    new = {"moderation_mode": moderation_mode, "response_threshold": response_threshold}
+    new.update({f"allows_{m.value}": m in on for m in ParticipationMode})
+    changed = [name for name, value in new.items() if getattr(consultation, name) != value]
+    for name in changed:
+        setattr(consultation, name, new[name])
+    if changed:
+        record_staff_action(
+            StaffOperation.EDIT_SETTINGS,
+            actor=actor,
+            consultation=consultation,
+            target_type=TargetType.CONSULTATION,
+            target_id=consultation.id,
+            detail={"fields": changed},
+        )
+    db.session.flush()
+    return changed
 
 
 # ---- writing the text ----------------------------------------------------------------------

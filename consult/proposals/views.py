@@ -13,9 +13,9 @@ from consult.core.routing import public
 from consult.core.text import render_markdown
 from consult.permissions import Action, authorize
 from consult.proposals import services
-from consult.proposals.forms import ConsultationForm, ImportForm, MatchForm, PublishForm, TextForm, TransitionForm
+from consult.proposals.forms import ConsultationForm, ImportForm, MatchForm, PublishForm, SettingsForm, TextForm, TransitionForm
 from consult.proposals.importing import images_not_kept, split_markdown
-from consult.proposals.models import LICENCES, Consultation, ConsultationState, Transition
+from consult.proposals.models import LICENCES, Consultation, ConsultationState, ParticipationMode, Transition
 from consult.proposals.textdiff import in_context
 from consult.reading import services as reading
 
@@ -203,6 +203,32 @@ def _sent_row_version(form: ConsultationForm) -> int:
             "This form has no valid version marker, so a save by someone else could be overwritten. Reload the page and make your change again.",
         )
     return expected
+
+
+@bp.route("/c/<slug>/settings", methods=["GET", "POST"])
+def settings(slug: str):
+    c = _consultation_or_404(slug, Action.EDIT_SETTINGS)
+    form = SettingsForm(obj=c, modes=[m.value for m in ParticipationMode if c.allows(m)])
+    if not form.is_submitted():
+        form.row_version.data = str(c.row_version)
+    elif form.validate():
+        try:
+            changed = services.update_settings(
+                c,
+                actor=current_user,
+                expected_row_version=_sent_row_version(form),
+                moderation_mode=form.moderation_mode.data,
+                response_threshold=form.response_threshold.data,
+                modes=form.modes.data,
+            )
+        except RuleViolation as refused:
+            if not refused_on(form, refused, fallback="modes"):
+                raise
+        else:
+            db.session.commit()
+            flash("The settings have been saved." if changed else "Nothing changed.", "success")
+            return redirect(url_for("proposals.settings", slug=c.slug))
+    return render_template("proposals/settings.html", consultation=c, form=form), 400 if form.errors else 200
 
 
 @bp.route("/c/<slug>/text", methods=["GET", "POST"])

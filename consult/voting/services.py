@@ -108,6 +108,8 @@ def cast_vote(
     the same item replaces the first. Returns the value stored."""
     authorize(actor, Action.VOTE, consultation)
     _check_target(consultation, contribution, section_key)
+    if contribution is not None and contribution.kind == ContributionKind.STATEMENT:
+        authorize(actor, Action.VOTE_ON_STATEMENT, consultation)
     allowed = _allowed_values(contribution)
     if value not in {v.value for v in allowed}:
         raise RuleViolation(f"Choose one of: {', '.join(v.value for v in allowed)}.", status=400)

@@ -90,8 +90,8 @@ def _render_statements(c, form: StatementForm, status: int = 200):
         tallies=services.tallies(s.id for s in items),
         mine=mine,
         shown=statements.tallies_shown(c, viewer, items, mine),
-        progress=statements.voting_progress(c, viewer) if can(viewer, Action.VOTE, c) else None,
-        can_post=can(viewer, Action.POST_COMMENT, c),
+        progress=statements.voting_progress(c, viewer) if can(viewer, Action.VOTE_ON_STATEMENT, c) else None,
+        can_post=can(viewer, Action.POST_STATEMENT, c),
         body=form.body.data or "",
         error=error[1] if error else None,
         max_length=statements.MAX_STATEMENT_LENGTH,
@@ -141,7 +141,7 @@ def vote_one(slug: str):
         previous=previous,
         previous_tally=services.tallies([previous.id])[previous.id] if previous is not None else None,
         my_previous=services.my_votes(current_user, c).get(previous.id) if previous is not None else None,
-        can_post=can(current_user, Action.POST_COMMENT, c),
+        can_post=can(current_user, Action.POST_STATEMENT, c),
     )
 
 

@@ -112,6 +112,23 @@ export_data             | others' account               | any       | .    .    
 erase_account           | own account                   | any       | .    Y      Y     Y     Y     Y     Y     Y    Y    Y
 erase_account           | others' account               | any       | .    .      .     .     .     .     .     .    .    Y
 manage_policies         | nothing                       | any       | .    .      .     .     .     .     .     .    .    Y
+annotate                | consultation                  | draft     | .    .      .     .     .     .     .     .    .    .
+annotate                | consultation                  | open      | .    .      Y     .     Y     Y     Y     Y    Y    Y
+annotate                | consultation                  | closed    | .    .      .     .     .     .     .     .    .    .
+annotate                | consultation                  | concluded | .    .      .     .     .     .     .     .    .    .
+post_statement          | consultation                  | draft     | .    .      .     .     .     .     .     .    .    .
+post_statement          | consultation                  | open      | .    .      Y     .     Y     Y     Y     Y    Y    Y
+post_statement          | consultation                  | closed    | .    .      .     .     .     .     .     .    .    .
+post_statement          | consultation                  | concluded | .    .      .     .     .     .     .     .    .    .
+vote_on_statement       | consultation                  | draft     | .    .      .     .     .     .     .     .    .    .
+vote_on_statement       | consultation                  | open      | .    .      Y     .     Y     Y     Y     Y    Y    Y
+vote_on_statement       | consultation                  | closed    | .    .      .     .     .     .     .     .    .    .
+vote_on_statement       | consultation                  | concluded | .    .      .     .     .     .     .     .    .    .
+edit_settings           | consultation                  | draft     | .    .      .     .     Y     .     Y     .    .    Y
+edit_settings           | consultation                  | open      | .    .      .     .     Y     .     Y     .    .    Y
+edit_settings           | consultation                  | closed    | .    .      .     .     Y     .     Y     .    .    Y
+edit_settings           | consultation                  | concluded | .    .      .     .     .     .     .     .    .    .
+manage_site             | nothing                       | any       | .    .      .     .     .     .     .     .    .    Y
 view_version            | published version             | draft     | .    .      .     .     Y     .     Y     .    .    Y
 view_version            | published version             | open      | Y    Y      Y     Y     Y     Y     Y     Y    Y    Y
 view_version            | published version             | closed    | Y    Y      Y     Y     Y     Y     Y     Y    Y    Y

@@ -50,6 +50,9 @@ class StaffOperation(enum.StrEnum):
     WRITE_SUMMARY = "write_summary"
     # the site (site admins)
     EDIT_POLICY = "edit_policy"
+    # attachments (issue 21: authors and admins)
+    UPLOAD_ATTACHMENT = "upload_attachment"
+    DELETE_ATTACHMENT = "delete_attachment"
 
     @property
     def label(self) -> str:
@@ -82,6 +85,8 @@ OPERATION_LABELS: dict[StaffOperation, str] = {
     StaffOperation.UNTAG_THEME: "Untagged contributions from a theme",
     StaffOperation.WRITE_SUMMARY: "Wrote a summary",
     StaffOperation.EDIT_POLICY: "Saved a new version of a site policy",
+    StaffOperation.UPLOAD_ATTACHMENT: "Attached a file",
+    StaffOperation.DELETE_ATTACHMENT: "Removed an attached file",
 }
 
 #: Operations done in the capacity of a moderator, whoever does them (an admin moderating is
@@ -127,6 +132,7 @@ class TargetType(enum.StrEnum):
     THEME = "theme"
     SECTION_SUMMARY = "section_summary"
     POLICY = "policy"
+    ATTACHMENT = "attachment"
 
 
 def _known(column: str, values: type[enum.StrEnum]) -> str:

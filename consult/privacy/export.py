@@ -27,6 +27,7 @@ from consult import mine
 from consult.accounts.models import IdentityLink, LoginSession, Membership, SignInAttempt, User
 from consult.accounts.twofactor_models import TwoFactor
 from consult.amendments.models import Amendment, AmendmentSupporter
+from consult.attachments.models import Attachment
 from consult.audit.models import StaffAction
 from consult.contributions.models import Contribution, ContributionKind
 from consult.core import jobs
@@ -235,6 +236,14 @@ def _policy_versions_saved(person: User) -> list[dict[str, Any]]:
         select(PolicyVersion.kind, PolicyVersion.number, PolicyVersion.significant, PolicyVersion.saved_at)
         .where(PolicyVersion.saved_by_id == person.id)
         .order_by(PolicyVersion.id)
+    )
+
+
+def _attachments_uploaded(person: User) -> list[dict[str, Any]]:
+    return _rows(
+        select(Attachment.id, Attachment.consultation_id, Attachment.name, Attachment.size, Attachment.uploaded_at)
+        .where(Attachment.uploaded_by_id == person.id)
+        .order_by(Attachment.id)
     )
 
 
@@ -472,6 +481,7 @@ SECTIONS: dict[str, Callable[[User], list[dict[str, Any]]]] = {
     "identity_links": _identity_links,
     "policy_agreements": policies.agreements_of,
     "policy_versions_saved": _policy_versions_saved,
+    "attachments_uploaded": _attachments_uploaded,
     "two_factor": _two_factor,
     "contributions": _contributions,
     "votes": lambda person: _votes(person, statements=False),

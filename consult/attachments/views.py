@@ -3,14 +3,14 @@ from ``/files/ID/NAME`` in a way that cannot run as a page of this site."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from consult.attachments import services
-from consult.attachments.forms import AttachmentForm
+from consult.attachments.forms import AttachmentForm, RemoveForm
 from consult.core.errors import RuleViolation
-from consult.core.forms import refused_on
+from consult.core.forms import refuse_invalid, refused_on
 from consult.core.models import db
 from consult.core.routing import public
 from consult.core.storage import iter_chunks
@@ -85,9 +85,8 @@ def delete(slug: str, attachment_id: int):
     attachment = services.visible_attachment(attachment_id, viewer=current_user)
     if attachment is None or attachment.consultation_id != c.id:
         abort(404)
-    form = AttachmentForm()  # only its CSRF token is read
-    if not form.csrf_token.validate(form):
-        abort(400, "The form has expired. Reload the page and try again.")
+    form = RemoveForm()
+    form.validate() or refuse_invalid(form)
     name = attachment.name
     services.delete_attachment(attachment, actor=current_user)
     db.session.commit()
@@ -112,14 +111,9 @@ def serve(attachment_id: int, name: str):
             stream = opened.__enter__()
         except KeyError:
             abort(404, "This file is missing from the storage. Tell the consultation's organisation.")
-
-        def body():
-            try:
-                yield from iter_chunks(stream)
-            finally:
-                opened.__exit__(None, None, None)
-
-        response = Response(stream_with_context(body()), mimetype=None, content_type=attachment.content_type)
+        # Streamed in chunks, from the folder or the object store alike; closed when the response is.
+        response = Response(iter_chunks(stream), content_type=attachment.content_type)
+        response.call_on_close(lambda: opened.__exit__(None, None, None))
         response.content_length = attachment.size
     response.set_etag(etag)
     disposition = "inline" if attachment.is_image else "attachment"

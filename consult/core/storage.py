@@ -118,8 +118,13 @@ class S3Storage:
         return self.prefix + check_key(key)
 
     def put(self, key: str, stream: IO[bytes], *, content_type: str) -> None:
-        # upload_fileobj streams in parts (multipart above 8 MB): the file never sits whole in memory.
-        self.client.upload_fileobj(stream, self.bucket, self._key(key), ExtraArgs={"ContentType": content_type})
+        from boto3.s3.transfer import TransferConfig
+
+        # upload_fileobj streams in parts (multipart above 8 MB): the file never sits whole in
+        # memory. In the request's own thread: no transfer threads outlive or race the request.
+        self.client.upload_fileobj(
+            stream, self.bucket, self._key(key), ExtraArgs={"ContentType": content_type}, Config=TransferConfig(use_threads=False)
+        )
 
     @contextmanager
     def open(self, key: str) -> Iterator[IO[bytes]]:

@@ -118,7 +118,7 @@ class _Writer:
 
     def block(self, node, *, style=None, level=0) -> None:
         tag = node.tag
-        if tag == "p" or tag == "pre":
+        if tag in {"p", "pre"}:
             paragraph = self.document.add_paragraph(style=style)
             for child in node.children:
                 _inline(paragraph, child)

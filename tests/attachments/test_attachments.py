@@ -254,3 +254,20 @@ def test_a_person_who_uploaded_finds_it_in_their_data(storage, open_consultation
     rows = privacy_export.SECTIONS["attachments_uploaded"](author)
     assert [r["name"] for r in rows] == ["a.pdf"]
     assert privacy_export.SECTIONS["attachments_uploaded"](make_user()) == []
+
+
+def test_the_demos_open_consultation_has_a_pdf_in_its_record(app, tmp_path):
+    from consult.demo import load_demo
+    from consult.proposals.models import Consultation
+
+    load_demo()
+    db.session.commit()
+    consultation = db.session.scalar(select(Consultation).where(Consultation.slug == "federal-source-code-policy"))
+    [sheet] = [a for a in attachments() if a.consultation_id == consultation.id]
+    assert (sheet.name, sheet.kind) == ("summary-sheet.pdf", "pdf")
+    with app.test_request_context(base_url="http://consult.test"):
+        export.write_zip(consultation, tmp_path / "record.zip")
+    with zipfile.ZipFile(tmp_path / "record.zip") as record:
+        data = record.read(f"attachments/{sheet.id}-summary-sheet.pdf")
+        rows = list(csv.DictReader(io.StringIO(record.read("attachments.csv").decode())))
+    assert data.startswith(b"%PDF-") and hashlib.sha256(data).hexdigest() == sheet.sha256 == rows[0]["sha256"]

@@ -75,7 +75,9 @@ def test_an_author_brings_in_a_word_document_previews_publishes_and_attaches_a_p
         page.set_viewport_size(viewport)
         axe_clean(page, run_axe, failures, f"/c/{slug}/attachments ({viewport['width']} px)")
     page.set_viewport_size(DESKTOP)
-    page.get_by_label("File", exact=True).set_input_files({"name": "Impact assessment.pdf", "mimeType": "application/pdf", "buffer": pdf_bytes()})
+    page.get_by_label("File", exact=True).set_input_files(
+        {"name": "Impact assessment.pdf", "mimeType": "application/pdf", "buffer": pdf_bytes()}
+    )
     page.get_by_label("Description", exact=True).fill("Impact assessment")
     page.get_by_role("button", name="Attach", exact=True).click()
     expect(page.get_by_text("“Impact-assessment.pdf” is attached.")).to_be_visible()

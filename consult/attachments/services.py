@@ -20,7 +20,7 @@ import tempfile
 from typing import IO
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from consult.attachments import checks
 from consult.attachments.models import Attachment
@@ -39,6 +39,11 @@ MAX_DESCRIPTION = 500
 
 def max_bytes() -> int:
     return int(current_app.config["ATTACHMENT_MAX_BYTES"])
+
+
+def word_max_bytes() -> int:
+    """A Word document brought into the editor may hold several images: five attachments' worth."""
+    return max_bytes() * 5
 
 
 def _spool(stream: IO[bytes], limit: int, name: str) -> tuple[IO[bytes], int, str]:
@@ -138,16 +143,20 @@ def delete_attachment(attachment: Attachment, *, actor) -> None:
         raise RuleViolation(
             f"“{attachment.name}” is shown in the text of version {version.number}, which is published, so it stays.", status=409
         )
+    consultation, key = attachment.consultation, attachment.storage_key
+    detail = {"name": attachment.name, "sha256": attachment.sha256}
+    # A conditional DELETE: of two people removing it at once, one removes it, the other is told.
+    removed = db.session.execute(delete(Attachment).where(Attachment.id == attachment.id)).rowcount
+    if not removed:
+        raise RuleViolation("This file has already been removed.", status=409)
     record_staff_action(
         StaffOperation.DELETE_ATTACHMENT,
         actor=actor,
         target_type=TargetType.ATTACHMENT,
         target_id=attachment.id,
-        consultation=attachment.consultation,
-        detail={"name": attachment.name, "sha256": attachment.sha256},
+        consultation=consultation,
+        detail=detail,
     )
-    key = attachment.storage_key
-    db.session.delete(attachment)
     db.session.flush()
     enqueue_after_commit(delete_stored_file, key)
 
@@ -195,7 +204,7 @@ def read_word_document(consultation: Consultation, stream: IO[bytes], *, actor, 
     text shows them from this site. Images that are not PNG, JPEG, GIF or WebP (Word's EMF and
     WMF drawings), or too large, are named in the notes and shown as their description."""
     authorize(actor, Action.EDIT_TEXT, consultation)
-    limit = max_bytes() * 5
+    limit = word_max_bytes()
     data = stream.read(limit + 1)
     if len(data) > limit:
         raise RuleViolation(f"“{filename}” is larger than {limit // (1024 * 1024)} MB.", status=400, field="document")

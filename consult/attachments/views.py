@@ -12,6 +12,7 @@ from consult.attachments.forms import AttachmentForm, RemoveForm
 from consult.core.errors import RuleViolation
 from consult.core.forms import refuse_invalid, refused_on
 from consult.core.models import db
+from consult.core.params import body_limit
 from consult.core.routing import public
 from consult.core.storage import iter_chunks
 from consult.permissions import Action, authorize, can_view_attachment
@@ -45,6 +46,7 @@ def attachment_helpers():
 
 
 @bp.route("/c/<slug>/attachments", methods=["GET", "POST"])
+@body_limit(lambda app: int(app.config["ATTACHMENT_MAX_BYTES"]) + 64 * 1024)  # the attachments' own limit
 def manage(slug: str):
     c = _consultation_or_404(slug, Action.EDIT_CONSULTATION)
     form = AttachmentForm()
@@ -53,9 +55,6 @@ def manage(slug: str):
         SelectChoice(number, f"Version {number}" + ("" if v.is_published else " (draft: seen only by its editors until published)"))
         for number, v in versions.items()
     ]
-    if form.is_submitted():
-        # Attachments may be larger than other requests: this one's limit is the attachments' own.
-        request.max_content_length = services.max_bytes() + 64 * 1024
     if form.validate_on_submit():
         upload = form.file.data
         try:

@@ -9,7 +9,7 @@ from consult.attachments import services as attachments
 from consult.core.errors import RuleViolation
 from consult.core.forms import WHOLE_FORM, refused_on
 from consult.core.models import db
-from consult.core.params import page_number, whole_number
+from consult.core.params import body_limit, page_number, whole_number
 from consult.core.routing import public
 from consult.core.text import render_markdown
 from consult.permissions import Action, authorize
@@ -207,6 +207,9 @@ def _sent_row_version(form: ConsultationForm) -> int:
 
 
 @bp.route("/c/<slug>/text", methods=["GET", "POST"])
+@body_limit(
+    lambda app: max(app.config["MAX_CONTENT_LENGTH"] or 0, 5 * int(app.config["ATTACHMENT_MAX_BYTES"]) + 64 * 1024)
+)  # a Word document
 def edit_text(slug: str):
     c = _consultation_or_404(slug, Action.EDIT_TEXT)
     text_form, import_form = TextForm(prefix="write"), ImportForm(prefix="import")

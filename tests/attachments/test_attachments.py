@@ -271,3 +271,12 @@ def test_the_demos_open_consultation_has_a_pdf_in_its_record(app, tmp_path):
         data = record.read(f"attachments/{sheet.id}-summary-sheet.pdf")
         rows = list(csv.DictReader(io.StringIO(record.read("attachments.csv").decode())))
     assert data.startswith(b"%PDF-") and hashlib.sha256(data).hexdigest() == sheet.sha256 == rows[0]["sha256"]
+
+
+def test_a_file_larger_than_other_requests_but_within_the_attachment_limit_is_taken(client, app, storage, open_consultation, author):
+    assert app.config["MAX_CONTENT_LENGTH"] < 3 * 1024 * 1024 < app.config["ATTACHMENT_MAX_BYTES"]
+    login(client, author)
+    big = pdf_bytes()[:-6] + b" " * (3 * 1024 * 1024) + b"\n%%EOF\n"
+    assert upload(client, open_consultation.slug, big, "big.pdf").status_code == 302
+    [attachment] = attachments()
+    assert attachment.size == len(big) and client.get(attachment.path).data == big

@@ -200,8 +200,8 @@ def open_file(attachment: Attachment):
 
 def read_word_document(consultation: Consultation, stream: IO[bytes], *, actor, filename: str) -> word.WordText:
     """The Markdown of a .docx document, for the author to preview and save as the draft; its
-    images are stored as image attachments of the consultation (each a staff action), so the
-    text shows them from this site. Images that are not PNG, JPEG, GIF or WebP (Word's EMF and
+    images are stored as image attachments of the draft version (of the consultation when there
+    is no draft yet; each a staff action), so the text shows them from this site. Images that are not PNG, JPEG, GIF or WebP (Word's EMF and
     WMF drawings), or too large, are named in the notes and shown as their description."""
     authorize(actor, Action.EDIT_TEXT, consultation)
     limit = word_max_bytes()
@@ -218,6 +218,7 @@ def read_word_document(consultation: Consultation, stream: IO[bytes], *, actor, 
                     io.BytesIO(image.data),
                     actor=actor,
                     filename=f"image-{image.number}.{extension}",
+                    version=consultation.draft_version,  # seen with the draft; with the consultation when there is none yet
                     description=image.description,
                     only_images=True,
                 )

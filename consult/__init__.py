@@ -116,6 +116,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(privacy_views.bp)  # its export and erasure jobs too
     app.register_blueprint(api_views.bp)
     app.register_blueprint(site_views.bp)  # and the site's settings for every page (name, colour, logo, zone)
+    # issue 21: attachments, served files and their storage (folder or S3-compatible)
+    from consult.attachments import views as attachments_views
+    from consult.core.storage import init_storage
+
+    init_storage(app)
+    app.register_blueprint(attachments_views.bp)
 
     from consult.cli import register_commands
 

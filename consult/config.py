@@ -90,6 +90,18 @@ DEFAULTS: dict[str, Any] = {
     "RECORD_RATE_LIMIT": "10 per minute",  # record.zip downloads per person or address
     "SUGGESTIONS_DIR": None,  # None: instance/suggestions/ (theme suggestions computed by the worker)
     "RECORD_BUNDLE_DIR": None,  # None: instance/bundles/ (record.zip files built by the worker, one per consultation)
+    # Attachments and images (issue 21, consult/attachments/, consult/core/storage.py): the largest
+    # file an author may attach, and where files are kept: "folder" (UPLOADS_DIR, None:
+    # instance/uploads/) or "s3" (an S3-compatible store shared by several servers).
+    "ATTACHMENT_MAX_BYTES": 20 * 1024 * 1024,
+    "STORAGE_BACKEND": "folder",
+    "UPLOADS_DIR": None,
+    "S3_BUCKET": None,
+    "S3_ENDPOINT_URL": None,  # None: AWS itself; e.g. https://minio.internal:9000
+    "S3_REGION": None,
+    "S3_ACCESS_KEY_ID": None,  # None: boto3's usual places (environment, instance role)
+    "S3_SECRET_ACCESS_KEY": None,
+    "S3_PREFIX": "",  # a folder of the bucket, to share one bucket between sites
     # A person's data download (consult/privacy/): built by the worker into DATA_EXPORT_DIR (None:
     # instance/exports/), offered to them for DATA_EXPORT_DAYS, then removed. Deleting an account
     # without a password (signed in through an identity provider) needs a sign-in this recent.

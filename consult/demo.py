@@ -6,6 +6,7 @@ M-16-21 of August 2016, shipped in ``consult/demo_data/`` so a fresh clone needs
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,6 +18,7 @@ from consult.accounts.models import Organisation, Role, User
 from consult.accounts.services import _new_organisation, create_user, grant_role
 from consult.amendments import explanations
 from consult.amendments import services as amendments
+from consult.attachments import services as attachments
 from consult.comments import services as comments
 from consult.contributions.models import Contribution
 from consult.core.models import db, utcnow
@@ -120,6 +122,7 @@ def load_demo() -> bool:
     open_round.response_threshold = 3  # a small demo: three supporting votes call for an answer
     _discuss(open_round, users)
     _amend_open_round(open_round, users)
+    _attach_summary_sheet(open_round, author)  # issue 21: a PDF attached, in the record too
 
     past_round = proposals.create_consultation(
         omb,
@@ -587,6 +590,41 @@ def _answer_past_round(made: dict[str, Contribution], author: User) -> None:
         ("billions", "not_accepted", "Superseded by the updated figures of another amendment."),
     ]:
         amendments.answer_amendment(made[key].amendment, actor=author, decision=decision, reason=reason)
+
+
+def summary_sheet_pdf() -> bytes:
+    """A one-page PDF made for the demo (drawn with Pillow): the draft's title and its key points."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    page = Image.new("RGB", (1240, 1754), "white")  # A4 at 150 dpi
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.load_default(size=34)
+    lines = [
+        "Federal Source Code Policy (draft, March 2016)",
+        "Summary sheet made for the Consult demo",
+        "",
+        "1. Custom code paid for by the Government is reusable across agencies.",
+        "2. A pilot: agencies release at least 20 percent of new custom code",
+        "   as open source software.",
+        "3. Agencies inventory their custom code and publish it on Code.gov.",
+        "",
+        "The policy text is a work of the US Government, public domain (CC0).",
+    ]
+    for number, line in enumerate(lines):
+        draw.text((100, 120 + number * 60), line, fill="black", font=font)
+    out = io.BytesIO()
+    page.save(out, format="PDF", title="Federal Source Code Policy: summary sheet", resolution=150)
+    return out.getvalue()
+
+
+def _attach_summary_sheet(consultation: Consultation, author: User) -> None:
+    attachments.upload_attachment(
+        consultation,
+        io.BytesIO(summary_sheet_pdf()),
+        actor=author,
+        filename="summary-sheet.pdf",
+        description="Summary sheet of the draft policy (PDF, one page, made for the demo)",
+    )
 
 
 def demo_consultations() -> list[Consultation]:

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Select, false, or_, select, true
 
 from consult.accounts.models import Membership, Organisation, Role, User
 from consult.amendments.models import Amendment, AmendmentState, AmendmentSupporter
+from consult.attachments.models import Attachment
 from consult.contributions.models import Contribution, ContributionKind, ModerationState
 from consult.core.errors import PermissionDenied
 from consult.core.models import db, utcnow
@@ -537,3 +538,22 @@ def visible_contributions(user: User | None, *, tombstones: bool = False) -> Col
         Contribution.moderation_state == ModerationState.HIDDEN.value,
         _blocked_author() & (Contribution.moderation_state != ModerationState.PENDING.value),
     )
+
+
+# --- attachments (issue 21): seen as what they belong to ------------------------------------
+
+
+def can_view_attachment(user: User | None, attachment: Attachment) -> bool:
+    """An attachment of a version is seen by those who may read that version (a draft's only by
+    the organisation's editors); one of the consultation by those who see the consultation (a
+    draft consultation's only by its editors). Uploading and deleting need EDIT_CONSULTATION."""
+    if attachment.version is not None:
+        return can(user, Action.VIEW_VERSION, attachment.version)
+    return can(user, Action.VIEW_CONSULTATION, attachment.consultation)
+
+
+def visible_attachments(user: User | None) -> ColumnElement[bool]:
+    """A WHERE clause for the attachments ``user`` may see (``can_view_attachment`` in SQL)."""
+    consultations = select(Consultation.id).where(visible_consultations(user))
+    versions = select(Version.id).where(visible_versions(user))
+    return Attachment.consultation_id.in_(consultations) & or_(Attachment.version_id.is_(None), Attachment.version_id.in_(versions))

@@ -55,6 +55,9 @@ class StaffOperation(enum.StrEnum):
     EDIT_SITE = "edit_site"
     CREATE_INVITATION = "create_invitation"
     REVOKE_INVITATION = "revoke_invitation"
+    # attachments (issue 21: authors and admins)
+    UPLOAD_ATTACHMENT = "upload_attachment"
+    DELETE_ATTACHMENT = "delete_attachment"
 
     @property
     def label(self) -> str:
@@ -92,6 +95,8 @@ OPERATION_LABELS: dict[StaffOperation, str] = {
     StaffOperation.EDIT_SITE: "Changed the site's settings",
     StaffOperation.CREATE_INVITATION: "Made an invitation to sign up",
     StaffOperation.REVOKE_INVITATION: "Revoked an invitation to sign up",
+    StaffOperation.UPLOAD_ATTACHMENT: "Attached a file",
+    StaffOperation.DELETE_ATTACHMENT: "Removed an attached file",
 }
 
 #: Operations done in the capacity of a moderator, whoever does them (an admin moderating is
@@ -141,6 +146,7 @@ class TargetType(enum.StrEnum):
     POLICY = "policy"
     SITE = "site"
     INVITATION = "invitation"
+    ATTACHMENT = "attachment"
 
 
 def _known(column: str, values: type[enum.StrEnum]) -> str:

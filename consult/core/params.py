@@ -9,6 +9,7 @@ through ``whole_number`` or the ``int`` URL converter below.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from flask import Flask, abort, request
 from werkzeug.routing import IntegerConverter
@@ -56,6 +57,17 @@ def _has_nul() -> bool:
     return any("\x00" in key or "\x00" in (upload.filename or "") for key, upload in request.files.items(multi=True))
 
 
+def body_limit(limit: Callable[[Flask], int]) -> Callable:
+    """Decorate a view (below its route) whose requests may be larger than ``MAX_CONTENT_LENGTH``
+    (uploads): ``limit(app)`` gives its largest body in bytes, set before any hook reads it."""
+
+    def mark(view: Callable) -> Callable:
+        view.body_limit = limit  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
 def init_app(app: Flask) -> None:
     """Call before the blueprints are registered (their rules use the converter) and before
     the hooks that read the database (PostgreSQL refuses NUL in text: a 500 otherwise)."""
@@ -63,5 +75,8 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def refuse_nul_characters():
+        view = app.view_functions.get(request.endpoint or "")
+        if (limit := getattr(view, "body_limit", None)) is not None:
+            request.max_content_length = limit(app)  # before anything reads the body (below)
         if _has_nul():
             abort(400, NUL_REFUSED)

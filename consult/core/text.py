@@ -36,6 +36,7 @@ __all__ = [
     "link_fragments_to",
     "MarkdownImage",
     "markdown_images",
+    "is_local_image",
 ]
 
 ALLOWED_TAGS: Final = frozenset(
@@ -43,10 +44,21 @@ ALLOWED_TAGS: Final = frozenset(
         "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
         "pre", "code", "em", "strong", "b", "i", "u", "s", "del", "ins", "sub",
         "sup", "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th",
-        "td", "div", "span", "abbr", "dl", "dt", "dd", "caption",
+        "td", "div", "span", "abbr", "dl", "dt", "dd", "caption", "img",
     }
 )  # fmt: skip
-"""Everything else is stripped. No img: images leak readers' IPs to third parties."""
+"""Everything else is stripped. ``img`` only with a ``src`` of this site's uploaded files
+(:data:`LOCAL_IMAGE`): an image from elsewhere would tell another site who reads."""
+
+LOCAL_IMAGE: Final = re.compile(r"/files/[1-9][0-9]{0,11}/[A-Za-z0-9][A-Za-z0-9._-]{0,119}")
+"""The address of an uploaded file (``attachments``: ``/files/ID/NAME``, NAME sanitised), the one
+kind of image source the policy text may show."""
+
+
+def is_local_image(src: str) -> bool:
+    """Whether an image's address is one of this site's uploaded files, which the text shows."""
+    return LOCAL_IMAGE.fullmatch(src or "") is not None
+
 
 ALLOWED_SCHEMES: Final = frozenset({"http", "https", "mailto"})
 LINK_REL: Final = "nofollow ugc noopener"
@@ -66,9 +78,14 @@ _md: Final = MarkdownIt("commonmark", {"html": True}).enable(["table", "striketh
 
 
 def _image_as_its_description(self, tokens, idx, options, env) -> str:
-    """An image is shown as its description (its alt text), never as an image: images are not
-    kept (see ``markdown_images``, which names them to the author)."""
-    return html.escape(self.renderInlineAsText(tokens[idx].children or [], options, env), quote=False)
+    """An uploaded file's image (:func:`is_local_image`) is shown; any other image is shown as its
+    description (its alt text), never as an image (see ``markdown_images``, which names those
+    to the author)."""
+    description = self.renderInlineAsText(tokens[idx].children or [], options, env)
+    src = str(tokens[idx].attrGet("src") or "")
+    if is_local_image(src):
+        return f'<img src="{html.escape(src)}" alt="{html.escape(" ".join(description.split()))}">'
+    return html.escape(description, quote=False)
 
 
 _md.add_render_rule("image", _image_as_its_description)
@@ -89,9 +106,9 @@ class MarkdownImage:
 
 def markdown_images(source: str) -> list[MarkdownImage]:
     """Every image of a Markdown text, Markdown's ``![alt](src)`` and raw ``<img>`` tags alike,
-    in order. Consult does not show images (they would tell another site who reads, and have
-    no place in the record yet): a Markdown image is shown as its description, a raw ``<img>``
-    is removed, and the author is told of each through this list."""
+    in order. Consult shows only images uploaded to it (:func:`is_local_image`; others would
+    tell another site who reads): any other Markdown image is shown as its description, a raw
+    ``<img>`` is removed, and the author is told of each through this list (``importing.images_not_kept``)."""
     found: list[MarkdownImage] = []
     for token in _md.parse(str(source)):
         line = (token.map[0] + 1) if token.map else 0
@@ -133,6 +150,10 @@ def _allow_attribute(tag: str, name: str, value: str) -> bool:
             return _START_RE.fullmatch(value) is not None
         case ("ol", "type"):
             return value in _LIST_TYPES  # "i." or "a." numbering is part of the meaning
+        case ("img", "src"):
+            return is_local_image(html.unescape(value))
+        case ("img", "alt"):
+            return True
     return False
 
 
@@ -173,6 +194,8 @@ class _PostSanitizeFilter:
                 continue
             if kind in ("StartTag", "EmptyTag"):
                 attrs: dict[tuple[str | None, str], str] = token["data"]
+                if token["name"] == "img" and (None, "src") not in attrs:
+                    continue  # an image from elsewhere: its src was refused, nothing is left to show
                 if (None, "id") in attrs:
                     attrs[(None, "id")] = ID_PREFIX + attrs[(None, "id")]
                 if token["name"] == "a" and (None, "href") in attrs:

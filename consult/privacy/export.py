@@ -27,6 +27,7 @@ from consult import mine
 from consult.accounts.models import IdentityLink, LoginSession, Membership, SignInAttempt, User
 from consult.accounts.twofactor_models import TwoFactor
 from consult.amendments.models import Amendment, AmendmentSupporter
+from consult.attachments.models import Attachment
 from consult.audit.models import StaffAction
 from consult.contributions.models import Contribution, ContributionKind
 from consult.core import jobs
@@ -244,6 +245,14 @@ def _invitations_made(person: User) -> list[dict[str, Any]]:
         select(Invitation.note, Invitation.max_uses, Invitation.uses, Invitation.created_at, Invitation.expires_at, Invitation.revoked_at)
         .where(Invitation.created_by_id == person.id)
         .order_by(Invitation.id)
+    )
+
+
+def _attachments_uploaded(person: User) -> list[dict[str, Any]]:
+    return _rows(
+        select(Attachment.id, Attachment.consultation_id, Attachment.name, Attachment.size, Attachment.uploaded_at)
+        .where(Attachment.uploaded_by_id == person.id)
+        .order_by(Attachment.id)
     )
 
 
@@ -482,6 +491,7 @@ SECTIONS: dict[str, Callable[[User], list[dict[str, Any]]]] = {
     "policy_agreements": policies.agreements_of,
     "policy_versions_saved": _policy_versions_saved,
     "invitations_made": _invitations_made,
+    "attachments_uploaded": _attachments_uploaded,
     "two_factor": _two_factor,
     "contributions": _contributions,
     "votes": lambda person: _votes(person, statements=False),

@@ -68,6 +68,8 @@ BY_FOREIGN_KEY: dict[tuple[str, str], Handling] = {
     ("two_factor_failures", "user_id"): Handling(
         None, Erase.DELETE, Erase.DELETE, why_not="wrong codes, counted for the sign-in window only"
     ),
+    # Files an author attached: the organisation's, they stay (issue 21).
+    ("attachments", "uploaded_by_id"): Handling("attachments_uploaded", Erase.UNLINK, Erase.UNLINK),
 }
 
 #: Rows about a person found by their email address rather than a foreign key (all deleted).

@@ -1,7 +1,7 @@
 from datetime import UTC
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, MultipleFileField
+from flask_wtf.file import FileAllowed, FileField, FileRequired, MultipleFileField
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -134,3 +134,20 @@ class TransitionForm(FlaskForm):
     # Reopening after the closing date asks for a new one; concluding (final) asks to confirm.
     closes_at = UTCDateTimeLocalField("New closing date (UTC)", validators=[Optional()], format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
     confirm = BooleanField("I understand: concluding is final. The outcome page is published and nobody can take part any more.")
+
+
+class WordForm(FlaskForm):
+    """A Word document (issue 21) converted to Markdown: the text comes back in the "Write"
+    form, previewed section by section, for the author to check and save as the draft."""
+
+    document = FileField(
+        "Word document (.docx)",
+        validators=[
+            FileRequired(message="Choose a Word document (.docx)."),
+            FileAllowed(
+                ["docx"],
+                "Consult reads Word documents saved as .docx. Open an .odt or .doc file in LibreOffice or Word and save it as .docx.",
+            ),
+        ],
+        description="Headings (Word's Heading 1 to 6 styles) start sections; lists, tables, links, footnotes and images are kept.",
+    )

@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from consult.core.slugs import slugify, truncate_slug
-from consult.core.text import MarkdownBlock, markdown_blocks, markdown_images, plain_text
+from consult.core.text import MarkdownBlock, is_local_image, markdown_blocks, markdown_images, plain_text
 
 __all__ = [
     "MAX_KEY_LENGTH",
@@ -441,13 +441,15 @@ def split_markdown(text: str) -> list[ImportedSection]:
 
 
 def images_not_kept(files: list[tuple[str, str]]) -> list[str]:
-    """Each image of the files (name, Markdown) named for the author, in order: Consult shows no
-    images (``core.text.markdown_images``), and an author must hear which ones are not kept rather
+    """Each image of the files (name, Markdown) that is not shown, named for the author, in order:
+    Consult shows only images uploaded to it as attachments (``core.text.markdown_images``), and an author must hear which ones are not kept rather
     than find them missing. A Markdown image is shown as its description; a raw ``<img>`` tag
     is removed."""
     named = []
     for name, source in files:
         for image in markdown_images(source):
+            if is_local_image(image.src):
+                continue  # an uploaded file: shown
             what = f"“{image.description}”" if image.description else "an image without a description"
             where = f"line {image.line} of {name}" if name else f"line {image.line}"
             named.append(f"{what} ({image.src or 'no address'}, {where})")

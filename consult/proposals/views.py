@@ -5,15 +5,16 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from consult.accounts.services import organisation_by_slug
+from consult.attachments import services as attachments
 from consult.core.errors import RuleViolation
 from consult.core.forms import WHOLE_FORM, refused_on
 from consult.core.models import db
-from consult.core.params import page_number, whole_number
+from consult.core.params import body_limit, page_number, whole_number
 from consult.core.routing import public
 from consult.core.text import render_markdown
 from consult.permissions import Action, authorize
 from consult.proposals import services
-from consult.proposals.forms import ConsultationForm, ImportForm, MatchForm, PublishForm, SettingsForm, TextForm, TransitionForm
+from consult.proposals.forms import ConsultationForm, ImportForm, MatchForm, PublishForm, SettingsForm, TextForm, TransitionForm, WordForm
 from consult.proposals.importing import images_not_kept, split_markdown
 from consult.proposals.models import LICENCES, Consultation, ConsultationState, ParticipationMode, Transition
 from consult.proposals.textdiff import in_context
@@ -232,11 +233,17 @@ def settings(slug: str):
 
 
 @bp.route("/c/<slug>/text", methods=["GET", "POST"])
+@body_limit(
+    lambda app: max(app.config["MAX_CONTENT_LENGTH"] or 0, 5 * int(app.config["ATTACHMENT_MAX_BYTES"]) + 64 * 1024)
+)  # a Word document
 def edit_text(slug: str):
     c = _consultation_or_404(slug, Action.EDIT_TEXT)
     text_form, import_form = TextForm(prefix="write"), ImportForm(prefix="import")
     if not text_form.is_submitted():
         return _text_page(c, text_form, import_form)
+    word_form = WordForm(prefix="word")
+    if word_form.document.raw_data:  # a Word document: converted, previewed, saved by the author
+        return _word_preview(c, text_form, import_form, word_form)
     form = text_form if text_form.source.raw_data else import_form  # the form whose button was pressed
     if form is text_form and text_form.preview.data:  # nothing is saved
         valid = text_form.validate()
@@ -260,12 +267,33 @@ def edit_text(slug: str):
     return redirect(url_for("proposals.version", slug=c.slug, number=c.draft_version.number))
 
 
+def _word_preview(c: Consultation, text_form: TextForm, import_form: ImportForm, word_form: WordForm):
+    """The Word document's text in the "Write" form with its preview and what was not carried
+    over; its images are stored as attachments (committed), the text is saved by the author."""
+    notes = None
+    if word_form.validate():
+        upload = word_form.document.data
+        try:
+            converted = attachments.read_word_document(c, upload.stream, actor=current_user, filename=upload.filename or "document.docx")
+        except RuleViolation as refused:
+            if not refused_on(word_form, refused, fallback="document"):
+                raise
+        else:
+            db.session.commit()
+            text_form.source.data, notes = converted.markdown, converted.notes
+    if word_form.errors:
+        draft = c.draft_version or c.current_version
+        text_form.source.data = services.draft_as_markdown(draft) if draft and draft.sections else ""
+        return _text_page(c, text_form, import_form, word_form=word_form, status=400)
+    return _text_page(c, text_form, import_form, word_form=word_form, preview=True, word_notes=notes)
+
+
 def _images_message(dropped: list[str]) -> str:
     n = len(dropped)
     return (
-        f"{n} image{'s were' if n != 1 else ' was'} not kept, because Consult does not show images: {'; '.join(dropped)}. "
-        "Where Markdown gave a description, it is shown in the image's place. Say in words what an image showed, "
-        "or link to it, before you publish."
+        f"{n} image{'s were' if n != 1 else ' was'} not kept, because Consult shows only images uploaded to it: {'; '.join(dropped)}. "
+        "Where Markdown gave a description, it is shown in the image's place. Upload each image as an attachment of the "
+        "consultation and use the line its list gives, or say in words what it showed, before you publish."
     )
 
 
@@ -279,7 +307,16 @@ def _save_text(c: Consultation, source: str | None, uploads) -> list[tuple[str, 
     return sorted(files)
 
 
-def _text_page(c: Consultation, text_form: TextForm, import_form: ImportForm, *, preview: bool = False, status: int = 200):
+def _text_page(
+    c: Consultation,
+    text_form: TextForm,
+    import_form: ImportForm,
+    *,
+    word_form: WordForm | None = None,
+    preview: bool = False,
+    word_notes: list[str] | None = None,
+    status: int = 200,
+):
     draft = c.draft_version or c.current_version  # the next draft starts from the current text
     if not text_form.is_submitted():
         text_form.source.data = services.draft_as_markdown(draft) if draft and draft.sections else ""
@@ -292,6 +329,8 @@ def _text_page(c: Consultation, text_form: TextForm, import_form: ImportForm, *,
         import_form=import_form,
         preview=[(s.heading, render_markdown(s.body)) for s in split_markdown(source)] if preview else None,
         images=images_not_kept([("", source)]) if preview else [],
+        word_form=word_form or WordForm(prefix="word"),
+        word_notes=word_notes,
     ), status
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import case, func, select
 
 from consult.accounts.models import Organisation, User
 from consult.amendments.models import Amendment, AmendmentSupporter, Citation
+from consult.attachments.models import Attachment
 from consult.audit.models import StaffAction
 from consult.contributions.models import Contribution, ModerationState
 from consult.core import jobs
@@ -103,6 +104,7 @@ def fingerprint(c: Consultation, base_url: str) -> str:
         select(func.count(), func.max(ModerationLogEntry.id)).where(ModerationLogEntry.organisation_id == c.organisation_id),
         select(func.count(), func.max(StaffAction.id)).where(StaffAction.organisation_id == c.organisation_id),  # the public staff log
         select(func.count(), func.max(OpinionMapCache.computed_at)).where(OpinionMapCache.consultation_id == c.id),  # the stored map
+        select(func.count(), func.max(Attachment.id), func.sum(Attachment.size)).where(Attachment.consultation_id == c.id),  # attachments/
     ]
     for query in queries:
         parts.append(tuple(db.session.execute(query).one()))

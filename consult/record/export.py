@@ -37,6 +37,7 @@ from typing import IO, Any
 
 from sqlalchemy.engine import Engine
 
+from consult.attachments.services import open_file, public_attachments
 from consult.core.models import db, utcnow
 from consult.proposals.models import Consultation
 from consult.record.formats import (
@@ -88,10 +89,46 @@ def write_record(consultation: Consultation, sink: Sink) -> list[str]:
         # files as UTF-8 in Excel.
         with open_text(name) as out:
             write_csv(out, columns, rows)
+    names.extend(write_attachments(consultation, sink))
     for name in BUNDLED_FILES:
         names.append(name)
         with sink.open(name) as out:
             out.write((BUNDLED / name).read_bytes())
+    return names
+
+
+ATTACHMENT_COLUMNS = ["id", "file", "name", "description", "kind", "content_type", "size", "sha256", "version", "uploaded_at"]
+
+
+def write_attachments(consultation: Consultation, sink: Sink) -> list[str]:
+    """The files attached to the consultation that anyone may see, under ``attachments/`` (as
+    ``ID-NAME``), and ``attachments.csv``: each one's name, type, size and SHA-256, so a reader
+    can check the files. Streamed from the storage, one at a time."""
+    files = public_attachments(consultation)
+    names: list[str] = []
+    rows = []
+    for attachment in files:
+        name = f"attachments/{attachment.id}-{attachment.name}"
+        with sink.open(name) as out, open_file(attachment) as stream:
+            shutil.copyfileobj(stream, out, 64 * 1024)
+        names.append(name)
+        rows.append(
+            {
+                "id": attachment.id,
+                "file": name,
+                "name": attachment.name,
+                "description": attachment.description,
+                "kind": attachment.kind,
+                "content_type": attachment.content_type,
+                "size": attachment.size,
+                "sha256": attachment.sha256,
+                "version": attachment.version.number if attachment.version else "",
+                "uploaded_at": attachment.uploaded_at.isoformat(),
+            }
+        )
+    names.append("attachments.csv")
+    with text_file(sink, "attachments.csv") as out:
+        write_csv(out, ATTACHMENT_COLUMNS, rows)
     return names
 
 

@@ -119,6 +119,7 @@ The policy text, the contributions and this record are published under **{escape
 | `diffs/N-M.md` | what changed from version N to version M, word by word ({diffs}) |
 | `annotations.jsonld` | annotations on passages of the text and their replies, as a W3C Web Annotation collection |
 | `contributions.csv`, `amendments.csv`, `tallies.csv`, `sections.csv`, `citations.csv`, `themes.csv`, `moderation_log.csv`, `opinion_map.csv` | the same data as tables, for spreadsheets (UTF-8 without a byte-order mark: see the data dictionary for opening them in Excel) |
+| `attachments/`, `attachments.csv` | the files the organisation attached (documents, spreadsheets, the images of the text), and for each its name, type, size and SHA-256 |
 | [`DATA-DICTIONARY.md`](DATA-DICTIONARY.md) | what every field of `record.json` and every CSV column means, and every value it can take |
 | [`schema/record.schema.json`](schema/record.schema.json) | the JSON Schema (draft 2020-12) of `record.json`, for checking it with a program |
 

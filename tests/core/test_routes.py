@@ -54,6 +54,7 @@ PUBLIC = {
     "policies.versions",
     "policies.version",
     "policies.agree",  # a sign-in step: nobody is signed in yet (it finds the person in the pending sign-in)
+    "attachments.serve",  # an uploaded file, to whoever may see what it is attached to (issue 21)
     "notifications.unfollow_by_link",  # a message's "stop following" link: a signed token, no sign-in  # RFC 8058: a mail client posts it with no session; the signed token is the proof
 }
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from consult.accounts import services as accounts
 from consult.accounts.models import IdentityLink
 from consult.accounts.twofactor_models import RecoveryCode, TwoFactor, TwoFactorFailure
+from consult.attachments.models import Attachment
 from consult.core.models import db, utcnow
 from consult.moderation import services as moderation
 from consult.policies.models import PolicyVersion
@@ -49,6 +50,10 @@ def everyone(world, moderator, organisation, site_admin):
     db.session.add(RecoveryCode(user_id=moderator.id, code_hash="0" * 64))
     db.session.add(TwoFactorFailure(user_id=moderator.id))
     db.session.add(PolicyVersion(kind="privacy", number=2, body="Changed.", significant=True, saved_by_id=site_admin.id))
+    db.session.add(
+        Attachment(consultation=world.consultation, name="a.pdf", kind="pdf", content_type="application/pdf", size=1,
+                   sha256="0" * 64, storage_key="attachments/x", uploaded_by_id=world.author.id)
+    )  # fmt: skip
     moderation.block(organisation, world.other, actor=moderator, reason="Spam.", consultation=world.consultation)
     erasure.erase_account(make_user(), actor=site_admin, mode=ErasureMode.KEEP, reason="Asked by phone.")
     db.session.commit()

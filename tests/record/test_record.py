@@ -52,6 +52,7 @@ CSV_FILES = [
     "themes.csv",
     "moderation_log.csv",
     "opinion_map.csv",
+    "attachments.csv",  # issue 21: the files attached, with their checksums
 ]
 
 
@@ -465,7 +466,7 @@ def test_the_cli_writes_a_folder_or_a_zip_and_never_overwrites(app, tmp_path, mo
     folder = tmp_path / "out"
     done = runner.invoke(args=["export", "open-data", str(folder), "--base-url", "https://consult.example"])
     assert done.exit_code == 0, done.output
-    assert "Wrote the record of open-data (16 files)" in done.output
+    assert "Wrote the record of open-data (17 files)" in done.output
     doc = json.loads((folder / "record.json").read_text(encoding="utf-8"))
     assert schema_errors(doc) == []
     assert doc["consultation"]["url"] == "https://consult.example/c/open-data"

@@ -8,6 +8,11 @@ from consult.core.routing import is_public
 #: Endpoints anyone may call without signing in. Adding one is a decision: say why in review.
 PUBLIC = {
     "static",
+    # the site's look on every page, and the invitation code form (consult/site)
+    "site.theme",
+    "site.logo",
+    "site.organisation_logo",
+    "site.invitation",
     "core.health",
     "core.ready",
     "accounts.sign_up",

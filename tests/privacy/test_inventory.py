@@ -16,6 +16,7 @@ from consult.policies.models import PolicyVersion
 from consult.privacy import erasure, export
 from consult.privacy.inventory import BY_EMAIL, BY_FOREIGN_KEY, Erase
 from consult.privacy.models import ErasureMode
+from consult.site.models import Invitation
 from tests.factories import make_user
 
 
@@ -54,6 +55,7 @@ def everyone(world, moderator, organisation, site_admin):
         Attachment(consultation=world.consultation, name="a.pdf", kind="pdf", content_type="application/pdf", size=1,
                    sha256="0" * 64, storage_key="attachments/x", uploaded_by_id=world.author.id)
     )  # fmt: skip
+    db.session.add(Invitation(code_hash="1" * 64, created_by_id=site_admin.id, expires_at=utcnow()))
     moderation.block(organisation, world.other, actor=moderator, reason="Spam.", consultation=world.consultation)
     erasure.erase_account(make_user(), actor=site_admin, mode=ErasureMode.KEEP, reason="Asked by phone.")
     db.session.commit()

@@ -68,6 +68,10 @@ class Action(enum.StrEnum):
     EXPORT_DATA = "export_data"  # on a User: download everything Consult holds about them
     ERASE_ACCOUNT = "erase_account"  # on a User: delete the account (keeping or withdrawing what they wrote)
     VIEW_ERASURES = "view_erasures"  # on nothing: the log of erased accounts
+    # questionnaires (consult/questionnaires)
+    EDIT_QUESTIONNAIRE = "edit_questionnaire"  # on a Consultation: its questions, and publishing a version of them
+    ANSWER_QUESTIONNAIRE = "answer_questionnaire"  # on a Consultation
+    VIEW_QUESTIONNAIRE_RESULTS = "view_questionnaire_results"  # on a Consultation
 
 
 #: How long after posting an author may still correct a comment.
@@ -329,6 +333,13 @@ def _view_erasures(user: User | None, _obj: None) -> bool:
     return _is_site_admin(user)
 
 
+def _view_questionnaire_results(user: User | None, c: Consultation) -> bool:
+    """A questionnaire's results are public with the consultation, at any time: they are
+    counts without names, and the open record (downloadable at any time) carries them anyway,
+    so hiding them on the page until someone answers would only pretend."""
+    return _view_consultation(user, c)
+
+
 PREDICATES: dict[Action, Callable[[User | None, Any], bool]] = {
     Action.VIEW_CONSULTATION: _view_consultation,
     Action.CREATE_CONSULTATION: _create_consultation,
@@ -361,6 +372,10 @@ PREDICATES: dict[Action, Callable[[User | None, Any], bool]] = {
     Action.EXPORT_DATA: _export_data,
     Action.ERASE_ACCOUNT: _erase_account,
     Action.VIEW_ERASURES: _view_erasures,
+    # questionnaires: written by those who write the consultation, answered by those who may comment
+    Action.EDIT_QUESTIONNAIRE: _edit_consultation,
+    Action.ANSWER_QUESTIONNAIRE: _post_comment,
+    Action.VIEW_QUESTIONNAIRE_RESULTS: _view_questionnaire_results,
     **{action: _transition(t) for t, action in TRANSITION_ACTIONS.items()},
 }
 

@@ -50,6 +50,9 @@ class StaffOperation(enum.StrEnum):
     WRITE_SUMMARY = "write_summary"
     # the site (site admins)
     EDIT_POLICY = "edit_policy"
+    # questionnaires (authors and admins)
+    EDIT_QUESTIONNAIRE = "edit_questionnaire"
+    PUBLISH_QUESTIONNAIRE = "publish_questionnaire"
 
     @property
     def label(self) -> str:
@@ -82,6 +85,8 @@ OPERATION_LABELS: dict[StaffOperation, str] = {
     StaffOperation.UNTAG_THEME: "Untagged contributions from a theme",
     StaffOperation.WRITE_SUMMARY: "Wrote a summary",
     StaffOperation.EDIT_POLICY: "Saved a new version of a site policy",
+    StaffOperation.EDIT_QUESTIONNAIRE: "Edited the questionnaire",
+    StaffOperation.PUBLISH_QUESTIONNAIRE: "Published a version of the questionnaire",
 }
 
 #: Operations done in the capacity of a moderator, whoever does them (an admin moderating is

@@ -52,6 +52,8 @@ CSV_FILES = [
     "themes.csv",
     "moderation_log.csv",
     "opinion_map.csv",
+    "questionnaire_results.csv",  # issue 21: the questionnaire (tests/questionnaires/test_pages.py checks its rows)
+    "questionnaire_responses.csv",
 ]
 
 
@@ -421,7 +423,7 @@ def test_no_file_starts_with_a_byte_order_mark(record):
     for name in CSV_FILES:
         with (record.folder / name).open(encoding="utf-8", newline="") as handle:
             header = next(csv.reader(handle))
-        assert header[0] in ("id", "contribution_id", "version", "theme_id", "kind"), (name, header[0])
+        assert header[0] in ("id", "contribution_id", "version", "theme_id", "kind", "questionnaire_version"), (name, header[0])
 
 
 def test_readme_names_the_licence(record):
@@ -465,7 +467,7 @@ def test_the_cli_writes_a_folder_or_a_zip_and_never_overwrites(app, tmp_path, mo
     folder = tmp_path / "out"
     done = runner.invoke(args=["export", "open-data", str(folder), "--base-url", "https://consult.example"])
     assert done.exit_code == 0, done.output
-    assert "Wrote the record of open-data (16 files)" in done.output
+    assert "Wrote the record of open-data (18 files)" in done.output  # 16, and the questionnaire's two CSV files
     doc = json.loads((folder / "record.json").read_text(encoding="utf-8"))
     assert schema_errors(doc) == []
     assert doc["consultation"]["url"] == "https://consult.example/c/open-data"

@@ -8,11 +8,12 @@ from collections.abc import Mapping
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 
 from consult.questionnaires.models import QuestionKind, Questionnaire
 from consult.questionnaires.services import RawAnswer
 
-KIND_CHOICES = [(k.value, k.label) for k in QuestionKind]
+KIND_CHOICES = [SelectChoice(k.value, k.label) for k in QuestionKind]
 
 
 class QuestionForm(FlaskForm):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from consult.core.errors import RuleViolation
 from consult.core.forms import WHOLE_FORM, refuse_invalid, refused_on
@@ -121,15 +122,16 @@ def results(slug: str):
 # ---- editing (authors) -----------------------------------------------------------------------
 
 
-def _section_choices(c: Consultation) -> list[tuple[str, str]]:
+def _sections(c: Consultation) -> dict[str, str]:
+    """What a question may be about: "" (the whole consultation) or a section's key, and its name."""
     version = c.current_version or c.draft_version
     sections = version.sections if version is not None else []
-    return [("", "The whole consultation")] + [(s.key, f"Section: {s.heading}") for s in sections]
+    return {"": "The whole consultation", **{s.key: f"Section: {s.heading}" for s in sections}}
 
 
 def _question_form(c: Consultation, question=None) -> QuestionForm:
     form = QuestionForm(obj=question) if question is not None and request.method == "GET" else QuestionForm()
-    form.section_key.choices = _section_choices(c)
+    form.section_key.choices = [SelectChoice(key, label) for key, label in _sections(c).items()]
     if question is not None and request.method == "GET":
         form.options.data = "\n".join(o["label"] for o in question.options)
         form.section_key.data = question.section_key or ""
@@ -155,7 +157,7 @@ def _render_editor(c: Consultation, form: QuestionForm, status: int = 200):
         published=services.published_versions(c),
         form=form,
         buttons=ButtonForm(),
-        sections=dict(_section_choices(c)),
+        sections=_sections(c),
     ), status
 
 

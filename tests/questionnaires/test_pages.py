@@ -101,3 +101,29 @@ def test_the_record_holds_results_and_responses_without_names(client, open_consu
     assert len({r["respondent"] for r in responses}) == 3 and len(responses) == 3 * len(questionnaire.questions)
     for person in people:
         assert person.display_name not in raw and person.email not in raw and str(person.id) not in {r["respondent"] for r in responses}
+
+
+def test_the_consultation_page_links_the_questionnaire(client, open_consultation, author, citizen):
+    login(client, author)
+    assert "Edit the questionnaire" in client.get("/c/open-one").text
+    make_questionnaire(open_consultation, author)
+    db.session.commit()
+    login(client, citizen)
+    page = client.get("/c/open-one").text
+    assert "Answer the questionnaire (6 questions)" in page and "Edit the questionnaire" not in page
+
+
+def test_the_demo_questionnaire_is_answered_and_in_the_record(app, tmp_path):
+    from consult.demo import load_demo
+    from consult.proposals.models import Consultation
+    from consult.record import export
+
+    load_demo()
+    c = db.session.scalar(select(Consultation).where(Consultation.state == "open"))
+    questionnaire = services.current_questionnaire(c)
+    assert len({q.kind for q in questionnaire.questions}) == 5
+    with app.test_request_context():
+        export.write_folder(c, tmp_path / "record")
+    rows = list(csv.DictReader((tmp_path / "record" / "questionnaire_responses.csv").open(encoding="utf-8")))
+    assert len({r["respondent"] for r in rows}) == 5
+    assert "Chris Citizen" not in (tmp_path / "record" / "questionnaire_responses.csv").read_text(encoding="utf-8")

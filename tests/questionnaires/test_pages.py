@@ -73,7 +73,9 @@ def test_the_editor_adds_publishes_and_versions(client, open_consultation, autho
     assert client.post("/c/open-one/questionnaire/publish").status_code == 302
     edit = client.get("/c/open-one/questionnaire/edit")
     assert "Version 1" in edit.text and "frozen" in edit.text
-    saved = client.post("/c/open-one/questionnaire/questions/1", data={"kind": "single_choice", "prompt": "Which one?", "options": "A\nB\nC"})
+    saved = client.post(
+        "/c/open-one/questionnaire/questions/1", data={"kind": "single_choice", "prompt": "Which one?", "options": "A\nB\nC"}
+    )
     assert saved.status_code == 302
     assert [v.number for v in services.versions(open_consultation)] == [1, 2]
     assert client.post("/c/open-one/questionnaire/publish").status_code == 302

@@ -53,5 +53,7 @@ def test_concurrent_submissions_of_one_person_leave_one_response(kind, tmp_path)
         with app.app_context():
             assert db.session.scalar(select(func.count()).select_from(QuestionnaireResponse)) == 1
             assert db.session.scalar(select(func.count()).select_from(QuestionAnswer)) == questions
-            words = db.session.scalars(select(Contribution.body).where(Contribution.kind == "answer", Contribution.deleted_at.is_(None))).all()
+            words = db.session.scalars(
+                select(Contribution.body).where(Contribution.kind == "answer", Contribution.deleted_at.is_(None))
+            ).all()
             assert len(words) == 1 and words[0].startswith("Answer ")

@@ -104,7 +104,9 @@ def test_questions_are_frozen_once_open_and_an_edit_makes_a_new_version(question
     assert len(versions[0].questions) == 6 and len(versions[1].questions) == 7
     assert services.current_questionnaire(open_consultation).number == 1  # version 2 waits to be published
     # Editing again goes to the same draft version, not a third one.
-    services.update_question(open_consultation, 1, QuestionInput(kind="single_choice", prompt="Format?", options=["CSV", "XML"]), actor=author)
+    services.update_question(
+        open_consultation, 1, QuestionInput(kind="single_choice", prompt="Format?", options=["CSV", "XML"]), actor=author
+    )
     assert len(services.versions(open_consultation)) == 2
     assert versions[0].question(1).prompt == "Which format do you use most?"
     csv_id = next(o["id"] for o in versions[0].question(1).options if o["label"] == "CSV")

@@ -43,6 +43,9 @@ def test_answering_on_the_page_then_the_results(client, open_consultation, autho
     assert "1 person responded" in results.text and "<svg" in results.text and "<table" in results.text
     assert "<td>1</td><td>100.0%</td>" in results.text  # CSV: one of one
     assert "Overdue" in results.text
+    answer_id = int(results.text.split('id="answer-')[1].split('"')[0])
+    place = client.get(f"/comments/{answer_id}")  # its permanent address, as summaries and search cite it
+    assert place.headers["Location"] == f"/c/open-one/questionnaire/results?version=1#answer-{answer_id}"
 
 
 def test_a_refused_submission_is_a_400_form_and_stores_nothing(client, open_consultation, author, citizen):

@@ -30,6 +30,7 @@ from consult.contributions.services import add_contribution
 from consult.core import text
 from consult.core.errors import RuleViolation
 from consult.core.models import db, upsert_insert, utcnow
+from consult.core.params import whole_number
 from consult.permissions import Action, authorize, visible_contributions
 from consult.proposals.models import Consultation
 from consult.proposals.services import hold_open
@@ -306,8 +307,7 @@ class _Checked:
 
 
 def _whole(value: str | None) -> int | None:
-    value = (value or "").strip()
-    return int(value) if value.isascii() and value.isdigit() and len(value) <= 6 else None
+    return whole_number((value or "").strip())
 
 
 def _check_answer(question: Question, raw: RawAnswer) -> _Checked:

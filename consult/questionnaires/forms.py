@@ -9,9 +9,13 @@ from collections.abc import Mapping
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length
 
 from consult.questionnaires.models import QuestionKind, Questionnaire
-from consult.questionnaires.services import RawAnswer
+from consult.questionnaires.services import MAX_HELP_LENGTH, MAX_OPTION_LENGTH, MAX_OPTIONS, MAX_PROMPT_LENGTH, RawAnswer
+
+#: Every option at its longest, with its line break.
+MAX_OPTIONS_TEXT = MAX_OPTIONS * (MAX_OPTION_LENGTH + 2)
 
 KIND_CHOICES = [SelectChoice(k.value, k.label) for k in QuestionKind]
 
@@ -20,11 +24,19 @@ class QuestionForm(FlaskForm):
     """A question; its rules (lengths, options, the section) are ``services._checked``'s."""
 
     kind = SelectField("Kind of question", choices=KIND_CHOICES, validate_choice=False)
-    prompt = StringField("Question")
-    help_text = TextAreaField("Help text (optional)")
+    prompt = StringField(
+        "Question", validators=[Length(max=MAX_PROMPT_LENGTH, message=f"A question can be at most {MAX_PROMPT_LENGTH} characters.")]
+    )
+    help_text = TextAreaField(
+        "Help text (optional)",
+        validators=[Length(max=MAX_HELP_LENGTH, message=f"The help text can be at most {MAX_HELP_LENGTH:,} characters.")],
+    )
     required = BooleanField("An answer is required")
     section_key = SelectField("About", validate_choice=False)
-    options = TextAreaField("Options, one per line (single and multiple choice, ranking)")
+    options = TextAreaField(
+        "Options, one per line (single and multiple choice, ranking)",
+        validators=[Length(max=MAX_OPTIONS_TEXT, message="The options are too long: at most 20 options of 200 characters.")],
+    )
 
 
 class ButtonForm(FlaskForm):

@@ -92,6 +92,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from consult.policies import views as policies_views  # its sign-in step and retention job too
     from consult.privacy import views as privacy_views
     from consult.proposals import views as proposals_views
+    from consult.questionnaires import views as questionnaires_views  # issue 21: questionnaires
     from consult.record import views as record_views
     from consult.search import views as search_views
     from consult.search.indexing import init_app as init_search
@@ -122,6 +123,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     init_storage(app)
     app.register_blueprint(attachments_views.bp)
+    app.register_blueprint(questionnaires_views.bp)  # issue 21: questionnaires
 
     from consult.cli import register_commands
 

@@ -29,6 +29,8 @@ from consult.notifications.models import Delivery, Event, EventKind, Notificatio
 from consult.policies import services as policies
 from consult.proposals import services as proposals
 from consult.proposals.models import Consultation, Transition
+from consult.questionnaires import services as questionnaires
+from consult.questionnaires.services import QuestionInput
 from consult.voting import services as voting
 
 POLICY_DIR = Path(__file__).parent / "demo_data" / "federal-source-code-policy"
@@ -123,6 +125,7 @@ def load_demo() -> bool:
     _discuss(open_round, users)
     _amend_open_round(open_round, users)
     _attach_summary_sheet(open_round, author)  # issue 21: a PDF attached, in the record too
+    _questionnaire_open_round(open_round, users)  # issue 21: a questionnaire with answers
 
     past_round = proposals.create_consultation(
         omb,
@@ -629,3 +632,75 @@ def _attach_summary_sheet(consultation: Consultation, author: User) -> None:
 
 def demo_consultations() -> list[Consultation]:
     return list(db.session.scalars(select(Consultation).join(Organisation).where(Organisation.slug == ORGANISATION_SLUG)))
+
+
+# ---- the questionnaire of the open round (issue 21) -------------------------------------------
+
+#: People who only answer the questionnaire (not listed among the demo accounts).
+QUESTIONNAIRE_RESPONDENTS = [
+    ("pat@demo.consult.example", "Pat Participant"),
+    ("robin@demo.consult.example", "Robin Resident"),
+    ("sky@demo.consult.example", "Sky Developer"),
+]
+
+
+def _questionnaire_open_round(consultation: Consultation, users: dict[str, User]) -> None:
+    """Five questions of different kinds, published, and answered by the two demo citizens and
+    three more people, so the results page and the record's CSV files have something to show."""
+    author = users["author@demo.consult.example"]
+    for question in (
+        QuestionInput(
+            kind="agreement_scale",
+            prompt="Custom code paid for by federal agencies should be open source by default.",
+            required=True,
+        ),
+        QuestionInput(
+            kind="single_choice",
+            prompt="What share of new custom code should the pilot release as open source each year?",
+            options=["20 percent, as drafted", "50 percent", "All of it, with listed exceptions"],
+            required=True,
+        ),
+        QuestionInput(
+            kind="multiple_choice",
+            prompt="Which of these matter to you?",
+            options=["Reuse across agencies", "Security", "Cost savings", "Public participation"],
+        ),
+        QuestionInput(
+            kind="ranking",
+            prompt="Rank what the policy should do first.",
+            options=["Inventory the code", "Release code", "Build communities"],
+        ),
+        QuestionInput(
+            kind="long_text",
+            prompt="What else should the policy say?",
+            help_text="Your words are published with your name, like a comment.",
+        ),
+    ):
+        questionnaires.add_question(consultation, question, actor=author)
+    questionnaire = questionnaires.publish_questionnaire(consultation, actor=author)
+    people = [users["citizen@demo.consult.example"], users["citizen2@demo.consult.example"]]
+    for email, name in QUESTIONNAIRE_RESPONDENTS:
+        person = create_user(email=email, password=DEMO_PASSWORD, display_name=name)
+        policies.record_agreement(person)
+        people.append(person)
+    scale, share, matters, ranking, words = questionnaire.questions
+    answers = [  # (agreement 1-5, share, what matters, ranking order, words)
+        (5, 2, [0, 3], [1, 0, 2], "Name the exceptions in public, with a reason for each."),
+        (4, 1, [0, 1], [0, 1, 2], ""),
+        (2, 0, [1], [0, 2, 1], "Security reviews must come before any release."),
+        (5, 2, [0, 2, 3], [1, 2, 0], ""),
+        (4, 1, [2], [0, 1, 2], ""),
+    ]
+    for person, (agreement, choice, chosen, order, text) in zip(people, answers, strict=True):
+        ids = [o["id"] for o in ranking.options]
+        questionnaires.submit_response(
+            questionnaire,
+            {
+                scale.id: str(agreement),
+                share.id: str(share.options[choice]["id"]),
+                matters.id: [str(matters.options[i]["id"]) for i in chosen],
+                ranking.id: {ids[i]: str(rank) for rank, i in enumerate(order, start=1)},
+                words.id: text,
+            },
+            actor=person,
+        )

@@ -39,6 +39,7 @@ class Kind(enum.StrEnum):
     REPLY = "reply"
     AMENDMENT = "amendment"
     STATEMENT = "statement"
+    ANSWER = "answer"  # a questionnaire's free-text answer
 
     @property
     def label(self) -> str:

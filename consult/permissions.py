@@ -75,6 +75,10 @@ class Action(enum.StrEnum):
     VOTE_ON_STATEMENT = "vote_on_statement"  # on a Consultation
     EDIT_SETTINGS = "edit_settings"  # on a Consultation: moderation, threshold, ways of taking part
     MANAGE_SITE = "manage_site"  # on nothing: the site's name, look, registration and thresholds
+    # questionnaires (consult/questionnaires)
+    EDIT_QUESTIONNAIRE = "edit_questionnaire"  # on a Consultation: its questions, and publishing a version of them
+    ANSWER_QUESTIONNAIRE = "answer_questionnaire"  # on a Consultation
+    VIEW_QUESTIONNAIRE_RESULTS = "view_questionnaire_results"  # on a Consultation
 
 
 #: How long after posting an author may still correct a comment.
@@ -167,6 +171,11 @@ def _propose_amendment(user: User | None, c: Consultation) -> bool:
 def _statements(user: User | None, c: Consultation) -> bool:
     """Writing statements and voting on them, where statements are on."""
     return c.allows(ParticipationMode.STATEMENTS) and _take_part(user, c)
+
+
+def _answer_questionnaire(user: User | None, c: Consultation) -> bool:
+    """Answering the questionnaire, where it is on (comments need not be)."""
+    return c.allows(ParticipationMode.QUESTIONNAIRE) and _take_part(user, c)
 
 
 def _mode_refused(mode: ParticipationMode, noun: str) -> Callable[[User | None, Consultation], str | None]:
@@ -374,6 +383,13 @@ def _view_erasures(user: User | None, _obj: None) -> bool:
     return _is_site_admin(user)
 
 
+def _view_questionnaire_results(user: User | None, c: Consultation) -> bool:
+    """A questionnaire's results are public with the consultation, at any time: they are
+    counts without names, and the open record (downloadable at any time) carries them anyway,
+    so hiding them on the page until someone answers would only pretend."""
+    return _view_consultation(user, c)
+
+
 PREDICATES: dict[Action, Callable[[User | None, Any], bool]] = {
     Action.VIEW_CONSULTATION: _view_consultation,
     Action.CREATE_CONSULTATION: _create_consultation,
@@ -411,6 +427,10 @@ PREDICATES: dict[Action, Callable[[User | None, Any], bool]] = {
     Action.EXPORT_DATA: _export_data,
     Action.ERASE_ACCOUNT: _erase_account,
     Action.VIEW_ERASURES: _view_erasures,
+    # questionnaires: written by those who write the consultation, answered by those who may comment
+    Action.EDIT_QUESTIONNAIRE: _edit_consultation,
+    Action.ANSWER_QUESTIONNAIRE: _answer_questionnaire,
+    Action.VIEW_QUESTIONNAIRE_RESULTS: _view_questionnaire_results,
     **{action: _transition(t) for t, action in TRANSITION_ACTIONS.items()},
 }
 
@@ -435,6 +455,7 @@ REFUSALS: dict[Action, Callable[[User | None, Any], str | None]] = {
     Action.PROPOSE_AMENDMENT: _mode_refused(ParticipationMode.AMENDMENTS, "Amendments"),
     Action.POST_STATEMENT: _mode_refused(ParticipationMode.STATEMENTS, "Statements"),
     Action.VOTE_ON_STATEMENT: _mode_refused(ParticipationMode.STATEMENTS, "Statements"),
+    Action.ANSWER_QUESTIONNAIRE: _mode_refused(ParticipationMode.QUESTIONNAIRE, "Answers to the questionnaire"),
 }
 
 

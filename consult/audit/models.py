@@ -58,6 +58,9 @@ class StaffOperation(enum.StrEnum):
     # attachments (issue 21: authors and admins)
     UPLOAD_ATTACHMENT = "upload_attachment"
     DELETE_ATTACHMENT = "delete_attachment"
+    # questionnaires (authors and admins)
+    EDIT_QUESTIONNAIRE = "edit_questionnaire"
+    PUBLISH_QUESTIONNAIRE = "publish_questionnaire"
 
     @property
     def label(self) -> str:
@@ -97,6 +100,8 @@ OPERATION_LABELS: dict[StaffOperation, str] = {
     StaffOperation.REVOKE_INVITATION: "Revoked an invitation to sign up",
     StaffOperation.UPLOAD_ATTACHMENT: "Attached a file",
     StaffOperation.DELETE_ATTACHMENT: "Removed an attached file",
+    StaffOperation.EDIT_QUESTIONNAIRE: "Edited the questionnaire",
+    StaffOperation.PUBLISH_QUESTIONNAIRE: "Published a version of the questionnaire",
 }
 
 #: Operations done in the capacity of a moderator, whoever does them (an admin moderating is

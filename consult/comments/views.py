@@ -19,6 +19,7 @@ from consult.extensions import POSTING_TOO_FAST, limiter, limits_off, posting_li
 from consult.permissions import Action, authorize, can
 from consult.proposals.models import Consultation, Section
 from consult.proposals.services import get_visible_consultation
+from consult.questionnaires import services as questionnaire_services
 
 bp = Blueprint("comments", __name__)
 
@@ -196,6 +197,9 @@ def _place_of(contribution: Contribution) -> str:
     """The URL of the page of its thread that shows it, with its fragment."""
     if contribution.kind == "statement":  # statements have a page of their own, not threads
         return url_for("voting.statements_list", slug=contribution.consultation.slug) + f"#statement-{contribution.id}"
+    if contribution.kind == "answer":  # a questionnaire's free-text answer: shown with the results of its version
+        number = questionnaire_services.version_of_answer(contribution)
+        return url_for("questionnaires.results", slug=contribution.consultation.slug, version=number) + f"#answer-{contribution.id}"
     root, newer = services.thread_root_and_newer(contribution, current_user)
     c = contribution.consultation
     page = newer // PER_PAGE + 1

@@ -24,6 +24,7 @@ class ContributionKind(enum.StrEnum):
     REPLY = "reply"
     AMENDMENT = "amendment"
     STATEMENT = "statement"
+    ANSWER = "answer"  # the words of a free-text answer to a questionnaire (consult/questionnaires)
 
 
 class ModerationState(enum.StrEnum):
@@ -69,7 +70,7 @@ class Contribution(db.Model):
     anchors: Mapped[list[Anchor]] = relationship(back_populates="contribution", cascade="all, delete-orphan")
 
     __table_args__ = (
-        CheckConstraint("kind IN ('comment', 'reply', 'amendment', 'statement')", name="kind_known"),
+        CheckConstraint("kind IN ('comment', 'reply', 'amendment', 'statement', 'answer')", name="kind_known"),
         CheckConstraint("moderation_state IN ('visible', 'pending', 'hidden')", name="moderation_state_known"),
         CheckConstraint("(kind = 'reply') = (parent_id IS NOT NULL)", name="replies_have_parents"),
         CheckConstraint("(parent_id IS NULL) = (thread_id IS NULL)", name="replies_have_threads"),

@@ -60,6 +60,8 @@ BODY_RULES: dict[ContributionKind, BodyRule] = {
     ContributionKind.STATEMENT: BodyRule(
         max_length=280, when_empty="Write the statement.", noun="A statement", markdown=False, collapse_space=True, comma_numbers=False
     ),
+    # a questionnaire's free-text answer: plain text (its question sets a shorter limit for short answers)
+    ContributionKind.ANSWER: BodyRule(max_length=5_000, when_empty="Write your answer.", noun="An answer", markdown=False),
 }
 
 #: Which permission each kind needs on the consultation.
@@ -68,6 +70,7 @@ ACTIONS: dict[ContributionKind, Action] = {
     ContributionKind.REPLY: Action.POST_COMMENT,
     ContributionKind.AMENDMENT: Action.PROPOSE_AMENDMENT,
     ContributionKind.STATEMENT: Action.POST_STATEMENT,
+    ContributionKind.ANSWER: Action.ANSWER_QUESTIONNAIRE,
 }
 
 

@@ -43,6 +43,7 @@ from consult.policies.models import PolicyVersion
 from consult.privacy.models import DataExport, Erasure
 from consult.proposals.models import Consultation, Version
 from consult.site.models import Invitation
+from consult.questionnaires import services as questionnaire_services
 from consult.voting.models import Vote
 
 log = logging.getLogger(__name__)
@@ -511,6 +512,7 @@ SECTIONS: dict[str, Callable[[User], list[dict[str, Any]]]] = {
     "erasures_done": _erasures_done,
     "mail": _mail,
     "failed_sign_ins": _failed_sign_ins,
+    "questionnaire_responses": questionnaire_services.responses_of,
 }
 
 

@@ -65,6 +65,8 @@ BY_FOREIGN_KEY: dict[tuple[str, str], Handling] = {
     ("policy_versions", "saved_by_id"): Handling("policy_versions_saved", Erase.UNLINK, Erase.UNLINK),
     # Invitations to sign up a site admin made; they stay, unsigned.
     ("invitations", "created_by_id"): Handling("invitations_made", Erase.UNLINK, Erase.UNLINK),
+    # Questionnaire responses: counted under a random pseudonym; kept with the account's pseudonym, or withdrawn.
+    ("questionnaire_responses", "user_id"): Handling("questionnaire_responses", Erase.PSEUDONYMOUS, Erase.DELETE),
     ("two_factor_failures", "user_id"): Handling(
         None, Erase.DELETE, Erase.DELETE, why_not="wrong codes, counted for the sign-in window only"
     ),

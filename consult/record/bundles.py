@@ -34,6 +34,7 @@ from consult.core.models import db
 from consult.moderation.models import Block, ContributionTheme, ModerationLogEntry, SectionSummary, SummaryCitation, Theme
 from consult.proposals.models import Consultation, Version
 from consult.proposals.services import get_visible_consultation
+from consult.questionnaires import services as questionnaires
 from consult.record import export
 from consult.voting.models import OpinionMapCache, Vote
 
@@ -105,6 +106,7 @@ def fingerprint(c: Consultation, base_url: str) -> str:
         select(func.count(), func.max(StaffAction.id)).where(StaffAction.organisation_id == c.organisation_id),  # the public staff log
         select(func.count(), func.max(OpinionMapCache.computed_at)).where(OpinionMapCache.consultation_id == c.id),  # the stored map
         select(func.count(), func.max(Attachment.id), func.sum(Attachment.size)).where(Attachment.consultation_id == c.id),  # attachments/
+        *questionnaires.fingerprint_queries(c),  # the questionnaire's versions and responses
     ]
     for query in queries:
         parts.append(tuple(db.session.execute(query).one()))

@@ -17,6 +17,7 @@ from consult.core import links
 from consult.core.text import escape_markdown
 from consult.proposals.models import Consultation, Version
 from consult.proposals.services import diff_versions, draft_as_markdown
+from consult.questionnaires import services as questionnaires
 from consult.record import rows
 from consult.record.rows import Row, rfc3339
 
@@ -275,6 +276,37 @@ def csv_tables(c: Consultation, *, page_size: int = rows.PAGE_SIZE) -> Iterator[
         ["kind", "group", "participants", "statement_id", "direction", *rows.OPINION_STATS, "statement"],
         rows.opinion_map_table_rows(c),
     )
+    # The questionnaire (issue 21): its counts, and every answer under the respondent's random pseudonym.
+    yield ("questionnaire_results.csv", QUESTIONNAIRE_RESULT_COLUMNS, iter(questionnaires.result_rows(c)))
+    yield (
+        "questionnaire_responses.csv",
+        QUESTIONNAIRE_RESPONSE_COLUMNS,
+        ({**row, "updated_at": rfc3339(row["updated_at"])} for row in questionnaires.response_rows(c)),
+    )
+
+
+QUESTIONNAIRE_RESULT_COLUMNS = [
+    "questionnaire_version",
+    "question_key",
+    "question_kind",
+    "question",
+    "respondents",
+    "answered",
+    "option_id",
+    "option",
+    "count",
+    "percent",
+    "mean_rank",
+]
+QUESTIONNAIRE_RESPONSE_COLUMNS = [
+    "questionnaire_version",
+    "respondent",
+    "updated_at",
+    "question_key",
+    "option_ids",
+    "options",
+    "contribution_id",
+]
 
 
 # ---- streaming JSON ----------------------------------------------------------------------------------

@@ -23,8 +23,8 @@ from consult.permissions import visible_consultations, visible_contributions, vi
 from consult.proposals.models import Consultation, Section, Version
 
 #: Kinds a document can be, in the order the filter offers them.
-KINDS = ("consultation", "section", "comment", "reply", "amendment", "statement", "theme")
-CONTRIBUTION_KINDS = frozenset({"comment", "reply", "amendment", "statement"})
+KINDS = ("consultation", "section", "comment", "reply", "amendment", "statement", "theme", "answer")
+CONTRIBUTION_KINDS = frozenset({"comment", "reply", "amendment", "statement", "answer"})  # answer: a questionnaire's free text
 
 _SPACE = re.compile(r"\s+")
 

@@ -35,6 +35,7 @@ KIND_LABELS = {
     "amendment": "Amendment",
     "statement": "Statement",
     "theme": "Theme summary",
+    "answer": "Answer to the questionnaire",
 }
 
 

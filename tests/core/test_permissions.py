@@ -101,6 +101,19 @@ send_update             | consultation                  | draft     | .    .    
 send_update             | consultation                  | open      | .    .      .     .     Y     .     Y     .    .    Y
 send_update             | consultation                  | closed    | .    .      .     .     Y     .     Y     .    .    Y
 send_update             | consultation                  | concluded | .    .      .     .     Y     .     Y     .    .    Y
+# questionnaires (issue 21): written by the consultation's editors, answered by those who may comment, results public with it
+edit_questionnaire      | consultation                  | draft     | .    .      .     .     Y     .     Y     .    .    Y
+edit_questionnaire      | consultation                  | open      | .    .      .     .     Y     .     Y     .    .    Y
+edit_questionnaire      | consultation                  | closed    | .    .      .     .     Y     .     Y     .    .    Y
+edit_questionnaire      | consultation                  | concluded | .    .      .     .     .     .     .     .    .    .
+answer_questionnaire    | consultation                  | draft     | .    .      .     .     .     .     .     .    .    .
+answer_questionnaire    | consultation                  | open      | .    .      Y     .     Y     Y     Y     Y    Y    Y
+answer_questionnaire    | consultation                  | closed    | .    .      .     .     .     .     .     .    .    .
+answer_questionnaire    | consultation                  | concluded | .    .      .     .     .     .     .     .    .    .
+view_questionnaire_results | consultation                  | draft     | .    .      .     .     Y     .     Y     .    .    Y
+view_questionnaire_results | consultation                  | open      | Y    Y      Y     Y     Y     Y     Y     Y    Y    Y
+view_questionnaire_results | consultation                  | closed    | Y    Y      Y     Y     Y     Y     Y     Y    Y    Y
+view_questionnaire_results | consultation                  | concluded | Y    Y      Y     Y     Y     Y     Y     Y    Y    Y
 create_consultation     | organisation                  | any       | .    .      .     .     Y     .     Y     .    .    Y
 manage_organisation     | organisation                  | any       | .    .      .     .     .     .     Y     .    .    Y
 view_audit_log          | organisation                  | any       | .    .      .     .     .     .     Y     .    .    Y

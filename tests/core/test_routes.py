@@ -60,6 +60,8 @@ PUBLIC = {
     "policies.version",
     "policies.agree",  # a sign-in step: nobody is signed in yet (it finds the person in the pending sign-in)
     "attachments.serve",  # an uploaded file, to whoever may see what it is attached to (issue 21)
+    "questionnaires.answer",  # a public consultation's questions, readable like its text (answering needs sign-in)
+    "questionnaires.results",  # counts without names: public with the consultation (see permissions._view_questionnaire_results)
     "notifications.unfollow_by_link",  # a message's "stop following" link: a signed token, no sign-in  # RFC 8058: a mail client posts it with no session; the signed token is the proof
 }
 

@@ -17,7 +17,9 @@ from consult.privacy import erasure, export
 from consult.privacy.inventory import BY_EMAIL, BY_FOREIGN_KEY, Erase
 from consult.privacy.models import ErasureMode
 from consult.site.models import Invitation
+from consult.questionnaires import services as questionnaire_services
 from tests.factories import make_user
+from tests.questionnaires.helpers import full_answers, make_questionnaire
 
 
 def foreign_keys_to_users() -> set[tuple[str, str]]:
@@ -58,6 +60,8 @@ def everyone(world, moderator, organisation, site_admin):
     db.session.add(Invitation(code_hash="1" * 64, created_by_id=site_admin.id, expires_at=utcnow()))
     moderation.block(organisation, world.other, actor=moderator, reason="Spam.", consultation=world.consultation)
     erasure.erase_account(make_user(), actor=site_admin, mode=ErasureMode.KEEP, reason="Asked by phone.")
+    questionnaire = make_questionnaire(world.consultation, world.author)  # issue 21: a questionnaire response
+    questionnaire_services.submit_response(questionnaire, full_answers(questionnaire), actor=world.citizen)
     db.session.commit()
     export.request_export(world.citizen, actor=world.citizen)  # a download waiting to be built
     return [world.citizen, world.other, world.author, moderator, site_admin]

@@ -53,6 +53,8 @@ CSV_FILES = [
     "moderation_log.csv",
     "opinion_map.csv",
     "attachments.csv",  # issue 21: the files attached, with their checksums
+    "questionnaire_results.csv",  # issue 21: the questionnaire (tests/questionnaires/test_pages.py checks its rows)
+    "questionnaire_responses.csv",
 ]
 
 
@@ -422,7 +424,7 @@ def test_no_file_starts_with_a_byte_order_mark(record):
     for name in CSV_FILES:
         with (record.folder / name).open(encoding="utf-8", newline="") as handle:
             header = next(csv.reader(handle))
-        assert header[0] in ("id", "contribution_id", "version", "theme_id", "kind"), (name, header[0])
+        assert header[0] in ("id", "contribution_id", "version", "theme_id", "kind", "questionnaire_version"), (name, header[0])
 
 
 def test_readme_names_the_licence(record):
@@ -466,7 +468,7 @@ def test_the_cli_writes_a_folder_or_a_zip_and_never_overwrites(app, tmp_path, mo
     folder = tmp_path / "out"
     done = runner.invoke(args=["export", "open-data", str(folder), "--base-url", "https://consult.example"])
     assert done.exit_code == 0, done.output
-    assert "Wrote the record of open-data (17 files)" in done.output
+    assert "Wrote the record of open-data (19 files)" in done.output  # 16, attachments.csv and the questionnaire's two CSV files
     doc = json.loads((folder / "record.json").read_text(encoding="utf-8"))
     assert schema_errors(doc) == []
     assert doc["consultation"]["url"] == "https://consult.example/c/open-data"

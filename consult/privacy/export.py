@@ -42,8 +42,8 @@ from consult.policies import services as policies
 from consult.policies.models import PolicyVersion
 from consult.privacy.models import DataExport, Erasure
 from consult.proposals.models import Consultation, Version
-from consult.site.models import Invitation
 from consult.questionnaires import services as questionnaire_services
+from consult.site.models import Invitation
 from consult.voting.models import Vote
 
 log = logging.getLogger(__name__)

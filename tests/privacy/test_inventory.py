@@ -16,8 +16,8 @@ from consult.policies.models import PolicyVersion
 from consult.privacy import erasure, export
 from consult.privacy.inventory import BY_EMAIL, BY_FOREIGN_KEY, Erase
 from consult.privacy.models import ErasureMode
-from consult.site.models import Invitation
 from consult.questionnaires import services as questionnaire_services
+from consult.site.models import Invitation
 from tests.factories import make_user
 from tests.questionnaires.helpers import full_answers, make_questionnaire
 

@@ -188,6 +188,10 @@ class Version(db.Model):
         return f"<Version {self.consultation_id}#{self.number}>"
 
 
+#: Headings of a block of notes (compared case-insensitively): see ``Section.is_notes``.
+NOTES_HEADINGS: frozenset[str] = frozenset({"footnotes", "notes", "endnotes"})
+
+
 class Section(db.Model):
     """A heading and its text. ``key`` names the same section across versions."""
 
@@ -205,6 +209,24 @@ class Section(db.Model):
     change: Mapped[str] = mapped_column(String(10), default=SectionChange.ADDED)
 
     version: Mapped[Version] = relationship(back_populates="sections")
+
+    @property
+    def is_notes(self) -> bool:
+        """A block of notes ("Footnotes") that an import cut off as a section of its own: the
+        notes of the section before it, shown with that section and never discussed or voted on
+        apart from it."""
+        return " ".join(self.heading.split()).casefold() in NOTES_HEADINGS
+
+    @property
+    def is_heading_only(self) -> bool:
+        """A heading with no text under it (a title, or a heading over its subsections): there is
+        nothing in it to comment on, amend or vote on."""
+        return not self.text.strip()
+
+    @property
+    def takes_part(self) -> bool:
+        """Whether people comment on, amend and vote on this section by itself."""
+        return not (self.is_notes or self.is_heading_only)
 
     __table_args__ = (
         UniqueConstraint("version_id", "key"),

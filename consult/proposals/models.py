@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.accounts.models import Organisation, User
 from consult.core.models import UTCDateTime, db, utcnow
+from consult.proposals.importing import is_notes_heading
 
 #: The licences a consultation's contributions and record may be published under (SPDX ids).
 LICENCES: dict[str, str] = {
@@ -188,10 +189,6 @@ class Version(db.Model):
         return f"<Version {self.consultation_id}#{self.number}>"
 
 
-#: Headings of a block of notes (compared case-insensitively): see ``Section.is_notes``.
-NOTES_HEADINGS: frozenset[str] = frozenset({"footnotes", "notes", "endnotes"})
-
-
 class Section(db.Model):
     """A heading and its text. ``key`` names the same section across versions."""
 
@@ -215,7 +212,7 @@ class Section(db.Model):
         """A block of notes ("Footnotes") that an import cut off as a section of its own: the
         notes of the section before it, shown with that section and never discussed or voted on
         apart from it."""
-        return " ".join(self.heading.split()).casefold() in NOTES_HEADINGS
+        return is_notes_heading(self.heading)
 
     @property
     def is_heading_only(self) -> bool:

@@ -43,8 +43,8 @@ def in_first_screen(page, locator, viewport) -> None:
     expect(locator).to_be_visible()
     box = locator.bounding_box()
     assert box is not None
-    assert 0 <= box["y"] and box["y"] + box["height"] <= viewport["height"], f"{locator} is at {box}, below the first screen"
-    assert 0 <= box["x"] and box["x"] + box["width"] <= viewport["width"], f"{locator} is at {box}, beside the first screen"
+    assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"], f"{locator} is at {box}, below the first screen"
+    assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], f"{locator} is at {box}, beside the first screen"
 
 
 @pytest.mark.parametrize("name", list(VIEWPORTS))

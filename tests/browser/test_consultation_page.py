@@ -124,15 +124,19 @@ def test_one_take_part_per_section_and_none_on_notes(page, live_server):
         body = section.locator(".section-body").first
         text = body.text_content().strip() if body.count() else ""  # a heading alone shows no body
         expect(section.locator("details.take-part")).to_have_count(1 if text else 0)
-    # A notes block is shown as the notes of the section above, with a name, and has no controls.
-    notes = page.locator("[id='s-introduction'] aside.section-notes")
-    expect(notes).to_have_attribute("aria-label", "Footnotes to Introduction")
-    expect(notes).to_have_count(1)
-    expect(notes.locator("details, button, [data-annotate-url]")).to_have_count(0)
-    # The footnote markers of the text link to their notes, and the notes back to the markers.
-    marker = page.locator("[id='s-introduction'] a[href='#p-introduction-fn1']")
-    expect(marker).to_have_count(1)
-    expect(notes.locator("[id='p-introduction-fn1'] a[href='#p-introduction-fnr1']")).to_have_count(1)
+    # The policy's notes are real footnotes of the section citing them: the marker leads to its
+    # note and the note back, both named in words.
+    section = page.locator("[id='s-introduction']")
+    section.locator("details.section-fold > summary").click()
+    marker = section.get_by_role("link", name="Footnote 1", exact=True)
+    expect(marker).to_have_attribute("href", "#p-introduction-fn1")
+    notes = section.get_by_role("region", name="Footnotes")
+    expect(notes.locator("li")).to_have_count(12)
+    marker.click()
+    note = page.locator("[id='p-introduction-fn1']")
+    expect(note).to_be_in_viewport()
+    note.get_by_role("link", name="Back to the text of footnote 1").click()
+    expect(page.locator("[id='p-introduction-fnr1']")).to_be_in_viewport()
 
 
 def test_take_part_and_the_folds_work_without_javascript(new_context, live_server):

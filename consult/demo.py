@@ -175,7 +175,6 @@ def load_demo() -> bool:
 PAST_ROUND_REASONS: dict[str, str] = {
     # removed
     "introduction-for-public-comment": "The request for comments ended with the comment period; the final policy does not carry it.",
-    "introduction-for-public-comment-footnotes": "The footnotes of the request for comments went with it.",
     "federally-funded-custom-code-as-open-source-software": (
         "Its case for open source moved into the memorandum's introduction; section 5 is now a heading over the pilot "
         "and the community sections."
@@ -183,12 +182,10 @@ PAST_ROUND_REASONS: dict[str, str] = {
     "appendix-b-software-procurement-analysis": "Its diagram is replaced by the three steps written out in section 3.",
     # changed
     "introduction": "The draft's introduction became memorandum M-16-21 to the heads of departments and agencies.",
-    "introduction-footnotes": "The footnotes follow the memorandum: new sources (the Clinger-Cohen Act, DoD guidance) and fewer examples.",
     "objectives": (
         "The objectives now require agencies to obtain rights to custom-developed code and to make it available across "
         "the Government, subject to limited exceptions."
     ),
-    "objectives-footnotes": "Renumbered; an agency is now defined by the Clinger-Cohen Act, and exceptions are referred to section 6.",
     "scope-and-applicability": (
         "Plainer scope: the policy is not retroactive, exceptions are referred to section 6, and agencies are expected "
         "to issue internal policies."
@@ -197,9 +194,7 @@ PAST_ROUND_REASONS: dict[str, str] = {
         "Procurement considerations and Appendix B became one three-step analysis that agencies must conduct before "
         "paying for custom code, including the rights the pilot needs."
     ),
-    "software-procurement-considerations-footnotes": "The footnotes follow the three-step analysis (category management, OMB Circular A-11).",
     "government-wide-code-reuse": "The section now introduces its two requirements, A and B, which became sections of their own.",
-    "government-wide-code-reuse-footnotes": "The copyright footnote went with the text it explained; exceptions are referred to section 6.",
     "pilot-program": (
         "The pilot keeps at least 20 percent of new custom-developed code a year as open source, for the pilot's term, "
         "and now says how the share may be measured (lines of code, modules or cost) and what to release first."
@@ -208,14 +203,11 @@ PAST_ROUND_REASONS: dict[str, str] = {
         "Renamed Participation; open development practices are spelled out: a minimum viable product, incremental "
         "releases, engaging with the community."
     ),
-    "federally-funded-custom-code-as-open-source-footnotes": "Cut down to the definition of custom-developed code, as the text they explained moved.",
     "implementation": "Its paragraphs became sections 7.1 to 7.7; the heading stands over them.",
-    "implementation-footnotes": "The footnotes follow sections 7.1 to 7.7 (FITARA, Code.gov, OMB memoranda).",
     "appendix-a-definitions": (
         "Definitions revised for the final policy: custom-developed code defined precisely, Code.gov and mixed source "
         "software added, derivative works dropped."
     ),
-    "appendix-a-definitions-footnotes": "",
     # added
     "secure-rights-for-government-reuse-and-ensure-delivery-of": (
         "Requirement A of section 4: agencies must acquire rights for Government-wide reuse and receive the source code."
@@ -225,7 +217,6 @@ PAST_ROUND_REASONS: dict[str, str] = {
     ),
     "open-source-software": "",
     "exceptions-to-government-code-reuse": "The exceptions, a paragraph of the draft's Implementation, now have a section of their own.",
-    "exceptions-to-government-code-reuse-footnotes": "",
     "roles-and-responsibilities": "From the draft's Implementation: the roles of the CIO and others under FITARA.",
     "code-inventories-and-discovery": "From the draft's Implementation: agencies must update their code inventories within 120 days.",
     "code-gov": "The draft's Project Open Source, renamed Code.gov, to be launched within 90 days.",

@@ -8,6 +8,7 @@ everything else goes through :func:`render_markdown`, :func:`plain_text` and
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
 import re
 import threading
@@ -21,6 +22,7 @@ import bleach
 from markdown_it import MarkdownIt
 from markdown_it.rules_block import StateBlock, heading, html_block
 from markupsafe import Markup, escape
+from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 __all__ = [
@@ -44,7 +46,7 @@ ALLOWED_TAGS: Final = frozenset(
         "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
         "pre", "code", "em", "strong", "b", "i", "u", "s", "del", "ins", "sub",
         "sup", "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th",
-        "td", "div", "span", "abbr", "dl", "dt", "dd", "caption", "img",
+        "td", "div", "span", "abbr", "dl", "dt", "dd", "caption", "img", "section",
     }
 )  # fmt: skip
 """Everything else is stripped. ``img`` only with a ``src`` of this site's uploaded files
@@ -74,7 +76,65 @@ _LINK_SCHEME_RE: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 _URL_JUNK_RE: Final = re.compile(r"[\x00-\x20\x7f-\xa0\s\u200b-\u200f\u2028\u2029\ufeff]+")
 _WS_RE: Final = re.compile(r"\s+")
 
-_md: Final = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+_md: Final = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).use(footnote_plugin)
+
+# --- footnotes ---------------------------------------------------------------------------------
+# Markdown footnotes ("text[^24]" and "[^24]: the note") are drawn as real footnotes: the marker
+# links to its note and the note back, each link named in words ("Footnote 24", "Back to the text
+# of footnote 24"), the notes a list in a <section> named "Footnotes". A numeric label is shown as
+# written (the policy's own numbers), any other by its order. Ids carry a short hash of the source,
+# so the notes of two sections on one page never share an id; the sanitiser keeps exactly this
+# markup (see _allow_attribute).
+FOOTNOTES_LABEL: Final = "Footnotes"
+_FOOTNOTE_NAME_RE: Final = re.compile(r"(?:Footnote|Back to the text of footnote) [A-Za-z0-9._-]{1,32}")
+
+
+def _footnote_number(env, note_id: int) -> str:
+    label = str(env.get("footnotes", {}).get("list", {}).get(note_id, {}).get("label") or "")
+    return label if label.isdigit() and len(label) <= 9 else str(note_id + 1)
+
+
+def _footnote_ident(env, note_id: int) -> str:
+    return f"fn-{env.get('docId', 'x')}-{_footnote_number(env, note_id)}"
+
+
+def _render_footnote_ref(self, tokens, idx, options, env) -> str:
+    meta = tokens[idx].meta
+    number, ident = _footnote_number(env, meta["id"]), _footnote_ident(env, meta["id"])
+    ref = f"{ident}-ref" + (f"-{meta['subId']}" if meta.get("subId", 0) > 0 else "")
+    return f'<sup><a href="#{ident}" id="{ref}" aria-label="Footnote {number}">{number}</a></sup>'
+
+
+def _render_footnote_block_open(self, tokens, idx, options, env) -> str:
+    return f'<section aria-label="{FOOTNOTES_LABEL}">\n<ol>\n'
+
+
+def _render_footnote_block_close(self, tokens, idx, options, env) -> str:
+    return "</ol>\n</section>\n"
+
+
+def _render_footnote_open(self, tokens, idx, options, env) -> str:
+    note_id = tokens[idx].meta["id"]
+    number = _footnote_number(env, note_id)
+    value = f' value="{number}"' if number.isdigit() else ""
+    return f'<li id="{_footnote_ident(env, note_id)}"{value}>'
+
+
+def _render_footnote_anchor(self, tokens, idx, options, env) -> str:
+    meta = tokens[idx].meta
+    number, ident = _footnote_number(env, meta["id"]), _footnote_ident(env, meta["id"])
+    ref = f"{ident}-ref" + (f"-{meta['subId']}" if meta.get("subId", 0) > 0 else "")
+    return f' <a href="#{ref}" aria-label="Back to the text of footnote {number}">\u21a9\ufe0e</a>'
+
+
+for _rule, _render in (
+    ("footnote_ref", _render_footnote_ref),
+    ("footnote_block_open", _render_footnote_block_open),
+    ("footnote_block_close", _render_footnote_block_close),
+    ("footnote_open", _render_footnote_open),
+    ("footnote_anchor", _render_footnote_anchor),
+):
+    _md.add_render_rule(_rule, _render)
 
 
 def _image_as_its_description(self, tokens, idx, options, env) -> str:
@@ -154,6 +214,12 @@ def _allow_attribute(tag: str, name: str, value: str) -> bool:
             return is_local_image(html.unescape(value))
         case ("img", "alt"):
             return True
+        case ("li", "value"):
+            return _START_RE.fullmatch(value) is not None  # a footnote keeps its number
+        case ("a", "aria-label"):
+            return _FOOTNOTE_NAME_RE.fullmatch(value) is not None  # footnote links, named in words
+        case ("section", "aria-label"):
+            return value == FOOTNOTES_LABEL
     return False
 
 
@@ -386,7 +452,8 @@ def render_markdown(source: str) -> Markup:
 
 @functools.lru_cache(maxsize=512)
 def _render_cached(source: str) -> Markup:
-    return Markup(_sanitize(_md.render(source)))
+    doc_id = hashlib.blake2b(source.encode(), digest_size=3).hexdigest()  # footnote ids, unique per text
+    return Markup(_sanitize(_md.render(source, {"docId": doc_id})))
 
 
 # --- the block structure of a document ------------------------------------------

@@ -35,7 +35,20 @@ rules, in the order they are applied to each document:
    is rendered on its own. Setext headings (underlined with ``===``/``---``)
    do not split. Text before the first heading becomes a section of its own
    (see :data:`PREAMBLE_HEADING`) unless it is blank.
-6. Keys: see :func:`heading_slug` and :func:`import_markdown_files`.
+6. Notes: a heading named "Footnotes" (or "Notes", "Endnotes") starts no
+   section. Its notes, raw-HTML list items ``<li id="fnN">...</li>`` as the
+   federal policy writes them, become footnotes at the end of the section
+   that cites each, a note nobody cites going to the section before the
+   heading: the markup the renderer draws for Markdown footnotes
+   (``core.text``: a list named "Footnotes", each note with its number and
+   a link back to its marker, each link named in words), written as HTML
+   because markers stand in raw HTML blocks too, where ``[^N]`` would stay
+   text. A notes block holding anything else is left a section of its own.
+7. Title: a document that opens with its only level-1 heading, with no text
+   under it before the next heading ("# Policy" then "## 1. Scope"), opens
+   with its title, which the consultation's own title already says: it
+   starts no section (there would be nothing in it to discuss).
+8. Keys: see :func:`heading_slug` and :func:`import_markdown_files`.
 
 Pure Python: no Flask, no database. The block structure (headings, fences,
 front matter, with their lines) comes from :func:`consult.core.text.markdown_blocks`
@@ -57,6 +70,7 @@ from consult.core.text import MarkdownBlock, is_local_image, markdown_blocks, ma
 
 __all__ = [
     "MAX_KEY_LENGTH",
+    "NOTES_HEADINGS",
     "PREAMBLE_HEADING",
     "PREAMBLE_LEVEL",
     "ImportedSection",
@@ -79,6 +93,9 @@ PREAMBLE_LEVEL: Final = 1
 
 FALLBACK_KEY: Final = "section"
 """Key of a section whose heading has no letters or digits at all."""
+
+NOTES_HEADINGS: Final = frozenset({"footnotes", "notes", "endnotes"})
+"""Headings (compared case-insensitively) of a block of notes: not a section (rule 6)."""
 
 _ID_PREFIX_MAX: Final = 30
 """Anchor prefixes are kept short: the renderer only keeps ids of up to 64 characters."""
@@ -319,6 +336,91 @@ def _body(lines: list[str]) -> str:
     return re.sub(r"^(?:[ \t]*\n)+", "", text)
 
 
+# --- notes ---------------------------------------------------------------------
+
+_NOTE_ITEM: Final = re.compile(r"""<li\s+id=(["'])([^"'<>]+)\1\s*>(.*?)</li>""", re.IGNORECASE | re.DOTALL)
+_NOTE_NUMBER: Final = re.compile(r"^\s*<sup>\s*([0-9]{1,9})\s*</sup>\s*", re.IGNORECASE)
+_NOTE_BACKLINK: Final = re.compile(r"""\s*<a\s+href=(["'])#[^"'<>]+\1\s*>\s*(?:&#8617;|&#x21a9;|↩)\ufe0e?\s*</a>\s*$""", re.IGNORECASE)
+_NOTES_LIST: Final = re.compile(r"^\s*(?:<ul[^>]*>|</ul>|<ol[^>]*>|</ol>)?\s*$", re.IGNORECASE)
+_NOTE_MARKER: Final = re.compile(
+    r"""<sup(?:\s+id=(["'])(?P<ref>[^"'<>]*)\1)?\s*>\s*<a\s+href=(["'])\#([^"'<>]+)\3\s*>\s*[0-9]{1,9}\s*</a>\s*</sup>""",
+    re.IGNORECASE,
+)
+
+
+def is_notes_heading(heading: str) -> bool:
+    """Whether a heading names a block of notes (rule 6)."""
+    return " ".join(heading.split()).casefold() in NOTES_HEADINGS
+
+
+def _parse_notes(body: str) -> dict[str, tuple[str, str]] | None:
+    """A notes block's notes, by id: (number, the note as one line of Markdown); None if the
+    block holds anything but a list of notes (then it stays a section)."""
+    notes: dict[str, tuple[str, str]] = {}
+    rest = _NOTE_ITEM.sub("\n", body)
+    if not all(_NOTES_LIST.match(line) for line in rest.split("\n")):
+        return None
+    for match in _NOTE_ITEM.finditer(body):
+        note = match.group(3)
+        number = _NOTE_NUMBER.match(note)
+        if number is None:
+            return None
+        note = _NOTE_BACKLINK.sub("", note[number.end() :])
+        notes[match.group(2)] = (number.group(1), " ".join(note.split()))
+    return notes or None
+
+
+def _fold_notes(drafts: list[_Draft]) -> list[_Draft]:
+    """One document's notes blocks made the footnotes of the sections that cite them (rule 6)."""
+    notes: dict[str, tuple[str, str]] = {}
+    homes: dict[str, int] = {}  # note id -> index (in ``kept``) of the section before its block
+    kept: list[_Draft] = []
+    for draft in drafts:
+        parsed = _parse_notes(draft.body) if is_notes_heading(draft.heading) and kept else None
+        if parsed is None:
+            kept.append(draft)
+            continue
+        notes.update(parsed)
+        homes.update(dict.fromkeys(parsed, len(kept) - 1))
+    if not notes:
+        return drafts
+    cited: list[dict[str, str | None]] = [{} for _ in kept]  # per section: note id -> its marker's id
+    placed: set[str] = set()
+
+    def marker(index: int, match: re.Match[str]) -> str:
+        target = match.group(4)
+        if target not in notes:
+            return match.group(0)
+        number = notes[target][0]
+        ref = match.group("ref") or f"{target}-ref"
+        if target not in placed:
+            placed.add(target)
+            cited[index][target] = ref
+        return f'<sup id="{ref}"><a href="#{target}" aria-label="Footnote {number}">{number}</a></sup>'
+
+    bodies = [_NOTE_MARKER.sub(lambda m, i=i: marker(i, m), draft.body) for i, draft in enumerate(kept)]
+    for target in notes:
+        if target not in placed:
+            cited[homes[target]][target] = None
+    return [
+        _Draft(d.heading, d.level, "\n\n".join(filter(None, [body, _notes_html(notes_of, notes)])))
+        for d, body, notes_of in zip(kept, bodies, cited, strict=True)
+    ]
+
+
+def _notes_html(cited: dict[str, str | None], notes: dict[str, tuple[str, str]]) -> str:
+    """A section's notes as the renderer draws Markdown footnotes (``core.text``): a list named
+    "Footnotes", each note keeping its number and linking back to its marker."""
+    if not cited:
+        return ""
+    items = []
+    for target, ref in cited.items():
+        number, text = notes[target]
+        back = f' <a href="#{ref}" aria-label="Back to the text of footnote {number}">\u21a9</a>' if ref else ""
+        items.append(f'<li id="{target}" value="{number}">{text}{back}</li>')
+    return '<section aria-label="Footnotes">\n<ol>\n' + "\n".join(items) + "\n</ol>\n</section>"
+
+
 def _drafts(text: str, anchor_prefix: str | None) -> list[_Draft]:
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     title, lines = _split_front_matter(text.split("\n"))
@@ -346,7 +448,15 @@ def _drafts(text: str, anchor_prefix: str | None) -> list[_Draft]:
     body = _body(body_lines)
     if not is_preamble or body:
         drafts.append(_Draft(heading, level, body))
-    return drafts
+    return _fold_notes(_without_title(drafts))
+
+
+def _without_title(drafts: list[_Draft]) -> list[_Draft]:
+    """The sections without the document's title heading (rule 7)."""
+    first = drafts[0] if drafts else None
+    if first is None or len(drafts) < 2 or first.level != 1 or first.body or any(d.level == 1 for d in drafts[1:]):
+        return drafts
+    return drafts[1:]
 
 
 def _assign_keys(drafts: list[_Draft]) -> list[ImportedSection]:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.accounts.models import Organisation, User
 from consult.core.models import UTCDateTime, db, utcnow
+from consult.proposals.importing import is_notes_heading
 
 #: The licences a consultation's contributions and record may be published under (SPDX ids).
 LICENCES: dict[str, str] = {
@@ -237,6 +238,24 @@ class Section(db.Model):
     change: Mapped[str] = mapped_column(String(10), default=SectionChange.ADDED)
 
     version: Mapped[Version] = relationship(back_populates="sections")
+
+    @property
+    def is_notes(self) -> bool:
+        """A block of notes ("Footnotes") that an import cut off as a section of its own: the
+        notes of the section before it, shown with that section and never discussed or voted on
+        apart from it."""
+        return is_notes_heading(self.heading)
+
+    @property
+    def is_heading_only(self) -> bool:
+        """A heading with no text under it (a title, or a heading over its subsections): there is
+        nothing in it to comment on, amend or vote on."""
+        return not self.text.strip()
+
+    @property
+    def takes_part(self) -> bool:
+        """Whether people comment on, amend and vote on this section by itself."""
+        return not (self.is_notes or self.is_heading_only)
 
     __table_args__ = (
         UniqueConstraint("version_id", "key"),

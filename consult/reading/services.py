@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from consult.accounts.models import User
@@ -12,9 +13,10 @@ from consult.amendments import services as amendments
 from consult.comments import services as comments
 from consult.comments.highlighting import highlighted_sections
 from consult.core.models import utcnow
+from consult.moderation import services as moderation
 from consult.permissions import Action, can
 from consult.proposals import services as proposals
-from consult.proposals.models import Consultation, Version
+from consult.proposals.models import Consultation, Section, Version
 from consult.voting import services as voting
 
 
@@ -58,9 +60,67 @@ class ReadingPage:
     previous_sections: list = field(default_factory=list)
     pairings: dict = field(default_factory=dict)
     now: datetime = field(default_factory=utcnow)
+    #: participation so far, over what the public can see (people, comments, amendments...)
+    figures: moderation.Figures | None = None
+    #: the sections as the page shows them, each with the notes blocks that follow it
+    shown: list[ShownSection] = field(default_factory=list)
+    #: the organisation's open calls to action. There is no calls feature yet: when there is,
+    #: it fills this list (objects with ``title``, ``url`` and ``closes_at``); nothing else does.
+    calls_to_action: list = field(default_factory=list)
+
+    @property
+    def days_left(self) -> int | None:
+        """Whole days, rounded up, until an open consultation closes (None: not open, or no date)."""
+        c = self.consultation
+        if not c.is_open or c.closes_at is None or c.closes_at <= self.now:
+            return None
+        return math.ceil((c.closes_at - self.now) / timedelta(days=1))
 
     def context(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {f.name: getattr(self, f.name) for f in fields(self)} | {"days_left": self.days_left}
+
+
+#: A section whose text is longer than this (characters of its text) is shown folded on the
+#: consultation's page: its first words, and the whole text a click away (a <details>).
+FOLD_ABOVE = 600
+TEASER_LENGTH = 220
+
+
+@dataclass
+class ShownSection:
+    """One section as the page shows it: the notes blocks an import cut off after it are shown
+    with it, and a long text is folded behind its first words."""
+
+    section: Section
+    notes: list[Section] = field(default_factory=list)
+
+    @property
+    def folded(self) -> bool:
+        return len(self.section.text) + sum(len(n.text) for n in self.notes) > FOLD_ABOVE
+
+    @property
+    def teaser(self) -> str:
+        """The first words of the text, cut at a word, for a folded section."""
+        text = " ".join(self.section.text.split())
+        if len(text) <= TEASER_LENGTH:
+            return text
+        return text[:TEASER_LENGTH].rsplit(" ", 1)[0] + "…"
+
+    @property
+    def words(self) -> int:
+        return len(self.section.text.split()) + sum(len(n.text.split()) for n in self.notes)
+
+
+def shown_sections(version: Version) -> list[ShownSection]:
+    """The version's sections for the page: a notes block ("Footnotes") goes with the section
+    before it; one at the very start stays a section of its own."""
+    shown: list[ShownSection] = []
+    for s in version.sections:
+        if s.is_notes and shown:
+            shown[-1].notes.append(s)
+        else:
+            shown.append(ShownSection(s))
+    return shown
 
 
 def reading_page(consultation: Consultation, version: Version | None, *, viewer: User | None) -> ReadingPage:
@@ -73,6 +133,9 @@ def reading_page(consultation: Consultation, version: Version | None, *, viewer:
         return page
     c = consultation
     page.is_current = version == c.current_version
+    page.shown = shown_sections(version)
+    if not c.is_draft:
+        page.figures = moderation.figures(c)
     if version.is_published:
         page.section_html = highlighted_sections(version, comments.highlights_for(version, viewer))
         page.counts = comments.section_counts(c, viewer)

@@ -261,7 +261,7 @@ def test_concluding_is_refused_while_an_amendment_above_the_threshold_is_unanswe
     proposals.change_state(consultation, Transition.CLOSE, actor=author)
     db.session.commit()
     assert services.unanswered_above_threshold(consultation) == 1
-    assert "1 with at least 2 supporting votes still waits" in client.get("/c/access").get_data(as_text=True)
+    assert "1 amendment with at least 2 supporting votes still waits" in client.get("/c/access").get_data(as_text=True)
     with pytest.raises(RuleViolation, match="1 amendment with at least 2 supporting votes still waits"):
         proposals.change_state(consultation, Transition.CONCLUDE, actor=author)
     db.session.rollback()

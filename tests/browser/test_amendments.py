@@ -24,7 +24,11 @@ AUTHOR = "author@demo.consult.example"  # Alex Author, of the organisation
 
 
 def vote_box(page, target):
-    """The tally and vote buttons of an amendment (its id) or a section (its key)."""
+    """The tally and vote buttons of an amendment (its id) or a section (its key), shown: a
+    section's are behind its "Take part" disclosure."""
+    take_part = page.locator(f"section[id='s-{target}'] details.take-part:not([open]) > summary")
+    if take_part.count():
+        take_part.click()
     return page.locator(f"[id='vote-{target}']")
 
 
@@ -52,6 +56,7 @@ def test_propose_support_and_answer_an_amendment(new_context, live_server):
     chris.goto(f"{live_server}/c/{SLUG}")
     section = chris.locator(f"section[id='s-{key}']")
     expect(section.get_by_role("link", name=re.compile(r"^\d+ amendments? to ", re.I))).to_have_count(0)  # none yet
+    section.locator("details.take-part > summary").click()
     section.get_by_role("link", name=f"Propose an amendment to {heading}", exact=True).click()
     expect(chris).to_have_url(re.compile(rf"/c/{SLUG}/s/{key}/amend$"))
     expect(chris.get_by_role("heading", level=1)).to_have_text(f"Propose an amendment to “{heading}”")
@@ -197,6 +202,7 @@ def open_consultation(page, live_server):
     """The consultation page as a citizen sees it, with vote buttons under every section."""
     sign_in(page, live_server, CITIZEN)
     page.goto(f"{live_server}/c/{SLUG}")
+    page.locator("section.policy-section details.take-part > summary").first.click()
     expect(page.locator("section.policy-section form.vote-form").first).to_be_visible()
     expect(vote_box(page, "objectives").locator("button[aria-pressed='true']")).to_have_text(re.compile("^Support"))
 

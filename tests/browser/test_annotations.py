@@ -16,6 +16,8 @@ PASSWORD = "demo-password-1"
 # Where a phrase of a section is on screen: the client rectangles of a Range over its words.
 PHRASE_RECTS = """([key, phrase]) => {
   const root = document.querySelector(`.section-body[data-section-key="${key}"]`);
+  const fold = root.closest("details");  // a long section is folded: a reader opens it first
+  if (fold) fold.open = true;
   root.scrollIntoView({block: "center"});
   const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
   let node;
@@ -33,6 +35,8 @@ PHRASE_RECTS = """([key, phrase]) => {
 # What the operating system does on a long press and a drag of the handles: select a range.
 SELECT_PHRASE = """([key, phrase]) => {
   const root = document.querySelector(`.section-body[data-section-key="${key}"]`);
+  const fold = root.closest("details");  // a long section is folded: a reader opens it first
+  if (fold) fold.open = true;
   const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
   let node;
   while ((node = walker.nextNode())) {
@@ -66,6 +70,9 @@ def sign_in_with_keys(page, live_server, email):
 def check_annotation_shown(page, live_server, key, phrase, body):
     """On the consultation page the words are highlighted, with a link to their thread that shows the comment."""
     page.goto(f"{live_server}/c/{SLUG}")
+    read = page.locator(f"[id='s-{key}'] details.section-fold > summary")  # a long section is folded
+    if read.count():
+        read.click()
     section = page.locator(f".section-body[data-section-key='{key}']")
     mark = section.locator("mark.annotation").filter(has_text=phrase)
     expect(mark).to_have_count(1)
@@ -129,7 +136,9 @@ def test_annotate_a_phrase_with_the_keyboard_only(new_context, live_server):
     key, phrase = "introduction", "they do not routinely make their source code discoverable and usable to other agencies"
     body = "A Government-wide inventory would fix this: require one."
 
-    tab_to(page, page.get_by_role("link", name=re.compile(r"^Comment on this section\s*: Introduction$")))
+    tab_to(page, page.locator("[id='s-introduction'] details.take-part > summary"))
+    page.keyboard.press("Enter")  # one "Take part" per section opens its actions
+    tab_to(page, page.get_by_role("link", name=re.compile(r"^Comment on this section\s*: Introduction$")), limit=5)
     with page.expect_navigation():
         page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(rf"/c/{SLUG}/s/{key}#comment-form$"))
@@ -182,6 +191,7 @@ def test_annotate_without_javascript(new_context, live_server):
     key, phrase = "government-wide-code-reuse", "the reuse of custom-developed source code purchased by the Federal Government"
     body = "Broadly available to whom, and where?"
 
+    page.locator(f"[id='s-{key}'] details.take-part > summary").click()
     page.get_by_role("link", name=re.compile(r"^Comment on this section\s*: 4\. Government-Wide Code Reuse$")).click()
     # A quote that is not in the section is refused, and says why.
     page.get_by_label("Words you are commenting on (optional)").fill("words that the policy never says")

@@ -94,6 +94,7 @@ def test_report_hide_log_and_summarise(new_context, live_server):
     mo = new_context().new_page()
     sign_in(mo, live_server, MODERATOR)
     mo.goto(f"{live_server}/c/{SLUG}")
+    mo.locator("details.staff-panel > summary", has_text="Moderate and summarise").click()  # folded
     panel = mo.get_by_role("navigation", name="Moderate and summarise")
     panel.get_by_role("link", name="Moderation queue", exact=True).click()
     expect(mo).to_have_url(re.compile(rf"/o/{ORGANISATION}/moderation$"))
@@ -145,6 +146,7 @@ def test_report_hide_log_and_summarise(new_context, live_server):
     # Themes and summaries, from the consultation page.
     theme = "Definitions in appendix A"
     mo.goto(f"{live_server}/c/{SLUG}")
+    mo.locator("details.staff-panel > summary", has_text="Moderate and summarise").click()  # folded
     mo.get_by_role("navigation", name="Moderate and summarise").get_by_role("link", name="Themes and summaries", exact=True).click()
     expect(mo).to_have_url(re.compile(rf"/c/{SLUG}/themes$"))
     expect(mo.get_by_role("heading", level=1)).to_have_text("Themes and summaries")
@@ -186,6 +188,7 @@ def test_report_hide_log_and_summarise(new_context, live_server):
 
     # The outcome page's preview shows the summary, with a working link to the cited comment.
     mo.goto(f"{live_server}/c/{SLUG}")
+    mo.locator("details.staff-panel > summary", has_text="Moderate and summarise").click()  # folded
     mo.get_by_role("link", name="Outcome page (preview)", exact=True).click()
     expect(mo).to_have_url(re.compile(rf"/c/{SLUG}/outcome$"))
     expect(mo.get_by_text("this page becomes public when the consultation is concluded")).to_be_visible()

@@ -104,6 +104,7 @@ def test_a_citizen_hears_that_their_amendment_was_accepted_and_built_into_the_ne
     chris.get_by_role("button", name="Follow this consultation", exact=True).click()
     expect(chris.get_by_text("You follow this consultation now")).to_be_visible()
     expect(chris.locator(".consultation-header .follow-state")).to_have_text("Following this consultation")
+    chris.locator("details.take-part > summary").filter(has_text=re.compile(r"Take part in Scope$")).click()
     chris.get_by_role("link", name="Propose an amendment to Scope", exact=True).click()
     chris.get_by_label("Or: words to replace (optional)", exact=True).fill("every agency")
     chris.get_by_label("Replace them with (optional)", exact=True).fill("every agency and its contractors")
@@ -128,6 +129,7 @@ def test_a_citizen_hears_that_their_amendment_was_accepted_and_built_into_the_ne
     alex.get_by_label("Change note for version 2", exact=True).fill("Scope now covers contractors, as amendment proposed.")
     alex.get_by_role("button", name="Publish version 2").click()
     expect(alex.get_by_text("Version 2 is published.")).to_be_visible()
+    alex.locator("details.staff-panel > summary", has_text="Manage this consultation").click()  # folded
     alex.get_by_role("link", name="Send an update to followers").click()
     alex.get_by_label("Subject", exact=True).fill("Version 2 is out")
     alex.get_by_label("Your update", exact=True).fill("Thank you: version 2 takes up **your amendment**.")
@@ -192,8 +194,10 @@ def test_follow_a_section_and_mark_a_notification_read_without_javascript(new_co
     sign_in(page, live_server, CITIZEN2)
     page.goto(f"{live_server}/c/{SLUG}")
     section = page.locator("section[id='s-objectives']")
+    section.locator("details.take-part > summary").click()
     section.get_by_role("button", name="Follow the section 1. Objectives", exact=True).click()
-    expect(page).to_have_url(re.compile(rf"/c/{SLUG}#s-objectives$"))
+    # Back at the section's "Take part" panel, opened by the address.
+    expect(page).to_have_url(re.compile(rf"/c/{SLUG}#tp-objectives$"))
     expect(page.locator("section[id='s-objectives'] .follow-state")).to_have_text("Following the section 1. Objectives")
     page.locator("section[id='s-objectives']").get_by_role("button", name="Unfollow the section 1. Objectives", exact=True).click()
     expect(page.locator("section[id='s-objectives']").get_by_role("button", name="Follow the section 1. Objectives")).to_be_visible()

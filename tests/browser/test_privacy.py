@@ -73,6 +73,7 @@ def section_support(page, live_server) -> int:
 
 def support_section(page, live_server):
     page.goto(f"{live_server}/c/{SLUG}")
+    page.locator(f"section[id='s-{KEY}'] details.take-part > summary").click()
     page.locator(f"[id='vote-{KEY}']").get_by_role("button", name=f"Support the section {HEADING}", exact=True).click()
     expect(page.locator(f"[id='vote-{KEY}']").get_by_role("button", name=f"Withdraw my vote on the section {HEADING}")).to_be_visible()
 

@@ -15,9 +15,21 @@ ALLOWED_TAGS = {
     "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre",
     "code", "em", "strong", "b", "i", "u", "s", "del", "ins", "sub", "sup",
     "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td", "div",
-    "span", "abbr", "dl", "dt", "dd", "caption",
+    "span", "abbr", "dl", "dt", "dd", "caption", "section",
 }  # fmt: skip
-ALLOWED_ATTRS = {"href", "rel", "id", "title", "colspan", "rowspan", "scope", "start", "type"}
+ALLOWED_ATTRS = {
+    "href",
+    "rel",
+    "id",
+    "title",
+    "colspan",
+    "rowspan",
+    "scope",
+    "start",
+    "type",
+    "value",
+    "aria-label",
+}  # the last two: footnotes
 SAFE_HREF = re.compile(r"(?i)(https?|mailto):|#p-[A-Za-z][A-Za-z0-9_-]{0,63}\Z")
 SAFE_ID = re.compile(r"p-[A-Za-z][A-Za-z0-9_-]{0,63}")
 URL_JUNK = re.compile(r"[\x00-\x20\x7f-\xa0\s]+")
@@ -498,7 +510,7 @@ def test_stray_footnote_items_are_wrapped_in_one_list() -> None:
             [None, 0, 0, None, 3],
         ),
         # A disallowed wrapper stripped by the sanitiser leaves nothing out of place.
-        ("<ul><li>a<section><li>b</li></section></li></ul>", ["a", "b"], None),
+        ("<ul><li>a<article><li>b</li></article></li></ul>", ["a", "b"], None),
         ("<ul><li>a</li><blockquote><li>quoted</li></blockquote></ul>", ["a", "", "quoted"], None),
     ],
 )
@@ -1005,3 +1017,26 @@ def test_escaped_markdown_keeps_ordinary_text_readable() -> None:
 
     assert escape_markdown("5.1 Pilot Program: Dana's (draft) plan, 100% done!") == "5.1 Pilot Program: Dana's (draft) plan, 100% done!"
     assert escape_markdown(" and more", line_start=False) == " and more"
+
+
+def test_markdown_footnotes_are_real_footnotes_named_in_words() -> None:
+    """An author's "[^1]" footnotes: the marker links to its note and the note back, both named in
+    words, in a list named "Footnotes"; a numeric label keeps its number; the ids carry the text's
+    hash, so two sections' notes never share an id on one page."""
+    source = "Rules apply.[^24] Also here.[^why]\n\n[^24]: See *the annex*.\n[^why]: Because.\n"
+    html = str(render_markdown(source))
+    assert_safe(render_markdown(source))
+    [ident] = set(re.findall(r'id="(p-fn-[0-9a-f]{6})-24"', html))
+    assert f'<sup><a id="{ident}-24-ref" aria-label="Footnote 24" href="#{ident}-24">24</a></sup>' in html
+    assert f'<a id="{ident}-2-ref" aria-label="Footnote 2" href="#{ident}-2">2</a>' in html  # by its order
+    assert '<section aria-label="Footnotes">' in html
+    assert (
+        f'<li id="{ident}-24" value="24"><p>See <em>the annex</em>. <a aria-label="Back to the text of footnote 24" href="#{ident}-24-ref">'
+        in html
+    )
+    other = str(render_markdown("Other.[^24]\n\n[^24]: Else.\n"))
+    assert ident not in other
+    # The sanitiser keeps only these names: an author's own aria-label, or a Footnotes section
+    # named otherwise, is dropped.
+    crafted = str(render_markdown('<a href="#x" aria-label="Click here">x</a><section aria-label="Menu">y</section>'))
+    assert "aria-label" not in crafted

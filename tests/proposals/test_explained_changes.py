@@ -212,7 +212,7 @@ def test_the_demo_explains_every_change_of_version_2_in_the_record(app, tmp_path
     record = json.loads((tmp_path / "record.json").read_text(encoding="utf-8"))
     rows = [r for r in record["sections"] if r["version"] == 2]
     changed = [r for r in rows if r["change"] != "kept"]
-    assert len(changed) >= 28
+    assert len(changed) >= 23  # the notes blocks are no sections: their notes changed with their sections
     for row in changed:
         assert row["cites"] or row["reason"] or row["editorial"], row["key"]
     removed = {r["key"] for r in rows if r["change"] == "removed"}

@@ -24,15 +24,18 @@ V1 = "v1-draft-2016-04"
 V2 = "v2-final-2016-08"
 KEY_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 # Counted independently of the importer: an ATX heading line (the files have no code fences).
-HEADING_LINE_RE = re.compile(r"^(#{1,6})(?:[ \t]|$)", re.MULTILINE)
+HEADING_LINE_RE = re.compile(r"^(#{1,6})(?:[ \t]|$)(.*)$", re.MULTILINE)
 
 
 def policy_files(version: str) -> list[tuple[str, str]]:
     return sorted((path.name, path.read_text(encoding="utf-8")) for path in (POLICY / version).glob("*.md"))
 
 
-def heading_levels(files: list[tuple[str, str]]) -> list[int]:
-    return [len(m[1]) for _, text in files for m in HEADING_LINE_RE.finditer(text.replace("\r\n", "\n"))]
+def heading_levels(files: list[tuple[str, str]], *, notes: bool = True) -> list[int]:
+    """The level of every heading line; without ``notes``, of those that are not "Footnotes"."""
+    return [
+        len(m[1]) for _, text in files for m in HEADING_LINE_RE.finditer(text.replace("\r\n", "\n")) if notes or m[2].strip() != "Footnotes"
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -48,15 +51,18 @@ def v2() -> list[ImportedSection]:
 # --- the real policy -------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("version", "file_count", "heading_count"), [(V1, 10, 21), (V2, 9, 28)])
-def test_one_section_per_heading(version: str, file_count: int, heading_count: int) -> None:
+@pytest.mark.parametrize(("version", "file_count", "heading_count", "notes_count"), [(V1, 10, 21, 8), (V2, 9, 28, 8)])
+def test_one_section_per_heading(version: str, file_count: int, heading_count: int, notes_count: int) -> None:
     files = policy_files(version)
     assert len(files) == file_count
     assert not any("```" in text or "~~~" in text for _, text in files)
-    levels = heading_levels(files)
-    assert len(levels) == heading_count  # grep -cE '^#{1,6} ' gives the same
+    assert len(heading_levels(files)) == heading_count  # grep -cE '^#{1,6} ' gives the same
+    levels = heading_levels(files, notes=False)
+    assert len(levels) == heading_count - notes_count
     sections = import_markdown_files(files)
+    # A section per heading, except the "Footnotes" headings: their notes go with the text citing them.
     assert [s.level for s in sections] == levels
+    assert not any(s.heading == "Footnotes" for s in sections)
     # Every file starts with its heading right after the front matter: no preamble section.
     assert not any(s.heading == "Preamble" or s.heading.startswith("Federal Source Code Policy") for s in sections)
 
@@ -89,17 +95,9 @@ def test_known_keys_v1(v1: list[ImportedSection]) -> None:
     assert by_key["appendix-a-definitions"].heading == "Appendix A: Definitions"
     assert "appendix-b-software-procurement-analysis" in by_key
     assert by_key["objectives"].body.startswith("This policy will accomplish the following objectives:")
-    # Each "### Footnotes" takes its parent's key; the long parent is shortened to fit 60 characters.
-    assert [s.key for s in v1 if s.heading == "Footnotes"] == [
-        "instructions-for-public-comment-footnotes",
-        "introduction-footnotes",
-        "objectives-footnotes",
-        "software-procurement-considerations-footnotes",
-        "government-wide-code-reuse-footnotes",
-        "federally-funded-custom-code-as-open-source-footnotes",
-        "implementation-footnotes",
-        "appendix-a-definitions-footnotes",
-    ]
+    # No "### Footnotes" section: each note ends the section that cites it.
+    assert not [s.key for s in v1 if s.key.endswith("-footnotes") or s.heading == "Footnotes"]
+    assert 'id="objectives-fn14"' in by_key["objectives"].body
 
 
 def test_known_keys_v2(v2: list[ImportedSection]) -> None:
@@ -118,14 +116,11 @@ def test_known_keys_v2(v2: list[ImportedSection]) -> None:
         "A. Secure Rights for Government Reuse and Ensure Delivery of Source Code"
     )
     assert "pilot-program-publication-of-custom-developed-code-as-oss" in by_key
-    # Every footnotes section is named after the section it belongs to.
-    parents = {s.key for s in v2 if s.level == 2}
-    footnotes = [s for s in v2 if s.heading == "Footnotes"]
-    assert len(footnotes) == 8
-    for section in footnotes:
-        assert section.key.endswith("-footnotes")
-        parent = section.key.removesuffix("-footnotes")
-        assert any(p == parent or p.startswith(parent + "-") for p in parents), section.key
+    # The notes of a page go to the sections citing them, also below another heading: section 5's
+    # notes block follows 5.2, but note 29 is cited in 5.1.
+    assert not [s for s in v2 if s.heading == "Footnotes"]
+    assert '<li id="oss-fn29" value="29">' in by_key["pilot-program-publication-of-custom-developed-code-as-oss"].body
+    assert "oss-fn29" not in by_key["participation-in-the-open-source-community"].body
 
 
 def test_heading_with_inline_html_is_readable(v2: list[ImportedSection]) -> None:
@@ -152,19 +147,48 @@ def test_footnote_ids_unique_and_links_resolve(version: str, raw_clashes: set[st
     raw_ids = re.findall(r'\sid="([^"]*)"', "\n".join(text for _, text in files))
     assert {i for i, n in Counter(raw_ids).items() if n > 1} == raw_clashes
 
-    ids, links = _ids_and_links(import_markdown_files(files))
+    sections = import_markdown_files(files)
+    ids, links = _ids_and_links(sections)
     assert len(ids) == len(raw_ids)
     assert [i for i, n in Counter(ids).items() if n > 1] == []
     assert links and set(links) <= set(ids)
+    # Rendered, every note is there once, in a list named "Footnotes", with its own number.
+    rendered = "\n".join(str(render_markdown(s.body)) for s in sections)
+    notes = re.findall(r'<li id="p-[a-z-]+-fn(\d+)" value="(\d+)">', rendered)
+    assert len(notes) == len([i for i in raw_ids if re.fullmatch(r"fn\d+", i)])
+    assert all(a == b for a, b in notes)
 
 
-def test_footnote_ids_prefixed_by_file_name(v1: list[ImportedSection]) -> None:
+def test_footnotes_end_the_section_citing_them(v1: list[ImportedSection]) -> None:
+    """The "Footnotes" blocks are no sections: each note ends the section citing it (ids prefixed by
+    file name, so two pages' "fn1" never meet), its marker and its way back named in words."""
     by_key = {s.key: s for s in v1}
-    assert '<sup id="introduction-fnr1"><a href="#introduction-fn1">1</a></sup>' in by_key["introduction"].body
-    assert '<li id="introduction-fn1">' in by_key["introduction-footnotes"].body
-    assert 'href="#introduction-fnr1">&#8617;</a>' in by_key["introduction-footnotes"].body
-    assert 'id="appendixa-fn48"' in by_key["appendix-a-definitions-footnotes"].body  # "09-Appendixa.md"
-    assert 'id="index-fn1"' in by_key["instructions-for-public-comment-footnotes"].body  # "01-index.md"
+    introduction = by_key["introduction"].body
+    assert '<sup id="introduction-fnr1"><a href="#introduction-fn1" aria-label="Footnote 1">1</a></sup>' in introduction
+    assert '<li id="introduction-fn1" value="1">' in introduction
+    assert '<a href="#introduction-fnr1" aria-label="Back to the text of footnote 1">↩</a></li>' in introduction
+    assert 'id="appendixa-fn48"' in by_key["appendix-a-definitions"].body  # "09-Appendixa.md"
+    # 01-index.md's notes are cited in its first section.
+    first = by_key["introduction-for-public-comment"].body
+    assert 'id="index-fn1"' in first and 'id="index-fn2"' in first
+    html = str(render_markdown(first))
+    assert 'aria-label="Footnote 1"' in html and 'aria-label="Back to the text of footnote 1"' in html
+    assert '<section aria-label="Footnotes">' in html
+
+
+def test_a_notes_block_of_anything_else_stays_a_section() -> None:
+    text = '## Page\nText<sup id="fnr1"><a href="#fn1">1</a></sup>\n### Footnotes\nSee the annex.\n'
+    assert [s.heading for s in split_markdown(text)] == ["Page", "Footnotes"]
+
+
+def test_a_document_opening_with_its_title_starts_with_its_first_section() -> None:
+    assert [s.heading for s in split_markdown("# Open data policy\n\n## 1. Scope\n\nText\n\n## 2. Terms\n\nMore\n")] == [
+        "1. Scope",
+        "2. Terms",
+    ]
+    # Not a title: one of several level-1 headings, or a heading with text under it.
+    assert [s.heading for s in split_markdown("# Part A\n\n## One\n\nx\n\n# Part B\n\ny\n")] == ["Part A", "One", "Part B"]
+    assert [s.heading for s in split_markdown("# Policy\n\nIntro\n\n## One\n\nx\n")] == ["Policy", "One"]
 
 
 # The policy's raw HTML, rendered: what a reader and a screen reader get.
@@ -201,7 +225,11 @@ def test_considerations_render_as_nested_list_items(v1: list[ImportedSection]) -
         assert result.items[index]["in_item"] == pilot
         assert result.items[index]["list"] == "ul"
     # Seven top-level questions, all in the same list.
-    top = [t for t, item in zip(texts, result.items, strict=True) if item["in_item"] is None]
+    top = [
+        t
+        for t, item in zip(texts, result.items, strict=True)
+        if item["in_item"] is None and "-fn" not in (item["attrs"].get("id") or "")  # not its footnotes
+    ]
     assert len(top) == 7
     assert top[0].startswith("To what extent") and top[-1].startswith("How can the policy achieve")
 
@@ -215,10 +243,9 @@ def test_documentation_sub_list_and_appendix_footnotes(v1: list[ImportedSection]
     assert len(readme) == 5
     assert readme[0].startswith("The status of the software") and readme[3] == "License details; and"
 
-    footnotes = outline(render_markdown(by_key["appendix-a-definitions-footnotes"].body))
-    assert [item["attrs"].get("id") for item in footnotes.items] == [f"p-appendixa-fn{n}" for n in (48, 49, 50, 51)]
-    assert {item["list"] for item in footnotes.items} == {"ul"}
-    assert [tag for tag, parent in footnotes.placed if parent == "#root"] == ["ul"]  # one list
+    appendix = render_markdown(by_key["appendix-a-definitions"].body)
+    assert re.findall(r'<li id="p-appendixa-fn(\d+)" value="\1">', str(appendix)) == ["48", "49", "50", "51"]
+    assert_lists_well_formed(appendix)
 
 
 # --- small documents -------------------------------------------------------------

@@ -55,6 +55,15 @@ PUBLIC = {
     "policies.version",
     "policies.agree",  # a sign-in step: nobody is signed in yet (it finds the person in the pending sign-in)
     "notifications.unfollow_by_link",  # a message's "stop following" link: a signed token, no sign-in  # RFC 8058: a mail client posts it with no session; the signed token is the proof
+    # Share previews, feeds and the sitemap: read by link previews, feed readers and crawlers, which never sign in
+    "sharing.image",
+    "sharing.comment",
+    "feeds.consultations",
+    "feeds.organisation",
+    "feeds.consultation",
+    "feeds.person",
+    "feeds.sitemap",
+    "feeds.robots",
 }
 
 

@@ -169,7 +169,7 @@ def consultation_feed(c: Consultation) -> bytes:
         )
     for a in _public_amendments(c):
         link = links.site_url("amendments.show", contribution_id=a.id)
-        if a.author is not None:  # an erased author's withdrawn words leave only the answer
+        if a.author_id is not None:  # an erased author's withdrawn words leave only the answer
             entries.append(
                 Entry(
                     tag=f"amendment/{a.id}",

@@ -231,7 +231,7 @@ BY_KIND = {
 
 
 def _folder() -> Path:
-    return Path(current_app.config.get("PREVIEW_DIR") or Path(current_app.instance_path) / "previews")
+    return Path(current_app.instance_path) / "previews"
 
 
 def _prefix(preview: Preview) -> str:

@@ -50,7 +50,7 @@ def test_share_links_are_accessible(kind, viewport, paths, new_context, live_ser
     expect(share.get_by_role("link", name="Email")).to_be_visible()
     expect(share.get_by_role("button", name="Copy link")).to_be_visible()
     if screenshot_dir is not None:
-        open(screenshot_dir / f"share-{kind.replace(' ', '-')}-{viewport['width']}.png", "wb").write(page.screenshot(full_page=True))
+        (screenshot_dir / f"share-{kind.replace(' ', '-')}-{viewport['width']}.png").write_bytes(page.screenshot(full_page=True))
     violations = run_axe(page)
     assert not violations, axe_report(violations, f"{paths[kind]} at {viewport['width']}px")
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]

@@ -132,13 +132,20 @@ def consultations_feed(organisation: Organisation | None = None) -> bytes:
     )
 
 
+def _public_amendments_query():
+    """Amendments the public sees, withdrawn ones left out."""
+    return (
+        select(Contribution)
+        .join(Amendment, Amendment.contribution_id == Contribution.id)
+        .where(visible_contributions(None), Amendment.state != AmendmentState.WITHDRAWN.value)
+    )
+
+
 def _public_amendments(c: Consultation) -> list[Contribution]:
+    query = _public_amendments_query().where(Contribution.consultation_id == c.id)
     return list(
         db.session.scalars(
-            select(Contribution)
-            .join(Amendment, Amendment.contribution_id == Contribution.id)
-            .where(Contribution.consultation_id == c.id, visible_contributions(None), Amendment.state != AmendmentState.WITHDRAWN.value)
-            .options(selectinload(Contribution.author), selectinload(Contribution.version))
+            query.options(selectinload(Contribution.author), selectinload(Contribution.version))
             .order_by(Contribution.created_at.desc())
             .limit(FEED_LENGTH * 2)
         )
@@ -277,14 +284,7 @@ def sitemap_urls() -> list[tuple[str, datetime | None]]:
     consultations = _public_consultations()
     amendments: dict[int, list[Contribution]] = {c.id: [] for c in consultations}
     for a in db.session.scalars(
-        select(Contribution)
-        .join(Amendment, Amendment.contribution_id == Contribution.id)
-        .where(
-            Contribution.consultation_id.in_(list(amendments)),
-            visible_contributions(None),
-            Amendment.state != AmendmentState.WITHDRAWN.value,
-        )
-        .order_by(Contribution.id)
+        _public_amendments_query().where(Contribution.consultation_id.in_(list(amendments))).order_by(Contribution.id)
     ):
         amendments[a.consultation_id].append(a)
     for c in consultations:

@@ -85,7 +85,11 @@ def _atom(*, tag: str, made: datetime, title: str, self_url: str, page_url: str,
 
 
 def _public_consultations(organisation: Organisation | None = None) -> list[Consultation]:
-    query = select(Consultation).where(visible_consultations(None)).options(selectinload(Consultation.organisation))
+    query = (
+        select(Consultation)
+        .where(visible_consultations(None))
+        .options(selectinload(Consultation.organisation), selectinload(Consultation.versions).selectinload(Version.sections))
+    )
     if organisation is not None:
         query = query.where(Consultation.organisation_id == organisation.id)
     return list(db.session.scalars(query.order_by(Consultation.id.desc())))
@@ -284,7 +288,10 @@ def sitemap_urls() -> list[tuple[str, datetime | None]]:
     consultations = _public_consultations()
     amendments: dict[int, list[Contribution]] = {c.id: [] for c in consultations}
     for a in db.session.scalars(
-        _public_amendments_query().where(Contribution.consultation_id.in_(list(amendments))).order_by(Contribution.id)
+        _public_amendments_query()
+        .where(Contribution.consultation_id.in_(list(amendments)))
+        .options(selectinload(Contribution.amendment))
+        .order_by(Contribution.id)
     ):
         amendments[a.consultation_id].append(a)
     for c in consultations:

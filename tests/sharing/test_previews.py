@@ -194,7 +194,8 @@ def test_a_hidden_amendment_has_no_tags_and_no_image(client, story, moderator):
     moderation.act([amendment, comment], actor=moderator, action="hide", reason="Off topic")
     assert client.get(urlsplit(image).path).status_code == 404
     assert client.get(urlsplit(comment_image).path).status_code == 404
-    assert client.get(f"/amendments/{amendment.id}").status_code == 404
+    gone = client.get(f"/amendments/{amendment.id}")
+    assert gone.status_code == 404 and "og:" not in gone.get_data(as_text=True)  # an error page has no preview
 
 
 def test_a_pending_amendment_is_shown_to_its_author_without_a_preview(client, story):

@@ -85,6 +85,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from consult.audit import views as audit_views
     from consult.comments import views as comments_views
     from consult.core import views as core_views
+
+    # Share previews, feeds and the sitemap (issue 19)
+    from consult.feeds import views as feeds_views
     from consult.moderation import views as moderation_views
     from consult.notifications import sources as notification_sources  # noqa: F401  (its receivers and jobs)
     from consult.notifications import views as notifications_views
@@ -96,6 +99,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from consult.record import views as record_views
     from consult.search import views as search_views
     from consult.search.indexing import init_app as init_search
+    from consult.sharing import views as sharing_views
     from consult.site import views as site_views
     from consult.voting import views as voting_views
 
@@ -124,6 +128,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_storage(app)
     app.register_blueprint(attachments_views.bp)
     app.register_blueprint(questionnaires_views.bp)  # issue 21: questionnaires
+    app.register_blueprint(sharing_views.bp)  # share previews: tags, images, a comment's page
+    app.register_blueprint(feeds_views.bp)  # Atom feeds, sitemap.xml, robots.txt
 
     from consult.cli import register_commands
 

@@ -63,6 +63,15 @@ PUBLIC = {
     "questionnaires.answer",  # a public consultation's questions, readable like its text (answering needs sign-in)
     "questionnaires.results",  # counts without names: public with the consultation (see permissions._view_questionnaire_results)
     "notifications.unfollow_by_link",  # a message's "stop following" link: a signed token, no sign-in  # RFC 8058: a mail client posts it with no session; the signed token is the proof
+    # Share previews, feeds and the sitemap: read by link previews, feed readers and crawlers, which never sign in
+    "sharing.image",
+    "sharing.comment",
+    "feeds.consultations",
+    "feeds.organisation",
+    "feeds.consultation",
+    "feeds.person",
+    "feeds.sitemap",
+    "feeds.robots",
 }
 
 

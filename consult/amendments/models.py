@@ -40,6 +40,10 @@ class Amendment(db.Model):
     __tablename__ = "amendments"
 
     contribution_id: Mapped[int] = mapped_column(ForeignKey("contributions.id", ondelete="CASCADE"), primary_key=True)
+    #: The consultation (its contribution's) and the amendment's number in it: A1, A2, … in the
+    #: order they were proposed, never reused (``amendment_numbers`` counts), unique by a key.
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column()
     #: The section's whole Markdown body as the amendment would have it.
     proposed_text: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(20), default=AmendmentState.OPEN)
@@ -70,7 +74,14 @@ class Amendment(db.Model):
         ),
         CheckConstraint("(state = 'withdrawn') = (withdrawn_at IS NOT NULL)", name="withdrawn_has_date"),
         CheckConstraint("(state = 'incorporated') = (incorporated_version_id IS NOT NULL)", name="incorporated_has_version"),
+        CheckConstraint("number > 0", name="number_positive"),
+        UniqueConstraint("consultation_id", "number"),
     )
+
+    @property
+    def label(self) -> str:
+        """How people name it: "A3", the third amendment proposed in its consultation."""
+        return f"A{self.number}"
 
     @property
     def is_withdrawn(self) -> bool:
@@ -79,6 +90,18 @@ class Amendment(db.Model):
     @property
     def decision_label(self) -> str:
         return Decision(self.decision).label if self.decision else ""
+
+
+class AmendmentNumbering(db.Model):
+    """The last amendment number given in a consultation. Taking the next one is one UPSERT
+    (``amendments.services.next_amendment_number``), which locks this row until the proposal
+    commits, so racing proposals get distinct numbers without a retry, and a number is never
+    given twice (not even after the last amendment is deleted)."""
+
+    __tablename__ = "amendment_numbers"
+
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), primary_key=True)
+    last_number: Mapped[int] = mapped_column(default=0)
 
 
 class AmendmentSupporter(db.Model):

@@ -262,9 +262,7 @@ def confirm_account(token: str, *, browser: str | None = None) -> Confirmation:
     user = db.session.get(User, data.get("user"))
     if user is None or user.email != data.get("email"):
         raise RuleViolation("This confirmation link is not valid.", status=400)
-    first = db.session.execute(
-        update(User).where(User.id == user.id, User.confirmed_at.is_(None)).values(confirmed_at=utcnow())
-    ).rowcount
+    first = db.session.execute(update(User).where(User.id == user.id, User.confirmed_at.is_(None)).values(confirmed_at=utcnow())).rowcount
     db.session.expire(user, ["confirmed_at"])
     named = data.get("browser")
     return Confirmation(user=user, signs_in=bool(first) and browser is not None and named == browser)

@@ -38,7 +38,9 @@ CHECK_INBOX = "Check your inbox: we have sent you a message with the next step."
 CONFIRM_NEXT_KEY = "confirm_next"  # where the unconfirmed person was going, for the link sent again
 CONFIRM_PURPOSE = "confirm"  # the browser token's fingerprint a confirmation link names
 RESEND_LIMIT = "3 per 10 minutes;10 per day"
-RESENT_TOO_OFTEN = "We have sent several links already. Wait a few minutes for them to arrive (look in your spam folder too), then try again."
+RESENT_TOO_OFTEN = (
+    "We have sent several links already. Wait a few minutes for them to arrive (look in your spam folder too), then try again."
+)
 
 
 @login_manager.user_loader
@@ -167,7 +169,9 @@ def confirm():
 @bp.route("/confirm/resend", methods=["POST"])
 @public
 @limiter.limit(RESEND_LIMIT, error_message=RESENT_TOO_OFTEN, exempt_when=limits_off)
-@limiter.limit(RESEND_LIMIT, key_func=lambda: f"resend:{session.get(CONFIRM_PENDING_KEY)}", error_message=RESENT_TOO_OFTEN, exempt_when=limits_off)
+@limiter.limit(
+    RESEND_LIMIT, key_func=lambda: f"resend:{session.get(CONFIRM_PENDING_KEY)}", error_message=RESENT_TOO_OFTEN, exempt_when=limits_off
+)
 def resend_confirmation():
     """Asked for from the sign-in page just after the right password for an account not yet
     confirmed (the session names it): nobody else can have a link sent. Limited per address and

@@ -168,7 +168,7 @@ def support(contribution_id: int):
     contribution = _amendment_or_404(contribution_id)
     services.co_support(contribution.amendment, actor=current_user)
     db.session.commit()
-    flash("You are now a co-supporter of this amendment.", "success")
+    flash("You are now a co-sponsor of this amendment: your name stands beside its author's. (It is not a vote: Support is.)", "success")
     return redirect(amendment_url(contribution))
 
 
@@ -177,7 +177,7 @@ def leave(contribution_id: int):
     contribution = _amendment_or_404(contribution_id)
     services.leave_support(contribution.amendment, actor=current_user)
     db.session.commit()
-    flash("You are no longer a co-supporter of this amendment.", "success")
+    flash("You are no longer a co-sponsor of this amendment.", "success")
     return redirect(amendment_url(contribution))
 
 

@@ -139,6 +139,12 @@ class _Context:
         return "annotation" if kind == "comment" and self.contribution is not None and self.contribution.anchor else kind
 
     @property
+    def amendment_name(self) -> str:
+        """ "amendment A3": its number in the consultation, when the event is about one."""
+        amendment = getattr(self.contribution, "amendment", None)
+        return f"amendment {amendment.label}" if amendment is not None else "amendment"
+
+    @property
     def version_number(self) -> int | None:
         if self.event.version is not None:
             return self.event.version.number
@@ -187,7 +193,7 @@ def _reply(x: _Context) -> Message:
 
 
 def _amendment_answered(x: _Context) -> Message:
-    whose, follow = (f"your {x.what}", "") if x.is_mine else (x.what, ", which you follow")
+    whose, follow = (f"your {x.amendment_name}", "") if x.is_mine else (x.amendment_name, ", which you follow")
     message = x.at_contribution(f"{x.actor} answered {whose} to {x.place}{follow}: {_decision(x.data.get('decision'))}.")
     amendment = getattr(x.contribution, "amendment", None)
     reason = str(x.data.get("reason") or (amendment.answer if amendment is not None else "") or "").strip()
@@ -195,7 +201,7 @@ def _amendment_answered(x: _Context) -> Message:
 
 
 def _amendment_incorporated(x: _Context) -> Message:
-    whose = f"Your {x.what} to {x.place}" if x.is_mine else f"{x.what.capitalize()} to {x.place}, which you follow,"
+    whose = f"Your {x.amendment_name} to {x.place}" if x.is_mine else f"{x.amendment_name.capitalize()} to {x.place}, which you follow,"
     number = x.version_number
     return x.at_contribution(f"{whose} is part of version {number} of {x.title}." if number else f"{whose} is part of the text.")
 
@@ -238,7 +244,7 @@ def _new_comment(x: _Context) -> Message:
 
 
 def _new_amendment(x: _Context) -> Message:
-    return x.at_contribution(f"{x.actor} proposed {x.what} to {x.place}.")
+    return x.at_contribution(f"{x.actor} proposed {x.amendment_name} to {x.place}.")
 
 
 def _opened(x: _Context) -> Message:

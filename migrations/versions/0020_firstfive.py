@@ -65,7 +65,9 @@ def upgrade():
         sa.Column('place', sa.String(length=100), nullable=False),
         sa.Column('fields', sa.JSON(), nullable=False),
         sa.Column('created_at', consult.core.models.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(['consultation_id'], ['consultations.id'], name=op.f('fk_drafts_consultation_id_consultations'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(
+            ['consultation_id'], ['consultations.id'], name=op.f('fk_drafts_consultation_id_consultations'), ondelete='CASCADE'
+        ),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_drafts')),
         sa.UniqueConstraint('browser_hash', 'consultation_id', 'place', name=op.f('uq_drafts_browser_hash_consultation_id_place')),
     )

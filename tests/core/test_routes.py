@@ -54,6 +54,9 @@ PUBLIC = {
     "policies.versions",
     "policies.version",
     "policies.agree",  # a sign-in step: nobody is signed in yet (it finds the person in the pending sign-in)
+    # firstfive (issue 17, point 4):
+    "amendments.numbered",  # an amendment's page by its number in the consultation (A3), public like amendments.show
+    "comments.keep_draft",  # a signed-out person's comment kept for their browser while they sign up; publishes nothing
     "notifications.unfollow_by_link",  # a message's "stop following" link: a signed token, no sign-in  # RFC 8058: a mail client posts it with no session; the signed token is the proof
 }
 

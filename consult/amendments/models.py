@@ -9,7 +9,8 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.accounts.models import User
@@ -102,6 +103,27 @@ class AmendmentNumbering(db.Model):
 
     consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), primary_key=True)
     last_number: Mapped[int] = mapped_column(default=0)
+
+
+def take_number(dialect: str, consultation_id: int):
+    """The statement that takes the consultation's next amendment number and returns it: one
+    UPSERT of its ``amendment_numbers`` row (see ``amendments.services.next_amendment_number``)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(AmendmentNumbering)
+        .values(consultation_id=consultation_id, last_number=1)
+        .on_conflict_do_update(index_elements=["consultation_id"], set_={"last_number": AmendmentNumbering.last_number + 1})
+        .returning(AmendmentNumbering.last_number)
+    )
+
+
+@event.listens_for(Amendment, "before_insert")
+def _numbered(mapper, connection, amendment: Amendment) -> None:
+    """An amendment row made without a number (imports, fixtures) takes the next one as well."""
+    if amendment.consultation_id is None:
+        amendment.consultation_id = amendment.contribution.consultation_id
+    if amendment.number is None:
+        amendment.number = connection.execute(take_number(connection.dialect.name, amendment.consultation_id)).scalar_one()
 
 
 class AmendmentSupporter(db.Model):

@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from consult.accounts.models import User
 from consult.amendments.edits import Edit, apply_edits, conflict, edits
-from consult.amendments.models import Amendment, AmendmentNumbering, AmendmentState, AmendmentSupporter, Citation, Decision
+from consult.amendments.models import Amendment, AmendmentState, AmendmentSupporter, Citation, Decision, take_number
 from consult.audit.models import StaffOperation, TargetType
 from consult.audit.services import record_staff_action
 from consult.comments.anchoring import locate_quote
@@ -88,12 +88,7 @@ def next_amendment_number(consultation_id: int) -> int:
     transactions are serialised already. A rolled-back proposal gives its number back; a deleted
     amendment keeps its number used, so "A3" never names two amendments. The unique key on
     (consultation, number) is the last guard."""
-    return db.session.execute(
-        upsert_insert(AmendmentNumbering)
-        .values(consultation_id=consultation_id, last_number=1)
-        .on_conflict_do_update(index_elements=["consultation_id"], set_={"last_number": AmendmentNumbering.last_number + 1})
-        .returning(AmendmentNumbering.last_number)
-    ).scalar_one()
+    return db.session.execute(take_number(db.session.get_bind().dialect.name, consultation_id)).scalar_one()
 
 
 def proposed_section_text(section: Section, *, proposed_text: str | None, quote: str | None, replacement: str | None) -> str:

@@ -158,8 +158,7 @@ def confirm():
                 raise
         else:
             db.session.commit()
-            if confirmed.signs_in:  # the browser that signed up: in, through the usual steps, and back
-                flash("Your email address is confirmed.", "success")
+            if confirmed.signs_in:  # the browser that signed up: in, through the usual steps, and back ("Welcome")
                 return signin_flow.begin(confirmed.user, next_url=next_url, method="confirm")
             flash("Your email address is confirmed. You can sign in now.", "success")
             return redirect(url_for("accounts.sign_in", next=next_url))

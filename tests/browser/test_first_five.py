@@ -39,7 +39,7 @@ def mailed_link(folder: Path, address: str) -> str:
 
 def shot(page, screenshot_dir, name):
     if screenshot_dir is not None:
-        open(screenshot_dir / f"first-five-{name}.png", "wb").write(page.screenshot(full_page=True))
+        (screenshot_dir / f"first-five-{name}.png").write_bytes(page.screenshot(full_page=True))
 
 
 def test_a_newcomer_comments_signs_up_confirms_and_posts(new_context, live_server, tmp_path_factory, run_axe, axe_report, screenshot_dir):

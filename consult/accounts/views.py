@@ -158,8 +158,10 @@ def confirm():
                 raise
         else:
             db.session.commit()
-            if confirmed.signs_in:  # the browser that signed up: in, through the usual steps, and back ("Welcome")
-                return signin_flow.begin(confirmed.user, next_url=next_url, method="confirm")
+            if confirmed.signs_in:  # the browser that signed up: in, through the usual steps, and back
+                signed_in = signin_flow.begin(confirmed.user, next_url=next_url, method="confirm")
+                flash("Your email address is confirmed.", "success")  # after begin, which starts a fresh session
+                return signed_in
             flash("Your email address is confirmed. You can sign in now.", "success")
             return redirect(url_for("accounts.sign_in", next=next_url))
     return render_template("accounts/confirm.html", form=form, next_url=next_url), 400 if form.errors else 200

@@ -69,6 +69,7 @@ MIN_PASSWORD_LENGTH = 10
 #: A session's ``last_seen_at`` is written at most this often (not on every request).
 LAST_SEEN_EVERY = timedelta(minutes=1)
 EMAIL_CHANGE_HOURS = 24
+CONFIRM_DAYS = 7
 
 
 @functools.cache
@@ -86,7 +87,7 @@ class AddressNotConfirmed(RuleViolation):
         if mail_failed:
             message = f"We could not send mail to {user.email}, so your address is not confirmed yet. Send the link again."
         else:
-            message = "Confirm your email address first: follow the link we sent you when you signed up."
+            message = "Confirm your email address first: it is not confirmed yet. Follow the link we sent you when you signed up, or send the link again."
         super().__init__(message, status=400)
         self.user_id = user.id
         self.mail_failed = mail_failed
@@ -181,11 +182,26 @@ def _new_user(*, email: str, password_hash: str, display_name: str, site_admin: 
     return user
 
 
-def sign_up(*, email: str, password: str, display_name: str, invitation: str | None = None) -> User | None:
+def sign_up(
+    *,
+    email: str,
+    password: str,
+    display_name: str,
+    next_url: str | None = None,
+    browser: str | None = None,
+    invitation: str | None = None,
+) -> User | None:
     """Start an account and mail a confirmation link. A known address gets a different mail,
     and the caller shows the same message either way. Returns the new account, None for a
     known address. When registration is by invitation, ``invitation`` must be a valid code
-    (checked for every address alike; one of its uses is taken only by a new account)."""
+    (checked for every address alike; one of its uses is taken only by a new account).
+
+    ``next_url`` (a local path) rides in the link, so confirming returns the person to where they
+    were. ``browser`` names the browser signing up (``core.browser_token.fingerprint``): the
+    link signs the person in only there (``confirm_account``). An address signed up before but
+    never confirmed gets a link that names no browser: whoever signed up first chose that
+    account's password, and the owner of the address must not be signed in to an account a
+    stranger knows the password of; they sign in, or reset the password, after confirming."""
     email = normalise_email(email)
     check_password_rules(password)
     with _reading():
@@ -197,7 +213,7 @@ def sign_up(*, email: str, password: str, display_name: str, invitation: str | N
     existing = db.session.scalar(select(User).where(User.email == email))
     if existing is not None:
         if existing.confirmed_at is None:  # the first confirmation mail may have been lost
-            _mail_confirmation(existing, greeting="")
+            _mail_confirmation(existing, greeting="", next_url=next_url)
             return None
         queue_mail(
             email,
@@ -210,44 +226,60 @@ def sign_up(*, email: str, password: str, display_name: str, invitation: str | N
         return None
     site.use_invitation(invitation)
     user = _new_user(email=email, password_hash=password_hash, display_name=display_name, confirmed=False)
-    _mail_confirmation(user, greeting=f"Welcome, {user.display_name}.\n\n")
+    _mail_confirmation(user, greeting=f"Welcome, {user.display_name}.\n\n", next_url=next_url, browser=browser)
     return user
 
 
-def _mail_confirmation(user: User, *, greeting: str) -> None:
-    code = _confirm_token(user)
+def _mail_confirmation(user: User, *, greeting: str, next_url: str | None = None, browser: str | None = None) -> None:
+    code = _confirm_token(user, browser=browser)
+    back = {"next": next_url} if links.safe_next(next_url) else {}
     queue_mail(
         user.email,
         "Confirm your Consult account",
-        f"{greeting}Confirm your email address to start taking part:\n{code_link('accounts.confirm', code)}\n\n"
+        f"{greeting}Confirm your email address to start taking part:\n{code_link('accounts.confirm', code, **back)}\n\n"
         f"If the page asks for a code, paste this one:\n{code}\n",
     )
 
 
-def code_link(endpoint: str, code: str) -> str:
+def code_link(endpoint: str, code: str, **values: str) -> str:
     """A link to a page that takes a code, with the code in the fragment: browsers never send
     the fragment, so the code reaches no access log, proxy log or Referer header."""
-    return f"{links.site_url(endpoint)}#{code}"
+    return f"{links.site_url(endpoint, **values)}#{code}"
 
 
-def resend_confirmation(user_id: int) -> User | None:
+def resend_confirmation(user_id: int, *, next_url: str | None = None, browser: str | None = None) -> User | None:
     """Mail a fresh confirmation link to an account not confirmed yet (asked for by someone who
-    has just given its password); None if there is nothing to confirm."""
+    has just given its password, so the link may sign them in in their ``browser``); None if
+    there is nothing to confirm."""
     user = db.session.get(User, user_id)
     if user is None or user.confirmed_at is not None:
         return None
-    _mail_confirmation(user, greeting="")
+    _mail_confirmation(user, greeting="", next_url=next_url, browser=browser)
     return user
 
 
-def confirm_account(token: str) -> User:
-    data = _load_token(token, "confirm", max_age=7 * 24 * 3600)
+@dataclass(frozen=True)
+class Confirmation:
+    user: User
+    #: The link was followed for the first time, in the browser it names: start their session.
+    signs_in: bool
+
+
+def confirm_account(token: str, *, browser: str | None = None) -> Confirmation:
+    """Confirm the address a link was mailed to (for ``CONFIRM_DAYS``). The link signs the person
+    in once: the first time it is followed (a conditional UPDATE decides, so two racing clicks
+    sign in once), and only in the browser that signed up or asked for it after giving the
+    password (``browser``, as the link names it). Anywhere else, or again, it only confirms: a
+    mailed link must not become a way into the account for whoever sees the mail later, nor sign
+    someone in to an account made with their address by a stranger."""
+    data = _load_token(token, "confirm", max_age=CONFIRM_DAYS * 24 * 3600)
     user = db.session.get(User, data.get("user"))
     if user is None or user.email != data.get("email"):
         raise RuleViolation("This confirmation link is not valid.", status=400)
-    if user.confirmed_at is None:
-        user.confirmed_at = utcnow()
-    return user
+    first = db.session.execute(update(User).where(User.id == user.id, User.confirmed_at.is_(None)).values(confirmed_at=utcnow())).rowcount
+    db.session.expire(user, ["confirmed_at"])
+    named = data.get("browser")
+    return Confirmation(user=user, signs_in=bool(first) and browser is not None and named == browser)
 
 
 @dataclass(frozen=True)
@@ -692,8 +724,8 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"consult-{purpose}")
 
 
-def _confirm_token(user: User) -> str:
-    return _serializer("confirm").dumps({"user": user.id, "email": user.email})
+def _confirm_token(user: User, *, browser: str | None = None) -> str:
+    return _serializer("confirm").dumps({"user": user.id, "email": user.email, "browser": browser})
 
 
 def _reset_token(user: User) -> str:

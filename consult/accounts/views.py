@@ -19,13 +19,14 @@ from consult.accounts.forms import (
     SignUpForm,
 )
 from consult.accounts.models import Membership, Organisation, Role, User
+from consult.core import browser_token
 from consult.core.errors import RuleViolation
 from consult.core.forms import refused_on
 from consult.core.links import safe_next
 from consult.core.models import db
 from consult.core.params import page_number
 from consult.core.routing import public
-from consult.extensions import login_manager
+from consult.extensions import limiter, limits_off, login_manager
 from consult.permissions import Action, authorize
 from consult.policies import services as policies
 from consult.site import services as site
@@ -36,6 +37,12 @@ bp = Blueprint("accounts", __name__)
 SESSION_TOKEN_KEY = signin_flow.SESSION_TOKEN_KEY
 CONFIRM_PENDING_KEY = "confirm_pending"  # the account whose right password was just given, not yet confirmed
 CHECK_INBOX = "Check your inbox: we have sent you a message with the next step."
+CONFIRM_NEXT_KEY = "confirm_next"  # where the unconfirmed person was going, for the link sent again
+CONFIRM_PURPOSE = "confirm"  # the browser token's fingerprint a confirmation link names
+RESEND_LIMIT = "3 per 10 minutes;10 per day"
+RESENT_TOO_OFTEN = (
+    "We have sent several links already. Wait a few minutes for them to arrive (look in your spam folder too), then try again."
+)
 
 
 @login_manager.user_loader
@@ -71,6 +78,8 @@ def _organisation_or_404(slug: str, action: Action | None = None) -> Organisatio
 @bp.route("/signup", methods=["GET", "POST"])
 @public
 def sign_up():
+    """``?next=``: where the confirmation link brings the person back to (signed in, when it is
+    followed in this browser: the browser's token is named in the link)."""
     invitation = session.get(INVITATION_SESSION_KEY)
     # Asked on the form's page only: a POST must not read before the password is hashed (the
     # service checks the invitation then, outside the write lock).
@@ -78,10 +87,17 @@ def sign_up():
         flash("Creating an account on this site needs an invitation: paste its code, or follow the link you were sent.", "info")
         return redirect(url_for("site.invitation"))
     form = SignUpForm()
+    next_url = safe_next(request.args.get("next"))
     if form.validate_on_submit():
+        browser = browser_token.current_or_new()
         try:
             user = services.sign_up(
-                email=form.email.data, password=form.password.data, display_name=form.display_name.data, invitation=invitation
+                email=form.email.data,
+                password=form.password.data,
+                display_name=form.display_name.data,
+                next_url=next_url,
+                browser=browser_token.fingerprint(browser, CONFIRM_PURPOSE),
+                invitation=invitation,
             )
         except RuleViolation as refused:
             if not refused_on(form, refused):
@@ -92,8 +108,8 @@ def sign_up():
                 session.pop(INVITATION_SESSION_KEY, None)
             db.session.commit()
             flash(CHECK_INBOX, "success")
-            return redirect(url_for("accounts.sign_in"))
-    return render_template("accounts/sign_up.html", form=form), 400 if form.errors else 200
+            return browser_token.give(redirect(url_for("accounts.sign_in", next=next_url)), browser)
+    return render_template("accounts/sign_up.html", form=form, next_url=next_url), 400 if form.errors else 200
 
 
 @bp.route("/signin", methods=["GET", "POST"])
@@ -112,13 +128,16 @@ def sign_in():
         except services.AddressNotConfirmed as unconfirmed:
             db.session.rollback()
             session[CONFIRM_PENDING_KEY] = unconfirmed.user_id
-            return render_template("accounts/sign_in.html", form=form, unconfirmed=unconfirmed, resend_form=EmptyForm()), 400
+            session[CONFIRM_NEXT_KEY] = next_url
+            return render_template(
+                "accounts/sign_in.html", form=form, unconfirmed=unconfirmed, resend_form=EmptyForm(), next_url=next_url
+            ), 400
         db.session.commit()
         if result is None:
             form.password.errors.append("That email address and password do not match an account.")
-            return render_template("accounts/sign_in.html", form=form), 400
+            return render_template("accounts/sign_in.html", form=form, next_url=next_url), 400
         return signin_flow.begin(result.user, next_url=next_url, method="password")
-    return render_template("accounts/sign_in.html", form=form), 400 if form.errors else 200
+    return render_template("accounts/sign_in.html", form=form, next_url=next_url), 400 if form.errors else 200
 
 
 @bp.route("/signout", methods=["POST"])
@@ -138,29 +157,46 @@ def confirm():
     """The mailed link is ``/confirm#CODE``: a script posts the code from the fragment (one
     click); without it the person pastes the code. No code is ever part of a requested URL."""
     form = ConfirmForm()
+    next_url = safe_next(request.args.get("next"))
     if form.validate_on_submit():
         try:
-            services.confirm_account(form.code.data.strip())
+            confirmed = services.confirm_account(
+                form.code.data.strip(), browser=browser_token.fingerprint(browser_token.current(), CONFIRM_PURPOSE)
+            )
         except RuleViolation as refused:
             if not refused_on(form, refused, fallback="code"):
                 raise
         else:
             db.session.commit()
+            if confirmed.signs_in:  # the browser that signed up: in, through the usual steps, and back
+                signed_in = signin_flow.begin(confirmed.user, next_url=next_url, method="confirm")
+                flash("Your email address is confirmed.", "success")  # after begin, which starts a fresh session
+                return signed_in
             flash("Your email address is confirmed. You can sign in now.", "success")
-            return redirect(url_for("accounts.sign_in"))
-    return render_template("accounts/confirm.html", form=form), 400 if form.errors else 200
+            return redirect(url_for("accounts.sign_in", next=next_url))
+    return render_template("accounts/confirm.html", form=form, next_url=next_url), 400 if form.errors else 200
 
 
 @bp.route("/confirm/resend", methods=["POST"])
 @public
+@limiter.limit(RESEND_LIMIT, error_message=RESENT_TOO_OFTEN, exempt_when=limits_off)
+@limiter.limit(
+    RESEND_LIMIT, key_func=lambda: f"resend:{session.get(CONFIRM_PENDING_KEY)}", error_message=RESENT_TOO_OFTEN, exempt_when=limits_off
+)
 def resend_confirmation():
+    """Asked for from the sign-in page just after the right password for an account not yet
+    confirmed (the session names it): nobody else can have a link sent. Limited per address and
+    per account. The new link signs the person in when followed in this browser."""
     EmptyForm().validate_on_submit() or abort(400)
     user_id = session.pop(CONFIRM_PENDING_KEY, None)
-    user = services.resend_confirmation(user_id) if isinstance(user_id, int) else None
+    next_url = safe_next(session.pop(CONFIRM_NEXT_KEY, None))
+    browser = browser_token.current_or_new()
+    fingerprint = browser_token.fingerprint(browser, CONFIRM_PURPOSE)
+    user = services.resend_confirmation(user_id, next_url=next_url, browser=fingerprint) if isinstance(user_id, int) else None
     db.session.commit()
     if user is not None:
         flash(f"We have sent a new confirmation link to {user.email}.", "success")
-    return redirect(url_for("accounts.sign_in"))
+    return browser_token.give(redirect(url_for("accounts.sign_in", next=next_url)), browser)
 
 
 @bp.route("/reset", methods=["GET", "POST"])

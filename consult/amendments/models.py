@@ -9,7 +9,8 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.accounts.models import User
@@ -40,6 +41,10 @@ class Amendment(db.Model):
     __tablename__ = "amendments"
 
     contribution_id: Mapped[int] = mapped_column(ForeignKey("contributions.id", ondelete="CASCADE"), primary_key=True)
+    #: The consultation (its contribution's) and the amendment's number in it: A1, A2, … in the
+    #: order they were proposed, never reused (``amendment_numbers`` counts), unique by a key.
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column()
     #: The section's whole Markdown body as the amendment would have it.
     proposed_text: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(20), default=AmendmentState.OPEN)
@@ -70,7 +75,14 @@ class Amendment(db.Model):
         ),
         CheckConstraint("(state = 'withdrawn') = (withdrawn_at IS NOT NULL)", name="withdrawn_has_date"),
         CheckConstraint("(state = 'incorporated') = (incorporated_version_id IS NOT NULL)", name="incorporated_has_version"),
+        CheckConstraint("number > 0", name="number_positive"),
+        UniqueConstraint("consultation_id", "number"),
     )
+
+    @property
+    def label(self) -> str:
+        """How people name it: "A3", the third amendment proposed in its consultation."""
+        return f"A{self.number}"
 
     @property
     def is_withdrawn(self) -> bool:
@@ -79,6 +91,39 @@ class Amendment(db.Model):
     @property
     def decision_label(self) -> str:
         return Decision(self.decision).label if self.decision else ""
+
+
+class AmendmentNumbering(db.Model):
+    """The last amendment number given in a consultation. Taking the next one is one UPSERT
+    (``amendments.services.next_amendment_number``), which locks this row until the proposal
+    commits, so racing proposals get distinct numbers without a retry, and a number is never
+    given twice (not even after the last amendment is deleted)."""
+
+    __tablename__ = "amendment_numbers"
+
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), primary_key=True)
+    last_number: Mapped[int] = mapped_column(default=0)
+
+
+def take_number(dialect: str, consultation_id: int):
+    """The statement that takes the consultation's next amendment number and returns it: one
+    UPSERT of its ``amendment_numbers`` row (see ``amendments.services.next_amendment_number``)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(AmendmentNumbering)
+        .values(consultation_id=consultation_id, last_number=1)
+        .on_conflict_do_update(index_elements=["consultation_id"], set_={"last_number": AmendmentNumbering.last_number + 1})
+        .returning(AmendmentNumbering.last_number)
+    )
+
+
+@event.listens_for(Amendment, "before_insert")
+def _numbered(mapper, connection, amendment: Amendment) -> None:
+    """An amendment row made without a number (imports, fixtures) takes the next one as well."""
+    if amendment.consultation_id is None:
+        amendment.consultation_id = amendment.contribution.consultation_id
+    if amendment.number is None:
+        amendment.number = connection.execute(take_number(connection.dialect.name, amendment.consultation_id)).scalar_one()
 
 
 class AmendmentSupporter(db.Model):

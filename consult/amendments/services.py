@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from consult.accounts.models import User
 from consult.amendments.edits import Edit, apply_edits, conflict, edits
-from consult.amendments.models import Amendment, AmendmentState, AmendmentSupporter, Citation, Decision
+from consult.amendments.models import Amendment, AmendmentState, AmendmentSupporter, Citation, Decision, take_number
 from consult.audit.models import StaffOperation, TargetType
 from consult.audit.services import record_staff_action
 from consult.comments.anchoring import locate_quote
@@ -69,9 +69,26 @@ def propose_amendment(
         if proposed == section.body.strip():
             raise RuleViolation("Your text is the same as the current text: change some words to propose an amendment.", status=400)
         contribution.section_key = section.key
-        contribution.amendment = Amendment(proposed_text=proposed, state=AmendmentState.OPEN)
+        contribution.amendment = Amendment(
+            proposed_text=proposed,
+            state=AmendmentState.OPEN,
+            consultation_id=consultation.id,
+            number=next_amendment_number(consultation.id),
+        )
 
     return add_contribution(consultation, actor=actor, kind=ContributionKind.AMENDMENT, body=rationale, prepare=words)
+
+
+def next_amendment_number(consultation_id: int) -> int:
+    """The next amendment number of the consultation (1 for its first), taken for good.
+
+    One UPSERT of its ``amendment_numbers`` row: on PostgreSQL the row stays locked until the
+    proposal's transaction ends, so a racing proposal waits for it and takes the number after
+    (a first insert racing another meets the primary key and updates instead); SQLite's writing
+    transactions are serialised already. A rolled-back proposal gives its number back; a deleted
+    amendment keeps its number used, so "A3" never names two amendments. The unique key on
+    (consultation, number) is the last guard."""
+    return db.session.execute(take_number(db.session.get_bind().dialect.name, consultation_id)).scalar_one()
 
 
 def proposed_section_text(section: Section, *, proposed_text: str | None, quote: str | None, replacement: str | None) -> str:
@@ -191,6 +208,16 @@ def get_visible_amendment(user: User | None, contribution_id: int) -> Contributi
     if contribution is None or get_visible_consultation(user, contribution.consultation.slug) is None:
         return None
     return contribution
+
+
+def visible_amendment_by_number(user: User | None, consultation: Consultation, number: int) -> Contribution | None:
+    """Amendment ``A{number}`` of the consultation if ``user`` may see it (the caller has
+    checked that they may see the consultation)."""
+    return db.session.scalar(
+        select(Contribution)
+        .join(Amendment, Amendment.contribution_id == Contribution.id)
+        .where(Amendment.consultation_id == consultation.id, Amendment.number == number, visible_contributions(user))
+    )
 
 
 def co_supporters(amendment_ids, user: User | None) -> dict[int, list[User]]:

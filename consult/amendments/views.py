@@ -116,13 +116,33 @@ def _publish(c: Consultation, section, form: AmendmentForm):
         contribution.posted_message("Your amendment is published. Others can now support it, and the organisation will answer it."),
         "success",
     )
-    return redirect(url_for("amendments.show", contribution_id=contribution.id))
+    return redirect(amendment_url(contribution))
+
+
+@bp.app_template_global()
+def amendment_url(contribution: Contribution, **values) -> str:
+    """The address of an amendment's page: ``/c/SLUG/amendments/A3``."""
+    return url_for("amendments.numbered", slug=contribution.consultation.slug, number=contribution.amendment.number, **values)
+
+
+@bp.app_template_global()
+def amendment_by_id(contribution_id: int) -> Contribution | None:
+    """An amendment named by id in a list of conflicts (already loaded: no query)."""
+    return db.session.get(Contribution, contribution_id)
 
 
 @bp.route("/amendments/<int:contribution_id>")
 @public
 def show(contribution_id: int):
-    contribution = _amendment_or_404(contribution_id)
+    """The address amendments had by their id (in mail, records and bookmarks): to the numbered one."""
+    return redirect(amendment_url(_amendment_or_404(contribution_id)), code=301)
+
+
+@bp.route("/c/<slug>/amendments/A<int:number>")
+@public
+def numbered(slug: str, number: int):
+    c = _consultation_or_404(slug)
+    contribution = services.visible_amendment_by_number(current_user, c, number) or abort(404)
     amendment = contribution.amendment
     return _render_amendment(contribution, AnswerForm(decision=amendment.decision, reason=amendment.answer or None))
 
@@ -151,8 +171,8 @@ def support(contribution_id: int):
     contribution = _amendment_or_404(contribution_id)
     services.co_support(contribution.amendment, actor=current_user)
     db.session.commit()
-    flash("You are now a co-supporter of this amendment.", "success")
-    return redirect(url_for("amendments.show", contribution_id=contribution.id))
+    flash("You are now a co-sponsor of this amendment: your name stands beside its author's. (It is not a vote: Support is.)", "success")
+    return redirect(amendment_url(contribution))
 
 
 @bp.route("/amendments/<int:contribution_id>/leave", methods=["POST"])
@@ -160,8 +180,8 @@ def leave(contribution_id: int):
     contribution = _amendment_or_404(contribution_id)
     services.leave_support(contribution.amendment, actor=current_user)
     db.session.commit()
-    flash("You are no longer a co-supporter of this amendment.", "success")
-    return redirect(url_for("amendments.show", contribution_id=contribution.id))
+    flash("You are no longer a co-sponsor of this amendment.", "success")
+    return redirect(amendment_url(contribution))
 
 
 @bp.route("/amendments/<int:contribution_id>/withdraw", methods=["POST"])
@@ -170,7 +190,7 @@ def withdraw(contribution_id: int):
     services.withdraw_amendment(contribution.amendment, actor=current_user)
     db.session.commit()
     flash("Your amendment is withdrawn. It stays on record, marked withdrawn.", "success")
-    return redirect(url_for("amendments.show", contribution_id=contribution.id))
+    return redirect(amendment_url(contribution))
 
 
 @bp.route("/amendments/<int:contribution_id>/answer", methods=["POST"])
@@ -182,7 +202,7 @@ def answer(contribution_id: int):
         services.answer_amendment(contribution.amendment, actor=current_user, decision=form.decision.data, reason=form.reason.data)
         db.session.commit()
         flash("Your answer is published.", "success")
-        return redirect(url_for("amendments.show", contribution_id=contribution.id))
+        return redirect(amendment_url(contribution))
     return _render_amendment(contribution, form, 400)
 
 
@@ -193,6 +213,10 @@ def next_version(slug: str):
     db.session.commit()
     unexplained = explanations.unexplained(report.draft)
     return render_template("amendments/next_version.html", consultation=c, report=report, unexplained=unexplained)
+
+
+def _name(contribution: Contribution) -> str:
+    return f"amendment {contribution.amendment.label}" if contribution.amendment else f"{contribution.kind} {contribution.id}"
 
 
 STATE_LABELS = {
@@ -223,7 +247,7 @@ def cite(slug: str):
     key = form.section_key.data or ""
     contribution = services.cite_by_number(draft, key, form.contribution_id.data, actor=current_user)
     db.session.commit()
-    flash(f"The change to this section now cites {contribution.kind} {contribution.id}.", "success")
+    flash(f"The change to this section now cites {_name(contribution)}.", "success")
     return redirect(url_for("proposals.version", slug=c.slug, number=draft.number) + f"#s-{key}")
 
 

@@ -158,7 +158,9 @@ def _amendment_json(c, tally, supporters: list) -> dict:
     a = c.amendment
     return {
         "id": c.id,
-        "url": url_for("amendments.show", contribution_id=c.id, _external=True),
+        "number": a.number,  # in its consultation: "A3" is how people name it
+        "label": a.label,
+        "url": url_for("amendments.numbered", slug=c.consultation.slug, number=a.number, _external=True),
         "api_url": url_for("api.amendment", contribution_id=c.id, _external=True),
         "section_key": c.section_key,
         "version": c.version.number,

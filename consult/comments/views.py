@@ -8,8 +8,9 @@ from consult.accounts.models import User
 from consult.comments import services
 from consult.comments.forms import CommentForm, EditForm, ReplyForm
 from consult.comments.highlighting import highlighted_sections
+from consult.contributions import drafts
 from consult.contributions.models import Contribution
-from consult.core import text
+from consult.core import browser_token, text
 from consult.core.errors import RuleViolation
 from consult.core.forms import refused_on
 from consult.core.models import db
@@ -31,7 +32,9 @@ def _consultation_or_404(slug: str) -> Consultation:
     return get_visible_consultation(current_user, slug) or abort(404)
 
 
-def _render_thread_page(c: Consultation, section: Section | None, form: CommentForm, status: int = 200, *, removed: bool = False):
+def _render_thread_page(
+    c: Consultation, section: Section | None, form: CommentForm, status: int = 200, *, removed: bool = False, draft_kept: bool = False
+):
     """``removed``: ``section`` is from an earlier version; its thread is shown without its text."""
     version = c.current_version
     pagination = db.paginate(
@@ -58,6 +61,9 @@ def _render_thread_page(c: Consultation, section: Section | None, form: CommentF
         threads=threads,
         total=services.discussion_count(c, current_user, section_key=section.key if section else None),
         can_post=not removed and can(current_user, Action.POST_COMMENT, c),
+        # Signed out on an open consultation: they may write; posting keeps it and asks them to sign up.
+        can_draft=not removed and not current_user.is_authenticated and c.is_open,
+        draft_kept=draft_kept,
         removed=removed,
     ), status
 
@@ -77,7 +83,7 @@ def section(slug: str, key: str):
         form.quote.data = request.args.get("quote", "")[: services.MAX_QUOTE_LENGTH]
         for name in ("start", "end"):
             getattr(form, name).data = whole_number(request.args.get(name))
-    return _render_thread_page(c, s, form)
+    return _render_thread_page(c, s, form, draft_kept=_fill_from_draft(c, form))
 
 
 @bp.route("/c/<slug>/comments")
@@ -86,7 +92,52 @@ def consultation_comments(slug: str):
     c = _consultation_or_404(slug)
     if c.current_version is None:
         abort(404)
-    return _render_thread_page(c, None, CommentForm())
+    form = CommentForm()
+    return _render_thread_page(c, None, form, draft_kept=_fill_from_draft(c, form))
+
+
+DRAFT_FIELDS = ("body", "quote", "start", "end")
+
+
+def _draft_place(section_key: str | None) -> str:
+    return f"comment:{section_key or ''}"
+
+
+def _fill_from_draft(c: Consultation, form: CommentForm) -> bool:
+    """Put back what this browser wrote in the form before signing up or in (see ``keep_draft``)."""
+    kept = drafts.draft_for(c, browser_token=browser_token.current(), place=_draft_place(form.section_key.data))
+    if kept is None:
+        return False
+    for name in DRAFT_FIELDS:
+        if kept.get(name) is not None:
+            getattr(form, name).data = kept[name]
+    return True
+
+
+@bp.route("/c/<slug>/comments/draft", methods=["POST"])
+@public
+@limiter.limit(posting_limit, error_message=POSTING_TOO_FAST, exempt_when=limits_off)
+def keep_draft(slug: str):
+    """A signed-out person posts the comment form: what they wrote is kept for their browser
+    (``contributions.drafts``) and they are asked to create an account (or sign in), coming back
+    to the form, filled in, once they have. Nothing is published."""
+    c = _consultation_or_404(slug)
+    form = CommentForm()
+    section = _commented_section(c, form.section_key.data)
+    if current_user.is_authenticated or not c.is_open:
+        return redirect(
+            url_for("comments.section", slug=c.slug, key=section.key) if section else url_for("comments.consultation_comments", slug=c.slug)
+        )
+    if not form.validate_on_submit():
+        return _render_thread_page(c, section, form, status=400)
+    token = browser_token.current_or_new()
+    drafts.keep_draft(
+        c, browser_token=token, place=_draft_place(form.section_key.data), fields={n: getattr(form, n).data for n in DRAFT_FIELDS}
+    )
+    db.session.commit()
+    back = url_for("comments.section", slug=c.slug, key=section.key) if section else url_for("comments.consultation_comments", slug=c.slug)
+    flash("We have kept what you wrote. Create an account (or sign in) to post it: you will come back to it.", "success")
+    return browser_token.give(redirect(url_for("accounts.sign_up", next=back + "#comment-form")), token)
 
 
 @bp.route("/c/<slug>/comments", methods=["POST"])
@@ -112,6 +163,7 @@ def post(slug: str):
             raise
     if form.errors:
         return _render_thread_page(c, section, form, status=400)
+    drafts.discard_draft(c, browser_token=browser_token.current(), place=_draft_place(form.section_key.data))
     db.session.commit()
     flash(
         contribution.posted_message(

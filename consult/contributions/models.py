@@ -8,7 +8,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, false
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.accounts.models import User
@@ -120,3 +120,22 @@ class ContributionRevision(db.Model):
     replaced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     contribution: Mapped[Contribution] = relationship(back_populates="revisions")
+
+
+class Draft(db.Model):
+    """What a signed-out person wrote in a form (a comment, an amendment) before being asked to
+    sign up or in, kept until they come back signed in (``contributions.drafts``). It names no
+    account: it belongs to the browser whose cookie holds the token ``browser_hash`` is the hash
+    of, for ``drafts.KEEP_HOURS``."""
+
+    __tablename__ = "drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    browser_hash: Mapped[str] = mapped_column(String(64))
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
+    #: The form it was written in: "comment:KEY" (a section, or "comment:" the whole consultation), "amend:KEY".
+    place: Mapped[str] = mapped_column(String(100))
+    fields: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+    __table_args__ = (UniqueConstraint("browser_hash", "consultation_id", "place"),)

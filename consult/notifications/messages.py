@@ -134,7 +134,15 @@ class _Context:
     @property
     def what(self) -> str:
         kind = self.contribution.kind if self.contribution is not None else "contribution"
+        if kind == "amendment" and getattr(self.contribution, "amendment", None) is not None:
+            return f"amendment {self.contribution.amendment.label}"  # A3: its number in the consultation
         return "annotation" if kind == "comment" and self.contribution is not None and self.contribution.anchor else kind
+
+    @property
+    def amendment_name(self) -> str:
+        """ "amendment A3": its number in the consultation, when the event is about one."""
+        amendment = getattr(self.contribution, "amendment", None)
+        return f"amendment {amendment.label}" if amendment is not None else "amendment"
 
     @property
     def version_number(self) -> int | None:
@@ -154,8 +162,10 @@ class _Context:
         c = self.contribution
         if c is None:
             return self.at_consultation(text, **extra)
-        endpoint = "amendments.show" if c.kind == "amendment" else "comments.show"
-        return Message(text, endpoint, {"contribution_id": c.id}, excerpt=self.excerpt(), **extra)
+        if c.kind == "amendment" and c.amendment is not None:
+            place = {"slug": self.consultation.slug, "number": c.amendment.number}
+            return Message(text, "amendments.numbered", place, excerpt=self.excerpt(), **extra)
+        return Message(text, "comments.show", {"contribution_id": c.id}, excerpt=self.excerpt(), **extra)
 
     def at_consultation(self, text: str, **extra: Any) -> Message:
         return Message(text, "proposals.consultation", {"slug": self.consultation.slug}, **extra)
@@ -183,19 +193,17 @@ def _reply(x: _Context) -> Message:
 
 
 def _amendment_answered(x: _Context) -> Message:
-    whose = "your amendment" if x.is_mine else "an amendment you follow"
-    message = x.at_contribution(f"{x.actor} answered {whose} to {x.place}: {_decision(x.data.get('decision'))}.")
+    whose, follow = (f"your {x.amendment_name}", "") if x.is_mine else (x.amendment_name, ", which you follow")
+    message = x.at_contribution(f"{x.actor} answered {whose} to {x.place}{follow}: {_decision(x.data.get('decision'))}.")
     amendment = getattr(x.contribution, "amendment", None)
     reason = str(x.data.get("reason") or (amendment.answer if amendment is not None else "") or "").strip()
     return replace(message, excerpt=" ".join(reason.split()) or None)  # the answer's reason (public), not the amendment
 
 
 def _amendment_incorporated(x: _Context) -> Message:
-    whose = "Your amendment" if x.is_mine else "An amendment you follow"
+    whose = f"Your {x.amendment_name} to {x.place}" if x.is_mine else f"{x.amendment_name.capitalize()} to {x.place}, which you follow,"
     number = x.version_number
-    return x.at_contribution(
-        f"{whose} to {x.place} is part of version {number} of {x.title}." if number else f"{whose} to {x.place} is part of the text."
-    )
+    return x.at_contribution(f"{whose} is part of version {number} of {x.title}." if number else f"{whose} is part of the text.")
 
 
 def _cited_in_summary(x: _Context) -> Message:
@@ -236,7 +244,7 @@ def _new_comment(x: _Context) -> Message:
 
 
 def _new_amendment(x: _Context) -> Message:
-    return x.at_contribution(f"{x.actor} proposed an amendment to {x.place}.")
+    return x.at_contribution(f"{x.actor} proposed {x.amendment_name} to {x.place}.")
 
 
 def _opened(x: _Context) -> Message:

@@ -239,6 +239,7 @@ def csv_tables(c: Consultation, *, page_size: int = rows.PAGE_SIZE) -> Iterator[
         "amendments.csv",
         [
             "id",
+            "number",
             "version",
             "section_key",
             "author",

@@ -246,6 +246,7 @@ def contribution_rows(c: Consultation, *, page_size: int = PAGE_SIZE) -> Iterato
             for row in db.session.execute(
                 select(
                     Amendment.contribution_id,
+                    Amendment.number,
                     Amendment.proposed_text,
                     Amendment.state,
                     Amendment.withdrawn_at,
@@ -289,6 +290,7 @@ def contribution_rows(c: Consultation, *, page_size: int = PAGE_SIZE) -> Iterato
                     for rev in revisions.get(r.id, [])
                 ],
                 "amendment": {
+                    "number": amendment.number,
                     "proposed_text": amendment.proposed_text,
                     "state": amendment.state,
                     "withdrawn_at": rfc3339(amendment.withdrawn_at),
@@ -503,6 +505,7 @@ def amendment_table_rows(c: Consultation, *, page_size: int = PAGE_SIZE) -> Iter
             Amendment.decision,
             Amendment.answer,
             Amendment.answered_at,
+            Amendment.number.label("amendment_number"),
             incorporated.number.label("incorporated"),
             co_supporters.label("co_supporters"),
             votes(VoteValue.SUPPORT).label("support"),
@@ -521,6 +524,7 @@ def amendment_table_rows(c: Consultation, *, page_size: int = PAGE_SIZE) -> Iter
         for r in rows:
             yield {
                 "id": r.id,
+                "number": r.amendment_number,
                 "version": r.number,
                 "section_key": r.section_key,
                 "author": r.display_name if r.author_id else FORMER_PARTICIPANT,

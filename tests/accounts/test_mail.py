@@ -89,7 +89,7 @@ def test_a_refusing_server_marks_the_mail_failed_and_the_person_can_send_it_agai
     assert refused.status_code == 400
     page = refused.get_data(as_text=True)
     assert f"We could not send mail to {NINA}" in page
-    assert "Send the confirmation link again" in page
+    assert "Send the link again" in page
 
     smtp.refuse_with = None  # the address is fixed on the server's side
     again = client.post("/confirm/resend")

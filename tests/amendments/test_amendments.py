@@ -115,7 +115,7 @@ def test_others_join_as_co_supporters_but_not_the_author(client, consultation, c
     assert client.post(f"/amendments/{c.id}/support").status_code == 302
     assert client.post(f"/amendments/{c.id}/support").status_code == 302  # twice is once
     assert count(AmendmentSupporter) == 1
-    assert "Olga Other" in client.get(f"/amendments/{c.id}").get_data(as_text=True)
+    assert "Olga Other" in client.get(f"/amendments/{c.id}", follow_redirects=True).get_data(as_text=True)
 
 
 def test_withdrawing_keeps_the_history_and_stops_the_votes(client, consultation, citizen):
@@ -130,7 +130,7 @@ def test_withdrawing_keeps_the_history_and_stops_the_votes(client, consultation,
     assert client.post(f"/amendments/{c.id}/withdraw").status_code == 302
     db.session.refresh(c.amendment)
     assert c.amendment.state == "withdrawn" and c.amendment.withdrawn_at is not None
-    page = client.get(f"/amendments/{c.id}").get_data(as_text=True)
+    page = client.get(f"/amendments/{c.id}", follow_redirects=True).get_data(as_text=True)
     assert "Withdrawn" in page and "My reasons." in page and "1 support" in page  # still on record
     assert count(Vote) == 1
     with pytest.raises(RuleViolation, match="withdrawn"):
@@ -150,7 +150,7 @@ def test_one_vote_per_person_per_item_changeable_and_withdrawable(client, consul
         assert response.status_code == 302
     assert count(Vote) == 1 and db.session.scalar(select(Vote.value)) == "support"
     assert voting.tallies([c.id])[c.id].support == 1
-    page = client.get(f"/amendments/{c.id}").get_data(as_text=True)
+    page = client.get(f"/amendments/{c.id}", follow_redirects=True).get_data(as_text=True)
     assert 'aria-pressed="true"' in page and "Withdraw my vote" in page
     assert client.post("/c/access/vote", data={"contribution_id": c.id, "value": "withdraw"}).status_code == 302
     assert count(Vote) == 0
@@ -211,9 +211,9 @@ def test_tallies_equal_the_votes_and_amendments_sort_by_support(client, consulta
     tallies = voting.tallies([few.id, many.id])
     assert (tallies[few.id].support, tallies[few.id].oppose, tallies[many.id].support) == (1, 1, 5) == (stored[few.id], 1, stored[many.id])
     page = client.get("/c/access/amendments").get_data(as_text=True)
-    assert page.index(f"Amendment {many.id} ") < page.index(f"Amendment {few.id} ")
+    assert page.index(f"Amendment {many.amendment.label} ") < page.index(f"Amendment {few.amendment.label} ")
     newest = client.get("/c/access/amendments?sort=newest").get_data(as_text=True)
-    assert newest.index(f"Amendment {many.id} ") < newest.index(f"Amendment {few.id} ")
+    assert newest.index(f"Amendment {many.amendment.label} ") < newest.index(f"Amendment {few.amendment.label} ")
     assert client.get("/c/access/amendments?sort=loudest").status_code == 400
     data = client.get("/api/v1/consultations/access/amendments").get_json()
     assert [a["id"] for a in data["amendments"]] == [many.id, few.id]
@@ -234,7 +234,7 @@ def test_only_authors_of_the_organisation_answer_cve_2026_40869(app, consultatio
         client = app.test_client()
         login(client, who)
         assert client.post(f"/amendments/{c.id}/answer", data=data).status_code == 403, who.display_name
-        assert "Publish the answer" not in client.get(f"/amendments/{c.id}").get_data(as_text=True)
+        assert "Publish the answer" not in client.get(f"/amendments/{c.id}", follow_redirects=True).get_data(as_text=True)
     db.session.refresh(c.amendment)
     assert c.amendment.state == "open" and c.amendment.decision is None
 
@@ -246,7 +246,7 @@ def test_only_authors_of_the_organisation_answer_cve_2026_40869(app, consultatio
     assert client.post(f"/amendments/{c.id}/answer", data=data).status_code == 302
     db.session.refresh(c.amendment)
     assert (c.amendment.state, c.amendment.decision, c.amendment.answer) == ("answered", "accepted", "Fine by me.")
-    assert "Fine by me." in client.get(f"/amendments/{c.id}").get_data(as_text=True)
+    assert "Fine by me." in client.get(f"/amendments/{c.id}", follow_redirects=True).get_data(as_text=True)
     answered_at = c.amendment.answered_at
     assert client.post(f"/amendments/{c.id}/answer", data=data).status_code == 302  # the same answer again
     db.session.refresh(c.amendment)
@@ -282,9 +282,9 @@ def test_overlapping_amendments_are_flagged_as_conflicting(client, consultation,
     c = amend(consultation, citizen, "*one* extension", "two extensions")
     db.session.commit()
     assert services.conflicts([a, b, c]) == {a.id: [b.id], b.id: [a.id]}
-    page = client.get(f"/amendments/{a.id}").get_data(as_text=True)
-    assert f'href="/amendments/{b.id}">amendment {b.id}</a>' in page and "Conflicts with" in page
-    assert "Conflicts with" not in client.get(f"/amendments/{c.id}").get_data(as_text=True)
+    page = client.get(f"/amendments/{a.id}", follow_redirects=True).get_data(as_text=True)
+    assert f'href="/c/access/amendments/A{b.amendment.number}">amendment A{b.amendment.number}</a>' in page and "Conflicts with" in page
+    assert "Conflicts with" not in client.get(f"/amendments/{c.id}", follow_redirects=True).get_data(as_text=True)
 
 
 def test_the_next_version_applies_accepted_amendments_and_flags_a_conflicting_pair(app, consultation, author, citizen):
@@ -315,7 +315,7 @@ def test_the_next_version_applies_accepted_amendments_and_flags_a_conflicting_pa
     response = client.post("/c/access/next-version")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert "Conflicts to resolve by hand (1)" in page and f"Amendment {clash.id}</a> changes the same words as" in page
+    assert "Conflicts to resolve by hand (1)" in page and f"Amendment {clash.amendment.label}</a> changes the same words as" in page
     assert "accepted in part" in page
 
     draft = consultation.draft_version
@@ -349,7 +349,9 @@ def test_the_next_version_applies_accepted_amendments_and_flags_a_conflicting_pa
     }
     assert faster.amendment.incorporated_version.number == 2
     v2 = client.get("/c/access").get_data(as_text=True)
-    assert f'href="/amendments/{faster.id}">amendment {faster.id}</a>' in v2 and "This change answers" in v2
+    assert (
+        f'href="/c/access/amendments/{faster.amendment.label}">amendment {faster.amendment.label}</a>' in v2 and "This change answers" in v2
+    )
     api = client.get(f"/api/v1/amendments/{faster.id}").get_json()
     assert api["state"] == "incorporated" and api["incorporated_in_version"] == 2 and api["answer"]["decision"] == "accepted"
 
@@ -444,7 +446,7 @@ def test_a_blocked_persons_co_support_appears_on_no_page_api_response_or_export(
     with zipfile.ZipFile(io.BytesIO(client.get("/c/access/record.zip").data)) as archive:
         record = {name: archive.read(name).decode("utf-8-sig") for name in archive.namelist()}
     seen = {
-        "amendment page": client.get(f"/amendments/{c.id}").get_data(as_text=True),
+        "amendment page": client.get(f"/amendments/{c.id}", follow_redirects=True).get_data(as_text=True),
         "amendments list": client.get("/c/access/amendments").get_data(as_text=True),
         "consultation page": client.get("/c/access").get_data(as_text=True),
         "api amendment": client.get(f"/api/v1/amendments/{c.id}").get_data(as_text=True),
@@ -453,8 +455,8 @@ def test_a_blocked_persons_co_support_appears_on_no_page_api_response_or_export(
     }
     assert len(record) > 5
     assert [where for where, body in seen.items() if "Bram Blockedperson" in body] == []
-    assert "Co-supporters: Olga Visible." in seen["amendment page"]
-    assert "· 1 co-supporter\n" in seen["amendments list"]
+    assert "Co-sponsors: Olga Visible." in seen["amendment page"]
+    assert "· 1 co-sponsor\n" in seen["amendments list"]
     assert json.loads(seen["api amendment"])["co_supporters"] == ["Olga Visible"]
     assert json.loads(seen["api amendments"])["amendments"][0]["co_supporters"] == ["Olga Visible"]
     (row,) = [r for r in json.loads(record["record.json"])["contributions"] if r["id"] == c.id]
@@ -464,13 +466,15 @@ def test_a_blocked_persons_co_support_appears_on_no_page_api_response_or_export(
 
     # Bram still sees that he joined (so he can leave), though nobody else sees his name.
     login(client, bram)
-    assert "Leave the co-supporters" in client.get(f"/amendments/{c.id}").get_data(as_text=True)
+    assert "Stop co-sponsoring" in client.get(f"/amendments/{c.id}", follow_redirects=True).get_data(as_text=True)
 
     moderation.unblock(consultation.organisation, bram, actor=moderator, consultation=consultation)
     db.session.commit()
     anonymous = app.test_client()
-    assert "Co-supporters: Olga Visible, Bram Blockedperson." in anonymous.get(f"/amendments/{c.id}").get_data(as_text=True)
-    assert "· 2 co-supporters\n" in anonymous.get("/c/access/amendments").get_data(as_text=True)
+    assert "Co-sponsors: Olga Visible, Bram Blockedperson." in anonymous.get(f"/amendments/{c.id}", follow_redirects=True).get_data(
+        as_text=True
+    )
+    assert "· 2 co-sponsors\n" in anonymous.get("/c/access/amendments").get_data(as_text=True)
     assert json.loads(anonymous.get(f"/api/v1/amendments/{c.id}").data)["co_supporters"] == ["Olga Visible", "Bram Blockedperson"]
 
 
@@ -480,12 +484,12 @@ def test_only_co_supporters_leave_and_only_while_open(client, consultation, citi
     services.co_support(c.amendment, actor=olga)
     db.session.commit()
     login(client, nina)
-    assert "Leave the co-supporters" not in client.get(f"/amendments/{c.id}").get_data(as_text=True)
+    assert "Stop co-sponsoring" not in client.get(f"/amendments/{c.id}", follow_redirects=True).get_data(as_text=True)
     assert client.post(f"/amendments/{c.id}/leave").status_code == 403
     login(client, olga)
-    assert "Leave the co-supporters" in client.get(f"/amendments/{c.id}").get_data(as_text=True)
+    assert "Stop co-sponsoring" in client.get(f"/amendments/{c.id}", follow_redirects=True).get_data(as_text=True)
     proposals.change_state(consultation, Transition.CLOSE, actor=author)
     db.session.commit()
-    assert "Leave the co-supporters" not in client.get(f"/amendments/{c.id}").get_data(as_text=True)
+    assert "Stop co-sponsoring" not in client.get(f"/amendments/{c.id}", follow_redirects=True).get_data(as_text=True)
     assert client.post(f"/amendments/{c.id}/leave").status_code == 409
     assert count(AmendmentSupporter) == 1

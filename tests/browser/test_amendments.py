@@ -76,10 +76,12 @@ def test_propose_support_and_answer_an_amendment(new_context, live_server):
     expect(chris.get_by_label("Why this change?", exact=True)).to_have_value(rationale)
 
     chris.get_by_role("button", name="Publish the amendment").click()
-    expect(chris).to_have_url(re.compile(r"/amendments/\d+$"))
-    amendment_id = int(re.search(r"/amendments/(\d+)$", chris.url).group(1))
+    expect(chris).to_have_url(re.compile(r"/amendments/A\d+$"))
+    label = re.search(r"/amendments/(A\d+)$", chris.url).group(1)  # its number in the consultation
+    amendment_url = chris.url
+    amendment_id = int(chris.locator("div.vote").first.get_attribute("id").removeprefix("vote-"))  # its id, in the data
     expect(chris.get_by_text("Your amendment is published.")).to_be_visible()
-    expect(chris.get_by_role("heading", level=1)).to_have_text(f"Amendment {amendment_id} to “{heading}”")
+    expect(chris.get_by_role("heading", level=1)).to_have_text(f"Amendment {label} to “{heading}”")
     redline = chris.locator(".redline")
     expect(redline.locator("del")).to_have_count(1)
     expect(redline.locator("del")).to_contain_text("immediately")
@@ -99,34 +101,34 @@ def test_propose_support_and_answer_an_amendment(new_context, live_server):
     chris.goto(f"{live_server}/c/{SLUG}")
     expect(section.get_by_role("link", name=f"1 amendment to {heading}", exact=True)).to_be_visible()
 
-    # Citizen 2 supports it and joins as a co-supporter.
+    # Citizen 2 supports it (a vote) and co-sponsors it (her name beside the author's).
     dana = new_context().new_page()
     sign_in(dana, live_server, CITIZEN2)
-    dana.goto(f"{live_server}/amendments/{amendment_id}")
+    dana.goto(amendment_url)
     box = vote_box(dana, amendment_id)
     expect(box.locator(".tally-support")).to_have_text("0 support")
-    support = box.get_by_role("button", name=f"Support amendment {amendment_id}", exact=True)
+    support = box.get_by_role("button", name=f"Support amendment {label}", exact=True)
     expect(support).to_have_attribute("aria-pressed", "false")
     support.click()
     expect(dana.get_by_text("You support this.")).to_be_visible()
     expect(box.locator(".tally-support")).to_have_text("1 support")
     expect(box.locator(".tally-oppose")).to_have_text("0 oppose")
     expect(support).to_have_attribute("aria-pressed", "true")
-    expect(box.get_by_role("button", name=f"Oppose amendment {amendment_id}", exact=True)).to_have_attribute("aria-pressed", "false")
-    expect(box.get_by_role("button", name=f"Withdraw my vote on amendment {amendment_id}", exact=True)).to_be_visible()
+    expect(box.get_by_role("button", name=f"Oppose amendment {label}", exact=True)).to_have_attribute("aria-pressed", "false")
+    expect(box.get_by_role("button", name=f"Withdraw my vote on amendment {label}", exact=True)).to_be_visible()
 
-    dana.get_by_role("button", name="Join as a co-supporter", exact=True).click()
-    expect(dana.get_by_text("You are now a co-supporter of this amendment.")).to_be_visible()
-    expect(dana.get_by_text("Co-supporters: Dana Citizen.", exact=True)).to_be_visible()
-    expect(dana.get_by_role("button", name="Join as a co-supporter")).to_have_count(0)
-    expect(dana.get_by_role("button", name="Leave the co-supporters")).to_be_visible()
+    dana.get_by_role("button", name="Co-sponsor this amendment", exact=True).click()
+    expect(dana.get_by_text("You are now a co-sponsor of this amendment")).to_be_visible()
+    expect(dana.get_by_text("Co-sponsors: Dana Citizen.", exact=True)).to_be_visible()
+    expect(dana.get_by_role("button", name="Co-sponsor this amendment")).to_have_count(0)
+    expect(dana.get_by_role("button", name="Stop co-sponsoring")).to_be_visible()
     expect(dana.get_by_text("Not answered yet.")).to_be_visible()
     expect(dana.get_by_role("button", name="Publish the answer")).to_have_count(0)  # a citizen does not answer
 
     # The author answers it for the organisation.
     alex = new_context().new_page()
     sign_in(alex, live_server, AUTHOR)
-    alex.goto(f"{live_server}/amendments/{amendment_id}")
+    alex.goto(amendment_url)
     expect(vote_box(alex, amendment_id).locator(".tally-support")).to_have_text("1 support")
     answer = alex.get_by_role("group", name="Answer this amendment")
     answer.get_by_label("Accepted in part", exact=True).check()
@@ -170,7 +172,7 @@ def open_amendment(page, live_server):
     card = page.locator("article.amendment").filter(has_text="by default")
     expect(card).to_have_count(1)
     card.locator(".amendment-title a").click()
-    expect(page).to_have_url(re.compile(r"/amendments/\d+$"))
+    expect(page).to_have_url(re.compile(r"/amendments/A\d+$"))
     expect(page.locator("form.vote-form")).to_be_visible()
     expect(page.locator("form.vote-form button[aria-pressed='true']")).to_have_count(1)
     expect(page.locator("p.conflict")).to_be_visible()
@@ -193,7 +195,7 @@ def open_past_answered(page, live_server):
     page.goto(f"{live_server}/c/{PAST_SLUG}/amendments")
     card = page.locator("article.amendment").filter(has_text="Incorporated in version 2").first
     card.locator(".amendment-title a").click()
-    expect(page).to_have_url(re.compile(r"/amendments/\d+$"))
+    expect(page).to_have_url(re.compile(r"/amendments/A\d+$"))
     expect(page.locator(".amendment-state")).to_have_text("Incorporated in version 2")
     expect(page.locator("#answer .answer strong")).to_have_text("Accepted")
 

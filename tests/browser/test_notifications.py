@@ -172,8 +172,9 @@ def test_a_citizen_hears_that_their_amendment_was_accepted_and_built_into_the_ne
     expect(article.get_by_role("link", name="Incorporated into version 2")).to_be_visible()
 
     chris.goto(f"{live_server}/notifications")  # back from the settings page: ``items`` is read on the page shown
-    answered = items.filter(has_text="Alex Author answered your amendment to “Scope”: accepted.")
-    incorporated = items.filter(has_text=f"Your amendment to “Scope” is part of version 2 of “{title}”.")
+    label = amendment_url.rsplit("/", 1)[1]  # A1: amendments are named by their number in the consultation
+    answered = items.filter(has_text=f"Alex Author answered your amendment {label} to “Scope”: accepted.")
+    incorporated = items.filter(has_text=f"Your amendment {label} to “Scope” is part of version 2 of “{title}”.")
     expect(answered).to_have_count(1)
     expect(answered).to_contain_text("Agreed: contractors are covered.")
     expect(incorporated).to_have_count(1)

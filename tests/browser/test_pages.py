@@ -63,7 +63,8 @@ def check_thread(page):
     expect(page.get_by_role("heading", level=1)).to_have_text("5.1 Pilot Program")
     expect(page.locator(".section-body mark.annotation").first).to_be_visible()
     expect(page.locator("article.comment .replies article.comment").first).to_be_visible()  # a threaded reply
-    expect(page.get_by_label("Your comment", exact=True)).to_have_count(0)  # signed out: no form
+    # Signed out: the form is there, and says that posting asks them to sign up or in (their words are kept).
+    expect(page.get_by_label("Your comment", exact=True)).to_have_count(1)
     expect(page.get_by_role("link", name="Sign in")).to_have_count(2)
 
 

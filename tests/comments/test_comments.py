@@ -124,7 +124,7 @@ def test_anonymous_visitors_read_but_must_sign_in_to_comment(client, consultatio
     services.post_comment(consultation, actor=citizen, body="Readable by all.", section_key="fees")
     db.session.commit()
     page = client.get("/c/access/s/fees").get_data(as_text=True)
-    assert "Readable by all." in page and "Sign in</a> or" in page
+    assert "Readable by all." in page and "create an account</a> or" in page and "sign in</a>" in page
     response = client.post("/c/access/comments", data={"section_key": "fees", "body": "x"})
     assert response.status_code == 302 and "/signin" in response.headers["Location"]
 

@@ -37,6 +37,7 @@ REQUEST_PLUMBING = {
     "consult.accounts.devices",  # the known-browser cookie and the User-Agent of the signing-in browser
     "consult.accounts.twofactor_views",  # a views module: the second factor's pages and sign-in step
     "consult.permissions",
+    "consult.core.browser_token",  # the cookie naming a browser (drafts, the browser a sign-up was made in)
 }
 
 

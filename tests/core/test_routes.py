@@ -62,6 +62,9 @@ PUBLIC = {
     "attachments.serve",  # an uploaded file, to whoever may see what it is attached to (issue 21)
     "questionnaires.answer",  # a public consultation's questions, readable like its text (answering needs sign-in)
     "questionnaires.results",  # counts without names: public with the consultation (see permissions._view_questionnaire_results)
+    # firstfive (issue 17, point 4):
+    "amendments.numbered",  # an amendment's page by its number in the consultation (A3), public like amendments.show
+    "comments.keep_draft",  # a signed-out person's comment kept for their browser while they sign up; publishes nothing
     "notifications.unfollow_by_link",  # a message's "stop following" link: a signed token, no sign-in  # RFC 8058: a mail client posts it with no session; the signed token is the proof
     # Share previews, feeds and the sitemap: read by link previews, feed readers and crawlers, which never sign in
     "sharing.image",

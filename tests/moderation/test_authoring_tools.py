@@ -115,7 +115,7 @@ def test_an_amendment_has_the_control_too(client, consultation, moderator, citiz
     )
     db.session.commit()
     login(client, moderator)
-    html = client.get(f"/amendments/{a.id}").get_data(as_text=True)
+    html = client.get(f"/amendments/{a.id}", follow_redirects=True).get_data(as_text=True)
     assert f'action="/contributions/{a.id}/moderate"' in html and "Hide this amendment" in html
     response = client.post(f"/contributions/{a.id}/moderate", data={"action": "hide", "reason": "Spam"})
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/amendments/{a.id}")

@@ -211,7 +211,7 @@ def test_a_hidden_item_is_absent_from_every_list_count_tally_and_api(client, con
     reading = client.get("/c/access").get_data(as_text=True)
     assert '<mark class="annotation' not in reading and ">0 amendments</a>" in reading  # no highlight, not counted
     assert "A reply stays" in client.get("/c/access/s/deadlines").get_data(as_text=True)
-    assert client.get(f"/amendments/{amendment.id}").status_code == 404
+    assert client.get(f"/amendments/{amendment.id}", follow_redirects=True).status_code == 404
     assert client.get(f"/api/v1/amendments/{amendment.id}").status_code == 404
     assert client.get("/api/v1/consultations/access/annotations").get_json()["total"] == 1  # the reply only
     assert services.section_summaries(consultation) == {}

@@ -19,7 +19,7 @@ def test_the_demo_citizens_have_unread_notifications_and_follow_things(app, clie
 
     page = client.get("/notifications").get_data(as_text=True)
     assert "Alex Author replied to your comment on “5.1 Pilot Program”." in page
-    assert "Alex Author answered your amendment to “" in page and ": accepted." in page
+    assert "Alex Author answered your amendment A" in page and ": accepted." in page
     assert "sent an update on “Federal Source Code Policy”: A public hearing on the pilot program" in page
     assert "“Federal Source Code Policy: the 2016 round” is concluded: read what came of it." in page
     assert "Unread:" in page

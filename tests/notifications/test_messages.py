@@ -83,9 +83,11 @@ def test_every_kind_is_a_sentence_with_a_link_the_reader_can_follow(kind, client
 
 def test_an_answer_names_who_answered_what_and_how(consultation, author, citizen):
     event = event_of(EventKind.AMENDMENT_ANSWERED, consultation, author, citizen)
-    assert describe(event, citizen).text == f"{author.display_name} answered your amendment to “Scope”: accepted in part."
+    assert describe(event, citizen).text == f"{author.display_name} answered your amendment A1 to “Scope”: accepted in part."
     assert describe(event, citizen).excerpt == "Partly."  # the reason
-    assert describe(event, make_user()).text == f"{author.display_name} answered an amendment you follow to “Scope”: accepted in part."
+    assert (
+        describe(event, make_user()).text == f"{author.display_name} answered amendment A1 to “Scope”, which you follow: accepted in part."
+    )
 
 
 def test_the_words_of_a_contribution_only_while_the_reader_may_see_them(consultation, author, citizen, moderator):

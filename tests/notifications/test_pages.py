@@ -54,9 +54,9 @@ def test_the_page_says_what_happened_in_a_sentence_with_a_link_and_marks_unread(
     answered(consultation, author, citizen)
     login(client, citizen)
     page = client.get("/notifications").get_data(as_text=True)
-    sentence = f"{author.display_name} answered your amendment to “Scope”: accepted in part."
+    sentence = f"{author.display_name} answered your amendment A1 to “Scope”: accepted in part."
     assert sentence in page
-    link = re.search(r'<a href="(/amendments/\d+)">' + re.escape(sentence), page)
+    link = re.search(r'<a href="(/c/[a-z-]+/amendments/A\d+)">' + re.escape(sentence), page)
     assert link is not None, "the sentence links to the amendment"
     assert client.get(link.group(1)).status_code == 200
     assert "Unread:" in page  # in words, not only a colour
@@ -215,9 +215,9 @@ def test_follow_an_amendment_and_a_thread_from_their_pages(client, consultation,
     comment = comments.post_comment(consultation, actor=other, body="A thread.", section_key="scope")
     db.session.commit()
     login(client, citizen)
-    assert f"Follow<span class=\"visually-hidden\"> amendment {proposal.id}</span>" in client.get(f"/amendments/{proposal.id}").get_data(
-        as_text=True
-    )
+    assert f"Follow<span class=\"visually-hidden\"> amendment {proposal.amendment.label}</span>" in client.get(
+        f"/amendments/{proposal.id}", follow_redirects=True
+    ).get_data(as_text=True)
     thread = client.get(f"/c/{consultation.slug}/s/scope").get_data(as_text=True)
     assert f"Follow<span class=\"visually-hidden\"> the thread of comment #{comment.id}</span>" in thread
     assert 'Follow<span class="visually-hidden"> the section Scope</span>' in thread

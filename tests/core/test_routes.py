@@ -36,6 +36,7 @@ PUBLIC = {
     "comments.show",
     "comments.person",
     "comments.former_participant",
+    "comments.section_discussion",  # the margin panel's fragment of comments.section: public, like it
     "amendments.index",
     "amendments.show",
     "api.amendments",

@@ -192,6 +192,9 @@ def test_on_a_phone_the_selection_button_and_the_sheet_leave_the_selected_words_
     words, sheet = page.evaluate(PHRASE_BOX), viewport_box(panel)
     assert words["top"] >= 0 and words["bottom"] <= sheet["top"], (words, sheet)
     save(shots, "margin-sheet-selection-390.png", page.screenshot())
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    expect(page.locator("#s-introduction a[data-discussion]").first).to_be_focused()  # the button is gone: the section's link
 
 
 @pytest.mark.parametrize("forced", [False, True], ids=["light", "forced-colours"])
@@ -221,4 +224,4 @@ def test_screenshots_of_the_opinion_map_and_the_diff(width, new_context, live_se
     save(shots, f"opinion-map-{width}.png", page.screenshot(full_page=True))
     page.goto(f"{live_server}/c/{PAST}/diff?from=1&to=2")
     expect(page.locator("main del, main ins").first).to_be_visible()
-    save(shots, f"diff-{width}.png", page.screenshot(full_page=True))
+    save(shots, f"diff-{width}.png", page.screenshot())  # its first screen: the whole redline is a very long image

@@ -267,7 +267,10 @@
     var fallback = url.pathname + "?" + detail.query;
     url.pathname += "/discussion";
     url.search = detail.query;
-    open(url.pathname + url.search, detail.button, detail.range, "#margin-body", fallback);
+    // The button hides once used: the focus comes back to the section's own "Comment" link.
+    var section = event.target.closest("section");
+    var opener = (section && section.querySelector("a[data-discussion]")) || detail.button;
+    open(url.pathname + url.search, opener, detail.range, "#margin-body", fallback);
   });
 
   closeButton.addEventListener("click", close);

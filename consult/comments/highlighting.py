@@ -37,6 +37,9 @@ class Highlight:
     ``href`` is where the annotation link goes (the range's comments), ``label``
     the link's accessible name and ``count`` the number it shows; ``id`` goes
     in ``data-annotation`` (the range's index in the sequence when None).
+    ``discussion``, when given, is the address of the range's discussion without the page
+    around it: the link then carries it in ``data-discussion``, with the range's id in
+    ``data-annotation``, for the margin panel (``margin.js``) to open in place.
     """
 
     start: int
@@ -45,6 +48,7 @@ class Highlight:
     label: str
     count: int = 1
     id: str | None = None
+    discussion: str | None = None
 
 
 def _close_element(stack: list[Any], tag: str, name: Any = lambda entry: entry) -> bool:
@@ -210,9 +214,15 @@ def highlight(rendered_html: str, marks: Sequence[Highlight]) -> Markup:
         place = last_visible.get(position) or last_piece.get(position)
         if place is not None:
             mark = marks[kept[position][2]]
+            margin = ""
+            if mark.discussion is not None:
+                name = kept[position][2] if mark.id is None else mark.id
+                margin = (
+                    f' data-annotation="{_attribute_value(str(name))}" data-discussion="{_attribute_value(_check_href(mark.discussion))}"'
+                )
             links_after.setdefault(place, []).append(
                 f'<a class="annotation-link" href="{_attribute_value(_check_href(str(mark.href)))}"'
-                f' aria-label="{_attribute_value(str(mark.label))}" data-count="{int(mark.count)}"></a>'
+                f' aria-label="{_attribute_value(str(mark.label))}" data-count="{int(mark.count)}"{margin}></a>'
             )
 
     names = [_attribute_value(str(index if marks[index].id is None else marks[index].id)) for _, _, index in kept]
@@ -256,7 +266,8 @@ def highlighted_sections(
     version: Version, highlights: Mapping[str, Sequence[Highlighted]], *, only: Section | None = None
 ) -> dict[str, str]:
     """Each section's HTML (or just ``only``'s) with ``highlights`` (``comments.services.highlights_for``
-    of the same version, as the reader may see them) drawn as <mark>s linking to their threads."""
+    of the same version, as the reader may see them) drawn as <mark>s linking to their threads
+    (and, for the margin panel, to their discussion on the current version's section)."""
     result = {}
     for section in [only] if only else version.sections:
         marks = tuple(
@@ -267,6 +278,9 @@ def highlighted_sections(
                 label=mark_label(h),
                 count=len(h.contribution_ids),
                 id=str(h.contribution_ids[0]),
+                discussion=links.path(
+                    "comments.section_discussion", slug=version.consultation.slug, key=section.key, annotation=h.contribution_ids
+                ),
             )
             for h in highlights.get(section.key, [])
         )

@@ -8,6 +8,7 @@ through ``consult.permissions``, flushes and never commits.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, insert, select
@@ -220,9 +221,14 @@ def section_counts(consultation: Consultation, user: User | None) -> dict[str | 
 CARD_DATA = (selectinload(Contribution.author), selectinload(Contribution.revisions), selectinload(Contribution.anchors))
 
 
-def threads_query(consultation: Consultation, user: User | None, *, section_key: str | None):
-    """The top-level comments of a section (or of the whole consultation), newest first."""
-    section_filter = Contribution.section_key == section_key if section_key else Contribution.section_key.is_(None)
+def threads_query(consultation: Consultation, user: User | None, *, section_key: str | None, only: Sequence[int] | None = None):
+    """The top-level comments of a section (or of the whole consultation), newest first. With
+    ``only``: just those top-level comments, wherever they were written (the annotations a
+    highlight draws, for the margin panel: one that moved was written in another section)."""
+    if only is not None:
+        section_filter = Contribution.id.in_(only)
+    else:
+        section_filter = Contribution.section_key == section_key if section_key else Contribution.section_key.is_(None)
     return (
         select(Contribution)
         .where(

@@ -86,6 +86,42 @@ def section(slug: str, key: str):
     return _render_thread_page(c, s, form, draft_kept=_fill_from_draft(c, form))
 
 
+# ---- the margin panel (margin.js): a section's or a highlight's discussion, without the page ----
+
+
+@bp.route("/c/<slug>/s/<key>/discussion")
+@public
+def section_discussion(slug: str, key: str):
+    """The discussion of a section of the current version as an HTML fragment, which
+    ``margin.js`` shows beside the text; ``?annotation=ID`` (repeated): only those annotations'
+    threads (a highlight's). ``quote``, ``start`` and ``end`` fill in the comment form as on the
+    section page, which stays the address without scripts (and links from the fragment go there)."""
+    c = _consultation_or_404(slug)
+    version = c.current_version or abort(404)
+    section = version.section(key) or abort(404, "This section is not in the current version of the text.")
+    raw_ids = request.args.getlist("annotation")
+    ids = [whole_number(raw, low=1) for raw in raw_ids[:50]]
+    if None in ids or len(raw_ids) > 50:
+        abort(400, "An annotation is named by its number (at most 50 of them).")
+    query = services.threads_query(c, current_user, section_key=section.key, only=ids or None)
+    threads = services.build_threads(list(db.session.scalars(query.limit(PER_PAGE))), current_user)
+    quote = request.args.get("quote", "")[: services.MAX_QUOTE_LENGTH]
+    return render_template(
+        "comments/_margin_discussion.html",
+        consultation=c,
+        version=version,
+        section=section,
+        threads=threads,
+        highlight=bool(ids),
+        per_page=PER_PAGE,
+        total=services.discussion_count(c, current_user, section_key=section.key),
+        can_post=can(current_user, Action.POST_COMMENT, c),
+        quote=quote,
+        start=whole_number(request.args.get("start")) if quote else None,
+        end=whole_number(request.args.get("end")) if quote else None,
+    )
+
+
 @bp.route("/c/<slug>/comments")
 @public
 def consultation_comments(slug: str):

@@ -110,23 +110,26 @@ def test_annotate_a_phrase_selected_with_the_mouse(new_context, live_server):
 
     popup = page.get_by_role("button", name="Comment on the selected words")
     expect(popup).to_be_visible()
+    address = page.url
     popup.click()
-    expect(page).to_have_url(re.compile(rf"/c/{SLUG}/s/{key}\?"))
-    expect(page.get_by_label("Words you are commenting on (optional)")).to_have_value(phrase)
-    comment = page.get_by_label("Your comment", exact=True)
+    # The comment form opens in the margin panel (margin.js), on the same page.
+    panel = page.locator("#margin-panel")
+    expect(panel.get_by_label("Words you are commenting on")).to_have_value(phrase)
+    comment = panel.get_by_label("Your comment on these words")
     expect(comment).to_be_focused()
     comment.fill(body)
-    page.get_by_role("button", name="Post your comment").click()
-    expect(page.get_by_text("Your comment on the selected words is published.")).to_be_visible()
-    check_thread(page, phrase, body)
+    panel.get_by_role("button", name="Post your comment").click()
+    expect(panel.locator(".margin-status")).to_have_text("Your comment on the selected words is published.")
+    expect(panel.locator("article.comment.margin-new")).to_contain_text(body)
+    assert page.url == address
 
-    page.reload()
-    check_thread(page, phrase, body)
+    page.goto(f"{live_server}/c/{SLUG}/s/{key}")
+    expect(page.locator("#comments")).to_contain_text(body)
     expect(page.locator(f".section-body[data-section-key='{key}'] mark.annotation").filter(has_text=phrase)).to_have_count(1)
 
     link = check_annotation_shown(page, live_server, key, phrase, body)
     link.click()
-    check_thread(page, phrase, body)
+    expect(panel).to_contain_text(body)
 
 
 def test_annotate_a_phrase_with_the_keyboard_only(new_context, live_server):
@@ -139,29 +142,30 @@ def test_annotate_a_phrase_with_the_keyboard_only(new_context, live_server):
     tab_to(page, page.locator("[id='s-introduction'] details.take-part > summary"))
     page.keyboard.press("Enter")  # one "Take part" per section opens its actions
     tab_to(page, page.get_by_role("link", name=re.compile(r"^Comment on this section\s*: Introduction$")), limit=5)
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
-    expect(page).to_have_url(re.compile(rf"/c/{SLUG}/s/{key}#comment-form$"))
-    tab_to(page, page.get_by_label("Words you are commenting on (optional)"), limit=10)  # the form comes right after
+    page.keyboard.press("Enter")
+    # The form opens in the margin panel (margin.js), its comment field focused; the quote comes before it.
+    panel = page.locator("#margin-panel")
+    expect(panel.get_by_label("Your comment on this section")).to_be_focused()
+    page.keyboard.press("Shift+Tab")
+    expect(panel.get_by_label("Words you are commenting on (optional)")).to_be_focused()
     page.keyboard.type(phrase)
     page.keyboard.press("Tab")
-    expect(page.get_by_label("Your comment", exact=True)).to_be_focused()
+    expect(panel.get_by_label("Your comment on this section")).to_be_focused()
     page.keyboard.type(body)
     page.keyboard.press("Tab")
-    expect(page.get_by_role("button", name="Post your comment")).to_be_focused()
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
-    expect(page.get_by_text("Your comment on the selected words is published.")).to_be_visible()
-    check_thread(page, phrase, body)
+    expect(panel.get_by_role("button", name="Post your comment")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(panel.locator(".margin-status")).to_have_text("Your comment on the selected words is published.")
+    expect(panel.locator("article.comment.margin-new")).to_be_focused()
 
-    page.reload()
-    check_thread(page, phrase, body)
+    page.goto(f"{live_server}/c/{SLUG}/s/{key}")
+    expect(page.locator("#comments")).to_contain_text(body)
 
     link = check_annotation_shown(page, live_server, key, phrase, body)
     tab_to(page, link)
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
-    check_thread(page, phrase, body)
+    page.keyboard.press("Enter")
+    expect(panel).to_contain_text(body)
+    expect(panel.locator("#margin-heading")).to_be_focused()
 
 
 def test_annotate_on_a_touch_screen(new_context, live_server):
@@ -176,10 +180,11 @@ def test_annotate_on_a_touch_screen(new_context, live_server):
     expect(popup).to_be_visible()
     expect(popup).to_be_in_viewport()
     popup.tap()
-    expect(page.get_by_label("Words you are commenting on (optional)")).to_have_value(phrase)
-    page.get_by_label("Your comment", exact=True).fill(body)
-    page.get_by_role("button", name="Post your comment").tap()
-    check_thread(page, phrase, body)
+    panel = page.locator("#margin-panel")  # the bottom sheet (margin.js)
+    expect(panel.get_by_label("Words you are commenting on")).to_have_value(phrase)
+    panel.get_by_label("Your comment on these words").fill(body)
+    panel.get_by_role("button", name="Post your comment").tap()
+    expect(panel.locator("article.comment.margin-new")).to_contain_text(body)
     check_annotation_shown(page, live_server, key, phrase, body)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 

@@ -41,6 +41,7 @@ PUBLIC = {
     "comments.show",
     "comments.person",
     "comments.former_participant",
+    "comments.section_discussion",  # the margin panel's fragment of comments.section: public, like it
     "amendments.index",
     "amendments.show",
     "api.amendments",

@@ -14,6 +14,9 @@
   button.hidden = true;
   document.body.appendChild(button);
   var current = null;
+  // Below this width the button is a bar fixed at the bottom of the screen (margin.css's
+  // breakpoint too): beside a selection it would cover the next lines on a phone.
+  var narrow = window.matchMedia("(max-width: 999px)");
 
   function codePoints(s) { return Array.from(s).length; }
 
@@ -51,7 +54,8 @@
       quote: quote,
       start: textOffset(root, range.startContainer, range.startOffset),
       end: textOffset(root, range.endContainer, range.endOffset),
-      rect: range.getBoundingClientRect()
+      rect: range.getBoundingClientRect(),
+      range: range.cloneRange()
     };
   }
 
@@ -65,6 +69,16 @@
     // Right after the section in the document, so Tab from the text reaches it next.
     info.root.parentNode.insertBefore(button, info.root.nextSibling);
     button.hidden = false;
+    if (narrow.matches) {
+      button.classList.add("annotate-bar");
+      button.style.top = "";
+      button.style.left = "";
+      // The selected words stay above the bar.
+      var clear = button.getBoundingClientRect().top - 8;
+      if (info.rect.bottom > clear) { window.scrollBy({ top: info.rect.bottom - clear, left: 0, behavior: "instant" }); }
+      return;
+    }
+    button.classList.remove("annotate-bar");
     var parentRect = button.offsetParent ? button.offsetParent.getBoundingClientRect() : { top: 0, left: 0 };
     button.style.top = (info.rect.bottom - parentRect.top + 8) + "px";
     button.style.left = Math.max(0, info.rect.left - parentRect.left) + "px";
@@ -96,6 +110,16 @@
     var url = root.getAttribute("data-annotate-url");
     if (!url) { return; }
     var params = new URLSearchParams({ quote: current.quote, start: String(current.start), end: String(current.end) });
+    // The margin panel (margin.js), where the page has one, opens the form in place.
+    var asked = new CustomEvent("consult:annotate", {
+      bubbles: true,
+      cancelable: true,
+      detail: { url: url, query: params.toString(), quote: current.quote, start: current.start, end: current.end, range: current.range, button: button }
+    });
+    if (!root.dispatchEvent(asked)) {
+      button.hidden = true;
+      return;
+    }
     // No #fragment: the section page focuses the comment field (autofocus), which browsers
     // skip when the address names a fragment.
     window.location.assign(url + "?" + params.toString());

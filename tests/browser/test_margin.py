@@ -1,0 +1,227 @@
+"""The margin panel in a real browser (issue 17, point 3): a highlight's or a section's discussion
+beside the text at 1280 px, in a bottom sheet at 390 px that leaves the words visible, replies and
+comments posted in place, Escape, focus, axe-core in light and forced colours; and screenshots of
+the panel, the sheet, the opinion map and the diff at both widths (in ``.cache/screenshots/``, or
+``CONSULT_SCREENSHOT_DIR``). Each test writes words nobody else writes: they share the live
+server's database."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import REPO, sign_in
+
+SLUG = "federal-source-code-policy"
+PAST = "federal-source-code-policy-2016"  # two published versions: the diff's demo
+SECTION = "pilot-program"
+PILOT_QUOTE = "at least 20 percent of its newly-developed custom code each year as OSS"  # Dana's demo annotation
+CITIZEN = "citizen@demo.consult.example"  # Chris Citizen
+WIDE = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+WIDTHS = {1280: WIDE, 390: PHONE}
+
+# What the operating system does on a long press and a drag of the handles: select a range.
+SELECT_PHRASE = """([key, phrase]) => {
+  const root = document.querySelector(`.section-body[data-section-key="${key}"]`);
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  let node;
+  while ((node = walker.nextNode())) {
+    const at = node.data.indexOf(phrase);
+    if (at < 0) continue;
+    const range = document.createRange();
+    range.setStart(node, at);
+    range.setEnd(node, at + phrase.length);
+    node.parentElement.scrollIntoView({block: "center"});
+    const selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    window.__phrase = range.cloneRange();
+    return true;
+  }
+  return false;
+}"""
+PHRASE_BOX = (
+    """() => { const r = window.__phrase.getBoundingClientRect(); return {top: r.top, bottom: r.bottom, left: r.left, right: r.right}; }"""
+)
+
+
+@pytest.fixture
+def shots(screenshot_dir) -> Path:
+    folder = screenshot_dir or REPO / ".cache" / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def save(folder: Path, name: str, png: bytes) -> None:
+    # Written here, not with Playwright's path= (its writer threads outlive the test).
+    (folder / name).write_bytes(png)
+
+
+def pilot_mark(page):
+    section = page.locator(f".section-body[data-section-key='{SECTION}']")
+    return section.locator("mark.annotation").filter(has_text="20 percent").first
+
+
+def viewport_box(locator) -> dict:
+    """The element's box in the viewport (Playwright's bounding_box is in page coordinates only for the main frame's scroll)."""
+    return locator.evaluate(
+        "el => { const r = el.getBoundingClientRect(); return {top: r.top, bottom: r.bottom, left: r.left, right: r.right}; }"
+    )
+
+
+def test_a_reader_replies_to_a_highlight_in_the_margin_without_leaving_the_page(new_context, live_server, shots):
+    page = new_context(viewport=WIDE).new_page()  # the app's real CSP: margin.js runs under it
+    sign_in(page, live_server, CITIZEN)
+    page.goto(f"{live_server}/c/{SLUG}")
+    address = page.url
+    mark = pilot_mark(page)
+    mark.click()
+
+    panel = page.locator("#margin-panel")
+    expect(panel).to_be_visible()
+    expect(panel.locator("#margin-heading")).to_have_text("Comments on the highlighted words")
+    expect(panel.locator("#margin-heading")).to_be_focused()
+    expect(panel).to_contain_text("Why 20 percent?")  # Dana's annotation
+    expect(panel.locator("blockquote.quote").first).to_contain_text(PILOT_QUOTE)
+    # Beside the text, not over it: the highlighted words and the panel do not overlap.
+    words, beside = viewport_box(mark), viewport_box(panel)
+    assert words["right"] <= beside["left"] and words["top"] >= 0 and words["bottom"] <= WIDE["height"], (words, beside)
+    save(shots, "margin-section-1280.png", page.screenshot())
+
+    reply = f"Margin reply {uuid.uuid4().hex[:8]}: measured in projects, please."
+    panel.get_by_role("link", name=re.compile(r"^Reply to Dana")).first.click()
+    box = panel.get_by_label("Your reply")
+    expect(box).to_be_focused()
+    box.fill(reply)
+    panel.get_by_role("button", name="Post your reply").click()
+    expect(panel.locator(".margin-status")).to_have_text("Your reply is published.")
+    new = panel.locator("article.comment.margin-new")
+    expect(new).to_contain_text(reply)
+    expect(new).to_be_focused()
+    assert page.url == address  # never left the page
+
+    # Escape closes the panel; the focus goes back to the highlight's link.
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    focused = page.evaluate("document.activeElement.className")
+    assert focused == "annotation-link", focused
+
+    # Stored: the section's own page (the address without JavaScript) shows it.
+    page.goto(f"{live_server}/c/{SLUG}/s/{SECTION}")
+    expect(page.locator("#comments")).to_contain_text(reply)
+
+
+def test_an_empty_reply_is_refused_in_the_panel(new_context, live_server):
+    page = new_context(viewport=WIDE).new_page()
+    sign_in(page, live_server, CITIZEN)
+    page.goto(f"{live_server}/c/{SLUG}")
+    pilot_mark(page).click()
+    panel = page.locator("#margin-panel")
+    panel.get_by_role("link", name=re.compile(r"^Reply to Dana")).first.click()
+    panel.get_by_role("button", name="Post your reply").click()
+    expect(panel.get_by_role("alert")).to_contain_text("Write something before posting.")
+    expect(panel.get_by_label("Your reply")).to_be_focused()
+
+
+def test_a_keyboard_user_comments_on_a_section_in_place(new_context, live_server):
+    page = new_context(viewport=WIDE).new_page()
+    sign_in(page, live_server, CITIZEN)
+    page.goto(f"{live_server}/c/{SLUG}")
+    link = page.locator(f"#s-{SECTION} a[data-discussion][href$='#comment-form']")
+    link.focus()
+    page.keyboard.press("Enter")
+    panel = page.locator("#margin-panel")
+    body = panel.get_by_label("Your comment on this section")
+    expect(body).to_be_focused()
+    words = f"Margin comment {uuid.uuid4().hex[:8]}: publish the measure."
+    page.keyboard.type(words)
+    panel.get_by_role("button", name="Post your comment").click()
+    expect(panel.locator(".margin-status")).to_have_text("Your comment is published.")
+    expect(panel.locator("article.comment.margin-new")).to_contain_text(words)
+    page.keyboard.press("Escape")
+    expect(link).to_be_focused()
+
+
+def test_signed_out_readers_read_the_margin_and_are_asked_to_sign_in(new_context, live_server):
+    page = new_context(viewport=WIDE).new_page()
+    page.goto(f"{live_server}/c/{SLUG}")
+    pilot_mark(page).click()
+    panel = page.locator("#margin-panel")
+    expect(panel).to_contain_text("Why 20 percent?")
+    sign = panel.get_by_role("link", name="Sign in to reply")
+    expect(sign).to_have_attribute("href", re.compile(r"^/signin\?next=/c/" + SLUG + "%23s-" + SECTION + "$"))
+
+
+def test_on_a_phone_the_bottom_sheet_leaves_the_clicked_words_visible(new_context, live_server, shots):
+    page = new_context(viewport=PHONE, has_touch=True, is_mobile=True).new_page()
+    sign_in(page, live_server, CITIZEN)
+    page.goto(f"{live_server}/c/{SLUG}")
+    mark = pilot_mark(page)
+    mark.click()
+    panel = page.locator("#margin-panel")
+    expect(panel).to_be_visible()
+    expect(panel).to_contain_text("Why 20 percent?")
+    words, sheet = viewport_box(mark), viewport_box(panel)
+    assert sheet["bottom"] == pytest.approx(PHONE["height"], abs=1) and sheet["top"] > PHONE["height"] / 3, sheet
+    assert words["top"] >= 0 and words["bottom"] <= sheet["top"], (words, sheet)
+    save(shots, "margin-sheet-390.png", page.screenshot())
+
+
+def test_on_a_phone_the_selection_button_and_the_sheet_leave_the_selected_words_visible(new_context, live_server, shots):
+    page = new_context(viewport=PHONE, has_touch=True, is_mobile=True).new_page()
+    sign_in(page, live_server, CITIZEN)
+    page.goto(f"{live_server}/c/{SLUG}")
+    phrase = "Federal Government spends more than $9 billion on software"
+    assert page.evaluate(SELECT_PHRASE, ["introduction", phrase]), "phrase not in the demo's introduction"
+    button = page.get_by_role("button", name="Comment on the selected words")
+    expect(button).to_be_visible()
+    words, bar = page.evaluate(PHRASE_BOX), viewport_box(button)
+    # A bar at the bottom of the screen, below the selected words (not over the next lines).
+    assert bar["bottom"] == pytest.approx(PHONE["height"] - 8, abs=2) and words["bottom"] <= bar["top"], (words, bar)
+    save(shots, "margin-selection-bar-390.png", page.screenshot())
+
+    button.click()
+    panel = page.locator("#margin-panel")
+    expect(panel.get_by_label("Words you are commenting on")).to_have_value(phrase)
+    expect(panel.get_by_label("Your comment on these words")).to_be_focused()
+    words, sheet = page.evaluate(PHRASE_BOX), viewport_box(panel)
+    assert words["top"] >= 0 and words["bottom"] <= sheet["top"], (words, sheet)
+    save(shots, "margin-sheet-selection-390.png", page.screenshot())
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    expect(page.locator("#s-introduction a[data-discussion]").first).to_be_focused()  # the button is gone: the section's link
+
+
+@pytest.mark.parametrize("forced", [False, True], ids=["light", "forced-colours"])
+@pytest.mark.parametrize("width", sorted(WIDTHS))
+def test_the_open_panel_has_no_axe_violations(width, forced, new_context, live_server, run_axe, axe_report, shots):
+    page = new_context(viewport=WIDTHS[width], bypass_csp=True).new_page()
+    if forced:
+        page.emulate_media(forced_colors="active")
+    sign_in(page, live_server, CITIZEN)
+    page.goto(f"{live_server}/c/{SLUG}")
+    page.locator(f"#s-{SECTION} a[data-discussion][href$='#comment-form']").click()
+    panel = page.locator("#margin-panel")
+    expect(panel.get_by_label("Your comment on this section")).to_be_focused()
+    panel.get_by_role("link", name=re.compile(r"^Reply to Dana")).first.click()  # an open reply form too
+    expect(panel.get_by_label("Your reply")).to_be_visible()
+    violations = run_axe(page)
+    assert violations == [], axe_report(violations, page.url)
+    if forced:
+        save(shots, f"margin-forced-colours-{width}.png", page.screenshot())
+
+
+@pytest.mark.parametrize("width", sorted(WIDTHS))
+def test_screenshots_of_the_opinion_map_and_the_diff(width, new_context, live_server, shots):
+    page = new_context(viewport=WIDTHS[width]).new_page()
+    page.goto(f"{live_server}/c/{SLUG}/opinion-map")
+    expect(page.locator("h1")).to_contain_text("Opinion map")
+    save(shots, f"opinion-map-{width}.png", page.screenshot(full_page=True))
+    page.goto(f"{live_server}/c/{PAST}/diff?from=1&to=2")
+    expect(page.locator("main del, main ins").first).to_be_visible()
+    save(shots, f"diff-{width}.png", page.screenshot())  # its first screen: the whole redline is a very long image

@@ -63,8 +63,21 @@ def save(folder: Path, name: str, png: bytes) -> None:
 
 
 def pilot_mark(page):
+    """The highlight on "20 percent", the section's folded text opened first, as a reader does
+    (a long section shows its first words and "Read the whole section")."""
+    fold = page.locator(f"#fold-{SECTION} > summary")
+    if fold.count() and not page.locator(f"#fold-{SECTION}").evaluate("d => d.open"):
+        fold.click()
     section = page.locator(f".section-body[data-section-key='{SECTION}']")
     return section.locator("mark.annotation").filter(has_text="20 percent").first
+
+
+def comment_link(page):
+    """The section's "Comment on this section", in its "Take part" panel (opened, as a reader does)."""
+    take_part = page.locator(f"#s-{SECTION} details.take-part")
+    if not take_part.evaluate("d => d.open"):
+        take_part.locator("summary").click()
+    return page.locator(f"#s-{SECTION} a[data-discussion][href$='#comment-form']")
 
 
 def viewport_box(locator) -> dict:
@@ -132,7 +145,7 @@ def test_a_keyboard_user_comments_on_a_section_in_place(new_context, live_server
     page = new_context(viewport=WIDE).new_page()
     sign_in(page, live_server, CITIZEN)
     page.goto(f"{live_server}/c/{SLUG}")
-    link = page.locator(f"#s-{SECTION} a[data-discussion][href$='#comment-form']")
+    link = comment_link(page)
     link.focus()
     page.keyboard.press("Enter")
     panel = page.locator("#margin-panel")
@@ -177,6 +190,9 @@ def test_on_a_phone_the_selection_button_and_the_sheet_leave_the_selected_words_
     sign_in(page, live_server, CITIZEN)
     page.goto(f"{live_server}/c/{SLUG}")
     phrase = "Federal Government spends more than $9 billion on software"
+    fold = page.locator("#fold-introduction > summary")
+    if fold.count():  # a long section shows its first words: read the whole of it first
+        fold.click()
     assert page.evaluate(SELECT_PHRASE, ["introduction", phrase]), "phrase not in the demo's introduction"
     button = page.get_by_role("button", name="Comment on the selected words")
     expect(button).to_be_visible()
@@ -194,7 +210,8 @@ def test_on_a_phone_the_selection_button_and_the_sheet_leave_the_selected_words_
     save(shots, "margin-sheet-selection-390.png", page.screenshot())
     page.keyboard.press("Escape")
     expect(panel).to_be_hidden()
-    expect(page.locator("#s-introduction a[data-discussion]").first).to_be_focused()  # the button is gone: the section's link
+    # The button is gone: the focus is on the section's "Take part" (its Comment link is inside it).
+    expect(page.locator("#s-introduction details.take-part > summary")).to_be_focused()
 
 
 @pytest.mark.parametrize("forced", [False, True], ids=["light", "forced-colours"])
@@ -205,7 +222,7 @@ def test_the_open_panel_has_no_axe_violations(width, forced, new_context, live_s
         page.emulate_media(forced_colors="active")
     sign_in(page, live_server, CITIZEN)
     page.goto(f"{live_server}/c/{SLUG}")
-    page.locator(f"#s-{SECTION} a[data-discussion][href$='#comment-form']").click()
+    comment_link(page).click()
     panel = page.locator("#margin-panel")
     expect(panel.get_by_label("Your comment on this section")).to_be_focused()
     panel.get_by_role("link", name=re.compile(r"^Reply to Dana")).first.click()  # an open reply form too

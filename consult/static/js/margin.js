@@ -267,9 +267,12 @@
     var fallback = url.pathname + "?" + detail.query;
     url.pathname += "/discussion";
     url.search = detail.query;
-    // The button hides once used: the focus comes back to the section's own "Comment" link.
+    // The button hides once used: the focus comes back to the section's own "Comment" link, or,
+    // while that sits in a closed "Take part" panel, to the panel's summary.
     var section = event.target.closest("section");
     var opener = (section && section.querySelector("a[data-discussion]")) || detail.button;
+    var closed = opener && opener.closest && opener.closest("details:not([open])");
+    if (closed) { opener = closed.querySelector("summary") || detail.button; }
     open(url.pathname + url.search, opener, detail.range, "#margin-body", fallback);
   });
 

@@ -26,12 +26,14 @@ from pathlib import Path
 from urllib.parse import quote
 
 from flask import current_app
+from sqlalchemy import select
 
+from consult.amendments.models import Amendment
 from consult.amendments.services import get_visible_amendment
 from consult.comments.services import visible_contribution
 from consult.contributions.models import Contribution, ContributionKind
 from consult.core import links
-from consult.core.models import utcnow
+from consult.core.models import db, utcnow
 from consult.core.text import plain_text
 from consult.permissions import Action, can
 from consult.proposals.models import Consultation, ConsultationState
@@ -146,6 +148,16 @@ def _tally_text(contribution: Contribution) -> str:
     return f"{tally.support} support · {tally.oppose} oppose"
 
 
+def amendment_preview_by_number(slug: str, number: int) -> Preview | None:
+    """The preview of amendment A``number`` of the consultation ``slug`` (its page's address)."""
+    contribution_id = db.session.scalar(
+        select(Amendment.contribution_id)
+        .join(Consultation, Consultation.id == Amendment.consultation_id)
+        .where(Consultation.slug == slug, Amendment.number == number)
+    )
+    return amendment_preview(contribution_id) if contribution_id is not None else None
+
+
 def amendment_preview(contribution_id: int) -> Preview | None:
     contribution = get_visible_amendment(None, contribution_id)
     if contribution is None:
@@ -154,7 +166,7 @@ def amendment_preview(contribution_id: int) -> Preview | None:
     base = contribution.version.section(contribution.section_key) if contribution.section_key else None
     heading = base.heading if base else (contribution.section_key or "")
     author = contribution.author.display_name if contribution.author else "a former participant"
-    label = f"Amendment {contribution.id}"
+    label = f"Amendment {amendment.label}"
     tally = _tally_text(contribution)
     if amendment.decision:
         tally = f"{tally} · {amendment.decision_label}"
@@ -165,7 +177,7 @@ def amendment_preview(contribution_id: int) -> Preview | None:
         ref={"contribution_id": contribution.id},
         title=f"{label} to “{heading}” · {c.title}",
         description=excerpt(plain_text(contribution.body)) or f"Proposed by {author}.",
-        url=links.site_url("amendments.show", contribution_id=contribution.id),
+        url=links.site_url("amendments.numbered", slug=c.slug, number=amendment.number),
         card=_card(c, f"{label} by {excerpt(author, 40)}", f"To “{heading}” · {c.title}", tally),
     )
 

@@ -21,6 +21,7 @@ PAGES = {
     "proposals.version": lambda a: previews.consultation_preview(a["slug"], a["number"]),
     "comments.section": lambda a: previews.section_preview(a["slug"], a["key"]),
     "amendments.show": lambda a: previews.amendment_preview(a["contribution_id"]),
+    "amendments.numbered": lambda a: previews.amendment_preview_by_number(a["slug"], a["number"]),
     "sharing.comment": lambda a: previews.comment_preview(a["contribution_id"]),
     "outcome.show": lambda a: previews.outcome_preview(a["slug"]),
     "voting.opinion_map": lambda a: previews.opinion_map_preview(a["slug"]),

@@ -1,4 +1,4 @@
-"""0020_firstfive numbers the amendments already there, per consultation in the order they were
+"""0023_firstfive numbers the amendments already there, per consultation in the order they were
 proposed, and starts each consultation's counter after them."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ def test_existing_amendments_are_numbered_in_the_order_they_were_proposed(tmp_pa
     path = tmp_path / "m.db"
     app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path)})
     with app.app_context():
-        upgrade(revision="0019_consent")
+        upgrade(revision="0022_questions")
         db.engine.dispose()
     # (id, consultation, created): ids out of the order of proposal, two consultations.
     amendments = [(31, 7, "2026-03-02"), (12, 7, "2026-03-03"), (40, 7, "2026-03-01"), (13, 8, "2026-03-05")]
@@ -37,7 +37,7 @@ def test_existing_amendments_are_numbered_in_the_order_they_were_proposed(tmp_pa
                 (contribution_id,),
             )
     with app.app_context():
-        upgrade(revision="0020_firstfive")
+        upgrade(revision="0023_firstfive")
         db.engine.dispose()
     with sqlite3.connect(path) as connection:
         numbers = dict(connection.execute("SELECT contribution_id, number FROM amendments"))

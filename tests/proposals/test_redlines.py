@@ -118,7 +118,7 @@ def pages(client, concluded) -> dict[str, str]:
     urls = {
         "diff": "/c/access/diff?from=1&to=2",
         "diff side by side": "/c/access/diff?from=1&to=2&view=side-by-side",
-        "amendment": f"/amendments/{amendment.id}",
+        "amendment": f"/c/{amendment.consultation.slug}/amendments/A{amendment.amendment.number}",
         "amendments": "/c/access/amendments",
         "outcome": "/c/access/outcome",
     }

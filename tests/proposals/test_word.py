@@ -50,7 +50,7 @@ def test_a_word_document_of_the_policy_gives_the_sections_of_its_markdown(versio
     assert "<w:tbl>" in document_xml and 'w:val="ListBullet"' in document_xml and 'w:val="Heading2"' in document_xml
     converted = word.read_word_document(io.BytesIO(docx), store_image=lambda image: None)
     got = split_markdown(converted.markdown)
-    assert len(expected) > 20
+    assert len(expected) > 10  # the policy's sections, its notes no longer sections of their own
     assert [(s.key, s.heading, s.level) for s in got] == [(s.key, s.heading, s.level) for s in expected]
     for mine, theirs in zip(got, expected, strict=True):
         assert words(mine.body) == words(theirs.body), mine.key

@@ -65,7 +65,7 @@ def pages(story):
     return {
         "consultation": f"/c/{c.slug}",
         "section": f"/c/{c.slug}/s/purpose",
-        "amendment": f"/amendments/{amendment.id}",
+        "amendment": f"/c/{amendment.consultation.slug}/amendments/A{amendment.amendment.number}",
         "comment": f"/comments/{comment.id}/share",
         "opinion map": f"/c/{c.slug}/opinion-map",
     }
@@ -137,8 +137,8 @@ def test_tags_use_the_site_address_never_the_host_header(client, story):
 
 def test_the_tags_say_what_the_page_is(client, story):
     c, comment, amendment, _ = story
-    meta = head_of(client.get(f"/amendments/{amendment.id}").get_data(as_text=True)).meta
-    assert meta["og:title"] == f"Amendment {amendment.id} to “Scope” · Open data policy"
+    meta = head_of(client.get(f"/c/{amendment.consultation.slug}/amendments/A{amendment.amendment.number}").get_data(as_text=True)).meta
+    assert meta["og:title"] == f"Amendment {amendment.amendment.label} to “Scope” · Open data policy"
     assert meta["og:description"] == "Contractors too."
     meta = head_of(client.get(f"/comments/{comment.id}/share").get_data(as_text=True)).meta
     assert meta["og:title"] == "Comment by Casey Citizen · Open data policy"
@@ -147,10 +147,14 @@ def test_the_tags_say_what_the_page_is(client, story):
 
 def test_the_amendment_image_changes_with_its_tally_and_the_old_address_never_serves_the_old_image(client, story):
     c, _, amendment, _ = story
-    before = head_of(client.get(f"/amendments/{amendment.id}").get_data(as_text=True)).meta["og:image"]
+    before = head_of(client.get(f"/c/{amendment.consultation.slug}/amendments/A{amendment.amendment.number}").get_data(as_text=True)).meta[
+        "og:image"
+    ]
     old_png = client.get(urlsplit(before).path).data
     voting.cast_vote(c, actor=make_user(), value="support", contribution=amendment)
-    after = head_of(client.get(f"/amendments/{amendment.id}").get_data(as_text=True)).meta["og:image"]
+    after = head_of(client.get(f"/c/{amendment.consultation.slug}/amendments/A{amendment.amendment.number}").get_data(as_text=True)).meta[
+        "og:image"
+    ]
     assert after != before
     new_png = fetch_image(client, after)
     assert client.get(urlsplit(after).path).data != old_png
@@ -189,12 +193,14 @@ def test_images_are_cached_as_files_named_by_what_they_show(app, client, story, 
 
 def test_a_hidden_amendment_has_no_tags_and_no_image(client, story, moderator):
     c, comment, amendment, _ = story
-    image = head_of(client.get(f"/amendments/{amendment.id}").get_data(as_text=True)).meta["og:image"]
+    image = head_of(client.get(f"/c/{amendment.consultation.slug}/amendments/A{amendment.amendment.number}").get_data(as_text=True)).meta[
+        "og:image"
+    ]
     comment_image = head_of(client.get(f"/comments/{comment.id}/share").get_data(as_text=True)).meta["og:image"]
     moderation.act([amendment, comment], actor=moderator, action="hide", reason="Off topic")
     assert client.get(urlsplit(image).path).status_code == 404
     assert client.get(urlsplit(comment_image).path).status_code == 404
-    gone = client.get(f"/amendments/{amendment.id}")
+    gone = client.get(f"/c/{amendment.consultation.slug}/amendments/A{amendment.amendment.number}")
     assert gone.status_code == 404 and "og:" not in gone.get_data(as_text=True)  # an error page has no preview
 
 
@@ -207,7 +213,7 @@ def test_a_pending_amendment_is_shown_to_its_author_without_a_preview(client, st
     )
     assert pending.is_pending
     login(client, newcomer)
-    response = client.get(f"/amendments/{pending.id}")
+    response = client.get(f"/c/{pending.consultation.slug}/amendments/A{pending.amendment.number}")
     assert response.status_code == 200  # they read it while it waits for a moderator…
     html = response.get_data(as_text=True)
     assert "og:" not in html and 'rel="canonical"' not in html and "share-url" not in html  # …but nothing to share

@@ -155,7 +155,7 @@ def test_take_part_and_the_folds_work_without_javascript(new_context, live_serve
     section.locator("details.take-part > summary").click()
     expect(panel).to_be_visible()
     comment = panel.get_by_role("link", name=re.compile(r"^Comment on this section"))
-    expect(comment).to_have_attribute("data-discussion", f"/c/{SLUG}/s/objectives")
+    expect(comment).to_have_attribute("data-discussion", f"/c/{SLUG}/s/objectives/discussion")
     # Touch targets: every control of the panel is at least 44 px high.
     for control in panel.locator("a.button, button.button, summary").all():
         assert control.bounding_box()["height"] >= 44, control

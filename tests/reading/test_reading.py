@@ -87,6 +87,6 @@ def test_the_page_has_no_controls_on_notes_or_bare_headings(client, organisation
     assert 'aria-label="Footnotes to Scope"' in html and 'id="s-footnotes"' in html
     toc = html.split('id="contents"', 1)[1].split("</nav>", 1)[0]
     assert "Footnotes" not in toc and 'href="#s-open-source-software"' in toc
-    assert html.count('data-discussion="/c/old-shapes/s/scope"') == 1  # the Comment link (no comments yet)
+    assert html.count('data-discussion="/c/old-shapes/s/scope/discussion"') == 1  # the Comment link (no comments yet)
     assert 'data-annotate-url="/c/old-shapes/s/footnotes"' not in html
     assert 'class="teaser"' in html and "Read the whole section" in html

@@ -124,8 +124,10 @@ def test_a_citizen_hears_that_their_amendment_was_accepted_and_built_into_the_ne
     alex.get_by_role("button", name="Publish the answer").click()
     expect(alex.get_by_text("Your answer is published.")).to_be_visible()
     alex.goto(f"{live_server}/c/{slug}")
+    alex.locator("details.staff-panel > summary", has_text="Manage this consultation").click()  # folded
     alex.get_by_role("button", name="Start the next version from accepted amendments").click()
     alex.goto(f"{live_server}/c/{slug}")
+    alex.locator("details.staff-panel > summary", has_text="Manage this consultation").click()  # folded
     alex.get_by_label("Change note for version 2", exact=True).fill("Scope now covers contractors, as amendment proposed.")
     alex.get_by_role("button", name="Publish version 2").click()
     expect(alex.get_by_text("Version 2 is published.")).to_be_visible()

@@ -64,7 +64,7 @@ def comment(page, live_server, body, quote=""):
 
 def section_support(page, live_server) -> int:
     page.goto(f"{live_server}/c/{SLUG}")
-    text = page.locator(f"[id='vote-{KEY}'] .tally-support").inner_text()
+    text = page.locator(f"[id='vote-{KEY}'] .tally-support").text_content()  # in the folded "Take part"
     return int(re.fullmatch(r"(\d+) support", text.strip()).group(1))
 
 

@@ -27,7 +27,7 @@ def amendment_url(browser, live_server) -> str:
     try:
         page = context.new_page()
         page.goto(f"{live_server}/c/{CLOSED_SLUG}/amendments")
-        for href in page.locator("a[href^='/amendments/']").evaluate_all("links => links.map(a => a.getAttribute('href'))"):
+        for href in page.locator("a[href*='/amendments/A']").evaluate_all("links => links.map(a => a.getAttribute('href'))"):
             page.goto(live_server + href)
             if any("42,000" in text for text in page.locator(".redline ins").all_inner_texts()):
                 return href

@@ -23,7 +23,7 @@ def paths(browser, live_server) -> dict[str, str]:
     context = browser.new_context()
     try:
         page = context.new_page()
-        amendment = _first_href(page, f"{live_server}/c/{OPEN_SLUG}/amendments", "a[href^='/amendments/']")
+        amendment = _first_href(page, f"{live_server}/c/{OPEN_SLUG}/amendments", "a[href*='/amendments/A']")
         comment = _first_href(page, f"{live_server}/c/{OPEN_SLUG}/s/pilot-program", "a[href$='/share']")
     finally:
         context.close()

@@ -80,11 +80,6 @@ def upgrade():
         sa.PrimaryKeyConstraint('id', name=op.f('pk_invitations')),
         sa.UniqueConstraint('code_hash', name=op.f('uq_invitations_code_hash')),
     )
-    # The one row, with Consult's defaults: pages and jobs read it without a query after the first.
-    op.execute(
-        "INSERT INTO site_settings (id, site_name, footer_links, registration, logo_alt, updated_at, row_version) "
-        "VALUES (1, 'Consult', '[]', 'open', '', CURRENT_TIMESTAMP, 1)"
-    )
     with op.batch_alter_table('organisations', schema=None) as batch_op:
         batch_op.add_column(sa.Column('logo', sa.LargeBinary(), nullable=True))
         batch_op.add_column(sa.Column('logo_updated_at', consult.core.models.UTCDateTime(timezone=True), nullable=True))

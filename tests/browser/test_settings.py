@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from consult.accounts.services import create_user
 from consult.contributions.models import Contribution, ModerationState
@@ -35,9 +36,17 @@ def post_moderation_afterwards(live_server):
 
 def test_pre_moderation_turned_on_holds_a_newcomers_first_comment(new_context, live_server, post_moderation_afterwards):
     with live_server.app.app_context():
-        newcomer = create_user(email="newcomer-premod@example.org", password=NEWCOMER_PASSWORD, display_name="Nell Newcomer")
-        record_agreement(newcomer)
-        db.session.commit()
+        # The live server's job worker may hold SQLite's write lock for a moment: ask again (the busy timeout waits each time).
+        for attempt in range(3):
+            try:
+                newcomer = create_user(email="newcomer-premod@example.org", password=NEWCOMER_PASSWORD, display_name="Nell Newcomer")
+                record_agreement(newcomer)
+                db.session.commit()
+                break
+            except OperationalError:
+                db.session.rollback()
+                if attempt == 2:
+                    raise
 
     author = new_context(viewport=DESKTOP).new_page()
     sign_in(author, live_server, AUTHOR)

@@ -209,7 +209,7 @@ def test_a_hidden_item_is_absent_from_every_list_count_tally_and_api(client, con
         for name in record.namelist():
             assert secret not in record.read(name).decode("utf-8-sig"), name
     reading = client.get("/c/access").get_data(as_text=True)
-    assert '<mark class="annotation' not in reading and ">0 amendments</a>" in reading  # no highlight, not counted
+    assert '<mark class="annotation' not in reading and 'Amendments <span class="count">(0)</span>' in reading  # no highlight, not counted
     assert "A reply stays" in client.get("/c/access/s/deadlines").get_data(as_text=True)
     assert client.get(f"/amendments/{amendment.id}", follow_redirects=True).status_code == 404
     assert client.get(f"/api/v1/amendments/{amendment.id}").status_code == 404

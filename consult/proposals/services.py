@@ -149,6 +149,29 @@ def create_consultation(
     return consultation
 
 
+def _check_not_stale(consultation: Consultation, expected_row_version: int | None) -> None:
+    """Refuse a save based on an older reading of the consultation rather than overwrite what someone else saved."""
+    if expected_row_version is not None and expected_row_version != consultation.row_version:
+        raise RuleViolation("Someone else saved this consultation while you were editing. Reload it and make your change again.")
+
+
+def _apply_changes(consultation: Consultation, new: dict, *, actor: User, operation: StaffOperation) -> list[str]:
+    """Set the values of ``new`` that differ, and log their names under ``operation``; returns them."""
+    changed = [name for name, value in new.items() if getattr(consultation, name) != value]
+    for name in changed:
+        setattr(consultation, name, new[name])
+    if changed:
+        record_staff_action(
+            operation,
+            actor=actor,
+            consultation=consultation,
+            target_type=TargetType.CONSULTATION,
+            target_id=consultation.id,
+            detail={"fields": changed},
+        )
+    return changed
+
+
 def update_consultation(
     consultation: Consultation,
     *,
@@ -164,24 +187,12 @@ def update_consultation(
     """Change the details. If someone saved in between (``expected_row_version`` differs),
     refuse rather than overwrite their work."""
     authorize(actor, Action.EDIT_CONSULTATION, consultation)
-    if expected_row_version is not None and expected_row_version != consultation.row_version:
-        raise RuleViolation("Someone else saved this consultation while you were editing. Reload it and make your change again.")
+    _check_not_stale(consultation, expected_row_version)
     _check_dates(opens_at, closes_at)
     new = {"title": title.strip(), "summary": summary, "opens_at": opens_at, "closes_at": closes_at, "licence": licence}
     if response_threshold is not None:
         new["response_threshold"] = response_threshold
-    changed = [name for name, value in new.items() if getattr(consultation, name) != value]
-    for name in changed:
-        setattr(consultation, name, new[name])
-    if changed:
-        record_staff_action(
-            StaffOperation.EDIT_CONSULTATION,
-            actor=actor,
-            consultation=consultation,
-            target_type=TargetType.CONSULTATION,
-            target_id=consultation.id,
-            detail={"fields": changed},
-        )
+    _apply_changes(consultation, new, actor=actor, operation=StaffOperation.EDIT_CONSULTATION)
     db.session.flush()
     schedule_dates(consultation)
 
@@ -203,8 +214,7 @@ def update_settings(
     (``modes``, ParticipationMode values; the others are turned off). Annotations are comments,
     so they need comments on. Returns the names of what changed (logged for the organisation)."""
     authorize(actor, Action.EDIT_SETTINGS, consultation)
-    if expected_row_version is not None and expected_row_version != consultation.row_version:
-        raise RuleViolation("Someone else saved this consultation while you were editing. Reload it and make your change again.")
+    _check_not_stale(consultation, expected_row_version)
     if moderation_mode not in MODERATION_MODES:
         raise RuleViolation("Choose whether contributions appear at once or wait for a moderator.", status=400)
     if not 0 <= response_threshold <= 100_000:
@@ -217,18 +227,7 @@ def update_settings(
         raise RuleViolation("Comments on selected words are comments: turn comments on, or turn them off too.", status=400)
     new = {"moderation_mode": moderation_mode, "response_threshold": response_threshold}
     new.update({f"allows_{m.value}": m in on for m in ParticipationMode})
-    changed = [name for name, value in new.items() if getattr(consultation, name) != value]
-    for name in changed:
-        setattr(consultation, name, new[name])
-    if changed:
-        record_staff_action(
-            StaffOperation.EDIT_SETTINGS,
-            actor=actor,
-            consultation=consultation,
-            target_type=TargetType.CONSULTATION,
-            target_id=consultation.id,
-            detail={"fields": changed},
-        )
+    changed = _apply_changes(consultation, new, actor=actor, operation=StaffOperation.EDIT_SETTINGS)
     db.session.flush()
     return changed
 

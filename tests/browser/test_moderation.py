@@ -310,6 +310,7 @@ def test_moderation_page_fits_phone_width(name, axe_data, new_context, live_serv
     """WCAG 1.4.10 Reflow (AA), which axe does not check: no sideways scrolling at 375px."""
     page = new_context(viewport=PHONE).new_page()
     PAGES[name](page, live_server, axe_data)
+    page.wait_for_load_state("load")  # after a click, measure the page once its stylesheets are in
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= PHONE["width"], (
         f"{page.url} ({name}) is {scroll_width}px wide on a {PHONE['width']}px phone; too wide: {page.evaluate(OVERFLOWING)}"

@@ -171,6 +171,7 @@ def test_opinion_page_fits_phone_width(name, new_context, live_server):
     ensure_statements(new_context, live_server)
     page = new_context(viewport=PHONE).new_page()
     PAGES[name](page, live_server)
+    page.wait_for_load_state("load")  # after a click, measure the page once its stylesheets are in
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= PHONE["width"], (
         f"{page.url} ({name}) is {scroll_width}px wide on a {PHONE['width']}px phone; too wide: {page.evaluate(OVERFLOWING)}"

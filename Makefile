@@ -2,6 +2,7 @@
 #            (with a job worker beside the web server; Ctrl-C stops both)
 # make test  install the test dependencies and run the whole suite
 # make lint  ruff check, ruff format --check, lint-imports (the layers contract in .importlinter)
+# make catalogues  extract the marked strings, update each language's catalogue, compile them
 # make lock  re-resolve requirements/*.txt from pyproject.toml (after changing a dependency)
 SHELL := /bin/sh
 VENV := .venv
@@ -20,7 +21,7 @@ TEST_LOCK := requirements/test-lock.txt
 LOCK_VENV := .cache/pip-tools
 PIP_COMPILE := $(LOCK_VENV)/bin/pip-compile --quiet --resolver=backtracking --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: run test lint lock install install-test clean
+.PHONY: run test lint lock install install-test clean catalogues
 
 $(BIN)/python:
 	@python=$$(scripts/find-python) || exit 1; \
@@ -67,6 +68,11 @@ lint: install-test  # all three run; any failure fails the target
 	$(BIN)/ruff format --check . || status=1; \
 	$(BIN)/lint-imports || status=1; \
 	exit $$status
+
+# The compiled .mo files are committed beside their .po (the package ships them); a test fails
+# when one is out of date, or a catalogue lacks a translation.
+catalogues: install
+	$(BIN)/python scripts/catalogues.py
 
 # The test lock is resolved within the runtime lock, so both install the same versions.
 lock: | $(BIN)/python

@@ -69,12 +69,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # not be the previous request's (a sync worker serves every request in one context).
         sqlite_write_intent.set(request.method not in SAFE_METHODS)
 
-    from consult.core import action_urls, errors, params, routing, templating
+    from consult.core import action_urls, errors, i18n, params, routing, templating
 
     params.init_app(app)  # before the sign-in gate's hook and the blueprints' rules
     errors.init_app(app)
     routing.init_app(app)
     action_urls.init_app(app)  # a GET to a button's POST-only address: its page, not a 405
+    i18n.init_app(app)
     templating.init_app(app)
     _install_permission_helpers(app)
 

@@ -32,6 +32,8 @@ class User(UserMixin, db.Model):
     #: the participant's id in another platform (a Pol.is import keeps its participant ids)
     external_id: Mapped[str | None] = mapped_column(String(120), unique=True)
     is_site_admin: Mapped[bool] = mapped_column(default=False)
+    #: the interface language the person chose (consult/core/i18n.py); None: their browser's
+    language: Mapped[str | None] = mapped_column(String(16))
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

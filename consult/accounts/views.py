@@ -1,7 +1,9 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, logout_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from consult import mine
 from consult.accounts import devices, services, signin_flow
@@ -19,7 +21,7 @@ from consult.accounts.forms import (
     SignUpForm,
 )
 from consult.accounts.models import Membership, Organisation, Role, User
-from consult.core import browser_token
+from consult.core import browser_token, i18n
 from consult.core.errors import RuleViolation
 from consult.core.forms import refused_on
 from consult.core.links import safe_next
@@ -138,6 +140,43 @@ def sign_in():
             return render_template("accounts/sign_in.html", form=form, next_url=next_url), 400
         return signin_flow.begin(result.user, next_url=next_url, method="password")
     return render_template("accounts/sign_in.html", form=form, next_url=next_url), 400 if form.errors else 200
+
+
+@bp.record_once
+def _language_from_account(state) -> None:
+    """The interface speaks the language a signed-in person chose (consult/core/i18n.py)."""
+
+    def chosen() -> str | None:
+        try:
+            return current_user.language if current_user.is_authenticated else None
+        except SQLAlchemyError:  # the database is down: its own error page, in the browser's language
+            return None
+
+    state.app.extensions["consult.person_language"] = chosen
+
+
+@bp.route("/language", methods=["POST"])
+@public
+def choose_language():
+    """The language switcher (a form on every page, no script needed): remembered on the account
+    of someone signed in, in a cookie for someone who is not; then back to the page they were on."""
+    EmptyForm().validate_on_submit() or abort(400)
+    code = i18n.supported(request.form.get("language"))
+    if code is None:
+        abort(400, description=_("Choose one of the languages offered."))
+    if current_user.is_authenticated and current_user.language != code:
+        current_user.language = code
+        db.session.commit()
+    response = redirect(safe_next(request.form.get("next")) or url_for("proposals.index"))
+    response.set_cookie(
+        i18n.COOKIE,
+        code,
+        max_age=i18n.COOKIE_MAX_AGE,
+        secure=bool(current_app.config["SESSION_COOKIE_SECURE"]),
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
 @bp.route("/signout", methods=["POST"])

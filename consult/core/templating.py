@@ -3,12 +3,15 @@ the app factory: core knows no domain.)"""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel import dates as babel_dates
+from babel import numbers as babel_numbers
 from flask import Flask, current_app, has_app_context, request, url_for
 
-from consult.core import text
+from consult.core import i18n, text
 
 
 def time_zone(name: str) -> ZoneInfo:
@@ -38,15 +41,40 @@ def local_time(value: datetime) -> datetime:
     return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(site_zone())
 
 
-def format_datetime(value: datetime | None, fmt: str = "%-d %B %Y, %H:%M %Z") -> str:
-    """The one way a time is shown: in the site's zone, with the zone's abbreviation ("CET",
-    "BST", "UTC"). ``<time datetime=...>`` keeps the UTC ISO value for machines."""
-    return local_time(value).strftime(fmt) if value else ""
+def format_datetime(value: datetime | None) -> str:
+    """The one way a time is shown: in the site's zone and the interface's language, with the
+    zone's abbreviation ("15 January 2026, 13:00 CET", "15 janvier 2026, 13:00 CET").
+    ``<time datetime=...>`` keeps the UTC ISO value for machines."""
+    if not value:
+        return ""
+    local = local_time(value)
+    locale = i18n.format_locale() if has_app_context() else i18n.format_locale("en")
+    day = babel_dates.format_date(local, format="long", locale=locale)
+    clock = babel_dates.format_time(local, format="HH:mm", locale=locale)
+    return f"{day}, {clock} {local.strftime('%Z')}"
 
 
 def format_date(value: datetime | None) -> str:
-    """The day of a time, in the site's zone (23:30 UTC is already tomorrow in Paris)."""
-    return local_time(value).strftime("%-d %B %Y") if value else ""
+    """The day of a time, in the site's zone (23:30 UTC is already tomorrow in Paris) and the
+    interface's language."""
+    if not value:
+        return ""
+    locale = i18n.format_locale() if has_app_context() else i18n.format_locale("en")
+    return babel_dates.format_date(local_time(value), format="long", locale=locale)
+
+
+def format_number(value: int | float) -> str:
+    """A count or a figure in the interface's language ("1,234", "1 234", "١٬٢٣٤")."""
+    return babel_numbers.format_decimal(value, locale=i18n.format_locale())
+
+
+def format_percent(value: float, digits: int = 0) -> str:
+    """A share (0.25) as a percentage in the interface's language ("25%", "25 %", "٢٥٪")."""
+    locale = i18n.format_locale()
+    pattern = locale.percent_formats[None].pattern  # "#,##0%", "#,##0\u00a0%"…
+    if digits:
+        pattern = re.sub(r"0(?=[^0]*$)", "0." + "0" * digits, pattern, count=1)
+    return babel_numbers.format_percent(value, format=pattern, locale=locale)
 
 
 def url_with(**changes) -> str:
@@ -63,4 +91,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["plain"] = text.render_plain
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["number"] = format_number
+    app.jinja_env.filters["percent"] = format_percent
     app.jinja_env.globals.update(url_with=url_with)

@@ -1,9 +1,10 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, HiddenField, IntegerField, RadioField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
+from consult.core.i18n import LANGUAGES
 from consult.site.models import MAX_FOOTER_LINKS
 
 WHOLE = "Use a whole number."
@@ -44,6 +45,12 @@ class SiteForm(FlaskForm):
         "Time zone",
         validators=[Length(max=64)],
         description="The zone times are shown in, such as Europe/Paris or America/New_York. Leave empty for the configured zone.",
+    )
+    default_language = SelectField(
+        "Default language",
+        choices=[SelectChoice("", "The configured language")] + [SelectChoice(code, name) for code, name in LANGUAGES.items()],
+        validators=[Optional()],
+        description="The interface's language for people whose browser asks for none of the site's languages.",
     )
     row_version = HiddenField(validators=[Length(max=20)])
 

@@ -41,6 +41,8 @@ class SiteSettings(db.Model):
     report_threshold: Mapped[int | None] = mapped_column()
     #: an IANA zone name for the times shown; None: the configured one
     time_zone: Mapped[str | None] = mapped_column(String(64))
+    #: the interface language when neither the person nor their browser names one we have; None: the configured one
+    default_language: Mapped[str | None] = mapped_column(String(16))
     #: a PNG redrawn from the upload (consult/site/images.py), small enough to keep in the row
     logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     #: when the logo was last set (None: no logo); its URL carries it, so a new logo is fetched anew
@@ -113,6 +115,7 @@ def as_dict(settings: SiteSettings) -> dict[str, Any]:
         "registration": settings.registration,
         "report_threshold": settings.report_threshold,
         "time_zone": settings.time_zone,
+        "default_language": settings.default_language,
     }
 
 

@@ -15,6 +15,7 @@ from consult.accounts.models import User
 from consult.audit.models import StaffOperation, TargetType
 from consult.audit.services import record_staff_action
 from consult.core.errors import RuleViolation
+from consult.core.i18n import LANGUAGES
 from consult.core.models import db, utcnow
 from consult.core.templating import time_zone
 from consult.permissions import Action, authorize
@@ -92,6 +93,7 @@ def update_site(
     registration: str,
     report_threshold: int | None,
     time_zone_name: str | None,
+    default_language: str | None = None,
     logo: bytes | None = None,
     remove_logo: bool = False,
     logo_alt: str = "",
@@ -128,6 +130,8 @@ def update_site(
                 status=400,
                 field="time_zone",
             ) from None
+    if default_language and default_language not in LANGUAGES:
+        raise RuleViolation("Choose one of the site's languages.", status=400, field="default_language")
     picture = None
     if logo:
         try:
@@ -145,6 +149,7 @@ def update_site(
     settings.registration = registration
     settings.report_threshold = report_threshold
     settings.time_zone = time_zone_name or None
+    settings.default_language = default_language or None
     changed = [name for name, value in as_dict(settings).items() if before[name] != value]
     if picture is not None or (remove_logo and settings.logo_updated_at is not None):
         settings.logo = picture

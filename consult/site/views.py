@@ -51,6 +51,7 @@ def site_settings():
 def _zone_from_settings(state) -> None:
     """Times are shown in the zone set on the settings page, else the configured one."""
     state.app.extensions["consult.time_zone"] = lambda: settings_for_display().time_zone
+    state.app.extensions["consult.default_language"] = lambda: settings_for_display().default_language
 
 
 def _upload(storage) -> bytes | None:
@@ -75,6 +76,7 @@ def settings():
                 registration=form.registration.data,
                 report_threshold=form.report_threshold.data,
                 time_zone_name=(form.time_zone.data or "").strip() or None,
+                default_language=form.default_language.data or None,
                 logo=_upload(form.logo.data),
                 remove_logo=form.remove_logo.data,
                 logo_alt=form.logo_alt.data or "",

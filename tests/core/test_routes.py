@@ -7,6 +7,7 @@ from consult.core.routing import is_public
 
 #: Endpoints anyone may call without signing in. Adding one is a decision: say why in review.
 PUBLIC = {
+    "accounts.choose_language",  # the language switcher on every page (consult/core/i18n.py)
     "static",
     # the site's look on every page, and the invitation code form (consult/site)
     "site.theme",

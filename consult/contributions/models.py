@@ -50,6 +50,8 @@ class Contribution(db.Model):
     section_key: Mapped[str | None] = mapped_column(String(80))
     body: Mapped[str] = mapped_column(Text, default="")
     body_html: Mapped[str] = mapped_column(Text, default="")
+    #: the language it was written in (a code of consult/core/i18n.py's kind: "en", "fr"…)
+    language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
     moderation_state: Mapped[str] = mapped_column(String(20), default=ModerationState.VISIBLE)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from consult.accounts.models import User
 from consult.contributions.models import Contribution, ContributionKind
-from consult.core import text
+from consult.core import i18n, text
 from consult.core.errors import RuleViolation
 from consult.core.models import db
 from consult.core.signals import contribution_posted
@@ -81,6 +81,7 @@ def add_contribution(
     kind: ContributionKind,
     body: str | None,
     prepare: Callable[[Contribution], None] | None = None,
+    language: str | None = None,
 ) -> Contribution:
     """Add what ``actor`` says to ``consultation``: only while it takes contributions (the
     permission, then the state re-read under a shared lock so a close cannot cross it), on its
@@ -88,7 +89,10 @@ def add_contribution(
     consultation is pre-moderated and the author has nothing approved yet, pending.
 
     ``prepare`` fills in what is particular to the kind (a section, a parent, an anchor, the
-    amendment's words) and may refuse with a ``RuleViolation``; it runs before the insert."""
+    amendment's words) and may refuse with a ``RuleViolation``; it runs before the insert.
+
+    ``language`` is the language the contribution is written in; by default the language the
+    interface speaks to its author."""
     authorize(actor, ACTIONS[kind], consultation)
     now = hold_open(consultation)
     rule = BODY_RULES[kind]
@@ -103,6 +107,7 @@ def add_contribution(
         kind=kind,
         body=body,
         body_html=rule.render(body),
+        language=i18n.supported(language) or i18n.current_language(),
         moderation_state=moderation.initial_state(consultation, actor),
         created_at=now,
     )

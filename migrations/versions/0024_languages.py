@@ -1,4 +1,5 @@
-"""languages: the language a person chose for the interface, and the site's default language
+"""languages: the language a person chose for the interface, the site's default language, and
+the language each contribution was written in (English for those made before)
 
 Revision ID: 0024_languages
 Revises: 0023_firstfive
@@ -22,9 +23,13 @@ def upgrade():
         batch_op.add_column(sa.Column('language', sa.String(length=16), nullable=True))
     with op.batch_alter_table('site_settings', schema=None) as batch_op:
         batch_op.add_column(sa.Column('default_language', sa.String(length=16), nullable=True))
+    with op.batch_alter_table('contributions', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('language', sa.String(length=16), server_default='en', nullable=False))
 
 
 def downgrade():
+    with op.batch_alter_table('contributions', schema=None) as batch_op:
+        batch_op.drop_column('language')
     with op.batch_alter_table('site_settings', schema=None) as batch_op:
         batch_op.drop_column('default_language')
     with op.batch_alter_table('users', schema=None) as batch_op:

@@ -105,6 +105,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from consult.sharing import views as sharing_views
     from consult.site import views as site_views
     from consult.voting import views as voting_views
+    from consult.webhooks import views as webhooks_views
 
     app.register_blueprint(core_views.bp)
     app.register_blueprint(accounts_views.bp)
@@ -134,6 +135,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(sharing_views.bp)  # share previews: tags, images, a comment's page
     app.register_blueprint(feeds_views.bp)  # Atom feeds, sitemap.xml, robots.txt
     app.register_blueprint(embeds_views.bp)  # embeds other sites may frame, and oEmbed
+    app.register_blueprint(webhooks_views.bp)  # an organisation's webhooks, their deliveries' jobs too
 
     from consult.cli import register_commands
 

@@ -78,6 +78,9 @@ DEFAULTS: dict[str, Any] = {
     # origins separated by spaces ("https://council.example https://*.gov.example"). Every other
     # page refuses to be framed whatever this says (consult/core/framing.py).
     "EMBED_FRAME_ANCESTORS": "*",
+    # Webhooks go to public addresses only (never this machine or a private network); True lets
+    # them reach private ones too, for an intranet install (consult/webhooks/addresses.py).
+    "WEBHOOKS_ALLOW_PRIVATE": False,
     # Posting limits per signed-in person (per address otherwise), counted where every worker
     # sees them. None: a SQLite file, instance/ratelimits.db, which all processes of one machine
     # share (consult/core/ratelimit.py); with several app servers set a shared store, e.g.

@@ -61,6 +61,9 @@ class StaffOperation(enum.StrEnum):
     # questionnaires (authors and admins)
     EDIT_QUESTIONNAIRE = "edit_questionnaire"
     PUBLISH_QUESTIONNAIRE = "publish_questionnaire"
+    # an organisation's webhooks (its admins)
+    ADD_WEBHOOK = "add_webhook"
+    REMOVE_WEBHOOK = "remove_webhook"
 
     @property
     def label(self) -> str:
@@ -102,6 +105,8 @@ OPERATION_LABELS: dict[StaffOperation, str] = {
     StaffOperation.DELETE_ATTACHMENT: "Removed an attached file",
     StaffOperation.EDIT_QUESTIONNAIRE: "Edited the questionnaire",
     StaffOperation.PUBLISH_QUESTIONNAIRE: "Published a version of the questionnaire",
+    StaffOperation.ADD_WEBHOOK: "Added a webhook",
+    StaffOperation.REMOVE_WEBHOOK: "Removed a webhook",
 }
 
 #: Operations done in the capacity of a moderator, whoever does them (an admin moderating is

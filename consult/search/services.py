@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -28,14 +30,14 @@ MAX_PAGE = 100  # deeper pages cost more and nobody reads them: refine the query
 STATUSES = ("open", "closed", "concluded")  # closed: no longer open (concluded too); concluded: the outcome is published
 
 KIND_LABELS = {
-    "consultation": "Consultation",
-    "section": "Section of the text",
-    "comment": "Comment",
-    "reply": "Reply",
-    "amendment": "Amendment",
-    "statement": "Statement",
-    "theme": "Theme summary",
-    "answer": "Answer to the questionnaire",
+    "consultation": _l("Consultation"),
+    "section": _l("Section of the text"),
+    "comment": _l("Comment"),
+    "reply": _l("Reply"),
+    "amendment": _l("Amendment"),
+    "statement": _l("Statement"),
+    "theme": _l("Theme summary"),
+    "answer": _l("Answer to the questionnaire"),
 }
 
 
@@ -128,13 +130,13 @@ def backend():
 
 def check_filters(*, consultation: str | None, kind: str | None, status: str | None, page: int, per_page: int) -> None:
     if kind is not None and kind not in KINDS:
-        raise QueryError(f"'kind' must be one of {', '.join(KINDS)}.")
+        raise QueryError(_("'kind' must be one of %(kinds)s.", kinds=", ".join(KINDS)))
     if status is not None and status not in STATUSES:
-        raise QueryError("'status' must be open, closed or concluded.")
+        raise QueryError(_("'status' must be open, closed or concluded."))
     if not 1 <= page <= MAX_PAGE:
-        raise QueryError(f"'page' must be a whole number from 1 to {MAX_PAGE}.")
+        raise QueryError(_("'page' must be a whole number from 1 to %(max)s.", max=MAX_PAGE))
     if not 1 <= per_page <= MAX_PER_PAGE:
-        raise QueryError(f"'per_page' must be a whole number from 1 to {MAX_PER_PAGE}.")
+        raise QueryError(_("'per_page' must be a whole number from 1 to %(max)s.", max=MAX_PER_PAGE))
 
 
 def _allowed_consultations(slug: str | None, status: str | None) -> set[int]:
@@ -165,7 +167,7 @@ def search(
     check_filters(consultation=consultation, kind=kind, status=status, page=page, per_page=per_page)
     parsed: ParsedQuery = parse(raw_query)
     if not parsed:
-        raise QueryError("Type a word to search for.")
+        raise QueryError(_("Type a word to search for."))
     allowed = _allowed_consultations(consultation, status)
     raw = backend().search(
         db.session,
@@ -210,7 +212,7 @@ def _checked(hits: list[RawHit]) -> tuple[list[Result], int]:
         results.append(
             Result(
                 kind=h.kind,
-                kind_label=KIND_LABELS[h.kind],
+                kind_label=str(KIND_LABELS[h.kind]),
                 title_html=h.title_html or Markup(""),
                 snippet_html=h.snippet_html,
                 url=_url(h, c),

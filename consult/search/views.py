@@ -3,6 +3,7 @@ from __future__ import annotations
 from urllib.parse import urljoin
 
 from flask import Blueprint, abort, jsonify, render_template, request
+from flask_babel import gettext as _
 
 from consult.core.params import whole_number
 from consult.core.routing import public
@@ -62,7 +63,7 @@ def results():
 def api():
     q = request.args.get("q", "")
     if not q.strip():
-        abort(400, "Give the words to search for in 'q'.")
+        abort(400, _("Give the words to search for in 'q'."))
     try:
         page = services.search(q, **_args())
     except QueryError as e:

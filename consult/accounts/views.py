@@ -30,7 +30,7 @@ from consult.core.links import safe_next
 from consult.core.models import db
 from consult.core.params import page_number
 from consult.core.routing import public
-from consult.extensions import limiter, limits_off, login_manager
+from consult.extensions import csrf, limiter, limits_off, login_manager
 from consult.permissions import Action, authorize
 from consult.policies import services as policies
 from consult.site import services as site
@@ -160,10 +160,14 @@ def _language_from_account(state) -> None:
 
 @bp.route("/language", methods=["POST"])
 @public
+@csrf.exempt
 def choose_language():
     """The language switcher (a form on every page, no script needed): remembered on the account
-    of someone signed in, in a cookie for someone who is not; then back to the page they were on."""
-    EmptyForm().validate_on_submit() or abort(400)
+    of someone signed in, in a cookie for someone who is not; then back to the page they were on.
+
+    Without a CSRF token on purpose: one would put a session cookie on every page a visitor
+    reads, and all a forged request could do is choose a language; the session cookie is
+    ``SameSite=Lax``, so a cross-site form never changes an account's setting anyway."""
     code = i18n.supported(request.form.get("language"))
     if code is None:
         abort(400, description=_("Choose one of the languages offered."))

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from consult.contributions.models import Contribution
 from consult.core import links
+from consult.core.i18n import LANGUAGES
 from consult.core.models import db
 from consult.moderation.models import Theme
 from consult.permissions import visible_consultations, visible_contributions, visible_versions
@@ -61,6 +62,7 @@ class RawHit:
     title_html: Markup
     snippet_html: Markup
     score: float
+    language: str = "en"  # the language the document is written in
 
 
 @dataclass
@@ -82,6 +84,7 @@ class Result:
     section_heading: str | None
     date: datetime
     score: float
+    language: str  # what the text is written in (its ``lang``)
 
 
 @dataclass
@@ -128,9 +131,13 @@ def backend():
     return current_app.extensions["consult_search"].backend
 
 
-def check_filters(*, consultation: str | None, kind: str | None, status: str | None, page: int, per_page: int) -> None:
+def check_filters(
+    *, consultation: str | None, kind: str | None, status: str | None, page: int, per_page: int, language: str | None = None
+) -> None:
     if kind is not None and kind not in KINDS:
         raise QueryError(_("'kind' must be one of %(kinds)s.", kinds=", ".join(KINDS)))
+    if language is not None and language not in LANGUAGES:
+        raise QueryError(_("'language' must be one of %(codes)s.", codes=", ".join(LANGUAGES)))
     if status is not None and status not in STATUSES:
         raise QueryError(_("'status' must be open, closed or concluded."))
     if not 1 <= page <= MAX_PAGE:
@@ -161,10 +168,16 @@ def search(
     status: str | None = None,
     page: int = 1,
     per_page: int = 20,
+    language: str | None = None,
+    reader: str | None = None,
 ) -> SearchPage:
     """Ranked public results for a query in the restricted language (see ``query.parse``).
-    Raises ``QueryError`` with a message for a query or a filter we will not run."""
-    check_filters(consultation=consultation, kind=kind, status=status, page=page, per_page=per_page)
+    Raises ``QueryError`` with a message for a query or a filter we will not run.
+
+    Each document is matched with the words reduced to stems as its own language inflects them;
+    ``language`` keeps only documents written in it. Results in ``reader``'s language (the
+    interface's, given by the caller) come first, each group by relevance."""
+    check_filters(consultation=consultation, kind=kind, status=status, page=page, per_page=per_page, language=language)
     parsed: ParsedQuery = parse(raw_query)
     if not parsed:
         raise QueryError(_("Type a word to search for."))
@@ -177,6 +190,8 @@ def search(
         page=page,
         per_page=per_page,
         restrict_consultations=bool(consultation or status),
+        language=language,
+        reader=reader,
     )
     results, dropped = _checked(raw.hits)
     return SearchPage(raw_query, results, max(0, raw.total - dropped), page, per_page)
@@ -222,6 +237,7 @@ def _checked(hits: list[RawHit]) -> tuple[list[Result], int]:
                 section_heading=heading,
                 date=h.date,
                 score=h.score,
+                language=h.language,
             )
         )
     return results, len(hits) - len(results)

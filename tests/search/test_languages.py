@@ -142,7 +142,7 @@ def test_migration_0025_keeps_the_english_rows_and_stems_new_rows_in_their_langu
 
     config = Config(str(Path(MIGRATIONS_DIR) / "alembic.ini"))
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    before = ScriptDirectory.from_config(config).get_revision("0025_search").down_revision  # 0024_languages or after it
+    before = ScriptDirectory.from_config(config).get_revision("0026_search").down_revision  # 0024_languages or after it
     with scratch_postgresql() as url:
         app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path)})
         with app.app_context():
@@ -170,7 +170,7 @@ def test_migration_0025_keeps_the_english_rows_and_stems_new_rows_in_their_langu
                     {"c": consultation},
                 )
             with app.app_context():
-                upgrade(revision="0025_search")
+                upgrade(revision="0026_search")
                 db.engine.dispose()
             with engine.begin() as connection:
                 row = connection.execute(text("SELECT language, config, document::text FROM consult_search.documents")).one()

@@ -1,7 +1,7 @@
 """search: each search document records its language and is stemmed in that language's
 text-search configuration (PostgreSQL only)
 
-Revision ID: 0025_search
+Revision ID: 0026_search
 Revises: 0025_webhooks
 Create Date: 2026-12-07 10:00:00
 
@@ -15,7 +15,7 @@ index stays. Needs PostgreSQL 13 or later (``DROP EXPRESSION``). SQLite has no s
 
 from alembic import op
 
-revision = '0025_search'
+revision = '0026_search'
 down_revision = '0025_webhooks'
 branch_labels = None
 depends_on = None

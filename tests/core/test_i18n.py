@@ -198,12 +198,14 @@ def test_placeholders_match_between_languages(language):
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_compiled_catalogues_are_up_to_date(language):
     folder = TRANSLATIONS / language / "LC_MESSAGES"
+
+    def frozen(value):
+        return tuple(value) if isinstance(value, list | tuple) else value
+
     with (folder / "messages.mo").open("rb") as f:
-        compiled = {(m.id, m.context): m.string for m in read_mo(f) if m.id}
-    written = {(m.id, m.context): m.string for m in _catalogue(language) if m.id and m.string and not m.fuzzy}
-    normalise = {k: (tuple(v) if isinstance(v, list | tuple) else v) for k, v in written.items()}
-    compiled = {k: (tuple(v) if isinstance(v, list | tuple) else v) for k, v in compiled.items()}
-    assert compiled == normalise, f"{language}: the .mo file is older than the .po: run make catalogues"
+        compiled = {(frozen(m.id), m.context): frozen(m.string) for m in read_mo(f) if m.id}
+    written = {(frozen(m.id), m.context): frozen(m.string) for m in _catalogue(language) if m.id and m.string and not m.fuzzy}
+    assert compiled == written, f"{language}: the .mo file is older than the .po: run make catalogues"
 
 
 def test_the_template_holds_every_marked_string(tmp_path):

@@ -54,13 +54,15 @@ def post_comment(
     end: int | None = None,
     parent: Contribution | None = None,
     text_language: str | None = None,
+    language: str | None = None,
 ) -> Contribution:
     """Comment on the consultation, a section, or a quoted passage of a section (an
     annotation), or reply to a contribution. Only while the consultation is open; the quote
     must be words of the section as published (the server finds them, the browser only hints
     where), in the text in ``text_language`` (the original's by default, or when the version has
     no text in that language). An annotation is in the language of the text it quotes: its
-    ``language`` says on which text it is drawn and re-anchored."""
+    ``language`` says on which text it is drawn and re-anchored. Any other comment is in
+    ``language``, by default the language the interface speaks to its author."""
 
     def place(contribution: Contribution) -> None:
         version = contribution.version
@@ -87,7 +89,7 @@ def post_comment(
             raise RuleViolation("Choose the section the quoted words are in.", status=400)
 
     kind = ContributionKind.REPLY if parent is not None else ContributionKind.COMMENT
-    return add_contribution(consultation, actor=actor, kind=kind, body=body, prepare=place)
+    return add_contribution(consultation, actor=actor, kind=kind, body=body, prepare=place, language=language)
 
 
 def _anchor(section: Section | SectionText, version: Version, quote: str, start: int | None, end: int | None) -> Anchor:
@@ -522,6 +524,13 @@ def annotations_query(consultation: Consultation, user: User | None):
     )
 
 
+def _text_url(contribution: Contribution) -> str:
+    """The page of the text an annotation was made on: its version's, in its language."""
+    version = contribution.version
+    language = contribution.language if contribution.language in version.languages[1:] else None
+    return links.url("proposals.version", slug=contribution.consultation.slug, number=version.number, text=language)
+
+
 def annotation_record(contribution: Contribution):
     """One contribution as the W3C exporter's input, with IRIs on this site. A deleted annotation
     is its tombstone: no creator, the site's words as its body, the section as its target (not
@@ -546,7 +555,7 @@ def annotation_record(contribution: Contribution):
         creator_name=creator_name,
         body=DELETED_BY_AUTHOR if deleted else contribution.body,
         reply_to=links.url("comments.show", contribution_id=contribution.parent_id) if contribution.parent_id else None,
-        source=links.url("proposals.version", slug=contribution.consultation.slug, number=version.number) if anchor else None,
+        source=_text_url(contribution) if anchor else None,
         section_id=text_element_id(anchor.section_key) if anchor else None,
         exact=quoted.exact if quoted else None,
         prefix=quoted.prefix if quoted else None,

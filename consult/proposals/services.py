@@ -339,7 +339,7 @@ def import_markdown(consultation: Consultation, files: list[tuple[str, str]], *,
     if language != consultation.original_language:
         draft = consultation.draft_version
         if consultation.current_version is None and (draft is None or not draft.sections):
-            consultation.language_codes = " ".join([language] + [code for code in consultation.languages if code != language])
+            consultation.language_codes = language  # nothing is written yet, nor translated
         else:
             return save_translation(consultation, language, sections, actor=actor)
     return save_draft_text(consultation, sections, actor=actor)
@@ -388,7 +388,7 @@ def save_translation(consultation: Consultation, language: str, sections: list[I
             _(
                 "These sections of the text in %(language)s are not in the original text: %(sections)s. "
                 "Give each heading the key of the original's section, such as '## Objectifs {#objectives}'.",
-                language=i18n.language_name(language),
+                language=i18n.language_name_in_interface(language),
                 sections="; ".join(unknown),
             ),
             status=400,
@@ -504,13 +504,14 @@ def publish_version(consultation: Consultation, *, actor: User, note: str = "") 
             " ".join(
                 _(
                     "The text in %(language)s lacks these sections: %(sections)s.",
-                    language=i18n.language_name(code),
+                    language=i18n.language_name_in_interface(code),
                     sections="; ".join(lacking),
                 )
                 for code, lacking in missing.items()
             )
             + " "
-            + _("Import the whole text in each language before publishing.")
+            + _("Import the whole text in each language before publishing."),
+            status=400,
         )
     previous = _previous_published(consultation, draft)
     _mark_changes(draft, previous)

@@ -367,7 +367,7 @@ def remove_language(slug: str, language: str):
     c = _consultation_or_404(slug, Action.EDIT_TEXT)
     services.remove_language(c, language, actor=current_user)
     db.session.commit()
-    flash(_("The text in %(language)s has been removed from the draft.", language=i18n.language_name(language)), "success")
+    flash(_("The text in %(language)s has been removed from the draft.", language=i18n.language_name_in_interface(language)), "success")
     return redirect(url_for("proposals.edit_text", slug=c.slug))
 
 

@@ -149,7 +149,7 @@ def test_a_section_missing_in_a_language_is_reported_and_publishing_refused(app,
     login(client, author)
     for page in (f"/c/{c.slug}", f"/c/{c.slug}/text"):  # reported before publishing, where the author works
         html = client.get(page).get_data(as_text=True)
-        assert "The text in French lacks 1 section:" in html and "<li>Exceptions</li>" in html
+        assert "1 section is missing from the text in French<" in html and "<li>Exceptions</li>" in html
     response = client.post(f"/c/{c.slug}/publish", data={"note": ""})
     assert response.status_code == 400 and "Exceptions" in response.get_data(as_text=True)
 

@@ -527,7 +527,8 @@ def annotations_query(consultation: Consultation, user: User | None):
 def _text_url(contribution: Contribution) -> str:
     """The page of the text an annotation was made on: its version's, in its language."""
     version = contribution.version
-    language = contribution.language if contribution.language in version.languages[1:] else None
+    translated = contribution.language in contribution.consultation.languages[1:] and contribution.language in version.languages
+    language = contribution.language if translated else None
     return links.url("proposals.version", slug=contribution.consultation.slug, number=version.number, text=language)
 
 

@@ -234,9 +234,11 @@ class Version(db.Model):
         """The languages this version has a text in: the original, then each language of the
         consultation that has a translation of one of its sections (all of them, once published:
         ``publish_version`` refuses a language with a section missing)."""
+        consultation = self.consultation
+        if not consultation.is_multilingual:
+            return [consultation.original_language]
         translated = {t.language for s in self.sections for t in s.translations}
-        original = self.consultation.original_language
-        return [original] + [code for code in self.consultation.languages[1:] if code in translated]
+        return [consultation.original_language] + [code for code in consultation.languages[1:] if code in translated]
 
     def sections_in(self, language: str | None) -> list[Section | SectionText]:
         """The sections as the text in ``language`` has them (their own, in the original
@@ -287,7 +289,7 @@ class Section(db.Model):
     version: Mapped[Version] = relationship(back_populates="sections")
     #: its text in the consultation's other languages
     translations: Mapped[list[SectionTranslation]] = relationship(
-        back_populates="section", cascade="all, delete-orphan", order_by="SectionTranslation.language"
+        back_populates="section", cascade="all, delete-orphan", order_by="SectionTranslation.language", lazy="selectin"
     )
 
     @property

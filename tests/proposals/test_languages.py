@@ -236,8 +236,12 @@ def test_quoting_words_of_the_other_language_is_refused(organisation, author, ci
         comments.post_comment(c, actor=citizen, body="?", section_key="scope", quote="every department", text_language="fr")
 
 
-def test_an_amendment_is_made_on_one_languages_text(organisation, author, citizen):
+def test_an_amendment_is_made_on_one_languages_text(client, organisation, author, citizen):
     c = bilingual(organisation, author)
+    db.session.commit()
+    login(client, citizen)
+    form = client.get(f"/c/{c.slug}/s/scope/amend?text=fr").get_data(as_text=True)
+    assert "Elle s&#39;applique à chaque service" in form and "Champ d&#39;application" in form
     amendment = amendments.propose_amendment(
         c,
         actor=citizen,
@@ -250,6 +254,9 @@ def test_an_amendment_is_made_on_one_languages_text(organisation, author, citize
     assert amendment.language == "fr" and amendment.amendment.proposed_text.startswith("Elle s'applique à chaque service public")
     inserted = [op.text for op in amendments.redline(amendment) if op.kind == "insert"]
     assert inserted and "public" in " ".join(inserted)  # against the French text, not the English
+    db.session.commit()
+    page = client.get(f"/c/{c.slug}/amendments/A{amendment.amendment.number}").get_data(as_text=True)
+    assert "Made on the text in French." in page and "Champ d&#39;application" in page
     proposals.change_state(c, Transition.CLOSE, actor=author)
     amendments.answer_amendment(amendment.amendment, actor=author, decision=Decision.ACCEPTED, reason="Oui.")
     report = amendments.start_next_version(c, actor=author)

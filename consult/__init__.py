@@ -69,13 +69,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # not be the previous request's (a sync worker serves every request in one context).
         sqlite_write_intent.set(request.method not in SAFE_METHODS)
 
-    from consult.core import action_urls, errors, i18n, params, routing, templating
+    from consult.core import action_urls, errors, framing, i18n, params, routing, templating
 
     params.init_app(app)  # before the sign-in gate's hook and the blueprints' rules
     errors.init_app(app)
     routing.init_app(app)
     action_urls.init_app(app)  # a GET to a button's POST-only address: its page, not a 405
     i18n.init_app(app)
+    framing.init_app(app)
     templating.init_app(app)
     _install_permission_helpers(app)
 
@@ -86,6 +87,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from consult.audit import views as audit_views
     from consult.comments import views as comments_views
     from consult.core import views as core_views
+    from consult.embeds import views as embeds_views
 
     # Share previews, feeds and the sitemap (issue 19)
     from consult.feeds import views as feeds_views
@@ -103,6 +105,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from consult.sharing import views as sharing_views
     from consult.site import views as site_views
     from consult.voting import views as voting_views
+    from consult.webhooks import views as webhooks_views
 
     app.register_blueprint(core_views.bp)
     app.register_blueprint(accounts_views.bp)
@@ -131,6 +134,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(questionnaires_views.bp)  # issue 21: questionnaires
     app.register_blueprint(sharing_views.bp)  # share previews: tags, images, a comment's page
     app.register_blueprint(feeds_views.bp)  # Atom feeds, sitemap.xml, robots.txt
+    app.register_blueprint(embeds_views.bp)  # embeds other sites may frame, and oEmbed
+    app.register_blueprint(webhooks_views.bp)  # an organisation's webhooks, their deliveries' jobs too
 
     from consult.cli import register_commands
 
@@ -157,12 +162,20 @@ def _install_permission_helpers(app: Flask) -> None:
 
 
 def _install_request_hooks(app: Flask) -> None:
+    from consult.core import framing
+
     @app.after_request
     def security_headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        if framing.is_frameable(app, request.endpoint):  # an embed: framed by the sites the setting allows
+            ancestors = framing.frame_ancestors(app)
+            headers.setdefault(
+                "Content-Security-Policy", CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'", f"frame-ancestors {ancestors}")
+            )
+        else:
+            headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+            headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")

@@ -33,7 +33,7 @@ def register_commands(app: Flask) -> None:
             if organisation:
                 org = db.session.scalar(select(Organisation).where(Organisation.slug == organisation))
                 if org is None:
-                    raise RuleViolation(f"No organisation with the short name {organisation!r}.")
+                    raise RuleViolation(f"No organisation with the short name {organisation!r}.")  # i18n: not shown
                 grant_role(org, user, Role(role or "author"))
         except RuleViolation as error:
             db.session.rollback()

@@ -71,6 +71,16 @@ DEFAULTS: dict[str, Any] = {
     # stay UTC, and so do <time datetime> values and the record). Checked at start-up
     # (consult/core/templating.py).
     "TIME_ZONE": "UTC",
+    # The interface's language when neither the person nor their browser names one the site
+    # has (the site's settings page can choose another): en, fr, es or ar (consult/core/i18n.py).
+    "DEFAULT_LANGUAGE": "en",
+    # Which sites may put the embeds (/c/SLUG/embed and the like) in a frame: * (any), or their
+    # origins separated by spaces ("https://council.example https://*.gov.example"). Every other
+    # page refuses to be framed whatever this says (consult/core/framing.py).
+    "EMBED_FRAME_ANCESTORS": "*",
+    # Webhooks go to public addresses only (never this machine or a private network); True lets
+    # them reach private ones too, for an intranet install (consult/webhooks/addresses.py).
+    "WEBHOOKS_ALLOW_PRIVATE": False,
     # Posting limits per signed-in person (per address otherwise), counted where every worker
     # sees them. None: a SQLite file, instance/ratelimits.db, which all processes of one machine
     # share (consult/core/ratelimit.py); with several app servers set a shared store, e.g.

@@ -15,6 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -43,7 +46,17 @@ class Kind(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        return str(KIND_LABELS[self])
+
+
+KIND_LABELS = {
+    Kind.COMMENT: _l("Comment"),
+    Kind.ANNOTATION: _l("Annotation"),
+    Kind.REPLY: lazy_pgettext("noun", "Reply"),
+    Kind.AMENDMENT: _l("Amendment"),
+    Kind.STATEMENT: _l("Statement"),
+    Kind.ANSWER: lazy_pgettext("noun", "Answer"),
+}
 
 
 class State(enum.StrEnum):
@@ -60,11 +73,11 @@ class State(enum.StrEnum):
 PRIVATE_STATES = frozenset({State.DELETED, State.HIDDEN, State.PENDING, State.BLOCKED})
 
 STATE_TEXT = {
-    State.DELETED: "Deleted by you",
-    State.HIDDEN: "Hidden by a moderator",
-    State.PENDING: "Waiting for a moderator",
-    State.BLOCKED: "Hidden while this organisation's moderators block you from taking part",
-    State.PUBLISHED: "Published",
+    State.DELETED: _l("Deleted by you"),
+    State.HIDDEN: _l("Hidden by a moderator"),
+    State.PENDING: _l("Waiting for a moderator"),
+    State.BLOCKED: _l("Hidden while this organisation's moderators block you from taking part"),
+    State.PUBLISHED: _l("Published"),
 }
 
 
@@ -132,18 +145,18 @@ def status_filters(viewer: User | None) -> dict[str, tuple[str, ColumnElement[bo
     not_deleted = Contribution.deleted_at.is_(None)
     state = Contribution.moderation_state
     return {
-        "published": ("Published", and_(not_deleted, state == ModerationState.VISIBLE.value, ~_blocked())),
-        "pending": ("Waiting for a moderator", and_(not_deleted, state == ModerationState.PENDING.value)),
+        "published": (_("Published"), and_(not_deleted, state == ModerationState.VISIBLE.value, ~_blocked())),
+        "pending": (_("Waiting for a moderator"), and_(not_deleted, state == ModerationState.PENDING.value)),
         "hidden": (
-            "Hidden",
+            _("Hidden"),
             and_(not_deleted, or_(state == ModerationState.HIDDEN.value, and_(state == ModerationState.VISIBLE.value, _blocked()))),
         ),
-        "deleted": ("Deleted by you", Contribution.deleted_at.is_not(None)),
-        "unanswered": ("Amendments not answered yet", _amendment(Amendment.state == AmendmentState.OPEN.value)),
-        "answered": ("Amendments answered", _amendment(Amendment.decision.is_not(None))),
-        "incorporated": ("Amendments incorporated", _amendment(Amendment.state == AmendmentState.INCORPORATED.value)),
-        "withdrawn": ("Amendments withdrawn", _amendment(Amendment.state == AmendmentState.WITHDRAWN.value)),
-        "cited": ("Cited in a summary or a new version", _cited(viewer)),
+        "deleted": (_("Deleted by you"), Contribution.deleted_at.is_not(None)),
+        "unanswered": (_("Amendments not answered yet"), _amendment(Amendment.state == AmendmentState.OPEN.value)),
+        "answered": (_("Amendments answered"), _amendment(Amendment.decision.is_not(None))),
+        "incorporated": (_("Amendments incorporated"), _amendment(Amendment.state == AmendmentState.INCORPORATED.value)),
+        "withdrawn": (_("Amendments withdrawn"), _amendment(Amendment.state == AmendmentState.WITHDRAWN.value)),
+        "cited": (_("Cited in a summary or a new version"), _cited(viewer)),
     }
 
 
@@ -157,7 +170,7 @@ def my_contributions_query(author: User, *, consultation_id: int | None = None, 
     if status:
         filters = status_filters(author)
         if status not in filters:
-            raise RuleViolation(f"There is no status “{status[:40]}” to filter by.", status=400)
+            raise RuleViolation(_("There is no status “%(status)s” to filter by.", status=status[:40]), status=400)
         query = query.where(filters[status][1])
     return query.order_by(Contribution.created_at.desc(), Contribution.id.desc())
 
@@ -205,14 +218,14 @@ def my_contributions(
     consultations = consultations_written_in(author)
     chosen = next((c for c in consultations if c.slug == consultation_slug), None)
     if consultation_slug and chosen is None:
-        raise RuleViolation("You have written nothing in a consultation at that address.", status=404)
+        raise RuleViolation(_("You have written nothing in a consultation at that address."), status=404)
     query = my_contributions_query(author, consultation_id=chosen.id if chosen else None, status=status or None)
     pagination = db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)
     return ContributionsPage(
         pagination=pagination,
         lines=contribution_lines(list(pagination.items), viewer=author),
         consultations=consultations,
-        statuses={name: label for name, (label, _) in status_filters(author).items()},
+        statuses={name: label for name, (label, _where) in status_filters(author).items()},
         consultation=chosen,
         status=status,
     )
@@ -294,15 +307,16 @@ def contribution_lines(contributions: Sequence[Contribution], *, viewer: User | 
         if amendment is not None:
             line.outcomes.extend(_amendment_outcomes(c, amendment, private=private))
         for theme, heading in in_summaries.get(c.id, []):
-            where = f"the theme “{theme}”" if theme else f"the section “{heading}”"
-            line.outcomes.append(
-                Status("cited-in-summary", f"Cited in the summary of {where}", link=Link("outcome.show", {"slug": c.consultation.slug}))
-            )
+            if theme:
+                cited = _("Cited in the summary of the theme “%(theme)s”", theme=theme)
+            else:
+                cited = _("Cited in the summary of the section “%(section)s”", section=heading)
+            line.outcomes.append(Status("cited-in-summary", cited, link=Link("outcome.show", {"slug": c.consultation.slug})))
         for number, _key, heading in in_versions.get(c.id, []):
             line.outcomes.append(
                 Status(
                     "cited-in-version",
-                    f"Cited for the change to “{heading}” in version {number}",
+                    _("Cited for the change to “%(section)s” in version %(number)s", section=heading, number=number),
                     link=_version_link(c.consultation, number),
                 )
             )
@@ -321,18 +335,18 @@ def _kind(c: Contribution) -> Kind:
 def _state(c: Contribution, *, private: bool, blocked_in: set[int]) -> Status:
     """Its state as its author sees it; everyone else only ever sees published ones listed."""
     if not private:
-        return Status(State.PUBLISHED, STATE_TEXT[State.PUBLISHED])
+        return Status(State.PUBLISHED, str(STATE_TEXT[State.PUBLISHED]))
     if c.is_deleted:
         state = State.DELETED
     elif c.moderation_state == ModerationState.HIDDEN:
-        return Status(State.HIDDEN, STATE_TEXT[State.HIDDEN], reason=c.hidden_reason)
+        return Status(State.HIDDEN, str(STATE_TEXT[State.HIDDEN]), reason=c.hidden_reason)
     elif c.is_pending:
         state = State.PENDING
     elif c.consultation.organisation_id in blocked_in:
         state = State.BLOCKED
     else:
         state = State.PUBLISHED
-    return Status(state, STATE_TEXT[state])
+    return Status(state, str(STATE_TEXT[state]))
 
 
 def _link(c: Contribution, state: Status) -> Link:
@@ -347,15 +361,17 @@ def _link(c: Contribution, state: Status) -> Link:
 
 def _amendment_outcomes(c: Contribution, amendment: Amendment, *, private: bool) -> list[Status]:
     if amendment.state == AmendmentState.WITHDRAWN:
-        return [Status("withdrawn", "Withdrawn by you" if private else "Withdrawn by its author")]
+        return [Status("withdrawn", _("Withdrawn by you") if private else _("Withdrawn by its author"))]
     if amendment.decision is None:
-        return [Status("unanswered", "Not answered yet")]
+        return [Status("unanswered", _("Not answered yet"))]
     answer = Link("amendments.show", {"contribution_id": c.id, "_anchor": "answer"})
-    outcomes = [Status("answered", f"Answered: {amendment.decision_label.lower()}", reason=amendment.answer, link=answer)]
+    decision = str(amendment.decision_label).lower()
+    outcomes = [Status("answered", _("Answered: %(decision)s", decision=decision), reason=amendment.answer, link=answer)]
     if amendment.state == AmendmentState.INCORPORATED:
         number = next((v.number for v in c.consultation.versions if v.id == amendment.incorporated_version_id), None)
         if number is not None:
-            outcomes.append(Status("incorporated", f"Incorporated into version {number}", link=_version_link(c.consultation, number)))
+            incorporated = _("Incorporated into version %(number)s", number=number)
+            outcomes.append(Status("incorporated", incorporated, link=_version_link(c.consultation, number)))
     return outcomes
 
 
@@ -366,12 +382,15 @@ def _version_link(consultation: Consultation, number: int) -> Link:
     return Link("proposals.version", {"slug": consultation.slug, "number": number})
 
 
-ANCHOR_TEXT = {
-    "anchored": "The words it quotes are unchanged in version {n}",
-    "changed": "The wording of the passage it quotes changed in version {n}",
-    "moved": "The passage it quotes moved to another section in version {n}",
-    "orphaned": "The passage it quotes is no longer in version {n}",
-}
+def _anchor_text(state: str, number: int) -> str:
+    """Where an annotation's quoted words are in version ``number``, said in a sentence."""
+    texts = {
+        "anchored": _("The words it quotes are unchanged in version %(number)s", number=number),
+        "changed": _("The wording of the passage it quotes changed in version %(number)s", number=number),
+        "moved": _("The passage it quotes moved to another section in version %(number)s", number=number),
+        "orphaned": _("The passage it quotes is no longer in version %(number)s", number=number),
+    }
+    return texts[state]
 
 
 def _anchor_status(c: Contribution) -> Status | None:
@@ -383,4 +402,4 @@ def _anchor_status(c: Contribution) -> Status | None:
     placed: Anchor | None = c.anchor_on(newest)
     if placed is None:
         return None
-    return Status(f"anchor-{placed.state}", ANCHOR_TEXT[placed.state].format(n=newest.number))
+    return Status(f"anchor-{placed.state}", _anchor_text(placed.state, newest.number))

@@ -14,6 +14,8 @@ from datetime import timedelta
 from typing import Any
 
 from flask import g, has_request_context
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, false, or_, select, true
 
 from consult.accounts.models import Membership, Organisation, Role, User
@@ -178,10 +180,12 @@ def _answer_questionnaire(user: User | None, c: Consultation) -> bool:
     return c.allows(ParticipationMode.QUESTIONNAIRE) and _take_part(user, c)
 
 
-def _mode_refused(mode: ParticipationMode, noun: str) -> Callable[[User | None, Consultation], str | None]:
+def _mode_refused(mode: ParticipationMode, refusal) -> Callable[[User | None, Consultation], str | None]:
+    """``refusal``: the whole sentence, lazily translated (``_l``), said in the asker's language."""
+
     def why(user: User | None, c: Consultation) -> str | None:
         if _take_part(user, c) and not c.allows(mode):
-            return f"{noun} are turned off for this consultation."
+            return str(refusal)
         return None
 
     return why
@@ -442,7 +446,7 @@ def can(user: User | None, action: Action, obj: Any = None) -> bool:
 
 def _summarise_refused(user: User | None, c: Consultation) -> str | None:
     if _moderate(user, c) and c.state == ConsultationState.CONCLUDED:
-        return "The consultation is concluded: its themes and summaries are part of the published outcome and no longer change."
+        return _("The consultation is concluded: its themes and summaries are part of the published outcome and no longer change.")
     return None
 
 
@@ -450,12 +454,14 @@ def _summarise_refused(user: User | None, c: Consultation) -> str | None:
 # rather than a bare 403. Those without the role learn nothing more.
 REFUSALS: dict[Action, Callable[[User | None, Any], str | None]] = {
     Action.SUMMARISE: _summarise_refused,
-    Action.POST_COMMENT: _mode_refused(ParticipationMode.COMMENTS, "Comments"),
-    Action.ANNOTATE: _mode_refused(ParticipationMode.ANNOTATIONS, "Comments on selected words"),
-    Action.PROPOSE_AMENDMENT: _mode_refused(ParticipationMode.AMENDMENTS, "Amendments"),
-    Action.POST_STATEMENT: _mode_refused(ParticipationMode.STATEMENTS, "Statements"),
-    Action.VOTE_ON_STATEMENT: _mode_refused(ParticipationMode.STATEMENTS, "Statements"),
-    Action.ANSWER_QUESTIONNAIRE: _mode_refused(ParticipationMode.QUESTIONNAIRE, "Answers to the questionnaire"),
+    Action.POST_COMMENT: _mode_refused(ParticipationMode.COMMENTS, _l("Comments are turned off for this consultation.")),
+    Action.ANNOTATE: _mode_refused(ParticipationMode.ANNOTATIONS, _l("Comments on selected words are turned off for this consultation.")),
+    Action.PROPOSE_AMENDMENT: _mode_refused(ParticipationMode.AMENDMENTS, _l("Amendments are turned off for this consultation.")),
+    Action.POST_STATEMENT: _mode_refused(ParticipationMode.STATEMENTS, _l("Statements are turned off for this consultation.")),
+    Action.VOTE_ON_STATEMENT: _mode_refused(ParticipationMode.STATEMENTS, _l("Statements are turned off for this consultation.")),
+    Action.ANSWER_QUESTIONNAIRE: _mode_refused(
+        ParticipationMode.QUESTIONNAIRE, _l("Answers to the questionnaire are turned off for this consultation.")
+    ),
 }
 
 

@@ -97,17 +97,25 @@ _ENV = Environment(extensions=["jinja2.ext.i18n"])
 
 
 def _expression_strings(source: str) -> list[tuple[int, str]]:
-    """Prose-like string literals inside ``{{ }}`` and ``{% %}``, not given to a marker."""
+    """Prose-like string literals inside ``{{ }}`` and ``{% %}``, not inside a marker's call
+    (``_("…")``, every argument of ``ngettext(…)`` and ``pgettext(…)``)."""
     found = []
-    previous: list[str] = []
+    calls: list[bool] = []  # for each open parenthesis: is it a marker's call?
+    previous = ""
     for line, kind, value in _ENV.lex(source):
-        if kind == "string":
-            value = value[1:-1]  # the lexer gives the literal with its quotes
-        if kind == "string" and _prose(value):
-            if not (len(previous) >= 2 and previous[-1] == "(" and previous[-2] in MARKERS):
-                found.append((line, value))
-        if kind not in ("whitespace",):
-            previous = (previous + [value])[-2:]
+        if kind == "whitespace":
+            continue
+        if kind == "operator" and value == "(":
+            calls.append(previous in MARKERS)
+        elif kind == "operator" and value == ")" and calls:
+            calls.pop()
+        elif kind in ("variable_end", "block_end"):
+            calls.clear()
+        elif kind == "string":
+            text = value[1:-1]  # the lexer gives the literal with its quotes
+            if _prose(text) and not any(calls):
+                found.append((line, text))
+        previous = value if kind == "name" else ""
     return found
 
 

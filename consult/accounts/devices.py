@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from flask import current_app, request
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.wrappers import Response
 
@@ -80,9 +81,10 @@ def describe(user_agent: str | None) -> str:
     agent = (user_agent or "")[:500]
     browser = next((name for name, pattern in _BROWSERS if re.search(pattern, agent)), None)
     system = next((name for name, pattern in _SYSTEMS if re.search(pattern, agent)), None)
+    # Stored with the session, in the language the person signed in with (only they see it).
     if browser and system:
-        return f"{browser} on {system}"
-    return browser or (f"A browser on {system}" if system else "Unknown browser")
+        return _("%(browser)s on %(system)s", browser=browser, system=system)
+    return browser or (_("A browser on %(system)s", system=system) if system else _("Unknown browser"))
 
 
 def current_description() -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -18,6 +20,15 @@ class Role(enum.StrEnum):
     AUTHOR = "author"
     MODERATOR = "moderator"
     ADMIN = "admin"
+
+
+#: A role as a choice in a form, and as a word in a sentence ("Ada is now author of …").
+ROLE_NAMES = {Role.AUTHOR: _l("Author"), Role.MODERATOR: _l("Moderator"), Role.ADMIN: _l("Admin")}
+ROLE_IN_TEXT = {
+    Role.AUTHOR: lazy_pgettext("role", "author"),
+    Role.MODERATOR: lazy_pgettext("role", "moderator"),
+    Role.ADMIN: lazy_pgettext("role", "admin"),
+}
 
 
 class User(UserMixin, db.Model):
@@ -88,6 +99,11 @@ class Membership(db.Model):
         UniqueConstraint("user_id", "organisation_id", "role"),
         CheckConstraint("role IN ('author', 'moderator', 'admin')", name="role_known"),
     )
+
+    @property
+    def role_label(self) -> str:
+        """The role as a word in the interface's language (the stored value stays English)."""
+        return str(ROLE_IN_TEXT[Role(self.role)])
 
 
 class LoginSession(db.Model):

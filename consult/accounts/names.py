@@ -24,6 +24,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from flask_babel import gettext as _
+
 from consult.core.errors import RuleViolation
 
 MAX_LENGTH = 80
@@ -75,20 +77,20 @@ def clean_display_name(raw: str) -> str:
     for char in name:
         category = unicodedata.category(char)
         if category in ("Cc", "Cs"):
-            _refuse("Remove the control characters from your public name.")
+            _refuse(_("Remove the control characters from your public name."))
         if category == "Cf" or _is_invisible(char, previous):
-            _refuse("Remove the invisible characters (such as zero-width spaces or text-direction marks) from your public name.")
+            _refuse(_("Remove the invisible characters (such as zero-width spaces or text-direction marks) from your public name."))
         if category in ("Co", "Cn"):
-            _refuse("Your public name holds a character that has no agreed meaning. Remove it.")
+            _refuse(_("Your public name holds a character that has no agreed meaning. Remove it."))
         previous = char
     for char in unicodedata.normalize("NFD", name):  # counted decomposed: "ễ" is e and two marks
         marks_in_a_row = marks_in_a_row + 1 if unicodedata.category(char) in ("Mn", "Me") else 0
         if marks_in_a_row > MAX_MARKS_IN_A_ROW:
-            _refuse("Your public name has too many accents stacked on one letter. Remove some.")
+            _refuse(_("Your public name has too many accents stacked on one letter. Remove some."))
     if not any(unicodedata.category(char)[0] in "LN" for char in name):
-        _refuse("Use at least one letter or digit in your public name.")
+        _refuse(_("Use at least one letter or digit in your public name."))
     if not MIN_LENGTH <= len(name) <= MAX_LENGTH:
-        _refuse(f"Use {MIN_LENGTH} to {MAX_LENGTH} characters.")
+        _refuse(_("Use %(min)s to %(max)s characters.", min=MIN_LENGTH, max=MAX_LENGTH))
     return name
 
 

@@ -50,6 +50,7 @@ from authlib.common.security import generate_token
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 from flask import current_app
+from flask_babel import gettext as _
 from joserfc import jwt
 from joserfc.errors import ExpiredTokenError, InvalidClaimError, JoseError, MissingClaimError
 from joserfc.jwk import KeySet
@@ -80,8 +81,23 @@ class SignInRefused(RuleViolation):
 
 
 class ProviderUnavailable(RuleViolation):
-    def __init__(self, provider: Provider, what: str = "could not be reached"):
-        super().__init__(f"{provider.display} {what}. Try again in a few minutes, or sign in another way.", status=503)
+    """``what`` went wrong: "unreachable", "issuer" (announced another), "endpoints" (announced
+    none), "keys" (published unreadable ones)."""
+
+    def __init__(self, provider: Provider, what: str = "unreachable"):
+        name = provider.display
+        messages = {
+            "unreachable": _("%(provider)s could not be reached. Try again in a few minutes, or sign in another way.", provider=name),
+            "issuer": _(
+                "%(provider)s announced a different issuer than the one configured. Try again in a few minutes, or sign in another way.",
+                provider=name,
+            ),
+            "endpoints": _(
+                "%(provider)s did not announce its endpoints. Try again in a few minutes, or sign in another way.", provider=name
+            ),
+            "keys": _("%(provider)s published keys we cannot read. Try again in a few minutes, or sign in another way.", provider=name),
+        }
+        super().__init__(messages[what], status=503)
 
 
 @dataclass(frozen=True)
@@ -95,12 +111,19 @@ class Provider:
 
     @property
     def display(self) -> str:
-        """The provider as named to people: the label without "Sign in with"."""
+        """The provider as named to people: the label without "Sign in with" (its name when the
+        settings give no label)."""
         label = self.label
         for prefix in ("Sign in with ", "Continue with ", "Log in with "):
             if label.startswith(prefix):
                 return label[len(prefix) :]
-        return label
+        return label or self.name
+
+    @property
+    def button_label(self) -> str:
+        """The sign-in button's words: the settings' label (the site's own words, as written),
+        or "Sign in with NAME" in the interface's language."""
+        return self.label or _("Sign in with %(provider)s", provider=self.name)
 
 
 def providers() -> list[Provider]:
@@ -112,7 +135,7 @@ def providers() -> list[Provider]:
             client_id=entry["client_id"],
             client_secret=entry.get("client_secret") or "",
             scopes=entry.get("scopes") or "openid email profile",
-            label=entry.get("label") or f"Sign in with {entry['name']}",
+            label=entry.get("label") or "",
         )
         for entry in current_app.config.get("OIDC_PROVIDERS") or []
     ]
@@ -156,9 +179,9 @@ def metadata(provider: Provider) -> dict[str, Any]:
     def fetch() -> dict[str, Any]:
         document = _get_json(provider, provider.issuer.rstrip("/") + "/.well-known/openid-configuration")
         if not isinstance(document, dict) or document.get("issuer") != provider.issuer:
-            raise ProviderUnavailable(provider, "announced a different issuer than the one configured")
+            raise ProviderUnavailable(provider, "issuer")
         if not all(isinstance(document.get(k), str) for k in ("authorization_endpoint", "token_endpoint", "jwks_uri")):
-            raise ProviderUnavailable(provider, "did not announce its endpoints")
+            raise ProviderUnavailable(provider, "endpoints")
         return document
 
     return _cached("metadata " + provider.issuer, fetch)
@@ -169,7 +192,7 @@ def _keys(provider: Provider, document: Mapping[str, Any], *, refresh: bool = Fa
         try:
             return KeySet.import_key_set(_get_json(provider, document["jwks_uri"]))
         except (JoseError, ValueError, TypeError, KeyError):
-            raise ProviderUnavailable(provider, "published keys we cannot read") from None
+            raise ProviderUnavailable(provider, "keys") from None
 
     return _cached("jwks " + document["jwks_uri"], fetch, refresh=refresh)
 
@@ -216,7 +239,7 @@ def start(provider: Provider, *, redirect_uri: str) -> Authorization:
     document = metadata(provider)
     state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), generate_token(64)
     with _session(provider, document, redirect_uri) as client:
-        url, _ = client.create_authorization_url(document["authorization_endpoint"], state=state, nonce=nonce, code_verifier=verifier)
+        url, _state = client.create_authorization_url(document["authorization_endpoint"], state=state, nonce=nonce, code_verifier=verifier)
     return Authorization(url=url, state=state, nonce=nonce, code_verifier=verifier)
 
 
@@ -224,16 +247,24 @@ def finish(provider: Provider, *, params: Mapping[str, str], state: str, nonce: 
     """Check the provider's answer (the callback's query ``params``) against what :func:`start`
     made, and return who signed in."""
     if params.get("error"):
-        raise SignInRefused(f"{provider.display} did not sign you in ({params['error'][:100]}). Try again, or sign in another way.")
+        raise SignInRefused(
+            _(
+                "%(provider)s did not sign you in (%(error)s). Try again, or sign in another way.",
+                provider=provider.display,
+                error=params["error"][:100],
+            )
+        )
     if not hmac.compare_digest(params.get("state", "").encode(), state.encode()):
         raise SignInRefused(
-            "This answer from the identity provider does not belong to the sign-in started in this browser (its state differs). Start again."
+            _(
+                "This answer from the identity provider does not belong to the sign-in started in this browser (its state differs). Start again."
+            )
         )
     if "iss" in params and params["iss"] != provider.issuer:
-        raise SignInRefused(f"This answer did not come from {provider.display} (wrong issuer). Start again.")
+        raise SignInRefused(_("This answer did not come from %(provider)s (wrong issuer). Start again.", provider=provider.display))
     code = params.get("code", "")
     if not code:
-        raise SignInRefused(f"{provider.display} sent no authorization code. Start again.")
+        raise SignInRefused(_("%(provider)s sent no authorization code. Start again.", provider=provider.display))
     document = metadata(provider)
     with _session(provider, document, redirect_uri) as client:
         try:
@@ -245,11 +276,13 @@ def finish(provider: Provider, *, params: Mapping[str, str], state: str, nonce: 
                 timeout=current_app.config["OIDC_HTTP_TIMEOUT"],
             )
         except OAuthError as refused:
-            raise SignInRefused(f"{provider.display} refused to complete the sign-in ({refused.error}). Start again.") from None
+            raise SignInRefused(
+                _("%(provider)s refused to complete the sign-in (%(error)s). Start again.", provider=provider.display, error=refused.error)
+            ) from None
         except (requests.RequestException, ValueError):
             raise ProviderUnavailable(provider) from None
     if not isinstance(token.get("id_token"), str):
-        raise SignInRefused(f"{provider.display} sent no ID token. Start again.")
+        raise SignInRefused(_("%(provider)s sent no ID token. Start again.", provider=provider.display))
     claims = verify_id_token(provider, document, token["id_token"], nonce=nonce)
     if document.get("userinfo_endpoint") and token.get("access_token") and not {"email", "name"} <= claims.keys():
         info = _get_json(provider, document["userinfo_endpoint"], headers={"Authorization": f"Bearer {token['access_token']}"})
@@ -267,7 +300,9 @@ def verify_id_token(provider: Provider, document: Mapping[str, Any], id_token: s
         except JoseError:  # perhaps signed with a key the provider published since: read its keys once more
             decoded = jwt.decode(id_token, _keys(provider, document, refresh=True), algorithms=algorithms)
     except (JoseError, ValueError, TypeError):
-        raise SignInRefused(f"The ID token is not signed by {provider.display} (its signature does not verify). Start again.") from None
+        raise SignInRefused(
+            _("The ID token is not signed by %(provider)s (its signature does not verify). Start again.", provider=provider.display)
+        ) from None
     claims = dict(decoded.claims)
     registry = jwt.JWTClaimsRegistry(
         leeway=LEEWAY,
@@ -281,11 +316,11 @@ def verify_id_token(provider: Provider, document: Mapping[str, Any], id_token: s
     try:
         registry.validate(claims)
     except ExpiredTokenError:
-        raise SignInRefused("The ID token has expired. Start again.") from None
+        raise SignInRefused(_("The ID token has expired. Start again.")) from None
     except (InvalidClaimError, MissingClaimError) as wrong:
         raise SignInRefused(_claim_refusal(provider, wrong.claim if isinstance(wrong, InvalidClaimError) else str(wrong))) from None
     except JoseError:
-        raise SignInRefused("The ID token is not valid at this time (check the clocks). Start again.") from None
+        raise SignInRefused(_("The ID token is not valid at this time (check the clocks). Start again.")) from None
     audience = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
     if (len(audience) > 1 or "azp" in claims) and claims.get("azp") != provider.client_id:
         raise SignInRefused(_claim_refusal(provider, "azp"))
@@ -293,14 +328,14 @@ def verify_id_token(provider: Provider, document: Mapping[str, Any], id_token: s
 
 
 def _claim_refusal(provider: Provider, claim: str) -> str:
-    what = {
-        "iss": f"it was not issued by {provider.display} (wrong issuer)",
-        "aud": "it was issued for another site (wrong audience)",
-        "azp": "it was issued for another site (wrong authorised party)",
-        "nonce": "it belongs to another sign-in (its nonce differs)",
-        "sub": "it names nobody",
-    }.get(claim, f"its {claim} is missing or wrong")
-    return f"The ID token was refused: {what}. Start again."
+    refusals = {
+        "iss": _("The ID token was refused: it was not issued by %(provider)s (wrong issuer). Start again.", provider=provider.display),
+        "aud": _("The ID token was refused: it was issued for another site (wrong audience). Start again."),
+        "azp": _("The ID token was refused: it was issued for another site (wrong authorised party). Start again."),
+        "nonce": _("The ID token was refused: it belongs to another sign-in (its nonce differs). Start again."),
+        "sub": _("The ID token was refused: it names nobody. Start again."),
+    }
+    return refusals.get(claim) or _("The ID token was refused: its %(claim)s is missing or wrong. Start again.", claim=claim)
 
 
 def _identity(provider: Provider, claims: Mapping[str, Any]) -> Identity:
@@ -358,7 +393,7 @@ def create_account(identity: Identity, *, display_name: str, email: str, invitat
     """A first sign-in with this identity creates an account linked to it (with an invitation
     when registration is by invitation, as signing up with a password)."""
     if link_of(identity.issuer, identity.subject) is not None:
-        raise RuleViolation("An account is already linked to this sign-in. Sign in again.", status=409)
+        raise RuleViolation(_("An account is already linked to this sign-in. Sign in again."), status=409)
     if not site.registration_open() and not site.invitation_is_valid(invitation):
         site.use_invitation(invitation)  # refuses, with the reason
     display_name = services.check_display_name(display_name)  # the same rules as signing up
@@ -368,17 +403,21 @@ def create_account(identity: Identity, *, display_name: str, email: str, invitat
     if taken is not None:
         if verified:
             raise RuleViolation(
-                "An account already uses this address. Sign in to it with your password, then link this identity "
-                "from your account page; or use another address.",
+                _(
+                    "An account already uses this address. Sign in to it with your password, then link this identity "
+                    "from your account page; or use another address."
+                ),
                 status=400,
                 field="email",
             )
         queue_mail(
             email,
-            "Someone tried to create a Consult account with your address",
-            "Someone (perhaps you) signed in with an identity provider and gave this email address, which already has "
-            "a Consult account. Nothing was linked to your account.\n\nIf it was you, sign in with your password and link "
-            "the provider from your account page. If it was not you, you can ignore this message.",
+            _("Someone tried to create a Consult account with your address"),
+            _(
+                "Someone (perhaps you) signed in with an identity provider and gave this email address, which already has "
+                "a Consult account. Nothing was linked to your account.\n\nIf it was you, sign in with your password and link "
+                "the provider from your account page. If it was not you, you can ignore this message."
+            ),
         )
         return NewAccount(user=None, confirmed=False)
     site.use_invitation(invitation)
@@ -404,7 +443,7 @@ def link(user: User, identity: Identity) -> bool:
     existing = link_of(identity.issuer, identity.subject)
     if existing is not None:
         if existing.user_id != user.id:
-            raise RuleViolation("This identity already signs in to another Consult account.", status=409)
+            raise RuleViolation(_("This identity already signs in to another Consult account."), status=409)
         return False
     db.session.add(IdentityLink(user_id=user.id, provider=identity.provider, issuer=identity.issuer, subject=identity.subject))
     db.session.flush()
@@ -416,11 +455,13 @@ def unlink(user: User, link_id: int) -> IdentityLink:
     links = links_of(user)
     target = next((each for each in links if each.id == link_id), None)
     if target is None:
-        raise RuleViolation("You have no such sign-in.", status=404)
+        raise RuleViolation(_("You have no such sign-in."), status=404)
     if len(links) == 1 and not has_usable_password(user):
         raise RuleViolation(
-            "This is your only way to sign in. Set a password first (Forgotten your password? on the sign-in page), "
-            "or link another provider.",
+            _(
+                "This is your only way to sign in. Set a password first (Forgotten your password? on the sign-in page), "
+                "or link another provider."
+            ),
             status=409,
         )
     db.session.delete(target)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
@@ -73,7 +74,9 @@ def callback(name: str):
     provider = _provider_or_404(name)
     pending = session.pop(PENDING_KEY, None)
     if not isinstance(pending, dict) or pending.get("until", 0) < time.time() or pending.get("provider") != provider.name:
-        raise oidc.SignInRefused(f"This sign-in with {provider.display} was not started in this browser, or took too long. Start again.")
+        raise oidc.SignInRefused(
+            _("This sign-in with %(provider)s was not started in this browser, or took too long. Start again.", provider=provider.display)
+        )
     identity = oidc.finish(
         provider,
         params=request.args,
@@ -84,10 +87,15 @@ def callback(name: str):
     )
     if pending["purpose"] == "link":
         if not current_user.is_authenticated or current_user.id != pending["user_id"]:
-            raise oidc.SignInRefused("Sign in to your account again, then link the provider.")
+            raise oidc.SignInRefused(_("Sign in to your account again, then link the provider."))
         linked = oidc.link(current_user, identity)
         db.session.commit()
-        flash(f"You can now sign in with {provider.display}." if linked else f"{provider.display} was already linked.", "success")
+        flash(
+            _("You can now sign in with %(provider)s.", provider=provider.display)
+            if linked
+            else _("%(provider)s was already linked.", provider=provider.display),
+            "success",
+        )
         return redirect(url_for("oidc.methods"))
     try:
         user = oidc.signed_in(identity)
@@ -126,9 +134,12 @@ def new_account():
     verified_email = identity.email if identity.email_verified else None
     form = IdentityAccountForm(data={"display_name": identity.name, "email": verified_email or ""})
     if verified_email:
-        form.email.description = f"{provider.display} has confirmed this address. If you type another, we will send it a link to confirm it before you can sign in."
+        form.email.description = _(
+            "%(provider)s has confirmed this address. If you type another, we will send it a link to confirm it before you can sign in.",
+            provider=provider.display,
+        )
     else:
-        form.email.description = "We will send this address a link to confirm it before you can sign in. It is never shown to others."
+        form.email.description = _("We will send this address a link to confirm it before you can sign in. It is never shown to others.")
     if form.validate_on_submit():
         try:
             created = oidc.create_account(
@@ -140,13 +151,17 @@ def new_account():
                 raise
         except IntegrityError:  # the same identity or address, created meanwhile by another request
             db.session.rollback()
-            form.email.errors.append("This account was created meanwhile. Sign in again.")
+            form.email.errors.append(_("This account was created meanwhile. Sign in again."))
         else:
             session.pop(IDENTITY_KEY, None)
             if created.user is not None and created.confirmed:
                 return signin_flow.begin(created.user, next_url=next_url, method=f"oidc:{provider.name}")
             flash(
-                f"Check your inbox: we have sent a link to {form.email.data.strip()}. Follow it, then sign in with {provider.display}.",
+                _(
+                    "Check your inbox: we have sent a link to %(email)s. Follow it, then sign in with %(provider)s.",
+                    email=form.email.data.strip(),
+                    provider=provider.display,
+                ),
                 "success",
             )
             return redirect(url_for("accounts.sign_in"))
@@ -181,5 +196,5 @@ def unlink(link_id: int):
     gone = oidc.unlink(current_user, link_id)
     db.session.commit()
     provider = next((p for p in oidc.providers() if p.issuer == gone.issuer), None)
-    flash(f"{provider.display if provider else gone.provider} no longer signs you in.", "success")
+    flash(_("%(provider)s no longer signs you in.", provider=provider.display if provider else gone.provider), "success")
     return redirect(url_for("oidc.methods"))

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -61,6 +62,7 @@ from consult.core.errors import RuleViolation
 from consult.core.mail import OutgoingMail, last_mail_failed, queue_mail
 from consult.core.models import db, reading_first, sqlite_write_intent, utcnow
 from consult.core.slugs import is_slug
+from consult.core.templating import format_number
 from consult.permissions import Action, authorize
 from consult.site import services as site
 from consult.site.images import ImageRefused, normalise_logo
@@ -85,9 +87,12 @@ class AddressNotConfirmed(RuleViolation):
 
     def __init__(self, user: User, *, mail_failed: bool):
         if mail_failed:
-            message = f"We could not send mail to {user.email}, so your address is not confirmed yet. Send the link again."
+            message = _("We could not send mail to %(email)s, so your address is not confirmed yet. Send the link again.", email=user.email)
         else:
-            message = "Confirm your email address first: it is not confirmed yet. Follow the link we sent you when you signed up, or send the link again."
+            message = _(
+                "Confirm your email address first: it is not confirmed yet. Follow the link we sent you when you signed up, "
+                "or send the link again."
+            )
         super().__init__(message, status=400)
         self.user_id = user.id
         self.mail_failed = mail_failed
@@ -127,11 +132,13 @@ def hash_password(password: str) -> str:
 def check_password_rules(password: str) -> None:
     """At least ``MIN_PASSWORD_LENGTH`` characters, and not in the list of common passwords."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise RuleViolation(f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters.", status=400, field="password")
+        raise RuleViolation(_("Choose a password of at least %(num)s characters.", num=MIN_PASSWORD_LENGTH), status=400, field="password")
     if common_passwords.is_common(password):
         raise RuleViolation(
-            "This password is in lists of passwords that people use most often, which are the first "
-            "ones anyone guessing tries. Choose another.",
+            _(
+                "This password is in lists of passwords that people use most often, which are the first "
+                "ones anyone guessing tries. Choose another."
+            ),
             status=400,
             field="password",
         )
@@ -150,7 +157,7 @@ def check_display_name(display_name: str, *, user: User | None = None) -> str:
         staff = staff.where(User.id != user.id)
     if any(names.skeleton(other) == look for other in db.session.scalars(staff)):
         raise RuleViolation(
-            "This name looks too much like the name of a member of staff. Choose another.", status=400, field="display_name"
+            _("This name looks too much like the name of a member of staff. Choose another."), status=400, field="display_name"
         )
     return name
 
@@ -169,7 +176,7 @@ def create_user(*, email: str, password: str, display_name: str, site_admin: boo
 
 def _new_user(*, email: str, password_hash: str, display_name: str, site_admin: bool = False, confirmed: bool = True) -> User:
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise RuleViolation("An account with this email address already exists.")
+        raise RuleViolation(_("An account with this email address already exists."))
     user = User(
         email=email,
         password_hash=password_hash,
@@ -217,16 +224,18 @@ def sign_up(
             return None
         queue_mail(
             email,
-            "Someone tried to create a Consult account with your address",
-            "Someone (perhaps you) tried to sign up with this email address, which already has "
-            "an account.\n\nIf it was you, sign in, or reset your password here:\n"
-            f"{links.site_url('accounts.reset_request')}\n\n"
-            "If it was not you, you can ignore this message.",
+            _("Someone tried to create a Consult account with your address"),
+            _(
+                "Someone (perhaps you) tried to sign up with this email address, which already has "
+                "an account.\n\nIf it was you, sign in, or reset your password here:\n%(link)s\n\n"
+                "If it was not you, you can ignore this message.",
+                link=links.site_url("accounts.reset_request"),
+            ),
         )
         return None
     site.use_invitation(invitation)
     user = _new_user(email=email, password_hash=password_hash, display_name=display_name, confirmed=False)
-    _mail_confirmation(user, greeting=f"Welcome, {user.display_name}.\n\n", next_url=next_url, browser=browser)
+    _mail_confirmation(user, greeting=_("Welcome, %(name)s.", name=user.display_name) + "\n\n", next_url=next_url, browser=browser)
     return user
 
 
@@ -235,9 +244,13 @@ def _mail_confirmation(user: User, *, greeting: str, next_url: str | None = None
     back = {"next": next_url} if links.safe_next(next_url) else {}
     queue_mail(
         user.email,
-        "Confirm your Consult account",
-        f"{greeting}Confirm your email address to start taking part:\n{code_link('accounts.confirm', code, **back)}\n\n"
-        f"If the page asks for a code, paste this one:\n{code}\n",
+        _("Confirm your Consult account"),
+        greeting
+        + _(
+            "Confirm your email address to start taking part:\n%(link)s\n\nIf the page asks for a code, paste this one:\n%(code)s\n",
+            link=code_link("accounts.confirm", code, **back),
+            code=code,
+        ),
     )
 
 
@@ -275,7 +288,7 @@ def confirm_account(token: str, *, browser: str | None = None) -> Confirmation:
     data = _load_token(token, "confirm", max_age=CONFIRM_DAYS * 24 * 3600)
     user = db.session.get(User, data.get("user"))
     if user is None or user.email != data.get("email"):
-        raise RuleViolation("This confirmation link is not valid.", status=400)
+        raise RuleViolation(_("This confirmation link is not valid."), status=400)
     first = db.session.execute(update(User).where(User.id == user.id, User.confirmed_at.is_(None)).values(confirmed_at=utcnow())).rowcount
     db.session.expire(user, ["confirmed_at"])
     named = data.get("browser")
@@ -415,10 +428,14 @@ def request_password_reset(*, email: str) -> None:
     code = _reset_token(user)
     queue_mail(
         user.email,
-        "Reset your Consult password",
-        f"Follow this link within an hour to choose a new password:\n{code_link('accounts.reset_password', code)}\n\n"
-        f"If the page asks for a code, paste this one:\n{code}\n\n"
-        "If you did not ask for this, ignore this message: your password stays as it is.",
+        _("Reset your Consult password"),
+        _(
+            "Follow this link within an hour to choose a new password:\n%(link)s\n\n"
+            "If the page asks for a code, paste this one:\n%(code)s\n\n"
+            "If you did not ask for this, ignore this message: your password stays as it is.",
+            link=code_link("accounts.reset_password", code),
+            code=code,
+        ),
     )
 
 
@@ -430,13 +447,13 @@ def reset_password(*, token: str, password: str) -> User:
         user = db.session.get(User, data.get("user"))
         stamp = user and _password_stamp(user)
     if user is None or data.get("stamp") != stamp:
-        raise RuleViolation("This reset link has expired or was already used.", status=400, field="code")
+        raise RuleViolation(_("This reset link has expired or was already used."), status=400, field="code")
     check_password_rules(password)
     password_hash = hash_password(password)  # holding no lock
 
     user = db.session.get(User, data["user"], populate_existing=True, with_for_update=True)
     if user is None or data.get("stamp") != _password_stamp(user):  # used meanwhile
-        raise RuleViolation("This reset link has expired or was already used.", status=400, field="code")
+        raise RuleViolation(_("This reset link has expired or was already used."), status=400, field="code")
     user.password_hash = password_hash
     if user.confirmed_at is None:  # following the mailed link proves the address
         user.confirmed_at = utcnow()
@@ -487,7 +504,7 @@ def request_email_change(user: User, *, password: str, new_email: str, address: 
     the old address. False for a wrong password (the failure recorded; the caller commits)."""
     new_email = normalise_email(new_email)
     if new_email == user.email:
-        raise RuleViolation("That is already your email address.", status=400, field="email")
+        raise RuleViolation(_("That is already your email address."), status=400, field="email")
     checked = _check_current_password(user, password=password, address=address)
     if checked is None:
         return False
@@ -496,30 +513,40 @@ def request_email_change(user: User, *, password: str, new_email: str, address: 
     if taken:
         queue_mail(
             new_email,
-            "Someone tried to move a Consult account to your address",
-            "Someone (perhaps you) asked to change the email address of a Consult account to this "
-            "one, which already belongs to an account. Nothing has changed: one address can belong to "
-            "one account only.\n\nIf you meant to use this address, sign in to the account that has it, "
-            f"or reset its password here:\n{links.site_url('accounts.reset_request')}\n\n"
-            "If it was not you, you can ignore this message.",
+            _("Someone tried to move a Consult account to your address"),
+            _(
+                "Someone (perhaps you) asked to change the email address of a Consult account to this "
+                "one, which already belongs to an account. Nothing has changed: one address can belong to "
+                "one account only.\n\nIf you meant to use this address, sign in to the account that has it, "
+                "or reset its password here:\n%(link)s\n\n"
+                "If it was not you, you can ignore this message.",
+                link=links.site_url("accounts.reset_request"),
+            ),
         )
     else:
         code = _serializer("email").dumps({"user": account.id, "from": account.email, "to": new_email})
         queue_mail(
             new_email,
-            "Confirm your new email address for Consult",
-            f"Follow this link within {EMAIL_CHANGE_HOURS} hours to use this address for your Consult account:\n"
-            f"{code_link('accounts.confirm_email_change', code)}\n\n"
-            f"If the page asks for a code, paste this one:\n{code}\n\n"
-            "If you did not ask for this, ignore this message: nothing changes.",
+            _("Confirm your new email address for Consult"),
+            _(
+                "Follow this link within %(hours)s hours to use this address for your Consult account:\n%(link)s\n\n"
+                "If the page asks for a code, paste this one:\n%(code)s\n\n"
+                "If you did not ask for this, ignore this message: nothing changes.",
+                hours=EMAIL_CHANGE_HOURS,
+                link=code_link("accounts.confirm_email_change", code),
+                code=code,
+            ),
         )
     queue_mail(
         account.email,
-        "A change of your Consult email address was asked for",
-        f"Someone signed in to your Consult account asked to change its email address to {new_email}. "
-        "The change is made only when the link we mailed to that address is followed; until then "
-        "we keep writing to this one.\n\nIf it was not you, change your password now:\n"
-        f"{links.site_url('accounts.change_password')}",
+        _("A change of your Consult email address was asked for"),
+        _(
+            "Someone signed in to your Consult account asked to change its email address to %(email)s. "
+            "The change is made only when the link we mailed to that address is followed; until then "
+            "we keep writing to this one.\n\nIf it was not you, change your password now:\n%(link)s",
+            email=new_email,
+            link=links.site_url("accounts.change_password"),
+        ),
     )
     return True
 
@@ -529,11 +556,11 @@ def confirm_email_change(token: str) -> User:
     A link works once (it names the address it changes from) and for ``EMAIL_CHANGE_HOURS``."""
     data = _load_token(token, "email", max_age=EMAIL_CHANGE_HOURS * 3600)
     user = db.session.get(User, data.get("user"), with_for_update=True)
-    used = RuleViolation("This link has expired or was already used.", status=400, field="code")
+    used = RuleViolation(_("This link has expired or was already used."), status=400, field="code")
     if user is None or user.email != data.get("from") or not isinstance(data.get("to"), str):
         raise used
     old, new = user.email, data["to"]
-    taken = RuleViolation("Another account uses this address now, so it cannot be yours too.", status=400, field="code")
+    taken = RuleViolation(_("Another account uses this address now, so it cannot be yours too."), status=400, field="code")
     if db.session.scalar(select(User.id).where(User.email == new)) is not None:
         raise taken
     try:
@@ -546,10 +573,13 @@ def confirm_email_change(token: str) -> User:
         raise taken from None
     queue_mail(
         old,
-        "Your Consult email address was changed",
-        f"The email address of your Consult account is now {new}: the link mailed to it was "
-        "followed. We will not write to this address again.\n\nIf it was not you, tell the site's "
-        "administrators at once.",
+        _("Your Consult email address was changed"),
+        _(
+            "The email address of your Consult account is now %(email)s: the link mailed to it was "
+            "followed. We will not write to this address again.\n\nIf it was not you, tell the site's "
+            "administrators at once.",
+            email=new,
+        ),
     )
     return user
 
@@ -607,9 +637,9 @@ def update_organisation(
     authorize(actor, Action.MANAGE_ORGANISATION, organisation)
     name = name.strip()
     if not name or len(name) > 200:
-        raise RuleViolation("Give the organisation a name of at most 200 characters.", status=400, field="name")
+        raise RuleViolation(_("Give the organisation a name of at most %(num)s characters.", num=200), status=400, field="name")
     if len(description) > 5000:
-        raise RuleViolation("Keep the description to 5,000 characters.", status=400, field="description")
+        raise RuleViolation(_("Keep the description to %(num)s characters.", num=format_number(5000)), status=400, field="description")
     picture = None
     if logo:
         try:
@@ -640,9 +670,9 @@ def update_organisation(
 
 def _new_organisation(*, slug: str, name: str, description: str = "") -> Organisation:
     if not is_slug(slug):
-        raise RuleViolation("Use lowercase letters, digits and single hyphens in the short name.", status=400)
+        raise RuleViolation(_("Use lowercase letters, digits and single hyphens in the short name."), status=400)
     if db.session.scalar(select(Organisation.id).where(Organisation.slug == slug)) is not None:
-        raise RuleViolation("That short name is taken.")
+        raise RuleViolation(_("That short name is taken."))
     organisation = Organisation(slug=slug, name=name.strip(), description=description)
     db.session.add(organisation)
     db.session.flush()
@@ -673,7 +703,7 @@ def add_member_by_email(organisation: Organisation, email: str, role: Role, *, a
     authorize(actor, Action.MANAGE_ORGANISATION, organisation)
     user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None:
-        raise RuleViolation("No account uses this address. Ask the person to sign up first.", status=400, field="email")
+        raise RuleViolation(_("No account uses this address. Ask the person to sign up first."), status=400, field="email")
     return user, add_member(organisation, user, role, actor=actor)
 
 
@@ -686,7 +716,7 @@ def memberships_of(organisation: Organisation) -> list[Membership]:
 def remove_member(organisation: Organisation, user: User, role: Role, *, actor: User | None) -> None:
     authorize(actor, Action.MANAGE_ORGANISATION, organisation)
     if role == Role.ADMIN and actor is not None and actor.id == user.id:
-        raise RuleViolation("You cannot remove your own admin role; ask another admin.")
+        raise RuleViolation(_("You cannot remove your own admin role; ask another admin."))
     gone = db.session.execute(
         delete(Membership).where(
             Membership.organisation_id == organisation.id,
@@ -741,9 +771,9 @@ def _load_token(token: str, purpose: str, *, max_age: int) -> dict:
     try:
         data = _serializer(purpose).loads(token, max_age=max_age)
     except SignatureExpired:
-        raise RuleViolation("This link has expired. Ask for a new one.", status=400) from None
+        raise RuleViolation(_("This link has expired. Ask for a new one."), status=400) from None
     except BadSignature:
-        raise RuleViolation("This link is not valid.", status=400) from None
+        raise RuleViolation(_("This link is not valid."), status=400) from None
     return data if isinstance(data, dict) else {}
 
 

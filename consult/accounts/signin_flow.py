@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import flash, redirect, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import login_user
 from werkzeug.wrappers import Response
 
@@ -93,7 +94,7 @@ def step_done(name: str) -> Response:
 
 def expired() -> Response:
     session.pop(PENDING_KEY, None)
-    flash("Your sign-in took too long or has already finished. Please sign in again.", "error")
+    flash(_("Your sign-in took too long or has already finished. Please sign in again."), "error")
     return redirect(url_for("accounts.sign_in"))
 
 
@@ -113,6 +114,6 @@ def _finish(user: User) -> Response:
     session.clear()
     session[SESSION_TOKEN_KEY] = token
     login_user(user)
-    flash(f"Welcome, {user.display_name}.", "success")
+    flash(_("Welcome, %(name)s.", name=user.display_name), "success")
     # This browser has signed in to the account: others' failed attempts no longer hold it back.
     return devices.remember(redirect(pending["next"] or url_for("proposals.index")), user.id)

@@ -34,6 +34,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import ngettext
 from sqlalchemy import delete, func, select
 
 from consult.accounts.models import SignInAttempt
@@ -44,11 +45,18 @@ from consult.core.models import db, utcnow
 class SignInThrottled(RuleViolation):
     def __init__(self, minutes: int, *, from_known_browser: bool):
         if from_known_browser:
-            message = f"Too many failed sign-in attempts from this browser. Wait {minutes} minutes and try again, or reset your password."
+            message = ngettext(
+                "Too many failed sign-in attempts from this browser. Wait %(num)d minute and try again, or reset your password.",
+                "Too many failed sign-in attempts from this browser. Wait %(num)d minutes and try again, or reset your password.",
+                minutes,
+            )
         else:
-            message = (
-                f"Too many failed sign-in attempts. Wait {minutes} minutes and try again, or reset your password "
-                "(which also lets this browser in at once). A browser you have signed in with before is not held back."
+            message = ngettext(
+                "Too many failed sign-in attempts. Wait %(num)d minute and try again, or reset your password "
+                "(which also lets this browser in at once). A browser you have signed in with before is not held back.",
+                "Too many failed sign-in attempts. Wait %(num)d minutes and try again, or reset your password "
+                "(which also lets this browser in at once). A browser you have signed in with before is not held back.",
+                minutes,
             )
         super().__init__(message, status=429)
 

@@ -36,6 +36,9 @@ import pyotp
 import segno
 from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import delete, func, or_, select, update
 from werkzeug.security import check_password_hash
 
@@ -52,13 +55,20 @@ RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misrea
 RECOVERY_CODE_LENGTH = 12  # about 59 bits each
 ISSUER = "Consult"
 
-WRONG_CODE = "That code is not right. Enter the 6 digits your app shows now, or one of your recovery codes."
-WRONG_APP_CODE = "That code is not right. Enter the 6 digits your app shows now."
+WRONG_CODE = _l("That code is not right. Enter the 6 digits your app shows now, or one of your recovery codes.")
+WRONG_APP_CODE = _l("That code is not right. Enter the 6 digits your app shows now.")
 
 
 class TwoFactorThrottled(RuleViolation):
     def __init__(self, minutes: int):
-        super().__init__(f"Too many wrong codes. Wait {minutes} minutes and try again.", status=429)
+        super().__init__(
+            ngettext(
+                "Too many wrong codes. Wait %(num)d minute and try again.",
+                "Too many wrong codes. Wait %(num)d minutes and try again.",
+                minutes,
+            ),
+            status=429,
+        )
 
 
 @dataclass(frozen=True)
@@ -110,7 +120,7 @@ def start_enrolment(user: User) -> TwoFactor:
     kept: the person may have scanned it already). Refused when it is on already."""
     found = two_factor_of(user)
     if found is not None and found.is_enabled:
-        raise RuleViolation("Two-factor sign-in is already on for your account.", status=409)
+        raise RuleViolation(_("Two-factor sign-in is already on for your account."), status=409)
     if found is None:
         found = TwoFactor(user_id=user.id, secret=_encrypt(pyotp.random_base32()))
         db.session.add(found)
@@ -134,7 +144,7 @@ def confirm_enrolment(user: User, *, code: str) -> list[str] | None:
     in; returns the new recovery codes (to be shown once). None for a wrong code (recorded)."""
     found = two_factor_of(user)
     if found is None or found.is_enabled:
-        raise RuleViolation("There is no set-up waiting for a code. Start again.", status=409)
+        raise RuleViolation(_("There is no set-up waiting for a code. Start again."), status=409)
     _refuse_if_throttled(user)
     if _use_app_code(found, code) is None:
         _record_failure(user)
@@ -203,9 +213,9 @@ def disable(user: User, *, code: str, password: str) -> Refusal | None:
     user = db.session.get(User, user_id)
     if not password_ok or user.password_hash != stored:  # (changed meanwhile: the old one no longer counts)
         _record_failure(user)
-        return Refusal("password", "That is not your password.")
+        return Refusal("password", _("That is not your password."))
     if check_code(user, code=code) is None:
-        return Refusal("code", WRONG_CODE)
+        return Refusal("code", str(WRONG_CODE))
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     db.session.execute(delete(TwoFactor).where(TwoFactor.user_id == user.id))
     db.session.expire_all()

@@ -8,6 +8,7 @@ POST that made them and nowhere else: nothing keeps them to show again.
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -42,7 +43,7 @@ def enrol_staff_first():
         return None
     if request.path.startswith("/api/"):
         abort(403)
-    flash("Your role needs two-factor sign-in: set it up to continue.", "error")
+    flash(_("Your role needs two-factor sign-in: set it up to continue."), "error")
     return redirect(url_for("two_factor.manage"))
 
 
@@ -61,7 +62,7 @@ def manage():
         db.session.commit()
         if codes is not None:
             return render_template("accounts/two_factor_codes.html", codes=codes, continue_url=url_for("accounts.account"), new=True)
-        form.code.errors.append(twofactor.WRONG_APP_CODE)
+        form.code.errors.append(str(twofactor.WRONG_APP_CODE))
     return _render_enrolment(details, form, start_url=url_for(".start"), confirm_url=url_for(".manage"))
 
 
@@ -83,7 +84,7 @@ def regenerate():
         db.session.commit()
         if codes is not None:
             return render_template("accounts/two_factor_codes.html", codes=codes, continue_url=url_for(".manage"), new=False)
-        form.code.errors.append(twofactor.WRONG_APP_CODE)
+        form.code.errors.append(str(twofactor.WRONG_APP_CODE))
     return _render_enabled(regenerate_form=form)
 
 
@@ -96,7 +97,7 @@ def disable():
         refused = twofactor.disable(current_user, code=form.code.data, password=form.password.data or "")
         db.session.commit()
         if refused is None:
-            flash("Two-factor sign-in is off. Your recovery codes no longer work.", "success")
+            flash(_("Two-factor sign-in is off. Your recovery codes no longer work."), "success")
             return redirect(url_for(".manage"))
         form[refused.field].errors.append(refused.message)
     return _render_enabled(disable_form=form)
@@ -152,7 +153,7 @@ def sign_in_step():
             return render_template("accounts/two_factor_recovery_used.html", unused=twofactor.unused_recovery_codes(user))
         if _one_more_failure():
             return _start_again()
-        form.code.errors.append(twofactor.WRONG_CODE)
+        form.code.errors.append(str(twofactor.WRONG_CODE))
     return render_template("accounts/two_factor_sign_in.html", form=form), 400 if form.errors else 200
 
 
@@ -180,7 +181,7 @@ def _enrol_at_sign_in(user: User):
             return render_template("accounts/two_factor_codes.html", codes=codes, continue_url=url_for(".sign_in_step"), new=True)
         if _one_more_failure():
             return _start_again()
-        form.code.errors.append(twofactor.WRONG_APP_CODE)
+        form.code.errors.append(str(twofactor.WRONG_APP_CODE))
     return _render_enrolment(details, form, start_url=url_for(".sign_in_start"), confirm_url=url_for(".sign_in_step"), signing_in=True)
 
 
@@ -202,5 +203,5 @@ def _one_more_failure() -> bool:
 def _start_again() -> Response:
     for key in (signin_flow.PENDING_KEY, FAILURES_KEY, PASSED_KEY):
         session.pop(key, None)
-    flash("Too many wrong codes. Sign in again to have another try.", "error")
+    flash(_("Too many wrong codes. Sign in again to have another try."), "error")
     return redirect(url_for("accounts.sign_in"))

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, logout_user
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -20,7 +22,7 @@ from consult.accounts.forms import (
     SignInForm,
     SignUpForm,
 )
-from consult.accounts.models import Membership, Organisation, Role, User
+from consult.accounts.models import ROLE_IN_TEXT, Membership, Organisation, Role, User
 from consult.core import browser_token, i18n
 from consult.core.errors import RuleViolation
 from consult.core.forms import refused_on
@@ -28,7 +30,7 @@ from consult.core.links import safe_next
 from consult.core.models import db
 from consult.core.params import page_number
 from consult.core.routing import public
-from consult.extensions import limiter, limits_off, login_manager
+from consult.extensions import csrf, limiter, limits_off, login_manager
 from consult.permissions import Action, authorize
 from consult.policies import services as policies
 from consult.site import services as site
@@ -38,11 +40,11 @@ bp = Blueprint("accounts", __name__)
 
 SESSION_TOKEN_KEY = signin_flow.SESSION_TOKEN_KEY
 CONFIRM_PENDING_KEY = "confirm_pending"  # the account whose right password was just given, not yet confirmed
-CHECK_INBOX = "Check your inbox: we have sent you a message with the next step."
+CHECK_INBOX = _l("Check your inbox: we have sent you a message with the next step.")
 CONFIRM_NEXT_KEY = "confirm_next"  # where the unconfirmed person was going, for the link sent again
 CONFIRM_PURPOSE = "confirm"  # the browser token's fingerprint a confirmation link names
 RESEND_LIMIT = "3 per 10 minutes;10 per day"
-RESENT_TOO_OFTEN = (
+RESENT_TOO_OFTEN = _l(
     "We have sent several links already. Wait a few minutes for them to arrive (look in your spam folder too), then try again."
 )
 
@@ -65,7 +67,8 @@ def load_signed_in_user():
 
 
 login_manager.login_view = "accounts.sign_in"
-login_manager.login_message = "Sign in to continue."
+login_manager.login_message = _l("Sign in to continue.")
+login_manager.localize_callback = str  # the lazy message in the request's language, as a str the session can keep
 login_manager.session_protection = None  # our own login sessions do this job, server-side
 
 
@@ -86,7 +89,7 @@ def sign_up():
     # Asked on the form's page only: a POST must not read before the password is hashed (the
     # service checks the invitation then, outside the write lock).
     if request.method == "GET" and not site.registration_open() and not site.invitation_is_valid(invitation):
-        flash("Creating an account on this site needs an invitation: paste its code, or follow the link you were sent.", "info")
+        flash(_("Creating an account on this site needs an invitation: paste its code, or follow the link you were sent."), "info")
         return redirect(url_for("site.invitation"))
     form = SignUpForm()
     next_url = safe_next(request.args.get("next"))
@@ -109,7 +112,7 @@ def sign_up():
                 policies.record_agreement(user)
                 session.pop(INVITATION_SESSION_KEY, None)
             db.session.commit()
-            flash(CHECK_INBOX, "success")
+            flash(str(CHECK_INBOX), "success")
             return browser_token.give(redirect(url_for("accounts.sign_in", next=next_url)), browser)
     return render_template("accounts/sign_up.html", form=form, next_url=next_url), 400 if form.errors else 200
 
@@ -136,7 +139,7 @@ def sign_in():
             ), 400
         db.session.commit()
         if result is None:
-            form.password.errors.append("That email address and password do not match an account.")
+            form.password.errors.append(_("That email address and password do not match an account."))
             return render_template("accounts/sign_in.html", form=form, next_url=next_url), 400
         return signin_flow.begin(result.user, next_url=next_url, method="password")
     return render_template("accounts/sign_in.html", form=form, next_url=next_url), 400 if form.errors else 200
@@ -157,10 +160,14 @@ def _language_from_account(state) -> None:
 
 @bp.route("/language", methods=["POST"])
 @public
+@csrf.exempt
 def choose_language():
     """The language switcher (a form on every page, no script needed): remembered on the account
-    of someone signed in, in a cookie for someone who is not; then back to the page they were on."""
-    EmptyForm().validate_on_submit() or abort(400)
+    of someone signed in, in a cookie for someone who is not; then back to the page they were on.
+
+    Without a CSRF token on purpose: one would put a session cookie on every page a visitor
+    reads, and all a forged request could do is choose a language; the session cookie is
+    ``SameSite=Lax``, so a cross-site form never changes an account's setting anyway."""
     code = i18n.supported(request.form.get("language"))
     if code is None:
         abort(400, description=_("Choose one of the languages offered."))
@@ -186,7 +193,7 @@ def sign_out():
     db.session.commit()
     logout_user()
     session.clear()
-    flash("You have signed out.", "success")
+    flash(_("You have signed out."), "success")
     return redirect(url_for("proposals.index"))
 
 
@@ -209,18 +216,21 @@ def confirm():
             db.session.commit()
             if confirmed.signs_in:  # the browser that signed up: in, through the usual steps, and back
                 signed_in = signin_flow.begin(confirmed.user, next_url=next_url, method="confirm")
-                flash("Your email address is confirmed.", "success")  # after begin, which starts a fresh session
+                flash(_("Your email address is confirmed."), "success")  # after begin, which starts a fresh session
                 return signed_in
-            flash("Your email address is confirmed. You can sign in now.", "success")
+            flash(_("Your email address is confirmed. You can sign in now."), "success")
             return redirect(url_for("accounts.sign_in", next=next_url))
     return render_template("accounts/confirm.html", form=form, next_url=next_url), 400 if form.errors else 200
 
 
 @bp.route("/confirm/resend", methods=["POST"])
 @public
-@limiter.limit(RESEND_LIMIT, error_message=RESENT_TOO_OFTEN, exempt_when=limits_off)
+@limiter.limit(RESEND_LIMIT, error_message=lambda: str(RESENT_TOO_OFTEN), exempt_when=limits_off)
 @limiter.limit(
-    RESEND_LIMIT, key_func=lambda: f"resend:{session.get(CONFIRM_PENDING_KEY)}", error_message=RESENT_TOO_OFTEN, exempt_when=limits_off
+    RESEND_LIMIT,
+    key_func=lambda: f"resend:{session.get(CONFIRM_PENDING_KEY)}",
+    error_message=lambda: str(RESENT_TOO_OFTEN),
+    exempt_when=limits_off,
 )
 def resend_confirmation():
     """Asked for from the sign-in page just after the right password for an account not yet
@@ -234,7 +244,7 @@ def resend_confirmation():
     user = services.resend_confirmation(user_id, next_url=next_url, browser=fingerprint) if isinstance(user_id, int) else None
     db.session.commit()
     if user is not None:
-        flash(f"We have sent a new confirmation link to {user.email}.", "success")
+        flash(_("We have sent a new confirmation link to %(email)s.", email=user.email), "success")
     return browser_token.give(redirect(url_for("accounts.sign_in", next=next_url)), browser)
 
 
@@ -245,7 +255,7 @@ def reset_request():
     if form.validate_on_submit():
         services.request_password_reset(email=form.email.data)
         db.session.commit()
-        flash(CHECK_INBOX, "success")
+        flash(str(CHECK_INBOX), "success")
         return redirect(url_for("accounts.sign_in"))
     return render_template("accounts/reset_request.html", form=form), 400 if form.errors else 200
 
@@ -263,7 +273,7 @@ def reset_password():
                 raise
         else:
             db.session.commit()
-            flash("Your password has been changed. Sign in with the new one.", "success")
+            flash(_("Your password has been changed. Sign in with the new one."), "success")
             # The mailbox is proved: this browser is the owner's, whoever else is guessing.
             return devices.remember(redirect(url_for("accounts.sign_in")), user.id)
     return render_template("accounts/reset_password.html", form=form), 400 if form.errors else 200
@@ -280,7 +290,7 @@ def account():
                 raise
         else:
             db.session.commit()
-            flash("Your public name has been saved.", "success")
+            flash(_("Your public name has been saved."), "success")
             return redirect(url_for("accounts.account"))
     return render_template("accounts/account.html", form=form), 400 if form.errors else 200
 
@@ -300,12 +310,14 @@ def change_email():
             db.session.commit()
             if asked:
                 flash(
-                    f"We have sent a link to {services.normalise_email(form.email.data)}. Follow it to finish the change; "
-                    "until then your address stays as it is.",
+                    _(
+                        "We have sent a link to %(email)s. Follow it to finish the change; until then your address stays as it is.",
+                        email=services.normalise_email(form.email.data),
+                    ),
                     "success",
                 )
                 return redirect(url_for("accounts.account"))
-            form.current_password.errors.append("That is not your current password.")
+            form.current_password.errors.append(_("That is not your current password."))
     return render_template("accounts/email_change.html", form=form), 400 if form.errors else 200
 
 
@@ -324,7 +336,7 @@ def confirm_email_change():
                 raise
         else:
             db.session.commit()
-            flash(f"Your email address is now {user.email}.", "success")
+            flash(_("Your email address is now %(email)s.", email=user.email), "success")
             return redirect(url_for("accounts.account" if current_user.is_authenticated else "accounts.sign_in"))
     return render_template("accounts/email_confirm.html", form=form), 400 if form.errors else 200
 
@@ -344,7 +356,7 @@ def end_session(session_id: int):
     EmptyForm().validate_on_submit() or abort(400)
     ended = services.end_session_of(current_user, session_id)
     db.session.commit()
-    flash("That browser is signed out." if ended else "That browser was already signed out.", "success")
+    flash(_("That browser is signed out.") if ended else _("That browser was already signed out."), "success")
     return redirect(url_for("accounts.sessions"))
 
 
@@ -353,7 +365,7 @@ def end_other_sessions():
     EmptyForm().validate_on_submit() or abort(400)
     ended = services.end_other_sessions(current_user, keep_token=session.get(SESSION_TOKEN_KEY))
     db.session.commit()
-    flash(f"Signed out everywhere else ({ended} {'browser' if ended == 1 else 'browsers'}).", "success")
+    flash(ngettext("Signed out everywhere else (%(num)d browser).", "Signed out everywhere else (%(num)d browsers).", ended), "success")
     return redirect(url_for("accounts.sessions"))
 
 
@@ -384,9 +396,9 @@ def change_password():
         else:
             db.session.commit()
             if changed:
-                flash("Your password has been changed. Your other signed-in browsers are signed out.", "success")
+                flash(_("Your password has been changed. Your other signed-in browsers are signed out."), "success")
                 return redirect(url_for("accounts.account"))
-            form.current_password.errors.append("That is not your current password.")
+            form.current_password.errors.append(_("That is not your current password."))
     return render_template("accounts/change_password.html", form=form), 400 if form.errors else 200
 
 
@@ -401,7 +413,7 @@ def retry_mail(mail_id: int):
     EmptyForm().validate_on_submit() or abort(400)
     message = services.retry_failed_mail(mail_id, actor=current_user) or abort(404)
     db.session.commit()
-    flash(f"Message {message.id} will be sent again.", "success")
+    flash(_("Message %(id)s will be sent again.", id=message.id), "success")
     return redirect(url_for("accounts.failed_mail"))
 
 
@@ -414,7 +426,7 @@ def new_organisation():
             actor=current_user, slug=form.slug.data, name=form.name.data, description=form.description.data
         )
         db.session.commit()
-        flash(f"{organisation.name} has been created. Add its authors, moderators and admins.", "success")
+        flash(_("%(organisation)s has been created. Add its authors, moderators and admins.", organisation=organisation.name), "success")
         return redirect(url_for("accounts.members", slug=organisation.slug))
     return render_template("accounts/new_organisation.html", form=form), 400 if form.errors else 200
 
@@ -431,7 +443,11 @@ def members(slug: str):
                 raise
         else:
             db.session.commit()
-            flash(f"{user.display_name} {'is now' if added else 'was already'} {form.role.data} of {organisation.name}.", "success")
+            said = {"name": user.display_name, "role": ROLE_IN_TEXT[Role(form.role.data)], "organisation": organisation.name}
+            if added:
+                flash(_("%(name)s is now %(role)s of %(organisation)s.", **said), "success")
+            else:
+                flash(_("%(name)s was already %(role)s of %(organisation)s.", **said), "success")
             return redirect(url_for("accounts.members", slug=slug))
     return render_template(
         "accounts/members.html",
@@ -450,7 +466,7 @@ def remove_member(slug: str, membership_id: int):
         abort(404)
     services.remove_member(organisation, membership.user, Role(membership.role), actor=current_user)
     db.session.commit()
-    flash("The role has been removed.", "success")
+    flash(_("The role has been removed."), "success")
     return redirect(url_for("accounts.members", slug=slug))
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
+from flask_babel import ngettext, pgettext
 from sqlalchemy import delete, select, update
 
 from consult.accounts.models import User
@@ -22,6 +24,7 @@ from consult.contributions.models import Contribution
 from consult.core.errors import RuleViolation
 from consult.core.models import db
 from consult.core.signals import section_keys_changed, version_publishing
+from consult.core.templating import format_number
 from consult.permissions import Action, authorize, visible_contributions
 from consult.proposals.models import Consultation, Version
 from consult.proposals.services import SectionChangeItem, section_changes
@@ -90,12 +93,16 @@ def explain_change(version: Version, section_key: str, *, actor: User, reason: s
     consultation = version.consultation
     authorize(actor, Action.EDIT_TEXT, consultation)
     if version.published_at is not None:
-        raise RuleViolation("A published version is fixed: its reasons stay on record.")
+        raise RuleViolation(_("A published version is fixed: its reasons stay on record."))
     if section_key not in {c.key for c in section_changes(version)}:
-        raise RuleViolation("That section neither changed, nor was added or removed, in this draft.", status=400)
+        raise RuleViolation(_("That section neither changed, nor was added or removed, in this draft."), status=400)
     reason = " ".join(reason.split())
     if len(reason) > MAX_CHANGE_REASON_LENGTH:
-        raise RuleViolation(f"Keep the reason to {MAX_CHANGE_REASON_LENGTH:,} characters: a sentence or two.", status=400, field="reason")
+        raise RuleViolation(
+            _("Keep the reason to %(max)s characters: a sentence or two.", max=format_number(MAX_CHANGE_REASON_LENGTH)),
+            status=400,
+            field="reason",
+        )
     row = db.session.scalar(select(ChangeReason).where(ChangeReason.version_id == version.id, ChangeReason.section_key == section_key))
     if not reason and not editorial:
         if row is not None:
@@ -117,12 +124,29 @@ def explain_change(version: Version, section_key: str, *, actor: User, reason: s
 
 def refusal(version: Version, missing: list[SectionChangeItem]) -> str:
     """The message that refuses to publish ``version`` while ``missing`` are unexplained."""
-    named = ", ".join(f"“{c.label}” ({c.status})" for c in missing[:NAMED_IN_REFUSAL])
-    more = f" and {len(missing) - NAMED_IN_REFUSAL} more" if len(missing) > NAMED_IN_REFUSAL else ""
-    return (
-        f"Version {version.number} is not published: say why each section changed. "
-        f"{len(missing)} section{'s' if len(missing) != 1 else ''} still need{'' if len(missing) != 1 else 's'} "
-        f"a citation, a reason or the editorial mark: {named}{more}."
+    statuses = {"changed": pgettext("section", "changed"), "added": pgettext("section", "added"), "removed": pgettext("section", "removed")}
+    named = ", ".join(
+        _("“%(section)s” (%(status)s)", section=c.label, status=statuses.get(c.status, c.status)) for c in missing[:NAMED_IN_REFUSAL]
+    )
+    if len(missing) > NAMED_IN_REFUSAL:
+        return ngettext(
+            "Version %(version)s is not published: say why each section changed. %(num)d section still needs a citation, "
+            "a reason or the editorial mark: %(named)s and %(more)d more.",
+            "Version %(version)s is not published: say why each section changed. %(num)d sections still need a citation, "
+            "a reason or the editorial mark: %(named)s and %(more)d more.",
+            len(missing),
+            version=version.number,
+            named=named,
+            more=len(missing) - NAMED_IN_REFUSAL,
+        )
+    return ngettext(
+        "Version %(version)s is not published: say why each section changed. %(num)d section still needs a citation, "
+        "a reason or the editorial mark: %(named)s.",
+        "Version %(version)s is not published: say why each section changed. %(num)d sections still need a citation, "
+        "a reason or the editorial mark: %(named)s.",
+        len(missing),
+        version=version.number,
+        named=named,
     )
 
 

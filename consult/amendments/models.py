@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -34,7 +35,26 @@ class Decision(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        return DECISION_LABELS[self]
+
+    @property
+    def answered_label(self) -> str:
+        """The amendment's state once answered so: "Answered: accepted in part"."""
+        return ANSWERED_LABELS[self]
+
+
+DECISION_LABELS = {
+    Decision.ACCEPTED: _l("Accepted"),
+    Decision.ACCEPTED_IN_PART: _l("Accepted in part"),
+    Decision.NOT_ACCEPTED: _l("Not accepted"),
+    Decision.OUT_OF_SCOPE: _l("Out of scope"),
+}
+ANSWERED_LABELS = {
+    Decision.ACCEPTED: _l("Answered: accepted"),
+    Decision.ACCEPTED_IN_PART: _l("Answered: accepted in part"),
+    Decision.NOT_ACCEPTED: _l("Answered: not accepted"),
+    Decision.OUT_OF_SCOPE: _l("Answered: out of scope"),
+}
 
 
 class Amendment(db.Model):

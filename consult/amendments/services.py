@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 
@@ -33,6 +34,7 @@ from consult.core.signals import (
     consultation_concluding,
     version_published,
 )
+from consult.core.templating import format_number
 from consult.permissions import Action, authorize, visible_contributions, visible_supporters
 from consult.proposals.models import Consultation, Section, SectionChange, SectionText, Version
 from consult.proposals.services import MAX_SECTION_LENGTH, draft_for_editing, get_visible_consultation, hold_open, section_changes
@@ -66,15 +68,17 @@ def propose_amendment(
         language = text_language if text_language in version.languages else consultation.original_language
         section = version.section_in(section_key, language)
         if section is None:
-            raise RuleViolation("That section is not in the current version of the text.", status=400)
+            raise RuleViolation(_("That section is not in the current version of the text."), status=400)
         contribution.language = language
         proposed = proposed_section_text(section, proposed_text=proposed_text, quote=quote, replacement=replacement)
         if not proposed:
-            raise RuleViolation("The amended section would be empty. To propose removing it, say so in a comment.", status=400)
+            raise RuleViolation(_("The amended section would be empty. To propose removing it, say so in a comment."), status=400)
         if len(proposed) > MAX_SECTION_LENGTH:
-            raise RuleViolation(f"The amended section can be at most {MAX_SECTION_LENGTH:,} characters.", status=400)
+            raise RuleViolation(
+                _("The amended section can be at most %(max)s characters.", max=format_number(MAX_SECTION_LENGTH)), status=400
+            )
         if proposed == section.body.strip():
-            raise RuleViolation("Your text is the same as the current text: change some words to propose an amendment.", status=400)
+            raise RuleViolation(_("Your text is the same as the current text: change some words to propose an amendment."), status=400)
         contribution.section_key = section.key
         contribution.amendment = Amendment(
             proposed_text=proposed,
@@ -121,13 +125,16 @@ def preview_proposal(
 def _replace_passage(section: Section, quote: str, replacement: str) -> str:
     quote = quote.strip()
     if len(quote) > MAX_QUOTE_LENGTH:
-        raise RuleViolation(f"Quote at most {MAX_QUOTE_LENGTH:,} characters.", status=400)
+        raise RuleViolation(_("Quote at most %(max)s characters.", max=format_number(MAX_QUOTE_LENGTH)), status=400)
     body = section.body.strip()
     span = locate_quote(body, quote)
     if span is None:
         raise RuleViolation(
-            f"The words you quoted are not in the section “{section.heading}” as written (formatting such as links or "
-            "emphasis inside them counts). Edit the whole section's text instead.",
+            _(
+                "The words you quoted are not in the section “%(section)s” as written (formatting such as links or "
+                "emphasis inside them counts). Edit the whole section's text instead.",
+                section=section.heading,
+            ),
             status=400,
         )
     start, end = span
@@ -177,12 +184,12 @@ def answer_amendment(amendment: Amendment, *, actor: User, decision: str, reason
     published; the latest answer stands."""
     authorize(actor, Action.ANSWER_AMENDMENT, amendment)
     if decision not in {d.value for d in Decision}:
-        raise RuleViolation("Choose an answer: accepted, accepted in part, not accepted or out of scope.", status=400)
+        raise RuleViolation(_("Choose an answer: accepted, accepted in part, not accepted or out of scope."), status=400)
     reason = (reason or "").strip()
     if not reason:
-        raise RuleViolation("Give the reason for your answer: every answer carries one.", status=400)
+        raise RuleViolation(_("Give the reason for your answer: every answer carries one."), status=400)
     if len(reason) > MAX_RATIONALE_LENGTH:
-        raise RuleViolation(f"A reason can be at most {MAX_RATIONALE_LENGTH:,} characters.", status=400)
+        raise RuleViolation(_("A reason can be at most %(max)s characters.", max=format_number(MAX_RATIONALE_LENGTH)), status=400)
     if amendment.state == AmendmentState.ANSWERED and (amendment.decision, amendment.answer) == (decision, reason):
         return  # the same answer sent again (a double click, a reload): it keeps its date
     amendment.state = AmendmentState.ANSWERED
@@ -311,11 +318,21 @@ def _refuse_while_unanswered(consultation: Consultation, **_) -> None:
     for an answer."""
     waiting = unanswered_above_threshold(consultation)
     if waiting:
-        raise RuleViolation(
-            f"{waiting} amendment{'s' if waiting != 1 else ''} with at least {consultation.response_threshold} "
-            f"supporting vote{'s' if consultation.response_threshold != 1 else ''} still "
-            f"{'wait' if waiting != 1 else 'waits'} for an answer. Answer every one before concluding."
-        )
+        threshold = consultation.response_threshold
+        if threshold == 1:
+            message = ngettext(
+                "%(num)d amendment with at least 1 supporting vote still waits for an answer. Answer every one before concluding.",
+                "%(num)d amendments with at least 1 supporting vote still wait for an answer. Answer every one before concluding.",
+                waiting,
+            )
+        else:
+            message = ngettext(
+                "%(num)d amendment with at least %(threshold)d supporting votes still waits for an answer. Answer every one before concluding.",
+                "%(num)d amendments with at least %(threshold)d supporting votes still wait for an answer. Answer every one before concluding.",
+                waiting,
+                threshold=threshold,
+            )
+        raise RuleViolation(message)
 
 
 def base_section(contribution: Contribution) -> Section | SectionText | None:
@@ -397,7 +414,7 @@ def start_next_version(consultation: Consultation, *, actor: User) -> NextVersio
     authorize(actor, Action.START_NEXT_VERSION, consultation)
     current = consultation.current_version
     if current is None:
-        raise RuleViolation("Publish version 1 before building the next version from amendments.")
+        raise RuleViolation(_("Publish version 1 before building the next version from amendments."))
     draft = draft_for_editing(consultation, actor=actor)
     report = NextVersion(draft=draft)
     accepted = db.session.scalars(
@@ -417,9 +434,9 @@ def start_next_version(consultation: Consultation, *, actor: User) -> NextVersio
         if c.id in cited:
             continue  # applied by an earlier run
         if c.amendment.decision == Decision.ACCEPTED_IN_PART:
-            report.by_hand.append((c, "accepted in part: write the accepted part into the draft yourself"))
+            report.by_hand.append((c, _("accepted in part: write the accepted part into the draft yourself")))
         elif c.version_id != current.id:
-            report.by_hand.append((c, f"written for version {c.version.number}, not the current one"))
+            report.by_hand.append((c, _("written for version %(number)s, not the current one", number=c.version.number)))
         elif base_section(c).language != consultation.original_language:
             report.by_hand.append(
                 (
@@ -436,10 +453,10 @@ def start_next_version(consultation: Consultation, *, actor: User) -> NextVersio
     for key, members in by_section.items():
         target, base = draft.section(key), current.section(key)
         if target is None or base is None:
-            report.by_hand.extend((c, "its section is not in the draft") for c in members)
+            report.by_hand.extend((c, _("its section is not in the draft")) for c in members)
             continue
         if target.body.strip() != base.body.strip():
-            report.by_hand.extend((c, "its section was already changed in the draft") for c in members)
+            report.by_hand.extend((c, _("its section was already changed in the draft")) for c in members)
             continue
         applied: list[tuple[Contribution, list[Edit]]] = []
         for c in members:
@@ -451,7 +468,7 @@ def start_next_version(consultation: Consultation, *, actor: User) -> NextVersio
                 applied.append((c, changes))
         if not applied:
             continue
-        body = apply_edits(base.body.strip(), [e for _, changes in applied for e in changes])
+        body = apply_edits(base.body.strip(), [e for _c, changes in applied for e in changes])
         target.body = body
         target.text = text.section_text(body)
         target.html = str(text.render_markdown(body))
@@ -476,15 +493,15 @@ def cite(version: Version, section_key: str, contribution: Contribution, *, acto
     applied by hand, or a comment that led to it)."""
     authorize(actor, Action.EDIT_TEXT, version.consultation)
     if version.published_at is not None:
-        raise RuleViolation("A published version is fixed: cite contributions in the draft of the next one.")
+        raise RuleViolation(_("A published version is fixed: cite contributions in the draft of the next one."))
     if version.section(section_key) is None and section_key not in {c.key for c in section_changes(version) if c.status == "removed"}:
-        raise RuleViolation("That section is neither in the draft nor removed by it.", status=400)
+        raise RuleViolation(_("That section is neither in the draft nor removed by it."), status=400)
     if (
         contribution.consultation_id != version.consultation_id
         or contribution.moderation_state != ModerationState.VISIBLE
         or contribution.deleted_at
     ):
-        raise RuleViolation(f"There is no contribution {contribution.id} to cite in this consultation.", status=400)
+        raise RuleViolation(_("There is no contribution %(number)s to cite in this consultation.", number=contribution.id), status=400)
     exists = db.session.scalar(
         select(Citation.id).where(
             Citation.version_id == version.id, Citation.section_key == section_key, Citation.contribution_id == contribution.id
@@ -507,7 +524,7 @@ def cite_by_number(version: Version, section_key: str, contribution_id: int, *, 
     """``cite`` the contribution numbered ``contribution_id`` (as an author types it); returns it."""
     contribution = db.session.get(Contribution, contribution_id)
     if contribution is None:
-        raise RuleViolation(f"There is no contribution {contribution_id} to cite in this consultation.", status=400)
+        raise RuleViolation(_("There is no contribution %(number)s to cite in this consultation.", number=contribution_id), status=400)
     cite(version, section_key, contribution, actor=actor)
     return contribution
 
@@ -516,7 +533,7 @@ def uncite(version: Version, section_key: str, contribution_id: int, *, actor: U
     """Take back a citation made in the draft by mistake. True if there was one."""
     authorize(actor, Action.EDIT_TEXT, version.consultation)
     if version.published_at is not None:
-        raise RuleViolation("A published version is fixed: its citations stay on record.")
+        raise RuleViolation(_("A published version is fixed: its citations stay on record."))
     gone = db.session.execute(
         delete(Citation).where(
             Citation.version_id == version.id, Citation.section_key == section_key, Citation.contribution_id == contribution_id

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from consult.amendments import explanations, services
 from consult.amendments.forms import AmendmentForm, AnswerForm, CiteForm, ReasonForm, UnciteForm
-from consult.amendments.models import Amendment, AmendmentState
+from consult.amendments.models import Amendment, AmendmentState, Decision
 from consult.contributions.models import Contribution
 from consult.core import i18n
 from consult.core.errors import RuleViolation
@@ -23,7 +25,7 @@ from consult.voting import services as voting
 bp = Blueprint("amendments", __name__)
 
 PER_PAGE = 20
-SORTS = {"support": "Most supported", "newest": "Newest"}
+SORTS = {"support": _l("Most supported"), "newest": _l("Newest")}
 
 
 def _consultation_or_404(slug: str, action: Action | None = None) -> Consultation:
@@ -46,10 +48,10 @@ def index(slug: str):
     c = _consultation_or_404(slug)
     sort = request.args.get("sort", "support")
     if sort not in SORTS:
-        abort(400, f"Sort by one of: {', '.join(SORTS)}.")
+        abort(400, _("Sort by one of: %(sorts)s.", sorts=", ".join(SORTS)))
     section_key = request.args.get("section") or None
     if section_key and (c.current_version is None or not any(s.key == section_key for v in c.published_versions for s in v.sections)):
-        abort(404, "There is no such section in this consultation.")
+        abort(404, _("There is no such section in this consultation."))
     pagination = db.paginate(
         services.amendments_query(c, current_user, section_key=section_key, sort=sort),
         page=page_number(),
@@ -82,7 +84,7 @@ def propose(slug: str, key: str):
     texts = reading.text_languages(
         version, reading.text_language(version, asked=request.args.get("text"), interface=i18n.current_language())
     )
-    section = version.section_in(key, texts.shown) or abort(404, "This section is not in the current version.")
+    section = version.section_in(key, texts.shown) or abort(404, _("This section is not in the current version."))
     authorize(current_user, Action.PROPOSE_AMENDMENT, c)
     form, preview = AmendmentForm(), None
     if not form.is_submitted():
@@ -120,7 +122,7 @@ def _publish(c: Consultation, section, form: AmendmentForm, language: str):
     )
     db.session.commit()
     flash(
-        contribution.posted_message("Your amendment is published. Others can now support it, and the organisation will answer it."),
+        contribution.posted_message(_("Your amendment is published. Others can now support it, and the organisation will answer it.")),
         "success",
     )
     return redirect(amendment_url(contribution))
@@ -178,7 +180,7 @@ def support(contribution_id: int):
     contribution = _amendment_or_404(contribution_id)
     services.co_support(contribution.amendment, actor=current_user)
     db.session.commit()
-    flash("You are now a co-sponsor of this amendment: your name stands beside its author's. (It is not a vote: Support is.)", "success")
+    flash(_("You are now a co-sponsor of this amendment: your name stands beside its author's. (It is not a vote: Support is.)"), "success")
     return redirect(amendment_url(contribution))
 
 
@@ -187,7 +189,7 @@ def leave(contribution_id: int):
     contribution = _amendment_or_404(contribution_id)
     services.leave_support(contribution.amendment, actor=current_user)
     db.session.commit()
-    flash("You are no longer a co-sponsor of this amendment.", "success")
+    flash(_("You are no longer a co-sponsor of this amendment."), "success")
     return redirect(amendment_url(contribution))
 
 
@@ -196,7 +198,7 @@ def withdraw(contribution_id: int):
     contribution = _amendment_or_404(contribution_id)
     services.withdraw_amendment(contribution.amendment, actor=current_user)
     db.session.commit()
-    flash("Your amendment is withdrawn. It stays on record, marked withdrawn.", "success")
+    flash(_("Your amendment is withdrawn. It stays on record, marked withdrawn."), "success")
     return redirect(amendment_url(contribution))
 
 
@@ -208,7 +210,7 @@ def answer(contribution_id: int):
     if form.validate_on_submit():
         services.answer_amendment(contribution.amendment, actor=current_user, decision=form.decision.data, reason=form.reason.data)
         db.session.commit()
-        flash("Your answer is published.", "success")
+        flash(_("Your answer is published."), "success")
         return redirect(amendment_url(contribution))
     return _render_amendment(contribution, form, 400)
 
@@ -223,24 +225,34 @@ def next_version(slug: str):
 
 
 def _name(contribution: Contribution) -> str:
-    return f"amendment {contribution.amendment.label}" if contribution.amendment else f"{contribution.kind} {contribution.id}"
+    """How a cited contribution is named in the flash message: "amendment A3", "comment 12"."""
+    if contribution.amendment:
+        return _("amendment %(label)s", label=contribution.amendment.label)
+    number = contribution.id
+    names = {
+        "comment": _("comment %(number)s", number=number),
+        "reply": _("reply %(number)s", number=number),
+        "statement": _("statement %(number)s", number=number),
+        "answer": _("answer %(number)s", number=number),
+    }
+    return names.get(contribution.kind, f"{contribution.kind} {number}")
 
 
 STATE_LABELS = {
-    AmendmentState.OPEN: "Waiting for an answer",
-    AmendmentState.ANSWERED: "Answered",
-    AmendmentState.WITHDRAWN: "Withdrawn",
-    AmendmentState.INCORPORATED: "Incorporated",
+    AmendmentState.OPEN: _l("Waiting for an answer"),
+    AmendmentState.ANSWERED: _l("Answered"),
+    AmendmentState.WITHDRAWN: _l("Withdrawn"),
+    AmendmentState.INCORPORATED: _l("Incorporated"),
 }
 
 
 @bp.app_template_filter("amendment_state")
 def amendment_state(amendment: Amendment) -> str:
     if amendment.state == AmendmentState.ANSWERED:
-        return f"Answered: {amendment.decision_label.lower()}"
-    if amendment.state == AmendmentState.INCORPORATED:
-        return f"Incorporated in version {amendment.incorporated_version.number}" if amendment.incorporated_version else "Incorporated"
-    return STATE_LABELS[AmendmentState(amendment.state)]
+        return str(Decision(amendment.decision).answered_label)
+    if amendment.state == AmendmentState.INCORPORATED and amendment.incorporated_version:
+        return _("Incorporated in version %(number)s", number=amendment.incorporated_version.number)
+    return str(STATE_LABELS[AmendmentState(amendment.state)])
 
 
 @bp.route("/c/<slug>/cite", methods=["POST"])
@@ -248,13 +260,13 @@ def cite(slug: str):
     """Trace a section's change in the draft to a contribution (an amendment applied by hand, or
     a comment that led to it)."""
     c = _consultation_or_404(slug, Action.EDIT_TEXT)
-    draft = c.draft_version or abort(409, "There is no draft of a next version to cite contributions in.")
+    draft = c.draft_version or abort(409, _("There is no draft of a next version to cite contributions in."))
     form = CiteForm()
     form.validate() or refuse_invalid(form)
     key = form.section_key.data or ""
     contribution = services.cite_by_number(draft, key, form.contribution_id.data, actor=current_user)
     db.session.commit()
-    flash(f"The change to this section now cites {_name(contribution)}.", "success")
+    flash(_("The change to this section now cites %(contribution)s.", contribution=_name(contribution)), "success")
     return redirect(url_for("proposals.version", slug=c.slug, number=draft.number) + f"#s-{key}")
 
 
@@ -262,13 +274,13 @@ def cite(slug: str):
 def reason(slug: str):
     """The author's own reason for a section's change in the draft (or the editorial mark)."""
     c = _consultation_or_404(slug, Action.EDIT_TEXT)
-    draft = c.draft_version or abort(409, "There is no draft of a next version to give reasons in.")
+    draft = c.draft_version or abort(409, _("There is no draft of a next version to give reasons in."))
     form = ReasonForm()
     form.validate() or refuse_invalid(form)
     key = form.section_key.data
     explanations.explain_change(draft, key, actor=current_user, reason=form.reason.data or "", editorial=form.editorial.data)
     db.session.commit()
-    flash("The reason for this change has been saved.", "success")
+    flash(_("The reason for this change has been saved."), "success")
     return redirect(url_for("proposals.version", slug=c.slug, number=draft.number) + f"#change-{key}")
 
 
@@ -276,11 +288,11 @@ def reason(slug: str):
 def uncite(slug: str):
     """Take back a citation in the draft (cited by mistake)."""
     c = _consultation_or_404(slug, Action.EDIT_TEXT)
-    draft = c.draft_version or abort(409, "There is no draft of a next version: published citations stay on record.")
+    draft = c.draft_version or abort(409, _("There is no draft of a next version: published citations stay on record."))
     form = UnciteForm()
     form.validate() or refuse_invalid(form)
     key, contribution_id = form.section_key.data or "", form.contribution_id.data
-    services.uncite(draft, key, contribution_id, actor=current_user) or abort(400, "That citation is not in the draft.")
+    services.uncite(draft, key, contribution_id, actor=current_user) or abort(400, _("That citation is not in the draft."))
     db.session.commit()
-    flash(f"The change to this section no longer cites contribution {contribution_id}.", "success")
+    flash(_("The change to this section no longer cites contribution %(number)s.", number=contribution_id), "success")
     return redirect(url_for("proposals.version", slug=c.slug, number=draft.number) + f"#s-{key}")

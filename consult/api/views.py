@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from consult.amendments import services as amendments_services
@@ -53,7 +54,7 @@ def _version_json(c: Consultation, v: Version, *, with_sections: bool) -> dict:
 
 def _consultation_or_404(slug: str) -> Consultation:
     """The blueprint's loader: the consultation the caller may see (a draft is as absent as nothing)."""
-    return services.get_visible_consultation(current_user, slug) or abort(404, "No consultation with that address.")
+    return services.get_visible_consultation(current_user, slug) or abort(404, _("No consultation with that address."))
 
 
 def _section_json(row: dict) -> dict:
@@ -67,7 +68,7 @@ def _int_arg(name: str, default: int, *, low: int, high: int) -> int:
         return default
     number = whole_number(raw, low=low, high=high)
     if number is None:
-        abort(400, f"'{name}' must be a whole number from {low} to {high}.")
+        abort(400, _("'%(name)s' must be a whole number from %(low)s to %(high)s.", name=name, low=low, high=high))
     return number
 
 
@@ -76,7 +77,7 @@ def _int_arg(name: str, default: int, *, low: int, high: int) -> int:
 def consultations():
     state = request.args.get("state")
     if state is not None and state not in ("draft", "open", "closed", "concluded"):
-        abort(400, "'state' must be one of draft, open, closed, concluded.")
+        abort(400, _("'state' must be one of draft, open, closed, concluded."))
     page = _int_arg("page", 1, low=1, high=100_000)
     per_page = _int_arg("per_page", 20, low=1, high=MAX_PER_PAGE)
     pagination = db.paginate(services.visible_consultations_query(current_user, state=state), page=page, per_page=per_page, error_out=False)
@@ -105,7 +106,7 @@ def version(slug: str, number: int):
     c = _consultation_or_404(slug)
     v = c.version(number)
     if v is None or not can(current_user, Action.VIEW_VERSION, v):  # drafts for the organisation's editors, as on the site
-        abort(404, "No published version with that number.")
+        abort(404, _("No published version with that number."))
     return jsonify(_version_json(c, v, with_sections=True))
 
 
@@ -190,7 +191,7 @@ def amendments(slug: str):
     c = _consultation_or_404(slug)
     sort = request.args.get("sort", "support")
     if sort not in ("support", "newest"):
-        abort(400, "'sort' must be support or newest.")
+        abort(400, _("'sort' must be support or newest."))
     page = _int_arg("page", 1, low=1, high=100_000)
     per_page = _int_arg("per_page", 20, low=1, high=MAX_PER_PAGE)
     pagination = db.paginate(

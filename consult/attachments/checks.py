@@ -26,6 +26,8 @@ import zipfile
 from dataclasses import dataclass
 from typing import IO, Final
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from PIL import Image
 
 MAX_IMAGE_PIXELS: Final = 50_000_000
@@ -33,7 +35,7 @@ MAX_UNPACKED: Final = 200 * 1024 * 1024
 MAX_ENTRIES: Final = 10_000
 MAX_NAME: Final = 120
 
-ACCEPTED: Final = "PDF, images (PNG, JPEG, GIF, WebP), spreadsheets (.xlsx, .ods, .csv) and documents (.docx, .odt)"
+ACCEPTED: Final = _l("PDF, images (PNG, JPEG, GIF, WebP), spreadsheets (.xlsx, .ods, .csv) and documents (.docx, .odt)")
 
 
 @dataclass(frozen=True)
@@ -74,10 +76,10 @@ def identify(stream: IO[bytes], *, name: str = "the file") -> FileKind:
     """The kind of the file in ``stream`` (read from its start, rewound after), or :class:`Refused`."""
     data = _read_all(stream)
     if not data:
-        raise Refused(f"“{name}” is empty.")
+        raise Refused(_("“%(name)s” is empty.", name=name))
     if data.startswith(b"%PDF-"):
         if b"%%EOF" not in data[-1024:]:
-            raise Refused(f"“{name}” starts like a PDF but is not a complete one. Save it again as PDF and upload it.")
+            raise Refused(_("“%(name)s” starts like a PDF but is not a complete one. Save it again as PDF and upload it.", name=name))
         return PDF
     if data.startswith(b"PK\x03\x04"):
         return _package(data, name)
@@ -86,7 +88,13 @@ def identify(stream: IO[bytes], *, name: str = "the file") -> FileKind:
         return image
     if _is_csv(data):
         return CSV
-    raise Refused(f"“{name}” is not a kind of file Consult accepts (whatever its name says). Accepted: {ACCEPTED}.")
+    raise Refused(
+        _(
+            "“%(name)s” is not a kind of file Consult accepts (whatever its name says). Accepted: %(accepted)s.",
+            name=name,
+            accepted=ACCEPTED,
+        )
+    )
 
 
 def _image(data: bytes) -> FileKind | None:
@@ -96,7 +104,7 @@ def _image(data: bytes) -> FileKind | None:
             with Image.open(io.BytesIO(data)) as image:
                 image_format = image.format
                 if image.width * image.height > MAX_IMAGE_PIXELS:
-                    raise Refused("The image is too large (more than 50 million pixels).")
+                    raise Refused(_("The image is too large (more than 50 million pixels)."))
                 image.verify()
     except Refused:
         raise
@@ -110,9 +118,9 @@ def _package(data: bytes, name: str) -> FileKind:
         archive = zipfile.ZipFile(io.BytesIO(data))
         entries = archive.infolist()
     except (zipfile.BadZipFile, ValueError):
-        raise Refused(f"“{name}” is a damaged archive. Save it again and upload it.") from None
+        raise Refused(_("“%(name)s” is a damaged archive. Save it again and upload it.", name=name)) from None
     if len(entries) > MAX_ENTRIES or sum(e.file_size for e in entries) > MAX_UNPACKED:
-        raise Refused(f"“{name}” unpacks to too much data to be a document or a spreadsheet.")
+        raise Refused(_("“%(name)s” unpacks to too much data to be a document or a spreadsheet.", name=name))
     names = {e.filename for e in entries}
     if "mimetype" in names:
         kind = OPENDOCUMENT.get(archive.read("mimetype").decode("ascii", "replace").strip())
@@ -123,7 +131,13 @@ def _package(data: bytes, name: str) -> FileKind:
             return XLSX
         if "word/document.xml" in names:
             return DOCX
-    raise Refused(f"“{name}” is an archive but not a spreadsheet or document Consult accepts. Accepted: {ACCEPTED}.")
+    raise Refused(
+        _(
+            "“%(name)s” is an archive but not a spreadsheet or document Consult accepts. Accepted: %(accepted)s.",
+            name=name,
+            accepted=ACCEPTED,
+        )
+    )
 
 
 _MARKUP_START: Final = re.compile(rb"^\s*<")

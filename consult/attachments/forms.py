@@ -1,3 +1,5 @@
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, StringField
@@ -9,17 +11,17 @@ from consult.attachments.checks import ACCEPTED
 
 class AttachmentForm(FlaskForm):
     file = FileField(
-        "File",
-        validators=[FileRequired(message="Choose a file to attach.")],
-        description=f"{ACCEPTED}. What a file is comes from its content, not its name.",
+        lazy_pgettext("attachment", "File"),
+        validators=[FileRequired(message=_l("Choose a file to attach."))],
+        description=_l("%(accepted)s. What a file is comes from its content, not its name.", accepted=ACCEPTED),
     )
     description = StringField(
-        "Description",
+        _l("Description"),
         validators=[Length(max=500)],
-        description="What it is, in a few words. For an image, what it shows: people who cannot see it read this.",
+        description=_l("What it is, in a few words. For an image, what it shows: people who cannot see it read this."),
     )
     # "" for the consultation, else a version's number (the choices are the consultation's versions)
-    attach_to = SelectField("Attach to", choices=[SelectChoice("", "The consultation")], validate_choice=True)
+    attach_to = SelectField(_l("Attach to"), choices=[SelectChoice("", _l("The consultation"))], validate_choice=True)
 
 
 class RemoveForm(FlaskForm):

@@ -20,6 +20,7 @@ import tempfile
 from typing import IO
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
 from consult.attachments import checks
@@ -56,7 +57,9 @@ def _spool(stream: IO[bytes], limit: int, name: str) -> tuple[IO[bytes], int, st
         if size > limit:
             copy.close()
             raise RuleViolation(
-                f"“{name}” is larger than {limit // (1024 * 1024)} MB, the largest file this site takes.", status=400, field="file"
+                _("“%(name)s” is larger than %(size)s MB, the largest file this site takes.", name=name, size=limit // (1024 * 1024)),
+                status=400,
+                field="file",
             )
         digest.update(chunk)
         copy.write(chunk)
@@ -80,10 +83,10 @@ def upload_attachment(
     its kind's extension."""
     authorize(actor, Action.EDIT_CONSULTATION, consultation)
     if version is not None and version.consultation_id != consultation.id:
-        raise RuleViolation("That version belongs to another consultation.", status=400, field="version")
+        raise RuleViolation(_("That version belongs to another consultation."), status=400, field="version")
     description = " ".join((description or "").split())
     if len(description) > MAX_DESCRIPTION:
-        raise RuleViolation(f"Keep the description under {MAX_DESCRIPTION} characters.", status=400, field="description")
+        raise RuleViolation(_("Keep the description under %(most)s characters.", most=MAX_DESCRIPTION), status=400, field="description")
     shown_name = checks.safe_name(filename, checks.PDF).removesuffix(".pdf")  # for messages only
     copy, size, sha256 = _spool(stream, max_bytes(), shown_name)
     with copy:
@@ -92,7 +95,7 @@ def upload_attachment(
         except checks.Refused as refused:
             raise RuleViolation(str(refused), status=400, field="file") from None
         if only_images and kind.kind != "image":
-            raise RuleViolation(f"“{shown_name}” is not a PNG, JPEG, GIF or WebP image.", status=400, field="file")
+            raise RuleViolation(_("“%(name)s” is not a PNG, JPEG, GIF or WebP image.", name=shown_name), status=400, field="file")
         key = f"attachments/{consultation.id}/{secrets.token_hex(16)}"
         storage().put(key, copy, content_type=kind.content_type)
     attachment = Attachment(
@@ -141,14 +144,19 @@ def delete_attachment(attachment: Attachment, *, actor) -> None:
     authorize(actor, Action.EDIT_CONSULTATION, attachment.consultation)
     if (version := shown_in_published_text(attachment)) is not None:
         raise RuleViolation(
-            f"“{attachment.name}” is shown in the text of version {version.number}, which is published, so it stays.", status=409
+            _(
+                "“%(name)s” is shown in the text of version %(number)s, which is published, so it stays.",
+                name=attachment.name,
+                number=version.number,
+            ),
+            status=409,
         )
     consultation, key = attachment.consultation, attachment.storage_key
     detail = {"name": attachment.name, "sha256": attachment.sha256}
     # A conditional DELETE: of two people removing it at once, one removes it, the other is told.
     removed = db.session.execute(delete(Attachment).where(Attachment.id == attachment.id)).rowcount
     if not removed:
-        raise RuleViolation("This file has already been removed.", status=409)
+        raise RuleViolation(_("This file has already been removed."), status=409)
     record_staff_action(
         StaffOperation.DELETE_ATTACHMENT,
         actor=actor,
@@ -207,7 +215,9 @@ def read_word_document(consultation: Consultation, stream: IO[bytes], *, actor, 
     limit = word_max_bytes()
     data = stream.read(limit + 1)
     if len(data) > limit:
-        raise RuleViolation(f"“{filename}” is larger than {limit // (1024 * 1024)} MB.", status=400, field="document")
+        raise RuleViolation(
+            _("“%(name)s” is larger than %(size)s MB.", name=filename, size=limit // (1024 * 1024)), status=400, field="document"
+        )
 
     def store_image(image: word.WordImage) -> str | None:
         extension = image.content_type.rpartition("/")[2] or "png"
@@ -230,7 +240,7 @@ def read_word_document(consultation: Consultation, stream: IO[bytes], *, actor, 
         return word.read_word_document(io.BytesIO(data), store_image=store_image)
     except word.NotWordDocument:
         raise RuleViolation(
-            f"“{filename}” is not a Word document Consult can read. Open it in Word or LibreOffice and save it as .docx.",
+            _("“%(name)s” is not a Word document Consult can read. Open it in Word or LibreOffice and save it as .docx.", name=filename),
             status=400,
             field="document",
         ) from None

@@ -4,6 +4,7 @@ from ``/files/ID/NAME`` in a way that cannot run as a page of this site."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -51,8 +52,13 @@ def manage(slug: str):
     c = _consultation_or_404(slug, Action.EDIT_CONSULTATION)
     form = AttachmentForm()
     versions = {str(v.number): v for v in c.versions}
-    form.attach_to.choices = [SelectChoice("", "The consultation")] + [
-        SelectChoice(number, f"Version {number}" + ("" if v.is_published else " (draft: seen only by its editors until published)"))
+    form.attach_to.choices = [SelectChoice("", _("The consultation"))] + [
+        SelectChoice(
+            number,
+            _("Version %(number)s", number=number)
+            if v.is_published
+            else _("Version %(number)s (draft: seen only by its editors until published)", number=number),
+        )
         for number, v in versions.items()
     ]
     if form.validate_on_submit():
@@ -71,7 +77,7 @@ def manage(slug: str):
                 raise
         else:
             db.session.commit()
-            flash(f"“{attachment.name}” is attached.", "success")
+            flash(_("“%(name)s” is attached.", name=attachment.name), "success")
             return redirect(url_for("attachments.manage", slug=c.slug) + f"#attachment-{attachment.id}")
     return render_template(
         "attachments/manage.html", consultation=c, form=form, attachments=services.attachments_of(c, viewer=current_user)
@@ -89,7 +95,7 @@ def delete(slug: str, attachment_id: int):
     name = attachment.name
     services.delete_attachment(attachment, actor=current_user)
     db.session.commit()
-    flash(f"“{name}” is removed.", "success")
+    flash(_("“%(name)s” is removed.", name=name), "success")
     return redirect(url_for("attachments.manage", slug=c.slug))
 
 

@@ -14,6 +14,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -61,47 +62,53 @@ class StaffOperation(enum.StrEnum):
     # questionnaires (authors and admins)
     EDIT_QUESTIONNAIRE = "edit_questionnaire"
     PUBLISH_QUESTIONNAIRE = "publish_questionnaire"
+    # an organisation's webhooks (its admins)
+    ADD_WEBHOOK = "add_webhook"
+    REMOVE_WEBHOOK = "remove_webhook"
 
     @property
     def label(self) -> str:
-        return OPERATION_LABELS[self]
+        """What was done, in the interface's language (a str: templates escape it as any text)."""
+        return str(OPERATION_LABELS[self])
 
 
 OPERATION_LABELS: dict[StaffOperation, str] = {
-    StaffOperation.CREATE_CONSULTATION: "Created the consultation",
-    StaffOperation.EDIT_CONSULTATION: "Edited the consultation's details",
-    StaffOperation.EDIT_TEXT: "Edited the draft text",
-    StaffOperation.PUBLISH_VERSION: "Published a version",
-    StaffOperation.OPEN: "Opened the consultation",
-    StaffOperation.CLOSE: "Closed the consultation",
-    StaffOperation.REOPEN: "Reopened the consultation",
-    StaffOperation.CONCLUDE: "Concluded the consultation",
-    StaffOperation.ANSWER_AMENDMENT: "Answered an amendment",
-    StaffOperation.START_NEXT_VERSION: "Started the next version from accepted amendments",
-    StaffOperation.EDIT_SETTINGS: "Changed how people take part",
-    StaffOperation.ADD_CITATION: "Cited a contribution in the draft",
-    StaffOperation.REMOVE_CITATION: "Removed a citation from the draft",
-    StaffOperation.CREATE_ORGANISATION: "Created the organisation",
-    StaffOperation.GRANT_ROLE: "Gave a role",
-    StaffOperation.REVOKE_ROLE: "Removed a role",
-    StaffOperation.EDIT_ORGANISATION: "Edited the organisation's name, description or logo",
-    StaffOperation.APPROVE: "Approved a contribution",
-    StaffOperation.HIDE: "Hid a contribution",
-    StaffOperation.RESTORE: "Restored a contribution",
-    StaffOperation.BLOCK: "Blocked a participant",
-    StaffOperation.UNBLOCK: "Lifted a block",
-    StaffOperation.CREATE_THEME: "Created a theme",
-    StaffOperation.TAG_THEME: "Tagged contributions with a theme",
-    StaffOperation.UNTAG_THEME: "Untagged contributions from a theme",
-    StaffOperation.WRITE_SUMMARY: "Wrote a summary",
-    StaffOperation.EDIT_POLICY: "Saved a new version of a site policy",
-    StaffOperation.EDIT_SITE: "Changed the site's settings",
-    StaffOperation.CREATE_INVITATION: "Made an invitation to sign up",
-    StaffOperation.REVOKE_INVITATION: "Revoked an invitation to sign up",
-    StaffOperation.UPLOAD_ATTACHMENT: "Attached a file",
-    StaffOperation.DELETE_ATTACHMENT: "Removed an attached file",
-    StaffOperation.EDIT_QUESTIONNAIRE: "Edited the questionnaire",
-    StaffOperation.PUBLISH_QUESTIONNAIRE: "Published a version of the questionnaire",
+    StaffOperation.CREATE_CONSULTATION: _l("Created the consultation"),
+    StaffOperation.EDIT_CONSULTATION: _l("Edited the consultation's details"),
+    StaffOperation.EDIT_TEXT: _l("Edited the draft text"),
+    StaffOperation.PUBLISH_VERSION: _l("Published a version"),
+    StaffOperation.OPEN: _l("Opened the consultation"),
+    StaffOperation.CLOSE: _l("Closed the consultation"),
+    StaffOperation.REOPEN: _l("Reopened the consultation"),
+    StaffOperation.CONCLUDE: _l("Concluded the consultation"),
+    StaffOperation.ANSWER_AMENDMENT: _l("Answered an amendment"),
+    StaffOperation.START_NEXT_VERSION: _l("Started the next version from accepted amendments"),
+    StaffOperation.EDIT_SETTINGS: _l("Changed how people take part"),
+    StaffOperation.ADD_CITATION: _l("Cited a contribution in the draft"),
+    StaffOperation.REMOVE_CITATION: _l("Removed a citation from the draft"),
+    StaffOperation.CREATE_ORGANISATION: _l("Created the organisation"),
+    StaffOperation.GRANT_ROLE: _l("Gave a role"),
+    StaffOperation.REVOKE_ROLE: _l("Removed a role"),
+    StaffOperation.EDIT_ORGANISATION: _l("Edited the organisation's name, description or logo"),
+    StaffOperation.APPROVE: _l("Approved a contribution"),
+    StaffOperation.HIDE: _l("Hid a contribution"),
+    StaffOperation.RESTORE: _l("Restored a contribution"),
+    StaffOperation.BLOCK: _l("Blocked a participant"),
+    StaffOperation.UNBLOCK: _l("Lifted a block"),
+    StaffOperation.CREATE_THEME: _l("Created a theme"),
+    StaffOperation.TAG_THEME: _l("Tagged contributions with a theme"),
+    StaffOperation.UNTAG_THEME: _l("Untagged contributions from a theme"),
+    StaffOperation.WRITE_SUMMARY: _l("Wrote a summary"),
+    StaffOperation.EDIT_POLICY: _l("Saved a new version of a site policy"),
+    StaffOperation.EDIT_SITE: _l("Changed the site's settings"),
+    StaffOperation.CREATE_INVITATION: _l("Made an invitation to sign up"),
+    StaffOperation.REVOKE_INVITATION: _l("Revoked an invitation to sign up"),
+    StaffOperation.UPLOAD_ATTACHMENT: _l("Attached a file"),
+    StaffOperation.DELETE_ATTACHMENT: _l("Removed an attached file"),
+    StaffOperation.EDIT_QUESTIONNAIRE: _l("Edited the questionnaire"),
+    StaffOperation.PUBLISH_QUESTIONNAIRE: _l("Published a version of the questionnaire"),
+    StaffOperation.ADD_WEBHOOK: _l("Added a webhook"),
+    StaffOperation.REMOVE_WEBHOOK: _l("Removed a webhook"),
 }
 
 #: Operations done in the capacity of a moderator, whoever does them (an admin moderating is
@@ -191,4 +198,4 @@ class StaffAction(db.Model):
 
     @property
     def label(self) -> str:
-        return OPERATION_LABELS[StaffOperation(self.operation)]
+        return StaffOperation(self.operation).label

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -26,7 +27,7 @@ def log(slug: str):
     chosen = request.args.get("consultation", "")
     consultation = next((c for c in consultations if c.slug == chosen), None)
     if chosen and consultation is None:
-        abort(404, "This organisation has no consultation at that address.")
+        abort(404, _("This organisation has no consultation at that address."))
     entries = db.paginate(
         services.staff_actions_query(organisation.id, consultation_id=consultation.id if consultation else None),
         page=page_number(),

@@ -1,3 +1,5 @@
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
@@ -5,24 +7,32 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from consult.comments.services import MAX_BODY_LENGTH, MAX_QUOTE_LENGTH
 from consult.core.forms import MAX_SECTION_KEY_LENGTH
 from consult.core.params import MAX_INT
+from consult.core.templating import format_number
 from consult.proposals.services import MAX_SECTION_LENGTH
 
 BODY = [
-    DataRequired(message="Write something before posting."),
-    Length(max=MAX_BODY_LENGTH, message=f"A comment can be at most {MAX_BODY_LENGTH:,} characters."),
+    DataRequired(message=_l("Write something before posting.")),
+    Length(
+        max=MAX_BODY_LENGTH, message=_l("A comment can be at most %(count)s characters.", count=LazyString(format_number, MAX_BODY_LENGTH))
+    ),
 ]
 
-PLACE = f"The place of the quoted words must be a number from 0 to {MAX_SECTION_LENGTH:,}."
+PLACE = _l("The place of the quoted words must be a number from 0 to %(max)s.", max=LazyString(format_number, MAX_SECTION_LENGTH))
 
 
 class CommentForm(FlaskForm):
     body = TextAreaField(
-        "Your comment", validators=BODY, description="Markdown works: *emphasis*, lists, links. Be kind; write for everyone."
+        _l("Your comment"), validators=BODY, description=_l("Markdown works: *emphasis*, lists, links. Be kind; write for everyone.")
     )
     quote = TextAreaField(
-        "Words you are commenting on (optional)",
-        validators=[Optional(), Length(max=MAX_QUOTE_LENGTH, message=f"Quote at most {MAX_QUOTE_LENGTH:,} characters.")],
-        description="Copy a phrase from the section to attach your comment to it, or select the words in the text.",
+        _l("Words you are commenting on (optional)"),
+        validators=[
+            Optional(),
+            Length(
+                max=MAX_QUOTE_LENGTH, message=_l("Quote at most %(count)s characters.", count=LazyString(format_number, MAX_QUOTE_LENGTH))
+            ),
+        ],
+        description=_l("Copy a phrase from the section to attach your comment to it, or select the words in the text."),
     )
     section_key = HiddenField(validators=[Length(max=MAX_SECTION_KEY_LENGTH)])
     # The language of the text the quote is from, when it is not the original's (the page's ``?text=``).
@@ -34,9 +44,9 @@ class CommentForm(FlaskForm):
 
 
 class ReplyForm(FlaskForm):
-    body = TextAreaField("Your reply", validators=BODY)
+    body = TextAreaField(_l("Your reply"), validators=BODY)
     parent_id = IntegerField(widget=HiddenField.widget, validators=[DataRequired(), NumberRange(min=1, max=MAX_INT)])
 
 
 class EditForm(FlaskForm):
-    body = TextAreaField("Your comment", validators=BODY)
+    body = TextAreaField(_l("Your comment"), validators=BODY)

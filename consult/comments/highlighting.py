@@ -15,6 +15,7 @@ from functools import lru_cache
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, Final
 
+from flask_babel import ngettext
 from markupsafe import Markup
 
 from consult.core import links
@@ -259,8 +260,6 @@ def highlight(rendered_html: str, marks: Sequence[Highlight]) -> Markup:
 
 # ---- a version's sections with their annotations drawn ----------------------------------------
 
-STATE_NOTES = {"changed": " (the wording has changed since)", "moved": " (moved here from another section)"}
-
 
 def highlighted_sections(
     version: Version,
@@ -304,4 +303,18 @@ def mark_label(h: Highlighted) -> str:
     """What a screen reader says for a highlighted range: how many comments, on which words."""
     n = len(h.contribution_ids)
     quote = h.exact if len(h.exact) <= 60 else h.exact[:59] + "…"
-    return f"{n} comment{'s' if n != 1 else ''} on “{quote}”{STATE_NOTES.get(h.state, '')}"
+    if h.state == "changed":
+        return ngettext(
+            "%(num)d comment on “%(quote)s” (the wording has changed since)",
+            "%(num)d comments on “%(quote)s” (the wording has changed since)",
+            n,
+            quote=quote,
+        )
+    if h.state == "moved":
+        return ngettext(
+            "%(num)d comment on “%(quote)s” (moved here from another section)",
+            "%(num)d comments on “%(quote)s” (moved here from another section)",
+            n,
+            quote=quote,
+        )
+    return ngettext("%(num)d comment on “%(quote)s”", "%(num)d comments on “%(quote)s”", n, quote=quote)

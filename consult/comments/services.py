@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from sqlalchemy import func, insert, select, true
 from sqlalchemy.orm import aliased, selectinload
 
@@ -23,6 +24,7 @@ from consult.core import links
 from consult.core.errors import RuleViolation
 from consult.core.models import db, utcnow
 from consult.core.signals import annotations_reanchored, version_published
+from consult.core.templating import format_number
 from consult.permissions import Action, authorize, visible_contributions
 from consult.proposals.models import Consultation, Section, SectionText, Version
 from consult.proposals.services import get_visible_consultation
@@ -68,9 +70,9 @@ def post_comment(
         version = contribution.version
         if parent is not None:
             if parent.consultation_id != consultation.id or parent.is_deleted or parent.moderation_state != ModerationState.VISIBLE:
-                raise RuleViolation("You can only reply to a comment that is shown in this consultation.", status=400)
+                raise RuleViolation(_("You can only reply to a comment that is shown in this consultation."), status=400)
             if quote:
-                raise RuleViolation("A reply cannot quote the text; reply without a quote, or comment on the passage.", status=400)
+                raise RuleViolation(_("A reply cannot quote the text; reply without a quote, or comment on the passage."), status=400)
             contribution.parent = parent
             contribution.thread_id = parent.thread_id or parent.id
             contribution.depth = parent.depth + 1
@@ -78,7 +80,7 @@ def post_comment(
         elif section_key:
             section = version.section(section_key)
             if section is None:
-                raise RuleViolation("That section is not in the current version of the text.", status=400)
+                raise RuleViolation(_("That section is not in the current version of the text."), status=400)
             contribution.section_key = section.key
             if quote and quote.strip():
                 authorize(actor, Action.ANNOTATE, consultation)
@@ -86,7 +88,7 @@ def post_comment(
                 contribution.anchors.append(_anchor(section.in_language(language), version, quote, start, end))
                 contribution.language = language
         elif quote and quote.strip():
-            raise RuleViolation("Choose the section the quoted words are in.", status=400)
+            raise RuleViolation(_("Choose the section the quoted words are in."), status=400)
 
     kind = ContributionKind.REPLY if parent is not None else ContributionKind.COMMENT
     return add_contribution(consultation, actor=actor, kind=kind, body=body, prepare=place, language=language)
@@ -95,7 +97,7 @@ def post_comment(
 def _anchor(section: Section | SectionText, version: Version, quote: str, start: int | None, end: int | None) -> Anchor:
     quote = quote.strip()
     if len(quote) > MAX_QUOTE_LENGTH:
-        raise RuleViolation(f"Quote at most {MAX_QUOTE_LENGTH:,} characters.", status=400)
+        raise RuleViolation(_("Quote at most %(count)s characters.", count=format_number(MAX_QUOTE_LENGTH)), status=400)
     section_text = anchor_text(section)
     span = None
     if start is not None and end is not None and 0 <= start < end <= len(section_text):
@@ -112,8 +114,11 @@ def _anchor(section: Section | SectionText, version: Version, quote: str, start:
         span = (first, last)
     if span is None or span[0] == span[1]:
         raise RuleViolation(
-            f"The words you quoted are not in the section “{section.heading}”. Copy them exactly as they "
-            "appear, or leave the quote empty to comment on the whole section.",
+            _(
+                "The words you quoted are not in the section “%(heading)s”. Copy them exactly as they "
+                "appear, or leave the quote empty to comment on the whole section.",
+                heading=section.heading,
+            ),
             status=400,
         )
     prefix, suffix = quote_context(section_text, *span)
@@ -285,9 +290,9 @@ def blocked_authors(consultation: Consultation) -> set[int]:
 
 def _hidden_reason(c: Contribution, blocked: set[int]) -> str | None:
     if c.moderation_state == ModerationState.HIDDEN:
-        return c.hidden_reason or "Hidden by the moderators."
+        return c.hidden_reason or _("Hidden by the moderators.")
     if c.author_id in blocked and c.moderation_state == ModerationState.VISIBLE:
-        return "Hidden: the moderators blocked its author."
+        return _("Hidden: the moderators blocked its author.")
     return None
 
 

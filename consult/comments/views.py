@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from consult import mine
@@ -88,7 +89,7 @@ def section(slug: str, key: str):
     version = c.current_version or abort(404)
     s = version.section(key)
     if s is None:
-        earlier = services.earlier_section(c, key) or abort(404, "This section is not in any version of the text.")
+        earlier = services.earlier_section(c, key) or abort(404, _("This section is not in any version of the text."))
         return _render_thread_page(c, earlier, CommentForm(section_key=key), removed=True)
     form = CommentForm(section_key=s.key)
     # The "comment on the selected words" button of the reading page lands here with the quote.
@@ -111,11 +112,11 @@ def section_discussion(slug: str, key: str):
     section page, which stays the address without scripts (and links from the fragment go there)."""
     c = _consultation_or_404(slug)
     version = c.current_version or abort(404)
-    section = version.section(key) or abort(404, "This section is not in the current version of the text.")
+    section = version.section(key) or abort(404, _("This section is not in the current version of the text."))
     raw_ids = request.args.getlist("annotation")
     ids = [whole_number(raw, low=1) for raw in raw_ids[:50]]
     if None in ids or len(raw_ids) > 50:
-        abort(400, "An annotation is named by its number (at most 50 of them).")
+        abort(400, _("An annotation is named by its number (at most 50 of them)."))
     query = services.threads_query(c, current_user, section_key=section.key, only=ids or None)
     threads = services.build_threads(list(db.session.scalars(query.limit(PER_PAGE))), current_user)
     quote = request.args.get("quote", "")[: services.MAX_QUOTE_LENGTH]
@@ -186,7 +187,7 @@ def keep_draft(slug: str):
     )
     db.session.commit()
     back = url_for("comments.section", slug=c.slug, key=section.key) if section else url_for("comments.consultation_comments", slug=c.slug)
-    flash("We have kept what you wrote. Create an account (or sign in) to post it: you will come back to it.", "success")
+    flash(_("We have kept what you wrote. Create an account (or sign in) to post it: you will come back to it."), "success")
     return browser_token.give(redirect(url_for("accounts.sign_up", next=back + "#comment-form")), token)
 
 
@@ -218,7 +219,7 @@ def post(slug: str):
     db.session.commit()
     flash(
         contribution.posted_message(
-            "Your comment is published." if not contribution.anchors else "Your comment on the selected words is published."
+            _("Your comment is published.") if not contribution.anchors else _("Your comment on the selected words is published.")
         ),
         "success",
     )
@@ -229,7 +230,7 @@ def _commented_section(c: Consultation, key: str | None) -> Section | None:
     """The section of the current version a comment is about (None: the whole consultation)."""
     section = c.current_version.section(key) if key and c.current_version else None
     if key and section is None:
-        abort(400, "That section is not in the current version of the text.")
+        abort(400, _("That section is not in the current version of the text."))
     return section
 
 
@@ -253,7 +254,7 @@ def reply(contribution_id: int):
     if form.validate_on_submit():
         contribution = services.post_comment(c, actor=current_user, body=form.body.data, parent=parent)
         db.session.commit()
-        flash(contribution.posted_message("Your reply is published."), "success")
+        flash(contribution.posted_message(_("Your reply is published.")), "success")
         return redirect(_place_of(contribution))
     return render_template("comments/reply.html", consultation=c, parent=parent, form=form), 400 if form.errors else 200
 
@@ -266,7 +267,7 @@ def edit(contribution_id: int):
     if form.validate_on_submit():
         services.edit_comment(contribution, actor=current_user, body=form.body.data)
         db.session.commit()
-        flash("Your comment has been updated; the earlier text stays visible under it.", "success")
+        flash(_("Your comment has been updated; the earlier text stays visible under it."), "success")
         return redirect(_place_of(contribution))
     return render_template(
         "comments/edit.html", consultation=contribution.consultation, contribution=contribution, form=form
@@ -288,7 +289,7 @@ def delete(contribution_id: int):
     )
     services.delete_comment(contribution, actor=current_user)
     db.session.commit()
-    flash("Your comment has been deleted.", "success")
+    flash(_("Your comment has been deleted."), "success")
     return redirect(back)
 
 

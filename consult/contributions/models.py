@@ -8,6 +8,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from flask_babel import gettext as _
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -88,7 +89,10 @@ class Contribution(db.Model):
         """What its author is told once it is saved: ``published``, or, under pre-moderation,
         that it waits for a moderator (never "published" for what nobody else can see yet)."""
         if self.is_pending:
-            return "Thank you: what you wrote is saved and waits for a moderator. Others see it once it is approved; after that, what you write appears at once."
+            return _(
+                "Thank you: what you wrote is saved and waits for a moderator. Others see it once it is approved; "
+                "after that, what you write appears at once."
+            )
         return published
 
     @property

@@ -11,12 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from consult.accounts.models import User
 from consult.contributions.models import Contribution, ContributionKind
 from consult.core import i18n, text
 from consult.core.errors import RuleViolation
 from consult.core.models import db
 from consult.core.signals import contribution_posted
+from consult.core.templating import format_number
 from consult.moderation import services as moderation
 from consult.permissions import Action, authorize
 from consult.proposals.models import Consultation
@@ -33,7 +37,8 @@ class BodyRule:
 
     max_length: int
     when_empty: str
-    noun: str  # "A comment can be at most …"
+    #: the refusal of a body too long, given the limit and the body's length as written
+    too_long: Callable[[str, str], str]
     markdown: bool = True
     collapse_space: bool = False
     comma_numbers: bool = True
@@ -41,27 +46,53 @@ class BodyRule:
     def check(self, body: str | None) -> str:
         body = " ".join((body or "").split()) if self.collapse_space else (body or "").strip()
         if not body:
-            raise RuleViolation(self.when_empty, status=400)
+            raise RuleViolation(str(self.when_empty), status=400)
         if len(body) > self.max_length:
-            limit, length = (f"{self.max_length:,}", f"{len(body):,}") if self.comma_numbers else (self.max_length, len(body))
-            raise RuleViolation(f"{self.noun} can be at most {limit} characters; yours has {length}.", status=400)
+            if self.comma_numbers:
+                limit, length = format_number(self.max_length), format_number(len(body))
+            else:
+                limit, length = str(self.max_length), str(len(body))
+            raise RuleViolation(self.too_long(limit, length), status=400)
         return body
 
     def render(self, body: str) -> str:
         return str(text.render_markdown(body) if self.markdown else text.render_plain(body))
 
 
-COMMENT_BODY = BodyRule(max_length=5_000, when_empty="Write something before posting.", noun="A comment")
+def _comment_too_long(limit: str, length: str) -> str:
+    return _("A comment can be at most %(limit)s characters; yours has %(length)s.", limit=limit, length=length)
+
+
+def _rationale_too_long(limit: str, length: str) -> str:
+    return _("A rationale can be at most %(limit)s characters; yours has %(length)s.", limit=limit, length=length)
+
+
+def _statement_too_long(limit: str, length: str) -> str:
+    return _("A statement can be at most %(limit)s characters; yours has %(length)s.", limit=limit, length=length)
+
+
+def _answer_too_long(limit: str, length: str) -> str:
+    return _("An answer can be at most %(limit)s characters; yours has %(length)s.", limit=limit, length=length)
+
+
+COMMENT_BODY = BodyRule(max_length=5_000, when_empty=_l("Write something before posting."), too_long=_comment_too_long)
 BODY_RULES: dict[ContributionKind, BodyRule] = {
     ContributionKind.COMMENT: COMMENT_BODY,
     ContributionKind.REPLY: COMMENT_BODY,
     # an amendment's body is its rationale; the proposed words are on its Amendment row
-    ContributionKind.AMENDMENT: BodyRule(max_length=5_000, when_empty="Say why: an amendment needs a rationale.", noun="A rationale"),
+    ContributionKind.AMENDMENT: BodyRule(
+        max_length=5_000, when_empty=_l("Say why: an amendment needs a rationale."), too_long=_rationale_too_long
+    ),
     ContributionKind.STATEMENT: BodyRule(
-        max_length=280, when_empty="Write the statement.", noun="A statement", markdown=False, collapse_space=True, comma_numbers=False
+        max_length=280,
+        when_empty=_l("Write the statement."),
+        too_long=_statement_too_long,
+        markdown=False,
+        collapse_space=True,
+        comma_numbers=False,
     ),
     # a questionnaire's free-text answer: plain text (its question sets a shorter limit for short answers)
-    ContributionKind.ANSWER: BodyRule(max_length=5_000, when_empty="Write your answer.", noun="An answer", markdown=False),
+    ContributionKind.ANSWER: BodyRule(max_length=5_000, when_empty=_l("Write your answer."), too_long=_answer_too_long, markdown=False),
 }
 
 #: Which permission each kind needs on the consultation.
@@ -99,7 +130,7 @@ def add_contribution(
     body = rule.check(body)
     version = consultation.current_version
     if version is None:
-        raise RuleViolation("This consultation has no published text yet.")
+        raise RuleViolation(_("This consultation has no published text yet."))
     contribution = Contribution(
         consultation=consultation,
         author=actor,

@@ -7,12 +7,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, jsonify, make_response, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import Conflict, Forbidden, HTTPException, InternalServerError, SecurityError
+from werkzeug.exceptions import Conflict, HTTPException, SecurityError, default_exceptions
 
 from consult.core.models import db
 
@@ -46,23 +48,51 @@ class PermissionDenied(Exception):
 
 
 TITLES = {
-    400: "Bad request",
-    401: "Sign in needed",
-    403: "Not allowed",
-    404: "Not found",
-    405: "Method not allowed",
-    409: "Conflict",
-    413: "Too large",
-    429: "Too many attempts",
-    500: "Something went wrong",
-    503: "Service unavailable",
+    400: _l("Bad request"),
+    401: _l("Sign in needed"),
+    403: _l("Not allowed"),
+    404: _l("Not found"),
+    405: _l("Method not allowed"),
+    409: _l("Conflict"),
+    413: _l("Too large"),
+    429: _l("Too many attempts"),
+    500: _l("Something went wrong"),
+    503: _l("Service unavailable"),
 }
 
 
 # Pages say it in plain words; the JSON API keeps the HTTP names above.
-HEADINGS = {400: "There is a problem with what was sent", 409: "That cannot be done now", 503: "Not available just now"}
+HEADINGS = {
+    400: _l("There is a problem with what was sent"),
+    409: _l("That cannot be done now"),
+    503: _l("Not available just now"),
+}
 
-DATABASE_UNAVAILABLE = "The site cannot reach its database just now. Try again in a minute."
+# Werkzeug's own words for an abort() that gives none, in English only there: the same words
+# here, so they are translated too.
+DESCRIPTIONS = {
+    400: _l("The browser (or proxy) sent a request that this server could not understand."),
+    401: _l(
+        "The server could not verify that you are authorized to access the URL requested. You either supplied the wrong "
+        "credentials (e.g. a bad password), or your browser doesn't understand how to supply the credentials required."
+    ),
+    403: _l("You don't have the permission to access the requested resource. It is either read-protected or not readable by the server."),
+    404: _l("The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again."),
+    405: _l("The method is not allowed for the requested URL."),
+    409: _l(
+        "A conflict happened while processing the request. The resource might have been modified while the request was being processed."
+    ),
+    429: _l("This user has exceeded an allotted request count. Try again later."),
+    500: _l(
+        "The server encountered an internal error and was unable to complete your request. Either the server is overloaded or "
+        "there is an error in the application."
+    ),
+    503: _l(
+        "The server is temporarily unable to service your request due to maintenance downtime or capacity problems. Please try again later."
+    ),
+}
+
+DATABASE_UNAVAILABLE = _l("The site cannot reach its database just now. Try again in a minute.")
 RETRY_AFTER = 30  # seconds, for a 503
 
 
@@ -74,12 +104,23 @@ def database_unavailable(error: BaseException) -> bool:
     return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
 
 
+def _description(error: HTTPException) -> str:
+    """What went wrong, in the page's language: the words the abort() gave, else Werkzeug's own
+    (translated here), else the title."""
+    code = error.code or 500
+    default = default_exceptions.get(code)
+    if error.description and (default is None or error.description != default.description):
+        return str(error.description)
+    return str(DESCRIPTIONS.get(code) or TITLES.get(code, ""))
+
+
 def error_response(status: int, message: str):
-    title = TITLES.get(status, "Error")
+    title = str(TITLES.get(status) or _("Error"))
+    message = str(message)
     if request.path.startswith("/api/"):
         body = jsonify(error={"status": status, "title": title, "message": message})
     else:
-        heading = HEADINGS.get(status, title)
+        heading = str(HEADINGS.get(status, title))
         try:
             body = render_template("errors/error.html", status=status, title=heading, message=message, back=_back_link())
         except Exception:  # noqa: BLE001 - the page itself failed: still answer, never a bare 500
@@ -123,20 +164,25 @@ def init_app(app: Flask) -> None:
         first in its title, which screen readers announce as the page loads."""
         if response.status_code in (400, 409, 422) and response.mimetype == "text/html" and not response.direct_passthrough:
             body = response.get_data(as_text=True)
-            if "<title>" in body and "<title>Error: " not in body:
-                response.set_data(body.replace("<title>", "<title>Error: ", 1))
+            prefix = "<title>" + _("Error:") + " "
+            if "<title>" in body and prefix not in body:
+                response.set_data(body.replace("<title>", prefix, 1))
         return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if isinstance(error, SecurityError):  # a Host outside TRUSTED_HOSTS: no page of the site can be built for it
-            return make_response(("This site does not answer to that address.\n", 400, {"Content-Type": "text/plain; charset=utf-8"}))
-        message = error.description or TITLES.get(error.code or 500, "")
+            return make_response(
+                (_("This site does not answer to that address.") + "\n", 400, {"Content-Type": "text/plain; charset=utf-8"})
+            )
+        message = _description(error)
         if error.code == 413:  # Werkzeug's own words say nothing of the limit or what to do
-            mb = lambda key: f"{app.config[key] / 1024 / 1024:g} MB"  # noqa: E731
-            message = (
-                f"What you sent is too large: at most {mb('MAX_CONTENT_LENGTH')} in all, and {mb('MAX_FORM_MEMORY_SIZE')} "
-                "of text in a form. Split a long text into several Markdown files and import them together."
+            mb = lambda key: _("%(size)s MB", size=f"{app.config[key] / 1024 / 1024:g}")  # noqa: E731
+            message = _(
+                "What you sent is too large: at most %(total)s in all, and %(form)s of text in a form. Split a long text into "
+                "several Markdown files and import them together.",
+                total=mb("MAX_CONTENT_LENGTH"),
+                form=mb("MAX_FORM_MEMORY_SIZE"),
             )
         response = error_response(error.code or 500, message)
         if error.code == 405 and getattr(error, "valid_methods", None):
@@ -149,13 +195,13 @@ def init_app(app: Flask) -> None:
     def csrf_error(error: CSRFError):
         return error_response(
             400,
-            "This form was not sent from this site or has expired. Go back, reload the page and try again.",
+            _("This form was not sent from this site or has expired. Go back, reload the page and try again."),
         )
 
     @app.errorhandler(PermissionDenied)
     def permission_denied(error: PermissionDenied):
         db.session.rollback()
-        return error_response(409, error.reason) if error.reason else error_response(403, Forbidden.description)
+        return error_response(409, error.reason) if error.reason else error_response(403, DESCRIPTIONS[403])
 
     @app.errorhandler(RuleViolation)
     def rule_violation(error: RuleViolation):
@@ -165,7 +211,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(StaleDataError)
     def stale_data(error: StaleDataError):
         db.session.rollback()
-        return error_response(409, "Someone else changed this at the same time. Reload the page and try again.")
+        return error_response(409, _("Someone else changed this at the same time. Reload the page and try again."))
 
     @app.errorhandler(IntegrityError)
     def integrity_error(error: IntegrityError):
@@ -173,7 +219,7 @@ def init_app(app: Flask) -> None:
         # once): the database's constraint decided, and the loser gets a clean answer.
         db.session.rollback()
         app.logger.info("constraint refused a write on %s %s", request.method, request.path)
-        return error_response(409, "This was changed at the same moment by another request. Reload the page and check.")
+        return error_response(409, _("This was changed at the same moment by another request. Reload the page and check."))
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
@@ -183,7 +229,7 @@ def init_app(app: Flask) -> None:
             return unavailable(error)
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         _rollback()
-        return error_response(500, InternalServerError.description)
+        return error_response(500, DESCRIPTIONS[500])
 
     def unavailable(error: Exception):
         # The driver's first line (e.g. "connection refused", "database is locked"), never the

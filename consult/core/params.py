@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable
 
 from flask import Flask, abort, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.routing import IntegerConverter
 
 #: The largest value of a 32-bit INTEGER column (ids, page numbers, offsets).
@@ -20,7 +22,7 @@ MAX_PAGE = 100_000
 
 _ASCII_DIGITS = re.compile(r"[0-9]{1,10}")
 
-NUL_REFUSED = "The request contains a NUL character, which is not allowed."
+NUL_REFUSED = _l("The request contains a NUL character, which is not allowed.")
 
 
 def whole_number(raw: str | None, *, low: int = 0, high: int = MAX_INT) -> int | None:
@@ -35,7 +37,7 @@ def page_number(*, high: int = MAX_PAGE) -> int:
     """``?page=`` (1 when absent), or a 400 saying what a page number is."""
     page = whole_number(request.args.get("page", "1"), low=1, high=high)
     if page is None:
-        abort(400, f"The page number must be a whole number from 1 to {high}.")
+        abort(400, _("The page number must be a whole number from 1 to %(high)s.", high=high))
     return page
 
 
@@ -79,4 +81,4 @@ def init_app(app: Flask) -> None:
         if (limit := getattr(view, "body_limit", None)) is not None:
             request.max_content_length = limit(app)  # before anything reads the body (below)
         if _has_nul():
-            abort(400, NUL_REFUSED)
+            abort(400, str(NUL_REFUSED))

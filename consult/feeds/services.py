@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from xml.etree import ElementTree as ET
 
 from feedgen.feed import FeedGenerator
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -28,6 +29,7 @@ from consult.accounts.models import Organisation, User
 from consult.amendments.models import Amendment, AmendmentState
 from consult.contributions.models import Contribution, ContributionKind
 from consult.core import links
+from consult.core.i18n import current_language
 from consult.core.models import db
 from consult.core.text import plain_text
 from consult.mine import public_contributions_query
@@ -66,7 +68,7 @@ def _atom(*, tag: str, made: datetime, title: str, self_url: str, page_url: str,
     feed.link(href=self_url, rel="self", type="application/atom+xml")
     feed.author({"name": SITE_NAME})
     feed.generator(SITE_NAME, uri=links.site_url("proposals.index"))
-    feed.language("en")
+    feed.language(current_language())  # the language its titles are written in
     entries = sorted(entries, key=lambda e: (e.updated, e.tag), reverse=True)[:FEED_LENGTH]
     feed.updated(max((e.updated for e in entries), default=made))
     for e in entries:
@@ -119,8 +121,8 @@ def consultations_feed(organisation: Organisation | None = None) -> bytes:
         return _atom(
             tag="consultations",
             made=EPOCH,
-            title=f"Consultations · {SITE_NAME}",
-            subtitle="Public consultations: opened, closed, new versions and outcomes.",
+            title=_("Consultations · %(site)s", site=SITE_NAME),
+            subtitle=_("Public consultations: opened, closed, new versions and outcomes."),
             self_url=links.site_url("feeds.consultations"),
             page_url=links.site_url("proposals.index"),
             entries=entries,
@@ -128,8 +130,8 @@ def consultations_feed(organisation: Organisation | None = None) -> bytes:
     return _atom(
         tag=f"organisation/{organisation.id}",
         made=organisation.created_at,
-        title=f"Consultations by {organisation.name} · {SITE_NAME}",
-        subtitle=f"The public consultations of {organisation.name}.",
+        title=_("Consultations by %(organisation)s · %(site)s", organisation=organisation.name, site=SITE_NAME),
+        subtitle=_("The public consultations of %(organisation)s.", organisation=organisation.name),
         self_url=links.site_url("feeds.organisation", slug=organisation.slug),
         page_url=links.site_url("proposals.organisation", slug=organisation.slug),
         entries=entries,
@@ -158,7 +160,7 @@ def _public_amendments(c: Consultation) -> list[Contribution]:
 
 def _heading(contribution: Contribution) -> str:
     section = contribution.version.section(contribution.section_key) if contribution.section_key else None
-    return section.heading if section else (contribution.section_key or "the consultation")
+    return section.heading if section else (contribution.section_key or _("the consultation"))
 
 
 def consultation_feed(c: Consultation) -> bytes:
@@ -171,11 +173,11 @@ def consultation_feed(c: Consultation) -> bytes:
             Entry(
                 tag=f"version/{v.id}",
                 made=v.published_at,
-                title=f"Version {v.number} published",
+                title=_("Version %(number)s published", number=v.number),
                 link=links.site_url("proposals.version", slug=c.slug, number=v.number),
                 updated=v.published_at,
                 author=organisation,
-                summary=plain_text(v.change_note) or f"Version {v.number} of the text of {c.title}.",
+                summary=plain_text(v.change_note) or _("Version %(number)s of the text of %(title)s.", number=v.number, title=c.title),
             )
         )
     for a in _public_amendments(c):
@@ -185,7 +187,7 @@ def consultation_feed(c: Consultation) -> bytes:
                 Entry(
                     tag=f"amendment/{a.id}",
                     made=a.created_at,
-                    title=f"New amendment {a.id} to “{_heading(a)}”",
+                    title=_("New amendment %(id)s to “%(heading)s”", id=a.id, heading=_heading(a)),
                     link=link,
                     updated=a.created_at,
                     author=a.author.display_name,
@@ -197,7 +199,7 @@ def consultation_feed(c: Consultation) -> bytes:
                 Entry(
                     tag=f"amendment/{a.id}/answer",
                     made=a.amendment.answered_at,
-                    title=f"Amendment {a.id} answered: {a.amendment.decision_label}",
+                    title=_("Amendment %(id)s answered: %(decision)s", id=a.id, decision=a.amendment.decision_label),
                     link=link,
                     updated=a.amendment.answered_at,
                     author=organisation,
@@ -210,30 +212,43 @@ def consultation_feed(c: Consultation) -> bytes:
             Entry(
                 tag=f"consultation/{c.id}/outcome",
                 made=concluded,
-                title="Outcome published: you said, we did",
+                title=_("Outcome published: you said, we did"),
                 link=links.site_url("outcome.show", slug=c.slug),
                 updated=concluded,
                 author=organisation,
-                summary=f"What {organisation} changed after the consultation, and why.",
+                summary=_("What %(organisation)s changed after the consultation, and why.", organisation=organisation),
             )
         )
     return _atom(
         tag=f"consultation/{c.id}/activity",
         made=c.created_at,
         title=f"{c.title} · {SITE_NAME}",
-        subtitle=f"Activity of the consultation {c.title} by {organisation}: versions, amendments, answers and the outcome.",
+        subtitle=_(
+            "Activity of the consultation %(title)s by %(organisation)s: versions, amendments, answers and the outcome.",
+            title=c.title,
+            organisation=organisation,
+        ),
         self_url=links.site_url("feeds.consultation", slug=c.slug),
         page_url=links.site_url("proposals.consultation", slug=c.slug),
         entries=entries,
     )
 
 
-KIND_NAMES = {
-    ContributionKind.COMMENT: "Comment",
-    ContributionKind.REPLY: "Reply",
-    ContributionKind.AMENDMENT: "Amendment",
-    ContributionKind.STATEMENT: "Statement",
-}
+def _entry_title(kind: ContributionKind, heading: str | None, title: str) -> str:
+    """A person's contribution as their feed names it: its kind, where it is, the consultation."""
+    if heading is None:
+        return {
+            ContributionKind.COMMENT: _("Comment on the consultation · %(title)s", title=title),
+            ContributionKind.REPLY: _("Reply on the consultation · %(title)s", title=title),
+            ContributionKind.AMENDMENT: _("Amendment on the consultation · %(title)s", title=title),
+            ContributionKind.STATEMENT: _("Statement on the consultation · %(title)s", title=title),
+        }[kind]
+    return {
+        ContributionKind.COMMENT: _("Comment on “%(heading)s” · %(title)s", heading=heading, title=title),
+        ContributionKind.REPLY: _("Reply on “%(heading)s” · %(title)s", heading=heading, title=title),
+        ContributionKind.AMENDMENT: _("Amendment on “%(heading)s” · %(title)s", heading=heading, title=title),
+        ContributionKind.STATEMENT: _("Statement on “%(heading)s” · %(title)s", heading=heading, title=title),
+    }[kind]
 
 
 def person_feed(person: User) -> bytes:
@@ -245,12 +260,11 @@ def person_feed(person: User) -> bytes:
         kind = ContributionKind(contribution.kind)
         if kind is ContributionKind.AMENDMENT and contribution.amendment and contribution.amendment.is_withdrawn:
             continue
-        where = f"“{_heading(contribution)}”" if contribution.section_key else "the consultation"
         entries.append(
             Entry(
                 tag=f"contribution/{contribution.id}",
                 made=contribution.created_at,
-                title=f"{KIND_NAMES[kind]} on {where} · {c.title}",
+                title=_entry_title(kind, _heading(contribution) if contribution.section_key else None, c.title),
                 link=links.site_url(
                     "amendments.show" if kind is ContributionKind.AMENDMENT else "comments.show", contribution_id=contribution.id
                 )
@@ -264,8 +278,8 @@ def person_feed(person: User) -> bytes:
     return _atom(
         tag=f"person/{person.id}",
         made=person.created_at,
-        title=f"Contributions by {person.display_name} · {SITE_NAME}",
-        subtitle=f"What {person.display_name} wrote in public consultations.",
+        title=_("Contributions by %(name)s · %(site)s", name=person.display_name, site=SITE_NAME),
+        subtitle=_("What %(name)s wrote in public consultations.", name=person.display_name),
         self_url=links.site_url("feeds.person", user_id=person.id),
         page_url=links.site_url("comments.person", user_id=person.id),
         entries=entries,

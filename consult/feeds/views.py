@@ -5,6 +5,7 @@ readers and crawlers, which never sign in; they show what an anonymous reader se
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, request
+from flask_babel import gettext as _
 
 from consult.accounts.models import User
 from consult.accounts.services import organisation_by_slug
@@ -81,13 +82,15 @@ def feed_links() -> list[tuple[str, str]]:
     if "consult.feed_links" in request.environ:  # once per request (see sharing.views.share_preview)
         return request.environ["consult.feed_links"]
     endpoint, args = request.endpoint or "", request.view_args or {}
-    found = [("Consultations", links.site_url("feeds.consultations"))]
+    found = [(_("Consultations"), links.site_url("feeds.consultations"))]
     if endpoint in CONSULTATION_PAGES and (c := get_visible_consultation(None, args.get("slug", ""))):
-        found.insert(0, (f"{c.title}: activity", links.site_url("feeds.consultation", slug=c.slug)))
+        found.insert(0, (_("%(title)s: activity", title=c.title), links.site_url("feeds.consultation", slug=c.slug)))
     elif endpoint == "proposals.organisation" and (org := organisation_by_slug(args.get("slug", ""))):
-        found.insert(0, (f"Consultations by {org.name}", links.site_url("feeds.organisation", slug=org.slug)))
+        found.insert(
+            0, (_("Consultations by %(organisation)s", organisation=org.name), links.site_url("feeds.organisation", slug=org.slug))
+        )
     elif endpoint == "comments.person" and (person := db.session.get(User, args.get("user_id"))):
-        found.insert(0, (f"Contributions by {person.display_name}", links.site_url("feeds.person", user_id=person.id)))
+        found.insert(0, (_("Contributions by %(name)s", name=person.display_name), links.site_url("feeds.person", user_id=person.id)))
     request.environ["consult.feed_links"] = found
     return found
 

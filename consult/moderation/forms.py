@@ -1,8 +1,11 @@
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import AnyOf, Length, Optional
 
 from consult.core.forms import WholeNumberField, WholeNumbersField
+from consult.core.templating import format_number
 from consult.moderation.services import MAX_DETAIL_LENGTH, MAX_REASON_LENGTH, MAX_SUMMARY_LENGTH, MAX_THEME_NAME_LENGTH
 
 # The rules on what is typed (a reason to hide, a known report reason, citations that exist)
@@ -11,14 +14,26 @@ from consult.moderation.services import MAX_DETAIL_LENGTH, MAX_REASON_LENGTH, MA
 
 #: Words that name one of a few values (an action, a report's reason, a rule): the longest column.
 NAME = [Length(max=40)]
-REASON = [Length(max=MAX_REASON_LENGTH, message=f"Give the reason in at most {MAX_REASON_LENGTH} characters.")]
+REASON = [
+    Length(
+        max=MAX_REASON_LENGTH,
+        message=_l("Give the reason in at most %(count)s characters.", count=LazyString(format_number, MAX_REASON_LENGTH)),
+    )
+]
 
-SELECTED = "Contributions are selected by their numbers."
+SELECTED = _l("Contributions are selected by their numbers.")
 
 
 class ReportForm(FlaskForm):
     reason = StringField(validators=NAME)
-    detail = TextAreaField(validators=[Length(max=MAX_DETAIL_LENGTH, message=f"Say it in at most {MAX_DETAIL_LENGTH:,} characters.")])
+    detail = TextAreaField(
+        validators=[
+            Length(
+                max=MAX_DETAIL_LENGTH,
+                message=_l("Say it in at most %(count)s characters.", count=LazyString(format_number, MAX_DETAIL_LENGTH)),
+            )
+        ]
+    )
 
 
 class QueueForm(FlaskForm):
@@ -29,7 +44,7 @@ class QueueForm(FlaskForm):
     action = StringField(validators=NAME)
     rule = StringField(validators=NAME)
     reason = StringField(validators=REASON)
-    select = StringField(validators=[Optional(), AnyOf(["all", "none"], message="Choose to select all or none.")])
+    select = StringField(validators=[Optional(), AnyOf(["all", "none"], message=_l("Choose to select all or none."))])
 
 
 class ItemForm(FlaskForm):
@@ -42,14 +57,19 @@ class ItemForm(FlaskForm):
 
 class BlockForm(FlaskForm):
     contribution_id = WholeNumberField(
-        message="Give the number of one of this organisation's contributions: its author is the one blocked.", hash_sign=True
+        message=_l("Give the number of one of this organisation's contributions: its author is the one blocked."), hash_sign=True
     )
     reason = StringField(validators=REASON)
 
 
 class ThemeForm(FlaskForm):
     name = StringField(
-        validators=[Length(max=MAX_THEME_NAME_LENGTH, message=f"Name the theme in at most {MAX_THEME_NAME_LENGTH} characters.")]
+        validators=[
+            Length(
+                max=MAX_THEME_NAME_LENGTH,
+                message=_l("Name the theme in at most %(count)s characters.", count=LazyString(format_number, MAX_THEME_NAME_LENGTH)),
+            )
+        ]
     )
 
 
@@ -62,12 +82,17 @@ class GroupThemeForm(ThemeForm):
 class TagForm(FlaskForm):
     """Tag (or, with ``remove``, untag) the ticked contributions with one theme."""
 
-    theme_id = WholeNumberField(message="Choose one of this consultation's themes.")
+    theme_id = WholeNumberField(message=_l("Choose one of this consultation's themes."))
     ids = WholeNumbersField(message=SELECTED)
     remove = StringField(validators=[Length(max=1)])
 
 
 class SummaryForm(FlaskForm):
     summary = TextAreaField(
-        validators=[Length(max=MAX_SUMMARY_LENGTH, message=f"A summary can be at most {MAX_SUMMARY_LENGTH:,} characters.")]
+        validators=[
+            Length(
+                max=MAX_SUMMARY_LENGTH,
+                message=_l("A summary can be at most %(count)s characters.", count=LazyString(format_number, MAX_SUMMARY_LENGTH)),
+            )
+        ]
     )

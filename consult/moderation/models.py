@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -29,11 +30,11 @@ class ReportReason(enum.StrEnum):
     @property
     def label(self) -> str:
         return {
-            "spam": "Spam or advertising",
-            "offensive": "Offensive or abusive",
-            "off_topic": "Off topic",
-            "personal_data": "Reveals personal data",
-            "other": "Something else",
+            "spam": _("Spam or advertising"),
+            "offensive": _("Offensive or abusive"),
+            "off_topic": _("Off topic"),
+            "personal_data": _("Reveals personal data"),
+            "other": _("Something else"),
         }[self.value]
 
 

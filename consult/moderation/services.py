@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -25,6 +27,7 @@ from consult.core import text
 from consult.core.errors import RuleViolation
 from consult.core.models import db, utcnow
 from consult.core.signals import contribution_approved, contribution_hidden, contribution_restored
+from consult.core.templating import format_number
 from consult.moderation.models import (
     Block,
     ContributionTheme,
@@ -115,12 +118,12 @@ def report(contribution: Contribution, *, actor: User, reason: str, detail: str 
     Returns True if it is now hidden."""
     authorize(actor, Action.REPORT, contribution)
     if reason not in {r.value for r in ReportReason}:
-        raise RuleViolation("Choose why you report it: spam, offensive, off topic, personal data or other.", status=400)
+        raise RuleViolation(_("Choose why you report it: spam, offensive, off topic, personal data or other."), status=400)
     detail = (detail or "").strip()
     if reason == ReportReason.OTHER and not detail:
-        raise RuleViolation("Say what is wrong with it.", status=400)
+        raise RuleViolation(_("Say what is wrong with it."), status=400)
     if len(detail) > MAX_DETAIL_LENGTH:
-        raise RuleViolation(f"Say it in at most {MAX_DETAIL_LENGTH:,} characters.", status=400)
+        raise RuleViolation(_("Say it in at most %(count)s characters.", count=format_number(MAX_DETAIL_LENGTH)), status=400)
     try:
         with db.session.begin_nested():
             db.session.add(Report(contribution_id=contribution.id, reporter_id=actor.id, reason=reason, detail=detail))
@@ -237,18 +240,20 @@ def act(contributions: Sequence[Contribution], *, actor: User, action: Operation
     try:
         operation = Operation(action)
     except ValueError:
-        raise RuleViolation("Choose an action: approve, hide or restore.", status=400, field="action") from None
+        raise RuleViolation(_("Choose an action: approve, hide or restore."), status=400, field="action") from None
     if not contributions:
-        raise RuleViolation("Select at least one contribution.", status=400)
+        raise RuleViolation(_("Select at least one contribution."), status=400)
     reason = (reason or "").strip()
     if operation is Operation.HIDE and not reason:
         raise RuleViolation(
-            "Give the reason for hiding: it is shown in place of the contribution and in the public log.", status=400, field="reason"
+            _("Give the reason for hiding: it is shown in place of the contribution and in the public log."), status=400, field="reason"
         )
     if len(reason) > MAX_REASON_LENGTH:
-        raise RuleViolation(f"Give the reason in at most {MAX_REASON_LENGTH} characters.", status=400, field="reason")
+        raise RuleViolation(
+            _("Give the reason in at most %(count)s characters.", count=format_number(MAX_REASON_LENGTH)), status=400, field="reason"
+        )
     if rule and rule not in {r.value for r in ReportReason}:
-        raise RuleViolation("Unknown rule.", status=400)
+        raise RuleViolation(_("Unknown rule."), status=400)
     now = utcnow()
     changed = 0
     for c in contributions:
@@ -297,7 +302,7 @@ def selected_contributions(ids: Sequence[int], consultations: Iterable[Consultat
     allowed = {c.id for c in consultations}
     items = list(db.session.scalars(select(Contribution).where(Contribution.id.in_(ids)))) if ids else []
     if any(c.consultation_id not in allowed for c in items):
-        raise RuleViolation("Select contributions of this organisation's consultations only.", status=400)
+        raise RuleViolation(_("Select contributions of this organisation's consultations only."), status=400)
     return items
 
 
@@ -307,11 +312,13 @@ def block(organisation: Organisation, user: User, *, actor: User, reason: str, c
     authorize(actor, Action.MODERATE, organisation)
     reason = (reason or "").strip()
     if not reason:
-        raise RuleViolation("Give the reason for blocking: it goes into the public log.", status=400)
+        raise RuleViolation(_("Give the reason for blocking: it goes into the public log."), status=400)
     if len(reason) > MAX_REASON_LENGTH:
-        raise RuleViolation(f"Give the reason in at most {MAX_REASON_LENGTH} characters.", status=400, field="reason")
+        raise RuleViolation(
+            _("Give the reason in at most %(count)s characters.", count=format_number(MAX_REASON_LENGTH)), status=400, field="reason"
+        )
     if user.id == actor.id:
-        raise RuleViolation("You cannot block yourself.", status=400)
+        raise RuleViolation(_("You cannot block yourself."), status=400)
     try:  # the unique constraint, not a look first, settles two moderators blocking at once
         with db.session.begin_nested():
             db.session.add(Block(organisation_id=organisation.id, user_id=user.id, reason=reason))
@@ -328,7 +335,7 @@ def block_author_of(organisation: Organisation, contribution_id: int | None, *, 
     contribution = db.session.get(Contribution, contribution_id) if contribution_id is not None else None
     if contribution is None or contribution.consultation.organisation_id != organisation.id or contribution.author is None:
         raise RuleViolation(
-            "Give the number of one of this organisation's contributions: its author is the one blocked.",
+            _("Give the number of one of this organisation's contributions: its author is the one blocked."),
             status=400,
             field="contribution_id",
         )
@@ -359,13 +366,13 @@ def moderate_item(contribution: Contribution, *, actor: User, action: ItemOperat
     try:
         operation = ItemOperation(action)
     except ValueError:
-        raise RuleViolation("Choose what to do: hide the contribution or block its author.", status=400, field="action") from None
+        raise RuleViolation(_("Choose what to do: hide the contribution or block its author."), status=400, field="action") from None
     if operation is ItemOperation.HIDE:
         act([contribution], actor=actor, action=Operation.HIDE, reason=reason, rule=rule)
         return None
     organisation = contribution.consultation.organisation
     if contribution.author is None:
-        raise RuleViolation("This contribution's author has left: there is nobody to block.", status=400)
+        raise RuleViolation(_("This contribution's author has left: there is nobody to block."), status=400)
     return block_author_of(organisation, contribution.id, actor=actor, reason=reason)
 
 
@@ -421,15 +428,15 @@ def create_theme(consultation: Consultation, *, actor: User, name: str) -> Theme
     authorize(actor, Action.SUMMARISE, consultation)
     name = " ".join((name or "").split())
     if not name:
-        raise RuleViolation("Name the theme.", status=400)
+        raise RuleViolation(_("Name the theme."), status=400)
     if len(name) > MAX_THEME_NAME_LENGTH:
-        raise RuleViolation(f"Name the theme in at most {MAX_THEME_NAME_LENGTH} characters.", status=400)
+        raise RuleViolation(_("Name the theme in at most %(count)s characters.", count=format_number(MAX_THEME_NAME_LENGTH)), status=400)
     theme = Theme(consultation=consultation, name=name)
     try:
         with db.session.begin_nested():
             db.session.add(theme)
     except IntegrityError:
-        raise RuleViolation(f"There is already a theme “{name}”.", status=400) from None
+        raise RuleViolation(_("There is already a theme “%(name)s”.", name=name), status=400) from None
     record_staff_action(
         StaffOperation.CREATE_THEME, actor=actor, consultation=consultation, target_type=TargetType.THEME, target_id=theme.id
     )
@@ -449,7 +456,7 @@ def tag(theme: Theme, contributions: Iterable[Contribution], *, actor: User, rem
     count, changed = 0, []
     for c in contributions:
         if c.consultation_id != theme.consultation_id:
-            raise RuleViolation("Tag only contributions of this consultation.", status=400)
+            raise RuleViolation(_("Tag only contributions of this consultation."), status=400)
         if remove:
             gone = db.session.execute(
                 delete(ContributionTheme).where(ContributionTheme.theme_id == theme.id, ContributionTheme.contribution_id == c.id)
@@ -495,8 +502,14 @@ def _checked_citations(consultation: Consultation, summary: str) -> list[int]:
     if missing:
         listed = ", ".join(f"#{i}" for i in missing)
         raise RuleViolation(
-            f"The summary cites {listed}, which {'is' if len(missing) == 1 else 'are'} not a visible contribution of this "
-            "consultation (unknown, hidden or deleted). Cite only what the public can read.",
+            ngettext(
+                "The summary cites %(listed)s, which is not a visible contribution of this consultation (unknown, hidden or deleted). "
+                "Cite only what the public can read.",
+                "The summary cites %(listed)s, which are not a visible contribution of this consultation (unknown, hidden or deleted). "
+                "Cite only what the public can read.",
+                len(missing),
+                listed=listed,
+            ),
             status=400,
         )
     return ids
@@ -522,12 +535,12 @@ def write_summary(
     authorize(actor, Action.SUMMARISE, consultation)
     summary = (summary or "").strip()
     if len(summary) > MAX_SUMMARY_LENGTH:
-        raise RuleViolation(f"A summary can be at most {MAX_SUMMARY_LENGTH:,} characters.", status=400)
+        raise RuleViolation(_("A summary can be at most %(count)s characters.", count=format_number(MAX_SUMMARY_LENGTH)), status=400)
     ids = _checked_citations(consultation, summary)
     html = render_summary(summary) if summary else ""
     if theme is not None:
         if theme.consultation_id != consultation.id:
-            raise RuleViolation("That theme is not part of this consultation.", status=400)
+            raise RuleViolation(_("That theme is not part of this consultation."), status=400)
         theme.summary, theme.summary_html, theme.updated_at = summary, html, utcnow()
         db.session.execute(delete(SummaryCitation).where(SummaryCitation.theme_id == theme.id))
         db.session.flush()
@@ -536,7 +549,7 @@ def write_summary(
     else:
         version = consultation.current_version
         if not section_key or version is None or not any(s.key == section_key for v in consultation.published_versions for s in v.sections):
-            raise RuleViolation("That section is not in this consultation.", status=400)
+            raise RuleViolation(_("That section is not in this consultation."), status=400)
         row = db.session.scalar(
             select(SectionSummary).where(SectionSummary.consultation_id == consultation.id, SectionSummary.section_key == section_key)
         )
@@ -641,11 +654,11 @@ class Figures:
 
     def rows(self) -> list[tuple[str, int]]:
         return [
-            ("People who took part", self.people),
-            ("Comments and replies", self.comments),
-            ("Annotations", self.annotations),
-            ("Amendments", self.amendments),
-            ("Votes", self.votes),
+            (_("People who took part"), self.people),
+            (_("Comments and replies"), self.comments),
+            (_("Annotations"), self.annotations),
+            (_("Amendments"), self.amendments),
+            (_("Votes"), self.votes),
         ]
 
 

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext, pgettext
 from flask_login import current_user
 
 from consult.accounts.models import Organisation
@@ -27,6 +29,50 @@ bp = Blueprint("moderation", __name__)
 def moderation_reasons() -> list[ReportReason]:
     """The rules a moderator may name when hiding (for the "Moderate" control on every card)."""
     return list(ReportReason)
+
+
+@bp.app_template_global("contribution_kind_name")
+def contribution_kind_name(kind: str) -> str:
+    """A contribution's kind as a word inside a sentence ("comment by Ada"), in the interface's language."""
+    return {
+        "comment": pgettext("contribution kind", "comment"),
+        "reply": pgettext("contribution kind", "reply"),
+        "amendment": pgettext("contribution kind", "amendment"),
+        "statement": pgettext("contribution kind", "statement"),
+        "answer": pgettext("contribution kind", "answer"),
+    }.get(kind, kind)
+
+
+@bp.app_template_global("report_reason_name")
+def report_reason_name(rule: str | None) -> str:
+    """A report's reason, or a moderation log's rule, as a word ("off topic"); a rule we did not
+    name (such as "3 reports") as it is, its underscores made spaces."""
+    names = {
+        "spam": pgettext("report reason", "spam"),
+        "offensive": pgettext("report reason", "offensive"),
+        "off_topic": pgettext("report reason", "off topic"),
+        "personal_data": pgettext("report reason", "personal data"),
+        "other": pgettext("report reason", "other"),
+    }
+    return names.get(rule or "", (rule or "").replace("_", " "))
+
+
+@bp.app_template_global("moderation_state_name")
+def moderation_state_name(state: str) -> str:
+    """A contribution's moderation state as the queue shows it ("pending")."""
+    return {
+        "visible": pgettext("moderation state", "visible"),
+        "pending": pgettext("moderation state", "pending"),
+        "hidden": pgettext("moderation state", "hidden"),
+    }.get(state, state)
+
+
+def _done_message(operation: services.Operation, n: int) -> str:
+    if operation is services.Operation.APPROVE:
+        return ngettext("Done: %(num)d contribution approved.", "Done: %(num)d contributions approved.", n)
+    if operation is services.Operation.HIDE:
+        return ngettext("Done: %(num)d contribution hidden.", "Done: %(num)d contributions hidden.", n)
+    return ngettext("Done: %(num)d contribution restored.", "Done: %(num)d contributions restored.", n)
 
 
 def _consultation_or_404(slug: str, action: Action | None = None) -> Consultation:
@@ -68,9 +114,9 @@ def report(contribution_id: int):
                 raise
         else:
             db.session.commit()
-            flash("Thank you: the moderators will look at it. Your name is never shown with a report.", "success")
+            flash(_("Thank you: the moderators will look at it. Your name is never shown with a report."), "success")
             return redirect(_page_of(contribution))
-    error, _ = _message(form)
+    error, _field = _message(form)
     return render_template(
         "moderation/report.html",
         contribution=contribution,
@@ -103,7 +149,7 @@ def queue(slug: str):
                 raise  # else shown on the form, with the selection and the reason kept
         else:
             db.session.commit()
-            flash(f"Done: {changed} contribution{'s' if changed != 1 else ''} {services.Operation(form.action.data).done}.", "success")
+            flash(_done_message(services.Operation(form.action.data), changed), "success")
             return redirect(url_for("moderation.queue", slug=organisation.slug, consultation=shown.slug if shown else None))
     return _queue_page(organisation, shown, form=form)
 
@@ -114,7 +160,7 @@ def _consultation_shown(organisation: Organisation) -> Consultation | None:
     if chosen is None:
         return None
     found = next((c for c in services.consultations_of(organisation) if c.slug == chosen), None)
-    return found or abort(400, "Choose one of this organisation's consultations, or all of them.")
+    return found or abort(400, _("Choose one of this organisation's consultations, or all of them."))
 
 
 def _queue_page(
@@ -122,7 +168,7 @@ def _queue_page(
 ):
     """The queue, with a refused bulk action or block shown on its own form and what was typed kept."""
     form, block_form = form or QueueForm(formdata=None), block_form or BlockForm(formdata=None)
-    (error, error_field), (block_error, _) = _message(form), _message(block_form)
+    (error, error_field), (block_error, _field) = _message(form), _message(block_form)
     items = services.queue(organisation, consultation=shown)
     selected = set(form.ids.data)
     if form.select.data and not error:
@@ -160,7 +206,13 @@ def block(slug: str):
     if form.errors:
         return _queue_page(organisation, block_form=form)
     db.session.commit()
-    flash(f"{blocked.display_name} is blocked: everything they wrote in your consultations is hidden until you lift the block.", "success")
+    flash(
+        _(
+            "%(name)s is blocked: everything they wrote in your consultations is hidden until you lift the block.",
+            name=blocked.display_name,
+        ),
+        "success",
+    )
     return redirect(url_for("moderation.queue", slug=organisation.slug))
 
 
@@ -170,7 +222,7 @@ def unblock(slug: str, block_id: int):
     organisation = _organisation_or_404(slug)
     user = services.lift_block(organisation, block_id, actor=current_user) or abort(404)
     db.session.commit()
-    flash(f"The block on {user.display_name} is lifted: what they wrote is shown again.", "success")
+    flash(_("The block on %(name)s is lifted: what they wrote is shown again.", name=user.display_name), "success")
     return redirect(url_for("moderation.queue", slug=organisation.slug))
 
 
@@ -191,10 +243,13 @@ def moderate(contribution_id: int):
         else:
             db.session.commit()
             if blocked is None:
-                flash(f"Contribution #{contribution.id} is hidden; its place shows your reason.", "success")
+                flash(_("Contribution #%(id)s is hidden; its place shows your reason.", id=contribution.id), "success")
             else:
                 flash(
-                    f"{blocked.display_name} is blocked: everything they wrote in your consultations is hidden until you lift the block.",
+                    _(
+                        "%(name)s is blocked: everything they wrote in your consultations is hidden until you lift the block.",
+                        name=blocked.display_name,
+                    ),
                     "success",
                 )
             return redirect(_page_of(contribution))
@@ -246,7 +301,7 @@ def _create_theme(c: Consultation, form: ThemeForm):
             raise
         return _themes_page(c, form)
     db.session.commit()
-    flash(f"The theme “{theme.name}” is created.", "success")
+    flash(_("The theme “%(name)s” is created.", name=theme.name), "success")
     return redirect(url_for("moderation.themes", slug=c.slug, **request.args.to_dict()))
 
 
@@ -266,18 +321,32 @@ def theme_from_group(slug: str):
                 raise
         else:
             db.session.commit()
-            flash(f"The theme “{theme.name}” is created, with {n} contribution{'s' if n != 1 else ''} tagged.", "success")
+            flash(
+                ngettext(
+                    "The theme “%(name)s” is created, with %(num)d contribution tagged.",
+                    "The theme “%(name)s” is created, with %(num)d contributions tagged.",
+                    n,
+                    name=theme.name,
+                ),
+                "success",
+            )
             return redirect(url_for("moderation.themes", slug=c.slug, theme=theme.id))
     return _themes_page(c, ThemeForm(formdata=None), group_form=form)
 
 
 def _tag(c: Consultation, form: TagForm):
     form.validate() or refuse_invalid(form)
-    theme = services.theme_of(c, form.theme_id.data) or abort(400, "Choose one of this consultation's themes.")
+    theme = services.theme_of(c, form.theme_id.data) or abort(400, _("Choose one of this consultation's themes."))
     remove = form.remove.data == "1"
     n = services.tag(theme, services.selected_contributions(form.ids.data, [c]), actor=current_user, remove=remove)
     db.session.commit()
-    flash(f"{n} contribution{'s' if n != 1 else ''} {'untagged from' if remove else 'tagged with'} “{theme.name}”.", "success")
+    if remove:
+        done = ngettext(
+            "%(num)d contribution untagged from “%(name)s”.", "%(num)d contributions untagged from “%(name)s”.", n, name=theme.name
+        )
+    else:
+        done = ngettext("%(num)d contribution tagged with “%(name)s”.", "%(num)d contributions tagged with “%(name)s”.", n, name=theme.name)
+    flash(done, "success")
     return redirect(url_for("moderation.themes", slug=c.slug, **request.args.to_dict()))
 
 
@@ -289,12 +358,12 @@ def _themes_page(c: Consultation, form: ThemeForm, *, group_form: GroupThemeForm
     )
     theme_id = whole_number(theme_filter)
     if theme_filter and theme_id is None:
-        abort(400, "Choose a theme by its number.")
+        abort(400, _("Choose a theme by its number."))
     page = db.paginate(
         services.to_tag(c, show=show, section_key=section_key, theme_id=theme_id), page=page_number(), per_page=50, error_out=False
     )
-    theme_error, _ = _message(form)
-    group_error, _ = _message(group_form) if group_form else (None, None)
+    theme_error, _field = _message(form)
+    group_error, _field = _message(group_form) if group_form else (None, None)
     suggested, pending = suggestions.cached_suggestions(c)  # computed by a job; None while it runs
     return render_template(
         "moderation/themes.html",
@@ -319,7 +388,7 @@ def _themes_page(c: Consultation, form: ThemeForm, *, group_form: GroupThemeForm
 def theme_summary(slug: str, theme_id: int):
     c = _consultation_or_404(slug, Action.SUMMARISE)
     theme = services.theme_of(c, theme_id) or abort(404)
-    return _summary_form(c, theme=theme, current=theme.summary, title=f"Summary of the theme “{theme.name}”")
+    return _summary_form(c, theme=theme, current=theme.summary, title=_("Summary of the theme “%(name)s”", name=theme.name))
 
 
 @bp.route("/c/<slug>/s/<key>/summary", methods=["GET", "POST"])
@@ -327,7 +396,9 @@ def section_summary(slug: str, key: str):
     c = _consultation_or_404(slug, Action.SUMMARISE)
     section = next((s for v in reversed(c.published_versions) for s in v.sections if s.key == key), None) or abort(404)
     row = services.section_summary(c, key)
-    return _summary_form(c, section_key=key, current=row.summary if row else "", title=f"Summary of the section “{section.heading}”")
+    return _summary_form(
+        c, section_key=key, current=row.summary if row else "", title=_("Summary of the section “%(heading)s”", heading=section.heading)
+    )
 
 
 def _summary_form(c: Consultation, *, current: str, title: str, theme: Theme | None = None, section_key: str | None = None):
@@ -342,11 +413,11 @@ def _summary_form(c: Consultation, *, current: str, title: str, theme: Theme | N
                 raise
         else:
             db.session.commit()
-            flash("The summary is saved.", "success")
+            flash(_("The summary is saved."), "success")
             return redirect(
                 url_for("moderation.themes", slug=c.slug) if theme else url_for("outcome.show", slug=c.slug) + f"#s-{section_key}"
             )
-    error, _ = _message(form)
+    error, _field = _message(form)
     return render_template(
         "moderation/summary.html",
         consultation=c,

@@ -25,6 +25,8 @@ The rules:
   the settings page, and RFC 8058 one-click unsubscribe headers whose URL carries a signed token
   (user and kind, or user and digest) that needs no sign-in and does not expire.
 - **Never to an unconfirmed address** (see ``_mailable``).
+- **In the reader's language**: each message is worded and rendered in the language the person
+  chose, else the site's default (``mail_language``), whoever's request or job sends it.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app, render_template
+from flask_babel import force_locale, ngettext
+from flask_babel import gettext as _
 from itsdangerous import BadData, URLSafeSerializer
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
@@ -42,6 +46,7 @@ from sqlalchemy.orm import selectinload
 from consult.accounts.models import User
 from consult.core import links
 from consult.core.errors import RuleViolation
+from consult.core.i18n import supported
 from consult.core.jobs import crontab, enqueue_after_commit, job
 from consult.core.mail import queue_mail
 from consult.core.models import db, upsert_insert, utcnow
@@ -211,20 +216,34 @@ def _load(ids: Sequence[int]) -> list[Notification]:
     )
 
 
+def mail_language(user: User) -> str:
+    """The language a person's mail is written in: the one they chose, else the site's default
+    (its settings page, else ``DEFAULT_LANGUAGE``), never the language of whoever's request
+    happens to send it."""
+    site_default = current_app.extensions.get("consult.default_language")
+    return (
+        supported(user.language)
+        or supported(site_default() if site_default is not None else None)
+        or supported(current_app.config.get("DEFAULT_LANGUAGE"))
+        or "en"
+    )
+
+
 def _queue_one(notification: Notification) -> None:
-    said = describe(notification.event, notification.user)
-    event = notification.event
-    kind = EventKind(event.kind)
     user = notification.user
-    follow = _follow_that_brought(notification)
-    context = {
-        "user": user,
-        "said": said,
-        "kind_label": KIND_LABELS[kind],
-        "unfollow": (describe_follow(follow, link=links.site_url), unfollow_url(follow)) if follow else None,
-        **_footer(user, kind),
-    }
-    _queue(user, said.mail_subject, "immediate", context)
+    with force_locale(mail_language(user)):
+        said = describe(notification.event, user)
+        event = notification.event
+        kind = EventKind(event.kind)
+        follow = _follow_that_brought(notification)
+        context = {
+            "user": user,
+            "said": said,
+            "kind_label": KIND_LABELS[kind],
+            "unfollow": (describe_follow(follow, link=links.site_url), unfollow_url(follow)) if follow else None,
+            **_footer(user, kind),
+        }
+        _queue(user, said.mail_subject, "immediate", context)
 
 
 def _follow_that_brought(notification: Notification) -> Follow | None:
@@ -323,6 +342,11 @@ def mail_digests(delivery: Delivery, *, made_before: datetime, limit: int = BATC
 
 
 def _queue_digest(user: User, delivery: Delivery, notifications: list[Notification]) -> None:
+    with force_locale(mail_language(user)):
+        _queue_digest_in_language(user, delivery, notifications)
+
+
+def _queue_digest_in_language(user: User, delivery: Delivery, notifications: list[Notification]) -> None:
     groups: dict[int, DigestGroup] = {}
     told = describe_all([n.event for n in notifications], user)
     for notification, said in zip(notifications, told, strict=True):  # newest first: the groups come in order of their newest
@@ -337,7 +361,10 @@ def _queue_digest(user: User, delivery: Delivery, notifications: list[Notificati
         groups[follow.consultation_id].unfollow_url = unfollow_url(follow)
     period = "daily" if delivery is Delivery.DAILY else "weekly"
     count = len(notifications)
-    subject = f"Your {period} digest: {count} update{'s' if count != 1 else ''}"
+    if delivery is Delivery.DAILY:
+        subject = ngettext("Your daily digest: %(num)d update", "Your daily digest: %(num)d updates", count)
+    else:
+        subject = ngettext("Your weekly digest: %(num)d update", "Your weekly digest: %(num)d updates", count)
     context = {"user": user, "period": period, "groups": list(groups.values()), "count": count, **_footer(user, delivery)}
     _queue(user, subject, "digest", context)
 
@@ -386,7 +413,9 @@ class Unsubscription:
     def what(self) -> str:
         if self.kind is not None:
             return KIND_LABELS[self.kind]
-        return f"The {self.digest.value} digest" if self.digest else ""
+        if self.digest is Delivery.DAILY:
+            return _("The daily digest")
+        return _("The weekly digest") if self.digest else ""
 
     def kinds(self) -> list[EventKind]:
         """The kinds it turns off: the one named, or those the person now gets in the digest."""
@@ -398,7 +427,7 @@ class Unsubscription:
 def read_unsubscribe_token(token: str) -> Unsubscription:
     """The unsubscription a token names; a token that was not signed by us (tampered, cut short,
     made up) or names nobody is refused with a 400."""
-    invalid = RuleViolation("This unsubscribe link is not valid. Choose what we send you on your settings page.", status=400)
+    invalid = RuleViolation(_("This unsubscribe link is not valid. Choose what we send you on your settings page."), status=400)
     try:
         data = _serializer().loads(token)
     except BadData:
@@ -447,7 +476,7 @@ def follow_of_token(token: str) -> Follow:
         data = None
     found = db.session.get(Follow, data["follow"]) if isinstance(data, dict) and isinstance(data.get("follow"), int) else None
     if found is None or found.user_id != data.get("user"):
-        raise RuleViolation("This link is not valid. See what you follow on your settings page.", status=400)
+        raise RuleViolation(_("This link is not valid. See what you follow on your settings page."), status=400)
     return found
 
 
@@ -493,8 +522,8 @@ def settings_of(user: User) -> tuple[dict[EventKind, Delivery], bool]:
 def save_settings(user: User, *, deliveries: dict[EventKind, Delivery], follow_when_taking_part: bool, actor: User) -> None:
     """Save a person's choices (only their own: ``actor`` must be ``user``)."""
     if actor.id != user.id:
-        raise RuleViolation("You can only change your own notifications.", status=403)
-    current, _ = settings_of(user)
+        raise RuleViolation(_("You can only change your own notifications."), status=403)
+    current, _follows = settings_of(user)
     for kind, delivery in deliveries.items():
         if current.get(kind) is not delivery:
             choose_delivery(user, kind, delivery)
@@ -510,6 +539,6 @@ def unfollow_by_id(follow_id: int, *, actor: User) -> Follow:
     """Stop following, from the settings page's list: only one's own follows (404 otherwise)."""
     found = db.session.get(Follow, follow_id)
     if found is None or found.user_id != actor.id:
-        raise RuleViolation("There is nothing here to unfollow.", status=404)
+        raise RuleViolation(_("There is nothing here to unfollow."), status=404)
     services.unfollow(found.consultation, found.target, actor=actor)
     return found

@@ -1,9 +1,12 @@
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from consult.core.forms import MAX_NEXT_LENGTH, MAX_SECTION_KEY_LENGTH
+from consult.core.templating import format_number
 from consult.notifications.models import PERSONAL_KINDS, Delivery, EventKind
 from consult.notifications.services import MAX_UPDATE_BODY, MAX_UPDATE_SUBJECT
 from consult.notifications.wording import DELIVERY_LABELS, KIND_LABELS
@@ -17,9 +20,9 @@ TARGET_PATTERN = rf"^(consultation|section:[^\s]{{1,{MAX_SECTION_KEY_LENGTH}}}|c
 class FollowForm(FlaskForm):
     target = StringField(
         validators=[
-            DataRequired("Say what to follow."),
-            Length(max=MAX_TARGET_LENGTH, message="There is nothing like that to follow."),
-            Regexp(TARGET_PATTERN, message="There is nothing like that to follow."),
+            DataRequired(_l("Say what to follow.")),
+            Length(max=MAX_TARGET_LENGTH, message=_l("There is nothing like that to follow.")),
+            Regexp(TARGET_PATTERN, message=_l("There is nothing like that to follow.")),
         ]
     )
     next = StringField(validators=[Optional(), Length(max=MAX_NEXT_LENGTH)])
@@ -33,20 +36,24 @@ class BackForm(FlaskForm):
 
 class UpdateForm(FlaskForm):
     subject = StringField(
-        "Subject",
+        _l("Subject"),
         validators=[
-            DataRequired("Write a subject."),
-            Length(max=MAX_UPDATE_SUBJECT, message=f"Keep the subject to {MAX_UPDATE_SUBJECT} characters."),
+            DataRequired(_l("Write a subject.")),
+            Length(max=MAX_UPDATE_SUBJECT, message=_l("Keep the subject to %(most)s characters.", most=MAX_UPDATE_SUBJECT)),
         ],
-        description="One line: what this update is about (a hearing, a new deadline, the outcome).",
+        description=_l("One line: what this update is about (a hearing, a new deadline, the outcome)."),
     )
     body = TextAreaField(
-        "Your update",
+        _l("Your update"),
         validators=[
-            DataRequired("Write the update."),
-            Length(max=MAX_UPDATE_BODY, message=f"Keep the update to {MAX_UPDATE_BODY:,} characters."),
+            DataRequired(_l("Write the update.")),
+            Length(
+                max=MAX_UPDATE_BODY, message=_l("Keep the update to %(most)s characters.", most=LazyString(format_number, MAX_UPDATE_BODY))
+            ),
         ],
-        description="Markdown works. Everyone following the consultation is told, as they chose to be (by mail or on their notifications page).",
+        description=_l(
+            "Markdown works. Everyone following the consultation is told, as they chose to be (by mail or on their notifications page)."
+        ),
     )
 
 
@@ -58,8 +65,8 @@ class SettingsForm(FlaskForm):
     taking part follows."""
 
     follow_when_taking_part = BooleanField(
-        "Follow what I take part in",
-        description="When you comment, reply or propose an amendment, you follow the consultation and your thread or amendment.",
+        _l("Follow what I take part in"),
+        description=_l("When you comment, reply or propose an amendment, you follow the consultation and your thread or amendment."),
     )
 
     def kind_fields(self, personal: bool) -> list:

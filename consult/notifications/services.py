@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import and_, func, literal, select, union, update
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql import Select
@@ -112,7 +113,7 @@ def follower_targets(event: Event) -> list[str]:
 def _check_target(consultation: Consultation, target: str) -> None:
     if target == CONSULTATION:
         return
-    kind, _, value = target.partition(":")
+    kind, _colon, value = target.partition(":")
     if kind == "section" and value:
         if any(v.section(value) for v in consultation.published_versions):
             return
@@ -126,7 +127,7 @@ def _check_target(consultation: Consultation, target: str) -> None:
         )
         if found:
             return
-    raise RuleViolation("There is nothing here to follow.", status=404)
+    raise RuleViolation(_("There is nothing here to follow."), status=404)
 
 
 def follow(consultation: Consultation, target: str = CONSULTATION, *, actor: User) -> None:
@@ -282,13 +283,13 @@ def send_update(consultation: Consultation, *, actor: User, subject: str, body: 
     authorize(actor, Action.SEND_UPDATE, consultation)
     subject, body = " ".join((subject or "").split()), (body or "").strip()
     if not subject:
-        raise RuleViolation("Write a subject.", status=400, field="subject")
+        raise RuleViolation(_("Write a subject."), status=400, field="subject")
     if len(subject) > MAX_UPDATE_SUBJECT:
-        raise RuleViolation(f"Keep the subject to {MAX_UPDATE_SUBJECT} characters.", status=400, field="subject")
+        raise RuleViolation(_("Keep the subject to %(most)s characters.", most=MAX_UPDATE_SUBJECT), status=400, field="subject")
     if not body:
-        raise RuleViolation("Write the update.", status=400, field="body")
+        raise RuleViolation(_("Write the update."), status=400, field="body")
     if len(body) > MAX_UPDATE_BODY:
-        raise RuleViolation(f"Keep the update to {MAX_UPDATE_BODY} characters.", status=400, field="body")
+        raise RuleViolation(_("Keep the update to %(most)s characters.", most=MAX_UPDATE_BODY), status=400, field="body")
     return record_event(EventKind.UPDATE, consultation, actor=actor, data={"subject": subject, "body": body})
 
 

@@ -4,6 +4,9 @@ settings page and the one-click unsubscribe link."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, has_request_context, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 
 from consult.core.errors import RuleViolation
@@ -69,7 +72,10 @@ def index():
 def read_all():
     marked = services.mark_read(current_user)
     db.session.commit()
-    flash(f"{marked} notification{'s' if marked != 1 else ''} marked as read." if marked else "Nothing was unread.", "success")
+    if marked:
+        flash(ngettext("%(num)d notification marked as read.", "%(num)d notifications marked as read.", marked), "success")
+    else:
+        flash(_("Nothing was unread."), "success")
     return redirect(url_for("notifications.index"))
 
 
@@ -95,7 +101,15 @@ def unfollow_target(slug: str):
     return _follow_or_unfollow(slug, following=False)
 
 
-WHAT = {"consultation": "this consultation", "section": "this section", "contribution": "this"}
+#: What a follow button said, in whole sentences: (following now, no longer following).
+FOLLOWED = {
+    "consultation": (
+        _l("You follow this consultation now: you will be told what happens."),
+        _l("You no longer follow this consultation."),
+    ),
+    "section": (_l("You follow this section now: you will be told what happens."), _l("You no longer follow this section.")),
+    "contribution": (_l("You follow this now: you will be told what happens."), _l("You no longer follow this.")),
+}
 
 
 def _follow_or_unfollow(slug: str, *, following: bool):
@@ -108,8 +122,8 @@ def _follow_or_unfollow(slug: str, *, following: bool):
     else:
         services.unfollow(c, target, actor=current_user)
     db.session.commit()
-    what = WHAT[target.partition(":")[0]]
-    flash(f"You follow {what} now: you will be told what happens." if following else f"You no longer follow {what}.", "success")
+    now_following, no_longer = FOLLOWED[target.partition(":")[0]]
+    flash(str(now_following if following else no_longer), "success")
     return redirect(safe_next(form.next.data) or url_for("proposals.consultation", slug=c.slug))
 
 
@@ -124,7 +138,7 @@ def send_update(slug: str):
         try:
             services.send_update(c, actor=current_user, subject=form.subject.data, body=form.body.data)
             db.session.commit()
-            flash("Your update is sent to everyone following this consultation.", "success")
+            flash(_("Your update is sent to everyone following this consultation."), "success")
             return redirect(url_for("notifications.updates", slug=c.slug))
         except RuleViolation as refused:
             if not refused_on(form, refused, fallback="body"):
@@ -150,7 +164,7 @@ def settings():
             current_user, deliveries=form.deliveries(), follow_when_taking_part=form.follow_when_taking_part.data, actor=current_user
         )
         db.session.commit()
-        flash("Your notification settings have been saved.", "success")
+        flash(_("Your notification settings have been saved."), "success")
         return redirect(url_for("notifications.settings"))
     if not form.is_submitted():
         deliveries, follows = delivery.settings_of(current_user)
@@ -167,7 +181,7 @@ def unfollow(follow_id: int):
     stopped = delivery.unfollow_by_id(follow_id, actor=current_user)
     db.session.commit()
     said = describe_follow(stopped)
-    flash(f"You no longer follow: {said.consultation}, {said.title}.", "success")
+    flash(_("You no longer follow: %(consultation)s, %(title)s.", consultation=said.consultation, title=said.title), "success")
     return redirect(url_for("notifications.settings"))
 
 

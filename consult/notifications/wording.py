@@ -7,37 +7,41 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
+
 from consult.contributions.models import Contribution
 from consult.core import links
 from consult.core.models import db
 from consult.notifications.models import Delivery, EventKind, Follow
 
 #: The settings page's name for each kind, in the order it lists them (what is about me first).
-KIND_LABELS: dict[EventKind, str] = {
-    EventKind.REPLY: "Replies to what I wrote, and in threads I follow",
-    EventKind.AMENDMENT_ANSWERED: "An answer to my amendment (or one I follow)",
-    EventKind.AMENDMENT_INCORPORATED: "My amendment built into a new version",
-    EventKind.CITED_IN_SUMMARY: "What I wrote cited in a summary",
-    EventKind.CITED_IN_CHANGE: "What I wrote cited in a change to the text",
-    EventKind.ANCHOR_MOVED: "The passage I annotated changed, moved or removed",
-    EventKind.HIDDEN: "A moderator hid something I wrote",
-    EventKind.RESTORED: "A moderator restored something I wrote",
-    EventKind.DATA_EXPORT_READY: "My data is ready to download",
-    EventKind.NEW_COMMENT: "New comments on sections and threads I follow",
-    EventKind.NEW_AMENDMENT: "New amendments on what I follow",
-    EventKind.OPENED: "A consultation I follow opens",
-    EventKind.CLOSING_SOON: "A consultation I follow closes in 3 days",
-    EventKind.CLOSED: "A consultation I follow has closed",
-    EventKind.CONCLUDED: "The outcome of a consultation I follow or took part in",
-    EventKind.VERSION_PUBLISHED: "A new version of the text",
-    EventKind.UPDATE: "Messages from the organisation running a consultation",
+KIND_LABELS: dict[EventKind, LazyString] = {
+    EventKind.REPLY: _l("Replies to what I wrote, and in threads I follow"),
+    EventKind.AMENDMENT_ANSWERED: _l("An answer to my amendment (or one I follow)"),
+    EventKind.AMENDMENT_INCORPORATED: _l("My amendment built into a new version"),
+    EventKind.CITED_IN_SUMMARY: _l("What I wrote cited in a summary"),
+    EventKind.CITED_IN_CHANGE: _l("What I wrote cited in a change to the text"),
+    EventKind.ANCHOR_MOVED: _l("The passage I annotated changed, moved or removed"),
+    EventKind.HIDDEN: _l("A moderator hid something I wrote"),
+    EventKind.RESTORED: _l("A moderator restored something I wrote"),
+    EventKind.DATA_EXPORT_READY: _l("My data is ready to download"),
+    EventKind.NEW_COMMENT: _l("New comments on sections and threads I follow"),
+    EventKind.NEW_AMENDMENT: _l("New amendments on what I follow"),
+    EventKind.OPENED: _l("A consultation I follow opens"),
+    EventKind.CLOSING_SOON: _l("A consultation I follow closes in 3 days"),
+    EventKind.CLOSED: _l("A consultation I follow has closed"),
+    EventKind.CONCLUDED: _l("The outcome of a consultation I follow or took part in"),
+    EventKind.VERSION_PUBLISHED: _l("A new version of the text"),
+    EventKind.UPDATE: _l("Messages from the organisation running a consultation"),
 }
 
-DELIVERY_LABELS: dict[Delivery, str] = {
-    Delivery.IMMEDIATE: "Email at once",
-    Delivery.DAILY: "Daily digest",
-    Delivery.WEEKLY: "Weekly digest",
-    Delivery.OFF: "No email",
+DELIVERY_LABELS: dict[Delivery, LazyString] = {
+    Delivery.IMMEDIATE: _l("Email at once"),
+    Delivery.DAILY: _l("Daily digest"),
+    Delivery.WEEKLY: _l("Weekly digest"),
+    Delivery.OFF: _l("No email"),
 }
 
 
@@ -56,17 +60,20 @@ Linker = Callable[..., str]
 def describe_follow(follow: Follow, *, link: Linker = links.path) -> Followed:
     """What a follow is of, for the list of what a person follows."""
     c = follow.consultation
-    kind, _, value = follow.target.partition(":")
+    kind, _colon, value = follow.target.partition(":")
     if kind == "section":
         section = c.current_version.section(value) if c.current_version else None
         heading = section.heading if section else value
-        return Followed(title=f"Section \u201c{heading}\u201d", consultation=c.title, url=link("comments.section", slug=c.slug, key=value))
+        return Followed(
+            title=_("Section “%(heading)s”", heading=heading), consultation=c.title, url=link("comments.section", slug=c.slug, key=value)
+        )
     if kind == "contribution" and value.isdigit():
         contribution = db.session.get(Contribution, int(value))
         if contribution is not None:
             # no author's name nor words: the contribution may have been hidden since
-            what = "An amendment" if contribution.kind == "amendment" else "A discussion"
-            return Followed(
-                title=f"{what} (number {contribution.id})", consultation=c.title, url=link("comments.show", contribution_id=contribution.id)
-            )
-    return Followed(title="The whole consultation", consultation=c.title, url=link("proposals.consultation", slug=c.slug))
+            if contribution.kind == "amendment":
+                title = _("An amendment (number %(number)s)", number=contribution.id)
+            else:
+                title = _("A discussion (number %(number)s)", number=contribution.id)
+            return Followed(title=title, consultation=c.title, url=link("comments.show", contribution_id=contribution.id))
+    return Followed(title=_("The whole consultation"), consultation=c.title, url=link("proposals.consultation", slug=c.slug))

@@ -6,6 +6,8 @@ from dataclasses import dataclass, fields
 from itertools import pairwise
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 from consult.amendments import explanations
 from consult.amendments import services as amendments
 from consult.comments import services as comments
@@ -16,7 +18,7 @@ from consult.proposals.models import Consultation, Section, Version
 from consult.proposals.services import SectionDiff, diff_versions
 from consult.voting import services as voting
 
-NOT_YET = "The outcome is published when the consultation is concluded."
+NOT_YET = _l("The outcome is published when the consultation is concluded.")
 
 
 @dataclass

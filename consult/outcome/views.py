@@ -17,5 +17,5 @@ def show(slug: str):
     """ "You said, we did" (VIEW_OUTCOME says who sees it when); a preview until concluded."""
     c = get_visible_consultation(current_user, slug) or abort(404)
     if not can(current_user, Action.VIEW_OUTCOME, c):
-        abort(404, services.NOT_YET)
+        abort(404, str(services.NOT_YET))
     return render_template("outcome/show.html", **services.outcome_of(c).context())

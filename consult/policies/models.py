@@ -12,6 +12,8 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -26,14 +28,14 @@ class PolicyKind(enum.StrEnum):
 
     @property
     def title(self) -> str:
-        return TITLES[self]
+        return str(TITLES[self])
 
 
-TITLES: dict[PolicyKind, str] = {
-    PolicyKind.TERMS: "Terms of use",
-    PolicyKind.PRIVACY: "Privacy notice",
-    PolicyKind.ACCESSIBILITY: "Accessibility statement",
-    PolicyKind.COOKIES: "Cookie notice",
+TITLES: dict[PolicyKind, LazyString] = {
+    PolicyKind.TERMS: _l("Terms of use"),
+    PolicyKind.PRIVACY: _l("Privacy notice"),
+    PolicyKind.ACCESSIBILITY: _l("Accessibility statement"),
+    PolicyKind.COOKIES: _l("Cookie notice"),
 }
 
 #: The policies a person agrees to (at sign-up, and again after a significant change).

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from consult.accounts.models import User
@@ -25,6 +26,7 @@ from consult.audit.models import StaffOperation, TargetType
 from consult.audit.services import record_staff_action
 from consult.core.errors import RuleViolation
 from consult.core.models import db, utcnow
+from consult.core.templating import format_number
 from consult.permissions import Action, authorize
 from consult.policies.defaults import default_text
 from consult.policies.models import AGREED_KINDS, DEFAULT_VERSION, PolicyAgreement, PolicyKind, PolicyVersion
@@ -109,20 +111,25 @@ def save_policy(kind: PolicyKind, *, actor: User, body: str, significant: bool, 
     body = body.replace("\r\n", "\n").strip() + "\n"
     note = " ".join(note.split())
     if not body.strip():
-        raise RuleViolation("Write the text of the policy.", status=400, field="body")
+        raise RuleViolation(_("Write the text of the policy."), status=400, field="body")
     if len(body) > MAX_BODY_LENGTH:
-        raise RuleViolation(f"A policy can be at most {MAX_BODY_LENGTH:,} characters.", status=400, field="body")
+        raise RuleViolation(
+            _("A policy can be at most %(most)s characters.", most=format_number(MAX_BODY_LENGTH)), status=400, field="body"
+        )
     if len(note) > MAX_NOTE_LENGTH:
-        raise RuleViolation(f"Say what changed in at most {MAX_NOTE_LENGTH} characters.", status=400, field="note")
+        raise RuleViolation(_("Say what changed in at most %(most)s characters.", most=MAX_NOTE_LENGTH), status=400, field="note")
     current = current_policy(kind)
     if based_on is not None and based_on != current.number:
         raise RuleViolation(
-            f"Someone saved version {current.number} while you were editing. Copy your text, reload the page and apply your change to it.",
+            _(
+                "Someone saved version %(number)s while you were editing. Copy your text, reload the page and apply your change to it.",
+                number=current.number,
+            ),
             status=400,  # shown on the form, keeping what was typed
             field="body",
         )
     if body.strip() == current.body.strip():
-        raise RuleViolation("The text is the same as the current version: there is nothing to save.", status=400, field="body")
+        raise RuleViolation(_("The text is the same as the current version: there is nothing to save."), status=400, field="body")
     version = PolicyVersion(
         kind=kind.value,
         number=current.number + 1,

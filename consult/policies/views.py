@@ -6,6 +6,7 @@ privacy notice."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from consult.accounts import signin_flow
@@ -23,6 +24,14 @@ from consult.policies.forms import SIGNIFICANT, AgreeForm, PolicyForm
 from consult.policies.models import PolicyKind
 
 bp = Blueprint("policies", __name__)
+
+#: Whole sentences for each policy (the article changes with its name in other languages).
+PUBLISHED = {
+    PolicyKind.TERMS: lambda **v: _("Version %(number)s of the terms of use is published.", **v),
+    PolicyKind.PRIVACY: lambda **v: _("Version %(number)s of the privacy notice is published.", **v),
+    PolicyKind.ACCESSIBILITY: lambda **v: _("Version %(number)s of the accessibility statement is published.", **v),
+    PolicyKind.COOKIES: lambda **v: _("Version %(number)s of the cookie notice is published.", **v),
+}
 
 
 def for_each_kind(rule: str, **options):
@@ -58,7 +67,7 @@ def versions(kind: str):
 @for_each_kind("/KIND/versions/<int:number>")
 @public
 def version(kind: str, number: int):
-    policy = services.policy_version(PolicyKind(kind), number) or abort(404, "There is no such version of this policy.")
+    policy = services.policy_version(PolicyKind(kind), number) or abort(404, _("There is no such version of this policy."))
     current = services.current_policy(PolicyKind(kind))
     return render_template("policies/show.html", policy=policy, current=policy.number == current.number)
 
@@ -89,7 +98,7 @@ def edit(kind: str):
                 raise
         else:
             db.session.commit()
-            flash(f"Version {saved.number} of the {current.title.lower()} is published.", "success")
+            flash(PUBLISHED[current.kind](number=saved.number), "success")
             return redirect(url_for("policies.admin"))
     return render_template("policies/edit.html", policy=current, form=form), 400 if form.errors else 200
 
@@ -103,7 +112,7 @@ def agree():
         return signin_flow.expired()
     if request.method == "POST" and "decline" in request.form:
         session.pop(signin_flow.PENDING_KEY, None)
-        flash("You are not signed in. You can still read every consultation.", "success")
+        flash(_("You are not signed in. You can still read every consultation."), "success")
         return redirect(url_for("proposals.index"))
     form = AgreeForm()
     if form.validate_on_submit():

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import delete, exists, func, select, union, update
 from werkzeug.security import check_password_hash
 
@@ -81,7 +82,7 @@ def confirm_identity(person: User, *, password: str, address: str, signed_in_at:
         select(func.count()).where(SignInAttempt.email == person.email, SignInAttempt.attempted_at >= utcnow() - window)
     )
     if failures >= int(current_app.config["SIGNIN_MAX_FAILURES_PER_ACCOUNT"]):
-        raise RuleViolation("Too many wrong passwords: try again later.", status=429)
+        raise RuleViolation(_("Too many wrong passwords: try again later."), status=429)
     if check_password_hash(person.password_hash, password or ""):
         return True
     db.session.add(SignInAttempt(email=person.email, address=address[:64]))
@@ -101,13 +102,13 @@ def erase_account(person: User, *, actor: User, mode: ErasureMode, reason: str =
     reason = reason.strip()
     by_admin = actor.id != person.id
     if by_admin and not reason:
-        raise RuleViolation("Say which request this erasure answers.", status=400, field="reason")
+        raise RuleViolation(_("Say which request this erasure answers."), status=400, field="reason")
     if len(reason) > MAX_REASON_LENGTH:
-        raise RuleViolation(f"Keep the reason under {MAX_REASON_LENGTH} characters.", status=400, field="reason")
+        raise RuleViolation(_("Keep the reason under %(most)s characters.", most=MAX_REASON_LENGTH), status=400, field="reason")
     if erasure_of(person) is not None:
-        raise RuleViolation("This account has already been erased.", status=409)
+        raise RuleViolation(_("This account has already been erased."), status=409)
     if person.is_site_admin and not db.session.scalar(select(exists().where(User.is_site_admin, User.id != person.id))):
-        raise RuleViolation("This is the only site admin account: make someone else a site admin before deleting it.", status=409)
+        raise RuleViolation(_("This is the only site admin account: make someone else a site admin before deleting it."), status=409)
 
     erasure = Erasure(user_id=person.id, mode=mode.value, erased_at=utcnow(), erased_by_id=actor.id if by_admin else None, reason=reason)
     db.session.add(erasure)

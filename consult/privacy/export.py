@@ -33,7 +33,6 @@ from consult.contributions.models import Contribution, ContributionKind
 from consult.core import jobs
 from consult.core.mail import OutgoingMail
 from consult.core.models import db, utcnow
-from consult.core.templating import format_datetime
 from consult.moderation.models import Block, ModerationLogEntry, Report
 from consult.notifications import services as notifications
 from consult.notifications.models import Event, EventKind, Follow, Notification, NotificationPreferences, NotificationSetting
@@ -124,7 +123,7 @@ def build_data_export(export_id: int) -> None:
         EventKind.DATA_EXPORT_READY,
         None,
         recipient=export.user,
-        data={"export": export.id, "expires_at": format_datetime(export.expires_at)},
+        data={"export": export.id, "expires_at": export.expires_at.isoformat()},  # worded in the reader's language when shown
     )
     log.info("data export %s built (%d bytes)", export.id, export.size)
 

@@ -1,16 +1,19 @@
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from consult.core.templating import format_number
 from consult.privacy.erasure import MAX_REASON_LENGTH
 from consult.privacy.models import ErasureMode
 
 MODES = [
-    SelectChoice(ErasureMode.KEEP.value, "Keep what I wrote, under the name “Former participant”"),
-    SelectChoice(ErasureMode.WITHDRAW.value, "Withdraw what I wrote, and my votes"),
+    SelectChoice(ErasureMode.KEEP.value, _l("Keep what I wrote, under the name “Former participant”")),
+    SelectChoice(ErasureMode.WITHDRAW.value, _l("Withdraw what I wrote, and my votes")),
 ]
-CHOOSE = "Choose what becomes of what you wrote."
+CHOOSE = _l("Choose what becomes of what you wrote.")
 
 
 class RequestExportForm(FlaskForm):
@@ -18,17 +21,20 @@ class RequestExportForm(FlaskForm):
 
 
 class DeleteAccountForm(FlaskForm):
-    mode = RadioField("What becomes of what you wrote", choices=MODES, validators=[DataRequired(message=CHOOSE)])
-    password = PasswordField("Your password", validators=[Length(max=200)])
+    mode = RadioField(_l("What becomes of what you wrote"), choices=MODES, validators=[DataRequired(message=CHOOSE)])
+    password = PasswordField(_l("Your password"), validators=[Length(max=200)])
 
 
 class EraseAccountForm(FlaskForm):
-    mode = RadioField("What becomes of what they wrote", choices=MODES, validators=[DataRequired(message=CHOOSE)])
+    mode = RadioField(_l("What becomes of what they wrote"), choices=MODES, validators=[DataRequired(message=CHOOSE)])
     reason = TextAreaField(
-        "The request this answers",
-        description="For the log: when and how they asked. Not their name or email address.",
+        _l("The request this answers"),
+        description=_l("For the log: when and how they asked. Not their name or email address."),
         validators=[
-            DataRequired(message="Say which request this erasure answers."),
-            Length(max=MAX_REASON_LENGTH, message=f"Say it in at most {MAX_REASON_LENGTH:,} characters."),
+            DataRequired(message=_l("Say which request this erasure answers.")),
+            Length(
+                max=MAX_REASON_LENGTH,
+                message=_l("Say it in at most %(most)s characters.", most=LazyString(format_number, MAX_REASON_LENGTH)),
+            ),
         ],
     )

@@ -4,6 +4,7 @@ admin's erasure of someone's account on their request (``/admin/people/ID/erase`
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
 from consult.accounts.models import User
@@ -27,7 +28,7 @@ def data():
     if form.validate_on_submit():
         export.request_export(current_user, actor=current_user)
         db.session.commit()
-        flash("We are preparing your data. It will be listed here, and you will be told, when it is ready.", "success")
+        flash(_("We are preparing your data. It will be listed here, and you will be told, when it is ready."), "success")
         return redirect(url_for("privacy.data"))
     return render_template("privacy/data.html", form=form, exports=export.exports_of(current_user)), 400 if form.errors else 200
 
@@ -57,7 +58,7 @@ def delete_account():
         ):
             db.session.commit()  # the failed attempt counts
             form.password.errors.append(
-                "That is not your password." if needs_password else "Sign in again, then delete your account within a few minutes."
+                _("That is not your password.") if needs_password else _("Sign in again, then delete your account within a few minutes.")
             )
         else:
             try:
@@ -69,7 +70,7 @@ def delete_account():
                 db.session.commit()
                 logout_user()
                 session.clear()
-                flash("Your account has been deleted.", "success")
+                flash(_("Your account has been deleted."), "success")
                 return redirect(url_for("proposals.index"))
     return render_template(
         "privacy/delete.html", form=form, needs_password=needs_password, minutes=erasure.fresh_minutes()
@@ -91,7 +92,7 @@ def erase_person(user_id: int):
                 raise
         else:
             db.session.commit()
-            flash(f"The account has been erased. It appears as “{done.pseudonym}” in the erasures log.", "success")
+            flash(_("The account has been erased. It appears as “%(pseudonym)s” in the erasures log.", pseudonym=done.pseudonym), "success")
             return redirect(url_for("privacy.erasures"))
     return render_template("privacy/erase.html", form=form, person=person, already=erasure.erasure_of(person)), 400 if form.errors else 200
 
@@ -103,6 +104,6 @@ def erasures():
     if "person" in request.args:
         number = whole_number(request.args.get("person"), low=1)
         if number is None:
-            abort(400, "The account number is a whole number, as in the address of the person's page (/people/N).")
+            abort(400, _("The account number is a whole number, as in the address of the person's page (/people/N)."))
         return redirect(url_for("privacy.erase_person", user_id=number))
     return render_template("privacy/erasures.html", erasures=log)

@@ -36,30 +36,30 @@ class UTCDateTimeLocalField(DateTimeLocalField):
 
 
 class ConsultationForm(FlaskForm):
-    organisation_id = SelectField("Organisation", coerce=int)
-    title = StringField("Title", validators=[DataRequired(message="Give the consultation a title."), Length(max=200)])
+    organisation_id = SelectField(_l("Organisation"), coerce=int)
+    title = StringField(_l("Title"), validators=[DataRequired(message=_l("Give the consultation a title.")), Length(max=200)])
     slug = StringField(
-        "Web address",
+        _l("Web address"),
         validators=[
             Optional(),
             Length(max=80),
-            Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z", message="Use lowercase letters, digits and single hyphens."),
+            Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z", message=_l("Use lowercase letters, digits and single hyphens.")),
         ],
-        description="The last part of the address, such as federal-source-code-policy. Leave empty to make one from the title.",
+        description=_l("The last part of the address, such as federal-source-code-policy. Leave empty to make one from the title."),
     )
     summary = TextAreaField(
-        "Summary", validators=[Length(max=5000)], description="What the policy is about and what you want to hear. Markdown."
+        _l("Summary"), validators=[Length(max=5000)], description=_l("What the policy is about and what you want to hear. Markdown.")
     )
-    opens_at = UTCDateTimeLocalField("Opens (UTC)", validators=[Optional()], format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
-    closes_at = UTCDateTimeLocalField("Closes (UTC)", validators=[Optional()], format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
+    opens_at = UTCDateTimeLocalField(_l("Opens (UTC)"), validators=[Optional()], format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
+    closes_at = UTCDateTimeLocalField(_l("Closes (UTC)"), validators=[Optional()], format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
     licence = SelectField(
-        "Licence of the contributions and the record", choices=[SelectChoice(value, label) for value, label in LICENCES.items()]
+        _l("Licence of the contributions and the record"), choices=[SelectChoice(value, label) for value, label in LICENCES.items()]
     )
     response_threshold = IntegerField(
-        "Response threshold",
+        _l("Response threshold"),
         default=10,
-        validators=[NumberRange(min=0, max=100000, message="Use a whole number from 0 to 100,000.")],
-        description="Amendments with at least this many supporters must be answered before the consultation is concluded.",
+        validators=[NumberRange(min=0, max=100000, message=_l("Use a whole number from 0 to 100,000."))],
+        description=_l("Amendments with at least this many supporters must be answered before the consultation is concluded."),
     )
     # The "Preview" button: the form comes back with the summary rendered below it, nothing saved.
     preview = BooleanField()
@@ -72,36 +72,37 @@ class SettingsForm(FlaskForm):
     """How people take part in one consultation."""
 
     moderation_mode = RadioField(
-        "When a new participant's contribution appears",
+        _l("When a new participant's contribution appears"),
         choices=[
-            SelectChoice("post", "At once; moderators act on reports afterwards"),
-            SelectChoice("pre", "After a moderator approves their first contribution (pre-moderation)"),
+            SelectChoice("post", _l("At once; moderators act on reports afterwards")),
+            SelectChoice("pre", _l("After a moderator approves their first contribution (pre-moderation)")),
         ],
-        validators=[AnyOf(["post", "pre"], message="Choose when contributions appear.")],
+        validators=[AnyOf(["post", "pre"], message=_l("Choose when contributions appear."))],
     )
     response_threshold = IntegerField(
-        "Response threshold",
+        _l("Response threshold"),
         validators=[
-            InputRequired(message="Give a whole number from 0 to 100,000."),
-            NumberRange(min=0, max=100000, message="Use a whole number from 0 to 100,000."),
+            InputRequired(message=_l("Give a whole number from 0 to 100,000.")),
+            NumberRange(min=0, max=100000, message=_l("Use a whole number from 0 to 100,000.")),
         ],
-        description="Amendments with at least this many supporters must be answered before the consultation is concluded.",
+        description=_l("Amendments with at least this many supporters must be answered before the consultation is concluded."),
     )
     modes = SelectMultipleField(
-        "Ways of taking part that are on",
+        _l("Ways of taking part that are on"),
         choices=[SelectChoice(mode.value, label) for mode, label in PARTICIPATION_LABELS.items()],
-        description="What was said before a way is turned off stays readable; nobody can add more.",
+        description=_l("What was said before a way is turned off stays readable; nobody can add more."),
     )
     row_version = HiddenField(filters=[lambda v: v if v is None else str(v)], validators=[Length(max=20)])
 
 
 class TextForm(FlaskForm):
     source = TextAreaField(
-        "Policy text (Markdown)",
+        _l("Policy text (Markdown)"),
         validators=[
-            DataRequired(message="Write the text, starting each section with a heading line such as '## Scope'."),
+            DataRequired(message=_l("Write the text, starting each section with a heading line such as '## Scope'.")),
             Length(
-                max=1_000_000, message="The text can be at most 1,000,000 characters here; import a longer one as several Markdown files."
+                max=1_000_000,
+                message=_l("The text can be at most 1,000,000 characters here; import a longer one as several Markdown files."),
             ),
         ],
     )
@@ -110,12 +111,12 @@ class TextForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     files = MultipleFileField(
-        "Markdown files",
+        _l("Markdown files"),
         validators=[
-            DataRequired(message="Choose at least one Markdown file."),
-            FileAllowed(["md", "markdown", "txt"], "Only Markdown files (.md, .markdown, .txt)."),
+            DataRequired(message=_l("Choose at least one Markdown file.")),
+            FileAllowed(["md", "markdown", "txt"], _l("Only Markdown files (.md, .markdown, .txt).")),
         ],
-        description="One or several files, imported in name order. Front matter is ignored; each heading starts a section.",
+        description=_l("One or several files, imported in name order. Front matter is ignored; each heading starts a section."),
     )
     # The text's language: the original's (the first text imported says which it is), or another,
     # a translation matched with the original's sections by key.
@@ -135,19 +136,19 @@ class MatchForm(FlaskForm):
     """The author's correction of the matching: which section of the previous version a section
     of the draft replaces ("" for a new section)."""
 
-    section_key = StringField(validators=[DataRequired(message="Say which section of the draft you mean."), Length(max=80)])
-    replaces = StringField("This section", validators=[Length(max=80)])
+    section_key = StringField(validators=[DataRequired(message=_l("Say which section of the draft you mean.")), Length(max=80)])
+    replaces = StringField(_l("This section"), validators=[Length(max=80)])
 
 
 class PublishForm(FlaskForm):
-    note = TextAreaField("Change note", validators=[Length(max=5000)], description="What changed in this version and why.")
+    note = TextAreaField(_l("Change note"), validators=[Length(max=5000)], description=_l("What changed in this version and why."))
 
 
 class TransitionForm(FlaskForm):
     transition = HiddenField(validators=[DataRequired(), AnyOf([t.value for t in Transition])])
     # Reopening after the closing date asks for a new one; concluding (final) asks to confirm.
-    closes_at = UTCDateTimeLocalField("New closing date (UTC)", validators=[Optional()], format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
-    confirm = BooleanField("I understand: concluding is final. The outcome page is published and nobody can take part any more.")
+    closes_at = UTCDateTimeLocalField(_l("New closing date (UTC)"), validators=[Optional()], format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
+    confirm = BooleanField(_l("I understand: concluding is final. The outcome page is published and nobody can take part any more."))
 
 
 class WordForm(FlaskForm):
@@ -155,13 +156,13 @@ class WordForm(FlaskForm):
     form, previewed section by section, for the author to check and save as the draft."""
 
     document = FileField(
-        "Word document (.docx)",
+        _l("Word document (.docx)"),
         validators=[
-            FileRequired(message="Choose a Word document (.docx)."),
+            FileRequired(message=_l("Choose a Word document (.docx).")),
             FileAllowed(
                 ["docx"],
-                "Consult reads Word documents saved as .docx. Open an .odt or .doc file in LibreOffice or Word and save it as .docx.",
+                _l("Consult reads Word documents saved as .docx. Open an .odt or .doc file in LibreOffice or Word and save it as .docx."),
             ),
         ],
-        description="Headings (Word's Heading 1 to 6 styles) start sections; lists, tables, links, footnotes and images are kept.",
+        description=_l("Headings (Word's Heading 1 to 6 styles) start sections; lists, tables, links, footnotes and images are kept."),
     )

@@ -69,6 +69,8 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from flask_babel import gettext as _
+
 from consult.core.slugs import slugify, truncate_slug
 from consult.core.text import MarkdownBlock, is_local_image, markdown_blocks, markdown_images, plain_text
 
@@ -599,7 +601,7 @@ def images_not_kept(files: list[tuple[str, str]]) -> list[str]:
         for image in markdown_images(source):
             if is_local_image(image.src):
                 continue  # an uploaded file: shown
-            what = f"“{image.description}”" if image.description else "an image without a description"
-            where = f"line {image.line} of {name}" if name else f"line {image.line}"
-            named.append(f"{what} ({image.src or 'no address'}, {where})")
+            what = _("“%(description)s”", description=image.description) if image.description else _("an image without a description")
+            where = _("line %(line)s of %(file)s", line=image.line, file=name) if name else _("line %(line)s", line=image.line)
+            named.append(_("%(image)s (%(address)s, %(where)s)", image=what, address=image.src or _("no address"), where=where))
     return named

@@ -7,6 +7,8 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -62,12 +64,12 @@ class ParticipationMode(enum.StrEnum):
     QUESTIONNAIRE = "questionnaire"
 
 
-PARTICIPATION_LABELS: dict[ParticipationMode, str] = {
-    ParticipationMode.COMMENTS: "Comments on the consultation and its sections, and replies",
-    ParticipationMode.ANNOTATIONS: "Comments on selected words of the text (needs comments)",
-    ParticipationMode.AMENDMENTS: "Amendments: proposed new wording, with support",
-    ParticipationMode.STATEMENTS: "Statements to agree or disagree with, and the opinion map",
-    ParticipationMode.QUESTIONNAIRE: "The questionnaire",
+PARTICIPATION_LABELS: dict[ParticipationMode, LazyString] = {
+    ParticipationMode.COMMENTS: _l("Comments on the consultation and its sections, and replies"),
+    ParticipationMode.ANNOTATIONS: _l("Comments on selected words of the text (needs comments)"),
+    ParticipationMode.AMENDMENTS: _l("Amendments: proposed new wording, with support"),
+    ParticipationMode.STATEMENTS: _l("Statements to agree or disagree with, and the opinion map"),
+    ParticipationMode.QUESTIONNAIRE: _l("The questionnaire"),
 }
 
 

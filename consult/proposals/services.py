@@ -29,6 +29,7 @@ from consult.core.signals import (
     version_publishing,
 )
 from consult.core.slugs import is_slug, slugify
+from consult.core.templating import format_number
 from consult.permissions import TRANSITION_ACTIONS, Action, authorize, editable_organisations, visible_consultations
 from consult.proposals.importing import ImportedSection, import_markdown_files, section_keys, split_markdown, unique_key
 from consult.proposals.models import (
@@ -101,7 +102,7 @@ def _unique_slug(base: str) -> str:
 
 def _check_dates(opens_at: datetime | None, closes_at: datetime | None) -> None:
     if opens_at and closes_at and closes_at <= opens_at:
-        raise RuleViolation("The closing date must be after the opening date.", status=400, field="closes_at")
+        raise RuleViolation(_("The closing date must be after the opening date."), status=400, field="closes_at")
 
 
 def create_consultation(
@@ -125,9 +126,9 @@ def create_consultation(
     _check_dates(opens_at, closes_at)
     if slug:
         if not is_slug(slug):
-            raise RuleViolation("Use lowercase letters, digits and single hyphens in the web address.", status=400, field="slug")
+            raise RuleViolation(_("Use lowercase letters, digits and single hyphens in the web address."), status=400, field="slug")
         if db.session.scalar(select(Consultation.id).where(Consultation.slug == slug)) is not None:
-            raise RuleViolation("That web address is taken; choose another.", status=400, field="slug")
+            raise RuleViolation(_("That web address is taken; choose another."), status=400, field="slug")
     consultation = Consultation(
         organisation=organisation,
         slug=slug or _unique_slug(slugify(title, max_length=60) or "consultation"),
@@ -159,7 +160,7 @@ def create_consultation(
 def _check_not_stale(consultation: Consultation, expected_row_version: int | None) -> None:
     """Refuse a save based on an older reading of the consultation rather than overwrite what someone else saved."""
     if expected_row_version is not None and expected_row_version != consultation.row_version:
-        raise RuleViolation("Someone else saved this consultation while you were editing. Reload it and make your change again.")
+        raise RuleViolation(_("Someone else saved this consultation while you were editing. Reload it and make your change again."))
 
 
 def _apply_changes(consultation: Consultation, new: dict, *, actor: User, operation: StaffOperation) -> list[str]:
@@ -223,15 +224,15 @@ def update_settings(
     authorize(actor, Action.EDIT_SETTINGS, consultation)
     _check_not_stale(consultation, expected_row_version)
     if moderation_mode not in MODERATION_MODES:
-        raise RuleViolation("Choose whether contributions appear at once or wait for a moderator.", status=400)
+        raise RuleViolation(_("Choose whether contributions appear at once or wait for a moderator."), status=400)
     if not 0 <= response_threshold <= 100_000:
-        raise RuleViolation("Use a whole number from 0 to 100,000 for the response threshold.", status=400)
+        raise RuleViolation(_("Use a whole number from 0 to 100,000 for the response threshold."), status=400)
     try:
         on = {ParticipationMode(m) for m in modes}
     except ValueError:
-        raise RuleViolation(f"Choose among: {', '.join(m.value for m in ParticipationMode)}.", status=400) from None
+        raise RuleViolation(_("Choose among: %(modes)s.", modes=", ".join(m.value for m in ParticipationMode)), status=400) from None
     if ParticipationMode.ANNOTATIONS in on and ParticipationMode.COMMENTS not in on:
-        raise RuleViolation("Comments on selected words are comments: turn comments on, or turn them off too.", status=400)
+        raise RuleViolation(_("Comments on selected words are comments: turn comments on, or turn them off too."), status=400)
     new = {"moderation_mode": moderation_mode, "response_threshold": response_threshold}
     new.update({f"allows_{m.value}": m in on for m in ParticipationMode})
     changed = _apply_changes(consultation, new, actor=actor, operation=StaffOperation.EDIT_SETTINGS)
@@ -282,14 +283,20 @@ def save_draft_text(consultation: Consultation, sections: list[ImportedSection],
     draft = draft_for_editing(consultation, actor=actor)
     if not sections:
         raise RuleViolation(
-            "The text has no sections. Start each section with a heading line such as '## Scope'.", status=400, field="source"
+            _("The text has no sections. Start each section with a heading line such as '## Scope'."), status=400, field="source"
         )
     if len(sections) > MAX_SECTIONS:
-        raise RuleViolation(f"A version can have at most {MAX_SECTIONS} sections.", status=400, field="source")
+        raise RuleViolation(
+            _("A version can have at most %(limit)s sections.", limit=format_number(MAX_SECTIONS)), status=400, field="source"
+        )
     too_long = next((s for s in sections if len(s.body) > MAX_SECTION_LENGTH), None)
     if too_long:
         raise RuleViolation(
-            f"The section “{too_long.heading}” is longer than {MAX_SECTION_LENGTH:,} characters; split it with headings.",
+            _(
+                "The section “%(heading)s” is longer than %(limit)s characters; split it with headings.",
+                heading=too_long.heading,
+                limit=format_number(MAX_SECTION_LENGTH),
+            ),
             status=400,
             field="source",
         )
@@ -496,9 +503,9 @@ def publish_version(consultation: Consultation, *, actor: User, note: str = "") 
     _reread_versions(consultation)
     draft = consultation.draft_version
     if draft is None or not draft.sections:
-        raise RuleViolation("There is no draft text to publish. Write or import the text first.")
+        raise RuleViolation(_("There is no draft text to publish. Write or import the text first."))
     if draft.number > 1 and not note.strip():
-        raise RuleViolation("Say in a change note what changed in this version and why.", status=400, field="note")
+        raise RuleViolation(_("Say in a change note what changed in this version and why."), status=400, field="note")
     if missing := missing_translations(draft):
         raise RuleViolation(
             " ".join(
@@ -556,9 +563,9 @@ def _keys_for(draft: Version, previous: Version | None, rows: list[tuple[str, st
     fixed = {p.draft_key: p.old_key for p in draft.pairings}
     matches = match_sections([(s.key, s.heading, s.text) for s in previous.sections], rows, fixed=fixed)
     old_key_of = {m.new_key: m.old_key for m in matches if m.new_key}
-    keys: list[str | None] = [old_key_of.get(key) for key, _, _ in rows]
+    keys: list[str | None] = [old_key_of.get(key) for key, _heading, _level in rows]
     taken = {s.key for s in previous.sections} | {k for k in keys if k}
-    for index, (key, _heading, _text) in enumerate(rows):
+    for index, (key, _heading, _level) in enumerate(rows):
         if keys[index] is None:
             keys[index] = unique_key(key, taken)
             taken.add(keys[index])
@@ -582,12 +589,12 @@ def match_section(consultation: Consultation, section_key: str, *, actor: User, 
     draft = consultation.draft_version
     previous = _previous_published(consultation, draft) if draft is not None else None
     if draft is None or previous is None:
-        raise RuleViolation("Only a draft of a next version is matched with the version before it.")
+        raise RuleViolation(_("Only a draft of a next version is matched with the version before it."))
     section = draft.section(section_key)
     if section is None:
-        raise RuleViolation("That section is not in the draft.", status=400)
+        raise RuleViolation(_("That section is not in the draft."), status=400)
     if replaces is not None and previous.section(replaces) is None:
-        raise RuleViolation(f"Version {previous.number} has no such section to replace.", status=400, field="replaces")
+        raise RuleViolation(_("Version %(number)s has no such section to replace.", number=previous.number), status=400, field="replaces")
     imported = section_keys([(s.heading, s.level) for s in draft.sections])
     draft_key = imported[draft.sections.index(section)]
     for pairing in list(draft.pairings):
@@ -686,7 +693,7 @@ def hold_open(consultation: Consultation) -> datetime:
     _reread_versions(consultation)
     now = utcnow()
     if state != ConsultationState.OPEN or (closes_at is not None and closes_at <= now):
-        raise RuleViolation("This consultation is closed: you can read it, but no longer take part.")
+        raise RuleViolation(_("This consultation is closed: you can read it, but no longer take part."))
     return now
 
 
@@ -701,7 +708,7 @@ def change_state(
     that got in before it (see ``hold_open``)."""
     authorize(actor, TRANSITION_ACTIONS[transition], consultation)
     if transition == Transition.CONCLUDE and not confirmed:
-        raise RuleViolation("Concluding is final: tick the box that says so, then conclude.", status=400)
+        raise RuleViolation(_("Concluding is final: tick the box that says so, then conclude."), status=400)
     source, target = TRANSITIONS[transition]
     db.session.execute(select(Consultation.id).where(Consultation.id == consultation.id).with_for_update())
     now = utcnow()
@@ -709,13 +716,13 @@ def change_state(
         consultation_concluding.send(consultation)  # a domain above may refuse (amendments unanswered)
     if transition in (Transition.OPEN, Transition.REOPEN):
         if consultation.current_version is None:
-            raise RuleViolation("Publish version 1 of the text before opening the consultation.")
+            raise RuleViolation(_("Publish version 1 of the text before opening the consultation."))
         if closes_at is not None:
             if closes_at <= now:
-                raise RuleViolation("Choose a new closing date in the future.", status=400)
+                raise RuleViolation(_("Choose a new closing date in the future."), status=400)
             consultation.closes_at = closes_at
         if consultation.closes_at is not None and consultation.closes_at <= now:
-            raise RuleViolation("The closing date has passed. Set a closing date in the future first.")
+            raise RuleViolation(_("The closing date has passed. Set a closing date in the future first."))
         if consultation.opens_at is None or consultation.opens_at > now:
             consultation.opens_at = now
     if transition == Transition.CLOSE and (consultation.closes_at is None or consultation.closes_at > now):
@@ -839,8 +846,8 @@ def _compare_texts(old: Texts, new: Texts) -> tuple[tuple[SectionMatch, tuple[Di
     old_by_key = {key: (heading, body) for key, heading, body in old}
     new_by_key = {key: (heading, body) for key, heading, body in new}
     result = []
-    old_keys = {key for key, _heading, _text in old}
-    for m in match_sections(list(old), list(new), fixed={key: None for key, _heading, _text in new if key not in old_keys}):
+    old_keys = {key for key, _heading, _body in old}
+    for m in match_sections(list(old), list(new), fixed={key: None for key, _heading, _body in new if key not in old_keys}):
         a = old_by_key.get(m.old_key, ("", "")) if m.old_key else ("", "")
         b = new_by_key.get(m.new_key, ("", "")) if m.new_key else ("", "")
         result.append((m, tuple(word_diff(a[0], b[0])), tuple(word_diff(a[1], b[1]))))

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -36,6 +38,14 @@ def licence_name(code: str) -> str:
 bp.add_app_template_filter(in_context, "in_context")
 
 
+#: What the flash says after a change of state, one whole sentence per state.
+STATE_NOW = {
+    ConsultationState.DRAFT: _l("The consultation is now draft."),
+    ConsultationState.OPEN: _l("The consultation is now open."),
+    ConsultationState.CLOSED: _l("The consultation is now closed."),
+    ConsultationState.CONCLUDED: _l("The consultation is now concluded."),
+}
+
 STATE_FILTERS = [s.value for s in (ConsultationState.OPEN, ConsultationState.CLOSED, ConsultationState.CONCLUDED)]
 
 
@@ -53,7 +63,7 @@ def _consultation_or_404(slug: str, action: Action | None = None) -> Consultatio
 def index():
     state = request.args.get("state") or None
     if state is not None and state not in STATE_FILTERS + [ConsultationState.DRAFT.value]:
-        abort(400, "Choose one of: open, closed, concluded.")
+        abort(400, _("Choose one of: open, closed, concluded."))
     organisation = None
     if org_slug := request.args.get("organisation"):
         organisation = organisation_by_slug(org_slug) or abort(404)
@@ -82,7 +92,7 @@ def organisation(slug: str):
 @bp.route("/consultations/new", methods=["GET", "POST"])
 def new_consultation():
     organisations = services.organisations_editable_by(current_user) or abort(
-        403, "Only authors of an organisation can start a consultation."
+        403, _("Only authors of an organisation can start a consultation.")
     )
     form = ConsultationForm()
     form.organisation_id.choices = [SelectChoice(o.id, o.name) for o in organisations]
@@ -97,7 +107,7 @@ def new_consultation():
                 raise
         else:
             db.session.commit()
-            flash("The consultation has been created as a draft. Now write or import its text.", "success")
+            flash(_("The consultation has been created as a draft. Now write or import its text."), "success")
             return redirect(url_for("proposals.edit_text", slug=consultation.slug))
     return _details_page(form, None)
 
@@ -139,19 +149,19 @@ def diff(slug: str):
     c = _consultation_or_404(slug)
     published = c.published_versions
     if len(published) < 2:
-        abort(404, "This consultation has only one published version, so there is nothing to compare yet.")
+        abort(404, _("This consultation has only one published version, so there is nothing to compare yet."))
     old_number = whole_number(request.args.get("from", str(published[-2].number)))
     new_number = whole_number(request.args.get("to", str(published[-1].number)))
     if old_number is None or new_number is None:
-        abort(400, "Version numbers must be whole numbers.")
+        abort(400, _("Version numbers must be whole numbers."))
     old, new = c.version(old_number), c.version(new_number)
     if old is None or new is None or not old.is_published or not new.is_published:
-        abort(404, "There is no published version with that number.")
+        abort(404, _("There is no published version with that number."))
     if old.number == new.number:
-        abort(400, "Choose two different versions to compare.")
+        abort(400, _("Choose two different versions to compare."))
     view = request.args.get("view", "inline")
     if view not in ("inline", "side-by-side"):
-        abort(400, "The changes can be shown inline (view=inline) or side by side (view=side-by-side).")
+        abort(400, _("The changes can be shown inline (view=inline) or side by side (view=side-by-side)."))
     # The texts in a language both versions have: the reader's, or the original.
     common = [code for code in new.languages if code in old.languages]
     texts = reading.TextLanguages(_text_language(new), common, c.original_language, i18n.current_language())
@@ -187,7 +197,7 @@ def edit_consultation(slug: str):
                 raise
         else:
             db.session.commit()
-            flash("The details have been saved.", "success")
+            flash(_("The details have been saved."), "success")
             return redirect(url_for("proposals.consultation", slug=c.slug))
     return _details_page(form, c)
 
@@ -223,7 +233,9 @@ def _sent_row_version(form: ConsultationForm) -> int:
     if expected is None:
         abort(
             400,
-            "This form has no valid version marker, so a save by someone else could be overwritten. Reload the page and make your change again.",
+            _(
+                "This form has no valid version marker, so a save by someone else could be overwritten. Reload the page and make your change again."
+            ),
         )
     return expected
 
@@ -249,7 +261,7 @@ def settings(slug: str):
                 raise
         else:
             db.session.commit()
-            flash("The settings have been saved." if changed else "Nothing changed.", "success")
+            flash(_("The settings have been saved.") if changed else _("Nothing changed."), "success")
             return redirect(url_for("proposals.settings", slug=c.slug))
     return render_template("proposals/settings.html", consultation=c, form=form), 400 if form.errors else 200
 
@@ -283,7 +295,7 @@ def edit_text(slug: str):
     if form.errors:
         return _text_page(c, text_form, import_form, status=400)
     db.session.commit()
-    flash("The draft text has been saved.", "success")
+    flash(_("The draft text has been saved."), "success")
     if dropped := images_not_kept(files):
         flash(_images_message(dropped), "error")
     language = import_form.language.data if form is import_form and import_form.language.data != c.original_language else None
@@ -312,11 +324,15 @@ def _word_preview(c: Consultation, text_form: TextForm, import_form: ImportForm,
 
 
 def _images_message(dropped: list[str]) -> str:
-    n = len(dropped)
-    return (
-        f"{n} image{'s were' if n != 1 else ' was'} not kept, because Consult shows only images uploaded to it: {'; '.join(dropped)}. "
-        "Where Markdown gave a description, it is shown in the image's place. Upload each image as an attachment of the "
-        "consultation and use the line its list gives, or say in words what it showed, before you publish."
+    return ngettext(
+        "%(num)d image was not kept, because Consult shows only images uploaded to it: %(images)s. Where Markdown gave a "
+        "description, it is shown in the image's place. Upload each image as an attachment of the consultation and use the "
+        "line its list gives, or say in words what it showed, before you publish.",
+        "%(num)d images were not kept, because Consult shows only images uploaded to it: %(images)s. Where Markdown gave a "
+        "description, it is shown in the image's place. Upload each image as an attachment of the consultation and use the "
+        "line its list gives, or say in words what it showed, before you publish.",
+        len(dropped),
+        images="; ".join(dropped),
     )
 
 
@@ -376,10 +392,14 @@ def _read_upload(storage) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise RuleViolation(f"“{storage.filename}” is not UTF-8 text. Save it as UTF-8 and try again.", status=400, field="files") from None
+        raise RuleViolation(
+            _("“%(name)s” is not UTF-8 text. Save it as UTF-8 and try again.", name=storage.filename), status=400, field="files"
+        ) from None
     if "\x00" in text:  # the request check sees form fields, not the files' contents
         raise RuleViolation(
-            f"“{storage.filename}” contains a NUL character, which text cannot contain. Remove it and try again.", status=400, field="files"
+            _("“%(name)s” contains a NUL character, which text cannot contain. Remove it and try again.", name=storage.filename),
+            status=400,
+            field="files",
         )
     return text
 
@@ -397,7 +417,7 @@ def publish(slug: str):
     if form.errors:  # the draft again, with the note kept and the message on it
         return _render_consultation(c, c.draft_version or c.current_version, publish_form=form, status=400)
     db.session.commit()
-    flash(f"Version {version.number} is published.", "success")
+    flash(_("Version %(number)s is published.", number=version.number), "success")
     return redirect(url_for("proposals.consultation", slug=c.slug))
 
 
@@ -410,7 +430,7 @@ def match_section(slug: str):
         abort(400, " ".join(e for errors in form.errors.values() for e in errors))
     draft = services.match_section(c, form.section_key.data, actor=current_user, replaces=form.replaces.data or None)
     db.session.commit()
-    flash("The section's match with the previous version has been corrected.", "success")
+    flash(_("The section's match with the previous version has been corrected."), "success")
     return redirect(url_for("proposals.version", slug=c.slug, number=draft.number) + "#changes")
 
 
@@ -420,11 +440,11 @@ def change_state(slug: str):
     form = TransitionForm()
     if not form.validate_on_submit():
         if form.closes_at.errors:
-            abort(400, "Give the new closing date as a date and a time, such as 2027-01-31 17:00.")
-        abort(400, "Unknown change of state.")
+            abort(400, _("Give the new closing date as a date and a time, such as 2027-01-31 17:00."))
+        abort(400, _("Unknown change of state."))
     services.change_state(
         c, Transition(form.transition.data), actor=current_user, closes_at=form.closes_at.data, confirmed=form.confirm.data
     )
     db.session.commit()
-    flash(f"The consultation is now {c.state}.", "success")
+    flash(str(STATE_NOW[c.state]), "success")
     return redirect(url_for("proposals.consultation", slug=c.slug))

@@ -36,6 +36,8 @@ from html.parser import HTMLParser
 from typing import IO, Final
 
 import mammoth
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from consult.core.text import escape_markdown
 
@@ -67,19 +69,30 @@ class NotWordDocument(ValueError):
 
 _PACKAGE_CHECKS: Final = (
     # (part, pattern, what to tell the author with the count)
-    ("word/document.xml", rb"<w:ins\b", "tracked insertion{s}: imported as if accepted. Accept or reject the changes in Word first if that is not what you mean"),
-    ("word/document.xml", rb"<w:del\b", "tracked deletion{s}: the deleted text is left out, as if accepted"),
-    ("word/document.xml", rb"<w:moveFrom\b", "tracked move{s}: imported as if accepted"),
-    ("word/comments.xml", rb"<w:comment\b", "comment{s} in the margin: left out (they are not part of the text)"),
-    ("word/document.xml", rb"<w:txbxContent\b", "text box{es}: their text is placed where each box is anchored, check that it reads in order"),
-    ("word/document.xml", rb"<c:chart\b", "chart{s}: left out; attach the chart as an image or a spreadsheet"),
-    ("word/document.xml", rb"<m:oMath\b", "equation{s}: left out; write them out in words or attach them"),
-    ("word/document.xml", rb"<w:object\b", "embedded object{s}: left out; attach them as files"),
+    ("word/document.xml", rb"<w:ins\b", lambda n: ngettext(
+        "%(num)d tracked insertion: imported as if accepted. Accept or reject the changes in Word first if that is not what you mean.",
+        "%(num)d tracked insertions: imported as if accepted. Accept or reject the changes in Word first if that is not what you mean.", n)),
+    ("word/document.xml", rb"<w:del\b", lambda n: ngettext(
+        "%(num)d tracked deletion: the deleted text is left out, as if accepted.",
+        "%(num)d tracked deletions: the deleted text is left out, as if accepted.", n)),
+    ("word/document.xml", rb"<w:moveFrom\b", lambda n: ngettext(
+        "%(num)d tracked move: imported as if accepted.", "%(num)d tracked moves: imported as if accepted.", n)),
+    ("word/comments.xml", rb"<w:comment\b", lambda n: ngettext(
+        "%(num)d comment in the margin: left out (they are not part of the text).",
+        "%(num)d comments in the margin: left out (they are not part of the text).", n)),
+    ("word/document.xml", rb"<w:txbxContent\b", lambda n: ngettext(
+        "%(num)d text box: their text is placed where each box is anchored, check that it reads in order.",
+        "%(num)d text boxes: their text is placed where each box is anchored, check that it reads in order.", n)),
+    ("word/document.xml", rb"<c:chart\b", lambda n: ngettext(
+        "%(num)d chart: left out; attach the chart as an image or a spreadsheet.",
+        "%(num)d charts: left out; attach the chart as an image or a spreadsheet.", n)),
+    ("word/document.xml", rb"<m:oMath\b", lambda n: ngettext(
+        "%(num)d equation: left out; write them out in words or attach them.",
+        "%(num)d equations: left out; write them out in words or attach them.", n)),
+    ("word/document.xml", rb"<w:object\b", lambda n: ngettext(
+        "%(num)d embedded object: left out; attach them as files.",
+        "%(num)d embedded objects: left out; attach them as files.", n)),
 )  # fmt: skip
-
-
-def _plural(text: str, count: int) -> str:
-    return text.replace("{s}", "" if count == 1 else "s").replace("{es}", "" if count == 1 else "es")
 
 
 def package_notes(data: bytes) -> list[str]:
@@ -88,10 +101,10 @@ def package_notes(data: bytes) -> list[str]:
     with zipfile.ZipFile(io.BytesIO(data)) as package:
         names = set(package.namelist())
         parts = {name: package.read(name) for name in {check[0] for check in _PACKAGE_CHECKS} if name in names}
-    for part, pattern, what in _PACKAGE_CHECKS:
+    for part, pattern, note in _PACKAGE_CHECKS:
         count = len(re.findall(pattern, parts.get(part, b"")))
         if count:
-            notes.append(f"{count} {_plural(what, count)}.")
+            notes.append(note(count))
     return notes
 
 
@@ -115,7 +128,11 @@ def read_word_document(stream: IO[bytes], *, store_image: StoreImage) -> WordTex
             found = WordImage(image_bytes.read(), image.content_type or "", " ".join((image.alt_text or "").split()), count)
         address = store_image(found)
         if address is None:
-            images_dropped.append(f"image {count}" + (f" (“{found.description}”)" if found.description else ""))
+            images_dropped.append(
+                _("image %(number)s (“%(description)s”)", number=count, description=found.description)
+                if found.description
+                else _("image %(number)s", number=count)
+            )
             return {"src": "", "data-dropped": "1"}
         return {"src": address}
 
@@ -125,14 +142,20 @@ def read_word_document(stream: IO[bytes], *, store_image: StoreImage) -> WordTex
         raise NotWordDocument(str(error)) from None
     seen: set[str] = set()
     for message in result.messages:
-        text = f"Word: {message.message}"
+        text = _("Word: %(message)s", message=message.message)
         if text not in seen:
             seen.add(text)
             notes.append(text)
     if images_dropped:
         notes.append(
-            f"{len(images_dropped)} image{'s' if len(images_dropped) != 1 else ''} could not be kept "
-            f"(not a PNG, JPEG, GIF or WebP image, or too large): {', '.join(images_dropped)}. Their descriptions are shown instead."
+            ngettext(
+                "%(num)d image could not be kept (not a PNG, JPEG, GIF or WebP image, or too large): %(images)s. "
+                "Their descriptions are shown instead.",
+                "%(num)d images could not be kept (not a PNG, JPEG, GIF or WebP image, or too large): %(images)s. "
+                "Their descriptions are shown instead.",
+                len(images_dropped),
+                images=", ".join(images_dropped),
+            )
         )
     return WordText(html_to_markdown(result.value), notes)
 

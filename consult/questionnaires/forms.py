@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
+from consult.core.templating import format_number
 from consult.questionnaires.models import QuestionKind, Questionnaire
 from consult.questionnaires.services import MAX_HELP_LENGTH, MAX_OPTION_LENGTH, MAX_OPTIONS, MAX_PROMPT_LENGTH, RawAnswer
 
@@ -23,19 +26,34 @@ KIND_CHOICES = [SelectChoice(k.value, k.label) for k in QuestionKind]
 class QuestionForm(FlaskForm):
     """A question; its rules (lengths, options, the section) are ``services._checked``'s."""
 
-    kind = SelectField("Kind of question", choices=KIND_CHOICES, validate_choice=False)
+    kind = SelectField(_l("Kind of question"), choices=KIND_CHOICES, validate_choice=False)
     prompt = StringField(
-        "Question", validators=[Length(max=MAX_PROMPT_LENGTH, message=f"A question can be at most {MAX_PROMPT_LENGTH} characters.")]
+        _l("Question"),
+        validators=[Length(max=MAX_PROMPT_LENGTH, message=_l("A question can be at most %(max)s characters.", max=MAX_PROMPT_LENGTH))],
     )
     help_text = TextAreaField(
-        "Help text (optional)",
-        validators=[Length(max=MAX_HELP_LENGTH, message=f"The help text can be at most {MAX_HELP_LENGTH:,} characters.")],
+        _l("Help text (optional)"),
+        validators=[
+            Length(
+                max=MAX_HELP_LENGTH,
+                message=_l("The help text can be at most %(max)s characters.", max=LazyString(format_number, MAX_HELP_LENGTH)),
+            )
+        ],
     )
-    required = BooleanField("An answer is required")
-    section_key = SelectField("About", validate_choice=False)
+    required = BooleanField(_l("An answer is required"))
+    section_key = SelectField(_l("About"), validate_choice=False)
     options = TextAreaField(
-        "Options, one per line (single and multiple choice, ranking)",
-        validators=[Length(max=MAX_OPTIONS_TEXT, message="The options are too long: at most 20 options of 200 characters.")],
+        _l("Options, one per line (single and multiple choice, ranking)"),
+        validators=[
+            Length(
+                max=MAX_OPTIONS_TEXT,
+                message=_l(
+                    "The options are too long: at most %(options)s options of %(length)s characters.",
+                    options=MAX_OPTIONS,
+                    length=MAX_OPTION_LENGTH,
+                ),
+            )
+        ],
     )
 
 

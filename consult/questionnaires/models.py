@@ -18,6 +18,8 @@ import enum
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -41,23 +43,31 @@ class QuestionKind(enum.StrEnum):
 
 
 KIND_LABELS = {
-    QuestionKind.SINGLE: "Single choice",
-    QuestionKind.MULTIPLE: "Multiple choice",
-    QuestionKind.SCALE: "Agreement scale (5 points)",
-    QuestionKind.RANKING: "Ranking",
-    QuestionKind.SHORT_TEXT: "Short text",
-    QuestionKind.LONG_TEXT: "Long text",
+    QuestionKind.SINGLE: _l("Single choice"),
+    QuestionKind.MULTIPLE: _l("Multiple choice"),
+    QuestionKind.SCALE: _l("Agreement scale (5 points)"),
+    QuestionKind.RANKING: _l("Ranking"),
+    QuestionKind.SHORT_TEXT: _l("Short text"),
+    QuestionKind.LONG_TEXT: _l("Long text"),
 }
 
 #: Kinds whose options the author writes.
 OPTION_KINDS = frozenset({QuestionKind.SINGLE, QuestionKind.MULTIPLE, QuestionKind.RANKING})
 #: Kinds answered in words (a contribution of kind ``answer``).
 TEXT_KINDS = frozenset({QuestionKind.SHORT_TEXT, QuestionKind.LONG_TEXT})
-#: The agreement scale's options, the same for every such question.
+#: The agreement scale's options, the same for every such question, as the open record names
+#: them (in English, as its data is); pages show ``SCALE_LABELS``, in the reader's language.
 SCALE_OPTIONS: tuple[dict[str, Any], ...] = tuple(
     {"id": i, "label": label}
     for i, label in enumerate(("Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree", "Strongly agree"), start=1)
 )
+SCALE_LABELS = {
+    1: _l("Strongly disagree"),
+    2: lazy_pgettext("agreement scale", "Disagree"),
+    3: _l("Neither agree nor disagree"),
+    4: lazy_pgettext("agreement scale", "Agree"),
+    5: _l("Strongly agree"),
+}
 #: The longest free-text answers.
 SHORT_TEXT_LENGTH = 300
 LONG_TEXT_LENGTH = 5_000
@@ -133,7 +143,9 @@ class Question(db.Model):
     @property
     def choices(self) -> list[dict[str, Any]]:
         """The options a participant chooses from (the scale's for an agreement scale)."""
-        return list(SCALE_OPTIONS) if self.kind == QuestionKind.SCALE else list(self.options or [])
+        if self.kind == QuestionKind.SCALE:
+            return [{"id": o["id"], "label": SCALE_LABELS[o["id"]]} for o in SCALE_OPTIONS]
+        return list(self.options or [])
 
     @property
     def is_text(self) -> bool:

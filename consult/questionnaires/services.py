@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from consult.accounts.models import User
@@ -31,6 +32,7 @@ from consult.core import text
 from consult.core.errors import RuleViolation
 from consult.core.models import db, upsert_insert, utcnow
 from consult.core.params import whole_number
+from consult.core.templating import format_number
 from consult.permissions import Action, authorize, visible_contributions
 from consult.proposals.models import Consultation
 from consult.proposals.services import hold_open
@@ -134,31 +136,33 @@ def _editable(consultation: Consultation, actor: User) -> Questionnaire:
 
 def _checked(consultation: Consultation, data: QuestionInput, old_options: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     if data.kind not in {k.value for k in QuestionKind}:
-        raise RuleViolation("Choose the kind of question.", status=400, field="kind")
+        raise RuleViolation(_("Choose the kind of question."), status=400, field="kind")
     prompt = " ".join((data.prompt or "").split())
     if not prompt:
-        raise RuleViolation("Write the question.", status=400, field="prompt")
+        raise RuleViolation(_("Write the question."), status=400, field="prompt")
     if len(prompt) > MAX_PROMPT_LENGTH:
-        raise RuleViolation(f"A question can be at most {MAX_PROMPT_LENGTH} characters.", status=400, field="prompt")
+        raise RuleViolation(_("A question can be at most %(max)s characters.", max=MAX_PROMPT_LENGTH), status=400, field="prompt")
     help_text = (data.help_text or "").strip()
     if len(help_text) > MAX_HELP_LENGTH:
-        raise RuleViolation(f"The help text can be at most {MAX_HELP_LENGTH:,} characters.", status=400, field="help_text")
+        raise RuleViolation(
+            _("The help text can be at most %(max)s characters.", max=format_number(MAX_HELP_LENGTH)), status=400, field="help_text"
+        )
     section_key = data.section_key or None
     if section_key is not None:
         version = consultation.current_version or consultation.draft_version
         if version is None or version.section(section_key) is None:
-            raise RuleViolation("That section is not in the consultation's text.", status=400, field="section_key")
+            raise RuleViolation(_("That section is not in the consultation's text."), status=400, field="section_key")
     options: list[dict[str, Any]] = []
     if data.kind in OPTION_KINDS:
         labels = [" ".join(o.split()) for o in data.options if o and o.strip()]
         if len(labels) < 2:
-            raise RuleViolation("Give at least two options, one per line.", status=400, field="options")
+            raise RuleViolation(_("Give at least two options, one per line."), status=400, field="options")
         if len(labels) > MAX_OPTIONS:
-            raise RuleViolation(f"Give at most {MAX_OPTIONS} options.", status=400, field="options")
+            raise RuleViolation(_("Give at most %(max)s options.", max=MAX_OPTIONS), status=400, field="options")
         if len({label.casefold() for label in labels}) != len(labels):
-            raise RuleViolation("Each option must be different.", status=400, field="options")
+            raise RuleViolation(_("Each option must be different."), status=400, field="options")
         if any(len(label) > MAX_OPTION_LENGTH for label in labels):
-            raise RuleViolation(f"An option can be at most {MAX_OPTION_LENGTH} characters.", status=400, field="options")
+            raise RuleViolation(_("An option can be at most %(max)s characters.", max=MAX_OPTION_LENGTH), status=400, field="options")
         # An option that keeps its words keeps its id, so answers and results stay with it.
         known = {o["label"]: o["id"] for o in old_options}
         next_id = max([o["id"] for o in old_options], default=0) + 1
@@ -198,7 +202,7 @@ def add_question(consultation: Consultation, data: QuestionInput, *, actor: User
     values = _checked(consultation, data)
     questionnaire = _editable(consultation, actor)
     if len(questionnaire.questions) >= MAX_QUESTIONS:
-        raise RuleViolation(f"A questionnaire can have at most {MAX_QUESTIONS} questions.")
+        raise RuleViolation(_("A questionnaire can have at most %(max)s questions.", max=MAX_QUESTIONS))
     key = max([q.key for q in questionnaire.questions], default=0) + 1
     position = max([q.position for q in questionnaire.questions], default=0) + 1
     question = Question(key=key, position=position, **values)
@@ -211,7 +215,7 @@ def add_question(consultation: Consultation, data: QuestionInput, *, actor: User
 def _question_or_refuse(questionnaire: Questionnaire, key: int) -> Question:
     question = questionnaire.question(key)
     if question is None:
-        raise RuleViolation("There is no such question in this questionnaire.", status=404)
+        raise RuleViolation(_("There is no such question in this questionnaire."), status=404)
     return question
 
 
@@ -221,7 +225,7 @@ def update_question(consultation: Consultation, key: int, data: QuestionInput, *
     working = working_questionnaire(consultation)
     old = _question_or_refuse(working, key) if working is not None else None
     if old is None:
-        raise RuleViolation("There is no such question in this questionnaire.", status=404)
+        raise RuleViolation(_("There is no such question in this questionnaire."), status=404)
     values = _checked(consultation, data, old.options if old.kind in OPTION_KINDS else ())
     questionnaire = _editable(consultation, actor)
     question = _question_or_refuse(questionnaire, key)
@@ -236,7 +240,7 @@ def remove_question(consultation: Consultation, key: int, *, actor: User) -> Non
     authorize(actor, Action.EDIT_QUESTIONNAIRE, consultation)
     working = working_questionnaire(consultation)
     if working is None or working.question(key) is None:
-        raise RuleViolation("There is no such question in this questionnaire.", status=404)
+        raise RuleViolation(_("There is no such question in this questionnaire."), status=404)
     questionnaire = _editable(consultation, actor)
     questionnaire.questions.remove(_question_or_refuse(questionnaire, key))
     db.session.flush()
@@ -248,7 +252,7 @@ def move_question(consultation: Consultation, key: int, *, actor: User, up: bool
     authorize(actor, Action.EDIT_QUESTIONNAIRE, consultation)
     working = working_questionnaire(consultation)
     if working is None or working.question(key) is None:
-        raise RuleViolation("There is no such question in this questionnaire.", status=404)
+        raise RuleViolation(_("There is no such question in this questionnaire."), status=404)
     questionnaire = _editable(consultation, actor)
     ordered = list(questionnaire.questions)
     index = next(i for i, q in enumerate(ordered) if q.key == key)
@@ -269,9 +273,9 @@ def publish_questionnaire(consultation: Consultation, *, actor: User) -> Questio
     authorize(actor, Action.EDIT_QUESTIONNAIRE, consultation)
     newest = working_questionnaire(consultation)
     if newest is None or not newest.questions:
-        raise RuleViolation("Add a question before publishing the questionnaire.")
+        raise RuleViolation(_("Add a question before publishing the questionnaire."))
     if newest.is_published:
-        raise RuleViolation(f"Version {newest.number} of the questionnaire is published already.")
+        raise RuleViolation(_("Version %(number)s of the questionnaire is published already.", number=newest.number))
     newest.published_at = utcnow()
     db.session.flush()
     record_staff_action(
@@ -296,7 +300,7 @@ class AnswersRefused(RuleViolation):
     """The submission is refused, with one message per question (by question id)."""
 
     def __init__(self, errors: dict[int, str]):
-        super().__init__("Some answers need your attention: see the questions marked below.", status=400)
+        super().__init__(_("Some answers need your attention: see the questions marked below."), status=400)
         self.errors = errors
 
 
@@ -317,32 +321,38 @@ def _check_answer(question: Question, raw: RawAnswer) -> _Checked:
         words = (raw if isinstance(raw, str) else "").strip()
         if not words:
             if question.required:
-                raise ValueError("Answer this question: it is required.")
+                raise ValueError(_("Answer this question: it is required."))
             return _Checked()
         if len(words) > question.max_length:
-            raise ValueError(f"An answer here can be at most {question.max_length:,} characters; yours has {len(words):,}.")
+            raise ValueError(
+                _(
+                    "An answer here can be at most %(max)s characters; yours has %(length)s.",
+                    max=format_number(question.max_length),
+                    length=format_number(len(words)),
+                )
+            )
         return _Checked(words=words)
     if kind is QuestionKind.RANKING:
         ranks = dict(raw) if isinstance(raw, Mapping) else {}
         given = {option: (ranks.get(option) or "").strip() for option in ids}
         if not any(given.values()):
             if question.required:
-                raise ValueError("Rank the options: this question is required.")
+                raise ValueError(_("Rank the options: this question is required."))
             return _Checked()
         numbers = {option: _whole(value) for option, value in given.items()}
         if any(n is None or not 1 <= n <= len(ids) for n in numbers.values()):
-            raise ValueError(f"Give every option a rank from 1 to {len(ids)}.")
+            raise ValueError(_("Give every option a rank from 1 to %(last)s.", last=len(ids)))
         if len(set(numbers.values())) != len(ids):
-            raise ValueError("Give each option a different rank.")
+            raise ValueError(_("Give each option a different rank."))
         return _Checked(choices=[option for option, _n in sorted(numbers.items(), key=lambda item: item[1])])
     values = raw if isinstance(raw, list) else ([raw] if isinstance(raw, str) and raw.strip() else [])
     chosen = [_whole(v) for v in values]
     if any(c not in ids for c in chosen):
-        raise ValueError("Choose among the options shown.")
+        raise ValueError(_("Choose among the options shown."))
     if len(set(chosen)) != len(chosen) or (kind is not QuestionKind.MULTIPLE and len(chosen) > 1):
-        raise ValueError("Choose one option." if kind is not QuestionKind.MULTIPLE else "Choose each option at most once.")
+        raise ValueError(_("Choose one option.") if kind is not QuestionKind.MULTIPLE else _("Choose each option at most once."))
     if not chosen and question.required:
-        raise ValueError("Answer this question: it is required.")
+        raise ValueError(_("Answer this question: it is required."))
     return _Checked(choices=[c for c in chosen if c is not None])
 
 
@@ -368,7 +378,7 @@ def submit_response(questionnaire: Questionnaire, answers: Mapping[int, RawAnswe
     authorize(actor, Action.ANSWER_QUESTIONNAIRE, consultation)
     current = current_questionnaire(consultation)
     if current is None or current.id != questionnaire.id:
-        raise RuleViolation("This version of the questionnaire has been replaced: answer the current one.")
+        raise RuleViolation(_("This version of the questionnaire has been replaced: answer the current one."))
     checked = check_answers(questionnaire, answers)
     now = hold_open(consultation)
     db.session.execute(
@@ -536,6 +546,7 @@ def _percent(count: int, total: int) -> float:
 def result_rows(consultation: Consultation) -> list[dict[str, Any]]:
     """One row per (published version, question, option) with its count, for the record."""
     out = []
+    scale = {o["id"]: o["label"] for o in SCALE_OPTIONS}  # the record names the scale's options in English
     for questionnaire in published_versions(consultation):
         respondents, questions = results(questionnaire, None)
         for r in questions:
@@ -561,7 +572,7 @@ def result_rows(consultation: Consultation) -> list[dict[str, Any]]:
                         "respondents": respondents,
                         "answered": r.answered,
                         "option_id": o.id,
-                        "option": o.label,
+                        "option": scale[o.id] if q.kind == QuestionKind.SCALE else o.label,
                         "count": o.count,
                         "percent": o.percent,
                         "mean_rank": "" if o.mean_rank is None else o.mean_rank,

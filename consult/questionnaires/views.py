@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -75,7 +76,7 @@ def submit(slug: str):
         db.session.rollback()
         return _render_answer(c, questionnaire, given=_as_given(questionnaire, answers), errors=refused.errors, status=400)
     db.session.commit()
-    flash("Thank you: your answers are saved. You can change them until the consultation closes.", "success")
+    flash(_("Thank you: your answers are saved. You can change them until the consultation closes."), "success")
     return redirect(url_for(".results", slug=c.slug))
 
 
@@ -126,7 +127,7 @@ def _sections(c: Consultation) -> dict[str, str]:
     """What a question may be about: "" (the whole consultation) or a section's key, and its name."""
     version = c.current_version or c.draft_version
     sections = version.sections if version is not None else []
-    return {"": "The whole consultation", **{s.key: f"Section: {s.heading}" for s in sections}}
+    return {"": _("The whole consultation"), **{s.key: _("Section: %(section)s", section=s.heading) for s in sections}}
 
 
 def _question_form(c: Consultation, question=None) -> QuestionForm:
@@ -181,7 +182,7 @@ def add_question(slug: str):
             raise
         return _render_editor(c, form, status=400)
     db.session.commit()
-    flash("The question is added.", "success")
+    flash(_("The question is added."), "success")
     return redirect(url_for(".edit", slug=c.slug))
 
 
@@ -200,7 +201,7 @@ def edit_question(slug: str, key: int):
                 raise
         else:
             db.session.commit()
-            flash("The question is saved.", "success")
+            flash(_("The question is saved."), "success")
             return redirect(url_for(".edit", slug=c.slug) + f"#question-{key}")
     status = 400 if request.method == "POST" else 200
     return render_template("questionnaires/question.html", consultation=c, questionnaire=working, question=question, form=form), status
@@ -209,10 +210,10 @@ def edit_question(slug: str, key: int):
 @bp.route("/c/<slug>/questionnaire/questions/<int:key>/move", methods=["POST"])
 def move_question(slug: str, key: int):
     c = _consultation_or_404(slug)
-    ButtonForm().validate() or abort(400, "The form has expired: go back, reload the page and try again.")
+    ButtonForm().validate() or abort(400, _("The form has expired: go back, reload the page and try again."))
     direction = request.form.get("direction")
     if direction not in ("up", "down"):
-        abort(400, "Say whether to move the question up or down.")
+        abort(400, _("Say whether to move the question up or down."))
     services.move_question(c, key, actor=current_user, up=direction == "up")
     db.session.commit()
     return redirect(url_for(".edit", slug=c.slug) + f"#question-{key}")
@@ -221,18 +222,21 @@ def move_question(slug: str, key: int):
 @bp.route("/c/<slug>/questionnaire/questions/<int:key>/remove", methods=["POST"])
 def remove_question(slug: str, key: int):
     c = _consultation_or_404(slug)
-    ButtonForm().validate() or abort(400, "The form has expired: go back, reload the page and try again.")
+    ButtonForm().validate() or abort(400, _("The form has expired: go back, reload the page and try again."))
     services.remove_question(c, key, actor=current_user)
     db.session.commit()
-    flash("The question is removed.", "success")
+    flash(_("The question is removed."), "success")
     return redirect(url_for(".edit", slug=c.slug))
 
 
 @bp.route("/c/<slug>/questionnaire/publish", methods=["POST"])
 def publish(slug: str):
     c = _consultation_or_404(slug)
-    ButtonForm().validate() or abort(400, "The form has expired: go back, reload the page and try again.")
+    ButtonForm().validate() or abort(400, _("The form has expired: go back, reload the page and try again."))
     questionnaire = services.publish_questionnaire(c, actor=current_user)
     db.session.commit()
-    flash(f"Version {questionnaire.number} of the questionnaire is published: participants answer it from now on.", "success")
+    flash(
+        _("Version %(number)s of the questionnaire is published: participants answer it from now on.", number=questionnaire.number),
+        "success",
+    )
     return redirect(url_for(".edit", slug=c.slug))

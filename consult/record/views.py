@@ -4,6 +4,7 @@ built by a job once per change and served as a file (``consult/record/bundles.py
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, make_response, render_template, request, send_file
+from flask_babel import gettext as _
 
 from consult.core.routing import public
 from consult.extensions import RECORD_TOO_OFTEN, limiter, limits_off, record_limit
@@ -21,7 +22,7 @@ RETRY_AFTER = 10  # seconds
 def download(slug: str):
     """What the public can see of the consultation, whoever downloads it (see docs/record.md)."""
     # The record is what the public sees: a draft has none yet, even for its authors.
-    c = get_visible_consultation(None, slug) or abort(404, "No consultation with that address.")
+    c = get_visible_consultation(None, slug) or abort(404, _("No consultation with that address."))
     bundle = bundles.open_bundle(c, base_url=current_app.config.get("BASE_URL") or request.host_url)
     if bundle is None:
         response = make_response(render_template("record/preparing.html", consultation=c, retry_after=RETRY_AFTER), 202)

@@ -4,6 +4,10 @@ Every document comes through the one visibility rule (``visible_consultations(No
 ``visible_contributions(None)``), so nothing hidden, pending, deleted, blocked or in a draft is
 ever written to an index. Authors are left out entirely: an index never holds an email or
 anyone's identity. Both backends (Whoosh, PostgreSQL) take the same ``Document``s and ``Plan``s.
+
+Every document says the language it is written in, so each backend reduces its words to stems
+the way that language inflects them: a contribution in the language its author wrote it in,
+the consultation's own texts (title, summary, sections, theme summaries) in ``TEXT_LANGUAGE``.
 """
 
 from __future__ import annotations
@@ -26,7 +30,17 @@ from consult.proposals.models import Consultation, Section, Version
 KINDS = ("consultation", "section", "comment", "reply", "amendment", "statement", "theme", "answer")
 CONTRIBUTION_KINDS = frozenset({"comment", "reply", "amendment", "statement", "answer"})  # answer: a questionnaire's free text
 
+#: The language of the consultation's own texts: English for now. The hook for texts in several
+#: languages (a version's ``section_texts``): ``_head_documents`` would yield one section document
+#: per language it has, keyed ``section:<consultation>:<key>:<language>`` for all but this one.
+TEXT_LANGUAGE = "en"
+
 _SPACE = re.compile(r"\s+")
+
+
+def language_code(value: str | None) -> str:
+    """The bare language of a code as a document carries it ("fr" for "fr-CA" or "FR")."""
+    return (value or TEXT_LANGUAGE).replace("_", "-").split("-")[0].lower() or TEXT_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -41,6 +55,7 @@ class Document:
     body: str
     ref_id: int | None = None  # the contribution's or theme's id
     thread_id: int | None = None  # a reply's thread root, so deleting a root drops its thread
+    language: str = TEXT_LANGUAGE  # the language title and body are written in ("en", "fr"…)
 
 
 @dataclass
@@ -152,12 +167,13 @@ def _contribution_documents(session: Session, where, states: dict[int, str]) -> 
             Contribution.body_html,
             Contribution.created_at,
             Contribution.thread_id,
+            Contribution.language,
         )
         .where(visible_contributions(None), where)
         .order_by(Contribution.id)
         .execution_options(yield_per=2000)
     )
-    for cid, kind, consultation_id, section_key, body_html, created_at, thread_id in session.execute(query):
+    for cid, kind, consultation_id, section_key, body_html, created_at, thread_id, language in session.execute(query):
         if consultation_id not in states:
             continue
         yield Document(
@@ -171,6 +187,7 @@ def _contribution_documents(session: Session, where, states: dict[int, str]) -> 
             body=_html_text(body_html),
             ref_id=cid,
             thread_id=thread_id,
+            language=language_code(language),
         )
 
 

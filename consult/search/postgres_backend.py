@@ -1,7 +1,12 @@
 """PostgreSQL full-text search behind the same interface as the Whoosh index.
 
-Documents live in ``consult_search.documents`` (migration 0005): the same rows the Whoosh index
-would hold, with a generated, GIN-indexed ``to_tsvector('english', …)`` column. They are written
+Documents live in ``consult_search.documents`` (migrations 0005 and 0025): the same rows the
+Whoosh index would hold, each with its language and the text-search configuration that language
+is stemmed with (``CONFIGS``: ``french`` for French…), and a GIN-indexed ``tsvector`` that a
+trigger computes from title (weight A) and body (weight B) in that configuration (a generated
+column cannot: the configuration varies by row, and casting its name is not immutable). A query
+is stemmed in each configuration searched and each row is matched with its own configuration's
+query, so "développer" finds "développement" in French rows. They are written
 in the committing transaction itself (``before_commit``), so they commit or roll back with the
 change and several app servers need no shared folder. Searching also joins the live
 ``contributions`` row through ``visible_contributions(None)``, so a count can never include
@@ -10,15 +15,16 @@ something hidden, whatever the table holds.
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, and_, delete, func, or_, select
-from sqlalchemy.dialects.postgresql import TSVECTOR, insert
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, and_, case, cast, delete, func, or_, select, text
+from sqlalchemy.dialects.postgresql import REGCONFIG, TSVECTOR, insert
 from sqlalchemy.orm import Session
 
 from consult.contributions.models import Contribution
 from consult.permissions import visible_contributions
 from consult.search import documents as docs
-from consult.search.documents import CONTRIBUTION_KINDS, Changes, Document, Plan
+from consult.search.documents import CONTRIBUTION_KINDS, TEXT_LANGUAGE, Changes, Document, Plan
 from consult.search.query import ParsedQuery, QueryError
 
 # Not in the models' metadata: derived data in a schema of its own (see the migration).
@@ -35,8 +41,15 @@ documents = Table(
     Column("date", DateTime(timezone=True)),
     Column("title", Text),
     Column("body", Text),
-    Column("document", TSVECTOR),  # generated from title (weight A) and body (weight B)
+    Column("language", String(16)),  # what title and body are written in ("en", "fr"…)
+    Column("config", String(63)),  # the text-search configuration they are stemmed with
+    Column("document", TSVECTOR),  # set by a trigger from title (weight A) and body (weight B)
 )
+#: The text-search configuration of each language (PostgreSQL's Snowball stemmers and stop
+#: words; ``arabic`` since PostgreSQL 13). Any other language, or one the server lacks: ``simple``
+#: (lowercased words as written).
+CONFIGS = {"en": "english", "fr": "french", "es": "spanish", "ar": "arabic"}
+SIMPLE = "simple"
 _START, _STOP = "\x02", "\x03"
 _BATCH = 1000
 
@@ -45,7 +58,7 @@ def _clean(value: str) -> str:
     return value.replace(_START, "").replace(_STOP, "")
 
 
-def _row(doc: Document) -> dict:
+def _row(doc: Document, configs: dict[str, str]) -> dict:
     return {
         "key": doc.key,
         "kind": doc.kind,
@@ -57,6 +70,8 @@ def _row(doc: Document) -> dict:
         "date": doc.date,
         "title": _clean(doc.title),
         "body": _clean(doc.body),
+        "language": doc.language,
+        "config": configs.get(doc.language, SIMPLE),
     }
 
 
@@ -67,6 +82,16 @@ def _marked(headline: str | None) -> Markup:
 class PostgresBackend:
     name = "postgres"
     writes_in_transaction = True
+
+    def __init__(self):
+        self._configs: dict[str, str] | None = None
+
+    def configs(self, session: Session) -> dict[str, str]:
+        """``CONFIGS`` as this server has them (read once)."""
+        if self._configs is None:
+            present = set(session.scalars(text("SELECT cfgname::text FROM pg_catalog.pg_ts_config")))
+            self._configs = {language: config for language, config in CONFIGS.items() if config in present}
+        return self._configs
 
     def is_current(self) -> bool:
         return True  # written in the same transactions as the data; ``consult reindex`` to fill it once
@@ -94,7 +119,8 @@ class PostgresBackend:
             session.execute(delete(documents).where(d.thread_id.in_(plan.drop_threads)))
         if plan.delete_keys:
             session.execute(delete(documents).where(d.key.in_(plan.delete_keys)))
-        rows = [_row(doc) for doc in {doc.key: doc for doc in plan.upserts}.values()]
+        configs = self.configs(session)
+        rows = [_row(doc, configs) for doc in {doc.key: doc for doc in plan.upserts}.values()]
         for start in range(0, len(rows), _BATCH):
             statement = insert(documents).values(rows[start : start + _BATCH])
             columns = {c: statement.excluded[c] for c in rows[0] if c != "key"}
@@ -102,10 +128,11 @@ class PostgresBackend:
 
     def rebuild(self, session: Session, *, progress=None) -> int:
         session.execute(delete(documents))
+        configs = self.configs(session)
         batch: list[dict] = []
         count = 0
         for doc in docs.all_documents(session):
-            batch.append(_row(doc))
+            batch.append(_row(doc, configs))
             if len(batch) >= _BATCH:
                 session.execute(insert(documents), batch)
                 count += len(batch)
@@ -119,13 +146,27 @@ class PostgresBackend:
                 progress(len(batch))
         return count
 
-    def _tsquery(self, parsed: ParsedQuery):
-        parts = [func.plainto_tsquery("english", w) for w in parsed.words]
-        parts += [func.phraseto_tsquery("english", " ".join(p)) for p in parsed.phrases]
+    @staticmethod
+    def _tsquery(parsed: ParsedQuery, config: str):
+        parts = [func.plainto_tsquery(config, w) for w in parsed.words]
+        parts += [func.phraseto_tsquery(config, " ".join(p)) for p in parsed.phrases]
         query = parts[0]
         for part in parts[1:]:
             query = query.op("&&")(part)
         return query
+
+    def _tsqueries(self, session: Session, parsed: ParsedQuery, *, language: str | None, first: str) -> dict[str, object]:
+        """The query stemmed in each configuration searched (``language``'s, or every one), each
+        that keeps a word. Refused when every word is too common in ``first``, the language
+        searched first (the reader's, or English), as it was before there were several."""
+        configs = self.configs(session)
+        wanted = [configs.get(language, SIMPLE)] if language else [*dict.fromkeys(configs.values()), SIMPLE]
+        queries = {config: self._tsquery(parsed, config) for config in wanted}
+        sizes = session.execute(select(*(func.numnode(q) for q in queries.values()))).one()
+        kept = {config: q for (config, q), size in zip(queries.items(), sizes, strict=True) if size}
+        if configs.get(first, SIMPLE) not in kept:
+            raise QueryError(_("Those words are too common to search for: add a more specific one."))
+        return kept
 
     def search(
         self,
@@ -137,20 +178,30 @@ class PostgresBackend:
         page: int,
         per_page: int,
         restrict_consultations: bool = True,
+        language: str | None = None,
+        reader: str | None = None,
     ):
         from consult.search.services import RawHit, RawPage
 
-        tsquery = self._tsquery(parsed)
-        if not session.scalar(select(func.numnode(tsquery))):
-            raise QueryError("Those words are too common to search for: add a more specific one.")
+        queries = self._tsqueries(session, parsed, language=language, first=language or reader or TEXT_LANGUAGE)
         if not consultation_ids:
             return RawPage([], 0)
         d = documents.c
         vector = d.document
+        # Each row is matched with the query stemmed in its own configuration (one GIN look-up
+        # per configuration), and ranked and highlighted with it.
+        matched = or_(*(and_(d.config == config, vector.op("@@")(q)) for config, q in queries.items()))
+        own = lambda config_column: case(*((config_column == c, q) for c, q in queries.items()))  # noqa: E731
         is_contribution = d.kind.in_(CONTRIBUTION_KINDS)
-        where = [vector.op("@@")(tsquery), d.consultation_id.in_(consultation_ids), or_(~is_contribution, visible_contributions(None))]
+        where = [matched, d.consultation_id.in_(consultation_ids), or_(~is_contribution, visible_contributions(None))]
         if kinds:
             where.append(d.kind.in_(kinds))
+        if language:
+            where.append(d.language == language)
+        rank = func.ts_rank_cd(vector, own(d.config))
+        order = [rank.desc(), d.key]
+        if reader and not language:
+            order.insert(0, (d.language == reader).desc())
         matches = (
             select(
                 d.key,
@@ -161,25 +212,30 @@ class PostgresBackend:
                 d.date,
                 d.title,
                 d.body,
-                func.ts_rank_cd(vector, tsquery).label("rank"),
+                d.language,
+                d.config,
+                (d.language == (reader or "")).label("first"),
+                rank.label("rank"),
                 func.count().over().label("total"),
             )
             .select_from(documents.outerjoin(Contribution, and_(is_contribution, Contribution.id == d.ref_id)))
             .where(*where)
-            .order_by(func.ts_rank_cd(vector, tsquery).desc(), d.key)
+            .order_by(*order)
             .limit(per_page)
             .offset((page - 1) * per_page)
             .subquery()
         )
         options = f"StartSel={_START}, StopSel={_STOP}, MaxFragments=2, MaxWords=30, MinWords=12, FragmentDelimiter=\" … \""
+        config = cast(matches.c.config, REGCONFIG)
+        query = own(matches.c.config)
         rows = session.execute(
             select(
                 matches,
-                func.ts_headline("english", matches.c.title, tsquery, f"StartSel={_START}, StopSel={_STOP}, HighlightAll=true").label(
+                func.ts_headline(config, matches.c.title, query, f"StartSel={_START}, StopSel={_STOP}, HighlightAll=true").label(
                     "title_html"
                 ),
-                func.ts_headline("english", matches.c.body, tsquery, options).label("snippet"),
-            ).order_by(matches.c.rank.desc(), matches.c.key)
+                func.ts_headline(config, matches.c.body, query, options).label("snippet"),
+            ).order_by(*([matches.c.first.desc()] if reader and not language else []), matches.c.rank.desc(), matches.c.key)
         ).all()
         total = rows[0].total if rows else (0 if page == 1 else self._count(session, where))
         hits = [
@@ -193,6 +249,7 @@ class PostgresBackend:
                 title_html=_marked(r.title_html),
                 snippet_html=_marked(r.snippet),
                 score=float(r.rank),
+                language=r.language,
             )
             for r in rows
         ]

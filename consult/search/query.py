@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
 MAX_QUERY_LENGTH = 200
 MAX_TERMS = 10
 MAX_WORD_LENGTH = 40
@@ -43,7 +45,7 @@ def _words(chunk: str) -> list[str]:
 def parse(raw: str) -> ParsedQuery:
     raw = (raw or "").strip()
     if len(raw) > MAX_QUERY_LENGTH:
-        raise QueryError(f"Search for at most {MAX_QUERY_LENGTH} characters.")
+        raise QueryError(_("Search for at most %(count)s characters.", count=MAX_QUERY_LENGTH))
     phrases: list[tuple[str, ...]] = []
     for inner in _PHRASE.findall(raw):
         words = _words(inner)
@@ -58,5 +60,5 @@ def parse(raw: str) -> ParsedQuery:
             words.append(w)
     parsed = ParsedQuery(tuple(words), tuple(dict.fromkeys(phrases)))
     if parsed.terms > MAX_TERMS:
-        raise QueryError(f"Search for at most {MAX_TERMS} words.")
+        raise QueryError(_("Search for at most %(count)s words.", count=MAX_TERMS))
     return parsed

@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import select
 
 from consult.contributions.models import Contribution
 from consult.core import links
+from consult.core.i18n import LANGUAGES
 from consult.core.models import db
 from consult.moderation.models import Theme
 from consult.permissions import visible_consultations, visible_contributions, visible_versions
@@ -28,14 +31,14 @@ MAX_PAGE = 100  # deeper pages cost more and nobody reads them: refine the query
 STATUSES = ("open", "closed", "concluded")  # closed: no longer open (concluded too); concluded: the outcome is published
 
 KIND_LABELS = {
-    "consultation": "Consultation",
-    "section": "Section of the text",
-    "comment": "Comment",
-    "reply": "Reply",
-    "amendment": "Amendment",
-    "statement": "Statement",
-    "theme": "Theme summary",
-    "answer": "Answer to the questionnaire",
+    "consultation": _l("Consultation"),
+    "section": _l("Section of the text"),
+    "comment": _l("Comment"),
+    "reply": _l("Reply"),
+    "amendment": _l("Amendment"),
+    "statement": _l("Statement"),
+    "theme": _l("Theme summary"),
+    "answer": _l("Answer to the questionnaire"),
 }
 
 
@@ -59,6 +62,7 @@ class RawHit:
     title_html: Markup
     snippet_html: Markup
     score: float
+    language: str = "en"  # the language the document is written in
 
 
 @dataclass
@@ -80,6 +84,7 @@ class Result:
     section_heading: str | None
     date: datetime
     score: float
+    language: str  # what the text is written in (its ``lang``)
 
 
 @dataclass
@@ -126,15 +131,19 @@ def backend():
     return current_app.extensions["consult_search"].backend
 
 
-def check_filters(*, consultation: str | None, kind: str | None, status: str | None, page: int, per_page: int) -> None:
+def check_filters(
+    *, consultation: str | None, kind: str | None, status: str | None, page: int, per_page: int, language: str | None = None
+) -> None:
     if kind is not None and kind not in KINDS:
-        raise QueryError(f"'kind' must be one of {', '.join(KINDS)}.")
+        raise QueryError(_("'kind' must be one of %(kinds)s.", kinds=", ".join(KINDS)))
+    if language is not None and language not in LANGUAGES:
+        raise QueryError(_("'language' must be one of %(codes)s.", codes=", ".join(LANGUAGES)))
     if status is not None and status not in STATUSES:
-        raise QueryError("'status' must be open, closed or concluded.")
+        raise QueryError(_("'status' must be open, closed or concluded."))
     if not 1 <= page <= MAX_PAGE:
-        raise QueryError(f"'page' must be a whole number from 1 to {MAX_PAGE}.")
+        raise QueryError(_("'page' must be a whole number from 1 to %(max)s.", max=MAX_PAGE))
     if not 1 <= per_page <= MAX_PER_PAGE:
-        raise QueryError(f"'per_page' must be a whole number from 1 to {MAX_PER_PAGE}.")
+        raise QueryError(_("'per_page' must be a whole number from 1 to %(max)s.", max=MAX_PER_PAGE))
 
 
 def _allowed_consultations(slug: str | None, status: str | None) -> set[int]:
@@ -159,13 +168,19 @@ def search(
     status: str | None = None,
     page: int = 1,
     per_page: int = 20,
+    language: str | None = None,
+    reader: str | None = None,
 ) -> SearchPage:
     """Ranked public results for a query in the restricted language (see ``query.parse``).
-    Raises ``QueryError`` with a message for a query or a filter we will not run."""
-    check_filters(consultation=consultation, kind=kind, status=status, page=page, per_page=per_page)
+    Raises ``QueryError`` with a message for a query or a filter we will not run.
+
+    Each document is matched with the words reduced to stems as its own language inflects them;
+    ``language`` keeps only documents written in it. Results in ``reader``'s language (the
+    interface's, given by the caller) come first, each group by relevance."""
+    check_filters(consultation=consultation, kind=kind, status=status, page=page, per_page=per_page, language=language)
     parsed: ParsedQuery = parse(raw_query)
     if not parsed:
-        raise QueryError("Type a word to search for.")
+        raise QueryError(_("Type a word to search for."))
     allowed = _allowed_consultations(consultation, status)
     raw = backend().search(
         db.session,
@@ -175,6 +190,8 @@ def search(
         page=page,
         per_page=per_page,
         restrict_consultations=bool(consultation or status),
+        language=language,
+        reader=reader,
     )
     results, dropped = _checked(raw.hits)
     return SearchPage(raw_query, results, max(0, raw.total - dropped), page, per_page)
@@ -210,7 +227,7 @@ def _checked(hits: list[RawHit]) -> tuple[list[Result], int]:
         results.append(
             Result(
                 kind=h.kind,
-                kind_label=KIND_LABELS[h.kind],
+                kind_label=str(KIND_LABELS[h.kind]),
                 title_html=h.title_html or Markup(""),
                 snippet_html=h.snippet_html,
                 url=_url(h, c),
@@ -220,6 +237,7 @@ def _checked(hits: list[RawHit]) -> tuple[list[Result], int]:
                 section_heading=heading,
                 date=h.date,
                 score=h.score,
+                language=h.language,
             )
         )
     return results, len(hits) - len(results)

@@ -3,7 +3,9 @@ from __future__ import annotations
 from urllib.parse import urljoin
 
 from flask import Blueprint, abort, jsonify, render_template, request
+from flask_babel import gettext as _
 
+from consult.core.i18n import LANGUAGES, current_language
 from consult.core.params import whole_number
 from consult.core.routing import public
 from consult.search import services
@@ -26,6 +28,7 @@ def _args() -> dict:
         "consultation": request.args.get("consultation") or None,
         "kind": request.args.get("kind") or None,
         "status": request.args.get("status") or None,
+        "language": request.args.get("language") or None,
         "page": _int("page", 1),
         "per_page": _int("per_page", 20),
     }
@@ -40,7 +43,7 @@ def results():
     page, error = None, None
     if q.strip():
         try:
-            page = services.search(q, **args)
+            page = services.search(q, reader=current_language(), **args)
         except QueryError as e:
             error = str(e)
     consultations = services.searchable_consultations()
@@ -53,6 +56,7 @@ def results():
         kinds=KINDS,
         kind_labels=services.KIND_LABELS,
         consultations=consultations,
+        languages=LANGUAGES,
         max_length=MAX_QUERY_LENGTH,
     ), 400 if error else 200
 
@@ -62,9 +66,9 @@ def results():
 def api():
     q = request.args.get("q", "")
     if not q.strip():
-        abort(400, "Give the words to search for in 'q'.")
+        abort(400, _("Give the words to search for in 'q'."))
     try:
-        page = services.search(q, **_args())
+        page = services.search(q, reader=current_language(), **_args())
     except QueryError as e:
         abort(400, str(e))
     return jsonify(
@@ -81,6 +85,7 @@ def api():
                 "consultation": r.consultation_slug,
                 "section": r.section_key,
                 "date": r.date.isoformat(),
+                "language": r.language,
                 "score": round(r.score, 4),
             }
             for r in page.results

@@ -24,18 +24,19 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 from whoosh import index as whoosh_index
 from whoosh import writing
-from whoosh.analysis import StemmingAnalyzer
+from whoosh.analysis import LanguageAnalyzer, SimpleAnalyzer, StemmingAnalyzer
 from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 from whoosh.highlight import ContextFragmenter, HtmlFormatter, get_text, htmlescape
 from whoosh.index import EmptyIndexError, LockError
-from whoosh.query import And, ConstantScoreQuery, Or, Phrase, Term
+from whoosh.query import And, AndNot, ConstantScoreQuery, Or, Phrase, Term
 
 from consult.search import documents, outbox
-from consult.search.documents import Document, Plan
+from consult.search.documents import TEXT_LANGUAGE, Document, Plan
 from consult.search.outbox import IndexUnavailable
 from consult.search.query import ParsedQuery, QueryError
 
@@ -43,15 +44,32 @@ log = logging.getLogger(__name__)
 
 #: Bump when the schema or what goes into a document changes: an index of another format is
 #: rebuilt on start.
-FORMAT = 1
+FORMAT = 2  # 2: a title and a body field per language
 LOCK_TIMEOUT = 10.0  # seconds an update waits for the folder's lock before it leaves the outbox to the next run
 LOCK_DELAY = 0.05
 SNIPPET_CHARS = 240
 
-_analyzer = StemmingAnalyzer()
+#: How the words of each language are reduced to what the index holds: Snowball stemmers with the
+#: language's stop words (Arabic: the ISRI root stemmer, and no stop words, Whoosh has none), and
+#: English as it always was (Porter). Text in any other language goes to ``OTHER``: lowercased
+#: words as written. Each document's text is indexed in its own language's fields
+#: (``title_fr``, ``body_fr``); a query is analysed in each language searched and looks in that
+#: language's fields, so "développer" finds "développement" in French contributions.
+ANALYZERS = {
+    "en": StemmingAnalyzer(),
+    "fr": LanguageAnalyzer("fr"),
+    "es": LanguageAnalyzer("es"),
+    "ar": LanguageAnalyzer("ar"),
+}
+OTHER = "other"
+ANALYZERS[OTHER] = SimpleAnalyzer()
 
 
 def schema() -> Schema:
+    fields = {}
+    for group, analyzer in ANALYZERS.items():
+        fields[f"title_{group}"] = TEXT(analyzer=analyzer, field_boost=2.0)
+        fields[f"body_{group}"] = TEXT(analyzer=analyzer)
     return Schema(
         key=ID(stored=True, unique=True),
         kind=ID(stored=True),
@@ -61,9 +79,16 @@ def schema() -> Schema:
         thread=ID(),
         ref=STORED(),
         date=DATETIME(stored=True, sortable=True),
-        title=TEXT(analyzer=StemmingAnalyzer(), stored=True, field_boost=2.0),
-        body=TEXT(analyzer=StemmingAnalyzer(), stored=True),
+        language=ID(stored=True),
+        title=STORED(),  # shown, and highlighted with the analyser of the document's language
+        body=STORED(),
+        **fields,
     )
+
+
+def analysis_group(language: str) -> str:
+    """The fields (and analyser) that text in ``language`` is indexed with."""
+    return language if language in ANALYZERS else OTHER
 
 
 def _naive_utc(value: datetime) -> datetime:
@@ -78,8 +103,11 @@ def _fields(doc: Document) -> dict:
         "state": doc.state,
         "ref": doc.ref_id,
         "date": _naive_utc(doc.date),
+        "language": doc.language,
         "title": doc.title,
         "body": doc.body,
+        f"title_{analysis_group(doc.language)}": doc.title,
+        f"body_{analysis_group(doc.language)}": doc.body,
     }
     if doc.section_key:
         fields["section"] = doc.section_key
@@ -95,8 +123,8 @@ class MarkFormatter(HtmlFormatter):
         return f"<mark>{htmlescape(get_text(text, token, replace), quote=False)}</mark>"
 
 
-def analyse(word: str) -> list[str]:
-    return [t.text for t in _analyzer(word)]
+def analyse(word: str, language: str = TEXT_LANGUAGE) -> list[str]:
+    return [t.text for t in ANALYZERS[analysis_group(language)](word)]
 
 
 class WhooshBackend:
@@ -246,22 +274,39 @@ class WhooshBackend:
 
     # ---- reading -------------------------------------------------------------------------
 
-    def _query(self, parsed: ParsedQuery):
+    @staticmethod
+    def _parts(parsed: ParsedQuery, group: str) -> list:
+        """The query's words and phrases as ``group``'s analyser reduces them, in its fields (a
+        word it drops as too common is left out)."""
+        title, body = f"title_{group}", f"body_{group}"
         parts = []
         for word in parsed.words:
-            terms = analyse(word)
+            terms = analyse(word, group)
             if terms:
-                parts.append(Or([Term("title", terms[0]), Term("body", terms[0])]))
+                parts.append(Or([Term(title, terms[0]), Term(body, terms[0])]))
         for phrase in parsed.phrases:
-            terms = [t for w in phrase for t in analyse(w)]
+            terms = [t for w in phrase for t in analyse(w, group)]
             if len(terms) > 1:
                 slop = 1 + len(phrase) - len(terms)
-                parts.append(Or([Phrase("title", terms, slop=slop), Phrase("body", terms, slop=slop)]))
+                parts.append(Or([Phrase(title, terms, slop=slop), Phrase(body, terms, slop=slop)]))
             elif terms:
-                parts.append(Or([Term("title", terms[0]), Term("body", terms[0])]))
-        if not parts:
-            raise QueryError("Those words are too common to search for: add a more specific one.")
-        return And(parts) if len(parts) > 1 else parts[0]
+                parts.append(Or([Term(title, terms[0]), Term(body, terms[0])]))
+        return parts
+
+    def _query(self, parsed: ParsedQuery, *, languages: tuple[str, ...] | None = None, first: str = TEXT_LANGUAGE):
+        """The query in each language searched (every one, unless ``languages``), each looking
+        in its own fields: a document matches when all the words, as its language reduces them,
+        are in it. Refused when every word is too common in ``first``, the language searched
+        first (the reader's, or English), as it was before there were several."""
+        groups = dict.fromkeys(analysis_group(language) for language in languages) if languages else ANALYZERS
+        queries = {}
+        for group in groups:
+            parts = self._parts(parsed, group)
+            if parts:
+                queries[group] = And(parts) if len(parts) > 1 else parts[0]
+        if not queries or analysis_group(first) not in queries:
+            raise QueryError(_("Those words are too common to search for: add a more specific one."))
+        return Or(list(queries.values())) if len(queries) > 1 else next(iter(queries.values()))
 
     def search(
         self,
@@ -273,10 +318,12 @@ class WhooshBackend:
         page: int,
         per_page: int,
         restrict_consultations: bool = True,
+        language: str | None = None,
+        reader: str | None = None,
     ):
-        from consult.search.services import RawHit, RawPage
+        from consult.search.services import RawPage
 
-        query = self._query(parsed)
+        query = self._query(parsed, languages=(language,) if language else None, first=language or reader or TEXT_LANGUAGE)
         if not consultation_ids:
             return RawPage([], 0)
         # Restrictions are intersected lazily in the query (Whoosh's ``filter=`` would first
@@ -288,6 +335,16 @@ class WhooshBackend:
             restrict.append(ConstantScoreQuery(Or([Term("consultation", str(i)) for i in sorted(consultation_ids)])))
         if kinds:
             restrict.append(ConstantScoreQuery(Or([Term("kind", k) for k in kinds])))
+        if language:
+            restrict.append(ConstantScoreQuery(Term("language", language)))
+        query = And([query, *restrict]) if restrict else query
+        # The reader's language first, then the others, each by relevance: two searches, as a
+        # sorted one would lose the scores and sort every match.
+        if reader and not language:
+            ours = Term("language", reader)
+            passes = [And([query, ConstantScoreQuery(ours)]), AndNot(query, ours)]
+        else:
+            passes = [query]
         try:
             searcher = self.index().searcher()
         except (EmptyIndexError, OSError):
@@ -295,26 +352,37 @@ class WhooshBackend:
             # than an error page.
             log.warning("search index missing or unreadable: no results until the worker rebuilds it")
             return RawPage([], 0)
+        start, end = (page - 1) * per_page, page * per_page
+        hits, total = [], 0
         with searcher:
-            results = searcher.search(And([query, *restrict]) if restrict else query, limit=page * per_page)
-            results.fragmenter = ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
-            results.formatter = MarkFormatter(between=" … ")
-            hits = []
-            for hit in results[(page - 1) * per_page : page * per_page]:
-                body = hit.get("body") or ""
-                snippet = hit.highlights("body", top=2) or str(escape(body[:SNIPPET_CHARS] + ("…" if len(body) > SNIPPET_CHARS else "")))
-                title = hit.highlights("title") or str(escape(hit.get("title") or ""))
-                hits.append(
-                    RawHit(
-                        key=hit["key"],
-                        kind=hit["kind"],
-                        consultation_id=int(hit["consultation"]),
-                        section_key=hit.get("section"),
-                        ref_id=hit.get("ref"),
-                        date=hit["date"].replace(tzinfo=UTC),
-                        title_html=Markup(title),
-                        snippet_html=Markup(snippet),
-                        score=hit.score,
-                    )
-                )
-            return RawPage(hits, len(results))
+            for one in passes:
+                results = searcher.search(one, limit=max(end - total, 1))
+                results.fragmenter = ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
+                results.formatter = MarkFormatter(between=" … ")
+                hits += [_raw_hit(hit) for hit in results[max(start - total, 0) : max(end - total, 0)]]
+                total += len(results)
+        return RawPage(hits, total)
+
+
+def _raw_hit(hit):
+    from consult.search.services import RawHit
+
+    language = hit.get("language") or TEXT_LANGUAGE
+    group = analysis_group(language)
+    body, title = hit.get("body") or "", hit.get("title") or ""
+    snippet = hit.highlights(f"body_{group}", text=body, top=2) or str(
+        escape(body[:SNIPPET_CHARS] + ("…" if len(body) > SNIPPET_CHARS else ""))
+    )
+    title_html = hit.highlights(f"title_{group}", text=title) or str(escape(title))
+    return RawHit(
+        key=hit["key"],
+        kind=hit["kind"],
+        consultation_id=int(hit["consultation"]),
+        section_key=hit.get("section"),
+        ref_id=hit.get("ref"),
+        date=hit["date"].replace(tzinfo=UTC),
+        title_html=Markup(title_html),
+        snippet_html=Markup(snippet),
+        score=hit.score,
+        language=language,
+    )

@@ -11,7 +11,7 @@ state, the days left or the title change, the page names a new image; an old add
 to the current one, so a stale image is never served. Images are drawn on the first request
 for their digest (a few tens of milliseconds: a crawler fetches the image once, right after the
 page, and does not come back for a "being prepared") and kept as files in
-``instance/previews/``; drawing one removes the older files of the same page.
+``instance/previews/``; drawing one removes the older files of the same page in the same language.
 """
 
 from __future__ import annotations
@@ -21,11 +21,14 @@ import json
 import math
 import os
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from consult.amendments.models import Amendment
@@ -33,6 +36,7 @@ from consult.amendments.services import get_visible_amendment
 from consult.comments.services import visible_contribution
 from consult.contributions.models import Contribution, ContributionKind
 from consult.core import links
+from consult.core.i18n import current_language
 from consult.core.models import db, utcnow
 from consult.core.text import plain_text
 from consult.permissions import Action, can
@@ -42,14 +46,14 @@ from consult.sharing.drawing import DRAWING_VERSION, HEIGHT, WIDTH, Card, draw_c
 from consult.voting.services import tallies
 
 SITE_NAME = "Consult"
-#: The pages are written in English (``<html lang="en">``); Open Graph wants a territory too.
-LOCALE = "en_GB"
+#: Open Graph's locale of each interface language (it wants a territory too).
+OG_LOCALES = {"en": "en_GB", "fr": "fr_FR", "es": "es_ES", "ar": "ar_AR"}
 DESCRIPTION_LENGTH = 200
 
 STATE_LABELS = {
-    ConsultationState.OPEN: "Open for comments",
-    ConsultationState.CLOSED: "Closed",
-    ConsultationState.CONCLUDED: "Concluded: outcome published",
+    ConsultationState.OPEN: _l("Open for comments"),
+    ConsultationState.CLOSED: _l("Closed"),
+    ConsultationState.CONCLUDED: _l("Concluded: outcome published"),
 }
 
 
@@ -65,18 +69,26 @@ class Preview:
     url: str
     card: Card
     og_type: str = "article"
+    #: The language its texts and image are in: the request's.
+    language: str = field(default_factory=current_language)
 
     @property
     def digest(self) -> str:
-        shown = json.dumps({"v": DRAWING_VERSION, "kind": self.kind, "ref": self.ref, **asdict(self.card)}, sort_keys=True)
+        shown = json.dumps(
+            {"v": DRAWING_VERSION, "kind": self.kind, "ref": self.ref, "language": self.language, **asdict(self.card)}, sort_keys=True
+        )
         return hashlib.sha256(shown.encode()).hexdigest()[:20]
 
     @property
     def image_url(self) -> str:
         return links.site_url("sharing.image", kind=self.kind, digest=self.digest, **self.ref)
 
+    @property
+    def locale(self) -> str:
+        return OG_LOCALES.get(self.language, self.language)
+
     width, height = WIDTH, HEIGHT
-    site_name, locale = SITE_NAME, LOCALE
+    site_name = SITE_NAME
 
 
 def excerpt(text: str, length: int = DESCRIPTION_LENGTH) -> str:
@@ -91,7 +103,7 @@ def _days_left(c: Consultation) -> str:
     if not c.is_open or c.closes_at is None:
         return ""
     days = math.ceil((c.closes_at - utcnow()).total_seconds() / 86400)
-    return "Closes today" if days <= 0 else f"{days} day left" if days == 1 else f"{days} days left"
+    return _("Closes today") if days <= 0 else ngettext("%(num)d day left", "%(num)d days left", days)
 
 
 def _card(c: Consultation, label: str, title: str, tally: str = "") -> Card:
@@ -99,7 +111,7 @@ def _card(c: Consultation, label: str, title: str, tally: str = "") -> Card:
         label=label,
         title=title,
         organisation=c.organisation.name,
-        state=STATE_LABELS.get(ConsultationState(c.state), c.state.capitalize()),
+        state=str(STATE_LABELS.get(ConsultationState(c.state), c.state.capitalize())),
         days_left=_days_left(c),
         tally=tally,
     )
@@ -121,9 +133,9 @@ def consultation_preview(slug: str, number: int | None = None) -> Preview | None
         kind="consultation",
         ref={"slug": slug},
         title=c.title,
-        description=excerpt(plain_text(c.summary)) or f"A consultation by {c.organisation.name}.",
+        description=excerpt(plain_text(c.summary)) or _("A consultation by %(organisation)s.", organisation=c.organisation.name),
         url=url,
-        card=_card(c, "Consultation", c.title),
+        card=_card(c, _("Consultation"), c.title),
     )
 
 
@@ -137,15 +149,15 @@ def section_preview(slug: str, key: str) -> Preview | None:
         kind="section",
         ref={"slug": slug, "key": key},
         title=f"{section.heading} · {c.title}",
-        description=excerpt(section.text) or f"A section of {c.title}.",
+        description=excerpt(section.text) or _("A section of %(title)s.", title=c.title),
         url=links.site_url("comments.section", slug=slug, key=key),
-        card=_card(c, f"Section: {excerpt(section.heading, 60)}", c.title),
+        card=_card(c, _("Section: %(heading)s", heading=excerpt(section.heading, 60)), c.title),
     )
 
 
 def _tally_text(contribution: Contribution) -> str:
     tally = tallies([contribution.id])[contribution.id]
-    return f"{tally.support} support · {tally.oppose} oppose"
+    return _("%(support)s support · %(oppose)s oppose", support=tally.support, oppose=tally.oppose)
 
 
 def amendment_preview_by_number(slug: str, number: int) -> Preview | None:
@@ -165,20 +177,24 @@ def amendment_preview(contribution_id: int) -> Preview | None:
     c, amendment = contribution.consultation, contribution.amendment
     base = contribution.version.section(contribution.section_key) if contribution.section_key else None
     heading = base.heading if base else (contribution.section_key or "")
-    author = contribution.author.display_name if contribution.author else "a former participant"
-    label = f"Amendment {amendment.label}"
+    author = contribution.author.display_name if contribution.author else _("a former participant")
     tally = _tally_text(contribution)
     if amendment.decision:
         tally = f"{tally} · {amendment.decision_label}"
     elif amendment.is_withdrawn:
-        tally = f"{tally} · withdrawn"
+        tally = f"{tally} · {_('withdrawn')}"
     return Preview(
         kind="amendment",
         ref={"contribution_id": contribution.id},
-        title=f"{label} to “{heading}” · {c.title}",
-        description=excerpt(plain_text(contribution.body)) or f"Proposed by {author}.",
+        title=_("Amendment %(label)s to “%(heading)s” · %(title)s", label=amendment.label, heading=heading, title=c.title),
+        description=excerpt(plain_text(contribution.body)) or _("Proposed by %(name)s.", name=author),
         url=links.site_url("amendments.numbered", slug=c.slug, number=amendment.number),
-        card=_card(c, f"{label} by {excerpt(author, 40)}", f"To “{heading}” · {c.title}", tally),
+        card=_card(
+            c,
+            _("Amendment %(label)s by %(name)s", label=amendment.label, name=excerpt(author, 40)),
+            _("To “%(heading)s” · %(title)s", heading=heading, title=c.title),
+            tally,
+        ),
     )
 
 
@@ -188,15 +204,19 @@ def comment_preview(contribution_id: int) -> Preview | None:
     if contribution is None or contribution.kind not in (ContributionKind.COMMENT, ContributionKind.REPLY):
         return None
     c = contribution.consultation
-    author = contribution.author.display_name if contribution.author else "a former participant"
+    author = contribution.author.display_name if contribution.author else _("a former participant")
     words = plain_text(contribution.body)
+    if contribution.kind == ContributionKind.REPLY:
+        title = _("Reply by %(name)s · %(title)s", name=author, title=c.title)
+    else:
+        title = _("Comment by %(name)s · %(title)s", name=author, title=c.title)
     return Preview(
         kind="comment",
         ref={"contribution_id": contribution.id},
-        title=f"{'Reply' if contribution.kind == ContributionKind.REPLY else 'Comment'} by {author} · {c.title}",
+        title=title,
         description=excerpt(words),
         url=links.site_url("sharing.comment", contribution_id=contribution.id),
-        card=_card(c, f"Comment by {excerpt(author, 40)}", f"“{excerpt(words, 160)}”"),
+        card=_card(c, _("Comment by %(name)s", name=excerpt(author, 40)), _("“%(words)s”", words=excerpt(words, 160))),
     )
 
 
@@ -207,10 +227,10 @@ def outcome_preview(slug: str) -> Preview | None:
     return Preview(
         kind="outcome",
         ref={"slug": slug},
-        title=f"Outcome: {c.title}",
-        description=f"You said, we did: what {c.organisation.name} changed after the consultation, and why.",
+        title=_("Outcome: %(title)s", title=c.title),
+        description=_("You said, we did: what %(organisation)s changed after the consultation, and why.", organisation=c.organisation.name),
         url=links.site_url("outcome.show", slug=slug),
-        card=_card(c, "Outcome: you said, we did", c.title),
+        card=_card(c, _("Outcome: you said, we did"), c.title),
     )
 
 
@@ -221,10 +241,10 @@ def opinion_map_preview(slug: str) -> Preview | None:
     return Preview(
         kind="opinion-map",
         ref={"slug": slug},
-        title=f"Opinion map: {c.title}",
-        description="Where participants agree and disagree: groups of people who voted alike on short statements.",
+        title=_("Opinion map: %(title)s", title=c.title),
+        description=_("Where participants agree and disagree: groups of people who voted alike on short statements."),
         url=links.site_url("voting.opinion_map", slug=slug),
-        card=_card(c, "Opinion map", c.title),
+        card=_card(c, _("Opinion map"), c.title),
     )
 
 
@@ -247,8 +267,8 @@ def _folder() -> Path:
 
 
 def _prefix(preview: Preview) -> str:
-    """The file names of one page's images start with this (its digest follows)."""
-    ref = json.dumps({"kind": preview.kind, **preview.ref}, sort_keys=True)
+    """The file names of one page's images in one language start with this (its digest follows)."""
+    ref = json.dumps({"kind": preview.kind, "language": preview.language, **preview.ref}, sort_keys=True)
     return f"{preview.kind}-{hashlib.sha256(ref.encode()).hexdigest()[:12]}-"
 
 
@@ -282,7 +302,7 @@ def share_links(preview: Preview) -> list[tuple[str, str]]:
     own share page with the address filled in. No script or image of theirs is loaded here."""
     url, title = quote(preview.url, safe=""), quote(preview.title, safe="")
     return [
-        ("Email", f"mailto:?subject={title}&body={url}"),
+        (_("Email"), f"mailto:?subject={title}&body={url}"),
         ("Bluesky", f"https://bsky.app/intent/compose?text={quote(f'{preview.title} {preview.url}', safe='')}"),
         ("Facebook", f"https://www.facebook.com/sharer/sharer.php?u={url}"),
         ("LinkedIn", f"https://www.linkedin.com/sharing/share-offsite/?url={url}"),

@@ -6,6 +6,10 @@ from __future__ import annotations
 import io
 import re
 
+from flask_babel import gettext as _
+
+from consult.core.templating import format_number
+
 #: The largest logo file accepted, before it is redrawn.
 MAX_LOGO_BYTES = 1_000_000
 #: A logo is redrawn to fit in this box (its proportions kept).
@@ -29,18 +33,18 @@ def normalise_logo(data: bytes) -> bytes:
     from PIL import Image, UnidentifiedImageError
 
     if not data:
-        raise ImageRefused("The file is empty.")
+        raise ImageRefused(_("The file is empty."))
     if len(data) > MAX_LOGO_BYTES:
-        raise ImageRefused(f"A logo can be at most {MAX_LOGO_BYTES // 1000:,} KB.")
+        raise ImageRefused(_("A logo can be at most %(size)s KB.", size=format_number(MAX_LOGO_BYTES // 1000)))
     try:
         with Image.open(io.BytesIO(data)) as probe:
             kind = probe.format
             probe.verify()
         if kind not in LOGO_FORMATS:
-            raise ImageRefused("Upload a PNG, JPEG, GIF or WebP image.")
+            raise ImageRefused(_("Upload a PNG, JPEG, GIF or WebP image."))
         with Image.open(io.BytesIO(data)) as image:
             if image.width * image.height > 40_000_000:
-                raise ImageRefused("The image is too large: make it smaller than 40 megapixels.")
+                raise ImageRefused(_("The image is too large: make it smaller than 40 megapixels."))
             image.seek(0)
             image = image.convert("RGBA")
             image.thumbnail(LOGO_BOX)
@@ -50,7 +54,7 @@ def normalise_logo(data: bytes) -> bytes:
     except ImageRefused:
         raise
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        raise ImageRefused("This file is not an image we can read: upload a PNG, JPEG, GIF or WebP image.") from None
+        raise ImageRefused(_("This file is not an image we can read: upload a PNG, JPEG, GIF or WebP image.")) from None
 
 
 def _channel(value: int) -> float:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from consult.accounts.models import User
@@ -17,7 +18,7 @@ from consult.audit.services import record_staff_action
 from consult.core.errors import RuleViolation
 from consult.core.i18n import LANGUAGES
 from consult.core.models import db, utcnow
-from consult.core.templating import time_zone
+from consult.core.templating import format_number, time_zone
 from consult.permissions import Action, authorize
 from consult.site.images import HEX_COLOUR, MIN_CONTRAST, ImageRefused, contrast, normalise_logo
 from consult.site.models import (
@@ -55,14 +56,19 @@ def _stored() -> SiteSettings:
 def check_footer_link(label: str, url: str) -> FooterLink:
     label, url = label.strip(), url.strip()
     if not label or not url:
-        raise RuleViolation("Give each footer link both a label and an address.", status=400, field="footer_links")
+        raise RuleViolation(_("Give each footer link both a label and an address."), status=400, field="footer_links")
     if len(label) > 80 or len(url) > 500:
-        raise RuleViolation("Keep a footer link's label under 80 characters and its address under 500.", status=400, field="footer_links")
+        raise RuleViolation(
+            _("Keep a footer link's label under 80 characters and its address under 500."), status=400, field="footer_links"
+        )
     parts = urlsplit(url)
     local = url.startswith("/") and not url.startswith("//")
     if not local and (parts.scheme not in ("https", "http", "mailto") or (parts.scheme != "mailto" and not parts.netloc)):
         raise RuleViolation(
-            f"“{url}” is not an address a footer can link to: use https://…, http://…, mailto:… or a path on this site such as /o/council.",
+            _(
+                "“%(url)s” is not an address a footer can link to: use https://…, http://…, mailto:… or a path on this site such as /o/council.",
+                url=url,
+            ),
             status=400,
             field="footer_links",
         )
@@ -77,10 +83,10 @@ def parse_footer_links(text: str) -> list[FooterLink]:
             continue
         label, bar, url = line.partition("|")
         if not bar:
-            raise RuleViolation(f"Write “{line.strip()[:60]}” as: Label | https://address", status=400, field="footer_links")
+            raise RuleViolation(_("Write “%(line)s” as: Label | https://address", line=line.strip()[:60]), status=400, field="footer_links")
         links.append(check_footer_link(label, url))
     if len(links) > MAX_FOOTER_LINKS:
-        raise RuleViolation(f"Keep the footer to {MAX_FOOTER_LINKS} links.", status=400, field="footer_links")
+        raise RuleViolation(_("Keep the footer to %(num)d links.", num=MAX_FOOTER_LINKS), status=400, field="footer_links")
     return links
 
 
@@ -105,33 +111,38 @@ def update_site(
     authorize(actor, Action.MANAGE_SITE)
     site_name = site_name.strip()
     if not site_name or len(site_name) > 80:
-        raise RuleViolation("Give the site a name of at most 80 characters.", status=400, field="site_name")
+        raise RuleViolation(_("Give the site a name of at most 80 characters."), status=400, field="site_name")
     if accent_colour:
         if not HEX_COLOUR.match(accent_colour):
-            raise RuleViolation("Give the colour as # and six hexadecimal digits, such as #1d4e89.", status=400, field="accent_colour")
+            raise RuleViolation(_("Give the colour as # and six hexadecimal digits, such as #1d4e89."), status=400, field="accent_colour")
         accent_colour = accent_colour.lower()
         ratio = contrast(accent_colour, "#ffffff")
         if ratio < MIN_CONTRAST:
             raise RuleViolation(
-                f"White text on {accent_colour} has a contrast of {ratio:.1f}:1; it needs at least {MIN_CONTRAST}:1. Choose a darker colour.",
+                _(
+                    "White text on %(colour)s has a contrast of %(ratio)s:1; it needs at least %(minimum)s:1. Choose a darker colour.",
+                    colour=accent_colour,
+                    ratio=f"{ratio:.1f}",
+                    minimum=MIN_CONTRAST,
+                ),
                 status=400,
                 field="accent_colour",
             )
     if registration not in {r.value for r in Registration}:
-        raise RuleViolation("Choose who may create an account.", status=400, field="registration")
+        raise RuleViolation(_("Choose who may create an account."), status=400, field="registration")
     if report_threshold is not None and not 1 <= report_threshold <= 1000:
-        raise RuleViolation("Use a whole number from 1 to 1,000 reports.", status=400, field="report_threshold")
+        raise RuleViolation(_("Use a whole number from 1 to 1,000 reports."), status=400, field="report_threshold")
     if time_zone_name:
         try:
             time_zone(time_zone_name)
         except RuntimeError:
             raise RuleViolation(
-                f"“{time_zone_name}” is not a time zone we know: use a name such as Europe/Paris or America/New_York.",
+                _("“%(zone)s” is not a time zone we know: use a name such as Europe/Paris or America/New_York.", zone=time_zone_name),
                 status=400,
                 field="time_zone",
             ) from None
     if default_language and default_language not in LANGUAGES:
-        raise RuleViolation("Choose one of the site's languages.", status=400, field="default_language")
+        raise RuleViolation(_("Choose one of the site's languages."), status=400, field="default_language")
     picture = None
     if logo:
         try:
@@ -141,7 +152,7 @@ def update_site(
     logo_alt = logo_alt.strip()[:200]
     settings = _stored()
     if expected_row_version is not None and expected_row_version != settings.row_version:
-        raise RuleViolation("Someone else saved the site's settings while you were editing. Reload the page and make your change again.")
+        raise RuleViolation(_("Someone else saved the site's settings while you were editing. Reload the page and make your change again."))
     before = as_dict(settings)
     settings.site_name = site_name
     settings.accent_colour = accent_colour or None
@@ -177,9 +188,11 @@ def create_invitation(*, actor: User, note: str, max_uses: int, days: int) -> tu
     """A new invitation link's row and its code (shown once: only its hash is kept)."""
     authorize(actor, Action.MANAGE_SITE)
     if not 1 <= max_uses <= MAX_INVITATION_USES:
-        raise RuleViolation(f"Use a whole number from 1 to {MAX_INVITATION_USES:,}.", status=400, field="max_uses")
+        raise RuleViolation(
+            _("Use a whole number from 1 to %(most)s.", most=format_number(MAX_INVITATION_USES)), status=400, field="max_uses"
+        )
     if not 1 <= days <= MAX_INVITATION_DAYS:
-        raise RuleViolation(f"An invitation lasts from 1 to {MAX_INVITATION_DAYS} days.", status=400, field="days")
+        raise RuleViolation(_("An invitation lasts from 1 to %(most)d days.", most=MAX_INVITATION_DAYS), status=400, field="days")
     code = secrets.token_urlsafe(24)
     invitation = Invitation(
         code_hash=_hash(code),
@@ -236,8 +249,10 @@ def use_invitation(code: str | None) -> None:
     if registration_open():
         return
     refused = RuleViolation(
-        "Creating an account on this site needs an invitation, and this one is not valid (unknown, used up, expired or revoked). "
-        "Ask the site's administrators for a new one.",
+        _(
+            "Creating an account on this site needs an invitation, and this one is not valid (unknown, used up, expired or revoked). "
+            "Ask the site's administrators for a new one."
+        ),
         status=403,
     )
     if not code or len(code) > 100:

@@ -4,6 +4,7 @@ settings show on every page: the accent colour's stylesheet and the logos."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, has_request_context, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -87,7 +88,7 @@ def settings():
                 raise
         else:
             db.session.commit()
-            flash("The site's settings have been saved." if changed else "Nothing changed.", "success")
+            flash(_("The site's settings have been saved.") if changed else _("Nothing changed."), "success")
             return redirect(url_for("site.settings"))
     return render_template("site/settings.html", form=form, stored=stored), 400 if form.errors else 200
 
@@ -122,7 +123,7 @@ def revoke_invitation(invitation_id: int):
     EmptyForm().validate_on_submit() or abort(400)
     services.revoke_invitation(invitation_id, actor=current_user) or abort(404)
     db.session.commit()
-    flash("The invitation is revoked: its link no longer lets anyone sign up.", "success")
+    flash(_("The invitation is revoked: its link no longer lets anyone sign up."), "success")
     return redirect(url_for("site.invitations"))
 
 
@@ -137,7 +138,7 @@ def invitation():
         if services.invitation_is_valid(code):
             session[INVITATION_SESSION_KEY] = code
             return redirect(url_for("accounts.sign_up"))
-        form.code.errors.append("This invitation is not valid: it is unknown, used up, expired or revoked. Ask for a new one.")
+        form.code.errors.append(_("This invitation is not valid: it is unknown, used up, expired or revoked. Ask for a new one."))
     return render_template("site/invitation.html", form=form), 400 if form.errors else 200
 
 
@@ -191,6 +192,6 @@ def organisation_settings(slug: str):
                 raise
         else:
             db.session.commit()
-            flash("The organisation's settings have been saved." if changed else "Nothing changed.", "success")
+            flash(_("The organisation's settings have been saved.") if changed else _("Nothing changed."), "success")
             return redirect(url_for("site.organisation_settings", slug=organisation.slug))
     return render_template("site/organisation.html", form=form, organisation=organisation), 400 if form.errors else 200

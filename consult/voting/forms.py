@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import AnyOf, Length
@@ -18,13 +19,13 @@ class VoteForm(FlaskForm):
     """One form for every vote (its buttons send ``value``): on a contribution (an amendment or
     a statement) by its number, or on a section by its key."""
 
-    contribution_id = WholeNumberField(message="The item to vote on must be given by its number.", widget=HiddenField.widget)
+    contribution_id = WholeNumberField(message=_l("The item to vote on must be given by its number."), widget=HiddenField.widget)
     section_key = StringField(filters=[_stripped_or_none], widget=HiddenField.widget, validators=[Length(max=MAX_SECTION_KEY_LENGTH)])
     value = StringField(
         validators=[
             AnyOf(
                 [WITHDRAW, *(v.value for v in VoteValue)],
-                message="Choose how you vote: support, oppose or abstain (or agree, disagree or pass on a statement).",
+                message=_l("Choose how you vote: support, oppose or abstain (or agree, disagree or pass on a statement)."),
             )
         ]
     )
@@ -33,7 +34,7 @@ class VoteForm(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
         if self.contribution_id.data is None and not self.contribution_id.errors and self.section_key.data is None:
-            self.form_errors.append("Say what you are voting on: an amendment, a statement or a section.")
+            self.form_errors.append(_l("Say what you are voting on: an amendment, a statement or a section."))
             return False
         return valid
 
@@ -43,6 +44,10 @@ class StatementForm(FlaskForm):
     ``statements.post_statement``'s, so the API and the CLI share them."""
 
     body = TextAreaField(
-        "Your statement",
-        validators=[Length(max=MAX_STATEMENT_LENGTH, message=f"A statement can be at most {MAX_STATEMENT_LENGTH} characters: one idea.")],
+        _l("Your statement"),
+        validators=[
+            Length(
+                max=MAX_STATEMENT_LENGTH, message=_l("A statement can be at most %(max)s characters: one idea.", max=MAX_STATEMENT_LENGTH)
+            )
+        ],
     )

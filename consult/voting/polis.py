@@ -52,18 +52,26 @@ def import_polis(folder: Path, consultation: Consultation) -> Imported:
     vote on one of its statements is refused, importing nothing. Run once."""
     version = consultation.current_version
     if version is None:
-        raise RuleViolation("Publish the consultation's text before importing statements into it.")
+        raise RuleViolation(
+            "Publish the consultation's text before importing statements into it."
+        )  # i18n: not shown (the import-polis command, for operators)
     comments_file = folder / "comments.csv"
     if not comments_file.is_file():
-        raise RuleViolation(f"{comments_file} is missing: a Pol.is export has comments.csv.")
+        raise RuleViolation(
+            f"{comments_file} is missing: a Pol.is export has comments.csv."
+        )  # i18n: not shown (the import-polis command, for operators)
     with comments_file.open(encoding="utf-8", newline="") as f:
         comments = list(csv.DictReader(f))
     votes = _votes(folder)
     if not votes:
-        raise RuleViolation(f"{folder} holds no votes (votes.csv and participants-votes.csv are empty): nothing was imported.")
+        raise RuleViolation(
+            f"{folder} holds no votes (votes.csv and participants-votes.csv are empty): nothing was imported."
+        )  # i18n: not shown (the import-polis command, for operators)
     comment_ids = {row["comment-id"] for row in comments}
     if not any(comment in comment_ids and value in VALUES for _, comment, value, _ in votes):
-        raise RuleViolation(f"None of the votes in {folder} is on a statement of its comments.csv: nothing was imported.")
+        raise RuleViolation(
+            f"None of the votes in {folder} is on a statement of its comments.csv: nothing was imported."
+        )  # i18n: not shown (the import-polis command, for operators)
 
     participants = sorted({row["author-id"] for row in comments} | {voter for voter, _, _, _ in votes}, key=lambda p: (len(p), p))
     existing = dict(
@@ -72,7 +80,9 @@ def import_polis(folder: Path, consultation: Consultation) -> Imported:
         ).all()
     )
     if existing:
-        raise RuleViolation("This export was imported into this consultation already.")
+        raise RuleViolation(
+            "This export was imported into this consultation already."
+        )  # i18n: not shown (the import-polis command, for operators)
     db.session.execute(
         insert(User),
         [
@@ -147,7 +157,9 @@ def _votes(folder: Path) -> list[tuple[str, str, str, datetime]]:
             return [(r["voter-id"], r["comment-id"], r["vote"].strip(), _when(r.get("timestamp", ""))) for r in rows]
     matrix = folder / "participants-votes.csv"
     if not matrix.is_file():
-        raise RuleViolation(f"{folder} has no votes: votes.csv is missing or empty and there is no participants-votes.csv.")
+        raise RuleViolation(
+            f"{folder} has no votes: votes.csv is missing or empty and there is no participants-votes.csv."
+        )  # i18n: not shown (the import-polis command, for operators)
     fixed = {"participant", "group-id", "n-comments", "n-votes", "n-agree", "n-disagree"}
     now = utcnow()
     found = []

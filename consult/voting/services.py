@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import case, delete, func, literal, select
 
 from consult.accounts.models import User
@@ -65,18 +66,18 @@ def _allowed_values(contribution: Contribution | None) -> tuple[VoteValue, ...]:
 def _check_target(consultation: Consultation, contribution: Contribution | None, section_key: str | None) -> None:
     if contribution is not None:
         if contribution.consultation_id != consultation.id:
-            raise RuleViolation("That item is not part of this consultation.", status=400)
+            raise RuleViolation(_("That item is not part of this consultation."), status=400)
         if contribution.kind not in VOTABLE_KINDS:
-            raise RuleViolation("You can vote on amendments, statements and sections, not on comments.", status=400)
+            raise RuleViolation(_("You can vote on amendments, statements and sections, not on comments."), status=400)
         if contribution.moderation_state != ModerationState.VISIBLE or contribution.deleted_at is not None:
-            raise RuleViolation("This contribution is hidden or deleted: it cannot be voted on.")
+            raise RuleViolation(_("This contribution is hidden or deleted: it cannot be voted on."))
         amendment = getattr(contribution, "amendment", None)
         if amendment is not None and amendment.state == "withdrawn":
-            raise RuleViolation("This amendment was withdrawn by its author: it can no longer be voted on.")
+            raise RuleViolation(_("This amendment was withdrawn by its author: it can no longer be voted on."))
     else:
         version = consultation.current_version
         if not section_key or version is None or version.section(section_key) is None:
-            raise RuleViolation("That section is not in the current version of the text.", status=400)
+            raise RuleViolation(_("That section is not in the current version of the text."), status=400)
 
 
 def _locked_target(contribution: Contribution | None) -> None:
@@ -88,7 +89,7 @@ def _locked_target(contribution: Contribution | None) -> None:
         select(Contribution.moderation_state, Contribution.deleted_at).where(Contribution.id == contribution.id).with_for_update(read=True)
     ).one()
     if state != ModerationState.VISIBLE or deleted is not None:
-        raise RuleViolation("This contribution is hidden or deleted: it cannot be voted on.")
+        raise RuleViolation(_("This contribution is hidden or deleted: it cannot be voted on."))
 
 
 def vote_target(consultation: Consultation, contribution_id: int) -> Contribution | None:
@@ -112,7 +113,7 @@ def cast_vote(
         authorize(actor, Action.VOTE_ON_STATEMENT, consultation)
     allowed = _allowed_values(contribution)
     if value not in {v.value for v in allowed}:
-        raise RuleViolation(f"Choose one of: {', '.join(v.value for v in allowed)}.", status=400)
+        raise RuleViolation(_("Choose one of: %(values)s.", values=", ".join(v.value for v in allowed)), status=400)
     now = hold_open(consultation)
     _locked_target(contribution)
 

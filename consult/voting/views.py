@@ -4,6 +4,8 @@ disagree / pass, and "withdraw my vote") that works without JavaScript."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from consult.contributions.models import Contribution, ContributionKind
@@ -22,13 +24,14 @@ from consult.voting.forms import WITHDRAW, StatementForm, VoteForm
 
 bp = Blueprint("voting", __name__)
 
+#: What a voter is told once their vote is cast, by value.
 SAID = {
-    "support": "You support this.",
-    "oppose": "You oppose this.",
-    "abstain": "You abstain on this.",
-    "agree": "You agree.",
-    "disagree": "You disagree.",
-    "pass": "You passed on this statement.",
+    "support": _l("You support this. You can change your vote until the consultation closes."),
+    "oppose": _l("You oppose this. You can change your vote until the consultation closes."),
+    "abstain": _l("You abstain on this. You can change your vote until the consultation closes."),
+    "agree": _l("You agree. You can change your vote until the consultation closes."),
+    "disagree": _l("You disagree. You can change your vote until the consultation closes."),
+    "pass": _l("You passed on this statement. You can change your vote until the consultation closes."),
 }
 
 
@@ -47,10 +50,10 @@ def vote(slug: str):
     contribution, section_key = _target_or_404(c, form), form.section_key.data
     if form.value.data == WITHDRAW:
         had = services.withdraw_vote(c, actor=current_user, contribution=contribution, section_key=section_key)
-        said = "Your vote is withdrawn." if had else "You had not voted on this."
+        said = _("Your vote is withdrawn.") if had else _("You had not voted on this.")
     else:
         services.cast_vote(c, actor=current_user, value=form.value.data, contribution=contribution, section_key=section_key)
-        said = SAID[form.value.data] + " You can change your vote until the consultation closes."
+        said = str(SAID[form.value.data])
     db.session.commit()
     flash(said, "success")
     return redirect(safe_next(form.next.data) or _voted_on(c, contribution, section_key))
@@ -59,7 +62,7 @@ def vote(slug: str):
 def _target_or_404(c: Consultation, form: VoteForm) -> Contribution | None:
     if form.contribution_id.data is None:
         return None  # a section's vote
-    return services.vote_target(c, form.contribution_id.data) or abort(404, "There is no such item in this consultation.")
+    return services.vote_target(c, form.contribution_id.data) or abort(404, _("There is no such item in this consultation."))
 
 
 def _voted_on(c: Consultation, contribution: Contribution | None, section_key: str | None) -> str:
@@ -119,7 +122,7 @@ def post_statement(slug: str):
         return _render_statements(c, form, status=400)
     db.session.commit()
     flash(
-        "Your statement is published." if statement.moderation_state == "visible" else "Your statement is waiting for a moderator.",
+        _("Your statement is published.") if statement.moderation_state == "visible" else _("Your statement is waiting for a moderator."),
         "success",
     )
     return redirect(url_for("voting.statements_list", slug=c.slug) + f"#statement-{statement.id}")

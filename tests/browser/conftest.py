@@ -134,6 +134,9 @@ def live_server(tmp_path_factory) -> Iterator[str]:
     try:
         url = LiveServer(f"http://127.0.0.1:{server.server_port}")
         url.app = app
+        # The site's own address, as CONSULT_BASE_URL says in production: absolute links (mail,
+        # share tags, the embeds' links out of their frame) lead back to this server.
+        app.config["BASE_URL"] = url
         yield url
     finally:
         worker.stop(graceful=True)

@@ -33,8 +33,12 @@ def vote_box(page, target):
 
 
 def tally(box, value):
-    """The count in "N support" (or oppose, abstain) of a vote box."""
-    text = box.locator(f".tally-{value}").inner_text()
+    """The count in "N support" (or oppose, abstain) of a vote box, once shown: after a vote
+    without script the page comes back at ``#vote-KEY``, and the browser opens the section's
+    "Take part" to show it a moment after the page's text is in."""
+    count = box.locator(f".tally-{value}")
+    expect(count).to_be_visible()
+    text = count.inner_text()
     match = re.fullmatch(rf"(\d+) {value}", text.strip())
     assert match, f"unexpected tally {text!r}"
     return int(match.group(1))

@@ -38,6 +38,7 @@ REQUEST_PLUMBING = {
     "consult.accounts.twofactor_views",  # a views module: the second factor's pages and sign-in step
     "consult.permissions",
     "consult.core.browser_token",  # the cookie naming a browser (drafts, the browser a sign-up was made in)
+    "consult.core.i18n",  # the language of a request: its cookie and Accept-Language
 }
 
 

@@ -7,7 +7,13 @@ from consult.core.routing import is_public
 
 #: Endpoints anyone may call without signing in. Adding one is a decision: say why in review.
 PUBLIC = {
-    "accounts.choose_language",  # the language switcher on every page (consult/core/i18n.py)
+    "accounts.choose_language",
+    # embeds other sites frame, and their oEmbed answers (consult/embeds): what the public sees
+    "embeds.consultation",
+    "embeds.section",
+    "embeds.amendment",
+    "embeds.statement",
+    "embeds.oembed",  # the language switcher on every page (consult/core/i18n.py)
     "static",
     # the site's look on every page, and the invitation code form (consult/site)
     "site.theme",

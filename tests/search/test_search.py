@@ -342,7 +342,7 @@ def test_api_answers_with_results_and_pagination(client, consultation, citizen):
     first = data["results"][0]
     assert first["kind"] == "comment" and "<mark>Trams</mark>" in first["snippet_html"]
     assert first["url"].startswith("http://") and first["consultation"] == "open-data"
-    assert set(first) == {"kind", "title_html", "snippet_html", "url", "consultation", "section", "date", "score"}
+    assert set(first) == {"kind", "title_html", "snippet_html", "url", "consultation", "section", "date", "language", "score"}
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,8 @@
 """texts: the languages a consultation's text is published in, and each section's text in the
 languages other than the original (existing consultations: English only)
 
-Revision ID: 0025_texts
-Revises: 0024_languages
+Revision ID: 0027_texts
+Revises: 0026_search
 Create Date: 2026-12-07 10:00:00.000000
 
 """
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0025_texts'
-down_revision = '0024_languages'
+revision = '0027_texts'
+down_revision = '0026_search'
 branch_labels = None
 depends_on = None
 

@@ -150,6 +150,7 @@ def test_a_section_missing_in_a_language_is_reported_and_publishing_refused(app,
     for page in (f"/c/{c.slug}", f"/c/{c.slug}/text"):  # reported before publishing, where the author works
         html = client.get(page).get_data(as_text=True)
         assert "1 section is missing from the text in French<" in html and "<li>Exceptions</li>" in html
+        assert f'action="/c/{c.slug}/text/languages/fr/remove"' in html and "Remove the text in French" in html
     response = client.post(f"/c/{c.slug}/publish", data={"note": ""})
     assert response.status_code == 400 and "Exceptions" in response.get_data(as_text=True)
 

@@ -93,6 +93,15 @@ def language_name(code: str) -> str:
         return code
 
 
+def language_name_in_interface(code: str) -> str:
+    """A language's name in the interface's language ("French" to an English reader, "francés"
+    to a Spanish one), for a sentence such as "Made on the text in French"."""
+    try:
+        return format_locale().languages.get(code) or language_name(code)
+    except (ValueError, TypeError, LookupError):
+        return language_name(code)
+
+
 def content_language(code: str | None) -> Markup:
     """`` lang="xx" dir="…"`` for an element holding content written in ``code`` when that is
     not the interface's language (screen readers then read it with the right voice, and a right
@@ -112,6 +121,7 @@ def init_app(app: Flask) -> None:
         current_language=current_language,
         text_direction=text_direction,
         language_name=language_name,
+        language_name_in_interface=language_name_in_interface,
         content_language=content_language,
         interface_languages=LANGUAGES,
     )

@@ -127,6 +127,18 @@ def load_demo() -> bool:
     )
     proposals.import_markdown(open_round, demo_policy_files("v1-draft-2016-04"), actor=author)
     _translate(open_round, author)
+    if "fr" in open_round.languages:  # its title and summary for the readers of the French text
+        open_round.translations = {
+            "fr": {
+                "title": "Politique fédérale relative au code source",
+                "summary": (
+                    "Un projet de politique pour que le code sur mesure payé par le gouvernement fédéral puisse être réutilisé "
+                    "par toutes les agences, et qu'une part en soit publiée sous forme de logiciel libre.\n\n"
+                    "Nous voulons surtout votre avis sur le **programme pilote** : les agences doivent-elles publier au moins "
+                    "20 % de leur nouveau code sur mesure, ou le gouvernement doit-il être *libre par défaut* ?"
+                ),
+            }
+        }
     proposals.publish_version(open_round, actor=author)
     proposals.change_state(open_round, Transition.OPEN, actor=author)
     open_round.response_threshold = 3  # a small demo: three supporting votes call for an answer

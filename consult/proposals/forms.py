@@ -17,7 +17,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from consult.core.i18n import LANGUAGES
+from consult.core.i18n import LANGUAGES, language_name
 from consult.proposals.models import LICENCES, PARTICIPATION_LABELS, Transition
 
 
@@ -66,6 +66,29 @@ class ConsultationForm(FlaskForm):
     # A whole number, read by the view from what was sent; the consultation's own (an int) when
     # the form is filled from it.
     row_version = HiddenField(filters=[lambda v: v if v is None else str(v)], validators=[Length(max=20)])
+
+
+def with_translations(form_class: type[ConsultationForm], languages: list[str]) -> type[ConsultationForm]:
+    """The consultation's form with a title and a summary for each other language of its text."""
+    if not languages:
+        return form_class
+    fields = {}
+    for code in languages:
+        name = language_name(code)
+        fields[f"title_{code}"] = StringField(_l("Title in %(language)s", language=name), validators=[Length(max=200)])
+        fields[f"summary_{code}"] = TextAreaField(_l("Summary in %(language)s", language=name), validators=[Length(max=5000)])
+    return type(f"{form_class.__name__}WithTranslations", (form_class,), fields)
+
+
+def translations_of(form: FlaskForm) -> dict:
+    """``{"translations": {code: {"title": …, "summary": …}}}`` from a form made by
+    ``with_translations``; nothing from one without translation fields."""
+    codes = [name.removeprefix("title_") for name in form._fields if name.startswith("title_")]
+    if not codes:
+        return {}
+    return {
+        "translations": {code: {"title": form[f"title_{code}"].data or "", "summary": form[f"summary_{code}"].data or ""} for code in codes}
+    }
 
 
 class SettingsForm(FlaskForm):

@@ -9,10 +9,11 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, true
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.accounts.models import Organisation, User
+from consult.core.i18n import current_language
 from consult.core.models import UTCDateTime, db, utcnow
 from consult.proposals.importing import is_notes_heading
 
@@ -109,6 +110,9 @@ class Consultation(db.Model):
     #: the language it was written in, whose text is the sections' own; the others are
     #: translations (``SectionText``). Read it as ``languages``.
     language_codes: Mapped[str] = mapped_column("languages", String(100), default="en", server_default="en")
+    #: The title and summary in the other languages of its text: {"fr": {"title": …, "summary": …}};
+    #: ``title`` and ``summary`` are the original's. Pages show ``display_title``/``display_summary``.
+    translations: Mapped[dict[str, dict[str, str]]] = mapped_column(JSON, default=dict, server_default="{}")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -154,6 +158,28 @@ class Consultation(db.Model):
         """The language of its text that ``language`` names: itself when the consultation is
         published in it, else the original. What a contribution made in ``language`` was made on."""
         return language if language in self.languages else self.original_language
+
+    def title_in(self, language: str | None) -> str:
+        """The title in ``language`` when it has one there, else the original title."""
+        return (self.translations or {}).get(language or "", {}).get("title") or self.title
+
+    def summary_in(self, language: str | None) -> str:
+        return (self.translations or {}).get(language or "", {}).get("summary") or self.summary
+
+    @property
+    def display_language(self) -> str:
+        """The language its title and summary are shown in to the reader: the interface's when
+        it has them in it, else the original."""
+        language = current_language()
+        return language if (self.translations or {}).get(language, {}).get("title") else self.original_language
+
+    @property
+    def display_title(self) -> str:
+        return self.title_in(self.display_language)
+
+    @property
+    def display_summary(self) -> str:
+        return self.summary_in(self.display_language)
 
     @property
     def published_versions(self) -> list[Version]:

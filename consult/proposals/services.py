@@ -157,6 +157,22 @@ def create_consultation(
     return consultation
 
 
+def _checked_translations(consultation: Consultation, translations: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """The title and summary in the text's other languages, without empty values; a language the
+    text is not in, or words too long, are refused."""
+    kept: dict[str, dict[str, str]] = {}
+    for language, words in translations.items():
+        if language not in consultation.languages[1:]:
+            raise RuleViolation(_("The text is not published in that language: import its text first."), status=400)
+        title, summary = (words.get("title") or "").strip(), words.get("summary") or ""
+        if len(title) > 200 or len(summary) > 5000:
+            raise RuleViolation(_("Use at most 200 characters for a title and 5,000 for a summary."), status=400, field=f"title_{language}")
+        entry = {key: value for key, value in (("title", title), ("summary", summary)) if value}
+        if entry:
+            kept[language] = entry
+    return kept
+
+
 def _check_not_stale(consultation: Consultation, expected_row_version: int | None) -> None:
     """Refuse a save based on an older reading of the consultation rather than overwrite what someone else saved."""
     if expected_row_version is not None and expected_row_version != consultation.row_version:
@@ -191,15 +207,19 @@ def update_consultation(
     closes_at: datetime | None,
     licence: str,
     response_threshold: int | None = None,
+    translations: dict[str, dict[str, str]] | None = None,
 ) -> None:
     """Change the details. If someone saved in between (``expected_row_version`` differs),
-    refuse rather than overwrite their work."""
+    refuse rather than overwrite their work. ``translations``: the title and summary in other
+    languages of the text ({"fr": {"title": …, "summary": …}}; None keeps them as they are)."""
     authorize(actor, Action.EDIT_CONSULTATION, consultation)
     _check_not_stale(consultation, expected_row_version)
     _check_dates(opens_at, closes_at)
     new = {"title": title.strip(), "summary": summary, "opens_at": opens_at, "closes_at": closes_at, "licence": licence}
     if response_threshold is not None:
         new["response_threshold"] = response_threshold
+    if translations is not None:
+        new["translations"] = _checked_translations(consultation, translations)
     _apply_changes(consultation, new, actor=actor, operation=StaffOperation.EDIT_CONSULTATION)
     db.session.flush()
     schedule_dates(consultation)

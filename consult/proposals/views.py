@@ -18,7 +18,18 @@ from consult.core.routing import public
 from consult.core.text import render_markdown
 from consult.permissions import Action, authorize
 from consult.proposals import services
-from consult.proposals.forms import ConsultationForm, ImportForm, MatchForm, PublishForm, SettingsForm, TextForm, TransitionForm, WordForm
+from consult.proposals.forms import (
+    ConsultationForm,
+    ImportForm,
+    MatchForm,
+    PublishForm,
+    SettingsForm,
+    TextForm,
+    TransitionForm,
+    WordForm,
+    translations_of,
+    with_translations,
+)
 from consult.proposals.importing import images_not_kept, split_markdown
 from consult.proposals.models import LICENCES, Consultation, ConsultationState, ParticipationMode, Transition
 from consult.proposals.textdiff import in_context
@@ -183,10 +194,13 @@ def diff(slug: str):
 @bp.route("/c/<slug>/edit", methods=["GET", "POST"])
 def edit_consultation(slug: str):
     c = _consultation_or_404(slug, Action.EDIT_CONSULTATION)
-    form = ConsultationForm(obj=c)
+    form = with_translations(ConsultationForm, c.languages[1:])(obj=c)
     del form.organisation_id
     if not form.is_submitted():
         form.row_version.data = str(c.row_version)
+        for code in c.languages[1:]:
+            form[f"title_{code}"].data = c.translations.get(code, {}).get("title", "")
+            form[f"summary_{code}"].data = c.translations.get(code, {}).get("summary", "")
     elif form.preview.data and form.validate():
         return _details_page(form, c)  # nothing is saved
     elif form.validate():
@@ -211,6 +225,7 @@ def _details_page(form: ConsultationForm, c: Consultation | None):
         consultation=c,
         preview=preview,
         images=images_not_kept([("", form.summary.data or "")]) if preview is not None else [],
+        translation_languages=c.languages[1:] if c is not None else [],
     ), 400 if form.errors else 200
 
 
@@ -223,6 +238,7 @@ def _details(form: ConsultationForm) -> dict:
         closes_at=form.closes_at.data,
         licence=form.licence.data,
         response_threshold=form.response_threshold.data,
+        **translations_of(form),
     )
 
 

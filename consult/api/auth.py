@@ -97,6 +97,7 @@ def rate_limit_key() -> str:
 
 
 def _authenticate():
+    g.pop("api_token", None)  # an app context can outlive a request (tests, CLI-driven clients)
     if not request.path.startswith(API_PREFIX):
         return None
     if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:

@@ -294,6 +294,36 @@ class Themes(BaseModel):
     section_summaries: list[SectionSummary]
 
 
+class SearchQuery(BaseModel):
+    q: str = Field(min_length=1, max_length=200, description="The words to search for (quotes for a phrase, - to leave a word out).")
+    consultation: str | None = Field(None, description="Only in this consultation (its slug).")
+    kind: Literal["consultation", "section", "comment", "reply", "amendment", "statement", "theme", "answer"] | None = None
+    status: Literal["open", "closed", "concluded"] | None = None
+    language: Literal["en", "fr", "es", "ar"] | None = Field(None, description="Only what is written in this language.")
+    page: int = Field(1, ge=1)
+    per_page: int = Field(20, ge=1, le=100)
+
+
+class SearchResult(BaseModel):
+    kind: str
+    title_html: str
+    snippet_html: str
+    url: str
+    consultation: str | None
+    section: str | None
+    date: str
+    language: str
+    score: float
+
+
+class SearchResults(BaseModel):
+    query: str
+    page: int
+    per_page: int
+    total: int
+    results: list[SearchResult]
+
+
 class Index(BaseModel):
     name: str
     version: str

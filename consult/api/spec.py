@@ -13,6 +13,7 @@ used; ``consult/api/openapi.py`` serves the description and a page of our own.
 from __future__ import annotations
 
 import copy
+from http import HTTPStatus
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from spectree import Response, SpecTree
 
 from consult.api.problems import problem_type
-from consult.api.schemas import ProblemDetails
+from consult.api.schemas import ProblemDetails, SearchQuery, SearchResults
 from consult.core.problems import Problem
 
 TITLE = "Consult API"
@@ -121,7 +122,37 @@ def document() -> dict[str, Any]:
     return _document
 
 
+def _search(doc: dict[str, Any]) -> None:
+    """Search's JSON (``consult/search/views.py``: a view the API's package may not import, views
+    being independent of each other), described here from its models."""
+    for model in (SearchResults, ProblemDetails):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
+        doc["components"]["schemas"].update(schema.pop("$defs", {}))
+        doc["components"]["schemas"].setdefault(model.__name__, schema)
+    query = SearchQuery.model_json_schema()
+    required = set(query.get("required", []))
+    problem = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}}
+    doc["paths"]["/api/v1/search"] = {
+        "get": {
+            "summary": "Search the public consultations and what was said in them.",
+            "description": "Ranked results, in the reader's language first; only what anyone may read.",
+            "operationId": "search",
+            "tags": ["Search"],
+            "parameters": [
+                {"name": name, "in": "query", "required": name in required, "schema": prop, "description": prop.get("description", "")}
+                for name, prop in query["properties"].items()
+            ],
+            "responses": {
+                "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SearchResults"}}}},
+                **{str(status): {"description": HTTPStatus(status).phrase} | problem for status in READ_ERRORS},
+            },
+            "security": [{}, {"bearer": ["read"]}],
+        }
+    }
+
+
 def _complete(doc: dict[str, Any]) -> dict[str, Any]:
+    _search(doc)
     doc["components"]["securitySchemes"] = {
         "bearer": {
             "type": "http",
@@ -140,6 +171,10 @@ def _complete(doc: dict[str, Any]) -> dict[str, Any]:
                     answer["content"] = {"application/ld+json": content["application/json"]}
             if method == "post":
                 op.setdefault("parameters", []).append(dict(IDEMPOTENCY_HEADER))
+            if any(p.get("in") == "query" for p in op.get("parameters", [])):
+                op["responses"]["414"] = {
+                    "description": "URI Too Long: the web server's limit on a request line (gunicorn's: 4,094 bytes)."
+                }
             if "401" in op.get("responses", {}):
                 op["responses"]["401"]["headers"] = {
                     "WWW-Authenticate": {

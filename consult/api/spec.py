@@ -13,8 +13,8 @@ used; ``consult/api/openapi.py`` serves the description and a page of our own.
 from __future__ import annotations
 
 import copy
-from http import HTTPStatus
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 from flask_babel import gettext as _

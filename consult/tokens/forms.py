@@ -32,7 +32,7 @@ class TokenForm(FlaskForm):
     )
     lifetime = RadioField(
         _l("Expires after"),
-        choices=[(str(days), LIFETIME_LABELS[days]) for days in LIFETIMES],
+        choices=[SelectChoice(str(days), LIFETIME_LABELS[days]) for days in LIFETIMES],
         default="90",
         validators=[DataRequired(message=_l("Choose how long the token lives."))],
     )

@@ -65,7 +65,14 @@ DEMO_USERS = [
 # The 2016 draft asked for comments through GitHub issues, pull requests or an email to OMB. In the
 # demo the comment happens in Consult, so that page is left out: it would send people elsewhere, and
 # it holds the only email address in the text (the open record carries none). The rest is verbatim.
-LEFT_OUT = re.compile(r"^## Instructions for Public Comment\n.*?(?=^### Footnotes)", re.MULTILINE | re.DOTALL)
+# A translation's page names the section by its key ({#instructions-for-public-comment}).
+LEFT_OUT = re.compile(
+    r"^## (?:Instructions for Public Comment|[^\n]*\{#instructions-for-public-comment\})[ \t]*\n.*?(?=^### )", re.MULTILINE | re.DOTALL
+)
+
+#: The open round's text in other languages: a folder beside the original's with the same file
+#: names, each heading naming the original section's key. Published with it when the folder is there.
+TRANSLATIONS = {"fr": "v1-draft-2016-04-fr"}
 
 
 def policy_files(version_folder: str) -> list[tuple[str, str]]:
@@ -119,10 +126,12 @@ def load_demo() -> bool:
         licence="CC0-1.0",
     )
     proposals.import_markdown(open_round, demo_policy_files("v1-draft-2016-04"), actor=author)
+    _translate(open_round, author)
     proposals.publish_version(open_round, actor=author)
     proposals.change_state(open_round, Transition.OPEN, actor=author)
     open_round.response_threshold = 3  # a small demo: three supporting votes call for an answer
     _discuss(open_round, users)
+    _discuss_in_french(open_round, users)
     _amend_open_round(open_round, users)
     _attach_summary_sheet(open_round, author)  # issue 21: a PDF attached, in the record too
     _questionnaire_open_round(open_round, users)  # issue 21: a questionnaire with answers
@@ -362,6 +371,60 @@ def _summarise_past_round(consultation: Consultation, users: dict[str, User], ma
         actor=mo,
         section_key="pilot-program",
         summary=(f"The pilot drew the most discussion: a default was preferred by the commenters [#{made['default'].id}] [#{floor.id}]."),
+    )
+
+
+def _translate(consultation: Consultation, author: User) -> None:
+    """The open round's text in the languages it is translated into (``TRANSLATIONS``), each
+    whole: a translation lacking a section would keep the version from being published."""
+    for language, folder in TRANSLATIONS.items():
+        if not (POLICY_DIR / folder).is_dir():
+            continue
+        proposals.import_markdown(consultation, demo_policy_files(folder), actor=author, language=language)
+        if missing := proposals.missing_translations(consultation.draft_version).get(language):
+            raise RuntimeError(f"{folder}: the translation lacks the sections {', '.join(missing)}")  # i18n: not shown
+
+
+def _first_words(section_text: str, count: int) -> str:
+    """The first words of a section's text: a quote that is there whatever the translation says."""
+    return " ".join(section_text.split()[:count])
+
+
+def _discuss_in_french(consultation: Consultation, users: dict[str, User]) -> None:
+    """Comments written in French, on the French text when there is one: an annotation drawn on
+    it (listed on the English text), a comment on a section and a reply."""
+    if "fr" not in consultation.languages:
+        return
+    chris, dana = users["citizen@demo.consult.example"], users["citizen2@demo.consult.example"]
+    version = consultation.current_version
+    pilot = version.section_in("pilot-program", "fr")
+    annotation = comments.post_comment(
+        consultation,
+        actor=dana,
+        body=(
+            "Le seuil de 20 % paraît bien modeste. Pourquoi ne pas publier par défaut tout le code sur mesure, "
+            "sauf exception motivée et rendue publique ?"
+        ),
+        section_key=pilot.key,
+        quote=_first_words(pilot.text, 12),
+        text_language="fr",
+    )
+    comments.post_comment(
+        consultation,
+        actor=chris,
+        body="Je partage cet avis : une liste publique des exceptions permettrait à chacun de vérifier.",
+        parent=annotation,
+        language="fr",
+    )
+    comments.post_comment(
+        consultation,
+        actor=chris,
+        body=(
+            "Merci pour cette traduction. Les objectifs gagneraient à préciser comment les agences mesureront "
+            "la réutilisation du code entre elles."
+        ),
+        section_key="objectives",
+        language="fr",
     )
 
 

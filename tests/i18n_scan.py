@@ -119,6 +119,14 @@ def _expression_strings(source: str) -> list[tuple[int, str]]:
     return found
 
 
+def _expression(html: str, match: re.Match) -> str:
+    """What stands for a ``{{ }}`` in the HTML that is parsed: inside a tag (``<div{{ attrs }}>``)
+    nothing but its line breaks, elsewhere a placeholder (text whose words are unknown)."""
+    before = html[: match.start()]
+    inside_tag = before.rfind("<") > before.rfind(">")
+    return (" " if inside_tag else PLACEHOLDER) + _blank(match)
+
+
 def scan_template(path: Path) -> list[Unmarked]:
     source = path.read_text(encoding="utf-8")
     relative = str(path.relative_to(ROOT))
@@ -126,7 +134,7 @@ def scan_template(path: Path) -> list[Unmarked]:
     results = [(line, text) for line, text in _expression_strings(source)]
     html = re.sub(r"\{#.*?#\}", _blank, source, flags=re.S)
     html = re.sub(r"\{%-?\s*trans\b.*?\{%-?\s*endtrans\s*-?%\}", _blank, html, flags=re.S)
-    html = re.sub(r"\{\{.*?\}\}", lambda m: PLACEHOLDER + _blank(m), html, flags=re.S)
+    html = re.sub(r"\{\{.*?\}\}", lambda m: _expression(html, m), html, flags=re.S)
     html = re.sub(r"\{%.*?%\}", _blank, html, flags=re.S)
     if path.suffix == ".txt":  # mail in plain text: every line with words is text
         results += [(n, line.strip()) for n, line in enumerate(html.splitlines(), 1) if LETTERS.search(line.replace(PLACEHOLDER, ""))]

@@ -23,7 +23,7 @@ from consult.audit.services import record_staff_action
 from consult.comments.anchoring import locate_quote
 from consult.contributions.models import Contribution, ContributionKind, ModerationState
 from consult.contributions.services import BODY_RULES, MAX_QUOTE_LENGTH, add_contribution
-from consult.core import text
+from consult.core import i18n, text
 from consult.core.errors import RuleViolation
 from consult.core.models import db, upsert_insert, utcnow
 from consult.core.signals import (
@@ -36,7 +36,7 @@ from consult.core.signals import (
 )
 from consult.core.templating import format_number
 from consult.permissions import Action, authorize, visible_contributions, visible_supporters
-from consult.proposals.models import Consultation, Section, SectionChange, Version
+from consult.proposals.models import Consultation, Section, SectionChange, SectionText, Version
 from consult.proposals.services import MAX_SECTION_LENGTH, draft_for_editing, get_visible_consultation, hold_open, section_changes
 from consult.proposals.textdiff import DiffOp, word_diff
 from consult.voting.models import Vote, VoteValue
@@ -56,14 +56,20 @@ def propose_amendment(
     proposed_text: str | None = None,
     quote: str | None = None,
     replacement: str | None = None,
+    text_language: str | None = None,
 ) -> Contribution:
     """Propose new words for a section of the current version: the section's whole new text,
-    or a quoted passage of it and its replacement (empty replacement: delete the passage)."""
+    or a quoted passage of it and its replacement (empty replacement: delete the passage). The
+    words are those of its text in ``text_language`` (the original's by default, or when the
+    version has no text in that language), and the amendment is in that language."""
 
     def words(contribution: Contribution) -> None:
-        section = contribution.version.section(section_key)
+        version = contribution.version
+        language = text_language if text_language in version.languages else consultation.original_language
+        section = version.section_in(section_key, language)
         if section is None:
             raise RuleViolation(_("That section is not in the current version of the text."), status=400)
+        contribution.language = language
         proposed = proposed_section_text(section, proposed_text=proposed_text, quote=quote, replacement=replacement)
         if not proposed:
             raise RuleViolation(_("The amended section would be empty. To propose removing it, say so in a comment."), status=400)
@@ -329,9 +335,11 @@ def _refuse_while_unanswered(consultation: Consultation, **_) -> None:
         raise RuleViolation(message)
 
 
-def base_section(contribution: Contribution) -> Section | None:
-    """The section as it was when the amendment was written."""
-    return contribution.version.section(contribution.section_key)
+def base_section(contribution: Contribution) -> Section | SectionText | None:
+    """The section as it was when the amendment was written, in the language it was written on."""
+    version = contribution.version
+    language = contribution.language if contribution.language in version.languages else None
+    return version.section_in(contribution.section_key, language)
 
 
 def redline(contribution: Contribution) -> list[DiffOp]:
@@ -353,9 +361,9 @@ def conflicts(contributions: list[Contribution]) -> dict[int, list[int]]:
         if c.amendment.state in (AmendmentState.OPEN, AmendmentState.ANSWERED)
         and c.amendment.decision in (None, Decision.ACCEPTED, Decision.ACCEPTED_IN_PART)
     ]
-    groups: dict[tuple[int, str], list[Contribution]] = defaultdict(list)
-    for c in live:
-        groups[(c.version_id, c.section_key)].append(c)
+    groups: dict[tuple[int, str, str], list[Contribution]] = defaultdict(list)
+    for c in live:  # the words of one text: amendments on its translations do not overlap them
+        groups[(c.version_id, c.section_key, base_section(c).language)].append(c)
     result: dict[int, list[int]] = defaultdict(list)
     for members in groups.values():
         if len(members) < 2:
@@ -429,6 +437,16 @@ def start_next_version(consultation: Consultation, *, actor: User) -> NextVersio
             report.by_hand.append((c, _("accepted in part: write the accepted part into the draft yourself")))
         elif c.version_id != current.id:
             report.by_hand.append((c, _("written for version %(number)s, not the current one", number=c.version.number)))
+        elif base_section(c).language != consultation.original_language:
+            report.by_hand.append(
+                (
+                    c,
+                    _(
+                        "made on the text in %(language)s: write it into that text yourself",
+                        language=i18n.language_name_in_interface(c.language),
+                    ),
+                )
+            )
         else:
             by_section[c.section_key].append(c)
 

@@ -9,6 +9,7 @@ from consult.amendments import explanations, services
 from consult.amendments.forms import AmendmentForm, AnswerForm, CiteForm, ReasonForm, UnciteForm
 from consult.amendments.models import Amendment, AmendmentState, Decision
 from consult.contributions.models import Contribution
+from consult.core import i18n
 from consult.core.errors import RuleViolation
 from consult.core.forms import refuse_invalid, refused_on
 from consult.core.models import db
@@ -18,6 +19,7 @@ from consult.extensions import POSTING_TOO_FAST, limiter, limits_off, posting_li
 from consult.permissions import Action, authorize
 from consult.proposals.models import Consultation
 from consult.proposals.services import get_visible_consultation
+from consult.reading import services as reading
 from consult.voting import services as voting
 
 bp = Blueprint("amendments", __name__)
@@ -78,7 +80,11 @@ def index(slug: str):
 @limiter.limit(posting_limit, error_message=POSTING_TOO_FAST, exempt_when=limits_off, methods=["POST"])
 def propose(slug: str, key: str):
     c = _consultation_or_404(slug)
-    section = (c.current_version or abort(404)).section(key) or abort(404, _("This section is not in the current version."))
+    version = c.current_version or abort(404)
+    texts = reading.text_languages(
+        version, reading.text_language(version, asked=request.args.get("text"), interface=i18n.current_language())
+    )
+    section = version.section_in(key, texts.shown) or abort(404, _("This section is not in the current version."))
     authorize(current_user, Action.PROPOSE_AMENDMENT, c)
     form, preview = AmendmentForm(), None
     if not form.is_submitted():
@@ -90,12 +96,12 @@ def propose(slug: str, key: str):
                     section, proposed_text=form.proposed_text.data, quote=_quote(form), replacement=form.replacement.data
                 )
             else:
-                return _publish(c, section, form)
+                return _publish(c, section, form, texts.shown)
         except RuleViolation as refused:
             if not refused_on(form, refused, fallback="quote" if _quote(form) else "proposed_text"):
                 raise
     return render_template(
-        "amendments/propose.html", consultation=c, section=section, form=form, preview=preview
+        "amendments/propose.html", consultation=c, section=section, form=form, preview=preview, texts=texts
     ), 400 if form.errors else 200
 
 
@@ -103,7 +109,7 @@ def _quote(form: AmendmentForm) -> str | None:
     return form.quote.data if form.quote.data and form.quote.data.strip() else None
 
 
-def _publish(c: Consultation, section, form: AmendmentForm):
+def _publish(c: Consultation, section, form: AmendmentForm, language: str):
     contribution = services.propose_amendment(
         c,
         actor=current_user,
@@ -112,6 +118,7 @@ def _publish(c: Consultation, section, form: AmendmentForm):
         proposed_text=form.proposed_text.data,
         quote=_quote(form),
         replacement=form.replacement.data,
+        text_language=language,
     )
     db.session.commit()
     flash(

@@ -35,6 +35,8 @@ class CommentForm(FlaskForm):
         description=_l("Copy a phrase from the section to attach your comment to it, or select the words in the text."),
     )
     section_key = HiddenField(validators=[Length(max=MAX_SECTION_KEY_LENGTH)])
+    # The language of the text the quote is from, when it is not the original's (the page's ``?text=``).
+    text_language = HiddenField(validators=[Length(max=16)])
     # Where the quote starts and ends in the section's text (set by the page's script): offsets in
     # a section, which is at most MAX_SECTION_LENGTH characters long.
     start = IntegerField(widget=HiddenField.widget, validators=[Optional(), NumberRange(min=0, max=MAX_SECTION_LENGTH, message=PLACE)])

@@ -23,7 +23,7 @@ from consult.core.text import HTML_SPACE, link_is_allowed
 
 if TYPE_CHECKING:
     from consult.comments.services import Highlighted
-    from consult.proposals.models import Section, Version
+    from consult.proposals.models import Section, SectionText, Version
 
 _VOID_TAGS: Final = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"})
 # Elements that may not contain text or <mark>: their text nodes are inter-element whitespace
@@ -262,13 +262,18 @@ def highlight(rendered_html: str, marks: Sequence[Highlight]) -> Markup:
 
 
 def highlighted_sections(
-    version: Version, highlights: Mapping[str, Sequence[Highlighted]], *, only: Section | None = None
+    version: Version,
+    highlights: Mapping[str, Sequence[Highlighted]],
+    *,
+    only: Section | SectionText | None = None,
+    language: str | None = None,
 ) -> dict[str, str]:
     """Each section's HTML (or just ``only``'s) with ``highlights`` (``comments.services.highlights_for``
     of the same version, as the reader may see them) drawn as <mark>s linking to their threads
-    (and, for the margin panel, to their discussion on the current version's section)."""
+    (and, for the margin panel, to their discussion on the current version's section); the
+    sections of the text in ``language`` (by default the original's)."""
     result = {}
-    for section in [only] if only else version.sections:
+    for section in [only] if only else version.sections_in(language):
         marks = tuple(
             Highlight(
                 start=h.start,

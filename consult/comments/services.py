@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, true
 from sqlalchemy.orm import aliased, selectinload
 
 from consult.accounts.models import User
@@ -26,7 +26,7 @@ from consult.core.models import db, utcnow
 from consult.core.signals import annotations_reanchored, version_published
 from consult.core.templating import format_number
 from consult.permissions import Action, authorize, visible_contributions
-from consult.proposals.models import Consultation, Section, Version
+from consult.proposals.models import Consultation, Section, SectionText, Version
 from consult.proposals.services import get_visible_consultation
 
 MAX_BODY_LENGTH = COMMENT_BODY.max_length
@@ -36,7 +36,7 @@ DISCUSSION_KINDS = (ContributionKind.COMMENT, ContributionKind.REPLY)
 MAX_SHOWN_DEPTH = 2
 
 
-def anchor_text(section: Section) -> str:
+def anchor_text(section: Section | SectionText) -> str:
     """The text annotations count offsets in: ``section.text`` (:func:`consult.core.text.section_text`),
     the textContent of the section's body on the page (``#t-KEY``) and the record's section ``text``."""
     return section.text
@@ -55,11 +55,16 @@ def post_comment(
     start: int | None = None,
     end: int | None = None,
     parent: Contribution | None = None,
+    text_language: str | None = None,
+    language: str | None = None,
 ) -> Contribution:
     """Comment on the consultation, a section, or a quoted passage of a section (an
     annotation), or reply to a contribution. Only while the consultation is open; the quote
     must be words of the section as published (the server finds them, the browser only hints
-    where)."""
+    where), in the text in ``text_language`` (the original's by default, or when the version has
+    no text in that language). An annotation is in the language of the text it quotes: its
+    ``language`` says on which text it is drawn and re-anchored. Any other comment is in
+    ``language``, by default the language the interface speaks to its author."""
 
     def place(contribution: Contribution) -> None:
         version = contribution.version
@@ -79,15 +84,17 @@ def post_comment(
             contribution.section_key = section.key
             if quote and quote.strip():
                 authorize(actor, Action.ANNOTATE, consultation)
-                contribution.anchors.append(_anchor(section, version, quote, start, end))
+                language = text_language if text_language in version.languages else consultation.original_language
+                contribution.anchors.append(_anchor(section.in_language(language), version, quote, start, end))
+                contribution.language = language
         elif quote and quote.strip():
             raise RuleViolation(_("Choose the section the quoted words are in."), status=400)
 
     kind = ContributionKind.REPLY if parent is not None else ContributionKind.COMMENT
-    return add_contribution(consultation, actor=actor, kind=kind, body=body, prepare=place)
+    return add_contribution(consultation, actor=actor, kind=kind, body=body, prepare=place, language=language)
 
 
-def _anchor(section: Section, version: Version, quote: str, start: int | None, end: int | None) -> Anchor:
+def _anchor(section: Section | SectionText, version: Version, quote: str, start: int | None, end: int | None) -> Anchor:
     quote = quote.strip()
     if len(quote) > MAX_QUOTE_LENGTH:
         raise RuleViolation(_("Quote at most %(count)s characters.", count=format_number(MAX_QUOTE_LENGTH)), status=400)
@@ -298,13 +305,30 @@ class Highlighted:
     contribution_ids: list[int]
 
 
-def highlights_for(version: Version, user: User | None, *, section_key: str | None = None) -> dict[str, list[Highlighted]]:
-    """The annotations to draw on ``version`` (or on one of its sections), per section:
-    identical ranges merged with a count."""
+def on_text_in(consultation: Consultation, language: str | None):
+    """SQL: the annotations made on the consultation's text in ``language`` (by default the
+    original), by their contribution's language (``Consultation.text_language``)."""
+    language = consultation.text_language(language)
+    if language == consultation.original_language:
+        return Contribution.language.not_in(consultation.languages[1:]) if consultation.is_multilingual else true()
+    return Contribution.language == language
+
+
+def highlights_for(
+    version: Version, user: User | None, *, section_key: str | None = None, language: str | None = None
+) -> dict[str, list[Highlighted]]:
+    """The annotations to draw on ``version``'s text in ``language`` (by default the original's),
+    or on one of its sections, per section: identical ranges merged with a count. Those made on
+    the text in another language are not drawn on this one (``annotations_on_other_texts``)."""
     query = (
         select(Anchor.section_key, Anchor.start, Anchor.end, Anchor.exact, Anchor.state, Contribution.id)
         .join(Contribution, Contribution.id == Anchor.contribution_id)
-        .where(Anchor.version_id == version.id, Anchor.state != AnchorState.ORPHANED, visible_contributions(user))
+        .where(
+            Anchor.version_id == version.id,
+            Anchor.state != AnchorState.ORPHANED,
+            visible_contributions(user),
+            on_text_in(version.consultation, language),
+        )
         .order_by(Anchor.section_key, Anchor.start, Contribution.id)
     )
     if section_key is not None:
@@ -322,15 +346,44 @@ def highlights_for(version: Version, user: User | None, *, section_key: str | No
     return result
 
 
-def orphaned_on(version: Version, user: User | None) -> list[tuple[Anchor, Contribution]]:
-    """Annotations whose words are gone from ``version`` (shown honestly, not dropped)."""
+def orphaned_on(version: Version, user: User | None, *, language: str | None = None) -> list[tuple[Anchor, Contribution]]:
+    """Annotations whose words are gone from ``version``'s text in ``language`` (by default the
+    original's): shown honestly, not dropped."""
     rows = db.session.execute(
         select(Anchor, Contribution)
         .join(Contribution, Contribution.id == Anchor.contribution_id)
-        .where(Anchor.version_id == version.id, Anchor.state == AnchorState.ORPHANED, visible_contributions(user))
+        .where(
+            Anchor.version_id == version.id,
+            Anchor.state == AnchorState.ORPHANED,
+            visible_contributions(user),
+            on_text_in(version.consultation, language),
+        )
         .order_by(Contribution.id)
     ).all()
     return [(anchor, contribution) for anchor, contribution in rows]
+
+
+def annotations_on_other_texts(version: Version, user: User | None, *, language: str | None) -> dict[str, list[Contribution]]:
+    """The annotations placed in ``version`` on its text in the other languages than ``language``,
+    per section key: not drawn on this text (their words are another language's), listed with it."""
+    if not version.consultation.is_multilingual:
+        return {}
+    rows = db.session.execute(
+        select(Anchor.section_key, Contribution)
+        .join(Contribution, Contribution.id == Anchor.contribution_id)
+        .where(
+            Anchor.version_id == version.id,
+            Anchor.state != AnchorState.ORPHANED,
+            visible_contributions(user),
+            ~on_text_in(version.consultation, language),
+        )
+        .order_by(Anchor.section_key, Contribution.id)
+        .options(*CARD_DATA)
+    ).all()
+    result: dict[str, list[Contribution]] = defaultdict(list)
+    for key, contribution in rows:
+        result[key].append(contribution)
+    return dict(result)
 
 
 def earlier_section(consultation: Consultation, key: str) -> Section | None:
@@ -355,16 +408,32 @@ def anchor_on(contribution: Contribution, version: Version) -> Anchor | None:
 def reanchor_annotations(version: Version, previous: Version) -> dict[str, int]:
     """Place every annotation of ``previous`` on ``version``: the same words where they still
     are (anchored), reworded (changed), in another section (moved) or gone (orphaned). Each
-    annotation keeps its placement on every earlier version. Returns counts per state."""
-    old_anchors = db.session.scalars(select(Anchor).where(Anchor.version_id == previous.id).order_by(Anchor.id)).all()
+    annotation keeps its placement on every earlier version. An annotation made on the text in
+    one language is placed on the new version's text in that language (its contribution's
+    ``language``; the original's when the new version has no text in it). Returns counts per
+    state."""
+    old_anchors = db.session.execute(
+        select(Anchor, Contribution.language)
+        .join(Contribution, Contribution.id == Anchor.contribution_id)
+        .where(Anchor.version_id == previous.id)
+        .order_by(Anchor.id)
+    ).all()
     if not old_anchors:
         return {}
-    old_texts = {s.key: anchor_text(s) for s in previous.sections}
-    new_texts = {s.key: anchor_text(s) for s in version.sections}
-    placed = [a for a in old_anchors if a.state != AnchorState.ORPHANED and a.section_key in old_texts]
-    placements = reanchor(
-        [TextAnchor(a.section_key, a.start, a.end, a.exact or "", a.prefix, a.suffix) for a in placed], old_texts, new_texts
-    )
+    known = previous.languages
+    by_language: dict[str, list[Anchor]] = defaultdict(list)
+    for anchor, language in old_anchors:
+        by_language[language if language in known else known[0]].append(anchor)
+    placed: list[Anchor] = []
+    placements = []
+    for language, anchors in by_language.items():
+        old_texts = {s.key: anchor_text(s) for s in previous.sections_in(language)}
+        new_texts = {s.key: anchor_text(s) for s in version.sections_in(language)}
+        movable = [a for a in anchors if a.state != AnchorState.ORPHANED and a.section_key in old_texts]
+        placed += movable
+        placements += reanchor(
+            [TextAnchor(a.section_key, a.start, a.end, a.exact or "", a.prefix, a.suffix) for a in movable], old_texts, new_texts
+        )
     rows = []
     for anchor, placement in zip(placed, placements, strict=True):
         rows.append(
@@ -382,7 +451,7 @@ def reanchor_annotations(version: Version, previous: Version) -> dict[str, int]:
             }
         )
     placed_ids = {a.id for a in placed}
-    for anchor in old_anchors:
+    for anchor, _language in old_anchors:
         if anchor.id not in placed_ids:  # already orphaned: stays orphaned on later versions
             rows.append(
                 {
@@ -460,6 +529,14 @@ def annotations_query(consultation: Consultation, user: User | None):
     )
 
 
+def _text_url(contribution: Contribution) -> str:
+    """The page of the text an annotation was made on: its version's, in its language."""
+    version = contribution.version
+    translated = contribution.language in contribution.consultation.languages[1:] and contribution.language in version.languages
+    language = contribution.language if translated else None
+    return links.url("proposals.version", slug=contribution.consultation.slug, number=version.number, text=language)
+
+
 def annotation_record(contribution: Contribution):
     """One contribution as the W3C exporter's input, with IRIs on this site. A deleted annotation
     is its tombstone: no creator, the site's words as its body, the section as its target (not
@@ -484,7 +561,7 @@ def annotation_record(contribution: Contribution):
         creator_name=creator_name,
         body=DELETED_BY_AUTHOR if deleted else contribution.body,
         reply_to=links.url("comments.show", contribution_id=contribution.parent_id) if contribution.parent_id else None,
-        source=links.url("proposals.version", slug=contribution.consultation.slug, number=version.number) if anchor else None,
+        source=_text_url(contribution) if anchor else None,
         section_id=text_element_id(anchor.section_key) if anchor else None,
         exact=quoted.exact if quoted else None,
         prefix=quoted.prefix if quoted else None,

@@ -11,7 +11,7 @@ from consult.comments.forms import CommentForm, EditForm, ReplyForm
 from consult.comments.highlighting import highlighted_sections
 from consult.contributions import drafts
 from consult.contributions.models import Contribution
-from consult.core import browser_token, text
+from consult.core import browser_token, i18n, text
 from consult.core.errors import RuleViolation
 from consult.core.forms import refused_on
 from consult.core.models import db
@@ -22,6 +22,7 @@ from consult.permissions import Action, authorize, can
 from consult.proposals.models import Consultation, Section
 from consult.proposals.services import get_visible_consultation
 from consult.questionnaires import services as questionnaire_services
+from consult.reading import services as reading
 
 bp = Blueprint("comments", __name__)
 
@@ -33,11 +34,19 @@ def _consultation_or_404(slug: str) -> Consultation:
     return get_visible_consultation(current_user, slug) or abort(404)
 
 
+def _text_language(c: Consultation, asked: str | None) -> str | None:
+    """The language of the current version's text the section page shows (``reading.text_language``)."""
+    return reading.text_language(c.current_version, asked=asked, interface=i18n.current_language())
+
+
 def _render_thread_page(
     c: Consultation, section: Section | None, form: CommentForm, status: int = 200, *, removed: bool = False, draft_kept: bool = False
 ):
     """``removed``: ``section`` is from an earlier version; its thread is shown without its text."""
     version = c.current_version
+    language = _text_language(c, form.text_language.data or request.args.get("text"))
+    texts = reading.text_languages(version, language) if version is not None else None
+    form.text_language.data = texts.param if texts else None
     pagination = db.paginate(
         services.threads_query(c, current_user, section_key=section.key if section else None),
         page=page_number(),
@@ -47,9 +56,11 @@ def _render_thread_page(
     threads = services.build_threads(list(pagination.items), current_user)
     html = None
     if section and not removed:  # footnotes live in sections of their own: their links go to the whole policy
-        marks = services.highlights_for(version, current_user, section_key=section.key)
+        section = section.in_language(language)
+        marks = services.highlights_for(version, current_user, section_key=section.key, language=language)
         html = text.link_fragments_to(
-            highlighted_sections(version, marks, only=section)[section.key], url_for("proposals.consultation", slug=c.slug)
+            highlighted_sections(version, marks, only=section)[section.key],
+            url_for("proposals.consultation", slug=c.slug, text=texts.param),
         )
     return render_template(
         "comments/thread_page.html",
@@ -66,6 +77,8 @@ def _render_thread_page(
         can_draft=not removed and not current_user.is_authenticated and c.is_open,
         draft_kept=draft_kept,
         removed=removed,
+        texts=texts,
+        elsewhere=services.annotations_on_other_texts(version, current_user, language=language) if section and not removed else {},
     ), status
 
 
@@ -120,6 +133,7 @@ def section_discussion(slug: str, key: str):
         quote=quote,
         start=whole_number(request.args.get("start")) if quote else None,
         end=whole_number(request.args.get("end")) if quote else None,
+        texts=reading.text_languages(version, _text_language(c, request.args.get("text"))),
     )
 
 
@@ -133,7 +147,7 @@ def consultation_comments(slug: str):
     return _render_thread_page(c, None, form, draft_kept=_fill_from_draft(c, form))
 
 
-DRAFT_FIELDS = ("body", "quote", "start", "end")
+DRAFT_FIELDS = ("body", "quote", "start", "end", "text_language")
 
 
 def _draft_place(section_key: str | None) -> str:
@@ -193,6 +207,7 @@ def post(slug: str):
                 quote=form.quote.data,
                 start=form.start.data,
                 end=form.end.data,
+                text_language=form.text_language.data or c.original_language,
             )
     except RuleViolation as refused:
         # Wrong input: say so on the form, keeping what they wrote (closed meanwhile, not allowed: the error page says so).

@@ -23,6 +23,7 @@ from __future__ import annotations
 from babel import Locale
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import Babel, get_locale, refresh
+from markupsafe import Markup
 
 #: The interface's languages, each named in itself (as the switcher shows it).
 LANGUAGES: dict[str, str] = {"en": "English", "fr": "Français", "es": "Español", "ar": "العربية"}
@@ -92,6 +93,24 @@ def language_name(code: str) -> str:
         return code
 
 
+def language_name_in_interface(code: str) -> str:
+    """A language's name in the interface's language ("French" to an English reader, "francés"
+    to a Spanish one), for a sentence such as "Made on the text in French"."""
+    try:
+        return format_locale().languages.get(code) or language_name(code)
+    except (ValueError, TypeError, LookupError):
+        return language_name(code)
+
+
+def content_language(code: str | None) -> Markup:
+    """`` lang="xx" dir="…"`` for an element holding content written in ``code`` when that is
+    not the interface's language (screen readers then read it with the right voice, and a right
+    to left page keeps a left to right text in its order); nothing when they are the same."""
+    if not code or code == current_language():
+        return Markup("")
+    return Markup(' lang="{}" dir="{}"').format(code, text_direction(code))
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("DEFAULT_LANGUAGE", "en")
     if not supported(app.config["DEFAULT_LANGUAGE"]):
@@ -102,6 +121,8 @@ def init_app(app: Flask) -> None:
         current_language=current_language,
         text_direction=text_direction,
         language_name=language_name,
+        language_name_in_interface=language_name_in_interface,
+        content_language=content_language,
         interface_languages=LANGUAGES,
     )
 

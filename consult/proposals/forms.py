@@ -17,6 +17,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
+from consult.core.i18n import LANGUAGES
 from consult.proposals.models import LICENCES, PARTICIPATION_LABELS, Transition
 
 
@@ -116,6 +117,18 @@ class ImportForm(FlaskForm):
             FileAllowed(["md", "markdown", "txt"], _l("Only Markdown files (.md, .markdown, .txt).")),
         ],
         description=_l("One or several files, imported in name order. Front matter is ignored; each heading starts a section."),
+    )
+    # The text's language: the original's (the first text imported says which it is), or another,
+    # a translation matched with the original's sections by key.
+    language = SelectField(
+        _l("Language of the text in these files"),
+        choices=[SelectChoice(code, name) for code, name in LANGUAGES.items()],
+        validate_choice=False,  # none sent (an older page, a script): the original's
+        validators=[Optional(), AnyOf(list(LANGUAGES), message=_l("Choose the language of the text."))],
+        description=_l(
+            "A language other than the original's is a translation: each of its headings names the original section it "
+            "translates, by its key, as in “## Objectifs {#objectives}”."
+        ),
     )
 
 

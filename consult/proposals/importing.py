@@ -48,7 +48,11 @@ rules, in the order they are applied to each document:
    under it before the next heading ("# Policy" then "## 1. Scope"), opens
    with its title, which the consultation's own title already says: it
    starts no section (there would be nothing in it to discuss).
-8. Keys: see :func:`heading_slug` and :func:`import_markdown_files`.
+8. Keys: see :func:`heading_slug` and :func:`import_markdown_files`. A heading
+   may name its key itself, Pandoc and kramdown style, at its end:
+   ``## Objectifs {#objectives}`` is the section "Objectifs" with the key
+   "objectives" (see :func:`explicit_key`): a translation's sections keep the
+   keys of the original's, whatever their headings' slugs.
 
 Pure Python: no Flask, no database. The block structure (headings, fences,
 front matter, with their lines) comes from :func:`consult.core.text.markdown_blocks`
@@ -96,7 +100,20 @@ PREAMBLE_LEVEL: Final = 1
 FALLBACK_KEY: Final = "section"
 """Key of a section whose heading has no letters or digits at all."""
 
-NOTES_HEADINGS: Final = frozenset({"footnotes", "notes", "endnotes"})
+NOTES_HEADINGS: Final = frozenset(
+    {
+        "footnotes",
+        "notes",
+        "endnotes",
+        # the same in the other languages a text may be imported in (a translation's notes)
+        "notes de bas de page",
+        "notas",
+        "notas al pie",
+        "notas al pie de página",
+        "حواشي",
+        "الحواشي",
+    }
+)
 """Headings (compared case-insensitively) of a block of notes: not a section (rule 6)."""
 
 _ID_PREFIX_MAX: Final = 30
@@ -156,6 +173,23 @@ def heading_slug(heading: str) -> str:
     "appendix-a-definitions"; "section" if nothing is left.
     """
     return slugify(strip_numbering(heading), MAX_KEY_LENGTH) or FALLBACK_KEY
+
+
+_EXPLICIT_KEY: Final = re.compile(r"(?:^|[ \t]+)\{#([A-Za-z0-9][A-Za-z0-9_.:-]*)\}[ \t]*$")
+"""``{#key}`` at the end of a heading's text (Pandoc's and kramdown's header identifier)."""
+
+
+def explicit_key(heading_markdown: str) -> tuple[str, str | None]:
+    """A heading's text without its ``{#key}``, and the key it names (None if it names none).
+
+    "Objectifs {#objectives}" -> ("Objectifs", "objectives"). The key is made a key like any
+    other (lowercase words joined by hyphens, at most :data:`MAX_KEY_LENGTH` characters):
+    "{#Pilot_Program}" names "pilot-program".
+    """
+    match = _EXPLICIT_KEY.search(heading_markdown)
+    if match is None:
+        return heading_markdown, None
+    return heading_markdown[: match.start()], slugify(match.group(1), MAX_KEY_LENGTH) or None
 
 
 def _join_key(parent: str, child: str) -> str:
@@ -327,10 +361,11 @@ class _Draft:
     heading: str
     level: int
     body: str
+    key: str | None = None  # named by the heading itself ({#key})
 
     @property
     def slug(self) -> str:
-        return heading_slug(self.heading)
+        return self.key or heading_slug(self.heading)
 
 
 def _body(lines: list[str]) -> str:
@@ -405,7 +440,7 @@ def _fold_notes(drafts: list[_Draft]) -> list[_Draft]:
         if target not in placed:
             cited[homes[target]][target] = None
     return [
-        _Draft(d.heading, d.level, "\n\n".join(filter(None, [body, _notes_html(notes_of, notes)])))
+        _Draft(d.heading, d.level, "\n\n".join(filter(None, [body, _notes_html(notes_of, notes)])), d.key)
         for d, body, notes_of in zip(kept, bodies, cited, strict=True)
     ]
 
@@ -436,7 +471,7 @@ def _drafts(text: str, anchor_prefix: str | None) -> list[_Draft]:
     headings = _atx_headings(markdown_blocks("\n".join(lines), headings_end_html=True))
 
     drafts: list[_Draft] = []
-    heading, level, body_lines = title or PREAMBLE_HEADING, PREAMBLE_LEVEL, []
+    heading, level, body_lines, key = title or PREAMBLE_HEADING, PREAMBLE_LEVEL, [], None
     is_preamble = True
     for number, line in enumerate(lines):
         found = headings.get(number)
@@ -445,11 +480,12 @@ def _drafts(text: str, anchor_prefix: str | None) -> list[_Draft]:
             continue
         body = _body(body_lines)
         if not is_preamble or body:
-            drafts.append(_Draft(heading, level, body))
-        level, heading, body_lines, is_preamble = len(found.markup), _readable(found.content), [], False
+            drafts.append(_Draft(heading, level, body, key))
+        content, key = explicit_key(found.content)
+        level, heading, body_lines, is_preamble = len(found.markup), _readable(content), [], False
     body = _body(body_lines)
     if not is_preamble or body:
-        drafts.append(_Draft(heading, level, body))
+        drafts.append(_Draft(heading, level, body, key))
     return _fold_notes(_without_title(drafts))
 
 
@@ -469,10 +505,13 @@ def _assign_keys(drafts: list[_Draft]) -> list[ImportedSection]:
       page) is prefixed with the key of the section's parent, the closest
       preceding section of a lower level: "introduction-footnotes"; the parent
       part is shortened at a word boundary to keep within 60 characters;
-    - a key that still repeats gets "-2", "-3", ... (the first keeps it plain).
+    - a key that still repeats gets "-2", "-3", ... (the first keeps it plain);
+    - a key the heading names (``{#key}``) is kept as it is, and comes before the others: a
+      section whose slug is another heading's named key gets "-2".
     """
     slug_counts = Counter(draft.slug for draft in drafts)
     natural = set(slug_counts)
+    named = {draft.key for draft in drafts if draft.key}
     used: set[str] = set()
     ancestors: list[tuple[int, str]] = []  # (level, key), levels strictly increasing
     sections: list[ImportedSection] = []
@@ -480,10 +519,10 @@ def _assign_keys(drafts: list[_Draft]) -> list[ImportedSection]:
         while ancestors and ancestors[-1][0] >= draft.level:
             ancestors.pop()
         candidate = draft.slug
-        if slug_counts[candidate] > 1 and ancestors:
+        if draft.key is None and slug_counts[candidate] > 1 and ancestors:
             candidate = _join_key(ancestors[-1][1], candidate)
         key = candidate
-        if key in used:
+        if key in used or (draft.key is None and key in named):
             number = 2
             # "foo-2" is left to a heading that really is "Foo 2".
             while (key := _with_suffix(candidate, number)) in used or key in natural:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
@@ -104,6 +105,10 @@ class Consultation(db.Model):
     allows_amendments: Mapped[bool] = mapped_column(default=True, server_default=true())
     allows_statements: Mapped[bool] = mapped_column(default=True, server_default=true())
     allows_questionnaire: Mapped[bool] = mapped_column(default=True, server_default=true())
+    #: The languages its text is published in, as codes separated by spaces ("en fr"): the first is
+    #: the language it was written in, whose text is the sections' own; the others are
+    #: translations (``SectionText``). Read it as ``languages``.
+    language_codes: Mapped[str] = mapped_column("languages", String(100), default="en", server_default="en")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -127,8 +132,28 @@ class Consultation(db.Model):
         CheckConstraint("moderation_mode IN ('post', 'pre')", name="moderation_mode_known"),
         # A comment on selected words is a comment: no annotations without comments.
         CheckConstraint("allows_comments OR NOT allows_annotations", name="annotations_need_comments"),
+        CheckConstraint("languages <> ''", name="languages_given"),
         Index("ix_consultations_state_org", "state", "organisation_id"),
     )
+
+    @property
+    def languages(self) -> list[str]:
+        """The languages of its text, the original first ("en", then "fr"...)."""
+        return self.language_codes.split()
+
+    @property
+    def original_language(self) -> str:
+        """The language its text was written in: the sections' own text is in it."""
+        return self.languages[0]
+
+    @property
+    def is_multilingual(self) -> bool:
+        return len(self.languages) > 1
+
+    def text_language(self, language: str | None) -> str:
+        """The language of its text that ``language`` names: itself when the consultation is
+        published in it, else the original. What a contribution made in ``language`` was made on."""
+        return language if language in self.languages else self.original_language
 
     @property
     def published_versions(self) -> list[Version]:
@@ -206,13 +231,37 @@ class Version(db.Model):
     def section(self, key: str) -> Section | None:
         return next((s for s in self.sections if s.key == key), None)
 
-    def labels(self) -> dict[str, str]:
+    @property
+    def languages(self) -> list[str]:
+        """The languages this version has a text in: the original, then each language of the
+        consultation that has a translation of one of its sections (all of them, once published:
+        ``publish_version`` refuses a language with a section missing)."""
+        consultation = self.consultation
+        if not consultation.is_multilingual:
+            return [consultation.original_language]
+        translated = {t.language for s in self.sections for t in s.translations}
+        return [consultation.original_language] + [code for code in consultation.languages[1:] if code in translated]
+
+    def sections_in(self, language: str | None) -> list[Section | SectionText]:
+        """The sections as the text in ``language`` has them (their own, in the original
+        language): a translated section where there is one, the original section where not (a
+        draft's translation under way)."""
+        if language is None or language == self.consultation.original_language:
+            return list(self.sections)
+        return [s.in_language(language) for s in self.sections]
+
+    def section_in(self, key: str, language: str | None) -> Section | SectionText | None:
+        section = self.section(key)
+        return section.in_language(language) if section is not None and language else section
+
+    def labels(self, language: str | None = None) -> dict[str, str]:
         """Each section's heading by key, with the heading it sits under where the heading alone
         says little because several sections share it (the policy's many "Footnotes")."""
-        counts = Counter(s.heading for s in self.sections)
+        sections = self.sections_in(language)
+        counts = Counter(s.heading for s in sections)
         labels: dict[str, str] = {}
-        above: list[Section] = []
-        for s in self.sections:
+        above: list[Section | SectionText] = []
+        for s in sections:
             while above and above[-1].level >= s.level:
                 above.pop()
             labels[s.key] = f"{s.heading} ({above[-1].heading})" if counts[s.heading] > 1 and above else s.heading
@@ -240,6 +289,23 @@ class Section(db.Model):
     change: Mapped[str] = mapped_column(String(10), default=SectionChange.ADDED)
 
     version: Mapped[Version] = relationship(back_populates="sections")
+    #: its text in the consultation's other languages
+    translations: Mapped[list[SectionTranslation]] = relationship(
+        back_populates="section", cascade="all, delete-orphan", order_by="SectionTranslation.language", lazy="selectin"
+    )
+
+    @property
+    def language(self) -> str:
+        return self.version.consultation.original_language
+
+    def translation(self, language: str) -> SectionTranslation | None:
+        return next((t for t in self.translations if t.language == language), None)
+
+    def in_language(self, language: str) -> Section | SectionText:
+        """This section as the text in ``language`` has it: itself in the original language, its
+        translation in another, itself again where it has no translation yet."""
+        translation = self.translation(language) if language != self.language else None
+        return SectionText(self, translation) if translation is not None else self
 
     @property
     def is_notes(self) -> bool:
@@ -268,6 +334,62 @@ class Section(db.Model):
 
     def __repr__(self) -> str:
         return f"<Section {self.key}>"
+
+
+class SectionTranslation(db.Model):
+    """A section's heading and text in another language than the consultation's original: the
+    same section (its key, place, level and change), the translation's words. A translation is
+    imported whole, one Markdown file per language, matched with the original by key."""
+
+    __tablename__ = "section_texts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    section_id: Mapped[int] = mapped_column(ForeignKey("sections.id", ondelete="CASCADE"))
+    language: Mapped[str] = mapped_column(String(16))
+    heading: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(default="")  # Markdown, as written
+    text: Mapped[str] = mapped_column(default="")  # as Section.text: what anchors on this text count in
+    html: Mapped[str] = mapped_column(default="")
+
+    section: Mapped[Section] = relationship(back_populates="translations")
+
+    __table_args__ = (UniqueConstraint("section_id", "language"), CheckConstraint("language <> ''", name="language_given"))
+
+    def __repr__(self) -> str:
+        return f"<SectionTranslation {self.section_id} {self.language}>"
+
+
+@dataclass(frozen=True)
+class SectionText:
+    """A section read in one of its translations: the translation's heading and words, the
+    section's key, place, level, change and everything else (whether it is notes, whether people
+    take part in it: decided once, on the original). Pages and services read it as a Section."""
+
+    section: Section
+    translation: SectionTranslation
+
+    @property
+    def language(self) -> str:
+        return self.translation.language
+
+    @property
+    def heading(self) -> str:
+        return self.translation.heading
+
+    @property
+    def body(self) -> str:
+        return self.translation.body
+
+    @property
+    def text(self) -> str:
+        return self.translation.text
+
+    @property
+    def html(self) -> str:
+        return self.translation.html
+
+    def __getattr__(self, name: str):
+        return getattr(self.section, name)
 
 
 class SectionPairing(db.Model):

@@ -17,7 +17,7 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from consult.accounts.models import Organisation, User
 from consult.audit.models import StaffOperation, TargetType
 from consult.audit.services import record_staff_action
-from consult.core import text
+from consult.core import i18n, text
 from consult.core.errors import RuleViolation
 from consult.core.jobs import crontab, enqueue_after_commit, job
 from consult.core.models import db, utcnow
@@ -41,6 +41,8 @@ from consult.proposals.models import (
     Section,
     SectionChange,
     SectionPairing,
+    SectionText,
+    SectionTranslation,
     Transition,
     Version,
 )
@@ -114,9 +116,12 @@ def create_consultation(
     closes_at: datetime | None = None,
     licence: str = "CC-BY-4.0",
     response_threshold: int | None = None,
+    language: str | None = None,
 ) -> Consultation:
     """Start a consultation as a draft with an empty version 1. Authors and admins of the
-    organisation may do this."""
+    organisation may do this. ``language`` is the language its text is written in (English
+    unless said; the first text imported in another language says it too, see
+    ``import_markdown``)."""
     authorize(actor, Action.CREATE_CONSULTATION, organisation)
     _check_dates(opens_at, closes_at)
     if slug:
@@ -132,6 +137,7 @@ def create_consultation(
         opens_at=opens_at,
         closes_at=closes_at,
         licence=licence,
+        language_codes=_language_code(language) if language else "en",
         created_by=actor,
         state=ConsultationState.DRAFT,
     )
@@ -258,10 +264,17 @@ def draft_for_editing(consultation: Consultation, *, actor: User) -> Version:
                     text=s.text,
                     html=s.html,
                     change=SectionChange.KEPT,
+                    translations=[_copy(t) for t in s.translations],
                 )
             )
     db.session.flush()
     return draft
+
+
+def _copy(translation: SectionTranslation) -> SectionTranslation:
+    return SectionTranslation(
+        language=translation.language, heading=translation.heading, body=translation.body, text=translation.text, html=translation.html
+    )
 
 
 def save_draft_text(consultation: Consultation, sections: list[ImportedSection], *, actor: User) -> Version:
@@ -291,6 +304,9 @@ def save_draft_text(consultation: Consultation, sections: list[ImportedSection],
     rows = [(s.key, s.heading, text.section_text(s.body)) for s in sections]
     previous = _previous_published(consultation, draft)
     keys = _keys_for(draft, previous, rows)
+    # The translations stay with their sections, by key: saving the original again does not undo
+    # them (a section new in the original is missing in the other languages until imported).
+    translated = {s.key: [_copy(t) for t in s.translations] for s in draft.sections}
 
     draft.sections.clear()
     db.session.flush()  # the unique (version, key) and (version, position) must be free first
@@ -304,6 +320,7 @@ def save_draft_text(consultation: Consultation, sections: list[ImportedSection],
                 body=s.body,
                 text=row[2],
                 html=str(text.render_markdown(s.body)),
+                translations=translated.get(key, []),
             )
         )
     _mark_changes(draft, previous)
@@ -319,9 +336,145 @@ def save_draft_text(consultation: Consultation, sections: list[ImportedSection],
     return draft
 
 
-def import_markdown(consultation: Consultation, files: list[tuple[str, str]], *, actor: User) -> Version:
-    """Import one or several Markdown files, in name order, as the draft's whole text."""
-    return save_draft_text(consultation, import_markdown_files(sorted(files)), actor=actor)
+def import_markdown(consultation: Consultation, files: list[tuple[str, str]], *, actor: User, language: str | None = None) -> Version:
+    """Import one or several Markdown files, in name order, as the draft's whole text in
+    ``language`` (by default the consultation's original language). Another language is a
+    translation (``save_translation``), except while nothing has been written yet: the first text
+    imported is the original, and its language the consultation's."""
+    sections = import_markdown_files(sorted(files))
+    language = _language_code(language) if language else consultation.original_language
+    if language != consultation.original_language:
+        draft = consultation.draft_version
+        if consultation.current_version is None and (draft is None or not draft.sections):
+            consultation.language_codes = language  # nothing is written yet, nor translated
+        else:
+            return save_translation(consultation, language, sections, actor=actor)
+    return save_draft_text(consultation, sections, actor=actor)
+
+
+def _language_code(language: str) -> str:
+    code = language.strip().lower()
+    if not (2 <= len(code) <= 8 and code.replace("-", "").isalpha() and code.isascii()):
+        raise RuleViolation(_("Choose the language of the text."), status=400, field="language")
+    return code
+
+
+def save_translation(consultation: Consultation, language: str, sections: list[ImportedSection], *, actor: User) -> Version:
+    """Make ``sections`` the draft's text in ``language``, another language than the original:
+    each is matched with the original's section of the same key (a heading names it with
+    ``{#key}``; the key its heading gives, or the key the original's heading gave on import,
+    serve too). A section the original does not have is refused, with the list of them; a section
+    of the original the translation lacks is reported (``missing_translations``) and keeps the
+    draft from being published. The translation replaces the draft's earlier text in
+    ``language``; the language joins the consultation's."""
+    draft = draft_for_editing(consultation, actor=actor)
+    if language == consultation.original_language:
+        raise RuleViolation(_("That is the language the text was written in: import it as the text itself."), status=400, field="language")
+    if not draft.sections:
+        raise RuleViolation(
+            _("Import the text in its original language first: a translation is matched with its sections."), status=400, field="files"
+        )
+    if not sections:
+        raise RuleViolation(
+            _("The text has no sections. Start each section with a heading line such as '## Scope'."), status=400, field="files"
+        )
+    by_key = {s.key: s for s in draft.sections}
+    # A section renamed since it was imported keeps its key; the key its heading gives leads to it too.
+    imported = section_keys([(s.heading, s.level) for s in draft.sections])
+    by_imported = {key: s for key, s in zip(imported, draft.sections, strict=True) if key not in by_key}
+    matched: dict[int, ImportedSection] = {}
+    unknown: list[str] = []
+    for s in sections:
+        section = by_key.get(s.key) or by_imported.get(s.key)
+        if section is None or section.id in matched:
+            unknown.append(f"“{s.heading}” {{#{s.key}}}")
+        else:
+            matched[section.id] = s
+    if unknown:
+        raise RuleViolation(
+            _(
+                "These sections of the text in %(language)s are not in the original text: %(sections)s. "
+                "Give each heading the key of the original's section, such as '## Objectifs {#objectives}'.",
+                language=i18n.language_name_in_interface(language),
+                sections="; ".join(unknown),
+            ),
+            status=400,
+            field="files",
+        )
+    too_long = next((s for s in sections if len(s.body) > MAX_SECTION_LENGTH), None)
+    if too_long:
+        raise RuleViolation(
+            _(
+                "The section “%(heading)s” is longer than %(limit)s characters; split it with headings.",
+                heading=too_long.heading,
+                limit=f"{MAX_SECTION_LENGTH:,}",
+            ),
+            status=400,
+            field="files",
+        )
+    for section in draft.sections:
+        old = section.translation(language)
+        new = matched.get(section.id)
+        if new is None:
+            if old is not None:
+                section.translations.remove(old)
+            continue
+        if old is None:
+            old = SectionTranslation(language=language)
+            section.translations.append(old)
+        old.heading = new.heading[:300]
+        old.body = new.body
+        old.text = text.section_text(new.body)
+        old.html = str(text.render_markdown(new.body))
+    if language not in consultation.languages:
+        consultation.language_codes = " ".join([*consultation.languages, language])
+    db.session.flush()
+    record_staff_action(
+        StaffOperation.EDIT_TEXT,
+        actor=actor,
+        consultation=consultation,
+        target_type=TargetType.VERSION,
+        target_id=draft.id,
+        detail={"version": draft.number, "language": language, "sections": len(sections)},
+    )
+    return draft
+
+
+def remove_language(consultation: Consultation, language: str, *, actor: User) -> None:
+    """Take a language the text was being translated into off the consultation, with the draft's
+    text in it: only one no published version has (what was published stays readable)."""
+    authorize(actor, Action.EDIT_TEXT, consultation)
+    if language not in consultation.languages[1:]:
+        raise RuleViolation(_("The text is not translated into that language."), status=400)
+    if any(language in v.languages for v in consultation.published_versions):
+        raise RuleViolation(_("A published version has its text in that language: it stays, and the next versions need it too."))
+    draft = consultation.draft_version
+    for section in draft.sections if draft is not None else []:
+        if (translation := section.translation(language)) is not None:
+            section.translations.remove(translation)
+    consultation.language_codes = " ".join(code for code in consultation.languages if code != language)
+    db.session.flush()
+    record_staff_action(
+        StaffOperation.EDIT_TEXT,
+        actor=actor,
+        consultation=consultation,
+        target_type=TargetType.CONSULTATION,
+        target_id=consultation.id,
+        detail={"removed_language": language},
+    )
+
+
+def missing_translations(version: Version) -> dict[str, list[str]]:
+    """For each language of the consultation other than the original, the sections of
+    ``version`` (labelled as in the original) its text lacks; languages that lack none are left
+    out. A version is not published while this has anything to say."""
+    labels = version.labels()
+    missing = {}
+    for language in version.consultation.languages[1:]:
+        lacking = [labels[s.key] for s in version.sections if s.translation(language) is None]
+        if lacking:
+            missing[language] = lacking
+    return missing
 
 
 def write_markdown(consultation: Consultation, source: str, *, actor: User) -> Version:
@@ -353,6 +506,20 @@ def publish_version(consultation: Consultation, *, actor: User, note: str = "") 
         raise RuleViolation(_("There is no draft text to publish. Write or import the text first."))
     if draft.number > 1 and not note.strip():
         raise RuleViolation(_("Say in a change note what changed in this version and why."), status=400, field="note")
+    if missing := missing_translations(draft):
+        raise RuleViolation(
+            " ".join(
+                _(
+                    "The text in %(language)s lacks these sections: %(sections)s.",
+                    language=i18n.language_name_in_interface(code),
+                    sections="; ".join(lacking),
+                )
+                for code, lacking in missing.items()
+            )
+            + " "
+            + _("Import the whole text in each language before publishing."),
+            status=400,
+        )
     previous = _previous_published(consultation, draft)
     _mark_changes(draft, previous)
     db.session.flush()
@@ -631,8 +798,8 @@ def apply_schedule(now: datetime | None = None) -> int:
 @dataclass(frozen=True)
 class SectionDiff:
     status: str  # kept | changed | added | removed
-    old: Section | None
-    new: Section | None
+    old: Section | SectionText | None
+    new: Section | SectionText | None
     heading_ops: Sequence[DiffOp]  # shared with the comparison cache: read only
     text_ops: Sequence[DiffOp]
     label: str = ""  # the heading, with its parent's where it is ambiguous (see Version.labels)
@@ -642,17 +809,19 @@ class SectionDiff:
         return (self.new or self.old).key  # type: ignore[union-attr]
 
 
-def diff_versions(old: Version, new: Version) -> list[SectionDiff]:
-    """Section by section, what changed from ``old`` to ``new``, as word-level redlines."""
-    old_by_key = {s.key: s for s in old.sections}
-    new_by_key = {s.key: s for s in new.sections}
+def diff_versions(old: Version, new: Version, *, language: str | None = None) -> list[SectionDiff]:
+    """Section by section, what changed from ``old`` to ``new``, as word-level redlines: of the
+    texts in ``language`` (by default the original's)."""
+    old_sections, new_sections = old.sections_in(language), new.sections_in(language)
+    old_by_key = {s.key: s for s in old_sections}
+    new_by_key = {s.key: s for s in new_sections}
     # Sections are paired by key alone: the key is the match decided, and corrected by the author,
     # when the text was saved; matching again here could pair a section the author called new.
     compared = _compare_texts(
-        tuple((s.key, s.heading, s.text) for s in old.sections),
-        tuple((s.key, s.heading, s.text) for s in new.sections),
+        tuple((s.key, s.heading, s.text) for s in old_sections),
+        tuple((s.key, s.heading, s.text) for s in new_sections),
     )
-    old_labels, new_labels = old.labels(), new.labels()
+    old_labels, new_labels = old.labels(language), new.labels(language)
     return [
         SectionDiff(
             status=m.status,

@@ -9,6 +9,7 @@ from wtforms.fields.choices import SelectChoice
 
 from consult.accounts.services import organisation_by_slug
 from consult.attachments import services as attachments
+from consult.core import i18n
 from consult.core.errors import RuleViolation
 from consult.core.forms import WHOLE_FORM, refused_on
 from consult.core.models import db
@@ -125,8 +126,14 @@ def version(slug: str, number: int):
     return _render_consultation(c, reading.version_to_read(c, current_user, number) or abort(404))
 
 
+def _text_language(version) -> str | None:
+    """The language of the text the page shows: ``?text=`` (the page's switch), else the
+    interface's, else the original (``reading.text_language``)."""
+    return reading.text_language(version, asked=request.args.get("text"), interface=i18n.current_language())
+
+
 def _render_consultation(c: Consultation, version, *, publish_form: PublishForm | None = None, status: int = 200):
-    page = reading.reading_page(c, version, viewer=current_user)
+    page = reading.reading_page(c, version, viewer=current_user, language=_text_language(version))
     return render_template(
         "proposals/consultation.html",
         transition_form=TransitionForm(),
@@ -155,8 +162,22 @@ def diff(slug: str):
     view = request.args.get("view", "inline")
     if view not in ("inline", "side-by-side"):
         abort(400, _("The changes can be shown inline (view=inline) or side by side (view=side-by-side)."))
-    diffs = services.diff_versions(old, new)
-    return render_template("proposals/diff.html", consultation=c, old=old, new=new, diffs=diffs, versions=published, view=view)
+    # The texts in a language both versions have: the reader's, or the original.
+    common = [code for code in new.languages if code in old.languages]
+    texts = reading.TextLanguages(_text_language(new), common, c.original_language, i18n.current_language())
+    if texts.shown not in common:
+        texts = reading.TextLanguages(c.original_language, common, c.original_language, i18n.current_language())
+    diffs = services.diff_versions(old, new, language=texts.shown)
+    return render_template(
+        "proposals/diff.html",
+        consultation=c,
+        old=old,
+        new=new,
+        diffs=diffs,
+        versions=published,
+        view=view,
+        texts=texts,
+    )
 
 
 @bp.route("/c/<slug>/edit", methods=["GET", "POST"])
@@ -264,7 +285,7 @@ def edit_text(slug: str):
     files: list[tuple[str, str]] = []
     if form.validate():
         try:
-            files = _save_text(c, text_form.source.data if form is text_form else None, import_form.files.data)
+            files = _save_text(c, text_form.source.data if form is text_form else None, import_form.files.data, import_form.language.data)
         except RuleViolation as refused:
             # A refusal of the text itself (no headings, too long, not UTF-8) goes on the field it came from.
             if refused.field not in ("source", "files") or not refused_on(
@@ -277,7 +298,8 @@ def edit_text(slug: str):
     flash(_("The draft text has been saved."), "success")
     if dropped := images_not_kept(files):
         flash(_images_message(dropped), "error")
-    return redirect(url_for("proposals.version", slug=c.slug, number=c.draft_version.number))
+    language = import_form.language.data if form is import_form and import_form.language.data != c.original_language else None
+    return redirect(url_for("proposals.version", slug=c.slug, number=c.draft_version.number, text=language or None))
 
 
 def _word_preview(c: Consultation, text_form: TextForm, import_form: ImportForm, word_form: WordForm):
@@ -314,13 +336,14 @@ def _images_message(dropped: list[str]) -> str:
     )
 
 
-def _save_text(c: Consultation, source: str | None, uploads) -> list[tuple[str, str]]:
-    """Save the written text or the uploaded files as the draft; returns them as (name, text)."""
+def _save_text(c: Consultation, source: str | None, uploads, language: str | None) -> list[tuple[str, str]]:
+    """Save the written text or the uploaded files (their text in ``language``) as the draft;
+    returns them as (name, text)."""
     if source is not None:
         services.write_markdown(c, source, actor=current_user)
         return [("", source)]
     files = [(f.filename or "text.md", _read_upload(f)) for f in uploads]
-    services.import_markdown(c, files, actor=current_user)
+    services.import_markdown(c, files, actor=current_user, language=language or None)
     return sorted(files)
 
 
@@ -337,6 +360,8 @@ def _text_page(
     draft = c.draft_version or c.current_version  # the next draft starts from the current text
     if not text_form.is_submitted():
         text_form.source.data = services.draft_as_markdown(draft) if draft and draft.sections else ""
+    if not import_form.is_submitted() or not import_form.language.data:
+        import_form.language.data = c.original_language
     source = text_form.source.data or ""
     return render_template(
         "proposals/text.html",
@@ -348,7 +373,18 @@ def _text_page(
         images=images_not_kept([("", source)]) if preview else [],
         word_form=word_form or WordForm(prefix="word"),
         word_notes=word_notes,
+        missing=services.missing_translations(draft) if draft is not None and not draft.is_published else {},
     ), status
+
+
+@bp.route("/c/<slug>/text/languages/<language>/remove", methods=["POST"])
+def remove_language(slug: str, language: str):
+    """Take a language of the translations off the draft (one no published version has)."""
+    c = _consultation_or_404(slug, Action.EDIT_TEXT)
+    services.remove_language(c, language, actor=current_user)
+    db.session.commit()
+    flash(_("The text in %(language)s has been removed from the draft.", language=i18n.language_name_in_interface(language)), "success")
+    return redirect(url_for("proposals.edit_text", slug=c.slug))
 
 
 def _read_upload(storage) -> str:

@@ -48,11 +48,12 @@ from consult.record.formats import (
     diff_markdown,
     readme,
     record_document,
+    translation_markdown,
     version_markdown,
     write_csv,
     write_json,
 )
-from consult.record.rows import PAGE_SIZE, public_versions
+from consult.record.rows import PAGE_SIZE, public_versions, translation_file
 from consult.record.sinks import FolderSink, Sink, ZipSink, text_file
 
 BUNDLED = Path(__file__).resolve().parent / "bundled"
@@ -78,9 +79,15 @@ def write_record(consultation: Consultation, sink: Sink) -> list[str]:
     for version in versions:
         with open_text(f"versions/{version.number}.md") as out:
             out.write(version_markdown(version))
+        for language in version.languages[1:]:  # the text in its other languages
+            with open_text(translation_file(version, language)) as out:
+                out.write(translation_markdown(version, language))
     for old, new in itertools.pairwise(versions):
         with open_text(f"diffs/{old.number}-{new.number}.md") as out:
             out.write(diff_markdown(consultation, old, new))
+        for language in [code for code in new.languages[1:] if code in old.languages]:
+            with open_text(f"diffs/{old.number}-{new.number}.{language}.md") as out:
+                out.write(diff_markdown(consultation, old, new, language))
     with open_text("annotations.jsonld") as out:
         write_json(out, annotation_collection(consultation, page_size=page_size))
     for name, columns, rows in csv_tables(consultation, page_size=page_size):

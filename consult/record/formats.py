@@ -38,6 +38,7 @@ def record_document(c: Consultation, exported_at: datetime, *, page_size: int = 
         "consultation": rows.consultation_row(c),
         "versions": rows.version_rows(c),
         "sections": rows.section_rows(c),
+        "section_texts": rows.section_text_rows(c),
         "contributions": rows.contribution_rows(c, page_size=page_size),
         "tallies": {"contributions": rows.contribution_tally_rows(c, page_size=page_size), "sections": rows.section_tally_rows(c)},
         "answers": rows.answer_rows(c, page_size=page_size),
@@ -95,6 +96,12 @@ def readme(c: Consultation, versions: list[Version], exported_at: datetime) -> s
     published = "\n".join(f"- version {v.number}, published {rfc3339(v.published_at)}" for v in versions) or "- none yet"
     diffs = ", ".join(f"`diffs/{a.number}-{b.number}.md`" for a, b in itertools.pairwise(versions)) or "none (one version)"
     title, organisation = escape_markdown(c.title, inline=True), escape_markdown(c.organisation.name, inline=True)
+    translations = (
+        "\n| `versions/N.LANG.md`, `diffs/N-M.LANG.md`, `section_texts.csv` | the text in its other languages "
+        f"({', '.join(f'`{code}`' for code in c.languages[1:])}; the original is in `{c.original_language}`), and what changed in it |"
+        if c.is_multilingual
+        else ""
+    )
     return f"""# Open policy record: {title}
 
 {organisation} consulted the public on “{title}” with Consult:
@@ -117,7 +124,7 @@ The policy text, the contributions and this record are published under **{escape
 | --- | --- |
 | `record.json` | everything, with stable ids: the consultation, versions, sections, contributions, vote tallies, the organisation's answers to amendments, citations (which contributions each change of the text came from), themes, summaries, the public moderation log, the staff log (what the organisation's authors, admins and moderators did, and when) and the opinion map (format `{FORMAT}` version {FORMAT_VERSION}) |
 | `versions/N.md` | the text of version N, in Markdown |
-| `diffs/N-M.md` | what changed from version N to version M, word by word ({diffs}) |
+| `diffs/N-M.md` | what changed from version N to version M, word by word ({diffs}) |{translations}
 | `annotations.jsonld` | annotations on passages of the text and their replies, as a W3C Web Annotation collection |
 | `contributions.csv`, `amendments.csv`, `tallies.csv`, `sections.csv`, `citations.csv`, `themes.csv`, `moderation_log.csv`, `opinion_map.csv` | the same data as tables, for spreadsheets (UTF-8 without a byte-order mark: see the data dictionary for opening them in Excel) |
 | `attachments/`, `attachments.csv` | the files the organisation attached (documents, spreadsheets, the images of the text), and for each its name, type, size and SHA-256 |
@@ -143,6 +150,18 @@ def version_markdown(version: Version) -> str:
     return draft_as_markdown(version)
 
 
+def translation_markdown(version: Version, language: str) -> str:
+    """versions/N.LANG.md: the text in a language other than the original, each heading naming
+    its section's key (``{#key}``), so it imports back as that language's text."""
+    return (
+        "\n\n".join(
+            f"{'#' * s.level} {escape_markdown(s.heading, inline=True)} {{#{s.key}}}\n\n{s.body}".rstrip()
+            for s in version.sections_in(language)
+        )
+        + "\n"
+    )
+
+
 CRITIC_MARKUP = {"equal": "{}", "delete": "{{--{}--}}", "insert": "{{++{}++}}"}
 
 
@@ -155,9 +174,10 @@ def _redline(ops, *, line_start: bool = True) -> str:
     return "".join(out)
 
 
-def diff_markdown(c: Consultation, old: Version, new: Version) -> str:
+def diff_markdown(c: Consultation, old: Version, new: Version, language: str | None = None) -> str:
     """The changes from ``old`` to ``new`` section by section, in CriticMarkup, with the public
-    contributions each changed section cites."""
+    contributions each changed section cites: of their texts in ``language`` (by default the
+    original's)."""
     comment_url = rows.url_maker("comments.show", contribution_id=None)
     amendment_url = rows.url_maker("amendments.show", contribution_id=None)
     cited = rows.cited_by_section(c, new)
@@ -169,7 +189,9 @@ def diff_markdown(c: Consultation, old: Version, new: Version) -> str:
     ]
     if new.change_note:
         lines += ["", f"Note of version {new.number}: {escape_markdown(new.change_note)}"]
-    for d in diff_versions(old, new):
+    if language is not None and language != c.original_language:
+        lines += ["", f"The text in the language `{language}`; `diffs/{old.number}-{new.number}.md` compares the original."]
+    for d in diff_versions(old, new, language=language):
         section = d.new or d.old
         lines += ["", f"## {escape_markdown(section.heading, inline=True)}", "", f"Section `{d.key}`: {d.status}."]
         if d.old is not None and d.new is not None and any(op.kind != "equal" for op in d.heading_ops):
@@ -229,6 +251,7 @@ def csv_tables(c: Consultation, *, page_size: int = rows.PAGE_SIZE) -> Iterator[
             "author",
             "created_at",
             "edited_at",
+            "language",
             "quote",
             "body",
             "url",
@@ -265,6 +288,8 @@ def csv_tables(c: Consultation, *, page_size: int = rows.PAGE_SIZE) -> Iterator[
         itertools.chain(rows.contribution_tally_rows(c, page_size=page_size), rows.section_tally_rows(c)),
     )
     yield ("sections.csv", ["version", "key", "position", "level", "heading", "change", "reason", "editorial", "url"], rows.section_rows(c))
+    if c.is_multilingual:  # the text in its other languages
+        yield ("section_texts.csv", ["version", "key", "language", "heading", "url"], rows.section_text_rows(c))
     yield ("citations.csv", ["id", "version", "section_key", "contribution_id", "created_at"], rows.citation_rows(c, page_size=page_size))
     yield ("themes.csv", ["theme_id", "theme", "contribution_id"], rows.theme_membership_rows(c, page_size=page_size))
     yield (

@@ -94,6 +94,7 @@ def consultation_row(c: Consultation, *, time: Callable[[datetime | None], str |
         "current_version": current.number if current else None,
         "response_threshold": c.response_threshold,
         "moderation_mode": c.moderation_mode,
+        "languages": c.languages,
         "url": links.url("proposals.consultation", slug=c.slug),
     }
 
@@ -110,7 +111,13 @@ def version_row(c: Consultation, v: Version, *, time: Callable[[datetime | None]
         "change_note": v.change_note,
         "url": _version_url(c, v),
         "file": f"versions/{v.number}.md",
+        "translations": [{"language": language, "file": translation_file(v, language)} for language in v.languages[1:]],
     }
+
+
+def translation_file(v: Version, language: str) -> str:
+    """The record's file of a version's text in a language other than the original."""
+    return f"versions/{v.number}.{language}.md"
 
 
 def version_rows(c: Consultation) -> Iterator[Row]:
@@ -133,6 +140,25 @@ def section_row(s: Section, *, version: Version, version_url: str) -> Row:
         "text": s.text,
         "url": f"{version_url}#s-{s.key}",
     }
+
+
+def section_text_rows(c: Consultation) -> Iterator[Row]:
+    """Each section of each public version in each language other than the original (the
+    sections' own text is the original's): its ``heading``, Markdown ``body`` and ``text`` (in
+    which the offsets of the anchors of annotations made in that language count)."""
+    for v in public_versions(c):
+        for language in v.languages[1:]:
+            url = links.url("proposals.version", slug=c.slug, number=v.number, text=language)
+            for s in v.sections_in(language):
+                yield {
+                    "version": v.number,
+                    "key": s.key,
+                    "language": language,
+                    "heading": s.heading,
+                    "body": s.body,
+                    "text": s.text,
+                    "url": f"{url}#s-{s.key}",
+                }
 
 
 def _explained(e: ChangeExplanation | None) -> Row:
@@ -204,6 +230,7 @@ def contribution_rows(c: Consultation, *, page_size: int = PAGE_SIZE) -> Iterato
             Contribution.created_at,
             Contribution.edited_at,
             Contribution.body,
+            Contribution.language,
         )
         .join(Version, Version.id == Contribution.version_id)
         .outerjoin(User, User.id == Contribution.author_id)
@@ -272,6 +299,7 @@ def contribution_rows(c: Consultation, *, page_size: int = PAGE_SIZE) -> Iterato
                 "created_at": rfc3339(r.created_at),
                 "edited_at": rfc3339(r.edited_at),
                 "body": r.body,
+                "language": r.language,
                 "anchors": [
                     {
                         "version": a.number,

@@ -33,7 +33,7 @@ from whoosh.analysis import LanguageAnalyzer, SimpleAnalyzer, StemmingAnalyzer
 from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 from whoosh.highlight import ContextFragmenter, HtmlFormatter, get_text, htmlescape
 from whoosh.index import EmptyIndexError, LockError
-from whoosh.query import And, AndNot, ConstantScoreQuery, Or, Phrase, Term
+from whoosh.query import And, ConstantScoreQuery, Or, Phrase, Term
 
 from consult.search import documents, outbox
 from consult.search.documents import TEXT_LANGUAGE, Document, Plan
@@ -340,11 +340,13 @@ class WhooshBackend:
         query = And([query, *restrict]) if restrict else query
         # The reader's language first, then the others, each by relevance: two searches, as a
         # sorted one would lose the scores and sort every match.
+        # (Whoosh's filter and mask, not And/AndNot: AndNot let a document of the reader's
+        # language through the second pass too, so it was counted and shown twice.)
         if reader and not language:
             ours = Term("language", reader)
-            passes = [And([query, ConstantScoreQuery(ours)]), AndNot(query, ours)]
+            passes = [{"filter": ours}, {"mask": ours}]
         else:
-            passes = [query]
+            passes = [{}]
         try:
             searcher = self.index().searcher()
         except (EmptyIndexError, OSError):
@@ -355,8 +357,8 @@ class WhooshBackend:
         start, end = (page - 1) * per_page, page * per_page
         hits, total = [], 0
         with searcher:
-            for one in passes:
-                results = searcher.search(one, limit=max(end - total, 1))
+            for restriction in passes:
+                results = searcher.search(query, limit=max(end - total, 1), **restriction)
                 results.fragmenter = ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
                 results.formatter = MarkFormatter(between=" … ")
                 hits += [_raw_hit(hit) for hit in results[max(start - total, 0) : max(end - total, 0)]]

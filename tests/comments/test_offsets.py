@@ -94,7 +94,8 @@ def test_every_demo_annotation_resolves_on_the_served_page(client, demo):
             fragment = target["selector"]
             assert fragment["type"] == "FragmentSelector"
             quote, position = fragment["refinedBy"]
-            source = urlsplit(target["source"]).path
+            address = urlsplit(target["source"])  # the page of the text it was made on (?text=fr: the French one)
+            source = address.path + (f"?{address.query}" if address.query else "")
             if source not in pages:
                 response = client.get(source)
                 assert response.status_code == 200, source
@@ -121,13 +122,19 @@ def test_every_demo_anchor_resolves_in_the_records_section_text(app, demo, tmp_p
         with app.test_request_context():
             export.write_folder(consultation, tmp_path / consultation.slug)
         record = export_json(tmp_path / consultation.slug / "record.json")
-        texts = {(s["version"], s["key"]): s["text"] for s in record["sections"]}
+        original = record["consultation"]["languages"][0]
+        texts = {(s["version"], s["key"], original): s["text"] for s in record["sections"]}
+        texts |= {(s["version"], s["key"], s["language"]): s["text"] for s in record["section_texts"]}
         for contribution in record["contributions"]:
             for anchor in contribution["anchors"]:
                 if anchor["state"] == "orphaned":
                     continue
+                # An annotation's anchors count in the text of its language (the original's unless translated).
+                language = (
+                    contribution["language"] if (anchor["version"], anchor["section_key"], contribution["language"]) in texts else original
+                )
                 assert_resolves(
-                    texts[(anchor["version"], anchor["section_key"])],
+                    texts[(anchor["version"], anchor["section_key"], language)],
                     start=anchor["start"],
                     end=anchor["end"],
                     exact=anchor["exact"],
@@ -139,7 +146,7 @@ def test_every_demo_anchor_resolves_in_the_records_section_text(app, demo, tmp_p
         # The same text as the database's, in which the W3C export's offsets count.
         for version in consultation.published_versions:
             for section in version.sections:
-                assert texts[(version.number, section.key)] == services.anchor_text(section)
+                assert texts[(version.number, section.key, original)] == services.anchor_text(section)
     assert resolved >= 6
 
 

@@ -198,12 +198,14 @@ def test_placeholders_match_between_languages(language):
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_compiled_catalogues_are_up_to_date(language):
     folder = TRANSLATIONS / language / "LC_MESSAGES"
+
+    def frozen(value):
+        return tuple(value) if isinstance(value, list | tuple) else value
+
     with (folder / "messages.mo").open("rb") as f:
-        compiled = {(m.id, m.context): m.string for m in read_mo(f) if m.id}
-    written = {(m.id, m.context): m.string for m in _catalogue(language) if m.id and m.string and not m.fuzzy}
-    normalise = {k: (tuple(v) if isinstance(v, list | tuple) else v) for k, v in written.items()}
-    compiled = {k: (tuple(v) if isinstance(v, list | tuple) else v) for k, v in compiled.items()}
-    assert compiled == normalise, f"{language}: the .mo file is older than the .po: run make catalogues"
+        compiled = {(frozen(m.id), m.context): frozen(m.string) for m in read_mo(f) if m.id}
+    written = {(frozen(m.id), m.context): frozen(m.string) for m in _catalogue(language) if m.id and m.string and not m.fuzzy}
+    assert compiled == written, f"{language}: the .mo file is older than the .po: run make catalogues"
 
 
 def test_the_template_holds_every_marked_string(tmp_path):
@@ -216,3 +218,22 @@ def test_the_template_holds_every_marked_string(tmp_path):
     assert fresh == kept, (
         f"messages.pot is out of date (make catalogues): new {sorted(fresh - kept)[:10]}, gone {sorted(kept - fresh)[:10]}"
     )
+
+
+def test_content_in_another_language_says_so(client, organisation, author):
+    from consult.comments import services as comments
+    from tests.factories import make_consultation
+
+    c = make_consultation(organisation, author=author, state="open", slug="langs")
+    for body, language in (
+        ("Je suis d'accord avec cette section.", "fr"),
+        ("أوافق على هذا القسم.", "ar"),
+        ("I agree with this section.", "en"),
+    ):
+        comments.post_comment(c, actor=make_user(), body=body, section_key="purpose").language = language
+    db.session.commit()
+    html = client.get("/c/langs/s/purpose").get_data(as_text=True)
+    bodies = re.findall(r'<div class="comment-body"([^>]*)>', html)
+    assert sorted(bodies) == sorted(['', ' lang="fr" dir="ltr"', ' lang="ar" dir="rtl"'])
+    html = client.get("/c/langs/s/purpose", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert sorted(re.findall(r'<div class="comment-body"([^>]*)>', html)) == sorted(['', ' lang="en" dir="ltr"', ' lang="ar" dir="rtl"'])

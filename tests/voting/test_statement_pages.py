@@ -44,7 +44,9 @@ def item_html(html: str, statement_id: int) -> str:
 
 
 def next_field(html: str) -> str:
-    return re.search(r'name="next" value="([^"]*)"', html).group(1).replace("&amp;", "&")
+    """The vote form's ``next`` (the page's main content: the header's language switcher has one too)."""
+    main = html.split('id="main"', 1)[1]
+    return re.search(r'name="next" value="([^"]*)"', main).group(1).replace("&amp;", "&")
 
 
 # ---- the tally, hidden until you have voted --------------------------------------------------

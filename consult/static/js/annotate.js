@@ -110,6 +110,9 @@
     var url = root.getAttribute("data-annotate-url");
     if (!url) { return; }
     var params = new URLSearchParams({ quote: current.quote, start: String(current.start), end: String(current.end) });
+    // The text in another language than the original: the quote is that text's words.
+    var texts = root.closest("[data-text-language]");
+    if (texts) { params.set("text", texts.getAttribute("data-text-language")); }
     // The margin panel (margin.js), where the page has one, opens the form in place.
     var asked = new CustomEvent("consult:annotate", {
       bubbles: true,

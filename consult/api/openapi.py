@@ -5,11 +5,33 @@ no script and nothing loaded from another site."""
 from __future__ import annotations
 
 from flask import jsonify, render_template
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 
 from consult.api import spec
 from consult.api.problems import PROBLEM_TYPES
 from consult.api.views import bp
 from consult.core.routing import public
+
+#: What each answer means, in the page's language (the description says it in HTTP's words).
+MEANINGS = {
+    "200": _l("Done, or found"),
+    "201": _l("Made: its address is in the Location header"),
+    "400": _l("The request is not valid"),
+    "401": _l("A token is needed, or the one sent is not valid"),
+    "403": _l("Not allowed, or not with this token"),
+    "404": _l("Not found, or not visible to you"),
+    "409": _l("Refused: not possible now"),
+    "414": _l("The address is too long"),
+    "415": _l("The body is not JSON"),
+    "422": _l("The body is not valid: see errors"),
+    "429": _l("Too many requests: wait, then try again"),
+}
+
+
+def _translated(text: str) -> str:
+    """A description written in English in the code, in the page's language when the catalogue has it."""
+    return gettext(text) if text else ""
 
 
 @bp.route("/openapi.json")
@@ -48,7 +70,7 @@ def type_of(schema: dict) -> tuple[str, str | None]:
 def _properties(schema: dict) -> list[dict]:
     required = set(schema.get("required", []))
     return [
-        {"name": name, "type": type_of(prop), "required": name in required, "description": prop.get("description", "")}
+        {"name": name, "type": type_of(prop), "required": name in required, "description": _translated(prop.get("description", ""))}
         for name, prop in schema.get("properties", {}).items()
     ]
 
@@ -66,8 +88,8 @@ def docs():
                     "id": op.get("operationId"),
                     "method": method.upper(),
                     "path": path,
-                    "summary": op.get("summary", ""),
-                    "description": op.get("description", ""),
+                    "summary": _translated(op.get("summary", "")),
+                    "description": _translated(op.get("description", "")),
                     "tag": (op.get("tags") or [""])[0],
                     "parameters": [
                         {
@@ -75,7 +97,7 @@ def docs():
                             "in": p["in"],
                             "required": p.get("required", False),
                             "type": type_of(p.get("schema", {})),
-                            "description": p.get("description", ""),
+                            "description": _translated(p.get("description", "")),
                         }
                         for p in op.get("parameters", [])
                     ],
@@ -104,7 +126,8 @@ def docs():
         operations=operations,
         tags=tags,
         schemas=[
-            (name, schema.get("description", ""), _properties(schema)) for name, schema in sorted(document["components"]["schemas"].items())
+            (name, _translated(schema.get("description", "")), _properties(schema))
+            for name, schema in sorted(document["components"]["schemas"].items())
         ],
         problem_types=PROBLEM_TYPES,
     )

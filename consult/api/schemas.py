@@ -1,10 +1,13 @@
 """The API's request and response shapes (pydantic models): spectree checks requests against them
-and writes the OpenAPI description from them (``consult/api/spec.py``)."""
+and writes the OpenAPI description from them (``consult/api/spec.py``). Field descriptions are
+marked for translation but made text at import (English): the OpenAPI description is one
+document; the documentation page translates them as it shows them (``openapi.py``)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from flask_babel import lazy_gettext as _l
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 
@@ -33,7 +36,7 @@ class Input(BaseModel):
 
 
 class FieldError(BaseModel):
-    field: str = Field(description="The field, dotted for nested ones (e.g. `body`); empty for the whole body.")
+    field: str = Field(description=str(_l("The field, dotted for nested ones (e.g. `body`); empty for the whole body.")))
     message: str
 
 
@@ -46,12 +49,12 @@ class LegacyError(BaseModel):
 class ProblemDetails(BaseModel):
     """An error, as RFC 9457 problem details (``application/problem+json``)."""
 
-    type: str = Field(description="A URI naming the kind of problem; `about:blank` when the status says it all.")
+    type: str = Field(description=str(_l("A URI naming the kind of problem; `about:blank` when the status says it all.")))
     title: str
     status: int
     detail: str
-    errors: list[FieldError] | None = Field(None, description="For input that failed validation: what is wrong with each field.")
-    error: LegacyError = Field(description="The same, in the shape the API used before problem details (deprecated).")
+    errors: list[FieldError] | None = Field(None, description=str(_l("For input that failed validation: what is wrong with each field.")))
+    error: LegacyError = Field(description=str(_l("The same, in the shape the API used before problem details (deprecated).")))
 
 
 # ---- queries ------------------------------------------------------------------------------------
@@ -71,18 +74,18 @@ class AmendmentsQuery(PageQuery):
 
 
 class AnnotationsQuery(BaseModel):
-    page: int | None = Field(None, ge=1, description="One page of the collection (an AnnotationPage); without it, the collection.")
+    page: int | None = Field(None, ge=1, description=str(_l("One page of the collection (an AnnotationPage); without it, the collection.")))
 
 
 class CursorQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    cursor: str | None = Field(None, max_length=500, description="`next_cursor` of the previous page; none for the first page.")
+    cursor: str | None = Field(None, max_length=500, description=str(_l("`next_cursor` of the previous page; none for the first page.")))
     limit: int = Field(50, ge=1, le=100)
 
 
 class CommentsQuery(CursorQuery):
-    section: Key | None = Field(None, description="Only the comments on this section (its key).")
+    section: Key | None = Field(None, description=str(_l("Only the comments on this section (its key).")))
 
 
 # ---- reading ------------------------------------------------------------------------------------
@@ -120,8 +123,8 @@ class Section(BaseModel):
     level: int
     heading: str
     change: str | None
-    text: str = Field(description="The section's Markdown.")
-    plain_text: str = Field(description="Its text, in which annotations count their offsets.")
+    text: str = Field(description=str(_l("The section's Markdown.")))
+    plain_text: str = Field(description=str(_l("Its text, in which annotations count their offsets.")))
 
 
 class VersionSummary(BaseModel):
@@ -207,7 +210,7 @@ class Quote(BaseModel):
 class Comment(BaseModel):
     id: int
     kind: Literal["comment", "reply"]
-    consultation: str = Field(description="The consultation's slug.")
+    consultation: str = Field(description=str(_l("The consultation's slug.")))
     version: int
     section_key: str | None
     parent_id: int | None
@@ -216,9 +219,9 @@ class Comment(BaseModel):
     created_at: str
     edited_at: str | None
     moderation_state: Literal["visible", "pending", "hidden"]
-    body: str = Field(description="Markdown, as written.")
-    body_html: str = Field(description="The Markdown as sanitised HTML.")
-    quote: Quote | None = Field(description="For an annotation: the words it is about.")
+    body: str = Field(description=str(_l("Markdown, as written.")))
+    body_html: str = Field(description=str(_l("The Markdown as sanitised HTML.")))
+    quote: Quote | None = Field(description=str(_l("For an annotation: the words it is about.")))
     url: str
     api_url: str
 
@@ -241,7 +244,7 @@ class Statement(BaseModel):
     created_at: str
     body: str
     moderation_state: Literal["visible", "pending", "hidden"]
-    tally: StatementTally | None = Field(description="Null while the consultation is open, unless you voted on it or wrote it.")
+    tally: StatementTally | None = Field(description=str(_l("Null while the consultation is open, unless you voted on it or wrote it.")))
 
 
 class StatementPage(BaseModel):
@@ -264,7 +267,7 @@ class OpinionGroup(BaseModel):
 
 
 class OpinionMap(BaseModel):
-    computed: bool = Field(description="False until the map has been computed with at least one group.")
+    computed: bool = Field(description=str(_l("False until the map has been computed with at least one group.")))
     computed_at: str | None
     groups: list[OpinionGroup]
     consensus: list[OpinionStatement]
@@ -289,17 +292,19 @@ class SectionSummary(BaseModel):
 
 
 class Themes(BaseModel):
-    published: bool = Field(description="Themes and summaries are published with the outcome; until then both lists are empty.")
+    published: bool = Field(description=str(_l("Themes and summaries are published with the outcome; until then both lists are empty.")))
     themes: list[Theme]
     section_summaries: list[SectionSummary]
 
 
 class SearchQuery(BaseModel):
-    q: str = Field(min_length=1, max_length=200, description="The words to search for (quotes for a phrase, - to leave a word out).")
-    consultation: str | None = Field(None, description="Only in this consultation (its slug).")
+    q: str = Field(
+        min_length=1, max_length=200, description=str(_l("The words to search for (quotes for a phrase, - to leave a word out)."))
+    )
+    consultation: str | None = Field(None, description=str(_l("Only in this consultation (its slug).")))
     kind: Literal["consultation", "section", "comment", "reply", "amendment", "statement", "theme", "answer"] | None = None
     status: Literal["open", "closed", "concluded"] | None = None
-    language: Literal["en", "fr", "es", "ar"] | None = Field(None, description="Only what is written in this language.")
+    language: Literal["en", "fr", "es", "ar"] | None = Field(None, description=str(_l("Only what is written in this language.")))
     page: int = Field(1, ge=1)
     per_page: int = Field(20, ge=1, le=100)
 
@@ -337,43 +342,45 @@ class Index(BaseModel):
 
 
 class CommentIn(Input):
-    body: Annotated[Text, Field(min_length=1, max_length=20_000, description="Markdown.")]
-    section_key: Key | None = Field(None, description="The section commented on; none for the whole consultation.")
+    body: Annotated[Text, Field(min_length=1, max_length=20_000, description=str(_l("Markdown.")))]
+    section_key: Key | None = Field(None, description=str(_l("The section commented on; none for the whole consultation.")))
     quote: Annotated[Text, Field(max_length=2_000)] | None = Field(
-        None, description="Words of the section, exactly as published: makes the comment an annotation."
+        None, description=str(_l("Words of the section, exactly as published: makes the comment an annotation."))
     )
     start: Annotated[int, Field(ge=0, le=10_000_000)] | None = Field(
-        None, description="Where the quote starts in the section's `plain_text`."
+        None, description=str(_l("Where the quote starts in the section's `plain_text`."))
     )
-    end: Annotated[int, Field(ge=0, le=10_000_000)] | None = Field(None, description="Where it ends.")
+    end: Annotated[int, Field(ge=0, le=10_000_000)] | None = Field(None, description=str(_l("Where it ends.")))
 
 
 class ReplyIn(Input):
-    body: Annotated[Text, Field(min_length=1, max_length=20_000, description="Markdown.")]
+    body: Annotated[Text, Field(min_length=1, max_length=20_000, description=str(_l("Markdown.")))]
 
 
 class AnnotationIn(Input):
-    body: Annotated[Text, Field(min_length=1, max_length=20_000, description="Markdown.")]
+    body: Annotated[Text, Field(min_length=1, max_length=20_000, description=str(_l("Markdown.")))]
     section_key: Key
-    quote: Annotated[Text, Field(min_length=1, max_length=2_000, description="Words of the section, exactly as published.")]
+    quote: Annotated[Text, Field(min_length=1, max_length=2_000, description=str(_l("Words of the section, exactly as published.")))]
     start: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
     end: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
 
 
 class AmendmentIn(Input):
     section_key: Key
-    rationale: Annotated[Text, Field(min_length=1, max_length=20_000, description="Why: Markdown.")]
-    proposed_text: Annotated[Text, Field(max_length=100_000)] | None = Field(None, description="The section's whole new text.")
-    quote: Annotated[Text, Field(max_length=2_000)] | None = Field(None, description="Or a passage of the section…")
-    replacement: Annotated[Text, Field(max_length=100_000)] | None = Field(None, description="…and what replaces it (empty: delete it).")
+    rationale: Annotated[Text, Field(min_length=1, max_length=20_000, description=str(_l("Why: Markdown.")))]
+    proposed_text: Annotated[Text, Field(max_length=100_000)] | None = Field(None, description=str(_l("The section's whole new text.")))
+    quote: Annotated[Text, Field(max_length=2_000)] | None = Field(None, description=str(_l("Or a passage of the section…")))
+    replacement: Annotated[Text, Field(max_length=100_000)] | None = Field(
+        None, description=str(_l("…and what replaces it (empty: delete it)."))
+    )
 
 
 class VoteIn(Input):
     value: Literal["support", "oppose", "abstain", "agree", "disagree", "pass"] = Field(
-        description="support, oppose or abstain on an amendment or a section; agree, disagree or pass on a statement."
+        description=str(_l("support, oppose or abstain on an amendment or a section; agree, disagree or pass on a statement."))
     )
-    contribution_id: Annotated[int, Field(ge=1, le=2_147_483_647)] | None = Field(None, description="An amendment or a statement…")
-    section_key: Key | None = Field(None, description="…or a section of the current version.")
+    contribution_id: Annotated[int, Field(ge=1, le=2_147_483_647)] | None = Field(None, description=str(_l("An amendment or a statement…")))
+    section_key: Key | None = Field(None, description=str(_l("…or a section of the current version.")))
 
 
 class Vote(BaseModel):
@@ -384,24 +391,24 @@ class Vote(BaseModel):
 
 class ReportIn(Input):
     reason: Literal["spam", "offensive", "off_topic", "personal_data", "other"]
-    detail: Annotated[Text, Field(max_length=2_000)] = Field("", description="What is wrong with it (needed for `other`).")
+    detail: Annotated[Text, Field(max_length=2_000)] = Field("", description=str(_l("What is wrong with it (needed for `other`).")))
 
 
 class Report(BaseModel):
     contribution_id: int
-    hidden: bool = Field(description="Whether the contribution is now hidden, waiting for a moderator.")
+    hidden: bool = Field(description=str(_l("Whether the contribution is now hidden, waiting for a moderator.")))
 
 
 class PublishIn(Input):
-    note: Annotated[Text, Field(max_length=20_000)] = Field("", description="The change note: what changed and why.")
+    note: Annotated[Text, Field(max_length=20_000)] = Field("", description=str(_l("The change note: what changed and why.")))
     text: Annotated[Text, Field(min_length=1, max_length=2_000_000)] | None = Field(
-        None, description="The new version's whole text in Markdown; without it, the draft written on the site is published."
+        None, description=str(_l("The new version's whole text in Markdown; without it, the draft written on the site is published."))
     )
 
 
 class StateIn(Input):
     transition: Literal["open", "close", "reopen", "conclude"]
-    closes_at: AwareDatetime | None = Field(None, description="For `reopen`: the new closing time (with its time zone).")
+    closes_at: AwareDatetime | None = Field(None, description=str(_l("For `reopen`: the new closing time (with its time zone).")))
 
 
 class AnswerIn(Input):
@@ -411,7 +418,9 @@ class AnswerIn(Input):
 
 class ModerationIn(Input):
     action: Literal["approve", "hide", "restore"]
-    reason: Annotated[Text, Field(max_length=500)] = Field("", description="Needed to hide: shown in its place and in the public log.")
+    reason: Annotated[Text, Field(max_length=500)] = Field(
+        "", description=str(_l("Needed to hide: shown in its place and in the public log."))
+    )
 
 
 class Moderated(BaseModel):

@@ -18,6 +18,7 @@ from http import HTTPStatus
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ValidationError
 from spectree import Response, SpecTree
 
@@ -40,9 +41,11 @@ IDEMPOTENCY_HEADER = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
-    "description": (
-        "Any text of 1 to 255 visible characters. Sent again with the same token and body, the first "
-        "answer is given again and nothing is written twice; with another body, a 422 problem."
+    "description": str(
+        _l(
+            "Any text of 1 to 255 visible characters. Sent again with the same token and body, the first "
+            "answer is given again and nothing is written twice; with another body, a 422 problem."
+        )
     ),
     "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
 }
@@ -134,8 +137,8 @@ def _search(doc: dict[str, Any]) -> None:
     problem = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}}
     doc["paths"]["/api/v1/search"] = {
         "get": {
-            "summary": "Search the public consultations and what was said in them.",
-            "description": "Ranked results, in the reader's language first; only what anyone may read.",
+            "summary": str(_l("Search the public consultations and what was said in them.")),
+            "description": str(_l("Ranked results, in the reader's language first; only what anyone may read.")),
             "operationId": "search",
             "tags": ["Search"],
             "parameters": [

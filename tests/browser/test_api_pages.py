@@ -15,7 +15,7 @@ def test_the_api_documentation_passes_axe_and_loads_nothing_from_elsewhere(new_c
     for viewport in (DESKTOP, PHONE):
         page = new_context(viewport=viewport, bypass_csp=True).new_page()  # bypass_csp: axe-core is injected
         requested: list[str] = []
-        page.on("request", lambda request: requested.append(request.url))
+        page.on("request", lambda request, seen=requested: seen.append(request.url))
         page.goto(f"{live_server}/api/v1/docs")
         expect(page.get_by_role("heading", level=1)).to_have_text("Consult's API")
         expect(page.get_by_role("heading", name="POST /api/v1/consultations/{slug}/comments")).to_be_visible()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -59,14 +60,32 @@ def _seed(database_url: str, instance: Path) -> tuple[str, dict[str, list]]:
 
 
 @contextmanager
-def live_api(tmp_path: Path, workers: int = 2) -> Iterator[LiveApi]:
-    """Serve the demo; the global ``db.session`` must be the real one (override the unit tests'
-    autouse ``_transaction`` fixture in the test module)."""
+def scratch_postgresql(url: str) -> Iterator[str]:
+    """A database of its own on the test server, so the unit tests' database is left alone."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    name = f"consult_live_api_{uuid.uuid4().hex[:12]}"
+    base = make_url(url)
+    server = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(server, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def live_api(tmp_path: Path, workers: int = 2, database_url: str | None = None) -> Iterator[LiveApi]:
+    """Serve the demo (on a fresh SQLite file unless ``database_url``); the global ``db.session``
+    must be the real one (override the unit tests' autouse ``_transaction`` in the test module)."""
     sys.path.insert(0, str(ROOT))
     from bench.pages import stop
     from bench.votes import start_gunicorn
 
-    database_url = f"sqlite:///{tmp_path / 'consult.db'}"
+    database_url = database_url or f"sqlite:///{tmp_path / 'consult.db'}"
     secret, known = _seed(database_url, tmp_path / "instance")
     env = os.environ | {
         "CONSULT_DATABASE_URL": database_url,

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import http.client
 import json
-import sqlite3
 import threading
 
 import pytest
+from sqlalchemy import create_engine, text
 
-from tests.api.live import live_api
+from tests.api.live import live_api, scratch_postgresql
+from tests.conftest import TEST_DATABASE_URL
 
 pytestmark = pytest.mark.server
+ROUNDS = 5
 
 
 @pytest.fixture(autouse=True)
@@ -31,11 +33,37 @@ def _post(port: int, path: str, body: dict, headers: dict, out: list, start: thr
     connection.close()
 
 
-def test_the_same_key_sent_twice_at_once_writes_one_comment(tmp_path):
-    with live_api(tmp_path, workers=2) as api:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """SQLite serialises the two writes; on PostgreSQL they run at once and the unique key decides."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'consult.db'}"
+        return
+    if not TEST_DATABASE_URL.startswith(("postgres://", "postgresql")):
+        pytest.skip("set CONSULT_TEST_DATABASE_URL=postgresql://... to race on PostgreSQL too")
+    with scratch_postgresql(TEST_DATABASE_URL) as url:
+        yield url
+
+
+def _counts(database_url: str) -> tuple[list[int], int]:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            counts = [
+                connection.execute(text("SELECT count(*) FROM contributions WHERE body = :b"), {"b": f"Once only ({n})."}).scalar_one()
+                for n in range(ROUNDS)
+            ]
+            keys = connection.execute(text("SELECT count(*) FROM api_idempotency_keys WHERE key LIKE 'race-%'")).scalar_one()
+    finally:
+        engine.dispose()
+    return counts, keys
+
+
+def test_the_same_key_sent_twice_at_once_writes_one_comment(tmp_path, database_url):
+    with live_api(tmp_path, workers=2, database_url=database_url) as api:
         slug = api.known["slugs"][0]
         path = f"/api/v1/consultations/{slug}/comments"
-        for attempt in range(5):  # several rounds: the two must overlap at least once
+        for attempt in range(ROUNDS):  # several rounds: the two must overlap at least once
             answers: list = []
             start = threading.Barrier(2)
             headers = {"Authorization": f"Bearer {api.secret}", "Idempotency-Key": f"race-{attempt}"}
@@ -50,10 +78,6 @@ def test_the_same_key_sent_twice_at_once_writes_one_comment(tmp_path):
             assert [status for status, _body, _replayed in answers] == [201, 201], answers
             assert answers[0][1]["id"] == answers[1][1]["id"]
             assert sorted(str(replayed) for _status, _body, replayed in answers) == ["None", "true"]  # one wrote, one replayed
-    with sqlite3.connect(tmp_path / "consult.db") as connection:
-        counts = [
-            connection.execute("SELECT count(*) FROM contributions WHERE body = ?", (f"Once only ({n}).",)).fetchone()[0] for n in range(5)
-        ]
-        keys = connection.execute("SELECT count(*) FROM api_idempotency_keys WHERE key LIKE 'race-%'").fetchone()[0]
-    assert counts == [1] * 5 and keys == 5
+        counts, keys = _counts(database_url)
+    assert counts == [1] * ROUNDS and keys == ROUNDS
     assert "Traceback" not in api.log.read_text(errors="replace")

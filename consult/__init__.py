@@ -123,7 +123,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(policies_views.bp)
     app.register_blueprint(search_views.bp)
     app.register_blueprint(privacy_views.bp)  # its export and erasure jobs too
+    # the JSON API (issue 19): its reads and writes on one blueprint, bearer tokens, its OpenAPI description
+    from consult.api import auth as api_auth
+    from consult.api import openapi as api_openapi  # noqa: F401  (its routes, on the API's blueprint)
+    from consult.api import reads as api_reads  # noqa: F401
+    from consult.api import write as api_write  # noqa: F401
+    from consult.tokens import views as tokens_views
+
+    api_auth.init_app(app)
     app.register_blueprint(api_views.bp)
+    app.register_blueprint(tokens_views.bp)  # a person's and an organisation's API tokens
     app.register_blueprint(site_views.bp)  # and the site's settings for every page (name, colour, logo, zone)
     # issue 21: attachments, served files and their storage (folder or S3-compatible)
     from consult.attachments import views as attachments_views

@@ -98,6 +98,7 @@ DEFAULTS: dict[str, Any] = {
     "POSTING_RATE_LIMIT": "10 per minute;200 per day",
     "VOTING_RATE_LIMIT": "60 per minute",
     "RECORD_RATE_LIMIT": "10 per minute",  # record.zip downloads per person or address
+    "API_RATE_LIMIT": "120 per minute;5000 per day",  # writes per API token (consult/api/write.py), besides the person's posting limits
     "SUGGESTIONS_DIR": None,  # None: instance/suggestions/ (theme suggestions computed by the worker)
     "RECORD_BUNDLE_DIR": None,  # None: instance/bundles/ (record.zip files built by the worker, one per consultation)
     # Attachments and images (issue 21, consult/attachments/, consult/core/storage.py): the largest

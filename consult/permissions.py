@@ -81,6 +81,8 @@ class Action(enum.StrEnum):
     EDIT_QUESTIONNAIRE = "edit_questionnaire"  # on a Consultation: its questions, and publishing a version of them
     ANSWER_QUESTIONNAIRE = "answer_questionnaire"  # on a Consultation
     VIEW_QUESTIONNAIRE_RESULTS = "view_questionnaire_results"  # on a Consultation
+    # API access tokens (consult/tokens)
+    MANAGE_API_TOKENS = "manage_api_tokens"  # on a User (their own tokens) or an Organisation (its tokens)
 
 
 #: How long after posting an author may still correct a comment.
@@ -394,6 +396,14 @@ def _view_questionnaire_results(user: User | None, c: Consultation) -> bool:
     return _view_consultation(user, c)
 
 
+def _manage_api_tokens(user: User | None, target: User | Organisation | None) -> bool:
+    """A person makes and revokes their own API tokens, and nobody else's; an organisation's
+    admins (and site admins) make and revoke the organisation's tokens."""
+    if isinstance(target, Organisation):
+        return _manage_organisation(user, target)
+    return _signed_in(user) and target is not None and user.id == target.id
+
+
 PREDICATES: dict[Action, Callable[[User | None, Any], bool]] = {
     Action.VIEW_CONSULTATION: _view_consultation,
     Action.CREATE_CONSULTATION: _create_consultation,
@@ -435,6 +445,7 @@ PREDICATES: dict[Action, Callable[[User | None, Any], bool]] = {
     Action.EDIT_QUESTIONNAIRE: _edit_consultation,
     Action.ANSWER_QUESTIONNAIRE: _answer_questionnaire,
     Action.VIEW_QUESTIONNAIRE_RESULTS: _view_questionnaire_results,
+    Action.MANAGE_API_TOKENS: _manage_api_tokens,
     **{action: _transition(t) for t, action in TRANSITION_ACTIONS.items()},
 }
 

@@ -5,6 +5,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from consult.amendments import services as amendments_services
+from consult.api import schemas
+from consult.api.spec import operation
 from consult.comments import services as comments
 from consult.comments import w3c
 from consult.core.models import db
@@ -74,6 +76,7 @@ def _int_arg(name: str, default: int, *, low: int, high: int) -> int:
 
 @bp.route("/consultations")
 @public
+@operation(tags=("Consultations",), ok={200: schemas.ConsultationList}, query=schemas.ConsultationsQuery, validate=False)
 def consultations():
     state = request.args.get("state")
     if state is not None and state not in ("draft", "open", "closed", "concluded"):
@@ -91,6 +94,7 @@ def consultations():
 
 @bp.route("/consultations/<slug>")
 @public
+@operation(tags=("Consultations",), ok={200: schemas.ConsultationDetail}, validate=False)
 def consultation(slug: str):
     c = _consultation_or_404(slug)
     current = c.current_version
@@ -102,6 +106,7 @@ def consultation(slug: str):
 
 @bp.route("/consultations/<slug>/versions/<int:number>")
 @public
+@operation(tags=("Consultations",), ok={200: schemas.Version}, validate=False)
 def version(slug: str, number: int):
     c = _consultation_or_404(slug)
     v = c.version(number)
@@ -115,6 +120,7 @@ ANNOTATIONS_PER_PAGE = 100
 
 @bp.route("/consultations/<slug>/annotations")
 @public
+@operation(tags=("Contributions",), ok={200: schemas.AnnotationDocument}, query=schemas.AnnotationsQuery, validate=False)
 def annotations(slug: str):
     """The consultation's annotations and their replies as a W3C Web Annotation collection;
     ``?page=N`` gives one AnnotationPage of it."""
@@ -187,6 +193,7 @@ def _amendment_json(c, tally, supporters: list) -> dict:
 
 @bp.route("/consultations/<slug>/amendments")
 @public
+@operation(tags=("Amendments",), ok={200: schemas.AmendmentList}, query=schemas.AmendmentsQuery, validate=False)
 def amendments(slug: str):
     c = _consultation_or_404(slug)
     sort = request.args.get("sort", "support")
@@ -213,6 +220,7 @@ def amendments(slug: str):
 
 @bp.route("/amendments/<int:contribution_id>")
 @public
+@operation(tags=("Amendments",), ok={200: schemas.Amendment}, validate=False)
 def amendment(contribution_id: int):
     c = amendments_services.get_visible_amendment(current_user, contribution_id) or abort(404)
     supporters = amendments_services.co_supporters([c.id], current_user)[c.id]

@@ -6,7 +6,7 @@ import enum
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, jsonify, make_response, render_template, request
+from flask import Flask, current_app, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import Conflict, HTTPException, SecurityError, default_exceptions
 
 from consult.core.models import db
+from consult.core.problems import problem_response
 
 
 class RuleViolation(Exception):
@@ -118,7 +119,7 @@ def error_response(status: int, message: str):
     title = str(TITLES.get(status) or _("Error"))
     message = str(message)
     if request.path.startswith("/api/"):
-        body = jsonify(error={"status": status, "title": title, "message": message})
+        return problem_response(status, title=title, detail=message)  # RFC 9457 problem details
     else:
         heading = str(HEADINGS.get(status, title))
         try:

@@ -14,6 +14,9 @@ from flask_login import current_user
 
 F = TypeVar("F", bound=Callable)
 
+#: ``app.extensions`` key of the functions that may sign a request in before the gate decides.
+AUTHENTICATORS = "consult.authenticators"
+
 #: Endpoints from Flask or extensions that are public by nature.
 PUBLIC_ENDPOINTS = frozenset({"static"})
 
@@ -41,6 +44,11 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def require_sign_in():
+        # Other ways of signing a request in than the session (the API's bearer tokens, consult/api/auth.py)
+        # run first; one may answer the request itself (a CORS preflight) or refuse it (a bad token).
+        for authenticate in app.extensions.get(AUTHENTICATORS, ()):
+            if (answer := authenticate()) is not None:
+                return answer
         if is_public(app, request.endpoint) or current_user.is_authenticated:
             return None
         if request.path.startswith("/api/"):

@@ -43,6 +43,7 @@ from consult.privacy.models import DataExport, Erasure
 from consult.proposals.models import Consultation, Version
 from consult.questionnaires import services as questionnaire_services
 from consult.site.models import Invitation
+from consult.tokens.models import ApiToken
 from consult.voting.models import Vote
 
 log = logging.getLogger(__name__)
@@ -221,6 +222,24 @@ def _sessions(person: User) -> list[dict[str, Any]]:
         select(LoginSession.created_at, LoginSession.last_seen_at, LoginSession.device, LoginSession.address)
         .where(LoginSession.user_id == person.id)
         .order_by(LoginSession.id)
+    )
+
+
+def _api_tokens(person: User) -> list[dict[str, Any]]:
+    """The tokens' names, beginnings and use (never the token: only its hash is kept)."""
+    return _rows(
+        select(
+            ApiToken.name,
+            ApiToken.prefix,
+            ApiToken.scopes,
+            ApiToken.organisation_id,
+            ApiToken.created_at,
+            ApiToken.expires_at,
+            ApiToken.revoked_at,
+            ApiToken.last_used_at,
+        )
+        .where(ApiToken.user_id == person.id)
+        .order_by(ApiToken.id)
     )
 
 
@@ -488,6 +507,7 @@ SECTIONS: dict[str, Callable[[User], list[dict[str, Any]]]] = {
     "memberships": _memberships,
     "sessions": _sessions,
     "identity_links": _identity_links,
+    "api_tokens": _api_tokens,
     "policy_agreements": policies.agreements_of,
     "policy_versions_saved": _policy_versions_saved,
     "invitations_made": _invitations_made,

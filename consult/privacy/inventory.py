@@ -72,6 +72,8 @@ BY_FOREIGN_KEY: dict[tuple[str, str], Handling] = {
     ),
     # Files an author attached: the organisation's, they stay (issue 21).
     ("attachments", "uploaded_by_id"): Handling("attachments_uploaded", Erase.UNLINK, Erase.UNLINK),
+    # API tokens the person made (their own, and organisations' as an admin): they stop working with the account.
+    ("api_tokens", "user_id"): Handling("api_tokens", Erase.DELETE, Erase.DELETE),
 }
 
 #: Rows about a person found by their email address rather than a foreign key (all deleted).

@@ -88,7 +88,7 @@ def is_signed_in(client) -> bool:
         ("/", 200, "text/html"),
         ("/api/v1/consultations", 200, "application/json"),
         ("/no-such-page", 404, "text/html"),
-        ("/api/v1/no-such-thing", 404, "application/json"),
+        ("/api/v1/no-such-thing", 404, "application/problem+json"),  # RFC 9457 problem details
     ],
     ids=["html-page", "api", "404-page", "api-404"],
 )
@@ -194,7 +194,7 @@ def test_api_errors_are_json(client, method, path, status, title, message_part):
     response = client.open(path, method=method)
 
     assert response.status_code == status
-    assert response.mimetype == "application/json"
+    assert response.mimetype == "application/problem+json"
     error = response.get_json()["error"]
     assert error["status"] == status
     assert error["title"] == title

@@ -122,6 +122,9 @@ manage_mail             | nothing                       | any       | .    .    
 view_erasures           | nothing                       | any       | .    .      .     .     .     .     .     .    .    Y
 export_data             | own account                   | any       | .    Y      Y     Y     Y     Y     Y     Y    Y    Y
 export_data             | others' account               | any       | .    .      .     .     .     .     .     .    .    .
+manage_api_tokens       | own account                   | any       | .    Y      Y     Y     Y     Y     Y     Y    Y    Y
+manage_api_tokens       | others' account               | any       | .    .      .     .     .     .     .     .    .    .
+manage_api_tokens       | organisation                  | any       | .    .      .     .     .     .     Y     .    .    Y
 erase_account           | own account                   | any       | .    Y      Y     Y     Y     Y     Y     Y    Y    Y
 erase_account           | others' account               | any       | .    .      .     .     .     .     .     .    .    Y
 manage_policies         | nothing                       | any       | .    .      .     .     .     .     .     .    .    Y

@@ -53,6 +53,15 @@ PUBLIC = {
     "amendments.show",
     "api.amendments",
     "api.amendment",
+    # the read API (issue 19): what anyone may read, as the pages; a token is optional (writes are not public)
+    "api.index",
+    "api.comments_list",
+    "api.comment",
+    "api.statements",
+    "api.opinion_map",
+    "api.themes",  # themes and summaries once published with the outcome (empty before)
+    "api.openapi",  # the API's OpenAPI description, and its documentation page
+    "api.docs",
     "record.download",
     "moderation.log",
     "outcome.show",

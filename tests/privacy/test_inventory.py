@@ -18,6 +18,7 @@ from consult.privacy.inventory import BY_EMAIL, BY_FOREIGN_KEY, Erase
 from consult.privacy.models import ErasureMode
 from consult.questionnaires import services as questionnaire_services
 from consult.site.models import Invitation
+from consult.tokens import services as api_tokens
 from tests.factories import make_user
 from tests.questionnaires.helpers import full_answers, make_questionnaire
 
@@ -58,6 +59,7 @@ def everyone(world, moderator, organisation, site_admin):
                    sha256="0" * 64, storage_key="attachments/x", uploaded_by_id=world.author.id)
     )  # fmt: skip
     db.session.add(Invitation(code_hash="1" * 64, created_by_id=site_admin.id, expires_at=utcnow()))
+    api_tokens.create_token(actor=world.citizen, name="My script", scopes=["read"], lifetime_days=7)  # issue 19: API tokens
     moderation.block(organisation, world.other, actor=moderator, reason="Spam.", consultation=world.consultation)
     erasure.erase_account(make_user(), actor=site_admin, mode=ErasureMode.KEEP, reason="Asked by phone.")
     questionnaire = make_questionnaire(world.consultation, world.author)  # issue 21: a questionnaire response

@@ -1,0 +1,1 @@
+"""API access tokens: a person's, or an organisation's (made by one of its admins)."""

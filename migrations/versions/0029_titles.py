@@ -1,7 +1,7 @@
 """titles: a consultation's title and summary in the other languages of its text
 
-Revision ID: 0028_titles
-Revises: 0027_texts
+Revision ID: 0029_titles
+Revises: 0028_api
 Create Date: 2026-12-06 19:10:00.000000
 
 """
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0028_titles'
-down_revision = '0027_texts'
+revision = '0029_titles'
+down_revision = '0028_api'
 branch_labels = None
 depends_on = None
 

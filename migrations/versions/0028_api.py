@@ -1,6 +1,6 @@
 """api: access tokens (personal and organisations'), and the idempotency keys of API writes
 
-Revision ID: 0026_api
+Revision ID: 0028_api
 Revises: 0027_texts
 Create Date: 2026-12-07 10:00:00.000000
 
@@ -13,7 +13,7 @@ import consult.core.models
 
 
 # revision identifiers, used by Alembic.
-revision = '0026_api'
+revision = '0028_api'
 down_revision = '0027_texts'
 branch_labels = None
 depends_on = None

@@ -80,8 +80,9 @@ def test_signing_out_by_get_signs_nobody_out(client, citizen):
 
 
 def test_the_api_keeps_its_405(client):
-    rules = [r for r in client.application.url_map.iter_rules() if r.rule.startswith("/api/") and "GET" not in r.methods]
-    for rule in rules:
+    rules = list(client.application.url_map.iter_rules())
+    readable = {r.rule for r in rules if "GET" in r.methods}  # an address with a read and a write answers GET with the read
+    for rule in [r for r in rules if r.rule.startswith("/api/") and "GET" not in r.methods and r.rule not in readable]:
         assert client.get(_sample_url(client.application, rule)).status_code == 405
 
 

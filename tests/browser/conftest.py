@@ -136,7 +136,7 @@ def live_server(tmp_path_factory) -> Iterator[str]:
         url.app = app
         # The site's own address, as CONSULT_BASE_URL says in production: absolute links (mail,
         # share tags, the embeds' links out of their frame) lead back to this server.
-        app.config["BASE_URL"] = url
+        app.config["BASE_URL"] = str(url)  # a plain str: jobs pickle it (the LiveServer carries the app)
         yield url
     finally:
         worker.stop(graceful=True)

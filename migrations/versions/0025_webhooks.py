@@ -50,7 +50,9 @@ def upgrade():
         sa.Column('secret_encrypted', sa.Text(), nullable=False),
         sa.Column('active', sa.Boolean(), nullable=False),
         sa.Column('created_at', consult.core.models.UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_webhooks_organisation_id_organisations'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(
+            ['organisation_id'], ['organisations.id'], name=op.f('fk_webhooks_organisation_id_organisations'), ondelete='CASCADE'
+        ),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_webhooks')),
     )
     with op.batch_alter_table('webhooks', schema=None) as batch_op:
@@ -69,7 +71,9 @@ def upgrade():
         sa.Column('error', sa.String(length=300), nullable=False),
         sa.Column('created_at', consult.core.models.UTCDateTime(), nullable=False),
         sa.CheckConstraint("status IN ('pending', 'delivered', 'failed')", name=op.f('ck_webhook_deliveries_status_known')),
-        sa.ForeignKeyConstraint(['webhook_id'], ['webhooks.id'], name=op.f('fk_webhook_deliveries_webhook_id_webhooks'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(
+            ['webhook_id'], ['webhooks.id'], name=op.f('fk_webhook_deliveries_webhook_id_webhooks'), ondelete='CASCADE'
+        ),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_deliveries')),
     )
     with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:

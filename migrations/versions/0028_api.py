@@ -33,7 +33,9 @@ def upgrade():
         sa.Column('expires_at', consult.core.models.UTCDateTime(), nullable=False),
         sa.Column('revoked_at', consult.core.models.UTCDateTime(), nullable=True),
         sa.Column('last_used_at', consult.core.models.UTCDateTime(), nullable=True),
-        sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_api_tokens_organisation_id_organisations'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(
+            ['organisation_id'], ['organisations.id'], name=op.f('fk_api_tokens_organisation_id_organisations'), ondelete='CASCADE'
+        ),
         sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_api_tokens_user_id_users'), ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
         sa.UniqueConstraint('token_hash', name=op.f('uq_api_tokens_token_hash')),
@@ -51,7 +53,9 @@ def upgrade():
         sa.Column('body', sa.Text(), nullable=False),
         sa.Column('location', sa.String(length=2000), nullable=True),
         sa.Column('created_at', consult.core.models.UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(['token_id'], ['api_tokens.id'], name=op.f('fk_api_idempotency_keys_token_id_api_tokens'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(
+            ['token_id'], ['api_tokens.id'], name=op.f('fk_api_idempotency_keys_token_id_api_tokens'), ondelete='CASCADE'
+        ),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_api_idempotency_keys')),
         sa.UniqueConstraint('token_id', 'key', name=op.f('uq_api_idempotency_keys_token_id_key')),
     )

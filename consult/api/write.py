@@ -121,13 +121,7 @@ def post_comment(slug: str):
 
     Published at once, or held for a moderator where the consultation says so
     (``moderation_state`` is then ``pending``)."""
-    c = _consultation_or_404(slug)
-    _in_scope(c)
-    data: schemas.CommentIn = request.context.json
-    contribution = comments.post_comment(
-        c, actor=current_user, body=data.body, section_key=data.section_key, quote=data.quote, start=data.start, end=data.end
-    )
-    return _created(comment_json(contribution), url_for("api.comment", contribution_id=contribution.id, _external=True))
+    return _posted_comment(slug)
 
 
 @bp.route("/consultations/<slug>/annotations", methods=["POST"])
@@ -142,9 +136,14 @@ def post_comment(slug: str):
 def post_annotation(slug: str):
     """Annotate: comment on words of a section, quoted exactly as published (``start`` and
     ``end``, offsets in the section's ``plain_text``, say which occurrence)."""
+    return _posted_comment(slug)
+
+
+def _posted_comment(slug: str):
+    """A comment or an annotation (``schemas.CommentIn`` or ``AnnotationIn``, validated) posted to ``slug``: 201."""
     c = _consultation_or_404(slug)
     _in_scope(c)
-    data: schemas.AnnotationIn = request.context.json
+    data = request.context.json
     contribution = comments.post_comment(
         c, actor=current_user, body=data.body, section_key=data.section_key, quote=data.quote, start=data.start, end=data.end
     )

@@ -22,6 +22,7 @@ from xml.etree import ElementTree as ET
 
 from feedgen.feed import FeedGenerator
 from flask_babel import gettext as _
+from flask_babel import lazy_pgettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -102,11 +103,20 @@ def _last_change(c: Consultation) -> datetime:
     return max([c.updated_at, c.state_changed_at or EPOCH, *published])
 
 
+#: A consultation's state after its title in a feed ("Open data policy (open)").
+STATE_IN_TITLES = {
+    "draft": lazy_pgettext("state in a title", "draft"),
+    "open": lazy_pgettext("state in a title", "open"),
+    "closed": lazy_pgettext("state in a title", "closed"),
+    "concluded": lazy_pgettext("state in a title", "concluded"),
+}
+
+
 def _consultation_entry(c: Consultation) -> Entry:
     return Entry(
         tag=f"consultation/{c.id}",
         made=c.created_at,
-        title=f"{c.title} ({c.state})",
+        title=_("%(title)s (%(state)s)", title=c.title, state=STATE_IN_TITLES.get(c.state, c.state)),
         link=links.site_url("proposals.consultation", slug=c.slug),
         updated=_last_change(c),
         author=c.organisation.name,

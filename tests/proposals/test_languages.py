@@ -272,13 +272,20 @@ def reader_tag(html: str) -> str:
     return re.search(r'<div class="reader"[^>]*>', html).group(0)
 
 
+def text_lang(html: str) -> str:
+    """The ``lang`` and ``dir`` the first section's words carry ("" when in the interface's language)."""
+    tag = re.search(r'<div class="section-body"[^>]*>', html).group(0)
+    found = re.search(r' lang="[^"]+" dir="[^"]+"', tag)
+    return found.group(0) if found else ""
+
+
 def test_the_page_shows_the_readers_language_with_a_switch_to_the_others(app, client, organisation, author, citizen):
     c = bilingual(organisation, author)
     french = annotate_in_french(c, citizen)
     db.session.commit()
 
     english = client.get(f"/c/{c.slug}").get_data(as_text=True)
-    assert reader_tag(english) == '<div class="reader">'  # the interface's language: nothing to say
+    assert reader_tag(english) == '<div class="reader">' and text_lang(english) == ""  # the interface's language: nothing to say
     assert "Champ d&#39;application" not in english and ">Scope<" in english
     assert f'href="/c/{c.slug}?text=fr" lang="fr" hreflang="fr" dir="ltr">Français</a>' in english
     assert 'lang="en" hreflang="en" dir="ltr" aria-current="true">English</a>' in english
@@ -287,15 +294,16 @@ def test_the_page_shows_the_readers_language_with_a_switch_to_the_others(app, cl
     assert "Made on the text in French." in english and "chaque service" in english
 
     shown = client.get(f"/c/{c.slug}?text=fr").get_data(as_text=True)
-    assert reader_tag(shown) == '<div class="reader" lang="fr" dir="ltr" data-text-language="fr">'
+    assert reader_tag(shown) == '<div class="reader" data-text-language="fr">' and text_lang(shown) == ' lang="fr" dir="ltr"'
     assert "Champ d&#39;application" in shown and f'data-annotation="{french.id}"' in shown
     assert f"/c/{c.slug}/s/scope?text=fr" in shown  # the section's page shows the same text
 
     in_french = client.get(f"/c/{c.slug}", headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert "Champ d&#39;application" in in_french  # the interface's language, when the text has it
-    assert reader_tag(in_french) == '<div class="reader" data-text-language="fr">'
+    assert reader_tag(in_french) == '<div class="reader" data-text-language="fr">' and text_lang(in_french) == ""
     original = client.get(f"/c/{c.slug}?text=en", headers={"Accept-Language": "fr"}).get_data(as_text=True)
-    assert reader_tag(original) == '<div class="reader" lang="en" dir="ltr">' and ">Scope<" in original
+    assert text_lang(original) == ' lang="en" dir="ltr"' and ">Scope<" in original
+    assert '<span lang="en" dir="ltr">Scope</span>' in original  # the heading's words, not its tags
 
     unknown = client.get(f"/c/{c.slug}?text=de").get_data(as_text=True)
     assert ">Scope<" in unknown  # a language the text is not in: the original

@@ -12,8 +12,11 @@ Environment:
 
 from __future__ import annotations
 
+import io
 import os
 import threading
+import time
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -275,3 +278,19 @@ def tab_to(page, locator, limit: int = 200) -> None:
             return
         page.keyboard.press("Tab")
     raise AssertionError(f"{locator} never got the focus after {limit} presses of Tab")
+
+
+def built_record(page, url: str, *, seconds: float = 120) -> zipfile.ZipFile:
+    """The open record at ``url`` (a ``record.zip``) once the worker has built it: asked again
+    while the answer is 202 ("being prepared"), for at most ``seconds``, with a pause between
+    asks so the live server's threads leave the worker's thread the interpreter (a tight loop of
+    requests starved the build on a busy machine)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        response = page.request.get(url)
+        if response.status == 200:
+            return zipfile.ZipFile(io.BytesIO(response.body()))
+        assert response.status == 202, response.status
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the record was not built within {seconds} s")
+        page.wait_for_timeout(100)

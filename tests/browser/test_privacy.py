@@ -10,7 +10,6 @@ their own, and they write only in a section no other test uses ("6. Implementati
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import zipfile
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP, PHONE, sign_in
+from tests.browser.conftest import DESKTOP, PHONE, built_record, sign_in
 from tests.browser.test_confirm_link import mailed_code
 from tests.browser.test_pages import OVERFLOWING
 
@@ -77,13 +76,8 @@ def support_section(page, live_server):
 
 def record_text(page, live_server) -> str:
     """The open record (record.zip) as one text, once the worker has built it."""
-    for _ in range(POLLS):
-        response = page.request.get(f"{live_server}/c/{SLUG}/record.zip")
-        if response.status == 200:
-            archive = zipfile.ZipFile(io.BytesIO(response.body()))
-            return "\n".join(archive.read(name).decode("utf-8", "replace") for name in archive.namelist())
-        assert response.status == 202, response.status
-    raise AssertionError("the record was never built")
+    archive = built_record(page, f"{live_server}/c/{SLUG}/record.zip")
+    return "\n".join(archive.read(name).decode("utf-8", "replace") for name in archive.namelist())
 
 
 def test_download_my_data_then_delete_keeping_then_withdrawing(new_context, live_server, tmp_path_factory):

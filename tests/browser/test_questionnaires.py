@@ -12,18 +12,16 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zipfile
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP, sign_in
+from tests.browser.conftest import DESKTOP, built_record, sign_in
 
 SLUG = "federal-source-code-policy"
 AUTHOR = "author@demo.consult.example"
 AGREEMENT = "Custom code paid for by federal agencies should be open source by default."
 PHONE_390 = {"width": 390, "height": 844}
-POLLS = 100  # record.zip requests while the worker builds it (each one a request, not a sleep)
 RESPONDENTS = [("Quinn Questioner", "quinn-q@example.org"), ("Rae Respondent", "rae-r@example.org"), ("Sol Surveyed", "sol-s@example.org")]
 
 
@@ -63,14 +61,9 @@ def answer(page, live_server, email):
 
 
 def record_files(page, live_server) -> dict[str, str]:
-    for _ in range(POLLS):
-        response = page.request.get(f"{live_server}/c/{SLUG}/record.zip")
-        if response.status == 200:
-            archive = zipfile.ZipFile(io.BytesIO(response.body()))
-            # the text files (the record also carries attachments, such as the demo's PDF)
-            return {name: archive.read(name).decode("utf-8") for name in archive.namelist() if not name.startswith("attachments/")}
-        assert response.status == 202, response.status
-    raise AssertionError("the record was never built")
+    archive = built_record(page, f"{live_server}/c/{SLUG}/record.zip")
+    # the text files (the record also carries attachments, such as the demo's PDF)
+    return {name: archive.read(name).decode("utf-8") for name in archive.namelist() if not name.startswith("attachments/")}
 
 
 def test_three_people_answer_and_the_results_count_them(respondents, new_context, live_server):

@@ -178,12 +178,34 @@ FINDERS = {
 }
 
 
+def _consultation_shown(slug: str) -> bool:
+    return _public(slug) is not None
+
+
+def _section_shown(slug: str, key: str) -> bool:
+    c = _public(slug)
+    return c is not None and c.current_version.section(key) is not None
+
+
+def _amendment_shown(slug: str, number: int) -> bool:
+    c = _public(slug)
+    return c is not None and visible_amendment_by_number(None, c, number) is not None
+
+
+#: Whether the public may see what an embed shows, without gathering its figures: asked on every
+#: page that could have one (its discovery link), so it must cost no more than the page's own reads.
+SHOWN = {
+    "embeds.consultation": _consultation_shown,
+    "embeds.section": _section_shown,
+    "embeds.amendment": _amendment_shown,
+    "embeds.statement": lambda slug, statement_id: statement_embed(slug, statement_id) is not None,
+}
+
+
 def embed_for(endpoint: str | None, values: dict) -> tuple[str, dict] | None:
     """The embed of a page (its endpoint and values), if the page has one the public may see."""
     target = EMBEDDABLE.get(endpoint or "")
-    if target is None:
-        return None
-    if FINDERS[target](**values) is None:
+    if target is None or not SHOWN[target](**values):
         return None
     return target, values
 

@@ -145,6 +145,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(feeds_views.bp)  # Atom feeds, sitemap.xml, robots.txt
     app.register_blueprint(embeds_views.bp)  # embeds other sites may frame, and oEmbed
     app.register_blueprint(webhooks_views.bp)  # an organisation's webhooks, their deliveries' jobs too
+    # issue 20: groups, their shared drafts and signatures, calls to action
+    from consult.groups import call_views as group_call_views
+    from consult.groups import draft_views as group_draft_views
+    from consult.groups import views as groups_views
+
+    app.register_blueprint(groups_views.bp)
+    app.register_blueprint(group_draft_views.bp)
+    app.register_blueprint(group_call_views.bp)  # and the job that closes calls at their deadline
 
     from consult.cli import register_commands
 

@@ -24,6 +24,16 @@ from consult.attachments.models import Attachment
 from consult.contributions.models import Contribution, ContributionKind, ModerationState
 from consult.core.errors import PermissionDenied
 from consult.core.models import db, utcnow
+from consult.groups.models import (
+    CallToAction,
+    Group,
+    GroupAdoption,
+    GroupBlock,
+    GroupDraft,
+    GroupMembership,
+    GroupRole,
+    GroupSubmission,
+)
 from consult.moderation.models import Block, Theme
 from consult.proposals.models import (
     PUBLIC_STATES,
@@ -83,6 +93,22 @@ class Action(enum.StrEnum):
     VIEW_QUESTIONNAIRE_RESULTS = "view_questionnaire_results"  # on a Consultation
     # API access tokens (consult/tokens)
     MANAGE_API_TOKENS = "manage_api_tokens"  # on a User (their own tokens) or an Organisation (its tokens)
+    # groups and calls to action (consult/groups)
+    CREATE_GROUP = "create_group"  # on nothing
+    VIEW_GROUP = "view_group"  # on a Group: its page (a hidden one: its tombstone only)
+    VIEW_GROUP_MEMBERS = "view_group_members"  # on a Group: who is in it, and its drafts
+    JOIN_GROUP = "join_group"  # on a Group: join a public group (an invite-only one: by its link)
+    LEAVE_GROUP = "leave_group"  # on a Group
+    MANAGE_GROUP = "manage_group"  # on a Group: its details, invitations, roles, removing people, chapters
+    REPORT_GROUP = "report_group"  # on a Group
+    MODERATE_GROUPS = "moderate_groups"  # on nothing: the reports on groups, hiding and restoring them
+    EDIT_GROUP_DRAFT = "edit_group_draft"  # on a GroupDraft (or a Group: start one)
+    SUBMIT_GROUP_DRAFT = "submit_group_draft"  # on a GroupDraft: on the group's behalf
+    SIGN = "sign"  # on a Contribution a group submitted: co-sign it (and withdraw the signature)
+    ADOPT_SUBMISSION = "adopt_submission"  # on a Group: take a chapter's submission as its position
+    PUBLISH_CALL = "publish_call"  # on an Organisation or a Group: a call to action on one of its consultations
+    MANAGE_CALL = "manage_call"  # on a CallToAction: edit or close it
+    PLEDGE = "pledge"  # on a CallToAction: say you will come (an event)
 
 
 #: How long after posting an author may still correct a comment.
@@ -404,6 +430,157 @@ def _manage_api_tokens(user: User | None, target: User | Organisation | None) ->
     return _signed_in(user) and target is not None and user.id == target.id
 
 
+# --- groups and calls to action ---------------------------------------------------------------
+
+
+def group_role(user: User | None, group: Group) -> GroupRole | None:
+    """``user``'s role in ``group`` (None: not a member); asked often on a page, once per request."""
+    if not _signed_in(user) or group.id is None:
+        return None
+    memo = g.setdefault("_group_roles", {}) if has_request_context() else {}
+    key = (user.id, group.id)
+    if key not in memo:
+        role = db.session.scalar(
+            select(GroupMembership.role).where(GroupMembership.group_id == group.id, GroupMembership.user_id == user.id)
+        )
+        memo[key] = GroupRole(role) if role else None
+    return memo[key]
+
+
+def forget_group_roles() -> None:
+    """A service that changed memberships in this request calls this, so later checks see it."""
+    if has_request_context():
+        g.pop("_group_roles", None)
+
+
+def _coordinates(user: User | None, group: Group) -> bool:
+    return group_role(user, group) == GroupRole.COORDINATOR
+
+
+def _create_group(user: User | None, _obj: None) -> bool:
+    """Anyone signed in with a confirmed address starts a group."""
+    return _signed_in(user) and user.confirmed_at is not None
+
+
+def _view_group(user: User | None, group: Group) -> bool:
+    """Everyone sees a group's page (an invite-only group's name and description too, so people
+    know it exists and whom to ask); a hidden group's only its tombstone (the view's part)."""
+    return group is not None
+
+
+def _view_group_members(user: User | None, group: Group) -> bool:
+    """A public group's members and drafts are open to all; an invite-only group's to its
+    members (and the site's admins). A hidden group's to nobody but the site's admins."""
+    if _is_site_admin(user):
+        return True
+    if group.is_hidden:
+        return False
+    return group.is_public or group_role(user, group) is not None
+
+
+def _group_blocked(user: User | None, group: Group) -> bool:
+    return db.session.scalar(select(GroupBlock.id).where(GroupBlock.group_id == group.id, GroupBlock.user_id == user.id)) is not None
+
+
+def _join_group(user: User | None, group: Group) -> bool:
+    """Signed-in, confirmed people join a visible public group they are not in and were not
+    barred from (an invite-only group: by its invitation link, which the service checks)."""
+    return (
+        _signed_in(user)
+        and user.confirmed_at is not None
+        and not group.is_hidden
+        and group_role(user, group) is None
+        and not _group_blocked(user, group)
+    )
+
+
+def _leave_group(user: User | None, group: Group) -> bool:
+    return group_role(user, group) is not None
+
+
+def _manage_group(user: User | None, group: Group) -> bool:
+    """Its coordinators (and the site's admins) run a group; nobody runs a hidden one but the admins."""
+    return _is_site_admin(user) or (not group.is_hidden and _coordinates(user, group))
+
+
+def _report_group(user: User | None, group: Group) -> bool:
+    return _signed_in(user) and not group.is_hidden and not _coordinates(user, group)
+
+
+def _moderate_groups(user: User | None, _obj: None) -> bool:
+    """Groups belong to no organisation: the site's admins moderate them."""
+    return _is_site_admin(user)
+
+
+def _edit_group_draft(user: User | None, target: GroupDraft | Group) -> bool:
+    """Members write their group's drafts until one is submitted, in a consultation they can read."""
+    if isinstance(target, Group):
+        return not target.is_hidden and group_role(user, target) is not None
+    return (
+        not target.is_submitted
+        and not target.group.is_hidden
+        and group_role(user, target.group) is not None
+        and _view_consultation(user, target.consultation)
+    )
+
+
+def _submit_group_draft(user: User | None, draft: GroupDraft) -> bool:
+    """A coordinator submits the group's draft while the group may take part: the consultation
+    accepts amendments or comments from them (the services ask the same as for their own)."""
+    if draft.is_submitted or draft.group.is_hidden or not _coordinates(user, draft.group):
+        return False
+    c = draft.consultation
+    return _propose_amendment(user, c) if draft.kind == "amendment" else _post_comment(user, c)
+
+
+def submission_group_ids(contribution_id: int) -> list[int]:
+    """The groups a contribution speaks for: the one that submitted it and those that adopted it."""
+    submitted = select(GroupSubmission.group_id).where(GroupSubmission.contribution_id == contribution_id)
+    adopted = select(GroupAdoption.group_id).where(GroupAdoption.contribution_id == contribution_id)
+    return list(db.session.scalars(submitted.union(adopted)))
+
+
+def _sign(user: User | None, contribution: Contribution) -> bool:
+    """Members of the group that submitted it (or of a group that adopted it) co-sign a group's
+    visible submission while they may take part in its consultation."""
+    if not _take_part(user, contribution.consultation) or contribution.moderation_state != ModerationState.VISIBLE:
+        return False
+    if contribution.deleted_at is not None:
+        return False
+    groups = submission_group_ids(contribution.id)
+    if not groups:
+        return False
+    return (
+        db.session.scalar(
+            select(GroupMembership.id).where(GroupMembership.group_id.in_(groups), GroupMembership.user_id == user.id).limit(1)
+        )
+        is not None
+    )
+
+
+def _adopt_submission(user: User | None, group: Group) -> bool:
+    """A parent group's coordinators adopt its chapters' submissions (the service checks the chapter)."""
+    return not group.is_hidden and _coordinates(user, group)
+
+
+def _publish_call(user: User | None, publisher: Organisation | Group) -> bool:
+    """An organisation's authors and admins, or a group's coordinators, publish calls to action."""
+    if isinstance(publisher, Organisation):
+        return _edits_for(user, publisher.id)
+    return not publisher.is_hidden and _coordinates(user, publisher)
+
+
+def _manage_call(user: User | None, call: CallToAction) -> bool:
+    if call.organisation is not None:
+        return _edits_for(user, call.organisation_id)
+    return call.group is not None and _manage_group(user, call.group)
+
+
+def _pledge(user: User | None, call: CallToAction) -> bool:
+    """Anyone signed in says they will come to an open call's event."""
+    return _signed_in(user) and call.is_open and call.kind == "attend" and _view_consultation(user, call.consultation)
+
+
 PREDICATES: dict[Action, Callable[[User | None, Any], bool]] = {
     Action.VIEW_CONSULTATION: _view_consultation,
     Action.CREATE_CONSULTATION: _create_consultation,
@@ -446,6 +623,21 @@ PREDICATES: dict[Action, Callable[[User | None, Any], bool]] = {
     Action.ANSWER_QUESTIONNAIRE: _answer_questionnaire,
     Action.VIEW_QUESTIONNAIRE_RESULTS: _view_questionnaire_results,
     Action.MANAGE_API_TOKENS: _manage_api_tokens,
+    Action.CREATE_GROUP: _create_group,
+    Action.VIEW_GROUP: _view_group,
+    Action.VIEW_GROUP_MEMBERS: _view_group_members,
+    Action.JOIN_GROUP: _join_group,
+    Action.LEAVE_GROUP: _leave_group,
+    Action.MANAGE_GROUP: _manage_group,
+    Action.REPORT_GROUP: _report_group,
+    Action.MODERATE_GROUPS: _moderate_groups,
+    Action.EDIT_GROUP_DRAFT: _edit_group_draft,
+    Action.SUBMIT_GROUP_DRAFT: _submit_group_draft,
+    Action.SIGN: _sign,
+    Action.ADOPT_SUBMISSION: _adopt_submission,
+    Action.PUBLISH_CALL: _publish_call,
+    Action.MANAGE_CALL: _manage_call,
+    Action.PLEDGE: _pledge,
     **{action: _transition(t) for t, action in TRANSITION_ACTIONS.items()},
 }
 
@@ -595,3 +787,30 @@ def visible_attachments(user: User | None) -> ColumnElement[bool]:
     consultations = select(Consultation.id).where(visible_consultations(user))
     versions = select(Version.id).where(visible_versions(user))
     return Attachment.consultation_id.in_(consultations) & or_(Attachment.version_id.is_(None), Attachment.version_id.in_(versions))
+
+
+# --- groups: seen in lists ----------------------------------------------------------------------
+
+
+def visible_groups(user: User | None) -> ColumnElement[bool]:
+    """A WHERE clause for the groups listed to ``user``: all but the hidden ones (the site's
+    admins: all). Invite-only groups are listed by name, as their page shows them."""
+    if _is_site_admin(user):
+        return true()
+    return Group.state == "visible"
+
+
+def visible_group_drafts(user: User | None) -> ColumnElement[bool]:
+    """A WHERE clause for ``GroupDraft`` rows ``user`` may read (VIEW_GROUP_MEMBERS in SQL):
+    a visible public group's, and their own groups' (invite-only included)."""
+    if _is_site_admin(user):
+        return true()
+    public = select(Group.id).where(Group.state == "visible", Group.visibility == "public")
+    if not _signed_in(user):
+        return GroupDraft.group_id.in_(public)
+    mine = (
+        select(GroupMembership.group_id)
+        .join(Group, Group.id == GroupMembership.group_id)
+        .where(GroupMembership.user_id == user.id, Group.state == "visible")
+    )
+    return or_(GroupDraft.group_id.in_(public), GroupDraft.group_id.in_(mine))

@@ -52,6 +52,7 @@ class EventKind(enum.StrEnum):
     VERSION_PUBLISHED = "version_published"  # data: version (number)
     UPDATE = "update"  # an author's message to everyone following; data: subject, body
     DATA_EXPORT_READY = "data_export_ready"  # my data download is ready (no consultation); data: export, expires_at
+    CALL_PUBLISHED = "call_published"  # a call to action on a consultation I follow, or by a group I am in; data: call (id)
 
     @property
     def is_personal(self) -> bool:
@@ -96,6 +97,7 @@ DEFAULT_DELIVERY: dict[EventKind, Delivery] = {
     EventKind.CONCLUDED: Delivery.IMMEDIATE,
     EventKind.VERSION_PUBLISHED: Delivery.DAILY,
     EventKind.UPDATE: Delivery.IMMEDIATE,
+    EventKind.CALL_PUBLISHED: Delivery.IMMEDIATE,
 }
 
 _KINDS_SQL = ", ".join(f"'{k.value}'" for k in EventKind)

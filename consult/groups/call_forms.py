@@ -1,0 +1,3 @@
+"""call_forms (issue 20)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""draft_forms (issue 20)."""
+
+from __future__ import annotations

@@ -1,0 +1,16 @@
+"""Drafts a group writes together, submitting them on its behalf, co-signing and adoption.
+
+(Issue 20, being built: the group page's panel is filled in by this module.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from consult.accounts.models import User
+from consult.groups.models import Group
+
+
+def group_panel(group: Group, viewer: User | None) -> dict[str, Any]:
+    """What the group page shows of the group's drafts and submissions (``groups/_drafts_panel.html``)."""
+    return {}

@@ -1,0 +1,3 @@
+"""forms (issue 20)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""services (issue 20)."""
+
+from __future__ import annotations

@@ -148,11 +148,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # issue 20: groups, their shared drafts and signatures, calls to action
     from consult.groups import call_views as group_call_views
     from consult.groups import draft_views as group_draft_views
+    from consult.groups import moderation_views as group_moderation_views
     from consult.groups import views as groups_views
 
     app.register_blueprint(groups_views.bp)
     app.register_blueprint(group_draft_views.bp)
     app.register_blueprint(group_call_views.bp)  # and the job that closes calls at their deadline
+    app.register_blueprint(group_moderation_views.bp)
 
     from consult.cli import register_commands
 

@@ -1,0 +1,3 @@
+"""moderation_forms (issue 20)."""
+
+from __future__ import annotations

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
+from consult import demo_groups
 from consult.accounts.models import Organisation, Role, User
 from consult.accounts.services import _new_organisation, create_user, grant_role
 from consult.amendments import explanations
@@ -147,6 +148,7 @@ def load_demo() -> bool:
     _amend_open_round(open_round, users)
     _attach_summary_sheet(open_round, author)  # issue 21: a PDF attached, in the record too
     _questionnaire_open_round(open_round, users)  # issue 21: a questionnaire with answers
+    demo_groups.load_demo_groups(open_round, omb, password=DEMO_PASSWORD)  # issue 20: groups and calls to action
 
     past_round = proposals.create_consultation(
         omb,

@@ -131,7 +131,7 @@ def attachable_chapters(parent: Group, *, actor: User) -> list[Group]:
     candidates = db.session.scalars(
         select(Group).where(Group.id.in_(coordinated), Group.state == "visible").order_by(func.lower(Group.name))
     )
-    return [g for g in candidates if g.id != parent.id and g.parent_id != parent.id and g.id not in ancestors]
+    return [g for g in candidates if parent.id not in (g.id, g.parent_id) and g.id not in ancestors]
 
 
 # ---- starting and editing -----------------------------------------------------------------------
@@ -310,9 +310,7 @@ def leave_group(group: Group, *, actor: User) -> None:
     if membership is None:
         return
     if membership.is_coordinator and _coordinator_count(group) == 1 and member_count(group) > 1:
-        raise RuleViolation(
-            _("You are the group's only coordinator: make another member a coordinator before you leave."), status=409
-        )
+        raise RuleViolation(_("You are the group's only coordinator: make another member a coordinator before you leave."), status=409)
     db.session.delete(membership)
     db.session.flush()
     forget_group_roles()

@@ -37,7 +37,9 @@ def _person_or_404(user_id: int) -> User:
 
 
 def _buttons_form() -> None:
-    EmptyForm().validate_on_submit() or abort(400, _("This form was not sent from this site or has expired. Go back, reload the page and try again."))
+    EmptyForm().validate_on_submit() or abort(
+        400, _("This form was not sent from this site or has expired. Go back, reload the page and try again.")
+    )
 
 
 def _page_of(group: Group):
@@ -51,7 +53,9 @@ def index():
     search = form.q.data if form.validate() else ""
     viewer = current_user if current_user.is_authenticated else None
     mine = services.groups_of(current_user) if viewer is not None else []
-    return render_template("groups/index.html", form=form, groups=services.list_groups(viewer, search=search or ""), mine=mine, search=search)
+    return render_template(
+        "groups/index.html", form=form, groups=services.list_groups(viewer, search=search or ""), mine=mine, search=search
+    )
 
 
 def _group_form_page(form: GroupForm, *, parent: Group | None = None):
@@ -97,7 +101,9 @@ def page(slug: str):
         "member_count": services.member_count(group),
         "members": services.members(group, viewer=viewer) if shows_members else [],
         "chapters": services.chapters(group, viewer),
-        "parent": group.parent if group.parent is not None and (not group.parent.is_hidden or can(viewer, Action.MODERATE_GROUPS)) else None,
+        "parent": group.parent
+        if group.parent is not None and (not group.parent.is_hidden or can(viewer, Action.MODERATE_GROUPS))
+        else None,
         "attachable": services.attachable_chapters(group, actor=viewer) if viewer is not None else [],
         "attach_form": AttachForm(),
     }
@@ -113,7 +119,9 @@ def edit(slug: str):
     form = GroupForm(obj=group)
     if form.validate_on_submit():
         try:
-            services.edit_group(group, actor=current_user, name=form.name.data, description=form.description.data, visibility=form.visibility.data)
+            services.edit_group(
+                group, actor=current_user, name=form.name.data, description=form.description.data, visibility=form.visibility.data
+            )
         except RuleViolation as refused:
             if not refused_on(form, refused, fallback="name"):
                 raise

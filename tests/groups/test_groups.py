@@ -125,7 +125,10 @@ def test_a_barred_person_cannot_rejoin_by_page_or_link_until_let_back(group, coo
     services.remove_member(group, person, actor=coordinator, block=True, reason="Spam.")
     assert "Bo Barred" not in members_of(group)
     assert db.session.scalar(select(GroupBlock.reason).where(GroupBlock.user_id == person.id)) == "Spam."
-    for join in (lambda: services.join_group(group, actor=person), lambda: services.join_by_invitation(group, group.invite_code, actor=person)):
+    for join in (
+        lambda: services.join_group(group, actor=person),
+        lambda: services.join_by_invitation(group, group.invite_code, actor=person),
+    ):
         with pytest.raises(RuleViolation, match="cannot join it again") as refused:
             join()
         assert refused.value.status == 403

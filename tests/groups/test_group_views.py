@@ -66,7 +66,7 @@ def test_joining_and_leaving_by_the_buttons(client, group, coordinator):
     assert client.post("/g/riverside-residents/join").status_code == 302  # a double click joins once
     assert [m.user.display_name for m in services.members(group, viewer=person)] == ["Cora Coordinator", "Jo Joiner"]
     shown = page(client.get("/g/riverside-residents"))
-    assert "Leave the group" in shown and "You are a Member" in shown
+    assert "Leave the group" in shown and "Your role: Member" in shown
     assert client.post("/g/riverside-residents/leave").status_code == 302
     login(client, coordinator)
     client.post("/g/riverside-residents/join")

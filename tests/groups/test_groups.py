@@ -199,3 +199,13 @@ def test_the_list_shows_visible_groups_with_counts_and_searches_by_name(group, c
     assert [i.group.name for i in services.list_groups(None, search="100%")] == ["Hill 100% club"]
     assert services.list_groups(None, search="%") == [] or all("%" in i.group.name for i in services.list_groups(None, search="%"))
     assert [(g.name, r) for g, r in services.groups_of(coordinator)] == [("Riverside Residents", GroupRole.COORDINATOR)]
+
+
+def test_a_join_racing_another_ends_in_one_membership_not_an_error(group):
+    """Two requests of one person both passed the "not a member yet" check: the unique key
+    refuses the second row and the second request gets the first's membership."""
+    person = make_user()
+    first = services._add_member(group, person)
+    second = services._add_member(group, person)  # what the slower request does after its check
+    assert first.id == second.id
+    assert db.session.scalar(select(func.count()).where(GroupMembership.group_id == group.id)) == 2

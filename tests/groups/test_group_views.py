@@ -102,6 +102,10 @@ def test_coordinators_manage_roles_and_remove_and_bar(client, group, coordinator
     login(client, coordinator)
     members_page = page(client.get("/g/riverside-residents/members"))
     assert "Role of Mo Member" in members_page and "Role of Cora Coordinator" not in members_page
+    assert (
+        "<option value=\"member\" selected>Member</option>" in members_page
+        and "<option value=\"coordinator\">Coordinator</option>" in members_page
+    )
     assert client.post(f"/g/riverside-residents/members/{member.id}/role", data={"role": "king"}).status_code == 400
     assert client.post("/g/riverside-residents/members/999999/role", data={"role": "member"}).status_code == 404
     assert client.post(f"/g/riverside-residents/members/{member.id}/role", data={"role": "coordinator"}).status_code == 302

@@ -33,6 +33,7 @@ from consult.contributions.models import Contribution, ContributionKind
 from consult.core import jobs
 from consult.core.mail import OutgoingMail
 from consult.core.models import db, utcnow
+from consult.groups.models import Group, GroupBlock, GroupMembership  # issue 20, groups-core
 from consult.moderation.models import Block, ModerationLogEntry, Report
 from consult.notifications import services as notifications
 from consult.notifications.models import Event, EventKind, Follow, Notification, NotificationPreferences, NotificationSetting
@@ -241,6 +242,44 @@ def _api_tokens(person: User) -> list[dict[str, Any]]:
         .where(ApiToken.user_id == person.id)
         .order_by(ApiToken.id)
     )
+
+
+# ---- groups (issue 20, groups-core) ----
+
+
+def _groups_started(person: User) -> list[dict[str, Any]]:
+    return _rows(select(Group.slug, Group.name, Group.created_at).where(Group.created_by_id == person.id).order_by(Group.id))
+
+
+def _group_memberships(person: User) -> list[dict[str, Any]]:
+    return _rows(
+        select(Group.slug.label("group"), Group.name.label("group_name"), GroupMembership.role, GroupMembership.joined_at)
+        .join(Group, Group.id == GroupMembership.group_id)
+        .where(GroupMembership.user_id == person.id)
+        .order_by(GroupMembership.id)
+    )
+
+
+def _group_bars(person: User) -> list[dict[str, Any]]:
+    """The groups whose coordinators barred the person (not who did it, nor why: the group's own notes)."""
+    return _rows(
+        select(Group.slug.label("group"), Group.name.label("group_name"), GroupBlock.created_at)
+        .join(Group, Group.id == GroupBlock.group_id)
+        .where(GroupBlock.user_id == person.id)
+        .order_by(GroupBlock.id)
+    )
+
+
+def _group_bars_made(person: User) -> list[dict[str, Any]]:
+    return _rows(
+        select(Group.slug.label("group"), GroupBlock.reason, GroupBlock.created_at)
+        .join(Group, Group.id == GroupBlock.group_id)
+        .where(GroupBlock.blocked_by_id == person.id)
+        .order_by(GroupBlock.id)
+    )
+
+
+# ---- end of groups-core ----
 
 
 def _identity_links(person: User) -> list[dict[str, Any]]:
@@ -508,6 +547,11 @@ SECTIONS: dict[str, Callable[[User], list[dict[str, Any]]]] = {
     "sessions": _sessions,
     "identity_links": _identity_links,
     "api_tokens": _api_tokens,
+    # groups (issue 20, groups-core)
+    "groups_started": _groups_started,
+    "group_memberships": _group_memberships,
+    "group_bars": _group_bars,
+    "group_bars_made": _group_bars_made,
     "policy_agreements": policies.agreements_of,
     "policy_versions_saved": _policy_versions_saved,
     "invitations_made": _invitations_made,

@@ -74,6 +74,13 @@ BY_FOREIGN_KEY: dict[tuple[str, str], Handling] = {
     ("attachments", "uploaded_by_id"): Handling("attachments_uploaded", Erase.UNLINK, Erase.UNLINK),
     # API tokens the person made (their own, and organisations' as an admin): they stop working with the account.
     ("api_tokens", "user_id"): Handling("api_tokens", Erase.DELETE, Erase.DELETE),
+    # groups (issue 20, groups-core): a group stays with its other members, no longer naming who started it;
+    # memberships go; a bar on joining a group stays with the pseudonym (erasing must not lift it).
+    ("groups", "created_by_id"): Handling("groups_started", Erase.UNLINK, Erase.UNLINK),
+    ("group_memberships", "user_id"): Handling("group_memberships", Erase.DELETE, Erase.DELETE),
+    ("group_blocks", "user_id"): Handling("group_bars", Erase.PSEUDONYMOUS, Erase.DELETE),
+    ("group_blocks", "blocked_by_id"): Handling("group_bars_made", Erase.UNLINK, Erase.UNLINK),
+    # end of groups-core
 }
 
 #: Rows about a person found by their email address rather than a foreign key (all deleted).

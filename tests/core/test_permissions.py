@@ -12,6 +12,7 @@ import pytest
 from consult.amendments.models import Amendment, AmendmentState, AmendmentSupporter
 from consult.contributions.models import Contribution, ModerationState
 from consult.core.models import db, utcnow
+from consult.groups.models import Group, GroupBlock, GroupMembership
 from consult.moderation.models import Block
 from consult.permissions import PREDICATES, Action, can
 from consult.proposals.models import ConsultationState, Transition, Version
@@ -239,6 +240,27 @@ answer_amendment        | others' withdrawn amendment   | open      | .    .    
 answer_amendment        | others' withdrawn amendment   | closed    | .    .      .     .     .     .     .     .    .    .
 answer_amendment        | others' hidden amendment      | open      | .    .      .     .     .     .     .     .    .    .
 answer_amendment        | others' hidden amendment      | closed    | .    .      .     .     .     .     .     .    .    .
+# groups (issue 20, groups-core): anyone signed in and confirmed starts one; coordinators run them; an invite-only group's members seen by its members
+create_group            | nothing                       | any       | .    .      Y     Y     Y     Y     Y     Y    Y    Y
+view_group              | public group                  | any       | Y    Y      Y     Y     Y     Y     Y     Y    Y    Y
+view_group              | invite-only group             | any       | Y    Y      Y     Y     Y     Y     Y     Y    Y    Y
+view_group              | hidden group                  | any       | Y    Y      Y     Y     Y     Y     Y     Y    Y    Y
+view_group_members      | public group                  | any       | Y    Y      Y     Y     Y     Y     Y     Y    Y    Y
+view_group_members      | invite-only group             | any       | .    .      .     .     .     .     .     .    .    Y
+view_group_members      | invite-only group they are in | any       | .    Y      Y     Y     Y     Y     Y     Y    Y    Y
+view_group_members      | hidden group                  | any       | .    .      .     .     .     .     .     .    .    Y
+join_group              | public group                  | any       | .    .      Y     Y     Y     Y     Y     Y    Y    Y
+join_group              | invite-only group they are in | any       | .    .      .     .     .     .     .     .    .    .
+join_group              | group they were barred from   | any       | .    .      .     .     .     .     .     .    .    .
+join_group              | hidden group                  | any       | .    .      .     .     .     .     .     .    .    .
+leave_group             | public group                  | any       | .    .      .     .     .     .     .     .    .    .
+leave_group             | invite-only group they are in | any       | .    Y      Y     Y     Y     Y     Y     Y    Y    Y
+leave_group             | group they coordinate         | any       | .    Y      Y     Y     Y     Y     Y     Y    Y    Y
+manage_group            | public group                  | any       | .    .      .     .     .     .     .     .    .    Y
+manage_group            | invite-only group they are in | any       | .    .      .     .     .     .     .     .    .    Y
+manage_group            | group they coordinate         | any       | .    Y      Y     Y     Y     Y     Y     Y    Y    Y
+manage_group            | hidden group                  | any       | .    .      .     .     .     .     .     .    .    Y
+# end of groups-core
 """
 
 
@@ -343,9 +365,23 @@ class World:
         db.session.flush()
         return version
 
+    def group(self, *, visibility="public", state="visible", member=None, role="member", barred=None) -> Group:
+        """A group coordinated by someone else (issue 20, groups-core); ``member`` in it with ``role``."""
+        n = len(self.made)
+        group = Group(slug=f"group-{n}", name=f"Group {n}", visibility=visibility, state=state, invite_code=f"code-{n}")
+        db.session.add(group)
+        db.session.flush()
+        db.session.add(GroupMembership(group_id=group.id, user_id=self.stranger.id, role="coordinator"))
+        if member is not None:
+            db.session.add(GroupMembership(group_id=group.id, user_id=member.id, role=role))
+        if barred is not None:
+            db.session.add(GroupBlock(group_id=group.id, user_id=barred.id, blocked_by_id=self.stranger.id))
+        db.session.flush()
+        return group
+
     def target(self, on: str, role: str):
         user = self.users[role]
-        own = on.startswith("own") or on == "amendment they support"
+        own = on.startswith("own") or "they" in on.split()
         key = (on, role if own else None)
         if key not in self.made:
             self.made[key] = BUILDERS[on](self, user)
@@ -374,6 +410,13 @@ BUILDERS: dict[str, Callable[[World, object], object]] = {
     "amendment they support": lambda w, user: w.supported_by(user),
     "own account": lambda w, user: user,
     "others' account": lambda w, user: w.stranger,
+    # groups (issue 20, groups-core)
+    "public group": lambda w, user: w.group(),
+    "invite-only group": lambda w, user: w.group(visibility="invite_only"),
+    "hidden group": lambda w, user: w.group(state="hidden"),
+    "invite-only group they are in": lambda w, user: w.group(visibility="invite_only", member=user),
+    "group they coordinate": lambda w, user: w.group(member=user, role="coordinator"),
+    "group they were barred from": lambda w, user: w.group(barred=user),
 }
 
 

@@ -35,6 +35,10 @@ PUBLIC = {
     "two_factor.sign_in_step",  # a sign-in step: nobody is signed in yet (it finds the pending sign-in)
     "two_factor.sign_in_start",  # the same, for staff who must set up a second factor to sign in
     "proposals.index",
+    # groups (issue 20, groups-core): the list, a group's page and its members (the page decides what a visitor sees)
+    "groups.index",
+    "groups.page",
+    "groups.members",
     "proposals.organisation",
     "proposals.consultation",
     "proposals.version",

@@ -11,6 +11,7 @@ from consult.accounts.models import IdentityLink
 from consult.accounts.twofactor_models import RecoveryCode, TwoFactor, TwoFactorFailure
 from consult.attachments.models import Attachment
 from consult.core.models import db, utcnow
+from consult.groups import services as group_services
 from consult.moderation import services as moderation
 from consult.policies.models import PolicyVersion
 from consult.privacy import erasure, export
@@ -64,6 +65,10 @@ def everyone(world, moderator, organisation, site_admin):
     erasure.erase_account(make_user(), actor=site_admin, mode=ErasureMode.KEEP, reason="Asked by phone.")
     questionnaire = make_questionnaire(world.consultation, world.author)  # issue 21: a questionnaire response
     questionnaire_services.submit_response(questionnaire, full_answers(questionnaire), actor=world.citizen)
+    # groups (issue 20, groups-core): a group started, a member, someone barred from it
+    group = group_services.create_group(actor=world.citizen, name="Inventory group")
+    group_services.join_group(group, actor=world.other)
+    group_services.remove_member(group, world.other, actor=world.citizen, block=True, reason="Test.")
     db.session.commit()
     export.request_export(world.citizen, actor=world.citizen)  # a download waiting to be built
     return [world.citizen, world.other, world.author, moderator, site_admin]

@@ -74,14 +74,14 @@ def report_group(group: Group, *, actor: User, reason: str, detail: str = "") ->
     opened again with the new reason. The database's unique (group, reporter) settles two at once."""
     authorize(actor, Action.REPORT_GROUP, group)
     if reason not in {r.value for r in ReportReason}:
-        raise RuleViolation(
-            _("Choose why you report it: spam, offensive, off topic, personal data or other."), status=400, field="reason"
-        )
+        raise RuleViolation(_("Choose why you report it: spam, offensive, off topic, personal data or other."), status=400, field="reason")
     detail = (detail or "").strip()
     if reason == ReportReason.OTHER and not detail:
         raise RuleViolation(_("Say what is wrong with it."), status=400, field="detail")
     if len(detail) > MAX_DETAIL_LENGTH:
-        raise RuleViolation(_("Say it in at most %(count)s characters.", count=format_number(MAX_DETAIL_LENGTH)), status=400, field="detail")
+        raise RuleViolation(
+            _("Say it in at most %(count)s characters.", count=format_number(MAX_DETAIL_LENGTH)), status=400, field="detail"
+        )
     try:
         with db.session.begin_nested():
             db.session.add(GroupReport(group_id=group.id, reporter_id=actor.id, reason=reason, detail=detail))
@@ -138,17 +138,23 @@ def hidden_groups(*, actor: User) -> list[Group]:
 def open_reports(group: Group, *, actor: User) -> list[GroupReport]:
     authorize(actor, Action.MODERATE_GROUPS, None)
     return list(
-        db.session.scalars(select(GroupReport).where(GroupReport.group_id == group.id, GroupReport.resolved_at.is_(None)).order_by(GroupReport.id))
+        db.session.scalars(
+            select(GroupReport).where(GroupReport.group_id == group.id, GroupReport.resolved_at.is_(None)).order_by(GroupReport.id)
+        )
     )
 
 
 def group_blocks(group: Group, *, actor: User) -> list[tuple[GroupBlock, User]]:
     authorize(actor, Action.MODERATE_GROUPS, None)
-    return list(
-        db.session.execute(
-            select(GroupBlock, User).join(User, User.id == GroupBlock.user_id).where(GroupBlock.group_id == group.id).order_by(GroupBlock.id)
-        ).tuples()
-    )
+    return [
+        (block, person)
+        for block, person in db.session.execute(
+            select(GroupBlock, User)
+            .join(User, User.id == GroupBlock.user_id)
+            .where(GroupBlock.group_id == group.id)
+            .order_by(GroupBlock.id)
+        ).all()
+    ]
 
 
 # ---- acting on a group -----------------------------------------------------------------------
@@ -243,7 +249,10 @@ def group_members(group: Group, *, actor: User) -> list[User]:
     authorize(actor, Action.MODERATE_GROUPS, None)
     return list(
         db.session.scalars(
-            select(User).join(GroupMembership, GroupMembership.user_id == User.id).where(GroupMembership.group_id == group.id).order_by(User.display_name)
+            select(User)
+            .join(GroupMembership, GroupMembership.user_id == User.id)
+            .where(GroupMembership.group_id == group.id)
+            .order_by(User.display_name)
         )
     )
 

@@ -114,7 +114,8 @@ def hide(slug: str):
 @bp.route("/groups/reports/<slug>/restore", methods=["POST"])
 def restore(slug: str):
     group = _moderated_group_or_404(slug)
-    refuse_invalid(ButtonForm())
+    form = ButtonForm()
+    form.validate() or refuse_invalid(form)
     services.restore_group(group, actor=current_user)
     db.session.commit()
     flash(_("The group is shown again."), "success")
@@ -124,10 +125,13 @@ def restore(slug: str):
 @bp.route("/groups/reports/<slug>/dismiss", methods=["POST"])
 def dismiss(slug: str):
     group = _moderated_group_or_404(slug)
-    refuse_invalid(ButtonForm())
+    form = ButtonForm()
+    form.validate() or refuse_invalid(form)
     closed = services.dismiss_reports(group, actor=current_user)
     db.session.commit()
-    flash(ngettext("%(num)d report closed; the group stays as it is.", "%(num)d reports closed; the group stays as it is.", closed), "success")
+    flash(
+        ngettext("%(num)d report closed; the group stays as it is.", "%(num)d reports closed; the group stays as it is.", closed), "success"
+    )
     return redirect(url_for(".queue"))
 
 
@@ -156,7 +160,7 @@ def block(slug: str):
 def unblock(slug: str):
     group = _moderated_group_or_404(slug)
     form = LiftBlockForm()
-    refuse_invalid(form)
+    form.validate() or refuse_invalid(form)
     services.lift_group_block(group, form.person.data, actor=current_user)
     db.session.commit()
     flash(_("The person may join this group again."), "success")

@@ -74,6 +74,9 @@ BY_FOREIGN_KEY: dict[tuple[str, str], Handling] = {
     ("attachments", "uploaded_by_id"): Handling("attachments_uploaded", Erase.UNLINK, Erase.UNLINK),
     # API tokens the person made (their own, and organisations' as an admin): they stop working with the account.
     ("api_tokens", "user_id"): Handling("api_tokens", Erase.DELETE, Erase.DELETE),
+    # --- groups (issue 20, the activity helper): reports on groups, as reports on contributions ---
+    ("group_reports", "reporter_id"): Handling("group_reports", Erase.PSEUDONYMOUS, Erase.DELETE),
+    # --- end of the activity helper's block ---
 }
 
 #: Rows about a person found by their email address rather than a foreign key (all deleted).

@@ -17,6 +17,7 @@ from consult.permissions import PREDICATES, Action, can
 from consult.proposals.models import ConsultationState, Transition, Version
 from tests.conftest import login
 from tests.factories import make_consultation, make_organisation, make_user
+from tests.groups.helpers import make_group
 
 ROLES = ["anonymous", "unconfirmed", "citizen", "blocked", "author", "moderator", "org_admin", "other_admin", "other_author", "site_admin"]
 STATES = ["draft", "open", "closed", "concluded"]
@@ -132,6 +133,12 @@ annotate                | consultation                  | draft     | .    .    
 annotate                | consultation                  | open      | .    .      Y     .     Y     Y     Y     Y    Y    Y
 annotate                | consultation                  | closed    | .    .      .     .     .     .     .     .    .    .
 annotate                | consultation                  | concluded | .    .      .     .     .     .     .     .    .    .
+# --- groups: reporting and moderating them (issue 20, the activity helper) ---
+report_group            | group to report               | any       | .    Y      Y     Y     Y     Y     Y     Y    Y    Y
+report_group            | own group, to report          | any       | .    .      .     .     .     .     .     .    .    .
+report_group            | hidden group, to report       | any       | .    .      .     .     .     .     .     .    .    .
+moderate_groups         | nothing                       | any       | .    .      .     .     .     .     .     .    .    Y
+# --- end of the activity helper's rows ---
 post_statement          | consultation                  | draft     | .    .      .     .     .     .     .     .    .    .
 post_statement          | consultation                  | open      | .    .      Y     .     Y     Y     Y     Y    Y    Y
 post_statement          | consultation                  | closed    | .    .      .     .     .     .     .     .    .    .
@@ -374,6 +381,10 @@ BUILDERS: dict[str, Callable[[World, object], object]] = {
     "amendment they support": lambda w, user: w.supported_by(user),
     "own account": lambda w, user: user,
     "others' account": lambda w, user: w.stranger,
+    # groups (issue 20, the activity helper): a public group, one the role coordinates, a hidden one
+    "group to report": lambda w, user: make_group(),
+    "own group, to report": lambda w, user: make_group(coordinator=user) if user is not None else make_group(),
+    "hidden group, to report": lambda w, user: make_group(hidden=True),
 }
 
 

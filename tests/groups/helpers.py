@@ -7,8 +7,8 @@ import itertools
 import secrets
 
 from consult.accounts.models import User
-from consult.core.models import db
-from consult.groups.models import Group, GroupMembership, GroupRole, GroupVisibility
+from consult.core.models import db, utcnow
+from consult.groups.models import Group, GroupMembership, GroupRole, GroupState, GroupVisibility
 
 _counter = itertools.count(1)
 
@@ -21,6 +21,7 @@ def make_group(
     parent: Group | None = None,
     coordinator: User | None = None,
     members: list[User] | tuple[User, ...] = (),
+    hidden: bool = False,
 ) -> Group:
     n = next(_counter)
     group = Group(
@@ -33,6 +34,8 @@ def make_group(
         invite_code=secrets.token_urlsafe(16),
         created_by_id=coordinator.id if coordinator else None,
     )
+    if hidden:
+        group.state, group.hidden_reason, group.hidden_at = GroupState.HIDDEN, "Hidden for a test.", utcnow()
     db.session.add(group)
     db.session.flush()
     if coordinator is not None:

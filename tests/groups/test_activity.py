@@ -35,7 +35,9 @@ def _took_part(consultation, people):
     a, b, c, _d = people
     comments.post_comment(consultation, actor=a, body="A plain comment.", section_key="purpose")
     comments.post_comment(consultation, actor=a, body="On these words.", section_key="purpose", quote="open data")
-    amendment = amendments.propose_amendment(consultation, actor=b, section_key="scope", rationale="Clearer.", proposed_text="It applies to all.")
+    amendment = amendments.propose_amendment(
+        consultation, actor=b, section_key="scope", rationale="Clearer.", proposed_text="It applies to all."
+    )
     statements.post_statement(consultation, actor=b, body="Data should be open by default.")
     voting.cast_vote(consultation, actor=c, value="support", section_key="purpose")
     voting.cast_vote(consultation, actor=c, value="support", contribution=amendment)
@@ -117,7 +119,7 @@ def test_a_parent_aggregates_its_chapters_and_counts_a_person_in_two_chapters_on
 
 def test_groups_in_a_consultation_and_the_people_they_represent(consultation, people):
     a, b, c, d = people
-    council = make_group(name="Residents", coordinator=a, members=[b])
+    make_group(name="Residents", coordinator=a, members=[b])
     parents = make_group(name="Parents", members=[b, c])
     closed = make_group(name="Closed", invite_only=True, coordinator=d, members=[c])
     make_group(name="Idle", members=[make_user()])
@@ -162,9 +164,7 @@ def test_the_panel_renders_with_links(app, client, consultation, people):
 
         viewer = make_user()
         login_user(viewer)
-        html = render_template_string(
-            '{% include "groups/_activity_panel.html" %}', group=group, **activity.group_panel(group, viewer)
-        )
+        html = render_template_string('{% include "groups/_activity_panel.html" %}', group=group, **activity.group_panel(group, viewer))
     assert "What the members did" in html
     assert f'href="/c/{consultation.slug}"' in html
     assert f"/comments/{amendment.id}" in html

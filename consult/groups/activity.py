@@ -268,8 +268,9 @@ def _chapter_rows(groups: list[Group], viewer: User | None) -> list[ChapterRow]:
 def group_panel(group: Group, viewer: User | None) -> dict[str, Any]:
     """What the group page shows of its members' activity and its chapters
     (``groups/_activity_panel.html``): ``activity_shown`` (False: the viewer may not see the
-    members of an invite-only group, or the group is hidden) and ``activity`` (a ``GroupActivity``)."""
-    if group.is_hidden or not can(viewer, Action.VIEW_GROUP_MEMBERS, group):
+    members of an invite-only group, or the group is hidden: only the site's admins see inside
+    one) and ``activity`` (a ``GroupActivity``)."""
+    if not can(viewer, Action.VIEW_GROUP_MEMBERS, group):
         return {"activity_shown": False, "activity": None}
     return {"activity_shown": True, "activity": member_activity(group, viewer)}
 

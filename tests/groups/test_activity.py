@@ -93,10 +93,11 @@ def test_an_invite_only_groups_panel_is_for_its_members(consultation, people, si
     assert activity.group_panel(group, site_admin)["activity"].people == 2
 
 
-def test_a_hidden_groups_panel_is_shown_to_nobody(consultation, people):
+def test_a_hidden_groups_panel_is_shown_to_nobody_but_the_sites_admins(consultation, people, site_admin):
     group = make_group(members=people)
     group.state = GroupState.HIDDEN
     assert activity.group_panel(group, people[0])["activity_shown"] is False
+    assert activity.group_panel(group, site_admin)["activity_shown"] is True
 
 
 def test_a_parent_aggregates_its_chapters_and_counts_a_person_in_two_chapters_once(consultation, people):

@@ -62,7 +62,7 @@ def test_a_parent_groups_page_shows_what_its_chapters_members_did(viewport, grou
     panel = page.locator(".group-activity")
     expect(panel.get_by_role("heading", name="What the members did")).to_be_visible()
     expect(panel.get_by_role("rowheader", name="Open Data North")).to_be_visible()
-    expect(panel.get_by_role("link", name="Federal Source Code Policy")).to_be_visible()
+    expect(panel.get_by_role("link", name="Federal Source Code Policy", exact=True)).to_be_visible()
     total = panel.locator("tfoot tr")
     expect(total.locator("td").first).to_have_text("2")  # Chris in both chapters: counted once
     violations = run_axe(page)

@@ -1,3 +1,51 @@
-"""moderation_forms (issue 20)."""
+"""The shapes of reporting a group and of the site admins' actions on one (the rules are in
+``consult.groups.moderation``)."""
 
 from __future__ import annotations
+
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import StringField, TextAreaField
+from wtforms.validators import Length
+
+from consult.core.forms import WholeNumberField
+from consult.core.templating import format_number
+from consult.groups.moderation import MAX_DETAIL_LENGTH, MAX_REASON_LENGTH
+
+NAME = [Length(max=40)]
+REASON = [
+    Length(
+        max=MAX_REASON_LENGTH,
+        message=_l("Give the reason in at most %(count)s characters.", count=LazyString(format_number, MAX_REASON_LENGTH)),
+    )
+]
+
+
+class GroupReportForm(FlaskForm):
+    reason = StringField(validators=NAME)
+    detail = TextAreaField(
+        validators=[
+            Length(
+                max=MAX_DETAIL_LENGTH,
+                message=_l("Say it in at most %(count)s characters.", count=LazyString(format_number, MAX_DETAIL_LENGTH)),
+            )
+        ]
+    )
+
+
+class HideGroupForm(FlaskForm):
+    reason = StringField(validators=REASON)
+
+
+class ButtonForm(FlaskForm):
+    """Restore a group, or dismiss its reports: a button and its CSRF token."""
+
+
+class BlockMemberForm(FlaskForm):
+    person = WholeNumberField(message=_l("Choose one of the group's members."), required=True)
+    reason = StringField(validators=REASON)
+
+
+class LiftBlockForm(FlaskForm):
+    person = WholeNumberField(message=_l("Choose a person barred from this group."), required=True)

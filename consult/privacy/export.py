@@ -453,6 +453,21 @@ def _reports(person: User) -> list[dict[str, Any]]:
     )
 
 
+# --- groups (issue 20, the activity helper): the reports the person made on groups ---
+def _group_reports(person: User) -> list[dict[str, Any]]:
+    from consult.groups.models import Group, GroupReport
+
+    return _rows(
+        select(Group.slug.label("group"), GroupReport.reason, GroupReport.detail, GroupReport.created_at, GroupReport.resolved_at)
+        .join(Group, Group.id == GroupReport.group_id)
+        .where(GroupReport.reporter_id == person.id)
+        .order_by(GroupReport.id)
+    )
+
+
+# --- end of the activity helper's block ---
+
+
 def _blocks(person: User) -> list[dict[str, Any]]:
     from consult.accounts.models import Organisation
 
@@ -566,6 +581,7 @@ SECTIONS: dict[str, Callable[[User], list[dict[str, Any]]]] = {
     "notification_preferences": _notification_preferences,
     "notifications": _notifications,
     "reports": _reports,
+    "group_reports": _group_reports,  # issue 20, the activity helper
     "blocks": _blocks,
     "moderation_log": _moderation_log,
     "staff_actions": _staff_actions,

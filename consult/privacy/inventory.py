@@ -81,6 +81,9 @@ BY_FOREIGN_KEY: dict[tuple[str, str], Handling] = {
     ("group_blocks", "user_id"): Handling("group_bars", Erase.PSEUDONYMOUS, Erase.DELETE),
     ("group_blocks", "blocked_by_id"): Handling("group_bars_made", Erase.UNLINK, Erase.UNLINK),
     # end of groups-core
+    # --- groups (issue 20, the activity helper): reports on groups, as reports on contributions ---
+    ("group_reports", "reporter_id"): Handling("group_reports", Erase.PSEUDONYMOUS, Erase.DELETE),
+    # --- end of the activity helper's block ---
 }
 
 #: Rows about a person found by their email address rather than a foreign key (all deleted).

@@ -33,6 +33,7 @@ REQUEST_PLUMBING = {
     "consult.core.action_urls",
     "consult.core.links",
     "consult.accounts.signin_flow",  # the web side of signing in, in steps
+    "consult.groups.moderation_views",  # issue 20 (activity): a views module (the groups have several)
     "consult.accounts.oidc_views",  # the web side of signing in with an identity provider
     "consult.accounts.devices",  # the known-browser cookie and the User-Agent of the signing-in browser
     "consult.accounts.twofactor_views",  # a views module: the second factor's pages and sign-in step

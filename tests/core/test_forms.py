@@ -232,6 +232,8 @@ def test_refused_on_puts_a_refusal_where_it_belongs_and_leaves_the_rest_to_the_e
 # ---- every field has a limit on the server -------------------------------------------------------
 
 FORM_MODULES = [f"consult.{p.parent.name}.forms" for p in sorted(Path(consult.__file__).parent.glob("*/forms.py"))]
+# a domain with several pages has several form modules (issue 20: consult/groups/*_forms.py)
+FORM_MODULES += [f"consult.{p.parent.name}.{p.stem}" for p in sorted(Path(consult.__file__).parent.glob("*/*_forms.py"))]
 
 
 def _form_classes() -> list[type[FlaskForm]]:

@@ -18,6 +18,7 @@ from consult.permissions import PREDICATES, Action, can
 from consult.proposals.models import ConsultationState, Transition, Version
 from tests.conftest import login
 from tests.factories import make_consultation, make_organisation, make_user
+from tests.groups.helpers import make_group
 
 ROLES = ["anonymous", "unconfirmed", "citizen", "blocked", "author", "moderator", "org_admin", "other_admin", "other_author", "site_admin"]
 STATES = ["draft", "open", "closed", "concluded"]
@@ -133,6 +134,12 @@ annotate                | consultation                  | draft     | .    .    
 annotate                | consultation                  | open      | .    .      Y     .     Y     Y     Y     Y    Y    Y
 annotate                | consultation                  | closed    | .    .      .     .     .     .     .     .    .    .
 annotate                | consultation                  | concluded | .    .      .     .     .     .     .     .    .    .
+# --- groups: reporting and moderating them (issue 20, the activity helper) ---
+report_group            | group to report               | any       | .    Y      Y     Y     Y     Y     Y     Y    Y    Y
+report_group            | own group, to report          | any       | .    .      .     .     .     .     .     .    .    .
+report_group            | hidden group, to report       | any       | .    .      .     .     .     .     .     .    .    .
+moderate_groups         | nothing                       | any       | .    .      .     .     .     .     .     .    .    Y
+# --- end of the activity helper's rows ---
 post_statement          | consultation                  | draft     | .    .      .     .     .     .     .     .    .    .
 post_statement          | consultation                  | open      | .    .      Y     .     Y     Y     Y     Y    Y    Y
 post_statement          | consultation                  | closed    | .    .      .     .     .     .     .     .    .    .
@@ -417,6 +424,10 @@ BUILDERS: dict[str, Callable[[World, object], object]] = {
     "invite-only group they are in": lambda w, user: w.group(visibility="invite_only", member=user),
     "group they coordinate": lambda w, user: w.group(member=user, role="coordinator"),
     "group they were barred from": lambda w, user: w.group(barred=user),
+    # groups (issue 20, the activity helper): a public group, one the role coordinates, a hidden one
+    "group to report": lambda w, user: make_group(),
+    "own group, to report": lambda w, user: make_group(coordinator=user) if user is not None else make_group(),
+    "hidden group, to report": lambda w, user: make_group(hidden=True),
 }
 
 

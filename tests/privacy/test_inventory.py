@@ -11,6 +11,7 @@ from consult.accounts.models import IdentityLink
 from consult.accounts.twofactor_models import RecoveryCode, TwoFactor, TwoFactorFailure
 from consult.attachments.models import Attachment
 from consult.core.models import db, utcnow
+from consult.groups import moderation as group_moderation
 from consult.groups import services as group_services
 from consult.moderation import services as moderation
 from consult.policies.models import PolicyVersion
@@ -21,6 +22,7 @@ from consult.questionnaires import services as questionnaire_services
 from consult.site.models import Invitation
 from consult.tokens import services as api_tokens
 from tests.factories import make_user
+from tests.groups.helpers import make_group
 from tests.questionnaires.helpers import full_answers, make_questionnaire
 
 
@@ -69,6 +71,9 @@ def everyone(world, moderator, organisation, site_admin):
     group = group_services.create_group(actor=world.citizen, name="Inventory group")
     group_services.join_group(group, actor=world.other)
     group_services.remove_member(group, world.other, actor=world.citizen, block=True, reason="Test.")
+    # --- groups (issue 20, the activity helper): a report on a group ---
+    group_moderation.report_group(make_group(), actor=world.citizen, reason="spam")
+    # --- end of the activity helper's block ---
     db.session.commit()
     export.request_export(world.citizen, actor=world.citizen)  # a download waiting to be built
     return [world.citizen, world.other, world.author, moderator, site_admin]

@@ -33,6 +33,7 @@ from consult.proposals.forms import (
 from consult.proposals.importing import images_not_kept, split_markdown
 from consult.proposals.models import LICENCES, Consultation, ConsultationState, ParticipationMode, Transition
 from consult.proposals.textdiff import in_context
+from consult.groups import calls  # issue 20 (calls helper): open calls at the top of the page
 from consult.reading import services as reading
 
 bp = Blueprint("proposals", __name__)
@@ -145,11 +146,15 @@ def _text_language(version) -> str | None:
 
 def _render_consultation(c: Consultation, version, *, publish_form: PublishForm | None = None, status: int = 200):
     page = reading.reading_page(c, version, viewer=current_user, language=_text_language(version))
+    # issue 20 (calls helper): the open calls to action, and whether this reader may publish one
+    page.calls_to_action = calls.open_calls_of(c, current_user)
+    may_publish_call = c.is_open and current_user.is_authenticated and bool(calls.publishers_for(current_user, c))
     return render_template(
         "proposals/consultation.html",
         transition_form=TransitionForm(),
         publish_form=publish_form or PublishForm(),
         Transition=Transition,
+        may_publish_call=may_publish_call,
         **page.context(),
     ), status
 

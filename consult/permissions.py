@@ -577,8 +577,15 @@ def _manage_call(user: User | None, call: CallToAction) -> bool:
 
 
 def _pledge(user: User | None, call: CallToAction) -> bool:
-    """Anyone signed in says they will come to an open call's event."""
-    return _signed_in(user) and call.is_open and call.kind == "attend" and _view_consultation(user, call.consultation)
+    """Anyone signed in with a confirmed address says they will come to an open call's event
+    (an event may follow the consultation's close: a hearing), on a consultation they can see."""
+    return (
+        _signed_in(user)
+        and user.confirmed_at is not None
+        and call.is_open
+        and call.kind == "attend"
+        and _view_consultation(user, call.consultation)
+    )
 
 
 PREDICATES: dict[Action, Callable[[User | None, Any], bool]] = {

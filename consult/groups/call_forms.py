@@ -64,9 +64,7 @@ class NewCallForm(CallDetailsForm):
         validators=[InputRequired(message=_l("Choose what the call asks people to do."))],
     )
     amendment = SelectField(_l("Amendment to support"), choices=[], validate_choice=False, validators=[Length(max=20)])
-    section_key = SelectField(
-        _l("Where to comment"), choices=[], validate_choice=False, validators=[Length(max=MAX_SECTION_KEY_LENGTH)]
-    )
+    section_key = SelectField(_l("Where to comment"), choices=[], validate_choice=False, validators=[Length(max=MAX_SECTION_KEY_LENGTH)])
     submission = SelectField(_l("Submission to sign"), choices=[], validate_choice=False, validators=[Length(max=20)])
 
 

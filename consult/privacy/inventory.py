@@ -74,6 +74,12 @@ BY_FOREIGN_KEY: dict[tuple[str, str], Handling] = {
     ("attachments", "uploaded_by_id"): Handling("attachments_uploaded", Erase.UNLINK, Erase.UNLINK),
     # API tokens the person made (their own, and organisations' as an admin): they stop working with the account.
     ("api_tokens", "user_id"): Handling("api_tokens", Erase.DELETE, Erase.DELETE),
+    # --- calls to action (issue 20, calls helper) ---
+    # Calls a person published for an organisation or a group: theirs to publish, they stay, unsigned.
+    ("calls", "created_by_id"): Handling("calls_published", Erase.UNLINK, Erase.UNLINK),
+    # "I'll come" to a call's event: the person's word, it goes with the account.
+    ("call_pledges", "user_id"): Handling("call_pledges", Erase.DELETE, Erase.DELETE),
+    # --- end of calls to action ---
 }
 
 #: Rows about a person found by their email address rather than a foreign key (all deleted).

@@ -16,6 +16,7 @@ from consult.core.models import db
 from consult.core.params import body_limit, page_number, whole_number
 from consult.core.routing import public
 from consult.core.text import render_markdown
+from consult.groups import calls  # issue 20 (calls helper): open calls at the top of the page
 from consult.permissions import Action, authorize
 from consult.proposals import services
 from consult.proposals.forms import (
@@ -33,7 +34,6 @@ from consult.proposals.forms import (
 from consult.proposals.importing import images_not_kept, split_markdown
 from consult.proposals.models import LICENCES, Consultation, ConsultationState, ParticipationMode, Transition
 from consult.proposals.textdiff import in_context
-from consult.groups import calls  # issue 20 (calls helper): open calls at the top of the page
 from consult.reading import services as reading
 
 bp = Blueprint("proposals", __name__)

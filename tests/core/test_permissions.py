@@ -17,6 +17,7 @@ from consult.permissions import PREDICATES, Action, can
 from consult.proposals.models import ConsultationState, Transition, Version
 from tests.conftest import login
 from tests.factories import make_consultation, make_organisation, make_user
+from tests.groups.call_helpers import call_group, make_call
 
 ROLES = ["anonymous", "unconfirmed", "citizen", "blocked", "author", "moderator", "org_admin", "other_admin", "other_author", "site_admin"]
 STATES = ["draft", "open", "closed", "concluded"]
@@ -239,6 +240,20 @@ answer_amendment        | others' withdrawn amendment   | open      | .    .    
 answer_amendment        | others' withdrawn amendment   | closed    | .    .      .     .     .     .     .     .    .    .
 answer_amendment        | others' hidden amendment      | open      | .    .      .     .     .     .     .     .    .    .
 answer_amendment        | others' hidden amendment      | closed    | .    .      .     .     .     .     .     .    .    .
+# --- calls to action (issue 20, calls helper) ---
+publish_call            | organisation                  | any       | .    .      .     .     Y     .     Y     .    .    Y
+publish_call            | group they coordinate         | any       | .    Y      Y     Y     Y     Y     Y     Y    Y    Y
+publish_call            | others' group                 | any       | .    .      .     .     .     .     .     .    .    .
+manage_call             | organisation's event call     | any       | .    .      .     .     Y     .     Y     .    .    Y
+manage_call             | call of a group they coordinate | any     | .    Y      Y     Y     Y     Y     Y     Y    Y    Y
+manage_call             | call of others' group         | any       | .    .      .     .     .     .     .     .    .    Y
+pledge                  | organisation's event call     | draft     | .    .      .     .     Y     .     Y     .    .    Y
+pledge                  | organisation's event call     | open      | .    .      Y     Y     Y     Y     Y     Y    Y    Y
+pledge                  | organisation's event call     | closed    | .    .      Y     Y     Y     Y     Y     Y    Y    Y
+pledge                  | organisation's event call     | concluded | .    .      Y     Y     Y     Y     Y     Y    Y    Y
+pledge                  | closed event call             | open      | .    .      .     .     .     .     .     .    .    .
+pledge                  | call to support an amendment  | open      | .    .      .     .     .     .     .     .    .    .
+# --- end of calls to action ---
 """
 
 
@@ -345,7 +360,7 @@ class World:
 
     def target(self, on: str, role: str):
         user = self.users[role]
-        own = on.startswith("own") or on == "amendment they support"
+        own = _owns(on)
         key = (on, role if own else None)
         if key not in self.made:
             self.made[key] = BUILDERS[on](self, user)
@@ -374,7 +389,21 @@ BUILDERS: dict[str, Callable[[World, object], object]] = {
     "amendment they support": lambda w, user: w.supported_by(user),
     "own account": lambda w, user: user,
     "others' account": lambda w, user: w.stranger,
+    # --- calls to action (issue 20, calls helper) ---
+    "group they coordinate": lambda w, user: call_group(user),
+    "others' group": lambda w, user: call_group(w.stranger),
+    "organisation's event call": lambda w, user: make_call(w.consultation, organisation=w.organisation),
+    "call of a group they coordinate": lambda w, user: make_call(w.consultation, group=call_group(user)),
+    "call of others' group": lambda w, user: make_call(w.consultation, group=call_group(w.stranger)),
+    "closed event call": lambda w, user: make_call(w.consultation, organisation=w.organisation, closed=True),
+    "call to support an amendment": lambda w, user: make_call(
+        w.consultation, organisation=w.organisation, kind="support", contribution_id=w.amendment(w.stranger).contribution_id
+    ),
 }
+
+
+def _owns(on: str) -> bool:
+    return on.startswith("own") or on in ("amendment they support", "group they coordinate", "call of a group they coordinate")
 
 
 def test_every_object_in_the_matrix_can_be_made():

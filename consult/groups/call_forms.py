@@ -7,6 +7,7 @@ from datetime import UTC
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from consult.core.forms import MAX_SECTION_KEY_LENGTH
@@ -59,7 +60,7 @@ class NewCallForm(CallDetailsForm):
     publisher = SelectField(_l("Published by"), choices=[], validate_choice=True)
     kind = RadioField(
         _l("What people are asked to do"),
-        choices=[(k.value, k.label) for k in CallKind],
+        choices=[SelectChoice(k.value, k.label) for k in CallKind],
         default=CallKind.SUPPORT.value,
         validators=[InputRequired(message=_l("Choose what the call asks people to do."))],
     )

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from consult.core import links
 from consult.core.errors import RuleViolation
@@ -85,13 +86,17 @@ def new(slug: str):
     if not publishers:
         abort(403, _("Only an organisation's authors or a group's coordinators publish calls to action."))
     form = NewCallForm()
-    form.publisher.choices = [(key, p.name) for key, p in publishers.items()]
+    form.publisher.choices = [SelectChoice(key, p.name) for key, p in publishers.items()]
     amendments = calls.amendments_to_support(consultation)
-    form.amendment.choices = [("", _("Choose an amendment"))] + [(a.label, f"{a.label}: {a.contribution.body[:80]}") for a in amendments]
-    form.section_key.choices = [("", _("The whole consultation"))] + calls.sections_of(consultation)
+    form.amendment.choices = [SelectChoice("", _("Choose an amendment"))] + [
+        SelectChoice(a.label, f"{a.label}: {a.contribution.body[:80]}") for a in amendments
+    ]
+    form.section_key.choices = [SelectChoice("", _("The whole consultation"))] + [
+        SelectChoice(key, heading) for key, heading in calls.sections_of(consultation)
+    ]
     submissions = calls.submissions_to_sign(consultation)
-    form.submission.choices = [("", _("Choose a submission"))] + [
-        (str(c.id), _("By %(group)s: %(text)s", group=g.name, text=c.body[:80])) for c, g in submissions
+    form.submission.choices = [SelectChoice("", _("Choose a submission"))] + [
+        SelectChoice(str(c.id), _("By %(group)s: %(text)s", group=g.name, text=c.body[:80])) for c, g in submissions
     ]
     if form.validate_on_submit():
         try:

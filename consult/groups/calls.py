@@ -28,6 +28,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from consult.accounts.models import Organisation, User
 from consult.amendments.models import Amendment
 from consult.contributions.models import Contribution, ContributionKind
+from consult.core import links
 from consult.core.errors import RuleViolation
 from consult.core.jobs import crontab, enqueue_after_commit, job
 from consult.core.models import db, upsert_insert, utcnow
@@ -157,9 +158,7 @@ class CallCard:
 
     @property
     def url(self) -> str:
-        from flask import url_for  # a list is shown on a page: there is a request
-
-        return url_for("calls.page", call_id=self.call.id)
+        return links.path("calls.page", call_id=self.call.id)
 
     @property
     def closes_at(self) -> datetime:

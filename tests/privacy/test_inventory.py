@@ -11,6 +11,7 @@ from consult.accounts.models import IdentityLink
 from consult.accounts.twofactor_models import RecoveryCode, TwoFactor, TwoFactorFailure
 from consult.attachments.models import Attachment
 from consult.core.models import db, utcnow
+from consult.groups.models import CallPledge
 from consult.moderation import services as moderation
 from consult.policies.models import PolicyVersion
 from consult.privacy import erasure, export
@@ -20,6 +21,7 @@ from consult.questionnaires import services as questionnaire_services
 from consult.site.models import Invitation
 from consult.tokens import services as api_tokens
 from tests.factories import make_user
+from tests.groups.call_helpers import make_call
 from tests.questionnaires.helpers import full_answers, make_questionnaire
 
 
@@ -64,6 +66,9 @@ def everyone(world, moderator, organisation, site_admin):
     erasure.erase_account(make_user(), actor=site_admin, mode=ErasureMode.KEEP, reason="Asked by phone.")
     questionnaire = make_questionnaire(world.consultation, world.author)  # issue 21: a questionnaire response
     questionnaire_services.submit_response(questionnaire, full_answers(questionnaire), actor=world.citizen)
+    # --- calls to action (issue 20, calls helper): a call the author published, the citizen's pledge ---
+    call = make_call(world.consultation, organisation=organisation, created_by_id=world.author.id)
+    db.session.add(CallPledge(call_id=call.id, user_id=world.citizen.id))
     db.session.commit()
     export.request_export(world.citizen, actor=world.citizen)  # a download waiting to be built
     return [world.citizen, world.other, world.author, moderator, site_admin]

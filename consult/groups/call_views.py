@@ -89,7 +89,7 @@ def new(slug: str):
     form.publisher.choices = [SelectChoice(key, p.name) for key, p in publishers.items()]
     amendments = calls.amendments_to_support(consultation)
     form.amendment.choices = [SelectChoice("", _("Choose an amendment"))] + [
-        SelectChoice(a.label, f"{a.label}: {a.contribution.body[:80]}") for a in amendments
+        SelectChoice(a.label, _("%(label)s: %(text)s", label=a.label, text=a.contribution.body[:80])) for a in amendments
     ]
     form.section_key.choices = [SelectChoice("", _("The whole consultation"))] + [
         SelectChoice(key, heading) for key, heading in calls.sections_of(consultation)

@@ -303,3 +303,16 @@ def test_the_group_panel_lists_its_calls(open_consultation):
     panel = calls.group_panel(group, coordinator)
     assert [c.call for c in panel["calls_open"]] == [open_call] and [c.call for c in panel["calls_closed"]] == [old]
     assert panel["calls_can_publish"] and not calls.group_panel(group, None)["calls_can_publish"]
+
+
+def test_every_field_of_the_call_forms_is_bounded(app):
+    """tests/core/test_forms.py walks ``*/forms.py``; the calls' forms live in ``call_forms.py``."""
+    from consult.groups.call_forms import ButtonForm, CallDetailsForm, NewCallForm
+    from tests.core.test_forms import _unbounded
+
+    with app.test_request_context():
+        assert {cls.__name__: _unbounded(cls(meta={"csrf": False})) for cls in (CallDetailsForm, NewCallForm, ButtonForm)} == {
+            "CallDetailsForm": [],
+            "NewCallForm": [],
+            "ButtonForm": [],
+        }

@@ -34,7 +34,11 @@ def call_id(live_server) -> int:
         make_user(name="Sam Supporter", email=SUPPORTER)
         consultation = make_consultation(organisation, author=author, slug=SLUG, title="Harbour plan")
         propose_amendment(
-            consultation, actor=make_user(name="Pat Proposer"), section_key="purpose", rationale="Say who pays.", proposed_text="The board pays."
+            consultation,
+            actor=make_user(name="Pat Proposer"),
+            section_key="purpose",
+            rationale="Say who pays.",
+            proposed_text="The board pays.",
         )
         call = calls.publish_call(
             consultation,

@@ -208,7 +208,13 @@ def test_the_new_call_form_refuses_bad_input_with_a_4xx_and_stores_nothing(clien
     assert client.get(url).status_code == 200
     base = {"publisher": f"organisation:{open_consultation.organisation_id}", "kind": "support", "amendment": "A1", "title": "Support"}
     soon = (utcnow() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
-    for bad in ({"goal": "0"}, {"goal": "lots"}, {"goal": "5", "deadline": "yesterday"}, {"goal": "5"}, {"goal": "5", "deadline": soon, "amendment": "A7"}):
+    for bad in (
+        {"goal": "0"},
+        {"goal": "lots"},
+        {"goal": "5", "deadline": "yesterday"},
+        {"goal": "5"},
+        {"goal": "5", "deadline": soon, "amendment": "A7"},
+    ):
         response = client.post(url, data=base | bad)
         assert response.status_code == 400, bad
     assert client.post(url, data=base | {"goal": "5", "deadline": soon, "publisher": "group:1"}).status_code == 400

@@ -577,8 +577,15 @@ def _manage_call(user: User | None, call: CallToAction) -> bool:
 
 
 def _pledge(user: User | None, call: CallToAction) -> bool:
-    """Anyone signed in says they will come to an open call's event."""
-    return _signed_in(user) and call.is_open and call.kind == "attend" and _view_consultation(user, call.consultation)
+    """Anyone signed in with a confirmed address says they will come to an open call's event
+    (an event may follow the consultation's close: a hearing), on a consultation they can see."""
+    return (
+        _signed_in(user)
+        and user.confirmed_at is not None
+        and call.is_open
+        and call.kind == "attend"
+        and _view_consultation(user, call.consultation)
+    )
 
 
 PREDICATES: dict[Action, Callable[[User | None, Any], bool]] = {
@@ -814,3 +821,14 @@ def visible_group_drafts(user: User | None) -> ColumnElement[bool]:
         .where(GroupMembership.user_id == user.id, Group.state == "visible")
     )
     return or_(GroupDraft.group_id.in_(public), GroupDraft.group_id.in_(mine))
+
+
+# --- calls to action (issue 20, calls helper) ---------------------------------------------------
+
+
+def visible_calls(user: User | None) -> ColumnElement[bool]:
+    """A WHERE clause for the calls to action ``user`` may see: those on a consultation they may
+    see, published by an organisation or by a group that is not hidden (the site's admins: all)."""
+    consultations = select(Consultation.id).where(visible_consultations(user))
+    groups = select(Group.id).where(visible_groups(user))
+    return CallToAction.consultation_id.in_(consultations) & or_(CallToAction.group_id.is_(None), CallToAction.group_id.in_(groups))

@@ -28,6 +28,7 @@ from consult.contributions.models import Contribution
 from consult.core import links
 from consult.core.models import db
 from consult.core.templating import format_date, format_datetime
+from consult.groups.models import CallToAction
 from consult.notifications.models import Event, EventKind
 from consult.permissions import visible_contributions
 from consult.proposals.models import Consultation
@@ -448,6 +449,26 @@ def _data_export_ready(x: _Context) -> Message:
     return Message(_("Your data is ready to download."), "privacy.data")
 
 
+def _call_published(x: _Context) -> Message:
+    """Issue 20 (calls helper): a call to action, named with its publisher and deadline."""
+    call = db.session.get(CallToAction, x.data.get("call")) if isinstance(x.data.get("call"), int) else None
+    if call is None:
+        return x.at_consultation(_("A call to action was published on %(title)s.", title=x.title))
+    publisher = call.group.name if call.group is not None else call.organisation.name  # type: ignore[union-attr]
+    return Message(
+        _(
+            "%(publisher)s calls on you: “%(call)s”, on %(title)s, by %(date)s.",
+            publisher=publisher,
+            call=call.title,
+            title=x.title,
+            date=format_date(call.deadline),
+        ),
+        "calls.page",
+        {"call_id": call.id},
+        excerpt=call.body[:EXCERPT_LENGTH] or None,
+    )
+
+
 _WORDING = {
     EventKind.REPLY: _reply,
     EventKind.AMENDMENT_ANSWERED: _amendment_answered,
@@ -466,4 +487,5 @@ _WORDING = {
     EventKind.VERSION_PUBLISHED: _version_published,
     EventKind.UPDATE: _update,
     EventKind.DATA_EXPORT_READY: _data_export_ready,
+    EventKind.CALL_PUBLISHED: _call_published,
 }

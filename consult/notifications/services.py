@@ -38,6 +38,7 @@ from consult.core.errors import RuleViolation
 from consult.core.jobs import crontab, enqueue, enqueue_after_commit, job
 from consult.core.models import db, upsert_insert, utcnow
 from consult.core.signals import notifications_made
+from consult.groups.models import GroupMembership
 from consult.notifications.models import (
     ACCOUNT_KINDS,
     DEFAULT_DELIVERY,
@@ -334,6 +335,9 @@ def _audience(event: Event) -> Select | None:
                     Follow.consultation_id == event.consultation_id, Follow.target.in_(targets), Follow.active
                 )
             )
+        if kind is EventKind.CALL_PUBLISHED and (event.data or {}).get("group"):
+            # issue 20 (calls helper): a group's call reaches its members too (the union dedupes)
+            parts.append(select(GroupMembership.user_id.label("user_id")).where(GroupMembership.group_id == int(event.data["group"])))
         if kind is EventKind.CONCLUDED:
             parts.append(
                 select(Contribution.author_id.label("user_id")).where(

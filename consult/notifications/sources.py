@@ -63,6 +63,8 @@ from consult.core.signals import (
     contribution_restored,
     version_published,
 )
+from consult.groups.calls import call_published
+from consult.groups.models import CallToAction
 from consult.moderation.models import SectionSummary, SummaryCitation, Theme
 from consult.notifications.models import EventKind
 from consult.notifications.services import CONSULTATION, contribution_target, follow_when_taking_part, record_event
@@ -299,3 +301,19 @@ def tell_closing_soon(now: datetime | None = None) -> int:
 def remind_closing_soon() -> None:
     """Every hour: tell the followers of consultations closing within three days."""
     tell_closing_soon()
+
+
+# ---- calls to action (issue 20, calls helper) --------------------------------------------------
+
+
+@call_published.connect
+def _on_call_published(call: CallToAction, *, actor: User, **_) -> None:
+    """CALL_PUBLISHED to the consultation's followers and, for a group's call, the group's
+    members (``services._audience`` adds them, from ``data["group"]``), each once."""
+    record_event(
+        EventKind.CALL_PUBLISHED,
+        call.consultation,
+        actor=actor,
+        data={"call": call.id, "group": call.group_id},
+        dedupe_key=f"call:{call.id}",
+    )

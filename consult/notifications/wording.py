@@ -35,6 +35,7 @@ KIND_LABELS: dict[EventKind, LazyString] = {
     EventKind.CONCLUDED: _l("The outcome of a consultation I follow or took part in"),
     EventKind.VERSION_PUBLISHED: _l("A new version of the text"),
     EventKind.UPDATE: _l("Messages from the organisation running a consultation"),
+    EventKind.CALL_PUBLISHED: _l("Calls to action on consultations I follow, and from my groups"),  # issue 20
 }
 
 DELIVERY_LABELS: dict[Delivery, LazyString] = {

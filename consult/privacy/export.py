@@ -33,7 +33,13 @@ from consult.contributions.models import Contribution, ContributionKind
 from consult.core import jobs
 from consult.core.mail import OutgoingMail
 from consult.core.models import db, utcnow
-from consult.groups.models import Group, GroupBlock, GroupMembership  # issue 20, groups-core
+from consult.groups.models import (  # issue 20, groups-core  # issue 20 (calls helper)
+    CallPledge,
+    CallToAction,
+    Group,
+    GroupBlock,
+    GroupMembership,
+)
 from consult.moderation.models import Block, ModerationLogEntry, Report
 from consult.notifications import services as notifications
 from consult.notifications.models import Event, EventKind, Follow, Notification, NotificationPreferences, NotificationSetting
@@ -543,6 +549,39 @@ def _erasures_done(person: User) -> list[dict[str, Any]]:
     )
 
 
+# --- calls to action (issue 20, calls helper) ---
+
+
+def _calls_published(person: User) -> list[dict[str, Any]]:
+    return _rows(
+        select(
+            CallToAction.id,
+            CallToAction.consultation_id,
+            CallToAction.organisation_id,
+            CallToAction.group_id,
+            CallToAction.kind,
+            CallToAction.title,
+            CallToAction.goal,
+            CallToAction.deadline,
+            CallToAction.created_at,
+        )
+        .where(CallToAction.created_by_id == person.id)
+        .order_by(CallToAction.id)
+    )
+
+
+def _call_pledges(person: User) -> list[dict[str, Any]]:
+    return _rows(
+        select(CallPledge.call_id, CallToAction.title, CallPledge.created_at)
+        .join(CallToAction, CallToAction.id == CallPledge.call_id)
+        .where(CallPledge.user_id == person.id)
+        .order_by(CallPledge.id)
+    )
+
+
+# --- end of calls to action ---
+
+
 def _mail(person: User) -> list[dict[str, Any]]:
     return _rows(
         select(OutgoingMail.subject, OutgoingMail.status, OutgoingMail.created_at, OutgoingMail.sent_at)
@@ -567,6 +606,8 @@ SECTIONS: dict[str, Callable[[User], list[dict[str, Any]]]] = {
     "group_memberships": _group_memberships,
     "group_bars": _group_bars,
     "group_bars_made": _group_bars_made,
+    "calls_published": _calls_published,  # issue 20 (calls helper)
+    "call_pledges": _call_pledges,  # issue 20 (calls helper)
     "policy_agreements": policies.agreements_of,
     "policy_versions_saved": _policy_versions_saved,
     "invitations_made": _invitations_made,

@@ -84,6 +84,12 @@ BY_FOREIGN_KEY: dict[tuple[str, str], Handling] = {
     # --- groups (issue 20, the activity helper): reports on groups, as reports on contributions ---
     ("group_reports", "reporter_id"): Handling("group_reports", Erase.PSEUDONYMOUS, Erase.DELETE),
     # --- end of the activity helper's block ---
+    # --- calls to action (issue 20, calls helper) ---
+    # Calls a person published for an organisation or a group: theirs to publish, they stay, unsigned.
+    ("calls", "created_by_id"): Handling("calls_published", Erase.UNLINK, Erase.UNLINK),
+    # "I'll come" to a call's event: the person's word, it goes with the account.
+    ("call_pledges", "user_id"): Handling("call_pledges", Erase.DELETE, Erase.DELETE),
+    # --- end of calls to action ---
 }
 
 #: Rows about a person found by their email address rather than a foreign key (all deleted).

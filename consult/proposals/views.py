@@ -16,6 +16,7 @@ from consult.core.models import db
 from consult.core.params import body_limit, page_number, whole_number
 from consult.core.routing import public
 from consult.core.text import render_markdown
+from consult.groups import calls  # issue 20 (calls helper): open calls at the top of the page
 from consult.permissions import Action, authorize
 from consult.proposals import services
 from consult.proposals.forms import (
@@ -145,11 +146,15 @@ def _text_language(version) -> str | None:
 
 def _render_consultation(c: Consultation, version, *, publish_form: PublishForm | None = None, status: int = 200):
     page = reading.reading_page(c, version, viewer=current_user, language=_text_language(version))
+    # issue 20 (calls helper): the open calls to action, and whether this reader may publish one
+    page.calls_to_action = calls.open_calls_of(c, current_user)
+    may_publish_call = c.is_open and current_user.is_authenticated and bool(calls.publishers_for(current_user, c))
     return render_template(
         "proposals/consultation.html",
         transition_form=TransitionForm(),
         publish_form=publish_form or PublishForm(),
         Transition=Transition,
+        may_publish_call=may_publish_call,
         **page.context(),
     ), status
 

@@ -18,6 +18,7 @@ from consult.permissions import PREDICATES, Action, can
 from consult.proposals.models import ConsultationState, Transition, Version
 from tests.conftest import login
 from tests.factories import make_consultation, make_organisation, make_user
+from tests.groups.call_helpers import call_group, make_call
 from tests.groups.helpers import make_group
 
 ROLES = ["anonymous", "unconfirmed", "citizen", "blocked", "author", "moderator", "org_admin", "other_admin", "other_author", "site_admin"]
@@ -268,6 +269,20 @@ manage_group            | invite-only group they are in | any       | .    .    
 manage_group            | group they coordinate         | any       | .    Y      Y     Y     Y     Y     Y     Y    Y    Y
 manage_group            | hidden group                  | any       | .    .      .     .     .     .     .     .    .    Y
 # end of groups-core
+# --- calls to action (issue 20, calls helper) ---
+publish_call            | organisation                  | any       | .    .      .     .     Y     .     Y     .    .    Y
+publish_call            | group they coordinate         | any       | .    Y      Y     Y     Y     Y     Y     Y    Y    Y
+publish_call            | others' group                 | any       | .    .      .     .     .     .     .     .    .    .
+manage_call             | organisation's event call     | any       | .    .      .     .     Y     .     Y     .    .    Y
+manage_call             | call of a group they coordinate | any     | .    Y      Y     Y     Y     Y     Y     Y    Y    Y
+manage_call             | call of others' group         | any       | .    .      .     .     .     .     .     .    .    Y
+pledge                  | organisation's event call     | draft     | .    .      .     .     Y     .     Y     .    .    Y
+pledge                  | organisation's event call     | open      | .    .      Y     Y     Y     Y     Y     Y    Y    Y
+pledge                  | organisation's event call     | closed    | .    .      Y     Y     Y     Y     Y     Y    Y    Y
+pledge                  | organisation's event call     | concluded | .    .      Y     Y     Y     Y     Y     Y    Y    Y
+pledge                  | closed event call             | open      | .    .      .     .     .     .     .     .    .    .
+pledge                  | call to support an amendment  | open      | .    .      .     .     .     .     .     .    .    .
+# --- end of calls to action ---
 """
 
 
@@ -388,7 +403,7 @@ class World:
 
     def target(self, on: str, role: str):
         user = self.users[role]
-        own = on.startswith("own") or "they" in on.split()
+        own = _owns(on)
         key = (on, role if own else None)
         if key not in self.made:
             self.made[key] = BUILDERS[on](self, user)
@@ -428,7 +443,20 @@ BUILDERS: dict[str, Callable[[World, object], object]] = {
     "group to report": lambda w, user: make_group(),
     "own group, to report": lambda w, user: make_group(coordinator=user) if user is not None else make_group(),
     "hidden group, to report": lambda w, user: make_group(hidden=True),
+    # --- calls to action (issue 20, calls helper) ---
+    "others' group": lambda w, user: call_group(w.stranger),
+    "organisation's event call": lambda w, user: make_call(w.consultation, organisation=w.organisation),
+    "call of a group they coordinate": lambda w, user: make_call(w.consultation, group=call_group(user)),
+    "call of others' group": lambda w, user: make_call(w.consultation, group=call_group(w.stranger)),
+    "closed event call": lambda w, user: make_call(w.consultation, organisation=w.organisation, closed=True),
+    "call to support an amendment": lambda w, user: make_call(
+        w.consultation, organisation=w.organisation, kind="support", contribution_id=w.amendment(w.stranger).contribution_id
+    ),
 }
+
+
+def _owns(on: str) -> bool:
+    return on.startswith("own") or "they" in on.split()
 
 
 def test_every_object_in_the_matrix_can_be_made():

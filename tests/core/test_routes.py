@@ -42,6 +42,9 @@ PUBLIC = {
     "proposals.organisation",
     "proposals.consultation",
     "proposals.version",
+    # calls to action (issue 20, calls helper): a call's page and its calendar file, public like its consultation
+    "calls.page",
+    "calls.calendar",
     "proposals.diff",
     "api.consultations",
     "api.consultation",

@@ -13,6 +13,7 @@ from consult.attachments.models import Attachment
 from consult.core.models import db, utcnow
 from consult.groups import moderation as group_moderation
 from consult.groups import services as group_services
+from consult.groups.models import CallPledge
 from consult.moderation import services as moderation
 from consult.policies.models import PolicyVersion
 from consult.privacy import erasure, export
@@ -22,6 +23,7 @@ from consult.questionnaires import services as questionnaire_services
 from consult.site.models import Invitation
 from consult.tokens import services as api_tokens
 from tests.factories import make_user
+from tests.groups.call_helpers import make_call
 from tests.groups.helpers import make_group
 from tests.questionnaires.helpers import full_answers, make_questionnaire
 
@@ -74,6 +76,9 @@ def everyone(world, moderator, organisation, site_admin):
     # --- groups (issue 20, the activity helper): a report on a group ---
     group_moderation.report_group(make_group(), actor=world.citizen, reason="spam")
     # --- end of the activity helper's block ---
+    # --- calls to action (issue 20, calls helper): a call the author published, the citizen's pledge ---
+    call = make_call(world.consultation, organisation=organisation, created_by_id=world.author.id)
+    db.session.add(CallPledge(call_id=call.id, user_id=world.citizen.id))
     db.session.commit()
     export.request_export(world.citizen, actor=world.citizen)  # a download waiting to be built
     return [world.citizen, world.other, world.author, moderator, site_admin]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -46,7 +46,7 @@ def contribution_url(contribution: Contribution) -> str:
 def group_credit(contribution: Contribution) -> drafts.Credit | None:
     """ "By GROUP, signed by N members" of a contribution: the consultation's credits are read
     once per request, however many cards a page shows."""
-    memo = g.setdefault("_group_credits", {})
+    memo = request.environ.setdefault("consult.group_credits", {})  # this request's (g can outlive it)
     if contribution.consultation_id not in memo:
         memo[contribution.consultation_id] = drafts.credits_in(contribution.consultation_id)
     return memo[contribution.consultation_id].get(contribution.id)
@@ -54,7 +54,7 @@ def group_credit(contribution: Contribution) -> drafts.Credit | None:
 
 @bp.app_template_global()
 def signed_by_me(contribution: Contribution) -> bool:
-    memo = g.setdefault("_my_signatures", {})
+    memo = request.environ.setdefault("consult.my_signatures", {})
     if contribution.consultation_id not in memo:
         memo[contribution.consultation_id] = drafts.signed_in(current_user, contribution.consultation_id)
     return contribution.id in memo[contribution.consultation_id]

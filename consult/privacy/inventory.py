@@ -74,6 +74,15 @@ BY_FOREIGN_KEY: dict[tuple[str, str], Handling] = {
     ("attachments", "uploaded_by_id"): Handling("attachments_uploaded", Erase.UNLINK, Erase.UNLINK),
     # API tokens the person made (their own, and organisations' as an admin): they stop working with the account.
     ("api_tokens", "user_id"): Handling("api_tokens", Erase.DELETE, Erase.DELETE),
+    # issue 20 (drafts): a group's shared drafts and their saves are the group's (they stay,
+    # unsigned: "a former member"); submitting and adopting on a group's behalf stay unsigned;
+    # a signature is counted like a co-support (kept under the pseudonym, or withdrawn).
+    ("group_drafts", "created_by_id"): Handling("group_drafts", Erase.UNLINK, Erase.UNLINK),
+    ("group_drafts", "submitted_by_id"): Handling("group_drafts", Erase.UNLINK, Erase.UNLINK),
+    ("group_draft_revisions", "user_id"): Handling("group_draft_revisions", Erase.UNLINK, Erase.UNLINK),
+    ("group_submissions", "submitted_by_id"): Handling("group_submissions", Erase.UNLINK, Erase.UNLINK),
+    ("group_adoptions", "adopted_by_id"): Handling("group_adoptions", Erase.UNLINK, Erase.UNLINK),
+    ("signatures", "user_id"): Handling("signatures", Erase.PSEUDONYMOUS, Erase.DELETE),
 }
 
 #: Rows about a person found by their email address rather than a foreign key (all deleted).

@@ -39,6 +39,7 @@ REQUEST_PLUMBING = {
     "consult.permissions",
     "consult.core.browser_token",  # the cookie naming a browser (drafts, the browser a sign-up was made in)
     "consult.core.i18n",  # the language of a request: its cookie and Accept-Language
+    "consult.groups.draft_views",  # issue 20 (drafts): a views module (the groups have several)
 }
 
 

@@ -32,7 +32,9 @@ def _section(consultation):
 
 
 def _amendment_draft(group, consultation, actor):
-    return drafts.start_draft(group, consultation, actor=actor, kind="amendment", title="Our amendment", section_key=_section(consultation).key)
+    return drafts.start_draft(
+        group, consultation, actor=actor, kind="amendment", title="Our amendment", section_key=_section(consultation).key
+    )
 
 
 def test_a_member_starts_an_amendment_prefilled_with_the_section(group, people, open_consultation):
@@ -60,7 +62,9 @@ def test_every_save_writes_a_revision_and_history_shows_who_changed_what(group, 
     coordinator, member, _ = people
     draft = _amendment_draft(group, open_consultation, member)
     assert drafts.save_draft(draft, actor=member, seen_revision=1, title="Our amendment", proposed_text="New words here.", body="Because.")
-    assert drafts.save_draft(draft, actor=coordinator, seen_revision=2, title="Our amendment", proposed_text="New words there.", body="Because.")
+    assert drafts.save_draft(
+        draft, actor=coordinator, seen_revision=2, title="Our amendment", proposed_text="New words there.", body="Because."
+    )
     assert draft.revision == 3
     changes = drafts.history(draft)
     assert [(c.revision.number, c.revision.user_id) for c in changes] == [(3, coordinator.id), (2, member.id), (1, member.id)]
@@ -69,7 +73,9 @@ def test_every_save_writes_a_revision_and_history_shows_who_changed_what(group, 
     assert [op.text.strip() for op in latest.proposed_text if op.kind == "delete"] == ["here"]
     assert [op.text.strip() for op in latest.proposed_text if op.kind == "insert"] == ["there"]
     # nothing changed: no revision
-    assert not drafts.save_draft(draft, actor=member, seen_revision=3, title="Our amendment", proposed_text="New words there.", body="Because.")
+    assert not drafts.save_draft(
+        draft, actor=member, seen_revision=3, title="Our amendment", proposed_text="New words there.", body="Because."
+    )
     assert draft.revision == 3
 
 

@@ -33,6 +33,7 @@ from consult.groups.models import (
     GroupMembership,
     GroupRole,
     GroupSubmission,
+    Signature,
 )
 from consult.moderation.models import Block, Theme
 from consult.proposals.models import (
@@ -542,7 +543,15 @@ def submission_group_ids(contribution_id: int) -> list[int]:
 
 def _sign(user: User | None, contribution: Contribution) -> bool:
     """Members of the group that submitted it (or of a group that adopted it) co-sign a group's
-    visible submission while they may take part in its consultation."""
+    visible submission while they may take part in its consultation. A signer withdraws their
+    own signature until the consultation closes, in the group or not any more (leaving a group
+    keeps a signature; only its signer takes it back)."""
+    if not _signed_in(user):
+        return False
+    # issue 20 (drafts): one's own signature stays withdrawable after leaving the group
+    signed = select(Signature.id).where(Signature.contribution_id == contribution.id, Signature.user_id == user.id)
+    if db.session.scalar(signed) is not None:
+        return contribution.consultation.accepts_contributions(utcnow())
     if not _take_part(user, contribution.consultation) or contribution.moderation_state != ModerationState.VISIBLE:
         return False
     if contribution.deleted_at is not None:

@@ -287,6 +287,8 @@ def _amendment_answered(x: _Context) -> Message:
         text = _("%(actor)s answered your amendment %(label)s to %(place)s: %(decision)s.", **values)
     elif x.is_mine:
         text = _("%(actor)s answered your amendment to %(place)s: %(decision)s.", **values)
+    elif x.data.get("signer") and x.label:  # issue 20 (drafts): a group's amendment they signed
+        text = _("%(actor)s answered amendment %(label)s to %(place)s, which you signed: %(decision)s.", **values)
     elif x.label:
         text = _("%(actor)s answered amendment %(label)s to %(place)s, which you follow: %(decision)s.", **values)
     else:

@@ -101,6 +101,8 @@ def follower_targets(event: Event) -> list[str]:
         return [section_target(event.section_key)] if event.section_key else [CONSULTATION]
     if kind is EventKind.NEW_AMENDMENT:
         return [CONSULTATION] + ([section_target(event.section_key)] if event.section_key else [])
+    if kind is EventKind.AMENDMENT_ANSWERED and (event.data or {}).get("signer"):
+        return []  # issue 20 (drafts): a signer's own copy of the answer, to them alone
     if kind in (EventKind.AMENDMENT_ANSWERED, EventKind.AMENDMENT_INCORPORATED) and contribution is not None:
         return [contribution_target(contribution)]
     if kind in PERSONAL_KINDS:

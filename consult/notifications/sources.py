@@ -64,9 +64,9 @@ from consult.core.signals import (
     version_published,
 )
 from consult.groups.calls import call_published
-from consult.groups.models import CallToAction
+from consult.groups.models import CallToAction, Signature
 from consult.moderation.models import SectionSummary, SummaryCitation, Theme
-from consult.notifications.models import EventKind
+from consult.notifications.models import EventKind, Follow
 from consult.notifications.services import CONSULTATION, contribution_target, follow_when_taking_part, record_event
 from consult.proposals.models import Consultation, ConsultationState, Version
 
@@ -159,6 +159,45 @@ def _on_supported(contribution: Contribution, *, actor: User, **_) -> None:
 @amendment_answered.connect
 def _on_answered(contribution: Contribution, *, actor: User, decision: str, reason: str, **_) -> None:
     tell_author(EventKind.AMENDMENT_ANSWERED, contribution, actor=actor, data={"decision": decision, "reason": reason})
+    tell_signers(contribution, actor=actor, decision=decision, reason=reason)
+
+
+# issue 20 (drafts): the organisation's answer to a group's amendment reaches every signer
+def tell_signers(contribution: Contribution, *, actor: User | None, decision: str, reason: str) -> int:
+    """A personal AMENDMENT_ANSWERED to each person who signed a group's amendment, once per
+    answer (its dedupe key names the signer and the answer's date): not to its author (told
+    above), nor to a signer who follows the amendment (the followers' event reaches them).
+    Addressed to the signer alone (``data["signer"]``: not to the amendment's followers again).
+    Returns how many events were recorded."""
+    if contribution.is_deleted or contribution.amendment is None:
+        return 0
+    followers = select(Follow.user_id).where(
+        Follow.consultation_id == contribution.consultation_id, Follow.target == contribution_target(contribution), Follow.active
+    )
+    signers = db.session.scalars(
+        select(User)
+        .join(Signature, Signature.user_id == User.id)
+        .where(Signature.contribution_id == contribution.id, User.id.not_in(followers))
+        .order_by(Signature.id)
+    )
+    stamp = contribution.amendment.answered_at.isoformat() if contribution.amendment.answered_at else ""
+    told = 0
+    for signer in signers:
+        if signer.id == contribution.author_id:
+            continue
+        told += (
+            record_event(
+                EventKind.AMENDMENT_ANSWERED,
+                contribution.consultation,
+                actor=actor,
+                recipient=signer,
+                contribution=contribution,
+                data={"decision": decision, "reason": reason, "signer": True},
+                dedupe_key=f"answered:{contribution.id}:{stamp}:signer:{signer.id}",
+            )
+            is not None
+        )
+    return told
 
 
 @amendment_incorporated.connect

@@ -13,6 +13,8 @@ from consult.amendments import services as amendments
 from consult.comments import services as comments
 from consult.contributions.models import Contribution
 from consult.core.models import db
+from consult.groups import activity as group_activity
+from consult.groups.models import Group
 from consult.moderation import services as moderation
 from consult.proposals.models import Consultation, Section, Version
 from consult.proposals.services import SectionDiff, diff_versions
@@ -37,6 +39,10 @@ class Outcome:
     orphaned: dict[int, list]  # per version id: the annotations whose passage it no longer has
     #: the author's reasons for each version's changes: version number -> section key -> ChangeReason
     reasons: dict[int, dict]
+    # issue 20 (drafts): the groups that took part, each with the people it represents, and
+    # how many people they represent together (each person once, whatever groups they are in)
+    groups: list[tuple[Group, int]]
+    people_represented: int
 
     def context(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -66,4 +72,6 @@ def outcome_of(consultation: Consultation) -> Outcome:
         sections={s.key: s for v in published for s in v.sections},
         orphaned={newer.id: [c for _, c in comments.orphaned_on(newer, None)] for _, newer in pairwise(published)},
         reasons={v.number: explanations.reasons_of(v) for v in published[1:]},
+        groups=group_activity.groups_in(c),
+        people_represented=group_activity.people_represented(c),
     )

@@ -37,8 +37,13 @@ from consult.groups.models import (  # issue 20, groups-core  # issue 20 (calls 
     CallPledge,
     CallToAction,
     Group,
+    GroupAdoption,
     GroupBlock,
+    GroupDraft,
+    GroupDraftRevision,
     GroupMembership,
+    GroupSubmission,
+    Signature,
 )
 from consult.moderation.models import Block, ModerationLogEntry, Report
 from consult.notifications import services as notifications
@@ -596,6 +601,62 @@ def _failed_sign_ins(person: User) -> list[dict[str, Any]]:
     )
 
 
+# ---- issue 20 (drafts): groups' shared drafts, submissions, adoptions and signatures ----------
+
+
+def _group_drafts(person: User) -> list[dict[str, Any]]:
+    """The drafts they started or submitted for a group (what they wrote: ``group_draft_revisions``)."""
+    return _rows(
+        select(
+            Group.slug.label("group"), GroupDraft.id, GroupDraft.title, GroupDraft.created_at, GroupDraft.submitted_at,
+            (GroupDraft.created_by_id == person.id).label("started"), (GroupDraft.submitted_by_id == person.id).label("submitted"),
+        )
+        .join(Group, Group.id == GroupDraft.group_id)
+        .where(or_(GroupDraft.created_by_id == person.id, GroupDraft.submitted_by_id == person.id))
+        .order_by(GroupDraft.id)
+    )  # fmt: skip
+
+
+def _group_draft_revisions(person: User) -> list[dict[str, Any]]:
+    return _rows(
+        select(
+            GroupDraftRevision.draft_id, GroupDraftRevision.number, GroupDraftRevision.title,
+            GroupDraftRevision.proposed_text, GroupDraftRevision.body, GroupDraftRevision.created_at,
+        )
+        .where(GroupDraftRevision.user_id == person.id)
+        .order_by(GroupDraftRevision.id)
+    )  # fmt: skip
+
+
+def _group_submissions(person: User) -> list[dict[str, Any]]:
+    return _rows(
+        select(Group.slug.label("group"), GroupSubmission.contribution_id, GroupSubmission.submitted_at)
+        .join(Group, Group.id == GroupSubmission.group_id)
+        .where(GroupSubmission.submitted_by_id == person.id)
+        .order_by(GroupSubmission.submitted_at)
+    )
+
+
+def _group_adoptions(person: User) -> list[dict[str, Any]]:
+    return _rows(
+        select(Group.slug.label("group"), GroupAdoption.contribution_id, GroupAdoption.adopted_at)
+        .join(Group, Group.id == GroupAdoption.group_id)
+        .where(GroupAdoption.adopted_by_id == person.id)
+        .order_by(GroupAdoption.id)
+    )
+
+
+def _signatures(person: User) -> list[dict[str, Any]]:
+    return _rows(
+        select(Consultation.slug.label("consultation"), Signature.contribution_id, Group.slug.label("through_group"), Signature.created_at)
+        .join(Contribution, Contribution.id == Signature.contribution_id)
+        .join(Consultation, Consultation.id == Contribution.consultation_id)
+        .outerjoin(Group, Group.id == Signature.group_id)
+        .where(Signature.user_id == person.id)
+        .order_by(Signature.id)
+    )
+
+
 SECTIONS: dict[str, Callable[[User], list[dict[str, Any]]]] = {
     "memberships": _memberships,
     "sessions": _sessions,
@@ -633,6 +694,12 @@ SECTIONS: dict[str, Callable[[User], list[dict[str, Any]]]] = {
     "mail": _mail,
     "failed_sign_ins": _failed_sign_ins,
     "questionnaire_responses": questionnaire_services.responses_of,
+    # issue 20 (drafts)
+    "group_drafts": _group_drafts,
+    "group_draft_revisions": _group_draft_revisions,
+    "group_submissions": _group_submissions,
+    "group_adoptions": _group_adoptions,
+    "signatures": _signatures,
 }
 
 

@@ -90,6 +90,15 @@ BY_FOREIGN_KEY: dict[tuple[str, str], Handling] = {
     # "I'll come" to a call's event: the person's word, it goes with the account.
     ("call_pledges", "user_id"): Handling("call_pledges", Erase.DELETE, Erase.DELETE),
     # --- end of calls to action ---
+    # issue 20 (drafts): a group's shared drafts and their saves are the group's (they stay,
+    # unsigned: "a former member"); submitting and adopting on a group's behalf stay unsigned;
+    # a signature is counted like a co-support (kept under the pseudonym, or withdrawn).
+    ("group_drafts", "created_by_id"): Handling("group_drafts", Erase.UNLINK, Erase.UNLINK),
+    ("group_drafts", "submitted_by_id"): Handling("group_drafts", Erase.UNLINK, Erase.UNLINK),
+    ("group_draft_revisions", "user_id"): Handling("group_draft_revisions", Erase.UNLINK, Erase.UNLINK),
+    ("group_submissions", "submitted_by_id"): Handling("group_submissions", Erase.UNLINK, Erase.UNLINK),
+    ("group_adoptions", "adopted_by_id"): Handling("group_adoptions", Erase.UNLINK, Erase.UNLINK),
+    ("signatures", "user_id"): Handling("signatures", Erase.PSEUDONYMOUS, Erase.DELETE),
 }
 
 #: Rows about a person found by their email address rather than a foreign key (all deleted).

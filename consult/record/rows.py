@@ -29,6 +29,7 @@ from consult.comments.services import annotation_record, annotations_query
 from consult.contributions.models import Contribution, ContributionKind, ContributionRevision
 from consult.core import links
 from consult.core.models import db
+from consult.groups import drafts as group_drafts
 from consult.moderation.models import ContributionTheme, ModerationLogEntry, SectionSummary, SummaryCitation, Theme
 from consult.permissions import Action, can, visible_contributions, visible_supporters, visible_versions
 from consult.proposals.models import LICENCES, Consultation, Section, Version
@@ -284,6 +285,7 @@ def contribution_rows(c: Consultation, *, page_size: int = PAGE_SIZE) -> Iterato
             )
         }
         supporters = co_supporters(c, list(amendments))
+        by_groups = group_credits(ids)  # issue 20 (drafts)
         for r in rows:
             amendment = amendments.get(r.id)
             yield {
@@ -327,7 +329,24 @@ def contribution_rows(c: Consultation, *, page_size: int = PAGE_SIZE) -> Iterato
                 }
                 if amendment is not None
                 else None,
+                "group": by_groups.get(r.id),
             }
+
+
+# issue 20 (drafts): a contribution a group submitted, as the pages show it
+def group_credits(contribution_ids: list[int]) -> dict[int, Row]:
+    """The group that submitted each of these contributions (a visible group's), how many people
+    signed it (each person once, whatever group they signed through) and the groups that adopted
+    it as their position."""
+    return {
+        cid: {
+            "name": credit.group.name,
+            "slug": credit.group.slug,
+            "signatures": credit.signatures,
+            "adopted_by": [g.name for g in credit.adopted_by],
+        }
+        for cid, credit in group_drafts.credits(contribution_ids).items()
+    }
 
 
 def co_supporters(c: Consultation, amendment_ids: list[int]) -> dict[int, list[str]]:

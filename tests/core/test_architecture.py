@@ -41,6 +41,7 @@ REQUEST_PLUMBING = {
     "consult.core.browser_token",  # the cookie naming a browser (drafts, the browser a sign-up was made in)
     "consult.core.i18n",  # the language of a request: its cookie and Accept-Language
     "consult.groups.call_views",  # a views module (issue 20): the pages of calls to action
+    "consult.groups.draft_views",  # issue 20 (drafts): a views module (the groups have several)
 }
 
 

@@ -12,7 +12,7 @@ import pytest
 from consult.amendments.models import Amendment, AmendmentState, AmendmentSupporter
 from consult.contributions.models import Contribution, ModerationState
 from consult.core.models import db, utcnow
-from consult.groups.models import Group, GroupBlock, GroupMembership
+from consult.groups.models import Group, GroupBlock, GroupDraft, GroupMembership, GroupRole, GroupSubmission, Signature
 from consult.moderation.models import Block
 from consult.permissions import PREDICATES, Action, can
 from consult.proposals.models import ConsultationState, Transition, Version
@@ -283,6 +283,39 @@ pledge                  | organisation's event call     | concluded | .    .    
 pledge                  | closed event call             | open      | .    .      .     .     .     .     .     .    .    .
 pledge                  | call to support an amendment  | open      | .    .      .     .     .     .     .     .    .    .
 # --- end of calls to action ---
+# issue 20 (drafts): shared drafts, submitting on a group's behalf, signatures, adoption
+# (own group: the role is a member, or its coordinator; others' group: the role is not in it)
+edit_group_draft        | own group's draft             | draft     | .    .      .     .     Y     .     Y     .    .    Y
+edit_group_draft        | own group's draft             | open      | .    Y      Y     Y     Y     Y     Y     Y    Y    Y
+edit_group_draft        | own group's draft             | closed    | .    Y      Y     Y     Y     Y     Y     Y    Y    Y
+edit_group_draft        | own group's draft             | concluded | .    Y      Y     Y     Y     Y     Y     Y    Y    Y
+edit_group_draft        | others' group's draft         | draft     | .    .      .     .     .     .     .     .    .    .
+edit_group_draft        | others' group's draft         | open      | .    .      .     .     .     .     .     .    .    .
+edit_group_draft        | others' group's draft         | closed    | .    .      .     .     .     .     .     .    .    .
+edit_group_draft        | others' group's draft         | concluded | .    .      .     .     .     .     .     .    .    .
+edit_group_draft        | own submitted group draft     | open      | .    .      .     .     .     .     .     .    .    .
+submit_group_draft      | own coordinated group's draft | draft     | .    .      .     .     .     .     .     .    .    .
+submit_group_draft      | own coordinated group's draft | open      | .    .      Y     .     Y     Y     Y     Y    Y    Y
+submit_group_draft      | own coordinated group's draft | closed    | .    .      .     .     .     .     .     .    .    .
+submit_group_draft      | own coordinated group's draft | concluded | .    .      .     .     .     .     .     .    .    .
+submit_group_draft      | own group's draft             | draft     | .    .      .     .     .     .     .     .    .    .
+submit_group_draft      | own group's draft             | open      | .    .      .     .     .     .     .     .    .    .
+submit_group_draft      | own group's draft             | closed    | .    .      .     .     .     .     .     .    .    .
+submit_group_draft      | own group's draft             | concluded | .    .      .     .     .     .     .     .    .    .
+sign                    | own group's submission        | draft     | .    .      .     .     .     .     .     .    .    .
+sign                    | own group's submission        | open      | .    .      Y     .     Y     Y     Y     Y    Y    Y
+sign                    | own group's submission        | closed    | .    .      .     .     .     .     .     .    .    .
+sign                    | own group's submission        | concluded | .    .      .     .     .     .     .     .    .    .
+sign                    | others' group's submission    | draft     | .    .      .     .     .     .     .     .    .    .
+sign                    | others' group's submission    | open      | .    .      .     .     .     .     .     .    .    .
+sign                    | others' group's submission    | closed    | .    .      .     .     .     .     .     .    .    .
+sign                    | others' group's submission    | concluded | .    .      .     .     .     .     .     .    .    .
+sign                    | own signature, group left     | draft     | .    .      .     .     .     .     .     .    .    .
+sign                    | own signature, group left     | open      | .    Y      Y     Y     Y     Y     Y     Y    Y    Y
+sign                    | own signature, group left     | closed    | .    .      .     .     .     .     .     .    .    .
+sign                    | own signature, group left     | concluded | .    .      .     .     .     .     .     .    .    .
+adopt_submission        | own coordinated group         | any       | .    Y      Y     Y     Y     Y     Y     Y    Y    Y
+adopt_submission        | own group                     | any       | .    .      .     .     .     .     .     .    .    .
 """
 
 
@@ -381,6 +414,39 @@ class World:
             db.session.flush()
         return amendment
 
+    # issue 20 (drafts): groups, their drafts and submissions, with the role in them or not
+    def drafting_group(self, user, *, coordinator: bool = False) -> Group:
+        group = Group(slug=f"g-{len(self.made)}-{id(user)}", name="A group", invite_code="code")
+        db.session.add(group)
+        db.session.flush()
+        if user is not None:
+            role = GroupRole.COORDINATOR if coordinator else GroupRole.MEMBER
+            db.session.add(GroupMembership(group_id=group.id, user_id=user.id, role=role))
+            db.session.flush()
+        return group
+
+    def group_draft(self, user, *, coordinator: bool = False, submitted: bool = False) -> GroupDraft:
+        draft = GroupDraft(
+            group=self.drafting_group(user, coordinator=coordinator),
+            consultation=self.consultation,
+            kind="comment",
+            title="Our view",
+            body="Words.",
+            **({"submitted_at": utcnow()} if submitted else {}),
+        )
+        db.session.add(draft)
+        db.session.flush()
+        return draft
+
+    def group_submission(self, user, *, signed: bool = False, member: bool = True) -> Contribution:
+        contribution = self.contribution(self.stranger)
+        group = self.group(user if member else None)
+        db.session.add(GroupSubmission(contribution_id=contribution.id, group_id=group.id))
+        if signed and user is not None:
+            db.session.add(Signature(contribution_id=contribution.id, user_id=user.id, group_id=group.id))
+        db.session.flush()
+        return contribution
+
     def draft_version(self) -> Version:
         version = Version(consultation=self.consultation, number=len(self.consultation.versions) + 1)
         db.session.add(version)
@@ -431,6 +497,16 @@ BUILDERS: dict[str, Callable[[World, object], object]] = {
     "others' hidden amendment": lambda w, user: w.amendment(w.stranger, moderation_state=ModerationState.HIDDEN, hidden_at=utcnow()),
     "amendment they support": lambda w, user: w.supported_by(user),
     "own account": lambda w, user: user,
+    # issue 20 (drafts)
+    "own group's draft": lambda w, user: w.group_draft(user),
+    "own submitted group draft": lambda w, user: w.group_draft(user, submitted=True),
+    "others' group's draft": lambda w, user: w.group_draft(None),
+    "own coordinated group's draft": lambda w, user: w.group_draft(user, coordinator=True),
+    "own group's submission": lambda w, user: w.group_submission(user),
+    "others' group's submission": lambda w, user: w.group_submission(None),
+    "own signature, group left": lambda w, user: w.group_submission(user, signed=True, member=False),
+    "own coordinated group": lambda w, user: w.drafting_group(user, coordinator=True),
+    "own group": lambda w, user: w.drafting_group(user),
     "others' account": lambda w, user: w.stranger,
     # groups (issue 20, groups-core)
     "public group": lambda w, user: w.group(),

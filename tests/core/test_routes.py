@@ -99,6 +99,12 @@ PUBLIC = {
     "feeds.person",
     "feeds.sitemap",
     "feeds.robots",
+    # issue 20 (drafts): a group's drafts and their history (a public group's are public; an
+    # invite-only group's answer 404 to all but its members), and its chapters' positions
+    "group_drafts.index",
+    "group_drafts.edit",
+    "group_drafts.history",
+    "group_drafts.positions",
 }
 
 

@@ -79,9 +79,26 @@ def everyone(world, moderator, organisation, site_admin):
     # --- calls to action (issue 20, calls helper): a call the author published, the citizen's pledge ---
     call = make_call(world.consultation, organisation=organisation, created_by_id=world.author.id)
     db.session.add(CallPledge(call_id=call.id, user_id=world.citizen.id))
+    _group_drafts_rows(world, moderator)  # issue 20 (drafts)
     db.session.commit()
     export.request_export(world.citizen, actor=world.citizen)  # a download waiting to be built
     return [world.citizen, world.other, world.author, moderator, site_admin]
+
+
+def _group_drafts_rows(world, member) -> None:
+    """Issue 20 (drafts): the citizen starts and submits a group's draft, another member signs
+    it, and the parent group's coordinator (the author) adopts it."""
+    from consult.groups import drafts
+    from tests.groups.draft_helpers import join, make_group
+
+    parent = make_group(name="National", coordinator=world.author)
+    group = make_group(name="Chapter", parent=parent, coordinator=world.citizen)
+    join(group, member)
+    draft = drafts.start_draft(group, world.consultation, actor=world.citizen, kind="comment", title="Our view")
+    drafts.save_draft(draft, actor=world.citizen, seen_revision=1, title="Our view", proposed_text="", body="Together we say so.")
+    contribution = drafts.submit_draft(draft, actor=world.citizen)
+    drafts.sign(contribution, actor=member)
+    drafts.adopt(parent, contribution, actor=world.author)
 
 
 def _rows(table_name: str, column_name: str, person_id: int) -> int:

@@ -440,7 +440,7 @@ class World:
 
     def group_submission(self, user, *, signed: bool = False, member: bool = True) -> Contribution:
         contribution = self.contribution(self.stranger)
-        group = self.group(user if member else None)
+        group = self.drafting_group(user if member else None)
         db.session.add(GroupSubmission(contribution_id=contribution.id, group_id=group.id))
         if signed and user is not None:
             db.session.add(Signature(contribution_id=contribution.id, user_id=user.id, group_id=group.id))

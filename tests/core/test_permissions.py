@@ -456,7 +456,7 @@ class World:
     def group(self, *, visibility="public", state="visible", member=None, role="member", barred=None) -> Group:
         """A group coordinated by someone else (issue 20, groups-core); ``member`` in it with ``role``."""
         n = len(self.made)
-        group = Group(slug=f"group-{n}", name=f"Group {n}", visibility=visibility, state=state, invite_code=f"code-{n}")
+        group = Group(slug=f"matrix-group-{n}-{id(self)}", name=f"Group {n}", visibility=visibility, state=state, invite_code=f"code-{n}")
         db.session.add(group)
         db.session.flush()
         db.session.add(GroupMembership(group_id=group.id, user_id=self.stranger.id, role="coordinator"))

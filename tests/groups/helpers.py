@@ -25,7 +25,7 @@ def make_group(
 ) -> Group:
     n = next(_counter)
     group = Group(
-        slug=slug or f"group-{n}",
+        slug=slug or f"test-group-{n}-{secrets.token_hex(3)}",
         name=name or f"Group {n}",
         description="A group for a test.",
         description_html="<p>A group for a test.</p>",

@@ -3,7 +3,7 @@ reports, bar a member."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -32,10 +32,7 @@ def _moderated_group_or_404(slug: str) -> Group:
 
 @bp.app_template_global("group_page_url")
 def group_page_url(group: Group) -> str:
-    # The group page is the groups blueprint's (/g/SLUG); asked by name once it is registered.
-    if "groups.page" in current_app.view_functions:
-        return url_for("groups.page", slug=group.slug)
-    return f"/g/{group.slug}"
+    return url_for("groups.page", slug=group.slug)
 
 
 def _error(form) -> str | None:

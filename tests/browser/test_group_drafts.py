@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.routing import Rule
 
 from tests.browser.conftest import sign_in
 
@@ -32,8 +31,6 @@ def shared_draft(live_server):
     from tests.browser.conftest import DEMO_PASSWORD
 
     app = live_server.app
-    if not any(rule.endpoint == "groups.page" for rule in app.url_map.iter_rules()):
-        app.url_map.add(Rule("/g/<slug>", endpoint="groups.page"))  # until the groups' core is merged
     with app.app_context():
         people = []
         for name, email in PEOPLE:

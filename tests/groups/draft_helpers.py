@@ -6,9 +6,6 @@ from __future__ import annotations
 import secrets
 from itertools import count
 
-import pytest
-from werkzeug.routing import Rule
-
 from consult.accounts.models import User
 from consult.core.models import db
 from consult.groups.models import Group, GroupMembership, GroupRole, GroupVisibility
@@ -42,12 +39,3 @@ def join(group: Group, user: User, *, coordinator: bool = False) -> GroupMembers
 def leave(group: Group, user: User) -> None:
     db.session.query(GroupMembership).filter_by(group_id=group.id, user_id=user.id).delete()
     db.session.flush()
-
-
-@pytest.fixture(autouse=True)
-def group_page_address(app):
-    """Until the groups' core (``groups.page``, written beside these tests) is merged, the pages
-    of drafts link to a group's address through a rule with no view."""
-    if not any(rule.endpoint == "groups.page" for rule in app.url_map.iter_rules()):
-        app.url_map.add(Rule("/g/<slug>", endpoint="groups.page"))
-    yield

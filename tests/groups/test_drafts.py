@@ -11,7 +11,7 @@ from consult.core.models import db
 from consult.groups import drafts
 from consult.groups.models import GroupAdoption, GroupDraft, GroupDraftRevision, GroupSubmission, Signature
 from tests.factories import login, make_user
-from tests.groups.draft_helpers import group_page_address, join, make_group  # noqa: F401
+from tests.groups.draft_helpers import join, make_group
 
 
 @pytest.fixture

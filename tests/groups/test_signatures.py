@@ -20,7 +20,7 @@ from consult.proposals.models import Transition
 from consult.voting import services as voting
 from consult.voting.models import Vote
 from tests.factories import login, make_user
-from tests.groups.draft_helpers import group_page_address, join, leave, make_group  # noqa: F401
+from tests.groups.draft_helpers import join, leave, make_group
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ PEOPLE = {
     "cleo": ("Cleo Member", "cleo-loop@example.org"),
 }
 GROUP = "Millbrook Open Code Circle"
-SECTION = "Objectives"  # the heading of the section the group amends
+SECTION = "1. Objectives"  # the heading of the section the group amends
 
 
 @pytest.fixture(scope="module")

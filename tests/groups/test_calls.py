@@ -282,7 +282,9 @@ def test_the_consultation_page_lists_open_calls_at_the_top_and_the_call_page_is_
     db.session.commit()
     page = client.get(f"/c/{open_consultation.slug}").get_data(as_text=True)
     assert "Support A1 by Friday" in page and "An old call" not in page
-    assert page.index("Have your say") < page.index("Support A1 by Friday") < page.index('class="facts"')  # at the top, after the one action
+    assert (
+        page.index("Have your say") < page.index("Support A1 by Friday") < page.index('class="facts"')
+    )  # at the top, after the one action
     shown = client.get(f"/calls/{call.id}")
     text = shown.get_data(as_text=True)
     assert shown.status_code == 200

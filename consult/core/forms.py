@@ -3,9 +3,11 @@ a form of buttons that makes no sense, and read numbers sent as text."""
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from flask import abort
 from flask_wtf import FlaskForm
-from wtforms import Field, StringField
+from wtforms import DateTimeLocalField, Field, StringField
 
 from consult.core.errors import RuleViolation
 from consult.core.models import db
@@ -105,3 +107,25 @@ class WholeNumbersField(Field):
         self.data = [n for n in numbers if n is not None]
         if None in numbers:
             raise ValueError(self.message)
+
+
+#: What a browser's date-time input sends: minutes, or seconds.
+TIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
+
+
+class UTCDateTimeLocalField(DateTimeLocalField):
+    """A browser date-time input read as UTC (the label says so), as the consultations' and the
+    calls' dates are. Takes minutes, or seconds, as browsers send them."""
+
+    def __init__(self, label=None, validators=None, format=None, **kwargs):
+        super().__init__(label, validators, format=format or list(TIME_FORMATS), **kwargs)
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None:
+            self.data = self.data.replace(tzinfo=UTC)
+
+    def _value(self):
+        if self.raw_data:
+            return " ".join(self.raw_data)
+        return self.data.astimezone(UTC).strftime("%Y-%m-%dT%H:%M") if self.data else ""

@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from consult.core.forms import MAX_SECTION_KEY_LENGTH
+from consult.core.forms import MAX_SECTION_KEY_LENGTH, UTCDateTimeLocalField
 from consult.groups.calls import MAX_BODY, MAX_GOAL, MAX_LOCATION, MAX_TITLE
 from consult.groups.models import CallKind
-
-TIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
-
-
-class UTCDateTimeLocalField(DateTimeLocalField):
-    """A browser date-time input read as UTC (the label says so), as the consultation's dates are."""
-
-    def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        if self.data is not None:
-            self.data = self.data.replace(tzinfo=UTC)
-
-    def _value(self):
-        if self.raw_data:
-            return " ".join(self.raw_data)
-        return self.data.astimezone(UTC).strftime("%Y-%m-%dT%H:%M") if self.data else ""
 
 
 class CallDetailsForm(FlaskForm):
@@ -48,11 +30,10 @@ class CallDetailsForm(FlaskForm):
     deadline = UTCDateTimeLocalField(
         _l("Deadline (UTC)"),
         validators=[Optional()],
-        format=TIME_FORMATS,
         description=_l("For an event, leave it empty to take people's word until it starts."),
     )
-    event_starts_at = UTCDateTimeLocalField(_l("Event starts (UTC)"), validators=[Optional()], format=TIME_FORMATS)
-    event_ends_at = UTCDateTimeLocalField(_l("Event ends (UTC, optional)"), validators=[Optional()], format=TIME_FORMATS)
+    event_starts_at = UTCDateTimeLocalField(_l("Event starts (UTC)"), validators=[Optional()])
+    event_ends_at = UTCDateTimeLocalField(_l("Event ends (UTC, optional)"), validators=[Optional()])
     location = StringField(_l("Place"), validators=[Optional(), Length(max=MAX_LOCATION)])
 
 

@@ -1,11 +1,8 @@
-from datetime import UTC
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired, MultipleFileField
 from wtforms import (
     BooleanField,
-    DateTimeLocalField,
     HiddenField,
     IntegerField,
     RadioField,
@@ -17,22 +14,9 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
+from consult.core.forms import UTCDateTimeLocalField
 from consult.core.i18n import LANGUAGES, language_name
 from consult.proposals.models import LICENCES, PARTICIPATION_LABELS, Transition
-
-
-class UTCDateTimeLocalField(DateTimeLocalField):
-    """A browser date-time input read as UTC (the label says so)."""
-
-    def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        if self.data is not None:
-            self.data = self.data.replace(tzinfo=UTC)
-
-    def _value(self):
-        if self.raw_data:
-            return " ".join(self.raw_data)
-        return self.data.astimezone(UTC).strftime("%Y-%m-%dT%H:%M") if self.data else ""
 
 
 class ConsultationForm(FlaskForm):
@@ -50,8 +34,8 @@ class ConsultationForm(FlaskForm):
     summary = TextAreaField(
         _l("Summary"), validators=[Length(max=5000)], description=_l("What the policy is about and what you want to hear. Markdown.")
     )
-    opens_at = UTCDateTimeLocalField(_l("Opens (UTC)"), validators=[Optional()], format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
-    closes_at = UTCDateTimeLocalField(_l("Closes (UTC)"), validators=[Optional()], format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
+    opens_at = UTCDateTimeLocalField(_l("Opens (UTC)"), validators=[Optional()])
+    closes_at = UTCDateTimeLocalField(_l("Closes (UTC)"), validators=[Optional()])
     licence = SelectField(
         _l("Licence of the contributions and the record"), choices=[SelectChoice(value, label) for value, label in LICENCES.items()]
     )
@@ -170,7 +154,7 @@ class PublishForm(FlaskForm):
 class TransitionForm(FlaskForm):
     transition = HiddenField(validators=[DataRequired(), AnyOf([t.value for t in Transition])])
     # Reopening after the closing date asks for a new one; concluding (final) asks to confirm.
-    closes_at = UTCDateTimeLocalField(_l("New closing date (UTC)"), validators=[Optional()], format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
+    closes_at = UTCDateTimeLocalField(_l("New closing date (UTC)"), validators=[Optional()])
     confirm = BooleanField(_l("I understand: concluding is final. The outcome page is published and nobody can take part any more."))
 
 

@@ -31,6 +31,7 @@ from consult.audit.models import StaffAction
 from consult.contributions.models import Contribution, ModerationState
 from consult.core import jobs
 from consult.core.models import db
+from consult.groups.models import Group, GroupAdoption, GroupSubmission, Signature
 from consult.moderation.models import Block, ContributionTheme, ModerationLogEntry, SectionSummary, SummaryCitation, Theme
 from consult.proposals.models import Consultation, Version
 from consult.proposals.services import get_visible_consultation
@@ -107,6 +108,20 @@ def fingerprint(c: Consultation, base_url: str) -> str:
         select(func.count(), func.max(OpinionMapCache.computed_at)).where(OpinionMapCache.consultation_id == c.id),  # the stored map
         select(func.count(), func.max(Attachment.id), func.sum(Attachment.size)).where(Attachment.consultation_id == c.id),  # attachments/
         *questionnaires.fingerprint_queries(c),  # the questionnaire's versions and responses
+        # groups (issue 20): who submitted what, the signatures and adoptions, the groups' names
+        select(func.count(), func.max(Signature.id))
+        .select_from(Signature)
+        .join(Contribution, Contribution.id == Signature.contribution_id)
+        .where(own),
+        select(func.count(), func.max(GroupAdoption.id))
+        .select_from(GroupAdoption)
+        .join(Contribution, Contribution.id == GroupAdoption.contribution_id)
+        .where(own),
+        select(func.count(), func.max(Group.updated_at), func.sum(func.length(Group.name)))
+        .select_from(GroupSubmission)
+        .join(Contribution, Contribution.id == GroupSubmission.contribution_id)
+        .join(Group, Group.id == GroupSubmission.group_id)
+        .where(own),
     ]
     for query in queries:
         parts.append(tuple(db.session.execute(query).one()))

@@ -226,3 +226,21 @@ def test_the_open_record_names_the_group_and_counts_its_signatures(amendment, me
         "signatures": 2,
         "adopted_by": [],
     }
+
+
+def test_signing_a_group_comment_changes_the_open_records_fingerprint(group, coordinator, members, open_consultation):
+    """A comment's signature is no vote: the stored record.zip must still be rebuilt for it."""
+    from consult.record import bundles
+
+    draft = drafts.start_draft(group, open_consultation, actor=coordinator, kind="comment", title="View")
+    drafts.save_draft(draft, actor=coordinator, seen_revision=1, title="View", proposed_text="", body="Our collective view.")
+    comment = drafts.submit_draft(draft, actor=coordinator)
+    db.session.commit()
+    before = bundles.fingerprint(open_consultation, "https://consult.example")
+    drafts.sign(comment, actor=members[0])
+    db.session.commit()
+    signed = bundles.fingerprint(open_consultation, "https://consult.example")
+    assert signed != before
+    drafts.withdraw_signature(comment, actor=members[0])
+    db.session.commit()
+    assert bundles.fingerprint(open_consultation, "https://consult.example") != signed

@@ -65,6 +65,12 @@ class StaffOperation(enum.StrEnum):
     # an organisation's webhooks (its admins)
     ADD_WEBHOOK = "add_webhook"
     REMOVE_WEBHOOK = "remove_webhook"
+    # groups (issue 20): moderated by the site's admins, in no organisation
+    HIDE_GROUP = "hide_group"
+    RESTORE_GROUP = "restore_group"
+    DISMISS_GROUP_REPORTS = "dismiss_group_reports"
+    BAR_FROM_GROUP = "bar_from_group"
+    LIFT_GROUP_BAR = "lift_group_bar"
 
     @property
     def label(self) -> str:
@@ -109,6 +115,11 @@ OPERATION_LABELS: dict[StaffOperation, str] = {
     StaffOperation.PUBLISH_QUESTIONNAIRE: _l("Published a version of the questionnaire"),
     StaffOperation.ADD_WEBHOOK: _l("Added a webhook"),
     StaffOperation.REMOVE_WEBHOOK: _l("Removed a webhook"),
+    StaffOperation.HIDE_GROUP: _l("Hid a group"),
+    StaffOperation.RESTORE_GROUP: _l("Restored a group"),
+    StaffOperation.DISMISS_GROUP_REPORTS: _l("Kept a reported group as it is"),
+    StaffOperation.BAR_FROM_GROUP: _l("Barred someone from a group"),
+    StaffOperation.LIFT_GROUP_BAR: _l("Let someone back into a group"),
 }
 
 #: Operations done in the capacity of a moderator, whoever does them (an admin moderating is
@@ -139,7 +150,18 @@ class StaffRole(enum.StrEnum):
 
 #: Operations on the site as a whole, done by site admins in no organisation.
 SITE_OPERATIONS = frozenset(
-    {StaffOperation.EDIT_POLICY, StaffOperation.EDIT_SITE, StaffOperation.CREATE_INVITATION, StaffOperation.REVOKE_INVITATION}
+    {
+        StaffOperation.EDIT_POLICY,
+        StaffOperation.EDIT_SITE,
+        StaffOperation.CREATE_INVITATION,
+        StaffOperation.REVOKE_INVITATION,
+        # groups belong to no organisation: the site's admins moderate them
+        StaffOperation.HIDE_GROUP,
+        StaffOperation.RESTORE_GROUP,
+        StaffOperation.DISMISS_GROUP_REPORTS,
+        StaffOperation.BAR_FROM_GROUP,
+        StaffOperation.LIFT_GROUP_BAR,
+    }
 )
 
 
@@ -159,6 +181,7 @@ class TargetType(enum.StrEnum):
     SITE = "site"
     INVITATION = "invitation"
     ATTACHMENT = "attachment"
+    GROUP = "group"
 
 
 def _known(column: str, values: type[enum.StrEnum]) -> str:

@@ -10,12 +10,10 @@ A hidden group keeps its page, showing only its name and the public reason; it l
 (``permissions.visible_groups``), and its drafts and calls are no longer shown
 (``visible_group_drafts``; the calls' pages ask ``group.is_hidden``).
 
-Where it is recorded: the public moderation log (``moderation_log``) belongs to an
-organisation's consultations (its ``organisation_id`` is required) and the staff audit
-(``staff_actions``) knows no group target, so neither can take these actions without a schema
-change. What was done stays on the rows themselves: a group's ``hidden_at`` and public
-``hidden_reason``, a block's ``blocked_by_id``, ``reason`` and ``created_at``, and the reports'
-``resolved_at``; and each action is written to the application's log.
+Where it is recorded: each action is a staff action (``audit``) of a site admin, in no
+organisation, with the group as its target (``group_history`` lists them on the group's
+moderation page); a group's ``hidden_at`` and public ``hidden_reason``, a block's
+``blocked_by_id``, ``reason`` and ``created_at``, and the reports' ``resolved_at`` say the rest.
 """
 
 from __future__ import annotations
@@ -29,6 +27,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from consult.accounts.models import User
+from consult.audit.models import StaffAction, StaffOperation, TargetType
+from consult.audit.services import record_staff_action
 from consult.core.errors import RuleViolation
 from consult.core.models import db, utcnow
 from consult.core.templating import format_number
@@ -160,10 +160,27 @@ def group_blocks(group: Group, *, actor: User) -> list[tuple[GroupBlock, User]]:
 # ---- acting on a group -----------------------------------------------------------------------
 
 
+def _record(operation: StaffOperation, group: Group, actor: User, **detail) -> None:
+    record_staff_action(operation, actor=actor, target_type=TargetType.GROUP, target_id=group.id, detail=detail)
+
+
+def group_history(group: Group, *, actor: User) -> list[StaffAction]:
+    """What the site's admins did to ``group``, latest first."""
+    authorize(actor, Action.MODERATE_GROUPS, None)
+    return list(
+        db.session.scalars(
+            select(StaffAction)
+            .where(StaffAction.target_type == TargetType.GROUP.value, StaffAction.target_id == group.id)
+            .order_by(StaffAction.occurred_at.desc(), StaffAction.id.desc())
+        )
+    )
+
+
 def dismiss_reports(group: Group, *, actor: User) -> int:
     """Keep the group as it is and close its open reports; returns how many were closed."""
     authorize(actor, Action.MODERATE_GROUPS, None)
     closed = _resolve_reports(group)
+    _record(StaffOperation.DISMISS_GROUP_REPORTS, group, actor, reports=closed)
     log.info("group %s: %s reports dismissed by user %s", group.id, closed, actor.id)
     return closed
 
@@ -186,6 +203,7 @@ def hide_group(group: Group, *, actor: User, reason: str) -> None:
     db.session.refresh(group)
     _resolve_reports(group)
     forget_group_roles()
+    _record(StaffOperation.HIDE_GROUP, group, actor, reason=reason)
     log.info("group %s hidden by user %s", group.id, actor.id)
 
 
@@ -203,6 +221,7 @@ def restore_group(group: Group, *, actor: User) -> None:
     db.session.refresh(group)
     _resolve_reports(group)
     forget_group_roles()
+    _record(StaffOperation.RESTORE_GROUP, group, actor)
     log.info("group %s restored by user %s", group.id, actor.id)
 
 
@@ -228,6 +247,7 @@ def block_from_group(group: Group, person: User, *, actor: User, reason: str = "
     db.session.expire(group, ["memberships"])
     _resolve_reports(group)
     forget_group_roles()
+    _record(StaffOperation.BAR_FROM_GROUP, group, actor, person=person.id)
     log.info("user %s barred from group %s by user %s", person.id, group.id, actor.id)
 
 
@@ -241,6 +261,7 @@ def lift_group_block(group: Group, person_id: int, *, actor: User) -> None:
     )
     if not lifted.rowcount:
         raise RuleViolation(_("This person is not barred from this group."), status=404)
+    _record(StaffOperation.LIFT_GROUP_BAR, group, actor, person=person_id)
     log.info("user %s no longer barred from group %s (by user %s)", person_id, group.id, actor.id)
 
 

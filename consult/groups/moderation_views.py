@@ -79,6 +79,7 @@ def _moderation_page(group: Group, *, hide_form=None, block_form=None, status: i
         reports=services.open_reports(group, actor=current_user),
         members=services.group_members(group, actor=current_user),
         blocks=services.group_blocks(group, actor=current_user),
+        history=services.group_history(group, actor=current_user),
         hide_form=hide_form or HideGroupForm(formdata=None),
         block_form=block_form or BlockMemberForm(formdata=None),
         hide_error=_error(hide_form) if hide_form else None,

@@ -185,3 +185,30 @@ def test_hide_restore_dismiss_and_bar_over_http(client, group, member, citizen, 
     db.session.commit()
     assert client.post("/groups/reports/riverside/dismiss").status_code == 302
     assert _open_reports(group) == 0
+
+
+def test_every_moderation_of_a_group_is_in_the_audit(client, group, member, citizen, site_admin):
+    """Hiding, restoring, dismissing, barring and letting back: each a site admin's staff action
+    on the group, listed on its moderation page."""
+    moderation.report_group(group, actor=citizen, reason="spam")
+    moderation.dismiss_reports(group, actor=site_admin)
+    moderation.hide_group(group, actor=site_admin, reason="Advertising only.")
+    moderation.restore_group(group, actor=site_admin)
+    moderation.block_from_group(group, member, actor=site_admin, reason="Abuse.")
+    moderation.lift_group_block(group, member.id, actor=site_admin)
+    db.session.commit()
+    history = moderation.group_history(group, actor=site_admin)
+    assert [entry.operation for entry in reversed(history)] == [
+        "dismiss_group_reports",
+        "hide_group",
+        "restore_group",
+        "bar_from_group",
+        "lift_group_bar",
+    ]
+    assert {(e.actor_id, e.actor_role, e.organisation_id, e.target_type) for e in history} == {(site_admin.id, "site_admin", None, "group")}
+    assert history[3].detail == {"reason": "Advertising only."}
+    with pytest.raises(PermissionDenied):
+        moderation.group_history(group, actor=citizen)
+    login(client, site_admin)
+    page = client.get(f"/groups/reports/{group.slug}").get_data(as_text=True)
+    assert "What moderators did" in page and "Hid a group" in page and "Advertising only." in page

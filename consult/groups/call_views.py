@@ -62,7 +62,6 @@ def page(call_id: int):
         call_kind_label=CallKind(call.kind).label,
         pledged=calls.has_pledged(current_user, call),
         form=ButtonForm(),
-        share_url=links.site_url("calls.page", call_id=call.id),
     )
 
 

@@ -21,7 +21,7 @@ import json
 import math
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -38,7 +38,9 @@ from consult.contributions.models import Contribution, ContributionKind
 from consult.core import links
 from consult.core.i18n import current_language
 from consult.core.models import db, utcnow
+from consult.core.templating import format_number
 from consult.core.text import plain_text
+from consult.groups import calls
 from consult.permissions import Action, can
 from consult.proposals.models import Consultation, ConsultationState
 from consult.proposals.services import get_visible_consultation
@@ -248,6 +250,32 @@ def opinion_map_preview(slug: str) -> Preview | None:
     )
 
 
+def call_preview(call_id: int) -> Preview | None:
+    """A call to action's page (issue 20): its progress towards its goal and its time left on the card."""
+    call = calls.get_visible_call(None, call_id)
+    if call is None:
+        return None
+    c = call.consultation
+    progress = calls.progress_of([call])[call.id]
+    figure = _("%(count)s of %(goal)s", count=format_number(progress.count), goal=format_number(progress.goal))
+    if progress.is_closed:
+        left = _("Closed")
+    elif progress.days_left > 1:
+        left = ngettext("%(num)d day left", "%(num)d days left", progress.days_left)
+    else:
+        left = _("Closes today")
+    card = _card(c, _("Call to action by %(publisher)s", publisher=excerpt(calls.publisher_name(call), 40)), call.title, figure)
+    return Preview(
+        kind="call",
+        ref={"call_id": call.id},
+        title=f"{call.title} · {c.title}",
+        description=excerpt(plain_text(call.body))
+        or _("A call to action by %(publisher)s on %(title)s.", publisher=calls.publisher_name(call), title=c.title),
+        url=links.site_url("calls.page", call_id=call.id),
+        card=replace(card, days_left=left),
+    )
+
+
 #: Each kind of preview from the values of its image's address.
 BY_KIND = {
     "consultation": lambda slug, **_: consultation_preview(slug),
@@ -256,6 +284,7 @@ BY_KIND = {
     "comment": lambda contribution_id, **_: comment_preview(contribution_id),
     "outcome": lambda slug, **_: outcome_preview(slug),
     "opinion-map": lambda slug, **_: opinion_map_preview(slug),
+    "call": lambda call_id, **_: call_preview(call_id),
 }
 
 

@@ -25,6 +25,7 @@ PAGES = {
     "sharing.comment": lambda a: previews.comment_preview(a["contribution_id"]),
     "outcome.show": lambda a: previews.outcome_preview(a["slug"]),
     "voting.opinion_map": lambda a: previews.opinion_map_preview(a["slug"]),
+    "calls.page": lambda a: previews.call_preview(a["call_id"]),
 }
 
 
@@ -52,6 +53,7 @@ IMAGE = "/preview/<digest>.png"
 @bp.route("/c/<slug>/opinion-map" + IMAGE, defaults={"kind": "opinion-map"})
 @bp.route("/amendments/<int:contribution_id>" + IMAGE, defaults={"kind": "amendment"})
 @bp.route("/comments/<int:contribution_id>" + IMAGE, defaults={"kind": "comment"})
+@bp.route("/calls/<int:call_id>" + IMAGE, defaults={"kind": "call"})
 @public
 def image(kind: str, digest: str, **ref):
     """A page's preview image; an older digest redirects to the current image (a stale one is

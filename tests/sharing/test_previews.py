@@ -258,3 +258,35 @@ def test_long_titles_are_wrapped_within_the_image():
     assert wrap("x" * 300, font, 1056, 4)[0]  # one unbreakable word is cut, not drawn off the image
     image = Image.open(io.BytesIO(draw_card(Card("Consultation", "Title " * 40, "Org", "Open", "3 days left", ""))))
     assert image.size == (1200, 630)
+
+
+def test_a_call_to_action_has_tags_and_an_image_that_changes_with_its_progress(client, story, organisation, author):
+    """Issue 20: a call is shared with a preview card showing how far it is towards its goal."""
+    from datetime import timedelta
+
+    from consult.core.models import db, utcnow
+    from consult.groups import calls
+
+    c, _, amendment, citizen = story
+    call = calls.publish_call(
+        c,
+        actor=author,
+        publisher=organisation,
+        kind="support",
+        amendment=amendment.amendment.label,
+        title="Support the contractors amendment",
+        body="Every **agency** too.",
+        goal=10,
+        deadline=utcnow() + timedelta(days=4),
+    )
+    db.session.commit()
+    meta = check_tags(client, f"/calls/{call.id}").meta
+    assert meta["og:title"] == "Support the contractors amendment · Open data policy"
+    before = meta["og:image"]
+    fetch_image(client, before)
+    assert previews.call_preview(call.id).card.tally == "0 of 10"
+    voting.cast_vote(c, actor=make_user(name="Supporter"), value="support", contribution=amendment)
+    db.session.commit()
+    after = check_tags(client, f"/calls/{call.id}").meta["og:image"]
+    assert after != before and previews.call_preview(call.id).card.tally == "1 of 10"
+    assert client.get(urlsplit(before).path).status_code == 302  # the old address leads to the current image

@@ -16,6 +16,7 @@ from consult.core.models import db
 from consult.core.params import page_number
 from consult.core.routing import public
 from consult.extensions import POSTING_TOO_FAST, limiter, limits_off, posting_limit
+from consult.groups import services as groups
 from consult.permissions import Action, authorize
 from consult.proposals.models import Consultation
 from consult.proposals.services import get_visible_consultation
@@ -101,7 +102,13 @@ def propose(slug: str, key: str):
             if not refused_on(form, refused, fallback="quote" if _quote(form) else "proposed_text"):
                 raise
     return render_template(
-        "amendments/propose.html", consultation=c, section=section, form=form, preview=preview, texts=texts
+        "amendments/propose.html",
+        consultation=c,
+        section=section,
+        form=form,
+        preview=preview,
+        texts=texts,
+        drafting_groups=groups.drafting_groups(current_user),  # issue 20: or write it with a group
     ), 400 if form.errors else 200
 
 

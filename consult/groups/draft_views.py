@@ -14,7 +14,7 @@ from consult.core.models import db
 from consult.core.routing import public
 from consult.groups import drafts
 from consult.groups.draft_forms import ConfirmForm, EditDraftForm, StartDraftForm
-from consult.groups.models import Group, GroupDraft
+from consult.groups.models import DraftKind, Group, GroupDraft
 from consult.permissions import Action, authorize, can
 from consult.proposals.services import get_visible_consultation
 
@@ -81,6 +81,10 @@ def new(slug: str):
         return render_template("group_drafts/choose.html", group=group, consultations=drafts.consultations_to_draft_for(current_user))
     form = StartDraftForm()
     form.section_key.choices = [("", _("The whole consultation (comments only)"))] + drafts.section_choices(consultation)
+    if request.method == "GET":  # started from a section's page: its kind and section chosen already
+        form.kind.data = request.args.get("kind") if request.args.get("kind") in {k.value for k in DraftKind} else None
+        keys = {key for key, _heading in form.section_key.choices}
+        form.section_key.data = request.args.get("section") if request.args.get("section") in keys else None
     if form.validate_on_submit():
         try:
             draft = drafts.start_draft(

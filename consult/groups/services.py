@@ -93,6 +93,13 @@ def groups_of(user: User) -> list[tuple[Group, GroupRole]]:
     return [(group, GroupRole(role)) for group, role in rows]
 
 
+def drafting_groups(user: User | None) -> list[Group]:
+    """The groups in which ``user`` may start a shared draft (their visible groups), by name."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    return [group for group, _role in groups_of(user) if can(user, Action.EDIT_GROUP_DRAFT, group)]
+
+
 def members(group: Group, *, viewer: User | None) -> list[GroupMembership]:
     """Who is in the group, coordinators first, then by when they joined (VIEW_GROUP_MEMBERS)."""
     authorize(viewer, Action.VIEW_GROUP_MEMBERS, group)

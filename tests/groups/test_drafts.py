@@ -3,6 +3,8 @@ who may read them, submitting on the group's behalf, adoption."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -240,3 +242,21 @@ def test_a_parent_adopts_a_chapters_submission_once(client, people, open_consult
     db.session.commit()
     page = client.get(f"/g/{national.slug}/positions").get_data(as_text=True)
     assert "North says yes." in page and "Adopted as the position of National Body" in page
+
+
+def test_a_member_starts_a_group_draft_from_the_amendment_form(client, group, people, open_consultation):
+    """The "Propose an amendment" page offers the groups one is in; the link starts a draft with
+    the kind and the section chosen."""
+    member = people[0]
+    key = open_consultation.current_version.sections[0].key
+    login(client, member)
+    page = client.get(f"/c/{open_consultation.slug}/s/{key}/amend").get_data(as_text=True)
+    assert "Or write it with a group" in page and f"Start a draft with {group.name}" in page
+    start = client.get(f"/g/{group.slug}/drafts/new?c={open_consultation.slug}&kind=amendment&section={key}").get_data(as_text=True)
+    assert re.search(r'<input[^>]*checked[^>]*value="amendment"|<input[^>]*value="amendment"[^>]*checked', start)
+    assert re.search(rf'<option[^>]*selected[^>]*value="{key}"|<option[^>]*value="{key}"[^>]*selected', start)
+    bad = client.get(f"/g/{group.slug}/drafts/new?c={open_consultation.slug}&kind=zzz&section=nope")
+    assert bad.status_code == 200  # unknown choices are simply not chosen
+    stranger = make_user(name="Not in it")
+    login(client, stranger)
+    assert "Or write it with a group" not in client.get(f"/c/{open_consultation.slug}/s/{key}/amend").get_data(as_text=True)

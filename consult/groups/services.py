@@ -93,6 +93,27 @@ def groups_of(user: User) -> list[tuple[Group, GroupRole]]:
     return [(group, GroupRole(role)) for group, role in rows]
 
 
+def hand_over_coordination(person_id: int) -> int:
+    """Before an account is erased: in each group where it is the only coordinator and others
+    remain, the longest-standing other member becomes a coordinator, so that no group is left
+    without one. Returns how many groups were handed over."""
+    handed = 0
+    mine = select(GroupMembership.group_id).where(GroupMembership.user_id == person_id, GroupMembership.role == GroupRole.COORDINATOR.value)
+    for group_id in db.session.scalars(mine).all():
+        others = db.session.scalars(
+            select(GroupMembership)
+            .where(GroupMembership.group_id == group_id, GroupMembership.user_id != person_id)
+            .order_by(GroupMembership.joined_at, GroupMembership.id)
+        ).all()
+        if others and not any(m.role == GroupRole.COORDINATOR for m in others):
+            others[0].role = GroupRole.COORDINATOR.value
+            handed += 1
+    if handed:
+        db.session.flush()
+        forget_group_roles()
+    return handed
+
+
 def drafting_groups(user: User | None) -> list[Group]:
     """The groups in which ``user`` may start a shared draft (their visible groups), by name."""
     if user is None or not getattr(user, "is_authenticated", False):

@@ -37,6 +37,7 @@ from consult.contributions.models import Contribution, ContributionKind
 from consult.core import jobs
 from consult.core.errors import RuleViolation
 from consult.core.models import db, utcnow
+from consult.groups import services as groups
 from consult.moderation.models import SummaryCitation
 from consult.permissions import Action, authorize
 from consult.privacy import export
@@ -119,6 +120,7 @@ def erase_account(person: User, *, actor: User, mode: ErasureMode, reason: str =
     if mode is ErasureMode.WITHDRAW:
         _withdraw_contributions(person_id)
     export.remove_files_of(person)
+    groups.hand_over_coordination(person_id)  # issue 20: no group is left without a coordinator
 
     for (table_name, column_name), handling in BY_FOREIGN_KEY.items():
         what = handling.keep if mode is ErasureMode.KEEP else handling.withdraw

@@ -209,3 +209,19 @@ def test_a_join_racing_another_ends_in_one_membership_not_an_error(group):
     second = services._add_member(group, person)  # what the slower request does after its check
     assert first.id == second.id
     assert db.session.scalar(select(func.count()).where(GroupMembership.group_id == group.id)) == 2
+
+
+@pytest.mark.parametrize("mode", ["keep", "withdraw"])
+def test_erasing_the_only_coordinator_hands_the_group_to_its_longest_standing_member(group, coordinator, site_admin, mode):
+    from consult.privacy import erasure
+    from consult.privacy.models import ErasureMode
+
+    first, second = make_user(name="First In"), make_user(name="Second In")
+    services.join_group(group, actor=first)
+    services.join_group(group, actor=second)
+    alone = services.create_group(actor=coordinator, name="Only me here")
+    db.session.commit()
+    erasure.erase_account(coordinator, actor=site_admin, mode=ErasureMode(mode), reason="Asked by letter.")
+    db.session.commit()
+    assert members_of(group) == {"First In": "coordinator", "Second In": "member"}
+    assert members_of(alone) == {}  # nobody left to hand it to

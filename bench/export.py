@@ -59,6 +59,7 @@ def parse_args() -> argparse.Namespace:
         "--database", help="postgresql://... URL; its public schema is DROPPED and recreated (default: a temporary SQLite file)"
     )
     parser.add_argument("--download-only", action="store_true", help="skip the `consult export` runs; time only record.zip")
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument("--build", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--download", nargs=2, metavar=("SLUG", "INSTANCE"), help=argparse.SUPPRESS)
     parser.add_argument("--child", nargs=3, metavar=("SLUG", "OUT", "MODE"), help=argparse.SUPPRESS)
@@ -615,6 +616,9 @@ def main() -> int:
     print(
         f"  (load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} after: on a loaded machine wall time is several times the CPU time)"
     )
+    if args.json:
+        exports = {slug: {"plain": plain, "tracemalloc": traced} for slug, (plain, traced) in results.items()}
+        args.json.write_text(json.dumps({"plan": plan, "database": kind, "exports": exports, "download": fetched}, indent=2) + "\n")
     return 0 if fetched["same"] and fetched["bundles"] == 1 else 1
 
 

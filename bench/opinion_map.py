@@ -114,10 +114,18 @@ def main() -> int:
     parser.add_argument("--require-red-dwarf", action="store_true", help="exit 2 when red-dwarf is not installed")
     parser.add_argument("--install-red-dwarf", action="store_true", help=f"create .cache/bench-venv with {RED_DWARF} first")
     parser.add_argument("--red-dwarf-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--dense",
+        action="store_true",
+        help=f"instead: time compute on a synthetic dense map, {DENSE[0]:,} participants x {DENSE[1]} statements, everyone voting on everything",
+    )
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args()
     if args.red_dwarf_worker:
         red_dwarf_worker()
         return 0
+    if args.dense:
+        return dense(args)
 
     sys.path.insert(0, str(ROOT))
     from sklearn.metrics import adjusted_rand_score
@@ -138,6 +146,7 @@ def main() -> int:
         if args.require_red_dwarf:
             return 2
 
+    report: dict[str, dict] = {}
     for name in sorted(TARGET_ARI):
         votes, polis_group, moderated_out = load(name)
         times = []
@@ -164,6 +173,13 @@ def main() -> int:
         for engine, (group_of, engine_times) in engines.items():
             ari = adjusted_rand_score(truth, [group_of[p] for p in common])
             label = engine + (version if engine == "red-dwarf" else "")
+            report.setdefault(name, {})[label] = {
+                "placed": len(group_of),
+                "groups": len(set(group_of.values())),
+                "ari": ari,
+                "first_ms": engine_times[0] * 1000,
+                "best_ms": min(engine_times[1:]) * 1000,
+            }
             print(
                 f"  {label:<16} {len(group_of):>6} {len(set(group_of.values())):>6} {ari:>7.4f} "
                 f"{engine_times[0] * 1000:>9.0f} {min(engine_times[1:]) * 1000:>8.0f}"
@@ -174,6 +190,62 @@ def main() -> int:
             agree = adjusted_rand_score([engines["Consult"][0][p] for p in common], [engines["red-dwarf"][0][p] for p in common])
             print(f"  best of {args.runs}, Consult / red-dwarf: {consult_best / red_best:.2f}; ARI Consult vs red-dwarf {agree:.4f}")
         print()
+    if args.json:
+        args.json.write_text(json.dumps({"runs": args.runs, "conversations": report}, indent=2) + "\n")
+    return 0
+
+
+DENSE = (5_000, 500)  # issue 22's dense map: 2.5 M votes
+
+
+def dense(args: argparse.Namespace) -> int:
+    """compute on DENSE participants x statements, every participant voting on every statement
+    (seeded: three camps that agree within themselves 80 % of the time, passes 10 %); prints the
+    wall and CPU time of the first run and the best of --runs more."""
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT))
+    from consult.voting.opinion import compute
+
+    participants, statements = DENSE
+    rng = np.random.default_rng(1)
+    camp = rng.integers(0, 3, participants)
+    leaning = rng.choice([-1, 1], size=(3, statements))
+    values = np.where(rng.random((participants, statements)) < 0.8, leaning[camp], -leaning[camp])
+    values[rng.random((participants, statements)) < 0.1] = 0
+    votes = [(p, s, int(v)) for p in range(participants) for s, v in enumerate(values[p])]
+    del values
+    walls, cpus = [], []
+    for _ in range(1 + args.runs):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        result = compute(votes)
+        walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() - cpu_started)
+    groups = len(set(result.group_of.values()))
+    best = min(range(1, len(cpus)), key=cpus.__getitem__)
+    print(f"dense map: {participants:,} participants x {statements} statements, {len(votes):,} votes; {groups} groups found")
+    print(
+        f"  first run: {walls[0]:.2f} s wall, {cpus[0]:.2f} s CPU; best of {args.runs} more: {walls[best]:.2f} s wall, {cpus[best]:.2f} s CPU"
+    )
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "dense": {
+                        "participants": participants,
+                        "statements": statements,
+                        "votes": len(votes),
+                        "groups": groups,
+                        "first_s": walls[0],
+                        "first_cpu_s": cpus[0],
+                        "best_s": walls[best],
+                        "best_cpu_s": cpus[best],
+                    }
+                },
+                indent=2,
+            )
+            + "\n"
+        )
     return 0
 
 

@@ -107,9 +107,9 @@ def reset_postgresql(url: str) -> str:
     return f"{version // 10000}.{version % 10000}"
 
 
-def add_long_thread(database_url: str) -> int:
-    """Write LONG_THREAD comments on LONG_SECTION through the app's own service, as people would
-    (Markdown bodies of one to five sentences; every fifth one a reply); returns the count."""
+def add_long_thread(database_url: str, section: str = LONG_SECTION, count: int = LONG_THREAD) -> int:
+    """Write ``count`` comments on ``section`` through the app's own service, as people would
+    (Markdown bodies of one to five sentences; every fifth one a reply); returns the section's count."""
     import random
 
     from consult import create_app
@@ -118,24 +118,24 @@ def add_long_thread(database_url: str) -> int:
     from consult.core.models import db
     from consult.proposals.models import Consultation
 
-    rng = random.Random(1000)
+    rng = random.Random(count)
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench"})
     with app.app_context():
         consultation = db.session.scalar(db.select(Consultation).where(Consultation.slug == SLUG))
         people = list(db.session.scalars(db.select(User).order_by(User.id)))
         posted = []
-        for n in range(LONG_THREAD):
+        for n in range(count):
             body = " ".join(rng.sample(SENTENCES, rng.randint(1, 5)))
             parent = rng.choice(posted) if n % 5 == 4 else None
             comment = services.post_comment(
-                consultation, actor=rng.choice(people), body=body, section_key=None if parent else LONG_SECTION, parent=parent
+                consultation, actor=rng.choice(people), body=body, section_key=None if parent else section, parent=parent
             )
             if parent is None:
                 posted.append(comment)
         db.session.commit()
-        count = services.section_counts(consultation, None).get(LONG_SECTION, 0)
+        written = services.section_counts(consultation, None).get(section, 0)
         db.engine.dispose()
-    return count
+    return written
 
 
 def consult_cli(env: dict[str, str], *args: str) -> None:

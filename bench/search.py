@@ -23,6 +23,7 @@ Hostile queries (``*a*``, ``state:hidden``…) are timed as well.
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import random
 import sqlite3
@@ -386,6 +387,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--postgres", default=None, help="postgresql://… of a database used for nothing else (its schema is rebuilt)")
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args()
 
     from consult import create_app
@@ -487,6 +489,13 @@ def main() -> None:
             f"{p50a:10.1f} {p99a:7.1f} {p50b:10.1f} {p99b:7.1f} {cell(worst, '11.1f')}"
         )
     print("latencies in ms; 'search page' includes parsing, filters and checking the page against the database")
+    if args.json:
+        fields = ("build_s", "size_bytes", "docs", "one_word_ms", "three_words_ms", "hostile_max_ms")
+        rows = {label: dict(zip(fields, row, strict=True)) for label, *row in engines}
+        for row in rows.values():
+            for kind in ("one_word_ms", "three_words_ms"):
+                row[kind] = dict(zip(("p50", "p99"), row[kind], strict=True))
+        args.json.write_text(json.dumps({"contributions": args.contributions, "queries": args.queries, "engines": rows}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -107,9 +107,11 @@ def reset_postgresql(url: str) -> str:
     return f"{version // 10000}.{version % 10000}"
 
 
-def add_long_thread(database_url: str, section: str = LONG_SECTION, count: int = LONG_THREAD) -> int:
+def add_long_thread(database_url: str, section: str = LONG_SECTION, count: int = LONG_THREAD, annotate_every: int = 0) -> int:
     """Write ``count`` comments on ``section`` through the app's own service, as people would
-    (Markdown bodies of one to five sentences; every fifth one a reply); returns the section's count."""
+    (Markdown bodies of one to five sentences; every fifth one a reply); returns the section's count.
+    With ``annotate_every`` N, every Nth comment that is not a reply quotes three to six words of
+    the section (an annotation, drawn as a highlight on the section's pages)."""
     import random
 
     from consult import create_app
@@ -124,11 +126,16 @@ def add_long_thread(database_url: str, section: str = LONG_SECTION, count: int =
         consultation = db.session.scalar(db.select(Consultation).where(Consultation.slug == SLUG))
         people = list(db.session.scalars(db.select(User).order_by(User.id)))
         posted = []
+        words = services.anchor_text(consultation.current_version.section(section)).split()
         for n in range(count):
             body = " ".join(rng.sample(SENTENCES, rng.randint(1, 5)))
             parent = rng.choice(posted) if n % 5 == 4 else None
+            quote = None
+            if annotate_every and parent is None and len(posted) % annotate_every == 0:
+                at, size = rng.randrange(max(1, len(words) - 6)), rng.randint(3, 6)
+                quote = " ".join(words[at : at + size])
             comment = services.post_comment(
-                consultation, actor=rng.choice(people), body=body, section_key=None if parent else section, parent=parent
+                consultation, actor=rng.choice(people), body=body, section_key=None if parent else section, parent=parent, quote=quote
             )
             if parent is None:
                 posted.append(comment)

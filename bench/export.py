@@ -155,7 +155,8 @@ class BenchConsultation:
     def create(self) -> dict[str, int]:
         from sqlalchemy import func, select
 
-        from consult.amendments.models import Amendment, AmendmentSupporter, Citation
+        from consult.amendments import explanations
+        from consult.amendments.models import Amendment, AmendmentNumbering, AmendmentSupporter, Citation
         from consult.comments.models import Anchor
         from consult.comments.services import anchor_text
         from consult.contributions.models import Contribution, ContributionRevision
@@ -181,6 +182,8 @@ class BenchConsultation:
         proposals.publish_version(c, actor=author)
         proposals.change_state(c, Transition.OPEN, actor=author)
         proposals.import_markdown(c, policy_files("v2-final-2016-08"), actor=author)
+        for change in explanations.unexplained(c.draft_version):  # publishing needs a word on each change
+            explanations.explain_change(c.draft_version, change.key, actor=author, reason="Rewritten for the final policy.")
         proposals.publish_version(c, actor=author, note="Final policy.")
         v1, v2 = c.published_versions
         texts = {v.id: {s.key: anchor_text(s) for s in v.sections} for v in (v1, v2)}
@@ -269,6 +272,7 @@ class BenchConsultation:
                 row["section_key"] = rng.choice(list(bodies[v1.id])) if kind == "amendment" or rng.random() < 0.75 else None
             if kind == "amendment":
                 amendments.append(self._amendment(row["id"], bodies[v1.id][row["section_key"]], now, v2.id))
+                amendments[-1].update(consultation_id=c.id, number=len(amendments))  # A1, A2... as take_number gives them
             if row["kind"] in ("comment", "reply") and row["depth"] < 3:
                 threads.append(row)
             fate = rng.random()
@@ -330,6 +334,8 @@ class BenchConsultation:
         insert(Contribution, rows)
         insert(Anchor, anchors)
         insert(Amendment, amendments)
+        if amendments:
+            insert(AmendmentNumbering, [{"consultation_id": c.id, "last_number": len(amendments)}])
         insert(ContributionRevision, revisions)
         insert(ModerationLogEntry, log)
         amendment_ids = [a["contribution_id"] for a in amendments]

@@ -127,6 +127,8 @@ def add_long_thread(database_url: str, section: str = LONG_SECTION, count: int =
         people = list(db.session.scalars(db.select(User).order_by(User.id)))
         posted = []
         words = services.anchor_text(consultation.current_version.section(section)).split()
+        if annotate_every and len(words) < 7:
+            raise ValueError(f"{section} has no text to quote")
         for n in range(count):
             body = " ".join(rng.sample(SENTENCES, rng.randint(1, 5)))
             parent = rng.choice(posted) if n % 5 == 4 else None

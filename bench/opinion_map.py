@@ -23,6 +23,14 @@ separate venv, .cache/bench-venv, and runs in a subprocess of this script. Insta
 
 Without red-dwarf it prints Consult's lines only, and the install command; it exits non-zero
 then only with ``--require-red-dwarf``.
+
+At national scale (issue #22): ``--participants 5000 --statements 500 --density 1`` times
+``compute`` instead on a seeded synthetic conversation of that size (three camps, each leaning
+its own way on every statement, plus noise; each participant votes on each statement with
+probability ``--density``), and prints the CPU seconds of one computation (best of ``--runs``)
+and of each step: building the vote matrix, the PCA projection and the grouping. No red-dwarf.
+
+    .venv/bin/python bench/opinion_map.py --participants 5000 --statements 500 --density 1 --runs 3
 """
 
 from __future__ import annotations
@@ -108,18 +116,72 @@ def run_red_dwarf(python: str, votes, moderated_out, runs: int) -> dict:
     return out
 
 
+def synthetic(participants: int, statements: int, density: float, seed: int = 0) -> list[tuple[int, int, int]]:
+    """Votes of a seeded synthetic conversation: three camps of random leanings, plus noise."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    camp = rng.integers(0, 3, participants)
+    leaning = rng.normal(0.0, 1.0, (3, statements))
+    voted = rng.random((participants, statements)) < density
+    opinion = leaning[camp] + rng.normal(0.0, 1.0, (participants, statements))
+    value = np.where(opinion > 0.5, 1, np.where(opinion < -0.5, -1, 0))
+    rows, cols = np.nonzero(voted)
+    return list(zip(rows.tolist(), cols.tolist(), value[rows, cols].tolist(), strict=True))
+
+
+def cpu_seconds(function, *args, **kwargs):
+    """(result, CPU seconds of this process) of one call."""
+    start = time.process_time()
+    result = function(*args, **kwargs)
+    return result, time.process_time() - start
+
+
+def at_scale(participants: int, statements: int, density: float, runs: int) -> int:
+    import sklearn.cluster  # noqa: F401 - imported once per worker, not per computation
+    from threadpoolctl import threadpool_limits
+
+    from consult.voting import opinion
+
+    start = time.perf_counter()
+    votes = synthetic(participants, statements, density)
+    print(
+        f"synthetic conversation: {participants:,} participants x {statements:,} statements, density {density:g}: "
+        f"{len(votes):,} votes (built in {time.perf_counter() - start:.1f} s)"
+    )
+    print(f"  {'run':<5} {'compute s':>9} {'matrix s':>9} {'project s':>9} {'cluster s':>9} {'k':>3}   (CPU seconds, one BLAS thread)")
+    totals = []
+    for run in range(1, runs + 1):
+        result, total = cpu_seconds(opinion.compute, votes)
+        participants_, statements_, matrix = None, None, None
+        (_, _, matrix), matrix_s = cpu_seconds(opinion.vote_matrix, votes)
+        with threadpool_limits(1):
+            points, project_s = cpu_seconds(opinion.project, matrix)
+            rows = opinion.placed_rows(matrix)
+            _, cluster_s = cpu_seconds(opinion.cluster, points[rows])
+        totals.append(total)
+        print(f"  {run:<5} {total:>9.3f} {matrix_s:>9.3f} {project_s:>9.3f} {cluster_s:>9.3f} {result.k:>3}")
+    print(f"  best compute: {min(totals):.3f} s CPU")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--require-red-dwarf", action="store_true", help="exit 2 when red-dwarf is not installed")
     parser.add_argument("--install-red-dwarf", action="store_true", help=f"create .cache/bench-venv with {RED_DWARF} first")
     parser.add_argument("--red-dwarf-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--participants", type=int, help="time a synthetic conversation of this many participants instead")
+    parser.add_argument("--statements", type=int, default=500, help="its statements (with --participants; default 500)")
+    parser.add_argument("--density", type=float, default=1.0, help="share of the statements each participant votes on (default 1)")
     args = parser.parse_args()
     if args.red_dwarf_worker:
         red_dwarf_worker()
         return 0
 
     sys.path.insert(0, str(ROOT))
+    if args.participants:
+        return at_scale(args.participants, args.statements, args.density, args.runs)
     from sklearn.metrics import adjusted_rand_score
 
     from consult.voting.opinion import compute

@@ -150,7 +150,7 @@ def at_scale(participants: int, statements: int, density: float, runs: int) -> i
         f"synthetic conversation: {participants:,} participants x {statements:,} statements, density {density:g}: "
         f"{len(votes):,} votes (built in {time.perf_counter() - start:.1f} s)"
     )
-    print(f"  {'run':<5} {'compute s':>9} {"votes s":>9} {'project s':>9} {'cluster s':>9} {'k':>3}   (CPU seconds, one BLAS thread)")
+    print(f"  {'run':<5} {'compute s':>9} {'votes s':>9} {'project s':>9} {'cluster s':>9} {'k':>3}   (CPU seconds, one BLAS thread)")
     totals = []
     for run in range(1, runs + 1):
         result, total = cpu_seconds(opinion.compute, votes)

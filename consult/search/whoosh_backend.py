@@ -430,7 +430,7 @@ def _count(searcher: Searcher, query, *, up_to: int) -> tuple[int, bool]:
             if count >= up_to:
                 reached = offset + matcher.id() + 1
                 estimate = up_to * searcher.doc_count_all() / reached
-                return max(up_to, int(round(estimate, 1 - len(str(int(estimate)))))), True  # 2 significant figures
+                return max(up_to, int(round(estimate, 2 - len(str(int(estimate)))))), True  # 2 significant figures
             matcher.next()
     return count, False
 

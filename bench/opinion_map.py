@@ -23,6 +23,14 @@ separate venv, .cache/bench-venv, and runs in a subprocess of this script. Insta
 
 Without red-dwarf it prints Consult's lines only, and the install command; it exits non-zero
 then only with ``--require-red-dwarf``.
+
+At national scale (issue #22): ``--participants 5000 --statements 500 --density 1`` times
+``compute`` instead on a seeded synthetic conversation of that size (three camps, each leaning
+its own way on every statement, plus noise; each participant votes on each statement with
+probability ``--density``), and prints the CPU seconds of one computation (best of ``--runs``)
+and of each step: building the vote matrix, the PCA projection and the grouping. No red-dwarf.
+
+    .venv/bin/python bench/opinion_map.py --participants 5000 --statements 500 --density 1 --runs 3
 """
 
 from __future__ import annotations
@@ -108,26 +116,76 @@ def run_red_dwarf(python: str, votes, moderated_out, runs: int) -> dict:
     return out
 
 
+def synthetic(participants: int, statements: int, density: float, seed: int = 0) -> list[tuple[int, int, int]]:
+    """Votes of a seeded synthetic conversation: three camps of random leanings, plus noise."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    camp = rng.integers(0, 3, participants)
+    leaning = rng.normal(0.0, 1.0, (3, statements))
+    voted = rng.random((participants, statements)) < density
+    opinion = leaning[camp] + rng.normal(0.0, 1.0, (participants, statements))
+    value = np.where(opinion > 0.5, 1, np.where(opinion < -0.5, -1, 0))
+    rows, cols = np.nonzero(voted)
+    return list(zip(rows.tolist(), cols.tolist(), value[rows, cols].tolist(), strict=True))
+
+
+def cpu_seconds(function, *args, **kwargs):
+    """(result, CPU seconds of this process) of one call."""
+    start = time.process_time()
+    result = function(*args, **kwargs)
+    return result, time.process_time() - start
+
+
+def at_scale(participants: int, statements: int, density: float, runs: int, json_path: Path | None = None) -> int:
+    import numpy as np
+    import sklearn.cluster  # noqa: F401 - imported once per worker, not per computation
+    from threadpoolctl import threadpool_limits
+
+    from consult.voting import opinion
+
+    start = time.perf_counter()
+    votes = synthetic(participants, statements, density)
+    print(
+        f"synthetic conversation: {participants:,} participants x {statements:,} statements, density {density:g}: "
+        f"{len(votes):,} votes (built in {time.perf_counter() - start:.1f} s)"
+    )
+    print(f"  {'run':<5} {'compute s':>9} {'votes s':>9} {'project s':>9} {'cluster s':>9} {'k':>3}   (CPU seconds, one BLAS thread)")
+    totals = []
+    for run in range(1, runs + 1):
+        result, total = cpu_seconds(opinion.compute, votes)
+        arrays, matrix_s = cpu_seconds(opinion.vote_arrays, votes)
+        with threadpool_limits(1):
+            points, project_s = cpu_seconds(opinion.project, arrays)
+            rows = opinion.placed_rows(np.bincount(arrays.rows, minlength=len(arrays.participants)), len(arrays.statements))
+            _, cluster_s = cpu_seconds(opinion.cluster, points[rows])
+        totals.append(total)
+        print(f"  {run:<5} {total:>9.3f} {matrix_s:>9.3f} {project_s:>9.3f} {cluster_s:>9.3f} {result.k:>3}")
+    print(f"  best compute: {min(totals):.3f} s CPU")
+    if json_path:
+        scale = {"participants": participants, "statements": statements, "density": density, "votes": len(votes)}
+        json_path.write_text(json.dumps({"at_scale": {**scale, "compute_cpu_s": totals, "best_cpu_s": min(totals)}}, indent=2) + "\n")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--require-red-dwarf", action="store_true", help="exit 2 when red-dwarf is not installed")
     parser.add_argument("--install-red-dwarf", action="store_true", help=f"create .cache/bench-venv with {RED_DWARF} first")
     parser.add_argument("--red-dwarf-worker", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument(
-        "--dense",
-        action="store_true",
-        help=f"instead: time compute on a synthetic dense map, {DENSE[0]:,} participants x {DENSE[1]} statements, everyone voting on everything",
-    )
+    parser.add_argument("--participants", type=int, help="time a synthetic conversation of this many participants instead")
+    parser.add_argument("--statements", type=int, default=500, help="its statements (with --participants; default 500)")
+    parser.add_argument("--density", type=float, default=1.0, help="share of the statements each participant votes on (default 1)")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args()
     if args.red_dwarf_worker:
         red_dwarf_worker()
         return 0
-    if args.dense:
-        return dense(args)
 
     sys.path.insert(0, str(ROOT))
+    if args.participants:
+        return at_scale(args.participants, args.statements, args.density, args.runs, args.json)
     from sklearn.metrics import adjusted_rand_score
 
     from consult.voting.opinion import compute
@@ -192,60 +250,6 @@ def main() -> int:
         print()
     if args.json:
         args.json.write_text(json.dumps({"runs": args.runs, "conversations": report}, indent=2) + "\n")
-    return 0
-
-
-DENSE = (5_000, 500)  # issue 22's dense map: 2.5 M votes
-
-
-def dense(args: argparse.Namespace) -> int:
-    """compute on DENSE participants x statements, every participant voting on every statement
-    (seeded: three camps that agree within themselves 80 % of the time, passes 10 %); prints the
-    wall and CPU time of the first run and the best of --runs more."""
-    import numpy as np
-
-    sys.path.insert(0, str(ROOT))
-    from consult.voting.opinion import compute
-
-    participants, statements = DENSE
-    rng = np.random.default_rng(1)
-    camp = rng.integers(0, 3, participants)
-    leaning = rng.choice([-1, 1], size=(3, statements))
-    values = np.where(rng.random((participants, statements)) < 0.8, leaning[camp], -leaning[camp])
-    values[rng.random((participants, statements)) < 0.1] = 0
-    votes = [(p, s, int(v)) for p in range(participants) for s, v in enumerate(values[p])]
-    del values
-    walls, cpus = [], []
-    for _ in range(1 + args.runs):
-        started, cpu_started = time.perf_counter(), time.process_time()
-        result = compute(votes)
-        walls.append(time.perf_counter() - started)
-        cpus.append(time.process_time() - cpu_started)
-    groups = len(set(result.group_of.values()))
-    best = min(range(1, len(cpus)), key=cpus.__getitem__)
-    print(f"dense map: {participants:,} participants x {statements} statements, {len(votes):,} votes; {groups} groups found")
-    print(
-        f"  first run: {walls[0]:.2f} s wall, {cpus[0]:.2f} s CPU; best of {args.runs} more: {walls[best]:.2f} s wall, {cpus[best]:.2f} s CPU"
-    )
-    if args.json:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "dense": {
-                        "participants": participants,
-                        "statements": statements,
-                        "votes": len(votes),
-                        "groups": groups,
-                        "first_s": walls[0],
-                        "first_cpu_s": cpus[0],
-                        "best_s": walls[best],
-                        "best_cpu_s": cpus[best],
-                    }
-                },
-                indent=2,
-            )
-            + "\n"
-        )
     return 0
 
 

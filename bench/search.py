@@ -8,8 +8,9 @@ seven), two words in five being stop words, 15 to 90 words each, as people write
 then indexed as ``consult reindex`` does.
 
 It prints, for each engine: the time to build the index from the database, its size on disk,
-and p50/p99 latency of ``--queries`` one-word and three-word queries (a page of 20 ranked
-results with highlighted snippets and the total count). For Whoosh the query goes through
+and p50/p99 latency of ``--queries`` one-word, two-word and three-word queries (a page of 20 ranked
+results with highlighted snippets and the total count), and of two-word phrases taken from
+the texts (``"tree bench"``). For Whoosh the query goes through
 ``consult.search.services.search`` (parsing, filters, the check of the page against the
 database: what the web page and the API pay); the backend alone is timed too. The SQLite FTS5
 baseline is an external-content-free FTS5 table (porter stemming) with ``bm25`` ranking,
@@ -359,7 +360,20 @@ def build_database(app, n: int, rng: random.Random, words: list[str]) -> list[st
     return bodies
 
 
-def fts5_baseline(bodies: list[str], folder: Path, one: list[str], three: list[str]) -> dict:
+def phrases(rng: random.Random, bodies: list[str], n: int) -> list[str]:
+    """Two neighbouring words of a text that are not stop words, quoted: each finds its text at least."""
+    stop = set(STOP)
+    out = []
+    while len(out) < n:
+        words = [w.strip(".").lower() for w in rng.choice(bodies).split()]
+        pairs = [(a, b) for a, b in zip(words, words[1:], strict=False) if a not in stop and b not in stop and a != b]
+        if pairs:
+            first, second = rng.choice(pairs)
+            out.append(f'"{first} {second}"')
+    return out
+
+
+def fts5_baseline(bodies: list[str], folder: Path, kinds: dict[str, list[str]]) -> dict:
     path = folder / "fts5.db"
     con = sqlite3.connect(path)
     start = time.perf_counter()
@@ -369,14 +383,14 @@ def fts5_baseline(bodies: list[str], folder: Path, one: list[str], three: list[s
     build = time.perf_counter() - start
 
     def query(q: str):
-        match = " AND ".join(f'"{w}"' for w in q.split())
+        match = q if q.startswith('"') else " AND ".join(f'"{w}"' for w in q.split())
         con.execute("SELECT count(*) FROM docs WHERE docs MATCH ?", (match,)).fetchone()
         con.execute(
             "SELECT rowid, snippet(docs, 1, '<mark>', '</mark>', ' … ', 20) FROM docs WHERE docs MATCH ? ORDER BY bm25(docs) LIMIT 20",
             (match,),
         ).fetchall()
 
-    result = {"build": build, "size": path.stat().st_size, "one": timed(query, one), "three": timed(query, three)}
+    result = {"build": build, "size": path.stat().st_size, **{kind: timed(query, queries) for kind, queries in kinds.items()}}
     con.close()
     return result
 
@@ -401,6 +415,8 @@ def main() -> None:
     pool = words[:1000]
     one = [rng.choice(pool) for _ in range(args.queries)]
     three = [" ".join(rng.sample(pool[:300], 3)) for _ in range(args.queries)]
+    two = [" ".join(rng.sample(pool[:300], 2)) for _ in range(args.queries)]
+    kinds = {"1 word": one, "2 words": two, "3 words": three}  # and "phrase", once the texts are written
     hostile = ["*a*", "*", "state:hidden", "a* b* c* d* e*", "[a TO z]", "email:*@*", "x" * 199, '"' * 150]
 
     print(
@@ -470,31 +486,40 @@ def main() -> None:
                     except QueryError:
                         pass
                     hostile_ms.append((time.perf_counter() - start) * 1000)
-                engines.append((f"{name} (search page)", build, size, count, timed(page, one), timed(page, three), max(hostile_ms)))
-                engines.append((f"{name} (backend alone)", None, None, None, timed(raw, one), timed(raw, three), None))
+                if "phrase" not in kinds:
+                    kinds["phrase"] = phrases(random.Random(args.seed + 2), bodies, args.queries)
+                engines.append(
+                    (f"{name} (search page)", build, size, count, {k: timed(page, qs) for k, qs in kinds.items()}, max(hostile_ms))
+                )
+                engines.append((f"{name} (backend alone)", None, None, None, {k: timed(raw, qs) for k, qs in kinds.items()}, None))
                 db.session.remove()
-        base = fts5_baseline(bodies, folder, one, three)
-        engines.append(("sqlite fts5 (baseline)", base["build"], base["size"], len(bodies), base["one"], base["three"], None))
+        base = fts5_baseline(bodies, folder, kinds)
+        engines.append(("sqlite fts5 (baseline)", base["build"], base["size"], len(bodies), {k: base[k] for k in kinds}, None))
 
-    print(
-        f"{'engine':<26} {'index s':>8} {'size MB':>8} {'docs':>8} {'1-word p50':>10} {'p99':>7} {'3-word p50':>10} {'p99':>7} {'hostile max':>11}"
-    )
-    for label, build, size, count, (p50a, p99a), (p50b, p99b), worst in engines:
+    def cell(v, fmt):
+        return format(v, fmt) if v is not None else format("-", ">" + fmt.split(".")[0].rstrip("df"))
 
-        def cell(v, fmt):
-            return format(v, fmt) if v is not None else format("-", ">" + fmt.rstrip("dfs.0123456789")[:0] + fmt.split(".")[0].rstrip("df"))
-
-        print(
-            f"{label:<26} {cell(build, '8.1f')} {cell(size and size / 1e6, '8.1f')} {cell(count, '8d')} "
-            f"{p50a:10.1f} {p99a:7.1f} {p50b:10.1f} {p99b:7.1f} {cell(worst, '11.1f')}"
-        )
+    header = "".join(f" {k + ' p50':>12} {'p99':>7}" for k in kinds)
+    print(f"{'engine':<26} {'index s':>8} {'size MB':>8} {'docs':>8}{header} {'hostile max':>11}")
+    for label, build, size, count, times, worst in engines:
+        cells = "".join(f" {p50:12.1f} {p99:7.1f}" for p50, p99 in times.values())
+        print(f"{label:<26} {cell(build, '8.1f')} {cell(size and size / 1e6, '8.1f')} {cell(count, '8d')}{cells} {cell(worst, '11.1f')}")
+    baseline = engines[-1][4]
+    for label, _build, _size, _count, times, _worst in engines[:-1]:
+        ratios = ", ".join(f"{k} {times[k][0] / max(baseline[k][0], 1e-9):.1f}x" for k in kinds)
+        print(f"p50 against FTS5, {label}: {ratios}")
     print("latencies in ms; 'search page' includes parsing, filters and checking the page against the database")
     if args.json:
-        fields = ("build_s", "size_bytes", "docs", "one_word_ms", "three_words_ms", "hostile_max_ms")
-        rows = {label: dict(zip(fields, row, strict=True)) for label, *row in engines}
-        for row in rows.values():
-            for kind in ("one_word_ms", "three_words_ms"):
-                row[kind] = dict(zip(("p50", "p99"), row[kind], strict=True))
+        rows = {
+            label: {
+                "build_s": build,
+                "size_bytes": size,
+                "docs": count,
+                "ms": {kind: {"p50": p50, "p99": p99} for kind, (p50, p99) in times.items()},
+                "hostile_max_ms": worst,
+            }
+            for label, build, size, count, times, worst in engines
+        }
         args.json.write_text(json.dumps({"contributions": args.contributions, "queries": args.queries, "engines": rows}, indent=2) + "\n")
 
 

@@ -326,6 +326,9 @@ class SearchResults(BaseModel):
     page: int
     per_page: int
     total: int
+    total_is_estimate: bool = Field(
+        default=False, description=str(_l("True when 'total' is an estimate: too many results to count them all."))
+    )
     results: list[SearchResult]
 
 

@@ -69,6 +69,7 @@ class RawHit:
 class RawPage:
     hits: list[RawHit]
     total: int
+    approximate: bool = False  # ``total`` is an estimate (many matches, not all counted)
 
 
 @dataclass
@@ -96,6 +97,7 @@ class SearchPage:
     total: int
     page: int
     per_page: int
+    approximate: bool = False  # ``total`` is an estimate: "about 2,300 results"
 
     @property
     def pages(self) -> int:
@@ -194,7 +196,7 @@ def search(
         reader=reader,
     )
     results, dropped = _checked(raw.hits)
-    return SearchPage(raw_query, results, max(0, raw.total - dropped), page, per_page)
+    return SearchPage(raw_query, results, max(0, raw.total - dropped), page, per_page, raw.approximate)
 
 
 def _checked(hits: list[RawHit]) -> tuple[list[Result], int]:

@@ -76,6 +76,7 @@ def api():
         page=page.page,
         per_page=page.per_page,
         total=page.total,
+        total_is_estimate=page.approximate,
         results=[
             {
                 "kind": r.kind,

@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,6 +35,8 @@ from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 from whoosh.highlight import ContextFragmenter, HtmlFormatter, get_text, htmlescape
 from whoosh.index import EmptyIndexError, LockError
 from whoosh.query import And, ConstantScoreQuery, Or, Phrase, Term
+from whoosh.reading import EmptyReader, MultiReader, SegmentReader
+from whoosh.searching import Searcher
 
 from consult.search import documents, outbox
 from consult.search.documents import TEXT_LANGUAGE, Document, Plan
@@ -48,6 +51,7 @@ FORMAT = 2  # 2: a title and a body field per language
 LOCK_TIMEOUT = 10.0  # seconds an update waits for the folder's lock before it leaves the outbox to the next run
 LOCK_DELAY = 0.05
 SNIPPET_CHARS = 240
+SEARCHERS_KEPT = 4  # open searchers a process keeps between queries (one per thread at a time)
 
 #: How the words of each language are reduced to what the index holds: Snowball stemmers with the
 #: language's stop words (Arabic: the ISRI root stemmer, and no stop words, Whoosh has none), and
@@ -135,6 +139,8 @@ class WhooshBackend:
         self.folder = Path(folder)
         self.lock_timeout = lock_timeout
         self._index = None
+        self._idle: list[_OpenSearcher] = []  # searchers kept open between queries, none in use
+        self._idle_lock = threading.Lock()
 
     # ---- the folder ----------------------------------------------------------------------
 
@@ -274,6 +280,32 @@ class WhooshBackend:
 
     # ---- reading -------------------------------------------------------------------------
 
+    def _take_searcher(self) -> _OpenSearcher:
+        """An open searcher on the index as it is now, for one query on one thread; give it back
+        with ``_give_back`` (or close it).
+
+        Opening a searcher loads every segment (half of a query's time on 100,000 documents), so
+        searchers stay open between queries: a few per process, each used by one thread at a time
+        (a Whoosh searcher is not safe to share between threads). Before each use it is checked
+        against the folder (a directory listing and a ``stat``), so it sees what the job worker,
+        another process, wrote: a changed index gets a new reader that keeps the unchanged
+        segments open. Raises ``EmptyIndexError`` or ``OSError`` if there is no index to read."""
+        with self._idle_lock:
+            kept = self._idle.pop() if self._idle else None
+        try:
+            return _OpenSearcher.current(self.index(), self._marker(), kept)
+        except BaseException:
+            if kept is not None:
+                kept.close()
+            raise
+
+    def _give_back(self, kept: _OpenSearcher) -> None:
+        with self._idle_lock:
+            if len(self._idle) < SEARCHERS_KEPT:
+                self._idle.append(kept)
+                return
+        kept.close()
+
     @staticmethod
     def _parts(parsed: ParsedQuery, group: str) -> list:
         """The query's words and phrases as ``group``'s analyser reduces them, in its fields (a
@@ -348,22 +380,125 @@ class WhooshBackend:
         else:
             passes = [{}]
         try:
-            searcher = self.index().searcher()
+            kept = self._take_searcher()
         except (EmptyIndexError, OSError):
             # Not built yet (the worker builds it), or its folder is unreadable: no results rather
             # than an error page.
             log.warning("search index missing or unreadable: no results until the worker rebuilds it")
             return RawPage([], 0)
         start, end = (page - 1) * per_page, page * per_page
-        hits, total = [], 0
-        with searcher:
+        hits, before = [], 0  # ``before``: the matches of the passes already run
+        searcher = kept.searcher
+        try:
             for restriction in passes:
-                results = searcher.search(query, limit=max(end - total, 1), **restriction)
+                results = searcher.search(query, limit=end - before, **restriction)
                 results.fragmenter = ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
                 results.formatter = MarkFormatter(between=" … ")
-                hits += [_raw_hit(hit) for hit in results[max(start - total, 0) : max(end - total, 0)]]
-                total += len(results)
-        return RawPage(hits, total)
+                hits += [_raw_hit(hit) for hit in results[max(start - before, 0) : end - before]]
+                # Fewer than the limit scored: that is all of this pass's matches (the top-N
+                # collector only skips documents once it holds N). Otherwise the page is full.
+                before += results.scored_length()
+                if before >= end:
+                    break
+            if before < end:
+                total, approximate = before, False  # every match was scored
+            else:
+                total, approximate = _count(searcher, query, up_to=max(end, _exact_up_to(per_page)))
+        except BaseException:
+            kept.close()  # it may be half-way through something: not kept
+            raise
+        self._give_back(kept)
+        return RawPage(hits, total, approximate)
+
+
+def _exact_up_to(per_page: int) -> int:
+    """Counted exactly up to as many as the pages shown (beyond, the page numbers stop anyway)."""
+    from consult.search.services import MAX_PAGE
+
+    return MAX_PAGE * per_page
+
+
+def _count(searcher: Searcher, query, *, up_to: int) -> tuple[int, bool]:
+    """How many documents match: exact up to ``up_to`` (walking the matches, without scoring
+    them), beyond that an estimate and True ("about 2,300 results"), from how far through the
+    index the first ``up_to`` matches reached (the documents are in no particular order)."""
+    count = 0
+    for subsearcher, offset in searcher.leaf_searchers():
+        matcher = query.matcher(subsearcher, searcher.boolean_context())
+        while matcher.is_active():
+            count += 1
+            if count >= up_to:
+                reached = offset + matcher.id() + 1
+                estimate = up_to * searcher.doc_count_all() / reached
+                return max(up_to, int(round(estimate, 2 - len(str(int(estimate)))))), True  # 2 significant figures
+            matcher.next()
+    return count, False
+
+
+class _OpenSearcher:
+    """A searcher kept open, and what it was opened on: the index's generation and its marker
+    file (a rebuild in another format starts the generations again)."""
+
+    def __init__(self, searcher: Searcher, version: tuple):
+        self.searcher = searcher
+        self.version = version
+
+    @staticmethod
+    def _version(index, marker: Path) -> tuple:
+        try:
+            stat = marker.stat()
+            built = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            built = None
+        return index.latest_generation(), built
+
+    @classmethod
+    def current(cls, index, marker: Path, kept: _OpenSearcher | None) -> _OpenSearcher:
+        """``kept`` if the index has not changed since it was opened; otherwise a searcher on
+        the index as it is now, with ``kept``'s segment readers for the segments unchanged
+        (same segment, same deletions), the others closed. Not ``Searcher.refresh()``: its
+        reader kept the segments merged away and the deletions of the old generation, so
+        updated documents were found twice."""
+        version = cls._version(index, marker)
+        if kept is not None and kept.version == version:
+            return kept
+        for _attempt in range(10):  # a writer may delete a segment's files as we open it
+            toc = index._read_toc()
+            reusable = {}
+            if kept is not None:
+                leaves = [leaf for leaf, _offset in kept.searcher.reader().leaf_readers()]
+                reusable = {_segment_key(leaf.segment()): leaf for leaf in leaves if leaf.segment() is not None}
+            opened = []
+            try:
+                readers = []
+                for segment in toc.segments:
+                    leaf = reusable.pop(_segment_key(segment), None)
+                    if leaf is None:
+                        leaf = SegmentReader(index.storage, toc.schema, segment, generation=toc.generation)
+                        opened.append(leaf)
+                    readers.append(leaf)
+            except OSError:
+                for leaf in opened:
+                    leaf.close()
+                time.sleep(LOCK_DELAY)
+                continue
+            if not readers:
+                reader = EmptyReader(toc.schema)
+            elif len(readers) == 1:
+                reader = readers[0]
+            else:
+                reader = MultiReader(readers, generation=toc.generation)
+            for leaf in reusable.values():
+                leaf.close()
+            return cls(Searcher(reader, fromindex=index), version)
+        raise OSError(errno.EIO, "the index kept changing while it was opened")
+
+    def close(self) -> None:
+        self.searcher.close()
+
+
+def _segment_key(segment) -> tuple:
+    return segment.segment_id(), segment.deleted_count()
 
 
 def _raw_hit(hit):

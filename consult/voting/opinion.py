@@ -132,31 +132,98 @@ def _canonical(ids: list[Hashable]) -> list[int]:
     return sorted(range(len(ids)), key=lambda i: (type(ids[i]).__name__, ids[i]))
 
 
-def vote_matrix(votes):
-    """(participant ids, statement ids, matrix with NaN for no vote): the latest vote wins;
-    participants and statements in canonical order (sorted by id)."""
-    participants: dict[Hashable, int] = {}
-    statements: dict[Hashable, int] = {}
-    latest: dict[tuple[int, int], float] = {}
-    for participant, statement, value in votes:
-        if value not in (AGREE, DISAGREE, PASS):
-            raise ValueError(f"vote value must be +1, -1 or 0, not {value!r}")
-        row = participants.setdefault(participant, len(participants))
-        col = statements.setdefault(statement, len(statements))
-        latest[row, col] = float(value)
-    matrix = np.full((len(participants), len(statements)), np.nan)
-    if latest:
-        rows, cols = zip(*latest, strict=True)
-        matrix[list(rows), list(cols)] = list(latest.values())
-    row_order, col_order = _canonical(list(participants)), _canonical(list(statements))
-    people, items = list(participants), list(statements)
-    return [people[i] for i in row_order], [items[j] for j in col_order], matrix[np.ix_(row_order, col_order)]
+@dataclass(frozen=True)
+class VoteArrays:
+    """The latest vote of each participant on each statement, sparse: three aligned arrays, one
+    entry per vote, in (participant, statement) order. A pass is a vote of value 0, so an entry's
+    presence, not its value, says that someone voted. No participants x statements array is made."""
+
+    participants: list[Hashable]  # row i is participants[i] (canonical order, step 1)
+    statements: list[Hashable]  # column j is statements[j]
+    rows: np.ndarray  # participant index of each vote
+    cols: np.ndarray  # statement index of each vote
+    values: np.ndarray  # +1, -1 or 0, as floats
+    zeroed: int = 0  # further statements whose column is a pass from everyone (moderated out, step 1)
+
+    def only(self, kept: np.ndarray) -> VoteArrays:
+        """The votes on the statements where ``kept`` is true; the others become ``zeroed``."""
+        on_kept = kept[self.cols]
+        column = np.cumsum(kept) - 1
+        return VoteArrays(
+            self.participants,
+            [s for s, k in zip(self.statements, kept, strict=True) if k],
+            self.rows[on_kept],
+            column[self.cols[on_kept]],
+            self.values[on_kept],
+            self.zeroed + int(len(kept) - kept.sum()),
+        )
 
 
-def placed_rows(matrix: np.ndarray) -> np.ndarray:
-    """Indices of the participants placed on the map (see step 2)."""
-    n_votes = np.count_nonzero(~np.isnan(matrix), axis=1)
-    threshold = min(MIN_VOTES, matrix.shape[1])
+def _ranked(ids: list[Hashable]) -> tuple[list[Hashable], np.ndarray]:
+    """(the distinct ids in canonical order, each id's index in that list), for any hashable ids."""
+    first: dict[Hashable, int] = {}
+    index = np.fromiter((first.setdefault(i, len(first)) for i in ids), dtype=np.intp, count=len(ids))
+    seen = list(first)
+    order = _canonical(seen)
+    rank = np.empty(len(seen), dtype=np.intp)
+    rank[order] = np.arange(len(seen))
+    return [seen[i] for i in order], rank[index]
+
+
+def _ranked_ints(ids: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """The same for integer ids (the database's keys): sorted, without a sort when they are compact."""
+    low, high = int(ids.min()), int(ids.max())
+    if high - low <= 4 * len(ids):
+        present = np.zeros(high - low + 1, dtype=bool)
+        present[ids - low] = True
+        rank = np.cumsum(present) - 1
+        return (np.flatnonzero(present) + low).tolist(), rank[ids - low]
+    distinct, index = np.unique(ids, return_inverse=True)
+    return distinct.tolist(), index.ravel()
+
+
+def vote_arrays(votes) -> VoteArrays:
+    """The votes ``(participant, statement, value)`` as :class:`VoteArrays`: the latest vote on
+    each (participant, statement) wins; participants and statements sorted by id (step 1)."""
+    votes = votes if isinstance(votes, list) else list(votes)
+    table = None
+    if votes:
+        try:
+            table = np.array(votes)  # int64 when every id and value is an integer: read in C
+        except (ValueError, TypeError):
+            table = None
+    if table is not None and table.dtype == np.int64 and table.ndim == 2 and table.shape[1] == 3:
+        wrong = (table[:, 2] < DISAGREE) | (table[:, 2] > AGREE)
+        if wrong.any():
+            raise ValueError(f"vote value must be +1, -1 or 0, not {int(table[np.argmax(wrong), 2])!r}")
+        participants, rows = _ranked_ints(table[:, 0])
+        statements, cols = _ranked_ints(table[:, 1])
+        values = table[:, 2].astype(float)
+    else:  # any other ids (strings, tuples...) or values: one pass in Python
+        people, items, cast = [], [], []
+        for participant, statement, value in votes:
+            if value not in (AGREE, DISAGREE, PASS):
+                raise ValueError(f"vote value must be +1, -1 or 0, not {value!r}")
+            people.append(participant)
+            items.append(statement)
+            cast.append(float(value))
+        participants, rows = _ranked(people)
+        statements, cols = _ranked(items)
+        values = np.array(cast, dtype=float)
+    # The latest vote on each cell: the last of its run once sorted by cell (a stable sort keeps
+    # the input order within a run).
+    cell = rows.astype(np.int64) * max(len(statements), 1) + cols
+    order = np.argsort(cell, kind="stable")
+    cell = cell[order]
+    last = np.ones(len(cell), dtype=bool)
+    last[:-1] = cell[1:] != cell[:-1]
+    latest = order[last]
+    return VoteArrays(participants, statements, rows[latest], cols[latest], values[latest])
+
+
+def placed_rows(n_votes: np.ndarray, n_statements: int) -> np.ndarray:
+    """Indices of the participants placed on the map (see step 2), from each one's vote count."""
+    threshold = min(MIN_VOTES, n_statements)
     rows = np.flatnonzero(n_votes >= threshold)
     if len(rows) < MIN_PARTICIPANTS:
         order = np.argsort(-n_votes, kind="stable")
@@ -164,24 +231,76 @@ def placed_rows(matrix: np.ndarray) -> np.ndarray:
     return rows
 
 
-def project(matrix: np.ndarray) -> np.ndarray:
-    """Pol.is's sparsity-aware PCA projection of every row to two dimensions."""
-    voted = ~np.isnan(matrix)
-    n_votes = voted.sum(axis=1)
-    counts = voted.sum(axis=0)
-    means = np.divide(np.nansum(matrix, axis=0), counts, out=np.zeros(matrix.shape[1]), where=counts > 0)
-    centred = np.where(voted, matrix - means, 0.0)  # missing vote imputed by the mean
-    centred -= centred.mean(axis=0)  # exact centring (the imputed matrix's column means)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    components = np.zeros((2, matrix.shape[1]))
-    n = min(2, vt.shape[0])
-    components[:n] = vt[:n]
-    # Fix each axis's sign (SVD's is arbitrary): its largest loading is positive.
+GRAM_MAX_STATEMENTS = 2000  # up to this many statements, the PCA is an eigendecomposition of their covariance
+GRAM_BLOCK = 1024  # participants per dense block of the covariance, when the votes are dense enough
+
+
+def _covariance(z, centre: np.ndarray) -> np.ndarray:
+    """``C^T C`` of the centred matrix ``C = z - centre`` (statements x statements), without making
+    C: from the sparse product when few people vote on each statement, else by blocks of rows."""
+    n_rows, n_cols = z.shape
+    per_row = np.diff(z.indptr).astype(float)
+    if (per_row**2).sum() * 32 < n_rows * n_cols * n_cols:  # sparse: work grows with votes per row squared
+        gram = (z.T @ z).toarray()
+        gram -= n_rows * np.outer(centre, centre)
+        return gram
+    gram = np.zeros((n_cols, n_cols))
+    for start in range(0, n_rows, GRAM_BLOCK):
+        block = z[start : start + GRAM_BLOCK].toarray() - centre
+        gram += block.T @ block
+    return gram
+
+
+def _top_axes(z, centre: np.ndarray, n: int) -> np.ndarray:
+    """The first ``n`` right singular vectors of ``C = z - centre`` (rows of the result)."""
+    n_cols = z.shape[1]
+    if n_cols <= GRAM_MAX_STATEMENTS:
+        from scipy.linalg import eigh
+
+        _, vectors = eigh(_covariance(z, centre), subset_by_index=[n_cols - n, n_cols - 1])
+        return vectors[:, ::-1].T
+    from scipy.sparse.linalg import LinearOperator, svds
+
+    ones = np.ones(z.shape[0])
+    centred = LinearOperator(
+        z.shape,
+        matvec=lambda x: z @ x - centre @ x,
+        rmatvec=lambda y: z.T @ y - centre * y.sum(),
+        matmat=lambda x: z @ x - np.outer(ones, centre @ x),
+        rmatmat=lambda y: z.T @ y - np.outer(centre, y.sum(axis=0)),
+        dtype=float,
+    )
+    _, values, vt = svds(centred, k=n, v0=np.full(min(z.shape), 1.0 / np.sqrt(min(z.shape))), tol=0)
+    return vt[np.argsort(-values)]
+
+
+def project(votes: VoteArrays) -> np.ndarray:
+    """Pol.is's sparsity-aware PCA projection of every participant to two dimensions.
+
+    The imputed, centred matrix ``C`` (each vote minus its statement's mean, 0 where no vote,
+    then minus the column means) is ``z - centre`` with ``z`` sparse: its axes come from the
+    eigenvectors of ``C^T C`` (statements x statements) and the projection is ``z V - centre V``,
+    so no participants x statements array is made. Zeroed statements are all-zero columns of C:
+    they move no axis but count in the scaling."""
+    from scipy.sparse import csr_matrix
+
+    n_rows, n_cols = len(votes.participants), len(votes.statements)
+    n_votes = np.bincount(votes.rows, minlength=n_rows) + votes.zeroed
+    counts = np.bincount(votes.cols, minlength=n_cols)
+    sums = np.bincount(votes.cols, weights=votes.values, minlength=n_cols)
+    means = np.divide(sums, counts, out=np.zeros(n_cols), where=counts > 0)
+    z = csr_matrix((votes.values - means[votes.cols], (votes.rows, votes.cols)), shape=(n_rows, n_cols))
+    centre = np.asarray(z.sum(axis=0)).ravel() / max(n_rows, 1)  # exact centring (zero but for rounding)
+    components = np.zeros((2, n_cols))
+    n = min(2, n_rows, n_cols)
+    if n:
+        components[:n] = _top_axes(z, centre, n)
+    # Fix each axis's sign (the decomposition's is arbitrary): its largest loading is positive.
     for axis in components:
         if axis.any() and axis[np.argmax(np.abs(axis))] < 0:
             axis *= -1
-    scale = np.sqrt(matrix.shape[1] / np.maximum(n_votes, 1))
-    return (centred @ components.T) * scale[:, None]
+    scale = np.sqrt((n_cols + votes.zeroed) / np.maximum(n_votes, 1))
+    return (z @ components.T - centre @ components.T) * scale[:, None]
 
 
 def _first_distinct(points: np.ndarray, k: int) -> np.ndarray:
@@ -190,10 +309,11 @@ def _first_distinct(points: np.ndarray, k: int) -> np.ndarray:
     return points[np.sort(first)[:k]]
 
 
-def _kmeans(points, k, weights=None):
+def _kmeans(points, k, weights=None, init=None):
     from sklearn.cluster import KMeans
 
-    model = KMeans(n_clusters=k, init=_first_distinct(points, k), n_init=1, max_iter=300, tol=1e-6)
+    init = _first_distinct(points, k) if init is None else init
+    model = KMeans(n_clusters=k, init=init, n_init=1, max_iter=300, tol=1e-6)
     model.fit(points, sample_weight=weights)
     return model.labels_, model.cluster_centers_
 
@@ -215,12 +335,14 @@ def _silhouette(points: np.ndarray, labels: np.ndarray) -> float:
     return float(np.nan_to_num(s).mean())
 
 
-def _one_arrival_order(points: np.ndarray, order: np.ndarray) -> tuple[dict[int, np.ndarray], int]:
+def _one_arrival_order(points: np.ndarray, order: np.ndarray, kind: np.ndarray) -> tuple[dict[int, np.ndarray], int]:
     """Pol.is's grouping when participants arrive in ``order``: {k: labels of every point} for
-    the k tried, and the k with the best silhouette."""
+    the k tried, and the k with the best silhouette. ``kind`` numbers the distinct points (equal
+    points, equal numbers), found once for every order."""
     arrived = points[order]
-    n_base = min(BASE_CLUSTERS, len(np.unique(points, axis=0)))
-    arrived_labels, base_centres = _kmeans(arrived, n_base)
+    n_base = min(BASE_CLUSTERS, int(kind.max()) + 1)
+    _, first = np.unique(kind[order], return_index=True)  # Pol.is's start: the first distinct points
+    arrived_labels, base_centres = _kmeans(arrived, n_base, init=arrived[np.sort(first)[:n_base]])
     base_labels = np.empty(len(points), dtype=int)
     base_labels[order] = arrived_labels
     used = np.unique(base_labels)
@@ -295,11 +417,13 @@ def _consensus_groups(runs: list[np.ndarray], k: int) -> np.ndarray:
 def cluster(points: np.ndarray, smoothing: KSmoothing | None = None) -> tuple[np.ndarray, KSmoothing | None]:
     """Group labels 0..k-1 for the points (k = 0 .. 5; -1 never appears) and the next k-smoothing
     state (None when the points left no choice of k)."""
-    distinct = len(np.unique(points, axis=0))
-    if distinct < MIN_GROUPS:
+    distinct, kind = np.unique(points, axis=0, return_inverse=True)
+    kind = kind.ravel()
+    if len(distinct) < MIN_GROUPS:
         return np.zeros(len(points), dtype=int), smoothing
     rng = np.random.default_rng(0)  # fixed: the arrival orders are the same for every call
-    runs = [_one_arrival_order(points, np.arange(len(points)) if i == 0 else rng.permutation(len(points))) for i in range(ARRIVAL_ORDERS)]
+    orders = [np.arange(len(points)) if i == 0 else rng.permutation(len(points)) for i in range(ARRIVAL_ORDERS)]
+    runs = [_one_arrival_order(points, order, kind) for order in orders]
     wins: dict[int, int] = {}
     for _, best_k in runs:
         wins[best_k] = wins.get(best_k, 0) + 1
@@ -319,12 +443,21 @@ def cluster(points: np.ndarray, smoothing: KSmoothing | None = None) -> tuple[np
     return renumber[labels], smoothing
 
 
-def _counts(matrix: np.ndarray):
-    return (
-        np.count_nonzero(matrix == AGREE, axis=0),
-        np.count_nonzero(matrix == DISAGREE, axis=0),
-        np.count_nonzero(~np.isnan(matrix), axis=0),
-    )
+def _counts(votes: VoteArrays, group_of_row: np.ndarray, k: int) -> np.ndarray:
+    """Agree, disagree and all votes per group and statement, shape (3, k, statements), from the
+    sparse votes; participants in group -1 are not counted."""
+    group = group_of_row[votes.rows]
+    counted = group >= 0
+    cell = group[counted] * len(votes.statements) + votes.cols[counted]
+    values = votes.values[counted]
+    size = k * len(votes.statements)
+    return np.stack(
+        [
+            np.bincount(cell[values == AGREE], minlength=size),
+            np.bincount(cell[values == DISAGREE], minlength=size),
+            np.bincount(cell, minlength=size),
+        ]
+    ).reshape(3, k, len(votes.statements))
 
 
 def _p(n_success, n):
@@ -348,10 +481,11 @@ def two_prop_test(succ_in, succ_out, n_in, n_out):
     return np.where(denominator > 0, z, 0.0)
 
 
-def representative(matrix, labels, statements, group) -> list[StatementStats]:
-    inside, outside = matrix[labels == group], matrix[labels != group]
-    na, nd, ns = _counts(inside)
-    oa, od, os_ = _counts(outside)
+def representative(inside: np.ndarray, outside: np.ndarray, statements) -> list[StatementStats]:
+    """A group's representative statements, from the counts (agree, disagree, all) of its
+    members' votes per statement and of the other placed participants'."""
+    na, nd, ns = inside
+    oa, od, os_ = outside
     stats = {}
     for direction, n_in, n_out in (("agree", na, oa), ("disagree", nd, od)):
         p = _p(n_in, ns)
@@ -385,8 +519,9 @@ def representative(matrix, labels, statements, group) -> list[StatementStats]:
     return chosen
 
 
-def consensus(matrix, statements) -> list[StatementStats]:
-    na, nd, ns = _counts(matrix)
+def consensus(counts: np.ndarray, statements) -> list[StatementStats]:
+    """The consensus statements, from the counts (agree, disagree, all) of every vote per statement."""
+    na, nd, ns = counts
     result = []
     for direction, n in (("agree", na), ("disagree", nd)):
         p, pt = _p(n, ns), one_prop_test(n, ns)
@@ -410,36 +545,41 @@ def compute(
     meta) are left out of the maps's statistics, but votes on them count towards the
     participant threshold. ``smoothing`` is the previous computation's ``OpinionMap.smoothing``
     (None for the first): it holds k steady (step 4)."""
-    participants, statements, raw = vote_matrix(votes)
+    every = vote_arrays(votes)
+    participants = every.participants
     excluded = set(excluded_statements)
-    kept = np.array([s not in excluded for s in statements], dtype=bool)
+    kept = np.array([s not in excluded for s in every.statements], dtype=bool)
     if not participants or not kept.any():
         return _empty(smoothing=smoothing)
     # Pol.is "zeroes out" a moderated statement: its column becomes a pass from everyone. It then
     # separates nobody, but still counts in the sparsity scaling (a participant's votes and the
     # statements); without this quirk the map, hence the groups, differ from Pol.is's.
-    zeroed = np.where(kept, raw, 0.0)
-    matrix = raw[:, kept]
-    statements = [s for s, k in zip(statements, kept, strict=True) if k]
+    votes = every.only(kept)
+    statements = votes.statements
     with threadpool_limits(1):
-        points = project(zeroed)
-        rows = placed_rows(raw)
+        points = project(votes)
+        rows = placed_rows(np.bincount(every.rows, minlength=len(participants)), len(every.statements))
         positions = {participants[i]: (float(points[i, 0]), float(points[i, 1])) for i in rows}
         if len(rows) < MIN_GROUPS:
             return _empty(positions, smoothing)
         labels, smoothing = cluster(points[rows], smoothing)
-        placed = matrix[rows]
-        agreed = consensus(matrix, statements)  # over everyone who voted, as Pol.is does
+        agreed = consensus(
+            _counts(votes, np.zeros(len(participants), dtype=int), 1)[:, 0], statements
+        )  # over everyone who voted, as Pol.is does
         k = int(labels.max()) + 1
         if k < MIN_GROUPS:  # everyone votes alike: one group, nothing to contrast it with
             return OpinionMap(1, [[participants[i] for i in rows]], positions, [[]], agreed,
                               {participants[i]: 0 for i in rows}, smoothing)  # fmt: skip
+        group_of_row = np.full(len(participants), -1)
+        group_of_row[rows] = labels
+        counts = _counts(votes, group_of_row, k)
+        placed = counts.sum(axis=1)
         groups = [[participants[i] for i in rows[labels == g]] for g in range(k)]
         return OpinionMap(
             k=k,
             groups=groups,
             positions=positions,
-            representative=[representative(placed, labels, statements, g) for g in range(k)],
+            representative=[representative(counts[:, g], placed - counts[:, g], statements) for g in range(k)],
             consensus=agreed,
             group_of={participants[i]: int(g) for i, g in zip(rows, labels, strict=True)},
             smoothing=smoothing,

@@ -651,3 +651,42 @@ def test_reindex_in_the_background_is_a_job_queued_once(app, consultation, citiz
     assert queued_jobs.pending(search=True) == ["rebuild_search_index"] and not rebuilt
     assert queued_jobs.run() == 1
     assert rebuilt == [True] and find("kingfishers").total == 1
+
+
+# ---- Whoosh: searchers kept open, counts estimated beyond the pages shown ------------------
+
+
+def test_a_searcher_kept_open_sees_the_workers_writes_and_each_update_once(consultation, citizen, backend):
+    whoosh_only(backend)
+    comment = say(consultation, citizen, "Gondolas over the river.")
+    assert paths(find("gondolas")) == [f"/comments/{comment.id}"]  # a searcher is now kept open
+    worker = WhooshBackend(backend.folder)  # the job worker: another process, its own index object
+    with worker.index().searcher() as searcher:
+        stored = searcher.document(key=f"contribution:{comment.id}")
+    for n in range(12):  # each update deletes the old copy; a dozen commits merge segments too
+        body = f"Cable cars over the river, plan {n}."
+        writer = worker.index().writer()
+        writer.update_document(**stored | {"body": body, "body_en": body})
+        writer.commit(merge=n % 2 == 0)
+        page = find("river")
+        assert page.total == 1 and paths(page) == [f"/comments/{comment.id}"], n
+        assert f"plan {n}" in str(page.results[0].snippet_html)
+    assert find("gondolas").total == 0
+    worker.rebuild(db.session)  # a rebuild from the database: the text as it was written
+    assert find("gondolas").total == 1 and find("cable").total == 0
+
+
+def test_past_the_pages_shown_the_count_is_an_estimate(client, consultation, citizen, backend, monkeypatch):
+    whoosh_only(backend)
+    for i in range(25):
+        comments.post_comment(consultation, actor=citizen, body=f"Funiculars up the hill, number {i}.")
+    db.session.commit()
+    exact = client.get("/api/v1/search?q=funiculars&per_page=5").get_json()
+    assert (exact["total"], exact["total_is_estimate"]) == (25, False)
+    monkeypatch.setattr(search, "MAX_PAGE", 2)  # counted exactly up to 2 pages
+    about = client.get("/api/v1/search?q=funiculars&per_page=5").get_json()
+    assert about["total_is_estimate"] is True and about["total"] >= 10 and len(about["results"]) == 5
+    assert find("funiculars", per_page=20).total == 25  # 2 pages of 20 hold them all: exact
+    monkeypatch.setattr(search, "MAX_PAGE", 1)
+    html = client.get("/search?q=funiculars").get_data(as_text=True)
+    assert "About " in html and "results for" in html and html.count('<article class="search-result">') == 20

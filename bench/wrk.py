@@ -16,6 +16,8 @@ import os
 import shutil
 import statistics
 import subprocess
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -118,8 +120,14 @@ def run(
     script_args: tuple[str, ...] = (),
     arbiter: int | None = None,
     timeout: str = "30s",
+    settle: str | None = None,
+    warm_up: bool = False,
 ) -> Run:
-    """One wrk run against url; with ``arbiter`` (gunicorn's pid), the CPU its workers used."""
+    """One wrk run against url; with ``arbiter`` (gunicorn's pid), the CPU its workers used.
+    With ``settle`` (a cheap URL of the same server), the server's backlog is drained first. A run
+    that no answer came back from is an error, unless it is a ``warm_up`` (unmeasured)."""
+    if settle:
+        drain(settle, connections)
     command = [
         ensure_wrk(),
         "-t",
@@ -143,6 +151,8 @@ def run(
     if done.returncode != 0:
         raise WrkError(f"wrk exited with {done.returncode}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
     data = parse(done.stdout)
+    if not data["requests"] and not warm_up:
+        raise WrkError(f"no request was answered in {seconds} s of {url}: is the duration too short?")
     # A worker that died during the run takes its CPU with it: only those alive at both ends count.
     cpu = sum(after[pid] - before[pid] for pid in before if pid in after)
     requests, duration = data["requests"], data["duration_us"] / 1e6
@@ -161,6 +171,20 @@ def run(
         cpu_s=cpu,
         cpu_ms_per_request=cpu / requests * 1000 if requests else float("nan"),
     )
+
+
+def drain(url: str, connections: int) -> None:
+    """Wait until ``connections`` GETs of url, sent at once, are answered. The requests of a
+    slow target that wrk sent just before it stopped are still queued in the server when the
+    next run starts (sync workers answer them even though wrk has gone): without this, they
+    would be served during the next run and counted against it (a floor of 0 requests/s)."""
+
+    def get(_: int) -> None:
+        with urllib.request.urlopen(url, timeout=300) as answer:
+            answer.read()
+
+    with ThreadPoolExecutor(connections) as pool:
+        list(pool.map(get, range(connections)))
 
 
 def median(runs: list[Run]) -> Run:
@@ -214,6 +238,7 @@ def alternate(base: str, path: str, *, floor: str = "/healthz", rounds: int = 3,
     (except the target's script and its arguments, which the floor does not use)."""
     script = options.pop("script", LUA / "report.lua")
     script_args = options.pop("script_args", ())
+    options.setdefault("settle", base + floor)
     floors, targets = [], []
     for _ in range(rounds):
         floors.append(run(base + floor, **options))

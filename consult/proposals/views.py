@@ -5,11 +5,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
+from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
 from consult.accounts.services import organisation_by_slug
 from consult.attachments import services as attachments
-from consult.core import i18n
+from consult.core import cache, i18n
 from consult.core.errors import RuleViolation
 from consult.core.forms import WHOLE_FORM, refused_on
 from consult.core.models import db
@@ -145,18 +146,44 @@ def _text_language(version) -> str | None:
 
 
 def _render_consultation(c: Consultation, version, *, publish_form: PublishForm | None = None, status: int = 200):
-    page = reading.reading_page(c, version, viewer=current_user, language=_text_language(version))
-    # issue 20 (calls helper): the open calls to action, and whether this reader may publish one
-    page.calls_to_action = calls.open_calls_of(c, current_user)
-    may_publish_call = c.is_open and current_user.is_authenticated and bool(calls.publishers_for(current_user, c))
-    return render_template(
-        "proposals/consultation.html",
-        transition_form=TransitionForm(),
-        publish_form=publish_form or PublishForm(),
-        Transition=Transition,
-        may_publish_call=may_publish_call,
-        **page.context(),
-    ), status
+    language = _text_language(version)
+
+    def content() -> str:
+        page = reading.reading_page(c, version, viewer=current_user, language=language)
+        # issue 20 (calls helper): the open calls to action, and whether this reader may publish one
+        page.calls_to_action = calls.open_calls_of(c, current_user)
+        may_publish_call = c.is_open and current_user.is_authenticated and bool(calls.publishers_for(current_user, c))
+        return render_template(
+            "proposals/_consultation_content.html",
+            transition_form=TransitionForm(),
+            publish_form=publish_form or PublishForm(),
+            Transition=Transition,
+            may_publish_call=may_publish_call,
+            **page.context(),
+        )
+
+    if current_user.is_authenticated or publish_form is not None:
+        html = content()  # forms with the person's CSRF token, their votes and follows: never shared
+    else:
+        html = cache.cached("consultation-page", page_fingerprint(c, version, language), content)
+    return render_template("proposals/consultation.html", consultation=c, version=version, content=Markup(html)), status
+
+
+def page_fingerprint(c: Consultation, version, language: str | None) -> tuple:
+    """What a public page of ``c`` shows to everyone who is not signed in depends on: the
+    consultation and its version, the page's address and text language, the interface's
+    language, the days left to take part, and the change stamps of the consultation and the site
+    (every contribution, vote, answer, moderation decision, version... bumps one)."""
+    return (
+        c.id,
+        getattr(version, "id", None),
+        request.host_url,
+        request.path,
+        language,
+        i18n.current_language(),
+        reading.ReadingPage(c, version).days_left,
+        cache.stamps(cache.SITE, cache.consultation_scope(c.id)),
+    )
 
 
 @bp.route("/c/<slug>/diff")

@@ -8,7 +8,7 @@ workers when a setting says where.
 Keys are fingerprints of everything the cached value depends on, so nothing is ever deleted to
 invalidate it: a change makes a new key, and the old entry ages out. The changes the database
 holds are counted by **change stamps** (the ``cache_stamps`` table): every transaction that
-writes rows bumps, in the same transaction, the stamp of each consultation whose rows it wrote
+writes rows draws again, in the same transaction, the stamp of each consultation whose rows it wrote
 (rows with a ``consultation_id``, and the consultation itself) and the ``site`` stamp for any
 other row that a public page may show (people's names, the site's settings, anchors, citations...).
 A page's key holds the stamps it depends on (``stamps``): read in one query, committed with the
@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import secrets
 import tempfile
 import threading
 import time
@@ -35,7 +36,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
-from flask import current_app
+from flask import current_app, request
 from sqlalchemy import BigInteger, String, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -73,8 +74,10 @@ UNSHOWN_TABLES = frozenset(
 
 
 class CacheStamp(db.Model):
-    """How many committed transactions changed what pages show of one scope: ``site`` or
-    ``consultation:ID``. Only ever increased, in the writing transaction itself."""
+    """A random number drawn again by every transaction that changes what pages show of one
+    scope (``site`` or ``consultation:ID``), in that transaction. Random rather than counted: a
+    transaction rolled back, or a database restored, never brings back a number that keyed other
+    contents (and writing it reads nothing)."""
 
     __tablename__ = "cache_stamps"
 
@@ -211,6 +214,9 @@ def fingerprint(*parts: Any) -> str:
 def cached(name: str, parts: Iterable[Any], build: Callable[[], Any], *, ttl: int | None = None) -> Any:
     """The value stored under ``name`` and the fingerprint of ``parts``, else ``build()``'s,
     stored. ``parts`` must name everything the value depends on."""
+    session = db.session()
+    if session.info.get(_SCOPES) or session.new or session.dirty or session.deleted:
+        return build()  # this transaction's own writes, not committed: never stored for others
     key = f"{name}:{fingerprint(*parts)}"
     cache = store()
     value = cache.get(key)
@@ -218,6 +224,16 @@ def cached(name: str, parts: Iterable[Any], build: Callable[[], Any], *, ttl: in
         value = build()
         cache.set(key, value, ttl or current_app.config.get("CACHE_TTL") or DEFAULT_TTL)
     return value
+
+
+def public_fragment(name: str, consultation_id: int, parts: Iterable[Any], build: Callable[[], Any]) -> Any:
+    """A fragment of a page about one consultation as everyone not signed in sees it, keyed by
+    ``parts`` (what the caller's page shows it from), the page's address, the interface's
+    language, and the change stamps of the consultation and the site."""
+    from consult.core import i18n
+
+    page = (request.host_url, request.path, i18n.current_language(), stamps(SITE, consultation_scope(consultation_id)))
+    return cached(name, (consultation_id, *parts, *page), build)
 
 
 # --- the stamps, bumped by the writing transaction ---------------------------------------
@@ -273,8 +289,8 @@ def _bump_stamps(session: Session) -> None:
     if not scopes:
         return
     for scope in sorted(scopes):  # one order, so two transactions cannot deadlock on them
-        insert = upsert_insert(CacheStamp).values(scope=scope, stamp=1)
-        session.execute(insert.on_conflict_do_update(index_elements=[CacheStamp.scope], set_={"stamp": CacheStamp.stamp + 1}))
+        insert = upsert_insert(CacheStamp).values(scope=scope, stamp=secrets.randbits(62))
+        session.execute(insert.on_conflict_do_update(index_elements=[CacheStamp.scope], set_={"stamp": insert.excluded.stamp}))
     session.info.pop(_SCOPES, None)  # the upserts' own notes
 
 

@@ -36,6 +36,7 @@ from consult.proposals.importing import images_not_kept, split_markdown
 from consult.proposals.models import LICENCES, Consultation, ConsultationState, ParticipationMode, Transition
 from consult.proposals.textdiff import in_context
 from consult.reading import services as reading
+from consult.sharing import previews
 
 bp = Blueprint("proposals", __name__)
 LICENCE_NAMES = LICENCES
@@ -165,25 +166,15 @@ def _render_consultation(c: Consultation, version, *, publish_form: PublishForm 
     if current_user.is_authenticated or publish_form is not None:
         html = content()  # forms with the person's CSRF token, their votes and follows: never shared
     else:
-        html = cache.cached("consultation-page", page_fingerprint(c, version, language), content)
+        # also the days left to take part (it changes with the date, not with a write)
+        parts = (getattr(version, "id", None), language, reading.ReadingPage(c, version).days_left)
+        # with the page's share preview (as the public sees it), which sharing.views takes from the environ
+        number = request.view_args.get("number") if request.view_args else None
+        html, preview = cache.public_fragment(
+            "consultation-page", c.id, parts, lambda: (content(), previews.consultation_preview(c.slug, number))
+        )
+        request.environ["consult.share_preview"] = preview
     return render_template("proposals/consultation.html", consultation=c, version=version, content=Markup(html)), status
-
-
-def page_fingerprint(c: Consultation, version, language: str | None) -> tuple:
-    """What a public page of ``c`` shows to everyone who is not signed in depends on: the
-    consultation and its version, the page's address and text language, the interface's
-    language, the days left to take part, and the change stamps of the consultation and the site
-    (every contribution, vote, answer, moderation decision, version... bumps one)."""
-    return (
-        c.id,
-        getattr(version, "id", None),
-        request.host_url,
-        request.path,
-        language,
-        i18n.current_language(),
-        reading.ReadingPage(c, version).days_left,
-        cache.stamps(cache.SITE, cache.consultation_scope(c.id)),
-    )
 
 
 @bp.route("/c/<slug>/diff")

@@ -191,7 +191,7 @@ def _render_amendment(contribution: Contribution, answer_form: AnswerForm, statu
     else:
         # with the page's share preview (as the public sees it), which sharing.views takes from the environ
         html, preview = cache.public_fragment(
-            "amendment-page", c.id, (contribution.id,), lambda: (content(), previews.amendment_preview(contribution.id))
+            "amendment-page", c.id, request.base_url, (contribution.id,), lambda: (content(), previews.amendment_preview(contribution.id))
         )
         request.environ["consult.share_preview"] = preview
     return render_template("amendments/show.html", consultation=c, amendment=amendment, content=Markup(html)), status

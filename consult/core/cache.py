@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
-from flask import current_app, request
+from flask import current_app
 from sqlalchemy import BigInteger, String, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -226,13 +226,14 @@ def cached(name: str, parts: Iterable[Any], build: Callable[[], Any], *, ttl: in
     return value
 
 
-def public_fragment(name: str, consultation_id: int, parts: Iterable[Any], build: Callable[[], Any]) -> Any:
+def public_fragment(name: str, consultation_id: int, address: str, parts: Iterable[Any], build: Callable[[], Any]) -> Any:
     """A fragment of a page about one consultation as everyone not signed in sees it, keyed by
-    ``parts`` (what the caller's page shows it from), the page's address, the interface's
-    language, and the change stamps of the consultation and the site."""
+    ``parts`` (what the caller's page shows it from), the page's ``address`` (its absolute URL
+    without the query: the links in it are absolute), the interface's language, and the change
+    stamps of the consultation and the site."""
     from consult.core import i18n
 
-    page = (request.host_url, request.path, i18n.current_language(), stamps(SITE, consultation_scope(consultation_id)))
+    page = (address, i18n.current_language(), stamps(SITE, consultation_scope(consultation_id)))
     return cached(name, (consultation_id, *parts, *page), build)
 
 

@@ -30,6 +30,8 @@ def show(slug: str):
         html = content()
     else:
         # with the page's share preview (as the public sees it), which sharing.views takes from the environ
-        html, preview = cache.public_fragment("outcome-page", c.id, (), lambda: (content(), previews.outcome_preview(c.slug)))
+        html, preview = cache.public_fragment(
+            "outcome-page", c.id, request.base_url, (), lambda: (content(), previews.outcome_preview(c.slug))
+        )
         request.environ["consult.share_preview"] = preview
     return render_template("outcome/show.html", consultation=c, content=Markup(html))

@@ -171,7 +171,7 @@ def _render_consultation(c: Consultation, version, *, publish_form: PublishForm 
         # with the page's share preview (as the public sees it), which sharing.views takes from the environ
         number = request.view_args.get("number") if request.view_args else None
         html, preview = cache.public_fragment(
-            "consultation-page", c.id, parts, lambda: (content(), previews.consultation_preview(c.slug, number))
+            "consultation-page", c.id, request.base_url, parts, lambda: (content(), previews.consultation_preview(c.slug, number))
         )
         request.environ["consult.share_preview"] = preview
     return render_template("proposals/consultation.html", consultation=c, version=version, content=Markup(html)), status

@@ -69,8 +69,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # not be the previous request's (a sync worker serves every request in one context).
         sqlite_write_intent.set(request.method not in SAFE_METHODS)
 
-    from consult.core import action_urls, errors, framing, i18n, params, routing, templating
+    from consult.core import action_urls, cache, errors, framing, i18n, params, routing, templating
 
+    cache.init_app(app)
     params.init_app(app)  # before the sign-in gate's hook and the blueprints' rules
     errors.init_app(app)
     routing.init_app(app)

@@ -120,6 +120,11 @@ DEFAULTS: dict[str, Any] = {
     "DATA_EXPORT_DAYS": 7,
     "ERASURE_FRESH_SIGNIN_MINUTES": 10,
     "SEARCH_DIR": None,  # None: instance/search-index/ (the Whoosh index; one per machine)
+    # Fragments of pages cached (consult/core/cache.py), keyed by what they show, changes included:
+    # None an LRU in each process; file:///path a folder the processes of one machine share;
+    # redis://host:6379/2 a Redis that several app servers share. CACHE_TTL: seconds at most.
+    "CACHE_URL": None,
+    "CACHE_TTL": 3600,
     "SEARCH_BACKEND": "whoosh",  # "postgres": PostgreSQL full-text search, for several app servers
     "REPORT_THRESHOLD": 3,  # distinct reporters after whom a contribution is hidden pending review
     # Werkzeug's method for new password hashes. Stored hashes name their own method, so a change

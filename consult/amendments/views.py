@@ -4,12 +4,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 
 from consult.amendments import explanations, services
 from consult.amendments.forms import AmendmentForm, AnswerForm, CiteForm, ReasonForm, UnciteForm
 from consult.amendments.models import Amendment, AmendmentState, Decision
 from consult.contributions.models import Contribution
-from consult.core import i18n
+from consult.core import cache, i18n
 from consult.core.errors import RuleViolation
 from consult.core.forms import refuse_invalid, refused_on
 from consult.core.models import db
@@ -21,6 +22,7 @@ from consult.permissions import Action, authorize
 from consult.proposals.models import Consultation
 from consult.proposals.services import get_visible_consultation
 from consult.reading import services as reading
+from consult.sharing import previews
 from consult.voting import services as voting
 
 bp = Blueprint("amendments", __name__)
@@ -165,21 +167,34 @@ def numbered(slug: str, number: int):
 
 def _render_amendment(contribution: Contribution, answer_form: AnswerForm, status: int = 200):
     c, amendment = contribution.consultation, contribution.amendment
-    return render_template(
-        "amendments/show.html",
-        consultation=c,
-        contribution=contribution,
-        amendment=amendment,
-        section=services.base_section(contribution),
-        ops=services.redline(contribution),
-        preview=services.preview_html(contribution),
-        tally=voting.tallies([contribution.id])[contribution.id],
-        my_vote=voting.my_votes(current_user, c).get(contribution.id),
-        conflicting=services.section_conflicts(contribution),
-        answer_form=answer_form,
-        supporters=services.co_supporters([contribution.id], current_user)[contribution.id],
-        is_supporter=services.is_co_supporter(amendment, current_user),
-    ), status
+
+    def content() -> str:
+        return render_template(
+            "amendments/_show_content.html",
+            consultation=c,
+            contribution=contribution,
+            amendment=amendment,
+            section=services.base_section(contribution),
+            ops=services.redline(contribution),
+            preview=services.preview_html(contribution),
+            tally=voting.tallies([contribution.id])[contribution.id],
+            my_vote=voting.my_votes(current_user, c).get(contribution.id),
+            conflicting=services.section_conflicts(contribution),
+            answer_form=answer_form,
+            supporters=services.co_supporters([contribution.id], current_user)[contribution.id],
+            is_supporter=services.is_co_supporter(amendment, current_user),
+        )
+
+    # Signed in: the person's vote, co-support, forms with their CSRF token: never shared.
+    if current_user.is_authenticated:
+        html = content()
+    else:
+        # with the page's share preview (as the public sees it), which sharing.views takes from the environ
+        html, preview = cache.public_fragment(
+            "amendment-page", c.id, request.base_url, (contribution.id,), lambda: (content(), previews.amendment_preview(contribution.id))
+        )
+        request.environ["consult.share_preview"] = preview
+    return render_template("amendments/show.html", consultation=c, amendment=amendment, content=Markup(html)), status
 
 
 @bp.route("/amendments/<int:contribution_id>/support", methods=["POST"])

@@ -9,8 +9,8 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, true
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, select, true
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from consult.accounts.models import Organisation, User
 from consult.core.i18n import current_language
@@ -265,7 +265,18 @@ class Version(db.Model):
         consultation = self.consultation
         if not consultation.is_multilingual:
             return [consultation.original_language]
-        translated = {t.language for s in self.sections for t in s.translations}
+        if "sections" in self.__dict__:  # loaded already: no query
+            translated = {t.language for s in self.sections for t in s.translations}
+        else:  # the languages alone, not every section's text in each
+            session = object_session(self)
+            translated = set(
+                session.scalars(
+                    select(SectionTranslation.language)
+                    .join(Section, SectionTranslation.section_id == Section.id)
+                    .where(Section.version_id == self.id)
+                    .distinct()
+                )
+            )
         return [consultation.original_language] + [code for code in consultation.languages[1:] if code in translated]
 
     def sections_in(self, language: str | None) -> list[Section | SectionText]:

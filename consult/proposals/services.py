@@ -12,7 +12,8 @@ from datetime import datetime
 from functools import lru_cache
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, event, exists, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from consult.accounts.models import Organisation, User
 from consult.audit.models import StaffOperation, TargetType
@@ -86,7 +87,26 @@ def organisations_editable_by(user: User | None) -> list[Organisation]:
 def get_visible_consultation(user: User | None, slug: str) -> Consultation | None:
     """The consultation, or None when it does not exist *or* ``user`` may not see it (a draft
     must be indistinguishable from nothing)."""
-    return db.session.scalar(select(Consultation).where(Consultation.slug == slug, visible_consultations(user)))
+    # A page asks several times (its own loader, its share preview, feed and oEmbed links): the
+    # answer is kept until the session next writes or ends its transaction.
+    seen = db.session.info.setdefault(_VISIBLE, {})
+    key = (getattr(user, "id", None), slug)
+    if key in seen:
+        return db.session.get(Consultation, seen[key]) if seen[key] is not None else None
+    consultation = db.session.scalar(select(Consultation).where(Consultation.slug == slug, visible_consultations(user)))
+    seen[key] = consultation.id if consultation is not None else None
+    return consultation
+
+
+_VISIBLE = "consult_visible_consultations"
+
+
+def _forget_visible(session: Session, *_args) -> None:
+    session.info.pop(_VISIBLE, None)
+
+
+for _event in ("after_flush", "after_commit", "after_rollback", "after_soft_rollback"):
+    event.listen(Session, _event, _forget_visible)
 
 
 # ---- creating and editing ------------------------------------------------------------------

@@ -5,11 +5,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
+from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
 from consult.accounts.services import organisation_by_slug
 from consult.attachments import services as attachments
-from consult.core import i18n
+from consult.core import cache, i18n
 from consult.core.errors import RuleViolation
 from consult.core.forms import WHOLE_FORM, refused_on
 from consult.core.models import db
@@ -35,6 +36,7 @@ from consult.proposals.importing import images_not_kept, split_markdown
 from consult.proposals.models import LICENCES, Consultation, ConsultationState, ParticipationMode, Transition
 from consult.proposals.textdiff import in_context
 from consult.reading import services as reading
+from consult.sharing import previews
 
 bp = Blueprint("proposals", __name__)
 LICENCE_NAMES = LICENCES
@@ -145,18 +147,34 @@ def _text_language(version) -> str | None:
 
 
 def _render_consultation(c: Consultation, version, *, publish_form: PublishForm | None = None, status: int = 200):
-    page = reading.reading_page(c, version, viewer=current_user, language=_text_language(version))
-    # issue 20 (calls helper): the open calls to action, and whether this reader may publish one
-    page.calls_to_action = calls.open_calls_of(c, current_user)
-    may_publish_call = c.is_open and current_user.is_authenticated and bool(calls.publishers_for(current_user, c))
-    return render_template(
-        "proposals/consultation.html",
-        transition_form=TransitionForm(),
-        publish_form=publish_form or PublishForm(),
-        Transition=Transition,
-        may_publish_call=may_publish_call,
-        **page.context(),
-    ), status
+    language = _text_language(version)
+
+    def content() -> str:
+        page = reading.reading_page(c, version, viewer=current_user, language=language)
+        # issue 20 (calls helper): the open calls to action, and whether this reader may publish one
+        page.calls_to_action = calls.open_calls_of(c, current_user)
+        may_publish_call = c.is_open and current_user.is_authenticated and bool(calls.publishers_for(current_user, c))
+        return render_template(
+            "proposals/_consultation_content.html",
+            transition_form=TransitionForm(),
+            publish_form=publish_form or PublishForm(),
+            Transition=Transition,
+            may_publish_call=may_publish_call,
+            **page.context(),
+        )
+
+    if current_user.is_authenticated or publish_form is not None:
+        html = content()  # forms with the person's CSRF token, their votes and follows: never shared
+    else:
+        # also the days left to take part (it changes with the date, not with a write)
+        parts = (getattr(version, "id", None), language, reading.ReadingPage(c, version).days_left)
+        # with the page's share preview (as the public sees it), which sharing.views takes from the environ
+        number = request.view_args.get("number") if request.view_args else None
+        html, preview = cache.public_fragment(
+            "consultation-page", c.id, request.base_url, parts, lambda: (content(), previews.consultation_preview(c.slug, number))
+        )
+        request.environ["consult.share_preview"] = preview
+    return render_template("proposals/consultation.html", consultation=c, version=version, content=Markup(html)), status
 
 
 @bp.route("/c/<slug>/diff")

@@ -1,0 +1,310 @@
+"""A cache for what pages compute again and again from data that rarely changes, shared between
+workers when a setting says where.
+
+``CACHE_URL`` chooses the store: None or ``memory://`` an LRU in each process (the default),
+``file:///path`` (or a bare path) a directory that every process of one machine shares, and
+``redis://host:6379/N`` a Redis that several servers share.
+
+Keys are fingerprints of everything the cached value depends on, so nothing is ever deleted to
+invalidate it: a change makes a new key, and the old entry ages out. The changes the database
+holds are counted by **change stamps** (the ``cache_stamps`` table): every transaction that
+writes rows draws again, in the same transaction, the stamp of each consultation whose rows it wrote
+(rows with a ``consultation_id``, and the consultation itself) and the ``site`` stamp for any
+other row that a public page may show (people's names, the site's settings, anchors, citations...).
+A page's key holds the stamps it depends on (``stamps``): read in one query, committed with the
+change itself, so every process and server sees a change as soon as it is committed, whatever
+the store. Rows no cached page ever shows (sign-in records, mail, notifications, the search
+outbox...) are left out (``UNSHOWN_TABLES``), so signing in or reading notifications does not
+empty the cache.
+
+Only fragments the same for every viewer they are served to are cached: never a page carrying a
+CSRF token or one person's data (the callers key by the viewer's role class and language).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import secrets
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlparse
+
+from flask import current_app
+from sqlalchemy import BigInteger, String, event, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from consult.core.models import db, upsert_insert
+
+#: How long an entry lives at most (seconds): a safety net for changes made outside the
+#: application (a restored backup, SQL typed by hand); every change through it makes a new key.
+DEFAULT_TTL = 3600
+MEMORY_ENTRIES = 2000
+SITE = "site"
+
+#: Tables whose rows no cached fragment shows: writing them bumps no stamp.
+UNSHOWN_TABLES = frozenset(
+    {
+        "cache_stamps",
+        "login_sessions",
+        "signin_attempts",
+        "outgoing_mail",
+        "search_outbox",
+        "notifications",
+        "notification_settings",
+        "notification_preferences",
+        "api_idempotency_keys",
+        "api_tokens",
+        "data_exports",
+        "recovery_codes",
+        "two_factor",
+        "two_factor_failures",
+        "identity_links",
+        "webhook_deliveries",
+        "drafts",
+        "policy_agreements",
+    }
+)
+
+
+class CacheStamp(db.Model):
+    """A random number drawn again by every transaction that changes what pages show of one
+    scope (``site`` or ``consultation:ID``), in that transaction. Random rather than counted: a
+    transaction rolled back, or a database restored, never brings back a number that keyed other
+    contents (and writing it reads nothing)."""
+
+    __tablename__ = "cache_stamps"
+
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    stamp: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+def consultation_scope(consultation_id: int) -> str:
+    return f"consultation:{consultation_id}"
+
+
+# --- the stores ---------------------------------------------------------------------------
+
+
+class Store(Protocol):
+    def get(self, key: str) -> Any | None: ...
+    def set(self, key: str, value: Any, ttl: int) -> None: ...
+
+
+class MemoryStore:
+    """A bounded LRU in this process (each gunicorn worker has its own)."""
+
+    def __init__(self, entries: int = MEMORY_ENTRIES) -> None:
+        self.entries = entries
+        self._data: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Any | None:
+        with self._lock:
+            found = self._data.get(key)
+            if found is None:
+                return None
+            if found[0] < time.monotonic():
+                del self._data[key]
+                return None
+            self._data.move_to_end(key)
+            return found[1]
+
+    def set(self, key: str, value: Any, ttl: int) -> None:
+        with self._lock:
+            self._data[key] = (time.monotonic() + ttl, value)
+            self._data.move_to_end(key)
+            while len(self._data) > self.entries:
+                self._data.popitem(last=False)
+
+
+class DirectoryStore:
+    """One file per entry in a directory that the processes of one machine share; written to a
+    temporary file and renamed, so a reader never sees half an entry. Expired by modification time."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+
+    def _file(self, key: str) -> Path:
+        return self.path / hashlib.sha256(key.encode()).hexdigest()
+
+    def get(self, key: str) -> Any | None:
+        file = self._file(key)
+        try:
+            with file.open("rb") as f:
+                expires, value = pickle.load(f)
+        except (OSError, EOFError, pickle.UnpicklingError):
+            return None
+        if expires < time.time():
+            file.unlink(missing_ok=True)
+            return None
+        return value
+
+    def set(self, key: str, value: Any, ttl: int) -> None:
+        fd, temporary = tempfile.mkstemp(dir=self.path, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                pickle.dump((time.time() + ttl, value), f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(temporary, self._file(key))
+        except OSError:
+            Path(temporary).unlink(missing_ok=True)
+
+
+class RedisStore:
+    """Redis, shared by every server; entries expire by Redis's own TTL. A Redis that does not
+    answer makes a miss (the page is computed), never an error."""
+
+    def __init__(self, url: str, prefix: str = "consult:cache:") -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self.prefix = prefix
+        self.errors = redis.exceptions.RedisError
+
+    def get(self, key: str) -> Any | None:
+        try:
+            raw = self.client.get(self.prefix + key)
+        except self.errors:
+            return None
+        return None if raw is None else pickle.loads(raw)
+
+    def set(self, key: str, value: Any, ttl: int) -> None:
+        try:
+            self.client.set(self.prefix + key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), ex=ttl)
+        except self.errors:
+            pass
+
+
+def store_for(url: str | None, instance_path: str) -> Store:
+    """The store ``CACHE_URL`` names (see the module's docstring)."""
+    if not url or url.startswith("memory:"):
+        return MemoryStore()
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisStore(url)
+    path = urlparse(url).path if url.startswith("file:") else url
+    return DirectoryStore(Path(path if os.path.isabs(path) else os.path.join(instance_path, path)))
+
+
+def store() -> Store:
+    return current_app.extensions["consult_cache"]
+
+
+# --- keys and values ----------------------------------------------------------------------
+
+
+def stamps(*scopes: str) -> tuple[int, ...]:
+    """The change stamps of ``scopes``, in one query (0 for a scope never changed)."""
+    rows = db.session.execute(select(CacheStamp.scope, CacheStamp.stamp).where(CacheStamp.scope.in_(scopes))).all()
+    found = {scope: stamp for scope, stamp in rows}
+    return tuple(found.get(scope, 0) for scope in scopes)
+
+
+def fingerprint(*parts: Any) -> str:
+    """A short key for ``parts`` (their ``repr``: pass plain values, not ORM objects)."""
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:40]
+
+
+def cached(name: str, parts: Iterable[Any], build: Callable[[], Any], *, ttl: int | None = None) -> Any:
+    """The value stored under ``name`` and the fingerprint of ``parts``, else ``build()``'s,
+    stored. ``parts`` must name everything the value depends on."""
+    session = db.session()
+    if session.info.get(_SCOPES) or session.new or session.dirty or session.deleted:
+        return build()  # this transaction's own writes, not committed: never stored for others
+    key = f"{name}:{fingerprint(*parts)}"
+    cache = store()
+    value = cache.get(key)
+    if value is None:
+        value = build()
+        cache.set(key, value, ttl or current_app.config.get("CACHE_TTL") or DEFAULT_TTL)
+    return value
+
+
+def public_fragment(name: str, consultation_id: int, address: str, parts: Iterable[Any], build: Callable[[], Any]) -> Any:
+    """A fragment of a page about one consultation as everyone not signed in sees it, keyed by
+    ``parts`` (what the caller's page shows it from), the page's ``address`` (its absolute URL
+    without the query: the links in it are absolute), the interface's language, and the change
+    stamps of the consultation and the site."""
+    from consult.core import i18n
+
+    page = (address, i18n.current_language(), stamps(SITE, consultation_scope(consultation_id)))
+    return cached(name, (consultation_id, *parts, *page), build)
+
+
+# --- the stamps, bumped by the writing transaction ---------------------------------------
+
+_SCOPES = "consult_cache_scopes"
+
+
+def _scope_of(obj: Any) -> str | None:
+    table = getattr(obj, "__tablename__", None)
+    if table is None or table in UNSHOWN_TABLES:
+        return None
+    if table == "consultations":
+        return consultation_scope(obj.id) if obj.id is not None else SITE
+    consultation_id = getattr(obj, "consultation_id", None)
+    return consultation_scope(consultation_id) if isinstance(consultation_id, int) else SITE
+
+
+def _note_flush(session: Session, _context) -> None:
+    scopes = session.info.setdefault(_SCOPES, set())
+    for obj in (*session.new, *session.deleted):
+        if (scope := _scope_of(obj)) is not None:
+            scopes.add(scope)
+    for obj in session.dirty:
+        if session.is_modified(obj, include_collections=False) and (scope := _scope_of(obj)) is not None:
+            scopes.add(scope)
+
+
+def _note_statement(state) -> None:
+    """An INSERT, UPDATE or DELETE statement run through the session (bulk writes, upserts)."""
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    table = getattr(state.statement, "table", None)
+    name = getattr(table, "name", None)
+    if name is None or name in UNSHOWN_TABLES:
+        return
+    scopes = state.session.info.setdefault(_SCOPES, set())
+    params = state.parameters if isinstance(state.parameters, dict) else {}
+    consultation_id = params.get("consultation_id")
+    if consultation_id is None:
+        try:
+            consultation_id = state.statement.compile().params.get("consultation_id")
+        except Exception:  # noqa: BLE001 - any statement the compiler cannot show alone: the site's stamp
+            consultation_id = None
+    scopes.add(consultation_scope(consultation_id) if isinstance(consultation_id, int) and name != "consultations" else SITE)
+
+
+def _bump_stamps(session: Session) -> None:
+    """Before the commit: the pending rows flushed, each scope they touch counted once more, in
+    the same transaction."""
+    if session._is_clean() is False:  # noqa: SLF001 - flush now, so this flush's scopes are counted
+        session.flush()
+    scopes = session.info.pop(_SCOPES, None)
+    if not scopes:
+        return
+    for scope in sorted(scopes):  # one order, so two transactions cannot deadlock on them
+        insert = upsert_insert(CacheStamp).values(scope=scope, stamp=secrets.randbits(62))
+        session.execute(insert.on_conflict_do_update(index_elements=[CacheStamp.scope], set_={"stamp": insert.excluded.stamp}))
+    session.info.pop(_SCOPES, None)  # the upserts' own notes
+
+
+def _forget(session: Session, *_args) -> None:
+    session.info.pop(_SCOPES, None)
+
+
+# On every Session of the process: each transaction that writes counts its scopes and bumps them.
+event.listen(Session, "after_flush", _note_flush)
+event.listen(Session, "do_orm_execute", _note_statement)
+event.listen(Session, "before_commit", _bump_stamps)
+event.listen(Session, "after_rollback", _forget)
+
+
+def init_app(app) -> None:
+    app.extensions["consult_cache"] = store_for(app.config.get("CACHE_URL"), app.instance_path)

@@ -1,0 +1,132 @@
+"""The cache's stores and change stamps (consult/core/cache.py)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+
+from consult.core import cache
+from consult.core.cache import CacheStamp, DirectoryStore, MemoryStore, RedisStore, store_for
+from consult.core.models import db
+from tests.conftest import redis_or_skip
+from tests.factories import make_consultation, make_user
+
+
+def _stamp(scope: str) -> int | None:
+    return db.session.scalar(select(CacheStamp.stamp).where(CacheStamp.scope == scope))
+
+
+def _round_trip(store) -> None:
+    key = f"test:{uuid.uuid4().hex}"
+    assert store.get(key) is None
+    store.set(key, ("<p>fragment</p>", {"n": 1}), 60)
+    assert store.get(key) == ("<p>fragment</p>", {"n": 1})
+    store.set(key, "replaced", 60)
+    assert store.get(key) == "replaced"
+
+
+def _expires(store) -> None:
+    store.set("old", "gone", -1)  # expired already
+    assert store.get("old") is None
+
+
+def test_memory_store_keeps_values_and_forgets_the_least_recently_used():
+    _round_trip(MemoryStore())
+    _expires(MemoryStore())
+    store = MemoryStore(entries=2)
+    store.set("a", 1, 60)
+    store.set("b", 2, 60)
+    assert store.get("a") == 1  # "b" is now the least recently used
+    store.set("c", 3, 60)
+    assert (store.get("a"), store.get("b"), store.get("c")) == (1, None, 3)
+
+
+def test_directory_store_is_shared_by_two_processes_reading_one_folder(tmp_path):
+    _round_trip(DirectoryStore(tmp_path))
+    _expires(DirectoryStore(tmp_path))
+    DirectoryStore(tmp_path).set("k", "written by one worker", 60)
+    assert DirectoryStore(tmp_path).get("k") == "written by one worker"
+
+
+def test_redis_store_round_trip():
+    server = redis_or_skip(13)
+    store = RedisStore("redis://127.0.0.1:6379/13", prefix=f"consult-test-{uuid.uuid4().hex}:")
+    _round_trip(store)
+    store.set("k", "shared by every server", 60)
+    assert RedisStore("redis://127.0.0.1:6379/13", prefix=store.prefix).get("k") == "shared by every server"
+    server.delete(*server.keys(store.prefix + "*"))
+
+
+def test_a_redis_that_does_not_answer_is_a_miss_not_an_error():
+    store = RedisStore("redis://127.0.0.1:1/0")  # nothing listens there
+    store.set("k", "v", 60)
+    assert store.get("k") is None
+
+
+def test_the_setting_chooses_the_store(tmp_path):
+    assert isinstance(store_for(None, str(tmp_path)), MemoryStore)
+    assert isinstance(store_for("memory://", str(tmp_path)), MemoryStore)
+    assert isinstance(store_for(f"file://{tmp_path}/c", str(tmp_path)), DirectoryStore)
+    assert store_for("cache", str(tmp_path)).path == tmp_path / "cache"  # relative: in the instance folder
+    assert isinstance(store_for("redis://127.0.0.1:6379/13", str(tmp_path)), RedisStore)
+
+
+def test_a_committed_write_draws_its_consultations_stamp_again_and_a_read_does_not(citizen):
+    c = make_consultation()
+    db.session.commit()
+    scope = cache.consultation_scope(c.id)
+    before = cache.stamps(cache.SITE, scope)
+    assert before[1] != 0
+    c.title = "A new title"
+    db.session.commit()
+    after = cache.stamps(cache.SITE, scope)
+    assert after[1] != before[1]
+    assert after[0] == before[0]  # a consultation's own rows leave the site's stamp alone
+
+    db.session.scalars(select(CacheStamp)).all()
+    db.session.commit()  # nothing written
+    assert cache.stamps(cache.SITE, scope) == after
+
+    citizen.display_name = "Renamed"  # a name pages show: the site's stamp
+    db.session.commit()
+    assert cache.stamps(cache.SITE, scope)[0] != after[0]
+
+
+def test_a_rolled_back_write_changes_no_stamp():
+    c = make_consultation()
+    db.session.commit()
+    scope = cache.consultation_scope(c.id)
+    before = _stamp(scope)
+    c.title = "Never saved"
+    db.session.flush()
+    db.session.rollback()
+    assert _stamp(scope) == before
+
+
+def test_rows_no_page_shows_change_no_stamp():
+    user = make_user()
+    db.session.commit()
+    before = cache.stamps(cache.SITE)
+    from consult.accounts.services import start_login_session
+
+    start_login_session(user)  # a sign-in: login_sessions only
+    db.session.commit()
+    assert cache.stamps(cache.SITE) == before
+
+
+def test_uncommitted_writes_are_never_stored_for_others(app):
+    built = []
+
+    def build():
+        built.append(1)
+        return "value"
+
+    with app.test_request_context("/"):
+        make_user()  # pending in this transaction
+        assert cache.cached("t", ("k", uuid.uuid4().hex), build) == "value"
+        db.session.commit()
+        parts = ("k", uuid.uuid4().hex)
+        cache.cached("t", parts, build)
+        cache.cached("t", parts, build)
+    assert len(built) == 2  # the second call with the same parts was a hit

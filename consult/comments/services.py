@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select, true
+from sqlalchemy import Select, func, insert, select, true
 from sqlalchemy.orm import aliased, selectinload
 
 from consult.accounts.models import User
+from consult.comments import counts
 from consult.comments.anchoring import TextAnchor, locate_quote, normalise_space, quote_context, reanchor
 from consult.comments.models import Anchor, AnchorState
 from consult.contributions.models import Contribution, ContributionKind, ContributionRevision, ModerationState
@@ -31,7 +32,7 @@ from consult.proposals.services import get_visible_consultation
 
 MAX_BODY_LENGTH = COMMENT_BODY.max_length
 #: What the comment threads show and count (amendments and statements have pages of their own).
-DISCUSSION_KINDS = (ContributionKind.COMMENT, ContributionKind.REPLY)
+DISCUSSION_KINDS = counts.DISCUSSION_KINDS
 #: The deepest reply shown nested (a top-level comment has depth 0): three levels on screen.
 MAX_SHOWN_DEPTH = 2
 
@@ -193,14 +194,7 @@ def visible_contribution(user: User | None, contribution_id: int, *, tombstones:
 
 def discussion_count(consultation: Consultation, user: User | None, *, section_key: str | None) -> int:
     """How many comments and replies ``user`` sees on a section (None: on the whole consultation)."""
-    return db.session.scalar(
-        select(func.count()).where(
-            Contribution.consultation_id == consultation.id,
-            (Contribution.section_key == section_key) if section_key else Contribution.section_key.is_(None),
-            Contribution.kind.in_(DISCUSSION_KINDS),
-            visible_contributions(user),
-        )
-    )
+    return counts.counts_for(consultation, user, section_key).comments
 
 
 def thread_root_and_newer(contribution: Contribution, user: User | None) -> tuple[Contribution, int]:
@@ -220,20 +214,15 @@ def thread_root_and_newer(contribution: Contribution, user: User | None) -> tupl
 
 
 def section_counts(consultation: Consultation, user: User | None) -> dict[str | None, int]:
-    """How many contributions each section has (None: the whole consultation), from the database."""
-    rows = db.session.execute(
-        select(Contribution.section_key, func.count())
-        .where(Contribution.consultation_id == consultation.id, Contribution.kind.in_(DISCUSSION_KINDS), visible_contributions(user))
-        .group_by(Contribution.section_key)
-    ).all()
-    return {key: count for key, count in rows}
+    """How many contributions each section has (None: the whole consultation), from ``thread_counts``."""
+    return counts.section_counts(consultation, user)
 
 
 #: What a comment's card shows besides its own row, loaded for a whole page in one query each.
 CARD_DATA = (selectinload(Contribution.author), selectinload(Contribution.revisions), selectinload(Contribution.anchors))
 
 
-def threads_query(consultation: Consultation, user: User | None, *, section_key: str | None, only: Sequence[int] | None = None):
+def threads_query(consultation: Consultation, user: User | None, *, section_key: str | None, only: Sequence[int] | Select | None = None):
     """The top-level comments of a section (or of the whole consultation), newest first. With
     ``only``: just those top-level comments, wherever they were written (the annotations a
     highlight draws, for the margin panel: one that moved was written in another section)."""
@@ -344,6 +333,24 @@ def highlights_for(
         exact, state = meta[(key, start, end)]
         result[key].append(Highlighted(start, end, exact, state, ids))
     return result
+
+
+def annotations_on(version: Version, section_key: str, start: int, end: int, *, language: str | None = None) -> Select:
+    """SQL: the ids of the annotations placed on words of ``version``'s section ``section_key``
+    between ``start`` and ``end`` (overlapping them), on its text in ``language``. Who may see
+    them is the caller's filter (``threads_query``)."""
+    return (
+        select(Anchor.contribution_id)
+        .join(Contribution, Contribution.id == Anchor.contribution_id)
+        .where(
+            Anchor.version_id == version.id,
+            Anchor.section_key == section_key,
+            Anchor.state != AnchorState.ORPHANED,
+            Anchor.start < end,
+            Anchor.end > start,
+            on_text_in(version.consultation, language),
+        )
+    )
 
 
 def orphaned_on(version: Version, user: User | None, *, language: str | None = None) -> list[tuple[Anchor, Contribution]]:

@@ -271,18 +271,21 @@ MAX_RANGES = 50
 def passages(highlights: Sequence[Highlighted], text: str) -> list[Highlighted]:
     """``highlights`` with the overlapping ranges merged: one per annotated passage of ``text`` (the
     section's :func:`anchor_text`), in text order, with every annotation of the ranges it merged."""
-    merged: list[Highlighted] = []
+    spans: list[tuple[Highlighted, list]] = []  # the first range of each passage, and [end, states, ids]
     for h in sorted(highlights, key=lambda h: (h.start, h.end)):
-        last = merged[-1] if merged else None
-        if last is None or h.start >= last.end:
-            merged.append(h)
-            continue
-        end = max(last.end, h.end)
-        state = last.state if last.state == h.state else "anchored"
-        merged[-1] = replace(
-            last, end=end, exact=text[last.start : end], state=state, contribution_ids=[*last.contribution_ids, *h.contribution_ids]
-        )
-    return merged
+        if spans and h.start < spans[-1][1][0]:
+            span = spans[-1][1]
+            span[0] = max(span[0], h.end)
+            span[1].add(h.state)
+            span[2].extend(h.contribution_ids)
+        else:
+            spans.append((h, [h.end, {h.state}, list(h.contribution_ids)]))
+    return [
+        replace(first, end=end, exact=text[first.start : end], state=states.pop() if len(states) == 1 else "anchored", contribution_ids=ids)
+        if end != first.end or len(ids) != len(first.contribution_ids)
+        else first
+        for first, (end, states, ids) in spans
+    ]
 
 
 def highlighted_sections(

@@ -7,10 +7,11 @@ through ``consult.permissions``, flushes and never commits.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, insert, select, true
 from sqlalchemy.orm import aliased, selectinload
@@ -303,26 +304,72 @@ def on_text_in(consultation: Consultation, language: str | None):
     return Contribution.language == language
 
 
+#: How many sections' public annotations each worker keeps (``highlights_for`` and
+#: ``annotations_on_other_texts`` with a stamp).
+ANNOTATIONS_KEPT = 256
+
+
 def highlights_for(
-    version: Version, user: User | None, *, section_key: str | None = None, language: str | None = None
+    version: Version, user: User | None, *, section_key: str | None = None, language: str | None = None, stamp: int = 0
 ) -> dict[str, list[Highlighted]]:
     """The annotations to draw on ``version``'s text in ``language`` (by default the original's),
     or on one of its sections, per section: identical ranges merged with a count. Those made on
-    the text in another language are not drawn on this one (``annotations_on_other_texts``)."""
+    the text in another language are not drawn on this one (``annotations_on_other_texts``).
+
+    With the consultation's ``stamp`` (``counts.counts_for``), what everyone sees is read once per
+    worker and stamp, keyed by (version, section, text language, stamp): every change to what the
+    annotations are or who sees them recounts the consultation and changes its stamp. A signed-in
+    person's own annotations that wait for a moderator are read for them apart."""
     query = (
         select(Anchor.section_key, Anchor.start, Anchor.end, Anchor.exact, Anchor.state, Contribution.id)
         .join(Contribution, Contribution.id == Anchor.contribution_id)
-        .where(
-            Anchor.version_id == version.id,
-            Anchor.state != AnchorState.ORPHANED,
-            visible_contributions(user),
-            on_text_in(version.consultation, language),
-        )
+        .where(Anchor.version_id == version.id, Anchor.state != AnchorState.ORPHANED, on_text_in(version.consultation, language))
         .order_by(Anchor.section_key, Anchor.start, Contribution.id)
     )
     if section_key is not None:
         query = query.where(Anchor.section_key == section_key)
-    rows = db.session.execute(query).all()
+    key = ("highlights", version.id, section_key, version.consultation.text_language(language))
+    rows, own = _rows_seen(query, user, key=key, stamp=stamp, order=lambda row: (row[0], row[1], row[5]))
+    if own or not stamp:
+        return _grouped(rows)
+    return _kept((*key, "grouped"), stamp, lambda: _grouped(rows))
+
+
+def _kept(key: tuple, stamp: int, compute):
+    """What ``compute`` returns, kept by this worker under ``key`` and the consultation's ``stamp``
+    (the last :data:`ANNOTATIONS_KEPT`)."""
+    kept: OrderedDict = current_app.extensions.setdefault("consult.annotations", OrderedDict())
+    key = (*key, stamp)
+    if key in kept:
+        kept.move_to_end(key)
+        return kept[key]
+    value = kept[key] = compute()
+    while len(kept) > ANNOTATIONS_KEPT:
+        kept.popitem(last=False)
+    return value
+
+
+def _rows_seen(query, user: User | None, *, key: tuple, stamp: int, order) -> tuple[Sequence, bool]:
+    """The rows of ``query`` (over contributions) that ``user`` sees, and whether some are their
+    own waiting ones. With the consultation's ``stamp`` those everyone sees come from :func:`_kept`
+    (every change to the annotations or to who sees them recounts the consultation and changes its
+    stamp); a signed-in person's own contributions that wait for a moderator are read apart."""
+    if not stamp:
+        return db.session.execute(query.where(visible_contributions(user))).all(), False
+    public = _kept(key, stamp, lambda: tuple(db.session.execute(query.where(visible_contributions(None))).all()))
+    own = []
+    if getattr(user, "is_authenticated", False):
+        own = db.session.execute(
+            query.where(
+                Contribution.author_id == user.id,
+                Contribution.moderation_state == ModerationState.PENDING.value,
+                Contribution.deleted_at.is_(None),
+            )
+        ).all()
+    return (sorted([*public, *own], key=order), True) if own else (public, False)
+
+
+def _grouped(rows) -> dict[str, list[Highlighted]]:
     grouped: dict[tuple, list[int]] = defaultdict(list)
     meta: dict[tuple, tuple[str, str]] = {}
     for key, start, end, exact, state, contribution_id in rows:
@@ -370,26 +417,32 @@ def orphaned_on(version: Version, user: User | None, *, language: str | None = N
     return [(anchor, contribution) for anchor, contribution in rows]
 
 
-def annotations_on_other_texts(version: Version, user: User | None, *, language: str | None) -> dict[str, list[Contribution]]:
+def annotations_on_other_texts(
+    version: Version, user: User | None, *, language: str | None, section_key: str | None = None, stamp: int = 0
+) -> dict[str, list[Contribution]]:
     """The annotations placed in ``version`` on its text in the other languages than ``language``,
-    per section key: not drawn on this text (their words are another language's), listed with it."""
+    per section key (only ``section_key``'s when given): not drawn on this text (their words are
+    another language's), listed with it. ``stamp``: as for :func:`highlights_for`."""
     if not version.consultation.is_multilingual:
         return {}
-    rows = db.session.execute(
-        select(Anchor.section_key, Contribution)
+    query = (
+        select(Anchor.section_key, Contribution.id)
         .join(Contribution, Contribution.id == Anchor.contribution_id)
-        .where(
-            Anchor.version_id == version.id,
-            Anchor.state != AnchorState.ORPHANED,
-            visible_contributions(user),
-            ~on_text_in(version.consultation, language),
-        )
+        .where(Anchor.version_id == version.id, Anchor.state != AnchorState.ORPHANED, ~on_text_in(version.consultation, language))
         .order_by(Anchor.section_key, Contribution.id)
-        .options(*CARD_DATA)
-    ).all()
+    )
+    if section_key is not None:
+        query = query.where(Anchor.section_key == section_key)
+    key = ("elsewhere", version.id, section_key, version.consultation.text_language(language))
+    rows, _ = _rows_seen(query, user, key=key, stamp=stamp, order=lambda row: (row[0], row[1]))
+    if not rows:
+        return {}
+    loaded = {
+        c.id: c for c in db.session.scalars(select(Contribution).where(Contribution.id.in_([i for _, i in rows])).options(*CARD_DATA))
+    }
     result: dict[str, list[Contribution]] = defaultdict(list)
-    for key, contribution in rows:
-        result[key].append(contribution)
+    for key, contribution_id in rows:
+        result[key].append(loaded[contribution_id])
     return dict(result)
 
 

@@ -60,7 +60,7 @@ def _render_thread_page(
     html = None
     if section and not removed:  # footnotes live in sections of their own: their links go to the whole policy
         section = section.in_language(language)
-        marks = services.highlights_for(version, current_user, section_key=section.key, language=language)
+        marks = services.highlights_for(version, current_user, section_key=section.key, language=language, stamp=counted.stamp)
         html = text.link_fragments_to(
             highlighted_sections(version, marks, only=section)[section.key],
             url_for("proposals.consultation", slug=c.slug, text=texts.param),
@@ -81,7 +81,11 @@ def _render_thread_page(
         draft_kept=draft_kept,
         removed=removed,
         texts=texts,
-        elsewhere=services.annotations_on_other_texts(version, current_user, language=language) if section and not removed else {},
+        elsewhere=services.annotations_on_other_texts(
+            version, current_user, language=language, section_key=section.key, stamp=counted.stamp
+        )
+        if section and not removed
+        else {},
     ), status
 
 

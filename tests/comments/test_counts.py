@@ -138,3 +138,33 @@ def test_many_highlights_are_drawn_as_passages_that_open_their_discussion(client
     fragment = client.get(discussion).get_data(as_text=True)
     assert "Comments on the highlighted words" in fragment
     assert fragment.count('class="comment level-1"') == 20  # the first page of the passage's threads
+
+
+def test_kept_highlights_change_with_what_they_draw(client, consultation, citizen, moderator):
+    """The public highlights are kept per stamp: hiding an annotation, or blocking its author,
+    takes its highlight off the next page; a person's own waiting annotation is drawn for them alone."""
+    note = services.post_comment(consultation, actor=citizen, body="On the fee.", section_key="fees", quote="first hour of work")
+    db.session.commit()
+    assert 'class="annotation-link"' in client.get("/c/access/s/fees").get_data(as_text=True)  # kept now
+    moderation.moderate_item(note, actor=moderator, action="hide", reason="Off topic.")
+    db.session.commit()
+    assert 'class="annotation-link"' not in client.get("/c/access/s/fees").get_data(as_text=True)
+
+    waiting = services.post_comment(consultation, actor=citizen, body="Mine.", section_key="fees", quote="thirty days")
+    waiting.moderation_state = "pending"
+    db.session.commit()
+    assert 'class="annotation-link"' not in client.get("/c/access/s/fees").get_data(as_text=True)
+    login(client, citizen)
+    assert f'data-annotation="{waiting.id}"' in client.get("/c/access/s/fees").get_data(as_text=True)
+
+
+def test_blocking_an_author_takes_their_highlights_off(client, consultation, citizen, moderator, organisation):
+    services.post_comment(consultation, actor=citizen, body="On the fee.", section_key="fees", quote="first hour of work")
+    db.session.commit()
+    assert 'class="annotation-link"' in client.get("/c/access/s/fees").get_data(as_text=True)
+    moderation.block(organisation, citizen, actor=moderator, reason="Spam.", consultation=consultation)
+    db.session.commit()
+    assert 'class="annotation-link"' not in client.get("/c/access/s/fees").get_data(as_text=True)
+    moderation.unblock(organisation, citizen, actor=moderator, consultation=consultation)
+    db.session.commit()
+    assert 'class="annotation-link"' in client.get("/c/access/s/fees").get_data(as_text=True)

@@ -7,6 +7,7 @@ through ``consult.permissions``, flushes and never commits.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -307,6 +308,7 @@ def on_text_in(consultation: Consultation, language: str | None):
 #: How many sections' public annotations each worker keeps (``highlights_for`` and
 #: ``annotations_on_other_texts`` with a stamp).
 ANNOTATIONS_KEPT = 256
+_KEPT_LOCK = threading.Lock()
 
 
 def highlights_for(
@@ -340,12 +342,15 @@ def _kept(key: tuple, stamp: int, compute):
     (the last :data:`ANNOTATIONS_KEPT`)."""
     kept: OrderedDict = current_app.extensions.setdefault("consult.annotations", OrderedDict())
     key = (*key, stamp)
-    if key in kept:
-        kept.move_to_end(key)
-        return kept[key]
-    value = kept[key] = compute()
-    while len(kept) > ANNOTATIONS_KEPT:
-        kept.popitem(last=False)
+    with _KEPT_LOCK:  # a threaded server's requests share it
+        if key in kept:
+            kept.move_to_end(key)
+            return kept[key]
+    value = compute()
+    with _KEPT_LOCK:
+        kept[key] = value
+        while len(kept) > ANNOTATIONS_KEPT:
+            kept.popitem(last=False)
     return value
 
 

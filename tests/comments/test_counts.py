@@ -169,3 +169,13 @@ def test_blocking_an_author_takes_their_highlights_off(client, consultation, cit
     moderation.unblock(organisation, citizen, actor=moderator, consultation=consultation)
     db.session.commit()
     assert 'class="annotation-link"' in client.get("/c/access/s/fees").get_data(as_text=True)
+
+
+def test_the_consultation_page_keeps_its_highlights_until_they_change(client, consultation, citizen, moderator):
+    note = services.post_comment(consultation, actor=citizen, body="On the fee.", section_key="fees", quote="first hour of work")
+    db.session.commit()
+    assert f'data-annotation="{note.id}"' in client.get("/c/access").get_data(as_text=True)
+    assert f'data-annotation="{note.id}"' in client.get("/c/access").get_data(as_text=True)  # kept
+    services.delete_comment(note, actor=citizen)
+    db.session.commit()
+    assert f'data-annotation="{note.id}"' not in client.get("/c/access").get_data(as_text=True)

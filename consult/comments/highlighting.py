@@ -10,10 +10,11 @@ from __future__ import annotations
 import html
 from bisect import bisect_right
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlencode
 
 from flask_babel import ngettext
 from markupsafe import Markup
@@ -261,6 +262,32 @@ def highlight(rendered_html: str, marks: Sequence[Highlight]) -> Markup:
 # ---- a version's sections with their annotations drawn ----------------------------------------
 
 
+#: A section with more distinct annotated ranges than this has its overlapping ranges drawn merged:
+#: one mark and one link per annotated passage, whatever the number of annotations (a page stays
+#: bounded however long the thread grows; the text bounds the number of passages).
+MAX_RANGES = 50
+
+
+def passages(highlights: Sequence[Highlighted], text: str) -> list[Highlighted]:
+    """``highlights`` with the overlapping ranges merged: one per annotated passage of ``text`` (the
+    section's :func:`anchor_text`), in text order, with every annotation of the ranges it merged."""
+    spans: list[tuple[Highlighted, list]] = []  # the first range of each passage, and [end, states, ids]
+    for h in sorted(highlights, key=lambda h: (h.start, h.end)):
+        if spans and h.start < spans[-1][1][0]:
+            span = spans[-1][1]
+            span[0] = max(span[0], h.end)
+            span[1].add(h.state)
+            span[2].extend(h.contribution_ids)
+        else:
+            spans.append((h, [h.end, {h.state}, list(h.contribution_ids)]))
+    return [
+        replace(first, end=end, exact=text[first.start : end], state=states.pop() if len(states) == 1 else "anchored", contribution_ids=ids)
+        if end != first.end or len(ids) != len(first.contribution_ids)
+        else first
+        for first, (end, states, ids) in spans
+    ]
+
+
 def highlighted_sections(
     version: Version,
     highlights: Mapping[str, Sequence[Highlighted]],
@@ -271,24 +298,42 @@ def highlighted_sections(
     """Each section's HTML (or just ``only``'s) with ``highlights`` (``comments.services.highlights_for``
     of the same version, as the reader may see them) drawn as <mark>s linking to their threads
     (and, for the margin panel, to their discussion on the current version's section); the
-    sections of the text in ``language`` (by default the original's)."""
+    sections of the text in ``language`` (by default the original's). Above :data:`MAX_RANGES`
+    ranges in a section, a passage's link leads to the discussion of every annotation on its words
+    (``?from=START&to=END``) and, without scripts, to its newest annotation's thread.
+
+    The addresses are built from one pattern per page, not one ``url_for`` per mark."""
+    show = links.path("comments.show", contribution_id=0).removesuffix("0")
+    consultation = version.consultation
+    text = None if language is None or language == consultation.original_language else language
     result = {}
     for section in [only] if only else version.sections_in(language):
-        marks = tuple(
-            Highlight(
-                start=h.start,
-                end=h.end,
-                href=links.path("comments.show", contribution_id=h.contribution_ids[0]),
-                label=mark_label(h),
-                count=len(h.contribution_ids),
-                id=str(h.contribution_ids[0]),
-                discussion=links.path(
-                    "comments.section_discussion", slug=version.consultation.slug, key=section.key, annotation=h.contribution_ids
-                ),
+        ranges = highlights.get(section.key, [])
+        if not ranges:
+            result[section.key] = section.html
+            continue
+        discussion = links.path("comments.section_discussion", slug=consultation.slug, key=section.key)
+        merged = len(ranges) > MAX_RANGES
+        marks = []
+        for h in passages(ranges, section.text) if merged else ranges:
+            if merged:
+                first = max(h.contribution_ids)
+                query = [("from", h.start), ("to", h.end), *([("text", text)] if text else [])]
+            else:
+                first = h.contribution_ids[0]
+                query = [("annotation", i) for i in h.contribution_ids]
+            marks.append(
+                Highlight(
+                    start=h.start,
+                    end=h.end,
+                    href=f"{show}{first}",
+                    label=mark_label(h),
+                    count=len(h.contribution_ids),
+                    id=str(first),
+                    discussion=f"{discussion}?{urlencode(query)}",
+                )
             )
-            for h in highlights.get(section.key, [])
-        )
-        result[section.key] = _highlighted(section.html, marks) if marks else section.html
+        result[section.key] = _highlighted(section.html, tuple(marks))
     return result
 
 

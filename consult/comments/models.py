@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.contributions.models import Contribution
@@ -63,3 +63,21 @@ class Anchor(db.Model):
             name="placed_unless_orphaned",
         ),
     )
+
+
+class ThreadCount(db.Model):
+    """What the public sees of a section's discussion (``section_key`` "" for the whole
+    consultation's), kept up to date by ``comments.counts`` in the transaction of every change
+    that can alter it, so no page counts a whole thread per request. ``stamp`` grows with each
+    recount, a new random value each time: the whole-consultation row's says whether what was read
+    of the consultation's annotations (cached highlights) is current."""
+
+    __tablename__ = "thread_counts"
+
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), primary_key=True)
+    section_key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    #: comments and replies that everyone sees (``visible_contributions(None)``)
+    comments: Mapped[int] = mapped_column(default=0)
+    #: top-level comments shown as threads to everyone, tombstones included (the pages of threads)
+    threads: Mapped[int] = mapped_column(default=0)
+    stamp: Mapped[int] = mapped_column(BigInteger, default=0)

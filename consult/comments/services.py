@@ -7,15 +7,18 @@ through ``consult.permissions``, flushes and never commits.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select, true
+from sqlalchemy import Select, func, insert, select, true
 from sqlalchemy.orm import aliased, selectinload
 
 from consult.accounts.models import User
+from consult.comments import counts
 from consult.comments.anchoring import TextAnchor, locate_quote, normalise_space, quote_context, reanchor
 from consult.comments.models import Anchor, AnchorState
 from consult.contributions.models import Contribution, ContributionKind, ContributionRevision, ModerationState
@@ -31,7 +34,7 @@ from consult.proposals.services import get_visible_consultation
 
 MAX_BODY_LENGTH = COMMENT_BODY.max_length
 #: What the comment threads show and count (amendments and statements have pages of their own).
-DISCUSSION_KINDS = (ContributionKind.COMMENT, ContributionKind.REPLY)
+DISCUSSION_KINDS = counts.DISCUSSION_KINDS
 #: The deepest reply shown nested (a top-level comment has depth 0): three levels on screen.
 MAX_SHOWN_DEPTH = 2
 
@@ -193,14 +196,7 @@ def visible_contribution(user: User | None, contribution_id: int, *, tombstones:
 
 def discussion_count(consultation: Consultation, user: User | None, *, section_key: str | None) -> int:
     """How many comments and replies ``user`` sees on a section (None: on the whole consultation)."""
-    return db.session.scalar(
-        select(func.count()).where(
-            Contribution.consultation_id == consultation.id,
-            (Contribution.section_key == section_key) if section_key else Contribution.section_key.is_(None),
-            Contribution.kind.in_(DISCUSSION_KINDS),
-            visible_contributions(user),
-        )
-    )
+    return counts.counts_for(consultation, user, section_key).comments
 
 
 def thread_root_and_newer(contribution: Contribution, user: User | None) -> tuple[Contribution, int]:
@@ -220,20 +216,15 @@ def thread_root_and_newer(contribution: Contribution, user: User | None) -> tupl
 
 
 def section_counts(consultation: Consultation, user: User | None) -> dict[str | None, int]:
-    """How many contributions each section has (None: the whole consultation), from the database."""
-    rows = db.session.execute(
-        select(Contribution.section_key, func.count())
-        .where(Contribution.consultation_id == consultation.id, Contribution.kind.in_(DISCUSSION_KINDS), visible_contributions(user))
-        .group_by(Contribution.section_key)
-    ).all()
-    return {key: count for key, count in rows}
+    """How many contributions each section has (None: the whole consultation), from ``thread_counts``."""
+    return counts.section_counts(consultation, user)
 
 
 #: What a comment's card shows besides its own row, loaded for a whole page in one query each.
 CARD_DATA = (selectinload(Contribution.author), selectinload(Contribution.revisions), selectinload(Contribution.anchors))
 
 
-def threads_query(consultation: Consultation, user: User | None, *, section_key: str | None, only: Sequence[int] | None = None):
+def threads_query(consultation: Consultation, user: User | None, *, section_key: str | None, only: Sequence[int] | Select | None = None):
     """The top-level comments of a section (or of the whole consultation), newest first. With
     ``only``: just those top-level comments, wherever they were written (the annotations a
     highlight draws, for the margin panel: one that moved was written in another section)."""
@@ -314,26 +305,76 @@ def on_text_in(consultation: Consultation, language: str | None):
     return Contribution.language == language
 
 
+#: How many sections' public annotations each worker keeps (``highlights_for`` and
+#: ``annotations_on_other_texts`` with a stamp).
+ANNOTATIONS_KEPT = 256
+_KEPT_LOCK = threading.Lock()
+
+
 def highlights_for(
-    version: Version, user: User | None, *, section_key: str | None = None, language: str | None = None
+    version: Version, user: User | None, *, section_key: str | None = None, language: str | None = None, stamp: int = 0
 ) -> dict[str, list[Highlighted]]:
     """The annotations to draw on ``version``'s text in ``language`` (by default the original's),
     or on one of its sections, per section: identical ranges merged with a count. Those made on
-    the text in another language are not drawn on this one (``annotations_on_other_texts``)."""
+    the text in another language are not drawn on this one (``annotations_on_other_texts``).
+
+    With the consultation's ``stamp`` (``counts.counts_for``), what everyone sees is read once per
+    worker and stamp, keyed by (version, section, text language, stamp): every change to what the
+    annotations are or who sees them recounts the consultation and changes its stamp. A signed-in
+    person's own annotations that wait for a moderator are read for them apart."""
     query = (
         select(Anchor.section_key, Anchor.start, Anchor.end, Anchor.exact, Anchor.state, Contribution.id)
         .join(Contribution, Contribution.id == Anchor.contribution_id)
-        .where(
-            Anchor.version_id == version.id,
-            Anchor.state != AnchorState.ORPHANED,
-            visible_contributions(user),
-            on_text_in(version.consultation, language),
-        )
+        .where(Anchor.version_id == version.id, Anchor.state != AnchorState.ORPHANED, on_text_in(version.consultation, language))
         .order_by(Anchor.section_key, Anchor.start, Contribution.id)
     )
     if section_key is not None:
         query = query.where(Anchor.section_key == section_key)
-    rows = db.session.execute(query).all()
+    key = ("highlights", version.id, section_key, version.consultation.text_language(language))
+    rows, own = _rows_seen(query, user, key=key, stamp=stamp, order=lambda row: (row[0], row[1], row[5]))
+    if own or not stamp:
+        return _grouped(rows)
+    return _kept((*key, "grouped"), stamp, lambda: _grouped(rows))
+
+
+def _kept(key: tuple, stamp: int, compute):
+    """What ``compute`` returns, kept by this worker under ``key`` and the consultation's ``stamp``
+    (the last :data:`ANNOTATIONS_KEPT`)."""
+    kept: OrderedDict = current_app.extensions.setdefault("consult.annotations", OrderedDict())
+    key = (*key, stamp)
+    with _KEPT_LOCK:  # a threaded server's requests share it
+        if key in kept:
+            kept.move_to_end(key)
+            return kept[key]
+    value = compute()
+    with _KEPT_LOCK:
+        kept[key] = value
+        while len(kept) > ANNOTATIONS_KEPT:
+            kept.popitem(last=False)
+    return value
+
+
+def _rows_seen(query, user: User | None, *, key: tuple, stamp: int, order) -> tuple[Sequence, bool]:
+    """The rows of ``query`` (over contributions) that ``user`` sees, and whether some are their
+    own waiting ones. With the consultation's ``stamp`` those everyone sees come from :func:`_kept`
+    (every change to the annotations or to who sees them recounts the consultation and changes its
+    stamp); a signed-in person's own contributions that wait for a moderator are read apart."""
+    if not stamp:
+        return db.session.execute(query.where(visible_contributions(user))).all(), False
+    public = _kept(key, stamp, lambda: tuple(db.session.execute(query.where(visible_contributions(None))).all()))
+    own = []
+    if getattr(user, "is_authenticated", False):
+        own = db.session.execute(
+            query.where(
+                Contribution.author_id == user.id,
+                Contribution.moderation_state == ModerationState.PENDING.value,
+                Contribution.deleted_at.is_(None),
+            )
+        ).all()
+    return (sorted([*public, *own], key=order), True) if own else (public, False)
+
+
+def _grouped(rows) -> dict[str, list[Highlighted]]:
     grouped: dict[tuple, list[int]] = defaultdict(list)
     meta: dict[tuple, tuple[str, str]] = {}
     for key, start, end, exact, state, contribution_id in rows:
@@ -344,6 +385,24 @@ def highlights_for(
         exact, state = meta[(key, start, end)]
         result[key].append(Highlighted(start, end, exact, state, ids))
     return result
+
+
+def annotations_on(version: Version, section_key: str, start: int, end: int, *, language: str | None = None) -> Select:
+    """SQL: the ids of the annotations placed on words of ``version``'s section ``section_key``
+    between ``start`` and ``end`` (overlapping them), on its text in ``language``. Who may see
+    them is the caller's filter (``threads_query``)."""
+    return (
+        select(Anchor.contribution_id)
+        .join(Contribution, Contribution.id == Anchor.contribution_id)
+        .where(
+            Anchor.version_id == version.id,
+            Anchor.section_key == section_key,
+            Anchor.state != AnchorState.ORPHANED,
+            Anchor.start < end,
+            Anchor.end > start,
+            on_text_in(version.consultation, language),
+        )
+    )
 
 
 def orphaned_on(version: Version, user: User | None, *, language: str | None = None) -> list[tuple[Anchor, Contribution]]:
@@ -363,26 +422,32 @@ def orphaned_on(version: Version, user: User | None, *, language: str | None = N
     return [(anchor, contribution) for anchor, contribution in rows]
 
 
-def annotations_on_other_texts(version: Version, user: User | None, *, language: str | None) -> dict[str, list[Contribution]]:
+def annotations_on_other_texts(
+    version: Version, user: User | None, *, language: str | None, section_key: str | None = None, stamp: int = 0
+) -> dict[str, list[Contribution]]:
     """The annotations placed in ``version`` on its text in the other languages than ``language``,
-    per section key: not drawn on this text (their words are another language's), listed with it."""
+    per section key (only ``section_key``'s when given): not drawn on this text (their words are
+    another language's), listed with it. ``stamp``: as for :func:`highlights_for`."""
     if not version.consultation.is_multilingual:
         return {}
-    rows = db.session.execute(
-        select(Anchor.section_key, Contribution)
+    query = (
+        select(Anchor.section_key, Contribution.id)
         .join(Contribution, Contribution.id == Anchor.contribution_id)
-        .where(
-            Anchor.version_id == version.id,
-            Anchor.state != AnchorState.ORPHANED,
-            visible_contributions(user),
-            ~on_text_in(version.consultation, language),
-        )
+        .where(Anchor.version_id == version.id, Anchor.state != AnchorState.ORPHANED, ~on_text_in(version.consultation, language))
         .order_by(Anchor.section_key, Contribution.id)
-        .options(*CARD_DATA)
-    ).all()
+    )
+    if section_key is not None:
+        query = query.where(Anchor.section_key == section_key)
+    key = ("elsewhere", version.id, section_key, version.consultation.text_language(language))
+    rows, _ = _rows_seen(query, user, key=key, stamp=stamp, order=lambda row: (row[0], row[1]))
+    if not rows:
+        return {}
+    loaded = {
+        c.id: c for c in db.session.scalars(select(Contribution).where(Contribution.id.in_([i for _, i in rows])).options(*CARD_DATA))
+    }
     result: dict[str, list[Contribution]] = defaultdict(list)
-    for key, contribution in rows:
-        result[key].append(contribution)
+    for key, contribution_id in rows:
+        result[key].append(loaded[contribution_id])
     return dict(result)
 
 

@@ -47,17 +47,20 @@ def _render_thread_page(
     language = _text_language(c, form.text_language.data or request.args.get("text"))
     texts = reading.text_languages(version, language) if version is not None else None
     form.text_language.data = texts.param if texts else None
+    counted = services.counts.counts_for(c, current_user, section.key if section else None)
     pagination = db.paginate(
         services.threads_query(c, current_user, section_key=section.key if section else None),
         page=page_number(),
         per_page=PER_PAGE,
         error_out=False,
+        count=False,  # the number of threads is kept up to date (``thread_counts``), not counted per request
     )
+    pagination.total = counted.threads
     threads = services.build_threads(list(pagination.items), current_user)
     html = None
     if section and not removed:  # footnotes live in sections of their own: their links go to the whole policy
         section = section.in_language(language)
-        marks = services.highlights_for(version, current_user, section_key=section.key, language=language)
+        marks = services.highlights_for(version, current_user, section_key=section.key, language=language, stamp=counted.stamp)
         html = text.link_fragments_to(
             highlighted_sections(version, marks, only=section)[section.key],
             url_for("proposals.consultation", slug=c.slug, text=texts.param),
@@ -71,14 +74,18 @@ def _render_thread_page(
         form=form,
         pagination=pagination,
         threads=threads,
-        total=services.discussion_count(c, current_user, section_key=section.key if section else None),
+        total=counted.comments,
         can_post=not removed and can(current_user, Action.POST_COMMENT, c),
         # Signed out on an open consultation: they may write; posting keeps it and asks them to sign up.
         can_draft=not removed and not current_user.is_authenticated and c.is_open,
         draft_kept=draft_kept,
         removed=removed,
         texts=texts,
-        elsewhere=services.annotations_on_other_texts(version, current_user, language=language) if section and not removed else {},
+        elsewhere=services.annotations_on_other_texts(
+            version, current_user, language=language, section_key=section.key, stamp=counted.stamp
+        )
+        if section and not removed
+        else {},
     ), status
 
 
@@ -108,7 +115,8 @@ def section(slug: str, key: str):
 def section_discussion(slug: str, key: str):
     """The discussion of a section of the current version as an HTML fragment, which
     ``margin.js`` shows beside the text; ``?annotation=ID`` (repeated): only those annotations'
-    threads (a highlight's). ``quote``, ``start`` and ``end`` fill in the comment form as on the
+    threads (a highlight's); ``?from=START&to=END`` (and ``text``): the threads of the annotations on
+    those words of the section's text (a passage where many highlights were drawn merged). ``quote``, ``start`` and ``end`` fill in the comment form as on the
     section page, which stays the address without scripts (and links from the fragment go there)."""
     c = _consultation_or_404(slug)
     version = c.current_version or abort(404)
@@ -117,7 +125,10 @@ def section_discussion(slug: str, key: str):
     ids = [whole_number(raw, low=1) for raw in raw_ids[:50]]
     if None in ids or len(raw_ids) > 50:
         abort(400, _("An annotation is named by its number (at most 50 of them)."))
-    query = services.threads_query(c, current_user, section_key=section.key, only=ids or None)
+    passage = [whole_number(request.args.get(name)) for name in ("from", "to")]  # a merged highlight's words
+    language = _text_language(c, request.args.get("text"))
+    only = ids or (services.annotations_on(version, section.key, *passage, language=language) if None not in passage else None)
+    query = services.threads_query(c, current_user, section_key=section.key, only=only)
     threads = services.build_threads(list(db.session.scalars(query.limit(PER_PAGE))), current_user)
     quote = request.args.get("quote", "")[: services.MAX_QUOTE_LENGTH]
     return render_template(
@@ -126,14 +137,14 @@ def section_discussion(slug: str, key: str):
         version=version,
         section=section,
         threads=threads,
-        highlight=bool(ids),
+        highlight=only is not None,
         per_page=PER_PAGE,
         total=services.discussion_count(c, current_user, section_key=section.key),
         can_post=can(current_user, Action.POST_COMMENT, c),
         quote=quote,
         start=whole_number(request.args.get("start")) if quote else None,
         end=whole_number(request.args.get("end")) if quote else None,
-        texts=reading.text_languages(version, _text_language(c, request.args.get("text"))),
+        texts=reading.text_languages(version, language),
     )
 
 

@@ -191,11 +191,12 @@ def reading_page(consultation: Consultation, version: Version | None, *, viewer:
     if not c.is_draft:
         page.figures = moderation.figures(c)
     if version.is_published:
-        marks = comments.highlights_for(version, viewer, language=language)
+        stamp = comments.counts.counts_for(c, None, None).stamp  # what the workers kept of the annotations is current
+        marks = comments.highlights_for(version, viewer, language=language, stamp=stamp)
         page.section_html = highlighted_sections(version, marks, language=language)
         page.counts = comments.section_counts(c, viewer)
         page.orphaned = comments.orphaned_on(version, viewer, language=language)
-        page.elsewhere = comments.annotations_on_other_texts(version, viewer, language=language)
+        page.elsewhere = comments.annotations_on_other_texts(version, viewer, language=language, stamp=stamp)
         page.amendment_counts = amendments.amendment_counts(c, viewer)
         page.waiting = amendments.unanswered_above_threshold(c)
     else:

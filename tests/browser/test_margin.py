@@ -242,3 +242,47 @@ def test_screenshots_of_the_opinion_map_and_the_diff(width, new_context, live_se
     page.goto(f"{live_server}/c/{PAST}/diff?from=1&to=2")
     expect(page.locator("main del, main ins").first).to_be_visible()
     save(shots, f"diff-{width}.png", page.screenshot())  # its first screen: the whole redline is a very long image
+
+
+MANY = "federally-funded-custom-code-as-open-source-software"  # no comments in the demo
+
+
+def test_a_passage_of_many_highlights_opens_its_discussion_with_and_without_scripts(new_context, live_server):
+    """Above ``MAX_RANGES`` highlights a section draws its overlapping ones merged: the passage
+    stays marked, opens the discussion of the annotations on its words in the margin, and without
+    scripts its link leads to one of them on the section's page."""
+    from consult.accounts.models import User
+    from consult.comments import services
+    from consult.comments.highlighting import MAX_RANGES
+    from consult.core.models import db
+    from consult.proposals.models import Consultation
+
+    with live_server.app.app_context():
+        c = db.session.scalar(db.select(Consultation).where(Consultation.slug == SLUG))
+        people = list(db.session.scalars(db.select(User).where(User.confirmed_at.is_not(None)).order_by(User.id).limit(3)))
+        words = services.anchor_text(c.current_version.section(MANY)).split()
+        for n in range(MAX_RANGES + 5):  # distinct ranges, overlapping each other
+            services.post_comment(
+                c, actor=people[n % 3], body=f"Passage note {n}.", section_key=MANY, quote=" ".join(words[n % 37 : n % 37 + 3 + n % 4])
+            )
+        db.session.commit()
+
+    page = new_context(viewport=WIDE).new_page()
+    page.goto(f"{live_server}/c/{SLUG}")
+    fold = page.locator(f"#fold-{MANY} > summary")
+    if fold.count() and not page.locator(f"#fold-{MANY}").evaluate("d => d.open"):
+        fold.click()
+    section = page.locator(f".section-body[data-section-key='{MANY}']")
+    assert section.locator("a.annotation-link").count() < 5
+    section.locator("mark.annotation").first.click()
+    panel = page.locator("#margin-panel")
+    expect(panel.locator("#margin-heading")).to_have_text("Comments on the highlighted words")
+    expect(panel.locator("article.comment").first).to_contain_text("Passage note")
+
+    still = new_context(viewport=WIDE, java_script_enabled=False).new_page()
+    still.goto(f"{live_server}/c/{SLUG}/s/{MANY}")
+    link = still.locator(f".section-body[data-section-key='{MANY}'] a.annotation-link").first
+    target = link.get_attribute("href")
+    still.goto(f"{live_server}{target}")
+    number = target.rsplit("/", 1)[1]
+    expect(still.locator(f"#comment-{number}")).to_contain_text("Passage note")

@@ -1,8 +1,8 @@
 """thread_counts: how many comments and threads each section shows the public, kept up to date
 with every change instead of counted over the whole thread on each page (issue 22)
 
-Revision ID: 0031_thread_counts
-Revises: 0030_groups
+Revision ID: 0032_thread_counts
+Revises: 0031_pages
 Create Date: 2026-12-07 01:50:00
 
 """
@@ -11,8 +11,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0031_thread_counts'
-down_revision = '0030_groups'
+revision = '0032_thread_counts'
+down_revision = '0031_pages'
 branch_labels = None
 depends_on = None
 

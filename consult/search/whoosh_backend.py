@@ -17,6 +17,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import shutil
 import threading
 import time
@@ -32,7 +33,6 @@ from whoosh import index as whoosh_index
 from whoosh import writing
 from whoosh.analysis import LanguageAnalyzer, SimpleAnalyzer, StemmingAnalyzer
 from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
-from whoosh.highlight import ContextFragmenter, HtmlFormatter, get_text, htmlescape
 from whoosh.index import EmptyIndexError, LockError
 from whoosh.query import And, ConstantScoreQuery, Or, Phrase, Term
 from whoosh.reading import EmptyReader, MultiReader, SegmentReader
@@ -52,6 +52,10 @@ LOCK_TIMEOUT = 10.0  # seconds an update waits for the folder's lock before it l
 LOCK_DELAY = 0.05
 SNIPPET_CHARS = 240
 SEARCHERS_KEPT = 4  # open searchers a process keeps between queries (one per thread at a time)
+SNIPPET_SURROUND = 60  # characters of context before the first and after the last match of a fragment
+SNIPPET_FRAGMENTS = 2
+HIGHLIGHT_CHAR_LIMIT = 2**15  # matches are looked for in a stored text's first 32 K characters (as Whoosh's highlighter did)
+STEMS_KEPT = 100_000  # words whose term a process remembers, per language, for highlighting
 
 #: How the words of each language are reduced to what the index holds: Snowball stemmers with the
 #: language's stop words (Arabic: the ISRI root stemmer, and no stop words, Whoosh has none), and
@@ -120,15 +124,129 @@ def _fields(doc: Document) -> dict:
     return fields
 
 
-class MarkFormatter(HtmlFormatter):
-    """Matches as plain ``<mark>``s; the text around them is escaped by ``HtmlFormatter``."""
-
-    def format_token(self, text, token, replace=False):
-        return f"<mark>{htmlescape(get_text(text, token, replace), quote=False)}</mark>"
-
-
 def analyse(word: str, language: str = TEXT_LANGUAGE) -> list[str]:
     return [t.text for t in ANALYZERS[analysis_group(language)](word)]
+
+
+# ---- highlighting ------------------------------------------------------------------------
+
+#: A word as the analysers' tokenizer cuts it (Whoosh's default pattern), not inside another.
+_BEFORE = r"(?<![\w*])(?<![\w*]\.)"
+_TAIL = r"(?:\.?[\w*]+)*"
+_EVERY_TOKEN = re.compile(_BEFORE + r"[\w*]+" + _TAIL)
+#: Analysers whose terms begin like the words they come from (Porter stems, lowercased words):
+#: a word can only reduce to a term if it starts with the term less its last three letters.
+#: The others (Snowball's Spanish drops accents, the Arabic root stemmer removes prefixes) have
+#: every word of a text looked at.
+_PREFIX_GROUPS = frozenset({"en", OTHER})
+_stems: dict[str, dict[str, str | None]] = {group: {} for group in ANALYZERS}
+
+
+def _term(word: str, group: str) -> str | None:
+    """The term the index holds for ``word`` in ``group``'s fields (None for a stop word),
+    remembered: a process analyses each word it highlights once."""
+    memo = _stems[group]
+    try:
+        return memo[word]
+    except KeyError:
+        pass
+    terms = [t.text for t in ANALYZERS[group](word)]
+    term = terms[0] if len(terms) == 1 else None
+    if len(memo) >= STEMS_KEPT:
+        memo.clear()
+    memo[word] = term
+    return term
+
+
+class Marker:
+    """Highlights a query's terms in stored texts without analysing the texts: a regular
+    expression finds the words that may reduce to one of the terms, and only those are analysed
+    (once per process, see ``_term``). Snippets are cut as Whoosh's ``ContextFragmenter`` did
+    (up to ``SNIPPET_CHARS`` characters, ``SNIPPET_SURROUND`` of context around the matches)
+    and the best fragments kept (most matches, times the distinct terms), in text order."""
+
+    def __init__(self, parsed: ParsedQuery):
+        self.parsed = parsed
+        self.terms: dict[str, frozenset[str]] = {}  # by analysis group, as ``_parts`` searches them
+        self._finders: dict[str, re.Pattern | None] = {}
+
+    def _finder(self, group: str) -> re.Pattern | None:
+        if group not in self._finders:
+            words = [analyse(w, group)[:1] for w in self.parsed.words] + [analyse(w, group) for p in self.parsed.phrases for w in p]
+            terms = self.terms[group] = frozenset(t for found in words for t in found)
+            if not terms:
+                finder = None
+            elif group in _PREFIX_GROUPS:
+                prefixes = sorted({t[: max(3, len(t) - 3)] for t in terms}, key=len, reverse=True)
+                alternatives = "|".join(map(re.escape, prefixes))
+                finder = re.compile(f"{_BEFORE}(?:{alternatives})[\\w*]*{_TAIL}", re.IGNORECASE)
+            else:
+                finder = _EVERY_TOKEN
+            self._finders[group] = finder
+        return self._finders[group]
+
+    def spans(self, text: str, group: str) -> list[tuple[int, int, str]]:
+        finder = self._finder(group)
+        if finder is None or not text:
+            return []
+        terms = self.terms[group]
+        found = []
+        for match in finder.finditer(text, 0, HIGHLIGHT_CHAR_LIMIT):
+            term = _term(match.group().lower(), group)
+            if term in terms:
+                found.append((match.start(), match.end(), term))
+        return found
+
+    def mark(self, text: str, group: str, *, top: int = SNIPPET_FRAGMENTS) -> Markup | None:
+        """The best ``top`` fragments of ``text`` with their matches marked, joined by " … ";
+        None when none of the terms is in it."""
+        spans = self.spans(text, group)
+        if not spans:
+            return None
+        if len(text) <= SNIPPET_CHARS:
+            fragments = [(0, len(text), spans)]
+        else:
+            fragments = _fragments(text, spans)
+            if len(fragments) > top:
+                best = sorted(fragments, key=lambda f: -len(f[2]) * len({t for _s, _e, t in f[2]}))[:top]
+                fragments = sorted(best)
+        return Markup(" … ").join(_format(text, fragment) for fragment in fragments)
+
+
+def _fragments(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, list]]:
+    """Matches closer than ``SNIPPET_SURROUND`` characters share a fragment of at most
+    ``SNIPPET_CHARS``; each fragment has up to ``SNIPPET_SURROUND`` characters of context on
+    either side, cut at spaces."""
+    groups: list[list] = []
+    for span in spans:
+        if groups and span[0] - groups[-1][-1][1] <= SNIPPET_SURROUND and span[1] - groups[-1][0][0] <= SNIPPET_CHARS - SNIPPET_SURROUND:
+            groups[-1].append(span)
+        else:
+            groups.append([span])
+    fragments = []
+    for group in groups:
+        first, last = group[0][0], group[-1][1]
+        start = max(0, first - SNIPPET_SURROUND)
+        if start and not text[start - 1].isspace():
+            space = text.find(" ", start, first)
+            start = space + 1 if space != -1 else first
+        end = min(len(text), last + SNIPPET_SURROUND)
+        if end < len(text) and not text[end].isspace():
+            space = text.rfind(" ", last, end)
+            end = space if space != -1 else last
+        fragments.append((start, end, group))
+    return fragments
+
+
+def _format(text: str, fragment: tuple[int, int, list]) -> Markup:
+    start, end, spans = fragment
+    out, at = [], start
+    for first, last, *_matched in spans:
+        out.append(escape(text[at:first]))
+        out.append(Markup("<mark>%s</mark>") % text[first:last])
+        at = last
+    out.append(escape(text[at:end]))
+    return Markup("").join(out)
 
 
 class WhooshBackend:
@@ -388,13 +506,12 @@ class WhooshBackend:
             return RawPage([], 0)
         start, end = (page - 1) * per_page, page * per_page
         hits, before = [], 0  # ``before``: the matches of the passes already run
+        marker = Marker(parsed)
         searcher = kept.searcher
         try:
             for restriction in passes:
                 results = searcher.search(query, limit=end - before, **restriction)
-                results.fragmenter = ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
-                results.formatter = MarkFormatter(between=" … ")
-                hits += [_raw_hit(hit) for hit in results[max(start - before, 0) : end - before]]
+                hits += [_raw_hit(hit, marker) for hit in results[max(start - before, 0) : end - before]]
                 # Fewer than the limit scored: that is all of this pass's matches (the top-N
                 # collector only skips documents once it holds N). Otherwise the page is full.
                 before += results.scored_length()
@@ -501,23 +618,22 @@ def _segment_key(segment) -> tuple:
     return segment.segment_id(), segment.deleted_count()
 
 
-def _raw_hit(hit):
+def _raw_hit(hit, marker: Marker):
     from consult.search.services import RawHit
 
-    language = hit.get("language") or TEXT_LANGUAGE
+    fields = hit.fields()
+    language = fields.get("language") or TEXT_LANGUAGE
     group = analysis_group(language)
-    body, title = hit.get("body") or "", hit.get("title") or ""
-    snippet = hit.highlights(f"body_{group}", text=body, top=2) or str(
-        escape(body[:SNIPPET_CHARS] + ("…" if len(body) > SNIPPET_CHARS else ""))
-    )
-    title_html = hit.highlights(f"title_{group}", text=title) or str(escape(title))
+    body, title = fields.get("body") or "", fields.get("title") or ""
+    snippet = marker.mark(body, group) or escape(body[:SNIPPET_CHARS] + ("…" if len(body) > SNIPPET_CHARS else ""))
+    title_html = marker.mark(title, group, top=3) or escape(title)
     return RawHit(
-        key=hit["key"],
-        kind=hit["kind"],
-        consultation_id=int(hit["consultation"]),
-        section_key=hit.get("section"),
-        ref_id=hit.get("ref"),
-        date=hit["date"].replace(tzinfo=UTC),
+        key=fields["key"],
+        kind=fields["kind"],
+        consultation_id=int(fields["consultation"]),
+        section_key=fields.get("section"),
+        ref_id=fields.get("ref"),
+        date=fields["date"].replace(tzinfo=UTC),
         title_html=Markup(title_html),
         snippet_html=Markup(snippet),
         score=hit.score,

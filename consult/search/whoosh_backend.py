@@ -32,8 +32,10 @@ from sqlalchemy.orm import Session
 from whoosh import index as whoosh_index
 from whoosh import writing
 from whoosh.analysis import LanguageAnalyzer, SimpleAnalyzer, StemmingAnalyzer
+from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 from whoosh.index import EmptyIndexError, LockError
+from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query import And, ConstantScoreQuery, Or, Phrase, Term
 from whoosh.reading import EmptyReader, MultiReader, SegmentReader
 from whoosh.searching import Searcher
@@ -56,6 +58,7 @@ SNIPPET_SURROUND = 60  # characters of context before the first and after the la
 SNIPPET_FRAGMENTS = 2
 HIGHLIGHT_CHAR_LIMIT = 2**15  # matches are looked for in a stored text's first 32 K characters (as Whoosh's highlighter did)
 STEMS_KEPT = 100_000  # words whose term a process remembers, per language, for highlighting
+COUNTED_POSTINGS = 1_000_000  # an exact count reads at most this many postings; beyond, it is estimated
 
 #: How the words of each language are reduced to what the index holds: Snowball stemmers with the
 #: language's stop words (Arabic: the ISRI root stemmer, and no stop words, Whoosh has none), and
@@ -508,6 +511,10 @@ class WhooshBackend:
         hits, before = [], 0  # ``before``: the matches of the passes already run
         marker = Marker(parsed)
         searcher = kept.searcher
+        query = _prune(query, searcher.reader())
+        if query is None:
+            self._give_back(kept)
+            return RawPage([], 0)
         try:
             for restriction in passes:
                 results = searcher.search(query, limit=end - before, **restriction)
@@ -535,10 +542,78 @@ def _exact_up_to(per_page: int) -> int:
     return MAX_PAGE * per_page
 
 
+def _prune(query, reader):
+    """``query`` without the terms the index does not hold (most languages' fields hold none
+    of a query's words): fewer matchers to build and walk. None when nothing can match."""
+    if isinstance(query, Term):
+        return query if reader.doc_frequency(query.fieldname, query.text) else None
+    if isinstance(query, Phrase):
+        return query if all(reader.doc_frequency(query.fieldname, word) for word in query.words) else None
+    if isinstance(query, ConstantScoreQuery):
+        child = _prune(query.child, reader)
+        return None if child is None else ConstantScoreQuery(child)
+    if isinstance(query, And):
+        parts = [_prune(part, reader) for part in query.subqueries]
+        return None if any(part is None for part in parts) else And(parts)
+    if isinstance(query, Or):
+        parts = [part for part in (_prune(part, reader) for part in query.subqueries) if part is not None]
+        return None if not parts else parts[0] if len(parts) == 1 else Or(parts)
+    return query
+
+
+def _postings(query, reader) -> int | None:
+    """How many postings counting ``query`` from its terms' lists would read; None when it
+    cannot be counted so (a phrase needs positions)."""
+    if isinstance(query, Term):
+        return reader.doc_frequency(query.fieldname, query.text)
+    if isinstance(query, ConstantScoreQuery):
+        return _postings(query.child, reader)
+    if isinstance(query, And | Or):
+        sizes = [_postings(part, reader) for part in query.subqueries]
+        return None if None in sizes else sum(sizes)
+    return None
+
+
+def _block_ids(matcher) -> list[int]:
+    """Every document of a term's postings, a block at a time (no call per document)."""
+    if isinstance(matcher, FilterMatcher):  # the segment's deletions: removed by the caller
+        matcher = matcher.child
+    if not isinstance(matcher, W3LeafMatcher):
+        return list(matcher.all_ids())
+    ids: list[int] = []
+    while matcher.is_active():
+        matcher.id()  # reads the block's ids
+        ids.extend(matcher._ids)
+        matcher._next_block()
+    return ids
+
+
+def _matching(query, reader) -> set[int]:
+    """The documents of one segment that match ``query`` (terms, And, Or: see ``_postings``),
+    deleted ones included."""
+    if isinstance(query, Term):
+        return set(_block_ids(reader.postings(query.fieldname, query.text))) if (query.fieldname, query.text) in reader else set()
+    if isinstance(query, ConstantScoreQuery):
+        return _matching(query.child, reader)
+    sets = sorted((_matching(part, reader) for part in query.subqueries), key=len)
+    if isinstance(query, And):
+        return sets[0].intersection(*sets[1:])
+    return set().union(*sets)
+
+
 def _count(searcher: Searcher, query, *, up_to: int) -> tuple[int, bool]:
-    """How many documents match: exact up to ``up_to`` (walking the matches, without scoring
-    them), beyond that an estimate and True ("about 2,300 results"), from how far through the
-    index the first ``up_to`` matches reached (the documents are in no particular order)."""
+    """How many documents match: exact from the terms' postings when the query is made of terms
+    and they hold at most ``COUNTED_POSTINGS``; else exact up to ``up_to`` (walking the
+    matches, without scoring them), beyond that an estimate and True ("about 2,300 results"),
+    from how far through the index the first ``up_to`` matches reached (the documents are in
+    no particular order)."""
+    postings = _postings(query, searcher.reader())
+    if postings is not None and postings <= COUNTED_POSTINGS:
+        total = 0
+        for subsearcher, _offset in searcher.leaf_searchers():
+            reader = subsearcher.reader()
+            total += len(_matching(query, reader) - getattr(reader, "deleted_docs_set", frozenset()))
+        return total, False
     count = 0
     for subsearcher, offset in searcher.leaf_searchers():
         matcher = query.matcher(subsearcher, searcher.boolean_context())

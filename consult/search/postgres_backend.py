@@ -22,7 +22,8 @@ from sqlalchemy.dialects.postgresql import REGCONFIG, TSVECTOR, insert
 from sqlalchemy.orm import Session
 
 from consult.contributions.models import Contribution
-from consult.permissions import visible_contributions
+from consult.permissions import visible_consultations, visible_contributions
+from consult.proposals.models import Consultation
 from consult.search import documents as docs
 from consult.search.documents import CONTRIBUTION_KINDS, TEXT_LANGUAGE, Changes, Document, Plan
 from consult.search.query import ParsedQuery, QueryError
@@ -173,7 +174,7 @@ class PostgresBackend:
         session: Session,
         parsed: ParsedQuery,
         *,
-        consultation_ids: set[int],
+        consultation_ids: set[int] | None,
         kinds: tuple[str, ...] | None,
         page: int,
         per_page: int,
@@ -184,7 +185,7 @@ class PostgresBackend:
         from consult.search.services import RawHit, RawPage
 
         queries = self._tsqueries(session, parsed, language=language, first=language or reader or TEXT_LANGUAGE)
-        if not consultation_ids:
+        if consultation_ids is not None and not consultation_ids:
             return RawPage([], 0)
         d = documents.c
         vector = d.document
@@ -193,6 +194,8 @@ class PostgresBackend:
         matched = or_(*(and_(d.config == config, vector.op("@@")(q)) for config, q in queries.items()))
         own = lambda config_column: case(*((config_column == c, q) for c, q in queries.items()))  # noqa: E731
         is_contribution = d.kind.in_(CONTRIBUTION_KINDS)
+        if consultation_ids is None:  # any public consultation
+            consultation_ids = select(Consultation.id).where(visible_consultations(None)).scalar_subquery()
         where = [matched, d.consultation_id.in_(consultation_ids), or_(~is_contribution, visible_contributions(None))]
         if kinds:
             where.append(d.kind.in_(kinds))

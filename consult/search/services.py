@@ -183,7 +183,8 @@ def search(
     parsed: ParsedQuery = parse(raw_query)
     if not parsed:
         raise QueryError(_("Type a word to search for."))
-    allowed = _allowed_consultations(consultation, status)
+    # Unfiltered, any public consultation: the index holds nothing else, and the page is checked.
+    allowed = _allowed_consultations(consultation, status) if consultation or status else None
     raw = backend().search(
         db.session,
         parsed,
@@ -191,7 +192,7 @@ def search(
         kinds=(kind,) if kind else None,
         page=page,
         per_page=per_page,
-        restrict_consultations=bool(consultation or status),
+        restrict_consultations=allowed is not None,
         language=language,
         reader=reader,
     )
@@ -205,8 +206,10 @@ def _checked(hits: list[RawHit]) -> tuple[list[Result], int]:
         return [], 0
     consultations = {
         c.id: c
-        for c in db.session.scalars(
-            select(Consultation).where(Consultation.id.in_({h.consultation_id for h in hits}), visible_consultations(None))
+        for c in db.session.execute(
+            select(Consultation.id, Consultation.slug, Consultation.title).where(
+                Consultation.id.in_({h.consultation_id for h in hits}), visible_consultations(None)
+            )
         )
     }
     contribution_ids = {h.ref_id for h in hits if h.kind in CONTRIBUTION_KINDS}
@@ -217,7 +220,7 @@ def _checked(hits: list[RawHit]) -> tuple[list[Result], int]:
     )
     theme_ids = {h.ref_id for h in hits if h.kind == "theme"}
     themes = set(db.session.scalars(select(Theme.id).where(Theme.id.in_(theme_ids)))) if theme_ids else set()
-    headings = _current_headings(consultations.values())
+    headings = _current_headings({h.consultation_id for h in hits if h.section_key} & consultations.keys())
     results = []
     for h in hits:
         c = consultations.get(h.consultation_id)
@@ -245,8 +248,7 @@ def _checked(hits: list[RawHit]) -> tuple[list[Result], int]:
     return results, len(hits) - len(results)
 
 
-def _current_headings(consultations) -> dict[tuple[int, str], str]:
-    ids = [c.id for c in consultations]
+def _current_headings(ids: set[int]) -> dict[tuple[int, str], str]:
     if not ids:
         return {}
     latest = (
@@ -264,7 +266,7 @@ def _current_headings(consultations) -> dict[tuple[int, str], str]:
     return {(by_version[vid], key): heading for vid, key, heading in rows}
 
 
-def _url(hit: RawHit, c: Consultation) -> str:
+def _url(hit: RawHit, c) -> str:
     if hit.kind == "consultation":
         return links.path("proposals.consultation", slug=c.slug)
     if hit.kind == "section":

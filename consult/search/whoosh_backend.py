@@ -466,7 +466,7 @@ class WhooshBackend:
         session: Session,
         parsed: ParsedQuery,
         *,
-        consultation_ids: set[int],
+        consultation_ids: set[int] | None,
         kinds: tuple[str, ...] | None,
         page: int,
         per_page: int,
@@ -477,14 +477,14 @@ class WhooshBackend:
         from consult.search.services import RawPage
 
         query = self._query(parsed, languages=(language,) if language else None, first=language or reader or TEXT_LANGUAGE)
-        if not consultation_ids:
+        if consultation_ids is not None and not consultation_ids:
             return RawPage([], 0)
         # Restrictions are intersected lazily in the query (Whoosh's ``filter=`` would first
         # collect every document of the allowed consultations: seconds on 100,000), and score
         # the same for every document, so they do not change the ranking. The index holds public
         # consultations only, so "any public consultation" needs no restriction at all.
         restrict = []
-        if restrict_consultations:
+        if restrict_consultations and consultation_ids is not None:
             restrict.append(ConstantScoreQuery(Or([Term("consultation", str(i)) for i in sorted(consultation_ids)])))
         if kinds:
             restrict.append(ConstantScoreQuery(Or([Term("kind", k) for k in kinds])))

@@ -24,12 +24,11 @@ from consult.core.models import db, utcnow
 from consult.moderation import services as moderation
 from consult.proposals import services as proposals
 from consult.proposals.models import Consultation, Transition
-from consult.search import documents, outbox
+from consult.search import documents, outbox, whoosh_backend
 from consult.search import services as search
 from consult.search.indexing import SearchService, rebuild_now, request_rebuild
 from consult.search.outbox import catch_up
 from consult.search.query import MAX_QUERY_LENGTH, QueryError, parse
-from consult.search import whoosh_backend
 from consult.search.whoosh_backend import FORMAT, WhooshBackend
 from tests.conftest import ON_POSTGRES
 from tests.factories import login, make_consultation, make_user

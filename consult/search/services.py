@@ -129,6 +129,17 @@ class SearchPage:
                 last = number
 
 
+def exact_up_to(per_page: int) -> int:
+    """Backends count exactly up to as many matches as the pages shown hold (beyond, the page
+    numbers stop anyway), and estimate beyond."""
+    return MAX_PAGE * per_page
+
+
+def about(estimate: float, at_least: int) -> int:
+    """An estimated count to two significant figures ("about 2,300 results"), at least ``at_least``."""
+    return max(at_least, int(round(estimate, 2 - len(str(int(estimate))))))
+
+
 def backend():
     return current_app.extensions["consult_search"].backend
 

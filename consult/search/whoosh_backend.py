@@ -474,7 +474,7 @@ class WhooshBackend:
         language: str | None = None,
         reader: str | None = None,
     ):
-        from consult.search.services import RawPage
+        from consult.search.services import RawPage, exact_up_to
 
         query = self._query(parsed, languages=(language,) if language else None, first=language or reader or TEXT_LANGUAGE)
         if consultation_ids is not None and not consultation_ids:
@@ -527,19 +527,12 @@ class WhooshBackend:
             if before < end:
                 total, approximate = before, False  # every match was scored
             else:
-                total, approximate = _count(searcher, query, up_to=max(end, _exact_up_to(per_page)))
+                total, approximate = _count(searcher, query, up_to=max(end, exact_up_to(per_page)))
         except BaseException:
             kept.close()  # it may be half-way through something: not kept
             raise
         self._give_back(kept)
         return RawPage(hits, total, approximate)
-
-
-def _exact_up_to(per_page: int) -> int:
-    """Counted exactly up to as many as the pages shown (beyond, the page numbers stop anyway)."""
-    from consult.search.services import MAX_PAGE
-
-    return MAX_PAGE * per_page
 
 
 def _prune(query, reader):
@@ -620,9 +613,9 @@ def _count(searcher: Searcher, query, *, up_to: int) -> tuple[int, bool]:
         while matcher.is_active():
             count += 1
             if count >= up_to:
-                reached = offset + matcher.id() + 1
-                estimate = up_to * searcher.doc_count_all() / reached
-                return max(up_to, int(round(estimate, 2 - len(str(int(estimate)))))), True  # 2 significant figures
+                from consult.search.services import about
+
+                return about(up_to * searcher.doc_count_all() / (offset + matcher.id() + 1), up_to), True
             matcher.next()
     return count, False
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from consult import create_app
 from consult.comments import services as comments
@@ -704,3 +704,24 @@ def test_a_count_from_the_postings_is_exact_past_the_pages_shown(consultation, c
     for query, total in [("funiculars", 23), ("funiculars hill", 22), ("cable funiculars", 1)]:
         page = find(query, per_page=5)
         assert (page.total, page.approximate) == (total, False), query
+
+
+def test_postgres_ranks_a_bounded_candidate_set_and_estimates_past_it(consultation, citizen, backend, monkeypatch):
+    if backend.name != "postgres":
+        pytest.skip("the PostgreSQL backend's candidate set")
+    for i in range(25):
+        say(consultation, citizen, f"Funiculars up the hill, number {i}.")
+    assert (find("funiculars", per_page=5).total, find("funiculars", per_page=5).approximate) == (25, False)
+    monkeypatch.setattr(search, "MAX_PAGE", 2)  # candidates: 2 pages of 5, and one more
+    about = find("funiculars", per_page=5)
+    assert about.approximate is True and about.total >= 10 and len(about.results) == 5
+    assert find("funiculars", per_page=5, page=2).results  # the last page shown still has its results
+    assert (find("funiculars", per_page=20).total, find("funiculars", per_page=20).approximate) == (25, False)
+    # Each configuration's rows are looked up in that configuration's GIN index (migration 0031).
+    db.session.execute(text("SET LOCAL enable_seqscan = off"))  # a table this small is read whole otherwise
+    plan = db.session.execute(
+        text(
+            "EXPLAIN SELECT key FROM consult_search.documents WHERE config = 'english' AND document @@ plainto_tsquery('english', 'hill')"
+        )
+    ).scalars()
+    assert "ix_documents_document_english" in "\n".join(plan)

@@ -137,6 +137,7 @@ def analyse(word: str, language: str = TEXT_LANGUAGE) -> list[str]:
 _BEFORE = r"(?<![\w*])(?<![\w*]\.)"
 _TAIL = r"(?:\.?[\w*]+)*"
 _EVERY_TOKEN = re.compile(_BEFORE + r"[\w*]+" + _TAIL)
+_WORD_CHAR = re.compile(r"[\w*]")
 #: Analysers whose terms begin like the words they come from (Porter stems, lowercased words):
 #: a word can only reduce to a term if it starts with the term less its last three letters.
 #: The others (Snowball's Spanish drops accents, the Arabic root stemmer removes prefixes) have
@@ -181,8 +182,10 @@ class Marker:
                 finder = None
             elif group in _PREFIX_GROUPS:
                 prefixes = sorted({t[: max(3, len(t) - 3)] for t in terms}, key=len, reverse=True)
-                alternatives = "|".join(map(re.escape, prefixes))
-                finder = re.compile(f"{_BEFORE}(?:{alternatives})[\\w*]*{_TAIL}", re.IGNORECASE)
+                # Matched in the lowercased text, without a look-behind (the scan can then jump
+                # from one possible start to the next); words that begin inside another are
+                # skipped by ``spans``.
+                finder = re.compile(f"(?:{'|'.join(map(re.escape, prefixes))})[\\w*]*{_TAIL}")
             else:
                 finder = _EVERY_TOKEN
             self._finders[group] = finder
@@ -194,10 +197,25 @@ class Marker:
             return []
         terms = self.terms[group]
         found = []
-        for match in finder.finditer(text, 0, HIGHLIGHT_CHAR_LIMIT):
-            term = _term(match.group().lower(), group)
+        if finder is _EVERY_TOKEN:
+            for match in finder.finditer(text, 0, HIGHLIGHT_CHAR_LIMIT):
+                term = _term(match.group().lower(), group)
+                if term in terms:
+                    found.append((match.start(), match.end(), term))
+            return found
+        text = text[:HIGHLIGHT_CHAR_LIMIT]
+        lower = text.lower()
+        if len(lower) != len(text):  # a letter whose lowercase is longer ("İ"): positions would shift
+            lower = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+        for match in finder.finditer(lower):
+            start = match.start()
+            if start and (
+                _WORD_CHAR.match(lower, start - 1) or (lower[start - 1] == "." and start > 1 and _WORD_CHAR.match(lower, start - 2))
+            ):
+                continue  # inside a word
+            term = _term(match.group(), group)
             if term in terms:
-                found.append((match.start(), match.end(), term))
+                found.append((start, match.end(), term))
         return found
 
     def mark(self, text: str, group: str, *, top: int = SNIPPET_FRAGMENTS) -> Markup | None:

@@ -231,7 +231,7 @@ def _checked(hits: list[RawHit]) -> tuple[list[Result], int]:
     )
     theme_ids = {h.ref_id for h in hits if h.kind == "theme"}
     themes = set(db.session.scalars(select(Theme.id).where(Theme.id.in_(theme_ids)))) if theme_ids else set()
-    headings = _current_headings({h.consultation_id for h in hits if h.section_key} & consultations.keys())
+    headings = _current_headings({(h.consultation_id, h.section_key) for h in hits if h.section_key and h.consultation_id in consultations})
     results = []
     for h in hits:
         c = consultations.get(h.consultation_id)
@@ -259,9 +259,12 @@ def _checked(hits: list[RawHit]) -> tuple[list[Result], int]:
     return results, len(hits) - len(results)
 
 
-def _current_headings(ids: set[int]) -> dict[tuple[int, str], str]:
-    if not ids:
+def _current_headings(wanted: set[tuple[int, str]]) -> dict[tuple[int, str], str]:
+    """The headings of the ``wanted`` (consultation, section key) in each one's latest version
+    the public may read."""
+    if not wanted:
         return {}
+    ids = {cid for cid, _key in wanted}
     latest = (
         select(Version.consultation_id, Version.id)
         .where(Version.consultation_id.in_(ids), visible_versions(None))
@@ -273,7 +276,11 @@ def _current_headings(ids: set[int]) -> dict[tuple[int, str], str]:
     if not current:
         return {}
     by_version = {vid: cid for cid, vid in current.items()}
-    rows = db.session.execute(select(Section.version_id, Section.key, Section.heading).where(Section.version_id.in_(by_version)))
+    rows = db.session.execute(
+        select(Section.version_id, Section.key, Section.heading).where(
+            Section.version_id.in_(by_version), Section.key.in_({key for _cid, key in wanted})
+        )
+    )
     return {(by_version[vid], key): heading for vid, key, heading in rows}
 
 

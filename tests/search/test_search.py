@@ -720,8 +720,23 @@ def test_postgres_ranks_a_bounded_candidate_set_and_estimates_past_it(consultati
     # Each configuration's rows are looked up in that configuration's GIN index (migration 0031).
     db.session.execute(text("SET LOCAL enable_seqscan = off"))  # a table this small is read whole otherwise
     plan = db.session.execute(
-        text(
-            "EXPLAIN SELECT key FROM consult_search.documents WHERE config = 'english' AND document @@ plainto_tsquery('english', 'hill')"
-        )
+        text("EXPLAIN SELECT key FROM consult_search.documents WHERE config = 'english' AND document @@ plainto_tsquery('english', 'hill')")
     ).scalars()
     assert "ix_documents_document_english" in "\n".join(plan)
+
+
+def test_highlights_mark_the_words_that_reduce_to_a_query_term_in_at_most_two_fragments():
+    text = (
+        "A first policy. "
+        + "Intro words here. " * 30
+        + "The council's policies on Policy & the POLICING of <sources>; a sourced plan. İstanbul policy, a.policy. "
+        + "filler text " * 40
+        + "A last policy about sourcing."
+    )  # three fragments: one match, five, two
+    marked = str(whoosh_backend.Marker(parse("policy source")).mark(text, "en"))
+    assert marked.count(" … ") == 1  # the two best fragments of three
+    assert "<mark>policies</mark> on <mark>Policy</mark> &amp; the POLICING of &lt;<mark>sources</mark>&gt;" in marked
+    assert "İstanbul <mark>policy</mark>, a.policy." in marked  # positions kept past a letter whose lowercase is longer
+    assert "first" not in marked and "<mark>sourcing</mark>." in marked  # the fragment with one match is left out
+    assert whoosh_backend.Marker(parse("tram")).mark(text, "en") is None
+    assert str(whoosh_backend.Marker(parse("policy")).mark("Policy title", "en")) == "<mark>Policy</mark> title"

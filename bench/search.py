@@ -471,7 +471,7 @@ def main() -> None:
                     backend.search(
                         db.session,
                         parse(q),
-                        consultation_ids=services._allowed_consultations(None, None),
+                        consultation_ids=None,  # any public consultation, as the search page asks it
                         kinds=None,
                         page=1,
                         per_page=20,

@@ -129,6 +129,17 @@ class SearchPage:
                 last = number
 
 
+def exact_up_to(per_page: int) -> int:
+    """Backends count exactly up to as many matches as the pages shown hold (beyond, the page
+    numbers stop anyway), and estimate beyond."""
+    return MAX_PAGE * per_page
+
+
+def about(estimate: float, at_least: int) -> int:
+    """An estimated count to two significant figures ("about 2,300 results"), at least ``at_least``."""
+    return max(at_least, int(round(estimate, 2 - len(str(int(estimate))))))
+
+
 def backend():
     return current_app.extensions["consult_search"].backend
 
@@ -183,7 +194,8 @@ def search(
     parsed: ParsedQuery = parse(raw_query)
     if not parsed:
         raise QueryError(_("Type a word to search for."))
-    allowed = _allowed_consultations(consultation, status)
+    # Unfiltered, any public consultation: the index holds nothing else, and the page is checked.
+    allowed = _allowed_consultations(consultation, status) if consultation or status else None
     raw = backend().search(
         db.session,
         parsed,
@@ -191,7 +203,7 @@ def search(
         kinds=(kind,) if kind else None,
         page=page,
         per_page=per_page,
-        restrict_consultations=bool(consultation or status),
+        restrict_consultations=allowed is not None,
         language=language,
         reader=reader,
     )
@@ -205,8 +217,10 @@ def _checked(hits: list[RawHit]) -> tuple[list[Result], int]:
         return [], 0
     consultations = {
         c.id: c
-        for c in db.session.scalars(
-            select(Consultation).where(Consultation.id.in_({h.consultation_id for h in hits}), visible_consultations(None))
+        for c in db.session.execute(
+            select(Consultation.id, Consultation.slug, Consultation.title).where(
+                Consultation.id.in_({h.consultation_id for h in hits}), visible_consultations(None)
+            )
         )
     }
     contribution_ids = {h.ref_id for h in hits if h.kind in CONTRIBUTION_KINDS}
@@ -217,7 +231,7 @@ def _checked(hits: list[RawHit]) -> tuple[list[Result], int]:
     )
     theme_ids = {h.ref_id for h in hits if h.kind == "theme"}
     themes = set(db.session.scalars(select(Theme.id).where(Theme.id.in_(theme_ids)))) if theme_ids else set()
-    headings = _current_headings(consultations.values())
+    headings = _current_headings({(h.consultation_id, h.section_key) for h in hits if h.section_key and h.consultation_id in consultations})
     results = []
     for h in hits:
         c = consultations.get(h.consultation_id)
@@ -245,10 +259,12 @@ def _checked(hits: list[RawHit]) -> tuple[list[Result], int]:
     return results, len(hits) - len(results)
 
 
-def _current_headings(consultations) -> dict[tuple[int, str], str]:
-    ids = [c.id for c in consultations]
-    if not ids:
+def _current_headings(wanted: set[tuple[int, str]]) -> dict[tuple[int, str], str]:
+    """The headings of the ``wanted`` (consultation, section key) in each one's latest version
+    the public may read."""
+    if not wanted:
         return {}
+    ids = {cid for cid, _key in wanted}
     latest = (
         select(Version.consultation_id, Version.id)
         .where(Version.consultation_id.in_(ids), visible_versions(None))
@@ -260,11 +276,15 @@ def _current_headings(consultations) -> dict[tuple[int, str], str]:
     if not current:
         return {}
     by_version = {vid: cid for cid, vid in current.items()}
-    rows = db.session.execute(select(Section.version_id, Section.key, Section.heading).where(Section.version_id.in_(by_version)))
+    rows = db.session.execute(
+        select(Section.version_id, Section.key, Section.heading).where(
+            Section.version_id.in_(by_version), Section.key.in_({key for _cid, key in wanted})
+        )
+    )
     return {(by_version[vid], key): heading for vid, key, heading in rows}
 
 
-def _url(hit: RawHit, c: Consultation) -> str:
+def _url(hit: RawHit, c) -> str:
     if hit.kind == "consultation":
         return links.path("proposals.consultation", slug=c.slug)
     if hit.kind == "section":

@@ -17,6 +17,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import shutil
 import threading
 import time
@@ -31,12 +32,14 @@ from sqlalchemy.orm import Session
 from whoosh import index as whoosh_index
 from whoosh import writing
 from whoosh.analysis import LanguageAnalyzer, SimpleAnalyzer, StemmingAnalyzer
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
-from whoosh.highlight import ContextFragmenter, HtmlFormatter, get_text, htmlescape
 from whoosh.index import EmptyIndexError, LockError
+from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query import And, ConstantScoreQuery, Or, Phrase, Term
 from whoosh.reading import EmptyReader, MultiReader, SegmentReader
 from whoosh.searching import Searcher
+from whoosh.util.numeric import byte_to_length
 
 from consult.search import documents, outbox
 from consult.search.documents import TEXT_LANGUAGE, Document, Plan
@@ -52,6 +55,11 @@ LOCK_TIMEOUT = 10.0  # seconds an update waits for the folder's lock before it l
 LOCK_DELAY = 0.05
 SNIPPET_CHARS = 240
 SEARCHERS_KEPT = 4  # open searchers a process keeps between queries (one per thread at a time)
+SNIPPET_SURROUND = 60  # characters of context before the first and after the last match of a fragment
+SNIPPET_FRAGMENTS = 2
+HIGHLIGHT_CHAR_LIMIT = 2**15  # matches are looked for in a stored text's first 32 K characters (as Whoosh's highlighter did)
+STEMS_KEPT = 100_000  # words whose term a process remembers, per language, for highlighting
+COUNTED_POSTINGS = 1_000_000  # an exact count reads at most this many postings; beyond, it is estimated
 
 #: How the words of each language are reduced to what the index holds: Snowball stemmers with the
 #: language's stop words (Arabic: the ISRI root stemmer, and no stop words, Whoosh has none), and
@@ -120,15 +128,147 @@ def _fields(doc: Document) -> dict:
     return fields
 
 
-class MarkFormatter(HtmlFormatter):
-    """Matches as plain ``<mark>``s; the text around them is escaped by ``HtmlFormatter``."""
-
-    def format_token(self, text, token, replace=False):
-        return f"<mark>{htmlescape(get_text(text, token, replace), quote=False)}</mark>"
-
-
 def analyse(word: str, language: str = TEXT_LANGUAGE) -> list[str]:
     return [t.text for t in ANALYZERS[analysis_group(language)](word)]
+
+
+# ---- highlighting ------------------------------------------------------------------------
+
+#: A word as the analysers' tokenizer cuts it (Whoosh's default pattern), not inside another.
+_BEFORE = r"(?<![\w*])(?<![\w*]\.)"
+_TAIL = r"(?:\.?[\w*]+)*"
+_EVERY_TOKEN = re.compile(_BEFORE + r"[\w*]+" + _TAIL)
+_WORD_CHAR = re.compile(r"[\w*]")
+#: Analysers whose terms begin like the words they come from (Porter stems, lowercased words):
+#: a word can only reduce to a term if it starts with the term less its last three letters.
+#: The others (Snowball's Spanish drops accents, the Arabic root stemmer removes prefixes) have
+#: every word of a text looked at.
+_PREFIX_GROUPS = frozenset({"en", OTHER})
+_stems: dict[str, dict[str, str | None]] = {group: {} for group in ANALYZERS}
+
+
+def _term(word: str, group: str) -> str | None:
+    """The term the index holds for ``word`` in ``group``'s fields (None for a stop word),
+    remembered: a process analyses each word it highlights once."""
+    memo = _stems[group]
+    try:
+        return memo[word]
+    except KeyError:
+        pass
+    terms = [t.text for t in ANALYZERS[group](word)]
+    term = terms[0] if len(terms) == 1 else None
+    if len(memo) >= STEMS_KEPT:
+        memo.clear()
+    memo[word] = term
+    return term
+
+
+class Marker:
+    """Highlights a query's terms in stored texts without analysing the texts: a regular
+    expression finds the words that may reduce to one of the terms, and only those are analysed
+    (once per process, see ``_term``). Snippets are cut as Whoosh's ``ContextFragmenter`` did
+    (up to ``SNIPPET_CHARS`` characters, ``SNIPPET_SURROUND`` of context around the matches)
+    and the best fragments kept (most matches, times the distinct terms), in text order."""
+
+    def __init__(self, parsed: ParsedQuery):
+        self.parsed = parsed
+        self.terms: dict[str, frozenset[str]] = {}  # by analysis group, as ``_parts`` searches them
+        self._finders: dict[str, re.Pattern | None] = {}
+
+    def _finder(self, group: str) -> re.Pattern | None:
+        if group not in self._finders:
+            words = [analyse(w, group)[:1] for w in self.parsed.words] + [analyse(w, group) for p in self.parsed.phrases for w in p]
+            terms = self.terms[group] = frozenset(t for found in words for t in found)
+            if not terms:
+                finder = None
+            elif group in _PREFIX_GROUPS:
+                prefixes = sorted({t[: max(3, len(t) - 3)] for t in terms}, key=len, reverse=True)
+                # Matched in the lowercased text, without a look-behind (the scan can then jump
+                # from one possible start to the next); words that begin inside another are
+                # skipped by ``spans``.
+                finder = re.compile(f"(?:{'|'.join(map(re.escape, prefixes))})[\\w*]*{_TAIL}")
+            else:
+                finder = _EVERY_TOKEN
+            self._finders[group] = finder
+        return self._finders[group]
+
+    def spans(self, text: str, group: str) -> list[tuple[int, int, str]]:
+        finder = self._finder(group)
+        if finder is None or not text:
+            return []
+        terms = self.terms[group]
+        found = []
+        if finder is _EVERY_TOKEN:
+            for match in finder.finditer(text, 0, HIGHLIGHT_CHAR_LIMIT):
+                term = _term(match.group().lower(), group)
+                if term in terms:
+                    found.append((match.start(), match.end(), term))
+            return found
+        text = text[:HIGHLIGHT_CHAR_LIMIT]
+        lower = text.lower()
+        if len(lower) != len(text):  # a letter whose lowercase is longer ("İ"): positions would shift
+            lower = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+        for match in finder.finditer(lower):
+            start = match.start()
+            if start and (
+                _WORD_CHAR.match(lower, start - 1) or (lower[start - 1] == "." and start > 1 and _WORD_CHAR.match(lower, start - 2))
+            ):
+                continue  # inside a word
+            term = _term(match.group(), group)
+            if term in terms:
+                found.append((start, match.end(), term))
+        return found
+
+    def mark(self, text: str, group: str, *, top: int = SNIPPET_FRAGMENTS) -> Markup | None:
+        """The best ``top`` fragments of ``text`` with their matches marked, joined by " … ";
+        None when none of the terms is in it."""
+        spans = self.spans(text, group)
+        if not spans:
+            return None
+        if len(text) <= SNIPPET_CHARS:
+            fragments = [(0, len(text), spans)]
+        else:
+            fragments = _fragments(text, spans)
+            if len(fragments) > top:
+                best = sorted(fragments, key=lambda f: -len(f[2]) * len({t for _s, _e, t in f[2]}))[:top]
+                fragments = sorted(best)
+        return Markup(" … ").join(_format(text, fragment) for fragment in fragments)
+
+
+def _fragments(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, list]]:
+    """Matches closer than ``SNIPPET_SURROUND`` characters share a fragment of at most
+    ``SNIPPET_CHARS``; each fragment has up to ``SNIPPET_SURROUND`` characters of context on
+    either side, cut at spaces."""
+    groups: list[list] = []
+    for span in spans:
+        if groups and span[0] - groups[-1][-1][1] <= SNIPPET_SURROUND and span[1] - groups[-1][0][0] <= SNIPPET_CHARS - SNIPPET_SURROUND:
+            groups[-1].append(span)
+        else:
+            groups.append([span])
+    fragments = []
+    for group in groups:
+        first, last = group[0][0], group[-1][1]
+        start = max(0, first - SNIPPET_SURROUND)
+        if start and not text[start - 1].isspace():
+            space = text.find(" ", start, first)
+            start = space + 1 if space != -1 else first
+        end = min(len(text), last + SNIPPET_SURROUND)
+        if end < len(text) and not text[end].isspace():
+            space = text.rfind(" ", last, end)
+            end = space if space != -1 else last
+        fragments.append((start, end, group))
+    return fragments
+
+
+def _format(text: str, fragment: tuple[int, int, list]) -> Markup:
+    start, end, spans = fragment
+    out, at = [], start
+    for first, last, *_matched in spans:
+        out.append(escape(text[at:first]))
+        out.append(Markup("<mark>%s</mark>") % text[first:last])
+        at = last
+    out.append(escape(text[at:end]))
+    return Markup("").join(out)
 
 
 class WhooshBackend:
@@ -261,6 +401,8 @@ class WhooshBackend:
             whoosh_index.create_in(str(self.folder), schema())
         self._index = whoosh_index.open_dir(str(self.folder))
         writer = self._index.writer(timeout=max(self.lock_timeout, 60.0), delay=0.1, limitmb=256)
+        per_document_reader = writer.per_document_reader
+        writer.per_document_reader = lambda: _LengthsReadOnce(per_document_reader())
         count = 0
         try:
             for doc in documents.all_documents(session):
@@ -345,7 +487,7 @@ class WhooshBackend:
         session: Session,
         parsed: ParsedQuery,
         *,
-        consultation_ids: set[int],
+        consultation_ids: set[int] | None,
         kinds: tuple[str, ...] | None,
         page: int,
         per_page: int,
@@ -353,17 +495,17 @@ class WhooshBackend:
         language: str | None = None,
         reader: str | None = None,
     ):
-        from consult.search.services import RawPage
+        from consult.search.services import RawPage, exact_up_to
 
         query = self._query(parsed, languages=(language,) if language else None, first=language or reader or TEXT_LANGUAGE)
-        if not consultation_ids:
+        if consultation_ids is not None and not consultation_ids:
             return RawPage([], 0)
         # Restrictions are intersected lazily in the query (Whoosh's ``filter=`` would first
         # collect every document of the allowed consultations: seconds on 100,000), and score
         # the same for every document, so they do not change the ranking. The index holds public
         # consultations only, so "any public consultation" needs no restriction at all.
         restrict = []
-        if restrict_consultations:
+        if restrict_consultations and consultation_ids is not None:
             restrict.append(ConstantScoreQuery(Or([Term("consultation", str(i)) for i in sorted(consultation_ids)])))
         if kinds:
             restrict.append(ConstantScoreQuery(Or([Term("kind", k) for k in kinds])))
@@ -388,13 +530,16 @@ class WhooshBackend:
             return RawPage([], 0)
         start, end = (page - 1) * per_page, page * per_page
         hits, before = [], 0  # ``before``: the matches of the passes already run
+        marker = Marker(parsed)
         searcher = kept.searcher
+        query = _prune(query, searcher.reader())
+        if query is None:
+            self._give_back(kept)
+            return RawPage([], 0)
         try:
             for restriction in passes:
                 results = searcher.search(query, limit=end - before, **restriction)
-                results.fragmenter = ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
-                results.formatter = MarkFormatter(between=" … ")
-                hits += [_raw_hit(hit) for hit in results[max(start - before, 0) : end - before]]
+                hits += [_raw_hit(hit, marker) for hit in results[max(start - before, 0) : end - before]]
                 # Fewer than the limit scored: that is all of this pass's matches (the top-N
                 # collector only skips documents once it holds N). Otherwise the page is full.
                 before += results.scored_length()
@@ -403,7 +548,7 @@ class WhooshBackend:
             if before < end:
                 total, approximate = before, False  # every match was scored
             else:
-                total, approximate = _count(searcher, query, up_to=max(end, _exact_up_to(per_page)))
+                total, approximate = _count(searcher, query, up_to=max(end, exact_up_to(per_page)))
         except BaseException:
             kept.close()  # it may be half-way through something: not kept
             raise
@@ -411,28 +556,114 @@ class WhooshBackend:
         return RawPage(hits, total, approximate)
 
 
-def _exact_up_to(per_page: int) -> int:
-    """Counted exactly up to as many as the pages shown (beyond, the page numbers stop anyway)."""
-    from consult.search.services import MAX_PAGE
+def _prune(query, reader):
+    """``query`` without the terms the index does not hold (most languages' fields hold none
+    of a query's words): fewer matchers to build and walk. None when nothing can match."""
+    if isinstance(query, Term):
+        return query if reader.doc_frequency(query.fieldname, query.text) else None
+    if isinstance(query, Phrase):
+        return query if all(reader.doc_frequency(query.fieldname, word) for word in query.words) else None
+    if isinstance(query, ConstantScoreQuery):
+        child = _prune(query.child, reader)
+        return None if child is None else ConstantScoreQuery(child)
+    if isinstance(query, And):
+        parts = [_prune(part, reader) for part in query.subqueries]
+        return None if any(part is None for part in parts) else And(parts)
+    if isinstance(query, Or):
+        parts = [part for part in (_prune(part, reader) for part in query.subqueries) if part is not None]
+        return None if not parts else parts[0] if len(parts) == 1 else Or(parts)
+    return query
 
-    return MAX_PAGE * per_page
+
+def _postings(query, reader) -> int | None:
+    """How many postings counting ``query`` from its terms' lists would read; None when it
+    cannot be counted so (a phrase needs positions)."""
+    if isinstance(query, Term):
+        return reader.doc_frequency(query.fieldname, query.text)
+    if isinstance(query, ConstantScoreQuery):
+        return _postings(query.child, reader)
+    if isinstance(query, And | Or):
+        sizes = [_postings(part, reader) for part in query.subqueries]
+        return None if None in sizes else sum(sizes)
+    return None
+
+
+def _block_ids(matcher) -> list[int]:
+    """Every document of a term's postings, a block at a time (no call per document)."""
+    if isinstance(matcher, FilterMatcher):  # the segment's deletions: removed by the caller
+        matcher = matcher.child
+    if not isinstance(matcher, W3LeafMatcher):
+        return list(matcher.all_ids())
+    ids: list[int] = []
+    while matcher.is_active():
+        matcher.id()  # reads the block's ids
+        ids.extend(matcher._ids)
+        matcher._next_block()
+    return ids
+
+
+def _matching(query, reader) -> set[int]:
+    """The documents of one segment that match ``query`` (terms, And, Or: see ``_postings``),
+    deleted ones included."""
+    if isinstance(query, Term):
+        return set(_block_ids(reader.postings(query.fieldname, query.text))) if (query.fieldname, query.text) in reader else set()
+    if isinstance(query, ConstantScoreQuery):
+        return _matching(query.child, reader)
+    sets = sorted((_matching(part, reader) for part in query.subqueries), key=len)
+    if isinstance(query, And):
+        return sets[0].intersection(*sets[1:])
+    return set().union(*sets)
 
 
 def _count(searcher: Searcher, query, *, up_to: int) -> tuple[int, bool]:
-    """How many documents match: exact up to ``up_to`` (walking the matches, without scoring
-    them), beyond that an estimate and True ("about 2,300 results"), from how far through the
-    index the first ``up_to`` matches reached (the documents are in no particular order)."""
+    """How many documents match: exact from the terms' postings when the query is made of terms
+    and they hold at most ``COUNTED_POSTINGS``; else exact up to ``up_to`` (walking the
+    matches, without scoring them), beyond that an estimate and True ("about 2,300 results"),
+    from how far through the index the first ``up_to`` matches reached (the documents are in
+    no particular order)."""
+    postings = _postings(query, searcher.reader())
+    if postings is not None and postings <= COUNTED_POSTINGS:
+        total = 0
+        for subsearcher, _offset in searcher.leaf_searchers():
+            reader = subsearcher.reader()
+            total += len(_matching(query, reader) - getattr(reader, "deleted_docs_set", frozenset()))
+        return total, False
     count = 0
     for subsearcher, offset in searcher.leaf_searchers():
         matcher = query.matcher(subsearcher, searcher.boolean_context())
         while matcher.is_active():
             count += 1
             if count >= up_to:
-                reached = offset + matcher.id() + 1
-                estimate = up_to * searcher.doc_count_all() / reached
-                return max(up_to, int(round(estimate, 2 - len(str(int(estimate)))))), True  # 2 significant figures
+                from consult.search.services import about
+
+                return about(up_to * searcher.doc_count_all() / (offset + matcher.id() + 1), up_to), True
             matcher.next()
     return count, False
+
+
+class _LengthsReadOnce:
+    """The new segment's per-document reader, as the writer uses it when it writes the postings:
+    it asks the field length of every posting's document (a seek and a one-byte read each, a
+    sixth of a rebuild's time); here each field's lengths are read once, whole."""
+
+    def __init__(self, reader):
+        self._reader = reader
+        self._lengths: dict[str, object] = {}
+
+    def doc_field_length(self, docnum: int, fieldname: str, default=0):
+        lengths = self._lengths.get(fieldname)
+        if lengths is None:
+            column = self._reader._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+            lengths = self._lengths[fieldname] = column.load() if column is not None else ()
+            if column is None:
+                return default
+        if not lengths:
+            return default
+        lbyte = lengths[docnum]
+        return byte_to_length(lbyte) if lbyte else None  # as Whoosh's own reader answers
+
+    def __getattr__(self, name: str):
+        return getattr(self._reader, name)
 
 
 class _OpenSearcher:
@@ -501,23 +732,22 @@ def _segment_key(segment) -> tuple:
     return segment.segment_id(), segment.deleted_count()
 
 
-def _raw_hit(hit):
+def _raw_hit(hit, marker: Marker):
     from consult.search.services import RawHit
 
-    language = hit.get("language") or TEXT_LANGUAGE
+    fields = hit.fields()
+    language = fields.get("language") or TEXT_LANGUAGE
     group = analysis_group(language)
-    body, title = hit.get("body") or "", hit.get("title") or ""
-    snippet = hit.highlights(f"body_{group}", text=body, top=2) or str(
-        escape(body[:SNIPPET_CHARS] + ("…" if len(body) > SNIPPET_CHARS else ""))
-    )
-    title_html = hit.highlights(f"title_{group}", text=title) or str(escape(title))
+    body, title = fields.get("body") or "", fields.get("title") or ""
+    snippet = marker.mark(body, group) or escape(body[:SNIPPET_CHARS] + ("…" if len(body) > SNIPPET_CHARS else ""))
+    title_html = marker.mark(title, group, top=3) or escape(title)
     return RawHit(
-        key=hit["key"],
-        kind=hit["kind"],
-        consultation_id=int(hit["consultation"]),
-        section_key=hit.get("section"),
-        ref_id=hit.get("ref"),
-        date=hit["date"].replace(tzinfo=UTC),
+        key=fields["key"],
+        kind=fields["kind"],
+        consultation_id=int(fields["consultation"]),
+        section_key=fields.get("section"),
+        ref_id=fields.get("ref"),
+        date=fields["date"].replace(tzinfo=UTC),
         title_html=Markup(title_html),
         snippet_html=Markup(snippet),
         score=hit.score,

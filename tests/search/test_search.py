@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from consult import create_app
 from consult.comments import services as comments
@@ -24,7 +24,7 @@ from consult.core.models import db, utcnow
 from consult.moderation import services as moderation
 from consult.proposals import services as proposals
 from consult.proposals.models import Consultation, Transition
-from consult.search import documents, outbox
+from consult.search import documents, outbox, whoosh_backend
 from consult.search import services as search
 from consult.search.indexing import SearchService, rebuild_now, request_rebuild
 from consult.search.outbox import catch_up
@@ -683,6 +683,7 @@ def test_past_the_pages_shown_the_count_is_an_estimate(client, consultation, cit
     db.session.commit()
     exact = client.get("/api/v1/search?q=funiculars&per_page=5").get_json()
     assert (exact["total"], exact["total_is_estimate"]) == (25, False)
+    monkeypatch.setattr(whoosh_backend, "COUNTED_POSTINGS", 0)  # too many postings to count them all
     monkeypatch.setattr(search, "MAX_PAGE", 2)  # counted exactly up to 2 pages
     about = client.get("/api/v1/search?q=funiculars&per_page=5").get_json()
     assert about["total_is_estimate"] is True and about["total"] >= 10 and len(about["results"]) == 5
@@ -690,3 +691,52 @@ def test_past_the_pages_shown_the_count_is_an_estimate(client, consultation, cit
     monkeypatch.setattr(search, "MAX_PAGE", 1)
     html = client.get("/search?q=funiculars").get_data(as_text=True)
     assert "About " in html and "results for" in html and html.count('<article class="search-result">') == 20
+
+
+def test_a_count_from_the_postings_is_exact_past_the_pages_shown(consultation, citizen, moderator, backend, monkeypatch):
+    whoosh_only(backend)
+    said = [say(consultation, citizen, f"Funiculars up the hill, number {i}.") for i in range(25)]
+    say(consultation, citizen, "Funiculars and cable cars.")
+    monkeypatch.setattr(search, "MAX_PAGE", 1)  # one page shown: the walk would estimate past it
+    for contribution in said[:3]:
+        _hide(contribution, moderator)  # deleted from their segment, still in its postings
+    db.session.commit()
+    for query, total in [("funiculars", 23), ("funiculars hill", 22), ("cable funiculars", 1)]:
+        page = find(query, per_page=5)
+        assert (page.total, page.approximate) == (total, False), query
+
+
+def test_postgres_ranks_a_bounded_candidate_set_and_estimates_past_it(consultation, citizen, backend, monkeypatch):
+    if backend.name != "postgres":
+        pytest.skip("the PostgreSQL backend's candidate set")
+    for i in range(25):
+        say(consultation, citizen, f"Funiculars up the hill, number {i}.")
+    assert (find("funiculars", per_page=5).total, find("funiculars", per_page=5).approximate) == (25, False)
+    monkeypatch.setattr(search, "MAX_PAGE", 2)  # candidates: 2 pages of 5, and one more
+    about = find("funiculars", per_page=5)
+    assert about.approximate is True and about.total >= 10 and len(about.results) == 5
+    assert find("funiculars", per_page=5, page=2).results  # the last page shown still has its results
+    assert (find("funiculars", per_page=20).total, find("funiculars", per_page=20).approximate) == (25, False)
+    # Each configuration's rows are looked up in that configuration's GIN index (migration 0031).
+    db.session.execute(text("SET LOCAL enable_seqscan = off"))  # a table this small is read whole otherwise
+    plan = db.session.execute(
+        text("EXPLAIN SELECT key FROM consult_search.documents WHERE config = 'english' AND document @@ plainto_tsquery('english', 'hill')")
+    ).scalars()
+    assert "ix_documents_document_english" in "\n".join(plan)
+
+
+def test_highlights_mark_the_words_that_reduce_to_a_query_term_in_at_most_two_fragments():
+    text = (
+        "A first policy. "
+        + "Intro words here. " * 30
+        + "The council's policies on Policy & the POLICING of <sources>; a sourced plan. İstanbul policy, a.policy. "
+        + "filler text " * 40
+        + "A last policy about sourcing."
+    )  # three fragments: one match, five, two
+    marked = str(whoosh_backend.Marker(parse("policy source")).mark(text, "en"))
+    assert marked.count(" … ") == 1  # the two best fragments of three
+    assert "<mark>policies</mark> on <mark>Policy</mark> &amp; the POLICING of &lt;<mark>sources</mark>&gt;" in marked
+    assert "İstanbul <mark>policy</mark>, a.policy." in marked  # positions kept past a letter whose lowercase is longer
+    assert "first" not in marked and "<mark>sourcing</mark>." in marked  # the fragment with one match is left out
+    assert whoosh_backend.Marker(parse("tram")).mark(text, "en") is None
+    assert str(whoosh_backend.Marker(parse("policy")).mark("Policy title", "en")) == "<mark>Policy</mark> title"

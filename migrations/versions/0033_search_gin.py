@@ -1,7 +1,7 @@
 """search_gin: one GIN index per text-search configuration (PostgreSQL only)
 
-Revision ID: 0031_search_gin
-Revises: 0030_groups
+Revision ID: 0033_search_gin
+Revises: 0032_thread_counts
 Create Date: 2026-12-07 01:20:00
 
 A search matches each row with the query stemmed in the row's own configuration
@@ -15,8 +15,8 @@ SQLite has no such table.
 
 from alembic import op
 
-revision = '0031_search_gin'
-down_revision = '0030_groups'
+revision = '0033_search_gin'
+down_revision = '0032_thread_counts'
 branch_labels = None
 depends_on = None
 

@@ -19,7 +19,7 @@ from consult.core.errors import RuleViolation
 from consult.core.models import db, upsert_insert
 from consult.core.signals import vote_changed
 from consult.permissions import Action, authorize
-from consult.proposals.models import Consultation
+from consult.proposals.models import Consultation, Section
 from consult.proposals.services import hold_open
 from consult.voting.models import STATEMENT_VALUES, SUPPORT_VALUES, Vote, VoteValue
 
@@ -76,17 +76,22 @@ def _check_target(consultation: Consultation, contribution: Contribution | None,
             raise RuleViolation(_("This amendment was withdrawn by its author: it can no longer be voted on."))
     else:
         version = consultation.current_version
-        if not section_key or version is None or version.section(section_key) is None:
+        if not section_key or version is None or not _has_section(version.id, section_key):
             raise RuleViolation(_("That section is not in the current version of the text."), status=400)
 
 
-def _locked_target(contribution: Contribution | None) -> None:
+def _has_section(version_id: int, key: str) -> bool:
+    """Whether the version has a section of that key (one indexed look-up: not the whole text)."""
+    return db.session.scalar(select(Section.id).where(Section.version_id == version_id, Section.key == key).limit(1)) is not None
+
+
+def _locked_target(contribution_id: int | None) -> None:
     """Re-read the contribution's state under a shared lock, so a vote cannot slip in as a
     moderator hides it (PostgreSQL; SQLite serialises writers)."""
-    if contribution is None:
+    if contribution_id is None:
         return
     state, deleted = db.session.execute(
-        select(Contribution.moderation_state, Contribution.deleted_at).where(Contribution.id == contribution.id).with_for_update(read=True)
+        select(Contribution.moderation_state, Contribution.deleted_at).where(Contribution.id == contribution_id).with_for_update(read=True)
     ).one()
     if state != ModerationState.VISIBLE or deleted is not None:
         raise RuleViolation(_("This contribution is hidden or deleted: it cannot be voted on."))
@@ -102,38 +107,89 @@ def vote_target(consultation: Consultation, contribution_id: int) -> Contributio
 # ---- casting -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class VoteToCast:
+    """A vote checked against everything but the state of its consultation and of its item,
+    which ``record_vote`` re-reads under a lock: what the transaction that writes it needs, as
+    plain values (no object to reload there)."""
+
+    consultation: Consultation
+    user_id: int
+    value: str | None  # None: a withdrawal
+    contribution_id: int | None
+    section_key: str | None
+    statement: bool  # a vote on a statement (the opinion map is then stale)
+    contribution: Contribution | None = None
+
+
+def vote_to_cast(
+    consultation: Consultation, *, actor: User, value: str | None, contribution: Contribution | None = None, section_key: str | None = None
+) -> VoteToCast:
+    """Check that ``actor`` may cast ``value`` (None: withdraw their vote) on the item: reads
+    only, with no lock (``record_vote`` takes them)."""
+    authorize(actor, Action.VOTE, consultation)
+    statement = contribution is not None and contribution.kind == ContributionKind.STATEMENT
+    if value is not None:
+        _check_target(consultation, contribution, section_key)
+        if statement:
+            authorize(actor, Action.VOTE_ON_STATEMENT, consultation)
+        allowed = _allowed_values(contribution)
+        if value not in {v.value for v in allowed}:
+            raise RuleViolation(_("Choose one of: %(values)s.", values=", ".join(v.value for v in allowed)), status=400)
+    return VoteToCast(
+        consultation,
+        actor.id,
+        value,
+        contribution.id if contribution is not None else None,
+        None if contribution is not None else section_key,
+        statement,
+        contribution,
+    )
+
+
+def record_vote(vote: VoteToCast) -> bool:
+    """Write a checked vote (or take it back): the consultation held open and the item re-read
+    under a shared lock, then one statement, the upsert (or the delete), and nothing after it
+    but a signal whose receivers only queue work for after the commit. Returns whether a row
+    was written (a withdrawal: whether there was a vote to take back)."""
+    now = hold_open(vote.consultation, versions=False)
+    if vote.value is None:
+        target = (
+            Vote.contribution_id == vote.contribution_id
+            if vote.contribution_id is not None
+            else ((Vote.consultation_id == vote.consultation.id) & (Vote.section_key == vote.section_key))
+        )
+        written = db.session.execute(delete(Vote).where(Vote.user_id == vote.user_id, target)).rowcount > 0
+    else:
+        _locked_target(vote.contribution_id)
+        statement = upsert_insert(Vote).values(
+            user_id=vote.user_id,
+            consultation_id=vote.consultation.id,
+            value=vote.value,
+            created_at=now,
+            updated_at=now,
+            contribution_id=vote.contribution_id,
+            section_key=vote.section_key,
+        )
+        conflict = ["user_id", "contribution_id"] if vote.contribution_id is not None else ["user_id", "consultation_id", "section_key"]
+        # Two of a person's votes on one item can overlap (PostgreSQL: both hold the consultation
+        # FOR SHARE): the one that read the clock first may write second, onto a row created later
+        # than its ``now``. Never move updated_at back, or the row breaks ck_votes_dates_ordered.
+        stamp = literal(now, Vote.updated_at.type)
+        updated_at = case((Vote.updated_at > stamp, Vote.updated_at), else_=stamp)
+        db.session.execute(statement.on_conflict_do_update(index_elements=conflict, set_={"value": vote.value, "updated_at": updated_at}))
+        written = True
+    if written:
+        vote_changed.send(vote.consultation, contribution=vote.contribution, statement=vote.statement)
+    return written
+
+
 def cast_vote(
     consultation: Consultation, *, actor: User, value: str, contribution: Contribution | None = None, section_key: str | None = None
 ) -> str:
     """Record ``actor``'s vote on an amendment or statement, or on a section; a second vote on
     the same item replaces the first. Returns the value stored."""
-    authorize(actor, Action.VOTE, consultation)
-    _check_target(consultation, contribution, section_key)
-    if contribution is not None and contribution.kind == ContributionKind.STATEMENT:
-        authorize(actor, Action.VOTE_ON_STATEMENT, consultation)
-    allowed = _allowed_values(contribution)
-    if value not in {v.value for v in allowed}:
-        raise RuleViolation(_("Choose one of: %(values)s.", values=", ".join(v.value for v in allowed)), status=400)
-    now = hold_open(consultation)
-    _locked_target(contribution)
-
-    statement = upsert_insert(Vote).values(
-        user_id=actor.id,
-        consultation_id=consultation.id,
-        value=value,
-        created_at=now,
-        updated_at=now,
-        contribution_id=contribution.id if contribution is not None else None,
-        section_key=None if contribution is not None else section_key,
-    )
-    conflict = ["user_id", "contribution_id"] if contribution is not None else ["user_id", "consultation_id", "section_key"]
-    # Two of a person's votes on one item can overlap (PostgreSQL: both hold the consultation
-    # FOR SHARE): the one that read the clock first may write second, onto a row created later
-    # than its ``now``. Never move updated_at back, or the row breaks ck_votes_dates_ordered.
-    stamp = literal(now, Vote.updated_at.type)
-    updated_at = case((Vote.updated_at > stamp, Vote.updated_at), else_=stamp)
-    db.session.execute(statement.on_conflict_do_update(index_elements=conflict, set_={"value": value, "updated_at": updated_at}))
-    vote_changed.send(consultation, contribution=contribution)
+    record_vote(vote_to_cast(consultation, actor=actor, value=value, contribution=contribution, section_key=section_key))
     return value
 
 
@@ -141,17 +197,7 @@ def withdraw_vote(
     consultation: Consultation, *, actor: User, contribution: Contribution | None = None, section_key: str | None = None
 ) -> bool:
     """Take back ``actor``'s vote on an item while the consultation is open; True if there was one."""
-    authorize(actor, Action.VOTE, consultation)
-    hold_open(consultation)
-    target = (
-        Vote.contribution_id == contribution.id
-        if contribution is not None
-        else ((Vote.consultation_id == consultation.id) & (Vote.section_key == section_key))
-    )
-    withdrawn = db.session.execute(delete(Vote).where(Vote.user_id == actor.id, target)).rowcount > 0
-    if withdrawn:
-        vote_changed.send(consultation, contribution=contribution)
-    return withdrawn
+    return record_vote(vote_to_cast(consultation, actor=actor, value=None, contribution=contribution, section_key=section_key))
 
 
 # ---- counting ------------------------------------------------------------------------------

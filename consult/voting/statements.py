@@ -349,8 +349,8 @@ def map_votes_changed(consultation: Consultation) -> None:
 
 
 @vote_changed.connect
-def _statement_vote_changed(consultation: Consultation, *, contribution: Contribution | None = None, **_) -> None:
-    if contribution is not None and contribution.kind == ContributionKind.STATEMENT:
+def _statement_vote_changed(consultation: Consultation, *, statement: bool = False, **_) -> None:
+    if statement:
         map_votes_changed(consultation)
 
 

@@ -1,0 +1,116 @@
+"""A vote holds the write lock for its write only (issue 22, point 4): the request reads and
+checks everything in a reading transaction (SQLite: a deferred BEGIN, no write lock), then one
+short transaction holds the consultation open, re-reads the item's state and writes the vote,
+and nothing is read after the commit (the redirect's address was worked out before)."""
+
+from __future__ import annotations
+
+from contextlib import closing
+
+import pytest
+from sqlalchemy import event, select
+
+from consult.core.jobs import queue
+from consult.core.models import db
+from consult.voting.models import Vote
+from tests.factories import login, make_consultation, make_organisation, make_user
+from tests.voting.file_app import sqlite_file_app
+
+
+@pytest.fixture(autouse=True)
+def _transaction():
+    """No shared test transaction here: this module's app has its own SQLite file."""
+    yield
+
+
+@pytest.fixture
+def site(tmp_path):
+    app = sqlite_file_app(tmp_path, WTF_CSRF_ENABLED=False, JOBS_IMMEDIATE=True)
+    from consult.amendments.services import propose_amendment
+    from consult.voting.statements import post_statement
+
+    client = app.test_client()
+    with app.app_context():
+        db.create_all()
+        council = make_organisation(slug="council")
+        author = make_user(role="author", organisation=council)
+        citizen = make_user(email="casey@example.org")
+        c = make_consultation(council, author=author, slug="open-one")
+        section = c.current_version.sections[1]
+        amendment = propose_amendment(c, actor=author, section_key=section.key, rationale="Say who.", proposed_text="Every department.")
+        statement = post_statement(c, actor=author, body="Publish the data weekly.")
+        db.session.commit()
+        login(client, citizen)
+        targets = {"amendment": amendment.id, "statement": statement.id, "section": section.key, "citizen": citizen.id}
+    queue(app).huey.immediate = False  # as in production: the map's recomputation is queued, not run in the request
+    try:
+        yield app, client, targets
+    finally:
+        queue(app).huey.flush()
+        with app.app_context():
+            db.engine.dispose()
+
+
+def statements_of(app, client, form) -> tuple[int, list[str]]:
+    """(the answer's status, the SQL the request ran, BEGINs included, in order)."""
+    run: list[str] = []
+
+    def record(_conn, _cursor, statement, *_):
+        run.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        status = client.post("/c/open-one/vote", data=form).status_code
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return status, run
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "written"),
+    [
+        ("amendment", "support", "INSERT INTO votes"),
+        ("section", "oppose", "INSERT INTO votes"),
+        ("statement", "agree", "INSERT INTO votes"),
+    ],
+)
+def test_the_write_lock_is_held_for_the_write_only(site, kind, value, written):
+    app, client, targets = site
+    form = {"contribution_id": targets[kind]} if kind != "section" else {"section_key": targets[kind]}
+    status, run = statements_of(app, client, {**form, "value": value})
+    assert status == 302
+    assert run[0] == "BEGIN"  # the reads: no write lock (a POST would begin IMMEDIATE)
+    assert run.count("BEGIN IMMEDIATE") == 1
+    write = run[run.index("BEGIN IMMEDIATE") + 1 :]
+    assert write[0].startswith("SELECT consultations.state, consultations.closes_at FROM consultations")  # held open
+    if kind != "section":
+        assert write[1].startswith("SELECT contributions.moderation_state, contributions.deleted_at")  # re-read under the lock
+    assert write[-1].startswith(written) and len(write) == (2 if kind == "section" else 3)  # the upsert last; nothing read after it
+    assert not any(s.startswith("SELECT sections.id, sections.version_id") for s in run)  # a section is looked up, the text not loaded
+    with app.app_context():
+        stored = db.session.scalars(select(Vote.value).where(Vote.user_id == targets["citizen"])).all()
+    assert stored == [value]
+
+
+def test_a_withdrawal_deletes_under_the_lock_and_says_whether_there_was_a_vote(site):
+    app, client, targets = site
+    form = {"contribution_id": targets["amendment"], "value": "withdraw"}
+    assert client.post("/c/open-one/vote", data=form, follow_redirects=True).get_data(as_text=True).count("You had not voted on this.") == 1
+    client.post("/c/open-one/vote", data={"contribution_id": targets["amendment"], "value": "support"})
+    status, run = statements_of(app, client, form)
+    write = run[run.index("BEGIN IMMEDIATE") + 1 :]
+    assert status == 302 and len(write) == 2 and write[-1].startswith("DELETE FROM votes")
+    page = client.get(f"/amendments/{targets['amendment']}", follow_redirects=True).get_data(as_text=True)
+    assert "Your vote is withdrawn." in page
+
+
+def test_a_vote_on_a_closed_consultation_is_refused_and_nothing_is_written(site):
+    app, client, targets = site
+    with app.app_context(), closing(db.engine.raw_connection()) as raw:
+        raw.cursor().execute("UPDATE consultations SET state = 'closed'")
+        raw.commit()
+    status, run = statements_of(app, client, {"contribution_id": targets["amendment"], "value": "support"})
+    assert status in (400, 403, 409)
+    assert not any(s.startswith(("INSERT", "DELETE", "UPDATE")) for s in run)

@@ -16,10 +16,10 @@ from sqlalchemy import case, delete, func, literal, select
 from consult.accounts.models import User
 from consult.contributions.models import Contribution, ContributionKind, ModerationState
 from consult.core.errors import RuleViolation
-from consult.core.models import db, upsert_insert
+from consult.core.models import db, upsert_insert, utcnow
 from consult.core.signals import vote_changed
 from consult.permissions import Action, authorize
-from consult.proposals.models import Consultation, Section
+from consult.proposals.models import Consultation, ConsultationState, Section
 from consult.proposals.services import hold_open
 from consult.voting.models import STATEMENT_VALUES, SUPPORT_VALUES, Vote, VoteValue
 
@@ -148,12 +148,17 @@ def vote_to_cast(
 
 
 def record_vote(vote: VoteToCast) -> bool:
-    """Write a checked vote (or take it back): the consultation held open and the item re-read
-    under a shared lock, then one statement, the upsert (or the delete), and nothing after it
-    but a signal whose receivers only queue work for after the commit. Returns whether a row
-    was written (a withdrawal: whether there was a vote to take back)."""
-    now = hold_open(vote.consultation, versions=False)
+    """Write a checked vote (or take it back) in as little as the database allows, and nothing
+    after it but a signal whose receivers only queue work for after the commit. Returns whether
+    a row was written (a withdrawal: whether there was a vote to take back).
+
+    A vote is one statement: INSERT ... SELECT from the consultation (and the item), FOR SHARE
+    (PostgreSQL; SQLite serialises writers), only while it is open and the item visible, ON
+    CONFLICT DO UPDATE. It holds the rows a close or a moderator's hiding must update, so either
+    the vote gets in before them or it sees them and inserts nothing; then ``hold_open`` and
+    ``_locked_target`` say why, and raise. A withdrawal holds the consultation open, then deletes."""
     if vote.value is None:
+        hold_open(vote.consultation, versions=False)
         target = (
             Vote.contribution_id == vote.contribution_id
             if vote.contribution_id is not None
@@ -161,27 +166,39 @@ def record_vote(vote: VoteToCast) -> bool:
         )
         written = db.session.execute(delete(Vote).where(Vote.user_id == vote.user_id, target)).rowcount > 0
     else:
-        _locked_target(vote.contribution_id)
-        statement = upsert_insert(Vote).values(
-            user_id=vote.user_id,
-            consultation_id=vote.consultation.id,
-            value=vote.value,
-            created_at=now,
-            updated_at=now,
-            contribution_id=vote.contribution_id,
-            section_key=vote.section_key,
-        )
-        conflict = ["user_id", "contribution_id"] if vote.contribution_id is not None else ["user_id", "consultation_id", "section_key"]
-        # Two of a person's votes on one item can overlap (PostgreSQL: both hold the consultation
-        # FOR SHARE): the one that read the clock first may write second, onto a row created later
-        # than its ``now``. Never move updated_at back, or the row breaks ck_votes_dates_ordered.
-        stamp = literal(now, Vote.updated_at.type)
-        updated_at = case((Vote.updated_at > stamp, Vote.updated_at), else_=stamp)
-        db.session.execute(statement.on_conflict_do_update(index_elements=conflict, set_={"value": vote.value, "updated_at": updated_at}))
-        written = True
+        written = db.session.execute(_upsert_while_open(vote, utcnow())).first() is not None
+        if not written:  # closed or hidden meanwhile: the reason, under the same locks
+            now = hold_open(vote.consultation, versions=False)
+            _locked_target(vote.contribution_id)
+            written = db.session.execute(_upsert_while_open(vote, now)).first() is not None  # open again: held so now
     if written:
         vote_changed.send(vote.consultation, contribution=vote.contribution, statement=vote.statement)
     return written
+
+
+def _upsert_while_open(vote: VoteToCast, now):
+    stamp = literal(now, Vote.updated_at.type)
+    rows = select(
+        literal(vote.user_id), Consultation.id, literal(vote.value), stamp, stamp, literal(vote.contribution_id, Vote.contribution_id.type),
+        literal(vote.section_key, Vote.section_key.type),
+    ).where(
+        Consultation.id == vote.consultation.id,
+        Consultation.state == ConsultationState.OPEN,
+        Consultation.closes_at.is_(None) | (Consultation.closes_at > stamp),
+    )  # fmt: skip
+    if vote.contribution_id is not None:
+        rows = rows.join(Contribution, Contribution.id == vote.contribution_id).where(
+            Contribution.moderation_state == ModerationState.VISIBLE, Contribution.deleted_at.is_(None)
+        )
+    columns = ["user_id", "consultation_id", "value", "created_at", "updated_at", "contribution_id", "section_key"]
+    statement = upsert_insert(Vote).from_select(columns, rows.with_for_update(read=True))
+    conflict = ["user_id", "contribution_id"] if vote.contribution_id is not None else ["user_id", "consultation_id", "section_key"]
+    # Two of a person's votes on one item can overlap (PostgreSQL: both hold the consultation
+    # FOR SHARE): the one that read the clock first may write second, onto a row created later
+    # than its ``now``. Never move updated_at back, or the row breaks ck_votes_dates_ordered.
+    updated_at = case((Vote.updated_at > stamp, Vote.updated_at), else_=stamp)
+    # RETURNING says whether a row was written (psycopg's rowcount is 0 for an INSERT ... SELECT that upserts).
+    return statement.on_conflict_do_update(index_elements=conflict, set_={"value": vote.value, "updated_at": updated_at}).returning(Vote.id)
 
 
 def cast_vote(

@@ -84,10 +84,10 @@ def test_the_write_lock_is_held_for_the_write_only(site, kind, value, written):
     assert run[0] == "BEGIN"  # the reads: no write lock (a POST would begin IMMEDIATE)
     assert run.count("BEGIN IMMEDIATE") == 1
     write = run[run.index("BEGIN IMMEDIATE") + 1 :]
-    assert write[0].startswith("SELECT consultations.state, consultations.closes_at FROM consultations")  # held open
+    assert len(write) == 1 and write[0].startswith("INSERT INTO votes")  # one statement, and nothing read after it
+    assert "FROM consultations" in write[0] and "consultations.state = ?" in write[0]  # only while open...
     if kind != "section":
-        assert write[1].startswith("SELECT contributions.moderation_state, contributions.deleted_at")  # re-read under the lock
-    assert write[-1].startswith(written) and len(write) == (2 if kind == "section" else 3)  # the upsert last; nothing read after it
+        assert "JOIN contributions" in write[0] and "contributions.moderation_state = ?" in write[0]  # ...and the item visible
     assert not any(s.startswith("SELECT sections.id, sections.version_id") for s in run)  # a section is looked up, the text not loaded
     with app.app_context():
         stored = db.session.scalars(select(Vote.value).where(Vote.user_id == targets["citizen"])).all()
@@ -106,11 +106,34 @@ def test_a_withdrawal_deletes_under_the_lock_and_says_whether_there_was_a_vote(s
     assert "Your vote is withdrawn." in page
 
 
-def test_a_vote_on_a_closed_consultation_is_refused_and_nothing_is_written(site):
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ("UPDATE consultations SET state = 'closed'", "This consultation is closed"),
+        (
+            "UPDATE consultations SET closes_at = strftime('%Y-%m-%d %H:%M:%S.000000', opens_at, '+1 seconds')",
+            "This consultation is closed",
+        ),
+        ("UPDATE contributions SET moderation_state = 'hidden' WHERE kind = 'amendment'", "This contribution is hidden or deleted"),
+    ],
+)
+def test_a_vote_refused_by_the_write_itself_says_why_and_writes_nothing(site, monkeypatch, change, said):
+    """Closed or hidden after the checks that come before the write (as a close or a moderator
+    can, between them): the upsert inserts nothing, and the answer says why."""
+    from consult.voting import services
+
     app, client, targets = site
-    with app.app_context(), closing(db.engine.raw_connection()) as raw:
-        raw.cursor().execute("UPDATE consultations SET state = 'closed'")
-        raw.commit()
-    status, run = statements_of(app, client, {"contribution_id": targets["amendment"], "value": "support"})
-    assert status in (400, 403, 409)
-    assert not any(s.startswith(("INSERT", "DELETE", "UPDATE")) for s in run)
+    checked = services.vote_to_cast
+
+    def then_changed(*args, **kwargs):
+        vote = checked(*args, **kwargs)
+        with closing(db.engine.raw_connection()) as raw:
+            raw.cursor().execute(change)
+            raw.commit()
+        return vote
+
+    monkeypatch.setattr(services, "vote_to_cast", then_changed)
+    answer = client.post("/c/open-one/vote", data={"contribution_id": targets["amendment"], "value": "support"})
+    assert answer.status_code == 409 and said in answer.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalars(select(Vote.id)).all() == []

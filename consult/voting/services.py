@@ -19,7 +19,7 @@ from consult.core.errors import RuleViolation
 from consult.core.models import db, upsert_insert, utcnow
 from consult.core.signals import vote_changed
 from consult.permissions import Action, authorize
-from consult.proposals.models import Consultation, ConsultationState, Section
+from consult.proposals.models import Consultation, ConsultationState, Section, Version
 from consult.proposals.services import hold_open
 from consult.voting.models import STATEMENT_VALUES, SUPPORT_VALUES, Vote, VoteValue
 
@@ -75,14 +75,21 @@ def _check_target(consultation: Consultation, contribution: Contribution | None,
         if amendment is not None and amendment.state == "withdrawn":
             raise RuleViolation(_("This amendment was withdrawn by its author: it can no longer be voted on."))
     else:
-        version = consultation.current_version
-        if not section_key or version is None or not _has_section(version.id, section_key):
+        if not section_key or not _in_current_version(consultation, section_key):
             raise RuleViolation(_("That section is not in the current version of the text."), status=400)
 
 
-def _has_section(version_id: int, key: str) -> bool:
-    """Whether the version has a section of that key (one indexed look-up: not the whole text)."""
-    return db.session.scalar(select(Section.id).where(Section.version_id == version_id, Section.key == key).limit(1)) is not None
+def _in_current_version(consultation: Consultation, key: str) -> bool:
+    """Whether the current version (the last published) has a section of that key: one indexed
+    look-up, without loading the versions nor any section's text."""
+    current = (
+        select(Version.id)
+        .where(Version.consultation_id == consultation.id, Version.published_at.is_not(None))
+        .order_by(Version.number.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return db.session.scalar(select(Section.id).where(Section.version_id == current, Section.key == key).limit(1)) is not None
 
 
 def _locked_target(contribution_id: int | None) -> None:

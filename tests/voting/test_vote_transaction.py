@@ -13,7 +13,7 @@ from sqlalchemy import event, select
 from consult.core.jobs import queue
 from consult.core.models import db
 from consult.voting.models import Vote
-from tests.factories import login, make_consultation, make_organisation, make_user
+from tests.factories import explain_changes, login, make_consultation, make_organisation, make_user
 from tests.voting.file_app import sqlite_file_app
 
 
@@ -41,7 +41,7 @@ def site(tmp_path):
         statement = post_statement(c, actor=author, body="Publish the data weekly.")
         db.session.commit()
         login(client, citizen)
-        targets = {"amendment": amendment.id, "statement": statement.id, "section": section.key, "citizen": citizen.id}
+        targets = {"amendment": amendment.id, "statement": statement.id, "section": section.key, "citizen": citizen.id, "author": author.id}
     queue(app).huey.immediate = False  # as in production: the map's recomputation is queued, not run in the request
     try:
         yield app, client, targets
@@ -137,3 +137,31 @@ def test_a_vote_refused_by_the_write_itself_says_why_and_writes_nothing(site, mo
     assert answer.status_code == 409 and said in answer.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalars(select(Vote.id)).all() == []
+
+
+def test_a_section_vote_needs_the_key_in_the_last_published_version(site):
+    """The key is looked up in the current version alone: not in a draft, nor in an older one."""
+    from consult.accounts.models import User
+    from consult.proposals import services as proposals
+    from consult.proposals.models import Consultation
+
+    app, client, targets = site
+
+    def vote_on(key):
+        return client.post("/c/open-one/vote", data={"section_key": key, "value": "support"})
+
+    with app.app_context():
+        c = db.session.scalar(select(Consultation).where(Consultation.slug == "open-one"))
+        author = db.session.get(User, targets["author"])
+        proposals.write_markdown(c, "# Only this\n\nOne new section, in a draft.", actor=author)
+        db.session.commit()
+    assert vote_on("only-this").status_code == 400  # a draft's section
+    assert vote_on(targets["section"]).status_code == 302  # still in the current version
+    with app.app_context():
+        c = db.session.scalar(select(Consultation).where(Consultation.slug == "open-one"))
+        author = db.session.get(User, targets["author"])
+        explain_changes(c, author)
+        proposals.publish_version(c, actor=author, note="Cut down to one section.")
+        db.session.commit()
+    assert vote_on("only-this").status_code == 302
+    assert vote_on(targets["section"]).status_code == 400  # only in version 1 now

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import case, delete, func, literal, select
+from sqlalchemy.orm import joinedload
 
 from consult.accounts.models import User
 from consult.contributions.models import Contribution, ContributionKind, ModerationState
@@ -107,7 +108,8 @@ def _locked_target(contribution_id: int | None) -> None:
 def vote_target(consultation: Consultation, contribution_id: int) -> Contribution | None:
     """The contribution numbered ``contribution_id`` when it belongs to ``consultation`` (whether
     it can be voted on is ``cast_vote``'s to say)."""
-    contribution = db.session.get(Contribution, contribution_id)
+    amendment = getattr(Contribution, "amendment", None)  # the amendments domain's, when loaded: checked below
+    contribution = db.session.get(Contribution, contribution_id, options=[joinedload(amendment)] if amendment is not None else [])
     return contribution if contribution is not None and contribution.consultation_id == consultation.id else None
 
 

@@ -67,7 +67,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def mark_write_intent():
         # First of all hooks: the sign-in gate already reads the database, and the value must
         # not be the previous request's (a sync worker serves every request in one context).
-        sqlite_write_intent.set(request.method not in SAFE_METHODS)
+        # A view marked ``routing.writes_last`` reads first and takes the write lock itself, last.
+        sqlite_write_intent.set(request.method not in SAFE_METHODS and not routing.reads_first(app, request.endpoint))
 
     from consult.core import action_urls, cache, errors, framing, i18n, params, routing, templating
 

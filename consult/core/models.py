@@ -81,6 +81,33 @@ def reading_first() -> Iterator[None]:
         sqlite_write_intent.reset(token)
 
 
+@contextlib.contextmanager
+def write_apart() -> Iterator[None]:
+    """The writes of a request that reads first (its view marked ``routing.writes_last``), in a
+    transaction committed when the block ends (rolled back if it raises). On SQLite the reading
+    transaction is ended first, keeping the objects it loaded as they were read (whatever the
+    writes depend on must be re-read under a lock inside the block), and the block's own begins
+    IMMEDIATE: the write lock is held for the block's statements only, not for the request's
+    reads (the signed-in user, the page's objects, the checks). PostgreSQL's reads take no lock:
+    the block continues the request's transaction, whose locks are those the block takes."""
+    session = db.session()
+    if session.in_transaction() and session.get_bind().dialect.name == "sqlite":  # elsewhere reading takes no lock
+        expire, session.expire_on_commit = session.expire_on_commit, False
+        try:
+            session.commit()  # nothing written yet: ends the reading transaction
+        finally:
+            session.expire_on_commit = expire
+    token = sqlite_write_intent.set(True)
+    try:
+        yield
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        sqlite_write_intent.reset(token)
+
+
 def configure_sqlite(engine: Engine, *, busy_timeout: float) -> None:
     """Foreign keys on, WAL, a busy timeout, and transactions that SQLAlchemy controls."""
 

@@ -27,6 +27,20 @@ def public[F: Callable](view: F) -> F:
     return view
 
 
+def writes_last[F: Callable](view: F) -> F:
+    """Mark a view that changes something (a POST) as reading first and writing last, in a short
+    transaction of its own (``core.models.write_apart``): its request begins as a reading one
+    (SQLite: a deferred BEGIN, no write lock while the user and the page's objects are read)."""
+    view.writes_last = True  # type: ignore[attr-defined]
+    return view
+
+
+def reads_first(app: Flask, endpoint: str | None) -> bool:
+    """Whether the request's view is marked ``writes_last``."""
+    view = app.view_functions.get(endpoint) if endpoint is not None else None
+    return bool(getattr(view, "writes_last", False))
+
+
 def is_public(app: Flask, endpoint: str | None) -> bool:
     if endpoint is None or endpoint in PUBLIC_ENDPOINTS:
         return True

@@ -719,18 +719,21 @@ def _mark_changes(version: Version, previous: Version | None) -> None:
 # ---- lifecycle -----------------------------------------------------------------------------
 
 
-def hold_open(consultation: Consultation) -> datetime:
+def hold_open(consultation: Consultation, *, versions: bool = True) -> datetime:
     """For a unit of work that adds a contribution or a vote: lock the consultation's row
     against a concurrent close until the transaction ends (PostgreSQL: FOR SHARE, which a
     closing UPDATE waits for; SQLite's writing transactions are serialised already), check
     that it is still open, and return the time to date the work with, taken under the lock.
     So nothing is ever dated after the close. The same lock orders the work with a publication
     (``publish_version`` takes it FOR UPDATE): the versions are re-read under it, so the work
-    lands on the version current when it commits, or is carried over by the publication."""
+    lands on the version current when it commits, or is carried over by the publication.
+    ``versions=False`` for work tied to no version (a vote): the lock and the check only, so
+    the transaction holding the lock does no more than it must."""
     state, closes_at = db.session.execute(
         select(Consultation.state, Consultation.closes_at).where(Consultation.id == consultation.id).with_for_update(read=True)
     ).one()
-    _reread_versions(consultation)
+    if versions:
+        _reread_versions(consultation)
     now = utcnow()
     if state != ConsultationState.OPEN or (closes_at is not None and closes_at <= now):
         raise RuleViolation(_("This consultation is closed: you can read it, but no longer take part."))

@@ -30,7 +30,9 @@ its open Python reimplementation, polis-community/red-dwarf) step by step:
    sits near the centre (their missing votes are the average), whatever they think.
 
 4. **Groups.** As Pol.is does, the placed participants are first gathered into at most 100
-   *base clusters* (k-means), then the base clusters, weighted by their size, are grouped by
+   *base clusters* (k-means; beyond ``BASE_SAMPLE`` participants, k-means on the first
+   ``BASE_SAMPLE`` to arrive, then everyone joins the nearest base cluster, whose centre becomes
+   its members' mean: fixed work per computation whatever the number of participants), then the base clusters, weighted by their size, are grouped by
    k-means for k = 2..5, and the k with the best silhouette wins. Pol.is starts each k-means
    from the first distinct points in the order participants arrived (and from the previous
    run's clusters), so its groups depend on that order: on vTaiwan, one arrival order gives 2
@@ -64,8 +66,10 @@ runs inside a web worker, and two workers must not each start a pool per core.
 
 from __future__ import annotations
 
+import array
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -75,6 +79,7 @@ AGREE, DISAGREE, PASS = 1, -1, 0
 MIN_VOTES = 7  # votes a participant needs to be placed on the map
 MIN_PARTICIPANTS = 15  # when fewer qualify, the most active ones are placed instead
 BASE_CLUSTERS = 100
+BASE_SAMPLE = 1000  # participants the base clusters are computed from (the others join the nearest)
 MIN_GROUPS, MAX_GROUPS = 2, 5
 PICK_MAX = 5  # representative statements per group, consensus statements per direction
 ARRIVAL_ORDERS = 40  # Pol.is pipelines whose consensus gives the groups (step 4)
@@ -182,17 +187,32 @@ def _ranked_ints(ids: np.ndarray) -> tuple[list[int], np.ndarray]:
     return distinct.tolist(), index.ravel()
 
 
+def _integer_table(votes) -> np.ndarray | None:
+    """The votes as an (n, 3) int64 array when every id and value is an integer (the database's
+    votes: ``statements.map_inputs`` reads them straight into one), else None. A list of
+    tuples is read in C by ``array.array``, which refuses floats and strings (they take the
+    general path) and is twice as fast as ``np.array`` on a list of tuples."""
+    if isinstance(votes, np.ndarray):
+        integer = votes.ndim == 2 and votes.shape[1] == 3 and len(votes) > 0 and np.issubdtype(votes.dtype, np.integer)
+        return votes.astype(np.int64, copy=False) if integer else None
+    if not votes or set(map(len, votes)) != {3}:
+        return None
+    try:
+        flat = array.array("q", chain.from_iterable(votes))
+    except (TypeError, OverflowError):
+        return None
+    return np.frombuffer(flat, dtype=np.int64).reshape(-1, 3)
+
+
 def vote_arrays(votes) -> VoteArrays:
     """The votes ``(participant, statement, value)`` as :class:`VoteArrays`: the latest vote on
     each (participant, statement) wins; participants and statements sorted by id (step 1)."""
-    votes = votes if isinstance(votes, list) else list(votes)
-    table = None
-    if votes:
-        try:
-            table = np.array(votes)  # int64 when every id and value is an integer: read in C
-        except (ValueError, TypeError):
-            table = None
-    if table is not None and table.dtype == np.int64 and table.ndim == 2 and table.shape[1] == 3:
+    if isinstance(votes, np.ndarray):
+        votes = votes if _integer_table(votes) is not None else votes.tolist()
+    elif not isinstance(votes, list):
+        votes = list(votes)
+    table = _integer_table(votes)
+    if table is not None:
         wrong = (table[:, 2] < DISAGREE) | (table[:, 2] > AGREE)
         if wrong.any():
             raise ValueError(f"vote value must be +1, -1 or 0, not {int(table[np.argmax(wrong), 2])!r}")
@@ -309,13 +329,97 @@ def _first_distinct(points: np.ndarray, k: int) -> np.ndarray:
     return points[np.sort(first)[:k]]
 
 
-def _kmeans(points, k, weights=None, init=None):
-    from sklearn.cluster import KMeans
+def _squared(rows: np.ndarray) -> np.ndarray:
+    """Each row's squared norm (a sum per column: numpy reduces a short last axis slowly)."""
+    return sum(rows[:, a] ** 2 for a in range(rows.shape[1]))
 
-    init = _first_distinct(points, k) if init is None else init
-    model = KMeans(n_clusters=k, init=init, n_init=1, max_iter=300, tol=1e-6)
-    model.fit(points, sample_weight=weights)
-    return model.labels_, model.cluster_centers_
+
+def _nearest_two(x: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each point: its nearest centre, the distance to it and the distance to the next nearest."""
+    d2 = x @ (-2 * centres.T)
+    d2 += _squared(centres)
+    nearest = d2.argmin(axis=1)
+    every = np.arange(len(x))
+    first = d2[every, nearest]
+    d2[every, nearest] = np.inf
+    norms = _squared(x)  # left out above: the same for every centre
+    return nearest, np.sqrt(np.maximum(first + norms, 0)), np.sqrt(np.maximum(d2.min(axis=1) + norms, 0))
+
+
+def _kmeans(
+    points: np.ndarray, k: int, weights: np.ndarray | None = None, init: np.ndarray | None = None, max_iter: int = 300, tol: float = 1e-6
+):
+    """Lloyd's k-means from ``init`` (default: the first k distinct points), with the stopping rules
+    of scikit-learn's ``KMeans(init=init, n_init=1, tol=tol, algorithm="lloyd")``, whose labels and
+    centres it gives: stop when no label changes, or when the centres moved less than ``tol`` times
+    the data's mean variance (squared, in all); an empty cluster takes the point farthest from its
+    centre. Hamerly's bounds skip the points whose centre cannot have changed (the distance to
+    their centre, and a lower bound on the distance to any other, moved by at most how far the
+    centres moved): late iterations, where few centres move, then cost next to nothing. Returns
+    (labels, centres)."""
+    mean = points.mean(axis=0)
+    x = points - mean  # as scikit-learn does, for the precision of the distances
+    centres = (_first_distinct(points, k) if init is None else np.asarray(init, dtype=float)) - mean
+    k = len(centres)
+    w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=float)
+    threshold = float(np.var(points, axis=0).mean()) * tol
+    labels, upper, lower = _nearest_two(x, centres)
+    previous = None
+    strict = False
+    for _ in range(max_iter):
+        # M-step: the weighted means; an empty cluster takes the farthest point (scikit-learn's rule).
+        weight = np.bincount(labels, weights=w, minlength=k)
+        sums = np.stack([np.bincount(labels, weights=w * x[:, a], minlength=k) for a in range(x.shape[1])], axis=1)
+        empty = np.flatnonzero(weight == 0)
+        if len(empty):
+            far = _squared(x - centres[labels])
+            if far.max() > 0:
+                for cluster, point in zip(empty, np.argpartition(far, -len(empty))[: -len(empty) - 1 : -1], strict=True):
+                    sums[labels[point]] -= x[point] * w[point]
+                    weight[labels[point]] -= w[point]
+                    sums[cluster], weight[cluster] = x[point] * w[point], w[point]
+        moved = np.divide(sums, weight[:, None], out=np.zeros_like(sums), where=weight[:, None] > 0)
+        shift = np.sqrt(_squared(moved - centres))
+        centres = moved
+        if previous is not None and np.array_equal(labels, previous):
+            strict = True
+            break
+        if (shift**2).sum() <= threshold:
+            break
+        previous = labels.copy()
+        # E-step, with Hamerly's bounds moved by the shifts: only points whose bounds overlap are measured.
+        labels, upper, lower = _reassign(x, centres, labels, upper + shift[labels], lower - _other_shift(shift, labels))
+    if not strict:  # the labels of the final centres
+        labels, _, _ = _nearest_two(x, centres)
+    return labels, centres + mean
+
+
+def _other_shift(shift: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """For each point, the farthest any centre but its own moved (what its lower bound loses)."""
+    if len(shift) == 1:
+        return np.zeros(len(labels))
+    top = int(np.argmax(shift))
+    return np.where(labels == top, np.partition(shift, -2)[-2], shift[top])
+
+
+def _reassign(x, centres, labels, upper, lower):
+    """Hamerly's E-step: the nearest centre of each point, measured only where the bounds allow a change."""
+    if len(x) * len(centres) <= 4096:  # few points (the groups of the base clusters): measure them all
+        return _nearest_two(x, centres)
+    if len(centres) > 1:
+        gaps = np.sqrt(sum(np.subtract.outer(centres[:, a], centres[:, a]) ** 2 for a in range(centres.shape[1])))
+        np.fill_diagonal(gaps, np.inf)
+        bound = np.maximum(gaps.min(axis=1)[labels] / 2, lower)
+    else:
+        bound = np.full(len(x), np.inf)
+    check = np.flatnonzero(upper > bound)
+    if len(check):
+        upper[check] = np.sqrt(_squared(x[check] - centres[labels[check]]))
+        check = check[upper[check] > bound[check]]
+    if len(check):
+        labels, upper, lower = labels.copy(), upper.copy(), lower.copy()
+        labels[check], upper[check], lower[check] = _nearest_two(x[check], centres)
+    return labels, upper, lower
 
 
 def _silhouette(points: np.ndarray, labels: np.ndarray) -> float:
@@ -340,9 +444,15 @@ def _one_arrival_order(points: np.ndarray, order: np.ndarray, kind: np.ndarray) 
     the k tried, and the k with the best silhouette. ``kind`` numbers the distinct points (equal
     points, equal numbers), found once for every order."""
     arrived = points[order]
-    n_base = min(BASE_CLUSTERS, int(kind.max()) + 1)
-    _, first = np.unique(kind[order], return_index=True)  # Pol.is's start: the first distinct points
-    arrived_labels, base_centres = _kmeans(arrived, n_base, init=arrived[np.sort(first)[:n_base]])
+    sample = arrived[:BASE_SAMPLE]  # the first to arrive: a different sample in each order
+    _, first = np.unique(kind[order[:BASE_SAMPLE]], return_index=True)  # Pol.is's start: the first distinct points
+    n_base = min(BASE_CLUSTERS, len(first))
+    arrived_labels, base_centres = _kmeans(sample, n_base, init=sample[np.sort(first)[:n_base]])
+    if len(arrived) > len(sample):  # everyone joins the nearest base cluster, whose centre is then its members' mean
+        arrived_labels, _, _ = _nearest_two(arrived - base_centres.mean(axis=0), base_centres - base_centres.mean(axis=0))
+        members = np.bincount(arrived_labels, minlength=n_base)[:, None]
+        sums = np.stack([np.bincount(arrived_labels, weights=arrived[:, a], minlength=n_base) for a in range(arrived.shape[1])], axis=1)
+        base_centres = np.divide(sums, members, out=base_centres.copy(), where=members > 0)
     base_labels = np.empty(len(points), dtype=int)
     base_labels[order] = arrived_labels
     used = np.unique(base_labels)

@@ -12,14 +12,15 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import case, delete, func, literal, select
+from sqlalchemy.orm import joinedload
 
 from consult.accounts.models import User
 from consult.contributions.models import Contribution, ContributionKind, ModerationState
 from consult.core.errors import RuleViolation
-from consult.core.models import db, upsert_insert
+from consult.core.models import db, upsert_insert, utcnow
 from consult.core.signals import vote_changed
 from consult.permissions import Action, authorize
-from consult.proposals.models import Consultation
+from consult.proposals.models import Consultation, ConsultationState, Section, Version
 from consult.proposals.services import hold_open
 from consult.voting.models import STATEMENT_VALUES, SUPPORT_VALUES, Vote, VoteValue
 
@@ -75,18 +76,30 @@ def _check_target(consultation: Consultation, contribution: Contribution | None,
         if amendment is not None and amendment.state == "withdrawn":
             raise RuleViolation(_("This amendment was withdrawn by its author: it can no longer be voted on."))
     else:
-        version = consultation.current_version
-        if not section_key or version is None or version.section(section_key) is None:
+        if not section_key or not _in_current_version(consultation, section_key):
             raise RuleViolation(_("That section is not in the current version of the text."), status=400)
 
 
-def _locked_target(contribution: Contribution | None) -> None:
+def _in_current_version(consultation: Consultation, key: str) -> bool:
+    """Whether the current version (the last published) has a section of that key: one indexed
+    look-up, without loading the versions nor any section's text."""
+    current = (
+        select(Version.id)
+        .where(Version.consultation_id == consultation.id, Version.published_at.is_not(None))
+        .order_by(Version.number.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return db.session.scalar(select(Section.id).where(Section.version_id == current, Section.key == key).limit(1)) is not None
+
+
+def _locked_target(contribution_id: int | None) -> None:
     """Re-read the contribution's state under a shared lock, so a vote cannot slip in as a
     moderator hides it (PostgreSQL; SQLite serialises writers)."""
-    if contribution is None:
+    if contribution_id is None:
         return
     state, deleted = db.session.execute(
-        select(Contribution.moderation_state, Contribution.deleted_at).where(Contribution.id == contribution.id).with_for_update(read=True)
+        select(Contribution.moderation_state, Contribution.deleted_at).where(Contribution.id == contribution_id).with_for_update(read=True)
     ).one()
     if state != ModerationState.VISIBLE or deleted is not None:
         raise RuleViolation(_("This contribution is hidden or deleted: it cannot be voted on."))
@@ -95,11 +108,106 @@ def _locked_target(contribution: Contribution | None) -> None:
 def vote_target(consultation: Consultation, contribution_id: int) -> Contribution | None:
     """The contribution numbered ``contribution_id`` when it belongs to ``consultation`` (whether
     it can be voted on is ``cast_vote``'s to say)."""
-    contribution = db.session.get(Contribution, contribution_id)
+    amendment = getattr(Contribution, "amendment", None)  # the amendments domain's, when loaded: checked below
+    contribution = db.session.get(Contribution, contribution_id, options=[joinedload(amendment)] if amendment is not None else [])
     return contribution if contribution is not None and contribution.consultation_id == consultation.id else None
 
 
 # ---- casting -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VoteToCast:
+    """A vote checked against everything but the state of its consultation and of its item,
+    which ``record_vote`` re-reads under a lock: what the transaction that writes it needs, as
+    plain values (no object to reload there)."""
+
+    consultation: Consultation
+    user_id: int
+    value: str | None  # None: a withdrawal
+    contribution_id: int | None
+    section_key: str | None
+    statement: bool  # a vote on a statement (the opinion map is then stale)
+    contribution: Contribution | None = None
+
+
+def vote_to_cast(
+    consultation: Consultation, *, actor: User, value: str | None, contribution: Contribution | None = None, section_key: str | None = None
+) -> VoteToCast:
+    """Check that ``actor`` may cast ``value`` (None: withdraw their vote) on the item: reads
+    only, with no lock (``record_vote`` takes them)."""
+    authorize(actor, Action.VOTE, consultation)
+    statement = contribution is not None and contribution.kind == ContributionKind.STATEMENT
+    if value is not None:
+        _check_target(consultation, contribution, section_key)
+        if statement:
+            authorize(actor, Action.VOTE_ON_STATEMENT, consultation)
+        allowed = _allowed_values(contribution)
+        if value not in {v.value for v in allowed}:
+            raise RuleViolation(_("Choose one of: %(values)s.", values=", ".join(v.value for v in allowed)), status=400)
+    return VoteToCast(
+        consultation,
+        actor.id,
+        value,
+        contribution.id if contribution is not None else None,
+        None if contribution is not None else section_key,
+        statement,
+        contribution,
+    )
+
+
+def record_vote(vote: VoteToCast) -> bool:
+    """Write a checked vote (or take it back) in as little as the database allows, and nothing
+    after it but a signal whose receivers only queue work for after the commit. Returns whether
+    a row was written (a withdrawal: whether there was a vote to take back).
+
+    A vote is one statement: INSERT ... SELECT from the consultation (and the item), FOR SHARE
+    (PostgreSQL; SQLite serialises writers), only while it is open and the item visible, ON
+    CONFLICT DO UPDATE. It holds the rows a close or a moderator's hiding must update, so either
+    the vote gets in before them or it sees them and inserts nothing; then ``hold_open`` and
+    ``_locked_target`` say why, and raise. A withdrawal holds the consultation open, then deletes."""
+    if vote.value is None:
+        hold_open(vote.consultation, versions=False)
+        target = (
+            Vote.contribution_id == vote.contribution_id
+            if vote.contribution_id is not None
+            else ((Vote.consultation_id == vote.consultation.id) & (Vote.section_key == vote.section_key))
+        )
+        written = db.session.execute(delete(Vote).where(Vote.user_id == vote.user_id, target)).rowcount > 0
+    else:
+        written = db.session.execute(_upsert_while_open(vote, utcnow())).first() is not None
+        if not written:  # closed or hidden meanwhile: the reason, under the same locks
+            now = hold_open(vote.consultation, versions=False)
+            _locked_target(vote.contribution_id)
+            written = db.session.execute(_upsert_while_open(vote, now)).first() is not None  # open again: held so now
+    if written:
+        vote_changed.send(vote.consultation, contribution=vote.contribution, statement=vote.statement)
+    return written
+
+
+def _upsert_while_open(vote: VoteToCast, now):
+    stamp = literal(now, Vote.updated_at.type)
+    rows = select(
+        literal(vote.user_id), Consultation.id, literal(vote.value), stamp, stamp, literal(vote.contribution_id, Vote.contribution_id.type),
+        literal(vote.section_key, Vote.section_key.type),
+    ).where(
+        Consultation.id == vote.consultation.id,
+        Consultation.state == ConsultationState.OPEN,
+        Consultation.closes_at.is_(None) | (Consultation.closes_at > stamp),
+    )  # fmt: skip
+    if vote.contribution_id is not None:
+        rows = rows.join(Contribution, Contribution.id == vote.contribution_id).where(
+            Contribution.moderation_state == ModerationState.VISIBLE, Contribution.deleted_at.is_(None)
+        )
+    columns = ["user_id", "consultation_id", "value", "created_at", "updated_at", "contribution_id", "section_key"]
+    statement = upsert_insert(Vote).from_select(columns, rows.with_for_update(read=True))
+    conflict = ["user_id", "contribution_id"] if vote.contribution_id is not None else ["user_id", "consultation_id", "section_key"]
+    # Two of a person's votes on one item can overlap (PostgreSQL: both hold the consultation
+    # FOR SHARE): the one that read the clock first may write second, onto a row created later
+    # than its ``now``. Never move updated_at back, or the row breaks ck_votes_dates_ordered.
+    updated_at = case((Vote.updated_at > stamp, Vote.updated_at), else_=stamp)
+    # RETURNING says whether a row was written (psycopg's rowcount is 0 for an INSERT ... SELECT that upserts).
+    return statement.on_conflict_do_update(index_elements=conflict, set_={"value": vote.value, "updated_at": updated_at}).returning(Vote.id)
 
 
 def cast_vote(
@@ -107,33 +215,7 @@ def cast_vote(
 ) -> str:
     """Record ``actor``'s vote on an amendment or statement, or on a section; a second vote on
     the same item replaces the first. Returns the value stored."""
-    authorize(actor, Action.VOTE, consultation)
-    _check_target(consultation, contribution, section_key)
-    if contribution is not None and contribution.kind == ContributionKind.STATEMENT:
-        authorize(actor, Action.VOTE_ON_STATEMENT, consultation)
-    allowed = _allowed_values(contribution)
-    if value not in {v.value for v in allowed}:
-        raise RuleViolation(_("Choose one of: %(values)s.", values=", ".join(v.value for v in allowed)), status=400)
-    now = hold_open(consultation)
-    _locked_target(contribution)
-
-    statement = upsert_insert(Vote).values(
-        user_id=actor.id,
-        consultation_id=consultation.id,
-        value=value,
-        created_at=now,
-        updated_at=now,
-        contribution_id=contribution.id if contribution is not None else None,
-        section_key=None if contribution is not None else section_key,
-    )
-    conflict = ["user_id", "contribution_id"] if contribution is not None else ["user_id", "consultation_id", "section_key"]
-    # Two of a person's votes on one item can overlap (PostgreSQL: both hold the consultation
-    # FOR SHARE): the one that read the clock first may write second, onto a row created later
-    # than its ``now``. Never move updated_at back, or the row breaks ck_votes_dates_ordered.
-    stamp = literal(now, Vote.updated_at.type)
-    updated_at = case((Vote.updated_at > stamp, Vote.updated_at), else_=stamp)
-    db.session.execute(statement.on_conflict_do_update(index_elements=conflict, set_={"value": value, "updated_at": updated_at}))
-    vote_changed.send(consultation, contribution=contribution)
+    record_vote(vote_to_cast(consultation, actor=actor, value=value, contribution=contribution, section_key=section_key))
     return value
 
 
@@ -141,17 +223,7 @@ def withdraw_vote(
     consultation: Consultation, *, actor: User, contribution: Contribution | None = None, section_key: str | None = None
 ) -> bool:
     """Take back ``actor``'s vote on an item while the consultation is open; True if there was one."""
-    authorize(actor, Action.VOTE, consultation)
-    hold_open(consultation)
-    target = (
-        Vote.contribution_id == contribution.id
-        if contribution is not None
-        else ((Vote.consultation_id == consultation.id) & (Vote.section_key == section_key))
-    )
-    withdrawn = db.session.execute(delete(Vote).where(Vote.user_id == actor.id, target)).rowcount > 0
-    if withdrawn:
-        vote_changed.send(consultation, contribution=contribution)
-    return withdrawn
+    return record_vote(vote_to_cast(consultation, actor=actor, value=None, contribution=contribution, section_key=section_key))
 
 
 # ---- counting ------------------------------------------------------------------------------

@@ -12,9 +12,9 @@ from consult.contributions.models import Contribution, ContributionKind
 from consult.core.errors import RuleViolation
 from consult.core.forms import first_error, refuse_invalid, refused_on
 from consult.core.links import safe_next
-from consult.core.models import db
+from consult.core.models import db, write_apart
 from consult.core.params import whole_number
-from consult.core.routing import public
+from consult.core.routing import public, writes_last
 from consult.extensions import POSTING_TOO_FAST, VOTING_TOO_FAST, limiter, limits_off, posting_limit, voting_limit
 from consult.permissions import Action, can
 from consult.proposals.models import Consultation
@@ -43,20 +43,27 @@ def _consultation_or_404(slug: str) -> Consultation:
 
 @bp.route("/c/<slug>/vote", methods=["POST"])
 @limiter.limit(voting_limit, error_message=VOTING_TOO_FAST, exempt_when=limits_off)
+@writes_last
 def vote(slug: str):
+    """Everything is read and checked first, with no lock; then one short transaction holds
+    the consultation open, re-reads the item's state and writes the vote, and commits."""
     c = _consultation_or_404(slug)
     form = VoteForm()
     form.validate() or refuse_invalid(form)
     contribution, section_key = _target_or_404(c, form), form.section_key.data
-    if form.value.data == WITHDRAW:
-        had = services.withdraw_vote(c, actor=current_user, contribution=contribution, section_key=section_key)
-        said = _("Your vote is withdrawn.") if had else _("You had not voted on this.")
+    withdrawing = form.value.data == WITHDRAW
+    checked = services.vote_to_cast(
+        c, actor=current_user, value=None if withdrawing else form.value.data, contribution=contribution, section_key=section_key
+    )
+    back = safe_next(form.next.data) or _voted_on(c, contribution, section_key)  # read now: nothing is reloaded after the write
+    with write_apart():
+        written = services.record_vote(checked)
+    if withdrawing:
+        said = _("Your vote is withdrawn.") if written else _("You had not voted on this.")
     else:
-        services.cast_vote(c, actor=current_user, value=form.value.data, contribution=contribution, section_key=section_key)
         said = str(SAID[form.value.data])
-    db.session.commit()
     flash(said, "success")
-    return redirect(safe_next(form.next.data) or _voted_on(c, contribution, section_key))
+    return redirect(back)
 
 
 def _target_or_404(c: Consultation, form: VoteForm) -> Contribution | None:

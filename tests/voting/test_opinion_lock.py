@@ -9,10 +9,10 @@ from contextlib import closing
 
 import pytest
 
-from consult import create_app
 from consult.core.models import db
 from consult.voting.models import OpinionMapCache
 from tests.factories import make_consultation, make_organisation, make_user
+from tests.voting.file_app import sqlite_file_app
 
 
 @pytest.fixture(autouse=True)
@@ -26,19 +26,7 @@ def test_the_map_is_computed_while_others_may_write(tmp_path, monkeypatch):
     from consult.voting.services import cast_vote
 
     database = tmp_path / "consult.db"
-    (tmp_path / "instance").mkdir()
-    app = create_app(
-        {
-            "TESTING": True,
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            "DATABASE_URL": f"sqlite:///{database}",
-            "SECRET_KEY": "test-secret",
-            "JOBS_IMMEDIATE": False,
-            "SEARCH_DIR": str(tmp_path / "search"),
-            "RATE_LIMITS": False,
-            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
-        }
-    )
+    app = sqlite_file_app(tmp_path, JOBS_IMMEDIATE=False)
     with app.app_context():
         db.create_all()
         council = make_organisation(slug="council", name="Riverside Council")

@@ -377,8 +377,12 @@ def test_a_vote_that_read_the_clock_first_but_writes_second_keeps_its_row_dated_
             for v in race.votes(place)
             if v["user_id"] == who.user_id and (v["contribution_id"] is not None) == (kind == "amendment")
         ]
-        with mock.patch("consult.proposals.services.utcnow", return_value=created - timedelta(milliseconds=5)):
-            voting.cast_vote(c, actor=actor, value="oppose", **target)
+        earlier = created - timedelta(milliseconds=5)
+        with (
+            mock.patch("consult.voting.services.utcnow", return_value=earlier),
+            mock.patch("consult.proposals.services.utcnow", return_value=earlier),
+        ):
+            voting.cast_vote(c, actor=actor, value="oppose", **target)  # the vote's clock, and hold_open's
         db.session.commit()
     (row,) = [v for v in race.votes(place) if v["user_id"] == who.user_id and (v["contribution_id"] is not None) == (kind == "amendment")]
     assert row["value"] == "oppose"

@@ -84,7 +84,10 @@ def test_the_write_lock_is_held_for_the_write_only(site, kind, value, written):
     assert run[0] == "BEGIN"  # the reads: no write lock (a POST would begin IMMEDIATE)
     assert run.count("BEGIN IMMEDIATE") == 1
     write = run[run.index("BEGIN IMMEDIATE") + 1 :]
-    assert len(write) == 1 and write[0].startswith("INSERT INTO votes")  # one statement, and nothing read after it
+    # the vote in one statement, then the consultation's cache stamp (consult/core/cache.py,
+    # written by the same transaction so a cached public page never outlives the vote); nothing read
+    assert len(write) == 2 and write[0].startswith("INSERT INTO votes")
+    assert write[1].startswith("INSERT INTO cache_stamps") and "ON CONFLICT (scope) DO UPDATE" in write[1]
     assert "FROM consultations" in write[0] and "consultations.state = ?" in write[0]  # only while open...
     if kind != "section":
         assert "JOIN contributions" in write[0] and "contributions.moderation_state = ?" in write[0]  # ...and the item visible
@@ -101,7 +104,8 @@ def test_a_withdrawal_deletes_under_the_lock_and_says_whether_there_was_a_vote(s
     client.post("/c/open-one/vote", data={"contribution_id": targets["amendment"], "value": "support"})
     status, run = statements_of(app, client, form)
     write = run[run.index("BEGIN IMMEDIATE") + 1 :]
-    assert status == 302 and len(write) == 2 and write[-1].startswith("DELETE FROM votes")
+    assert status == 302 and len(write) == 3 and write[1].startswith("DELETE FROM votes")
+    assert write[2].startswith("INSERT INTO cache_stamps")  # the consultation's cache stamp (consult/core/cache.py)
     page = client.get(f"/amendments/{targets['amendment']}", follow_redirects=True).get_data(as_text=True)
     assert "Your vote is withdrawn." in page
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
 from consult import mine
 from consult.accounts.models import User
@@ -11,7 +12,7 @@ from consult.comments.forms import CommentForm, EditForm, ReplyForm
 from consult.comments.highlighting import highlighted_sections
 from consult.contributions import drafts
 from consult.contributions.models import Contribution
-from consult.core import browser_token, i18n, text
+from consult.core import browser_token, cache, i18n, text
 from consult.core.errors import RuleViolation
 from consult.core.forms import refused_on
 from consult.core.models import db
@@ -23,6 +24,7 @@ from consult.proposals.models import Consultation, Section
 from consult.proposals.services import get_visible_consultation
 from consult.questionnaires import services as questionnaire_services
 from consult.reading import services as reading
+from consult.sharing import previews
 
 bp = Blueprint("comments", __name__)
 
@@ -42,50 +44,98 @@ def _text_language(c: Consultation, asked: str | None) -> str | None:
 def _render_thread_page(
     c: Consultation, section: Section | None, form: CommentForm, status: int = 200, *, removed: bool = False, draft_kept: bool = False
 ):
-    """``removed``: ``section`` is from an earlier version; its thread is shown without its text."""
+    """``removed``: ``section`` is from an earlier version; its thread is shown without its text.
+
+    The section's text and the page of threads are rendered apart (``_section_text.html``,
+    ``_threads.html``): for a visitor not signed in they are the same for everyone, so they are
+    cached (``cache.public_fragment``), while the comment form (a CSRF token, a kept draft, a quote
+    from ``?quote=``) and the flashes are always rendered for the request."""
     version = c.current_version
     language = _text_language(c, form.text_language.data or request.args.get("text"))
     texts = reading.text_languages(version, language) if version is not None else None
     form.text_language.data = texts.param if texts else None
-    counted = services.counts.counts_for(c, current_user, section.key if section else None)
-    pagination = db.paginate(
-        services.threads_query(c, current_user, section_key=section.key if section else None),
-        page=page_number(),
-        per_page=PER_PAGE,
-        error_out=False,
-        count=False,  # the number of threads is kept up to date (``thread_counts``), not counted per request
-    )
-    pagination.total = counted.threads
-    threads = services.build_threads(list(pagination.items), current_user)
-    html = None
-    if section and not removed:  # footnotes live in sections of their own: their links go to the whole policy
+    section_key = section.key if section else None
+    counted = services.counts.counts_for(c, current_user, section_key)
+    page = page_number()
+    if section and not removed:
         section = section.in_language(language)
-        marks = services.highlights_for(version, current_user, section_key=section.key, language=language, stamp=counted.stamp)
-        html = text.link_fragments_to(
-            highlighted_sections(version, marks, only=section)[section.key],
-            url_for("proposals.consultation", slug=c.slug, text=texts.param),
+    can_post = not removed and can(current_user, Action.POST_COMMENT, c)
+
+    def fragments() -> tuple[str, str]:
+        pagination = db.paginate(
+            services.threads_query(c, current_user, section_key=section_key),
+            page=page,
+            per_page=PER_PAGE,
+            error_out=False,
+            count=False,  # the number of threads is kept up to date (``thread_counts``), not counted per request
         )
+        pagination.total = counted.threads
+        threads = services.build_threads(list(pagination.items), current_user)
+        section_text = ""
+        if section and not removed:  # footnotes live in sections of their own: their links go to the whole policy
+            marks = services.highlights_for(version, current_user, section_key=section.key, language=language, stamp=counted.stamp)
+            html = text.link_fragments_to(
+                highlighted_sections(version, marks, only=section)[section.key],
+                url_for("proposals.consultation", slug=c.slug, text=texts.param),
+            )
+            elsewhere = services.annotations_on_other_texts(
+                version, current_user, language=language, section_key=section.key, stamp=counted.stamp
+            )
+            section_text = render_template(
+                "comments/_section_text.html",
+                consultation=c,
+                version=version,
+                section=section,
+                section_html=html,
+                texts=texts,
+                elsewhere=elsewhere,
+            )
+        return section_text, render_template(
+            "comments/_threads.html",
+            consultation=c,
+            version=version,
+            pagination=pagination,
+            threads=threads,
+            total=counted.comments,
+            can_post=can_post,
+        )
+
+    if current_user.is_authenticated or removed:
+        section_text, threads = fragments()  # their own votes, follows, edit links: never shared
+    else:
+        # Everything the two fragments show from the request: the page, the text's language, the
+        # query (the pagination's and the language switch's links keep its other arguments).
+        parts = (
+            getattr(version, "id", None),
+            section_key,
+            page,
+            language,
+            texts.param if texts else None,
+            sorted(request.args.items(multi=True)),
+        )
+
+        def build() -> tuple[str, str, object]:
+            # the page's share preview as the public sees it (none for the other addresses of this page)
+            preview = previews.section_preview(c.slug, section_key) if request.endpoint == "comments.section" else None
+            return (*fragments(), preview)
+
+        section_text, threads, preview = cache.public_fragment("thread-page", c.id, request.base_url, parts, build)
+        request.environ["consult.share_preview"] = preview  # sharing.views takes it from the environ
     return render_template(
         "comments/thread_page.html",
         consultation=c,
         version=version,
         section=section,
-        section_html=html,
+        section_text=Markup(section_text),
+        threads=Markup(threads),
         form=form,
-        pagination=pagination,
-        threads=threads,
         total=counted.comments,
-        can_post=not removed and can(current_user, Action.POST_COMMENT, c),
+        can_post=can_post,
         # Signed out on an open consultation: they may write; posting keeps it and asks them to sign up.
         can_draft=not removed and not current_user.is_authenticated and c.is_open,
         draft_kept=draft_kept,
         removed=removed,
         texts=texts,
-        elsewhere=services.annotations_on_other_texts(
-            version, current_user, language=language, section_key=section.key, stamp=counted.stamp
-        )
-        if section and not removed
-        else {},
     ), status
 
 

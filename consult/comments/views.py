@@ -41,6 +41,20 @@ def _text_language(c: Consultation, asked: str | None) -> str | None:
     return reading.text_language(c.current_version, asked=asked, interface=i18n.current_language())
 
 
+def _shared_address(page: int, threads: int, texts: reading.TextLanguages | None) -> bool:
+    """Whether this address of a section page is one the page's own links make, the only ones
+    whose fragments are kept for everyone: ``page`` and ``text`` at most once each, spelt as the
+    links spell them, and a page that exists. Any other query (a share's tracking tags, a typo,
+    ``?page=999999``) is rendered for the request alone, so no one can fill the cache with
+    addresses of their own, nor put their own arguments in the links others are served."""
+    args = request.args
+    if not set(args) <= {"page", "text"} or any(len(args.getlist(name)) > 1 for name in args):
+        return False
+    if "page" in args and (args["page"] != str(page) or page > max(1, -(-threads // PER_PAGE))):
+        return False
+    return "text" not in args or (texts is not None and args["text"] == texts.param)
+
+
 def _render_thread_page(
     c: Consultation, section: Section | None, form: CommentForm, status: int = 200, *, removed: bool = False, draft_kept: bool = False
 ):
@@ -100,11 +114,11 @@ def _render_thread_page(
             can_post=can_post,
         )
 
-    if current_user.is_authenticated or removed:
+    if current_user.is_authenticated or removed or not _shared_address(page, counted.threads, texts):
         section_text, threads = fragments()  # their own votes, follows, edit links: never shared
     else:
         # Everything the two fragments show from the request: the page, the text's language, the
-        # query (the pagination's and the language switch's links keep its other arguments).
+        # query (the pagination's and the language switch's links keep its arguments).
         parts = (
             getattr(version, "id", None),
             section_key,

@@ -46,6 +46,7 @@ from consult.core.models import db, upsert_insert
 #: application (a restored backup, SQL typed by hand); every change through it makes a new key.
 DEFAULT_TTL = 3600
 MEMORY_ENTRIES = 2000
+DIRECTORY_ENTRIES = 20_000
 SITE = "site"
 
 #: Tables whose rows no cached fragment shows: writing them bumps no stamp.
@@ -69,6 +70,10 @@ UNSHOWN_TABLES = frozenset(
         "webhook_deliveries",
         "drafts",
         "policy_agreements",
+        # Derived rows, written in the transaction of the change they count (comments, blocks,
+        # erasure), whose own rows draw the right stamps; stamping these too would draw the
+        # site's (their bulk statements name no one consultation) on every comment posted.
+        "thread_counts",
     }
 )
 
@@ -126,10 +131,18 @@ class MemoryStore:
 
 class DirectoryStore:
     """One file per entry in a directory that the processes of one machine share; written to a
-    temporary file and renamed, so a reader never sees half an entry. Expired by modification time."""
+    temporary file and renamed, so a reader never sees half an entry.
 
-    def __init__(self, path: Path) -> None:
+    Bounded: every ``sweep_every`` writes of a process, ``sweep`` deletes the expired entries
+    (and temporary files a killed worker left) and, past ``entries``, those that expire first,
+    so the folder cannot grow without end (a change makes new keys; the old ones are never read
+    again)."""
+
+    def __init__(self, path: Path, entries: int = DIRECTORY_ENTRIES, sweep_every: int = 256) -> None:
         self.path = path
+        self.entries = entries
+        self.sweep_every = sweep_every
+        self._writes = 0
         path.mkdir(parents=True, exist_ok=True)
 
     def _file(self, key: str) -> Path:
@@ -150,11 +163,40 @@ class DirectoryStore:
     def set(self, key: str, value: Any, ttl: int) -> None:
         fd, temporary = tempfile.mkstemp(dir=self.path, prefix=".tmp-")
         try:
+            expires = time.time() + ttl
             with os.fdopen(fd, "wb") as f:
-                pickle.dump((time.time() + ttl, value), f, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump((expires, value), f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.utime(temporary, (expires, expires))  # the sweep reads the expiry without opening the file
             os.replace(temporary, self._file(key))
         except OSError:
             Path(temporary).unlink(missing_ok=True)
+        self._writes += 1
+        if self._writes % self.sweep_every == 0:
+            self.sweep()
+
+    def sweep(self) -> None:
+        """Delete what has expired, temporary files older than an hour, and past ``entries`` the
+        entries that expire first (the oldest), down to nine tenths of it (so the next sweeps have
+        room). An entry's modification time is its expiry (``set``)."""
+        now = time.time()
+        kept: list[tuple[float, str]] = []
+        for entry in os.scandir(self.path):
+            try:
+                if entry.name.startswith(".tmp-"):
+                    if entry.stat().st_mtime < now - 3600:
+                        os.unlink(entry.path)
+                    continue
+                expires = entry.stat().st_mtime
+                if expires < now:
+                    os.unlink(entry.path)
+                else:
+                    kept.append((expires, entry.path))
+            except OSError:
+                continue  # another worker's sweep got there first
+        if len(kept) > self.entries:
+            kept.sort()
+            for _expires, file in kept[: len(kept) - self.entries * 9 // 10]:
+                Path(file).unlink(missing_ok=True)
 
 
 class RedisStore:
@@ -271,14 +313,21 @@ def _note_statement(state) -> None:
     if name is None or name in UNSHOWN_TABLES:
         return
     scopes = state.session.info.setdefault(_SCOPES, set())
-    params = state.parameters if isinstance(state.parameters, dict) else {}
-    consultation_id = params.get("consultation_id")
-    if consultation_id is None:
-        try:
-            consultation_id = state.statement.compile().params.get("consultation_id")
-        except Exception:  # noqa: BLE001 - any statement the compiler cannot show alone: the site's stamp
-            consultation_id = None
-    scopes.add(consultation_scope(consultation_id) if isinstance(consultation_id, int) and name != "consultations" else SITE)
+    if isinstance(state.parameters, list | tuple) and state.parameters:  # many rows: each one's consultation
+        ids = {row.get("consultation_id") if isinstance(row, dict) else None for row in state.parameters}
+    else:
+        params = state.parameters if isinstance(state.parameters, dict) else {}
+        consultation_id = params.get("consultation_id")
+        if consultation_id is None:
+            try:
+                consultation_id = state.statement.compile().params.get("consultation_id")
+            except Exception:  # noqa: BLE001 - any statement the compiler cannot show alone: the site's stamp
+                consultation_id = None
+        ids = {consultation_id}
+    if name == "consultations" or not all(isinstance(i, int) for i in ids):
+        scopes.add(SITE)
+    else:
+        scopes.update(consultation_scope(i) for i in ids)
 
 
 def _bump_stamps(session: Session) -> None:
@@ -304,6 +353,9 @@ event.listen(Session, "after_flush", _note_flush)
 event.listen(Session, "do_orm_execute", _note_statement)
 event.listen(Session, "before_commit", _bump_stamps)
 event.listen(Session, "after_rollback", _forget)
+# and after the commit: a note made after the stamps were drawn (another before_commit listener's
+# writes) must not outlive its transaction and keep the next one's reads from the cache
+event.listen(Session, "after_commit", _forget)
 
 
 def init_app(app) -> None:

@@ -116,3 +116,25 @@ def test_the_cached_page_is_served_again_in_a_few_statements(app, client, consul
     cached = _statements(app, client, PATH)
     assert _csrf(first)  # the form is there, rendered for the request
     assert cached <= 6 < uncached
+
+
+def test_only_the_pages_own_addresses_are_kept_for_everyone(app, client, consultation, citizen):  # noqa: F811
+    """Any other query is rendered for the request alone: no one can fill the cache with addresses
+    of their own (``?page=9999``, tracking tags), nor put their own arguments in the links the
+    next visitors are served."""
+    for n in range(21):  # two pages of threads
+        post_comment(consultation, actor=citizen, body=f"Thread number {n}.", section_key="fees")
+    db.session.commit()
+    kept = app.extensions["consult_cache"]._data
+
+    def entries_after(query: str) -> int:
+        assert client.get(PATH + query).status_code == 200
+        return len(kept)
+
+    shared = entries_after("")
+    assert entries_after("?page=2") == shared + 1 and entries_after("?page=1") == shared + 2
+    for query in ("?page=3", "?page=9999", "?page=02", "?page=2&page=2", "?utm_source=mail", "?page=2&evil=%22x", "?text=xx"):
+        assert entries_after(query) == shared + 2, query
+    served = client.get(PATH + "?evil=planted").get_data(as_text=True)
+    assert "planted" in served  # its own links keep its arguments...
+    assert "planted" not in client.get(PATH).get_data(as_text=True)  # ...which reach no one else

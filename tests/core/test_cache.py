@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 from sqlalchemy import select
@@ -49,6 +50,22 @@ def test_directory_store_is_shared_by_two_processes_reading_one_folder(tmp_path)
     assert DirectoryStore(tmp_path).get("k") == "written by one worker"
 
 
+def test_directory_store_sweeps_what_expired_and_keeps_at_most_its_entries(tmp_path):
+    store = DirectoryStore(tmp_path, entries=10, sweep_every=5)
+    store.set("gone", "expired", -1)
+    (tmp_path / ".tmp-left-by-a-killed-worker").write_bytes(b"half")
+    os.utime(tmp_path / ".tmp-left-by-a-killed-worker", (0, 0))
+    for n in range(4):  # the fifth write sweeps
+        store.set(f"k{n}", n, 60 + n)
+    assert not (tmp_path / ".tmp-left-by-a-killed-worker").exists()
+    assert store.get("gone") is None and len(list(tmp_path.iterdir())) == 4
+    for n in range(4, 15):
+        store.set(f"k{n}", n, 60 + n)  # a sweep at the 10th and the 15th write
+    files = list(tmp_path.iterdir())
+    assert len(files) <= 10 and not any(f.name.startswith(".tmp-") for f in files)
+    assert store.get("k14") == 14 and store.get("k0") is None  # the first to expire went first
+
+
 def test_redis_store_round_trip():
     server = redis_or_skip(13)
     store = RedisStore("redis://127.0.0.1:6379/13", prefix=f"consult-test-{uuid.uuid4().hex}:")
@@ -91,6 +108,21 @@ def test_a_committed_write_draws_its_consultations_stamp_again_and_a_read_does_n
     citizen.display_name = "Renamed"  # a name pages show: the site's stamp
     db.session.commit()
     assert cache.stamps(cache.SITE, scope)[0] != after[0]
+
+
+def test_a_comment_draws_its_consultations_stamp_and_not_the_sites(citizen):
+    """A comment's derived rows (the thread counts, the event) must not draw the site's stamp:
+    that would empty the cache of every consultation's pages at each comment posted anywhere."""
+    from consult.comments.services import post_comment
+
+    c = make_consultation()
+    db.session.commit()
+    scope = cache.consultation_scope(c.id)
+    site, before = cache.stamps(cache.SITE, scope)
+    post_comment(c, actor=citizen, body="A comment.", section_key=c.current_version.sections[0].key)
+    db.session.commit()
+    assert cache.stamps(cache.SITE, scope)[0] == site and cache.stamps(cache.SITE, scope)[1] != before
+    assert not db.session.info.get(cache._SCOPES)  # nothing noted outlives the commit
 
 
 def test_a_rolled_back_write_changes_no_stamp():

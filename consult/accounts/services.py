@@ -373,11 +373,13 @@ def _session_has_ended(login: LoginSession, user: User, now) -> bool:
     config = current_app.config
     if now - login.created_at > timedelta(seconds=config["SESSION_ABSOLUTE_LIFETIME"]):
         return True
-    idle_limits = [config["SESSION_IDLE_LIFETIME"]]
-    if user.is_site_admin or user.memberships:
-        idle_limits.append(config["SESSION_IDLE_LIFETIME_STAFF"])
-    idle_limits = [limit for limit in idle_limits if limit is not None]
-    return bool(idle_limits) and now - login.last_seen_at > timedelta(seconds=min(idle_limits))
+    idle = now - login.last_seen_at
+    everyone, staff = config["SESSION_IDLE_LIFETIME"], config["SESSION_IDLE_LIFETIME_STAFF"]
+    if everyone is not None and idle > timedelta(seconds=everyone):
+        return True
+    # Whether the person is staff is asked only once they have been away longer than staff may
+    # be: their memberships are not loaded on every request for an answer that cannot change it.
+    return staff is not None and idle > timedelta(seconds=staff) and (user.is_site_admin or bool(user.memberships))
 
 
 def _write_apart(statement) -> None:

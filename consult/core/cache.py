@@ -304,9 +304,19 @@ def _note_flush(session: Session, _context) -> None:
             scopes.add(scope)
 
 
+#: The execution option by which a bulk write names the scope it changes (``consultation_scope``
+#: or ``SITE``) when its parameters do not say it (an INSERT ... SELECT, a DELETE by key): else
+#: the statement is compiled to look for a ``consultation_id``, which costs a write on a hot path
+#: (a vote) more than the write itself, and a statement that hides it counts for the whole site.
+SCOPE_OPTION = "consult_cache_scope"
+
+
 def _note_statement(state) -> None:
     """An INSERT, UPDATE or DELETE statement run through the session (bulk writes, upserts)."""
     if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    if (declared := state.execution_options.get(SCOPE_OPTION)) is not None:
+        state.session.info.setdefault(_SCOPES, set()).add(declared)
         return
     table = getattr(state.statement, "table", None)
     name = getattr(table, "name", None)

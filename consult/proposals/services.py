@@ -31,7 +31,7 @@ from consult.core.signals import (
 )
 from consult.core.slugs import is_slug, slugify
 from consult.core.templating import format_number
-from consult.permissions import TRANSITION_ACTIONS, Action, authorize, editable_organisations, visible_consultations
+from consult.permissions import TRANSITION_ACTIONS, Action, authorize, can, editable_organisations, visible_consultations
 from consult.proposals.importing import ImportedSection, import_markdown_files, section_keys, split_markdown, unique_key
 from consult.proposals.models import (
     PUBLIC_STATES,
@@ -93,7 +93,12 @@ def get_visible_consultation(user: User | None, slug: str) -> Consultation | Non
     key = (getattr(user, "id", None), slug)
     if key in seen:
         return db.session.get(Consultation, seen[key]) if seen[key] is not None else None
-    consultation = db.session.scalar(select(Consultation).where(Consultation.slug == slug, visible_consultations(user)))
+    # By its slug alone, then the rule itself: the same answer as ``visible_consultations`` in the
+    # WHERE clause, without building its subquery on memberships for every request of someone
+    # signed in (only a consultation not yet public asks for their roles).
+    consultation = db.session.scalar(select(Consultation).where(Consultation.slug == slug))
+    if consultation is not None and not can(user, Action.VIEW_CONSULTATION, consultation):
+        consultation = None
     seen[key] = consultation.id if consultation is not None else None
     return consultation
 

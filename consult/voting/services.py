@@ -7,17 +7,20 @@ one person's vote leave one row, and no vote is dated after the close. Tallies a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import case, delete, func, literal, select
+from sqlalchemy import bindparam, case, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
 from consult.accounts.models import User
 from consult.contributions.models import Contribution, ContributionKind, ModerationState
+from consult.core.cache import SCOPE_OPTION, consultation_scope
 from consult.core.errors import RuleViolation
-from consult.core.models import db, upsert_insert, utcnow
+from consult.core.models import db, utcnow
 from consult.core.signals import vote_changed
 from consult.permissions import Action, authorize
 from consult.proposals.models import Consultation, ConsultationState, Section, Version
@@ -166,6 +169,7 @@ def record_vote(vote: VoteToCast) -> bool:
     CONFLICT DO UPDATE. It holds the rows a close or a moderator's hiding must update, so either
     the vote gets in before them or it sees them and inserts nothing; then ``hold_open`` and
     ``_locked_target`` say why, and raise. A withdrawal holds the consultation open, then deletes."""
+    writes = {SCOPE_OPTION: consultation_scope(vote.consultation.id)}  # what the cache's stamps count (consult/core/cache.py)
     if vote.value is None:
         hold_open(vote.consultation, versions=False)
         target = (
@@ -173,41 +177,64 @@ def record_vote(vote: VoteToCast) -> bool:
             if vote.contribution_id is not None
             else ((Vote.consultation_id == vote.consultation.id) & (Vote.section_key == vote.section_key))
         )
-        written = db.session.execute(delete(Vote).where(Vote.user_id == vote.user_id, target)).rowcount > 0
+        statement = delete(Vote).where(Vote.user_id == vote.user_id, target)
+        written = db.session.execute(statement, execution_options=writes).rowcount > 0
     else:
-        written = db.session.execute(_upsert_while_open(vote, utcnow())).first() is not None
+        upsert = _upsert_while_open(db.session.get_bind().dialect.name, vote.contribution_id is not None)
+        written = db.session.execute(upsert, _upsert_values(vote, utcnow()), execution_options=writes).first() is not None
         if not written:  # closed or hidden meanwhile: the reason, under the same locks
             now = hold_open(vote.consultation, versions=False)
             _locked_target(vote.contribution_id)
-            written = db.session.execute(_upsert_while_open(vote, now)).first() is not None  # open again: held so now
+            written = (
+                db.session.execute(upsert, _upsert_values(vote, now), execution_options=writes).first() is not None
+            )  # open again: held so now
     if written:
         vote_changed.send(vote.consultation, contribution=vote.contribution, statement=vote.statement)
     return written
 
 
-def _upsert_while_open(vote: VoteToCast, now):
-    stamp = literal(now, Vote.updated_at.type)
+@functools.cache
+def _upsert_while_open(dialect: str, on_contribution: bool):
+    """The vote's one statement, built once per database and kind of item, its values bound at
+    execution (``_upsert_values``): building it anew for each vote cost more than running it."""
+    stamp = bindparam("vote_now", type_=Vote.updated_at.type)
     rows = select(
-        literal(vote.user_id), Consultation.id, literal(vote.value), stamp, stamp, literal(vote.contribution_id, Vote.contribution_id.type),
-        literal(vote.section_key, Vote.section_key.type),
+        bindparam("vote_user_id", type_=Vote.user_id.type), Consultation.id, bindparam("vote_value", type_=Vote.value.type), stamp, stamp,
+        bindparam("vote_contribution_id", type_=Vote.contribution_id.type), bindparam("vote_section_key", type_=Vote.section_key.type),
     ).where(
-        Consultation.id == vote.consultation.id,
+        Consultation.id == bindparam("vote_consultation_id", type_=Consultation.id.type),
         Consultation.state == ConsultationState.OPEN,
         Consultation.closes_at.is_(None) | (Consultation.closes_at > stamp),
     )  # fmt: skip
-    if vote.contribution_id is not None:
-        rows = rows.join(Contribution, Contribution.id == vote.contribution_id).where(
+    if on_contribution:
+        rows = rows.join(Contribution, Contribution.id == bindparam("vote_contribution_id")).where(
             Contribution.moderation_state == ModerationState.VISIBLE, Contribution.deleted_at.is_(None)
         )
     columns = ["user_id", "consultation_id", "value", "created_at", "updated_at", "contribution_id", "section_key"]
-    statement = upsert_insert(Vote).from_select(columns, rows.with_for_update(read=True))
-    conflict = ["user_id", "contribution_id"] if vote.contribution_id is not None else ["user_id", "consultation_id", "section_key"]
+    # On the table, not the mapped class: an ORM INSERT given its values at execution is a bulk
+    # insert of rows, not one statement with bound values.
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Vote.__table__)
+    statement = insert.from_select(columns, rows.with_for_update(read=True))
+    conflict = ["user_id", "contribution_id"] if on_contribution else ["user_id", "consultation_id", "section_key"]
     # Two of a person's votes on one item can overlap (PostgreSQL: both hold the consultation
     # FOR SHARE): the one that read the clock first may write second, onto a row created later
     # than its ``now``. Never move updated_at back, or the row breaks ck_votes_dates_ordered.
-    updated_at = case((Vote.updated_at > stamp, Vote.updated_at), else_=stamp)
+    updated_at = case((insert.table.c.updated_at > stamp, insert.table.c.updated_at), else_=stamp)
     # RETURNING says whether a row was written (psycopg's rowcount is 0 for an INSERT ... SELECT that upserts).
-    return statement.on_conflict_do_update(index_elements=conflict, set_={"value": vote.value, "updated_at": updated_at}).returning(Vote.id)
+    return statement.on_conflict_do_update(
+        index_elements=conflict, set_={"value": statement.excluded.value, "updated_at": updated_at}
+    ).returning(Vote.id)
+
+
+def _upsert_values(vote: VoteToCast, now) -> dict:
+    return {
+        "vote_user_id": vote.user_id,
+        "vote_consultation_id": vote.consultation.id,
+        "vote_value": vote.value,
+        "vote_now": now,
+        "vote_contribution_id": vote.contribution_id,
+        "vote_section_key": vote.section_key,
+    }
 
 
 def cast_vote(

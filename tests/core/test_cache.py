@@ -125,6 +125,26 @@ def test_a_comment_draws_its_consultations_stamp_and_not_the_sites(citizen):
     assert not db.session.info.get(cache._SCOPES)  # nothing noted outlives the commit
 
 
+def test_a_vote_draws_its_consultations_stamp_again_not_the_sites(citizen):
+    """A vote is one INSERT ... SELECT (a withdrawal a DELETE by key): statements whose
+    consultation the session cannot see in their values, which name it themselves."""
+    from consult.voting.services import cast_vote, withdraw_vote
+
+    c = make_consultation()
+    section = c.current_version.sections[0].key
+    db.session.commit()
+    scope = cache.consultation_scope(c.id)
+    before = cache.stamps(cache.SITE, scope)
+    cast_vote(c, actor=citizen, value="support", section_key=section)
+    db.session.commit()
+    voted = cache.stamps(cache.SITE, scope)
+    assert voted[1] != before[1] and voted[0] == before[0]
+    assert withdraw_vote(c, actor=citizen, section_key=section)
+    db.session.commit()
+    withdrawn = cache.stamps(cache.SITE, scope)
+    assert withdrawn[1] != voted[1] and withdrawn[0] == before[0]
+
+
 def test_a_rolled_back_write_changes_no_stamp():
     c = make_consultation()
     db.session.commit()

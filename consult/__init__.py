@@ -47,10 +47,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     # Logged database errors would otherwise carry the rows' values: password hashes, addresses.
     # pool_pre_ping: a pooled connection the server dropped (a PostgreSQL restart) is replaced
-    # before a request gets it, instead of failing that request.
+    # before a request gets it, instead of failing that request. A SQLite file has no server to
+    # drop it: no ping there (it would cost each transaction a statement for nothing).
+    server = not str(app.config.get("SQLALCHEMY_DATABASE_URI") or "").startswith("sqlite")
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
         "hide_parameters": True,
-        "pool_pre_ping": True,
+        "pool_pre_ping": server,
         **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
     }
     db.init_app(app)

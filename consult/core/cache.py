@@ -23,6 +23,7 @@ CSRF token or one person's data (the callers key by the viewer's role class and 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pickle
@@ -38,9 +39,10 @@ from urllib.parse import urlparse
 
 from flask import current_app
 from sqlalchemy import BigInteger, String, event, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from consult.core.models import db, upsert_insert
+from consult.core.models import db
 
 #: How long an entry lives at most (seconds): a safety net for changes made outside the
 #: application (a restored backup, SQL typed by hand); every change through it makes a new key.
@@ -348,10 +350,18 @@ def _bump_stamps(session: Session) -> None:
     scopes = session.info.pop(_SCOPES, None)
     if not scopes:
         return
+    draw = _draw_stamp(session.get_bind().dialect.name)
     for scope in sorted(scopes):  # one order, so two transactions cannot deadlock on them
-        insert = upsert_insert(CacheStamp).values(scope=scope, stamp=secrets.randbits(62))
-        session.execute(insert.on_conflict_do_update(index_elements=[CacheStamp.scope], set_={"stamp": insert.excluded.stamp}))
+        session.execute(draw, {"scope": scope, "stamp": secrets.randbits(62)})
     session.info.pop(_SCOPES, None)  # the upserts' own notes
+
+
+@functools.cache
+def _draw_stamp(dialect: str):
+    """The upsert of one scope's stamp, built once per database (every writing transaction runs
+    it); on the table, so that its values bound at execution make one statement, not a bulk insert."""
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(CacheStamp.__table__)
+    return insert.on_conflict_do_update(index_elements=["scope"], set_={"stamp": insert.excluded.stamp})
 
 
 def _forget(session: Session, *_args) -> None:

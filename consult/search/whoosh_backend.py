@@ -534,7 +534,7 @@ class WhooshBackend:
         # The same query on the same index finds the same page of hits, marked the same: kept for
         # the next asker while the index is unchanged (its version is in the key). What the public
         # may read of them is checked against the database for every request anyway (``services``).
-        remembered = (kept.version, repr(parsed), repr(query), repr(passes), page, per_page)
+        remembered = (kept.version, repr(parsed), repr(query), repr(passes), page, per_page, exact_up_to(per_page), COUNTED_POSTINGS)
         with self._idle_lock:
             found = self._pages.get(remembered)
             if found is not None:

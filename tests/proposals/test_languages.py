@@ -385,10 +385,10 @@ def test_the_record_carries_every_language(app, tmp_path, organisation, author, 
 
 
 def test_a_published_versions_section_is_read_alone_with_its_translation(organisation, author):
-    c = bilingual(organisation, author)
+    consultation_id = bilingual(organisation, author).id
     db.session.commit()
     db.session.expunge_all()  # as a new request finds it: nothing loaded
-    version = db.session.scalar(select(Consultation).where(Consultation.id == c.id)).current_version
+    version = db.session.scalar(select(Consultation).where(Consultation.id == consultation_id)).current_version
     scope = version.section("scope")
     assert scope.heading == "Scope" and scope.in_language("fr").heading == "Champ d'application"
     assert version.section("nowhere") is None

@@ -1,11 +1,11 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
 from consult.accounts.models import ROLE_NAMES, Role
 from consult.accounts.services import MIN_PASSWORD_LENGTH
+from consult.core.forms import Form
 
 EMAIL = [
     DataRequired(message=_l("Enter your email address.")),
@@ -29,7 +29,7 @@ NAME_HINT = _l("Shown next to what you write. Your email address is never shown.
 CODE_HINT = _l("The link in the email fills it in for you.")
 
 
-class SignUpForm(FlaskForm):
+class SignUpForm(Form):
     display_name = StringField(_l("Public name"), validators=DISPLAY_NAME, description=NAME_HINT)
     email = EmailField(_l("Email address"), validators=EMAIL)
     password = PasswordField(_l("Password"), validators=NEW_PASSWORD, description=PASSWORD_LENGTH_HINT)
@@ -41,32 +41,32 @@ class SignUpForm(FlaskForm):
     )
 
 
-class SignInForm(FlaskForm):
+class SignInForm(Form):
     email = EmailField(_l("Email address"), validators=EMAIL)
     password = PasswordField(_l("Password"), validators=PASSWORD)
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     code = StringField(_l("Code from the email"), validators=CODE, description=CODE_HINT)
 
 
-class ResetRequestForm(FlaskForm):
+class ResetRequestForm(Form):
     email = EmailField(_l("Email address"), validators=EMAIL)
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     code = StringField(_l("Code from the email"), validators=CODE, description=CODE_HINT)
     password = PasswordField(_l("New password"), validators=NEW_PASSWORD)
     confirm = PasswordField(_l("Repeat the new password"), validators=REPEAT_PASSWORD)
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField(_l("Current password"), validators=PASSWORD)
     password = PasswordField(_l("New password"), validators=NEW_PASSWORD, description=PASSWORD_LENGTH_HINT)
     confirm = PasswordField(_l("Repeat the new password"), validators=REPEAT_PASSWORD)
 
 
-class EmailChangeForm(FlaskForm):
+class EmailChangeForm(Form):
     email = EmailField(
         _l("New email address"),
         validators=[DataRequired(message=_l("Enter the new email address.")), *EMAIL[1:]],
@@ -75,11 +75,11 @@ class EmailChangeForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=PASSWORD)
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     display_name = StringField(_l("Public name"), validators=DISPLAY_NAME)
 
 
-class MemberForm(FlaskForm):
+class MemberForm(Form):
     email = EmailField(
         _l("Email address of the person"),
         validators=[DataRequired(message=_l("Enter the email address of the person to add.")), *EMAIL[1:]],
@@ -87,11 +87,11 @@ class MemberForm(FlaskForm):
     role = SelectField(_l("Role"), choices=[SelectChoice(r.value, ROLE_NAMES[r]) for r in Role])
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(Form):
     """A form with only the CSRF token, for buttons that POST."""
 
 
-class OrganisationForm(FlaskForm):
+class OrganisationForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(message=_l("Enter the organisation's name.")), Length(max=200)])
     slug = StringField(
         _l("Short name"),
@@ -105,7 +105,7 @@ class OrganisationForm(FlaskForm):
     description = TextAreaField(_l("Description"), validators=[Length(max=5000)], description=_l("Markdown."))
 
 
-class IdentityAccountForm(FlaskForm):
+class IdentityAccountForm(Form):
     """The account a first sign-in with an identity provider creates (consult/accounts/oidc.py)."""
 
     display_name = StringField(_l("Public name"), validators=DISPLAY_NAME, description=NAME_HINT)

@@ -1,20 +1,21 @@
 """Forms of two-factor sign-in (``twofactor_views``)."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
+
+from consult.core.forms import Form
 
 CODE = [DataRequired(message=_l("Enter the code.")), Length(max=40, message=_l("That is not a code we made."))]
 
 
-class AppCodeForm(FlaskForm):
+class AppCodeForm(Form):
     """A code from the authenticator app (confirming enrolment, making new recovery codes)."""
 
     code = StringField(_l("Code from your app"), validators=CODE, description=_l("6 digits, changing every 30 seconds."))
 
 
-class SignInCodeForm(FlaskForm):
+class SignInCodeForm(Form):
     code = StringField(
         _l("Code from your app, or a recovery code"),
         validators=CODE,
@@ -22,7 +23,7 @@ class SignInCodeForm(FlaskForm):
     )
 
 
-class DisableForm(FlaskForm):
+class DisableForm(Form):
     code = StringField(
         _l("Code from your app, or a recovery code"),
         validators=CODE,

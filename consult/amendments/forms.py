@@ -1,18 +1,17 @@
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from consult.amendments.models import MAX_CHANGE_REASON_LENGTH, Decision
 from consult.amendments.services import MAX_QUOTE_LENGTH, MAX_RATIONALE_LENGTH
-from consult.core.forms import MAX_SECTION_KEY_LENGTH, WholeNumberField
+from consult.core.forms import MAX_SECTION_KEY_LENGTH, Form, WholeNumberField
 from consult.core.templating import format_number
 from consult.proposals.services import MAX_SECTION_LENGTH
 
 
-class AmendmentForm(FlaskForm):
+class AmendmentForm(Form):
     proposed_text = TextAreaField(
         _l("The section as you would have it"),
         validators=[Optional(), Length(max=MAX_SECTION_LENGTH)],
@@ -47,7 +46,7 @@ class AmendmentForm(FlaskForm):
     preview = BooleanField()  # the "Preview the redline" button: nothing is stored
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(Form):
     decision = RadioField(
         _l("Your answer"),
         choices=[SelectChoice(d.value, d.label) for d in Decision],
@@ -66,7 +65,7 @@ class AnswerForm(FlaskForm):
     )
 
 
-class CiteForm(FlaskForm):
+class CiteForm(Form):
     """Trace a section's change in the draft to a contribution, given by its number."""
 
     contribution_id = WholeNumberField(
@@ -75,12 +74,12 @@ class CiteForm(FlaskForm):
     section_key = StringField(validators=[Length(max=MAX_SECTION_KEY_LENGTH)])
 
 
-class UnciteForm(FlaskForm):
+class UnciteForm(Form):
     contribution_id = WholeNumberField(message=_l("That citation is not in the draft."), required=True)
     section_key = StringField(validators=[Length(max=MAX_SECTION_KEY_LENGTH)])
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(Form):
     """The author's own reason for a section's change in the draft, or the editorial mark."""
 
     section_key = StringField(

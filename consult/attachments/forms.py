@@ -1,15 +1,15 @@
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
 from consult.attachments.checks import ACCEPTED
+from consult.core.forms import Form
 
 
-class AttachmentForm(FlaskForm):
+class AttachmentForm(Form):
     file = FileField(
         lazy_pgettext("attachment", "File"),
         validators=[FileRequired(message=_l("Choose a file to attach."))],
@@ -24,5 +24,5 @@ class AttachmentForm(FlaskForm):
     attach_to = SelectField(_l("Attach to"), choices=[SelectChoice("", _l("The consultation"))], validate_choice=True)
 
 
-class RemoveForm(FlaskForm):
+class RemoveForm(Form):
     """The "Remove" button: its CSRF token only."""

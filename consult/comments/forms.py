@@ -1,11 +1,10 @@
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from consult.comments.services import MAX_BODY_LENGTH, MAX_QUOTE_LENGTH
-from consult.core.forms import MAX_SECTION_KEY_LENGTH
+from consult.core.forms import MAX_SECTION_KEY_LENGTH, Form
 from consult.core.params import MAX_INT
 from consult.core.templating import format_number
 from consult.proposals.services import MAX_SECTION_LENGTH
@@ -20,7 +19,7 @@ BODY = [
 PLACE = _l("The place of the quoted words must be a number from 0 to %(max)s.", max=LazyString(format_number, MAX_SECTION_LENGTH))
 
 
-class CommentForm(FlaskForm):
+class CommentForm(Form):
     body = TextAreaField(
         _l("Your comment"), validators=BODY, description=_l("Markdown works: *emphasis*, lists, links. Be kind; write for everyone.")
     )
@@ -43,10 +42,10 @@ class CommentForm(FlaskForm):
     end = IntegerField(widget=HiddenField.widget, validators=[Optional(), NumberRange(min=1, max=MAX_SECTION_LENGTH, message=PLACE)])
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(Form):
     body = TextAreaField(_l("Your reply"), validators=BODY)
     parent_id = IntegerField(widget=HiddenField.widget, validators=[DataRequired(), NumberRange(min=1, max=MAX_INT)])
 
 
-class EditForm(FlaskForm):
+class EditForm(Form):
     body = TextAreaField(_l("Your comment"), validators=BODY)

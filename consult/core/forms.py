@@ -4,10 +4,14 @@ a form of buttons that makes no sense, and read numbers sent as text."""
 from __future__ import annotations
 
 from datetime import UTC
+from functools import cache
 
-from flask import abort
+from babel import support
+from flask import abort, current_app
+from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, Field, StringField
+from wtforms.i18n import messages_path
 
 from consult.core.errors import RuleViolation
 from consult.core.models import db
@@ -20,6 +24,23 @@ MAX_NEXT_LENGTH = 2000
 
 #: ``fallback=WHOLE_FORM``: a refusal about none of the form's fields is said above the form.
 WHOLE_FORM = "__form__"
+
+
+@cache
+def _wtforms_translations(locale: str) -> support.Translations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class Form(FlaskForm):
+    """The base of the application's forms: Flask-WTF's, with WTForms' own messages ("Not a
+    valid choice") in the page's language read from disk once per language and process, where
+    Flask-WTF reads and parses the catalogue again on every request that builds a form."""
+
+    class Meta:
+        def get_translations(self, form):
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return None
+            return _wtforms_translations(str(get_locale()))
 
 
 def refused_on(form: FlaskForm, refused: RuleViolation, *, fallback: str | None = None) -> bool:

@@ -20,6 +20,8 @@ Other packages give what core cannot know through app extensions, as for the tim
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from babel import Locale
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import Babel, get_locale, refresh
@@ -78,7 +80,12 @@ def text_direction(language: str | None = None) -> str:
 def format_locale(language: str | None = None) -> Locale:
     """The Babel locale dates and numbers are written in for ``language`` (default: the
     interface's)."""
-    language = language or current_language()
+    return _locale(language or current_language())
+
+
+@lru_cache(maxsize=64)
+def _locale(language: str) -> Locale:
+    # Parsed once per language and process: a page formats a date or a number per line it shows.
     return Locale.parse(FORMAT_LOCALES.get(language, language))
 
 

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from consult.core.forms import MAX_SECTION_KEY_LENGTH, UTCDateTimeLocalField
+from consult.core.forms import MAX_SECTION_KEY_LENGTH, Form, UTCDateTimeLocalField
 from consult.groups.calls import MAX_BODY, MAX_GOAL, MAX_LOCATION, MAX_TITLE
 from consult.groups.models import CallKind
 
 
-class CallDetailsForm(FlaskForm):
+class CallDetailsForm(Form):
     """What a call says and when it ends (publishing and changing it)."""
 
     title = StringField(_l("Title"), validators=[InputRequired(message=_l("Give the call a title.")), Length(max=MAX_TITLE)])
@@ -50,5 +49,5 @@ class NewCallForm(CallDetailsForm):
     submission = SelectField(_l("Submission to sign"), choices=[], validate_choice=False, validators=[Length(max=20)])
 
 
-class ButtonForm(FlaskForm):
+class ButtonForm(Form):
     """Closing a call, "I'll come", "I can't come after all": a button and its CSRF token."""

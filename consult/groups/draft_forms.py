@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from consult.core.forms import MAX_SECTION_KEY_LENGTH, WholeNumberField
+from consult.core.forms import MAX_SECTION_KEY_LENGTH, Form, WholeNumberField
 from consult.core.templating import format_number
 from consult.groups.drafts import MAX_BODY_LENGTH, MAX_PROPOSED_LENGTH, MAX_TITLE_LENGTH
 from consult.groups.models import DraftKind
@@ -22,7 +21,7 @@ _TITLE = [
 ]
 
 
-class StartDraftForm(FlaskForm):
+class StartDraftForm(Form):
     kind = RadioField(
         _l("What the group writes"),
         choices=[SelectChoice(k.value, label) for k, label in KIND_LABELS.items()],
@@ -39,7 +38,7 @@ class StartDraftForm(FlaskForm):
     title = StringField(_l("Title of the draft"), validators=_TITLE, description=_l("For the group only: it is not published."))
 
 
-class EditDraftForm(FlaskForm):
+class EditDraftForm(Form):
     revision = WholeNumberField(message=_l("Reload the draft and edit it again."), required=True)
     title = StringField(_l("Title of the draft"), validators=_TITLE)
     proposed_text = TextAreaField(
@@ -60,7 +59,7 @@ class EditDraftForm(FlaskForm):
     )
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A button: submit a draft, sign, withdraw a signature, adopt (nothing typed)."""
 
     next = HiddenField(validators=[Optional(), Length(max=500)])

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from consult.core.forms import Form
 from consult.groups.models import SLUG_LENGTH, GroupRole, GroupVisibility
 from consult.groups.services import MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH, MAX_REASON_LENGTH, MAX_SEARCH_LENGTH
 
 
-class GroupForm(FlaskForm):
+class GroupForm(Form):
     name = StringField(
         _l("Name"),
         validators=[DataRequired(message=_l("Enter the group's name.")), Length(max=MAX_NAME_LENGTH)],
@@ -31,23 +31,23 @@ class GroupForm(FlaskForm):
     )
 
 
-class RoleForm(FlaskForm):
+class RoleForm(Form):
     role = SelectField(_l("Role"), choices=[SelectChoice(r.value, r.label) for r in GroupRole])
 
 
-class RemoveForm(FlaskForm):
+class RemoveForm(Form):
     block = BooleanField(_l("Also bar them from joining again"))
     reason = StringField(_l("Reason (only coordinators see it)"), validators=[Length(max=MAX_REASON_LENGTH)])
 
 
-class AttachForm(FlaskForm):
+class AttachForm(Form):
     chapter = SelectField(
         _l("Group to make a chapter"),
         validators=[DataRequired(message=_l("Choose one of the groups you coordinate.")), Length(max=SLUG_LENGTH)],
     )
 
 
-class SearchForm(FlaskForm):
+class SearchForm(Form):
     class Meta:
         csrf = False  # a search is a GET: nothing changes
 

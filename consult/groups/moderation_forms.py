@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import Length
 
-from consult.core.forms import WholeNumberField
+from consult.core.forms import Form, WholeNumberField
 from consult.core.templating import format_number
 from consult.groups.moderation import MAX_DETAIL_LENGTH, MAX_REASON_LENGTH
 
@@ -22,7 +21,7 @@ REASON = [
 ]
 
 
-class GroupReportForm(FlaskForm):
+class GroupReportForm(Form):
     reason = StringField(validators=NAME)
     detail = TextAreaField(
         validators=[
@@ -34,18 +33,18 @@ class GroupReportForm(FlaskForm):
     )
 
 
-class HideGroupForm(FlaskForm):
+class HideGroupForm(Form):
     reason = StringField(validators=REASON)
 
 
-class ButtonForm(FlaskForm):
+class ButtonForm(Form):
     """Restore a group, or dismiss its reports: a button and its CSRF token."""
 
 
-class BlockMemberForm(FlaskForm):
+class BlockMemberForm(Form):
     person = WholeNumberField(message=_l("Choose one of the group's members."), required=True)
     reason = StringField(validators=REASON)
 
 
-class LiftBlockForm(FlaskForm):
+class LiftBlockForm(Form):
     person = WholeNumberField(message=_l("Choose a person barred from this group."), required=True)

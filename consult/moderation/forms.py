@@ -1,10 +1,9 @@
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import AnyOf, Length, Optional
 
-from consult.core.forms import WholeNumberField, WholeNumbersField
+from consult.core.forms import Form, WholeNumberField, WholeNumbersField
 from consult.core.templating import format_number
 from consult.moderation.services import MAX_DETAIL_LENGTH, MAX_REASON_LENGTH, MAX_SUMMARY_LENGTH, MAX_THEME_NAME_LENGTH
 
@@ -24,7 +23,7 @@ REASON = [
 SELECTED = _l("Contributions are selected by their numbers.")
 
 
-class ReportForm(FlaskForm):
+class ReportForm(Form):
     reason = StringField(validators=NAME)
     detail = TextAreaField(
         validators=[
@@ -36,7 +35,7 @@ class ReportForm(FlaskForm):
     )
 
 
-class QueueForm(FlaskForm):
+class QueueForm(Form):
     """Approve, hide or restore the ticked contributions of the queue; ``select`` ("all" or
     "none"): the button that ticks every box of the page (without JavaScript), acting on nothing."""
 
@@ -47,7 +46,7 @@ class QueueForm(FlaskForm):
     select = StringField(validators=[Optional(), AnyOf(["all", "none"], message=_l("Choose to select all or none."))])
 
 
-class ItemForm(FlaskForm):
+class ItemForm(Form):
     """Hide one contribution or block its author, from the contribution itself."""
 
     action = StringField(validators=NAME)
@@ -55,14 +54,14 @@ class ItemForm(FlaskForm):
     reason = StringField(validators=REASON)
 
 
-class BlockForm(FlaskForm):
+class BlockForm(Form):
     contribution_id = WholeNumberField(
         message=_l("Give the number of one of this organisation's contributions: its author is the one blocked."), hash_sign=True
     )
     reason = StringField(validators=REASON)
 
 
-class ThemeForm(FlaskForm):
+class ThemeForm(Form):
     name = StringField(
         validators=[
             Length(
@@ -79,7 +78,7 @@ class GroupThemeForm(ThemeForm):
     ids = WholeNumbersField(message=SELECTED)
 
 
-class TagForm(FlaskForm):
+class TagForm(Form):
     """Tag (or, with ``remove``, untag) the ticked contributions with one theme."""
 
     theme_id = WholeNumberField(message=_l("Choose one of this consultation's themes."))
@@ -87,7 +86,7 @@ class TagForm(FlaskForm):
     remove = StringField(validators=[Length(max=1)])
 
 
-class SummaryForm(FlaskForm):
+class SummaryForm(Form):
     summary = TextAreaField(
         validators=[
             Length(

@@ -1,11 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from consult.core.forms import MAX_NEXT_LENGTH, MAX_SECTION_KEY_LENGTH
+from consult.core.forms import MAX_NEXT_LENGTH, MAX_SECTION_KEY_LENGTH, Form
 from consult.core.templating import format_number
 from consult.notifications.models import PERSONAL_KINDS, Delivery, EventKind
 from consult.notifications.services import MAX_UPDATE_BODY, MAX_UPDATE_SUBJECT
@@ -17,7 +16,7 @@ MAX_TARGET_LENGTH = 100
 TARGET_PATTERN = rf"^(consultation|section:[^\s]{{1,{MAX_SECTION_KEY_LENGTH}}}|contribution:[1-9][0-9]{{0,17}})$"
 
 
-class FollowForm(FlaskForm):
+class FollowForm(Form):
     target = StringField(
         validators=[
             DataRequired(_l("Say what to follow.")),
@@ -28,13 +27,13 @@ class FollowForm(FlaskForm):
     next = StringField(validators=[Optional(), Length(max=MAX_NEXT_LENGTH)])
 
 
-class BackForm(FlaskForm):
+class BackForm(Form):
     """A button's form that only says where to go back to."""
 
     next = StringField(validators=[Optional(), Length(max=MAX_NEXT_LENGTH)])
 
 
-class UpdateForm(FlaskForm):
+class UpdateForm(Form):
     subject = StringField(
         _l("Subject"),
         validators=[
@@ -60,7 +59,7 @@ class UpdateForm(FlaskForm):
 DELIVERY_CHOICES = [SelectChoice(d.value, DELIVERY_LABELS[d]) for d in Delivery]
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(Form):
     """One choice of delivery per kind of event (a field named after the kind), and whether
     taking part follows."""
 

@@ -1,10 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp
 
+from consult.core.forms import Form
 from consult.core.templating import format_number
 from consult.policies.services import MAX_BODY_LENGTH, MAX_NOTE_LENGTH
 
@@ -12,7 +12,7 @@ SIGNIFICANT = "significant"
 EDITORIAL = "editorial"
 
 
-class PolicyForm(FlaskForm):
+class PolicyForm(Form):
     body = TextAreaField(
         _l("Text"),
         validators=[
@@ -42,7 +42,7 @@ class PolicyForm(FlaskForm):
     based_on = HiddenField(validators=[Length(max=12), Regexp(r"^[0-9]*\Z", message=_l("Reload the page and try again."))])
 
 
-class AgreeForm(FlaskForm):
+class AgreeForm(Form):
     agree = BooleanField(
         _l("I agree to the terms of use and the privacy notice"),
         validators=[DataRequired(message=_l("Tick the box to agree, or cancel the sign-in."))],

@@ -1,10 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from consult.core.forms import Form
 from consult.core.templating import format_number
 from consult.privacy.erasure import MAX_REASON_LENGTH
 from consult.privacy.models import ErasureMode
@@ -16,16 +16,16 @@ MODES = [
 CHOOSE = _l("Choose what becomes of what you wrote.")
 
 
-class RequestExportForm(FlaskForm):
+class RequestExportForm(Form):
     """Asking for a download: the button alone."""
 
 
-class DeleteAccountForm(FlaskForm):
+class DeleteAccountForm(Form):
     mode = RadioField(_l("What becomes of what you wrote"), choices=MODES, validators=[DataRequired(message=CHOOSE)])
     password = PasswordField(_l("Your password"), validators=[Length(max=200)])
 
 
-class EraseAccountForm(FlaskForm):
+class EraseAccountForm(Form):
     mode = RadioField(_l("What becomes of what they wrote"), choices=MODES, validators=[DataRequired(message=CHOOSE)])
     reason = TextAreaField(
         _l("The request this answers"),

@@ -14,12 +14,12 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from consult.core.forms import UTCDateTimeLocalField
+from consult.core.forms import Form, UTCDateTimeLocalField
 from consult.core.i18n import LANGUAGES, language_name
 from consult.proposals.models import LICENCES, PARTICIPATION_LABELS, Transition
 
 
-class ConsultationForm(FlaskForm):
+class ConsultationForm(Form):
     organisation_id = SelectField(_l("Organisation"), coerce=int)
     title = StringField(_l("Title"), validators=[DataRequired(message=_l("Give the consultation a title.")), Length(max=200)])
     slug = StringField(
@@ -75,7 +75,7 @@ def translations_of(form: FlaskForm) -> dict:
     }
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(Form):
     """How people take part in one consultation."""
 
     moderation_mode = RadioField(
@@ -102,7 +102,7 @@ class SettingsForm(FlaskForm):
     row_version = HiddenField(filters=[lambda v: v if v is None else str(v)], validators=[Length(max=20)])
 
 
-class TextForm(FlaskForm):
+class TextForm(Form):
     source = TextAreaField(
         _l("Policy text (Markdown)"),
         validators=[
@@ -116,7 +116,7 @@ class TextForm(FlaskForm):
     preview = BooleanField()  # the "Preview" button: the text rendered below the form, nothing saved
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     files = MultipleFileField(
         _l("Markdown files"),
         validators=[
@@ -139,7 +139,7 @@ class ImportForm(FlaskForm):
     )
 
 
-class MatchForm(FlaskForm):
+class MatchForm(Form):
     """The author's correction of the matching: which section of the previous version a section
     of the draft replaces ("" for a new section)."""
 
@@ -147,18 +147,18 @@ class MatchForm(FlaskForm):
     replaces = StringField(_l("This section"), validators=[Length(max=80)])
 
 
-class PublishForm(FlaskForm):
+class PublishForm(Form):
     note = TextAreaField(_l("Change note"), validators=[Length(max=5000)], description=_l("What changed in this version and why."))
 
 
-class TransitionForm(FlaskForm):
+class TransitionForm(Form):
     transition = HiddenField(validators=[DataRequired(), AnyOf([t.value for t in Transition])])
     # Reopening after the closing date asks for a new one; concluding (final) asks to confirm.
     closes_at = UTCDateTimeLocalField(_l("New closing date (UTC)"), validators=[Optional()])
     confirm = BooleanField(_l("I understand: concluding is final. The outcome page is published and nobody can take part any more."))
 
 
-class WordForm(FlaskForm):
+class WordForm(Form):
     """A Word document (issue 21) converted to Markdown: the text comes back in the "Write"
     form, previewed section by section, for the author to check and save as the draft."""
 

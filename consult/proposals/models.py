@@ -10,7 +10,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, select, true
-from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
+from sqlalchemy.orm import Mapped, lazyload, mapped_column, object_session, relationship
 
 from consult.accounts.models import Organisation, User
 from consult.core.i18n import current_language
@@ -254,7 +254,21 @@ class Version(db.Model):
     def is_published(self) -> bool:
         return self.published_at is not None
 
+    def _frozen(self) -> dict | None:
+        """What this object has answered already about a published version, which nothing changes
+        (kept on the object: as long as the session that loaded it); None for a draft."""
+        if self.published_at is None or object_session(self) is None:
+            return None
+        return self.__dict__.setdefault("_consult_frozen", {})
+
     def section(self, key: str) -> Section | None:
+        if "sections" not in self.__dict__ and (frozen := self._frozen()) is not None:
+            # The one section alone (not every section's text), its translations read only if a
+            # page asks for them; a page asks several times (its own loader, its previews, oEmbed).
+            if ("section", key) not in frozen:
+                query = select(Section).where(Section.version_id == self.id, Section.key == key).options(lazyload(Section.translations))
+                frozen["section", key] = object_session(self).scalar(query)
+            return frozen["section", key]
         return next((s for s in self.sections if s.key == key), None)
 
     @property
@@ -265,7 +279,10 @@ class Version(db.Model):
         consultation = self.consultation
         if not consultation.is_multilingual:
             return [consultation.original_language]
-        if "sections" in self.__dict__:  # loaded already: no query
+        frozen = self._frozen()
+        if frozen is not None and "translated" in frozen:
+            translated = frozen["translated"]
+        elif "sections" in self.__dict__:  # loaded already: no query
             translated = {t.language for s in self.sections for t in s.translations}
         else:  # the languages alone, not every section's text in each
             session = object_session(self)
@@ -277,6 +294,8 @@ class Version(db.Model):
                     .distinct()
                 )
             )
+        if frozen is not None:
+            frozen["translated"] = translated
         return [consultation.original_language] + [code for code in consultation.languages[1:] if code in translated]
 
     def sections_in(self, language: str | None) -> list[Section | SectionText]:

@@ -8,11 +8,11 @@ from collections.abc import Mapping
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
+from consult.core.forms import Form
 from consult.core.templating import format_number
 from consult.questionnaires.models import QuestionKind, Questionnaire
 from consult.questionnaires.services import MAX_HELP_LENGTH, MAX_OPTION_LENGTH, MAX_OPTIONS, MAX_PROMPT_LENGTH, RawAnswer
@@ -23,7 +23,7 @@ MAX_OPTIONS_TEXT = MAX_OPTIONS * (MAX_OPTION_LENGTH + 2)
 KIND_CHOICES = [SelectChoice(k.value, k.label) for k in QuestionKind]
 
 
-class QuestionForm(FlaskForm):
+class QuestionForm(Form):
     """A question; its rules (lengths, options, the section) are ``services._checked``'s."""
 
     kind = SelectField(_l("Kind of question"), choices=KIND_CHOICES, validate_choice=False)
@@ -57,11 +57,11 @@ class QuestionForm(FlaskForm):
     )
 
 
-class ButtonForm(FlaskForm):
+class ButtonForm(Form):
     """A form of buttons (move, remove, publish): only its CSRF token is checked."""
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(Form):
     """The answers; the form checks the CSRF token, ``services.check_answers`` everything else."""
 
 

@@ -21,6 +21,7 @@ import re
 import shutil
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -55,6 +56,7 @@ LOCK_TIMEOUT = 10.0  # seconds an update waits for the folder's lock before it l
 LOCK_DELAY = 0.05
 SNIPPET_CHARS = 240
 SEARCHERS_KEPT = 4  # open searchers a process keeps between queries (one per thread at a time)
+PAGES_KEPT = 256  # pages of hits a process keeps for the same query on an unchanged index
 SNIPPET_SURROUND = 60  # characters of context before the first and after the last match of a fragment
 SNIPPET_FRAGMENTS = 2
 HIGHLIGHT_CHAR_LIMIT = 2**15  # matches are looked for in a stored text's first 32 K characters (as Whoosh's highlighter did)
@@ -281,6 +283,7 @@ class WhooshBackend:
         self._index = None
         self._idle: list[_OpenSearcher] = []  # searchers kept open between queries, none in use
         self._idle_lock = threading.Lock()
+        self._pages: OrderedDict[tuple, object] = OrderedDict()  # recent pages of hits (``search``)
 
     # ---- the folder ----------------------------------------------------------------------
 
@@ -528,6 +531,17 @@ class WhooshBackend:
             # than an error page.
             log.warning("search index missing or unreadable: no results until the worker rebuilds it")
             return RawPage([], 0)
+        # The same query on the same index finds the same page of hits, marked the same: kept for
+        # the next asker while the index is unchanged (its version is in the key). What the public
+        # may read of them is checked against the database for every request anyway (``services``).
+        remembered = (kept.version, repr(parsed), repr(query), repr(passes), page, per_page, exact_up_to(per_page), COUNTED_POSTINGS)
+        with self._idle_lock:
+            found = self._pages.get(remembered)
+            if found is not None:
+                self._pages.move_to_end(remembered)
+        if found is not None:
+            self._give_back(kept)
+            return found
         start, end = (page - 1) * per_page, page * per_page
         hits, before = [], 0  # ``before``: the matches of the passes already run
         marker = Marker(parsed)
@@ -553,7 +567,12 @@ class WhooshBackend:
             kept.close()  # it may be half-way through something: not kept
             raise
         self._give_back(kept)
-        return RawPage(hits, total, approximate)
+        found = RawPage(hits, total, approximate)
+        with self._idle_lock:
+            self._pages[remembered] = found
+            while len(self._pages) > PAGES_KEPT:
+                self._pages.popitem(last=False)
+        return found
 
 
 def _prune(query, reader):

@@ -1,17 +1,17 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
+from consult.core.forms import Form
 from consult.core.i18n import LANGUAGES
 from consult.site.models import MAX_FOOTER_LINKS
 
 WHOLE = _l("Use a whole number.")
 
 
-class SiteForm(FlaskForm):
+class SiteForm(Form):
     site_name = StringField(_l("Site name"), validators=[DataRequired(message=_l("Give the site a name.")), Length(max=80)])
     accent_colour = StringField(
         _l("Accent colour"),
@@ -63,7 +63,7 @@ class SiteForm(FlaskForm):
     row_version = HiddenField(validators=[Length(max=20)])
 
 
-class InvitationForm(FlaskForm):
+class InvitationForm(Form):
     note = StringField(
         _l("Who it is for"), validators=[Length(max=200)], description=_l("A note for administrators, such as 'Parish councils'.")
     )
@@ -79,7 +79,7 @@ class InvitationForm(FlaskForm):
     )
 
 
-class InvitationCodeForm(FlaskForm):
+class InvitationCodeForm(Form):
     code = StringField(
         _l("Invitation code"),
         validators=[DataRequired(message=_l("Paste the code from your invitation.")), Length(max=100)],
@@ -87,7 +87,7 @@ class InvitationCodeForm(FlaskForm):
     )
 
 
-class OrganisationForm(FlaskForm):
+class OrganisationForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(message=_l("Give the organisation a name.")), Length(max=200)])
     description = TextAreaField(
         _l("Description"), validators=[Length(max=5000)], description=_l("Shown on the organisation's page. Markdown.")

@@ -3,13 +3,17 @@ settings show on every page: the accent colour's stylesheet and the logos."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, has_request_context, redirect, render_template, request, session, url_for
+from typing import NamedTuple
+
+from flask import Blueprint, Response, abort, current_app, flash, has_request_context, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
 from consult.accounts import services as accounts
 from consult.accounts.forms import EmptyForm
+from consult.core import cache, i18n
 from consult.core.errors import RuleViolation
 from consult.core.forms import refused_on
 from consult.core.models import db, utcnow
@@ -43,9 +47,29 @@ def settings_for_display() -> SiteSettings:
     return settings
 
 
+class LayoutParts(NamedTuple):
+    brand: Markup
+    nav: Markup
+    footer: Markup
+
+
+def public_chrome() -> LayoutParts:
+    """The layout's brand, header links and footer as a visitor not signed in sees them: the same
+    on every page, so made once per language and per value of the settings they show (the key
+    holds those values: a change to the settings makes a new one), not on every request."""
+    site = settings_for_display()
+    parts = (request.script_root, i18n.current_language(), site.site_name, site.logo_updated_at, site.logo_alt, site.footer_links)
+
+    def build() -> LayoutParts:
+        chrome = current_app.jinja_env.get_template("_chrome.html").module
+        return LayoutParts(Markup(chrome.brand(site)), Markup(chrome.signed_out_nav()), Markup(chrome.footer(site)))
+
+    return cache.cached("public-chrome", parts, build)
+
+
 @bp.app_context_processor
 def site_settings():
-    return {"site_settings": settings_for_display}
+    return {"site_settings": settings_for_display, "public_chrome": public_chrome}
 
 
 @bp.record_once

@@ -1,10 +1,10 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from consult.core.forms import Form
 from consult.tokens.models import Scope
 from consult.tokens.services import LIFETIMES, MAX_NAME_LENGTH
 
@@ -18,7 +18,7 @@ SCOPE_LABELS = {
 LIFETIME_LABELS = {7: _l("7 days"), 30: _l("30 days"), 90: _l("90 days"), 365: _l("A year")}
 
 
-class TokenForm(FlaskForm):
+class TokenForm(Form):
     name = StringField(
         _l("Name"),
         validators=[DataRequired(message=_l("Give the token a name that says where it is used.")), Length(max=MAX_NAME_LENGTH)],

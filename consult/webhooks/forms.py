@@ -1,10 +1,10 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from consult.core.forms import Form
 from consult.webhooks.models import WebhookEvent
 
 EVENT_LABELS = {
@@ -15,7 +15,7 @@ EVENT_LABELS = {
 }
 
 
-class WebhookForm(FlaskForm):
+class WebhookForm(Form):
     url = StringField(
         _l("Address to send to"),
         validators=[DataRequired(message=_l("Give the address that receives the deliveries.")), Length(max=2000)],

@@ -16,7 +16,7 @@ from consult.amendments.models import Citation
 from consult.comments import services as comments
 from consult.contributions.models import Contribution
 from consult.core.errors import RuleViolation
-from consult.core.forms import WHOLE_FORM, WholeNumberField, first_error, refused_on
+from consult.core.forms import WHOLE_FORM, Form, WholeNumberField, first_error, refused_on
 from consult.core.models import db
 from consult.moderation import services as moderation
 from consult.moderation.models import Block, ContributionTheme, ModerationLogEntry, Report, SectionSummary, Theme
@@ -243,7 +243,7 @@ def _form_classes() -> list[type[FlaskForm]]:
     while todo:
         cls = todo.pop()
         todo.extend(cls.__subclasses__())
-        if cls.__module__ in FORM_MODULES:
+        if cls.__module__ in FORM_MODULES and cls is not Form:  # the forms' base has no fields
             found.append(cls)
     return sorted(found, key=lambda cls: (cls.__module__, cls.__name__))
 

@@ -12,6 +12,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from consult.amendments import services as amendments
 from consult.amendments.models import Decision
@@ -381,3 +382,16 @@ def test_the_record_carries_every_language(app, tmp_path, organisation, author, 
     annotations = json.loads((tmp_path / "record" / "annotations.jsonld").read_text(encoding="utf-8"))
     target = next(a for a in annotations["first"]["items"] if a["id"].endswith(f"/comments/{french.id}"))["target"]
     assert target["source"] == f"http://consult.test/c/{c.slug}/v/1?text=fr"
+
+
+def test_a_published_versions_section_is_read_alone_with_its_translation(organisation, author):
+    consultation_id = bilingual(organisation, author).id
+    db.session.commit()
+    db.session.expunge_all()  # as a new request finds it: nothing loaded
+    version = db.session.scalar(select(Consultation).where(Consultation.id == consultation_id)).current_version
+    scope = version.section("scope")
+    assert scope.heading == "Scope" and scope.in_language("fr").heading == "Champ d'application"
+    assert version.section("nowhere") is None
+    assert version.languages == ["en", "fr"]
+    assert "sections" not in version.__dict__  # one section read, not every section's text
+    assert version.section("scope") is scope and [s.key for s in version.sections] == ["purpose", "scope", "exceptions"]

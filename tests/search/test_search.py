@@ -676,6 +676,23 @@ def test_a_searcher_kept_open_sees_the_workers_writes_and_each_update_once(consu
     assert find("gondolas").total == 1 and find("cable").total == 0
 
 
+def test_a_page_of_hits_is_kept_while_the_index_is_unchanged_and_never_shows_what_was_hidden(
+    consultation, citizen, moderator, backend, monkeypatch
+):
+    whoosh_only(backend)
+    comment = say(consultation, citizen, "Zeppelins over the harbour.")
+    other = say(consultation, make_user(), "More zeppelins, please.")
+    searches = []
+    real = whoosh_backend.Searcher.search
+    monkeypatch.setattr(whoosh_backend.Searcher, "search", lambda self, *a, **kw: searches.append(a) or real(self, *a, **kw))
+    assert find("zeppelins").total == 2 and len(searches) == 1
+    assert find("zeppelins").total == 2 and len(searches) == 1  # the same page, from the process's memory
+    assert find("zeppelins", page=1, per_page=1).total == 2 and len(searches) == 2  # another page: searched
+    _hide(other, moderator)  # the index changes: searched again
+    db.session.commit()
+    assert paths(find("zeppelins")) == [f"/comments/{comment.id}"] and len(searches) == 3
+
+
 def test_past_the_pages_shown_the_count_is_an_estimate(client, consultation, citizen, backend, monkeypatch):
     whoosh_only(backend)
     for i in range(25):

@@ -261,7 +261,7 @@ def cached(name: str, parts: Iterable[Any], build: Callable[[], Any], *, ttl: in
     session = db.session()
     if session.info.get(_SCOPES) or session.new or session.dirty or session.deleted:
         return build()  # this transaction's own writes, not committed: never stored for others
-    key = f"{name}:{fingerprint(*parts)}"
+    key = f"{name}:{current_app.extensions['consult_cache_code']}:{fingerprint(*parts)}"
     cache = store()
     value = cache.get(key)
     if value is None:
@@ -378,5 +378,19 @@ event.listen(Session, "after_rollback", _forget)
 event.listen(Session, "after_commit", _forget)
 
 
+def code_fingerprint(root: Path) -> str:
+    """What the code that renders cached values looks like: the names, sizes and modification
+    times of the package's files (templates, translations, Python). A shared store (a directory,
+    Redis) outlives a deploy: with this in every key, new templates or translations are never
+    served the old code's fragments, and the old entries age out."""
+    seen = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.suffix in {".py", ".html", ".mo", ".txt", ".json"} and "__pycache__" not in path.parts:
+            stat = path.stat()
+            seen.update(f"{path.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    return seen.hexdigest()[:12]
+
+
 def init_app(app) -> None:
     app.extensions["consult_cache"] = store_for(app.config.get("CACHE_URL"), app.instance_path)
+    app.extensions["consult_cache_code"] = code_fingerprint(Path(__file__).resolve().parent.parent)

@@ -182,3 +182,14 @@ def test_uncommitted_writes_are_never_stored_for_others(app):
         cache.cached("t", parts, build)
         cache.cached("t", parts, build)
     assert len(built) == 2  # the second call with the same parts was a hit
+
+
+def test_a_deploy_that_changes_the_code_makes_new_keys(tmp_path):
+    """A shared store outlives a deploy: fragments rendered by the old templates are not served."""
+    (tmp_path / "templates").mkdir()
+    page = tmp_path / "templates" / "page.html"
+    page.write_text("<p>old</p>")
+    before = cache.code_fingerprint(tmp_path)
+    assert cache.code_fingerprint(tmp_path) == before
+    page.write_text("<p>the new one</p>")
+    assert cache.code_fingerprint(tmp_path) != before

@@ -379,15 +379,16 @@ event.listen(Session, "after_commit", _forget)
 
 
 def code_fingerprint(root: Path) -> str:
-    """What the code that renders cached values looks like: the names, sizes and modification
-    times of the package's files (templates, translations, Python). A shared store (a directory,
-    Redis) outlives a deploy: with this in every key, new templates or translations are never
-    served the old code's fragments, and the old entries age out."""
+    """What the code that renders cached values looks like: a digest of the names and contents of
+    the package's files (templates, translations, Python). A shared store (a directory, Redis)
+    outlives a deploy: with this in every key, new templates or translations are never served the
+    old code's fragments, and the old entries age out. Contents, not modification times: the
+    servers of one release, installed at different times, must share their keys."""
     seen = hashlib.sha256()
     for path in sorted(root.rglob("*")):
         if path.suffix in {".py", ".html", ".mo", ".txt", ".json"} and "__pycache__" not in path.parts:
-            stat = path.stat()
-            seen.update(f"{path.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+            seen.update(f"{path.relative_to(root)}\n".encode())
+            seen.update(hashlib.sha256(path.read_bytes()).digest())
     return seen.hexdigest()[:12]
 
 

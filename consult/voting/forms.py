@@ -1,15 +1,8 @@
-from functools import cache
-
-from babel import support
-from flask import current_app
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
-from wtforms.i18n import messages_path
 from wtforms.validators import AnyOf, Length
 
-from consult.core.forms import MAX_NEXT_LENGTH, MAX_SECTION_KEY_LENGTH, WholeNumberField
+from consult.core.forms import MAX_NEXT_LENGTH, MAX_SECTION_KEY_LENGTH, Form, WholeNumberField
 from consult.voting.models import VoteValue
 from consult.voting.statements import MAX_STATEMENT_LENGTH
 
@@ -21,22 +14,9 @@ def _stripped_or_none(value: str | None) -> str | None:
     return (value or "").strip() or None
 
 
-@cache
-def _wtforms_translations(locale: str) -> support.Translations:
-    return support.Translations.load(messages_path(), [locale], domain="wtforms")
-
-
-class VoteForm(FlaskForm):
+class VoteForm(Form):
     """One form for every vote (its buttons send ``value``): on a contribution (an amendment or
     a statement) by its number, or on a section by its key."""
-
-    class Meta:
-        def get_translations(self, form):
-            """WTForms' own messages in the page's language, read from disk once per language
-            and process (Flask-WTF reads and parses the catalogue again on every request)."""
-            if not current_app.config.get("WTF_I18N_ENABLED", True):
-                return None
-            return _wtforms_translations(str(get_locale()))
 
     contribution_id = WholeNumberField(message=_l("The item to vote on must be given by its number."), widget=HiddenField.widget)
     section_key = StringField(filters=[_stripped_or_none], widget=HiddenField.widget, validators=[Length(max=MAX_SECTION_KEY_LENGTH)])
@@ -58,7 +38,7 @@ class VoteForm(FlaskForm):
         return valid
 
 
-class StatementForm(FlaskForm):
+class StatementForm(Form):
     """A statement for the opinion map; its rules (one idea, at most so many characters) are
     ``statements.post_statement``'s, so the API and the CLI share them."""
 

@@ -392,6 +392,14 @@ def code_fingerprint(root: Path) -> str:
     return seen.hexdigest()[:12]
 
 
+@functools.cache
+def _package_fingerprint() -> str:
+    """The package's own fingerprint, computed once per process (the code a process runs does
+    not change under it; a reloader starts a new process). Every app a process makes (the test
+    suite makes thousands) shares it."""
+    return code_fingerprint(Path(__file__).resolve().parent.parent)
+
+
 def init_app(app) -> None:
     app.extensions["consult_cache"] = store_for(app.config.get("CACHE_URL"), app.instance_path)
-    app.extensions["consult_cache_code"] = code_fingerprint(Path(__file__).resolve().parent.parent)
+    app.extensions["consult_cache_code"] = _package_fingerprint()

@@ -1,0 +1,332 @@
+"""Matching and ranking a Whoosh index a posting list at a time, with numpy.
+
+Whoosh finds and scores matches one document at a time in Python (a matcher object per term,
+``skip_to`` and ``score`` per document), and counts them the same way: on 100,000 contributions
+a common word cost tens of milliseconds, most of it in those calls. Here each term's postings
+are read a block at a time into arrays (kept with the segment's reader, which stays open between
+queries: see ``whoosh_backend._OpenSearcher``), and the queries the backend builds (``Term``,
+``Phrase``, ``And``, ``Or``, ``ConstantScoreQuery``) are evaluated on whole arrays: every match
+with its score, so the total is exact and the page is the top of one sort.
+
+The scores are Whoosh's own (``BM25F``, B 0.75, K1 1.2, with the index-wide idf and average
+field length, each field's boost in its weights), summed over the parts as its matchers sum
+them; equal scores are ordered by document number, as its collector orders them. A phrase is
+matched as Whoosh's ``SpanNear2`` matches it (each word after the previous one, at most ``slop``
+positions on), reading positions only for the documents that hold every word.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import OrderedDict
+from dataclasses import dataclass
+from pickle import loads
+from zlib import decompress
+
+import numpy as np
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.query import And, ConstantScoreQuery, Or, Phrase, Term
+from whoosh.scoring import BM25F
+from whoosh.util.numeric import byte_to_length
+
+#: Postings a segment's reader keeps as arrays between queries (16 bytes each: about 32 MB).
+POSTINGS_KEPT = 2_000_000
+#: Postings whose positions (as Whoosh encodes them, 40 to 100 bytes each) a segment's reader
+#: keeps for phrases.
+POSITIONS_KEPT = 200_000
+#: Documents whose stored fields (the text shown, and what a hit links to) a segment's reader
+#: keeps: the first pages of the common queries.
+STORED_KEPT = 4_096
+_LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
+_NONE = np.zeros(0, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Matches:
+    """Documents (sorted, unique, numbered across the whole index) and their scores."""
+
+    ids: np.ndarray
+    scores: np.ndarray
+
+    @classmethod
+    def empty(cls) -> Matches:
+        return cls(_NONE, np.zeros(0))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+class _Arrays:
+    """What one segment's reader has read as arrays: postings by term, field lengths by field,
+    its deleted documents. Kept on the reader (``SegmentReader`` objects stay open while their
+    segment is unchanged, and are used by one thread at a time)."""
+
+    def __init__(self, leaf):
+        self.leaf = leaf
+        self.postings: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self.kept = 0
+        self.lengths: dict[str, np.ndarray] = {}
+        self.positions: OrderedDict[tuple[str, str], tuple[np.ndarray, tuple]] = OrderedDict()
+        self.positions_kept = 0
+        self.stored: OrderedDict[int, dict] = OrderedDict()
+        deleted = leaf.deleted_docs_set if leaf.has_deletions() else ()
+        self.deleted = np.array(sorted(deleted), dtype=np.int64)
+
+    @classmethod
+    def of(cls, leaf) -> _Arrays:
+        arrays = getattr(leaf, "_consult_arrays", None)
+        if arrays is None:
+            arrays = leaf._consult_arrays = cls(leaf)
+        return arrays
+
+    def term(self, fieldname: str, text: str, *, positions: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """The documents holding ``text`` in ``fieldname`` (deleted ones left out) and its
+        weight in each. With ``positions`` (a phrase's word), its positions are read in the same
+        pass and kept when they fit ``POSITIONS_KEPT`` (see ``positions_in``)."""
+        key = (fieldname, text)
+        found = self.postings.get(key)
+        want_positions = positions and key not in self.positions and self.leaf.doc_frequency(fieldname, text) <= POSITIONS_KEPT // 4
+        if found is not None and not want_positions:
+            self.postings.move_to_end(key)
+            return found
+        if (fieldname, text) not in self.leaf:
+            return _NONE, np.zeros(0)
+        ids, weights, values = [], [], []
+        for block_ids, block_weights, block_values in _blocks(self.leaf, fieldname, text):
+            ids.append(block_ids)
+            weights.append(block_weights)
+            if want_positions:
+                values.extend(block_values)
+        all_ids = np.concatenate(ids) if ids else _NONE
+        if want_positions:
+            self._keep(self.positions, key, (all_ids, tuple(values)), "positions_kept", POSITIONS_KEPT)
+        if found is None:
+            weights_array = np.concatenate(weights) if weights else np.zeros(0)
+            if len(self.deleted):
+                alive = ~np.isin(all_ids, self.deleted, assume_unique=True)
+                found = (all_ids[alive], weights_array[alive])
+            else:
+                found = (all_ids, weights_array)
+            self._keep(self.postings, key, found, "kept", POSTINGS_KEPT)
+        return found
+
+    def _keep(self, memory: OrderedDict, key, value: tuple, counter: str, limit: int) -> None:
+        """``value`` (whose first item is an array of ids) remembered under ``key``, the oldest
+        forgotten past ``limit`` postings (counted in ``self.<counter>``)."""
+        memory[key] = value
+        total = getattr(self, counter) + len(value[0])
+        while total > limit and len(memory) > 1:
+            _key, dropped = memory.popitem(last=False)
+            total -= len(dropped[0])
+        setattr(self, counter, total)
+
+    def positions_in(self, fieldname: str, text: str, candidates: np.ndarray) -> dict[int, list[int]]:
+        """Where ``text`` is in ``fieldname`` of each of ``candidates`` (sorted documents that
+        hold it): from what ``term(positions=True)`` kept, or, for a term too common to keep,
+        from the blocks holding a candidate."""
+        decode = self.leaf.schema[fieldname].format.decode_positions
+        kept = self.positions.get((fieldname, text))
+        if kept is None:
+            found = {}
+            for ids, _weights, values in _blocks(self.leaf, fieldname, text, wanted=candidates):
+                for i in np.flatnonzero(np.isin(ids, candidates, assume_unique=True)).tolist():
+                    found[int(ids[i])] = decode(values[i])
+            return found
+        self.positions.move_to_end((fieldname, text))
+        ids, values = kept
+        at = np.searchsorted(ids, candidates)
+        return {
+            docnum: decode(values[i])
+            for docnum, i in zip(candidates.tolist(), at.tolist(), strict=True)
+            if i < len(ids) and ids[i] == docnum
+        }
+
+    def stored_fields(self, docnum: int) -> dict:
+        """The stored fields of the segment's document ``docnum`` (not to be changed)."""
+        fields = self.stored.get(docnum)
+        if fields is None:
+            fields = self.stored[docnum] = self.leaf.stored_fields(docnum)
+            if len(self.stored) > STORED_KEPT:
+                self.stored.popitem(last=False)
+        else:
+            self.stored.move_to_end(docnum)
+        return fields
+
+    def field_lengths(self, fieldname: str) -> np.ndarray:
+        """Each document's length in ``fieldname``, as Whoosh stores it (one byte, approximate)."""
+        lengths = self.lengths.get(fieldname)
+        if lengths is None:
+            column = self.leaf._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+            if column is None:
+                lengths = np.zeros(self.leaf.doc_count_all(), dtype=np.float64)
+            else:
+                lengths = _LENGTHS[np.frombuffer(column.load(), dtype=np.uint8)]
+            self.lengths[fieldname] = lengths
+        return lengths
+
+
+def _blocks(leaf, fieldname: str, text: str, wanted: np.ndarray | None = None):
+    """``(ids, weights, values)`` of each block of a term's postings in a segment: ids as an
+    int64 array, weights as float64, values as Whoosh stored them. With ``wanted`` (sorted
+    document numbers), only the blocks whose range holds one of them are read."""
+    matcher = leaf.postings(fieldname, text)
+    if isinstance(matcher, FilterMatcher):  # the deletions: removed by the caller
+        matcher = matcher.child
+        matcher.reset()  # the filter has moved it past the deleted documents it began with
+    if not isinstance(matcher, W3LeafMatcher):  # another codec: one posting at a time
+        ids, weights, values = [], [], []
+        while matcher.is_active():
+            ids.append(matcher.id())
+            weights.append(matcher.weight())
+            values.append(matcher.value())
+            matcher.next()
+        yield np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64), values
+        return
+    postfile = matcher._postfile
+    below = -1  # the last block's highest id
+    while matcher.is_active():
+        if wanted is not None:
+            # Any wanted id in (below, this block's highest]? Known without reading the block.
+            if np.searchsorted(wanted, matcher._maxid, side="right") == np.searchsorted(wanted, below, side="right"):
+                below = matcher._maxid
+                matcher._next_block()
+                continue
+            below = matcher._maxid
+        data = postfile.get(matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
+        block_ids, block_weights, values = loads(decompress(data) if matcher._compression else data)
+        count = matcher._blocklength
+        ids = np.array(block_ids, dtype=np.int64)
+        if not matcher._byteids:
+            ids = np.cumsum(ids)
+        if block_weights is None:
+            weights = np.ones(count)
+        elif isinstance(block_weights, float):
+            weights = np.full(count, block_weights)
+        else:
+            weights = np.array(block_weights, dtype=np.float64)
+        yield ids, weights, values
+        matcher._next_block()
+
+
+class Evaluator:
+    """Evaluates queries on one open searcher (one thread at a time)."""
+
+    def __init__(self, searcher):
+        self.searcher = searcher
+        self.leaves = [(subsearcher.reader(), offset) for subsearcher, offset in searcher.leaf_searchers()]
+        self._offsets = [offset for _leaf, offset in self.leaves]
+        weighting = searcher.weighting
+        self.B = weighting.B if isinstance(weighting, BM25F) else 0.75
+        self.K1 = weighting.K1 if isinstance(weighting, BM25F) else 1.2
+
+    def stored_fields(self, docnum: int) -> dict:
+        """The stored fields of document ``docnum`` (numbered across the index)."""
+        leaf, offset = self.leaves[bisect_right(self._offsets, docnum) - 1]
+        return _Arrays.of(leaf).stored_fields(docnum - offset)
+
+    def matches(self, query) -> Matches:
+        if isinstance(query, Term | Phrase):
+            parts = [self._leaf(query, leaf, offset) for leaf, offset in self.leaves]
+            parts = [part for part in parts if len(part)]
+            if not parts:
+                return Matches.empty()
+            if len(parts) == 1:
+                return parts[0]
+            return Matches(np.concatenate([p.ids for p in parts]), np.concatenate([p.scores for p in parts]))
+        if isinstance(query, ConstantScoreQuery):
+            child = self.matches(query.child)
+            return Matches(child.ids, np.full(len(child), float(query.score)))
+        if isinstance(query, And):
+            result = None
+            for part in query.subqueries:
+                found = self.matches(part)
+                if result is None:
+                    result = found
+                else:
+                    _common, left, right = np.intersect1d(result.ids, found.ids, assume_unique=True, return_indices=True)
+                    result = Matches(result.ids[left], result.scores[left] + found.scores[right])
+                if not len(result):
+                    return Matches.empty()
+            return result if result is not None else Matches.empty()
+        if isinstance(query, Or):
+            found = [m for m in (self.matches(part) for part in query.subqueries) if len(m)]
+            if not found:
+                return Matches.empty()
+            if len(found) == 1:
+                return found[0]
+            ids, inverse = np.unique(np.concatenate([m.ids for m in found]), return_inverse=True)
+            return Matches(ids, np.bincount(inverse, weights=np.concatenate([m.scores for m in found]), minlength=len(ids)))
+        raise TypeError(f"cannot evaluate {type(query).__name__} queries")
+
+    def _scores(self, arrays: _Arrays, fieldname: str, text: str, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        field = self.searcher.schema[fieldname]
+        if not field.scorable:
+            return weights
+        idf = self.searcher.idf(fieldname, text)
+        average = self.searcher.avg_field_length(fieldname) or 1
+        lengths = arrays.field_lengths(fieldname)[ids]
+        return idf * ((weights * (self.K1 + 1)) / (weights + self.K1 * ((1 - self.B) + self.B * lengths / average)))
+
+    def _leaf(self, query, leaf, offset: int) -> Matches:
+        arrays = _Arrays.of(leaf)
+        if isinstance(query, Term):
+            text = query.text
+            ids, weights = arrays.term(query.fieldname, text)
+            if not len(ids):
+                return Matches.empty()
+            return Matches(ids + offset, self._scores(arrays, query.fieldname, text, ids, weights))
+        texts = list(query.words)
+        ids = scores = None
+        for text in texts:
+            term_ids, weights = arrays.term(query.fieldname, text, positions=len(texts) > 1)
+            term_scores = self._scores(arrays, query.fieldname, text, term_ids, weights)
+            if ids is None:
+                ids, scores = term_ids, term_scores
+            else:
+                _common, left, right = np.intersect1d(ids, term_ids, assume_unique=True, return_indices=True)
+                ids, scores = ids[left], scores[left] + term_scores[right]
+            if not len(ids):
+                return Matches.empty()
+        if len(texts) > 1:
+            keep = self._in_order(arrays, query.fieldname, texts, ids, query.slop)
+            ids, scores = ids[keep], scores[keep]
+        return Matches(ids + offset, scores)
+
+    @staticmethod
+    def _in_order(arrays: _Arrays, fieldname: str, texts: list[str], candidates: np.ndarray, slop: int) -> np.ndarray:
+        """Which ``candidates`` (documents holding every word) hold the words in order, each at
+        most ``slop`` positions after the one before."""
+        by_text = {text: arrays.positions_in(fieldname, text, candidates) for text in dict.fromkeys(texts)}
+        keep = np.zeros(len(candidates), dtype=bool)
+        for n, docnum in enumerate(candidates.tolist()):
+            ends = set(by_text[texts[0]].get(docnum, ()))
+            for text in texts[1:]:
+                if not ends:
+                    break
+                ends = {p for p in by_text[text].get(docnum, ()) if any(1 <= p - end <= slop for end in ends)}
+            keep[n] = bool(ends)
+        return keep
+
+
+def top(matches: Matches, count: int, *, first: np.ndarray | None = None) -> np.ndarray:
+    """Indexes into ``matches`` of its best ``count``: highest score first, equal scores by
+    document number; with ``first`` (a boolean per match), those before the others."""
+    if first is None:
+        return _best(matches.ids, matches.scores, np.arange(len(matches)), count)
+    ours = _best(matches.ids, matches.scores, np.flatnonzero(first), count)
+    return np.concatenate([ours, _best(matches.ids, matches.scores, np.flatnonzero(~first), count - len(ours))])
+
+
+def _best(ids: np.ndarray, scores: np.ndarray, among: np.ndarray, count: int) -> np.ndarray:
+    if count <= 0 or not len(among):
+        return np.zeros(0, dtype=np.int64)
+    key = -scores[among]
+    if len(among) > count:
+        kth = np.partition(key, count - 1)[count - 1]
+        better = np.flatnonzero(key < kth)
+        tied = np.flatnonzero(key == kth)[: count - len(better)]  # ids ascend: the lowest numbers
+        chosen = np.concatenate([better, tied])
+    else:
+        chosen = np.arange(len(among))
+    return among[chosen[np.lexsort((ids[among[chosen]], key[chosen]))]]

@@ -181,20 +181,16 @@ class Marker:
     def __init__(self, parsed: ParsedQuery):
         self.parsed = parsed
         self.terms: dict[str, frozenset[str]] = {}  # by analysis group, as ``_parts`` searches them
-        self._finders: dict[str, re.Pattern | None] = {}
+        self._finders: dict[str, re.Pattern | tuple[re.Pattern, ...] | None] = {}
 
-    def _finder(self, group: str) -> re.Pattern | None:
+    def _finder(self, group: str) -> re.Pattern | tuple[re.Pattern, ...] | None:
         if group not in self._finders:
             words = [analyse(w, group)[:1] for w in self.parsed.words] + [analyse(w, group) for p in self.parsed.phrases for w in p]
             terms = self.terms[group] = frozenset(t for found in words for t in found)
             if not terms:
                 finder = None
             elif group in _PREFIX_GROUPS:
-                prefixes = sorted({t[: max(3, len(t) - 3)] for t in terms}, key=len, reverse=True)
-                # Matched in the lowercased text, without a look-behind (the scan can then jump
-                # from one possible start to the next); words that begin inside another are
-                # skipped by ``spans``.
-                finder = re.compile(f"(?:{'|'.join(map(re.escape, prefixes))})[\\w*]*{_TAIL}")
+                finder = tuple(_prefix_finder(prefix) for prefix in sorted({t[: max(3, len(t) - 3)] for t in terms}))
             else:
                 finder = _EVERY_TOKEN
             self._finders[group] = finder
@@ -216,16 +212,21 @@ class Marker:
         lower = text.lower()
         if len(lower) != len(text):  # a letter whose lowercase is longer ("İ"): positions would shift
             lower = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
-        for match in finder.finditer(lower):
-            start = match.start()
-            if start and (
-                _WORD_CHAR.match(lower, start - 1) or (lower[start - 1] == "." and start > 1 and _WORD_CHAR.match(lower, start - 2))
-            ):
-                continue  # inside a word
-            term = _term(match.group(), group)
-            if term in terms:
-                found.append((start, match.end(), term))
-        return found
+        starts = {}  # two prefixes ("bus", "business") find the same word once
+        for pattern in finder:
+            for match in pattern.finditer(lower):
+                start = match.start()
+                if start in starts or (
+                    start
+                    and (
+                        _WORD_CHAR.match(lower, start - 1) or (lower[start - 1] == "." and start > 1 and _WORD_CHAR.match(lower, start - 2))
+                    )
+                ):
+                    continue  # found already, or inside a word
+                term = _term(match.group(), group)
+                if term in terms:
+                    starts[start] = (start, match.end(), term)
+        return [starts[start] for start in sorted(starts)]
 
     def mark(self, text: str, group: str, *, top: int = SNIPPET_FRAGMENTS) -> Markup | None:
         """The best ``top`` fragments of ``text`` with their matches marked, joined by " … ";
@@ -241,6 +242,14 @@ class Marker:
                 best = sorted(fragments, key=lambda f: -len(f[2]) * len({t for _s, _e, t in f[2]}))[:top]
                 fragments = sorted(best)
         return Markup(" … ".join(_format(text, fragment) for fragment in fragments))
+
+
+@functools.lru_cache(maxsize=STEMS_KEPT)
+def _prefix_finder(prefix: str) -> re.Pattern:
+    """The words of a lowercased text that begin with ``prefix`` (compiled once per process).
+    Without a look-behind, so the scan jumps from one possible start to the next; words that
+    begin inside another are skipped by ``Marker.spans``."""
+    return re.compile(f"{re.escape(prefix)}[\\w*]*{_TAIL}")
 
 
 def _fragments(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, list]]:

@@ -30,14 +30,19 @@ from whoosh.query import And, ConstantScoreQuery, Or, Phrase, Term
 from whoosh.scoring import BM25F
 from whoosh.util.numeric import byte_to_length
 
-#: Postings a segment's reader keeps as arrays between queries (16 bytes each: about 32 MB).
-POSTINGS_KEPT = 2_000_000
-#: Postings whose positions (as Whoosh encodes them, 40 to 100 bytes each) a segment's reader
-#: keeps for phrases.
-POSITIONS_KEPT = 200_000
-#: Documents whose stored fields (the text shown, and what a hit links to) a segment's reader
-#: keeps: the first pages of the common queries.
-STORED_KEPT = 4_096
+#: What a segment's reader keeps between queries, at most (a process keeps a few searchers, each
+#: with its segments' readers; a small segment holds far less than this): postings as arrays (16
+#: bytes each: 16 MB), postings with their positions, for phrases (about 100 bytes each with
+#: Whoosh's encoding: 10 MB), and the stored fields of documents shown (the first pages of the
+#: common queries: a few MB).
+POSTINGS_KEPT = 1_000_000
+#: A term's postings are read whole (and kept) when they are at most ``READ_WHOLE_UP_TO``, or at
+#: most this many for each document wanted (``_Arrays.term_within``): kept, they serve the next
+#: queries too. Only a very common term is read just where the documents wanted are.
+WANTED_PER_BLOCK = 32
+READ_WHOLE_UP_TO = 50_000
+POSITIONS_KEPT = 100_000
+STORED_KEPT = 2_048
 _LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 _NONE = np.zeros(0, dtype=np.int64)
 
@@ -110,6 +115,30 @@ class _Arrays:
                 found = (all_ids, weights_array)
             self._keep(self.postings, key, found, "kept", POSTINGS_KEPT)
         return found
+
+    def term_within(self, fieldname: str, text: str, wanted: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """``term`` among the ``wanted`` documents only (all of them when None). Postings not
+        kept are read whole (and kept), unless they are very many for the documents wanted: then
+        only their blocks that hold a wanted document are read."""
+        if wanted is None:
+            return self.term(fieldname, text)
+        found = self.postings.get((fieldname, text))
+        if found is None and self.leaf.doc_frequency(fieldname, text) <= max(len(wanted) * WANTED_PER_BLOCK, READ_WHOLE_UP_TO):
+            found = self.term(fieldname, text)
+        if found is not None:
+            ids, weights = found
+            keep = np.isin(ids, wanted, assume_unique=True)
+            return ids[keep], weights[keep]
+        if (fieldname, text) not in self.leaf:
+            return _NONE, np.zeros(0)
+        ids_parts, weights_parts = [], []
+        for ids, weights, _values in _blocks(self.leaf, fieldname, text, wanted=wanted):
+            keep = np.isin(ids, wanted, assume_unique=True)
+            ids_parts.append(ids[keep])
+            weights_parts.append(weights[keep])
+        if not ids_parts:
+            return _NONE, np.zeros(0)
+        return np.concatenate(ids_parts), np.concatenate(weights_parts)  # ``wanted`` holds no deleted document
 
     def _keep(self, memory: OrderedDict, key, value: tuple, counter: str, limit: int) -> None:
         """``value`` (whose first item is an array of ids) remembered under ``key``, the oldest
@@ -225,38 +254,67 @@ class Evaluator:
         leaf, offset = self.leaves[bisect_right(self._offsets, docnum) - 1]
         return _Arrays.of(leaf).stored_fields(docnum - offset)
 
-    def matches(self, query) -> Matches:
+    def matches(self, query, within: np.ndarray | None = None) -> Matches:
+        """Every document matching ``query`` with its score; with ``within`` (sorted document
+        numbers), only those among them (a term then reads only the blocks of its postings that
+        hold one, unless its postings are kept or the documents are many)."""
         if isinstance(query, Term | Phrase):
-            parts = [self._leaf(query, leaf, offset) for leaf, offset in self.leaves]
-            parts = [part for part in parts if len(part)]
+            parts = []
+            for leaf, offset in self.leaves:
+                local = None
+                if within is not None:
+                    local = within[(within >= offset) & (within < offset + leaf.doc_count_all())] - offset
+                    if not len(local):
+                        continue
+                part = self._leaf(query, leaf, offset, local)
+                if len(part):
+                    parts.append(part)
             if not parts:
                 return Matches.empty()
             if len(parts) == 1:
                 return parts[0]
             return Matches(np.concatenate([p.ids for p in parts]), np.concatenate([p.scores for p in parts]))
         if isinstance(query, ConstantScoreQuery):
-            child = self.matches(query.child)
+            child = self.matches(query.child, within)
             return Matches(child.ids, np.full(len(child), float(query.score)))
         if isinstance(query, And):
-            result = None
-            for part in query.subqueries:
-                found = self.matches(part)
-                if result is None:
-                    result = found
-                else:
-                    _common, left, right = np.intersect1d(result.ids, found.ids, assume_unique=True, return_indices=True)
-                    result = Matches(result.ids[left], result.scores[left] + found.scores[right])
-                if not len(result):
+            # The rarest part first, each next one only among what matched so far; the scores
+            # then summed in the query's order, as Whoosh sums them.
+            found: dict[int, Matches] = {}
+            for n in sorted(range(len(query.subqueries)), key=lambda n: self._estimate(query.subqueries[n])):
+                found[n] = self.matches(query.subqueries[n], within)
+                within = found[n].ids
+                if not len(within):
                     return Matches.empty()
-            return result if result is not None else Matches.empty()
-        if isinstance(query, Or):
-            found = [m for m in (self.matches(part) for part in query.subqueries) if len(m)]
             if not found:
                 return Matches.empty()
-            if len(found) == 1:
-                return found[0]
-            ids, inverse = np.unique(np.concatenate([m.ids for m in found]), return_inverse=True)
-            return Matches(ids, np.bincount(inverse, weights=np.concatenate([m.scores for m in found]), minlength=len(ids)))
+            ids, scores = within, np.zeros(len(within))
+            for n in range(len(query.subqueries)):
+                scores = scores + found[n].scores[np.searchsorted(found[n].ids, ids)]
+            return Matches(ids, scores)
+        if isinstance(query, Or):
+            found_any = [m for m in (self.matches(part, within) for part in query.subqueries) if len(m)]
+            if not found_any:
+                return Matches.empty()
+            if len(found_any) == 1:
+                return found_any[0]
+            ids, inverse = np.unique(np.concatenate([m.ids for m in found_any]), return_inverse=True)
+            return Matches(ids, np.bincount(inverse, weights=np.concatenate([m.scores for m in found_any]), minlength=len(ids)))
+        raise TypeError(f"cannot evaluate {type(query).__name__} queries")
+
+    def _estimate(self, query) -> int:
+        """At most how many documents ``query`` matches (from the terms' frequencies)."""
+        reader = self.searcher.reader()
+        if isinstance(query, Term):
+            return reader.doc_frequency(query.fieldname, query.text)
+        if isinstance(query, Phrase):
+            return min(reader.doc_frequency(query.fieldname, word) for word in query.words)
+        if isinstance(query, ConstantScoreQuery):
+            return self._estimate(query.child)
+        if isinstance(query, And):
+            return min((self._estimate(part) for part in query.subqueries), default=0)
+        if isinstance(query, Or):
+            return sum(self._estimate(part) for part in query.subqueries)
         raise TypeError(f"cannot evaluate {type(query).__name__} queries")
 
     def _scores(self, arrays: _Arrays, fieldname: str, text: str, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -268,26 +326,34 @@ class Evaluator:
         lengths = arrays.field_lengths(fieldname)[ids]
         return idf * ((weights * (self.K1 + 1)) / (weights + self.K1 * ((1 - self.B) + self.B * lengths / average)))
 
-    def _leaf(self, query, leaf, offset: int) -> Matches:
+    def _leaf(self, query, leaf, offset: int, within: np.ndarray | None) -> Matches:
         arrays = _Arrays.of(leaf)
         if isinstance(query, Term):
             text = query.text
-            ids, weights = arrays.term(query.fieldname, text)
+            ids, weights = arrays.term_within(query.fieldname, text, within)
             if not len(ids):
                 return Matches.empty()
             return Matches(ids + offset, self._scores(arrays, query.fieldname, text, ids, weights))
         texts = list(query.words)
-        ids = scores = None
-        for text in texts:
-            term_ids, weights = arrays.term(query.fieldname, text, positions=len(texts) > 1)
-            term_scores = self._scores(arrays, query.fieldname, text, term_ids, weights)
-            if ids is None:
-                ids, scores = term_ids, term_scores
+        # The rarest word first, each next one only in the documents holding those before.
+        ids = within
+        found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for text in sorted(dict.fromkeys(texts), key=lambda text: leaf.doc_frequency(query.fieldname, text)):
+            if len(texts) > 1 and leaf.doc_frequency(query.fieldname, text) <= READ_WHOLE_UP_TO:
+                term_ids, weights = arrays.term(query.fieldname, text, positions=True)  # positions kept for the next phrase
+                if ids is not None:
+                    keep = np.isin(term_ids, ids, assume_unique=True)
+                    term_ids, weights = term_ids[keep], weights[keep]
             else:
-                _common, left, right = np.intersect1d(ids, term_ids, assume_unique=True, return_indices=True)
-                ids, scores = ids[left], scores[left] + term_scores[right]
+                term_ids, weights = arrays.term_within(query.fieldname, text, ids)
+            found[text] = (term_ids, self._scores(arrays, query.fieldname, text, term_ids, weights))
+            ids = term_ids
             if not len(ids):
                 return Matches.empty()
+        scores = np.zeros(len(ids))
+        for text in texts:  # each word's score as many times as the phrase holds it, as Whoosh counts it
+            term_ids, term_scores = found[text]
+            scores = scores + term_scores[np.searchsorted(term_ids, ids)]
         if len(texts) > 1:
             keep = self._in_order(arrays, query.fieldname, texts, ids, query.slop)
             ids, scores = ids[keep], scores[keep]

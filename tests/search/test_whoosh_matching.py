@@ -114,12 +114,20 @@ def test_the_top_puts_the_chosen_documents_first_and_breaks_ties_by_number():
     assert whoosh_matching.top(whoosh_matching.Matches.empty(), 5).tolist() == []
 
 
-@pytest.mark.parametrize("query", [q for q in QUERIES if "Phrase" in repr(q)], ids=repr)
-def test_a_word_too_common_to_keep_has_its_positions_read_where_the_candidates_are(searcher, query, monkeypatch):
-    monkeypatch.setattr(whoosh_matching, "POSITIONS_KEPT", 0)  # no positions kept: each block holding a candidate is read
+@pytest.mark.parametrize("query", QUERIES, ids=repr)
+def test_postings_read_only_where_the_candidates_are_give_the_same_matches(searcher, query, monkeypatch):
+    """Terms too common to keep whole: their positions, and their postings among few
+    candidates, are read from the blocks holding a candidate only."""
+    monkeypatch.setattr(whoosh_matching, "POSITIONS_KEPT", 0)
+    monkeypatch.setattr(whoosh_matching, "WANTED_PER_BLOCK", 0)
+    monkeypatch.setattr(whoosh_matching, "READ_WHOLE_UP_TO", 0)
     for leaf, _offset in searcher.reader().leaf_readers():
         monkeypatch.delattr(leaf, "_consult_arrays", raising=False)  # what earlier tests kept
     found = whoosh_matching.Evaluator(searcher).matches(query)
-    assert sorted(found.ids.tolist()) == sorted(hit.docnum for hit in searcher.search(query, limit=None))
+    expected = searcher.search(query, limit=None)
+    assert sorted(found.ids.tolist()) == sorted(hit.docnum for hit in expected)
+    by_doc = dict(zip(found.ids.tolist(), found.scores.tolist(), strict=True))
+    assert all(by_doc[hit.docnum] == pytest.approx(hit.score, rel=1e-9) for hit in expected)
     for leaf, _offset in searcher.reader().leaf_readers():
-        assert not leaf._consult_arrays.positions
+        arrays = getattr(leaf, "_consult_arrays", None)
+        assert arrays is None or not arrays.positions

@@ -62,6 +62,7 @@ SNIPPET_SURROUND = 60  # characters of context before the first and after the la
 SNIPPET_FRAGMENTS = 2
 HIGHLIGHT_CHAR_LIMIT = 2**15  # matches are looked for in a stored text's first 32 K characters (as Whoosh's highlighter did)
 STEMS_KEPT = 100_000  # words whose term a process remembers, per language, for highlighting
+QUERY_WORDS_KEPT = 10_000  # query words (and their terms' frequencies, snippet finders) a process remembers
 
 #: How the words of each language are reduced to what the index holds: Snowball stemmers with the
 #: language's stop words (Arabic: the ISRI root stemmer, and no stop words, Whoosh has none), and
@@ -134,7 +135,7 @@ def analyse(word: str, language: str = TEXT_LANGUAGE) -> list[str]:
     return list(_analysed(word, analysis_group(language)))
 
 
-@functools.lru_cache(maxsize=STEMS_KEPT)
+@functools.lru_cache(maxsize=QUERY_WORDS_KEPT)
 def _analysed(word: str, group: str) -> tuple[str, ...]:
     """A query word's terms in ``group``, remembered (a query is analysed in every language)."""
     return tuple(t.text for t in ANALYZERS[group](word))
@@ -244,7 +245,7 @@ class Marker:
         return Markup(" … ".join(_format(text, fragment) for fragment in fragments))
 
 
-@functools.lru_cache(maxsize=STEMS_KEPT)
+@functools.lru_cache(maxsize=QUERY_WORDS_KEPT)
 def _prefix_finder(prefix: str) -> re.Pattern:
     """The words of a lowercased text that begin with ``prefix`` (compiled once per process).
     Without a look-behind, so the scan jumps from one possible start to the next; words that
@@ -672,7 +673,7 @@ class _OpenSearcher:
         key = (fieldname, text)
         found = self._frequencies.get(key)
         if found is None:
-            if len(self._frequencies) >= STEMS_KEPT:
+            if len(self._frequencies) >= QUERY_WORDS_KEPT:
                 self._frequencies.clear()
             found = self._frequencies[key] = self.searcher.reader().doc_frequency(fieldname, text)
         return found
@@ -723,12 +724,19 @@ class _OpenSearcher:
             else:
                 reader = MultiReader(readers, generation=toc.generation)
             for leaf in reusable.values():
-                leaf.close()
+                _close_leaf(leaf)
             return cls(Searcher(reader, fromindex=index), version)
         raise OSError(errno.EIO, "the index kept changing while it was opened")
 
     def close(self) -> None:
+        for leaf, _offset in self.searcher.reader().leaf_readers():
+            leaf.__dict__.pop("_consult_arrays", None)  # what ``whoosh_matching`` kept: freed now, not by the cycle collector
         self.searcher.close()
+
+
+def _close_leaf(leaf) -> None:
+    leaf.__dict__.pop("_consult_arrays", None)
+    leaf.close()
 
 
 def _segment_key(segment) -> tuple:

@@ -9,15 +9,17 @@ queries: see ``whoosh_backend._OpenSearcher``), and the queries the backend buil
 with its score, so the total is exact and the page is the top of one sort.
 
 The scores are Whoosh's own (``BM25F``, B 0.75, K1 1.2, with the index-wide idf and average
-field length, each field's boost in its weights), summed over the parts as its matchers sum
-them; equal scores are ordered by document number, as its collector orders them. A phrase is
+field length, each field's boost in its weights), summed over the parts; equal scores are
+ordered by document number, as its collector orders them. (Whoosh adds the parts in another
+grouping, so two documents whose scores are equal here may differ in the last bit there and
+come in the other order: only such ties can be ordered differently.) A phrase is
 matched as Whoosh's ``SpanNear2`` matches it (each word after the previous one, at most ``slop``
 positions on), reading positions only for the documents that hold every word.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass
 from pickle import loads
@@ -34,15 +36,16 @@ from whoosh.util.numeric import byte_to_length
 #: with its segments' readers; a small segment holds far less than this): postings as arrays (16
 #: bytes each: 16 MB), postings with their positions, for phrases (about 100 bytes each with
 #: Whoosh's encoding: 10 MB), and the stored fields of documents shown (the first pages of the
-#: common queries: a few MB).
+#: common queries), counted in characters of text (2 to 8 MB). A value larger than a quarter of
+#: its limit is used for one query and not kept.
 POSTINGS_KEPT = 1_000_000
+POSITIONS_KEPT = 100_000
+STORED_CHARACTERS_KEPT = 2_000_000
 #: A term's postings are read whole (and kept) when they are at most ``READ_WHOLE_UP_TO``, or at
 #: most this many for each document wanted (``_Arrays.term_within``): kept, they serve the next
 #: queries too. Only a very common term is read just where the documents wanted are.
 WANTED_PER_BLOCK = 32
 READ_WHOLE_UP_TO = 50_000
-POSITIONS_KEPT = 100_000
-STORED_KEPT = 2_048
 _LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 _NONE = np.zeros(0, dtype=np.int64)
 
@@ -75,6 +78,7 @@ class _Arrays:
         self.positions: OrderedDict[tuple[str, str], tuple[np.ndarray, tuple]] = OrderedDict()
         self.positions_kept = 0
         self.stored: OrderedDict[int, dict] = OrderedDict()
+        self.stored_kept = 0
         deleted = leaf.deleted_docs_set if leaf.has_deletions() else ()
         self.deleted = np.array(sorted(deleted), dtype=np.int64)
 
@@ -140,14 +144,16 @@ class _Arrays:
             return _NONE, np.zeros(0)
         return np.concatenate(ids_parts), np.concatenate(weights_parts)  # ``wanted`` holds no deleted document
 
-    def _keep(self, memory: OrderedDict, key, value: tuple, counter: str, limit: int) -> None:
-        """``value`` (whose first item is an array of ids) remembered under ``key``, the oldest
-        forgotten past ``limit`` postings (counted in ``self.<counter>``)."""
+    def _keep(self, memory: OrderedDict, key, value, counter: str, limit: int, size=lambda value: len(value[0])) -> None:
+        """``value`` remembered under ``key``, the oldest forgotten past ``limit`` (of what
+        ``size`` measures: postings, by default; counted in ``self.<counter>``)."""
+        if size(value) > limit // 4:
+            return  # read for this query only: kept, it would push out all the others
         memory[key] = value
-        total = getattr(self, counter) + len(value[0])
+        total = getattr(self, counter) + size(value)
         while total > limit and len(memory) > 1:
             _key, dropped = memory.popitem(last=False)
-            total -= len(dropped[0])
+            total -= size(dropped)
         setattr(self, counter, total)
 
     def positions_in(self, fieldname: str, text: str, candidates: np.ndarray) -> dict[int, list[int]]:
@@ -174,12 +180,11 @@ class _Arrays:
     def stored_fields(self, docnum: int) -> dict:
         """The stored fields of the segment's document ``docnum`` (not to be changed)."""
         fields = self.stored.get(docnum)
-        if fields is None:
-            fields = self.stored[docnum] = self.leaf.stored_fields(docnum)
-            if len(self.stored) > STORED_KEPT:
-                self.stored.popitem(last=False)
-        else:
+        if fields is not None:
             self.stored.move_to_end(docnum)
+            return fields
+        fields = self.leaf.stored_fields(docnum)
+        self._keep(self.stored, docnum, fields, "stored_kept", STORED_CHARACTERS_KEPT, size=_characters)
         return fields
 
     def field_lengths(self, fieldname: str) -> np.ndarray:
@@ -193,6 +198,10 @@ class _Arrays:
                 lengths = _LENGTHS[np.frombuffer(column.load(), dtype=np.uint8)]
             self.lengths[fieldname] = lengths
         return lengths
+
+
+def _characters(fields: dict) -> int:
+    return sum(len(value) for value in fields.values() if isinstance(value, str))
 
 
 def _blocks(leaf, fieldname: str, text: str, wanted: np.ndarray | None = None):
@@ -246,8 +255,9 @@ class Evaluator:
         self.leaves = [(subsearcher.reader(), offset) for subsearcher, offset in searcher.leaf_searchers()]
         self._offsets = [offset for _leaf, offset in self.leaves]
         weighting = searcher.weighting
-        self.B = weighting.B if isinstance(weighting, BM25F) else 0.75
-        self.K1 = weighting.K1 if isinstance(weighting, BM25F) else 1.2
+        if type(weighting) is not BM25F or weighting._field_B:
+            raise TypeError(f"scores as BM25F with one B for every field, not {weighting!r}")
+        self.B, self.K1 = weighting.B, weighting.K1
 
     def stored_fields(self, docnum: int) -> dict:
         """The stored fields of document ``docnum`` (numbered across the index)."""
@@ -279,7 +289,7 @@ class Evaluator:
             return Matches(child.ids, np.full(len(child), float(query.score)))
         if isinstance(query, And):
             # The rarest part first, each next one only among what matched so far; the scores
-            # then summed in the query's order, as Whoosh sums them.
+            # then summed in the query's order.
             found: dict[int, Matches] = {}
             for n in sorted(range(len(query.subqueries)), key=lambda n: self._estimate(query.subqueries[n])):
                 found[n] = self.matches(query.subqueries[n], within)
@@ -366,11 +376,14 @@ class Evaluator:
         by_text = {text: arrays.positions_in(fieldname, text, candidates) for text in dict.fromkeys(texts)}
         keep = np.zeros(len(candidates), dtype=bool)
         for n, docnum in enumerate(candidates.tolist()):
-            ends = set(by_text[texts[0]].get(docnum, ()))
+            ends = by_text[texts[0]].get(docnum, [])  # positions ascend
             for text in texts[1:]:
                 if not ends:
                     break
-                ends = {p for p in by_text[text].get(docnum, ()) if any(1 <= p - end <= slop for end in ends)}
+                # Each position with an end of the phrase so far 1 to ``slop`` before it: the
+                # first end at or after ``p - slop`` (a binary search), not past ``p - 1``.
+                # Linear in the positions, whatever a text repeats.
+                ends = [p for p in by_text[text].get(docnum, ()) if (i := bisect_left(ends, p - slop)) < len(ends) and ends[i] <= p - 1]
             keep[n] = bool(ends)
         return keep
 

@@ -476,7 +476,7 @@ def main() -> None:
                 sqlite_write_intent.reset(token)
                 size = backend.size_bytes(db.session) if name == "postgres" else folder_size(folder / f"{name}-index")
 
-                def cold(fn, queries, kind, backend=backend):
+                def measured(fn, queries, kind, backend=backend):
                     """Timed as a process that has answered only the warm-up queries: what it
                     kept from the last run (open searchers, arrays, pages of hits) is dropped."""
                     if hasattr(backend, "forget"):
@@ -509,9 +509,9 @@ def main() -> None:
                     kinds["phrase"] = phrases(random.Random(args.seed + 2), bodies, args.queries)
                     warm["phrase"] = phrases(random.Random(args.seed + 12), bodies, args.queries)
                 engines.append(
-                    (f"{name} (search page)", build, size, count, {k: cold(page, qs, k) for k, qs in kinds.items()}, max(hostile_ms))
+                    (f"{name} (search page)", build, size, count, {k: measured(page, qs, k) for k, qs in kinds.items()}, max(hostile_ms))
                 )
-                engines.append((f"{name} (backend alone)", None, None, None, {k: cold(raw, qs, k) for k, qs in kinds.items()}, None))
+                engines.append((f"{name} (backend alone)", None, None, None, {k: measured(raw, qs, k) for k, qs in kinds.items()}, None))
                 db.session.remove()
         base = fts5_baseline(bodies, folder, kinds, warm)
         engines.append(("sqlite fts5 (baseline)", base["build"], base["size"], len(bodies), {k: base[k] for k in kinds}, None))

@@ -583,12 +583,12 @@ class WhooshBackend:
             return RawPage([], 0)
         try:
             # Every match with its score, as arrays (``whoosh_matching``): the total is exact.
-            evaluator = whoosh_matching.Evaluator(searcher)
+            evaluator = whoosh_matching.Evaluator(searcher, kept.frequency)
             matches = evaluator.matches(query)
             # The reader's language first, then the others, each by relevance.
             first = None
             if reader and not language and len(matches):
-                ours = evaluator.matches(Term("language", reader))
+                ours = evaluator.matches(Term("language", reader), within=matches.ids)
                 first = np.isin(matches.ids, ours.ids, assume_unique=True)
             best = whoosh_matching.top(matches, page * per_page, first=first)[(page - 1) * per_page :]
             hits = [

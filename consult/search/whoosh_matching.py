@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pickle import loads
 from zlib import decompress
@@ -133,16 +134,22 @@ class _Arrays:
             ids, weights = found
             keep = np.isin(ids, wanted, assume_unique=True)
             return ids[keep], weights[keep]
-        if (fieldname, text) not in self.leaf:
-            return _NONE, np.zeros(0)
-        ids_parts, weights_parts = [], []
-        for ids, weights, _values in _blocks(self.leaf, fieldname, text, wanted=wanted):
-            keep = np.isin(ids, wanted, assume_unique=True)
-            ids_parts.append(ids[keep])
-            weights_parts.append(weights[keep])
+        ids, weights, _values = self._among(fieldname, text, wanted)
+        return ids, weights
+
+    def _among(self, fieldname: str, text: str, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray, list]:
+        """A term's postings (ids, weights, values) in the ``wanted`` documents only, read from
+        the blocks holding one (``wanted`` holds no deleted document)."""
+        ids_parts, weights_parts, values = [], [], []
+        if (fieldname, text) in self.leaf:
+            for ids, weights, block_values in _blocks(self.leaf, fieldname, text, wanted=wanted):
+                at = np.flatnonzero(np.isin(ids, wanted, assume_unique=True))
+                ids_parts.append(ids[at])
+                weights_parts.append(weights[at])
+                values.extend([None] * len(at) if block_values is None else [block_values[i] for i in at.tolist()])  # None: an ID field's
         if not ids_parts:
-            return _NONE, np.zeros(0)
-        return np.concatenate(ids_parts), np.concatenate(weights_parts)  # ``wanted`` holds no deleted document
+            return _NONE, np.zeros(0), []
+        return np.concatenate(ids_parts), np.concatenate(weights_parts), values
 
     def _keep(self, memory: OrderedDict, key, value, counter: str, limit: int, size=lambda value: len(value[0])) -> None:
         """``value`` remembered under ``key``, the oldest forgotten past ``limit`` (of what
@@ -163,11 +170,8 @@ class _Arrays:
         decode = self.leaf.schema[fieldname].format.decode_positions
         kept = self.positions.get((fieldname, text))
         if kept is None:
-            found = {}
-            for ids, _weights, values in _blocks(self.leaf, fieldname, text, wanted=candidates):
-                for i in np.flatnonzero(np.isin(ids, candidates, assume_unique=True)).tolist():
-                    found[int(ids[i])] = decode(values[i])
-            return found
+            ids, _weights, values = self._among(fieldname, text, candidates)
+            return {docnum: decode(value) for docnum, value in zip(ids.tolist(), values, strict=True)}
         self.positions.move_to_end((fieldname, text))
         ids, values = kept
         at = np.searchsorted(ids, candidates)
@@ -250,8 +254,11 @@ def _blocks(leaf, fieldname: str, text: str, wanted: np.ndarray | None = None):
 class Evaluator:
     """Evaluates queries on one open searcher (one thread at a time)."""
 
-    def __init__(self, searcher):
+    def __init__(self, searcher, frequency: Callable[[str, str], int] | None = None):
+        """``frequency(field, text)``: how many documents of the index hold the term (the
+        reader's, unless the caller remembers them)."""
         self.searcher = searcher
+        self.frequency = frequency or searcher.reader().doc_frequency
         self.leaves = [(subsearcher.reader(), offset) for subsearcher, offset in searcher.leaf_searchers()]
         self._offsets = [offset for _leaf, offset in self.leaves]
         weighting = searcher.weighting
@@ -314,11 +321,10 @@ class Evaluator:
 
     def _estimate(self, query) -> int:
         """At most how many documents ``query`` matches (from the terms' frequencies)."""
-        reader = self.searcher.reader()
         if isinstance(query, Term):
-            return reader.doc_frequency(query.fieldname, query.text)
+            return self.frequency(query.fieldname, query.text)
         if isinstance(query, Phrase):
-            return min(reader.doc_frequency(query.fieldname, word) for word in query.words)
+            return min(self.frequency(query.fieldname, word) for word in query.words)
         if isinstance(query, ConstantScoreQuery):
             return self._estimate(query.child)
         if isinstance(query, And):
@@ -348,8 +354,9 @@ class Evaluator:
         # The rarest word first, each next one only in the documents holding those before.
         ids = within
         found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for text in sorted(dict.fromkeys(texts), key=lambda text: leaf.doc_frequency(query.fieldname, text)):
-            if len(texts) > 1 and leaf.doc_frequency(query.fieldname, text) <= READ_WHOLE_UP_TO:
+        frequencies = {text: leaf.doc_frequency(query.fieldname, text) for text in texts}
+        for text in sorted(frequencies, key=frequencies.get):
+            if len(texts) > 1 and frequencies[text] <= READ_WHOLE_UP_TO:
                 term_ids, weights = arrays.term(query.fieldname, text, positions=True)  # positions kept for the next phrase
                 if ids is not None:
                     keep = np.isin(term_ids, ids, assume_unique=True)

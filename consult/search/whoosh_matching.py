@@ -187,7 +187,9 @@ class _Arrays:
         if fields is not None:
             self.stored.move_to_end(docnum)
             return fields
-        fields = self.leaf.stored_fields(docnum)
+        # The segment's own stored fields: the reader's ``stored_fields`` would also drop fields
+        # the schema no longer has, which a Consult index never has (a new schema is a new FORMAT).
+        fields = self.leaf._perdoc.stored_fields(docnum)
         self._keep(self.stored, docnum, fields, "stored_kept", STORED_CHARACTERS_KEPT, size=_characters)
         return fields
 
@@ -205,7 +207,7 @@ class _Arrays:
 
 
 def _characters(fields: dict) -> int:
-    return sum(len(value) for value in fields.values() if isinstance(value, str))
+    return sum([len(value) for value in fields.values() if type(value) is str])
 
 
 def _blocks(leaf, fieldname: str, text: str, wanted: np.ndarray | None = None):

@@ -65,3 +65,13 @@ def test_a_memo_cleared_halfway_through_a_text_changes_nothing(monkeypatch):
     whoosh_backend._stems["en"].clear()
     text = "Trees by the river, benches by the trees; rivers and benches and more trees."
     assert ours("en", text, 1.0) == whoosh_index("en", text, 1.0)
+
+
+def test_snippet_pieces_are_escaped_as_markupsafe_escapes_them():
+    from markupsafe import escape
+
+    from consult.search.whoosh_backend import _escaped
+
+    every = "".join(chr(c) for c in range(2000))
+    for text in [every, "", "plain", "<script>alert('x')</script> & \"q\"", "&amp; already", "'\"<>&" * 50]:
+        assert _escaped(text) == str(escape(text))

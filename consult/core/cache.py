@@ -38,7 +38,7 @@ from typing import Any, Protocol
 from urllib.parse import urlparse
 
 from flask import current_app
-from sqlalchemy import BigInteger, String, event, select
+from sqlalchemy import BigInteger, Connection, String, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -76,6 +76,10 @@ UNSHOWN_TABLES = frozenset(
         # erasure), whose own rows draw the right stamps; stamping these too would draw the
         # site's (their bulk statements name no one consultation) on every comment posted.
         "thread_counts",
+        # The stored opinion map: no cached fragment shows it (its page is drawn for each request),
+        # and it records the stamps it is current at (``voting.statements.cached_map``): drawing
+        # new ones as it is stored would leave it never current.
+        "opinion_maps",
     }
 )
 
@@ -258,8 +262,7 @@ def fingerprint(*parts: Any) -> str:
 def cached(name: str, parts: Iterable[Any], build: Callable[[], Any], *, ttl: int | None = None) -> Any:
     """The value stored under ``name`` and the fingerprint of ``parts``, else ``build()``'s,
     stored. ``parts`` must name everything the value depends on."""
-    session = db.session()
-    if session.info.get(_SCOPES) or session.new or session.dirty or session.deleted:
+    if writes_pending():
         return build()  # this transaction's own writes, not committed: never stored for others
     key = f"{name}:{current_app.extensions['consult_cache_code']}:{fingerprint(*parts)}"
     cache = store()
@@ -284,6 +287,36 @@ def public_fragment(name: str, consultation_id: int, address: str, parts: Iterab
 # --- the stamps, bumped by the writing transaction ---------------------------------------
 
 _SCOPES = "consult_cache_scopes"
+_SHARED = "consult_cache_shared"  # where a session's notes are also kept for other sessions
+
+
+def _shared_notes(session: Session) -> dict | None:
+    """Sessions bound to one ``Connection`` (a test's session and its client's requests) see each
+    other's writes before they commit: their notes are kept on it too, by session. Sessions
+    bound to an engine each have their own connection and transaction: nothing is shared."""
+    bind = session.bind
+    return bind.info.setdefault(_SCOPES, {}) if isinstance(bind, Connection) else None
+
+
+def writes_pending() -> bool:
+    """Whether the current transaction holds writes whose stamps are not drawn yet (they are
+    drawn as it commits): the stamps read now do not tell them."""
+    session = db.session()
+    if session.info.get(_SCOPES) or session.new or session.dirty or session.deleted:
+        return True
+    shared = _shared_notes(session)
+    return bool(shared) and any(shared.values())
+
+
+def _noted(session: Session) -> set[str]:
+    """The session's set of scopes to draw (kept for the sessions sharing its connection too)."""
+    scopes = session.info.get(_SCOPES)
+    if scopes is None:
+        scopes = session.info[_SCOPES] = set()
+        if (shared := _shared_notes(session)) is not None:
+            shared[id(session)] = scopes
+            session.info[_SHARED] = shared
+    return scopes
 
 
 def _scope_of(obj: Any) -> str | None:
@@ -297,7 +330,7 @@ def _scope_of(obj: Any) -> str | None:
 
 
 def _note_flush(session: Session, _context) -> None:
-    scopes = session.info.setdefault(_SCOPES, set())
+    scopes = _noted(session)
     for obj in (*session.new, *session.deleted):
         if (scope := _scope_of(obj)) is not None:
             scopes.add(scope)
@@ -318,13 +351,13 @@ def _note_statement(state) -> None:
     if not (state.is_insert or state.is_update or state.is_delete):
         return
     if (declared := state.execution_options.get(SCOPE_OPTION)) is not None:
-        state.session.info.setdefault(_SCOPES, set()).add(declared)
+        _noted(state.session).add(declared)
         return
     table = getattr(state.statement, "table", None)
     name = getattr(table, "name", None)
     if name is None or name in UNSHOWN_TABLES:
         return
-    scopes = state.session.info.setdefault(_SCOPES, set())
+    scopes = _noted(state.session)
     if isinstance(state.parameters, list | tuple) and state.parameters:  # many rows: each one's consultation
         ids = {row.get("consultation_id") if isinstance(row, dict) else None for row in state.parameters}
     else:
@@ -347,13 +380,14 @@ def _bump_stamps(session: Session) -> None:
     the same transaction."""
     if session._is_clean() is False:  # noqa: SLF001 - flush now, so this flush's scopes are counted
         session.flush()
-    scopes = session.info.pop(_SCOPES, None)
+    scopes = session.info.get(_SCOPES)
+    _forget(session)
     if not scopes:
         return
     draw = _draw_stamp(session.get_bind().dialect.name)
     for scope in sorted(scopes):  # one order, so two transactions cannot deadlock on them
         session.execute(draw, {"scope": scope, "stamp": secrets.randbits(62)})
-    session.info.pop(_SCOPES, None)  # the upserts' own notes
+    _forget(session)  # the upserts' own notes
 
 
 @functools.cache
@@ -366,6 +400,14 @@ def _draw_stamp(dialect: str):
 
 def _forget(session: Session, *_args) -> None:
     session.info.pop(_SCOPES, None)
+    shared = session.info.pop(_SHARED, None)
+    if shared is not None:
+        shared.pop(id(session), None)
+
+
+def _transaction_ended(session: Session, transaction) -> None:
+    if transaction.parent is None:  # also a session closed without a commit or a rollback
+        _forget(session)
 
 
 # On every Session of the process: each transaction that writes counts its scopes and bumps them.
@@ -376,6 +418,7 @@ event.listen(Session, "after_rollback", _forget)
 # and after the commit: a note made after the stamps were drawn (another before_commit listener's
 # writes) must not outlive its transaction and keep the next one's reads from the cache
 event.listen(Session, "after_commit", _forget)
+event.listen(Session, "after_transaction_end", _transaction_ended)
 
 
 def code_fingerprint(root: Path) -> str:

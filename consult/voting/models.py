@@ -7,7 +7,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.accounts.models import User
@@ -81,3 +81,8 @@ class OpinionMapCache(db.Model):
     best_k: Mapped[int | None] = mapped_column()
     best_k_runs: Mapped[int | None] = mapped_column()
     shown_k: Mapped[int | None] = mapped_column()
+    # The change stamps (``core.cache``: the site's, the consultation's) at which this map was
+    # known to be current: while both are unchanged no vote can have changed, and a page needs
+    # no COUNT over the votes to know it. None: not known (the votes are counted).
+    site_stamp: Mapped[int | None] = mapped_column(BigInteger)
+    consultation_stamp: Mapped[int | None] = mapped_column(BigInteger)

@@ -3,12 +3,15 @@ one to vote on, and the opinion map itself, cached and recomputed off the reques
 
 The computation is ``consult.voting.opinion.compute``; this module feeds it the latest vote of
 each participant on each visible statement and keeps its result in ``opinion_maps`` with the
-count and the date of the votes it saw, so a page can tell whether it is current.
+count and the date of the votes it saw, so a page can tell whether it is current, and the change
+stamps (``core.cache``) at which it was: while they have not moved, a page need not count the
+votes again.
 """
 
 from __future__ import annotations
 
 import array
+import functools
 import json
 import logging
 from collections.abc import Iterable
@@ -22,6 +25,7 @@ from sqlalchemy import case, func, select
 from consult.accounts.models import User
 from consult.contributions.models import Contribution, ContributionKind
 from consult.contributions.services import BODY_RULES, add_contribution
+from consult.core import cache as change_cache
 from consult.core import jobs
 from consult.core.models import db, reading_first, utcnow
 from consult.core.signals import vote_changed
@@ -131,6 +135,15 @@ def _statement_votes(consultation: Consultation):
     )
 
 
+def map_stamps(consultation: Consultation) -> tuple[int, int]:
+    """The change stamps every vote moves: the consultation's (a vote row is the consultation's)
+    and the site's (a bulk statement that names no one consultation, an erasure). Read before the
+    votes: a vote committed in between moves them, so a map can be thought stale, never current
+    when it is not (on PostgreSQL each statement sees the commits made before it)."""
+    site, own = change_cache.stamps(change_cache.SITE, change_cache.consultation_scope(consultation.id))
+    return site, own
+
+
 def votes_fingerprint(consultation: Consultation) -> tuple[int, object]:
     """How many votes there are on the visible statements, and the latest change."""
     subquery = _statement_votes(consultation).subquery()
@@ -144,6 +157,7 @@ class MapInputs:
     out, the k-smoothing state of the stored map, and the fingerprint of the votes seen."""
 
     fingerprint: tuple[int, object]
+    stamps: tuple[int, int]  # read before the votes (``map_stamps``)
     votes: np.ndarray  # (participant, statement, +1/-1/0) rows, int64, oldest first
     excluded: set[int]
     smoothing: object  # opinion.KSmoothing | None
@@ -162,6 +176,7 @@ def _vote_table(query) -> np.ndarray:
 def map_inputs(consultation: Consultation) -> MapInputs:
     from consult.voting.opinion import KSmoothing
 
+    stamps = map_stamps(consultation)
     fingerprint = votes_fingerprint(consultation)
     value = case(
         *((Vote.value == name, number) for name, number in VALUE_OF.items()), else_=NOT_A_STATEMENT_VALUE
@@ -184,6 +199,7 @@ def map_inputs(consultation: Consultation) -> MapInputs:
         previous = KSmoothing(cache.best_k, cache.best_k_runs, cache.shown_k)
     return MapInputs(
         fingerprint=fingerprint,
+        stamps=stamps,
         votes=table[table[:, 2] != NOT_A_STATEMENT_VALUE],
         excluded=set(np.unique(table[:, 1]).tolist()) - mapped,
         smoothing=previous,
@@ -206,6 +222,7 @@ def store_map(consultation: Consultation, inputs: MapInputs, result) -> dict:
         cache.best_k, cache.best_k_runs, cache.shown_k = result.smoothing.last_k, result.smoothing.last_k_count, result.smoothing.smoothed_k
     (count, last) = inputs.fingerprint
     cache.vote_count, cache.last_vote_at, cache.computed_at, cache.result = count, last, utcnow(), json.dumps(data)
+    cache.site_stamp, cache.consultation_stamp = inputs.stamps
     cache.failed_at = cache.failure = cache.failed_vote_count = cache.failed_last_vote_at = None
     db.session.add(cache)
     db.session.flush()
@@ -291,11 +308,17 @@ def statement_bodies(consultation: Consultation, ids: Iterable[int]) -> dict[int
 class CachedMap:
     """The stored map as a page shows it."""
 
-    data: dict | None  # the last good map, None while none was computed
+    result: str | None  # the last good map as stored (JSON), None while none was computed
     current: bool  # computed from the votes as they are now
     computed_at: datetime | None  # when ``data`` was computed: the map shows the votes "as of" then
     failed_at: datetime | None = None  # the computation for the votes as they are now failed then (moderators see it)
     failure: str | None = None  # why, in short (the error's class)
+
+    @functools.cached_property
+    def data(self) -> dict | None:
+        """The map, read from its JSON when a page draws it (the status poll does not: 5,000
+        participants' positions take milliseconds to read)."""
+        return json.loads(self.result) if self.result is not None else None
 
     @property
     def updating(self) -> bool:
@@ -306,8 +329,22 @@ class CachedMap:
 def cached_map(consultation: Consultation) -> CachedMap:
     """The stored map and whether it is current; when it is not, a recomputation is queued (once
     while one is pending), so no page waits for it, unless the computation already failed for
-    these very votes: then the last good map is shown as of its date, and the next vote tries again."""
+    these very votes: then the last good map is shown as of its date, and the next vote tries again.
+
+    Current while the change stamps are those the map was stored (or last found current) at:
+    two stamps read, not the votes (unless this transaction has written: its stamps are drawn as
+    it commits). When they moved (a vote, but also a comment or a sign-up),
+    the votes are counted as before, and a job queued to record the new stamps if the map is
+    still current, or to recompute it if not."""
     cache = db.session.get(OpinionMapCache, consultation.id)
+    stamps = map_stamps(consultation)
+    if (
+        cache is not None
+        and cache.vote_count >= 0
+        and (cache.site_stamp, cache.consultation_stamp) == stamps
+        and not change_cache.writes_pending()
+    ):
+        return CachedMap(result=cache.result, current=True, computed_at=cache.computed_at)
     count, last = votes_fingerprint(consultation)
     current = cache is not None and cache.vote_count == count and cache.last_vote_at == last
     failed = (
@@ -316,11 +353,11 @@ def cached_map(consultation: Consultation) -> CachedMap:
         and cache.failed_at is not None
         and (cache.failed_vote_count, cache.failed_last_vote_at) == (count, last)
     )
-    if not current and not failed:
+    if not failed:  # stale: recomputed; current: its stamps recorded
         jobs.enqueue_quietly(recompute_opinion_map, consultation.id, once=map_job_key(consultation.id))
     has_map = cache is not None and cache.vote_count >= 0
     return CachedMap(
-        data=json.loads(cache.result) if has_map else None,
+        result=cache.result if has_map else None,
         current=current,
         computed_at=cache.computed_at if has_map else None,
         failed_at=cache.failed_at if failed else None,
@@ -336,6 +373,7 @@ def record_map_failure(consultation: Consultation, error: Exception, fingerprint
         db.session.add(cache)
     cache.failed_at, cache.failure = utcnow(), type(error).__name__[:200]
     cache.failed_vote_count, cache.failed_last_vote_at = fingerprint
+    cache.site_stamp = cache.consultation_stamp = None  # not current: the votes are counted
     db.session.flush()
 
 
@@ -356,7 +394,8 @@ def _statement_vote_changed(consultation: Consultation, *, statement: bool = Fal
 
 @jobs.job(retries=2)
 def recompute_opinion_map(consultation_id: int) -> None:
-    """The job: compute and store the map of one consultation (skipped when it is current).
+    """The job: compute and store the map of one consultation; when its votes have not changed,
+    only record the change stamps it is current at (a page counted the votes because they moved).
 
     The votes are read in a reading transaction that ends before the maths starts, and the map
     is written in a short transaction after it: on SQLite a job's transaction holds the write
@@ -367,11 +406,21 @@ def recompute_opinion_map(consultation_id: int) -> None:
     with reading_first():
         consultation = db.session.get(Consultation, consultation_id)
         cache = db.session.get(OpinionMapCache, consultation_id)
-        inputs = map_inputs(consultation) if consultation is not None else None
-        done = inputs is None or (cache is not None and (cache.vote_count, cache.last_vote_at) == inputs.fingerprint)
+        if consultation is None:
+            db.session.rollback()
+            return
+        stamps = map_stamps(consultation)
+        unchanged = (
+            cache is not None and cache.vote_count >= 0 and (cache.vote_count, cache.last_vote_at) == votes_fingerprint(consultation)
+        )
+        inputs = None if unchanged else map_inputs(consultation)
         db.session.rollback()  # nothing written: end the snapshot, release the connection
-    if done:
-        return  # gone, or a run queued before this one's votes was enough
+    if unchanged:
+        _record_stamps(consultation_id, stamps)
+        return
+    if cache is not None and (cache.vote_count, cache.last_vote_at) == inputs.fingerprint:
+        _record_stamps(consultation_id, inputs.stamps)  # the votes moved back to those of the map
+        return
     try:
         result = computed_map(inputs)
     except Exception as error:  # noqa: BLE001 - recorded and shown to moderators; retrying the same votes fails the same way
@@ -383,3 +432,11 @@ def recompute_opinion_map(consultation_id: int) -> None:
     consultation = db.session.get(Consultation, consultation_id)
     if consultation is not None:
         store_map(consultation, inputs, result)
+
+
+def _record_stamps(consultation_id: int, stamps: tuple[int, int]) -> None:
+    """Note that the stored map is current at ``stamps`` (read before the votes that match it)."""
+    cache = db.session.get(OpinionMapCache, consultation_id)
+    if cache is not None:
+        cache.site_stamp, cache.consultation_stamp = stamps
+        db.session.flush()

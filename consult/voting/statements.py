@@ -173,11 +173,17 @@ def _vote_table(query) -> np.ndarray:
     return np.frombuffer(flat, dtype=np.int64).reshape(-1, 3)
 
 
-def map_inputs(consultation: Consultation) -> MapInputs:
+def map_inputs(
+    consultation: Consultation, *, stamps: tuple[int, int] | None = None, fingerprint: tuple[int, object] | None = None
+) -> MapInputs:
+    """Everything one computation reads; ``stamps`` and ``fingerprint`` when the caller read them
+    already, in this snapshot (the stamps first)."""
     from consult.voting.opinion import KSmoothing
 
-    stamps = map_stamps(consultation)
-    fingerprint = votes_fingerprint(consultation)
+    if stamps is None:
+        stamps = map_stamps(consultation)
+    if fingerprint is None:
+        fingerprint = votes_fingerprint(consultation)
     value = case(
         *((Vote.value == name, number) for name, number in VALUE_OF.items()), else_=NOT_A_STATEMENT_VALUE
     )  # the number the maths takes, computed by the database
@@ -410,16 +416,12 @@ def recompute_opinion_map(consultation_id: int) -> None:
             db.session.rollback()
             return
         stamps = map_stamps(consultation)
-        unchanged = (
-            cache is not None and cache.vote_count >= 0 and (cache.vote_count, cache.last_vote_at) == votes_fingerprint(consultation)
-        )
-        inputs = None if unchanged else map_inputs(consultation)
+        fingerprint = votes_fingerprint(consultation)  # counted once: the inputs take it
+        unchanged = cache is not None and cache.vote_count >= 0 and (cache.vote_count, cache.last_vote_at) == fingerprint
+        inputs = None if unchanged else map_inputs(consultation, stamps=stamps, fingerprint=fingerprint)
         db.session.rollback()  # nothing written: end the snapshot, release the connection
     if unchanged:
         _record_stamps(consultation_id, stamps)
-        return
-    if cache is not None and (cache.vote_count, cache.last_vote_at) == inputs.fingerprint:
-        _record_stamps(consultation_id, inputs.stamps)  # the votes moved back to those of the map
         return
     try:
         result = computed_map(inputs)

@@ -47,12 +47,14 @@ from consult.search import documents, outbox, whoosh_matching
 from consult.search.documents import TEXT_LANGUAGE, Document, Plan
 from consult.search.outbox import IndexUnavailable
 from consult.search.query import ParsedQuery, QueryError
+from consult.search.whoosh_codec import ArrayCodec, CompactPositions
 
 log = logging.getLogger(__name__)
 
 #: Bump when the schema or what goes into a document changes: an index of another format is
 #: rebuilt on start.
-FORMAT = 3  # 2: a title and a body field per language; 3: the date stored only, text fields indexed by ``_Text``
+FORMAT = 4  # 2: a title and a body field per language; 3: the date stored only, text fields indexed by ``_Text``;
+# 4: postings written as arrays (``whoosh_codec``)
 LOCK_TIMEOUT = 10.0  # seconds an update waits for the folder's lock before it leaves the outbox to the next run
 LOCK_DELAY = 0.05
 SNIPPET_CHARS = 240
@@ -183,6 +185,7 @@ class _Text(TEXT):
 
     def __init__(self, group: str, *, field_boost: float = 1.0):
         super().__init__(analyzer=ANALYZERS[group], field_boost=field_boost)
+        self.format = CompactPositions(field_boost=field_boost)
         self.group = group
 
     def index(self, value, **kwargs):
@@ -434,7 +437,7 @@ class WhooshBackend:
                     self._rebuild_locked(session)
                     continue  # it deleted the rows it covered; later ones remain
                 index = self.index()
-                writer = index.writer(timeout=self.lock_timeout, delay=LOCK_DELAY)
+                writer = index.writer(timeout=self.lock_timeout, delay=LOCK_DELAY, codec=ArrayCodec())
                 try:
                     with index.searcher() as searcher:
                         plan = documents.plan(
@@ -477,7 +480,7 @@ class WhooshBackend:
         if not whoosh_index.exists_in(str(self.folder)):
             whoosh_index.create_in(str(self.folder), schema())
         self._index = whoosh_index.open_dir(str(self.folder))
-        writer = self._index.writer(timeout=max(self.lock_timeout, 60.0), delay=0.1, limitmb=256)
+        writer = self._index.writer(timeout=max(self.lock_timeout, 60.0), delay=0.1, limitmb=256, codec=ArrayCodec())
         per_document_reader = writer.per_document_reader
         writer.per_document_reader = lambda: _LengthsReadOnce(per_document_reader())
         count = 0

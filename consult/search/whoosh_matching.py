@@ -19,19 +19,20 @@ positions on), reading positions only for the documents that hold every word.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from pickle import loads
-from zlib import decompress
 
 import numpy as np
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.columns import NumericColumn
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query import And, ConstantScoreQuery, Or, Phrase, Term
 from whoosh.scoring import BM25F
 from whoosh.util.numeric import byte_to_length
+
+from consult.search.whoosh_codec import ArrayLeafMatcher
 
 #: What a segment's reader keeps between queries, at most (a process keeps a few searchers, each
 #: with its segments' readers; a small segment holds far less than this): postings as arrays (16
@@ -102,15 +103,18 @@ class _Arrays:
             return found
         if (fieldname, text) not in self.leaf:
             return _NONE, np.zeros(0)
-        ids, weights, values = [], [], []
-        for block_ids, block_weights, block_values in _blocks(self.leaf, fieldname, text):
+        ids, weights, counts, flat = [], [], [], []
+        for block_ids, block_weights, block_counts, block_positions in _blocks(self.leaf, fieldname, text, positions=want_positions):
             ids.append(block_ids)
             weights.append(block_weights)
             if want_positions:
-                values.extend(block_values)
+                counts.append(block_counts)
+                flat.append(block_positions)
         all_ids = np.concatenate(ids) if ids else _NONE
         if want_positions:
-            self._keep(self.positions, key, (all_ids, tuple(values)), "positions_kept", POSITIONS_KEPT)
+            starts = np.zeros(len(all_ids) + 1, dtype=np.int64)
+            starts[1:] = np.cumsum(np.concatenate(counts), dtype=np.int64)
+            self._keep(self.positions, key, (all_ids, starts, np.concatenate(flat)), "positions_kept", POSITIONS_KEPT)
         if found is None:
             weights_array = np.concatenate(weights) if weights else np.zeros(0)
             if len(self.deleted):
@@ -134,22 +138,15 @@ class _Arrays:
             ids, weights = found
             keep = np.isin(ids, wanted, assume_unique=True)
             return ids[keep], weights[keep]
-        ids, weights, _values = self._among(fieldname, text, wanted)
-        return ids, weights
-
-    def _among(self, fieldname: str, text: str, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray, list]:
-        """A term's postings (ids, weights, values) in the ``wanted`` documents only, read from
-        the blocks holding one (``wanted`` holds no deleted document)."""
-        ids_parts, weights_parts, values = [], [], []
+        ids_parts, weights_parts = [], []
         if (fieldname, text) in self.leaf:
-            for ids, weights, block_values in _blocks(self.leaf, fieldname, text, wanted=wanted):
-                at = np.flatnonzero(np.isin(ids, wanted, assume_unique=True))
+            for ids, weights, _counts, _positions in _blocks(self.leaf, fieldname, text, wanted=wanted):
+                at = np.isin(ids, wanted, assume_unique=True)
                 ids_parts.append(ids[at])
                 weights_parts.append(weights[at])
-                values.extend([None] * len(at) if block_values is None else [block_values[i] for i in at.tolist()])  # None: an ID field's
         if not ids_parts:
-            return _NONE, np.zeros(0), []
-        return np.concatenate(ids_parts), np.concatenate(weights_parts), values
+            return _NONE, np.zeros(0)
+        return np.concatenate(ids_parts), np.concatenate(weights_parts)
 
     def _keep(self, memory: OrderedDict, key, value, counter: str, limit: int, size=lambda value: len(value[0])) -> None:
         """``value`` remembered under ``key``, the oldest forgotten past ``limit`` (of what
@@ -163,23 +160,34 @@ class _Arrays:
             total -= size(dropped)
         setattr(self, counter, total)
 
-    def positions_in(self, fieldname: str, text: str, candidates: np.ndarray) -> dict[int, list[int]]:
-        """Where ``text`` is in ``fieldname`` of each of ``candidates`` (sorted documents that
-        hold it): from what ``term(positions=True)`` kept, or, for a term too common to keep,
-        from the blocks holding a candidate."""
-        decode = self.leaf.schema[fieldname].format.decode_positions
+    def positions_in(self, fieldname: str, text: str, candidates: np.ndarray) -> np.ndarray:
+        """Where ``text`` is in ``fieldname`` of ``candidates`` (sorted documents that hold it),
+        each place as ``document << 32 | position``, ascending: from what
+        ``term(positions=True)`` kept, or, for a term too common to keep, from the blocks
+        holding a candidate."""
         kept = self.positions.get((fieldname, text))
-        if kept is None:
-            ids, _weights, values = self._among(fieldname, text, candidates)
-            return {docnum: decode(value) for docnum, value in zip(ids.tolist(), values, strict=True)}
-        self.positions.move_to_end((fieldname, text))
-        ids, values = kept
-        at = np.searchsorted(ids, candidates)
-        return {
-            docnum: decode(values[i])
-            for docnum, i in zip(candidates.tolist(), at.tolist(), strict=True)
-            if i < len(ids) and ids[i] == docnum
-        }
+        if kept is not None:
+            self.positions.move_to_end((fieldname, text))
+            ids, starts, flat = kept
+            at = np.searchsorted(ids, candidates)
+            found = at < len(ids)
+            at = at[found]
+            at = at[ids[at] == candidates[found]]
+            return _places(ids[at], starts[at], starts[at + 1] - starts[at], flat)
+        ids_parts, counts_parts, flat_parts, base = [], [], [], 0
+        starts_parts = []
+        for ids, _weights, counts, positions in _blocks(self.leaf, fieldname, text, wanted=candidates, positions=True):
+            at = np.flatnonzero(np.isin(ids, candidates, assume_unique=True))
+            block_starts = np.zeros(len(ids), dtype=np.int64)
+            block_starts[1:] = np.cumsum(counts[:-1], dtype=np.int64)
+            ids_parts.append(ids[at])
+            counts_parts.append(counts[at].astype(np.int64))
+            starts_parts.append(block_starts[at] + base)
+            flat_parts.append(positions)
+            base += len(positions)
+        if not ids_parts:
+            return _NONE
+        return _places(np.concatenate(ids_parts), np.concatenate(starts_parts), np.concatenate(counts_parts), np.concatenate(flat_parts))
 
     def stored_fields(self, docnum: int) -> dict:
         """The stored fields of the segment's document ``docnum`` (not to be changed)."""
@@ -198,36 +206,65 @@ class _Arrays:
         lengths = self.lengths.get(fieldname)
         if lengths is None:
             column = self.leaf._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+            count = self.leaf.doc_count_all()
             if column is None:
-                lengths = np.zeros(self.leaf.doc_count_all(), dtype=np.float64)
+                lengths = np.zeros(count, dtype=np.float64)
+            elif type(column) is NumericColumn.Reader and column._fixedlen == 1 and column._default == 0:
+                # One byte a document, those past the column's end 0: read at once, not a
+                # document at a time as ``load`` does.
+                codes = np.zeros(count, dtype=np.uint8)
+                written = min(column._count, count)
+                codes[:written] = np.frombuffer(column._dbfile.get(column._basepos, written), dtype=np.uint8)
+                lengths = _LENGTHS[codes]
             else:
                 lengths = _LENGTHS[np.frombuffer(column.load(), dtype=np.uint8)]
             self.lengths[fieldname] = lengths
         return lengths
 
 
+def _places(ids: np.ndarray, starts: np.ndarray, counts: np.ndarray, flat: np.ndarray) -> np.ndarray:
+    """``id << 32 | position`` for each of the ``counts[i]`` positions of document ``ids[i]``,
+    which begin at ``flat[starts[i]]``."""
+    total = int(counts.sum())
+    if not total:
+        return _NONE
+    ends = np.cumsum(counts)
+    first = np.repeat(
+        starts - (ends - counts), counts
+    )  # where each document's positions begin in ``flat``, less where they begin in the result
+    return (np.repeat(ids, counts) << 32) | flat[first + np.arange(total)].astype(np.int64)
+
+
 def _characters(fields: dict) -> int:
     return sum([len(value) for value in fields.values() if type(value) is str])
 
 
-def _blocks(leaf, fieldname: str, text: str, wanted: np.ndarray | None = None):
-    """``(ids, weights, values)`` of each block of a term's postings in a segment: ids as an
-    int64 array, weights as float64, values as Whoosh stored them. With ``wanted`` (sorted
-    document numbers), only the blocks whose range holds one of them are read."""
+def _blocks(leaf, fieldname: str, text: str, wanted: np.ndarray | None = None, *, positions: bool = False):
+    """``(ids, weights, counts, positions)`` of each block of a term's postings in a segment:
+    ids as an int64 array, weights as float64 and, with ``positions``, how many positions each
+    posting has (uint32) and all of them, posting after posting (else None). With ``wanted``
+    (sorted document numbers), only the blocks whose range holds one of them are read."""
     matcher = leaf.postings(fieldname, text)
     if isinstance(matcher, FilterMatcher):  # the deletions: removed by the caller
         matcher = matcher.child
         matcher.reset()  # the filter has moved it past the deleted documents it began with
-    if not isinstance(matcher, W3LeafMatcher):  # another codec: one posting at a time
-        ids, weights, values = [], [], []
+    if not isinstance(matcher, ArrayLeafMatcher):  # another codec: one posting at a time
+        ids, weights, counts, places = [], [], [], []
         while matcher.is_active():
             ids.append(matcher.id())
             weights.append(matcher.weight())
-            values.append(matcher.value())
+            if positions:
+                found = matcher.value_as("positions")
+                counts.append(len(found))
+                places.extend(found)
             matcher.next()
-        yield np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64), values
+        yield (
+            np.array(ids, dtype=np.int64),
+            np.array(weights, dtype=np.float64),
+            np.array(counts, dtype=np.uint32) if positions else None,
+            np.array(places, dtype=np.uint32) if positions else None,
+        )
         return
-    postfile = matcher._postfile
     below = -1  # the last block's highest id
     while matcher.is_active():
         if wanted is not None:
@@ -237,19 +274,7 @@ def _blocks(leaf, fieldname: str, text: str, wanted: np.ndarray | None = None):
                 matcher._next_block()
                 continue
             below = matcher._maxid
-        data = postfile.get(matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
-        block_ids, block_weights, values = loads(decompress(data) if matcher._compression else data)
-        count = matcher._blocklength
-        ids = np.array(block_ids, dtype=np.int64)
-        if not matcher._byteids:
-            ids = np.cumsum(ids)
-        if block_weights is None:
-            weights = np.ones(count)
-        elif isinstance(block_weights, float):
-            weights = np.full(count, block_weights)
-        else:
-            weights = np.array(block_weights, dtype=np.float64)
-        yield ids, weights, values
+        yield matcher.block_arrays(positions=positions)
         matcher._next_block()
 
 
@@ -382,19 +407,20 @@ class Evaluator:
     def _in_order(arrays: _Arrays, fieldname: str, texts: list[str], candidates: np.ndarray, slop: int) -> np.ndarray:
         """Which ``candidates`` (documents holding every word) hold the words in order, each at
         most ``slop`` positions after the one before."""
-        by_text = {text: arrays.positions_in(fieldname, text, candidates) for text in dict.fromkeys(texts)}
-        keep = np.zeros(len(candidates), dtype=bool)
-        for n, docnum in enumerate(candidates.tolist()):
-            ends = by_text[texts[0]].get(docnum, [])  # positions ascend
-            for text in texts[1:]:
-                if not ends:
-                    break
-                # Each position with an end of the phrase so far 1 to ``slop`` before it: the
-                # first end at or after ``p - slop`` (a binary search), not past ``p - 1``.
-                # Linear in the positions, whatever a text repeats.
-                ends = [p for p in by_text[text].get(docnum, ()) if (i := bisect_left(ends, p - slop)) < len(ends) and ends[i] <= p - 1]
-            keep[n] = bool(ends)
-        return keep
+        places = {text: arrays.positions_in(fieldname, text, candidates) for text in dict.fromkeys(texts)}
+        ends = places[texts[0]]  # where the phrase so far ends, as ``document << 32 | position``
+        for text in texts[1:]:
+            if not len(ends):
+                break
+            # Each place of the next word with an end 1 to ``slop`` before it in its document:
+            # the first end at or after ``place - slop`` (``place - slop`` below a document's
+            # first place lands past the positions of the document before), not past ``place - 1``.
+            after = places[text]
+            first = np.searchsorted(ends, after - slop)
+            follows = first < len(ends)
+            follows[follows] = ends[first[follows]] <= after[follows] - 1
+            ends = after[follows]
+        return np.isin(candidates, ends >> 32)
 
 
 def top(matches: Matches, count: int, *, first: np.ndarray | None = None) -> np.ndarray:

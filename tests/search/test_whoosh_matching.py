@@ -8,11 +8,14 @@ import numpy as np
 import pytest
 from whoosh import index as whoosh_index
 from whoosh import scoring
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, _lenfield
+from whoosh.columns import NumericColumn
 from whoosh.query import And, ConstantScoreQuery, Or, Phrase, Term
 from whoosh.searching import Searcher
 
 from consult.search import whoosh_matching
 from consult.search.whoosh_backend import schema
+from consult.search.whoosh_codec import ArrayCodec, ArrayLeafMatcher
 
 WORDS = [
     "river",
@@ -33,9 +36,11 @@ WORDS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def searcher(tmp_path_factory):
-    """Four segments, unmerged: three of 120 documents, one of 900 whose words each hold several
+@pytest.fixture(scope="module", params=[ArrayCodec, W3Codec], ids=["array codec", "whoosh codec"])
+def searcher(tmp_path_factory, request):
+    """Written with the index's own codec (``ArrayCodec``: its blocks read as arrays, and by
+    Whoosh's own searcher through ``ArrayLeafMatcher``) and with Whoosh's (read a posting at a
+    time). Four segments, unmerged: three of 120 documents, one of 900 whose words each hold several
     blocks of postings (Whoosh writes 128 a block); documents deleted (a run of them across block
     boundaries too), one updated, and two long ones that repeat the phrase's words thousands of
     times, next to each other only at the end of one."""
@@ -44,7 +49,7 @@ def searcher(tmp_path_factory):
     index = whoosh_index.create_in(str(folder), schema())
     sizes, number = [120, 120, 120, 900], 0
     for batch, size in enumerate(sizes):
-        writer = index.writer()
+        writer = index.writer(codec=request.param())
         first = number
         for n in range(size):
             vocabulary = WORDS if size < 900 else WORDS[:6]
@@ -85,6 +90,8 @@ QUERIES = [
     Phrase("body_en", ["river", "bridg"]),
     Phrase("body_en", ["river", "bridg"], slop=2),
     Phrase("body_en", ["light", "night", "tree"]),
+    Phrase("body_en", ["river", "river", "bridg"]),
+    Phrase("body_en", ["park", "river"], slop=3),
     Or([Phrase("title_en", ["park", "bench"]), Phrase("body_en", ["park", "bench"])]),
     And([either("school"), ConstantScoreQuery(Or([Term("consultation", "1"), Term("consultation", "3")]))]),
     And([either("budget"), ConstantScoreQuery(Term("kind", "reply"))]),
@@ -105,6 +112,13 @@ def test_every_match_scored_and_ordered_as_whoosh_does(searcher, query):
     order = whoosh_matching.top(found, 20)
     ranked = sorted(expected, key=lambda hit: (-round(hit.score, 12), hit.docnum))
     assert found.ids[order].tolist() == [hit.docnum for hit in ranked][:20]
+
+
+def test_blocks_are_read_as_arrays_from_the_array_codec_only(searcher):
+    for leaf, _offset in searcher.reader().leaf_readers():
+        matcher = leaf.postings("body_en", "river")
+        matcher = getattr(matcher, "child", matcher)  # a segment with deletions filters them
+        assert isinstance(matcher, ArrayLeafMatcher) == isinstance(leaf.segment().codec(), ArrayCodec)
 
 
 def test_a_phrase_needs_its_words_in_order_and_near(searcher):
@@ -136,7 +150,9 @@ def test_postings_read_only_where_the_candidates_are_give_the_same_matches(searc
         monkeypatch.delattr(leaf, "_consult_arrays", raising=False)  # what earlier tests kept
     partial = []
     blocks = whoosh_matching._blocks
-    monkeypatch.setattr(whoosh_matching, "_blocks", lambda *a, wanted=None: partial.append(wanted is not None) or blocks(*a, wanted=wanted))
+    monkeypatch.setattr(
+        whoosh_matching, "_blocks", lambda *a, wanted=None, **kw: partial.append(wanted is not None) or blocks(*a, wanted=wanted, **kw)
+    )
     found = whoosh_matching.Evaluator(searcher).matches(query)
     expected = searcher.search(query, limit=None)
     assert sorted(found.ids.tolist()) == sorted(hit.docnum for hit in expected)
@@ -162,3 +178,14 @@ def test_a_weighting_other_than_bm25f_is_refused(searcher):
     for weighting in (scoring.TF_IDF(), scoring.BM25F(body_en_B=0.5)):
         with pytest.raises(TypeError):
             whoosh_matching.Evaluator(Searcher(searcher.reader(), weighting=weighting))
+
+
+def test_field_lengths_read_at_once_are_whoosh_s(searcher):
+    """Whoosh's column of one byte a document, read at once (not a document at a time)."""
+    for leaf, _offset in searcher.reader().leaf_readers():
+        assert type(leaf._perdoc._cached_reader(_lenfield("body_en"), LENGTHS_COLUMN)) is NumericColumn.Reader
+        arrays = whoosh_matching._Arrays(leaf)
+        for field in ("body_en", "title_en", "body_fr"):
+            lengths = arrays.field_lengths(field)
+            assert len(lengths) == leaf.doc_count_all()
+            assert lengths.tolist() == [leaf.doc_field_length(n, field) or 0 for n in range(leaf.doc_count_all())]  # None where none

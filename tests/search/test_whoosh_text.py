@@ -1,5 +1,6 @@
 """``_Text`` indexes a text exactly as Whoosh's ``TEXT`` field with the same analyser does: the
-same terms, frequencies, weights and encoded positions, in every analysis group."""
+same terms, frequencies, weights and encoded positions, in every analysis group. (Both encode
+positions with ``CompactPositions``, whose round trip is checked here too.)"""
 
 import random
 
@@ -9,6 +10,7 @@ from whoosh.fields import TEXT
 
 from consult.search import whoosh_backend
 from consult.search.whoosh_backend import ANALYZERS, _Text
+from consult.search.whoosh_codec import CompactPositions
 
 TEXTS = [
     "",
@@ -29,7 +31,9 @@ ALPHABET = "aeiou tnrsl TNRS ÉéàçñüöİıßŞ ا ل م ن و 中 . . , * _
 
 
 def whoosh_index(group: str, text: str, boost: float) -> list:
-    return sorted(TEXT(analyzer=ANALYZERS[group], field_boost=boost).index(text))
+    field = TEXT(analyzer=ANALYZERS[group], field_boost=boost)
+    field.format = CompactPositions(field_boost=boost)
+    return sorted(field.index(text))
 
 
 def ours(group: str, text: str, boost: float) -> list:
@@ -58,6 +62,16 @@ def test_the_same_postings_as_whoosh(group, boost):
         texts.append(rng.choice([" ", "  ", ". ", ", "]).join(pieces))
     for text in texts:
         assert ours(group, text, boost) == whoosh_index(group, text, boost), text
+
+
+@pytest.mark.parametrize("places", [[0], [0, 1, 2], [5, 17, 2**20, 2**32 - 1], list(range(0, 3000, 7))])
+def test_compact_positions_read_back_what_they_wrote(places):
+    compact = CompactPositions(field_boost=2.0)
+    value = compact.encode(places)
+    assert compact.decode_positions(value) == places
+    assert compact.decode_frequency(value) == len(places)
+    assert compact.decode_weight(value) == 2.0 * len(places)
+    assert compact.decode_position_boosts(value) == [(p, 1) for p in places]
 
 
 def test_a_memo_cleared_halfway_through_a_text_changes_nothing(monkeypatch):

@@ -1,0 +1,192 @@
+"""How the Whoosh index stores its postings: blocks of arrays, not of Python objects.
+
+Whoosh's own codec (``W3Codec``) writes each block of up to 128 postings as a pickled tuple of
+Python numbers (the ids' gaps, the weights) and, for a text field, a pickled list of position
+gaps per posting. Reading a block then builds a Python object per posting and per position:
+on 100,000 contributions, unpickling blocks was most of a phrase query's time, and pickling
+them a good part of the build's.
+
+``ArrayCodec`` keeps Whoosh's files, block headers and skipping as they are and changes what a
+block holds: the ids' gaps as unsigned integers of 8, 16 or 32 bits (the narrowest that holds
+the block's), and the weights as 32-bit floats, or Whoosh's ``None`` or one float when they
+are all the same. ``CompactPositions`` stores a text field's positions as unsigned 32-bit
+integers; a block of such a field holds each posting's number of positions and all the
+positions, both narrowed the same way, and no weights (each is its number of positions times
+the field's boost, as ``CompactPositions`` weighs them). Blocks are not compressed: they are
+about as small as Whoosh's compressed pickles, and reading them costs no ``zlib`` call.
+``consult.search.whoosh_matching`` reads blocks straight into numpy arrays
+(``ArrayLeafMatcher.block_arrays``); Whoosh's own matchers read them through
+``ArrayLeafMatcher``, which gives them what its parent would have.
+
+Both classes are pickled into the index (the codec into each segment, the format into the
+schema): renaming or changing them needs a new ``whoosh_backend.FORMAT``.
+"""
+
+from __future__ import annotations
+
+from array import array
+from pickle import loads
+from zlib import decompress
+
+import numpy as np
+from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher, W3PostingsWriter
+from whoosh.formats import Positions
+from whoosh.matching import ListMatcher
+
+#: Postings a block holds (Whoosh's codec: 128). Each block read costs a fixed part (its
+#: header, unpickling, a few arrays) besides its postings: larger blocks read a common word's
+#: postings in fewer pieces, at the price of reading more of them when only a few are wanted.
+BLOCK_POSTINGS = 512
+_POSITIONS = np.dtype("=u4")
+
+
+class CompactPositions(Positions):
+    """``Positions`` whose value is the positions themselves, as unsigned 32-bit integers
+    (Whoosh's is a pickled list of gaps after the count): the positions of a block's postings
+    are then one array (``block_arrays``)."""
+
+    def encode(self, poslist) -> bytes:
+        return array("I", poslist).tobytes()
+
+    def decode_positions(self, valuestring: bytes) -> list[int]:
+        return array("I", valuestring).tolist()
+
+    def decode_frequency(self, valuestring: bytes) -> int:
+        return len(valuestring) // 4
+
+    def decode_weight(self, valuestring: bytes) -> float:
+        return self.decode_frequency(valuestring) * self.field_boost
+
+    def decode_position_boosts(self, valuestring: bytes) -> list[tuple[int, float]]:
+        return [(position, 1) for position in self.decode_positions(valuestring)]
+
+
+class ArrayCodec(W3Codec):
+    """``W3Codec`` whose document postings are written and read as arrays (term vectors, which
+    Consult does not use, stay as Whoosh writes them)."""
+
+    def __init__(self, blocklimit: int = BLOCK_POSTINGS, compression: int = 0, inlinelimit: int = 1):
+        super().__init__(blocklimit=blocklimit, compression=compression, inlinelimit=inlinelimit)
+
+    def postings_writer(self, dbfile, byteids=False):
+        cls = W3PostingsWriter if byteids else ArrayPostingsWriter
+        return cls(dbfile, blocklimit=self._blocklimit, byteids=byteids, compression=self._compression, inlinelimit=self._inlinelimit)
+
+    def postings_reader(self, dbfile, terminfo, format_, term=None, scorer=None):
+        if terminfo.is_inlined():
+            ids, weights, values = terminfo.inlined_postings()
+            return ListMatcher(ids, weights, values, format_, scorer=scorer, term=term, terminfo=terminfo)
+        offset, length = terminfo.extent()
+        return ArrayLeafMatcher(dbfile, offset, length, format_, term=term, scorer=scorer)
+
+
+class ArrayPostingsWriter(W3PostingsWriter):
+    """Writes a block's ids, weights and values as arrays (see the module's text)."""
+
+    def _mini_ids(self) -> tuple[str, bytes]:
+        ids = np.frombuffer(self._ids, dtype=np.uint32)
+        return _pack(np.diff(ids, prepend=np.uint32(0)))
+
+    def _mini_weights(self):
+        weights = self._weights
+        first = weights[0]
+        if all(w == first for w in weights):
+            return None if first == 1.0 else first
+        if isinstance(self._format, CompactPositions):
+            expected = (_counts(self._values) * self._format.field_boost).astype(np.float32)
+            if np.array_equal(np.frombuffer(weights, dtype=np.float32), expected):
+                return _FROM_COUNTS
+        return weights.tobytes()
+
+    def _mini_values(self):
+        values = self._values
+        if isinstance(self._format, CompactPositions):
+            return _pack(_counts(values)), _pack(np.frombuffer(b"".join(values), dtype=_POSITIONS))
+        fixedsize = self._format.fixed_value_size()
+        if fixedsize is None or fixedsize < 0:
+            return array("I", map(len, values)).tobytes(), b"".join(values)
+        if fixedsize == 0:
+            return None
+        return b"".join(values)
+
+
+#: In place of a block's weights: each posting's is its number of positions times the field's
+#: boost (as a 32-bit float), as ``CompactPositions`` fields weigh them.
+_FROM_COUNTS = "counts"
+_TYPECODES = {"B": np.dtype(np.uint8), "H": np.dtype("=u2"), "I": np.dtype("=u4")}
+
+
+def _pack(values: np.ndarray) -> tuple[str, bytes]:
+    """Unsigned integers in the narrowest of 8, 16 or 32 bits that holds them all."""
+    top = int(values.max()) if len(values) else 0
+    typecode = "B" if top < 2**8 else "H" if top < 2**16 else "I"
+    return typecode, values.astype(_TYPECODES[typecode]).tobytes()
+
+
+def _unpack(packed: tuple[str, bytes]) -> np.ndarray:
+    typecode, data = packed
+    return np.frombuffer(data, dtype=_TYPECODES[typecode])
+
+
+def _counts(values) -> np.ndarray:
+    """How many positions each ``CompactPositions`` value holds."""
+    return np.fromiter(map(len, values), dtype=np.int64, count=len(values)) // 4
+
+
+class ArrayLeafMatcher(W3LeafMatcher):
+    """Reads ``ArrayPostingsWriter``'s blocks for Whoosh's own matching (deleting documents by
+    term or query, and any query Consult leaves to Whoosh)."""
+
+    def _read_data(self) -> None:
+        data = self._postfile.get(self._dataoffset, self._nextoffset - self._dataoffset)
+        self._data = loads(decompress(data) if self._compression else data)
+
+    def _read_ids(self) -> None:
+        self._ids = self.block_arrays()[0].tolist()
+
+    def _read_weights(self) -> None:
+        self._weights = array("f", self.block_arrays()[1].astype(np.float32).tobytes())
+
+    def _read_values(self) -> None:
+        if self._data is None:
+            self._read_data()
+        values = self._data[2]
+        fixedsize = self._fixedsize
+        if isinstance(self.format, CompactPositions):
+            _ids, _weights, counts, positions = self.block_arrays(positions=True)
+            joined = positions.astype(_POSITIONS).tobytes()
+            ends = (np.cumsum(counts) * 4).tolist()
+            self._values = tuple([joined[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)])
+        elif fixedsize is None or fixedsize < 0:
+            lengths, joined = values
+            ends = np.cumsum(np.frombuffer(lengths, dtype=np.uint32)).tolist()
+            self._values = tuple([joined[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)])
+        elif fixedsize == 0:
+            self._values = (None,) * self._blocklength
+        else:
+            self._values = tuple(values[i : i + fixedsize] for i in range(0, len(values), fixedsize))
+
+    def block_arrays(self, *, positions: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """The current block as arrays: ids (int64), weights (float64) and, with ``positions``
+        (a ``CompactPositions`` field), how many positions each posting has and all of them,
+        posting after posting (else None)."""
+        if self._data is None:
+            self._read_data()
+        raw_ids, raw_weights, values = self._data
+        count = self._blocklength
+        ids = np.cumsum(_unpack(raw_ids), dtype=np.int64)
+        counts = None
+        if raw_weights is None:
+            weights = np.ones(count)
+        elif isinstance(raw_weights, float):
+            weights = np.full(count, raw_weights)
+        elif isinstance(raw_weights, str):  # _FROM_COUNTS
+            counts = _unpack(values[0])
+            weights = (counts * self.format.field_boost).astype(np.float32).astype(np.float64)
+        else:
+            weights = np.frombuffer(raw_weights, dtype=np.float32).astype(np.float64)
+        if not positions:
+            return ids, weights, None, None
+        if not isinstance(self.format, CompactPositions):
+            raise TypeError(f"positions are read from a CompactPositions field, not {self.format!r}")
+        return ids, weights, _unpack(values[0]) if counts is None else counts, _unpack(values[1])

@@ -25,6 +25,7 @@ schema): renaming or changing them needs a new ``whoosh_backend.FORMAT``.
 from __future__ import annotations
 
 from array import array
+from operator import sub
 from pickle import loads
 from zlib import decompress
 
@@ -81,11 +82,13 @@ class ArrayCodec(W3Codec):
 
 
 class ArrayPostingsWriter(W3PostingsWriter):
-    """Writes a block's ids, weights and values as arrays (see the module's text)."""
+    """Writes a block's ids, weights and values as arrays (see the module's text). Most terms
+    have a block of a few postings: it is done with ``array``, not numpy, whose calls cost more
+    than such a block's whole work."""
 
     def _mini_ids(self) -> tuple[str, bytes]:
-        ids = np.frombuffer(self._ids, dtype=np.uint32)
-        return _pack(np.diff(ids, prepend=np.uint32(0)))
+        ids = self._ids
+        return _pack([ids[0], *map(sub, ids[1:], ids[:-1])])
 
     def _mini_weights(self):
         weights = self._weights
@@ -93,15 +96,15 @@ class ArrayPostingsWriter(W3PostingsWriter):
         if all(w == first for w in weights):
             return None if first == 1.0 else first
         if isinstance(self._format, CompactPositions):
-            expected = (_counts(self._values) * self._format.field_boost).astype(np.float32)
-            if np.array_equal(np.frombuffer(weights, dtype=np.float32), expected):
+            boost = self._format.field_boost
+            if weights == array("f", [(len(value) >> 2) * boost for value in self._values]):
                 return _FROM_COUNTS
         return weights.tobytes()
 
     def _mini_values(self):
         values = self._values
         if isinstance(self._format, CompactPositions):
-            return _pack(_counts(values)), _pack(np.frombuffer(b"".join(values), dtype=_POSITIONS))
+            return _pack([len(value) >> 2 for value in values]), _pack(array("I", b"".join(values)))
         fixedsize = self._format.fixed_value_size()
         if fixedsize is None or fixedsize < 0:
             return array("I", map(len, values)).tobytes(), b"".join(values)
@@ -114,23 +117,22 @@ class ArrayPostingsWriter(W3PostingsWriter):
 #: boost (as a 32-bit float), as ``CompactPositions`` fields weigh them.
 _FROM_COUNTS = "counts"
 _TYPECODES = {"B": np.dtype(np.uint8), "H": np.dtype("=u2"), "I": np.dtype("=u4")}
+if any(array(typecode).itemsize != dtype.itemsize for typecode, dtype in _TYPECODES.items()):  # pragma: no cover
+    raise ImportError("array's B, H and I are not 8, 16 and 32 bits here: blocks written would not read back")
 
 
-def _pack(values: np.ndarray) -> tuple[str, bytes]:
-    """Unsigned integers in the narrowest of 8, 16 or 32 bits that holds them all."""
-    top = int(values.max()) if len(values) else 0
+def _pack(values) -> tuple[str, bytes]:
+    """Unsigned integers (a sequence of them) in the narrowest of 8, 16 or 32 bits that holds them all."""
+    top = max(values, default=0)
     typecode = "B" if top < 2**8 else "H" if top < 2**16 else "I"
-    return typecode, values.astype(_TYPECODES[typecode]).tobytes()
+    if type(values) is array and values.typecode == typecode:
+        return typecode, values.tobytes()
+    return typecode, array(typecode, values).tobytes()
 
 
 def _unpack(packed: tuple[str, bytes]) -> np.ndarray:
     typecode, data = packed
     return np.frombuffer(data, dtype=_TYPECODES[typecode])
-
-
-def _counts(values) -> np.ndarray:
-    """How many positions each ``CompactPositions`` value holds."""
-    return np.fromiter(map(len, values), dtype=np.int64, count=len(values)) // 4
 
 
 class ArrayLeafMatcher(W3LeafMatcher):

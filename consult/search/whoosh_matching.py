@@ -36,12 +36,13 @@ from consult.search.whoosh_codec import ArrayLeafMatcher
 
 #: What a segment's reader keeps between queries, at most (a process keeps a few searchers, each
 #: with its segments' readers; a small segment holds far less than this): postings as arrays (16
-#: bytes each: 16 MB), postings with their positions, for phrases (about 100 bytes each with
-#: Whoosh's encoding: 10 MB), and the stored fields of documents shown (the first pages of the
-#: common queries), counted in characters of text (2 to 8 MB). A value larger than a quarter of
-#: its limit is used for one query and not kept.
+#: bytes each: 16 MB), postings with their positions, for phrases (the id and where its
+#: positions begin, 16 bytes, and the positions, 1 to 4 bytes each: about 20 bytes a posting,
+#: 10 MB), and the stored fields of documents shown (the first pages of the common queries),
+#: counted in characters of text (2 to 8 MB). A value larger than a quarter of its limit is used
+#: for one query and not kept.
 POSTINGS_KEPT = 1_000_000
-POSITIONS_KEPT = 100_000
+POSITIONS_KEPT = 500_000
 STORED_CHARACTERS_KEPT = 2_000_000
 #: A term's postings are read whole (and kept) when they are at most ``READ_WHOLE_UP_TO``, or at
 #: most this many for each document wanted (``_Arrays.term_within``): kept, they serve the next

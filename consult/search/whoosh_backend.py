@@ -47,7 +47,7 @@ from consult.search import documents, outbox, whoosh_matching
 from consult.search.documents import TEXT_LANGUAGE, Document, Plan
 from consult.search.outbox import IndexUnavailable
 from consult.search.query import ParsedQuery, QueryError
-from consult.search.whoosh_codec import ArrayCodec, CompactPositions
+from consult.search.whoosh_codec import ArrayCodec, BulkPool, CompactPositions
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,9 @@ FORMAT = 4  # 2: a title and a body field per language; 3: the date stored only,
 # 4: postings written as arrays (``whoosh_codec``)
 LOCK_TIMEOUT = 10.0  # seconds an update waits for the folder's lock before it leaves the outbox to the next run
 LOCK_DELAY = 0.05
+#: Memory a rebuild may give the text fields' postings, grouped by term (``BulkPool``); past it,
+#: they go through Whoosh's own pool, which sorts them on disk (slower).
+BULK_POOL_BYTES = 256 * 1024 * 1024
 SNIPPET_CHARS = 240
 SEARCHERS_KEPT = 4  # open searchers a process keeps between queries (one per thread at a time)
 PAGES_KEPT = 256  # pages of hits a process keeps for the same query on an unchanged index
@@ -483,6 +486,8 @@ class WhooshBackend:
         writer = self._index.writer(timeout=max(self.lock_timeout, 60.0), delay=0.1, limitmb=256, codec=ArrayCodec())
         per_document_reader = writer.per_document_reader
         writer.per_document_reader = lambda: _LengthsReadOnce(per_document_reader())
+        text_fields = [name for name, field in writer.schema.items() if isinstance(field, _Text)]
+        writer.pool = BulkPool(writer.pool, text_fields, limit=BULK_POOL_BYTES)
         count = 0
         try:
             for doc in documents.all_documents(session):

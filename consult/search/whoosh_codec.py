@@ -30,7 +30,7 @@ from pickle import loads
 from zlib import decompress
 
 import numpy as np
-from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher, W3PostingsWriter
+from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter, W3LeafMatcher, W3PostingsWriter
 from whoosh.formats import Positions
 from whoosh.matching import ListMatcher
 
@@ -73,6 +73,9 @@ class ArrayCodec(W3Codec):
         cls = W3PostingsWriter if byteids else ArrayPostingsWriter
         return cls(dbfile, blocklimit=self._blocklimit, byteids=byteids, compression=self._compression, inlinelimit=self._inlinelimit)
 
+    def field_writer(self, storage, segment):
+        return ArrayFieldWriter(self, storage, segment)
+
     def postings_reader(self, dbfile, terminfo, format_, term=None, scorer=None):
         if terminfo.is_inlined():
             ids, weights, values = terminfo.inlined_postings()
@@ -86,6 +89,32 @@ class ArrayPostingsWriter(W3PostingsWriter):
     have a block of a few postings: it is done with ``array``, not numpy, whose calls cost more
     than such a block's whole work."""
 
+    def _new_block(self) -> None:
+        super()._new_block()
+        self._block = None  # (counts, positions) of a block given whole (``add_blocks``)
+
+    def add_blocks(self, ids: array, weights: array, counts: array, positions: array, lengths) -> None:
+        """A ``CompactPositions`` term's postings given whole (ids ascending; each posting's
+        weight and number of positions; all the positions, posting after posting), written a
+        block at a time; ``lengths[docnum]``: the field's length in each document, as Whoosh's
+        own reader gives it (None for none). Then ``finish_postings`` as after ``add_posting``."""
+        limit, total, at = self._blocklimit, len(ids), 0
+        for start in range(0, total, limit):
+            if self._ids:
+                self._write_block()
+            end = min(start + limit, total)
+            block_counts = counts[start:end]
+            placed = sum(block_counts)
+            self._ids, self._weights = ids[start:end], weights[start:end]
+            self._block = (block_counts, positions[at : at + placed])
+            at += placed
+            found = [length for length in map(lengths.__getitem__, self._ids) if length]
+            self._minlength, self._maxlength = (min(found), max(found)) if found else (None, 0)
+            self._maxweight = max(self._weights)
+
+    def _counts(self) -> list[int] | array:
+        return [len(value) >> 2 for value in self._values] if self._block is None else self._block[0]
+
     def _mini_ids(self) -> tuple[str, bytes]:
         ids = self._ids
         return _pack([ids[0], *map(sub, ids[1:], ids[:-1])])
@@ -97,14 +126,16 @@ class ArrayPostingsWriter(W3PostingsWriter):
             return None if first == 1.0 else first
         if isinstance(self._format, CompactPositions):
             boost = self._format.field_boost
-            if weights == array("f", [(len(value) >> 2) * boost for value in self._values]):
+            if weights == array("f", [count * boost for count in self._counts()]):
                 return _FROM_COUNTS
         return weights.tobytes()
 
     def _mini_values(self):
         values = self._values
         if isinstance(self._format, CompactPositions):
-            return _pack([len(value) >> 2 for value in values]), _pack(array("I", b"".join(values)))
+            if self._block is not None:
+                return _pack(self._block[0]), _pack(self._block[1])
+            return _pack(self._counts()), _pack(array("I", b"".join(values)))
         fixedsize = self._format.fixed_value_size()
         if fixedsize is None or fixedsize < 0:
             return array("I", map(len, values)).tobytes(), b"".join(values)
@@ -192,3 +223,98 @@ class ArrayLeafMatcher(W3LeafMatcher):
         if not isinstance(self.format, CompactPositions):
             raise TypeError(f"positions are read from a CompactPositions field, not {self.format!r}")
         return ids, weights, _unpack(values[0]) if counts is None else counts, _unpack(values[1])
+
+
+class ArrayFieldWriter(W3FieldWriter):
+    """Writes the postings of a ``BulkPool``: the fields it grouped a term at a time
+    (``ArrayPostingsWriter.add_blocks``), the others from Whoosh's pool as Whoosh does."""
+
+    def add_postings(self, schema, lengths, items) -> None:
+        if not isinstance(items, BulkPostings):
+            super().add_postings(schema, lengths, items)
+            return
+        super().add_postings(schema, lengths, items.others)  # these fields get the lower numbers: keys stay in order
+        for fieldname in sorted(items.terms):
+            terms = items.terms[fieldname]
+            if not terms:
+                continue
+            fieldobj = schema[fieldname]
+            by_document = _lengths_of(lengths, fieldname) if fieldobj.scorable and lengths is not None else _NoLengths()
+            self.start_field(fieldname, fieldobj)
+            for btext in sorted(terms):
+                self.start_term(btext)
+                self._postwriter.add_blocks(*terms[btext], by_document)
+                self.finish_term()
+            self.finish_field()
+
+
+class _NoLengths:
+    def __getitem__(self, docnum: int) -> None:
+        return None
+
+
+def _lengths_of(reader, fieldname: str) -> list[int | None]:
+    """Each document's length in ``fieldname`` as the segment's per-document ``reader`` gives
+    it (``doc_field_length``: the stored byte's length, None for none), for every document."""
+    return [reader.doc_field_length(docnum, fieldname) for docnum in range(reader.doc_count_all())]
+
+
+class BulkPostings:
+    """What ``BulkPool.iter_postings`` gives ``ArrayFieldWriter.add_postings``."""
+
+    def __init__(self, others, terms: dict[str, dict[bytes, tuple]]):
+        self.others = others
+        self.terms = terms
+
+
+class BulkPool:
+    """A writer's pool (``SegmentWriter.pool``) that groups the postings of some
+    ``CompactPositions`` fields by term as the documents come, in arrays (about 17 bytes a
+    posting, and a few hundred a distinct term), and passes the others to Whoosh's pool. Whoosh's
+    pool keeps each posting as a tuple, sorts them all and, past its memory limit, writes them
+    to disk and merges them back: a Python step or several per posting.
+
+    Past ``limit`` bytes it hands what it grouped to Whoosh's pool, which then takes everything
+    (slower, in bounded memory)."""
+
+    def __init__(self, others, fieldnames, *, limit: int):
+        self.others = others
+        self.terms: dict[str, dict[bytes, tuple]] = {fieldname: {} for fieldname in fieldnames}
+        self.limit = limit
+        self.size = 0
+
+    def __getattr__(self, name: str):
+        return getattr(self.others, name)
+
+    def add(self, item) -> None:
+        fieldname, btext, docnum, weight, value = item
+        terms = self.terms.get(fieldname)
+        if terms is None:
+            self.others.add(item)
+            return
+        entry = terms.get(btext)
+        if entry is None:
+            entry = terms[btext] = (array("I"), array("f"), array("I"), array("I"))
+            self.size += 300 + len(btext)
+        ids, weights, counts, positions = entry
+        ids.append(docnum)
+        weights.append(weight)
+        counts.append(len(value) >> 2)
+        positions.frombytes(value)
+        self.size += 12 + len(value)
+        if self.size > self.limit:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        add = self.others.add
+        for fieldname, terms in self.terms.items():
+            for btext, (ids, weights, counts, positions) in terms.items():
+                at = 0
+                for docnum, weight, count in zip(ids, weights, counts, strict=True):
+                    add((fieldname, btext, docnum, weight, positions[at : at + count].tobytes()))
+                    at += count
+        self.terms = {}
+        self.size = 0
+
+    def iter_postings(self) -> BulkPostings:
+        return BulkPostings(self.others.iter_postings(), self.terms)

@@ -152,6 +152,10 @@ def _analysed(word: str, group: str) -> tuple[str, ...]:
 _BEFORE = r"(?<![\w*])(?<![\w*]\.)"
 _TAIL = r"(?:\.?[\w*]+)*"
 _EVERY_TOKEN = re.compile(_BEFORE + r"[\w*]+" + _TAIL)
+#: The word that begins at a place (no look-behind: ``Marker.spans`` finds a term's prefix with
+#: ``str.find``, then skips the places inside a word). Compiled once: a pattern per prefix cost a
+#: compilation for each new query word.
+_WORD_FROM = re.compile(r"[\w*]+" + _TAIL)
 _WORD_CHAR = re.compile(r"[\w*]")
 #: Analysers whose terms begin like the words they come from (Porter stems, lowercased words):
 #: a word can only reduce to a term if it starts with the term less its last three letters.
@@ -236,16 +240,16 @@ class Marker:
     def __init__(self, parsed: ParsedQuery):
         self.parsed = parsed
         self.terms: dict[str, frozenset[str]] = {}  # by analysis group, as ``_parts`` searches them
-        self._finders: dict[str, re.Pattern | tuple[re.Pattern, ...] | None] = {}
+        self._finders: dict[str, re.Pattern | tuple[str, ...] | None] = {}
 
-    def _finder(self, group: str) -> re.Pattern | tuple[re.Pattern, ...] | None:
+    def _finder(self, group: str) -> re.Pattern | tuple[str, ...] | None:
         if group not in self._finders:
             words = [analyse(w, group)[:1] for w in self.parsed.words] + [analyse(w, group) for p in self.parsed.phrases for w in p]
             terms = self.terms[group] = frozenset(t for found in words for t in found)
             if not terms:
                 finder = None
             elif group in _PREFIX_GROUPS:
-                finder = tuple(_prefix_finder(prefix) for prefix in sorted({t[: max(3, len(t) - 3)] for t in terms}))
+                finder = tuple(sorted({t[: max(3, len(t) - 3)] for t in terms}))  # prefixes, looked for with str.find
             else:
                 finder = _EVERY_TOKEN
             self._finders[group] = finder
@@ -268,19 +272,26 @@ class Marker:
         if len(lower) != len(text):  # a letter whose lowercase is longer ("İ"): positions would shift
             lower = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
         starts = {}  # two prefixes ("bus", "business") find the same word once
-        for pattern in finder:
-            for match in pattern.finditer(lower):
-                start = match.start()
-                if start in starts or (
-                    start
-                    and (
-                        _WORD_CHAR.match(lower, start - 1) or (lower[start - 1] == "." and start > 1 and _WORD_CHAR.match(lower, start - 2))
+        for prefix in finder:
+            start = lower.find(prefix)
+            while start != -1:
+                match = _WORD_FROM.match(lower, start)  # the word from there (a term begins with a word's character)
+                end = match.end() if match is not None else start + 1
+                if (
+                    match is None
+                    or start in starts
+                    or (
+                        start
+                        and (
+                            _WORD_CHAR.match(lower, start - 1)
+                            or (lower[start - 1] == "." and start > 1 and _WORD_CHAR.match(lower, start - 2))
+                        )
                     )
                 ):
-                    continue  # found already, or inside a word
-                term = _term(match.group(), group)
-                if term in terms:
-                    starts[start] = (start, match.end(), term)
+                    pass  # found already, or inside a word
+                elif (term := _term(match.group(), group)) in terms:
+                    starts[start] = (start, end, term)
+                start = lower.find(prefix, end)
         return [starts[start] for start in sorted(starts)]
 
     def mark(self, text: str, group: str, *, top: int = SNIPPET_FRAGMENTS) -> Markup | None:
@@ -297,14 +308,6 @@ class Marker:
                 best = sorted(fragments, key=lambda f: -len(f[2]) * len({t for _s, _e, t in f[2]}))[:top]
                 fragments = sorted(best)
         return Markup(" … ".join(_format(text, fragment) for fragment in fragments))
-
-
-@functools.lru_cache(maxsize=QUERY_WORDS_KEPT)
-def _prefix_finder(prefix: str) -> re.Pattern:
-    """The words of a lowercased text that begin with ``prefix`` (compiled once per process).
-    Without a look-behind, so the scan jumps from one possible start to the next; words that
-    begin inside another are skipped by ``Marker.spans``."""
-    return re.compile(f"{re.escape(prefix)}[\\w*]*{_TAIL}")
 
 
 def _fragments(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, list]]:

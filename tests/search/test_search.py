@@ -759,3 +759,52 @@ def test_highlights_mark_the_words_that_reduce_to_a_query_term_in_at_most_two_fr
     assert "first" not in marked and "<mark>sourcing</mark>." in marked  # the fragment with one match is left out
     assert whoosh_backend.Marker(parse("tram")).mark(text, "en") is None
     assert str(whoosh_backend.Marker(parse("policy")).mark("Policy title", "en")) == "<mark>Policy</mark> title"
+
+
+def test_prefixes_found_with_str_find_mark_what_a_pattern_per_prefix_marked():
+    """``Marker.spans`` looks for a term's prefix with ``str.find`` and takes the word from
+    there: the same spans as the pattern compiled per prefix it replaced, on random texts."""
+    import random
+    import re
+
+    def by_pattern(marker, text, group):
+        marker._finder(group)
+        terms, lower, starts = marker.terms[group], text.lower(), {}
+        for prefix in sorted({t[: max(3, len(t) - 3)] for t in terms}):
+            for match in re.finditer(f"{re.escape(prefix)}[\\w*]*(?:\\.?[\\w*]+)*", lower):
+                start = match.start()
+                inside = start and (
+                    whoosh_backend._WORD_CHAR.match(lower, start - 1)
+                    or (lower[start - 1] == "." and start > 1 and whoosh_backend._WORD_CHAR.match(lower, start - 2))
+                )
+                if start not in starts and not inside and (term := whoosh_backend._term(match.group(), group)) in terms:
+                    starts[start] = (start, match.end(), term)
+        return [starts[start] for start in sorted(starts)]
+
+    rng = random.Random(5)
+    pieces = [
+        "policy",
+        "policies",
+        "police",
+        "pol",
+        "source",
+        "sources",
+        "resource",
+        "e.g",
+        "u.s.a",
+        "a.policy",
+        "x*y",
+        "..",
+        ".",
+        " ",
+        "  ",
+        ", ",
+        "-",
+        "_",
+    ]
+    for group in ("en", whoosh_backend.OTHER):
+        for query in ["policy source", "e.g", "u.s.a policies", "resourc", "x*y pol"]:
+            marker = whoosh_backend.Marker(parse(query))
+            for _ in range(150):
+                text = "".join(rng.choice(pieces) + rng.choice(["", " ", ".", ". "]) for _ in range(rng.randint(1, 30)))
+                assert marker.spans(text, group) == by_pattern(marker, text, group), (group, query, text)

@@ -22,10 +22,12 @@ import re
 import shutil
 import threading
 import time
+from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -34,9 +36,10 @@ from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 from whoosh import index as whoosh_index
 from whoosh import writing
-from whoosh.analysis import LanguageAnalyzer, SimpleAnalyzer, StemmingAnalyzer, StopFilter
+from whoosh.analysis import IDTokenizer, LanguageAnalyzer, SimpleAnalyzer, StemmingAnalyzer, StopFilter
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.fields import ID, STORED, TEXT, Schema
+from whoosh.formats import Existence
 from whoosh.index import EmptyIndexError, LockError
 from whoosh.query import And, ConstantScoreQuery, Or, Phrase, Term
 from whoosh.reading import EmptyReader, MultiReader, SegmentReader
@@ -228,6 +231,165 @@ _UNSEEN = object()
 _STOPPING = frozenset(
     group for group, analyzer in ANALYZERS.items() if any(isinstance(f, StopFilter) and f.renumber for f in analyzer.items)
 )
+
+
+# ---- rebuilding ----------------------------------------------------------------------------
+
+#: Words of text fields a rebuild holds before it groups them into postings (``_TextBatches``):
+#: about 12 bytes each.
+BATCH_WORDS = 2_000_000
+_NEW, _DROPPED = -2, -1  # a word not looked up yet; a word the analyser drops (a stop word)
+
+
+class _TextBatches:
+    """A rebuild's text fields, indexed many documents at a time: the postings ``_Text.index``
+    gives one document at a time (``tests/search/test_whoosh_bulk.py`` compares the indexes),
+    made with a few numpy calls per batch instead of Python steps per word and per posting (most
+    of a rebuild's time). A document's words become the numbers of their terms (each word is
+    analysed once per rebuild); a batch's are then grouped by term and document and handed to
+    the pool (``BulkPool.add_grouped``). ID fields give their one term, their value, without
+    Whoosh's analysis."""
+
+    def __init__(self, pool: BulkPool, schema: Schema, *, words: int = BATCH_WORDS):
+        for name, field in schema.items():
+            if field.vector or field.separate_spelling() or field.column_type is not None:
+                raise ValueError(f"_add_document writes no term vectors, spellings or columns: {name}")
+        self.pool = pool
+        self.fields = {name: field for name, field in schema.items() if isinstance(field, _Text)}
+        #: ID fields whose one term is their value as it is (no lowercasing), and its weight.
+        self.whole = {
+            name: field.format.field_boost
+            for name, field in schema.items()
+            if type(field) is ID and type(field.analyzer) is IDTokenizer and type(field.format) is Existence
+        }
+        self.limit = words
+        self.held = 0
+        self.ids: dict[str, dict[str, int]] = {group: {} for group in ANALYZERS}  # word: its term's number
+        self.numbers: dict[str, dict[str, int]] = {group: {} for group in ANALYZERS}  # term: its number
+        self.texts: dict[str, list[bytes]] = {group: [] for group in ANALYZERS}  # number: term
+        self.pending: dict[str, tuple[list[int], array, array]] = {}  # words' terms, documents, words in each
+
+    def add(self, fieldname: str, docnum: int, value) -> int | None:
+        """Takes ``value`` for document ``docnum`` and returns the field's length in it, or None
+        for a field (or value) this does not index: the caller indexes it as Whoosh would."""
+        field = self.fields.get(fieldname)
+        if field is None or type(value) is not str:
+            weight = self.whole.get(fieldname)
+            if weight is None or type(value) is not str:
+                return None
+            self.pool.add((fieldname, value.encode("utf-8"), docnum, weight, b""))  # as Whoosh's ``ID.index`` gives it
+            return 0
+        group = field.group
+        words = _TOKEN.findall(value)
+        known = self.ids[group]
+        terms = list(map(known.get, words, repeat(_NEW)))
+        if _NEW in terms:
+            at = terms.index(_NEW)
+            while True:
+                terms[at] = self._number(words[at], group)
+                try:
+                    at = terms.index(_NEW, at + 1)
+                except ValueError:
+                    break
+        pending = self.pending.get(fieldname)
+        if pending is None:
+            pending = self.pending[fieldname] = ([], array("I"), array("I"))
+        pending[0].extend(terms)
+        pending[1].append(docnum)
+        pending[2].append(len(terms))
+        self.held += len(terms)
+        return len(terms) - terms.count(_DROPPED) if field.scorable else 0
+
+    def _number(self, word: str, group: str) -> int:
+        known = self.ids[group]
+        number = known.get(word)
+        if number is None:
+            term = _term(word, group)
+            if term is None:
+                number = _DROPPED
+            else:
+                numbers = self.numbers[group]
+                number = numbers.get(term)
+                if number is None:
+                    number = numbers[term] = len(self.texts[group])
+                    self.texts[group].append(term.encode("utf-8"))
+            known[word] = number
+        return number
+
+    def document_done(self) -> None:
+        if self.held >= self.limit:
+            self.flush()
+
+    def flush(self) -> None:
+        """Hands every word held to the pool."""
+        pending, self.pending, self.held = self.pending, {}, 0
+        for fieldname, (terms, docnums, lengths) in pending.items():
+            self._group(self.fields[fieldname], fieldname, terms, docnums, lengths)
+
+    def _group(self, field: _Text, fieldname: str, terms: list[int], docnums: array, lengths: array) -> None:
+        words = np.array(terms, dtype=np.int32)
+        lengths_ = np.frombuffer(lengths, dtype=np.uint32).astype(np.int64)
+        docs = np.repeat(np.frombuffer(docnums, dtype=np.uint32), lengths_)
+        places = np.arange(len(words)) - np.repeat(np.cumsum(lengths_) - lengths_, lengths_)
+        kept = words >= 0
+        words, docs, places = words[kept], docs[kept], places[kept]
+        if not len(words):
+            return
+        if field.group in _STOPPING:
+            # As ``_Text.index``: a document's first word kept keeps its place, the next follow it.
+            first = np.flatnonzero(_starts(docs))
+            run = np.diff(np.append(first, len(docs)))
+            places = np.repeat(places[first], run) + np.arange(len(docs)) - np.repeat(first, run)
+        order = np.argsort(words, kind="stable")  # by term, then document and place as they came
+        words, docs, places = words[order], docs[order], places[order]
+        postings = np.flatnonzero(_starts(words) | _starts(docs))
+        counts = np.diff(np.append(postings, len(words)))
+        posting_terms = words[postings]
+        firsts = np.flatnonzero(_starts(posting_terms))
+        ends = [*firsts[1:].tolist(), len(postings)]
+        texts = self.texts[field.group]
+        btexts = [texts[number] for number in posting_terms[firsts].tolist()]
+        self.pool.add_grouped(fieldname, btexts, ends, docs[postings], counts, places, field.format.field_boost)
+
+
+def grouped_fields(schema: Schema) -> list[str]:
+    """The fields whose postings a rebuild groups by term (``BulkPool``): the text fields and
+    the ID fields (a term a document, no values)."""
+    return [name for name, field in schema.items() if isinstance(field, _Text) or type(field.format) is Existence]
+
+
+def _starts(values: np.ndarray) -> np.ndarray:
+    """Where each run of equal values begins."""
+    starts = np.empty(len(values), dtype=bool)
+    starts[:1] = True
+    np.not_equal(values[1:], values[:-1], out=starts[1:])
+    return starts
+
+
+def _add_document(writer, fields: dict, texts: _TextBatches) -> None:
+    """``writer.add_document(**fields)`` as Whoosh 2.7's ``SegmentWriter`` does it, for the
+    fields of Consult's schema (no term vectors, spellings or columns: ``_TextBatches`` checks;
+    no boosts given), with the text fields indexed by ``texts``."""
+    perdoc, schema, docnum, add = writer.perdocwriter, writer.schema, writer.docnum, writer.pool.add
+    perdoc.start_doc(docnum)
+    for name in sorted(fields):
+        value = fields[name]
+        if value is None:
+            continue
+        field = schema[name]
+        length = texts.add(name, docnum, value)
+        if length is None:
+            length = 0
+            if field.indexed:
+                for btext, frequency, weight, encoded in field.index(value):
+                    if field.scorable:
+                        length += frequency
+                    add((name, btext, docnum, weight, encoded))
+        perdoc.add_field(name, field, value if field.stored else None, length)
+    perdoc.finish_doc()
+    writer._added = True
+    writer.docnum += 1
+    texts.document_done()
 
 
 class Marker:
@@ -489,15 +651,16 @@ class WhooshBackend:
         writer = self._index.writer(timeout=max(self.lock_timeout, 60.0), delay=0.1, limitmb=256, codec=ArrayCodec())
         per_document_reader = writer.per_document_reader
         writer.per_document_reader = lambda: _LengthsReadOnce(per_document_reader())
-        text_fields = [name for name, field in writer.schema.items() if isinstance(field, _Text)]
-        writer.pool = BulkPool(writer.pool, text_fields, limit=BULK_POOL_BYTES)
+        writer.pool = BulkPool(writer.pool, grouped_fields(writer.schema), limit=BULK_POOL_BYTES)
+        texts = _TextBatches(writer.pool, writer.schema)
         count = 0
         try:
             for doc in documents.all_documents(session):
-                writer.add_document(**_fields(doc))
+                _add_document(writer, _fields(doc), texts)
                 count += 1
                 if progress and count % 500 == 0:
                     progress(500)
+            texts.flush()
             writer.commit(mergetype=writing.CLEAR)
         except BaseException:
             writer.cancel()

@@ -6,8 +6,8 @@ gaps per posting. Reading a block then builds a Python object per posting and pe
 on 100,000 contributions, unpickling blocks was most of a phrase query's time, and pickling
 them a good part of the build's.
 
-``ArrayCodec`` keeps Whoosh's files, block headers and skipping as they are and changes what a
-block holds: the ids' gaps as unsigned integers of 8, 16 or 32 bits (the narrowest that holds
+``ArrayCodec`` keeps Whoosh's files, block headers and skipping as they are (and its stored
+fields, not compressed) and changes what a block holds: the ids' gaps as unsigned integers of 8, 16 or 32 bits (the narrowest that holds
 the block's), and the weights as 32-bit floats, or Whoosh's ``None`` or one float when they
 are all the same. ``CompactPositions`` stores a text field's positions as unsigned 32-bit
 integers; a block of such a field holds each posting's number of positions and all the
@@ -30,7 +30,8 @@ from pickle import loads
 from zlib import decompress
 
 import numpy as np
-from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter, W3LeafMatcher, W3PostingsWriter
+from whoosh import columns
+from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter, W3LeafMatcher, W3PerDocWriter, W3PostingsWriter
 from whoosh.formats import Positions
 from whoosh.matching import ListMatcher
 
@@ -76,6 +77,9 @@ class ArrayCodec(W3Codec):
     def field_writer(self, storage, segment):
         return ArrayFieldWriter(self, storage, segment)
 
+    def per_document_writer(self, storage, segment):
+        return _PerDocumentWriter(self, storage, segment)
+
     def postings_reader(self, dbfile, terminfo, format_, term=None, scorer=None):
         if terminfo.is_inlined():
             ids, weights, values = terminfo.inlined_postings()
@@ -84,18 +88,49 @@ class ArrayCodec(W3Codec):
         return ArrayLeafMatcher(dbfile, offset, length, format_, term=term, scorer=scorer)
 
 
+#: Stored fields as Whoosh's codec writes them (a pickle a document, in zlib's format, which its
+#: reader decompresses), but not compressed (level 0): compressing them was a tenth of a
+#: rebuild's time (about 17 µs a document) for a third of their size (as FTS5, which keeps its
+#: texts as they are).
+_STORED = columns.PickleColumn(columns.CompressedBytesColumn(level=0))
+
+
+class _PerDocumentWriter(W3PerDocWriter):
+    def _create_column(self, fieldname, column) -> None:
+        super()._create_column(fieldname, _STORED if fieldname == "_stored" else column)
+
+
 class ArrayPostingsWriter(W3PostingsWriter):
     """Writes a block's ids, weights and values as arrays (see the module's text). Most terms
     have a block of a few postings: it is done with ``array``, not numpy, whose calls cost more
     than such a block's whole work."""
+
+    def start_postings(self, format_, terminfo) -> None:
+        super().start_postings(format_, terminfo)
+        # A term of one posting in a field of no values (an ID field: each document's key is
+        # such a term) is kept in the terms file ("inlined"), not in a block of its own, whose
+        # writing cost a tenth of a rebuild. (``W3Codec``'s limit of 1 inlines nothing.)
+        self._inlinelimit = 2 if format_.fixed_value_size() == 0 else 1
+
+    def finish_postings(self):
+        if self.written() or len(self) >= self._inlinelimit:
+            return super().finish_postings()
+        # Whoosh's own inlining calls ``set_inline``, which its term info does not have (with
+        # ``W3Codec``'s limit, nothing was ever inlined), and keeps no empty values (which
+        # ``ListMatcher`` then gives as ``""``, not bytes).
+        terminfo, self._terminfo = self._terminfo, None
+        terminfo.add_block(self)
+        terminfo.set_inlined(self._ids, self._weights, self._values or [b""] * len(self._ids))
+        return terminfo
 
     def _new_block(self) -> None:
         super()._new_block()
         self._block = None  # (counts, positions) of a block given whole (``add_blocks``)
 
     def add_blocks(self, ids: array, weights: array, counts: array, positions: array, lengths) -> None:
-        """A ``CompactPositions`` term's postings given whole (ids ascending; each posting's
-        weight and number of positions; all the positions, posting after posting), written a
+        """A ``CompactPositions`` or ``Existence`` term's postings given whole (ids ascending;
+        each posting's weight and number of positions; all the positions, posting after posting;
+        no positions for ``Existence``), written a
         block at a time; ``lengths[docnum]``: the field's length in each document, as Whoosh's
         own reader gives it (None for none). Then ``finish_postings`` as after ``add_posting``."""
         limit, total, at = self._blocklimit, len(ids), 0
@@ -229,6 +264,11 @@ class ArrayFieldWriter(W3FieldWriter):
     """Writes the postings of a ``BulkPool``: the fields it grouped a term at a time
     (``ArrayPostingsWriter.add_blocks``), the others from Whoosh's pool as Whoosh does."""
 
+    def __init__(self, codec, storage, segment):
+        super().__init__(codec, storage, segment)
+        for structfile in (self._postfile, self._tindex.dbfile):
+            structfile.file = _Positioned(structfile.file)
+
     def add_postings(self, schema, lengths, items) -> None:
         if not isinstance(items, BulkPostings):
             super().add_postings(schema, lengths, items)
@@ -246,6 +286,31 @@ class ArrayFieldWriter(W3FieldWriter):
                 self._postwriter.add_blocks(*terms[btext], by_document)
                 self.finish_term()
             self.finish_field()
+
+
+class _Positioned:
+    """A file being written that counts its position instead of asking the system: ``tell`` on
+    a buffered file is an ``lseek`` call, and Whoosh's writers ask for it a few times a term
+    and block (a tenth of a rebuild's time)."""
+
+    def __init__(self, file):
+        self._file = file
+        self._at = file.tell()
+
+    def write(self, data) -> int:
+        written = self._file.write(data)
+        self._at += written
+        return written
+
+    def tell(self) -> int:
+        return self._at
+
+    def seek(self, *args) -> int:
+        self._at = self._file.seek(*args)
+        return self._at
+
+    def __getattr__(self, name: str):
+        return getattr(self._file, name)
 
 
 class _NoLengths:
@@ -269,8 +334,8 @@ class BulkPostings:
 
 class BulkPool:
     """A writer's pool (``SegmentWriter.pool``) that groups the postings of some
-    ``CompactPositions`` fields by term as the documents come, in arrays (about 17 bytes a
-    posting, and a few hundred a distinct term), and passes the others to Whoosh's pool. Whoosh's
+    ``CompactPositions`` and ``Existence`` fields by term as the documents come, in arrays (about
+    17 bytes a posting, and a few hundred a distinct term), and passes the others to Whoosh's pool. Whoosh's
     pool keeps each posting as a tuple, sorts them all and, past its memory limit, writes them
     to disk and merges them back: a Python step or several per posting.
 
@@ -304,6 +369,53 @@ class BulkPool:
         self.size += 12 + len(value)
         if self.size > self.limit:
             self._hand_over()
+
+    def add_grouped(
+        self, fieldname: str, btexts: list[bytes], ends: list[int], ids: np.ndarray, counts: np.ndarray, positions: np.ndarray, boost: float
+    ) -> None:
+        """The postings of several terms of ``fieldname`` at once, as ``add`` would have them
+        one by one: term ``i``'s are ``ids[ends[i - 1]:ends[i]]`` (ascending, after the ids
+        already given) with as many positions each (``counts``), all the positions posting
+        after posting; each posting weighs its count times ``boost``."""
+        if not len(ids):
+            return
+        ids = np.ascontiguousarray(ids, dtype=_POSITIONS)
+        counts = np.ascontiguousarray(counts, dtype=_POSITIONS)
+        positions = np.ascontiguousarray(positions, dtype=_POSITIONS)
+        weights = (counts * boost).astype(np.float32)
+        placed = np.cumsum(counts, dtype=np.int64)[np.asarray(ends) - 1].tolist()
+        terms = self.terms.get(fieldname)
+        if terms is None:
+            self._add_one_by_one(fieldname, btexts, ends, ids, weights, counts, positions)
+            return
+        # Bytes, not items: ``array.frombytes`` takes a slice of them without a copy.
+        raw = [memoryview(a).cast("B") for a in (ids, weights, counts, positions)]
+        raw_ids, raw_weights, raw_counts, raw_positions = raw
+        start = at = 0
+        added = 0
+        for btext, end, to in zip(btexts, ends, placed, strict=True):
+            entry = terms.get(btext)
+            if entry is None:
+                entry = terms[btext] = (array("I"), array("f"), array("I"), array("I"))
+                added += 300 + len(btext)
+            entry[0].frombytes(raw_ids[start * 4 : end * 4])
+            entry[1].frombytes(raw_weights[start * 4 : end * 4])
+            entry[2].frombytes(raw_counts[start * 4 : end * 4])
+            entry[3].frombytes(raw_positions[at * 4 : to * 4])
+            start, at = end, to
+        self.size += added + 12 * len(ids) + 4 * len(positions)
+        if self.size > self.limit:
+            self._hand_over()
+
+    def _add_one_by_one(self, fieldname, btexts, ends, ids, weights, counts, positions) -> None:
+        add = self.others.add
+        ids, weights, counts = ids.tolist(), weights.tolist(), counts.tolist()
+        start = at = 0
+        for btext, end in zip(btexts, ends, strict=True):
+            for docnum, weight, count in zip(ids[start:end], weights[start:end], counts[start:end], strict=True):
+                add((fieldname, btext, docnum, weight, positions[at : at + count].tobytes()))
+                at += count
+            start = end
 
     def _hand_over(self) -> None:
         add = self.others.add

@@ -100,3 +100,54 @@ def test_other_formats_read_back(fmt):
     assert ids.tolist() == [d for d, _p in items[: len(ids)]] and counts is None and places is None
     with pytest.raises(TypeError):
         matcher.block_arrays(positions=True)
+
+
+def test_a_term_of_one_posting_without_values_is_inlined_and_survives_searching_deleting_and_merging(tmp_path):
+    from whoosh import index as whoosh_index
+    from whoosh.fields import ID, TEXT, Schema
+    from whoosh.query import Term
+
+    index = whoosh_index.create_in(str(tmp_path), Schema(key=ID(stored=True, unique=True), kind=ID(), body=TEXT))
+    for batch in (range(0, 3), range(3, 6)):  # two segments
+        writer = index.writer(codec=ArrayCodec())
+        for n in batch:
+            writer.add_document(key=f"k{n}", kind="comment", body=f"word{n} shared")
+        writer.commit()
+    with index.searcher() as searcher:
+        (leaf, _), *_ = searcher.reader().leaf_readers()
+        assert leaf.term_info("key", "k1").is_inlined()  # one posting, no values
+        assert not leaf.term_info("kind", "comment").is_inlined()  # three postings
+        assert not leaf.term_info("body", "word1").is_inlined()  # a field with positions: never
+        assert [hit["key"] for hit in searcher.search(Term("key", "k4"))] == ["k4"]
+    writer = index.writer(codec=ArrayCodec())
+    writer.delete_by_term("key", "k1")
+    writer.update_document(key="k4", kind="reply", body="word4 again")
+    writer.commit(optimize=True)  # one segment: every posting read back and written again
+    with index.searcher() as searcher:
+        assert len(searcher.reader().leaf_readers()) == 1
+        assert sorted(fields["key"] for fields in searcher.all_stored_fields()) == ["k0", "k2", "k3", "k4", "k5"]
+        assert [hit["key"] for hit in searcher.search(Term("kind", "reply"))] == ["k4"]
+        assert not list(searcher.search(Term("key", "k1")))
+        assert searcher.reader().term_info("key", "k5").is_inlined()
+        postings = searcher.reader().postings("key", "k5")
+        assert postings.value() == b"" and postings.weight() == 1.0
+
+
+def test_stored_fields_are_kept_as_they_are_and_read_back(tmp_path):
+    from whoosh import index as whoosh_index
+    from whoosh.codec.whoosh3 import W3Codec
+    from whoosh.fields import ID, STORED, Schema
+
+    body = "the same words again " * 2_000  # 42,000 characters that compress to almost nothing
+    index = whoosh_index.create_in(str(tmp_path), Schema(key=ID(stored=True), body=STORED()))
+    for codec in (W3Codec(), ArrayCodec()):  # a segment of each: both read back
+        writer = index.writer(codec=codec)
+        writer.add_document(key=type(codec).__name__, body=body)
+        writer.commit(merge=False)
+    with index.searcher() as searcher:
+        assert sorted((f["key"], f["body"]) for f in searcher.all_stored_fields()) == [("ArrayCodec", body), ("W3Codec", body)]
+        sizes = {}
+        for leaf, _offset in searcher.reader().leaf_readers():
+            (key,) = [f["key"] for f in leaf.all_stored_fields()]
+            sizes[key] = sum(index.storage.file_length(name) for name in index.storage.list() if leaf.segment().segid in name)
+    assert sizes["ArrayCodec"] > len(body) > 5 * sizes["W3Codec"]

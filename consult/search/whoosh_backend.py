@@ -727,14 +727,25 @@ class WhooshBackend:
                 parts.append(Or([Term(title, terms[0]), Term(body, terms[0])]))
         return parts
 
-    def _query(self, parsed: ParsedQuery, *, languages: tuple[str, ...] | None = None, first: str = TEXT_LANGUAGE):
+    def _query(
+        self,
+        parsed: ParsedQuery,
+        *,
+        languages: tuple[str, ...] | None = None,
+        first: str = TEXT_LANGUAGE,
+        empty: frozenset[str] = frozenset(),
+    ):
         """The query in each language searched (every one, unless ``languages``), each looking
         in its own fields: a document matches when all the words, as its language reduces them,
         are in it. Refused when every word is too common in ``first``, the language searched
-        first (the reader's, or English), as it was before there were several."""
+        first (the reader's, or English), as it was before there were several. A language whose
+        fields are all ``empty`` (no document in it) is left out, its analysis not done: a new
+        word costs 20-120 µs a language (Arabic's root stemmer the most)."""
         groups = dict.fromkeys(analysis_group(language) for language in languages) if languages else ANALYZERS
         queries = {}
         for group in groups:
+            if group != analysis_group(first) and {f"title_{group}", f"body_{group}"} <= empty:
+                continue
             parts = self._parts(parsed, group)
             if parts:
                 queries[group] = And(parts) if len(parts) > 1 else parts[0]
@@ -757,8 +768,28 @@ class WhooshBackend:
     ):
         from consult.search.services import RawPage
 
-        query = self._query(parsed, languages=(language,) if language else None, first=language or reader or TEXT_LANGUAGE)
+        try:
+            kept = self._take_searcher()
+        except (EmptyIndexError, OSError):
+            kept = None  # no results (below), once the query is known to be one
+        try:
+            query = self._query(
+                parsed,
+                languages=(language,) if language else None,
+                first=language or reader or TEXT_LANGUAGE,
+                empty=kept.empty_fields() if kept is not None else frozenset(),
+            )
+        except BaseException:
+            if kept is not None:
+                self._give_back(kept)
+            raise
+        if kept is None:
+            # Not built yet (the worker builds it), or its folder is unreadable: no results rather
+            # than an error page.
+            log.warning("search index missing or unreadable: no results until the worker rebuilds it")
+            return RawPage([], 0)
         if consultation_ids is not None and not consultation_ids:
+            self._give_back(kept)
             return RawPage([], 0)
         # Restrictions are intersected lazily in the query (Whoosh's ``filter=`` would first
         # collect every document of the allowed consultations: seconds on 100,000), and score
@@ -772,13 +803,6 @@ class WhooshBackend:
         if language:
             restrict.append(ConstantScoreQuery(Term("language", language)))
         query = And([query, *restrict]) if restrict else query
-        try:
-            kept = self._take_searcher()
-        except (EmptyIndexError, OSError):
-            # Not built yet (the worker builds it), or its folder is unreadable: no results rather
-            # than an error page.
-            log.warning("search index missing or unreadable: no results until the worker rebuilds it")
-            return RawPage([], 0)
         # The same query on the same index finds the same page of hits, marked the same: kept for
         # the next asker while the index is unchanged (its version is in the key). What the public
         # may read of them is checked against the database for every request anyway (``services``).
@@ -886,13 +910,17 @@ class _OpenSearcher:
         self._frequencies: dict[tuple[str, str], int] = {}
         self._empty: frozenset[str] | None = None
 
+    def empty_fields(self) -> frozenset[str]:
+        """The text fields no document has (most languages' on most sites)."""
+        if self._empty is None:
+            reader, schema = self.searcher.reader(), self.searcher.schema
+            self._empty = frozenset(name for name in schema.scorable_names() if not reader.field_length(name))
+        return self._empty
+
     def frequency(self, fieldname: str, text: str) -> int:
         """How many documents hold ``text`` in ``fieldname`` (remembered: the searcher's index
         does not change)."""
-        if self._empty is None:  # the text fields no document has (most languages' on most sites)
-            reader, schema = self.searcher.reader(), self.searcher.schema
-            self._empty = frozenset(name for name in schema.scorable_names() if not reader.field_length(name))
-        if fieldname in self._empty:
+        if fieldname in self.empty_fields():
             return 0
         key = (fieldname, text)
         found = self._frequencies.get(key)

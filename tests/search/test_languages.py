@@ -202,3 +202,28 @@ def test_migration_0025_keeps_the_english_rows_and_stems_new_rows_in_their_langu
                 assert rows == [("contribution:1", "'develop':1B 'park':3B"), ("contribution:2", "'parc':2B 'un':1B")]  # English again
         finally:
             engine.dispose()
+
+
+def test_whoosh_analyses_a_query_only_in_the_languages_its_index_holds(consultation, backend, monkeypatch):
+    """A new word costs 20-120 µs to analyse in each language: a language no document is
+    written in is left out of the query (and the language searched first never is, for its
+    "too common" refusal), with the same results."""
+    if not isinstance(backend, WhooshBackend):
+        pytest.skip("the Whoosh backend's analysis")
+    from consult.search import whoosh_backend
+
+    analysed = []
+    real = whoosh_backend.analyse
+    monkeypatch.setattr(whoosh_backend, "analyse", lambda word, group: analysed.append(group) or real(word, group))
+    say(consultation, "Developing the network matters.", "en")
+    say(consultation, "Le développement du réseau.", "fr")
+    assert search.search("network").total == 1
+    assert set(analysed) == {"en", "fr"}
+    analysed.clear()
+    with pytest.raises(QueryError, match="too common"):
+        search.search("los el", reader="es")  # Spanish first: analysed though no document is Spanish
+    assert "es" in analysed and "ar" not in analysed
+    analysed.clear()
+    say(consultation, "نرحب بهذه الاستشارات العامة.", "ar")
+    page = search.search("استشارة")
+    assert page.total == 1 and set(analysed) == {"en", "fr", "ar"}

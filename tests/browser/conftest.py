@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from consult.core.models import db
+from consult.core.models import db, sqlite_write_intent
 
 # The app's real scoped session, taken when this file is imported (before any fixture runs).
 _REAL_DB_SESSION = db.session
@@ -89,6 +89,19 @@ def _real_db_session():
             pytrace=False,
         )
     yield
+
+
+@pytest.fixture(autouse=True)
+def _writes_take_the_lock():
+    """Tests here write to the live server's SQLite file while its worker writes to it too: their
+    transactions must begin IMMEDIATE (``sqlite_write_intent``'s default), waiting for the lock.
+    An earlier test's request through a test client in this thread leaves the flag as that
+    request set it (``mark_write_intent`` sets it for every request and leaves it; a GET sets
+    False): a deferred transaction that read, then writes after the worker committed, fails at
+    once with "database is locked" (seen once in CI, in test_margin's setting up)."""
+    token = sqlite_write_intent.set(True)
+    yield
+    sqlite_write_intent.reset(token)
 
 
 class LiveServer(str):

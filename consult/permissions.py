@@ -226,8 +226,11 @@ def _edit_settings(user: User | None, c: Consultation) -> bool:
 
 
 def is_blocked(user: User | None, organisation_id: int) -> bool:
-    """Asked for every vote form and comment card of a page: answered once per request."""
+    """Asked for every vote form and comment card of a page: answered once per request, and
+    not at all when the sign-in loader found that no organisation blocks the person."""
     if not _signed_in(user):
+        return False
+    if has_request_context() and g.get(_BLOCKED_NOWHERE) == user.id:
         return False
     memo = g.setdefault("_blocked", {}) if has_request_context() else {}
     key = (user.id, organisation_id)
@@ -236,6 +239,25 @@ def is_blocked(user: User | None, organisation_id: int) -> bool:
             db.session.scalar(select(Block.id).where(Block.user_id == user.id, Block.organisation_id == organisation_id)) is not None
         )
     return memo[key]
+
+
+#: ``g``'s note of the signed-in person no organisation blocks (their id), for this request.
+_BLOCKED_NOWHERE = "_blocked_nowhere"
+
+
+def note_blocked_anywhere(user: User, blocked: bool) -> None:
+    """The sign-in loader asked, with the person's session, whether any organisation blocks
+    them: when none does (almost always), this request's checks need not ask the blocks table,
+    organisation by organisation."""
+    if has_request_context():
+        setattr(g, _BLOCKED_NOWHERE, None if blocked else user.id)
+
+
+def forget_blocks() -> None:
+    """A block was placed or lifted: what this request knew of blocks is no longer true."""
+    if has_request_context():
+        g.pop(_BLOCKED_NOWHERE, None)
+        g.pop("_blocked", None)
 
 
 MODERATOR_ROLES = frozenset({Role.MODERATOR, Role.ADMIN})

@@ -63,7 +63,8 @@ from consult.core.mail import OutgoingMail, last_mail_failed, queue_mail
 from consult.core.models import db, reading_first, sqlite_write_intent, utcnow
 from consult.core.slugs import is_slug
 from consult.core.templating import format_number
-from consult.permissions import Action, authorize
+from consult.moderation.models import Block
+from consult.permissions import Action, authorize, note_blocked_anywhere
 from consult.site import services as site
 from consult.site.images import ImageRefused, normalise_logo
 
@@ -349,13 +350,14 @@ def user_for_session(user_id: str, token: str | None) -> User | None:
     if not token or not user_id.isdigit():
         return None
     found = db.session.execute(
-        select(LoginSession, User)
+        select(LoginSession, User, exists().where(Block.user_id == User.id))
         .join(User, LoginSession.user_id == User.id)
         .where(User.id == int(user_id), LoginSession.token_hash == _token_hash(token))
     ).first()
     if found is None:
         return None
-    login, user = found
+    login, user, blocked_somewhere = found
+    note_blocked_anywhere(user, blocked_somewhere)  # asked here, in the one query, not by each check of the request
     now = utcnow()
     if _session_has_ended(login, user, now):
         _write_apart(delete(LoginSession).where(LoginSession.id == login.id))

@@ -39,7 +39,7 @@ from consult.moderation.models import (
     SummaryCitation,
     Theme,
 )
-from consult.permissions import Action, authorize, can, visible_contributions
+from consult.permissions import Action, authorize, can, forget_blocks, visible_contributions
 from consult.proposals.models import Consultation
 from consult.site.models import current_settings
 from consult.voting.models import Vote
@@ -324,6 +324,7 @@ def block(organisation: Organisation, user: User, *, actor: User, reason: str, c
             db.session.add(Block(organisation_id=organisation.id, user_id=user.id, reason=reason))
     except IntegrityError:
         return  # already blocked
+    forget_blocks()
     _log(consultation, LogAction.BLOCK, actor=actor, subject=user, reason=reason)
     record_staff_action(StaffOperation.BLOCK, actor=actor, consultation=consultation, target_type=TargetType.USER, target_id=user.id)
     db.session.flush()
@@ -402,6 +403,7 @@ def unblock(organisation: Organisation, user: User, *, actor: User, consultation
     authorize(actor, Action.MODERATE, organisation)
     gone = db.session.execute(delete(Block).where(Block.organisation_id == organisation.id, Block.user_id == user.id)).rowcount
     if gone:
+        forget_blocks()
         _log(consultation, LogAction.UNBLOCK, actor=actor, subject=user, reason="The block was lifted.")
         # A block is the organisation's, not one consultation's (the public log above files it
         # under one so that it is published at all).

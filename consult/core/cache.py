@@ -254,6 +254,35 @@ def stamps(*scopes: str) -> tuple[int, ...]:
     return tuple(found.get(scope, 0) for scope in scopes)
 
 
+_PAGE_STAMPS = "consult_page_stamps"  # in the session's info: {scope: stamp} read in its transaction
+_EXPECTED = "consult_expected_scopes"  # in the session's info: scopes its transaction is likely to ask for
+
+
+def expect_scopes(*scopes: str) -> None:
+    """Say that the current transaction (a page's) is likely to ask for the stamps of ``scopes``
+    (a page about a consultation, once it is loaded): the first ``page_stamps`` reads them with its own."""
+    db.session.info.setdefault(_EXPECTED, set()).update(scopes)
+
+
+def page_stamps(*scopes: str) -> tuple[int, ...]:
+    """``stamps`` for what a page shows, read at most once per transaction and scope: the first
+    call reads the site's, the scopes asked for and those expected (``expect_scopes``) in one
+    query; later calls read only scopes not read yet. Forgotten when the transaction ends (a
+    commit draws new stamps for its writes; a request ends its transaction when it ends)."""
+    info = db.session.info
+    known = info.setdefault(_PAGE_STAMPS, {})
+    missing = [scope for scope in scopes if scope not in known]
+    if missing:
+        wanted = sorted({*missing, *info.get(_EXPECTED, ()), SITE} - known.keys())
+        known.update(zip(wanted, stamps(*wanted), strict=True))
+    return tuple(known[scope] for scope in scopes)
+
+
+def _forget_page_stamps(session: Session, *_args) -> None:
+    session.info.pop(_PAGE_STAMPS, None)
+    session.info.pop(_EXPECTED, None)
+
+
 def fingerprint(*parts: Any) -> str:
     """A short key for ``parts`` (their ``repr``: pass plain values, not ORM objects)."""
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:40]
@@ -280,7 +309,7 @@ def public_fragment(name: str, consultation_id: int, address: str, parts: Iterab
     stamps of the consultation and the site."""
     from consult.core import i18n
 
-    page = (address, i18n.current_language(), stamps(SITE, consultation_scope(consultation_id)))
+    page = (address, i18n.current_language(), page_stamps(SITE, consultation_scope(consultation_id)))
     return cached(name, (consultation_id, *parts, *page), build)
 
 
@@ -408,6 +437,7 @@ def _forget(session: Session, *_args) -> None:
 def _transaction_ended(session: Session, transaction) -> None:
     if transaction.parent is None:  # also a session closed without a commit or a rollback
         _forget(session)
+        _forget_page_stamps(session)
 
 
 # On every Session of the process: each transaction that writes counts its scopes and bumps them.
@@ -419,6 +449,9 @@ event.listen(Session, "after_rollback", _forget)
 # writes) must not outlive its transaction and keep the next one's reads from the cache
 event.listen(Session, "after_commit", _forget)
 event.listen(Session, "after_transaction_end", _transaction_ended)
+# A page's stamps are read again once its transaction ends: a commit drew new ones for its writes.
+for _event in ("after_commit", "after_rollback", "after_soft_rollback"):
+    event.listen(Session, _event, _forget_page_stamps)
 
 
 def code_fingerprint(root: Path) -> str:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from consult.accounts.models import Organisation, User
 from consult.audit.models import StaffOperation, TargetType
 from consult.audit.services import record_staff_action
+from consult.core import cache as change_cache
 from consult.core import i18n, text
 from consult.core.errors import RuleViolation
 from consult.core.jobs import crontab, enqueue_after_commit, job
@@ -92,6 +93,7 @@ def get_visible_consultation(user: User | None, slug: str) -> Consultation | Non
     seen = db.session.info.setdefault(_VISIBLE, {})
     key = (getattr(user, "id", None), slug)
     if key in seen:
+        _expect_its_stamp(seen[key])
         return db.session.get(Consultation, seen[key]) if seen[key] is not None else None
     # By its slug alone, then the rule itself: the same answer as ``visible_consultations`` in the
     # WHERE clause, without building its subquery on memberships for every request of someone
@@ -100,7 +102,13 @@ def get_visible_consultation(user: User | None, slug: str) -> Consultation | Non
     if consultation is not None and not can(user, Action.VIEW_CONSULTATION, consultation):
         consultation = None
     seen[key] = consultation.id if consultation is not None else None
+    _expect_its_stamp(seen[key])
     return consultation
+
+
+def _expect_its_stamp(consultation_id: int | None) -> None:
+    if consultation_id is not None:  # its page reads its change stamp with the site's, in one query
+        change_cache.expect_scopes(change_cache.consultation_scope(consultation_id))
 
 
 _VISIBLE = "consult_visible_consultations"

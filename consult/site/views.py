@@ -3,6 +3,7 @@ settings show on every page: the accent colour's stylesheet and the logos."""
 
 from __future__ import annotations
 
+import time
 from typing import NamedTuple
 
 from flask import Blueprint, Response, abort, current_app, flash, has_request_context, redirect, render_template, request, session, url_for
@@ -32,19 +33,48 @@ LONG_CACHE = "public, max-age=31536000, immutable"
 
 
 def settings_for_display() -> SiteSettings:
-    """The site's settings for what pages show (the name, the colour, the zone), read once per
-    request (every time shown asks for the zone); the defaults when the database cannot be read,
-    so the site's own "unavailable" page still renders."""
+    """The site's settings for what pages show (the name, the colour, the zone), found once per
+    request (every time shown asks for the zone) and kept by the process while the site's change
+    stamp stays (``_kept_settings``); the defaults when the database cannot be read, so the site's
+    own "unavailable" page still renders."""
     cached = getattr(request, "consult_site_settings", None) if has_request_context() else None
     if cached is not None:
         return cached
     try:
-        settings = current_settings()
+        settings = current_settings() if cache.writes_pending() else _kept_settings()  # its own change: as it stands
     except SQLAlchemyError:
         settings = default_settings()
     if has_request_context():
         request.consult_site_settings = settings  # per request, not per app context (tests share one)
     return settings
+
+
+#: ``app.extensions``' key of the settings kept between requests: (site stamp, when read, a copy).
+_KEPT = "consult.site_settings_kept"
+#: The columns a kept copy holds: all but the logo's bytes (served by ``logo``, from the row).
+_SHOWN = tuple(column.key for column in SiteSettings.__table__.columns if column.key != "logo")
+
+
+def _kept_settings() -> SiteSettings:
+    """The settings as stored, read again only when the site's change stamp moved (saving the
+    settings draws it, in the same transaction), or after ``CACHE_TTL`` seconds, as the cache's
+    fragments (a change made outside the application). The stamp is read first and with the
+    page's others (``cache.page_stamps``): a page that shows a consultation reads no more than it
+    did, and no query for the settings. The copy is transient (never in a session), the same
+    object for every request of the process while it is current: read it, never change it."""
+    stamp = cache.page_stamps(cache.SITE)[0]
+    now = time.monotonic()
+    kept = current_app.extensions.get(_KEPT)
+    if kept is not None and kept[0] == stamp and now - kept[1] < (current_app.config.get("CACHE_TTL") or cache.DEFAULT_TTL):
+        return kept[2]
+    stored = current_settings()
+    settings = SiteSettings(**{key: _copied(getattr(stored, key)) for key in _SHOWN})
+    current_app.extensions[_KEPT] = (stamp, now, settings)
+    return settings
+
+
+def _copied(value):
+    return [dict(item) for item in value] if isinstance(value, list) else value  # the footer's links: not the row's own list
 
 
 class LayoutParts(NamedTuple):

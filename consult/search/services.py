@@ -14,7 +14,8 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
 from consult.contributions.models import Contribution
 from consult.core import links
@@ -43,12 +44,25 @@ KIND_LABELS = {
 
 
 def searchable_consultations() -> list[tuple[str, str]]:
-    """(slug, title) of the consultations the public can see, by title: the search form's filter."""
-    return list(
-        db.session.execute(
-            select(Consultation.slug, Consultation.title).where(visible_consultations(None)).order_by(Consultation.title)
-        ).all()
-    )
+    """(slug, title) of the consultations the public can see, by title: the search form's filter.
+    Kept until the session's transaction ends: asked for first, it also serves the check of the
+    page's hits (``_checked``), which then reads no consultation itself."""
+    rows = db.session.execute(
+        select(Consultation.id, Consultation.slug, Consultation.title).where(visible_consultations(None)).order_by(Consultation.title)
+    ).all()
+    db.session.info[_SEARCHABLE] = {row.id: row for row in rows}
+    return [(row.slug, row.title) for row in rows]
+
+
+_SEARCHABLE = "consult_searchable_consultations"
+
+
+def _forget_searchable(session: Session, *_args) -> None:
+    session.info.pop(_SEARCHABLE, None)
+
+
+for _event in ("after_flush", "after_commit", "after_rollback", "after_soft_rollback"):
+    event.listen(Session, _event, _forget_searchable)
 
 
 @dataclass
@@ -215,14 +229,16 @@ def _checked(hits: list[RawHit]) -> tuple[list[Result], int]:
     """Keep the hits the public may still read (the index may lag by a commit), with their links."""
     if not hits:
         return [], 0
-    consultations = {
-        c.id: c
-        for c in db.session.execute(
-            select(Consultation.id, Consultation.slug, Consultation.title).where(
-                Consultation.id.in_({h.consultation_id for h in hits}), visible_consultations(None)
+    consultations = db.session.info.get(_SEARCHABLE)  # the search form's list, when the page read it first
+    if consultations is None:
+        consultations = {
+            c.id: c
+            for c in db.session.execute(
+                select(Consultation.id, Consultation.slug, Consultation.title).where(
+                    Consultation.id.in_({h.consultation_id for h in hits}), visible_consultations(None)
+                )
             )
-        )
-    }
+        }
     contribution_ids = {h.ref_id for h in hits if h.kind in CONTRIBUTION_KINDS}
     visible = (
         set(db.session.scalars(select(Contribution.id).where(Contribution.id.in_(contribution_ids), visible_contributions(None))))
@@ -261,27 +277,22 @@ def _checked(hits: list[RawHit]) -> tuple[list[Result], int]:
 
 def _current_headings(wanted: set[tuple[int, str]]) -> dict[tuple[int, str], str]:
     """The headings of the ``wanted`` (consultation, section key) in each one's latest version
-    the public may read."""
+    the public may read, in one query (the latest version's number, per consultation, joined)."""
     if not wanted:
         return {}
-    ids = {cid for cid, _key in wanted}
     latest = (
-        select(Version.consultation_id, Version.id)
-        .where(Version.consultation_id.in_(ids), visible_versions(None))
-        .order_by(Version.consultation_id, Version.number.desc())
+        select(Version.consultation_id, func.max(Version.number).label("number"))
+        .where(Version.consultation_id.in_({cid for cid, _key in wanted}), visible_versions(None))
+        .group_by(Version.consultation_id)
+        .subquery()
     )
-    current: dict[int, int] = {}
-    for cid, vid in db.session.execute(latest):
-        current.setdefault(cid, vid)
-    if not current:
-        return {}
-    by_version = {vid: cid for cid, vid in current.items()}
     rows = db.session.execute(
-        select(Section.version_id, Section.key, Section.heading).where(
-            Section.version_id.in_(by_version), Section.key.in_({key for _cid, key in wanted})
-        )
+        select(Version.consultation_id, Section.key, Section.heading)
+        .join(Section, Section.version_id == Version.id)
+        .join(latest, (latest.c.consultation_id == Version.consultation_id) & (latest.c.number == Version.number))
+        .where(Section.key.in_({key for _cid, key in wanted}))
     )
-    return {(by_version[vid], key): heading for vid, key, heading in rows}
+    return {(cid, key): heading for cid, key, heading in rows}
 
 
 def _url(hit: RawHit, c) -> str:

@@ -41,12 +41,12 @@ def results():
     args = _args()
     args["per_page"] = 20
     page, error = None, None
+    consultations = services.searchable_consultations()  # first: the check of the hits uses it too
     if q.strip():
         try:
             page = services.search(q, reader=current_language(), **args)
         except QueryError as e:
             error = str(e)
-    consultations = services.searchable_consultations()
     return render_template(
         "search/results.html",
         q=q,

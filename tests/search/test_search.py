@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from consult import create_app
 from consult.comments import services as comments
@@ -90,6 +90,28 @@ def test_finds_consultations_sections_and_contributions_with_marked_snippets(con
     assert "<mark>contractors</mark>" in str(sections.results[0].snippet_html)
     assert [r.kind for r in find("open data policy", kind="consultation").results] == ["consultation"]
     assert find("publishing").total >= 2  # English stemming: publishes, publish
+
+
+def test_the_search_page_reads_the_consultations_once_and_the_headings_in_one_query(client, consultation, citizen):
+    """The form's list of consultations serves the check of the hits; the headings of the hits'
+    sections come with their latest version in one statement (issue 22: statements per page)."""
+    say(consultation, citizen, "Timetables as spreadsheets, please.", section_key="scope")
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args):
+        seen.append(" ".join(statement.split()))
+
+    client.get("/search?q=timetables")
+    db.session.commit()  # a request's own transaction, as in a worker
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        page = client.get("/search?q=timetables").get_data(as_text=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert "Timetables as <mark>spreadsheets</mark>" in page or "<mark>Timetables</mark>" in page
+    assert "Comment on “Scope”" in page  # the hit's section, by its heading
+    assert len([s for s in seen if s.startswith("SELECT") and "FROM consultations" in s.split(" WHERE")[0]]) == 1
+    assert len([s for s in seen if s.startswith("SELECT") and ("FROM versions" in s or "FROM sections" in s)]) == 1
 
 
 def test_snippets_escape_what_people_wrote(consultation, citizen):
